@@ -1,0 +1,24 @@
+// Perceptual hashes and colour statistics. Definitions (input size, filter, bit order) are in
+// docs/features.md. Bit i of a hash is (h >> (63 - i)) & 1, i in row-major order.
+#pragma once
+#include <array>
+#include <cstdint>
+#include <opencv2/core.hpp>
+
+namespace irbis {
+
+// 64-bit DCT hash: gray 32x32 (area), 2-D DCT-II, top-left 8x8 coefficients, bit = coef > median.
+uint64_t phash(const cv::Mat& rgb);
+// 64-bit difference hash: gray 9x8 (area), bit = pixel(x, y) < pixel(x + 1, y).
+uint64_t dhash(const cv::Mat& rgb);
+// 64-bit average hash: gray 8x8 (area), bit = pixel > mean.
+uint64_t ahash(const cv::Mat& rgb);
+
+constexpr int kColorHistBins = 64;  // 4 x 4 x 4 joint RGB histogram
+constexpr int kColorStatsDim = kColorHistBins + 6;
+// L1-normalised 4x4x4 RGB histogram followed by per-channel mean and std in [0, 1].
+std::array<float, kColorStatsDim> color_stats(const cv::Mat& rgb);
+
+inline int hamming(uint64_t a, uint64_t b) { return __builtin_popcountll(a ^ b); }
+
+}  // namespace irbis

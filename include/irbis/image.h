@@ -1,0 +1,50 @@
+// Image decoding: format sniffing from bytes, header-only size checks (decompression bombs),
+// DCT-scaled JPEG decode, EXIF orientation, and normalisation to 8-bit RGB.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <string>
+#include <opencv2/core.hpp>
+
+namespace irbis {
+
+enum class ImageFormat { unknown, jpeg, png, webp, bmp, tiff, gif };
+
+const char* format_name(ImageFormat f);
+
+struct ImageHeader {
+  ImageFormat format = ImageFormat::unknown;
+  int width = 0;   // as stored, before EXIF orientation
+  int height = 0;
+};
+
+struct DecodeOptions {
+  // Refuse images whose header declares more pixels than this (before allocating anything).
+  uint64_t max_pixels = 128ull * 1024 * 1024;
+  // Smallest side the caller needs. JPEG is decoded at the smallest DCT scale whose both sides
+  // are >= min_side (or at full size when the image is smaller). 0 = full size.
+  int min_side = 0;
+};
+
+struct DecodedImage {
+  cv::Mat rgb;            // CV_8UC3, RGB order, EXIF orientation applied, alpha composited on white
+  ImageHeader header;     // the file's own format and full dimensions (before DCT scaling)
+  int orientation = 1;    // EXIF orientation tag that was applied (1 = none)
+};
+
+// Identifies the format from magic bytes; the file name's extension is never consulted.
+ImageFormat sniff_format(std::span<const uint8_t> bytes);
+
+// Reads dimensions from the header only. Throws DecodeError for unknown or malformed headers.
+ImageHeader read_header(std::span<const uint8_t> bytes);
+
+// Decodes to 8-bit RGB. Throws DecodeError with the reason (unsupported format, too many pixels,
+// truncated or corrupt data).
+DecodedImage decode_image(std::span<const uint8_t> bytes, const DecodeOptions& opts = {});
+
+// Area-averaging resize to exactly (width, height); the resampler every feature uses so that a
+// JPEG and a PNG copy of one photo give the same features.
+cv::Mat resize_area(const cv::Mat& src, int width, int height);
+
+}  // namespace irbis

@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# Installs what irbis needs on Debian 12 (apt), fetches the pretrained weights package,
+# and builds irbis into build/. Idempotent: re-running skips what is already done.
+#   ./setup.sh            install + build (Release)
+#   IRBIS_SKIP_APT=1 ./setup.sh   build only
+set -euo pipefail
+cd "$(dirname "$0")"
+ROOT=$(pwd)
+
+APT_PACKAGES=(
+  build-essential cmake ninja-build pkg-config ccache git
+  # image I/O: libjpeg-turbo (TurboJPEG API for DCT-scaled decode), giflib, libexif
+  libturbojpeg0-dev libjpeg62-turbo-dev libgif-dev libexif-dev libwebp-dev libtiff-dev libpng-dev
+  # computer vision and maths: OpenCV (imgcodecs, imgproc, dnn, ximgproc), FAISS, OpenBLAS
+  libopencv-dev libopencv-contrib-dev libfaiss-dev libopenblas0-pthread libopenblas-dev
+  libhnswlib-dev liblbfgs-dev
+  # model import: ONNX protobuf classes
+  libonnx-dev libprotobuf-dev protobuf-compiler
+  # storage and plumbing
+  libsqlite3-dev sqlite3 libxxhash-dev libcli11-dev nlohmann-json3-dev libspdlog-dev libfmt-dev
+  libcpp-httplib-dev
+  # tests and benchmarks
+  libgtest-dev libgmock-dev libbenchmark-dev
+  # node for unwrapping the model package (npm registry), python references for benchmarks
+  nodejs npm
+  python3-numpy python3-pil python3-scipy python3-opencv python3-sklearn
+  # real photographs for the sample collection and tests
+  opencv-doc python3-skimage
+)
+
+need_install=()
+for p in "${APT_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || need_install+=("$p")
+done
+if [ "${IRBIS_SKIP_APT:-0}" != 1 ] && [ ${#need_install[@]} -gt 0 ]; then
+  SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo
+  echo "setup: installing ${#need_install[@]} Debian packages: ${need_install[*]}"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need_install[@]}"
+fi
+
+# OpenBLAS, not the reference BLAS: FAISS and OpenCV link libblas.so.3, which the alternatives
+# system points at whichever provider has the highest priority.
+if command -v update-alternatives >/dev/null; then
+  for alt in libblas.so.3-x86_64-linux-gnu liblapack.so.3-x86_64-linux-gnu; do
+    cur=$(update-alternatives --query "$alt" 2>/dev/null | awk '/^Value:/{print $2}')
+    case "$cur" in *openblas*) ;; *)
+      target=$(update-alternatives --query "$alt" 2>/dev/null | awk '/^Alternative:/{print $2}' | grep openblas-pthread | head -1)
+      [ -n "$target" ] && update-alternatives --set "$alt" "$target" >/dev/null || true;;
+    esac
+  done
+fi
+
+# Pretrained weights (nsfwjs from the npm registry), verified by checksum; see models/README.md.
+if [ -x scripts/fetch_models.sh ]; then scripts/fetch_models.sh; fi
+
+BUILD_TYPE=${IRBIS_BUILD_TYPE:-Release}
+cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE="$BUILD_TYPE" >/dev/null
+cmake --build build -j"$(nproc)"
+
+# Import the default models into ONNX now that the importer is built.
+if [ -x scripts/import_models.sh ]; then scripts/import_models.sh; fi
+echo "setup: done. build/irbis --help"
