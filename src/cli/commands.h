@@ -1,0 +1,24 @@
+// One function per subcommand; each lives in src/cli/<name>_command.cpp, registers its
+// subcommand on the root app and, when chosen, stores the process exit code in `result`.
+// Errors are thrown (irbis::UsageError -> exit 1, other irbis::Error -> exit 3) and reported
+// by main.cpp with the message, so commands don't print their own fatal errors.
+#pragma once
+#include <CLI/CLI.hpp>
+
+namespace irbis::cli {
+
+enum ExitCode : int {
+  kExitOk = 0,        // success
+  kExitUsage = 1,     // bad arguments
+  kExitPartial = 2,   // the run completed but some inputs failed (see `irbis info --failures`)
+  kExitFatal = 3,     // nothing useful could be done
+};
+
+void add_index_command(CLI::App& root, int& result);
+void add_dupes_command(CLI::App& root, int& result);
+void add_info_command(CLI::App& root, int& result);
+void add_model_command(CLI::App& root, int& result);
+void add_export_command(CLI::App& root, int& result);
+void add_cluster_command(CLI::App& root, int& result);
+
+}  // namespace irbis::cli
