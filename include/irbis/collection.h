@@ -87,6 +87,8 @@ class Collection {
   int64_t committed_rows() const;  // number of ids assigned (rows in every complete feature file)
   std::vector<FeatureSpec> feature_specs() const;
   bool has_feature(const std::string& name) const;
+  // Committed rows of one feature file (less than committed_rows() while it is being back-filled).
+  int64_t feature_rows(const std::string& name) const;
   // Committed rows only.
   FeatureView view(const std::string& name) const;
 
@@ -110,6 +112,8 @@ class Collection {
 
  private:
   explicit Collection(std::filesystem::path dir);
+  // Takes the writer lock and cuts bytes a crashed writer left past the committed rows.
+  void acquire_writer();
   struct Impl;
   std::filesystem::path dir_;
   std::unique_ptr<Impl> impl_;

@@ -1,0 +1,442 @@
+#include "irbis/collection.h"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <map>
+
+#include "irbis/errors.h"
+#include "store/sqlite_db.h"
+
+namespace irbis {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr int kSchemaVersion = 1;
+
+const char* kSchema = R"sql(
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+-- One row per file version. id is also the row of this image in every feature file.
+CREATE TABLE IF NOT EXISTS images (
+  id INTEGER PRIMARY KEY,
+  path BLOB NOT NULL,          -- raw bytes from the file system
+  size INTEGER NOT NULL,
+  mtime_ns INTEGER NOT NULL,
+  content_hash BLOB,
+  format TEXT NOT NULL,
+  width INTEGER NOT NULL,
+  height INTEGER NOT NULL,
+  status TEXT NOT NULL,        -- ok | failed | retired | removed
+  reason TEXT NOT NULL DEFAULT '',
+  indexed_at INTEGER NOT NULL
+);
+CREATE UNIQUE INDEX IF NOT EXISTS images_live_path ON images(path) WHERE status IN ('ok', 'failed');
+CREATE INDEX IF NOT EXISTS images_content_hash ON images(content_hash);
+-- Feature files and how many of their rows are committed (bytes past that are cut on open).
+CREATE TABLE IF NOT EXISTS features (
+  name TEXT PRIMARY KEY, dtype TEXT NOT NULL, dim INTEGER NOT NULL, committed_rows INTEGER NOT NULL
+);
+)sql";
+
+size_t dtype_size(const std::string& dtype) {
+  if (dtype == "u64") return 8;
+  if (dtype == "f32") return 4;
+  if (dtype == "u8") return 1;
+  throw StoreError("unknown feature dtype '" + dtype + "'");
+}
+
+std::string sys_error(const fs::path& p, const std::string& what) {
+  return p.string() + ": " + what + ": " + std::strerror(errno);
+}
+
+std::span<const uint8_t> as_bytes(const std::string& s) {
+  return {reinterpret_cast<const uint8_t*>(s.data()), s.size()};
+}
+
+int64_t now_seconds() { return int64_t(::time(nullptr)); }
+
+}  // namespace
+
+size_t FeatureSpec::row_bytes() const { return size_t(dim) * dtype_size(dtype); }
+
+// ---------------------------------------------------------------- FeatureView
+
+FeatureView::FeatureView(FeatureView&& o) noexcept
+    : spec_(std::move(o.spec_)), rows_(o.rows_), data_(o.data_), map_len_(o.map_len_) {
+  o.data_ = nullptr;
+  o.map_len_ = 0;
+  o.rows_ = 0;
+}
+
+FeatureView& FeatureView::operator=(FeatureView&& o) noexcept {
+  if (this != &o) {
+    if (map_len_) munmap(const_cast<uint8_t*>(data_), map_len_);
+    spec_ = std::move(o.spec_);
+    rows_ = o.rows_;
+    data_ = o.data_;
+    map_len_ = o.map_len_;
+    o.data_ = nullptr;
+    o.map_len_ = 0;
+    o.rows_ = 0;
+  }
+  return *this;
+}
+
+FeatureView::~FeatureView() {
+  if (map_len_) munmap(const_cast<uint8_t*>(data_), map_len_);
+}
+
+// ---------------------------------------------------------------- Collection::Impl
+
+struct Collection::Impl {
+  std::unique_ptr<store::Database> db;
+  int lock_fd = -1;  // >= 0 once this process is the writer
+
+  struct FeatureState {
+    FeatureSpec spec;
+    int64_t committed_rows = 0;
+    int fd = -1;                 // writer only
+    std::vector<uint8_t> staged; // rows appended after committed_rows
+  };
+  std::map<std::string, FeatureState> features;
+  int64_t committed_image_rows = 0;
+
+  struct StagedStatus { int64_t id; ImageStatus status; };
+  std::vector<ImageRecord> staged_images;
+  std::vector<StagedStatus> staged_statuses;
+  std::vector<std::pair<std::string, std::string>> staged_meta;
+
+  ~Impl() {
+    for (auto& [name, f] : features)
+      if (f.fd >= 0) ::close(f.fd);
+    if (lock_fd >= 0) ::close(lock_fd);
+  }
+
+  void load_features() {
+    features.clear();
+    store::Statement st(db->handle(), "SELECT name, dtype, dim, committed_rows FROM features");
+    while (st.step()) {
+      FeatureState f;
+      f.spec = {st.column_text(0), st.column_text(1), int(st.column_int(2))};
+      f.committed_rows = st.column_int(3);
+      features[f.spec.name] = std::move(f);
+    }
+    store::Statement n(db->handle(), "SELECT COALESCE(MAX(id) + 1, 0) FROM images");
+    n.step();
+    committed_image_rows = n.column_int(0);
+  }
+};
+
+Collection::Collection(fs::path dir) : dir_(std::move(dir)), impl_(std::make_unique<Impl>()) {}
+Collection::~Collection() = default;
+
+std::unique_ptr<Collection> Collection::open(const fs::path& dir) {
+  if (!fs::exists(dir / "catalog.sqlite"))
+    throw StoreError(dir.string() + ": not an irbis collection (no catalog.sqlite); create one with `irbis index FOLDER --into " +
+                     dir.string() + "`");
+  return open_or_create(dir);
+}
+
+std::unique_ptr<Collection> Collection::open_or_create(const fs::path& dir) {
+  std::error_code ec;
+  fs::create_directories(dir / "features", ec);
+  if (ec) throw StoreError(dir.string() + ": cannot create collection directory: " + ec.message());
+  std::unique_ptr<Collection> c(new Collection(dir));
+  c->impl_->db = std::make_unique<store::Database>((dir / "catalog.sqlite").string());
+  auto& db = *c->impl_->db;
+  db.exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;");
+  db.exec(kSchema);
+  const std::string version = c->meta("schema_version");
+  if (version.empty()) {
+    store::Statement st(db.handle(), "INSERT OR IGNORE INTO meta(key, value) VALUES ('schema_version', ?)");
+    st.bind_text(1, std::to_string(kSchemaVersion)).step();
+  } else if (std::stoi(version) != kSchemaVersion) {
+    throw StoreError(dir.string() + ": collection schema version " + version + " is not supported by this irbis (" +
+                     std::to_string(kSchemaVersion) + ")");
+  }
+  c->impl_->load_features();
+  return c;
+}
+
+// ---------------------------------------------------------------- reading
+
+namespace {
+const char* kRecordColumns =
+    "SELECT id, path, size, mtime_ns, content_hash, format, width, height, status, reason FROM images";
+
+ImageRecord read_record(const store::Statement& st) {
+  ImageRecord r;
+  r.id = st.column_int(0);
+  r.path = st.column_blob(1);
+  r.size = st.column_int(2);
+  r.mtime_ns = st.column_int(3);
+  const std::string h = st.column_blob(4);
+  if (h.size() == r.content_hash.size()) std::memcpy(r.content_hash.data(), h.data(), h.size());
+  const std::string f = st.column_text(5);
+  for (auto fmt : {ImageFormat::jpeg, ImageFormat::png, ImageFormat::webp, ImageFormat::bmp, ImageFormat::tiff,
+                   ImageFormat::gif})
+    if (f == format_name(fmt)) r.format = fmt;
+  r.width = int(st.column_int(6));
+  r.height = int(st.column_int(7));
+  r.status = status_from_name(st.column_text(8));
+  r.reason = st.column_text(9);
+  return r;
+}
+}  // namespace
+
+std::vector<ImageRecord> Collection::records(std::optional<ImageStatus> status) const {
+  std::vector<ImageRecord> out;
+  std::string sql = kRecordColumns;
+  if (status) sql += " WHERE status = ?";
+  sql += " ORDER BY id";
+  store::Statement st(impl_->db->handle(), sql);
+  if (status) st.bind_text(1, status_name(*status));
+  while (st.step()) out.push_back(read_record(st));
+  return out;
+}
+
+std::optional<ImageRecord> Collection::find_live(const std::string& path) const {
+  store::Statement st(impl_->db->handle(),
+                      std::string(kRecordColumns) + " WHERE path = ? AND status IN ('ok', 'failed')");
+  st.bind_blob(1, as_bytes(path));
+  if (st.step()) return read_record(st);
+  return std::nullopt;
+}
+
+std::optional<ImageRecord> Collection::record(int64_t id) const {
+  store::Statement st(impl_->db->handle(), std::string(kRecordColumns) + " WHERE id = ?");
+  st.bind(1, id);
+  if (st.step()) return read_record(st);
+  return std::nullopt;
+}
+
+int64_t Collection::committed_rows() const { return impl_->committed_image_rows; }
+
+std::vector<FeatureSpec> Collection::feature_specs() const {
+  std::vector<FeatureSpec> out;
+  for (const auto& [name, f] : impl_->features) out.push_back(f.spec);
+  return out;
+}
+
+bool Collection::has_feature(const std::string& name) const { return impl_->features.count(name) > 0; }
+
+int64_t Collection::feature_rows(const std::string& name) const {
+  auto it = impl_->features.find(name);
+  return it == impl_->features.end() ? 0 : it->second.committed_rows;
+}
+
+FeatureView Collection::view(const std::string& name) const {
+  auto it = impl_->features.find(name);
+  if (it == impl_->features.end())
+    throw StoreError(dir_.string() + ": collection has no feature '" + name + "'");
+  FeatureView v;
+  v.spec_ = it->second.spec;
+  v.rows_ = it->second.committed_rows;
+  const size_t len = size_t(v.rows_) * v.spec_.row_bytes();
+  if (len == 0) return v;
+  const fs::path file = dir_ / "features" / (name + ".f");
+  const int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) throw StoreError(sys_error(file, "cannot open feature file"));
+  struct stat sb {};
+  if (fstat(fd, &sb) != 0 || size_t(sb.st_size) < len) {
+    ::close(fd);
+    throw StoreError(file.string() + ": feature file is shorter than its " + std::to_string(v.rows_) +
+                     " committed rows (collection damaged; re-create it)");
+  }
+  void* p = mmap(nullptr, len, PROT_READ, MAP_SHARED, fd, 0);
+  ::close(fd);
+  if (p == MAP_FAILED) throw StoreError(sys_error(file, "cannot map feature file"));
+  v.data_ = static_cast<const uint8_t*>(p);
+  v.map_len_ = len;
+  return v;
+}
+
+std::string Collection::meta(const std::string& key, const std::string& fallback) const {
+  store::Statement st(impl_->db->handle(), "SELECT value FROM meta WHERE key = ?");
+  st.bind_text(1, key);
+  return st.step() ? st.column_text(0) : fallback;
+}
+
+// ---------------------------------------------------------------- writing
+
+void Collection::acquire_writer() {
+  if (impl_->lock_fd >= 0) return;
+  const fs::path lock = dir_ / "lock";
+  const int fd = ::open(lock.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (fd < 0) throw StoreError(sys_error(lock, "cannot open lock file"));
+  if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    ::close(fd);
+    throw StoreError(dir_.string() + ": another irbis process is writing this collection");
+  }
+  impl_->lock_fd = fd;
+  // Reload under the lock, then cut any bytes a crashed writer left past the committed rows.
+  impl_->load_features();
+  for (auto& [name, f] : impl_->features) {
+    const fs::path file = dir_ / "features" / (name + ".f");
+    f.fd = ::open(file.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (f.fd < 0) throw StoreError(sys_error(file, "cannot open feature file"));
+    const off_t committed = off_t(f.committed_rows * int64_t(f.spec.row_bytes()));
+    struct stat sb {};
+    if (fstat(f.fd, &sb) != 0) throw StoreError(sys_error(file, "stat"));
+    if (sb.st_size < committed)
+      throw StoreError(file.string() + ": feature file is shorter than its committed rows (collection damaged)");
+    if (sb.st_size > committed && ftruncate(f.fd, committed) != 0)
+      throw StoreError(sys_error(file, "cannot cut uncommitted rows"));
+  }
+}
+
+void Collection::set_meta(const std::string& key, const std::string& value) {
+  acquire_writer();
+  impl_->staged_meta.emplace_back(key, value);
+}
+
+void Collection::ensure_feature(const FeatureSpec& spec) {
+  acquire_writer();
+  auto it = impl_->features.find(spec.name);
+  if (it != impl_->features.end()) {
+    const auto& have = it->second.spec;
+    if (have.dtype != spec.dtype || have.dim != spec.dim)
+      throw StoreError(dir_.string() + ": feature '" + spec.name + "' exists with " + have.dtype + "[" +
+                       std::to_string(have.dim) + "], not " + spec.dtype + "[" + std::to_string(spec.dim) + "]");
+    return;
+  }
+  dtype_size(spec.dtype);  // validates
+  store::Statement st(impl_->db->handle(),
+                      "INSERT INTO features(name, dtype, dim, committed_rows) VALUES (?, ?, ?, 0)");
+  st.bind_text(1, spec.name).bind_text(2, spec.dtype).bind(3, int64_t(spec.dim)).step();
+  Impl::FeatureState f;
+  f.spec = spec;
+  const fs::path file = dir_ / "features" / (spec.name + ".f");
+  f.fd = ::open(file.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (f.fd < 0) throw StoreError(sys_error(file, "cannot create feature file"));
+  impl_->features[spec.name] = std::move(f);
+}
+
+int64_t Collection::stage_image(const ImageRecord& rec,
+                                const std::vector<std::pair<std::string, std::span<const uint8_t>>>& rows) {
+  acquire_writer();
+  const int64_t id = impl_->committed_image_rows + int64_t(impl_->staged_images.size());
+  for (const auto& [name, bytes] : rows) {
+    auto it = impl_->features.find(name);
+    if (it == impl_->features.end()) throw StoreError("stage_image: undeclared feature '" + name + "'");
+    if (bytes.size() != it->second.spec.row_bytes())
+      throw StoreError("stage_image: feature '" + name + "' row has " + std::to_string(bytes.size()) +
+                       " bytes, expected " + std::to_string(it->second.spec.row_bytes()));
+  }
+  // Every feature file that is complete up to this id gets a row (zeros when not given), so rows
+  // stay aligned with ids. An incomplete (being back-filled) feature is left alone.
+  for (auto& [name, f] : impl_->features) {
+    const int64_t have = f.committed_rows + int64_t(f.staged.size() / f.spec.row_bytes());
+    if (have != id) continue;
+    std::span<const uint8_t> given;
+    for (const auto& [n, bytes] : rows)
+      if (n == name) given = bytes;
+    if (given.empty()) f.staged.resize(f.staged.size() + f.spec.row_bytes(), 0);
+    else f.staged.insert(f.staged.end(), given.begin(), given.end());
+  }
+  ImageRecord r = rec;
+  r.id = id;
+  impl_->staged_images.push_back(std::move(r));
+  return id;
+}
+
+void Collection::stage_feature_rows(const std::string& name, int64_t first_id, std::span<const uint8_t> rows) {
+  acquire_writer();
+  auto it = impl_->features.find(name);
+  if (it == impl_->features.end()) throw StoreError("stage_feature_rows: undeclared feature '" + name + "'");
+  auto& f = it->second;
+  const int64_t have = f.committed_rows + int64_t(f.staged.size() / f.spec.row_bytes());
+  if (first_id != have || rows.size() % f.spec.row_bytes() != 0)
+    throw StoreError("stage_feature_rows: feature '" + name + "' expects rows from id " + std::to_string(have));
+  f.staged.insert(f.staged.end(), rows.begin(), rows.end());
+}
+
+void Collection::stage_status(int64_t id, ImageStatus status) {
+  acquire_writer();
+  impl_->staged_statuses.push_back({id, status});
+}
+
+size_t Collection::staged_images() const { return impl_->staged_images.size(); }
+
+void Collection::commit() {
+  acquire_writer();
+  auto& im = *impl_;
+  // 1. Feature bytes first, made durable, past the committed rows.
+  for (auto& [name, f] : im.features) {
+    if (f.staged.empty()) continue;
+    const off_t off = off_t(f.committed_rows * int64_t(f.spec.row_bytes()));
+    size_t done = 0;
+    while (done < f.staged.size()) {
+      const ssize_t n = pwrite(f.fd, f.staged.data() + done, f.staged.size() - done, off + off_t(done));
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        throw StoreError(sys_error(dir_ / "features" / (name + ".f"), "write failed"));
+      }
+      done += size_t(n);
+    }
+    if (fdatasync(f.fd) != 0) throw StoreError(sys_error(dir_ / "features" / (name + ".f"), "fdatasync"));
+  }
+  // Deterministic fault injection for the crash-resume test: die after the feature bytes are
+  // written but before the catalog says they exist.
+  if (const char* fault = std::getenv("IRBIS_FAULT_ABORT_AT_ROWS")) {
+    const int64_t at = std::atoll(fault);
+    if (at > 0 && im.committed_image_rows + int64_t(im.staged_images.size()) >= at) std::abort();
+  }
+  // 2. One transaction makes them visible.
+  auto& db = *im.db;
+  db.exec("BEGIN IMMEDIATE");
+  try {
+    {
+      store::Statement ins(db.handle(),
+                           "INSERT INTO images(id, path, size, mtime_ns, content_hash, format, width, height, status, "
+                           "reason, indexed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+      store::Statement upd(db.handle(), "UPDATE images SET status = ? WHERE id = ?");
+      // Status changes first: a changed file's old version leaves the live set before the new one enters.
+      for (const auto& s : im.staged_statuses) {
+        upd.bind_text(1, status_name(s.status)).bind(2, s.id).step();
+        upd.reset();
+      }
+      const int64_t t = now_seconds();
+      for (const auto& r : im.staged_images) {
+        ins.bind(1, r.id).bind_blob(2, as_bytes(r.path)).bind(3, r.size).bind(4, r.mtime_ns);
+        ins.bind_blob(5, r.content_hash).bind_text(6, format_name(r.format));
+        ins.bind(7, int64_t(r.width)).bind(8, int64_t(r.height)).bind_text(9, status_name(r.status));
+        ins.bind_text(10, r.reason).bind(11, t).step();
+        ins.reset();
+      }
+      store::Statement feat(db.handle(), "UPDATE features SET committed_rows = ? WHERE name = ?");
+      for (auto& [name, f] : im.features) {
+        if (f.staged.empty()) continue;
+        feat.bind(1, f.committed_rows + int64_t(f.staged.size() / f.spec.row_bytes())).bind_text(2, name).step();
+        feat.reset();
+      }
+      store::Statement meta(db.handle(), "INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)");
+      for (const auto& [k, v] : im.staged_meta) {
+        meta.bind_text(1, k).bind_text(2, v).step();
+        meta.reset();
+      }
+    }
+    db.exec("COMMIT");
+  } catch (...) {
+    db.exec("ROLLBACK");
+    throw;
+  }
+  for (auto& [name, f] : im.features) {
+    f.committed_rows += int64_t(f.staged.size() / f.spec.row_bytes());
+    f.staged.clear();
+  }
+  im.committed_image_rows += int64_t(im.staged_images.size());
+  im.staged_images.clear();
+  im.staged_statuses.clear();
+  im.staged_meta.clear();
+}
+
+}  // namespace irbis
