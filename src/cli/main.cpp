@@ -1,14 +1,37 @@
-// irbis command line: dispatches to one function per subcommand (src/cli/*_command.cpp).
+// irbis command line: one subcommand per src/cli/<name>_command.cpp (see commands.h).
 #include <CLI/CLI.hpp>
 #include <iostream>
 
+#include <opencv2/core/utils/logger.hpp>
+#include <spdlog/spdlog.h>
+
+#include "cli/commands.h"
+#include "irbis/errors.h"
+
 int main(int argc, char** argv) {
-  CLI::App app{"irbis: answers from image collections"};
+  using namespace irbis::cli;
+  cv::utils::logging::setLogLevel(cv::utils::logging::LOG_LEVEL_ERROR);
+  spdlog::set_pattern("irbis: %v");
+  CLI::App app{"irbis: answers from image collections (duplicates, search, clusters, classifiers)"};
+  app.set_version_flag("--version", std::string(IRBIS_VERSION));
   app.require_subcommand(1);
+  int result = kExitOk;
+  add_index_command(app, result);
+  add_dupes_command(app, result);
+  add_info_command(app, result);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e) == 0 ? 0 : 1;
+    return app.exit(e) == 0 ? kExitOk : kExitUsage;
+  } catch (const irbis::UsageError& e) {
+    std::cerr << "irbis: " << e.what() << '\n';
+    return kExitUsage;
+  } catch (const irbis::Error& e) {
+    std::cerr << "irbis: " << e.what() << '\n';
+    return kExitFatal;
+  } catch (const std::exception& e) {
+    std::cerr << "irbis: unexpected error: " << e.what() << '\n';
+    return kExitFatal;
   }
-  return 0;
+  return result;
 }

@@ -1,0 +1,50 @@
+// `irbis index`: scan folders, decide what is new/changed/removed, decode and featurize in a
+// bounded ordered pipeline, and commit in batches so an interrupted run resumes where it stopped.
+#pragma once
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "irbis/collection.h"
+#include "irbis/image.h"
+#include "irbis/scan.h"
+
+namespace irbis {
+
+// Feature names in a collection.
+constexpr const char* kHashesFeature = "hashes";  // u64[3]: phash, dhash, ahash
+constexpr const char* kColorFeature = "color";    // f32[kColorStatsDim]
+
+struct IndexParams {
+  std::vector<std::string> roots;
+  bool hashes = true;             // perceptual hashes + colour statistics
+  DecodeOptions decode;           // pixel limit; min_side is set from the features asked for
+  uint64_t max_file_bytes = 1ull << 30;
+  int threads = 0;                // decode/feature workers; 0 = one per core
+  int commit_every = 256;         // images per catalog transaction
+  // Called from the writer thread after each image; total is known after the scan.
+  std::function<void(int64_t done, int64_t total)> progress;
+};
+
+struct IndexReport {
+  int64_t scanned = 0;      // files found by the scan
+  int64_t unchanged = 0;    // skipped: same path, size and mtime as the catalog
+  int64_t added = 0;        // new paths indexed (ok or failed)
+  int64_t changed = 0;      // paths whose file changed: old version retired, new one indexed
+  int64_t removed = 0;      // catalogued paths under the roots that are gone
+  int64_t not_images = 0;   // files that are neither sniffed as images nor named like one
+  int64_t ok = 0;           // indexed successfully in this run
+  int64_t failed = 0;       // recorded as failed in this run
+  std::vector<ScanProblem> problems;  // unreadable directories, missing roots, ...
+  double seconds = 0;
+};
+
+// Indexes params.roots into the collection. Throws only for fatal problems (store errors);
+// per-file problems are recorded as failed images and counted in the report.
+IndexReport index_collection(Collection& collection, const IndexParams& params);
+
+// True for names ending in a common image extension (case-insensitive).
+bool has_image_extension(const std::string& path);
+
+}  // namespace irbis

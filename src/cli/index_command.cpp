@@ -1,0 +1,73 @@
+#include <iostream>
+
+#include "cli/commands.h"
+#include "cli/output.h"
+#include "irbis/errors.h"
+#include "irbis/pipeline.h"
+#include "irbis/text.h"
+
+namespace irbis::cli {
+
+void add_index_command(CLI::App& root, int& result) {
+  auto* cmd = root.add_subcommand("index", "Scan folders and catalog every image (new, changed and removed files)");
+  struct Opts {
+    std::vector<std::string> roots;
+    std::string into;
+    std::string features = "hashes";
+    uint64_t max_pixels = DecodeOptions{}.max_pixels;
+    int threads = 0;
+    bool json = false;
+  };
+  auto o = std::make_shared<Opts>();
+  cmd->add_option("folders", o->roots, "Folders or files to index")->required();
+  cmd->add_option("--into", o->into, "Collection directory (created if missing), e.g. pics.irbis")->required();
+  cmd->add_option("--features", o->features, "Comma-separated features to compute: hashes")
+      ->capture_default_str();
+  cmd->add_option("--max-pixels", o->max_pixels, "Refuse images declaring more pixels than this")
+      ->capture_default_str();
+  cmd->add_option("--threads", o->threads, "Worker threads (0 = one per core)")->capture_default_str();
+  cmd->add_flag("--json", o->json, "Print the run report as JSON");
+  cmd->callback([o, &result] {
+    IndexParams p;
+    p.roots = o->roots;
+    p.threads = o->threads;
+    p.decode.max_pixels = o->max_pixels;
+    p.hashes = false;
+    std::stringstream ss(o->features);
+    for (std::string f; std::getline(ss, f, ',');) {
+      if (f == "hashes") p.hashes = true;
+      else if (f == "none" || f.empty()) continue;
+      else throw UsageError("unknown feature '" + f + "' in --features (known: hashes)");
+    }
+    auto coll = Collection::open_or_create(o->into);
+    ProgressBar bar("indexing");
+    p.progress = [&bar](int64_t done, int64_t total) { bar.update(done, total); };
+    IndexReport rep = index_collection(*coll, p);
+    bar.finish();
+
+    nlohmann::json problems = nlohmann::json::array();
+    for (const auto& pr : rep.problems) problems.push_back({{"path", display_path(pr.path)}, {"reason", pr.reason}});
+    coll->set_meta("last_scan_problems", json_dump(problems, -1));
+    coll->commit();
+
+    if (o->json) {
+      nlohmann::json j = {{"collection", display_path(o->into)}, {"scanned", rep.scanned},
+                          {"unchanged", rep.unchanged}, {"added", rep.added},
+                          {"changed", rep.changed},     {"removed", rep.removed},
+                          {"not_images", rep.not_images}, {"ok", rep.ok},
+                          {"failed", rep.failed},       {"problems", problems},
+                          {"seconds", rep.seconds}};
+      std::cout << json_dump(j) << '\n';
+    } else {
+      std::cout << "indexed " << rep.scanned << " files in " << rep.seconds << " s: " << rep.added << " new, "
+                << rep.changed << " changed, " << rep.unchanged << " unchanged, " << rep.removed << " removed";
+      if (rep.not_images) std::cout << ", " << rep.not_images << " not images";
+      std::cout << "; " << rep.ok << " ok, " << rep.failed << " failed\n";
+      for (const auto& pr : rep.problems) std::cerr << "irbis: " << display_path(pr.path) << ": " << pr.reason << '\n';
+      if (rep.failed) std::cerr << "irbis: " << rep.failed << " files failed; see `irbis info " << o->into << " --failures`\n";
+    }
+    result = (rep.failed || !rep.problems.empty()) ? kExitPartial : kExitOk;
+  });
+}
+
+}  // namespace irbis::cli

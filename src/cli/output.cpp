@@ -1,0 +1,125 @@
+#include "cli/output.h"
+
+#include <unistd.h>
+
+#include <cstdio>
+#include <iomanip>
+#include <iostream>
+#include <sstream>
+
+#include "irbis/errors.h"
+#include "irbis/text.h"
+
+namespace irbis::cli {
+
+bool stderr_is_terminal() { return isatty(STDERR_FILENO) == 1; }
+
+ProgressBar::ProgressBar(std::string label)
+    : label_(std::move(label)), enabled_(stderr_is_terminal()), start_(std::chrono::steady_clock::now()) {}
+
+ProgressBar::~ProgressBar() { finish(); }
+
+void ProgressBar::update(int64_t done, int64_t total) {
+  if (!enabled_) return;
+  const auto now = std::chrono::steady_clock::now();
+  if (drawn_ && done < total && now - last_draw_ < std::chrono::milliseconds(100)) return;
+  last_draw_ = now;
+  drawn_ = true;
+  const double secs = std::chrono::duration<double>(now - start_).count();
+  const double rate = secs > 0 ? double(done) / secs : 0;
+  const double frac = total > 0 ? double(done) / double(total) : 1.0;
+  constexpr int kWidth = 30;
+  const int filled = int(frac * kWidth);
+  std::string bar(size_t(filled), '#');
+  bar.resize(kWidth, '.');
+  std::string eta = "--:--";
+  if (rate > 0 && total >= done) {
+    const int64_t left = int64_t(double(total - done) / rate);
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%02lld:%02lld", (long long)(left / 60), (long long)(left % 60));
+    eta = buf;
+  }
+  std::fprintf(stderr, "\r%s [%s] %lld/%lld %.1f/s ETA %s\x1b[K", label_.c_str(), bar.c_str(), (long long)done,
+               (long long)total, rate, eta.c_str());
+  std::fflush(stderr);
+}
+
+void ProgressBar::finish() {
+  if (enabled_ && drawn_) std::fprintf(stderr, "\n");
+  drawn_ = false;
+  enabled_ = false;
+}
+
+std::string csv_field(const std::string& raw) {
+  const std::string s = display_path(raw);
+  if (s.find_first_of(",\"\n\r") == std::string::npos) return s;
+  std::string out = "\"";
+  for (char c : s) {
+    if (c == '"') out += '"';
+    out += c;
+  }
+  return out + "\"";
+}
+
+void write_csv_row(std::ostream& out, const std::vector<std::string>& fields) {
+  for (size_t i = 0; i < fields.size(); ++i) out << (i ? "," : "") << csv_field(fields[i]);
+  out << '\n';
+}
+
+namespace {
+size_t display_width(const std::string& s) {
+  size_t n = 0;
+  for (unsigned char c : s) n += (c & 0xC0) != 0x80;  // count code points
+  return n;
+}
+}  // namespace
+
+void write_table(std::ostream& out, const std::vector<std::string>& header,
+                 const std::vector<std::vector<std::string>>& rows) {
+  std::vector<size_t> w(header.size());
+  for (size_t i = 0; i < header.size(); ++i) w[i] = display_width(header[i]);
+  std::vector<std::vector<std::string>> shown;
+  for (const auto& r : rows) {
+    std::vector<std::string> s;
+    for (size_t i = 0; i < r.size() && i < w.size(); ++i) {
+      s.push_back(display_path(r[i]));
+      w[i] = std::max(w[i], display_width(s.back()));
+    }
+    shown.push_back(std::move(s));
+  }
+  auto line = [&](const std::vector<std::string>& r) {
+    for (size_t i = 0; i < r.size(); ++i) {
+      out << r[i];
+      if (i + 1 < r.size()) out << std::string(w[i] - display_width(r[i]) + 2, ' ');
+    }
+    out << '\n';
+  };
+  line(header);
+  for (const auto& r : shown) line(r);
+}
+
+std::string json_dump(const nlohmann::json& j, int indent) {
+  return j.dump(indent, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+Format parse_format(const std::string& s) {
+  if (s == "table") return Format::table;
+  if (s == "csv") return Format::csv;
+  if (s == "json") return Format::json;
+  throw UsageError("unknown --format '" + s + "' (expected table, csv or json)");
+}
+
+std::string human_bytes(uint64_t n) {
+  const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+  double v = double(n);
+  int u = 0;
+  while (v >= 1024 && u < 4) {
+    v /= 1024;
+    ++u;
+  }
+  std::ostringstream o;
+  o << std::fixed << std::setprecision(u ? 1 : 0) << v << ' ' << units[u];
+  return o.str();
+}
+
+}  // namespace irbis::cli

@@ -1,0 +1,46 @@
+// Output helpers shared by subcommands: terminal detection, progress bar, CSV and table writers.
+// Paths always go through display_path so invalid UTF-8 never breaks an output.
+#pragma once
+#include <chrono>
+#include <cstdint>
+#include <iosfwd>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace irbis::cli {
+
+bool stderr_is_terminal();
+
+// A one-line progress bar with rate and ETA on stderr; prints nothing unless stderr is a terminal.
+class ProgressBar {
+ public:
+  explicit ProgressBar(std::string label);
+  ~ProgressBar();
+  void update(int64_t done, int64_t total);
+  void finish();
+
+ private:
+  std::string label_;
+  bool enabled_;
+  bool drawn_ = false;
+  std::chrono::steady_clock::time_point start_, last_draw_;
+};
+
+std::string csv_field(const std::string& s);
+void write_csv_row(std::ostream& out, const std::vector<std::string>& fields);
+
+// A plain aligned table for terminals (columns padded by display width).
+void write_table(std::ostream& out, const std::vector<std::string>& header,
+                 const std::vector<std::vector<std::string>>& rows);
+
+// Dumps JSON with invalid UTF-8 replaced, never throwing.
+std::string json_dump(const nlohmann::json& j, int indent = 2);
+
+enum class Format { table, csv, json };
+Format parse_format(const std::string& s);
+
+std::string human_bytes(uint64_t n);
+
+}  // namespace irbis::cli

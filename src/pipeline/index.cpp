@@ -1,0 +1,288 @@
+#include "irbis/pipeline.h"
+
+#include <xxhash.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstring>
+#include <deque>
+#include <filesystem>
+#include <mutex>
+#include <optional>
+#include <thread>
+#include <unordered_map>
+
+#include <opencv2/core.hpp>
+
+#include "irbis/errors.h"
+#include "irbis/hashes.h"
+#include "irbis/text.h"
+
+namespace irbis {
+
+namespace {
+
+// What a worker produces for one file; the writer stages it in scan order.
+struct WorkResult {
+  bool is_image = true;
+  ImageRecord record;
+  std::array<uint64_t, 3> hashes{};
+  std::array<float, kColorStatsDim> color{};
+};
+
+std::string absolute_root(const std::string& root) {
+  std::error_code ec;
+  auto p = std::filesystem::absolute(std::filesystem::path(root), ec);
+  if (ec) return root;
+  std::string s = p.lexically_normal().string();
+  while (s.size() > 1 && s.back() == '/') s.pop_back();
+  return s;
+}
+
+bool under_root(const std::string& path, const std::string& root) {
+  if (path == root) return true;
+  if (root == "/") return true;
+  return path.size() > root.size() && path.compare(0, root.size(), root) == 0 && path[root.size()] == '/';
+}
+
+ContentHash content_hash(std::span<const uint8_t> bytes) {
+  const XXH128_hash_t h = XXH3_128bits(bytes.data(), bytes.size());
+  ContentHash out{};
+  for (int i = 0; i < 8; ++i) {
+    out[size_t(i)] = uint8_t(h.high64 >> (56 - 8 * i));
+    out[size_t(8 + i)] = uint8_t(h.low64 >> (56 - 8 * i));
+  }
+  return out;
+}
+
+WorkResult process_file(const ScanEntry& entry, const IndexParams& params, const DecodeOptions& decode) {
+  WorkResult w;
+  ImageRecord& r = w.record;
+  r.path = entry.path;
+  r.size = entry.size;
+  r.mtime_ns = entry.mtime_ns;
+  std::vector<uint8_t> bytes;
+  try {
+    bytes = read_file_bytes(entry.path, params.max_file_bytes);
+  } catch (const Error& e) {
+    r.status = ImageStatus::failed;
+    r.reason = e.what();
+    return w;
+  }
+  r.content_hash = content_hash(bytes);
+  r.format = sniff_format(bytes);
+  if (r.format == ImageFormat::unknown && !has_image_extension(entry.path) && !bytes.empty()) {
+    w.is_image = false;
+    return w;
+  }
+  try {
+    DecodedImage img = decode_image(bytes, decode);
+    r.format = img.header.format;
+    const bool swapped = img.orientation >= 5 && img.orientation <= 8;
+    r.width = swapped ? img.header.height : img.header.width;
+    r.height = swapped ? img.header.width : img.header.height;
+    if (params.hashes) {
+      w.hashes = {phash(img.rgb), dhash(img.rgb), ahash(img.rgb)};
+      w.color = color_stats(img.rgb);
+    }
+  } catch (const Error& e) {
+    r.status = ImageStatus::failed;
+    r.reason = e.what();
+  } catch (const cv::Exception& e) {
+    r.status = ImageStatus::failed;
+    r.reason = std::string("decoder error: ") + e.what();
+  } catch (const std::bad_alloc&) {
+    r.status = ImageStatus::failed;
+    r.reason = "out of memory while decoding";
+  }
+  return w;
+}
+
+// Runs `work(i)` for i in [0, n) on worker threads and hands the results to `sink` in index
+// order on the calling thread. At most `window` results wait at once, so memory stays flat.
+template <typename Result, typename Work, typename Sink>
+void ordered_parallel(size_t n, int threads, size_t window, Work work, Sink sink) {
+  std::mutex mu;
+  std::condition_variable produced, consumed;
+  std::unordered_map<size_t, Result> ready;
+  size_t next_to_take = 0, next_to_sink = 0;
+  std::atomic<bool> stop{false};
+  std::exception_ptr error;
+
+  auto worker = [&] {
+    for (;;) {
+      size_t i;
+      {
+        std::unique_lock lk(mu);
+        consumed.wait(lk, [&] { return stop || next_to_take >= n || next_to_take < next_to_sink + window; });
+        if (stop || next_to_take >= n) return;
+        i = next_to_take++;
+      }
+      std::optional<Result> r;
+      try {
+        r.emplace(work(i));
+      } catch (...) {
+        std::lock_guard lk(mu);
+        if (!error) error = std::current_exception();
+        stop = true;
+        produced.notify_all();
+        consumed.notify_all();
+        return;
+      }
+      std::lock_guard lk(mu);
+      ready.emplace(i, std::move(*r));
+      produced.notify_all();
+    }
+  };
+  std::vector<std::thread> pool;
+  for (int t = 0; t < threads; ++t) pool.emplace_back(worker);
+  try {
+    while (next_to_sink < n) {
+      Result r;
+      {
+        std::unique_lock lk(mu);
+        produced.wait(lk, [&] { return stop || ready.count(next_to_sink); });
+        if (stop) break;
+        auto it = ready.find(next_to_sink);
+        r = std::move(it->second);
+        ready.erase(it);
+      }
+      sink(next_to_sink, r);
+      {
+        std::lock_guard lk(mu);
+        ++next_to_sink;
+      }
+      consumed.notify_all();
+    }
+  } catch (...) {
+    std::lock_guard lk(mu);
+    if (!error) error = std::current_exception();
+    stop = true;
+  }
+  {
+    std::lock_guard lk(mu);
+    stop = true;
+  }
+  consumed.notify_all();
+  produced.notify_all();
+  for (auto& t : pool) t.join();
+  if (error) std::rethrow_exception(error);
+}
+
+}  // namespace
+
+bool has_image_extension(const std::string& path) {
+  static const char* kExt[] = {".jpg", ".jpeg", ".jpe", ".jfif", ".png", ".webp", ".bmp", ".dib",
+                               ".tif", ".tiff", ".gif", ".heic", ".avif"};
+  const auto dot = path.find_last_of("./");
+  if (dot == std::string::npos || path[dot] != '.') return false;
+  std::string ext = path.substr(dot);
+  std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return char(std::tolower(c)); });
+  return std::any_of(std::begin(kExt), std::end(kExt), [&](const char* e) { return ext == e; });
+}
+
+IndexReport index_collection(Collection& coll, const IndexParams& params) {
+  const auto t0 = std::chrono::steady_clock::now();
+  IndexReport rep;
+  std::vector<std::string> roots;
+  for (const auto& r : params.roots) roots.push_back(absolute_root(r));
+
+  ScanResult scanned = scan(roots);
+  rep.scanned = int64_t(scanned.files.size());
+  rep.problems = scanned.problems;
+
+  // Decide what to do with each file: compare with the live catalog rows under these roots.
+  std::unordered_map<std::string, ImageRecord> live;
+  for (auto& r : coll.records()) {
+    if (r.status != ImageStatus::ok && r.status != ImageStatus::failed) continue;
+    if (std::any_of(roots.begin(), roots.end(), [&](const std::string& root) { return under_root(r.path, root); }))
+      live.emplace(r.path, std::move(r));
+  }
+  std::vector<ScanEntry> todo;
+  std::vector<int64_t> replaces;  // id of the version a todo entry replaces, or -1
+  for (auto& e : scanned.files) {
+    auto it = live.find(e.path);
+    if (it != live.end()) {
+      const bool same = it->second.size == e.size && it->second.mtime_ns == e.mtime_ns;
+      const int64_t old_id = it->second.id;
+      live.erase(it);
+      if (same) {
+        ++rep.unchanged;
+        continue;
+      }
+      replaces.push_back(old_id);
+    } else {
+      replaces.push_back(-1);
+    }
+    todo.push_back(std::move(e));
+  }
+  // What is left in `live` was not found: removed, unless its directory could not be read.
+  for (const auto& [path, r] : live) {
+    const bool unreadable = std::any_of(rep.problems.begin(), rep.problems.end(),
+                                        [&](const ScanProblem& p) { return under_root(path, p.path); });
+    if (unreadable) continue;
+    coll.stage_status(r.id, ImageStatus::removed);
+    ++rep.removed;
+  }
+
+  if (params.hashes) {
+    coll.ensure_feature({kHashesFeature, "u64", 3});
+    coll.ensure_feature({kColorFeature, "f32", kColorStatsDim});
+  }
+  DecodeOptions decode = params.decode;
+  decode.min_side = std::max(decode.min_side, 32);
+
+  const int threads = params.threads > 0 ? params.threads : int(std::max(1u, std::thread::hardware_concurrency()));
+  // Workers each run one image at a time; OpenCV's own thread pool would only oversubscribe.
+  const int cv_threads = cv::getNumThreads();
+  cv::setNumThreads(1);
+  auto last_commit = std::chrono::steady_clock::now();
+  int64_t done = 0;
+  try {
+    ordered_parallel<WorkResult>(
+        todo.size(), threads, size_t(threads) * 16,
+        [&](size_t i) { return process_file(todo[i], params, decode); },
+        [&](size_t i, WorkResult& w) {
+          if (!w.is_image) {
+            ++rep.not_images;
+            if (replaces[i] >= 0) {  // was an image, is no longer one
+              coll.stage_status(replaces[i], ImageStatus::removed);
+              ++rep.removed;
+            }
+          } else {
+            if (replaces[i] >= 0) {
+              coll.stage_status(replaces[i], ImageStatus::retired);
+              ++rep.changed;
+            } else {
+              ++rep.added;
+            }
+            std::vector<std::pair<std::string, std::span<const uint8_t>>> rows;
+            if (w.record.status == ImageStatus::ok && params.hashes) {
+              rows.emplace_back(kHashesFeature, std::span(reinterpret_cast<const uint8_t*>(w.hashes.data()), 24));
+              rows.emplace_back(kColorFeature,
+                                std::span(reinterpret_cast<const uint8_t*>(w.color.data()), sizeof(w.color)));
+            }
+            coll.stage_image(w.record, rows);
+            (w.record.status == ImageStatus::ok ? rep.ok : rep.failed)++;
+          }
+          ++done;
+          const auto now = std::chrono::steady_clock::now();
+          if (int(coll.staged_images()) >= params.commit_every || now - last_commit > std::chrono::seconds(2)) {
+            coll.commit();
+            last_commit = now;
+          }
+          if (params.progress) params.progress(done, int64_t(todo.size()));
+        });
+    coll.commit();
+  } catch (...) {
+    cv::setNumThreads(cv_threads);
+    throw;
+  }
+  cv::setNumThreads(cv_threads);
+  rep.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return rep;
+}
+
+}  // namespace irbis
