@@ -108,6 +108,20 @@ TEST(NearPairs, EveryPlanGivesTheSameAnswer) {
   }
 }
 
+TEST(NearPairs, ScalarAndSimdKernelsAgree) {
+  const std::vector<uint64_t> h = clustered(20000, 21);
+  const bool simd = impl::use_simd_kernel(true);
+  const auto a = find_near_pairs(h, 10, 2);
+  const auto a0 = find_near_pairs(std::span(h).first(3000), 64, 2);  // brute-force plan
+  impl::use_simd_kernel(false);
+  const auto b = find_near_pairs(h, 10, 2);
+  const auto b0 = find_near_pairs(std::span(h).first(3000), 64, 2);
+  impl::use_simd_kernel(true);
+  EXPECT_TRUE(a == b) << "simd kernel in use: " << simd;
+  EXPECT_TRUE(a0 == b0);
+  EXPECT_EQ(a0.size(), 3000u * 2999u / 2);
+}
+
 TEST(NearPairs, DeterministicAcrossThreadCounts) {
   const std::vector<uint64_t> h = clustered(30000, 3);
   const auto one = find_near_pairs(h, 10, 1);

@@ -6,6 +6,10 @@
 #include <cmath>
 #include <thread>
 
+#if defined(__GNUC__) && defined(__x86_64__)
+#include <immintrin.h>
+#endif
+
 namespace irbis::impl {
 namespace {
 
@@ -65,21 +69,85 @@ std::vector<NearPair> parallel_blocks(size_t n, size_t block, int threads, Fn fn
   return all;
 }
 
+// Positions (a in A, b in B) of a candidate block whose full distance is <= t.
+struct Match {
+  uint32_t a, b;
+};
+
+// Scalar kernel. With `same`, A and B are one array and only b > a is compared.
+void compare_block_scalar(const uint64_t* A, uint32_t na, const uint64_t* B, uint32_t nb,
+                          bool same, int t, std::vector<Match>& out) {
+  for (uint32_t p = 0; p < na; ++p) {
+    const uint64_t a = A[p];
+    for (uint32_t q = same ? p + 1 : 0; q < nb; ++q)
+      if (std::popcount(a ^ B[q]) <= t) out.push_back({p, q});
+  }
+}
+
+#if defined(__GNUC__) && defined(__x86_64__)
+// AVX-512 VPOPCNTQ kernel: 8 candidates per step. Only called when the CPU has the extension
+// (runtime check); the rest of the build stays at the x86-64-v3 baseline.
+__attribute__((target("avx512f,avx512vpopcntdq"))) void compare_block_avx512(
+    const uint64_t* A, uint32_t na, const uint64_t* B, uint32_t nb, bool same, int t,
+    std::vector<Match>& out) {
+  const __m512i tv = _mm512_set1_epi64(t);
+  for (uint32_t p = 0; p < na; ++p) {
+    const __m512i av = _mm512_set1_epi64(int64_t(A[p]));
+    for (uint32_t q = same ? p + 1 : 0; q < nb; q += 8) {
+      const uint32_t left = nb - q;
+      const __mmask8 lm = left >= 8 ? __mmask8(0xFF) : __mmask8((1u << left) - 1);
+      const __m512i bv = _mm512_maskz_loadu_epi64(lm, B + q);
+      const __m512i cnt = _mm512_popcnt_epi64(_mm512_xor_si512(av, bv));
+      unsigned m = _mm512_mask_cmple_epu64_mask(lm, cnt, tv);
+      while (m) {
+        out.push_back({p, q + uint32_t(std::countr_zero(m))});
+        m &= m - 1;
+      }
+    }
+  }
+}
+
+bool have_avx512_popcnt() {
+  static const bool yes = __builtin_cpu_supports("avx512f") &&
+                          __builtin_cpu_supports("avx512vpopcntdq");
+  return yes;
+}
+#endif
+
+std::atomic<bool> g_force_scalar{false};
+
+void compare_block(const uint64_t* A, uint32_t na, const uint64_t* B, uint32_t nb, bool same,
+                   int t, std::vector<Match>& out) {
+#if defined(__GNUC__) && defined(__x86_64__)
+  if (!g_force_scalar.load(std::memory_order_relaxed) && have_avx512_popcnt()) return compare_block_avx512(A, na, B, nb, same, t, out);
+#endif
+  compare_block_scalar(A, na, B, nb, same, t, out);
+}
+
 std::vector<NearPair> brute_join(std::span<const uint64_t> v, int t, int threads) {
   const size_t n = v.size();
   // Rows near the start have more work; small blocks keep threads balanced.
   return parallel_blocks(n, 64, threads, [&](size_t b, size_t e, std::vector<NearPair>& out) {
+    std::vector<Match> matches;
     for (size_t i = b; i < e; ++i) {
-      const uint64_t a = v[i];
-      for (size_t j = i + 1; j < n; ++j) {
-        const int d = std::popcount(a ^ v[j]);
-        if (d <= t) out.push_back({uint32_t(i), uint32_t(j), d});
-      }
+      matches.clear();
+      compare_block(&v[i], 1, &v[i], uint32_t(n - i), true, t, matches);
+      for (const Match& m : matches)
+        out.push_back({uint32_t(i), uint32_t(i + m.b), std::popcount(v[i] ^ v[i + m.b])});
     }
   });
 }
 
 }  // namespace
+
+bool use_simd_kernel(bool on) {
+  g_force_scalar.store(!on);
+#if defined(__GNUC__) && defined(__x86_64__)
+  return on && have_avx512_popcnt();
+#else
+  return false;
+#endif
+}
 
 int resolve_threads(int threads) {
   if (threads > 0) return threads;
@@ -155,32 +223,37 @@ std::vector<NearPair> self_join(std::span<const uint64_t> values, int t, const M
     };
     std::vector<NearPair> part = parallel_blocks(
         cells, 1024, threads, [&](size_t vb, size_t ve, std::vector<NearPair>& out) {
+          std::vector<uint64_t> nvals;  // values of all neighbour buckets w > v, contiguous
+          std::vector<uint32_t> npos;   // their positions in sv
+          std::vector<Match> matches;
           for (size_t v = vb; v < ve; ++v) {
             const uint32_t b0 = offsets[v], b1 = offsets[v + 1];
             if (b0 == b1) continue;
+            matches.clear();
             // Within the bucket (chunk distance 0).
-            for (uint32_t p = b0; p < b1; ++p) {
-              const uint64_t a = sv[p];
-              for (uint32_t q = p + 1; q < b1; ++q) {
-                const uint64_t x = a ^ sv[q];
-                const int d = std::popcount(x);
-                if (d <= t && first_here(x)) emit(si[p], si[q], d, out);
-              }
+            compare_block(&sv[b0], b1 - b0, &sv[b0], b1 - b0, true, t, matches);
+            for (const Match& mt : matches) {
+              const uint64_t x = sv[b0 + mt.a] ^ sv[b0 + mt.b];
+              if (first_here(x)) emit(si[b0 + mt.a], si[b0 + mt.b], std::popcount(x), out);
             }
-            // Against each neighbour bucket w > v within radius r.
+            // Against the neighbour buckets w > v within radius r, gathered into one block.
+            nvals.clear();
+            npos.clear();
             for (uint32_t mk : masks) {
               const size_t w = v ^ mk;
               if (w < v) continue;
-              const uint32_t c0 = offsets[w], c1 = offsets[w + 1];
-              if (c0 == c1) continue;
-              for (uint32_t p = b0; p < b1; ++p) {
-                const uint64_t a = sv[p];
-                for (uint32_t q = c0; q < c1; ++q) {
-                  const uint64_t x = a ^ sv[q];
-                  const int d = std::popcount(x);
-                  if (d <= t && first_here(x)) emit(si[p], si[q], d, out);
-                }
+              for (uint32_t q = offsets[w]; q < offsets[w + 1]; ++q) {
+                nvals.push_back(sv[q]);
+                npos.push_back(q);
               }
+            }
+            if (nvals.empty()) continue;
+            matches.clear();
+            compare_block(&sv[b0], b1 - b0, nvals.data(), uint32_t(nvals.size()), false, t, matches);
+            for (const Match& mt : matches) {
+              const uint32_t q = npos[mt.b];
+              const uint64_t x = sv[b0 + mt.a] ^ sv[q];
+              if (first_here(x)) emit(si[b0 + mt.a], si[q], std::popcount(x), out);
             }
           }
         });

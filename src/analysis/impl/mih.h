@@ -27,4 +27,9 @@ std::vector<NearPair> self_join(std::span<const uint64_t> values, int max_distan
 
 int resolve_threads(int threads);
 
+// Candidate checks use an AVX-512 VPOPCNTQ kernel when the CPU has it (runtime check), else a
+// scalar popcount loop. use_simd_kernel(false) forces the scalar loop (tests compare both);
+// returns whether the SIMD kernel is now in use.
+bool use_simd_kernel(bool on);
+
 }  // namespace irbis::impl
