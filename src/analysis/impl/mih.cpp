@@ -168,7 +168,8 @@ MihPlan choose_plan(size_t n, int t) {
       const double cells = std::ldexp(1.0, c.bits), vol = ball(c.bits, r);
       // Candidate checks: pairs whose chunk values are within r (each bucket pair once).
       cost += N * N / 2 * vol / cells;
-      // Bucket probes: each non-empty bucket visits its radius-r neighbours (half of them).
+      // Bucket probes: each non-empty bucket visits half of its radius-r neighbours; a probe
+      // (offset lookup + gather) is weighted as 2 popcounts.
       cost += std::min(N, cells) * vol / 2 * 2.0;
       cost += N * 3;  // building the table
     }
