@@ -1,0 +1,266 @@
+#include "analysis/impl/mih.h"
+
+#include <algorithm>
+#include <atomic>
+#include <bit>
+#include <cmath>
+#include <thread>
+
+#if defined(__GNUC__) && defined(__x86_64__)
+#include <immintrin.h>
+#endif
+
+namespace irbis::impl {
+namespace {
+
+struct Chunk {
+  int shift = 0;  // value of the chunk = (h >> shift) & mask
+  int bits = 0;
+  uint64_t mask = 0;
+  uint32_t of(uint64_t h) const { return uint32_t((h >> shift) & mask); }
+};
+
+std::vector<Chunk> split_chunks(int m) {
+  std::vector<Chunk> out(m);
+  int used = 0;
+  for (int c = 0; c < m; ++c) {
+    const int bits = 64 / m + (c < 64 % m ? 1 : 0);
+    used += bits;
+    out[c].bits = bits;
+    out[c].shift = 64 - used;
+    out[c].mask = (uint64_t(1) << bits) - 1;
+  }
+  return out;
+}
+
+// Number of points within hamming radius r of a point in {0,1}^bits.
+double ball(int bits, int r) {
+  double total = 0, c = 1;
+  for (int k = 0; k <= std::min(r, bits); ++k) {
+    total += c;
+    c = c * (bits - k) / (k + 1);
+  }
+  return total;
+}
+
+// Runs fn(begin, end, out) over [0, n) in blocks on `threads` threads; returns the outputs
+// concatenated (order is not deterministic; callers sort).
+template <class Fn>
+std::vector<NearPair> parallel_blocks(size_t n, size_t block, int threads, Fn fn) {
+  std::atomic<size_t> next{0};
+  const int t = std::max(1, std::min<int>(threads, int((n + block - 1) / block)));
+  std::vector<std::vector<NearPair>> outs(t);
+  auto work = [&](int k) {
+    for (;;) {
+      const size_t b = next.fetch_add(block);
+      if (b >= n) break;
+      fn(b, std::min(n, b + block), outs[k]);
+    }
+  };
+  std::vector<std::thread> pool;
+  for (int k = 1; k < t; ++k) pool.emplace_back(work, k);
+  work(0);
+  for (auto& th : pool) th.join();
+  size_t total = 0;
+  for (auto& o : outs) total += o.size();
+  std::vector<NearPair> all;
+  all.reserve(total);
+  for (auto& o : outs) all.insert(all.end(), o.begin(), o.end());
+  return all;
+}
+
+// Positions (a in A, b in B) of a candidate block whose full distance is <= t.
+struct Match {
+  uint32_t a, b;
+};
+
+// Scalar kernel. With `same`, A and B are one array and only b > a is compared.
+void compare_block_scalar(const uint64_t* A, uint32_t na, const uint64_t* B, uint32_t nb,
+                          bool same, int t, std::vector<Match>& out) {
+  for (uint32_t p = 0; p < na; ++p) {
+    const uint64_t a = A[p];
+    for (uint32_t q = same ? p + 1 : 0; q < nb; ++q)
+      if (std::popcount(a ^ B[q]) <= t) out.push_back({p, q});
+  }
+}
+
+#if defined(__GNUC__) && defined(__x86_64__)
+// AVX-512 VPOPCNTQ kernel: 8 candidates per step. Only called when the CPU has the extension
+// (runtime check); the rest of the build stays at the x86-64-v3 baseline.
+__attribute__((target("avx512f,avx512vpopcntdq"))) void compare_block_avx512(
+    const uint64_t* A, uint32_t na, const uint64_t* B, uint32_t nb, bool same, int t,
+    std::vector<Match>& out) {
+  const __m512i tv = _mm512_set1_epi64(t);
+  for (uint32_t p = 0; p < na; ++p) {
+    const __m512i av = _mm512_set1_epi64(int64_t(A[p]));
+    for (uint32_t q = same ? p + 1 : 0; q < nb; q += 8) {
+      const uint32_t left = nb - q;
+      const __mmask8 lm = left >= 8 ? __mmask8(0xFF) : __mmask8((1u << left) - 1);
+      const __m512i bv = _mm512_maskz_loadu_epi64(lm, B + q);
+      const __m512i cnt = _mm512_popcnt_epi64(_mm512_xor_si512(av, bv));
+      unsigned m = _mm512_mask_cmple_epu64_mask(lm, cnt, tv);
+      while (m) {
+        out.push_back({p, q + uint32_t(std::countr_zero(m))});
+        m &= m - 1;
+      }
+    }
+  }
+}
+
+bool have_avx512_popcnt() {
+  static const bool yes = __builtin_cpu_supports("avx512f") &&
+                          __builtin_cpu_supports("avx512vpopcntdq");
+  return yes;
+}
+#endif
+
+std::atomic<bool> g_force_scalar{false};
+
+void compare_block(const uint64_t* A, uint32_t na, const uint64_t* B, uint32_t nb, bool same,
+                   int t, std::vector<Match>& out) {
+#if defined(__GNUC__) && defined(__x86_64__)
+  if (!g_force_scalar.load(std::memory_order_relaxed) && have_avx512_popcnt()) return compare_block_avx512(A, na, B, nb, same, t, out);
+#endif
+  compare_block_scalar(A, na, B, nb, same, t, out);
+}
+
+std::vector<NearPair> brute_join(std::span<const uint64_t> v, int t, int threads) {
+  const size_t n = v.size();
+  // Rows near the start have more work; small blocks keep threads balanced.
+  return parallel_blocks(n, 64, threads, [&](size_t b, size_t e, std::vector<NearPair>& out) {
+    std::vector<Match> matches;
+    for (size_t i = b; i < e; ++i) {
+      matches.clear();
+      compare_block(&v[i], 1, &v[i], uint32_t(n - i), true, t, matches);
+      for (const Match& m : matches)
+        out.push_back({uint32_t(i), uint32_t(i + m.b), std::popcount(v[i] ^ v[i + m.b])});
+    }
+  });
+}
+
+}  // namespace
+
+bool use_simd_kernel(bool on) {
+  g_force_scalar.store(!on);
+#if defined(__GNUC__) && defined(__x86_64__)
+  return on && have_avx512_popcnt();
+#else
+  return false;
+#endif
+}
+
+int resolve_threads(int threads) {
+  if (threads > 0) return threads;
+  const unsigned hc = std::thread::hardware_concurrency();
+  return hc ? int(hc) : 1;
+}
+
+MihPlan choose_plan(size_t n, int t) {
+  const double N = double(n);
+  MihPlan best;
+  best.brute_force = true;
+  best.est_cost = N * (N - 1) / 2;
+  if (t >= 64 || n < 2) return best;
+  for (int m = 4; m <= 8; ++m) {
+    const int r = t / m;
+    double cost = 0;
+    for (const Chunk& c : split_chunks(m)) {
+      const double cells = std::ldexp(1.0, c.bits), vol = ball(c.bits, r);
+      // Candidate checks: pairs whose chunk values are within r (each bucket pair once).
+      cost += N * N / 2 * vol / cells;
+      // Bucket probes: each non-empty bucket visits half of its radius-r neighbours; a probe
+      // (offset lookup + gather) is weighted as 2 popcounts.
+      cost += std::min(N, cells) * vol / 2 * 2.0;
+      cost += N * 3;  // building the table
+    }
+    if (cost < best.est_cost) best = MihPlan{false, m, r, cost};
+  }
+  return best;
+}
+
+std::vector<NearPair> self_join(std::span<const uint64_t> values, int t, const MihPlan& plan,
+                                int threads) {
+  threads = resolve_threads(threads);
+  const size_t n = values.size();
+  if (n < 2) return {};
+  if (plan.brute_force) return brute_join(values, t, threads);
+
+  const std::vector<Chunk> chunks = split_chunks(plan.chunks);
+  const int r = plan.radius;
+  std::vector<NearPair> result;
+  std::vector<uint32_t> offsets;
+  std::vector<uint64_t> sv(n);   // values ordered by chunk value (then index)
+  std::vector<uint32_t> si(n);   // their indices
+  for (size_t ci = 0; ci < chunks.size(); ++ci) {
+    const Chunk ch = chunks[ci];
+    const size_t cells = size_t(1) << ch.bits;
+    // Counting sort by chunk value: offsets[v] .. offsets[v + 1] is bucket v.
+    offsets.assign(cells + 1, 0);
+    for (uint64_t h : values) ++offsets[ch.of(h) + 1];
+    for (size_t v = 0; v < cells; ++v) offsets[v + 1] += offsets[v];
+    {
+      std::vector<uint32_t> fill(offsets.begin(), offsets.end() - 1);
+      for (size_t i = 0; i < n; ++i) {
+        const uint32_t pos = fill[ch.of(values[i])]++;
+        sv[pos] = values[i];
+        si[pos] = uint32_t(i);
+      }
+    }
+    // Flip masks with 1..r bits inside the chunk.
+    std::vector<uint32_t> masks;
+    for (uint32_t mk = 1; mk < cells; ++mk)
+      if (std::popcount(mk) <= r) masks.push_back(mk);
+
+    // A pair qualifies in chunk c when its chunk distance is <= r; it is emitted only from the
+    // first qualifying chunk, so every pair comes out once.
+    auto first_here = [&](uint64_t x) {
+      for (size_t cp = 0; cp < ci; ++cp)
+        if (std::popcount(x & (chunks[cp].mask << chunks[cp].shift)) <= r) return false;
+      return true;
+    };
+    auto emit = [&](uint32_t a, uint32_t b, int d, std::vector<NearPair>& out) {
+      if (a < b) out.push_back({a, b, d});
+      else out.push_back({b, a, d});
+    };
+    std::vector<NearPair> part = parallel_blocks(
+        cells, 1024, threads, [&](size_t vb, size_t ve, std::vector<NearPair>& out) {
+          std::vector<uint64_t> nvals;  // values of all neighbour buckets w > v, contiguous
+          std::vector<uint32_t> npos;   // their positions in sv
+          std::vector<Match> matches;
+          for (size_t v = vb; v < ve; ++v) {
+            const uint32_t b0 = offsets[v], b1 = offsets[v + 1];
+            if (b0 == b1) continue;
+            matches.clear();
+            // Within the bucket (chunk distance 0).
+            compare_block(&sv[b0], b1 - b0, &sv[b0], b1 - b0, true, t, matches);
+            for (const Match& mt : matches) {
+              const uint64_t x = sv[b0 + mt.a] ^ sv[b0 + mt.b];
+              if (first_here(x)) emit(si[b0 + mt.a], si[b0 + mt.b], std::popcount(x), out);
+            }
+            // Against the neighbour buckets w > v within radius r, gathered into one block.
+            nvals.clear();
+            npos.clear();
+            for (uint32_t mk : masks) {
+              const size_t w = v ^ mk;
+              if (w < v) continue;
+              for (uint32_t q = offsets[w]; q < offsets[w + 1]; ++q) {
+                nvals.push_back(sv[q]);
+                npos.push_back(q);
+              }
+            }
+            if (nvals.empty()) continue;
+            matches.clear();
+            compare_block(&sv[b0], b1 - b0, nvals.data(), uint32_t(nvals.size()), false, t, matches);
+            for (const Match& mt : matches) {
+              const uint32_t q = npos[mt.b];
+              const uint64_t x = sv[b0 + mt.a] ^ sv[q];
+              if (first_here(x)) emit(si[b0 + mt.a], si[q], std::popcount(x), out);
+            }
+          }
+        });
+    result.insert(result.end(), part.begin(), part.end());
+  }
+  return result;
+}
+
+}  // namespace irbis::impl

@@ -1,0 +1,126 @@
+// Perceptual hashes (pHash, dHash, aHash) and colour statistics. The exact definitions are in
+// docs/features.md; keep the two in sync.
+#include "irbis/hashes.h"
+
+#include <algorithm>
+#include <cmath>
+#include <string>
+
+#include <opencv2/core.hpp>
+
+#include "irbis/errors.h"
+#include "irbis/image.h"
+
+namespace irbis {
+namespace {
+
+// Differences smaller than this (in gray levels, 0..255 scale) are treated as ties. It only
+// absorbs floating-point noise of the area resampler, so that a flat image gets a defined hash.
+constexpr double kTieEps = 1e-3;
+
+void check_input(const cv::Mat& img, const char* fn) {
+  IRBIS_THROW_IF_NOT(!img.empty(), Error, std::string(fn) + ": empty image");
+  IRBIS_THROW_IF_NOT(img.type() == CV_8UC3 || img.type() == CV_8UC1, Error,
+                     std::string(fn) + ": expected an 8-bit RGB (or gray) image");
+}
+
+// ITU-R BT.601 luma on float: Y = 0.299 R + 0.587 G + 0.114 B, computed per pixel at full
+// resolution, no rounding. An 8-bit single-channel input is taken as gray already.
+cv::Mat gray_float(const cv::Mat& img) {
+  cv::Mat gray(img.rows, img.cols, CV_32F);
+  if (img.type() == CV_8UC1) {
+    img.convertTo(gray, CV_32F);
+    return gray;
+  }
+  for (int y = 0; y < img.rows; ++y) {
+    const uint8_t* s = img.ptr<uint8_t>(y);
+    float* d = gray.ptr<float>(y);
+    for (int x = 0; x < img.cols; ++x, s += 3) d[x] = 0.299f * s[0] + 0.587f * s[1] + 0.114f * s[2];
+  }
+  return gray;
+}
+
+// Gray image reduced to (w, h) by area averaging, as CV_64F.
+cv::Mat small_gray(const cv::Mat& img, int w, int h) {
+  cv::Mat small = resize_area(gray_float(img), w, h);
+  cv::Mat out;
+  small.convertTo(out, CV_64F);
+  return out;
+}
+
+}  // namespace
+
+uint64_t phash(const cv::Mat& rgb) {
+  check_input(rgb, "phash");
+  const cv::Mat g = small_gray(rgb, 32, 32);
+  cv::Mat coef;
+  cv::dct(g, coef);  // 2-D DCT-II, orthonormal scaling (the scale does not change the bits)
+  double c[64];
+  for (int y = 0; y < 8; ++y)
+    for (int x = 0; x < 8; ++x) {
+      const double v = coef.at<double>(y, x);
+      c[y * 8 + x] = std::abs(v) < kTieEps ? 0.0 : v;
+    }
+  // Median of all 64 coefficients, DC included (mean of the 32nd and 33rd smallest).
+  double sorted[64];
+  std::copy(c, c + 64, sorted);
+  std::nth_element(sorted, sorted + 32, sorted + 64);
+  const double upper = sorted[32];
+  const double lower = *std::max_element(sorted, sorted + 32);
+  const double median = 0.5 * (lower + upper);
+  uint64_t h = 0;
+  for (int i = 0; i < 64; ++i) h |= uint64_t(c[i] > median) << (63 - i);
+  return h;
+}
+
+uint64_t dhash(const cv::Mat& rgb) {
+  check_input(rgb, "dhash");
+  const cv::Mat g = small_gray(rgb, 9, 8);
+  uint64_t h = 0;
+  for (int y = 0; y < 8; ++y) {
+    const double* p = g.ptr<double>(y);
+    for (int x = 0; x < 8; ++x) h |= uint64_t(p[x + 1] - p[x] > kTieEps) << (63 - (y * 8 + x));
+  }
+  return h;
+}
+
+uint64_t ahash(const cv::Mat& rgb) {
+  check_input(rgb, "ahash");
+  const cv::Mat g = small_gray(rgb, 8, 8);
+  double mean = 0;
+  for (int i = 0; i < 64; ++i) mean += g.at<double>(i / 8, i % 8);
+  mean /= 64;
+  uint64_t h = 0;
+  for (int i = 0; i < 64; ++i) h |= uint64_t(g.at<double>(i / 8, i % 8) - mean > kTieEps) << (63 - i);
+  return h;
+}
+
+std::array<float, kColorStatsDim> color_stats(const cv::Mat& rgb) {
+  check_input(rgb, "color_stats");
+  const int cn = rgb.channels();
+  uint64_t hist[kColorHistBins] = {};
+  double sum[3] = {}, sq[3] = {};
+  for (int y = 0; y < rgb.rows; ++y) {
+    const uint8_t* p = rgb.ptr<uint8_t>(y);
+    uint64_t rs[3] = {}, rq[3] = {};  // exact per-row integer sums
+    for (int x = 0; x < rgb.cols; ++x, p += cn) {
+      const unsigned r = p[0], g = p[cn == 3 ? 1 : 0], b = p[cn == 3 ? 2 : 0];
+      ++hist[(r >> 6) * 16 + (g >> 6) * 4 + (b >> 6)];
+      rs[0] += r; rs[1] += g; rs[2] += b;
+      rq[0] += r * r; rq[1] += g * g; rq[2] += b * b;
+    }
+    for (int c = 0; c < 3; ++c) { sum[c] += double(rs[c]); sq[c] += double(rq[c]); }
+  }
+  const double n = double(rgb.total());
+  std::array<float, kColorStatsDim> out{};
+  for (int i = 0; i < kColorHistBins; ++i) out[i] = float(double(hist[i]) / n);
+  for (int c = 0; c < 3; ++c) {
+    const double mean = sum[c] / n;
+    const double var = std::max(0.0, sq[c] / n - mean * mean);
+    out[kColorHistBins + c] = float(mean / 255.0);
+    out[kColorHistBins + 3 + c] = float(std::sqrt(var) / 255.0);
+  }
+  return out;
+}
+
+}  // namespace irbis
