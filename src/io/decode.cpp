@@ -199,8 +199,10 @@ cv::Mat to_rgb8(const cv::Mat& m) {
 }
 
 bool png_has_iend(std::span<const uint8_t> b) {
-  // The last chunk of a complete PNG: length 0, "IEND", CRC ae 42 60 82 (trailing junk tolerated).
+  // The last chunk of a complete PNG: length 0, "IEND", CRC ae 42 60 82. Usually the last 12
+  // bytes; otherwise (data appended after the PNG) search for it.
   static const uint8_t iend[] = {0, 0, 0, 0, 'I', 'E', 'N', 'D', 0xAE, 0x42, 0x60, 0x82};
+  if (b.size() >= 12 && std::memcmp(b.data() + b.size() - 12, iend, 12) == 0) return true;
   return std::search(b.begin() + std::min<size_t>(b.size(), 33), b.end(), std::begin(iend), std::end(iend)) != b.end();
 }
 
@@ -217,6 +219,8 @@ cv::Mat decode_with_opencv(std::span<const uint8_t> b, ImageFormat fmt) {
                            : fmt == ImageFormat::bmp  ? "BMP"
                                                       : "TIFF";
   if (b.size() > size_t(INT32_MAX)) throw DecodeError(name + " file too large to decode");
+  // Checked first: libpng would print its own error to stderr before OpenCV gives up.
+  if (fmt == ImageFormat::png && !png_has_iend(b)) throw DecodeError("truncated PNG");
   // A header over the buffer, no copy (imdecode only reads it).
   const cv::Mat buf(1, int(b.size()), CV_8U, const_cast<uint8_t*>(b.data()));
   cv::Mat m;
@@ -226,7 +230,6 @@ cv::Mat decode_with_opencv(std::span<const uint8_t> b, ImageFormat fmt) {
     throw DecodeError("corrupt " + name + " data: " + e.err);
   }
   if (m.empty()) {
-    if (fmt == ImageFormat::png && !png_has_iend(b)) throw DecodeError("truncated PNG");
     throw DecodeError("corrupt or truncated " + name + " data (could not be decoded)");
   }
   return to_rgb8(m);
