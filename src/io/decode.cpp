@@ -206,6 +206,10 @@ bool png_has_iend(std::span<const uint8_t> b) {
   return std::search(b.begin() + std::min<size_t>(b.size(), 33), b.end(), std::begin(iend), std::end(iend)) != b.end();
 }
 
+bool webp_is_animated(std::span<const uint8_t> b) {
+  return b.size() >= 30 && std::memcmp(b.data() + 12, "VP8X", 4) == 0 && (b[20] & 0x02);
+}
+
 cv::Mat decode_with_opencv(std::span<const uint8_t> b, ImageFormat fmt) {
   static std::once_flag quiet;
   // OpenCV logs a warning for every file it cannot decode; we report those as DecodeErrors.
@@ -230,6 +234,7 @@ cv::Mat decode_with_opencv(std::span<const uint8_t> b, ImageFormat fmt) {
     throw DecodeError("corrupt " + name + " data: " + e.err);
   }
   if (m.empty()) {
+    if (fmt == ImageFormat::webp && webp_is_animated(b)) throw DecodeError("animated WebP is not supported");
     throw DecodeError("corrupt or truncated " + name + " data (could not be decoded)");
   }
   return to_rgb8(m);
@@ -250,6 +255,39 @@ int tiff_orientation(std::span<const uint8_t> b) {
   std::string err;
   return io::parse_tiff_ifd0(b, &info, &err) ? info.orientation : 1;
 }
+
+// Orientation from a PNG eXIf chunk (TIFF-structured Exif data), 1 when there is none.
+int png_orientation(std::span<const uint8_t> b) {
+  size_t pos = 8;
+  while (pos + 12 <= b.size()) {
+    const size_t len = io::be32(b.data() + pos);
+    const uint8_t* type = b.data() + pos + 4;
+    if (len > b.size() - pos - 12) break;
+    if (std::memcmp(type, "eXIf", 4) == 0) return tiff_orientation(b.subspan(pos + 8, len));
+    if (std::memcmp(type, "IEND", 4) == 0) break;
+    pos += 12 + len;
+  }
+  return 1;
+}
+
+// Orientation from the EXIF chunk of an extended (VP8X) WebP, 1 when there is none.
+int webp_orientation(std::span<const uint8_t> b) {
+  if (b.size() < 30 || std::memcmp(b.data() + 12, "VP8X", 4) != 0 || !(b[20] & 0x08)) return 1;  // EXIF flag
+  size_t pos = 12;
+  while (pos + 8 <= b.size()) {
+    const size_t len = io::le32(b.data() + pos + 4);
+    if (len > b.size() - pos - 8) break;
+    if (std::memcmp(b.data() + pos, "EXIF", 4) == 0) {
+      std::span<const uint8_t> exif = b.subspan(pos + 8, len);
+      // Some writers keep the JPEG APP1 "Exif\0\0" prefix.
+      if (exif.size() >= 6 && std::memcmp(exif.data(), "Exif\0\0", 6) == 0) exif = exif.subspan(6);
+      return tiff_orientation(exif);
+    }
+    pos += 8 + len + (len & 1);  // chunks are padded to even sizes
+  }
+  return 1;
+}
+
 
 }  // namespace
 
@@ -283,10 +321,18 @@ DecodedImage decode_image(std::span<const uint8_t> bytes, const DecodeOptions& o
       check_pixels(out.header.width, out.header.height, opts.max_pixels);
       out.rgb = fmt == ImageFormat::gif ? io::decode_gif_first_frame(bytes, opts.max_pixels)
                                         : decode_with_opencv(bytes, fmt);
-      if (fmt == ImageFormat::tiff) out.orientation = tiff_orientation(bytes);
       shrink_for_min_side(out.rgb, opts.min_side);
+      if (fmt == ImageFormat::tiff) {
+        // OpenCV's TIFF decoder applies the Orientation tag itself (even with IMREAD_UNCHANGED):
+        // record it, do not apply it twice.
+        out.orientation = tiff_orientation(bytes);
+      } else if (fmt == ImageFormat::png || fmt == ImageFormat::webp) {
+        // cv::imdecode(IMREAD_UNCHANGED) ignores their Exif chunks; we apply them like JPEG's.
+        out.orientation = fmt == ImageFormat::png ? png_orientation(bytes) : webp_orientation(bytes);
+        io::apply_orientation(out.rgb, out.orientation);
+      }
     }
-    io::apply_orientation(out.rgb, out.orientation);
+    if (fmt == ImageFormat::jpeg) io::apply_orientation(out.rgb, out.orientation);
   } catch (const cv::Exception& e) {
     throw DecodeError(std::string("cannot decode ") + format_name(fmt) + ": " + e.err);
   } catch (const std::bad_alloc&) {

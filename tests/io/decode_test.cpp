@@ -64,14 +64,19 @@ size_t find_sof(const std::vector<uint8_t>& j) {
   return 0;
 }
 
-// A JPEG with an APP1 Exif segment (big-endian TIFF, IFD0 holding only Orientation) after SOI.
+// Exif data as stored in files: a big-endian TIFF header and an IFD0 holding only Orientation.
+std::vector<uint8_t> exif_tiff(int orientation) {
+  return {'M', 'M', 0, 42, 0, 0, 0, 8,                                    // header, IFD0 at 8
+          0, 1,                                                           // one entry
+          0x01, 0x12, 0, 3, 0, 0, 0, 1, 0, uint8_t(orientation), 0, 0,   // 274 SHORT 1
+          0, 0, 0, 0};                                                    // no next IFD
+}
+
+// A JPEG with an APP1 Exif segment after SOI.
 std::vector<uint8_t> with_exif_orientation(const std::vector<uint8_t>& jpeg, int orientation) {
-  const uint8_t tiff[] = {'M', 'M', 0, 42, 0, 0, 0, 8,                      // header, IFD0 at 8
-                          0, 1,                                             // one entry
-                          0x01, 0x12, 0, 3, 0, 0, 0, 1, 0, uint8_t(orientation), 0, 0,  // 274 SHORT 1
-                          0, 0, 0, 0};                                      // no next IFD
+  const std::vector<uint8_t> tiff = exif_tiff(orientation);
   std::vector<uint8_t> payload = {'E', 'x', 'i', 'f', 0, 0};
-  payload.insert(payload.end(), std::begin(tiff), std::end(tiff));
+  payload.insert(payload.end(), tiff.begin(), tiff.end());
   const size_t len = payload.size() + 2;
   std::vector<uint8_t> out(jpeg.begin(), jpeg.begin() + 2);  // SOI
   out.insert(out.end(), {0xFF, 0xE1, uint8_t(len >> 8), uint8_t(len & 0xFF)});
@@ -543,6 +548,118 @@ TEST(Decode, AllEightExifOrientations) {
                         "orientation " + std::to_string(o) + " corner " + std::to_string(c));
     }
   }
+}
+
+void put_be32(std::vector<uint8_t>& v, uint32_t x) {
+  for (int s = 24; s >= 0; s -= 8) v.push_back(uint8_t(x >> s));
+}
+void put_le(std::vector<uint8_t>& v, uint32_t x, int bytes) {
+  for (int i = 0; i < bytes; ++i) v.push_back(uint8_t(x >> (8 * i)));
+}
+
+uint32_t crc32(const uint8_t* p, size_t n) {
+  uint32_t c = 0xFFFFFFFF;
+  for (size_t i = 0; i < n; ++i) {
+    c ^= p[i];
+    for (int k = 0; k < 8; ++k) c = (c >> 1) ^ (0xEDB88320 & (0u - (c & 1)));
+  }
+  return c ^ 0xFFFFFFFF;
+}
+
+// Checks that the red marker of marker_image() shows in the expected corner (0 TL, 1 TR, 2 BR, 3 BL).
+void expect_marker_corner(const cv::Mat& rgb, int corner, const std::string& what) {
+  const int W = rgb.cols, H = rgb.rows, m = 2;
+  const cv::Point pts[4] = {{m, m}, {W - 1 - m, m}, {W - 1 - m, H - 1 - m}, {m, H - 1 - m}};
+  for (int c = 0; c < 4; ++c) {
+    const cv::Vec3b want = c == corner ? cv::Vec3b(255, 0, 0) : cv::Vec3b(128, 128, 128);
+    expect_near_color(px(rgb, pts[c].x, pts[c].y), want, 30, what + " corner " + std::to_string(c));
+  }
+}
+
+// An uncompressed little-endian RGB TIFF written by hand, with the given Orientation tag.
+std::vector<uint8_t> handmade_tiff(const cv::Mat& img, int orientation) {
+  const uint32_t W = uint32_t(img.cols), H = uint32_t(img.rows), data_at = 8 + 2 + 10 * 12 + 4 + 8;
+  std::vector<uint8_t> t = {'I', 'I', 42, 0, 8, 0, 0, 0};
+  put_le(t, 10, 2);
+  const auto entry = [&](uint32_t tag, uint32_t type, uint32_t count, uint32_t value) {
+    put_le(t, tag, 2), put_le(t, type, 2), put_le(t, count, 4), put_le(t, value, 4);
+  };
+  entry(256, 3, 1, W);
+  entry(257, 3, 1, H);
+  entry(258, 3, 3, 8 + 2 + 10 * 12 + 4);  // BitsPerSample 8,8,8 stored after the IFD
+  entry(259, 3, 1, 1);                    // no compression
+  entry(262, 3, 1, 2);                    // RGB
+  entry(273, 4, 1, data_at);              // StripOffsets
+  entry(274, 3, 1, uint32_t(orientation));
+  entry(277, 3, 1, 3);                    // SamplesPerPixel
+  entry(278, 3, 1, H);                    // RowsPerStrip
+  entry(279, 4, 1, W * H * 3);            // StripByteCounts
+  put_le(t, 0, 4);
+  put_le(t, 8, 2), put_le(t, 8, 2), put_le(t, 8, 2), put_le(t, 0, 2);
+  EXPECT_EQ(t.size(), data_at);
+  t.insert(t.end(), img.data, img.data + img.total() * 3);
+  return t;
+}
+
+TEST(Decode, TiffOrientationTagIsApplied) {
+  // OpenCV's TIFF decoder rotates by itself; we must record the tag and not rotate twice.
+  const int corner[9] = {0, 0, 1, 2, 3, 0, 1, 2, 3};
+  for (int o = 1; o <= 8; ++o) {
+    const std::vector<uint8_t> t = handmade_tiff(marker_image(), o);
+    const ImageHeader h = read_header(sp(t));
+    EXPECT_EQ(h.width, 64);  // as stored
+    const DecodedImage d = decode_image(sp(t));
+    EXPECT_EQ(d.orientation, o);
+    ASSERT_EQ(d.rgb.size(), o >= 5 ? cv::Size(48, 64) : cv::Size(64, 48)) << o;
+    expect_marker_corner(d.rgb, corner[o], "tiff orientation " + std::to_string(o));
+  }
+}
+
+TEST(Decode, PngExifChunkOrientation) {
+  // eXIf chunk inserted right after IHDR (8 + 25 bytes).
+  const std::vector<uint8_t> png = encode(marker_image(), ".png");
+  const std::vector<uint8_t> exif = exif_tiff(8);
+  std::vector<uint8_t> chunk;
+  put_be32(chunk, uint32_t(exif.size()));
+  chunk.insert(chunk.end(), {'e', 'X', 'I', 'f'});
+  chunk.insert(chunk.end(), exif.begin(), exif.end());
+  put_be32(chunk, crc32(chunk.data() + 4, chunk.size() - 4));
+  std::vector<uint8_t> p(png.begin(), png.begin() + 33);
+  p.insert(p.end(), chunk.begin(), chunk.end());
+  p.insert(p.end(), png.begin() + 33, png.end());
+  const DecodedImage d = decode_image(sp(p));
+  EXPECT_EQ(d.orientation, 8);
+  ASSERT_EQ(d.rgb.size(), cv::Size(48, 64));
+  expect_marker_corner(d.rgb, 3, "png orientation 8");
+}
+
+TEST(Decode, WebpExifChunkOrientation) {
+  // Wraps OpenCV's simple-format WebP into an extended (VP8X) one with an EXIF chunk.
+  const cv::Mat img = marker_image();
+  cv::Mat bgr;
+  cv::cvtColor(img, bgr, cv::COLOR_RGB2BGR);
+  std::vector<uint8_t> simple;
+  ASSERT_TRUE(cv::imencode(".webp", bgr, simple, {cv::IMWRITE_WEBP_QUALITY, 101}));  // lossless
+  ASSERT_GE(simple.size(), 20u);
+  const std::vector<uint8_t> image_chunk(simple.begin() + 12, simple.end());
+  const std::vector<uint8_t> exif = exif_tiff(3);
+  std::vector<uint8_t> body = {'W', 'E', 'B', 'P', 'V', 'P', '8', 'X'};
+  put_le(body, 10, 4);
+  put_le(body, 0x08, 4);  // flags: EXIF present
+  put_le(body, uint32_t(img.cols - 1), 3);
+  put_le(body, uint32_t(img.rows - 1), 3);
+  body.insert(body.end(), image_chunk.begin(), image_chunk.end());
+  body.insert(body.end(), {'E', 'X', 'I', 'F'});
+  put_le(body, uint32_t(exif.size()), 4);
+  body.insert(body.end(), exif.begin(), exif.end());
+  std::vector<uint8_t> w = {'R', 'I', 'F', 'F'};
+  put_le(w, uint32_t(body.size()), 4);
+  w.insert(w.end(), body.begin(), body.end());
+  EXPECT_EQ(read_header(sp(w)).width, 64);
+  const DecodedImage d = decode_image(sp(w));
+  EXPECT_EQ(d.orientation, 3);
+  ASSERT_EQ(d.rgb.size(), cv::Size(64, 48));
+  expect_marker_corner(d.rgb, 2, "webp orientation 3");
 }
 
 TEST(Decode, JpegWithoutExifHasOrientation1) {
