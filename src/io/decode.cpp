@@ -210,6 +210,29 @@ bool webp_is_animated(std::span<const uint8_t> b) {
   return b.size() >= 30 && std::memcmp(b.data() + 12, "VP8X", 4) == 0 && (b[20] & 0x02);
 }
 
+// True when an uncompressed BMP is shorter than its header says (pixel offset + rows).
+bool bmp_is_truncated(std::span<const uint8_t> b) {
+  if (b.size() < 30) return true;
+  const uint64_t offset = io::le32(b.data() + 10);
+  const uint32_t dib = io::le32(b.data() + 14);
+  uint64_t w, h, bpp, compression = 0;
+  if (dib == 12) {
+    w = io::le16(b.data() + 18), h = io::le16(b.data() + 20), bpp = io::le16(b.data() + 24);
+  } else {
+    const int32_t sh = int32_t(io::le32(b.data() + 22));
+    w = io::le32(b.data() + 18), h = uint64_t(sh < 0 ? -int64_t(sh) : sh), bpp = io::le16(b.data() + 28);
+    compression = io::le32(b.data() + 30);
+  }
+  if (compression != 0 && compression != 3) return false;  // RLE and others: sizes vary
+  const uint64_t stride = (w * bpp + 31) / 32 * 4;
+  return offset + stride * h > b.size();
+}
+
+// True when a WebP file is shorter than its RIFF header says.
+bool webp_is_truncated(std::span<const uint8_t> b) {
+  return b.size() < 12 || uint64_t(io::le32(b.data() + 4)) + 8 > b.size();
+}
+
 cv::Mat decode_with_opencv(std::span<const uint8_t> b, ImageFormat fmt) {
   static std::once_flag quiet;
   // OpenCV logs a warning for every file it cannot decode; we report those as DecodeErrors.
@@ -223,8 +246,10 @@ cv::Mat decode_with_opencv(std::span<const uint8_t> b, ImageFormat fmt) {
                            : fmt == ImageFormat::bmp  ? "BMP"
                                                       : "TIFF";
   if (b.size() > size_t(INT32_MAX)) throw DecodeError(name + " file too large to decode");
-  // Checked first: libpng would print its own error to stderr before OpenCV gives up.
+  // Checked first: libpng and OpenCV's BMP reader would print their own errors to stderr.
   if (fmt == ImageFormat::png && !png_has_iend(b)) throw DecodeError("truncated PNG");
+  if (fmt == ImageFormat::bmp && bmp_is_truncated(b)) throw DecodeError("truncated BMP");
+  if (fmt == ImageFormat::webp && webp_is_truncated(b)) throw DecodeError("truncated WebP");
   // A header over the buffer, no copy (imdecode only reads it).
   const cv::Mat buf(1, int(b.size()), CV_8U, const_cast<uint8_t*>(b.data()));
   cv::Mat m;

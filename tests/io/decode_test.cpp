@@ -179,6 +179,15 @@ TEST(Decode, TruncatedPng) {
   EXPECT_EQ(decode_error(p), "truncated PNG");
 }
 
+TEST(Decode, TruncatedBmpAndWebp) {
+  std::vector<uint8_t> b = encode(synthetic_photo(100, 80, 4), ".bmp");
+  b.resize(b.size() - 100);
+  EXPECT_EQ(decode_error(b), "truncated BMP");
+  std::vector<uint8_t> w = encode(synthetic_photo(100, 80, 4), ".webp");
+  w.resize(w.size() / 2);
+  EXPECT_EQ(decode_error(w), "truncated WebP");
+}
+
 TEST(Decode, RandomBytesNamedJpg) {
   TempDir dir("decode-random");
   std::mt19937 rng(7);
@@ -680,6 +689,52 @@ TEST(Decode, MegapixelJpegAtSmallScaleIsFast) {
   RecordProperty("ms_per_decode", std::to_string(ms));
   std::printf("1.08 MP JPEG at 1/8 scale: %.2f ms per decode\n", ms);
   EXPECT_LT(ms, 25.0);  // ~1-2 ms on an idle core; generous for a shared CI machine
+}
+
+}  // namespace
+}  // namespace irbis
+
+namespace irbis {
+namespace {
+
+// Damaged files of every format: each must decode or throw DecodeError, never crash or throw
+// anything else.
+TEST(Decode, DamagedFilesNeverCrash) {
+  const cv::Mat img = synthetic_photo(64, 48, 14);
+  std::vector<std::vector<uint8_t>> files;
+  for (const char* ext : {".jpg", ".png", ".webp", ".bmp", ".tiff"}) files.push_back(encode(img, ext));
+  files.push_back(make_gif(3, true));
+  files.push_back(with_exif_orientation(encode(img, ".jpg"), 6));
+  std::mt19937 rng(15);
+  int decoded = 0, refused = 0;
+  for (const std::vector<uint8_t>& f : files) {
+    std::vector<std::vector<uint8_t>> variants;
+    for (size_t cut = 1; cut < f.size(); cut += std::max<size_t>(1, f.size() / 40)) {
+      variants.emplace_back(f.begin(), f.begin() + long(cut));
+    }
+    for (int i = 0; i < 40; ++i) {
+      std::vector<uint8_t> v = f;
+      const size_t at = std::uniform_int_distribution<size_t>(0, std::min<size_t>(v.size() - 1, 200))(rng);
+      v[at] ^= uint8_t(1 + rng() % 255);  // damage the headers most
+      variants.push_back(std::move(v));
+    }
+    for (const auto& v : variants) {
+      for (int min_side : {0, 16}) {
+        DecodeOptions o;
+        o.min_side = min_side;
+        try {
+          const DecodedImage d = decode_image(sp(v), o);
+          EXPECT_EQ(d.rgb.type(), CV_8UC3);
+          EXPECT_FALSE(d.rgb.empty());
+          ++decoded;
+        } catch (const DecodeError&) {
+          ++refused;
+        }
+      }
+    }
+  }
+  EXPECT_GT(refused, 0);
+  EXPECT_GT(decoded, 0);
 }
 
 }  // namespace
