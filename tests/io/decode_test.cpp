@@ -380,6 +380,9 @@ std::vector<uint8_t> make_gif(int transparent, bool interlace) {
     if (row == 0 && transparent >= 0) line[0] = GifPixelType(transparent);
     EXPECT_EQ(EGifPutLine(g, line, 8), GIF_OK);
   }
+  // giflib 5.2 drops (leaks) the previous frame's local map when the next frame has none.
+  GifFreeMapObject(g->Image.ColorMap);
+  g->Image.ColorMap = nullptr;
   EXPECT_EQ(EGifPutImageDesc(g, 0, 0, 20, 10, false, nullptr), GIF_OK);
   std::vector<GifPixelType> blue(20, 2);
   for (int y = 0; y < 10; ++y) EXPECT_EQ(EGifPutLine(g, blue.data(), 20), GIF_OK);
