@@ -43,6 +43,10 @@ ImageHeader read_header(std::span<const uint8_t> bytes);
 // truncated or corrupt data).
 DecodedImage decode_image(std::span<const uint8_t> bytes, const DecodeOptions& opts = {});
 
+// The header with width and height as displayed after an EXIF orientation (5..8 swap them).
+// ImageRecord::width/height hold these oriented dimensions; ImageHeader keeps the stored ones.
+ImageHeader oriented_header(const ImageHeader& header, int orientation);
+
 // Area-averaging resize to exactly (width, height); the resampler every feature uses so that a
 // JPEG and a PNG copy of one photo give the same features.
 cv::Mat resize_area(const cv::Mat& src, int width, int height);
