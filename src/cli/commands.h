@@ -21,5 +21,6 @@ void add_model_command(CLI::App& root, int& result);
 void add_export_command(CLI::App& root, int& result);
 void add_cluster_command(CLI::App& root, int& result);
 void add_sample_command(CLI::App& root, int& result);
+void add_demo_command(CLI::App& root, int& result);
 
 }  // namespace irbis::cli

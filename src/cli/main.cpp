@@ -20,6 +20,7 @@ int main(int argc, char** argv) {
   add_dupes_command(app, result);
   add_info_command(app, result);
   add_sample_command(app, result);
+  add_demo_command(app, result);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -1,5 +1,8 @@
 #include "irbis/sample.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <fstream>
 
 #include <opencv2/imgcodecs.hpp>
@@ -28,6 +31,26 @@ void write_image(const fs::path& p, const cv::Mat& bgr, std::vector<int> params 
   if (!cv::imwrite(p.string(), bgr, params)) throw IoError(p.string() + ": cannot write sample image");
 }
 
+// libpng prints warnings about the ICC profiles of some shipped PNGs straight to stderr; they
+// say nothing about the sample, so they are hidden while the sources are read.
+class StderrSilenced {
+ public:
+  StderrSilenced() : saved_(dup(STDERR_FILENO)) {
+    const int devnull = ::open("/dev/null", O_WRONLY | O_CLOEXEC);
+    if (saved_ >= 0 && devnull >= 0) dup2(devnull, STDERR_FILENO);
+    if (devnull >= 0) ::close(devnull);
+  }
+  ~StderrSilenced() {
+    if (saved_ >= 0) {
+      dup2(saved_, STDERR_FILENO);
+      ::close(saved_);
+    }
+  }
+
+ private:
+  int saved_;
+};
+
 std::string stem(const std::string& name) { return fs::path(name).stem().string(); }
 
 }  // namespace
@@ -38,7 +61,11 @@ std::vector<SampleFile> make_sample_collection(const fs::path& out, const Sample
     for (const auto& dir : params.source_dirs) {
       const fs::path p = dir / name;
       if (!fs::exists(p)) continue;
-      cv::Mat img = cv::imread(p.string(), cv::IMREAD_COLOR);
+      cv::Mat img;
+      {
+        StderrSilenced quiet;
+        img = cv::imread(p.string(), cv::IMREAD_COLOR);
+      }
       if (!img.empty()) photos.emplace_back(name, img);
       break;
     }
