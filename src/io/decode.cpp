@@ -172,7 +172,7 @@ cv::Mat to_rgb8(const cv::Mat& m) {
   cv::Mat rgb;
   switch (m8.channels()) {
     case 1: cv::cvtColor(m8, rgb, cv::COLOR_GRAY2RGB); break;
-    case 3: cv::cvtColor(m8, rgb, cv::COLOR_BGR2RGB); break;
+    case 3: cv::cvtColor(m8, m8, cv::COLOR_BGR2RGB); rgb = m8; break;  // in place: no second image
     case 2:
     case 4: {
       const int cn = m8.channels();
