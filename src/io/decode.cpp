@@ -248,7 +248,13 @@ cv::Mat decode_with_opencv(std::span<const uint8_t> b, ImageFormat fmt) {
   if (b.size() > size_t(INT32_MAX)) throw DecodeError(name + " file too large to decode");
   // Checked before decoding: libpng and OpenCV's BMP reader would print their own errors.
   if (fmt == ImageFormat::png && !png_has_iend(b)) throw DecodeError("truncated PNG");
-  if (fmt == ImageFormat::bmp && bmp_is_truncated(b)) throw DecodeError("truncated BMP");
+  if (fmt == ImageFormat::bmp) {
+    const uint32_t compression = io::le32(b.data() + 14) >= 40 && b.size() >= 34 ? io::le32(b.data() + 30) : 0;
+    if (compression > 3) {  // OpenCV reads BI_RGB, BI_RLE8, BI_RLE4 and BI_BITFIELDS only
+      throw DecodeError("unsupported BMP compression type " + std::to_string(compression));
+    }
+    if (bmp_is_truncated(b)) throw DecodeError("truncated BMP");
+  }
   // A header over the buffer, no copy (imdecode only reads it).
   const cv::Mat buf(1, int(b.size()), CV_8U, const_cast<uint8_t*>(b.data()));
   cv::Mat m;

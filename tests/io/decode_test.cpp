@@ -211,6 +211,9 @@ TEST(Decode, TruncatedBmpAndWebp) {
   std::vector<uint8_t> b = encode(synthetic_photo(100, 80, 4), ".bmp");
   b.resize(b.size() - 100);
   EXPECT_EQ(decode_error(b), "truncated BMP");
+  std::vector<uint8_t> png_in_bmp = encode(synthetic_photo(100, 80, 4), ".bmp");
+  png_in_bmp[30] = 5;  // BI_PNG
+  EXPECT_EQ(decode_error(png_in_bmp), "unsupported BMP compression type 5");
   std::vector<uint8_t> w = encode(synthetic_photo(100, 80, 4), ".webp");
   w.resize(w.size() / 2);
   EXPECT_EQ(decode_error(w), "truncated WebP");
