@@ -41,6 +41,20 @@ ImageHeader read_header(std::span<const uint8_t> bytes);
 
 // Decodes to 8-bit RGB. Throws DecodeError with the reason (unsupported format, too many pixels,
 // truncated or corrupt data).
+//  - The declared size (and for JPEG the DCT-scaled size) is checked against max_pixels before
+//    anything is decoded or allocated: "image declares WxH pixels, over the limit of N".
+//  - JPEG: TurboJPEG, decoded straight at the DCT scale (see min_side); grayscale and CMYK/YCCK
+//    become RGB (CMYK without colour management; Adobe-marker files store inverted CMYK). A file
+//    that ends early ("Premature end of JPEG file") is refused as "truncated JPEG data"; other
+//    libjpeg warnings (extraneous bytes, ...) are tolerated and the image is kept.
+//  - PNG, WebP, BMP, TIFF: cv::imdecode(IMREAD_UNCHANGED); 16-bit samples keep their high byte.
+//    Files shorter than their headers say are refused first ("truncated PNG", ...). When min_side
+//    asks for at most half the size, the image is shrunk right after decoding (INTER_AREA) to the
+//    size a DCT-scaled JPEG would have, so a JPEG and a PNG copy decode to the same size.
+//  - GIF: the first frame only (giflib), placed on its logical screen, which is filled with the
+//    background colour, or white when the frame has a transparent colour.
+//  - Orientation: the Exif Orientation tag of JPEG (APP1), PNG (eXIf), WebP (EXIF chunk) and TIFF
+//    (IFD0) is applied and recorded in DecodedImage::orientation.
 DecodedImage decode_image(std::span<const uint8_t> bytes, const DecodeOptions& opts = {});
 
 // The header with width and height as displayed after an EXIF orientation (5..8 swap them).

@@ -172,7 +172,7 @@ cv::Mat to_rgb8(const cv::Mat& m) {
   cv::Mat rgb;
   switch (m8.channels()) {
     case 1: cv::cvtColor(m8, rgb, cv::COLOR_GRAY2RGB); break;
-    case 3: cv::cvtColor(m8, rgb, cv::COLOR_BGR2RGB); break;
+    case 3: cv::cvtColor(m8, m8, cv::COLOR_BGR2RGB); rgb = m8; break;  // in place: no second image
     case 2:
     case 4: {
       const int cn = m8.channels();
@@ -246,10 +246,15 @@ cv::Mat decode_with_opencv(std::span<const uint8_t> b, ImageFormat fmt) {
                            : fmt == ImageFormat::bmp  ? "BMP"
                                                       : "TIFF";
   if (b.size() > size_t(INT32_MAX)) throw DecodeError(name + " file too large to decode");
-  // Checked first: libpng and OpenCV's BMP reader would print their own errors to stderr.
+  // Checked before decoding: libpng and OpenCV's BMP reader would print their own errors.
   if (fmt == ImageFormat::png && !png_has_iend(b)) throw DecodeError("truncated PNG");
-  if (fmt == ImageFormat::bmp && bmp_is_truncated(b)) throw DecodeError("truncated BMP");
-  if (fmt == ImageFormat::webp && webp_is_truncated(b)) throw DecodeError("truncated WebP");
+  if (fmt == ImageFormat::bmp) {
+    const uint32_t compression = io::le32(b.data() + 14) >= 40 && b.size() >= 34 ? io::le32(b.data() + 30) : 0;
+    if (compression > 3) {  // OpenCV reads BI_RGB, BI_RLE8, BI_RLE4 and BI_BITFIELDS only
+      throw DecodeError("unsupported BMP compression type " + std::to_string(compression));
+    }
+    if (bmp_is_truncated(b)) throw DecodeError("truncated BMP");
+  }
   // A header over the buffer, no copy (imdecode only reads it).
   const cv::Mat buf(1, int(b.size()), CV_8U, const_cast<uint8_t*>(b.data()));
   cv::Mat m;
@@ -260,6 +265,9 @@ cv::Mat decode_with_opencv(std::span<const uint8_t> b, ImageFormat fmt) {
   }
   if (m.empty()) {
     if (fmt == ImageFormat::webp && webp_is_animated(b)) throw DecodeError("animated WebP is not supported");
+    // libwebp may still decode a file a little shorter than its RIFF size, so this is only the
+    // explanation of a failure, not a check made before.
+    if (fmt == ImageFormat::webp && webp_is_truncated(b)) throw DecodeError("truncated WebP");
     throw DecodeError("corrupt or truncated " + name + " data (could not be decoded)");
   }
   return to_rgb8(m);

@@ -167,6 +167,34 @@ TEST(Decode, TruncatedJpeg) {
   EXPECT_EQ(decode_error(j, small), "truncated JPEG data");
 }
 
+TEST(Decode, JpegWithBenignWarningIsKept) {
+  // Junk before EOI makes libjpeg warn "Corrupt JPEG data: 3 extraneous bytes before marker 0xd9";
+  // the image itself is complete, so it is kept.
+  const cv::Mat img = synthetic_photo(160, 120, 3);
+  std::vector<uint8_t> j = encode(img, ".jpg");
+  ASSERT_EQ(j[j.size() - 2], 0xFF);
+  j.insert(j.end() - 2, {0x12, 0x34, 0x56});
+  const DecodedImage d = decode_image(sp(j));
+  EXPECT_LT(mean_abs_diff(d.rgb, img), 3.0);
+}
+
+TEST(Decode, ProgressiveJpegScaledAndTruncated) {
+  const cv::Mat img = synthetic_photo(800, 600, 3);
+  cv::Mat bgr;
+  cv::cvtColor(img, bgr, cv::COLOR_RGB2BGR);
+  std::vector<uint8_t> j;
+  ASSERT_TRUE(cv::imencode(".jpg", bgr, j, {cv::IMWRITE_JPEG_PROGRESSIVE, 1, cv::IMWRITE_JPEG_QUALITY, 92}));
+  DecodeOptions o;
+  o.min_side = 100;
+  const DecodedImage d = decode_image(sp(j), o);
+  EXPECT_EQ(d.rgb.size(), cv::Size(200, 150));
+  cv::Mat small;
+  cv::resize(img, small, d.rgb.size(), 0, 0, cv::INTER_AREA);
+  EXPECT_LT(mean_abs_diff(d.rgb, small), 4.0);
+  j.resize(j.size() * 2 / 3);
+  EXPECT_EQ(decode_error(j, o), "truncated JPEG data");
+}
+
 TEST(Decode, JpegCutInsideHeaderIsMalformed) {
   std::vector<uint8_t> j = encode(synthetic_photo(400, 300, 3), ".jpg");
   j.resize(100);
@@ -183,6 +211,9 @@ TEST(Decode, TruncatedBmpAndWebp) {
   std::vector<uint8_t> b = encode(synthetic_photo(100, 80, 4), ".bmp");
   b.resize(b.size() - 100);
   EXPECT_EQ(decode_error(b), "truncated BMP");
+  std::vector<uint8_t> png_in_bmp = encode(synthetic_photo(100, 80, 4), ".bmp");
+  png_in_bmp[30] = 5;  // BI_PNG
+  EXPECT_EQ(decode_error(png_in_bmp), "unsupported BMP compression type 5");
   std::vector<uint8_t> w = encode(synthetic_photo(100, 80, 4), ".webp");
   w.resize(w.size() / 2);
   EXPECT_EQ(decode_error(w), "truncated WebP");
