@@ -80,9 +80,9 @@ WorkResult process_file(const ScanEntry& entry, const IndexParams& params, const
   try {
     DecodedImage img = decode_image(bytes, decode);
     r.format = img.header.format;
-    const bool swapped = img.orientation >= 5 && img.orientation <= 8;
-    r.width = swapped ? img.header.height : img.header.width;
-    r.height = swapped ? img.header.width : img.header.height;
+    const ImageHeader shown = oriented_header(img.header, img.orientation);
+    r.width = shown.width;
+    r.height = shown.height;
     if (params.hashes) {
       w.hashes = {phash(img.rgb), dhash(img.rgb), ahash(img.rgb)};
       w.color = color_stats(img.rgb);
