@@ -186,14 +186,20 @@ ModelCard add_onnx_model(const fs::path& onnx_file, ModelCard card, const fs::pa
     onnx::ModelProto proto;
     if (!proto.ParseFromIstream(&in) || !proto.has_graph() || proto.graph().node_size() == 0)
       throw ModelError(where + ": not an ONNX model (protobuf ModelProto with a graph expected)");
-    if (card.input_tensor.empty()) {
-      std::vector<std::string> inits;
-      for (const auto& i : proto.graph().initializer()) inits.push_back(i.name());
-      for (const auto& i : proto.graph().input())
-        if (std::find(inits.begin(), inits.end(), i.name()) == inits.end()) {
-          card.input_tensor = i.name();
-          break;
-        }
+    // The data inputs: graph inputs that are not initializers.
+    std::vector<std::string> inits, inputs;
+    for (const auto& i : proto.graph().initializer()) inits.push_back(i.name());
+    for (const auto& i : proto.graph().input())
+      if (std::find(inits.begin(), inits.end(), i.name()) == inits.end()) inputs.push_back(i.name());
+    if (inputs.empty()) throw ModelError(where + ": the model has no input tensor");
+    if (std::find(inputs.begin(), inputs.end(), card.input_tensor) == inputs.end()) {
+      // Empty or the card's default name: take the first input; a name the user gave must exist.
+      if (!card.input_tensor.empty() && card.input_tensor != ModelCard{}.input_tensor) {
+        std::string all;
+        for (const auto& i : inputs) all += (all.empty() ? "" : ", ") + i;
+        throw ModelError(where + ": no input tensor named '" + card.input_tensor + "'; inputs: " + all);
+      }
+      card.input_tensor = inputs[0];
     }
     if (card.blocks.empty()) {
       if (proto.graph().output_size() == 0) throw ModelError(where + ": the model has no outputs; pass --output");
