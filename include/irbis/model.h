@@ -5,7 +5,9 @@
 //
 // Registry directory (model_dir()): $IRBIS_MODEL_DIR when set, else <repo>/models/onnx found
 // relative to the running executable: <dir of /proc/self/exe>/../models/onnx (the binary is
-// build/irbis). Each model is <dir>/<name>.json (the card) next to the ONNX file it names.
+// build/irbis; for binaries one level deeper, e.g. build/bench/*, <dir of exe>/../../models/onnx is
+// used when the first does not exist). Each model is <dir>/<name>.json (the card) next to the
+// ONNX file it names.
 #pragma once
 #include <array>
 #include <filesystem>
@@ -85,7 +87,7 @@ struct ModelCard {
 };
 
 // --- registry ---
-// $IRBIS_MODEL_DIR, else <dir of /proc/self/exe>/../models/onnx.
+// $IRBIS_MODEL_DIR, else <dir of /proc/self/exe>/../models/onnx (see the top of this file).
 std::filesystem::path model_dir();
 // All valid cards in dir (sorted by name); cards that fail to load are skipped.
 std::vector<ModelCard> list_models(const std::filesystem::path& dir);

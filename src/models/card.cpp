@@ -172,7 +172,12 @@ fs::path model_dir() {
   std::error_code ec;
   fs::path exe = fs::read_symlink("/proc/self/exe", ec);
   if (ec) return fs::path("models") / "onnx";
-  return (exe.parent_path().parent_path() / "models" / "onnx").lexically_normal();
+  // build/irbis -> <repo>/models/onnx; binaries one level deeper (build/tests, build/bench) find
+  // the same directory through the second candidate when the first does not exist.
+  fs::path first = (exe.parent_path().parent_path() / "models" / "onnx").lexically_normal();
+  fs::path second = (exe.parent_path().parent_path().parent_path() / "models" / "onnx").lexically_normal();
+  if (!fs::is_directory(first, ec) && fs::is_directory(second, ec)) return second;
+  return first;
 }
 
 std::vector<ModelCard> list_models(const fs::path& dir) {
