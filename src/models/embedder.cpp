@@ -94,7 +94,11 @@ cv::Mat Embedder::preprocess(const cv::Mat& rgb) const {
     // TODO(resize): use irbis::resize_area (src/features/resize.cpp) once it is merged.
     cv::resize(rgb, small, cv::Size(s, s), 0, 0, cv::INTER_AREA);
   }
-  if (card_.color_order == "BGR") cv::cvtColor(small, small, cv::COLOR_RGB2BGR);
+  if (card_.color_order == "BGR") {
+    cv::Mat bgr;  // never in place: `small` may share the caller's pixels
+    cv::cvtColor(small, bgr, cv::COLOR_RGB2BGR);
+    small = bgr;
+  }
   cv::Mat f;
   small.convertTo(f, CV_32FC3, card_.pixel_scale);
   bool plain = card_.mean == std::array<double, 3>{0, 0, 0} && card_.std == std::array<double, 3>{1, 1, 1};

@@ -28,6 +28,7 @@ struct Recipe {
 // The built-in recipes for nsfwjs's three models (see docs/models.md); anything else gets the
 // tensor that feeds its classifier as the one block.
 Recipe make_recipe(const std::string& name, const tfjs::Converted& c) {
+  // `name` is the TF.js folder's name (the nsfwjs package's model folder).
   Recipe r;
   auto find_suffix = [&](const std::string& suffix) {
     for (const auto& t : c.tensors)
@@ -111,10 +112,13 @@ void write_atomically(const fs::path& tmp, const fs::path& final_path) {
 
 ModelCard import_tfjs(const fs::path& tfjs_dir, const fs::path& out_dir, const ImportOptions& opts) {
   tfjs::Model m = tfjs::load(tfjs_dir);
-  std::string name = opts.name.empty() ? fs::absolute(tfjs_dir).lexically_normal().filename().string() : opts.name;
-  if (name.empty()) name = fs::absolute(tfjs_dir).lexically_normal().parent_path().filename().string();
+  fs::path folder = fs::absolute(tfjs_dir).lexically_normal();
+  if (folder.filename().empty()) folder = folder.parent_path();  // trailing slash
+  const std::string folder_name = folder.filename().string();
+  std::string name = opts.name.empty() ? folder_name : opts.name;
   tfjs::Converted c = m.is_graph_model() ? tfjs::convert_graph_model(m) : tfjs::convert_layers_model(m);
-  Recipe r = make_recipe(name, c);
+  // The built-in recipes are keyed by the source folder, so a renamed import keeps its recipe.
+  Recipe r = make_recipe(folder_name, c);
 
   ModelCard card;
   card.name = name;
@@ -122,11 +126,11 @@ ModelCard import_tfjs(const fs::path& tfjs_dir, const fs::path& out_dir, const I
   card.source = "npm";
   card.source_package = opts.source_package;
   card.source_version = opts.source_version;
-  card.source_path = "dist/models/" + fs::absolute(tfjs_dir).lexically_normal().filename().string();
+  card.source_path = "dist/models/" + folder_name;
   card.license = opts.license;
   if (opts.source_package.empty()) {
     card.source = "tfjs";
-    card.source_path = fs::absolute(tfjs_dir).lexically_normal().string();
+    card.source_path = folder.string();
   }
   card.onnx_file = name + ".onnx";
   card.input_tensor = c.input;
