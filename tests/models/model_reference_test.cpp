@@ -173,3 +173,28 @@ TEST(ModelReference, DefaultDescriptorRecipe) {
   // Different photos are not near-duplicates.
   EXPECT_LT(desc.row(0).dot(desc.row(1)), 0.95);
 }
+
+TEST(ModelReference, DescriptorIsStableUnderDownscaling) {
+  irbis::ModelCard card;
+  try {
+    card = card_or_fail(irbis::kDefaultModel);
+  } catch (const std::exception& e) {
+    FAIL() << e.what();
+  }
+  irbis::Embedder emb(card);
+  cv::Mat photo = cv::imread("/usr/share/doc/opencv-doc/examples/data/aloeL.jpg", cv::IMREAD_COLOR);
+  cv::Mat other = cv::imread("/usr/share/doc/opencv-doc/examples/data/baboon.jpg", cv::IMREAD_COLOR);
+  if (photo.empty() || other.empty()) GTEST_SKIP() << "opencv-doc sample photos not installed";
+  cv::cvtColor(photo, photo, cv::COLOR_BGR2RGB);
+  cv::cvtColor(other, other, cv::COLOR_BGR2RGB);
+  cv::Mat quarter;
+  cv::resize(photo, quarter, cv::Size(photo.cols / 4, photo.rows / 4), 0, 0, cv::INTER_AREA);
+  cv::Mat desc, blocks;
+  emb.embed({photo, quarter, other}, desc, &blocks);
+  double same = desc.row(0).dot(desc.row(1)), diff = desc.row(0).dot(desc.row(2));
+  std::cout << "[ stability ] cosine photo vs its 25 % copy " << same << ", vs another photo " << diff << "\n";
+  EXPECT_GT(same, 0.97);
+  EXPECT_LT(diff, same - 0.1);
+  cv::Mat sem = emb.block_view(blocks, card.semantic_block);
+  EXPECT_GT(sem.row(0).dot(sem.row(1)), 0.95);
+}
