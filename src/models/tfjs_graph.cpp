@@ -178,12 +178,6 @@ Converted convert_graph_model(const Model& m) {
     done.insert(name);
     if (t.op == "Const" || t.op == "Placeholder") return;
     for (const auto& i : t.inputs) visit(i);
-    auto data_inputs = [&]() {
-      std::vector<std::string> v;
-      for (const auto& i : t.inputs)
-        if (!is_const(i)) v.push_back(tensor(i));
-      return v;
-    };
     const std::string& op = t.op;
     if (op == "Identity" || op == "StopGradient") {
       alias[t.name] = tensor(t.inputs.at(0));
@@ -327,7 +321,6 @@ Converted convert_graph_model(const Model& m) {
       g.add(std::move(n));
       out.probabilities = t.name;
     } else {
-      (void)data_inputs;
       throw ModelError("graph model: op " + op + " (node " + t.name + ") is not supported by the importer");
     }
   };
