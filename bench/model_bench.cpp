@@ -38,9 +38,9 @@ void run(benchmark::State& state, const char* model, bool final_only = false) {
 
 }  // namespace
 
-BENCHMARK_CAPTURE(run, mobilenet_v2_mid, "mobilenet_v2_mid")->ArgsProduct({{1, 8}, {1, 2}})->UseRealTime()->MinTime(2);
-BENCHMARK_CAPTURE(run, mobilenet_v2_mid_final_only, "mobilenet_v2_mid", true)->ArgsProduct({{1, 8}, {2}})->UseRealTime()->MinTime(2);
-BENCHMARK_CAPTURE(run, mobilenet_v2, "mobilenet_v2")->ArgsProduct({{1, 8}, {1, 2}})->UseRealTime()->MinTime(2);
-BENCHMARK_CAPTURE(run, inception_v3, "inception_v3")->ArgsProduct({{1, 8}, {2}})->UseRealTime()->MinTime(3);
+BENCHMARK_CAPTURE(run, mobilenet_v2_mid, "mobilenet_v2_mid")->ArgsProduct({{1, 8}, {1, 2}})->MeasureProcessCPUTime()->UseRealTime()->MinTime(2);
+BENCHMARK_CAPTURE(run, mobilenet_v2_mid_final_only, "mobilenet_v2_mid", true)->ArgsProduct({{1, 8}, {2}})->MeasureProcessCPUTime()->UseRealTime()->MinTime(2);
+BENCHMARK_CAPTURE(run, mobilenet_v2, "mobilenet_v2")->ArgsProduct({{1, 8}, {1, 2}})->MeasureProcessCPUTime()->UseRealTime()->MinTime(2);
+BENCHMARK_CAPTURE(run, inception_v3, "inception_v3")->ArgsProduct({{1, 8}, {2}})->MeasureProcessCPUTime()->UseRealTime()->MinTime(3);
 
 BENCHMARK_MAIN();
