@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Imports the TF.js models unwrapped by scripts/fetch_models.sh (models/tfjs/<name>) into the
+# model registry (models/onnx/<name>.onnx + <name>.json) with the built importer
+# (`build/irbis model import`). Called by ./setup.sh after the build. Idempotent: a model whose
+# card exists, whose ONNX file matches the card's sha256 and that is newer than its source is
+# skipped. IRBIS=path/to/irbis overrides the binary; IRBIS_MODEL_DIR the output directory.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$(pwd)
+IRBIS=${IRBIS:-$ROOT/build/irbis}
+OUT=${IRBIS_MODEL_DIR:-$ROOT/models/onnx}
+TFJS=$ROOT/models/tfjs
+MODELS=(mobilenet_v2_mid mobilenet_v2 inception_v3)
+
+[ -x "$IRBIS" ] || { echo "import_models: $IRBIS not built; run ./setup.sh" >&2; exit 1; }
+mkdir -p "$OUT"
+for m in "${MODELS[@]}"; do
+  if [ ! -s "$TFJS/$m/model.json" ]; then
+    echo "import_models: $TFJS/$m missing; run scripts/fetch_models.sh (called by ./setup.sh)" >&2
+    exit 1
+  fi
+  card=$OUT/$m.json onnx=$OUT/$m.onnx
+  if [ -s "$card" ] && [ -s "$onnx" ] && [ "$onnx" -nt "$TFJS/$m/weights.bin" ] && [ "$card" -nt "$IRBIS" ] &&
+     grep -q "\"sha256\": \"$(sha256sum "$onnx" | awk '{print $1}')\"" "$card"; then
+    echo "import_models: $m up to date"
+    continue
+  fi
+  "$IRBIS" model --dir "$OUT" import "$TFJS/$m" --package nsfwjs --package-version 4.3.0 --license MIT
+done

@@ -1,0 +1,127 @@
+// `irbis model import|add|list`: importing TF.js models, registering ONNX files, listing cards.
+#include <iostream>
+#include <memory>
+#include <nlohmann/json.hpp>
+
+#include "cli/commands.h"
+#include "irbis/errors.h"
+#include "irbis/model.h"
+
+namespace irbis::cli {
+namespace fs = std::filesystem;
+
+namespace {
+
+struct ModelArgs {
+  std::string dir;  // registry override
+  // import
+  std::vector<std::string> tfjs_dirs;
+  std::string name, package, version, license;
+  // add
+  std::string onnx;
+  int input_size = 224;
+  std::vector<double> mean{0, 0, 0}, stdv{1, 1, 1};
+  double pixel_scale = 1.0 / 255.0;
+  bool rgb = false, bgr = false;
+  std::vector<std::string> outputs;
+  std::string input;
+  int dim = 0;
+  // list
+  bool json = false;
+};
+
+fs::path registry(const ModelArgs& a) { return a.dir.empty() ? model_dir() : fs::path(a.dir); }
+
+}  // namespace
+
+void add_model_command(CLI::App& root, int& result) {
+  auto args = std::make_shared<ModelArgs>();
+  CLI::App* model = root.add_subcommand("model", "Import, register and list embedding models");
+  model->require_subcommand(1);
+  model->add_option("--dir", args->dir, "Model registry directory (default: $IRBIS_MODEL_DIR or <repo>/models/onnx)");
+
+  CLI::App* imp = model->add_subcommand("import", "Convert TF.js model folders (model.json + weights) to ONNX + card");
+  imp->add_option("tfjs_dir", args->tfjs_dirs, "TF.js model folder(s), e.g. models/tfjs/mobilenet_v2_mid")->required();
+  imp->add_option("--name", args->name, "Registry name (default: the folder's name; one folder only)");
+  imp->add_option("--package", args->package, "Source package recorded in the card, e.g. nsfwjs");
+  imp->add_option("--package-version", args->version, "Source package version, e.g. 4.3.0");
+  imp->add_option("--license", args->license, "License recorded in the card, e.g. MIT");
+  imp->callback([args, &result] {
+    if (!args->name.empty() && args->tfjs_dirs.size() != 1) throw UsageError("--name needs exactly one folder");
+    fs::path out = registry(*args);
+    for (const auto& d : args->tfjs_dirs) {
+      ImportOptions o{args->name, args->package, args->version, args->license};
+      ModelCard c = import_tfjs(d, out, o);
+      std::cout << "imported " << c.name << ": " << c.onnx_path().string() << " (input " << c.input_size << " px, "
+                << c.blocks.size() << " blocks, " << c.blocks_dim() << " block dims, embedding " << c.embedding_dim
+                << ")\n";
+    }
+    result = kExitOk;
+  });
+
+  CLI::App* add = model->add_subcommand("add", "Register your own ONNX model (NCHW float input)");
+  add->add_option("file", args->onnx, "ONNX file")->required()->check(CLI::ExistingFile);
+  add->add_option("--name", args->name, "Registry name (default: the file's stem)");
+  add->add_option("--input-size", args->input_size, "Square input size in pixels")->check(CLI::Range(16, 4096));
+  add->add_option("--mean", args->mean, "Per-channel mean, after --pixel-scale (3 values)")->expected(3)->delimiter(',');
+  add->add_option("--std", args->stdv, "Per-channel std, after --pixel-scale (3 values)")->expected(3)->delimiter(',');
+  add->add_option("--pixel-scale", args->pixel_scale, "Multiplier applied to 0..255 pixels first (default 1/255)");
+  auto* rgb = add->add_flag("--rgb", args->rgb, "Input channels in RGB order (default)");
+  add->add_flag("--bgr", args->bgr, "Input channels in BGR order")->excludes(rgb);
+  add->add_option("--output", args->outputs,
+                  "Embedding tensor(s); 4-D outputs are average-pooled (default: the first graph output)");
+  add->add_option("--input", args->input, "Input tensor name (default: the first graph input)");
+  add->add_option("--dim", args->dim, "Expected embedding dimension (checked against the model)");
+  add->callback([args, &result] {
+    ModelCard c;
+    c.name = args->name;
+    c.input_size = args->input_size;
+    c.color_order = args->bgr ? "BGR" : "RGB";
+    c.pixel_scale = args->pixel_scale;
+    if (args->mean.size() != 3 || args->stdv.size() != 3) throw UsageError("--mean and --std take 3 values each");
+    for (int i = 0; i < 3; ++i) {
+      c.mean[i] = args->mean[i];
+      c.std[i] = args->stdv[i];
+      if (!(c.std[i] > 0)) throw UsageError("--std values must be > 0");
+    }
+    c.input_tensor = args->input;
+    for (const auto& o : args->outputs) c.blocks.push_back({o, o, 0});
+    c.embedding_dim = args->dim;
+    ModelCard saved = add_onnx_model(args->onnx, c, registry(*args));
+    std::cout << "added " << saved.name << ": " << saved.onnx_path().string() << " (embedding " << saved.embedding_dim
+              << ")\n";
+    result = kExitOk;
+  });
+
+  CLI::App* list = model->add_subcommand("list", "Show the installed models");
+  list->add_flag("--json", args->json, "Machine-readable output: the cards as a JSON array");
+  list->callback([args, &result] {
+    fs::path dir = registry(*args);
+    std::vector<ModelCard> cards = list_models(dir);
+    if (args->json) {
+      nlohmann::json arr = nlohmann::json::array();
+      for (const auto& c : cards) {
+        nlohmann::json j = nlohmann::json::parse(c.to_json());
+        j["card_path"] = c.card_path.string();
+        j["onnx_present"] = fs::exists(c.onnx_path());
+        j["default"] = c.name == kDefaultModel;
+        arr.push_back(j);
+      }
+      std::cout << arr.dump(2) << "\n";
+    } else {
+      std::cout << "models in " << dir.string() << ":\n";
+      if (cards.empty()) std::cout << "  (none; run ./setup.sh to import the defaults)\n";
+      for (const auto& c : cards) {
+        std::cout << "  " << c.name << (c.name == kDefaultModel ? " (default)" : "") << "  input " << c.input_size
+                  << " px " << c.color_order << ", embedding " << c.embedding_dim << ", blocks " << c.blocks_dim();
+        if (!c.source_package.empty()) std::cout << ", from " << c.source_package << "@" << c.source_version;
+        else std::cout << ", " << c.source;
+        if (!fs::exists(c.onnx_path())) std::cout << "  [ONNX file missing]";
+        std::cout << "\n";
+      }
+    }
+    result = kExitOk;
+  });
+}
+
+}  // namespace irbis::cli

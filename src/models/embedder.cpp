@@ -1,0 +1,177 @@
+#include <cmath>
+#include <opencv2/imgproc.hpp>
+
+#include "irbis/errors.h"
+#include "irbis/model.h"
+#include "models/dnn_util.h"
+
+namespace irbis {
+namespace dnn_util {
+
+cv::dnn::Net load_net(const std::filesystem::path& onnx) {
+  std::error_code ec;
+  if (!std::filesystem::exists(onnx, ec))
+    throw ModelError("model file " + onnx.string() + " is missing; run ./setup.sh (scripts/fetch_models.sh, then "
+                     "scripts/import_models.sh) to import the default models");
+  cv::dnn::Net net;
+  try {
+    net = cv::dnn::readNetFromONNX(onnx.string());
+  } catch (const cv::Exception& e) {
+    throw ModelError(onnx.string() + ": OpenCV DNN cannot load this ONNX model: " + e.what());
+  }
+  if (net.empty()) throw ModelError(onnx.string() + ": OpenCV DNN loaded an empty network");
+  net.setPreferableBackend(cv::dnn::DNN_BACKEND_OPENCV);
+  net.setPreferableTarget(cv::dnn::DNN_TARGET_CPU);
+  return net;
+}
+
+std::string layer_for_tensor(cv::dnn::Net& net, const std::string& tensor, const std::string& where) {
+  for (const std::string& cand : {tensor, "onnx_node!" + tensor})
+    if (net.getLayerId(cand) >= 0) return cand;
+  throw ModelError(where + ": the network has no tensor named '" + tensor + "'");
+}
+
+cv::Mat pool_rows(const cv::Mat& out) {
+  if (out.dims < 2) throw ModelError("model output has fewer than 2 dimensions");
+  int n = out.size[0], c = out.size[1];
+  size_t spatial = out.total() / (size_t(n) * size_t(c));
+  cv::Mat rows(n, c, CV_32F);
+  const float* p = out.ptr<float>();
+  for (int i = 0; i < n; ++i)
+    for (int k = 0; k < c; ++k) {
+      const float* q = p + (size_t(i) * c + k) * spatial;
+      double s = 0;
+      for (size_t j = 0; j < spatial; ++j) s += q[j];
+      rows.at<float>(i, k) = float(s / double(spatial));
+    }
+  return rows;
+}
+
+}  // namespace dnn_util
+
+namespace {
+void l2_normalise_row(float* p, int n) {
+  double s = 0;
+  for (int i = 0; i < n; ++i) s += double(p[i]) * p[i];
+  if (s <= 0) return;
+  float inv = float(1.0 / std::sqrt(s));
+  for (int i = 0; i < n; ++i) p[i] *= inv;
+}
+}  // namespace
+
+struct Embedder::Impl {
+  cv::dnn::Net net;
+  std::vector<cv::String> block_layers;
+  std::vector<cv::String> output_layers;
+};
+
+Embedder::Embedder(const ModelCard& card) : card_(card), impl_(std::make_unique<Impl>()) {
+  card_.validate();
+  impl_->net = dnn_util::load_net(card_.onnx_path());
+  std::string where = "model '" + card_.name + "' (" + card_.onnx_path().string() + ")";
+  for (const auto& b : card_.blocks) impl_->block_layers.push_back(dnn_util::layer_for_tensor(impl_->net, b.tensor, where));
+  for (const auto& o : card_.outputs) impl_->output_layers.push_back(dnn_util::layer_for_tensor(impl_->net, o.tensor, where));
+}
+
+Embedder::~Embedder() = default;
+
+int Embedder::dim() const { return card_.descriptor_dim(); }
+int Embedder::blocks_dim() const { return card_.blocks_dim(); }
+
+std::vector<std::pair<std::string, int>> Embedder::block_layout() const {
+  std::vector<std::pair<std::string, int>> v;
+  for (const auto& b : card_.blocks) v.emplace_back(b.name, b.dim);
+  return v;
+}
+
+cv::Mat Embedder::preprocess(const cv::Mat& rgb) const {
+  IRBIS_THROW_IF_NOT(!rgb.empty() && rgb.type() == CV_8UC3, UsageError, "Embedder::preprocess needs an 8-bit RGB image");
+  int s = card_.input_size;
+  cv::Mat small;
+  if (rgb.cols == s && rgb.rows == s) {
+    small = rgb;
+  } else {
+    // TODO(resize): use irbis::resize_area (src/features/resize.cpp) once it is merged.
+    cv::resize(rgb, small, cv::Size(s, s), 0, 0, cv::INTER_AREA);
+  }
+  if (card_.color_order == "BGR") {
+    cv::Mat bgr;  // never in place: `small` may share the caller's pixels
+    cv::cvtColor(small, bgr, cv::COLOR_RGB2BGR);
+    small = bgr;
+  }
+  cv::Mat f;
+  small.convertTo(f, CV_32FC3, card_.pixel_scale);
+  bool plain = card_.mean == std::array<double, 3>{0, 0, 0} && card_.std == std::array<double, 3>{1, 1, 1};
+  if (!plain) {
+    cv::subtract(f, cv::Scalar(card_.mean[0], card_.mean[1], card_.mean[2]), f);
+    cv::multiply(f, cv::Scalar(1.0 / card_.std[0], 1.0 / card_.std[1], 1.0 / card_.std[2]), f);
+  }
+  return f;
+}
+
+cv::Mat Embedder::forward_blocks(const std::vector<cv::Mat>& inputs, std::vector<cv::Mat>* outputs) {
+  IRBIS_THROW_IF_NOT(!inputs.empty(), UsageError, "Embedder: no images");
+  for (const auto& m : inputs)
+    IRBIS_THROW_IF_NOT(m.type() == CV_32FC3 && m.rows == card_.input_size && m.cols == card_.input_size, UsageError,
+                       "Embedder: inputs must be preprocessed CV_32FC3 input_size x input_size");
+  cv::Mat blob = cv::dnn::blobFromImages(inputs, 1.0, cv::Size(), cv::Scalar(), false, false, CV_32F);
+  std::vector<cv::String> names = impl_->block_layers;
+  if (outputs) names.insert(names.end(), impl_->output_layers.begin(), impl_->output_layers.end());
+  std::vector<cv::Mat> outs;
+  try {
+    impl_->net.setInput(blob, card_.input_tensor);
+    impl_->net.forward(outs, names);
+  } catch (const cv::Exception& e) {
+    throw ModelError("model '" + card_.name + "': inference failed: " + e.what());
+  }
+  int n = int(inputs.size());
+  cv::Mat blocks(n, blocks_dim(), CV_32F);
+  int off = 0;
+  for (size_t b = 0; b < card_.blocks.size(); ++b) {
+    cv::Mat pooled = dnn_util::pool_rows(outs[b]);
+    if (pooled.rows != n || pooled.cols != card_.blocks[b].dim)
+      throw ModelError("model '" + card_.name + "': block '" + card_.blocks[b].name + "' has " +
+                       std::to_string(pooled.cols) + " channels, the card says " + std::to_string(card_.blocks[b].dim));
+    pooled.copyTo(blocks.colRange(off, off + pooled.cols));
+    off += pooled.cols;
+  }
+  if (outputs) {
+    outputs->clear();
+    for (size_t o = 0; o < card_.outputs.size(); ++o) outputs->push_back(dnn_util::pool_rows(outs[card_.blocks.size() + o]));
+  }
+  return blocks;
+}
+
+cv::Mat Embedder::block_view(const cv::Mat& blocks, const std::string& name) const {
+  IRBIS_THROW_IF_NOT(blocks.type() == CV_32F && blocks.cols == blocks_dim(), UsageError,
+                     "Embedder::block_view: rows are not this model's blocks");
+  int off = card_.block_offset(name), d = card_.block(name).dim;
+  cv::Mat v = blocks.colRange(off, off + d).clone();
+  for (int r = 0; r < v.rows; ++r) l2_normalise_row(v.ptr<float>(r), d);
+  return v;
+}
+
+cv::Mat Embedder::descriptor_from_blocks(const cv::Mat& blocks) const {
+  IRBIS_THROW_IF_NOT(blocks.type() == CV_32F && blocks.cols == blocks_dim(), UsageError,
+                     "Embedder::descriptor_from_blocks: rows are not this model's blocks");
+  cv::Mat d(blocks.rows, dim(), CV_32F);
+  int col = 0;
+  for (const auto& name : card_.descriptor) {
+    cv::Mat v = block_view(blocks, name);
+    v.copyTo(d.colRange(col, col + v.cols));
+    col += v.cols;
+  }
+  for (int r = 0; r < d.rows; ++r) l2_normalise_row(d.ptr<float>(r), d.cols);
+  return d;
+}
+
+void Embedder::embed(const std::vector<cv::Mat>& rgb_images, cv::Mat& descriptors, cv::Mat* blocks) {
+  std::vector<cv::Mat> inputs;
+  inputs.reserve(rgb_images.size());
+  for (const auto& im : rgb_images) inputs.push_back(preprocess(im));
+  cv::Mat b = forward_blocks(inputs, nullptr);
+  descriptors = descriptor_from_blocks(b);
+  if (blocks) *blocks = b;
+}
+
+}  // namespace irbis
