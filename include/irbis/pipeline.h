@@ -15,10 +15,14 @@ namespace irbis {
 // Feature names in a collection.
 constexpr const char* kHashesFeature = "hashes";  // u64[3]: phash, dhash, ahash
 constexpr const char* kColorFeature = "color";    // f32[kColorStatsDim]
+// Per model: the L2-normalised descriptor, and every pooled block (float16) it derives from.
+std::string embedding_feature(const std::string& model);  // "emb.<model>", f32[descriptor dim]
+std::string blocks_feature(const std::string& model);     // "blocks.<model>", f16[blocks dim]
 
 struct IndexParams {
   std::vector<std::string> roots;
   bool hashes = true;             // perceptual hashes + colour statistics
+  std::string model;              // CNN embeddings with this registered model; empty = none
   DecodeOptions decode;           // pixel limit; min_side is set from the features asked for
   uint64_t max_file_bytes = 1ull << 30;
   int threads = 0;                // decode/feature workers; 0 = one per core
@@ -36,6 +40,7 @@ struct IndexReport {
   int64_t not_images = 0;   // files that are neither sniffed as images nor named like one
   int64_t ok = 0;           // indexed successfully in this run
   int64_t failed = 0;       // recorded as failed in this run
+  int64_t backfilled = 0;   // existing images given embeddings of a newly requested model
   std::vector<ScanProblem> problems;  // unreadable directories, missing roots, ...
   double seconds = 0;
 };

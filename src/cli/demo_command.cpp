@@ -5,6 +5,7 @@
 
 #include "cli/commands.h"
 #include "cli/output.h"
+#include "irbis/model.h"
 #include "irbis/pipeline.h"
 #include "irbis/sample.h"
 
@@ -28,6 +29,7 @@ void add_demo_command(CLI::App& root, int& result) {
     auto coll = Collection::open_or_create(dir / "sample.irbis");
     IndexParams p;
     p.roots = {(dir / "sample").string()};
+    p.model = kDefaultModel;
     ProgressBar bar("indexing");
     p.progress = [&bar](int64_t d, int64_t t) { bar.update(d, t); };
     const IndexReport rep = index_collection(*coll, p);

@@ -3,6 +3,7 @@
 #include "cli/commands.h"
 #include "cli/output.h"
 #include "irbis/errors.h"
+#include "irbis/model.h"
 #include "irbis/pipeline.h"
 #include "irbis/text.h"
 
@@ -13,7 +14,8 @@ void add_index_command(CLI::App& root, int& result) {
   struct Opts {
     std::vector<std::string> roots;
     std::string into;
-    std::string features = "hashes";
+    std::string features = "hashes,cnn";
+    std::string model = kDefaultModel;
     uint64_t max_pixels = DecodeOptions{}.max_pixels;
     int threads = 0;
     bool json = false;
@@ -21,7 +23,9 @@ void add_index_command(CLI::App& root, int& result) {
   auto o = std::make_shared<Opts>();
   cmd->add_option("folders", o->roots, "Folders or files to index")->required();
   cmd->add_option("--into", o->into, "Collection directory (created if missing), e.g. pics.irbis")->required();
-  cmd->add_option("--features", o->features, "Comma-separated features to compute: hashes")
+  cmd->add_option("--features", o->features, "Comma-separated features to compute: hashes, cnn")
+      ->capture_default_str();
+  cmd->add_option("--model", o->model, "Registered model for the cnn feature (see `irbis model list`)")
       ->capture_default_str();
   cmd->add_option("--max-pixels", o->max_pixels, "Refuse images declaring more pixels than this")
       ->capture_default_str();
@@ -36,8 +40,9 @@ void add_index_command(CLI::App& root, int& result) {
     std::stringstream ss(o->features);
     for (std::string f; std::getline(ss, f, ',');) {
       if (f == "hashes") p.hashes = true;
+      else if (f == "cnn") p.model = o->model;
       else if (f == "none" || f.empty()) continue;
-      else throw UsageError("unknown feature '" + f + "' in --features (known: hashes)");
+      else throw UsageError("unknown feature '" + f + "' in --features (known: hashes, cnn)");
     }
     auto coll = Collection::open_or_create(o->into);
     ProgressBar bar("indexing");
@@ -55,7 +60,8 @@ void add_index_command(CLI::App& root, int& result) {
                           {"unchanged", rep.unchanged}, {"added", rep.added},
                           {"changed", rep.changed},     {"removed", rep.removed},
                           {"not_images", rep.not_images}, {"ok", rep.ok},
-                          {"failed", rep.failed},       {"problems", problems},
+                          {"failed", rep.failed},       {"backfilled", rep.backfilled},
+                          {"problems", problems},
                           {"seconds", rep.seconds}};
       std::cout << json_dump(j) << '\n';
     } else {

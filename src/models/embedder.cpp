@@ -3,6 +3,7 @@
 
 #include "irbis/errors.h"
 #include "irbis/model.h"
+#include "irbis/image.h"
 #include "models/dnn_util.h"
 
 namespace irbis {
@@ -91,8 +92,7 @@ cv::Mat Embedder::preprocess(const cv::Mat& rgb) const {
   if (rgb.cols == s && rgb.rows == s) {
     small = rgb;
   } else {
-    // TODO(resize): use irbis::resize_area (src/features/resize.cpp) once it is merged.
-    cv::resize(rgb, small, cv::Size(s, s), 0, 0, cv::INTER_AREA);
+    small = resize_area(rgb, s, s);  // area averaging: a photo and its downscaled copy embed alike
   }
   if (card_.color_order == "BGR") {
     cv::Mat bgr;  // never in place: `small` may share the caller's pixels

@@ -18,6 +18,7 @@
 
 #include "irbis/errors.h"
 #include "irbis/hashes.h"
+#include "irbis/model.h"
 #include "irbis/text.h"
 
 namespace irbis {
@@ -30,6 +31,7 @@ struct WorkResult {
   ImageRecord record;
   std::array<uint64_t, 3> hashes{};
   std::array<float, kColorStatsDim> color{};
+  cv::Mat cnn_input;  // preprocessed network input (empty when no model or failed)
 };
 
 std::string absolute_root(const std::string& root) {
@@ -57,7 +59,8 @@ ContentHash content_hash(std::span<const uint8_t> bytes) {
   return out;
 }
 
-WorkResult process_file(const ScanEntry& entry, const IndexParams& params, const DecodeOptions& decode) {
+WorkResult process_file(const ScanEntry& entry, const IndexParams& params, const DecodeOptions& decode,
+                        const Embedder* embedder) {
   WorkResult w;
   ImageRecord& r = w.record;
   r.path = entry.path;
@@ -87,6 +90,7 @@ WorkResult process_file(const ScanEntry& entry, const IndexParams& params, const
       w.hashes = {phash(img.rgb), dhash(img.rgb), ahash(img.rgb)};
       w.color = color_stats(img.rgb);
     }
+    if (embedder) w.cnn_input = embedder->preprocess(img.rgb);
   } catch (const Error& e) {
     r.status = ImageStatus::failed;
     r.reason = e.what();
@@ -171,7 +175,28 @@ void ordered_parallel(size_t n, int threads, size_t window, Work work, Sink sink
   if (error) std::rethrow_exception(error);
 }
 
+// Runs the network on one preprocessed input; returns the descriptor row and the float16 blocks.
+struct EmbeddingRows {
+  cv::Mat descriptor;  // 1 x dim, CV_32F
+  cv::Mat blocks;      // 1 x blocks_dim, CV_16F
+};
+
+EmbeddingRows embed_one(Embedder& embedder, const cv::Mat& input) {
+  EmbeddingRows out;
+  cv::Mat blocks = embedder.forward_blocks({input});
+  out.descriptor = embedder.descriptor_from_blocks(blocks);
+  blocks.convertTo(out.blocks, CV_16F);
+  return out;
+}
+
+std::span<const uint8_t> mat_bytes(const cv::Mat& m) {
+  return {m.ptr<uint8_t>(0), m.total() * m.elemSize()};
+}
+
 }  // namespace
+
+std::string embedding_feature(const std::string& model) { return "emb." + model; }
+std::string blocks_feature(const std::string& model) { return "blocks." + model; }
 
 bool has_image_extension(const std::string& path) {
   static const char* kExt[] = {".jpg", ".jpeg", ".jpe", ".jfif", ".png", ".webp", ".bmp", ".dib",
@@ -234,16 +259,77 @@ IndexReport index_collection(Collection& coll, const IndexParams& params) {
   DecodeOptions decode = params.decode;
   decode.min_side = std::max(decode.min_side, 32);
 
-  const int threads = params.threads > 0 ? params.threads : int(std::max(1u, std::thread::hardware_concurrency()));
-  // Workers each run one image at a time; OpenCV's own thread pool would only oversubscribe.
+  std::unique_ptr<Embedder> embedder;
+  std::string emb_name, blocks_name;
+  if (!params.model.empty()) {
+    const ModelCard card = find_model(params.model);
+    embedder = std::make_unique<Embedder>(card);
+    emb_name = embedding_feature(card.name);
+    blocks_name = blocks_feature(card.name);
+    coll.ensure_feature({emb_name, "f32", embedder->dim()});
+    coll.ensure_feature({blocks_name, "f16", embedder->blocks_dim()});
+    decode.min_side = std::max(decode.min_side, embedder->input_size());
+  }
+
+  const int cores = int(std::max(1u, std::thread::hardware_concurrency()));
+  // Without a network, one decode worker per core and OpenCV's own pool off (it would only
+  // oversubscribe). With one, inference on the calling thread takes OpenCV's pool across all
+  // cores and a single worker decodes ahead: decode at DCT scale costs a few ms against tens
+  // of ms of inference, so it hides behind it.
+  const int threads = params.threads > 0 ? params.threads : (embedder ? std::max(1, cores - 1) : cores);
   const int cv_threads = cv::getNumThreads();
-  cv::setNumThreads(1);
+  cv::setNumThreads(embedder ? cores : 1);
   auto last_commit = std::chrono::steady_clock::now();
+  auto maybe_commit = [&] {
+    const auto now = std::chrono::steady_clock::now();
+    if (int(coll.staged_images()) >= params.commit_every || now - last_commit > std::chrono::seconds(2)) {
+      coll.commit();
+      last_commit = now;
+    }
+  };
   int64_t done = 0;
   try {
+    // A model asked for on a collection that already has images: embed those first, in id order,
+    // so the feature rows line up with ids before new images are appended.
+    if (embedder && coll.feature_rows(emb_name) < coll.committed_rows()) {
+      std::vector<ImageRecord> old;
+      for (int64_t id = coll.feature_rows(emb_name); id < coll.committed_rows(); ++id) old.push_back(*coll.record(id));
+      int64_t staged_since_commit = 0;
+      ordered_parallel<cv::Mat>(
+          old.size(), threads, size_t(threads) * 8,
+          [&](size_t i) -> cv::Mat {
+            if (old[i].status != ImageStatus::ok) return {};
+            try {
+              const auto bytes = read_file_bytes(old[i].path, params.max_file_bytes);
+              return embedder->preprocess(decode_image(bytes, decode).rgb);
+            } catch (const std::exception&) {
+              return {};  // changed or gone since: a zero row; the next scan re-indexes it
+            }
+          },
+          [&](size_t i, cv::Mat& input) {
+            EmbeddingRows rows;
+            if (!input.empty()) {
+              rows = embed_one(*embedder, input);
+              ++rep.backfilled;
+            } else {
+              rows.descriptor = cv::Mat::zeros(1, embedder->dim(), CV_32F);
+              rows.blocks = cv::Mat::zeros(1, embedder->blocks_dim(), CV_16F);
+            }
+            coll.stage_feature_rows(emb_name, old[i].id, mat_bytes(rows.descriptor));
+            coll.stage_feature_rows(blocks_name, old[i].id, mat_bytes(rows.blocks));
+            if (++staged_since_commit >= params.commit_every) {
+              coll.commit();
+              staged_since_commit = 0;
+            }
+            if (params.progress) params.progress(int64_t(i + 1), int64_t(old.size() + todo.size()));
+          });
+      coll.commit();
+      done = int64_t(old.size());
+    }
+    const int64_t total = done + int64_t(todo.size());
     ordered_parallel<WorkResult>(
         todo.size(), threads, size_t(threads) * 16,
-        [&](size_t i) { return process_file(todo[i], params, decode); },
+        [&](size_t i) { return process_file(todo[i], params, decode, embedder.get()); },
         [&](size_t i, WorkResult& w) {
           if (!w.is_image) {
             ++rep.not_images;
@@ -264,16 +350,24 @@ IndexReport index_collection(Collection& coll, const IndexParams& params) {
               rows.emplace_back(kColorFeature,
                                 std::span(reinterpret_cast<const uint8_t*>(w.color.data()), sizeof(w.color)));
             }
+            EmbeddingRows emb;
+            if (w.record.status == ImageStatus::ok && embedder) {
+              try {
+                emb = embed_one(*embedder, w.cnn_input);
+                rows.emplace_back(emb_name, mat_bytes(emb.descriptor));
+                rows.emplace_back(blocks_name, mat_bytes(emb.blocks));
+              } catch (const cv::Exception& e) {
+                w.record.status = ImageStatus::failed;
+                w.record.reason = std::string("inference failed: ") + e.what();
+                rows.clear();
+              }
+            }
             coll.stage_image(w.record, rows);
             (w.record.status == ImageStatus::ok ? rep.ok : rep.failed)++;
           }
           ++done;
-          const auto now = std::chrono::steady_clock::now();
-          if (int(coll.staged_images()) >= params.commit_every || now - last_commit > std::chrono::seconds(2)) {
-            coll.commit();
-            last_commit = now;
-          }
-          if (params.progress) params.progress(done, int64_t(todo.size()));
+          maybe_commit();
+          if (params.progress) params.progress(done, total);
         });
     coll.commit();
   } catch (...) {

@@ -49,6 +49,7 @@ CREATE TABLE IF NOT EXISTS features (
 size_t dtype_size(const std::string& dtype) {
   if (dtype == "u64") return 8;
   if (dtype == "f32") return 4;
+  if (dtype == "f16") return 2;
   if (dtype == "u8") return 1;
   throw StoreError("unknown feature dtype '" + dtype + "'");
 }
