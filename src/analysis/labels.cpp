@@ -1,0 +1,108 @@
+#include "irbis/labels.h"
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <unordered_map>
+
+#include "irbis/errors.h"
+#include "irbis/text.h"
+
+namespace irbis {
+
+namespace fs = std::filesystem;
+
+int LabelSet::count(int c) const { return int(std::count(label.begin(), label.end(), c)); }
+int LabelSet::labelled() const { return int(label.size()) - int(std::count(label.begin(), label.end(), -1)); }
+
+std::vector<std::string> parse_csv_line(const std::string& line) {
+  std::vector<std::string> out;
+  std::string cur;
+  bool quoted = false;
+  for (size_t i = 0; i < line.size(); ++i) {
+    const char c = line[i];
+    if (quoted) {
+      if (c == '"' && i + 1 < line.size() && line[i + 1] == '"') {
+        cur += '"';
+        ++i;
+      } else if (c == '"') {
+        quoted = false;
+      } else {
+        cur += c;
+      }
+    } else if (c == '"') {
+      quoted = true;
+    } else if (c == ',') {
+      out.push_back(std::move(cur));
+      cur.clear();
+    } else if (c != '\r') {
+      cur += c;
+    }
+  }
+  out.push_back(std::move(cur));
+  return out;
+}
+
+namespace {
+
+LabelSet from_names(const std::vector<std::string>& names) {
+  LabelSet set;
+  std::map<std::string, int> index;
+  for (const auto& n : names)
+    if (!n.empty()) index[n] = 0;
+  for (auto& [name, i] : index) {
+    i = int(set.classes.size());
+    set.classes.push_back(name);
+  }
+  for (const auto& n : names) set.label.push_back(n.empty() ? -1 : index[n]);
+  return set;
+}
+
+}  // namespace
+
+LabelSet load_labels(const std::string& spec, const std::vector<ImageRecord>& records) {
+  std::vector<std::string> names(records.size());
+  if (spec == "folders") {
+    for (size_t i = 0; i < records.size(); ++i) names[i] = fs::path(records[i].path).parent_path().filename().string();
+    return from_names(names);
+  }
+  std::ifstream in(spec);
+  if (!in) throw UsageError(spec + ": cannot read labels file (expected `folders` or a CSV with path,label)");
+  std::unordered_map<std::string, size_t> by_path;
+  for (size_t i = 0; i < records.size(); ++i) by_path[records[i].path] = i;
+  std::string line;
+  std::getline(in, line);
+  const auto header = parse_csv_line(line);
+  const auto col = [&](const char* name) {
+    const auto it = std::find(header.begin(), header.end(), name);
+    if (it == header.end()) throw UsageError(spec + ": labels CSV needs a header with 'path' and 'label' columns");
+    return size_t(it - header.begin());
+  };
+  const size_t path_col = col("path"), label_col = col("label");
+  std::vector<std::string> unknown;
+  size_t unknown_count = 0;
+  while (std::getline(in, line)) {
+    if (line.empty()) continue;
+    const auto f = parse_csv_line(line);
+    if (f.size() <= std::max(path_col, label_col)) throw UsageError(spec + ": short line: " + display_path(line));
+    std::error_code ec;
+    fs::path p = fs::absolute(fs::path(f[path_col]), ec).lexically_normal();
+    auto it = by_path.find(p.string());
+    if (it == by_path.end()) it = by_path.find(f[path_col]);
+    if (it == by_path.end()) {
+      if (unknown.size() < 5) unknown.push_back(display_path(f[path_col]));
+      ++unknown_count;
+      continue;
+    }
+    names[it->second] = f[label_col];
+  }
+  if (unknown_count) {
+    std::string msg = spec + ": " + std::to_string(unknown_count) + " labelled paths are not in the collection:";
+    for (const auto& u : unknown) msg += " " + u;
+    throw UsageError(msg + (unknown_count > unknown.size() ? " ..." : ""));
+  }
+  return from_names(names);
+}
+
+}  // namespace irbis

@@ -1,0 +1,49 @@
+#include <gtest/gtest.h>
+
+#include <fstream>
+
+#include "irbis/errors.h"
+#include "irbis/labels.h"
+#include "test_util.h"
+
+using namespace irbis;
+
+namespace {
+std::vector<ImageRecord> recs(const std::vector<std::string>& paths) {
+  std::vector<ImageRecord> out;
+  for (const auto& p : paths) {
+    ImageRecord r;
+    r.path = p;
+    out.push_back(r);
+  }
+  return out;
+}
+}  // namespace
+
+TEST(Labels, FromFolders) {
+  auto set = load_labels("folders", recs({"/d/cat/1.jpg", "/d/dog/2.jpg", "/d/cat/3.jpg"}));
+  ASSERT_EQ(set.classes, (std::vector<std::string>{"cat", "dog"}));
+  EXPECT_EQ(set.label, (std::vector<int>{0, 1, 0}));
+  EXPECT_EQ(set.count(0), 2);
+  EXPECT_EQ(set.labelled(), 3);
+}
+
+TEST(Labels, FromCsvWithQuotesAndUnlabelled) {
+  test::TempDir tmp("labels");
+  std::ofstream(tmp / "l.csv") << "label,path\n\"big, cat\",/d/a.jpg\ndog,\"/d/\"\"b\"\".jpg\"\n";
+  auto set = load_labels((tmp / "l.csv").string(), recs({"/d/a.jpg", "/d/\"b\".jpg", "/d/c.jpg"}));
+  ASSERT_EQ(set.classes, (std::vector<std::string>{"big, cat", "dog"}));
+  EXPECT_EQ(set.label, (std::vector<int>{0, 1, -1}));
+}
+
+TEST(Labels, UnknownPathsAreNamed) {
+  test::TempDir tmp("labels");
+  std::ofstream(tmp / "l.csv") << "path,label\n/nowhere/x.jpg,cat\n";
+  try {
+    load_labels((tmp / "l.csv").string(), recs({"/d/a.jpg"}));
+    FAIL() << "expected UsageError";
+  } catch (const UsageError& e) {
+    EXPECT_NE(std::string(e.what()).find("/nowhere/x.jpg"), std::string::npos);
+  }
+  EXPECT_THROW(load_labels((tmp / "missing.csv").string(), recs({})), UsageError);
+}
