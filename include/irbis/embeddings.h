@@ -1,0 +1,39 @@
+// Reading a collection's embeddings as a matrix, and embedding files that are not in it.
+// Every analysis (search, unique, clusters, classifiers) starts here.
+#pragma once
+#include <string>
+#include <vector>
+
+#include <opencv2/core.hpp>
+
+#include "irbis/collection.h"
+#include "irbis/image.h"
+#include "irbis/model.h"
+
+namespace irbis {
+
+enum class EmbeddingView {
+  full,      // the model's descriptor (default model: 2696-d multi-layer), for search/dupes/classifiers
+  semantic,  // the model's last block alone, L2-normalised, for clustering by object/species
+  blocks,    // every pooled block, as stored
+};
+EmbeddingView parse_embedding_view(const std::string& s);  // "full" | "semantic" | "blocks"
+
+struct EmbeddingMatrix {
+  ModelCard card;
+  std::vector<ImageRecord> records;  // live (status ok) images that have embeddings, in id order
+  cv::Mat data;                      // records.size() x dim, CV_32F, row i belongs to records[i]
+};
+
+// Throws UsageError naming the command to run when the collection has no embeddings for the model.
+EmbeddingMatrix load_embeddings(const Collection& coll, const std::string& model,
+                                EmbeddingView view = EmbeddingView::full);
+
+// Reads, decodes and embeds one image file (the query of a search, a file to classify).
+// Returns a 1 x dim CV_32F L2-normalised descriptor. Throws IoError/DecodeError naming the file.
+cv::Mat embed_file(Embedder& embedder, const std::string& path, const DecodeOptions& decode = {});
+
+// Same for an already decoded RGB image.
+cv::Mat embed_image(Embedder& embedder, const cv::Mat& rgb);
+
+}  // namespace irbis
