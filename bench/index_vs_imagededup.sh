@@ -14,11 +14,11 @@ IRBIS=build/irbis
 OUT=bench/out
 IMG=$OUT/img1mp_$N
 [[ -x $IRBIS ]] || { echo "build first: cmake --build build -j2" >&2; exit 1; }
-if [[ ! -f $IMG/.done ]]; then
+if [[ ! -f $IMG.done ]]; then
   [[ -f $OUT/sample/truth.csv ]] || $IRBIS sample $OUT/sample >/dev/null
   rm -rf "$IMG"
   $PY bench/make_bench_images.py $OUT/sample "$IMG" "$N" 1200 900
-  touch "$IMG/.done"
+  touch "$IMG.done"
 fi
 echo "== $(date -u '+%F %T UTC')  $(nproc) cores, load: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "== images: $N x 1200x900 JPEG q90, $(du -sh "$IMG" | cut -f1) in $IMG"
