@@ -150,29 +150,25 @@ for name, m in sets:
         f"{a.mean():.1f} | {a.std():.1f} |")
 
 # ---- extrapolation to large collections
-# Non-flat hashes have exactly 32 one-bits (median split of 64 values), so d is even and
-# k = d / 2 = the number of ones of one hash that are zeros in the other, k in 0..32. For random
-# weight-32 hashes k is hypergeometric(64, 32, 32); real images are overdispersed, so fit a
-# beta-binomial over 32 trials to k (moment matching) and read the tail from it.
-a = od[od % 2 == 0] // 2
-mu, var = a.mean(), a.var()
-nb = 32
-p_ = mu / nb
-rho = (var / (nb * p_ * (1 - p_)) - 1) / (nb - 1)
-alpha = p_ * (1 / rho - 1); beta_ = (1 - p_) * (1 / rho - 1)
-bb = stats.betabinom(nb, alpha, beta_)
+# Non-flat hashes have exactly 32 one-bits (median split of 64 values), so d is even, and for
+# random weight-32 hashes d/2 is hypergeometric(64, 32, 32). The measured distances have about the
+# same spread (sd 4.0 vs 4.03) but a heavier lower tail; the model used below is the random-hash
+# rate times the largest empirical/random ratio seen where the sample has >= 10 pairs ("x f"), and
+# a pessimistic 10x that for real collections (bursts, similar scenes, low-detail images).
 hg = stats.hypergeom(64, 32, 32)
+rand = lambda t: hg.cdf(t // 2)
+ratios = [((od <= t).mean() / rand(t), t) for t in range(4, TMAX + 1, 2) if (od <= t).sum() >= 10]
+f, tf = max(ratios)
 out("\n## False matches expected in a large collection\n")
-out(f"Per-pair rate P(d <= t) for unrelated distinct images: empirical over the {len(od)} pairs of distinct "
-    f"originals, and a beta-binomial fit to k = d/2 (32 trials; mean d {2 * mu:.1f}, sd d {2 * np.sqrt(var):.1f}, "
-    f"alpha {alpha:.1f}, beta {beta_:.1f}) for the tail the sample cannot resolve; random weight-32 hashes "
-    "(hypergeometric) for comparison. Only even t are listed (odd t = t - 1). "
-    "Expected false pairs = rate x N(N-1)/2.\n")
-out("| t | empirical rate | fitted rate | random-hash rate | false pairs N=10k (fit) | N=50k (fit) | N=100k (fit) |")
-out("|---|---|---|---|---|---|---|")
+out(f"Per-pair rate P(d <= t) between unrelated distinct images: empirical over the {len(od)} pairs of distinct "
+    f"originals; random weight-32 hashes (d/2 hypergeometric(64, 32, 32)); model = random rate x {f:.1f} (the "
+    f"largest empirical/random ratio where the sample has >= 10 pairs, at t = {tf}). Expected false pairs = "
+    "rate x N(N-1)/2, for the model and for a pessimistic 10x the model. Only even t (odd t = t - 1).\n")
+out("| t | empirical rate (pairs) | random-hash rate | model rate | false pairs N=10k | N=50k | N=100k | N=50k pessimistic |")
+out("|---|---|---|---|---|---|---|---|")
 for t in range(4, TMAX + 1, 2):
     emp = (od <= t).mean()
-    fit = bb.cdf(t // 2)
-    uni = hg.cdf(t // 2)
-    pairs = lambda N: fit * N * (N - 1) / 2
-    out(f"| {t} | {emp:.2e} | {fit:.2e} | {uni:.1e} | {pairs(1e4):.3g} | {pairs(5e4):.3g} | {pairs(1e5):.3g} |")
+    m = rand(t) * f
+    pairs = lambda N: m * N * (N - 1) / 2
+    out(f"| {t} | {emp:.2e} ({(od <= t).sum()}) | {rand(t):.1e} | {m:.1e} | {pairs(1e4):.3g} | {pairs(5e4):.3g} | "
+        f"{pairs(1e5):.3g} | {10 * pairs(5e4):.3g} |")
