@@ -17,7 +17,7 @@ struct DupesParams {
   // Default 10 (of 64 bits): pHash of a JPEG re-encode or a resize moves a few bits (<= 4-5 in
   // our tests) while unrelated photos sit around 32 apart; 10 leaves room for light edits and
   // keeps random false matches rare (~1e-8 per pair). To be calibrated on real collections.
-  int max_distance = 10;
+  int max_distance = 8;
   // Bounded chaining (complete linkage over distinct hash values): two groups are merged only if
   // every pair of hash values across them is within max_distance. false = plain single linkage
   // (connected components of the near-pair graph), where a~b~c can put a and c together.
@@ -56,6 +56,9 @@ struct DupeItem {
   int64_t pixels = 0;       // width * height, to pick the item to keep
   int64_t file_size = 0;    // bytes
   std::string path;         // final tie-break (smallest wins) and group order
+  // Nearly flat images (a sky, a black frame): their pHash is decided by noise, so they would
+  // match each other at any threshold. They join groups only as exact (same content) duplicates.
+  bool low_detail = false;
 };
 
 enum class DupeKind { exact, near };

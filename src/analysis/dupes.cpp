@@ -194,14 +194,20 @@ std::vector<DupeGroup> group_duplicates(std::span<const DupeItem> items, const D
   }
   // (2) Identical perceptual hashes (distance 0), then (3) near pairs of distinct values in
   // ascending distance: complete linkage, each merge checked against every pair across.
+  // Low-detail items take no part: each value's representative is its first detailed item.
+  std::vector<int64_t> rep(c.values.size(), -1);
   for (size_t v = 0; v + 1 < c.start.size(); ++v)
-    for (uint32_t p = c.start[v] + 1; p < c.start[v + 1]; ++p)
-      link.merge(c.items[c.start[v]], c.items[p], /*checked=*/true);
+    for (uint32_t p = c.start[v]; p < c.start[v + 1]; ++p) {
+      const uint32_t item = c.items[p];
+      if (items[item].low_detail) continue;
+      if (rep[v] < 0) rep[v] = item;
+      else link.merge(uint32_t(rep[v]), item, /*checked=*/true);
+    }
   std::vector<NearPair> vp = find_near_value_pairs(c.values, params.max_distance, params.threads);
   std::stable_sort(vp.begin(), vp.end(),
                    [](const NearPair& a, const NearPair& b) { return a.distance < b.distance; });
   for (const NearPair& e : vp)
-    link.merge(c.items[c.start[e.i]], c.items[c.start[e.j]], /*checked=*/true);
+    if (rep[e.i] >= 0 && rep[e.j] >= 0) link.merge(uint32_t(rep[e.i]), uint32_t(rep[e.j]), /*checked=*/true);
 
   // Collect sets of two or more items.
   std::vector<std::vector<uint32_t>> members(n);

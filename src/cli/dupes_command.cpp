@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <iostream>
 
 #include "cli/commands.h"
@@ -5,6 +6,7 @@
 #include "irbis/collection.h"
 #include "irbis/dupes.h"
 #include "irbis/errors.h"
+#include "irbis/hashes.h"
 #include "irbis/pipeline.h"
 #include "irbis/text.h"
 
@@ -35,6 +37,11 @@ void add_dupes_command(CLI::App& root, int& result) {
       throw UsageError(o->coll + ": collection has no perceptual hashes; run `irbis index FOLDER --into " + o->coll +
                        " --features hashes`");
     auto hashes = coll->view(kHashesFeature);
+    // Per-channel standard deviation (colour stats, in [0, 1]) below which an image counts as
+    // nearly flat (docs/dupes.md): about 5 grey levels.
+    constexpr float kLowDetailStd = 0.02f;
+    const bool have_color = coll->has_feature(kColorFeature);
+    FeatureView color = have_color ? coll->view(kColorFeature) : FeatureView{};
     std::vector<ImageRecord> recs;
     std::vector<DupeItem> items;
     for (auto& r : coll->records(ImageStatus::ok)) {
@@ -45,6 +52,10 @@ void add_dupes_command(CLI::App& root, int& result) {
       it.pixels = int64_t(r.width) * r.height;
       it.file_size = r.size;
       it.path = r.path;
+      if (have_color && r.id < color.rows()) {
+        const float* std = color.row_f32(r.id) + kColorHistBins + 3;
+        it.low_detail = std::max({std[0], std[1], std[2]}) < kLowDetailStd;
+      }
       items.push_back(std::move(it));
       recs.push_back(std::move(r));
     }

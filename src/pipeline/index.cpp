@@ -76,7 +76,7 @@ WorkResult process_file(const ScanEntry& entry, const IndexParams& params, const
   }
   r.content_hash = content_hash(bytes);
   r.format = sniff_format(bytes);
-  if (r.format == ImageFormat::unknown && !has_image_extension(entry.path) && !bytes.empty()) {
+  if (r.format == ImageFormat::unknown && !has_image_extension(entry.path)) {
     w.is_image = false;
     return w;
   }

@@ -347,3 +347,21 @@ TEST(GroupDuplicates, CappedCheckFallsBackSafely) {
 
 }  // namespace
 }  // namespace irbis
+
+TEST(GroupDuplicates, LowDetailItemsGroupOnlyByContent) {
+  // Two flat images with the same pHash but different bytes, and an exact copy of one.
+  std::vector<irbis::DupeItem> items(3);
+  for (size_t i = 0; i < items.size(); ++i) {
+    items[i].hash = 0x8000000000000000ull;
+    items[i].low_detail = true;
+    items[i].path = "/flat" + std::to_string(i);
+    items[i].pixels = 100;
+    items[i].content[0] = uint8_t(i == 2 ? 1 : i + 1);  // item 2 has item 0's bytes
+  }
+  const auto groups = irbis::group_duplicates(items);
+  ASSERT_EQ(groups.size(), 1u);
+  EXPECT_EQ(groups[0].duplicates.size(), 1u);
+  EXPECT_EQ(groups[0].duplicates[0].kind, irbis::DupeKind::exact);
+  items[1].low_detail = items[0].low_detail = items[2].low_detail = false;
+  EXPECT_EQ(irbis::group_duplicates(items).at(0).duplicates.size(), 2u) << "detailed items do match by hash";
+}
