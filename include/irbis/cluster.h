@@ -28,8 +28,8 @@
 namespace irbis {
 
 inline constexpr int kSilhouetteSample = 5000;
-inline constexpr double kNoStructureSilhouette = 0.25;
-inline constexpr double kNoStructureMargin = 0.10;
+inline constexpr double kNoStructureSilhouette = 0.20;
+inline constexpr double kNoStructureMargin = 0.15;
 inline constexpr int64_t kTsneExactMax = 2000;
 
 // Non-owning view of a row-major n x d float matrix.
@@ -46,13 +46,19 @@ struct MatrixView {
 
 // ---------------------------------------------------------------------------------------------
 // k-means
+enum class KMeansInit {
+  kmeanspp,  // k-means++ seeding per restart, then FAISS Lloyd iterations (default)
+  random,    // FAISS's own random init with nredo restarts
+};
+
 struct KMeansParams {
   int k = 8;
-  int restarts = 5;      // FAISS nredo: independent seeded runs, the lowest inertia is kept
+  int restarts = 5;      // independent seeded runs, the lowest inertia is kept
   int iterations = 25;   // Lloyd iterations per run
   uint64_t seed = 1;
   // 0 = train on every point; otherwise FAISS subsamples to k * this many points (faster, approx.)
   int max_points_per_centroid = 0;
+  KMeansInit init = KMeansInit::kmeanspp;
 };
 
 struct KMeansResult {

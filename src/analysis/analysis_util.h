@@ -4,6 +4,8 @@
 #include <cstdint>
 #include <vector>
 
+#include <omp.h>
+
 #include "irbis/cluster.h"
 
 namespace irbis::analysis {
@@ -25,6 +27,21 @@ struct Rng {
     if (u1 < 1e-300) u1 = 1e-300;
     return std::sqrt(-2.0 * std::log(u1)) * std::cos(6.283185307179586 * u2);
   }
+};
+
+// Runs the enclosing scope single-threaded when the work is small: OpenMP fork/join (and spinning
+// workers on a busy machine) costs more than it saves below ~1e7 flops per parallel region.
+class SmallWorkSerial {
+ public:
+  explicit SmallWorkSerial(double flops) : saved_(omp_get_max_threads()) {
+    if (flops < 2e7) omp_set_num_threads(1);
+  }
+  ~SmallWorkSerial() { omp_set_num_threads(saved_); }
+  SmallWorkSerial(const SmallWorkSerial&) = delete;
+  SmallWorkSerial& operator=(const SmallWorkSerial&) = delete;
+
+ private:
+  int saved_;
 };
 
 // Sorted seeded sample of m distinct indices from [0, n) (all of them when m >= n).

@@ -53,6 +53,7 @@ std::vector<std::vector<float>> silhouettes(MatrixView x, const std::vector<std:
     l.offset = total;
     total += l.k;
   }
+  const analysis::SmallWorkSerial serial(2.0 * static_cast<double>(std::min<int64_t>(m, 256)) * m * (d + total));
   std::vector<float> xs = analysis::centered_rows(x, idx);
   std::vector<float> norms(m);
   for (int64_t i = 0; i < m; ++i) {

@@ -206,6 +206,8 @@ std::vector<float> tsne(MatrixView x, const TsneParams& p) {
     for (int a = 0; a < std::min(red, 2); ++a) Y[2 * i + a] = proj[i * red + a];
   if (d > red) { xc.swap(proj); d = red; }  // reduce; otherwise keep the full centred data
 
+  // Per iteration ~20 n^2 flops exact, ~n (log n + 3 perplexity) * 40 Barnes-Hut.
+  const analysis::SmallWorkSerial serial(n <= p.exact_max ? 20.0 * n * n : 40.0 * n * 100);
   const double perp = std::max(1.0, std::min(p.perplexity, (n - 1) / 3.0));
   const bool exact = n <= p.exact_max || p.theta == 0;
   const int K = exact ? static_cast<int>(n - 1) : static_cast<int>(std::min<int64_t>(n - 1, static_cast<int64_t>(3 * perp)));
