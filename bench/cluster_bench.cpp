@@ -1,8 +1,8 @@
 // Cluster analysis benchmarks (k-means, silhouette, auto-k sweep, PCA, t-SNE) on synthetic data.
 //   build/bench/cluster_bench --benchmark_filter=KMeans
 //   build/bench/cluster_bench --calibrate        # prints the "no structure" calibration table
-//   build/bench/cluster_bench --kmeans FILE.f32 N D K RESTARTS ITERS   # used by cluster_vs_sklearn.sh
-//   build/bench/cluster_bench --silhouette FILE.f32 N D LABELS.i32 SAMPLE
+//   build/bench/cluster_bench --kmeans FILE.f32 N D K RESTARTS ITERS [TOL]  # used by cluster_vs_sklearn.sh
+//   build/bench/cluster_bench --silsweep FILE.f32 N D LABELS.i32 NLABELLINGS SAMPLE
 //   build/bench/cluster_bench --autok FILE.f32 N D KMIN KMAX
 #include <benchmark/benchmark.h>
 
@@ -99,7 +99,7 @@ void calibrate() {
 
 int main(int argc, char** argv) {
   if (argc >= 2 && std::strcmp(argv[1], "--calibrate") == 0) { calibrate(); return 0; }
-  if (argc == 8 && std::strcmp(argv[1], "--kmeans") == 0) {
+  if ((argc == 8 || argc == 9) && std::strcmp(argv[1], "--kmeans") == 0) {
     const int64_t n = std::atoll(argv[3]);
     const int d = std::atoi(argv[4]);
     const auto x = read_raw<float>(argv[2], static_cast<size_t>(n) * d);
@@ -107,19 +107,29 @@ int main(int argc, char** argv) {
     p.k = std::atoi(argv[5]);
     p.restarts = std::atoi(argv[6]);
     p.iterations = std::atoi(argv[7]);
+    p.tolerance = argc == 9 ? std::atof(argv[8]) : 0;  // 0: exactly `iterations` steps, like sklearn tol=0
     const auto t0 = Clock::now();
     const KMeansResult r = kmeans(MatrixView(x.data(), n, d), p);
     std::printf("irbis kmeans: %.3f s  inertia %.6g\n", seconds_since(t0), r.inertia);
     return 0;
   }
-  if (argc == 7 && std::strcmp(argv[1], "--silhouette") == 0) {
+  if (argc == 8 && std::strcmp(argv[1], "--silsweep") == 0) {
     const int64_t n = std::atoll(argv[3]);
     const int d = std::atoi(argv[4]);
+    const int nlab = std::atoi(argv[6]);
     const auto x = read_raw<float>(argv[2], static_cast<size_t>(n) * d);
-    const auto lab = read_raw<int32_t>(argv[5], static_cast<size_t>(n));
+    const auto raw = read_raw<int32_t>(argv[5], static_cast<size_t>(n) * nlab);
+    std::vector<std::vector<int>> labs(nlab);
+    std::vector<std::span<const int>> spans;
+    for (int t = 0; t < nlab; ++t) {
+      labs[t].assign(raw.begin() + static_cast<int64_t>(t) * n, raw.begin() + static_cast<int64_t>(t + 1) * n);
+      spans.emplace_back(labs[t]);
+    }
     const auto t0 = Clock::now();
-    const double s = silhouette_score(MatrixView(x.data(), n, d), std::vector<int>(lab.begin(), lab.end()), std::atoi(argv[6]));
-    std::printf("irbis silhouette: %.3f s  score %.6f\n", seconds_since(t0), s);
+    const auto s = silhouette_scores(MatrixView(x.data(), n, d), spans, std::atoi(argv[7]));
+    std::printf("irbis silhouette sweep (%d labellings): %.3f s\nscores", nlab, seconds_since(t0));
+    for (double v : s) std::printf(" %.6f", v);
+    std::printf("\n");
     return 0;
   }
   if (argc == 7 && std::strcmp(argv[1], "--autok") == 0) {

@@ -59,6 +59,9 @@ struct KMeansParams {
   // 0 = train on every point; otherwise FAISS subsamples to k * this many points (faster, approx.)
   int max_points_per_centroid = 0;
   KMeansInit init = KMeansInit::kmeanspp;
+  // Stop a run early once one iteration lowers the objective by less than this fraction
+  // (k-means++ init only); 0 = always run `iterations`.
+  double tolerance = 1e-4;
 };
 
 struct KMeansResult {
@@ -153,6 +156,7 @@ struct ClusterParams {
   bool auto_k = false;
   int restarts = 5;
   int iterations = 25;
+  double tolerance = 1e-4;   // see KMeansParams::tolerance
   uint64_t seed = 1;
   int silhouette_sample = kSilhouetteSample;
   std::string map = "tsne";  // "tsne", "pca" or "none"

@@ -154,6 +154,7 @@ ClusterReport analyze_clusters(MatrixView x, const ClusterParams& p, std::span<c
   KMeansParams kp;
   kp.restarts = p.restarts;
   kp.iterations = p.iterations;
+  kp.tolerance = p.tolerance;
   kp.seed = p.seed;
   ClusterReport r;
   r.auto_k = p.auto_k;

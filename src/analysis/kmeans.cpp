@@ -1,8 +1,9 @@
-// k-means by FAISS: Lloyd iterations (faiss::Clustering) from a k-means++ seeding (Arthur &
-// Vassilvitskii 2007, computed here, seeded per restart) or FAISS's own random init (nredo);
+// k-means by FAISS: Lloyd iterations (faiss::Clustering) from a greedy k-means++ seeding
+// (Arthur & Vassilvitskii 2007, computed here, seeded per restart) or FAISS's own random init (nredo);
 // several restarts, the lowest objective kept; then one exact assignment pass for labels,
 // distances and inertia.
 #include <algorithm>
+#include <cblas.h>
 #include <cmath>
 #include <limits>
 
@@ -15,39 +16,77 @@
 namespace irbis {
 namespace {
 
-// D^2 sampling: each next centre is drawn with probability proportional to the squared distance to
-// the nearest centre chosen so far.
+// Greedy k-means++: each next centre is the best (lowest resulting potential) of 2 + ln k candidates
+// drawn with probability proportional to the squared distance to the nearest centre so far. Sums
+// run over per-item arrays in index order, so the result does not depend on the thread count.
+// Squared distances of every item to `m` candidate rows (n x m, candidate-major) by one sgemm.
+void distances_to(MatrixView x, const std::vector<float>& norms, const std::vector<int64_t>& cand,
+                  std::vector<float>& cbuf, std::vector<float>& out) {
+  const int64_t n = x.n;
+  const int d = x.d;
+  const int m = static_cast<int>(cand.size());
+  cbuf.resize(static_cast<size_t>(m) * d);
+  for (int t = 0; t < m; ++t) std::copy(x.row(cand[t]), x.row(cand[t]) + d, cbuf.begin() + static_cast<size_t>(t) * d);
+  out.resize(static_cast<size_t>(m) * n);
+  // out (m x n) = -2 * C * X^T, then add the norms.
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, static_cast<int>(n), d, -2.0f, cbuf.data(), d, x.data, d,
+              0.0f, out.data(), static_cast<int>(n));
+  for (int t = 0; t < m; ++t) {
+    const float nc = norms[cand[t]];
+    float* o = out.data() + static_cast<size_t>(t) * n;
+#pragma omp parallel for schedule(static) if (n > 20000)
+    for (int64_t i = 0; i < n; ++i) o[i] = std::max(0.0f, o[i] + norms[i] + nc);
+    o[cand[t]] = 0.0f;
+  }
+}
+
 std::vector<float> kmeanspp(MatrixView x, int k, uint64_t seed) {
   const int64_t n = x.n;
   const int d = x.d;
+  const int trials = 2 + static_cast<int>(std::log(static_cast<double>(k)));
   analysis::Rng rng(seed);
-  std::vector<float> c(static_cast<size_t>(k) * d);
-  std::vector<float> best(n, std::numeric_limits<float>::infinity());
-  int64_t pick = static_cast<int64_t>(rng.below(n));
-  for (int a = 0; a < k; ++a) {
-    std::copy(x.row(pick), x.row(pick) + d, c.begin() + static_cast<size_t>(a) * d);
-    const float* ca = c.data() + static_cast<size_t>(a) * d;
-    double total = 0;
-#pragma omp parallel for schedule(static) reduction(+ : total)
-    for (int64_t i = 0; i < n; ++i) {
-      const float* r = x.row(i);
-      float s = 0;
-      for (int j = 0; j < d; ++j) s += (r[j] - ca[j]) * (r[j] - ca[j]);
-      if (s < best[i]) best[i] = s;
-      total += best[i];
+  std::vector<float> norms(n);
+  for (int64_t i = 0; i < n; ++i) {
+    const float* r = x.row(i);
+    double s = 0;
+    for (int j = 0; j < d; ++j) s += static_cast<double>(r[j]) * r[j];
+    norms[i] = static_cast<float>(s);
+  }
+  std::vector<float> c(static_cast<size_t>(k) * d), cbuf, cand_d;
+  std::vector<int64_t> cand(1, static_cast<int64_t>(rng.below(n)));
+  std::copy(x.row(cand[0]), x.row(cand[0]) + d, c.begin());
+  distances_to(x, norms, cand, cbuf, cand_d);
+  std::vector<float> best(cand_d.begin(), cand_d.begin() + n);
+  double total = 0;
+  for (int64_t i = 0; i < n; ++i) total += best[i];
+  cand.resize(trials);
+  for (int a = 1; a < k; ++a) {
+    for (int t = 0; t < trials; ++t) {
+      if (!(total > 0)) { cand[t] = static_cast<int64_t>(rng.below(n)); continue; }
+      const double target = rng.uniform() * total;
+      double acc = 0;
+      cand[t] = n - 1;
+      for (int64_t i = 0; i < n; ++i) {
+        acc += best[i];
+        if (acc > target && best[i] > 0) { cand[t] = i; break; }
+      }
     }
-    if (a + 1 == k) break;
-    if (!(total > 0)) {  // every point is already a centre: any point will do
-      pick = static_cast<int64_t>(rng.below(n));
-      continue;
+    distances_to(x, norms, cand, cbuf, cand_d);
+    int pick = 0;
+    double pick_total = std::numeric_limits<double>::infinity();
+    for (int t = 0; t < trials; ++t) {
+      float* o = cand_d.data() + static_cast<size_t>(t) * n;
+      double s = 0;
+      for (int64_t i = 0; i < n; ++i) {
+        o[i] = std::min(o[i], best[i]);
+        s += o[i];
+      }
+      if (s < pick_total) { pick_total = s; pick = t; }
     }
-    const double target = rng.uniform() * total;
-    double acc = 0;
-    pick = n - 1;
-    for (int64_t i = 0; i < n; ++i) {
-      acc += best[i];
-      if (acc > target && best[i] > 0) { pick = i; break; }
-    }
+    std::copy(x.row(cand[pick]), x.row(cand[pick]) + d, c.begin() + static_cast<size_t>(a) * d);
+    std::copy(cand_d.begin() + static_cast<size_t>(pick) * n, cand_d.begin() + static_cast<size_t>(pick + 1) * n,
+              best.begin());
+    total = pick_total;
   }
   return c;
 }
@@ -90,10 +129,21 @@ KMeansResult kmeans(MatrixView x, const KMeansParams& p) {
     } else {
       double best = std::numeric_limits<double>::infinity();
       for (int run = 0; run < p.restarts; ++run) {
-        faiss::Clustering clus(d, p.k, cp);
+        // With a tolerance, Lloyd runs one FAISS iteration at a time (each call continues from the
+        // current centroids) and stops once the objective improves by less than tol (relative).
+        faiss::ClusteringParameters cpi = cp;
+        if (p.tolerance > 0) cpi.niter = 1;
+        faiss::Clustering clus(d, p.k, cpi);
         clus.centroids = kmeanspp(x, p.k, p.seed * 1000003ull + static_cast<uint64_t>(run));
-        faiss::IndexFlatL2 index(d);
-        clus.train(n, x.data, index);
+        double prev = std::numeric_limits<double>::infinity();
+        for (int done = 0; done < p.iterations; done += cpi.niter) {
+          faiss::IndexFlatL2 index(d);
+          clus.train(n, x.data, index);
+          if (p.tolerance <= 0) break;
+          const double o = clus.iteration_stats.back().obj;
+          if (std::isfinite(prev) && prev - o <= p.tolerance * prev) break;
+          prev = o;
+        }
         const double obj = clus.iteration_stats.empty() ? 0.0 : clus.iteration_stats.back().obj;
         if (run == 0 || obj < best) {
           best = obj;
