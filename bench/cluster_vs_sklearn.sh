@@ -15,12 +15,16 @@ N=${N:-100000}
 D=${D:-256}
 K=${K:-100}
 PY=/usr/bin/python3
+# Both sides use libgomp; on a shared machine spinning OpenMP workers steal the cores they wait for,
+# so sleep instead of spin (applies to irbis and scikit-learn alike).
+export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-passive}
 BIN="$BUILD/bench/cluster_bench"
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
 [ -x "$BIN" ] || { echo "build $BIN first" >&2; exit 1; }
 
 echo "machine: $(lscpu | grep 'Model name' | sed 's/.*: *//'), $(nproc) cores"
+echo "OMP_WAIT_POLICY=$OMP_WAIT_POLICY"
 echo "data: $N x $D float32 (Gaussian blobs), k = $K, restarts = $RESTARTS, iterations = $ITERS"
 "$PY" - "$TMP" "$N" "$D" <<'PYEOF'
 import sys, numpy as np

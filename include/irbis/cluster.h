@@ -47,7 +47,9 @@ struct MatrixView {
 // ---------------------------------------------------------------------------------------------
 // k-means
 enum class KMeansInit {
-  kmeanspp,  // k-means++ seeding per restart, then FAISS Lloyd iterations (default)
+  // Greedy k-means++ seeding per restart (on a seeded sample of max(20000, 100 k) items when n is
+  // larger), then FAISS Lloyd iterations on all items (default).
+  kmeanspp,
   random,    // FAISS's own random init with nredo restarts
 };
 

@@ -134,7 +134,16 @@ KMeansResult kmeans(MatrixView x, const KMeansParams& p) {
         faiss::ClusteringParameters cpi = cp;
         if (p.tolerance > 0) cpi.niter = 1;
         faiss::Clustering clus(d, p.k, cpi);
-        clus.centroids = kmeanspp(x, p.k, p.seed * 1000003ull + static_cast<uint64_t>(run));
+        const uint64_t run_seed = p.seed * 1000003ull + static_cast<uint64_t>(run);
+        const int64_t m = std::max<int64_t>(20000, 100 * static_cast<int64_t>(p.k));
+        if (n > m) {  // seed on a sample: the seeding is memory-bound, Lloyd then refines on all items
+          const auto idx = analysis::sample_indices(n, m, run_seed ^ 0x5eedull);
+          std::vector<float> sub(static_cast<size_t>(m) * d);
+          for (int64_t i = 0; i < m; ++i) std::copy(x.row(idx[i]), x.row(idx[i]) + d, sub.begin() + i * d);
+          clus.centroids = kmeanspp(MatrixView(sub.data(), m, d), p.k, run_seed);
+        } else {
+          clus.centroids = kmeanspp(x, p.k, run_seed);
+        }
         double prev = std::numeric_limits<double>::infinity();
         for (int done = 0; done < p.iterations; done += cpi.niter) {
           faiss::IndexFlatL2 index(d);

@@ -81,3 +81,14 @@ TEST(KMeans, IdenticalRowsGiveNoNaN) {
   for (float v : r.distances) EXPECT_EQ(v, 0.0f);
   EXPECT_EQ(r.inertia, 0.0);
 }
+
+TEST(KMeans, SeedsOnASampleForLargeInputs) {
+  std::vector<int> truth;
+  const int64_t n = 25000;  // above the 20000-item seeding sample
+  const auto x = analysis::make_blobs(n, 4, 6, 0.5, 77, &truth, 6.0);
+  KMeansParams p;
+  p.k = 6;
+  p.restarts = 2;
+  const auto r = kmeans(MatrixView(x.data(), n, 4), p);
+  EXPECT_NEAR(adjusted_rand_score(truth, r.labels), 1.0, 1e-9);
+}
