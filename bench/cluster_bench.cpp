@@ -98,6 +98,28 @@ void calibrate() {
 }  // namespace
 
 int main(int argc, char** argv) {
+  if (argc == 3 && std::strcmp(argv[1], "--demo") == 0) {  // writes example plots and reports to a folder
+    const std::string dir = argv[2];
+    const int64_t n = 3000;
+    const int d = 64;
+    std::vector<int> truth;
+    const auto x = analysis::make_blobs(n, d, 6, 2.0, 5, &truth, 8.0);
+    ClusterParams p;
+    p.auto_k = true;
+    p.k_max = 15;
+    const ClusterReport r = analyze_clusters(MatrixView(x.data(), n, d), p, truth);
+    std::vector<std::string> names;
+    for (int64_t i = 0; i < n; ++i) names.push_back("folder" + std::to_string(truth[i]) + "/img" + std::to_string(i) + ".jpg");
+    std::ofstream csv(dir + "/clusters.csv");
+    write_cluster_csv(csv, r, names);
+    std::ofstream(dir + "/report.json") << cluster_report_json(r, names).dump(2) << "\n";
+    for (const char* ext : {".svg", ".png"}) {
+      plot_map(dir + "/map" + ext, r.map, r.kmeans.labels, r.k);
+      plot_k_curves(dir + "/k" + ext, r.table, r.k, r.elbow_k);
+    }
+    std::printf("%s", format_k_table(r).c_str());
+    return 0;
+  }
   if (argc >= 2 && std::strcmp(argv[1], "--calibrate") == 0) { calibrate(); return 0; }
   if ((argc == 8 || argc == 9) && std::strcmp(argv[1], "--kmeans") == 0) {
     const int64_t n = std::atoll(argv[3]);

@@ -222,7 +222,7 @@ struct Frame {
     }
     c.rect(x0, y0, x1 - x0, y1 - y0, kInk, true);
     c.text(0.5 * (x0 + x1), y1 + 44, xl, 16, kInk, Anchor::middle);
-    c.text(x0 - 52, 0.5 * (y0 + y1), yl, 16, kInk, Anchor::middle, true);
+    c.text(x0 - 66, 0.5 * (y0 + y1), yl, 16, kInk, Anchor::middle, true);
   }
 };
 
