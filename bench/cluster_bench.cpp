@@ -1,7 +1,7 @@
 // Cluster analysis benchmarks (k-means, silhouette, auto-k sweep, PCA, t-SNE) on synthetic data.
 //   build/bench/cluster_bench --benchmark_filter=KMeans
 //   build/bench/cluster_bench --calibrate        # prints the "no structure" calibration table
-//   build/bench/cluster_bench --kmeans FILE.f32 N D K RESTARTS ITERS [TOL]  # used by cluster_vs_sklearn.sh
+//   build/bench/cluster_bench --kmeans FILE.f32 N D K RESTARTS ITERS [TOL [MAX_POINTS_PER_CENTROID]]  # used by cluster_vs_sklearn.sh
 //   build/bench/cluster_bench --silsweep FILE.f32 N D LABELS.i32 NLABELLINGS SAMPLE
 //   build/bench/cluster_bench --autok FILE.f32 N D KMIN KMAX
 #include <benchmark/benchmark.h>
@@ -121,7 +121,7 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (argc >= 2 && std::strcmp(argv[1], "--calibrate") == 0) { calibrate(); return 0; }
-  if ((argc == 8 || argc == 9) && std::strcmp(argv[1], "--kmeans") == 0) {
+  if (argc >= 8 && argc <= 10 && std::strcmp(argv[1], "--kmeans") == 0) {
     const int64_t n = std::atoll(argv[3]);
     const int d = std::atoi(argv[4]);
     const auto x = read_raw<float>(argv[2], static_cast<size_t>(n) * d);
@@ -129,7 +129,8 @@ int main(int argc, char** argv) {
     p.k = std::atoi(argv[5]);
     p.restarts = std::atoi(argv[6]);
     p.iterations = std::atoi(argv[7]);
-    p.tolerance = argc == 9 ? std::atof(argv[8]) : 0;  // 0: exactly `iterations` steps, like sklearn tol=0
+    p.tolerance = argc >= 9 ? std::atof(argv[8]) : 0;  // 0: exactly `iterations` steps, like sklearn tol=0
+    if (argc == 10) p.max_points_per_centroid = std::atoi(argv[9]);  // FAISS training subsample
     const auto t0 = Clock::now();
     const KMeansResult r = kmeans(MatrixView(x.data(), n, d), p);
     std::printf("irbis kmeans: %.3f s  inertia %.6g\n", seconds_since(t0), r.inertia);

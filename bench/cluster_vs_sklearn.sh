@@ -50,17 +50,25 @@ PYEOF
 
 echo
 echo "== 1. k-means =="
-"$BIN" --kmeans "$TMP/big.f32" "$N" "$D" "$K" "$RESTARTS" "$ITERS" | tee "$TMP/irbis_km.txt"
+# Two runs each (the machine may be shared); the faster one counts.
+for rep in 1 2; do "$BIN" --kmeans "$TMP/big.f32" "$N" "$D" "$K" "$RESTARTS" "$ITERS"; done | tee "$TMP/irbis_km_all.txt"
+sort -k3 -g "$TMP/irbis_km_all.txt" | head -1 > "$TMP/irbis_km.txt"
 "$PY" - "$TMP" "$N" "$D" "$K" "$RESTARTS" "$ITERS" <<'PYEOF' | tee "$TMP/sk_km.txt"
 import sys, time, numpy as np
 from sklearn.cluster import KMeans
 tmp, n, d, k, r, it = sys.argv[1], *map(int, sys.argv[2:])
 x = np.fromfile(f"{tmp}/big.f32", dtype=np.float32).reshape(n, d)
-t = time.perf_counter()
-km = KMeans(n_clusters=k, n_init=r, max_iter=it, tol=0.0, algorithm="lloyd", init="k-means++", random_state=0).fit(x)
-print(f"sklearn kmeans: {time.perf_counter() - t:.3f} s  inertia {km.inertia_:.6g}")
+best = None
+for rep in range(2):
+    t = time.perf_counter()
+    km = KMeans(n_clusters=k, n_init=r, max_iter=it, tol=0.0, algorithm="lloyd", init="k-means++", random_state=0).fit(x)
+    el = time.perf_counter() - t
+    print(f"sklearn kmeans: {el:.3f} s  inertia {km.inertia_:.6g}", file=sys.stderr)
+    best = el if best is None else min(best, el)
+print(f"sklearn kmeans: {best:.3f} s  inertia {km.inertia_:.6g}")
 PYEOF
 IK=$(awk '{print $3}' "$TMP/irbis_km.txt"); SK=$(awk '{print $3}' "$TMP/sk_km.txt")
+echo "best of two: irbis $IK s, sklearn $SK s"
 echo "k-means speed-up (sklearn / irbis): $("$PY" -c "print(f'{$SK/$IK:.2f}x')")"
 
 echo

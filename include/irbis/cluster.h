@@ -194,6 +194,7 @@ ClusterReport analyze_clusters(MatrixView x, const ClusterParams& p, std::span<c
 
 // CSV `path,cluster,x,y,distance_to_centroid`, one row per item, streamed; fields quoted as RFC 4180.
 void write_cluster_csv(std::ostream& out, const ClusterReport& r, const std::vector<std::string>& names);
+// Paths that are not UTF-8 must be dumped with nlohmann::json::error_handler_t::replace.
 // JSON: k, auto_k, clear_structure, threshold values, score table, elbow, clusters (size, medoid,
 // central items by name), label scores.
 nlohmann::json cluster_report_json(const ClusterReport& r, const std::vector<std::string>& names);
