@@ -131,7 +131,7 @@ struct TsneParams {
   double theta = 0.5;           // Barnes-Hut accuracy (0 = exact forces)
   int64_t exact_max = kTsneExactMax;  // exact gradient up to this n
   int pca_dims = 50;            // inputs with more dimensions are first reduced by PCA
-  uint64_t seed = 1;            // only used to break ties when the PCA init is degenerate
+  uint64_t seed = 1;            // seeds the tiny jitter added to the PCA init
 };
 // van der Maaten & Hinton 2008 (exact) / van der Maaten 2014 (Barnes-Hut), PCA initialisation.
 std::vector<float> tsne(MatrixView x, const TsneParams& p = {});
@@ -177,7 +177,7 @@ struct ClusterSummary {
 struct ClusterReport {
   int k = 0;
   bool auto_k = false;
-  std::vector<KScore> table;   // empty unless auto_k (with a fixed k: one row, silhouette if n > k)
+  std::vector<KScore> table;   // one row per k tried (fixed k: one row; silhouette 0 if undefined)
   int elbow_k = 0;
   double best_silhouette = 0, null_silhouette = 0;
   bool clear_structure = false;
