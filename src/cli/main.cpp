@@ -23,6 +23,7 @@ int main(int argc, char** argv) {
   add_demo_command(app, result);
   add_model_command(app, result);
   add_export_command(app, result);
+  add_cluster_command(app, result);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
