@@ -69,15 +69,20 @@ int main(int argc, char** argv) {
               1000 * pre_cpu / double(n), 1000 * pre_wall / double(n));
 
   cv::setNumThreads(cv_threads);
-  emb[0]->forward_blocks({inputs[0]});  // warm-up
+  for (auto& e : emb) e->forward_blocks({inputs[0]});  // warm-up (network set-up), one at a time
   for (int p = 0; p < passes; ++p) {
     std::atomic<size_t> next{0};
     auto run = [&](irbis::Embedder& e) {
+      try {
       for (size_t i; (i = next++) < n;) {
         cv::Mat blocks = e.forward_blocks({inputs[i]});
         cv::Mat d = e.descriptor_from_blocks(blocks);
         cv::Mat b16;
         blocks.convertTo(b16, CV_16F);
+      }
+      } catch (const std::exception& ex) {
+        std::fprintf(stderr, "inference failed: %s\n", ex.what());
+        std::exit(1);
       }
     };
     c0 = cpu_seconds();

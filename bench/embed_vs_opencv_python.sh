@@ -4,7 +4,9 @@
 # ONNX file and Debian's python3-opencv (bench/ref_embed.py: cv2.imread, cv2.dnn.blobFromImages,
 # net.forward, batch 8, cv2.setNumThreads(2)), plus irbis's inference-only rate on the same
 # images (build/bench/embed_infer_bench: Embedder::forward_blocks + descriptor per image on inputs
-# preprocessed beforehand).
+# preprocessed beforehand), in the pipeline's configuration (one single-threaded network per
+# core, "infer") and as one forward pass at a time over OpenCV's pool of all cores ("infer_pool",
+# what model_bench measures).
 # Images: N distinct JPEGs made by bench/make_bench_images.py from the real photos of
 # `irbis sample` (cached in bench/out/): SIZE=1mp -> 1200x900, SIZE=12mp -> 4000x3000.
 # Runs alternate irbis / python / inference-only, ROUNDS times; reports medians of images/s (wall
@@ -49,7 +51,7 @@ TIMEFORMAT='%R %U %S'
 run() {  # name, command...: appends "name real user sys" to $RES
   local name=$1; shift
   local t
-  { t=$( { time "$@" > $OUT/embed_bench_last.log 2>&1; } 2>&1 ); } || { cat $OUT/embed_bench_last.log >&2; echo "FAILED: $*" >&2; exit 1; }
+  { t=$( { time "$@" > $OUT/embed_bench_${SIZE}_last.log 2>&1; } 2>&1 ); } || { cat $OUT/embed_bench_${SIZE}_last.log >&2; echo "FAILED: $*" >&2; exit 1; }
   echo "$name $t" >> "$RES"
   echo "   $name: $t (real user sys)"
 }
@@ -58,19 +60,23 @@ for r in $(seq 1 "$ROUNDS"); do
   rm -rf $OUT/embed_bench.irbis; run irbis $IRBIS index "$IMG" --into $OUT/embed_bench.irbis
   if [[ -n $BASE ]]; then rm -rf $OUT/embed_bench.irbis; run irbis_base $BASE index "$IMG" --into $OUT/embed_bench.irbis; fi
   run python $PY bench/ref_embed.py "$IMG" $ONNX $CARD 8 2
-  $INFER "$IMG" 1 | tee -a $OUT/embed_bench_last.log | sed 's/^/   /'
-  grep '^pass' $OUT/embed_bench_last.log | awk -v n=infer '{print n, $0}' >> "$RES"
+  for mode in infer infer_pool; do
+    if [[ $mode == infer ]]; then args="1 $(nproc)"; else args="$(nproc) 1"; fi  # CV_THREADS STREAMS
+    $INFER "$IMG" 1 $args > $OUT/embed_bench_${SIZE}_last.log 2>&1
+    sed "s/^/   $mode: /" $OUT/embed_bench_${SIZE}_last.log
+    grep '^pass' $OUT/embed_bench_${SIZE}_last.log | awk -v n=$mode '{print n, $0}' >> "$RES"
+  done
 done
 rm -rf $OUT/embed_bench.irbis
 $PY - "$RES" "$N" "$GFLOP" "$LIMIT" "$SIZE" <<'PY'
 import re, sys, statistics as st
 res, n, gflop, limit, size = sys.argv[1], int(sys.argv[2]), float(sys.argv[3]), float(sys.argv[4]), sys.argv[5]
-rows, infer = {}, []
+rows, infers = {}, {"infer": [], "infer_pool": []}
 for line in open(res):
     f = line.split()
-    if f[0] == "infer":
+    if f[0] in infers:
         m = re.search(r"([\d.]+) images/s\s+([\d.]+) ms CPU/image", line)
-        infer.append((float(m.group(1)), float(m.group(2))))
+        infers[f[0]].append((float(m.group(1)), float(m.group(2))))
         continue
     rows.setdefault(f[0], []).append((float(f[1]), float(f[2]) + float(f[3])))
 def med(name):
@@ -86,10 +92,15 @@ for name, label in [("irbis", "irbis index (hashes + cnn, default)"), ("irbis_ba
     ips[name] = v
     print(f"{label:40s} {v:7.1f} images/s  {cpu:7.1f} ms CPU/image   rounds: " +
           " ".join(f"{n / x[0]:.1f}" for x in rows[name]))
-inf = st.median(x[0] for x in infer)
-inf_cpu = st.median(x[1] for x in infer)
-print(f"{'irbis inference only (forward+descriptor)':40s} {inf:7.1f} images/s  {inf_cpu:7.1f} ms CPU/image   rounds: " +
-      " ".join(f"{x[0]:.1f}" for x in infer))
+for mode, label in [("infer_pool", "inference only, 1 net on OpenCV's pool"), ("infer", "inference only, 1 net per core (pipeline)")]:
+    infer = infers[mode]
+    if not infer:
+        continue
+    inf = st.median(x[0] for x in infer)
+    inf_cpu = st.median(x[1] for x in infer)
+    print(f"{label:40s} {inf:7.1f} images/s  {inf_cpu:7.1f} ms CPU/image   rounds: " +
+          " ".join(f"{x[0]:.1f}" for x in infer))
+# the pipeline's own inference configuration is the reference below
 print(f"ratio irbis / python: {ips['irbis'] / ips['python']:.2f}x wall, {med('python')[1] / med('irbis')[1]:.2f}x less CPU per image")
 print(f"irbis end-to-end / inference-only: {ips['irbis'] / inf:.2f} (wall), CPU per image {med('irbis')[1] / inf_cpu:.2f}x inference-only")
 print(f"inference-only: {inf * gflop:.1f} GFLOP/s = {100 * inf * gflop / limit:.0f} % of the {limit:.0f} GFLOP/s limit"

@@ -45,6 +45,13 @@ class EmbedderPool {
  public:
   explicit EmbedderPool(std::unique_ptr<Embedder> first) : card_(first->card()) { free_.push_back(std::move(first)); }
   const Embedder& any() const { return *free_.front(); }
+  // Loads n networks in all and runs each once on a blank input, one after the other, so no
+  // network is built or set up (layer allocation, fusion) concurrently with another's inference.
+  void prepare(int n) {
+    while (int(free_.size()) < n) free_.push_back(std::make_unique<Embedder>(card_));
+    const cv::Mat blank = cv::Mat::zeros(card_.input_size, card_.input_size, CV_32FC3);
+    for (auto& e : free_) e->forward_blocks({blank});
+  }
 
   class Lease {
    public:
@@ -329,6 +336,7 @@ IndexReport index_collection(Collection& coll, const IndexParams& params) {
   const int threads = params.threads > 0 ? params.threads : cores;
   const int cv_threads = cv::getNumThreads();
   cv::setNumThreads(embedder ? std::max(1, cores / threads) : 1);
+  if (embedders && (!todo.empty() || coll.feature_rows(emb_name) < coll.committed_rows())) embedders->prepare(threads);
   auto last_commit = std::chrono::steady_clock::now();
   auto maybe_commit = [&] {
     const auto now = std::chrono::steady_clock::now();
