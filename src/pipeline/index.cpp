@@ -25,13 +25,77 @@ namespace irbis {
 
 namespace {
 
+// Runs the network on one preprocessed input; returns the descriptor row and the float16 blocks.
+struct EmbeddingRows {
+  cv::Mat descriptor;  // 1 x dim, CV_32F
+  cv::Mat blocks;      // 1 x blocks_dim, CV_16F
+};
+
+EmbeddingRows embed_one(Embedder& embedder, const cv::Mat& input) {
+  EmbeddingRows out;
+  cv::Mat blocks = embedder.forward_blocks({input});
+  out.descriptor = embedder.descriptor_from_blocks(blocks);
+  blocks.convertTo(out.blocks, CV_16F);
+  return out;
+}
+
+// One Embedder per worker that needs one (a cv::dnn::Net is not thread-safe); created on first
+// use from the card of the one built up front, and handed back after each image.
+class EmbedderPool {
+ public:
+  explicit EmbedderPool(std::unique_ptr<Embedder> first) : card_(first->card()) { free_.push_back(std::move(first)); }
+  const Embedder& any() const { return *free_.front(); }
+  // Loads n networks in all and runs each once on a blank input, one after the other, so no
+  // network is built or set up (layer allocation, fusion) concurrently with another's inference.
+  void prepare(int n) {
+    while (int(free_.size()) < n) free_.push_back(std::make_unique<Embedder>(card_));
+    const cv::Mat blank = cv::Mat::zeros(card_.input_size, card_.input_size, CV_32FC3);
+    for (auto& e : free_) e->forward_blocks({blank});
+  }
+
+  class Lease {
+   public:
+    Lease(EmbedderPool& pool, std::unique_ptr<Embedder> e) : pool_(&pool), e_(std::move(e)) {}
+    Lease(Lease&& o) noexcept = default;
+    Lease& operator=(Lease&&) = delete;
+    ~Lease() {
+      if (!e_) return;
+      std::lock_guard lk(pool_->mu_);
+      pool_->free_.push_back(std::move(e_));
+    }
+    Embedder& operator*() { return *e_; }
+    Embedder* operator->() { return e_.get(); }
+
+   private:
+    EmbedderPool* pool_;
+    std::unique_ptr<Embedder> e_;
+  };
+  // Throws ModelError if a further copy of the network cannot be loaded.
+  Lease acquire() {
+    {
+      std::lock_guard lk(mu_);
+      if (!free_.empty()) {
+        auto e = std::move(free_.back());
+        free_.pop_back();
+        return Lease(*this, std::move(e));
+      }
+    }
+    return Lease(*this, std::make_unique<Embedder>(card_));
+  }
+
+ private:
+  ModelCard card_;
+  std::mutex mu_;
+  std::vector<std::unique_ptr<Embedder>> free_;
+};
+
 // What a worker produces for one file; the writer stages it in scan order.
 struct WorkResult {
   bool is_image = true;
   ImageRecord record;
   std::array<uint64_t, 3> hashes{};
   std::array<float, kColorStatsDim> color{};
-  cv::Mat cnn_input;  // preprocessed network input (empty when no model or failed)
+  EmbeddingRows emb;  // descriptor and blocks rows (empty when no model or failed)
 };
 
 std::string absolute_root(const std::string& root) {
@@ -60,7 +124,7 @@ ContentHash content_hash(std::span<const uint8_t> bytes) {
 }
 
 WorkResult process_file(const ScanEntry& entry, const IndexParams& params, const DecodeOptions& decode,
-                        const Embedder* embedder) {
+                        EmbedderPool* embedders) {
   WorkResult w;
   ImageRecord& r = w.record;
   r.path = entry.path;
@@ -80,6 +144,9 @@ WorkResult process_file(const ScanEntry& entry, const IndexParams& params, const
     w.is_image = false;
     return w;
   }
+  // Taken before the try: failing to load the network is not this file's fault.
+  std::optional<EmbedderPool::Lease> embedder;
+  if (embedders) embedder.emplace(embedders->acquire());
   try {
     DecodedImage img = decode_image(bytes, decode);
     r.format = img.header.format;
@@ -91,7 +158,7 @@ WorkResult process_file(const ScanEntry& entry, const IndexParams& params, const
       w.hashes = {h.phash, h.dhash, h.ahash};
       w.color = color_stats(img.rgb);
     }
-    if (embedder) w.cnn_input = embedder->preprocess(img.rgb);
+    if (embedder) w.emb = embed_one(**embedder, (*embedder)->preprocess(img.rgb));
   } catch (const Error& e) {
     r.status = ImageStatus::failed;
     r.reason = e.what();
@@ -176,20 +243,6 @@ void ordered_parallel(size_t n, int threads, size_t window, Work work, Sink sink
   if (error) std::rethrow_exception(error);
 }
 
-// Runs the network on one preprocessed input; returns the descriptor row and the float16 blocks.
-struct EmbeddingRows {
-  cv::Mat descriptor;  // 1 x dim, CV_32F
-  cv::Mat blocks;      // 1 x blocks_dim, CV_16F
-};
-
-EmbeddingRows embed_one(Embedder& embedder, const cv::Mat& input) {
-  EmbeddingRows out;
-  cv::Mat blocks = embedder.forward_blocks({input});
-  out.descriptor = embedder.descriptor_from_blocks(blocks);
-  blocks.convertTo(out.blocks, CV_16F);
-  return out;
-}
-
 std::span<const uint8_t> mat_bytes(const cv::Mat& m) {
   return {m.ptr<uint8_t>(0), m.total() * m.elemSize()};
 }
@@ -260,11 +313,13 @@ IndexReport index_collection(Collection& coll, const IndexParams& params) {
   DecodeOptions decode = params.decode;
   decode.min_side = std::max(decode.min_side, 32);
 
-  std::unique_ptr<Embedder> embedder;
+  std::unique_ptr<EmbedderPool> embedders;
+  const Embedder* embedder = nullptr;  // for dims; the workers lease their own from the pool
   std::string emb_name, blocks_name;
   if (!params.model.empty()) {
     const ModelCard card = find_model(params.model);
-    embedder = std::make_unique<Embedder>(card);
+    embedders = std::make_unique<EmbedderPool>(std::make_unique<Embedder>(card));
+    embedder = &embedders->any();
     emb_name = embedding_feature(card.name);
     blocks_name = blocks_feature(card.name);
     coll.ensure_feature({emb_name, "f32", embedder->dim()});
@@ -273,13 +328,16 @@ IndexReport index_collection(Collection& coll, const IndexParams& params) {
   }
 
   const int cores = int(std::max(1u, std::thread::hardware_concurrency()));
-  // Without a network, one decode worker per core and OpenCV's own pool off (it would only
-  // oversubscribe). With one, inference on the calling thread takes OpenCV's pool across all
-  // cores and a single worker decodes ahead: decode at DCT scale costs a few ms against tens
-  // of ms of inference, so it hides behind it.
-  const int threads = params.threads > 0 ? params.threads : (embedder ? std::max(1, cores - 1) : cores);
+  // One worker per core; each decodes its file and, with a model, runs the network on it with
+  // its own Embedder (pool). OpenCV's pool is off: inference parallelises across images, not
+  // within one forward pass. (Inference on the calling thread with OpenCV's TBB pool over all
+  // cores plus a decode worker ran 3 busy threads on 2 cores, and every layer of a forward pass
+  // ends in a barrier, so a preempted pool thread stalled the others; see BENCHMARKS.md.)
+  // With fewer workers than cores (--threads), each forward pass gets the spare cores.
+  const int threads = params.threads > 0 ? params.threads : cores;
   const int cv_threads = cv::getNumThreads();
-  cv::setNumThreads(embedder ? cores : 1);
+  cv::setNumThreads(embedder ? std::max(1, cores / threads) : 1);
+  if (embedders && (!todo.empty() || coll.feature_rows(emb_name) < coll.committed_rows())) embedders->prepare(threads);
   auto last_commit = std::chrono::steady_clock::now();
   auto maybe_commit = [&] {
     const auto now = std::chrono::steady_clock::now();
@@ -296,21 +354,22 @@ IndexReport index_collection(Collection& coll, const IndexParams& params) {
       std::vector<ImageRecord> old;
       for (int64_t id = coll.feature_rows(emb_name); id < coll.committed_rows(); ++id) old.push_back(*coll.record(id));
       int64_t staged_since_commit = 0;
-      ordered_parallel<cv::Mat>(
+      ordered_parallel<EmbeddingRows>(
           old.size(), threads, size_t(threads) * 8,
-          [&](size_t i) -> cv::Mat {
+          [&](size_t i) -> EmbeddingRows {
             if (old[i].status != ImageStatus::ok) return {};
+            auto e = embedders->acquire();
+            cv::Mat input;
             try {
               const auto bytes = read_file_bytes(old[i].path, params.max_file_bytes);
-              return embedder->preprocess(decode_image(bytes, decode).rgb);
+              input = e->preprocess(decode_image(bytes, decode).rgb);
             } catch (const std::exception&) {
               return {};  // changed or gone since: a zero row; the next scan re-indexes it
             }
+            return embed_one(*e, input);
           },
-          [&](size_t i, cv::Mat& input) {
-            EmbeddingRows rows;
-            if (!input.empty()) {
-              rows = embed_one(*embedder, input);
+          [&](size_t i, EmbeddingRows& rows) {
+            if (!rows.descriptor.empty()) {
               ++rep.backfilled;
             } else {
               rows.descriptor = cv::Mat::zeros(1, embedder->dim(), CV_32F);
@@ -330,7 +389,7 @@ IndexReport index_collection(Collection& coll, const IndexParams& params) {
     const int64_t total = done + int64_t(todo.size());
     ordered_parallel<WorkResult>(
         todo.size(), threads, size_t(threads) * 16,
-        [&](size_t i) { return process_file(todo[i], params, decode, embedder.get()); },
+        [&](size_t i) { return process_file(todo[i], params, decode, embedders.get()); },
         [&](size_t i, WorkResult& w) {
           if (!w.is_image) {
             ++rep.not_images;
@@ -351,17 +410,9 @@ IndexReport index_collection(Collection& coll, const IndexParams& params) {
               rows.emplace_back(kColorFeature,
                                 std::span(reinterpret_cast<const uint8_t*>(w.color.data()), sizeof(w.color)));
             }
-            EmbeddingRows emb;
-            if (w.record.status == ImageStatus::ok && embedder) {
-              try {
-                emb = embed_one(*embedder, w.cnn_input);
-                rows.emplace_back(emb_name, mat_bytes(emb.descriptor));
-                rows.emplace_back(blocks_name, mat_bytes(emb.blocks));
-              } catch (const cv::Exception& e) {
-                w.record.status = ImageStatus::failed;
-                w.record.reason = std::string("inference failed: ") + e.what();
-                rows.clear();
-              }
+            if (w.record.status == ImageStatus::ok && embedder) {  // computed by the worker
+              rows.emplace_back(emb_name, mat_bytes(w.emb.descriptor));
+              rows.emplace_back(blocks_name, mat_bytes(w.emb.blocks));
             }
             coll.stage_image(w.record, rows);
             (w.record.status == ImageStatus::ok ? rep.ok : rep.failed)++;
