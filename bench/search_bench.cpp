@@ -164,8 +164,8 @@ int main(int argc, char** argv) {
     const double fb = since(t);
     fi.hnsw.efSearch = ef;
     faiss::write_index(&fi, (out + "/faiss.index").c_str());
-    std::vector<float> dist(size_t(k));
-    std::vector<faiss::idx_t> lab(size_t(k));
+    std::vector<float> dist(static_cast<size_t>(k));
+    std::vector<faiss::Index::idx_t> lab(static_cast<size_t>(k));
     got.clear();
     lat.clear();
     for (int i = 0; i < queries; ++i) {
