@@ -18,6 +18,7 @@
 
 #include <faiss/IndexHNSW.h>
 #include <faiss/index_io.h>
+#include <omp.h>
 #include <opencv2/core.hpp>
 
 #include "irbis/npy.h"
@@ -89,6 +90,7 @@ void save_npy(const std::string& path, const cv::Mat& m) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  std::setvbuf(stdout, nullptr, _IOLBF, 0);  // progress lines as they come
   int64_t n = 200000, unique_n = 100000;
   int dim = 256, centres = 2000, queries = 1000, k = 10, unique_dim = 2696, ef = 128;
   float spread = 0.6f;
@@ -173,6 +175,7 @@ int main(int argc, char** argv) {
     fi.add(n, x.ptr<float>());
     const double fb = since(t);
     fi.hnsw.efSearch = ef;
+    omp_set_num_threads(1);  // one query at a time, one thread, like the hnswlib runs
     faiss::write_index(&fi, (out + "/faiss.index").c_str());
     std::vector<float> dist(static_cast<size_t>(k));
     std::vector<faiss::Index::idx_t> lab(static_cast<size_t>(k));
