@@ -95,6 +95,7 @@ int main(int argc, char** argv) {
   int dim = 256, centres = 2000, queries = 1000, k = 10, unique_dim = 2696, ef = 128;
   float spread = 0.6f;
   bool faiss_too = true;
+  int reduce = 0;  // > 0: the product path, PCA to this dim + exact re-rank on the full vectors
   std::string out = "/tmp/irbis-search-bench";
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string a = argv[i], v = argv[i + 1];
@@ -106,6 +107,7 @@ int main(int argc, char** argv) {
     else if (a == "--alpha") g_alpha = std::stof(v);
     else if (a == "--ef") ef = std::stoi(v);
     else if (a == "--faiss") faiss_too = v != "0";
+    else if (a == "--reduce") reduce = std::stoi(v);
     else if (a == "--unique-n") unique_n = std::stoll(v);
     else if (a == "--unique-dim") unique_dim = std::stoi(v);
     else if (a == "--out") out = v;
@@ -145,8 +147,8 @@ int main(int argc, char** argv) {
 
   irbis::IndexOptions ho;
   ho.kind = irbis::IndexKind::hnsw;
-  ho.reduced_dim = 0;  // the data is already at the indexed dimension
-  ho.rerank = false;   // bare graph, as Python will see it
+  ho.reduced_dim = reduce;  // 0: the data is already at the indexed dimension
+  ho.rerank = reduce > 0;   // bare graph (as Python sees it) unless reduced
   ho.ef_search = ef;
   t = Clock::now();
   auto h = irbis::VectorSearch::from_matrix(x, ids, ho);
@@ -163,9 +165,10 @@ int main(int argc, char** argv) {
     for (const auto& nb : r) got.back().push_back(nb.row);
   }
   l = latencies(lat);
-  std::printf("irbis hnsw (hnswlib M=16 efC=200 ef=%d): build %.1f s, p50 %.3f ms p99 %.3f ms, recall@10 %.4f, "
+  std::printf("irbis hnsw (hnswlib M=16 efC=200 ef=%d, indexed dim %d%s): build %.1f s, p50 %.3f ms p99 %.3f ms, recall@10 %.4f, "
               "index %.0f MB, peak RSS %.2f GB\n",
-              ef, build, l.p50, l.p99, recall(got, truth), double(bytes) / 1e6, rss_gb());
+              ef, h->status().indexed_dim, reduce > 0 ? " + exact re-rank" : "", build, l.p50, l.p99, recall(got, truth),
+              double(bytes) / 1e6, rss_gb());
   h.reset();
 
   if (faiss_too) {
