@@ -205,12 +205,13 @@ void add_unique_command(CLI::App& root, int& result) {
         for (const auto& r : rows) write_csv_row(std::cout, r);
       } else {
         write_table(std::cout, header, rows);
-        std::cout << "\nnearest-neighbour distance (1 - cosine) over " << s.n << " images: min " << fixed(s.min)
+        if (s.n == 0) std::cout << "\nno image has a neighbour to measure a distance to\n";
+        else std::cout << "\nnearest-neighbour distance (1 - cosine) over " << s.n << " images: min " << fixed(s.min)
                   << ", lower whisker " << fixed(s.lower_whisker) << ", Q1 " << fixed(s.q1) << ", median "
                   << fixed(s.median) << ", Q3 " << fixed(s.q3) << ", upper whisker " << fixed(s.upper_whisker)
                   << ", max " << fixed(s.max) << "; " << s.high_outliers << " high and " << s.low_outliers
                   << " low outliers (beyond 1.5 IQR)\n";
-        if (s.n < n) std::cout << (n - s.n) << " images have no neighbour other than exact copies\n";
+        if (s.n < n) std::cout << (n - s.n) << " images have no neighbour that is not an exact copy of them\n";
       }
     }
     result = kExitOk;
