@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cmath>
 #include <fstream>
+#include <iostream>
 #include <numeric>
 #include <thread>
 #include <unordered_set>
@@ -14,7 +15,6 @@
 #include <hnswlib/hnswlib.h>
 #include <faiss/index_io.h>
 #include <nlohmann/json.hpp>
-#include <spdlog/spdlog.h>
 #include <unistd.h>
 #include <xxhash.h>
 
@@ -246,7 +246,7 @@ struct VectorSearch::Impl {
       status.loaded = true;
       return true;
     } catch (const std::exception& e) {
-      spdlog::warn("{}: vector index unreadable ({}); rebuilding", dir.string(), e.what());
+      std::cerr << "irbis: " << dir.string() << ": vector index unreadable (" << e.what() << "); rebuilding\n";
       graph.reset();
       pca.reset();
       return false;
@@ -279,7 +279,8 @@ struct VectorSearch::Impl {
       }
       fs::rename(file(".json").string() + tag, file(".json"));
     } catch (const std::exception& e) {
-      spdlog::warn("{}: could not save the vector index ({}); it stays in memory", dir.string(), e.what());
+      std::cerr << "irbis: " << dir.string() << ": could not save the vector index (" << e.what()
+                << "); it stays in memory\n";
     }
   }
 
@@ -458,13 +459,14 @@ void VectorSearch::save_hnsw(const fs::path& file) const {
 
 void update_vector_index_if_present(const Collection& coll, const std::string& model) noexcept {
   try {
-    const ModelCard card = find_model(model.empty() ? kDefaultModel : model);
-    if (!fs::exists(coll.dir() / "index" / (card.name + ".json"))) return;
+    const std::string name = model.empty() ? kDefaultModel : model;  // registry name = card name
+    std::error_code ec;
+    if (!fs::exists(coll.dir() / "index" / (name + ".json"), ec)) return;  // no index yet: nothing to do
     IndexOptions o;
     o.kind = IndexKind::hnsw;
-    VectorSearch::open(coll, card.name, o);
+    VectorSearch::open(coll, name, o);
   } catch (const std::exception& e) {
-    spdlog::warn("vector index not updated ({}); the next search repairs it", e.what());
+    std::cerr << "irbis: vector index not updated (" << e.what() << "); the next search repairs it\n";
   }
 }
 
