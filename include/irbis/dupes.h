@@ -3,6 +3,7 @@
 #pragma once
 #include <array>
 #include <cstdint>
+#include <functional>
 #include <span>
 #include <string>
 #include <vector>
@@ -61,13 +62,14 @@ struct DupeItem {
   bool low_detail = false;
 };
 
-enum class DupeKind { exact, near };
-const char* dupe_kind_name(DupeKind k);  // "exact" | "near"
+enum class DupeKind { exact, near, cnn };
+const char* dupe_kind_name(DupeKind k);  // "exact" | "near" | "cnn"
 
 struct DupeMember {
   size_t index = 0;          // into the items given to group_duplicates
   DupeKind kind = DupeKind::near;  // exact: same content hash as the kept item
   int distance = 0;          // hamming distance to the kept item's hash (0 for exact)
+  double similarity = -2;    // extra-scale similarity (1 - extra distance) to the kept item; -2 = none
 };
 
 struct DupeGroup {
@@ -80,5 +82,30 @@ struct DupeGroup {
 // the kept item's path (then index). Nothing is deleted or moved.
 std::vector<DupeGroup> group_duplicates(std::span<const DupeItem> items,
                                         const DupesParams& params = {});
+
+// Pairs found on a second distance scale (e.g. 1 - cosine of CNN embeddings) that join the
+// grouping next to the hash pairs. See docs/search.md ("dupes --cnn").
+struct ExtraLinkage {
+  struct Pair {
+    uint32_t i = 0, j = 0;
+    float distance = 0;  // on this scale, <= max_distance
+  };
+  std::vector<Pair> pairs;
+  float max_distance = 0;
+  // Distance of any two items on this scale, for the complete-linkage check of a merge.
+  std::function<float(uint32_t, uint32_t)> distance;
+};
+
+// group_duplicates with extra pairs. Two items are "linked" when they have the same content
+// hash, or their hashes are within params.max_distance, or their extra distance is within
+// extra.max_distance. Exact-content merges are unconditional; hash pairs and extra pairs are
+// merged in ascending order of distance / threshold (each scale normalised by its own
+// threshold), and with bound_chaining only when every pair across the two groups is linked
+// (complete linkage over the union relation; a merge needing more than max_linkage_checks
+// checks is refused). Members are `exact`, `near` (hash within threshold of the kept item) or
+// `cnn` (the rest), each with `similarity` = 1 - extra distance to the kept item. Complete
+// linkage is checked over items (not distinct hash values), so the cost cap applies per item.
+std::vector<DupeGroup> group_duplicates(std::span<const DupeItem> items, const DupesParams& params,
+                                        const ExtraLinkage& extra);
 
 }  // namespace irbis

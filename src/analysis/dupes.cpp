@@ -141,7 +141,14 @@ bool better_keep(const DupeItem& a, size_t ia, const DupeItem& b, size_t ib) {
 
 }  // namespace
 
-const char* dupe_kind_name(DupeKind k) { return k == DupeKind::exact ? "exact" : "near"; }
+const char* dupe_kind_name(DupeKind k) {
+  switch (k) {
+    case DupeKind::exact: return "exact";
+    case DupeKind::near: return "near";
+    case DupeKind::cnn: return "cnn";
+  }
+  return "?";
+}
 
 std::vector<NearPair> find_near_value_pairs(std::span<const uint64_t> values, int max_distance,
                                             int threads) {
@@ -228,6 +235,112 @@ std::vector<DupeGroup> group_duplicates(std::span<const DupeItem> items, const D
       const bool exact = !is_zero(k.content) && items[i].content == k.content;
       d.kind = exact ? DupeKind::exact : DupeKind::near;
       d.distance = exact ? 0 : std::popcount(items[i].hash ^ k.hash);
+      g.duplicates.push_back(d);
+    }
+    std::sort(g.duplicates.begin(), g.duplicates.end(), [&](const DupeMember& a, const DupeMember& b) {
+      return std::tie(a.kind, a.distance, items[a.index].path, a.index) <
+             std::tie(b.kind, b.distance, items[b.index].path, b.index);
+    });
+    groups.push_back(std::move(g));
+  }
+  std::sort(groups.begin(), groups.end(), [&](const DupeGroup& a, const DupeGroup& b) {
+    return std::tie(items[a.keep].path, a.keep) < std::tie(items[b.keep].path, b.keep);
+  });
+  return groups;
+}
+
+std::vector<DupeGroup> group_duplicates(std::span<const DupeItem> items, const DupesParams& params,
+                                        const ExtraLinkage& extra) {
+  const size_t n = items.size();
+  check_args(n, params.max_distance);
+  const int t = params.max_distance;
+  auto same_content = [&](size_t a, size_t b) {
+    return !is_zero(items[a].content) && items[a].content == items[b].content;
+  };
+  auto extra_distance = [&](size_t a, size_t b) {
+    return extra.distance ? double(extra.distance(uint32_t(a), uint32_t(b))) : 1e30;
+  };
+  auto linked = [&](size_t a, size_t b) {
+    return same_content(a, b) || std::popcount(items[a].hash ^ items[b].hash) <= t ||
+           extra_distance(a, b) <= double(extra.max_distance) + 1e-7;
+  };
+  std::vector<uint32_t> parent(n);
+  std::iota(parent.begin(), parent.end(), 0u);
+  std::vector<std::vector<uint32_t>> members(n);
+  for (size_t i = 0; i < n; ++i) members[i] = {uint32_t(i)};
+  auto find = [&](uint32_t x) {
+    while (parent[x] != x) x = parent[x] = parent[parent[x]];
+    return x;
+  };
+  auto merge = [&](uint32_t a, uint32_t b, bool checked) {
+    a = find(a);
+    b = find(b);
+    if (a == b) return;
+    if (checked && params.bound_chaining) {
+      if (int64_t(members[a].size()) * int64_t(members[b].size()) > params.max_linkage_checks) return;
+      for (uint32_t x : members[a])
+        for (uint32_t y : members[b])
+          if (!linked(x, y)) return;
+    }
+    if (members[a].size() < members[b].size()) std::swap(a, b);
+    parent[b] = a;
+    members[a].insert(members[a].end(), members[b].begin(), members[b].end());
+    std::vector<uint32_t>().swap(members[b]);
+  };
+  // (1) exact duplicates
+  {
+    std::vector<uint32_t> order;
+    for (size_t i = 0; i < n; ++i)
+      if (!is_zero(items[i].content)) order.push_back(uint32_t(i));
+    std::sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) {
+      return items[a].content != items[b].content ? items[a].content < items[b].content : a < b;
+    });
+    for (size_t k = 1; k < order.size(); ++k)
+      if (items[order[k]].content == items[order[k - 1]].content) merge(order[k - 1], order[k], false);
+  }
+  // (2) hash pairs and extra pairs, ascending by distance / threshold
+  struct Edge {
+    double key;
+    uint32_t i, j;
+  };
+  std::vector<Edge> edges;
+  {
+    std::vector<uint64_t> hashes(n);
+    for (size_t i = 0; i < n; ++i) hashes[i] = items[i].hash;
+    for (const NearPair& p : find_near_pairs(hashes, t, params.threads))
+      edges.push_back({t > 0 ? double(p.distance) / t : 0.0, p.i, p.j});
+  }
+  for (const auto& p : extra.pairs) {
+    if (p.i >= n || p.j >= n || p.i == p.j) continue;
+    const double key = extra.max_distance > 0 ? double(p.distance) / double(extra.max_distance) : 0.0;
+    edges.push_back({key, std::min(p.i, p.j), std::max(p.i, p.j)});
+  }
+  std::stable_sort(edges.begin(), edges.end(), [](const Edge& a, const Edge& b) {
+    return std::tie(a.key, a.i, a.j) < std::tie(b.key, b.i, b.j);
+  });
+  for (const Edge& e : edges) merge(e.i, e.j, true);
+
+  std::vector<DupeGroup> groups;
+  for (size_t root = 0; root < n; ++root) {
+    const auto& m = members[root];
+    if (m.size() < 2 || find(uint32_t(root)) != root) continue;
+    size_t keep = m[0];
+    for (uint32_t i : m)
+      if (better_keep(items[i], i, items[keep], keep)) keep = i;
+    DupeGroup g;
+    g.keep = keep;
+    for (uint32_t i : m) {
+      if (i == keep) continue;
+      DupeMember d;
+      d.index = i;
+      d.distance = std::popcount(items[i].hash ^ items[keep].hash);
+      if (same_content(i, keep)) {
+        d.kind = DupeKind::exact;
+        d.distance = 0;
+      } else {
+        d.kind = d.distance <= t ? DupeKind::near : DupeKind::cnn;
+      }
+      if (extra.distance) d.similarity = 1.0 - extra_distance(i, keep);
       g.duplicates.push_back(d);
     }
     std::sort(g.duplicates.begin(), g.duplicates.end(), [&](const DupeMember& a, const DupeMember& b) {

@@ -1,4 +1,6 @@
 #include <algorithm>
+#include <cstdio>
+#include <memory>
 #include <iostream>
 
 #include "cli/commands.h"
@@ -8,9 +10,17 @@
 #include "irbis/errors.h"
 #include "irbis/hashes.h"
 #include "irbis/pipeline.h"
+#include "irbis/search.h"
+#include "irbis/model.h"
 #include "irbis/text.h"
 
 namespace irbis::cli {
+namespace {
+// Default --cnn-threshold: calibrated on `irbis sample --tiles 8` (docs/search.md).
+constexpr double kDefaultCnnSimilarity = 0.90;
+// Nearest neighbours examined per image for CNN pairs.
+constexpr int kCnnNeighbours = 10;
+}  // namespace
 
 void add_dupes_command(CLI::App& root, int& result) {
   auto* cmd = root.add_subcommand("dupes", "Exact and near-duplicate groups (nothing is deleted or moved)");
@@ -20,6 +30,10 @@ void add_dupes_command(CLI::App& root, int& result) {
     std::string format = "table";
     bool json = false;
     bool unbounded = false;
+    bool cnn = false;
+    double cnn_threshold = kDefaultCnnSimilarity;
+    std::string model = kDefaultModel;
+    std::string index = "auto";
   };
   auto o = std::make_shared<Opts>();
   cmd->add_option("collection", o->coll, "Collection directory")->required();
@@ -30,6 +44,13 @@ void add_dupes_command(CLI::App& root, int& result) {
   cmd->add_flag("--json", o->json, "Same as --format json");
   cmd->add_flag("--single-linkage", o->unbounded,
                 "Let chains of near pairs merge (a~b~c groups a with c even when they are far apart)");
+  cmd->add_flag("--cnn", o->cnn,
+                "Also pair images whose CNN embeddings are similar (catches crops, rotations, flips, overlays)");
+  cmd->add_option("--cnn-threshold", o->cnn_threshold, "Smallest cosine similarity for a CNN pair")
+      ->capture_default_str()
+      ->check(CLI::Range(-1.0, 1.0));
+  cmd->add_option("--model", o->model, "Which model's embeddings (with --cnn)")->capture_default_str();
+  cmd->add_option("--index", o->index, "auto, exact or hnsw (with --cnn)")->capture_default_str();
   cmd->callback([o, &result] {
     const Format fmt = o->json ? Format::json : parse_format(o->format);
     auto coll = Collection::open(o->coll);
@@ -62,12 +83,54 @@ void add_dupes_command(CLI::App& root, int& result) {
     DupesParams params;
     params.max_distance = o->threshold;
     params.bound_chaining = !o->unbounded;
-    const auto groups = group_duplicates(items, params);
+    std::unique_ptr<VectorSearch> vs;
+    std::vector<int64_t> row_of_item;  // VectorSearch row per item, -1 = no embedding
+    if (o->cnn) {
+      IndexOptions io;
+      io.kind = parse_index_kind(o->index);
+      vs = VectorSearch::open(*coll, o->model, io);
+      for (const auto& r : recs) row_of_item.push_back(vs->row_of_id(r.id));
+    }
+    std::vector<DupeGroup> groups;
+    if (!o->cnn) {
+      groups = group_duplicates(items, params);
+    } else {
+      ExtraLinkage extra;
+      extra.max_distance = float(1.0 - o->cnn_threshold);
+      std::vector<int64_t> item_of_row(size_t(vs->size()), -1);
+      for (size_t i = 0; i < row_of_item.size(); ++i)
+        if (row_of_item[i] >= 0) item_of_row[size_t(row_of_item[i])] = int64_t(i);
+      const auto knn = vs->self_knn(kCnnNeighbours);
+      for (int64_t r = 0; r < vs->size(); ++r)
+        for (const auto& nb : knn[size_t(r)])
+          if (nb.similarity >= o->cnn_threshold && item_of_row[size_t(r)] >= 0 && item_of_row[size_t(nb.row)] >= 0 &&
+              r < nb.row)
+            extra.pairs.push_back({uint32_t(item_of_row[size_t(r)]), uint32_t(item_of_row[size_t(nb.row)]),
+                                   1.f - nb.similarity});
+      const int dim = vs->dim();
+      extra.distance = [&](uint32_t a, uint32_t b) {
+        const int64_t ra = row_of_item[a], rb = row_of_item[b];
+        if (ra < 0 || rb < 0) return 1e30f;
+        const float* x = vs->data().ptr<float>(int(ra));
+        const float* y = vs->data().ptr<float>(int(rb));
+        float s = 0;
+        for (int k = 0; k < dim; ++k) s += x[k] * y[k];
+        return 1.f - s;
+      };
+      groups = group_duplicates(items, params, extra);
+    }
+    auto sim_str = [&](const DupeMember& d) {
+      if (d.similarity < -1.5) return std::string();
+      char b[16];
+      std::snprintf(b, sizeof b, "%.4f", d.similarity);
+      return std::string(b);
+    };
 
     size_t n_dupes = 0;
     for (const auto& g : groups) n_dupes += g.duplicates.size();
     if (fmt == Format::json) {
       nlohmann::json j = {{"collection", display_path(o->coll)}, {"threshold", o->threshold},
+                          {"cnn_threshold", o->cnn ? nlohmann::json(o->cnn_threshold) : nlohmann::json(nullptr)},
                           {"images", items.size()},               {"groups", nlohmann::json::array()},
                           {"duplicates", n_dupes}};
       for (size_t g = 0; g < groups.size(); ++g) {
@@ -78,25 +141,30 @@ void add_dupes_command(CLI::App& root, int& result) {
                              {"duplicates", nlohmann::json::array()}};
         for (const auto& d : groups[g].duplicates) {
           const auto& r = recs[d.index];
-          jg["duplicates"].push_back({{"path", display_path(r.path)}, {"id", r.id}, {"kind", dupe_kind_name(d.kind)},
-                                      {"distance", d.distance}, {"width", r.width}, {"height", r.height},
-                                      {"size", r.size}});
+          nlohmann::json jd = {{"path", display_path(r.path)}, {"id", r.id}, {"kind", dupe_kind_name(d.kind)},
+                               {"distance", d.distance}, {"width", r.width}, {"height", r.height},
+                               {"size", r.size}};
+          if (o->cnn) jd["similarity"] = d.similarity < -1.5 ? nlohmann::json(nullptr) : nlohmann::json(d.similarity);
+          jg["duplicates"].push_back(std::move(jd));
         }
         j["groups"].push_back(std::move(jg));
       }
       std::cout << json_dump(j) << '\n';
     } else {
       std::vector<std::string> header{"group", "path", "role", "distance", "kind", "width", "height", "size"};
+      if (o->cnn) header.push_back("similarity");
       std::vector<std::vector<std::string>> rows;
       for (size_t g = 0; g < groups.size(); ++g) {
         const auto& k = recs[groups[g].keep];
         rows.push_back({std::to_string(g + 1), k.path, "keep", "0", "", std::to_string(k.width),
                         std::to_string(k.height), std::to_string(k.size)});
+        if (o->cnn) rows.back().push_back("1.0000");
         for (const auto& d : groups[g].duplicates) {
           const auto& r = recs[d.index];
           rows.push_back({std::to_string(g + 1), r.path, "duplicate", std::to_string(d.distance),
                           dupe_kind_name(d.kind), std::to_string(r.width), std::to_string(r.height),
                           std::to_string(r.size)});
+          if (o->cnn) rows.back().push_back(sim_str(d));
         }
       }
       if (fmt == Format::csv) {
@@ -107,7 +175,9 @@ void add_dupes_command(CLI::App& root, int& result) {
         else {
           write_table(std::cout, header, rows);
           std::cout << '\n' << groups.size() << " groups, " << n_dupes << " duplicates among " << items.size()
-                    << " images (pHash distance <= " << o->threshold << ")\n";
+                    << " images (pHash distance <= " << o->threshold;
+          if (o->cnn) std::cout << " or CNN cosine similarity >= " << o->cnn_threshold;
+          std::cout << ")\n";
         }
       }
     }

@@ -24,6 +24,9 @@ int main(int argc, char** argv) {
   add_model_command(app, result);
   add_export_command(app, result);
   add_cluster_command(app, result);
+  add_search_command(app, result);
+  add_unique_command(app, result);
+  add_evaluate_command(app, result);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

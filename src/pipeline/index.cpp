@@ -1,4 +1,5 @@
 #include "irbis/pipeline.h"
+#include "irbis/search.h"
 
 #include <xxhash.h>
 
@@ -427,6 +428,7 @@ IndexReport index_collection(Collection& coll, const IndexParams& params) {
     throw;
   }
   cv::setNumThreads(cv_threads);
+  update_vector_index_if_present(coll, params.model);  // derived state (src/search); never throws
   rep.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return rep;
 }

@@ -1,0 +1,217 @@
+// Vector search at scale on synthetic embeddings with structure (Gaussian mixture, unit norm):
+// build time, query latency p50/p99 at k = 10, recall@10 against exact, memory, for exact
+// (OpenBLAS), irbis's HNSW (hnswlib + AVX-512 kernel) and FAISS IndexHNSWFlat (Debian build,
+// SSE only); then `unique` on a second set. Writes the graphs, queries and ground truth to --out
+// so bench/search_python.py can time the same indexes from Python. Not a test; bounded options.
+//   build/bench/search_bench --n 200000 --dim 256 --centres 2000 --out /tmp/sb
+#include <sys/resource.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <set>
+#include <string>
+
+#include <faiss/IndexHNSW.h>
+#include <faiss/index_io.h>
+#include <omp.h>
+#include <opencv2/core.hpp>
+
+#include "irbis/npy.h"
+#include "irbis/search.h"
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+double since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+double rss_gb() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  return double(u.ru_maxrss) / 1048576.0;
+}
+
+// Points around `centres` Gaussian centres, coordinate j scaled by (1 + j)^-alpha: a decaying
+// spectrum like the PCA spectrum of real CNN embeddings (alpha 0.5: the top 256 of 2696
+// directions hold ~70 % of the variance). alpha 0 = isotropic.
+float g_alpha = 0.5f;
+cv::Mat mixture(int64_t n, int d, int centres, float spread, uint64_t seed, uint64_t centre_seed) {
+  std::mt19937_64 crng(centre_seed), rng(seed);
+  std::normal_distribution<float> g(0.f, 1.f);
+  cv::Mat c(centres, d, CV_32F), x(int(n), d, CV_32F);
+  std::vector<float> scale(static_cast<size_t>(d));
+  for (int j = 0; j < d; ++j) scale[size_t(j)] = std::pow(1.f + float(j), -g_alpha);
+  for (int i = 0; i < centres; ++i)
+    for (int j = 0; j < d; ++j) c.at<float>(i, j) = g(crng);
+  std::uniform_int_distribution<int> pick(0, centres - 1);
+  for (int64_t i = 0; i < n; ++i) {
+    const float* cc = c.ptr<float>(pick(rng));
+    float* r = x.ptr<float>(int(i));
+    double s = 0;
+    for (int j = 0; j < d; ++j) {
+      r[j] = (cc[j] + spread * g(rng)) * scale[size_t(j)];
+      s += double(r[j]) * r[j];
+    }
+    const float inv = float(1.0 / std::sqrt(s));
+    for (int j = 0; j < d; ++j) r[j] *= inv;
+  }
+  return x;
+}
+
+struct Lat {
+  double p50, p99, mean;
+};
+Lat latencies(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  double s = 0;
+  for (double x : v) s += x;
+  return {v[v.size() / 2] * 1e3, v[size_t(double(v.size()) * 0.99)] * 1e3, s / double(v.size()) * 1e3};
+}
+
+double recall(const std::vector<std::vector<int64_t>>& got, const std::vector<std::vector<int64_t>>& truth) {
+  int64_t hit = 0, all = 0;
+  for (size_t i = 0; i < got.size(); ++i) {
+    std::set<int64_t> t(truth[i].begin(), truth[i].end());
+    for (int64_t r : got[i]) hit += t.count(r);
+    all += int64_t(truth[i].size());
+  }
+  return double(hit) / double(all);
+}
+
+void save_npy(const std::string& path, const cv::Mat& m) {
+  irbis::NpyWriter w(path, m.rows, m.cols);
+  for (int i = 0; i < m.rows; ++i) w.write_row({m.ptr<float>(i), size_t(m.cols)});
+  w.close();
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::setvbuf(stdout, nullptr, _IOLBF, 0);  // progress lines as they come
+  int64_t n = 200000, unique_n = 100000;
+  int dim = 256, centres = 2000, queries = 1000, k = 10, unique_dim = 2696, ef = 128;
+  float spread = 0.6f;
+  bool faiss_too = true;
+  int reduce = 0;  // > 0: the product path, PCA to this dim + exact re-rank on the full vectors
+  std::string out = "/tmp/irbis-search-bench";
+  for (int i = 1; i + 1 < argc; i += 2) {
+    const std::string a = argv[i], v = argv[i + 1];
+    if (a == "--n") n = std::stoll(v);
+    else if (a == "--dim") dim = std::stoi(v);
+    else if (a == "--centres") centres = std::stoi(v);
+    else if (a == "--queries") queries = std::stoi(v);
+    else if (a == "--spread") spread = std::stof(v);
+    else if (a == "--alpha") g_alpha = std::stof(v);
+    else if (a == "--ef") ef = std::stoi(v);
+    else if (a == "--faiss") faiss_too = v != "0";
+    else if (a == "--reduce") reduce = std::stoi(v);
+    else if (a == "--unique-n") unique_n = std::stoll(v);
+    else if (a == "--unique-dim") unique_dim = std::stoi(v);
+    else if (a == "--out") out = v;
+  }
+  std::filesystem::create_directories(out);
+  std::printf("data: n=%lld dim=%d centres=%d spread=%.2f alpha=%.2f queries=%d k=%d\n", (long long)n, dim, centres,
+              spread, g_alpha, queries, k);
+  auto t = Clock::now();
+  cv::Mat x = mixture(n, dim, centres, spread, 1, 42);
+  const cv::Mat q = mixture(queries, dim, centres, spread, 2, 42);
+  std::printf("generated in %.1f s, %.2f GB of vectors\n", since(t), double(x.total()) * 4 / 1e9);
+  save_npy(out + "/queries.npy", q);
+  std::vector<int64_t> ids(static_cast<size_t>(n));
+  for (int64_t i = 0; i < n; ++i) ids[size_t(i)] = i;
+
+  irbis::IndexOptions eo;
+  eo.kind = irbis::IndexKind::exact;
+  auto exact = irbis::VectorSearch::from_matrix(x, ids, eo);  // shares x's buffer
+  std::vector<std::vector<int64_t>> truth;
+  std::vector<double> lat;
+  for (int i = 0; i < queries; ++i) {
+    const auto t0 = Clock::now();
+    const auto r = exact->search_exact(q.ptr<float>(i), k);
+    lat.push_back(since(t0));
+    truth.emplace_back();
+    for (const auto& nb : r) truth.back().push_back(nb.row);
+  }
+  Lat l = latencies(lat);
+  std::printf("exact (OpenBLAS sgemv): p50 %.2f ms  p99 %.2f ms\n", l.p50, l.p99);
+  {
+    std::ofstream f(out + "/truth.csv");
+    for (const auto& r : truth) {
+      for (size_t j = 0; j < r.size(); ++j) f << (j ? "," : "") << r[j];
+      f << '\n';
+    }
+  }
+
+  irbis::IndexOptions ho;
+  ho.kind = irbis::IndexKind::hnsw;
+  ho.reduced_dim = reduce;  // 0: the data is already at the indexed dimension
+  ho.rerank = reduce > 0;   // bare graph (as Python sees it) unless reduced
+  ho.ef_search = ef;
+  t = Clock::now();
+  auto h = irbis::VectorSearch::from_matrix(x, ids, ho);
+  const double build = since(t);
+  h->save_hnsw(out + "/irbis.hnsw");
+  const auto bytes = std::filesystem::file_size(out + "/irbis.hnsw");
+  std::vector<std::vector<int64_t>> got;
+  lat.clear();
+  for (int i = 0; i < queries; ++i) {
+    const auto t0 = Clock::now();
+    const auto r = h->search(q.ptr<float>(i), k);
+    lat.push_back(since(t0));
+    got.emplace_back();
+    for (const auto& nb : r) got.back().push_back(nb.row);
+  }
+  l = latencies(lat);
+  std::printf("irbis hnsw (hnswlib M=16 efC=200 ef=%d, indexed dim %d%s): build %.1f s, p50 %.3f ms p99 %.3f ms, recall@10 %.4f, "
+              "index %.0f MB, peak RSS %.2f GB\n",
+              ef, h->status().indexed_dim, reduce > 0 ? " + exact re-rank" : "", build, l.p50, l.p99, recall(got, truth),
+              double(bytes) / 1e6, rss_gb());
+  h.reset();
+
+  if (faiss_too) {
+    faiss::IndexHNSWFlat fi(dim, 16, faiss::METRIC_INNER_PRODUCT);
+    fi.hnsw.efConstruction = 200;
+    t = Clock::now();
+    fi.add(n, x.ptr<float>());
+    const double fb = since(t);
+    fi.hnsw.efSearch = ef;
+    omp_set_num_threads(1);  // one query at a time, one thread, like the hnswlib runs
+    faiss::write_index(&fi, (out + "/faiss.index").c_str());
+    std::vector<float> dist(static_cast<size_t>(k));
+    std::vector<faiss::Index::idx_t> lab(static_cast<size_t>(k));
+    got.clear();
+    lat.clear();
+    for (int i = 0; i < queries; ++i) {
+      const auto t0 = Clock::now();
+      fi.search(1, q.ptr<float>(i), k, dist.data(), lab.data());
+      lat.push_back(since(t0));
+      got.emplace_back(lab.begin(), lab.end());
+    }
+    l = latencies(lat);
+    std::printf("faiss IndexHNSWFlat (M=16 efC=200 ef=%d): build %.1f s, p50 %.3f ms p99 %.3f ms, recall@10 %.4f, "
+                "peak RSS %.2f GB\n",
+                ef, fb, l.p50, l.p99, recall(got, truth), rss_gb());
+  }
+  exact.reset();
+  x.release();
+
+  if (unique_n > 0) {
+    cv::Mat u = mixture(unique_n, unique_dim, centres, spread, 3, 43);
+    std::vector<int64_t> uid(static_cast<size_t>(unique_n));
+    for (int64_t i = 0; i < unique_n; ++i) uid[size_t(i)] = i;
+    irbis::IndexOptions uo;  // the product's defaults: automatic -> hnsw over PCA-256 + exact re-rank
+    t = Clock::now();
+    auto us = irbis::VectorSearch::from_matrix(u, uid, uo);
+    const double ub = since(t);
+    t = Clock::now();
+    const auto res = irbis::rank_unique(*us, {}, 20);
+    std::printf("unique: n=%lld dim=%d index %s (indexed dim %d) built in %.1f s, ranking %.1f s "
+                "(re-checked %lld exactly, top-20 exact: %s), peak RSS %.2f GB\n",
+                (long long)unique_n, unique_dim, irbis::index_kind_name(us->status().kind), us->status().indexed_dim, ub,
+                since(t), (long long)res.rechecked, res.top_exact ? "yes" : "no", rss_gb());
+  }
+  return 0;
+}

@@ -1,0 +1,160 @@
+// Nearest-neighbour search over a collection's CNN embeddings (cosine = inner product of the
+// L2-normalised descriptors), the most unique images, and retrieval evaluation. See docs/search.md.
+//
+// Two index kinds:
+//   exact — blocked OpenBLAS sgemm/sgemv over the stored vectors; nothing is written to disk.
+//   hnsw  — hnswlib graph over PCA-reduced (default 256-d), re-normalised vectors; every answer is
+//           re-ranked exactly on the full stored vectors. Persisted as derived state under
+//           <collection>/index/<model>.{hnsw,pca,json}; repaired against the catalog when opened
+//           (new ids added, ids no longer ok tombstoned, rebuilt past 20 % tombstones or when a
+//           file is damaged).
+// `automatic` picks exact below IndexOptions::hnsw_min_images live images, hnsw from there on.
+#pragma once
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <opencv2/core.hpp>
+
+#include "irbis/collection.h"
+#include "irbis/embeddings.h"
+#include "irbis/labels.h"
+
+namespace irbis {
+
+enum class IndexKind { automatic, exact, hnsw };
+IndexKind parse_index_kind(const std::string& s);  // "auto" | "exact" | "hnsw"; UsageError otherwise
+const char* index_kind_name(IndexKind k);
+
+struct IndexOptions {
+  IndexKind kind = IndexKind::automatic;
+  // automatic: exact below this many live images, hnsw at or above (exact query ~4 ms here).
+  int64_t hnsw_min_images = 10000;
+  // Dimension of the vectors in the HNSW graph (PCA, then L2-normalised). 0 or >= the
+  // descriptor's dimension = no reduction. PCA is only trained with >= 4 x this many images.
+  int reduced_dim = 256;
+  int M = 16;                 // graph degree (layer 0 has 2M)
+  int ef_construction = 200;  // build beam
+  int ef_search = 128;        // query beam (raised to the candidate count when that is larger)
+  // Candidates fetched from the graph = max(rerank_factor * k, k + 32); re-ranked exactly.
+  int rerank_factor = 4;
+  // false: return the graph's own candidates and (reduced-space) similarities, no re-rank
+  // (benchmarks of the bare graph only).
+  bool rerank = true;
+  double rebuild_tombstones = 0.2;  // rebuild when tombstones exceed this share of the graph
+  bool persist = true;              // read/write <collection>/index (false: build in memory only)
+  int threads = 0;                  // 0 = hardware_concurrency
+};
+
+// What opening the index did (for --verbose output and tests).
+struct IndexStatus {
+  IndexKind kind = IndexKind::exact;
+  bool loaded = false;          // read from disk
+  bool built = false;           // built from scratch
+  std::string rebuild_reason;   // why it was (re)built: "missing", "damaged", "tombstones", ...
+  int64_t added = 0;            // ids added incrementally
+  int64_t tombstoned = 0;       // ids newly tombstoned
+  int64_t tombstones = 0;       // total tombstones in the graph
+  int indexed_dim = 0;          // dimension of the graph vectors
+  double seconds = 0;
+};
+
+struct Neighbor {
+  int64_t row = -1;         // row of the VectorSearch (index into records()/data())
+  float similarity = 0;     // cosine on the full descriptor
+  friend bool operator==(const Neighbor&, const Neighbor&) = default;
+};
+
+class VectorSearch {
+ public:
+  // Loads the collection's embeddings for `model` (UsageError naming the command to run if there
+  // are none), then opens, repairs or builds the index as `opts` says.
+  static std::unique_ptr<VectorSearch> open(const Collection& coll, const std::string& model,
+                                            const IndexOptions& opts = {});
+  // In-memory search over given rows (tests, benchmarks): data is n x dim CV_32F, L2-normalised
+  // rows; ids label the rows (must be distinct, >= 0). Never persisted.
+  static std::unique_ptr<VectorSearch> from_matrix(cv::Mat data, std::vector<int64_t> ids,
+                                                   const IndexOptions& opts = {});
+  ~VectorSearch();
+  VectorSearch(const VectorSearch&) = delete;
+  VectorSearch& operator=(const VectorSearch&) = delete;
+
+  int64_t size() const;
+  int dim() const;
+  const cv::Mat& data() const;                  // size() x dim()
+  const std::vector<int64_t>& ids() const;      // collection id of each row
+  const std::vector<ImageRecord>& records() const;  // empty for from_matrix
+  const ModelCard& card() const;
+  const IndexStatus& status() const;
+  int64_t row_of_id(int64_t id) const;          // -1 if not a live row
+
+  // The k most similar rows to q (dim() floats, L2-normalised), best first; `exclude` (a row)
+  // is skipped. k larger than the candidates available returns fewer.
+  std::vector<Neighbor> search(const float* q, int k, int64_t exclude = -1) const;
+  std::vector<Neighbor> search_exact(const float* q, int k, int64_t exclude = -1) const;
+  // k neighbours of every row (itself excluded), from the index (approximate for hnsw);
+  // threads as in IndexOptions.
+  std::vector<std::vector<Neighbor>> self_knn(int k) const;
+  std::vector<std::vector<Neighbor>> self_knn_exact(int k) const;
+  // Writes the HNSW graph alone (hnswlib format, labels = ids) for other tools, e.g.
+  // python3-hnswlib's Index(space='ip').load_index(). Throws UsageError for an exact index.
+  void save_hnsw(const std::filesystem::path& file) const;
+
+ private:
+  VectorSearch();
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// Called by `irbis index` after a commit: repairs an index that already exists on disk (does
+// nothing if there is none). Never throws; problems are logged, the next search repairs.
+void update_vector_index_if_present(const Collection& coll, const std::string& model) noexcept;
+
+// --- unique ---
+struct BoxSummary {
+  int64_t n = 0;
+  double min = 0, q1 = 0, median = 0, q3 = 0, max = 0, mean = 0;
+  double lower_whisker = 0, upper_whisker = 0;  // furthest data within 1.5 IQR of the box
+  int64_t low_outliers = 0, high_outliers = 0;  // beyond the whiskers
+};
+BoxSummary box_summary(std::vector<double> values);  // quartiles by linear interpolation
+
+struct UniqueRow {
+  int64_t row = -1;          // VectorSearch row
+  int64_t neighbor = -1;     // nearest row that is not an exact duplicate (-1: none)
+  double distance = -1;      // 1 - cosine to it (-1: none, e.g. every other image is a copy)
+  double density = -1;       // mean distance to the `density_k` nearest non-duplicates
+  bool exact = false;        // distance checked by exact search
+};
+struct UniqueResult {
+  std::vector<UniqueRow> rows;  // every row, by distance descending (none last)
+  BoxSummary summary;           // over rows with a neighbour
+  int64_t rechecked = 0;        // rows re-checked exactly
+  bool top_exact = false;       // the first `top` ranks are proven exact
+};
+// content: per row, the content hash (same hash = exact duplicate, skipped), may be empty.
+UniqueResult rank_unique(const VectorSearch& vs, const std::vector<ContentHash>& content, int top,
+                         int density_k = 5);
+
+// --- retrieval evaluation ---
+struct RetrievalParams {
+  int queries_per_class = 20;
+  int negatives = 100;
+  uint64_t seed = 1;
+  std::vector<int> ks = {1, 2, 4, 5, 8, 10, 15, 20, 28, 32};
+};
+struct RetrievalReport {
+  int64_t labelled = 0, classes = 0, queries = 0;
+  std::vector<std::string> skipped_classes;  // single-image classes (no positive to find)
+  int negatives_used = 0;                    // min(negatives, images outside the query's class)
+  std::vector<std::pair<int, double>> topk;  // (k, accuracy): positive ranked within k
+  double knn1 = 0, knn5 = 0;                 // leave-one-out k-NN accuracy (majority, ties -> nearest)
+  double map = 0;                            // mean average precision, every labelled image a query
+  int64_t map_queries = 0;
+};
+// rows of vs with label[row] >= 0 take part; labels indexed like vs.records().
+RetrievalReport evaluate_retrieval(const VectorSearch& vs, const LabelSet& labels, const RetrievalParams& p);
+
+}  // namespace irbis

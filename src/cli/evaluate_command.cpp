@@ -1,0 +1,87 @@
+// `irbis evaluate retrieval`: how well the embeddings retrieve images of the same class.
+#include <cstdio>
+#include <iostream>
+
+#include "cli/commands.h"
+#include "cli/output.h"
+#include "irbis/collection.h"
+#include "irbis/errors.h"
+#include "irbis/labels.h"
+#include "irbis/model.h"
+#include "irbis/search.h"
+#include "irbis/text.h"
+
+namespace irbis::cli {
+
+void add_evaluate_command(CLI::App& root, int& result) {
+  auto* ev = root.add_subcommand("evaluate", "Evaluate embeddings against labels");
+  ev->require_subcommand(1);
+  auto* cmd = ev->add_subcommand(
+      "retrieval", "Top-k accuracy (one positive among N negatives), leave-one-out k-NN accuracy and mAP");
+  struct Opts {
+    std::string coll, labels, model = kDefaultModel, format = "table";
+    RetrievalParams p;
+    bool json = false;
+  };
+  auto o = std::make_shared<Opts>();
+  cmd->add_option("collection", o->coll, "Collection directory")->required();
+  cmd->add_option("--labels", o->labels, "'folders' (parent folder name) or a CSV file with columns path,label")
+      ->required();
+  cmd->add_option("--model", o->model, "Which model's embeddings")->capture_default_str();
+  cmd->add_option("--queries-per-class", o->p.queries_per_class, "Random queries per class")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  cmd->add_option("--negatives", o->p.negatives, "Negatives (other classes) ranked with each positive")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  cmd->add_option("--seed", o->p.seed, "Random seed")->capture_default_str();
+  cmd->add_option("--format", o->format, "table, csv or json")->capture_default_str();
+  cmd->add_flag("--json", o->json, "Same as --format json");
+  cmd->callback([o, &result] {
+    const Format fmt = o->json ? Format::json : parse_format(o->format);
+    auto coll = Collection::open(o->coll);
+    IndexOptions io;
+    io.kind = IndexKind::exact;  // evaluation uses exact similarities only
+    auto vs = VectorSearch::open(*coll, o->model, io);
+    const LabelSet labels = load_labels(o->labels, vs->records());
+    const auto rep = evaluate_retrieval(*vs, labels, o->p);
+    if (rep.labelled < 2) throw UsageError("evaluate: fewer than two labelled images in " + o->coll);
+    for (const auto& c : rep.skipped_classes)
+      std::cerr << "irbis: class '" << display_path(c) << "' has a single image: no positive to retrieve, not queried\n";
+    if (fmt == Format::json) {
+      nlohmann::json j = {{"collection", display_path(o->coll)}, {"model", vs->card().name},
+                          {"labelled", rep.labelled},            {"classes", rep.classes},
+                          {"queries", rep.queries},              {"negatives", rep.negatives_used},
+                          {"seed", o->p.seed},                   {"top_k_accuracy", nlohmann::json::object()},
+                          {"knn1_accuracy", rep.knn1},           {"knn5_accuracy", rep.knn5},
+                          {"map", rep.map},                      {"skipped_classes", rep.skipped_classes}};
+      for (auto [k, a] : rep.topk) j["top_k_accuracy"][std::to_string(k)] = a;
+      std::cout << json_dump(j) << '\n';
+      result = kExitOk;
+      return;
+    }
+    auto f = [](double v) {
+      char b[16];
+      std::snprintf(b, sizeof b, "%.4f", v);
+      return std::string(b);
+    };
+    std::vector<std::string> header{"metric", "value"};
+    std::vector<std::vector<std::string>> rows;
+    for (auto [k, a] : rep.topk) rows.push_back({"top-" + std::to_string(k) + " accuracy", f(a)});
+    rows.push_back({"leave-one-out 1-NN accuracy", f(rep.knn1)});
+    rows.push_back({"leave-one-out 5-NN accuracy", f(rep.knn5)});
+    rows.push_back({"mAP", f(rep.map)});
+    if (fmt == Format::csv) {
+      write_csv_row(std::cout, header);
+      for (const auto& r : rows) write_csv_row(std::cout, r);
+    } else {
+      write_table(std::cout, header, rows);
+      std::cout << '\n' << rep.labelled << " labelled images in " << rep.classes << " classes; " << rep.queries
+                << " queries, each with 1 positive among " << rep.negatives_used << " negatives (seed " << o->p.seed
+                << ")\n";
+    }
+    result = kExitOk;
+  });
+}
+
+}  // namespace irbis::cli

@@ -1,0 +1,221 @@
+// `irbis search` (k nearest images to a file or an indexed image) and `irbis unique` (images
+// ranked by the distance to their nearest non-duplicate neighbour). See docs/search.md.
+#include <cstdio>
+#include <filesystem>
+#include <iostream>
+
+#include "cli/commands.h"
+#include "cli/output.h"
+#include "irbis/collection.h"
+#include "irbis/embeddings.h"
+#include "irbis/errors.h"
+#include "irbis/model.h"
+#include "irbis/search.h"
+#include "irbis/text.h"
+
+namespace irbis::cli {
+namespace {
+
+std::string fixed(double v, int digits = 4) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.*f", digits, v);
+  return buf;
+}
+
+struct IndexFlags {
+  std::string model = kDefaultModel;
+  std::string index = "auto";
+  int64_t hnsw_min = IndexOptions{}.hnsw_min_images;
+  int ef = IndexOptions{}.ef_search;
+  void add(CLI::App* cmd) {
+    cmd->add_option("--model", model, "Which model's embeddings")->capture_default_str();
+    cmd->add_option("--index", index, "auto, exact or hnsw (auto: exact below --hnsw-min images)")
+        ->capture_default_str();
+    cmd->add_option("--hnsw-min", hnsw_min, "Collection size from which auto picks hnsw")->capture_default_str();
+    cmd->add_option("--ef", ef, "HNSW query beam width")->capture_default_str();
+  }
+  IndexOptions options() const {
+    IndexOptions o;
+    o.kind = parse_index_kind(index);
+    o.hnsw_min_images = hnsw_min;
+    o.ef_search = ef;
+    return o;
+  }
+};
+
+// The row of an indexed image given by path (as stored, or resolved to an absolute path).
+int64_t find_row(const VectorSearch& vs, const std::string& path) {
+  std::vector<std::string> tries{path};
+  std::error_code ec;
+  const auto abs = std::filesystem::absolute(path, ec);
+  if (!ec) tries.push_back(abs.lexically_normal().string());
+  const auto canon = std::filesystem::weakly_canonical(path, ec);
+  if (!ec) tries.push_back(canon.string());
+  for (const auto& t : tries)
+    for (size_t r = 0; r < vs.records().size(); ++r)
+      if (vs.records()[r].path == t) return int64_t(r);
+  return -1;
+}
+
+}  // namespace
+
+void add_search_command(CLI::App& root, int& result) {
+  auto* cmd = root.add_subcommand("search", "The k images most similar to a query image (cosine on CNN embeddings)");
+  struct Opts {
+    std::string coll, query, path, format = "table";
+    int64_t id = -1;
+    int k = 10;
+    bool json = false;
+    IndexFlags idx;
+  };
+  auto o = std::make_shared<Opts>();
+  cmd->add_option("collection", o->coll, "Collection directory")->required();
+  cmd->add_option("query", o->query, "Image file to search with (need not be in the collection)");
+  cmd->add_option("--path", o->path, "Search with an indexed image, by its path");
+  cmd->add_option("--id", o->id, "Search with an indexed image, by its id");
+  cmd->add_option("-k", o->k, "Number of results")->capture_default_str()->check(CLI::PositiveNumber);
+  cmd->add_option("--format", o->format, "table, csv or json")->capture_default_str();
+  cmd->add_flag("--json", o->json, "Same as --format json");
+  o->idx.add(cmd);
+  cmd->callback([o, &result] {
+    const Format fmt = o->json ? Format::json : parse_format(o->format);
+    const int given = !o->query.empty() + !o->path.empty() + (o->id >= 0);
+    if (given != 1) throw UsageError("search: give exactly one of QUERY_FILE, --path PATH or --id ID");
+    auto coll = Collection::open(o->coll);
+    auto vs = VectorSearch::open(*coll, o->idx.model, o->idx.options());
+    cv::Mat q;
+    int64_t exclude = -1;
+    std::string query_name;
+    if (!o->query.empty()) {
+      Embedder embedder(vs->card());
+      q = embed_file(embedder, o->query);
+      query_name = o->query;
+    } else {
+      const int64_t row = o->id >= 0 ? vs->row_of_id(o->id) : find_row(*vs, o->path);
+      if (row < 0)
+        throw UsageError(o->id >= 0 ? "search: no live image with id " + std::to_string(o->id) + " in " + o->coll
+                                    : "search: '" + display_path(o->path) + "' is not an indexed image of " + o->coll +
+                                          " (give a file as QUERY to embed it on the fly)");
+      q = vs->data().row(int(row)).clone();
+      exclude = row;
+      query_name = vs->records()[size_t(row)].path;
+    }
+    const int64_t available = vs->size() - (exclude >= 0);
+    if (o->k > available)
+      std::cerr << "irbis: -k " << o->k << " is more than the " << available << " images to search; returning "
+                << available << '\n';
+    const auto hits = vs->search(q.ptr<float>(), int(std::min<int64_t>(o->k, available)), exclude);
+    if (fmt == Format::json) {
+      nlohmann::json j = {{"collection", display_path(o->coll)}, {"query", display_path(query_name)},
+                          {"model", vs->card().name},            {"index", index_kind_name(vs->status().kind)},
+                          {"k", o->k},                            {"results", nlohmann::json::array()}};
+      for (size_t i = 0; i < hits.size(); ++i) {
+        const auto& r = vs->records()[size_t(hits[i].row)];
+        j["results"].push_back({{"rank", i + 1}, {"path", display_path(r.path)}, {"id", r.id},
+                                {"similarity", hits[i].similarity}});
+      }
+      std::cout << json_dump(j) << '\n';
+    } else {
+      std::vector<std::string> header{"rank", "similarity", "path", "id"};
+      std::vector<std::vector<std::string>> rows;
+      for (size_t i = 0; i < hits.size(); ++i) {
+        const auto& r = vs->records()[size_t(hits[i].row)];
+        rows.push_back({std::to_string(i + 1), fixed(hits[i].similarity), r.path, std::to_string(r.id)});
+      }
+      if (fmt == Format::csv) {
+        write_csv_row(std::cout, header);
+        for (const auto& r : rows) write_csv_row(std::cout, r);
+      } else {
+        write_table(std::cout, header, rows);
+      }
+    }
+    result = kExitOk;
+  });
+}
+
+void add_unique_command(CLI::App& root, int& result) {
+  auto* cmd = root.add_subcommand(
+      "unique", "Images ranked by distance (1 - cosine) to their nearest non-duplicate neighbour, with a boxplot summary");
+  struct Opts {
+    std::string coll, format = "table";
+    int top = 20, density_k = 5;
+    bool json = false;
+    IndexFlags idx;
+  };
+  auto o = std::make_shared<Opts>();
+  cmd->add_option("collection", o->coll, "Collection directory")->required();
+  cmd->add_option("--top", o->top, "Rows to list (0 = all)")->capture_default_str()->check(CLI::NonNegativeNumber);
+  cmd->add_option("--density-k", o->density_k, "Neighbours in the density column (mean distance)")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  cmd->add_option("--format", o->format, "table, csv or json")->capture_default_str();
+  cmd->add_flag("--json", o->json, "Same as --format json");
+  o->idx.add(cmd);
+  cmd->callback([o, &result] {
+    const Format fmt = o->json ? Format::json : parse_format(o->format);
+    auto coll = Collection::open(o->coll);
+    auto vs = VectorSearch::open(*coll, o->idx.model, o->idx.options());
+    std::vector<ContentHash> content;
+    for (const auto& r : vs->records()) content.push_back(r.content_hash);
+    const int64_t n = vs->size();
+    const int top = o->top == 0 ? int(n) : int(std::min<int64_t>(o->top, n));
+    const auto res = rank_unique(*vs, content, top, o->density_k);
+    const auto& s = res.summary;
+    auto path_of = [&](int64_t row) { return row < 0 ? std::string() : vs->records()[size_t(row)].path; };
+    if (fmt == Format::json) {
+      nlohmann::json j = {{"collection", display_path(o->coll)},
+                          {"model", vs->card().name},
+                          {"index", index_kind_name(vs->status().kind)},
+                          {"distance", "1 - cosine"},
+                          {"images", n},
+                          {"top_exact", res.top_exact},
+                          {"summary",
+                           {{"n", s.n}, {"min", s.min}, {"q1", s.q1}, {"median", s.median}, {"q3", s.q3},
+                            {"max", s.max}, {"mean", s.mean}, {"lower_whisker", s.lower_whisker},
+                            {"upper_whisker", s.upper_whisker}, {"low_outliers", s.low_outliers},
+                            {"high_outliers", s.high_outliers}}},
+                          {"images_ranked", nlohmann::json::array()}};
+      const double hi = s.q3 + 1.5 * (s.q3 - s.q1);
+      for (int i = 0; i < top; ++i) {
+        const auto& u = res.rows[size_t(i)];
+        nlohmann::json row = {{"rank", i + 1}, {"path", display_path(path_of(u.row))}, {"id", vs->ids()[size_t(u.row)]},
+                              {"exact", u.exact}};
+        if (u.neighbor >= 0) {
+          row["distance"] = u.distance;
+          row["density"] = u.density;
+          row["neighbor"] = display_path(path_of(u.neighbor));
+          row["outlier"] = u.distance > hi;
+        } else {
+          row["distance"] = nullptr;
+          row["neighbor"] = nullptr;
+        }
+        j["images_ranked"].push_back(std::move(row));
+      }
+      std::cout << json_dump(j) << '\n';
+    } else {
+      std::vector<std::string> header{"rank", "distance", "density", "path", "nearest"};
+      std::vector<std::vector<std::string>> rows;
+      for (int i = 0; i < top; ++i) {
+        const auto& u = res.rows[size_t(i)];
+        rows.push_back({std::to_string(i + 1), u.neighbor >= 0 ? fixed(u.distance) : "",
+                        u.neighbor >= 0 ? fixed(u.density) : "", path_of(u.row), path_of(u.neighbor)});
+      }
+      if (fmt == Format::csv) {
+        write_csv_row(std::cout, header);
+        for (const auto& r : rows) write_csv_row(std::cout, r);
+      } else {
+        write_table(std::cout, header, rows);
+        if (s.n == 0) std::cout << "\nno image has a neighbour to measure a distance to\n";
+        else std::cout << "\nnearest-neighbour distance (1 - cosine) over " << s.n << " images: min " << fixed(s.min)
+                  << ", lower whisker " << fixed(s.lower_whisker) << ", Q1 " << fixed(s.q1) << ", median "
+                  << fixed(s.median) << ", Q3 " << fixed(s.q3) << ", upper whisker " << fixed(s.upper_whisker)
+                  << ", max " << fixed(s.max) << "; " << s.high_outliers << " high and " << s.low_outliers
+                  << " low outliers (beyond 1.5 IQR)\n";
+        if (s.n < n) std::cout << (n - s.n) << " images have no neighbour that is not an exact copy of them\n";
+      }
+    }
+    result = kExitOk;
+  });
+}
+
+}  // namespace irbis::cli

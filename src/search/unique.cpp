@@ -1,0 +1,130 @@
+// The most unique images: distance (1 - cosine) to the nearest neighbour that is not an exact
+// duplicate, ranked descending, with a boxplot summary. See docs/search.md.
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+
+#include "irbis/search.h"
+
+namespace irbis {
+namespace {
+
+// Distances this small count as "the same picture" (distance 0 in the seed's terms).
+constexpr double kSameDistance = 1e-6;
+
+double quantile(const std::vector<double>& s, double q) {  // s sorted; numpy's "linear"
+  if (s.empty()) return 0;
+  const double pos = q * double(s.size() - 1);
+  const size_t lo = size_t(std::floor(pos));
+  const size_t hi = std::min(lo + 1, s.size() - 1);
+  return s[lo] + (s[hi] - s[lo]) * (pos - double(lo));
+}
+
+}  // namespace
+
+BoxSummary box_summary(std::vector<double> v) {
+  BoxSummary b;
+  b.n = int64_t(v.size());
+  if (v.empty()) return b;
+  std::sort(v.begin(), v.end());
+  b.min = v.front();
+  b.max = v.back();
+  b.mean = std::accumulate(v.begin(), v.end(), 0.0) / double(v.size());
+  b.q1 = quantile(v, 0.25);
+  b.median = quantile(v, 0.5);
+  b.q3 = quantile(v, 0.75);
+  const double iqr = b.q3 - b.q1, lo = b.q1 - 1.5 * iqr, hi = b.q3 + 1.5 * iqr;
+  b.lower_whisker = b.q1;
+  b.upper_whisker = b.q3;
+  for (double x : v) {
+    if (x < lo) ++b.low_outliers;
+    else b.lower_whisker = std::min(b.lower_whisker, x);
+    if (x > hi) ++b.high_outliers;
+    else b.upper_whisker = std::max(b.upper_whisker, x);
+  }
+  return b;
+}
+
+UniqueResult rank_unique(const VectorSearch& vs, const std::vector<ContentHash>& content, int top, int density_k) {
+  UniqueResult res;
+  const int64_t n = vs.size();
+  density_k = std::max(1, density_k);
+  auto is_copy = [&](int64_t a, const Neighbor& nb) {
+    if (1.0 - double(nb.similarity) <= kSameDistance) return true;
+    return !content.empty() && content[size_t(a)] == content[size_t(nb.row)] &&
+           std::any_of(content[size_t(a)].begin(), content[size_t(a)].end(), [](uint8_t b) { return b != 0; });
+  };
+  // Fills row r from a neighbour list; returns false if the list held no non-copy.
+  auto fill = [&](UniqueRow& u, const std::vector<Neighbor>& nbs) {
+    int used = 0;
+    double sum = 0;
+    u.neighbor = -1;
+    u.distance = -1;
+    for (const auto& nb : nbs) {
+      if (is_copy(u.row, nb)) continue;
+      const double d = std::max(0.0, 1.0 - double(nb.similarity));
+      if (u.neighbor < 0) {
+        u.neighbor = nb.row;
+        u.distance = d;
+      }
+      if (used < density_k) {
+        sum += d;
+        ++used;
+      }
+    }
+    u.density = used ? sum / used : -1;
+    return u.neighbor >= 0;
+  };
+  const int fetch = density_k + 8;
+  const auto knn = vs.self_knn(fetch);
+  const bool approximate = vs.status().kind == IndexKind::hnsw;
+  res.rows.resize(size_t(n));
+  for (int64_t r = 0; r < n; ++r) {
+    UniqueRow& u = res.rows[size_t(r)];
+    u.row = r;
+    u.exact = !approximate;
+    if (!fill(u, knn[size_t(r)]) || int64_t(knn[size_t(r)].size()) < std::min<int64_t>(fetch, n - 1)) {
+      // Every candidate was a copy (or too few came back): look at everything.
+      fill(u, vs.search_exact(vs.data().ptr<float>(int(r)), int(n), r));
+      u.exact = true;
+    }
+  }
+  auto by_distance = [](const UniqueRow& a, const UniqueRow& b) {
+    return a.distance != b.distance ? a.distance > b.distance : a.row < b.row;
+  };
+  std::sort(res.rows.begin(), res.rows.end(), by_distance);
+  if (approximate && top > 0) {
+    // An approximate distance is a real distance to some neighbour, so it is an upper bound of
+    // the exact one. Re-check rows in descending approximate order until the top-th best exact
+    // distance is at least the next unchecked approximate distance: then the top ranks are exact.
+    const int64_t cap = std::min<int64_t>(n, 20 * int64_t(top) + 1000);
+    std::vector<double> best;  // exact distances found so far, kept sorted descending
+    int64_t i = 0;
+    for (; i < cap; ++i) {
+      UniqueRow& u = res.rows[size_t(i)];
+      if (!u.exact) {
+        fill(u, vs.search_exact(vs.data().ptr<float>(int(u.row)), fetch + 64, u.row));
+        if (u.neighbor < 0) fill(u, vs.search_exact(vs.data().ptr<float>(int(u.row)), int(n), u.row));
+        u.exact = true;
+        ++res.rechecked;
+      }
+      best.insert(std::upper_bound(best.begin(), best.end(), u.distance, std::greater<double>()), u.distance);
+      if (int64_t(best.size()) >= top && (i + 1 >= n || best[size_t(top - 1)] >= res.rows[size_t(i + 1)].distance)) {
+        ++i;
+        break;
+      }
+    }
+    res.top_exact = int64_t(best.size()) >= std::min<int64_t>(top, n) &&
+                    (i >= n || best[size_t(std::min<int64_t>(top, n) - 1)] >= res.rows[size_t(i)].distance);
+    std::sort(res.rows.begin(), res.rows.end(), by_distance);
+  } else {
+    res.top_exact = true;
+  }
+  std::vector<double> d;
+  for (const auto& u : res.rows)
+    if (u.neighbor >= 0) d.push_back(u.distance);
+  res.summary = box_summary(std::move(d));
+  return res;
+}
+
+}  // namespace irbis

@@ -1,0 +1,473 @@
+// Exact (OpenBLAS) and HNSW (hnswlib over PCA-reduced vectors, exact re-rank) search, and the
+// on-disk index as derived state of the catalog. See include/irbis/search.h and docs/search.md.
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <fstream>
+#include <iostream>
+#include <numeric>
+#include <thread>
+#include <unordered_set>
+
+#include <cblas.h>
+#include <faiss/VectorTransform.h>
+#include <hnswlib/hnswlib.h>
+#include <faiss/index_io.h>
+#include <nlohmann/json.hpp>
+#include <unistd.h>
+#include <xxhash.h>
+
+#include "irbis/errors.h"
+#include "irbis/pipeline.h"
+#include "irbis/search.h"
+#include "search/ip_space.h"
+
+namespace fs = std::filesystem;
+
+namespace irbis {
+namespace {
+
+class IpSpace : public hnswlib::SpaceInterface<float> {
+ public:
+  explicit IpSpace(size_t dim) : dim_(dim) {}
+  size_t get_data_size() override { return dim_ * sizeof(float); }
+  hnswlib::DISTFUNC<float> get_dist_func() override { return search_impl::ip_distance; }
+  void* get_dist_func_param() override { return &dim_; }
+
+ private:
+  size_t dim_;
+};
+using Graph = hnswlib::HierarchicalNSW<float>;
+
+int thread_count(int t) { return t > 0 ? t : std::max(1u, std::thread::hardware_concurrency()); }
+
+// Runs f(i) for i in [0, n) on `threads` threads (dynamic chunks of 64).
+template <class F>
+void parallel_for(int64_t n, int threads, F&& f) {
+  threads = int(std::min<int64_t>(thread_count(threads), std::max<int64_t>(1, n / 64)));
+  std::atomic<int64_t> next{0};
+  auto work = [&] {
+    for (int64_t b; (b = next.fetch_add(64)) < n;)
+      for (int64_t i = b; i < std::min(n, b + 64); ++i) f(i);
+  };
+  if (threads <= 1) return work();
+  std::vector<std::thread> pool;
+  for (int t = 0; t < threads; ++t) pool.emplace_back(work);
+  for (auto& t : pool) t.join();
+}
+
+// Top k of (similarity, row) pairs, best first (ties: smaller row first).
+std::vector<Neighbor> top_k(const float* sims, int64_t n, int k, int64_t exclude) {
+  std::vector<Neighbor> v;
+  v.reserve(size_t(n));
+  for (int64_t r = 0; r < n; ++r)
+    if (r != exclude) v.push_back({r, sims[r]});
+  auto better = [](const Neighbor& a, const Neighbor& b) {
+    return a.similarity != b.similarity ? a.similarity > b.similarity : a.row < b.row;
+  };
+  const size_t kk = std::min(v.size(), size_t(std::max(k, 0)));
+  std::partial_sort(v.begin(), v.begin() + long(kk), v.end(), better);
+  v.resize(kk);
+  return v;
+}
+
+std::string hex64(uint64_t h) {
+  char buf[17];
+  snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(h));
+  return buf;
+}
+
+// xxh3-64 of a file's bytes; empty on read errors.
+std::string file_digest(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  if (!in) return "";
+  XXH3_state_t* st = XXH3_createState();
+  XXH3_64bits_reset(st);
+  std::vector<char> buf(1 << 20);
+  while (in) {
+    in.read(buf.data(), std::streamsize(buf.size()));
+    XXH3_64bits_update(st, buf.data(), size_t(in.gcount()));
+  }
+  const uint64_t h = XXH3_64bits_digest(st);
+  XXH3_freeState(st);
+  return hex64(h);
+}
+
+void normalise_rows(float* x, int64_t n, int d) {
+  for (int64_t i = 0; i < n; ++i) {
+    float* r = x + i * d;
+    const float nn = std::sqrt(cblas_sdot(d, r, 1, r, 1));
+    if (nn > 0)
+      for (int j = 0; j < d; ++j) r[j] /= nn;
+  }
+}
+
+}  // namespace
+
+IndexKind parse_index_kind(const std::string& s) {
+  if (s == "auto") return IndexKind::automatic;
+  if (s == "exact") return IndexKind::exact;
+  if (s == "hnsw") return IndexKind::hnsw;
+  throw UsageError("unknown --index '" + s + "' (expected auto, exact or hnsw)");
+}
+
+const char* index_kind_name(IndexKind k) {
+  switch (k) {
+    case IndexKind::automatic: return "auto";
+    case IndexKind::exact: return "exact";
+    case IndexKind::hnsw: return "hnsw";
+  }
+  return "?";
+}
+
+struct VectorSearch::Impl {
+  IndexOptions opts;
+  EmbeddingMatrix emb;           // records + data (rows L2-normalised)
+  std::vector<int64_t> ids;
+  std::vector<int32_t> row_of;   // by id, -1 = not live
+  IndexStatus status;
+  std::string model;             // "" for from_matrix
+  fs::path dir;                  // <collection>/index ("" = not persisted)
+
+  // hnsw state
+  std::unique_ptr<IpSpace> space;
+  std::unique_ptr<Graph> graph;
+  std::unique_ptr<faiss::PCAMatrix> pca;
+  int64_t pca_trained_rows = 0;
+  int gdim = 0;
+  std::vector<int64_t> covered;     // ids in the graph (sorted)
+  std::vector<int64_t> tombstones;  // ids in the graph marked deleted (sorted)
+
+  int dim() const { return emb.data.cols; }
+  int64_t n() const { return emb.data.rows; }
+
+  void index_rows() {
+    int64_t max_id = -1;
+    for (int64_t id : ids) max_id = std::max(max_id, id);
+    row_of.assign(size_t(max_id + 1), -1);
+    for (size_t r = 0; r < ids.size(); ++r) {
+      IRBIS_THROW_IF_NOT(ids[r] >= 0 && row_of[size_t(ids[r])] < 0, Error, "ids must be distinct and >= 0");
+      row_of[size_t(ids[r])] = int32_t(r);
+    }
+  }
+  int64_t row(int64_t id) const { return id >= 0 && id < int64_t(row_of.size()) ? row_of[size_t(id)] : -1; }
+
+  std::vector<float> project(const float* x, int64_t count) const {
+    std::vector<float> out(size_t(count) * size_t(gdim));
+    if (pca) pca->apply_noalloc(count, x, out.data());
+    else std::copy_n(x, out.size(), out.data());
+    normalise_rows(out.data(), count, gdim);
+    return out;
+  }
+
+  fs::path file(const char* ext) const { return dir / (model + ext); }
+
+  void add_to_graph(const std::vector<int64_t>& new_ids) {
+    if (new_ids.empty()) return;
+    const size_t need = size_t(graph->cur_element_count) + new_ids.size();
+    if (need > graph->max_elements_) graph->resizeIndex(std::max(need, graph->max_elements_ * 2));
+    std::vector<float> pv(size_t(gdim) * new_ids.size());
+    parallel_for(int64_t(new_ids.size()), opts.threads, [&](int64_t i) {
+      const auto p = project(emb.data.ptr<float>(int(row(new_ids[size_t(i)]))), 1);
+      std::copy(p.begin(), p.end(), pv.begin() + i * gdim);
+    });
+    int64_t start = 0;
+    if (size_t(graph->cur_element_count) == 0) {  // the entry point, alone
+      graph->addPoint(pv.data(), hnswlib::labeltype(new_ids[0]));
+      start = 1;
+    }
+    parallel_for(int64_t(new_ids.size()) - start, opts.threads, [&](int64_t i) {
+      graph->addPoint(pv.data() + (i + start) * gdim, hnswlib::labeltype(new_ids[size_t(i + start)]));
+    });
+    std::vector<int64_t> merged;
+    std::vector<int64_t> sorted_new = new_ids;
+    std::sort(sorted_new.begin(), sorted_new.end());
+    std::merge(covered.begin(), covered.end(), sorted_new.begin(), sorted_new.end(), std::back_inserter(merged));
+    covered = std::move(merged);
+  }
+
+  void build(const std::string& reason) {
+    status.built = true;
+    status.rebuild_reason = reason;
+    status.loaded = false;
+    covered.clear();
+    tombstones.clear();
+    pca.reset();
+    pca_trained_rows = 0;
+    gdim = dim();
+    if (opts.reduced_dim > 0 && opts.reduced_dim < dim() && n() >= 4 * int64_t(opts.reduced_dim)) {
+      // PCA trained on an evenly spaced sample of up to 20 000 rows.
+      const int64_t m = std::min<int64_t>(n(), 20000);
+      std::vector<float> sample(size_t(m) * size_t(dim()));
+      for (int64_t i = 0; i < m; ++i) {
+        const int64_t r = i * n() / m;
+        std::copy_n(emb.data.ptr<float>(int(r)), dim(), sample.data() + i * dim());
+      }
+      pca = std::make_unique<faiss::PCAMatrix>(dim(), opts.reduced_dim, 0.f, false);
+      pca->train(m, sample.data());
+      pca_trained_rows = m;
+      gdim = opts.reduced_dim;
+    }
+    space = std::make_unique<IpSpace>(size_t(gdim));
+    graph = std::make_unique<Graph>(space.get(), size_t(std::max<int64_t>(n(), 16)), size_t(opts.M),
+                                    size_t(opts.ef_construction), 100);
+    add_to_graph(ids);
+  }
+
+  bool load() {
+    try {
+      if (!fs::exists(file(".json"))) return false;
+      std::ifstream in(file(".json"));
+      const auto j = nlohmann::json::parse(in);
+      if (j.at("format").get<int>() != 1 || j.at("dim").get<int>() != dim() || j.at("M").get<int>() != opts.M)
+        return false;
+      if (file_digest(file(".hnsw")) != j.at("hnsw_xxh3").get<std::string>()) return false;
+      gdim = j.at("indexed_dim").get<int>();
+      pca.reset();
+      if (j.at("pca").get<bool>()) {
+        if (file_digest(file(".pca")) != j.at("pca_xxh3").get<std::string>()) return false;
+        std::unique_ptr<faiss::VectorTransform> vt(faiss::read_VectorTransform(file(".pca").c_str()));
+        auto* p = dynamic_cast<faiss::PCAMatrix*>(vt.get());
+        if (!p || p->d_in != dim() || p->d_out != gdim) return false;
+        vt.release();
+        pca.reset(p);
+        pca_trained_rows = j.at("pca_trained_rows").get<int64_t>();
+      } else if (gdim != dim()) {
+        return false;
+      }
+      space = std::make_unique<IpSpace>(size_t(gdim));
+      graph = std::make_unique<Graph>(space.get(), file(".hnsw").string());
+      covered = j.at("ids").get<std::vector<int64_t>>();
+      tombstones = j.at("tombstones").get<std::vector<int64_t>>();
+      if (size_t(graph->cur_element_count) != covered.size()) return false;
+      std::sort(covered.begin(), covered.end());
+      std::sort(tombstones.begin(), tombstones.end());
+      status.loaded = true;
+      return true;
+    } catch (const std::exception& e) {
+      std::cerr << "irbis: " << dir.string() << ": vector index unreadable (" << e.what() << "); rebuilding\n";
+      graph.reset();
+      pca.reset();
+      return false;
+    }
+  }
+
+  void save() {
+    try {
+      fs::create_directories(dir);
+      std::string tag(".");
+      tag += std::to_string(getpid());
+      tag += ".tmp";
+      nlohmann::json j = {{"format", 1},        {"model", model},          {"kind", "hnsw"},
+                          {"dim", dim()},       {"indexed_dim", gdim},     {"M", opts.M},
+                          {"ef_construction", opts.ef_construction},       {"pca", bool(pca)},
+                          {"pca_trained_rows", pca_trained_rows},          {"ids", covered},
+                          {"tombstones", tombstones}};
+      graph->saveIndex(file(".hnsw").string() + tag);
+      j["hnsw_xxh3"] = file_digest(file(".hnsw").string() + tag);
+      if (pca) {
+        faiss::write_VectorTransform(pca.get(), (file(".pca").string() + tag).c_str());
+        j["pca_xxh3"] = file_digest(file(".pca").string() + tag);
+        fs::rename(file(".pca").string() + tag, file(".pca"));
+      }
+      fs::rename(file(".hnsw").string() + tag, file(".hnsw"));
+      {
+        std::ofstream out(file(".json").string() + tag);
+        out << j.dump() << '\n';
+        if (!out) throw IoError("write failed");
+      }
+      fs::rename(file(".json").string() + tag, file(".json"));
+    } catch (const std::exception& e) {
+      std::cerr << "irbis: " << dir.string() << ": could not save the vector index (" << e.what()
+                << "); it stays in memory\n";
+    }
+  }
+
+  // Compares the graph with the live ids: adds what is missing, tombstones what is gone,
+  // rebuilds past the tombstone threshold. Returns whether anything changed.
+  bool repair() {
+    std::vector<int64_t> live = ids;
+    std::sort(live.begin(), live.end());
+    std::vector<int64_t> missing, gone;
+    std::set_difference(live.begin(), live.end(), covered.begin(), covered.end(), std::back_inserter(missing));
+    std::vector<int64_t> not_live;
+    std::set_difference(covered.begin(), covered.end(), live.begin(), live.end(), std::back_inserter(not_live));
+    std::set_difference(not_live.begin(), not_live.end(), tombstones.begin(), tombstones.end(), std::back_inserter(gone));
+    // A tombstoned id can only come back if the catalog reused it, which it never does; be safe.
+    std::vector<int64_t> revived;
+    std::set_intersection(tombstones.begin(), tombstones.end(), live.begin(), live.end(), std::back_inserter(revived));
+    if (!revived.empty()) {
+      build("tombstoned ids live again");
+      return true;
+    }
+    const double share = covered.empty() ? 0 : double(tombstones.size() + gone.size()) / double(covered.size() + missing.size());
+    if (share > opts.rebuild_tombstones) {
+      build("tombstones");
+      return true;
+    }
+    if (pca && n() > 8 * pca_trained_rows && pca_trained_rows < 20000) {
+      build("collection outgrew the PCA sample");
+      return true;
+    }
+    for (int64_t id : gone) graph->markDelete(hnswlib::labeltype(id));
+    std::vector<int64_t> t;
+    std::merge(tombstones.begin(), tombstones.end(), gone.begin(), gone.end(), std::back_inserter(t));
+    tombstones = std::move(t);
+    add_to_graph(missing);
+    status.added = int64_t(missing.size());
+    status.tombstoned = int64_t(gone.size());
+    return !missing.empty() || !gone.empty();
+  }
+
+  void open_index() {
+    const auto t0 = std::chrono::steady_clock::now();
+    IndexKind k = opts.kind;
+    if (k == IndexKind::automatic) k = n() >= opts.hnsw_min_images ? IndexKind::hnsw : IndexKind::exact;
+    status.kind = k;
+    status.indexed_dim = dim();
+    if (k == IndexKind::hnsw && n() > 0) {
+      bool changed = false;
+      if (dir.empty() || !load()) {
+        build(dir.empty() ? "in memory" : (fs::exists(file(".json")) ? "damaged or incompatible" : "missing"));
+        changed = true;
+      } else {
+        changed = repair();
+      }
+      if (changed && !dir.empty()) save();
+      status.tombstones = int64_t(tombstones.size());
+      status.indexed_dim = gdim;
+    }
+    status.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  }
+
+  std::vector<Neighbor> exact(const float* q, int k, int64_t exclude) const {
+    if (n() == 0 || k <= 0) return {};
+    std::vector<float> sims(static_cast<size_t>(n()));
+    cblas_sgemv(CblasRowMajor, CblasNoTrans, int(n()), dim(), 1.f, emb.data.ptr<float>(), dim(), q, 1, 0.f,
+                sims.data(), 1);
+    return top_k(sims.data(), n(), k, exclude);
+  }
+
+  // Candidates from the graph (caller has set ef), re-ranked exactly.
+  std::vector<Neighbor> approx(const float* q, const float* pq, int k, int64_t exclude) const {
+    const size_t want = opts.rerank ? size_t(std::max(opts.rerank_factor * k, k + 32)) : size_t(k + (exclude >= 0));
+    auto res = graph->searchKnn(pq, std::min(want, size_t(graph->cur_element_count)));
+    std::vector<Neighbor> v;
+    while (!res.empty()) {
+      const int64_t r = row(int64_t(res.top().second));
+      const float res_dist = res.top().first;
+      res.pop();
+      if (r < 0 || r == exclude) continue;
+      v.push_back({r, opts.rerank ? search_impl::dot(q, emb.data.ptr<float>(int(r)), size_t(dim())) : 1.f - res_dist});
+    }
+    std::sort(v.begin(), v.end(), [](const Neighbor& a, const Neighbor& b) {
+      return a.similarity != b.similarity ? a.similarity > b.similarity : a.row < b.row;
+    });
+    if (v.size() > size_t(k)) v.resize(size_t(k));
+    return v;
+  }
+
+  void set_ef(int k) const {
+    graph->setEf(size_t(std::max({opts.ef_search, opts.rerank_factor * k, k + 32})));
+  }
+};
+
+VectorSearch::VectorSearch() : impl_(std::make_unique<Impl>()) {}
+VectorSearch::~VectorSearch() = default;
+
+std::unique_ptr<VectorSearch> VectorSearch::open(const Collection& coll, const std::string& model,
+                                                 const IndexOptions& opts) {
+  std::unique_ptr<VectorSearch> vs(new VectorSearch());
+  auto& m = *vs->impl_;
+  m.opts = opts;
+  m.emb = load_embeddings(coll, model, EmbeddingView::full);
+  m.model = m.emb.card.name;
+  for (const auto& r : m.emb.records) m.ids.push_back(r.id);
+  m.index_rows();
+  if (opts.persist) m.dir = coll.dir() / "index";
+  m.open_index();
+  return vs;
+}
+
+std::unique_ptr<VectorSearch> VectorSearch::from_matrix(cv::Mat data, std::vector<int64_t> ids,
+                                                        const IndexOptions& opts) {
+  IRBIS_THROW_IF_NOT(data.type() == CV_32F && data.isContinuous() && int64_t(ids.size()) == data.rows, Error,
+                     "from_matrix needs a continuous CV_32F matrix with one id per row");
+  std::unique_ptr<VectorSearch> vs(new VectorSearch());
+  auto& m = *vs->impl_;
+  m.opts = opts;
+  m.emb.data = std::move(data);
+  m.ids = std::move(ids);
+  m.index_rows();
+  m.open_index();
+  return vs;
+}
+
+int64_t VectorSearch::size() const { return impl_->n(); }
+int VectorSearch::dim() const { return impl_->dim(); }
+const cv::Mat& VectorSearch::data() const { return impl_->emb.data; }
+const std::vector<int64_t>& VectorSearch::ids() const { return impl_->ids; }
+const std::vector<ImageRecord>& VectorSearch::records() const { return impl_->emb.records; }
+const ModelCard& VectorSearch::card() const { return impl_->emb.card; }
+const IndexStatus& VectorSearch::status() const { return impl_->status; }
+int64_t VectorSearch::row_of_id(int64_t id) const { return impl_->row(id); }
+
+std::vector<Neighbor> VectorSearch::search_exact(const float* q, int k, int64_t exclude) const {
+  return impl_->exact(q, k, exclude);
+}
+
+std::vector<Neighbor> VectorSearch::search(const float* q, int k, int64_t exclude) const {
+  if (!impl_->graph) return impl_->exact(q, k, exclude);
+  impl_->set_ef(k);
+  const auto pq = impl_->project(q, 1);
+  return impl_->approx(q, pq.data(), k, exclude);
+}
+
+std::vector<std::vector<Neighbor>> VectorSearch::self_knn_exact(int k) const {
+  const auto& m = *impl_;
+  const int64_t n = m.n();
+  std::vector<std::vector<Neighbor>> out(static_cast<size_t>(n));
+  const int64_t block = 256;
+  std::vector<float> sims(size_t(block * n));
+  for (int64_t b = 0; b < n; b += block) {
+    const int64_t rows = std::min(block, n - b);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, int(rows), int(n), m.dim(), 1.f, m.emb.data.ptr<float>(int(b)),
+                m.dim(), m.emb.data.ptr<float>(), m.dim(), 0.f, sims.data(), int(n));
+    parallel_for(rows, m.opts.threads, [&](int64_t i) { out[size_t(b + i)] = top_k(sims.data() + i * n, n, k, b + i); });
+  }
+  return out;
+}
+
+std::vector<std::vector<Neighbor>> VectorSearch::self_knn(int k) const {
+  const auto& m = *impl_;
+  if (!m.graph) return self_knn_exact(k);
+  m.set_ef(k);
+  std::vector<std::vector<Neighbor>> out(size_t(m.n()));
+  parallel_for(m.n(), m.opts.threads, [&](int64_t r) {
+    const float* q = m.emb.data.ptr<float>(int(r));
+    const auto pq = m.project(q, 1);
+    out[size_t(r)] = m.approx(q, pq.data(), k, r);
+  });
+  return out;
+}
+
+void VectorSearch::save_hnsw(const fs::path& file) const {
+  if (!impl_->graph) throw UsageError("save_hnsw: the index is exact, there is no graph");
+  impl_->graph->saveIndex(file.string());
+}
+
+void update_vector_index_if_present(const Collection& coll, const std::string& model) noexcept {
+  try {
+    const std::string name = model.empty() ? kDefaultModel : model;  // registry name = card name
+    std::error_code ec;
+    if (!fs::exists(coll.dir() / "index" / (name + ".json"), ec)) return;  // no index yet: nothing to do
+    IndexOptions o;
+    o.kind = IndexKind::hnsw;
+    VectorSearch::open(coll, name, o);
+  } catch (const std::exception& e) {
+    std::cerr << "irbis: vector index not updated (" << e.what() << "); the next search repairs it\n";
+  }
+}
+
+}  // namespace irbis
