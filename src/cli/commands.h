@@ -22,5 +22,8 @@ void add_export_command(CLI::App& root, int& result);
 void add_cluster_command(CLI::App& root, int& result);
 void add_sample_command(CLI::App& root, int& result);
 void add_demo_command(CLI::App& root, int& result);
+void add_train_command(CLI::App& root, int& result);
+void add_predict_command(CLI::App& root, int& result);
+void add_explain_command(CLI::App& root, int& result);
 
 }  // namespace irbis::cli

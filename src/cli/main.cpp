@@ -23,6 +23,9 @@ int main(int argc, char** argv) {
   add_demo_command(app, result);
   add_model_command(app, result);
   add_export_command(app, result);
+  add_train_command(app, result);
+  add_predict_command(app, result);
+  add_explain_command(app, result);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
