@@ -80,7 +80,7 @@ struct TrainOptions {
   double test_fraction = 0.3;
   uint64_t seed = 1;
   double l2 = -1;                 // < 0: chosen by cross-validation from l2_grid
-  std::vector<double> l2_grid = {1e-4, 1e-3, 1e-2, 1e-1, 1.0};
+  std::vector<double> l2_grid = {1e-4, 1e-3, 1e-2, 1e-1, 1.0, 10.0};
   int cv_folds = 3;
   int cv_max_rows = 20000;        // CV runs on a stratified subsample of at most this many rows
   bool balanced = true;

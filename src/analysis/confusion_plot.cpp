@@ -81,7 +81,7 @@ void write_raster(const std::filesystem::path& file, const cv::Mat& cm, const st
     const auto sz = cv::getTextSize(classes[size_t(r)], font, fs, 1, &base);
     cv::putText(img, classes[size_t(r)], {margin - 8 - sz.width, top + r * cell + cell / 2 + 5}, font, fs, {0, 0, 0}, 1,
                 cv::LINE_AA);
-    cv::putText(strip, classes[size_t(r)], {6, (K - 1 - r) * cell + cell / 2 + 5}, font, fs, {0, 0, 0}, 1, cv::LINE_AA);
+    cv::putText(strip, classes[size_t(r)], {6, r * cell + cell / 2 + 5}, font, fs, {0, 0, 0}, 1, cv::LINE_AA);
   }
   cv::Mat rot;
   cv::rotate(strip, rot, cv::ROTATE_90_COUNTERCLOCKWISE);  // margin x (cell*K)
