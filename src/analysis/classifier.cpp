@@ -139,6 +139,8 @@ TrainResult train_classifier(const cv::Mat& X, const std::vector<int>& y, const 
       for (size_t g = 0; g < grid.size(); ++g) {
         FitOptions fg = fo;
         fg.l2 = grid[g];
+        fg.max_iter = 200;  // model selection needs the ranking, not the last digit
+        fg.epsilon = 1e-4;
         fg.init = warm;
         const LogisticModel m = fit_logistic(Xa, ya, K, fg);
         warm = m.params();
