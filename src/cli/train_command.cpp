@@ -2,6 +2,7 @@
 // held-out split; optional confusion picture and mislabel hints (docs/classify.md).
 #include <algorithm>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 
@@ -69,6 +70,17 @@ void add_train_command(CLI::App& root, int& result) {
   cmd->callback([o, &result] {
     const Format fmt = o->json ? Format::json : parse_format(o->format);
     const ClassifierInput input = parse_classifier_input(o->input);
+    if (!o->plot.empty()) {
+      std::string ext = std::filesystem::path(o->plot).extension().string();
+      std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return char(std::tolower(c)); });
+      if (ext != ".png" && ext != ".jpg" && ext != ".jpeg" && ext != ".svg")
+        throw UsageError(o->plot + ": --plot must be .png, .jpg or .svg");
+    }
+    {  // Fail before training, not after, when the classifier cannot be written.
+      const std::string probe = o->out + ".tmp";
+      if (!std::ofstream(probe)) throw IoError(o->out + ": cannot open for writing");
+      std::filesystem::remove(probe);
+    }
     auto coll = Collection::open(o->coll);
     EmbeddingMatrix m = load_embeddings(*coll, o->model, input == ClassifierInput::full ? EmbeddingView::full
                                                                                         : EmbeddingView::blocks);
