@@ -54,6 +54,11 @@ assert_eq "$RC" 0 "train table ($ERR)"
 assert_contains "$OUT" "confusion (test" "confusion table"
 assert_contains "$(cat "$WORK/confusion.svg")" "<svg" "svg plot"
 
+run train "$WORK/c.irbis" --labels folders --input blocks --out "$WORK/b.clf" --seed 1 --json
+assert_eq "$(json '(d["input"], d["l2_chosen_by"], len(d["cv_accuracy"]))')" "('blocks', 'cross-validation', 6)" "train on all pooled blocks"
+run predict "$WORK/b.clf" "$WORK/new/c.png" --format csv
+assert_eq "$(sed -n 2p <<<"$OUT" | cut -d, -f2)" checker "blocks classifier on a new file"
+
 # --- predict ---
 run predict "$WORK/m.clf" "$WORK/new/c.png" "$WORK/new/p.png" --format csv
 assert_eq "$RC" 0 "predict files ($ERR)"
