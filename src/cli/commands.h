@@ -25,5 +25,8 @@ void add_demo_command(CLI::App& root, int& result);
 void add_search_command(CLI::App& root, int& result);
 void add_unique_command(CLI::App& root, int& result);
 void add_evaluate_command(CLI::App& root, int& result);
+void add_train_command(CLI::App& root, int& result);
+void add_predict_command(CLI::App& root, int& result);
+void add_explain_command(CLI::App& root, int& result);
 
 }  // namespace irbis::cli

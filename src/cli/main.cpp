@@ -27,6 +27,9 @@ int main(int argc, char** argv) {
   add_search_command(app, result);
   add_unique_command(app, result);
   add_evaluate_command(app, result);
+  add_train_command(app, result);
+  add_predict_command(app, result);
+  add_explain_command(app, result);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -1,0 +1,83 @@
+// Training speed of the logistic-regression classifier on synthetic embeddings: 100 k rows of the
+// default model's descriptor dimension (2696), 10 classes (noisy class centres, rows
+// L2-normalised like real descriptors; the classes overlap). One fit with a fixed penalty, and the whole `train`
+// work (split, 3-fold CV over 6 penalties on a 20 k subsample, final fit, evaluation).
+//   build/bench/classify_bench --benchmark_filter=fit
+// Rows and dim: IRBIS_BENCH_ROWS / IRBIS_BENCH_DIM environment variables (defaults 100000 / 2696).
+#include <benchmark/benchmark.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+
+#include "irbis/classifier.h"
+
+namespace {
+
+int env_int(const char* name, int fallback) {
+  const char* v = std::getenv(name);
+  return v ? std::atoi(v) : fallback;
+}
+
+struct Data {
+  cv::Mat X;
+  std::vector<int> y;
+  std::vector<std::string> classes;
+};
+
+const Data& data() {
+  static Data d = [] {
+    Data d;
+    const int n = env_int("IRBIS_BENCH_ROWS", 100000), D = env_int("IRBIS_BENCH_DIM", 2696), K = 10;
+    cv::RNG rng(1);
+    cv::Mat centres(K, D, CV_32F);
+    rng.fill(centres, cv::RNG::NORMAL, 0, 0.03);  // overlapping classes (~85 % accuracy)
+    d.X.create(n, D, CV_32F);
+    rng.fill(d.X, cv::RNG::NORMAL, 0, 1);
+    for (int i = 0; i < n; ++i) {
+      const int c = i % K;
+      d.y.push_back(c);
+      cv::Mat row = d.X.row(i);
+      row += centres.row(c);
+      row /= cv::norm(row);
+    }
+    for (int k = 0; k < K; ++k) {
+      char name[16];
+      std::snprintf(name, sizeof name, "c%d", k);
+      d.classes.emplace_back(name);
+    }
+    return d;
+  }();
+  return d;
+}
+
+void fit(benchmark::State& state) {
+  const Data& d = data();
+  irbis::FitOptions o;
+  o.l2 = 1e-2;
+  for (auto _ : state) {
+    const irbis::LogisticModel m = irbis::fit_logistic(d.X, d.y, 10, o);
+    state.counters["iterations"] = m.iterations;
+    const auto pred = irbis::argmax_rows(m.predict_proba(d.X));
+    state.counters["train_acc"] = irbis::evaluate(d.y, pred, 10).accuracy;
+  }
+  state.counters["rows"] = d.X.rows;
+  state.counters["dim"] = d.X.cols;
+}
+
+void train(benchmark::State& state) {
+  const Data& d = data();
+  irbis::TrainOptions o;
+  for (auto _ : state) {
+    const irbis::TrainResult r = irbis::train_classifier(d.X, d.y, d.classes, o);
+    state.counters["test_acc"] = r.test_eval.accuracy;
+    state.counters["l2"] = r.l2;
+  }
+}
+
+}  // namespace
+
+BENCHMARK(fit)->Iterations(1)->Unit(benchmark::kSecond)->MeasureProcessCPUTime()->UseRealTime();
+BENCHMARK(train)->Iterations(1)->Unit(benchmark::kSecond)->MeasureProcessCPUTime()->UseRealTime();
+
+BENCHMARK_MAIN();

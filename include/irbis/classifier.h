@@ -1,0 +1,143 @@
+// Classifiers on image embeddings: multinomial logistic regression fitted with L-BFGS
+// (liblbfgs), regularisation chosen by seeded stratified cross-validation, class weights for
+// imbalance, evaluation (accuracy, per-class precision/recall/F1, confusion matrix), out-of-fold
+// predictions for mislabel hints, and a versioned, checksummed model file. See docs/classify.md.
+#pragma once
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+#include <opencv2/core.hpp>
+
+#include "irbis/model.h"
+
+namespace irbis {
+
+// Which per-image vector the classifier reads.
+//   full:   the model's descriptor as stored (default model: 2696-d multi-layer)
+//   blocks: every pooled block, each L2-normalised, concatenated, L2-normalised again
+//           (default model: 3552-d; better on texture-like classes)
+enum class ClassifierInput { full, blocks };
+ClassifierInput parse_classifier_input(const std::string& s);  // "full" | "blocks"
+const char* classifier_input_name(ClassifierInput v);
+
+// Rows of raw pooled blocks (n x card.blocks_dim()) -> the "blocks" classifier input.
+cv::Mat normalise_blocks(const ModelCard& card, const cv::Mat& blocks);
+
+struct FitOptions {
+  double l2 = 1e-2;           // L2 penalty on the weights (features are standardised)
+  bool balanced = true;       // class weights n / (K * n_c)
+  int max_iter = 500;
+  double epsilon = 1e-5;      // liblbfgs: stop when |g| / max(1, |w|) < epsilon
+  // Warm start (K x (dim + 1), CV_64F: weights then bias per row); empty = zeros.
+  cv::Mat init;
+};
+
+// Multinomial logistic regression on standardised features.
+struct LogisticModel {
+  cv::Mat mean, scale;  // 1 x dim CV_32F: x' = (x - mean) * scale
+  cv::Mat W;            // K x dim CV_32F (on standardised features)
+  cv::Mat b;            // 1 x K CV_32F
+  int iterations = 0;
+  double loss = 0;
+  int classes() const { return W.rows; }
+  int dim() const { return W.cols; }
+  // n x dim CV_32F -> n x K CV_32F class probabilities (rows sum to 1).
+  cv::Mat predict_proba(const cv::Mat& X) const;
+  cv::Mat params() const;  // K x (dim + 1) CV_64F (warm start)
+};
+
+// y[i] in [0, K); every class must occur. Throws UsageError on bad shapes.
+LogisticModel fit_logistic(const cv::Mat& X, const std::vector<int>& y, int K, const FitOptions& opts = {});
+
+// --- splits and evaluation ---
+// Stratified train/test split: per class, round(fraction * n_c) images go to test, but at least
+// one stays in train (and, when fraction > 0 and n_c >= 2, at least one goes to test). Seeded.
+void stratified_split(const std::vector<int>& y, int K, double test_fraction, uint64_t seed,
+                      std::vector<int>& train, std::vector<int>& test);
+// Stratified k-fold assignment: fold[i] in [0, k). Seeded.
+std::vector<int> stratified_folds(const std::vector<int>& y, int K, int k, uint64_t seed);
+
+struct ClassScores {
+  double precision = 0, recall = 0, f1 = 0;
+  int support = 0;
+};
+struct Evaluation {
+  double accuracy = 0;
+  double balanced_accuracy = 0;  // mean recall
+  std::vector<ClassScores> per_class;
+  cv::Mat confusion;  // K x K CV_32S, rows = true class, cols = predicted
+};
+Evaluation evaluate(const std::vector<int>& truth, const std::vector<int>& pred, int K);
+nlohmann::json evaluation_json(const Evaluation& e, const std::vector<std::string>& classes);
+
+std::vector<int> argmax_rows(const cv::Mat& proba);
+
+// --- the train command's work ---
+struct TrainOptions {
+  double test_fraction = 0.3;
+  uint64_t seed = 1;
+  double l2 = -1;                 // < 0: chosen by cross-validation from l2_grid
+  std::vector<double> l2_grid = {1e-4, 1e-3, 1e-2, 1e-1, 1.0, 10.0};
+  int cv_folds = 3;
+  int cv_max_rows = 20000;        // CV runs on a stratified subsample of at most this many rows
+  bool balanced = true;
+  bool out_of_fold = false;       // also compute out-of-fold probabilities for every row
+  int oof_folds = 5;
+};
+
+struct TrainResult {
+  LogisticModel model;   // fitted on the training part
+  double l2 = 0;
+  std::vector<std::pair<double, double>> cv_accuracy;  // (l2, mean held-out accuracy)
+  std::vector<int> train_rows, test_rows;
+  Evaluation train_eval, test_eval;
+  cv::Mat oof_proba;     // n x K when out_of_fold (each row predicted by a model that never saw it)
+  double seconds = 0;
+};
+
+// Checks the labels (>= 2 classes, >= 2 images per class; UsageError naming the offenders
+// otherwise), splits, chooses l2, fits and evaluates. X rows whose y is -1 are ignored.
+TrainResult train_classifier(const cv::Mat& X, const std::vector<int>& y,
+                             const std::vector<std::string>& classes, const TrainOptions& opts);
+
+// --- model file ---
+// Binary file: magic "IRBISCLF", format version, JSON header (embedding model name, its ONNX
+// sha256 and dims, input kind, class names, training report), then the float arrays, and an
+// xxh3-64 checksum of everything before it. load() throws ModelError for a file that is not a
+// classifier, from another format version, truncated or corrupted.
+inline constexpr uint32_t kClassifierFormatVersion = 1;
+
+struct Classifier {
+  std::string embedding_model;   // registry name of the embedding model
+  std::string embedding_sha256;  // its ONNX sha256 when trained
+  ClassifierInput input = ClassifierInput::full;
+  std::vector<std::string> classes;
+  LogisticModel model;
+  nlohmann::json report;         // training report (accuracies, confusion, l2, split, seed)
+
+  int input_dim() const { return model.dim(); }
+  // Feature rows for this classifier from the embedder's raw pooled blocks (n x blocks_dim).
+  cv::Mat features_from_blocks(const Embedder& embedder, const cv::Mat& blocks) const;
+  cv::Mat predict_proba(const cv::Mat& features) const { return model.predict_proba(features); }
+  // Index of a class name; throws UsageError listing the classes if unknown.
+  int class_index(const std::string& name) const;
+  // Throws ModelError if the registry's model differs from the one it was trained with.
+  void check_embedder(const ModelCard& card) const;
+
+  void save(const std::filesystem::path& file) const;  // atomic (tmp + rename)
+  static Classifier load(const std::filesystem::path& file);
+};
+
+// Reads and decodes an image file to 8-bit RGB with at least min_side pixels on its shorter side
+// when the file has them (0: full size). Throws IoError/DecodeError naming the file.
+cv::Mat read_rgb(const std::string& path, int min_side);
+
+// Confusion matrix as a picture: .png/.jpg (OpenCV drawing) or .svg. Throws UsageError for
+// another extension, IoError when it cannot be written.
+void write_confusion_plot(const std::filesystem::path& file, const cv::Mat& confusion,
+                          const std::vector<std::string>& classes, const std::string& title);
+
+}  // namespace irbis

@@ -1,0 +1,73 @@
+// LIME for images (Ribeiro et al. 2016) on an irbis classifier: SLIC superpixels (OpenCV contrib
+// ximgproc), random on/off masks that hide superpixels (filled with their mean colour or a blurred
+// copy), every perturbed image scored through embedding + classifier in batches, and a
+// kernel-weighted ridge regression of the class probability on the masks. The weight of a
+// superpixel is how much showing it raises the probability of the explained class.
+// Deterministic for a given seed. See docs/classify.md.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+#include <opencv2/core.hpp>
+
+#include "irbis/classifier.h"
+#include "irbis/model.h"
+
+namespace irbis {
+
+enum class LimeFill { mean, blur };
+LimeFill parse_lime_fill(const std::string& s);  // "mean" | "blur"
+
+struct LimeOptions {
+  int superpixels = 50;       // requested number (SLIC region size = sqrt(area / superpixels))
+  int samples = 1000;         // perturbed images, the first is the unperturbed one
+  uint64_t seed = 1;
+  int batch = 8;              // images per forward pass
+  LimeFill fill = LimeFill::mean;
+  double kernel_width = 0.25; // exp(-d^2 / width^2) on the cosine distance to the full image
+  double ridge = 1.0;         // ridge penalty of the local linear model
+  int target = -1;            // class to explain; -1 = the predicted class
+  int max_side = 512;         // the image is area-downscaled to at most this long side first
+  double ruler = 10.0;        // SLIC compactness
+};
+
+struct SuperpixelWeight {
+  int id = 0;
+  double weight = 0;
+  int pixels = 0;
+  cv::Rect box;  // in the working image's pixels
+};
+
+struct LimeResult {
+  cv::Mat image;    // the working image (8-bit RGB) the explanation refers to
+  cv::Mat labels;   // CV_32S superpixel id per pixel of image
+  std::vector<SuperpixelWeight> superpixels;  // by id
+  int target = 0;                   // explained class
+  std::vector<float> proba;         // classifier probabilities of the unperturbed image
+  double intercept = 0, r2 = 0;     // local model
+  double seconds_segment = 0, seconds_perturb = 0, seconds_infer = 0, seconds_fit = 0, seconds_total = 0;
+  int samples = 0;
+};
+
+// Throws UsageError when the image is too small for the requested number of superpixels.
+LimeResult explain_image(const cv::Mat& rgb, Embedder& embedder, const Classifier& clf, const LimeOptions& opts);
+
+// Kernel-weighted ridge regression with an unpenalised intercept: minimises
+// sum_i w_i (y_i - b - z_i.beta)^2 + ridge |beta|^2. Z is n x S (CV_32F), y and w have n entries.
+// Returns beta (S entries); intercept and weighted R^2 through the pointers.
+std::vector<double> weighted_ridge(const cv::Mat& Z, const std::vector<double>& y, const std::vector<double>& w,
+                                   double ridge, double* intercept, double* r2);
+
+// SLIC superpixels of an RGB image with compact ids 0..n-1 (CV_32S). Throws UsageError when
+// the image is too small for the requested number (regions under 8 x 8 pixels).
+cv::Mat slic_superpixels(const cv::Mat& rgb, int superpixels, double ruler, int* count);
+
+// The image with superpixels whose weight is at least the given percentile of all weights (and
+// positive) kept bright and outlined, the rest dimmed. RGB in, RGB out.
+cv::Mat draw_lime(const LimeResult& r, double percentile = 90);
+
+nlohmann::json lime_json(const LimeResult& r, const Classifier& clf);
+
+}  // namespace irbis

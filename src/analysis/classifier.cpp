@@ -1,0 +1,322 @@
+// Training (split, cross-validated regularisation, evaluation, out-of-fold predictions), the
+// classifier file and the inputs it reads.
+#include <algorithm>
+#include <chrono>
+#include <cstring>
+#include <fstream>
+#include <map>
+#include <sstream>
+
+#include <xxhash.h>
+
+#include "irbis/classifier.h"
+#include "irbis/errors.h"
+#include "irbis/image.h"
+#include "irbis/scan.h"
+#include "irbis/text.h"
+
+namespace irbis {
+namespace fs = std::filesystem;
+
+ClassifierInput parse_classifier_input(const std::string& s) {
+  if (s == "full") return ClassifierInput::full;
+  if (s == "blocks") return ClassifierInput::blocks;
+  throw UsageError("unknown classifier input '" + s + "' (expected full or blocks)");
+}
+
+const char* classifier_input_name(ClassifierInput v) { return v == ClassifierInput::full ? "full" : "blocks"; }
+
+cv::Mat normalise_blocks(const ModelCard& card, const cv::Mat& blocks) {
+  IRBIS_THROW_IF_NOT(blocks.cols == card.blocks_dim(), ModelError, "blocks rows do not match the model card");
+  cv::Mat out(blocks.rows, blocks.cols, CV_32F);
+  for (int i = 0; i < blocks.rows; ++i) {
+    const float* src = blocks.ptr<float>(i);
+    float* dst = out.ptr<float>(i);
+    int off = 0;
+    double total = 0;
+    for (const auto& b : card.blocks) {
+      double n = 0;
+      for (int d = 0; d < b.dim; ++d) n += double(src[off + d]) * src[off + d];
+      const double inv = n > 0 ? 1.0 / std::sqrt(n) : 0;
+      for (int d = 0; d < b.dim; ++d) {
+        dst[off + d] = float(src[off + d] * inv);
+        total += double(dst[off + d]) * dst[off + d];
+      }
+      off += b.dim;
+    }
+    if (total > 0) {
+      const float inv = float(1.0 / std::sqrt(total));
+      for (int d = 0; d < blocks.cols; ++d) dst[d] *= inv;
+    }
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// training
+
+namespace {
+
+cv::Mat gather_rows(const cv::Mat& X, const std::vector<int>& rows) {
+  cv::Mat out(int(rows.size()), X.cols, CV_32F);
+  for (size_t i = 0; i < rows.size(); ++i) X.row(rows[i]).copyTo(out.row(int(i)));
+  return out;
+}
+
+std::vector<int> gather(const std::vector<int>& v, const std::vector<int>& rows) {
+  std::vector<int> out;
+  out.reserve(rows.size());
+  for (int r : rows) out.push_back(v[size_t(r)]);
+  return out;
+}
+
+}  // namespace
+
+TrainResult train_classifier(const cv::Mat& X, const std::vector<int>& y, const std::vector<std::string>& classes,
+                             const TrainOptions& opts) {
+  const auto t0 = std::chrono::steady_clock::now();
+  const int K = int(classes.size());
+  IRBIS_THROW_IF_NOT(X.rows == int(y.size()), UsageError, "train: one label per embedding row");
+  std::vector<int> count(static_cast<size_t>(K), 0), labelled;
+  for (size_t i = 0; i < y.size(); ++i)
+    if (y[i] >= 0) {
+      ++count[size_t(y[i])];
+      labelled.push_back(int(i));
+    }
+  std::vector<std::string> present, single;
+  for (int c = 0; c < K; ++c) {
+    if (count[size_t(c)] > 0) present.push_back(classes[size_t(c)]);
+    if (count[size_t(c)] == 1) single.push_back(classes[size_t(c)]);
+  }
+  if (present.size() < 2)
+    throw UsageError("train: need at least two classes with labelled images, found " + std::to_string(present.size()) +
+                     (present.empty() ? std::string() : " ('" + present[0] + "')"));
+  if (!single.empty()) {
+    std::string names;
+    for (size_t i = 0; i < single.size() && i < 5; ++i) names += (i ? ", " : "") + single[i];
+    if (single.size() > 5) names += ", ...";
+    throw UsageError("train: every class needs at least two images (one to train, one to test); only one image in: " +
+                     names);
+  }
+  for (int c = 0; c < K; ++c)
+    if (count[size_t(c)] == 0) throw UsageError("train: class '" + classes[size_t(c)] + "' has no images");
+
+  const cv::Mat XL = labelled.size() == size_t(X.rows) ? X : gather_rows(X, labelled);
+  const std::vector<int> yL = gather(y, labelled);
+
+  TrainResult res;
+  std::vector<int> tr, te;
+  stratified_split(yL, K, opts.test_fraction, opts.seed, tr, te);
+  const cv::Mat Xtr = gather_rows(XL, tr);
+  const std::vector<int> ytr = gather(yL, tr);
+
+  FitOptions fo;
+  fo.balanced = opts.balanced;
+  res.l2 = opts.l2;
+  if (opts.l2 < 0) {
+    // Cross-validation on (a stratified subsample of) the training part, strongest penalty first
+    // with warm starts along the path; ties go to the stronger penalty.
+    std::vector<int> cv_rows(ytr.size());
+    for (size_t i = 0; i < cv_rows.size(); ++i) cv_rows[i] = int(i);
+    if (int(ytr.size()) > opts.cv_max_rows) {
+      std::vector<int> keep, drop;
+      stratified_split(ytr, K, 1.0 - double(opts.cv_max_rows) / double(ytr.size()), opts.seed + 7, keep, drop);
+      cv_rows = keep;
+    }
+    const cv::Mat Xcv = cv_rows.size() == ytr.size() ? Xtr : gather_rows(Xtr, cv_rows);
+    const std::vector<int> ycv = gather(ytr, cv_rows);
+    std::vector<double> grid = opts.l2_grid;
+    std::sort(grid.rbegin(), grid.rend());
+    std::vector<double> acc(grid.size(), 0.0);
+    const std::vector<int> fold = stratified_folds(ycv, K, opts.cv_folds, opts.seed + 13);
+    for (int f = 0; f < opts.cv_folds; ++f) {
+      std::vector<int> a, b;
+      for (size_t i = 0; i < fold.size(); ++i) (fold[i] == f ? b : a).push_back(int(i));
+      if (a.empty() || b.empty()) continue;
+      const cv::Mat Xa = gather_rows(Xcv, a), Xb = gather_rows(Xcv, b);
+      const std::vector<int> ya = gather(ycv, a), yb = gather(ycv, b);
+      cv::Mat warm;
+      for (size_t g = 0; g < grid.size(); ++g) {
+        FitOptions fg = fo;
+        fg.l2 = grid[g];
+        fg.max_iter = 200;  // model selection needs the ranking, not the last digit
+        fg.epsilon = 1e-4;
+        fg.init = warm;
+        const LogisticModel m = fit_logistic(Xa, ya, K, fg);
+        warm = m.params();
+        const auto pred = argmax_rows(m.predict_proba(Xb));
+        int ok = 0;
+        for (size_t i = 0; i < pred.size(); ++i) ok += pred[i] == yb[i];
+        acc[g] += double(ok) / double(ycv.size());  // summed over folds = pooled held-out accuracy
+      }
+    }
+    size_t best = 0;
+    for (size_t g = 0; g < grid.size(); ++g) {
+      res.cv_accuracy.emplace_back(grid[g], acc[g]);
+      if (acc[g] > acc[best] + 1e-9) best = g;
+    }
+    res.l2 = grid[best];
+  }
+  fo.l2 = res.l2;
+  res.model = fit_logistic(Xtr, ytr, K, fo);
+  res.train_eval = evaluate(ytr, argmax_rows(res.model.predict_proba(Xtr)), K);
+  if (!te.empty()) {
+    const cv::Mat Xte = gather_rows(XL, te);
+    res.test_eval = evaluate(gather(yL, te), argmax_rows(res.model.predict_proba(Xte)), K);
+  }
+  for (int r : tr) res.train_rows.push_back(labelled[size_t(r)]);
+  for (int r : te) res.test_rows.push_back(labelled[size_t(r)]);
+
+  if (opts.out_of_fold) {
+    res.oof_proba = cv::Mat(X.rows, K, CV_32F, cv::Scalar(0));
+    const std::vector<int> fold = stratified_folds(yL, K, opts.oof_folds, opts.seed + 29);
+    for (int f = 0; f < opts.oof_folds; ++f) {
+      std::vector<int> a, b;
+      for (size_t i = 0; i < fold.size(); ++i) (fold[i] == f ? b : a).push_back(int(i));
+      if (a.empty() || b.empty()) continue;
+      const LogisticModel m = fit_logistic(gather_rows(XL, a), gather(yL, a), K, fo);
+      const cv::Mat P = m.predict_proba(gather_rows(XL, b));
+      for (size_t i = 0; i < b.size(); ++i) P.row(int(i)).copyTo(res.oof_proba.row(labelled[size_t(b[i])]));
+    }
+  }
+  res.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return res;
+}
+
+cv::Mat read_rgb(const std::string& path, int min_side) {
+  DecodeOptions opts;
+  opts.min_side = min_side;
+  const auto bytes = read_file_bytes(path, 1ull << 30);
+  try {
+    return decode_image(bytes, opts).rgb;
+  } catch (const DecodeError& e) {
+    throw DecodeError(display_path(path) + ": " + e.what());
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// the classifier file
+
+cv::Mat Classifier::features_from_blocks(const Embedder& embedder, const cv::Mat& blocks) const {
+  return input == ClassifierInput::full ? embedder.descriptor_from_blocks(blocks)
+                                        : normalise_blocks(embedder.card(), blocks);
+}
+
+int Classifier::class_index(const std::string& name) const {
+  for (size_t i = 0; i < classes.size(); ++i)
+    if (classes[i] == name) return int(i);
+  std::string all;
+  for (size_t i = 0; i < classes.size(); ++i) all += (i ? ", " : "") + classes[i];
+  throw UsageError("unknown class '" + name + "'; the classifier knows: " + all);
+}
+
+void Classifier::check_embedder(const ModelCard& card) const {
+  if (card.name != embedding_model)
+    throw ModelError("the classifier was trained on embeddings of model '" + embedding_model + "', not '" + card.name +
+                     "'");
+  if (!embedding_sha256.empty() && !card.onnx_sha256.empty() && card.onnx_sha256 != embedding_sha256)
+    throw ModelError("the installed model '" + card.name + "' (sha256 " + card.onnx_sha256.substr(0, 12) +
+                     ") differs from the one the classifier was trained with (sha256 " +
+                     embedding_sha256.substr(0, 12) + "); retrain");
+  const int want = input == ClassifierInput::full ? card.descriptor_dim() : card.blocks_dim();
+  if (want != input_dim())
+    throw ModelError("the classifier expects " + std::to_string(input_dim()) + "-d inputs but model '" + card.name +
+                     "' gives " + std::to_string(want));
+}
+
+namespace {
+constexpr char kMagic[8] = {'I', 'R', 'B', 'I', 'S', 'C', 'L', 'F'};
+
+void put_mat(std::string& buf, const cv::Mat& m) {
+  const cv::Mat c = m.isContinuous() ? m : m.clone();
+  buf.append(reinterpret_cast<const char*>(c.data), c.total() * c.elemSize());
+}
+}  // namespace
+
+void Classifier::save(const fs::path& file) const {
+  nlohmann::json h;
+  h["embedding_model"] = embedding_model;
+  h["embedding_sha256"] = embedding_sha256;
+  h["input"] = classifier_input_name(input);
+  h["classes"] = classes;
+  h["dim"] = model.dim();
+  h["kind"] = "multinomial_logistic_regression";
+  h["report"] = report;
+  const std::string js = h.dump();
+  std::string buf(kMagic, 8);
+  const uint32_t ver = kClassifierFormatVersion, reserved = 0;
+  const uint64_t jlen = js.size();
+  buf.append(reinterpret_cast<const char*>(&ver), 4);
+  buf.append(reinterpret_cast<const char*>(&reserved), 4);
+  buf.append(reinterpret_cast<const char*>(&jlen), 8);
+  buf += js;
+  put_mat(buf, model.mean);
+  put_mat(buf, model.scale);
+  put_mat(buf, model.W);
+  put_mat(buf, model.b);
+  const uint64_t sum = XXH3_64bits(buf.data(), buf.size());
+  buf.append(reinterpret_cast<const char*>(&sum), 8);
+  const fs::path tmp = file.string() + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    if (!out) throw IoError(file.string() + ": cannot open for writing");
+    out.write(buf.data(), std::streamsize(buf.size()));
+    if (!out) throw IoError(file.string() + ": write failed");
+  }
+  std::error_code ec;
+  fs::rename(tmp, file, ec);
+  if (ec) throw IoError(file.string() + ": " + ec.message());
+}
+
+Classifier Classifier::load(const fs::path& file) {
+  const std::string name = file.string();
+  std::ifstream in(file, std::ios::binary);
+  if (!in) throw IoError(name + ": cannot open the classifier file");
+  std::string buf((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (buf.size() < 32 || std::memcmp(buf.data(), kMagic, 8) != 0)
+    throw ModelError(name + ": not an irbis classifier file (made by `irbis train --out`)");
+  uint32_t ver = 0;
+  std::memcpy(&ver, buf.data() + 8, 4);
+  if (ver != kClassifierFormatVersion)
+    throw ModelError(name + ": classifier file format version " + std::to_string(ver) + ", this irbis reads version " +
+                     std::to_string(kClassifierFormatVersion) + "; retrain with `irbis train`");
+  uint64_t sum = 0;
+  std::memcpy(&sum, buf.data() + buf.size() - 8, 8);
+  if (XXH3_64bits(buf.data(), buf.size() - 8) != sum)
+    throw ModelError(name + ": classifier file is corrupted or truncated (checksum mismatch); retrain with `irbis train`");
+  uint64_t jlen = 0;
+  std::memcpy(&jlen, buf.data() + 16, 8);
+  if (jlen > buf.size() - 32) throw ModelError(name + ": classifier file is corrupted (header length)");
+  Classifier c;
+  int K = 0, D = 0;
+  try {
+    const auto h = nlohmann::json::parse(buf.substr(24, jlen));
+    c.embedding_model = h.at("embedding_model").get<std::string>();
+    c.embedding_sha256 = h.value("embedding_sha256", "");
+    c.input = parse_classifier_input(h.at("input").get<std::string>());
+    c.classes = h.at("classes").get<std::vector<std::string>>();
+    c.report = h.value("report", nlohmann::json::object());
+    D = h.at("dim").get<int>();
+    K = int(c.classes.size());
+  } catch (const Error&) {
+    throw ModelError(name + ": classifier file is corrupted (bad header)");
+  } catch (const nlohmann::json::exception& e) {
+    throw ModelError(name + ": classifier file is corrupted (bad header: " + e.what() + ")");
+  }
+  const size_t need = 24 + jlen + sizeof(float) * (size_t(2) * size_t(D) + size_t(K) * size_t(D) + size_t(K)) + 8;
+  if (K < 2 || D < 1 || need != buf.size()) throw ModelError(name + ": classifier file is corrupted (sizes)");
+  const char* p = buf.data() + 24 + jlen;
+  auto take = [&p](int rows, int cols) {
+    cv::Mat m(rows, cols, CV_32F);
+    std::memcpy(m.data, p, sizeof(float) * size_t(rows) * size_t(cols));
+    p += sizeof(float) * size_t(rows) * size_t(cols);
+    return m;
+  };
+  c.model.mean = take(1, D);
+  c.model.scale = take(1, D);
+  c.model.W = take(K, D);
+  c.model.b = take(1, K);
+  return c;
+}
+
+}  // namespace irbis

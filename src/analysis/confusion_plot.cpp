@@ -1,0 +1,124 @@
+// Confusion matrix pictures: PNG/JPEG drawn with OpenCV, or SVG written as text. Cells are shaded
+// by the row-normalised share (recall per true class) and show the count.
+#include <algorithm>
+#include <fstream>
+
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
+
+#include "irbis/classifier.h"
+#include "irbis/errors.h"
+
+namespace irbis {
+namespace {
+
+double share(const cv::Mat& cm, int r, int c) {
+  double row = 0;
+  for (int j = 0; j < cm.cols; ++j) row += cm.at<int>(r, j);
+  return row > 0 ? cm.at<int>(r, c) / row : 0;
+}
+
+std::string xml_escape(const std::string& s) {
+  std::string o;
+  for (char ch : s) {
+    if (ch == '<') o += "&lt;";
+    else if (ch == '>') o += "&gt;";
+    else if (ch == '&') o += "&amp;";
+    else if (ch == '"') o += "&quot;";
+    else o += ch;
+  }
+  return o;
+}
+
+void write_svg(const std::filesystem::path& file, const cv::Mat& cm, const std::vector<std::string>& classes,
+               const std::string& title) {
+  const int K = cm.rows, cell = 44;
+  size_t longest = 4;
+  for (const auto& c : classes) longest = std::max(longest, c.size());
+  const int margin = int(longest) * 8 + 20, top = margin + 30;
+  const int W = margin + K * cell + 20, H = top + K * cell + 40;
+  std::ofstream out(file);
+  if (!out) throw IoError(file.string() + ": cannot open for writing");
+  out << "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" << W << "\" height=\"" << H
+      << "\" font-family=\"sans-serif\" font-size=\"12\">\n<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n";
+  out << "<text x=\"" << W / 2 << "\" y=\"18\" text-anchor=\"middle\" font-size=\"14\">" << xml_escape(title)
+      << "</text>\n";
+  for (int r = 0; r < K; ++r) {
+    out << "<text x=\"" << margin - 6 << "\" y=\"" << top + r * cell + cell / 2 + 4 << "\" text-anchor=\"end\">"
+        << xml_escape(classes[size_t(r)]) << "</text>\n";
+    const int cx = margin + r * cell + cell / 2;
+    out << "<text transform=\"translate(" << cx + 4 << "," << top - 6 << ") rotate(-90)\">"
+        << xml_escape(classes[size_t(r)]) << "</text>\n";
+    for (int c = 0; c < K; ++c) {
+      const double s = share(cm, r, c);
+      const int v = int(255 - 200 * s);
+      out << "<rect x=\"" << margin + c * cell << "\" y=\"" << top + r * cell << "\" width=\"" << cell
+          << "\" height=\"" << cell << "\" fill=\"rgb(" << v << "," << v << ",255)\" stroke=\"#888\"/>\n";
+      out << "<text x=\"" << margin + c * cell + cell / 2 << "\" y=\"" << top + r * cell + cell / 2 + 4
+          << "\" text-anchor=\"middle\" fill=\"" << (s > 0.6 ? "white" : "black") << "\">" << cm.at<int>(r, c)
+          << "</text>\n";
+    }
+  }
+  out << "<text x=\"" << margin + K * cell / 2 << "\" y=\"" << H - 12
+      << "\" text-anchor=\"middle\">predicted (rows: true class)</text>\n</svg>\n";
+  if (!out) throw IoError(file.string() + ": write failed");
+}
+
+void write_raster(const std::filesystem::path& file, const cv::Mat& cm, const std::vector<std::string>& classes,
+                  const std::string& title) {
+  const int K = cm.rows, cell = 44;
+  const int font = cv::FONT_HERSHEY_SIMPLEX;
+  const double fs = 0.45;
+  int longest = 40, base = 0;
+  for (const auto& c : classes) longest = std::max(longest, cv::getTextSize(c, font, fs, 1, &base).width);
+  const int margin = longest + 16, top = margin + 34;
+  cv::Mat img(top + K * cell + 36, margin + K * cell + 20, CV_8UC3, cv::Scalar(255, 255, 255));
+  const auto tsz = cv::getTextSize(title, font, 0.55, 1, &base);
+  cv::putText(img, title, {std::max(4, (img.cols - tsz.width) / 2), 20}, font, 0.55, {0, 0, 0}, 1, cv::LINE_AA);
+  // Column labels: drawn horizontally into a strip, then rotated.
+  cv::Mat strip(cell * K, margin, CV_8UC3, cv::Scalar(255, 255, 255));
+  for (int r = 0; r < K; ++r) {
+    const auto sz = cv::getTextSize(classes[size_t(r)], font, fs, 1, &base);
+    cv::putText(img, classes[size_t(r)], {margin - 8 - sz.width, top + r * cell + cell / 2 + 5}, font, fs, {0, 0, 0}, 1,
+                cv::LINE_AA);
+    cv::putText(strip, classes[size_t(r)], {6, r * cell + cell / 2 + 5}, font, fs, {0, 0, 0}, 1, cv::LINE_AA);
+  }
+  cv::Mat rot;
+  cv::rotate(strip, rot, cv::ROTATE_90_COUNTERCLOCKWISE);  // margin x (cell*K)
+  rot.copyTo(img(cv::Rect(margin, top - margin - 2, rot.cols, rot.rows)));
+  for (int r = 0; r < K; ++r)
+    for (int c = 0; c < K; ++c) {
+      const double s = share(cm, r, c);
+      const cv::Rect box(margin + c * cell, top + r * cell, cell, cell);
+      const int v = int(255 - 200 * s);
+      cv::rectangle(img, box, cv::Scalar(255, v, v), cv::FILLED);  // BGR: blue shades
+      cv::rectangle(img, box, cv::Scalar(140, 140, 140), 1);
+      const std::string n = std::to_string(cm.at<int>(r, c));
+      const auto sz = cv::getTextSize(n, font, fs, 1, &base);
+      cv::putText(img, n, {box.x + (cell - sz.width) / 2, box.y + (cell + sz.height) / 2}, font, fs,
+                  s > 0.6 ? cv::Scalar(255, 255, 255) : cv::Scalar(0, 0, 0), 1, cv::LINE_AA);
+    }
+  const std::string foot = "predicted (rows: true class)";
+  const auto fsz = cv::getTextSize(foot, font, fs, 1, &base);
+  cv::putText(img, foot, {std::max(4, margin + (K * cell - fsz.width) / 2), img.rows - 12}, font, fs, {0, 0, 0}, 1,
+              cv::LINE_AA);
+  bool ok = false;
+  try {
+    ok = cv::imwrite(file.string(), img);
+  } catch (const cv::Exception&) {
+  }
+  if (!ok) throw IoError(file.string() + ": cannot write the picture");
+}
+
+}  // namespace
+
+void write_confusion_plot(const std::filesystem::path& file, const cv::Mat& confusion,
+                          const std::vector<std::string>& classes, const std::string& title) {
+  std::string ext = file.extension().string();
+  std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return char(std::tolower(c)); });
+  if (ext == ".svg") return write_svg(file, confusion, classes, title);
+  if (ext == ".png" || ext == ".jpg" || ext == ".jpeg") return write_raster(file, confusion, classes, title);
+  throw UsageError(file.string() + ": the confusion plot must be .png, .jpg or .svg");
+}
+
+}  // namespace irbis

@@ -1,0 +1,157 @@
+// irbis predict: label and per-class probabilities for image files (embedded on the fly) or for
+// every image of a collection (its stored embeddings).
+#include <algorithm>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+
+#include "cli/commands.h"
+#include "cli/output.h"
+#include "irbis/classifier.h"
+#include "irbis/collection.h"
+#include "irbis/embeddings.h"
+#include "irbis/errors.h"
+#include "irbis/model.h"
+#include "irbis/pipeline.h"
+#include "irbis/text.h"
+
+namespace irbis::cli {
+namespace {
+
+std::string fmt4(double v) {
+  char b[32];
+  std::snprintf(b, sizeof b, "%.4f", v);
+  return b;
+}
+
+struct Row {
+  std::string path, label, error;
+  std::vector<float> proba;
+};
+
+void write_rows(std::ostream& out, Format fmt, const std::vector<std::string>& classes, const std::vector<Row>& rows) {
+  std::vector<std::string> header{"path", "label", "probability"};
+  for (const auto& c : classes) header.push_back("p_" + c);
+  if (fmt == Format::json) {
+    nlohmann::json j = nlohmann::json::array();
+    for (const auto& r : rows) {
+      nlohmann::json o = {{"path", r.path}};
+      if (!r.error.empty()) {
+        o["error"] = r.error;
+      } else {
+        o["label"] = r.label;
+        o["probability"] = *std::max_element(r.proba.begin(), r.proba.end());
+        nlohmann::json p = nlohmann::json::object();
+        for (size_t c = 0; c < classes.size(); ++c) p[classes[c]] = r.proba[c];
+        o["probabilities"] = p;
+      }
+      j.push_back(o);
+    }
+    out << json_dump(j) << '\n';
+    return;
+  }
+  std::vector<std::vector<std::string>> table;
+  if (fmt == Format::csv) write_csv_row(out, header);
+  for (const auto& r : rows) {
+    std::vector<std::string> f{r.path, r.error.empty() ? r.label : "", ""};
+    if (r.error.empty()) {
+      f[2] = fmt4(*std::max_element(r.proba.begin(), r.proba.end()));
+      for (float p : r.proba) f.push_back(fmt4(p));
+    } else {
+      f[2] = "error: " + r.error;
+      f.resize(header.size());
+    }
+    if (fmt == Format::csv)
+      write_csv_row(out, f);
+    else
+      table.push_back(std::move(f));
+  }
+  if (fmt == Format::table) write_table(out, header, table);
+}
+
+}  // namespace
+
+void add_predict_command(CLI::App& root, int& result) {
+  auto* cmd = root.add_subcommand("predict", "Label images with a classifier made by `irbis train`");
+  struct Opts {
+    std::string clf, collection, out, format = "table";
+    std::vector<std::string> files;
+    bool json = false;
+  };
+  auto o = std::make_shared<Opts>();
+  cmd->add_option("classifier", o->clf, "Classifier file")->required();
+  cmd->add_option("files", o->files, "Image files to classify");
+  cmd->add_option("--collection", o->collection, "Classify every image of this collection (stored embeddings)");
+  cmd->add_option("--out", o->out, "Write the results to this file (CSV, or JSON when it ends in .json)");
+  cmd->add_option("--format", o->format, "table, csv or json")->capture_default_str();
+  cmd->add_flag("--json", o->json, "Same as --format json");
+  cmd->callback([o, &result] {
+    Format fmt = o->json ? Format::json : parse_format(o->format);
+    if (o->files.empty() == o->collection.empty())
+      throw UsageError("predict: give image files or --collection DIR (one of the two)");
+    const Classifier clf = Classifier::load(o->clf);
+    const ModelCard card = find_model(clf.embedding_model);
+    clf.check_embedder(card);
+    std::vector<Row> rows;
+    bool failures = false;
+    auto fill = [&](Row& r, const float* p) {
+      r.proba.assign(p, p + clf.classes.size());
+      r.label = clf.classes[size_t(std::max_element(r.proba.begin(), r.proba.end()) - r.proba.begin())];
+    };
+    if (!o->collection.empty()) {
+      auto coll = Collection::open(o->collection);
+      const std::string feat = clf.input == ClassifierInput::full ? embedding_feature(card.name) : blocks_feature(card.name);
+      if (!coll->has_feature(feat) || coll->feature_rows(feat) == 0) {
+        std::string have;
+        for (const auto& s : coll->feature_specs())
+          if (s.name.rfind("emb.", 0) == 0) have += (have.empty() ? "" : ", ") + s.name.substr(4);
+        throw UsageError(o->collection + ": the classifier needs embeddings of model '" + card.name +
+                         "' but the collection has " + (have.empty() ? "none" : "only: " + have) +
+                         "; run `irbis index FOLDER --into " + o->collection + " --model " + card.name + "`");
+      }
+      EmbeddingMatrix m = load_embeddings(*coll, card.name,
+                                          clf.input == ClassifierInput::full ? EmbeddingView::full : EmbeddingView::blocks);
+      if (clf.input == ClassifierInput::blocks) m.data = normalise_blocks(card, m.data);
+      const cv::Mat P = clf.predict_proba(m.data);
+      for (size_t i = 0; i < m.records.size(); ++i) {
+        Row r;
+        r.path = display_path(m.records[i].path);
+        fill(r, P.ptr<float>(int(i)));
+        rows.push_back(std::move(r));
+      }
+    } else {
+      Embedder embedder(card);
+      for (const auto& f : o->files) {
+        Row r;
+        r.path = display_path(f);
+        try {
+          const cv::Mat rgb = read_rgb(f, embedder.input_size());
+          const cv::Mat blocks = embedder.forward_blocks({embedder.preprocess(rgb)});
+          const cv::Mat P = clf.predict_proba(clf.features_from_blocks(embedder, blocks));
+          fill(r, P.ptr<float>(0));
+        } catch (const IoError& e) {
+          r.error = e.what();
+        } catch (const DecodeError& e) {
+          r.error = e.what();
+        }
+        if (!r.error.empty()) {
+          failures = true;
+          std::cerr << "irbis: " << r.error << '\n';
+        }
+        rows.push_back(std::move(r));
+      }
+    }
+    if (!o->out.empty()) {
+      std::ofstream out(o->out);
+      if (!out) throw IoError(o->out + ": cannot open for writing");
+      write_rows(out, o->out.ends_with(".json") ? Format::json : Format::csv, clf.classes, rows);
+      if (!out) throw IoError(o->out + ": write failed");
+      std::cerr << "wrote " << rows.size() << " prediction(s) to " << display_path(o->out) << '\n';
+    } else {
+      write_rows(std::cout, fmt, clf.classes, rows);
+    }
+    result = failures ? kExitPartial : kExitOk;
+  });
+}
+
+}  // namespace irbis::cli

@@ -1,0 +1,214 @@
+// irbis train: logistic regression on a collection's embeddings, evaluated on a stratified
+// held-out split; optional confusion picture and mislabel hints (docs/classify.md).
+#include <algorithm>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+
+#include "cli/commands.h"
+#include "cli/output.h"
+#include "irbis/classifier.h"
+#include "irbis/collection.h"
+#include "irbis/embeddings.h"
+#include "irbis/errors.h"
+#include "irbis/labels.h"
+#include "irbis/model.h"
+#include "irbis/text.h"
+
+namespace irbis::cli {
+namespace {
+
+std::string fmt3(double v) {
+  char b[32];
+  std::snprintf(b, sizeof b, "%.3f", v);
+  return b;
+}
+std::string fmt_g(double v) {
+  char b[32];
+  std::snprintf(b, sizeof b, "%g", v);
+  return b;
+}
+
+}  // namespace
+
+void add_train_command(CLI::App& root, int& result) {
+  auto* cmd = root.add_subcommand("train", "Train a classifier on a collection's embeddings and report its accuracy");
+  struct Opts {
+    std::string coll, labels, out, model = kDefaultModel, input = "full", plot, suspects, format = "table";
+    double test_fraction = 0.3, l2 = -1, suspect_confidence = 0.8;
+    uint64_t seed = 1;
+    int folds = 3;
+    bool no_class_weights = false, json = false;
+  };
+  auto o = std::make_shared<Opts>();
+  cmd->add_option("collection", o->coll, "Collection directory")->required();
+  cmd->add_option("--labels", o->labels, "'folders' (class = parent folder name) or a CSV file with columns path,label")
+      ->required();
+  cmd->add_option("--out", o->out, "Write the classifier to this file")->required();
+  cmd->add_option("--test-fraction", o->test_fraction, "Share of each class held out for testing")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 0.9));
+  cmd->add_option("--seed", o->seed, "Seed of the split and the cross-validation folds")->capture_default_str();
+  cmd->add_option("--model", o->model, "Embedding model whose vectors are used")->capture_default_str();
+  cmd->add_option("--input", o->input,
+                  "full (the model's descriptor) or blocks (every pooled block; better for textures)")
+      ->capture_default_str();
+  cmd->add_option("--l2", o->l2, "L2 penalty; default: chosen by cross-validation on the training part");
+  cmd->add_option("--folds", o->folds, "Cross-validation folds for choosing the penalty")
+      ->capture_default_str()
+      ->check(CLI::Range(2, 20));
+  cmd->add_flag("--no-class-weights", o->no_class_weights, "Do not weight classes by 1 / their size");
+  cmd->add_option("--plot", o->plot, "Write the test confusion matrix as a picture (.png, .jpg or .svg)");
+  cmd->add_option("--suspects", o->suspects,
+                  "Write images whose label disagrees with confident out-of-fold predictions (CSV)");
+  cmd->add_option("--suspect-confidence", o->suspect_confidence, "Smallest out-of-fold probability of the other class")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 1.0));
+  cmd->add_option("--format", o->format, "table or json")->capture_default_str();
+  cmd->add_flag("--json", o->json, "Same as --format json");
+  cmd->callback([o, &result] {
+    const Format fmt = o->json ? Format::json : parse_format(o->format);
+    const ClassifierInput input = parse_classifier_input(o->input);
+    if (!o->plot.empty()) {
+      std::string ext = std::filesystem::path(o->plot).extension().string();
+      std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return char(std::tolower(c)); });
+      if (ext != ".png" && ext != ".jpg" && ext != ".jpeg" && ext != ".svg")
+        throw UsageError(o->plot + ": --plot must be .png, .jpg or .svg");
+    }
+    {  // Fail before training, not after, when the classifier cannot be written.
+      const std::string probe = o->out + ".tmp";
+      if (!std::ofstream(probe)) throw IoError(o->out + ": cannot open for writing");
+      std::filesystem::remove(probe);
+    }
+    auto coll = Collection::open(o->coll);
+    EmbeddingMatrix m = load_embeddings(*coll, o->model, input == ClassifierInput::full ? EmbeddingView::full
+                                                                                        : EmbeddingView::blocks);
+    if (input == ClassifierInput::blocks) m.data = normalise_blocks(m.card, m.data);
+    const LabelSet labels = load_labels(o->labels, m.records);
+
+    TrainOptions topts;
+    topts.test_fraction = o->test_fraction;
+    topts.seed = o->seed;
+    topts.l2 = o->l2;
+    topts.cv_folds = o->folds;
+    topts.balanced = !o->no_class_weights;
+    topts.out_of_fold = !o->suspects.empty();
+    const TrainResult tr = train_classifier(m.data, labels.label, labels.classes, topts);
+    const auto& classes = labels.classes;
+    const int K = int(classes.size());
+
+    Classifier clf;
+    clf.embedding_model = m.card.name;
+    clf.embedding_sha256 = m.card.onnx_sha256;
+    clf.input = input;
+    clf.classes = classes;
+    clf.model = tr.model;
+    nlohmann::json rep;
+    rep["collection"] = display_path(o->coll);
+    rep["labels"] = o->labels;
+    rep["seed"] = o->seed;
+    rep["test_fraction"] = o->test_fraction;
+    rep["class_weights"] = topts.balanced ? "balanced" : "none";
+    rep["solver"] = "multinomial logistic regression, L-BFGS (liblbfgs)";
+    rep["l2"] = tr.l2;
+    rep["l2_chosen_by"] = o->l2 < 0 ? "cross-validation" : "user";
+    rep["cv_accuracy"] = nlohmann::json::array();
+    for (auto& [l2, acc] : tr.cv_accuracy) rep["cv_accuracy"].push_back({{"l2", l2}, {"accuracy", acc}});
+    rep["iterations"] = tr.model.iterations;
+    rep["train_images"] = tr.train_rows.size();
+    rep["test_images"] = tr.test_rows.size();
+    rep["unlabelled_images"] = m.records.size() - size_t(labels.labelled());
+    rep["train"] = evaluation_json(tr.train_eval, classes);
+    if (!tr.test_rows.empty()) rep["test"] = evaluation_json(tr.test_eval, classes);
+    rep["seconds"] = tr.seconds;
+    clf.report = rep;
+    clf.save(o->out);
+
+    if (!o->plot.empty()) {
+      const bool has_test = !tr.test_rows.empty();
+      const Evaluation& e = has_test ? tr.test_eval : tr.train_eval;
+      write_confusion_plot(o->plot, e.confusion, classes,
+                           std::string(has_test ? "test" : "train") + " accuracy " + fmt3(e.accuracy) + " (" +
+                               std::to_string(has_test ? tr.test_rows.size() : tr.train_rows.size()) + " images)");
+    }
+
+    nlohmann::json suspects = nlohmann::json::array();
+    if (!o->suspects.empty()) {
+      struct S {
+        size_t row;
+        int given, pred;
+        float conf, p_given;
+      };
+      std::vector<S> list;
+      for (size_t i = 0; i < labels.label.size(); ++i) {
+        const int g = labels.label[i];
+        if (g < 0) continue;
+        const float* p = tr.oof_proba.ptr<float>(int(i));
+        const int pred = int(std::max_element(p, p + K) - p);
+        if (pred != g && p[pred] >= o->suspect_confidence) list.push_back({i, g, pred, p[pred], p[g]});
+      }
+      std::sort(list.begin(), list.end(), [](const S& a, const S& b) { return a.conf > b.conf; });
+      std::ofstream out(o->suspects);
+      if (!out) throw IoError(o->suspects + ": cannot open for writing");
+      write_csv_row(out, {"path", "label", "predicted", "confidence", "p_label"});
+      for (const auto& s : list) {
+        const std::string path = display_path(m.records[s.row].path);
+        write_csv_row(out, {path, classes[size_t(s.given)], classes[size_t(s.pred)], fmt3(s.conf), fmt3(s.p_given)});
+        suspects.push_back({{"path", path}, {"label", classes[size_t(s.given)]},
+                            {"predicted", classes[size_t(s.pred)]}, {"confidence", s.conf}});
+      }
+      if (!out) throw IoError(o->suspects + ": write failed");
+    }
+
+    if (fmt == Format::json) {
+      nlohmann::json j = rep;
+      j["out"] = display_path(o->out);
+      j["classes"] = classes;
+      j["embedding_model"] = m.card.name;
+      j["input"] = classifier_input_name(input);
+      if (!o->suspects.empty()) j["suspects"] = suspects;
+      std::cout << json_dump(j) << '\n';
+    } else if (fmt == Format::csv) {
+      throw UsageError("train: --format must be table or json");
+    } else {
+      std::cout << "classes " << K << ", images " << labels.labelled() << " (train " << tr.train_rows.size()
+                << ", test " << tr.test_rows.size() << "), " << m.card.name << " " << classifier_input_name(input)
+                << " " << m.data.cols << "-d\n";
+      std::cout << "l2 " << fmt_g(tr.l2) << (o->l2 < 0 ? " (cross-validated:" : "");
+      for (auto& [l2, acc] : tr.cv_accuracy) std::cout << " " << fmt_g(l2) << "→" << fmt3(acc);
+      std::cout << (o->l2 < 0 ? ")" : "") << ", " << tr.model.iterations << " L-BFGS iterations, " << fmt3(tr.seconds)
+                << " s\n";
+      std::cout << "accuracy: train " << fmt3(tr.train_eval.accuracy);
+      if (!tr.test_rows.empty())
+        std::cout << ", test " << fmt3(tr.test_eval.accuracy) << " (balanced " << fmt3(tr.test_eval.balanced_accuracy)
+                  << ")";
+      std::cout << "\n\n";
+      const bool has_test = !tr.test_rows.empty();
+      const Evaluation& e = has_test ? tr.test_eval : tr.train_eval;
+      std::vector<std::vector<std::string>> rows;
+      for (int c = 0; c < K; ++c) {
+        const auto& s = e.per_class[size_t(c)];
+        rows.push_back({classes[size_t(c)], fmt3(s.precision), fmt3(s.recall), fmt3(s.f1), std::to_string(s.support)});
+      }
+      std::cout << (has_test ? "test" : "train") << " per class:\n";
+      write_table(std::cout, {"class", "precision", "recall", "f1", "support"}, rows);
+      std::cout << "\nconfusion (" << (has_test ? "test" : "train") << "; rows: true class, columns: predicted):\n";
+      std::vector<std::string> header{"true \\ predicted"};
+      header.insert(header.end(), classes.begin(), classes.end());
+      rows.clear();
+      for (int r = 0; r < K; ++r) {
+        std::vector<std::string> row{classes[size_t(r)]};
+        for (int c = 0; c < K; ++c) row.push_back(std::to_string(e.confusion.at<int>(r, c)));
+        rows.push_back(row);
+      }
+      write_table(std::cout, header, rows);
+      if (!o->suspects.empty())
+        std::cout << "\n" << suspects.size() << " suspect label(s) written to " << display_path(o->suspects) << '\n';
+      std::cout << "classifier written to " << display_path(o->out) << '\n';
+    }
+    result = kExitOk;
+  });
+}
+
+}  // namespace irbis::cli

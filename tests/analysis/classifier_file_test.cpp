@@ -1,0 +1,85 @@
+#include <gtest/gtest.h>
+
+#include <fstream>
+
+#include "irbis/classifier.h"
+#include "irbis/errors.h"
+#include "test_util.h"
+
+using namespace irbis;
+
+namespace {
+Classifier small() {
+  Classifier c;
+  c.embedding_model = "m";
+  c.embedding_sha256 = "abc";
+  c.input = ClassifierInput::blocks;
+  c.classes = {"a", "b", "c"};
+  c.model.mean = cv::Mat(1, 4, CV_32F, cv::Scalar(0.5));
+  c.model.scale = cv::Mat(1, 4, CV_32F, cv::Scalar(2));
+  c.model.W = cv::Mat(3, 4, CV_32F);
+  cv::randu(c.model.W, -1, 1);
+  c.model.b = cv::Mat(1, 3, CV_32F, cv::Scalar(0.1));
+  c.report = {{"l2", 0.01}};
+  return c;
+}
+}  // namespace
+
+TEST(ClassifierFile, RoundTrip) {
+  test::TempDir tmp("clf");
+  const Classifier c = small();
+  c.save(tmp / "x.clf");
+  const Classifier d = Classifier::load(tmp / "x.clf");
+  EXPECT_EQ(d.classes, c.classes);
+  EXPECT_EQ(d.embedding_model, "m");
+  EXPECT_EQ(d.input, ClassifierInput::blocks);
+  EXPECT_EQ(cv::norm(d.model.W, c.model.W, cv::NORM_INF), 0.0);
+  EXPECT_EQ(d.report["l2"], 0.01);
+  const cv::Mat x(2, 4, CV_32F, cv::Scalar(0.3));
+  EXPECT_EQ(cv::norm(d.predict_proba(x), c.predict_proba(x), cv::NORM_INF), 0.0);
+}
+
+TEST(ClassifierFile, CorruptTruncatedForeignAndOtherVersion) {
+  test::TempDir tmp("clf");
+  small().save(tmp / "x.clf");
+  auto bytes = test::read_file(tmp / "x.clf");
+  auto msg = [&](const std::vector<uint8_t>& b) {
+    test::write_file(tmp / "y.clf", b);
+    try {
+      Classifier::load(tmp / "y.clf");
+    } catch (const ModelError& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  auto flipped = bytes;
+  flipped[bytes.size() / 2] ^= 0x40;
+  EXPECT_NE(msg(flipped).find("corrupted"), std::string::npos);
+  EXPECT_NE(msg({bytes.begin(), bytes.begin() + long(bytes.size() - 20)}).find("corrupted"), std::string::npos);
+  EXPECT_NE(msg({'h', 'e', 'l', 'l', 'o'}).find("not an irbis classifier"), std::string::npos);
+  auto other = bytes;
+  other[8] = 99;
+  EXPECT_NE(msg(other).find("version 99"), std::string::npos);
+  EXPECT_THROW(Classifier::load(tmp / "missing.clf"), IoError);
+}
+
+TEST(ClassifierFile, ChecksEmbedder) {
+  Classifier c = small();
+  ModelCard card;
+  card.name = "other";
+  EXPECT_THROW(c.check_embedder(card), ModelError);
+  EXPECT_THROW(c.class_index("zebra"), UsageError);
+  EXPECT_EQ(c.class_index("b"), 1);
+}
+
+TEST(ClassifierFile, ConfusionPlots) {
+  test::TempDir tmp("clf");
+  cv::Mat cm = (cv::Mat_<int>(2, 2) << 5, 1, 0, 6);
+  write_confusion_plot(tmp / "c.png", cm, {"cat", "dog"}, "test");
+  write_confusion_plot(tmp / "c.svg", cm, {"cat", "d<g"}, "test");
+  EXPECT_GT(std::filesystem::file_size(tmp / "c.png"), 500u);
+  std::ifstream in(tmp / "c.svg");
+  std::string s((std::istreambuf_iterator<char>(in)), {});
+  EXPECT_NE(s.find("d&lt;g"), std::string::npos);
+  EXPECT_THROW(write_confusion_plot(tmp / "c.gif", cm, {"a", "b"}, ""), UsageError);
+}

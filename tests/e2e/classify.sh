@@ -1,0 +1,143 @@
+# Classify and explain end to end on generated images of two classes that differ only in the
+# centre: "checker" has a black/white checkerboard there, "plain" a flat grey of the same mean.
+# train (split, CV, confusion table and picture, suspects), predict (files, collection),
+# explain (weight on the centre, same seed -> same weights) and bad input.
+source "$(dirname "$0")/lib/common.bash"
+
+$PY - "$WORK/pics" <<'PYEOF'
+import os, sys
+import numpy as np, cv2
+root = sys.argv[1]
+rng = np.random.default_rng(7)
+def image(checker):
+    h = w = 160
+    yy, xx = np.mgrid[0:h, 0:w]
+    c0, c1 = rng.uniform(40, 215, 3), rng.uniform(40, 215, 3)
+    t = (xx * rng.uniform(0.3, 1) + yy * rng.uniform(0.3, 1)) / (2 * w)
+    img = c0[None, None] * (1 - t[..., None]) + c1[None, None] * t[..., None]
+    img += rng.normal(0, 6, img.shape)
+    if checker:
+        sq = int(rng.integers(6, 10))
+        cb = ((yy // sq + xx // sq) % 2) * 255.0
+        img[50:110, 50:110] = cb[50:110, 50:110, None]
+    else:
+        img[50:110, 50:110] = 128 + rng.normal(0, 3, (60, 60, 3))
+    return np.clip(img, 0, 255).astype(np.uint8)
+for cls in ("checker", "plain"):
+    os.makedirs(f"{root}/{cls}", exist_ok=True)
+    for i in range(14):
+        cv2.imwrite(f"{root}/{cls}/{i:02d}.png", image(cls == "checker"))
+# A mislabelled image: a checkerboard filed under plain.
+cv2.imwrite(f"{root}/plain/mislabelled.png", image(True))
+os.makedirs(f"{root}/../new", exist_ok=True)
+cv2.imwrite(f"{root}/../new/c.png", image(True))
+cv2.imwrite(f"{root}/../new/p.png", image(False))
+cv2.imwrite(f"{root}/../new/tiny.png", image(True)[:40, :40])
+PYEOF
+P=$WORK/pics
+"$IRBIS" index "$P" --into "$WORK/c.irbis" > /dev/null
+
+# --- train ---
+run train "$WORK/c.irbis" --labels folders --out "$WORK/m.clf" --test-fraction 0.3 --seed 1 \
+  --plot "$WORK/confusion.png" --suspects "$WORK/suspects.csv" --json
+assert_eq "$RC" 0 "train ($ERR)"
+assert_eq "$(json 'd["classes"]')" "['checker', 'plain']" "class names"
+assert_eq "$(json 'd["test"]["accuracy"] >= 0.85 and d["train"]["accuracy"] >= 0.95')" "True" "accuracy ($OUT)"
+assert_eq "$(json 'd["test_images"] + d["train_images"]')" 29 "all labelled images used"
+assert_eq "$(json 'len(d["cv_accuracy"]) == 6 and d["l2_chosen_by"]')" "cross-validation" "CV report"
+assert_eq "$(json 'sum(map(sum, d["test"]["confusion"]))')" "$(json 'd["test_images"]')" "confusion sums to the test set"
+[ -s "$WORK/confusion.png" ] || fail "no confusion picture"
+grep -q "mislabelled.png,plain,checker" "$WORK/suspects.csv" || fail "the mislabelled image is not a suspect: $(cat "$WORK/suspects.csv")"
+[ "$(wc -l < "$WORK/suspects.csv")" -le 3 ] || fail "too many suspects: $(cat "$WORK/suspects.csv")"
+run train "$WORK/c.irbis" --labels folders --out "$WORK/m2.clf" --seed 1 --plot "$WORK/confusion.svg"
+assert_eq "$RC" 0 "train table ($ERR)"
+assert_contains "$OUT" "confusion (test" "confusion table"
+assert_contains "$(cat "$WORK/confusion.svg")" "<svg" "svg plot"
+
+run train "$WORK/c.irbis" --labels folders --input blocks --out "$WORK/b.clf" --seed 1 --json
+assert_eq "$(json '(d["input"], d["l2_chosen_by"], len(d["cv_accuracy"]))')" "('blocks', 'cross-validation', 6)" "train on all pooled blocks"
+run predict "$WORK/b.clf" "$WORK/new/c.png" --format csv
+assert_eq "$(sed -n 2p <<<"$OUT" | cut -d, -f2)" checker "blocks classifier on a new file"
+
+# --- predict ---
+run predict "$WORK/m.clf" "$WORK/new/c.png" "$WORK/new/p.png" --format csv
+assert_eq "$RC" 0 "predict files ($ERR)"
+assert_eq "$(sed -n 1p <<<"$OUT")" "path,label,probability,p_checker,p_plain" "csv header"
+assert_eq "$(sed -n 2p <<<"$OUT" | cut -d, -f2)" checker "label of a checkerboard"
+assert_eq "$(sed -n 3p <<<"$OUT" | cut -d, -f2)" plain "label of a plain image"
+run predict "$WORK/m.clf" --collection "$WORK/c.irbis" --out "$WORK/scores.csv"
+assert_eq "$RC" 0 "predict collection ($ERR)"
+assert_eq "$(($(wc -l < "$WORK/scores.csv") - 1))" 29 "a score for every image"
+run predict "$WORK/m.clf" "$WORK/new/c.png" --json
+assert_eq "$(json 'round(sum(d[0]["probabilities"].values()), 4)')" 1.0 "probabilities sum to 1"
+run predict "$WORK/m.clf" "$WORK/new/c.png" "$WORK/nope.png"
+assert_eq "$RC" 2 "a missing file is a partial failure"
+
+# --- explain ---
+run explain "$WORK/m.clf" "$WORK/new/c.png" --superpixels 30 --samples 100 --seed 3 \
+  --weights "$WORK/w.json" --out "$WORK/lime.png"
+assert_eq "$RC" 0 "explain ($ERR)"
+assert_contains "$OUT" "class checker" "explained class"
+$PY - "$WORK/w.json" "$WORK/lime.png" "$WORK/new/c.png" <<'PYEOF'
+import json, sys
+import numpy as np, cv2
+d = json.load(open(sys.argv[1]))
+sp = d["superpixels"]
+assert d["class"] == "checker" and len(sp) >= 10, (d["class"], len(sp))
+assert all(k in sp[0] for k in ("id", "weight", "pixels", "bbox"))
+assert sum(s["pixels"] for s in sp) == 160 * 160
+# The highlighted superpixels (top 10 % of weights) are the pixels left as they were.
+out, img = (cv2.imread(f).astype(int) for f in sys.argv[2:4])
+kept = np.abs(out - img).sum(2) <= 3
+centre = np.zeros(kept.shape, bool); centre[50:110, 50:110] = True
+covered = (kept & centre).sum() / centre.sum()
+share = (kept & centre).sum() / max(1, kept.sum())
+print(f"highlight covers {covered:.2f} of the checkerboard; {share:.2f} of the highlight lies in it (it is 0.14 of the image)")
+assert covered >= 0.6 and share >= 0.3, "the explanation must put its weight on the checkerboard"
+PYEOF
+for i in 1 2; do
+  "$IRBIS" explain "$WORK/m.clf" "$WORK/new/c.png" --superpixels 12 --samples 30 --seed 5 --weights "$WORK/w$i.json" > /dev/null
+done
+$PY -c "
+import json; a, b = (json.load(open(f'$WORK/w{i}.json')) for i in (1, 2))
+assert [s['weight'] for s in a['superpixels']] == [s['weight'] for s in b['superpixels']], 'same seed, same weights'"
+run explain "$WORK/m.clf" "$WORK/new/c.png" --superpixels 12 --samples 30 --class plain --fill blur --json
+assert_eq "$(json 'd["class"]')" plain "--class"
+
+# --- bad input ---
+run explain "$WORK/m.clf" "$WORK/new/tiny.png" --superpixels 200 --samples 20
+assert_eq "$RC" 1 "tiny image exit code"
+assert_contains "$ERR" "too small for 200 superpixels" "tiny image message"
+run explain "$WORK/m.clf" "$WORK/new/c.png" --class zebra
+assert_eq "$RC" 1 "unknown class"
+assert_contains "$ERR" "unknown class 'zebra'" "unknown class message"
+printf 'path,label\n%s,only\n%s,only\n' "$P/checker/00.png" "$P/plain/00.png" > "$WORK/one.csv"
+run train "$WORK/c.irbis" --labels "$WORK/one.csv" --out "$WORK/x.clf"
+assert_eq "$RC" 1 "single class"
+assert_contains "$ERR" "at least two classes" "single class message"
+printf 'path,label\n%s,a\n%s,a\n%s,b\n' "$P/checker/00.png" "$P/checker/01.png" "$P/plain/00.png" > "$WORK/lonely.csv"
+run train "$WORK/c.irbis" --labels "$WORK/lonely.csv" --out "$WORK/x.clf"
+assert_eq "$RC" 1 "class with one image"
+assert_contains "$ERR" "only one image in: b" "one image message"
+printf 'path,label\n%s,a\n/no/such/file.png,b\n' "$P/checker/00.png" > "$WORK/missing.csv"
+run train "$WORK/c.irbis" --labels "$WORK/missing.csv" --out "$WORK/x.clf"
+assert_eq "$RC" 1 "labels for paths not in the collection"
+assert_contains "$ERR" "/no/such/file.png" "unknown path named"
+head -c 300 "$WORK/m.clf" > "$WORK/cut.clf"
+run predict "$WORK/cut.clf" "$WORK/new/c.png"
+assert_eq "$RC" 3 "truncated classifier"
+assert_contains "$ERR" "corrupted" "truncated message"
+echo "not a model" > "$WORK/text.clf"
+run predict "$WORK/text.clf" "$WORK/new/c.png"
+assert_contains "$ERR" "not an irbis classifier" "foreign file message"
+$PY -c "
+b = bytearray(open('$WORK/m.clf','rb').read()); b[8] = 7; open('$WORK/v7.clf','wb').write(b)"
+run predict "$WORK/v7.clf" "$WORK/new/c.png"
+assert_contains "$ERR" "format version 7" "other version message"
+"$IRBIS" index "$P" --into "$WORK/h.irbis" --features hashes > /dev/null
+run predict "$WORK/m.clf" --collection "$WORK/h.irbis"
+assert_eq "$RC" 1 "collection without the model's embeddings"
+assert_contains "$ERR" "needs embeddings of model" "other model message"
+run predict "$WORK/m.clf"
+assert_eq "$RC" 1 "nothing to predict"
+echo "PASS"
