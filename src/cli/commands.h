@@ -22,5 +22,7 @@ void add_export_command(CLI::App& root, int& result);
 void add_cluster_command(CLI::App& root, int& result);
 void add_sample_command(CLI::App& root, int& result);
 void add_demo_command(CLI::App& root, int& result);
+void add_report_command(CLI::App& root, int& result);  // report_command.cpp
+void add_serve_command(CLI::App& root, int& result);   // report_command.cpp
 
 }  // namespace irbis::cli

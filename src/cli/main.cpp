@@ -24,6 +24,8 @@ int main(int argc, char** argv) {
   add_model_command(app, result);
   add_export_command(app, result);
   add_cluster_command(app, result);
+  add_report_command(app, result);
+  add_serve_command(app, result);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
