@@ -41,7 +41,7 @@ struct ReportOptions {
   std::string model = "mobilenet_v2_mid";  // embeddings for clusters and "more like this"
   int dupes_threshold = 8;                 // pHash distance (dupes.h default)
   int cluster_k = 0;                       // 0 = automatic over [k_min, k_max]
-  int k_min = 2, k_max = 20;
+  int k_min = 2, k_max = 30;
   std::string map = "auto";                // tsne, pca, none; auto = tsne up to 5000 images, else pca
   uint64_t seed = 1;
   std::string classifier;                  // --classifier (classify branch; ignored until it lands)

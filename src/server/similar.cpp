@@ -16,7 +16,7 @@ std::vector<SimilarHit> more_like_this(ReportData& data, const cv::Mat& query, i
   cv::Mat scores;  // n x 1
   cv::gemm(m->data, q.reshape(1, 1), 1.0, cv::noArray(), 0.0, scores, cv::GEMM_2_T);
   const int n = scores.rows;
-  std::vector<int> idx(size_t(n));
+  std::vector<int> idx(static_cast<size_t>(n));
   std::iota(idx.begin(), idx.end(), 0);
   const float* s = scores.ptr<float>();
   const int want = std::min(n, k + (exclude_id >= 0 ? 1 : 0));
