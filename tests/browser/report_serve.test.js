@@ -20,6 +20,9 @@ let step = 'start';
 const log = (m) => console.log(`browser: ${m}`);
 
 async function checkImagesLoaded(page, what) {
+  // Thumbnails load lazily: make them eager, then wait for every one to finish (or fail).
+  await page.$$eval('img', (imgs) => imgs.forEach((i) => { i.loading = 'eager'; }));
+  await page.waitForFunction(() => [...document.images].every((i) => i.complete), null, { timeout: 30000 });
   const broken = await page.$$eval('img', (imgs) => imgs.filter((i) => !(i.complete && i.naturalWidth > 0)).map((i) => i.src));
   assert.deepEqual(broken, [], `${what}: images that did not load`);
 }
@@ -41,14 +44,17 @@ async function startServe() {
 
 (async () => {
   const userDir = fs.mkdtempSync(path.join(os.tmpdir(), 'irbis-chromium-'));
-  const browser = await chromium.launch({
+  // A fresh profile (--user-data-dir) per run: playwright passes it for a persistent context.
+  const browser = await chromium.launchPersistentContext(userDir, {
     executablePath: env.CHROMIUM || '/usr/bin/chromium',
+    headless: true,
+    viewport: { width: 1280, height: 900 },
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync', `--user-data-dir=${userDir}`],
+      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
   });
   let serve;
   try {
-    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    const page = await browser.newPage();
     const dialogs = [];
     page.on('dialog', async (d) => { dialogs.push(d.message()); await d.dismiss(); });
     const external = [];
@@ -145,7 +151,7 @@ async function startServe() {
     step = 'clusters page';
     await page.goto(base + 'clusters');
     assert.equal(await page.locator('#cluster-map .pt').count(), expect.points, 'served map points');
-    await page.locator('#cluster-map .pt').first().click();  // a map point is a "more like this" link too
+    await page.locator('#cluster-map .pt').last().click({ force: true });  // a map point is a "more like this" link too
     await page.waitForURL(/\/search\?id=\d+/);
     await page.goto(base + 'clusters');
     await page.screenshot({ path: path.join(shots, 'serve-clusters.png'), fullPage: true });

@@ -14,7 +14,7 @@ rm -rf "$SHOTS"; mkdir -p "$SHOTS"
 QUERY=$(ls "$WORK/pics/photos/"*.jpg | head -1)
 cp "$QUERY" "$WORK/pics/<img src=x onerror=alert(1)>.jpg"
 mkdir -p "$WORK/pics/<script>alert(1)<"
-cp "$(ls "$WORK/pics/photos/"*.png | head -1)" "$WORK/pics/<script>alert(1)</script>.jpg"
+cp "$(ls "$WORK/pics/photos/"*.jpg | sed -n 2p)" "$WORK/pics/<script>alert(1)</script>.jpg"
 printf 'this is not an image' > "$WORK/pics/broken.jpg"
 cp "$WORK/pics/broken.jpg" "$WORK/bad-upload.jpg"
 
@@ -26,10 +26,10 @@ assert_eq "$RC" 0 "report ($ERR)"
 run info "$WORK/c.irbis" --json
 IMAGES=$(json 'd["images"]'); FAILED=$(json 'd["failed"]')
 run dupes "$WORK/c.irbis" --json
-GROUPS=$(json 'len(d["groups"])'); DUPES=$(json 'd["duplicates"]')
+NGROUPS=$(json 'len(d["groups"])'); DUPES=$(json 'd["duplicates"]')
 K=$($PY -c "import csv; print(len(list(csv.DictReader(open('$WORK/report/cluster_sizes.csv')))))")
 POINTS=$(($(wc -l < "$WORK/report/clusters.csv") - 1))
-EXPECT=$($PY -c "import json,sys; print(json.dumps(dict(images=$IMAGES, failed=$FAILED, groups=$GROUPS, duplicates=$DUPES, k=$K, points=$POINTS, xss_name=sys.argv[1])))" '<img src=x onerror=alert(1)>.jpg')
+EXPECT=$($PY -c "import json,sys; print(json.dumps(dict(images=$IMAGES, failed=$FAILED, groups=$NGROUPS, duplicates=$DUPES, k=$K, points=$POINTS, xss_name=sys.argv[1])))" '<img src=x onerror=alert(1)>.jpg')
 echo "browser: expecting $EXPECT"
 
 IRBIS="$IRBIS" COLL="$WORK/c.irbis" REPORT="$WORK/report" SHOTS="$SHOTS" EXPECT="$EXPECT" QUERY="$QUERY" \
