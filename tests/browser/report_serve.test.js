@@ -86,8 +86,7 @@ async function startServe() {
     await page.screenshot({ path: path.join(shots, 'report-top.png') });
     await page.locator('#dupes').scrollIntoViewIfNeeded();
     await page.screenshot({ path: path.join(shots, 'report-dupes.png') });
-    await page.locator('#clusters').scrollIntoViewIfNeeded();
-    await page.screenshot({ path: path.join(shots, 'report-clusters.png') });
+    await page.locator('#cluster-map').screenshot({ path: path.join(shots, 'report-cluster-map.png') });
     await page.screenshot({ path: path.join(shots, 'report-full.png'), fullPage: true });
     log(`static report ok: ${expect.images} images, ${expect.groups} groups, k=${expect.k}`);
 
