@@ -1,4 +1,5 @@
 // `irbis report` and `irbis serve`: the collection as a static HTML folder, or live in a browser.
+#include <algorithm>
 #include <iostream>
 
 #include "cli/commands.h"
@@ -43,6 +44,8 @@ void add_report_command(CLI::App& root, int& result) {
       out += "-report";
     }
     const ReportSummary s = write_report(*coll, o->r, out);
+    if (!o->r.classifier.empty() && std::find(s.sections.begin(), s.sections.end(), "classifier") == s.sections.end())
+      std::cerr << "irbis: --classifier: classifiers are not available in this build; section skipped\n";
     std::cout << "report: " << s.index_html.string() << " (" << s.sections.size() << " sections, "
               << s.csv_files.size() << " CSV tables, " << s.thumbnails << " thumbnails, " << s.seconds << " s)\n";
     result = kExitOk;
