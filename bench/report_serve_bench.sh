@@ -16,7 +16,7 @@ N=$("$IRBIS" info "$COLL" --json | /usr/bin/python3 -c 'import json,sys; print(j
 echo "collection: $COLL ($N images), $(nproc) cores: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2)"
 rm -rf "$COLL/thumbs"
 for run in cold warm; do
-  /usr/bin/time -f "report ($run thumbnails): %e s wall, %M KB max RSS" "$IRBIS" report "$COLL" --out "$OUT/report" 2>&1 | sed 's/^/  /'
+  /usr/bin/time -f "report ($run thumbnails): %e s wall, %M KB max RSS" "$IRBIS" report "$COLL" --out "$OUT/report" ${REPORT_ARGS:-} 2>&1 | sed 's/^/  /'
 done
 echo "  report folder: $(du -sh "$OUT/report" | cut -f1), $(ls "$OUT/report/thumbs" | wc -l) thumbnails"
 

@@ -42,7 +42,7 @@ struct ReportOptions {
   int dupes_threshold = 8;                 // pHash distance (dupes.h default)
   int cluster_k = 0;                       // 0 = automatic over [k_min, k_max]
   int k_min = 2, k_max = 30;
-  std::string map = "auto";                // tsne, pca, none; auto = tsne up to 5000 images, else pca
+  std::string map = "auto";                // tsne, pca, none; auto = tsne up to 2000 images, else pca
   uint64_t seed = 1;
   std::string classifier;                  // --classifier (classify branch; ignored until it lands)
   // Static report: at most this many duplicate groups / failures in the HTML (CSV has all).
@@ -93,7 +93,8 @@ class ReportData {
  private:
   const Collection& coll_;
   ReportOptions opts_;
-  std::mutex mu_;
+  // One lock per analysis, so a long one (clusters) never blocks the others or record lookups.
+  std::mutex mu_, overview_mu_, dupes_mu_, clusters_mu_, emb_mu_;
   std::optional<std::vector<ImageRecord>> all_, live_;
   std::map<int64_t, size_t> by_id_;
   std::optional<Overview> overview_;

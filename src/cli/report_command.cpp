@@ -18,7 +18,7 @@ void add_report_options(CLI::App* cmd, ReportOptions& o) {
       ->check(CLI::Range(0, 64));
   cmd->add_option("-k", o.cluster_k, "Number of clusters (default: chosen by silhouette over --k-range)");
   cmd->add_option("--k-max", o.k_max, "Largest k tried when k is chosen automatically")->capture_default_str();
-  cmd->add_option("--map", o.map, "Cluster map: auto (t-SNE up to 5000 images, else PCA), tsne, pca, none")
+  cmd->add_option("--map", o.map, "Cluster map: auto (t-SNE up to 2000 images, else PCA), tsne, pca, none")
       ->capture_default_str();
   cmd->add_option("--classifier", o.classifier, "Also show this classifier's confusion matrix and scores");
 }

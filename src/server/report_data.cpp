@@ -40,9 +40,9 @@ const ImageRecord* ReportData::by_id(int64_t id) {
 }
 
 const Overview& ReportData::overview() {
-  std::lock_guard lk(mu_);
+  std::lock_guard lk(overview_mu_);
   if (overview_) return *overview_;
-  load_records_locked();
+  live();
   Overview o;
   const auto bins = size_bins();
   o.size_hist.assign(bins.size(), 0);
@@ -71,9 +71,9 @@ const Overview& ReportData::overview() {
 }
 
 const DupesResult& ReportData::dupes() {
-  std::lock_guard lk(mu_);
+  std::lock_guard lk(dupes_mu_);
   if (dupes_) return *dupes_;
-  load_records_locked();
+  live();
   DupesResult d;
   if (coll_.has_feature(kHashesFeature)) {
     // Same items and low-detail rule as `irbis dupes` (src/cli/dupes_command.cpp).
@@ -107,7 +107,7 @@ const DupesResult& ReportData::dupes() {
 }
 
 const EmbeddingMatrix* ReportData::embeddings() {
-  std::lock_guard lk(mu_);
+  std::lock_guard lk(emb_mu_);
   if (!emb_) {
     try {
       auto m = std::make_unique<EmbeddingMatrix>(load_embeddings(coll_, opts_.model, EmbeddingView::full));
@@ -122,21 +122,21 @@ const EmbeddingMatrix* ReportData::embeddings() {
 
 int64_t ReportData::embedding_row(int64_t id) {
   if (!embeddings()) return -1;
-  std::lock_guard lk(mu_);
+  std::lock_guard lk(emb_mu_);
   auto it = emb_row_.find(id);
   return it == emb_row_.end() ? -1 : it->second;
 }
 
 std::string ReportData::clusters_error() {
   clusters();
-  std::lock_guard lk(mu_);
+  std::lock_guard lk(clusters_mu_);
   return clusters_error_;
 }
 
 const ClustersResult* ReportData::clusters() {
-  std::lock_guard lk(mu_);
+  std::lock_guard lk(clusters_mu_);
   if (clusters_) return clusters_->get();
-  load_records_locked();
+  live();
   auto res = std::make_unique<ClustersResult>();
   cv::Mat x;
   try {
@@ -165,8 +165,9 @@ const ClustersResult* ReportData::clusters() {
   ClusterParams p;
   p.seed = opts_.seed;
   p.tsne.seed = opts_.seed;
-  p.map = opts_.map == "auto" ? (n <= 5000 ? "tsne" : "pca") : opts_.map;
-  if (n > 5000) p.restarts = 2;
+  // Large collections: PCA map (t-SNE is exact, O(n^2), up to kTsneExactMax) and fewer restarts.
+  p.map = opts_.map == "auto" ? (n <= kTsneExactMax ? "tsne" : "pca") : opts_.map;
+  if (n > kTsneExactMax) p.restarts = 2;
   if (opts_.cluster_k > 0) {
     p.k = int(std::min<int64_t>(opts_.cluster_k, n));
   } else {
