@@ -7,7 +7,7 @@ source "$(dirname "$0")/lib/common.bash"
 echo "secret" > "$WORK/secret.txt"
 "$IRBIS" serve "$WORK/c.irbis" --port 0 --max-upload-mb 1 --max-upload-pixels 4000000 > "$WORK/serve.out" 2>&1 &
 PID=$!
-trap 'kill $PID 2>/dev/null; cleanup' EXIT
+trap 'kill $PID 2>/dev/null || true; cleanup' EXIT
 for _ in $(seq 100); do grep -q http "$WORK/serve.out" && break; sleep 0.2; done
 URL=$(grep -o 'http://127.0.0.1:[0-9]*' "$WORK/serve.out") || fail "serve did not start: $(cat "$WORK/serve.out")"
 PORT=${URL##*:}
