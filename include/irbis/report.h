@@ -111,7 +111,7 @@ std::vector<std::pair<std::string, int64_t>> size_bins();
 
 // ---------------------------------------------------------------------------------------------
 // "More like this": nearest images by cosine similarity of the embeddings.
-// SWAP POINT: exact inner product over load_embeddings (cv::gemm) until the search branch's
+// SWAP POINT: exact inner product over load_embeddings (AVX2 loop) until the search branch's
 // index lands; replace the body of more_like_this (src/server/similar.cpp) with that index.
 struct SimilarHit {
   int64_t id = -1;

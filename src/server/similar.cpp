@@ -1,5 +1,5 @@
 // "More like this" (report.h). SWAP POINT for the search branch: this exact inner product over
-// the whole embedding matrix (one OpenBLAS sgemv, O(n d) per query and bound by memory bandwidth:
+// the whole embedding matrix (O(n d) per query, bound by memory bandwidth:
 // the matrix is read once per query, 1.1 GB at 100 k x 2696) is the stand-in for the real index;
 // keep the signature and replace the body. One thread per query (AVX2/FMA dot products): the
 // server runs queries concurrently, and a multi-threaded BLAS call per request (OpenBLAS sgemv)
