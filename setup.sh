@@ -25,6 +25,8 @@ APT_PACKAGES=(
   python3-numpy python3-pil python3-scipy python3-opencv python3-sklearn
   # real photographs for the sample collection and tests
   opencv-doc python3-skimage
+  # browser tests of the report and web UI (driven by playwright-core, tests/browser); load generator
+  chromium wrk
 )
 
 # node + npm unwrap the model package; the machine image ships them (NodeSource), Debian's
@@ -56,6 +58,15 @@ fi
 
 # Pretrained weights (nsfwjs from the npm registry), verified by checksum; see models/README.md.
 if [ -x scripts/fetch_models.sh ]; then scripts/fetch_models.sh; fi
+
+# Browser tests: playwright-core from the npm registry (locked), driving Debian's chromium; no
+# browser download. Re-run only when the lock file changed.
+if command -v npm >/dev/null 2>&1 && [ -f tests/browser/package-lock.json ]; then
+  stamp=tests/browser/node_modules/.irbis-stamp
+  if [ ! -d tests/browser/node_modules/playwright-core ] || ! [ "$stamp" -nt tests/browser/package-lock.json ]; then
+    (cd tests/browser && npm ci --no-audit --no-fund --loglevel=error) && touch "$stamp"
+  fi
+fi
 
 BUILD_TYPE=${IRBIS_BUILD_TYPE:-Release}
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE="$BUILD_TYPE" >/dev/null

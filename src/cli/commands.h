@@ -28,5 +28,7 @@ void add_evaluate_command(CLI::App& root, int& result);
 void add_train_command(CLI::App& root, int& result);
 void add_predict_command(CLI::App& root, int& result);
 void add_explain_command(CLI::App& root, int& result);
+void add_report_command(CLI::App& root, int& result);  // report_command.cpp
+void add_serve_command(CLI::App& root, int& result);   // report_command.cpp
 
 }  // namespace irbis::cli

@@ -7,12 +7,13 @@
 #include "cli/output.h"
 #include "irbis/model.h"
 #include "irbis/pipeline.h"
+#include "irbis/report.h"
 #include "irbis/sample.h"
 
 namespace irbis::cli {
 
 void add_demo_command(CLI::App& root, int& result) {
-  auto* cmd = root.add_subcommand("demo", "Build a sample collection from Debian-shipped photos, index it, show duplicates");
+  auto* cmd = root.add_subcommand("demo", "Build a sample collection from Debian-shipped photos, index it, show duplicates and clusters, write the HTML report");
   auto out = std::make_shared<std::string>("irbis-demo");
   cmd->add_option("--out", *out, "Working folder")->capture_default_str();
   cmd->callback([out, &result] {
@@ -45,6 +46,14 @@ void add_demo_command(CLI::App& root, int& result) {
     add_dupes_command(app, sub_result);
     app.parse(std::vector<std::string>{(dir / "sample.irbis").string(), "dupes"});
     result = sub_result;
+    // Clusters and the HTML report (the same as `irbis report`).
+    auto rcoll = Collection::open(dir / "sample.irbis");
+    const ReportSummary rs = write_report(*rcoll, ReportOptions{}, dir / "report");
+    std::cout << "\n4. clusters: k = " << rs.cluster_k << " (chosen by silhouette; irbis cluster "
+              << (dir / "sample.irbis").string() << " --auto)\n"
+              << "5. report: " << rs.images << " images, " << rs.dupe_groups << " duplicate groups, " << rs.thumbnails
+              << " thumbnails, in " << rs.seconds << " s\n\n   open " << fs::absolute(rs.index_html).string()
+              << "\n   or browse and search it live: build/irbis serve " << (dir / "sample.irbis").string() << "\n";
   });
 }
 

@@ -30,6 +30,8 @@ int main(int argc, char** argv) {
   add_train_command(app, result);
   add_predict_command(app, result);
   add_explain_command(app, result);
+  add_report_command(app, result);
+  add_serve_command(app, result);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -1,0 +1,181 @@
+// "See it": thumbnails, the HTML report of a whole collection (`irbis report`) and the data behind
+// the local web UI (`irbis serve`, server.h). Both render the same views from one ReportData: each
+// view is a ReportSection (HTML fragment + CSV tables + JSON for the API), so new analyses plug in
+// as one more section (see report_sections() and the EXTENSION POINTS in src/server/sections.cpp).
+// docs/report.md describes the output.
+#pragma once
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+#include <opencv2/core.hpp>
+
+#include "irbis/cluster.h"
+#include "irbis/collection.h"
+#include "irbis/dupes.h"
+#include "irbis/embeddings.h"
+
+namespace irbis {
+
+// ---------------------------------------------------------------------------------------------
+// Thumbnails: <collection>/thumbs/<id>.jpg, long side kThumbSide px (never upscaled), JPEG q80.
+// Made lazily (or by `irbis report`), written atomically (tmp + rename), so readers never see a
+// half-written file and concurrent makers of the same thumbnail are harmless.
+inline constexpr int kThumbSide = 256;
+std::filesystem::path thumb_path(const Collection& coll, int64_t id);
+// Returns the thumbnail's path, making it when missing. Throws IoError/DecodeError naming the file.
+std::filesystem::path ensure_thumbnail(const Collection& coll, const ImageRecord& rec, int side = kThumbSide);
+// Makes the thumbnails of many images on `threads` workers (0 = one per core); failures are
+// skipped (the views then show a placeholder). Returns how many exist afterwards.
+size_t ensure_thumbnails(const Collection& coll, const std::vector<ImageRecord>& recs, int threads = 0);
+
+// ---------------------------------------------------------------------------------------------
+struct ReportOptions {
+  std::string model = "mobilenet_v2_mid";  // embeddings for clusters and "more like this"
+  int dupes_threshold = 8;                 // pHash distance (dupes.h default)
+  int cluster_k = 0;                       // 0 = automatic over [k_min, k_max]
+  int k_min = 2, k_max = 30;
+  std::string map = "auto";                // tsne, pca, none; auto = tsne up to 2000 images, else pca
+  uint64_t seed = 1;
+  std::string classifier;                  // --classifier (classify branch; ignored until it lands)
+  // Static report: at most this many duplicate groups / failures in the HTML (CSV has all).
+  int html_max_groups = 300;
+  int html_max_rows = 300;
+  int map_thumbs_max = 400;                // the map shows thumbnails up to this many images, else points
+};
+
+struct Overview {
+  int64_t ok = 0, failed = 0, removed = 0, retired = 0;
+  int64_t bytes = 0, pixels = 0;
+  std::map<std::string, int64_t> formats;           // ok images per format
+  std::vector<int64_t> size_hist;                   // ok images per file-size bin (kSizeBins)
+  std::vector<ImageRecord> failures;                // status failed, with reason
+  nlohmann::json scan_problems = nlohmann::json::array();
+  std::vector<std::string> features;                // "name[dim]"
+};
+
+struct DupesResult {
+  std::vector<ImageRecord> records;   // the items grouped (ok images with hashes), index = DupeMember::index
+  std::vector<DupeGroup> groups;
+  size_t duplicates = 0;              // sum of group sizes minus one each
+};
+
+struct ClustersResult {
+  std::string features;               // "cnn-semantic" or "color"
+  std::vector<ImageRecord> records;   // row i of the report
+  ClusterReport report;
+};
+
+// The analyses of one collection, computed on first use and cached (thread-safe), shared by the
+// report writer and the server.
+class ReportData {
+ public:
+  ReportData(const Collection& coll, ReportOptions opts);
+  const Collection& collection() const { return coll_; }
+  const ReportOptions& options() const { return opts_; }
+  const std::vector<ImageRecord>& live();           // ok images, id order
+  const ImageRecord* by_id(int64_t id);             // any status; null when unknown
+  const Overview& overview();
+  const DupesResult& dupes();
+  const ClustersResult* clusters();                 // null when there is nothing to cluster
+  const EmbeddingMatrix* embeddings();              // full view of opts.model; null when not indexed
+  // Row of an id in embeddings(), -1 when it has none.
+  int64_t embedding_row(int64_t id);
+  std::string clusters_error();                     // why clusters() is null
+
+ private:
+  const Collection& coll_;
+  ReportOptions opts_;
+  // One lock per analysis, so a long one (clusters) never blocks the others or record lookups.
+  std::mutex mu_, overview_mu_, dupes_mu_, clusters_mu_, emb_mu_;
+  std::optional<std::vector<ImageRecord>> all_, live_;
+  std::map<int64_t, size_t> by_id_;
+  std::optional<Overview> overview_;
+  std::optional<DupesResult> dupes_;
+  std::optional<std::unique_ptr<ClustersResult>> clusters_;
+  std::string clusters_error_;
+  std::optional<std::unique_ptr<EmbeddingMatrix>> emb_;
+  std::map<int64_t, int64_t> emb_row_;
+  void load_records_locked();
+};
+
+// File-size histogram bins (upper bounds in bytes) of Overview::size_hist; the last is open.
+std::vector<std::pair<std::string, int64_t>> size_bins();
+
+// ---------------------------------------------------------------------------------------------
+// "More like this": nearest images by cosine similarity of the embeddings.
+// SWAP POINT: exact inner product over load_embeddings (AVX2 loop) until the search branch's
+// index lands; replace the body of more_like_this (src/server/similar.cpp) with that index.
+struct SimilarHit {
+  int64_t id = -1;
+  float score = 0;   // cosine similarity (embeddings are L2-normalised)
+};
+std::vector<SimilarHit> more_like_this(ReportData& data, const cv::Mat& query, int k, int64_t exclude_id = -1);
+
+// ---------------------------------------------------------------------------------------------
+// Views
+// How a view links to images: the static report uses relative files, the server its routes.
+struct ViewContext {
+  bool live = false;                                 // served (links to search) or static
+  std::function<std::string(int64_t id)> thumb_url;  // e.g. "thumbs/12.jpg" or "/thumbs/12.jpg"
+  std::function<std::string(int64_t id)> link_url;   // where a click on a thumbnail goes ("" = none)
+  std::function<std::string(const std::string& csv)> csv_url;  // link to a section's CSV ("" = none)
+  int page = 0;                                      // pagination (served views)
+  int page_size = 0;                                 // 0 = the static report's caps
+};
+
+struct CsvTable {
+  std::string file;                                  // e.g. "dupes.csv"
+  std::vector<std::string> header;
+  std::vector<std::vector<std::string>> rows;
+};
+
+struct ReportSection {
+  std::string id;      // anchor and API name: "overview", "dupes", "unique", "clusters", "classifier"
+  std::string title;
+  // False hides the section (e.g. no unique analysis in this build or collection).
+  std::function<bool(ReportData&)> available;
+  std::function<std::string(ReportData&, const ViewContext&)> html;
+  std::function<std::vector<CsvTable>(ReportData&)> tables;
+  // Images whose thumbnails the static view shows.
+  std::function<std::vector<int64_t>(ReportData&, const ViewContext&)> images;
+};
+
+// In display order: overview, duplicates, unique (when available), clusters, classifier (when
+// available and opts.classifier is set).
+std::vector<ReportSection> report_sections(const ReportOptions& opts);
+
+struct ReportSummary {
+  std::filesystem::path index_html;
+  std::vector<std::string> sections;  // ids written
+  std::vector<std::string> csv_files;
+  size_t thumbnails = 0;
+  size_t images = 0, dupe_groups = 0;
+  int cluster_k = 0;           // 0 when not clustered
+  double seconds = 0;
+};
+// Writes out_dir/index.html (self-contained: inline CSS, SVG charts, no scripts needed, no
+// network), out_dir/<table>.csv and out_dir/thumbs/<id>.jpg (copied from the collection's cache).
+ReportSummary write_report(const Collection& coll, const ReportOptions& opts, const std::filesystem::path& out_dir);
+
+// --- HTML/CSV helpers shared with the server ---
+std::string html_escape(std::string_view s);   // &, <, >, ", ' (paths go through display_path first)
+std::string csv_text(const CsvTable& t);
+std::string page_html(const std::string& title, const std::string& nav, const std::string& body,
+                      const std::string& script = "");
+std::string thumb_html(const ViewContext& ctx, const ImageRecord& r, const std::string& caption,
+                       const std::string& css_class = "");
+// SVG boxplot of several named distributions (min, quartiles, max, mean) for the unique view.
+std::string svg_boxplot(const std::vector<std::pair<std::string, std::vector<float>>>& series,
+                        const std::string& axis_label);
+// SVG bar chart (labels along x).
+std::string svg_bars(const std::vector<std::pair<std::string, int64_t>>& bars, const std::string& axis_label);
+
+}  // namespace irbis

@@ -1,0 +1,84 @@
+// `irbis report` and `irbis serve`: the collection as a static HTML folder, or live in a browser.
+#include <algorithm>
+#include <iostream>
+
+#include "cli/commands.h"
+#include "irbis/errors.h"
+#include "irbis/model.h"
+#include "irbis/report.h"
+#include "irbis/server.h"
+
+namespace irbis::cli {
+
+namespace {
+void add_report_options(CLI::App* cmd, ReportOptions& o) {
+  cmd->add_option("--model", o.model, "Embedding model for clusters and search")->capture_default_str();
+  cmd->add_option("--threshold", o.dupes_threshold, "pHash distance for near duplicates")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 64));
+  cmd->add_option("-k", o.cluster_k, "Number of clusters (default: chosen by silhouette over --k-range)");
+  cmd->add_option("--k-max", o.k_max, "Largest k tried when k is chosen automatically")->capture_default_str();
+  cmd->add_option("--map", o.map, "Cluster map: auto (t-SNE up to 2000 images, else PCA), tsne, pca, none")
+      ->capture_default_str();
+  cmd->add_option("--classifier", o.classifier, "Also show this classifier's confusion matrix and scores");
+}
+}  // namespace
+
+void add_report_command(CLI::App& root, int& result) {
+  auto* cmd = root.add_subcommand("report", "Write an HTML report (overview, duplicates, clusters) with CSV tables");
+  struct Opts {
+    std::string coll, out;
+    ReportOptions r;
+  };
+  auto o = std::make_shared<Opts>();
+  cmd->add_option("collection", o->coll, "Collection directory")->required();
+  cmd->add_option("--out", o->out, "Output folder (default: <collection>-report)");
+  add_report_options(cmd, o->r);
+  cmd->callback([o, &result] {
+    auto coll = Collection::open(o->coll);
+    std::string out = o->out;
+    if (out.empty()) {
+      out = o->coll;
+      while (out.size() > 1 && out.back() == '/') out.pop_back();
+      if (out.size() > 6 && out.ends_with(".irbis")) out.resize(out.size() - 6);
+      out += "-report";
+    }
+    const ReportSummary s = write_report(*coll, o->r, out);
+    if (!o->r.classifier.empty() && std::find(s.sections.begin(), s.sections.end(), "classifier") == s.sections.end())
+      std::cerr << "irbis: --classifier: classifiers are not available in this build; section skipped\n";
+    std::cout << "report: " << s.index_html.string() << " (" << s.sections.size() << " sections, "
+              << s.csv_files.size() << " CSV tables, " << s.thumbnails << " thumbnails, " << s.seconds << " s)\n";
+    result = kExitOk;
+  });
+}
+
+void add_serve_command(CLI::App& root, int& result) {
+  auto* cmd = root.add_subcommand("serve", "Browse and search a collection in a local web UI (read-only)");
+  struct Opts {
+    std::string coll;
+    ReportOptions r;
+    ServeOptions s;
+    uint64_t max_upload_mb = 20;
+  };
+  auto o = std::make_shared<Opts>();
+  cmd->add_option("collection", o->coll, "Collection directory")->required();
+  cmd->add_option("--host", o->s.host, "Address to bind (loopback by default; 0.0.0.0 exposes it to the network)")
+      ->capture_default_str();
+  cmd->add_option("--port", o->s.port, "Port (0 = any free port)")->capture_default_str();
+  cmd->add_option("--max-upload-mb", o->max_upload_mb, "Largest query upload, in MB")->capture_default_str();
+  cmd->add_option("--max-upload-pixels", o->s.max_upload_pixels, "Largest decoded query image, in pixels")
+      ->capture_default_str();
+  add_report_options(cmd, o->r);
+  cmd->callback([o, &result] {
+    auto coll = Collection::open(o->coll);
+    o->s.max_upload_bytes = o->max_upload_mb << 20;
+    o->s.on_listen = [o](int port) {
+      std::cout << "irbis serve: http://" << (o->s.host.find(':') != std::string::npos ? "[" + o->s.host + "]" : o->s.host)
+                << ":" << port << "/  (Ctrl-C stops)" << std::endl;
+    };
+    serve(*coll, o->r, o->s);
+    result = kExitOk;
+  });
+}
+
+}  // namespace irbis::cli

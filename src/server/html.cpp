@@ -1,0 +1,182 @@
+// HTML, CSV and SVG helpers shared by the static report and the web UI (report.h).
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <sstream>
+
+#include "irbis/report.h"
+#include "irbis/text.h"
+
+namespace irbis {
+
+std::string html_escape(std::string_view s) {
+  std::string o;
+  o.reserve(s.size() + 16);
+  for (char c : s) {
+    switch (c) {
+      case '&': o += "&amp;"; break;
+      case '<': o += "&lt;"; break;
+      case '>': o += "&gt;"; break;
+      case '"': o += "&quot;"; break;
+      case '\'': o += "&#39;"; break;
+      default: o += c;
+    }
+  }
+  return o;
+}
+
+namespace {
+std::string csv_field(const std::string& raw) {
+  const std::string s = display_path(raw);
+  if (s.find_first_of(",\"\r\n") == std::string::npos) return s;
+  std::string o = "\"";
+  for (char c : s) {
+    if (c == '"') o += '"';
+    o += c;
+  }
+  return o + "\"";
+}
+std::string fmt(double v, int digits = 3) {
+  char b[64];
+  std::snprintf(b, sizeof b, "%.*g", digits, v);
+  return b;
+}
+}  // namespace
+
+std::string csv_text(const CsvTable& t) {
+  std::string o;
+  auto row = [&](const std::vector<std::string>& r) {
+    for (size_t i = 0; i < r.size(); ++i) o += (i ? "," : "") + csv_field(r[i]);
+    o += "\n";
+  };
+  row(t.header);
+  for (const auto& r : t.rows) row(r);
+  return o;
+}
+
+static const char* kCss = R"CSS(
+:root{--fg:#1d2330;--mut:#667085;--bg:#f6f7f9;--card:#fff;--line:#e3e6ea;--acc:#2563eb;--keep:#16a34a}
+*{box-sizing:border-box}body{margin:0;font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:var(--fg);background:var(--bg)}
+header{position:sticky;top:0;z-index:5;background:#111827;color:#fff;padding:10px 24px;display:flex;gap:20px;align-items:center;flex-wrap:wrap}
+header b{font-size:17px;letter-spacing:.5px}header a{color:#cbd5e1;text-decoration:none}header a:hover{color:#fff}
+main{max-width:1240px;margin:0 auto;padding:16px 24px 60px}
+section{background:var(--card);border:1px solid var(--line);border-radius:10px;padding:16px 20px;margin:18px 0}
+h2{margin:0 0 10px;font-size:20px}h3{font-size:15px;margin:16px 0 6px}.mut{color:var(--mut)}
+.cards{display:flex;gap:12px;flex-wrap:wrap}.card{border:1px solid var(--line);border-radius:8px;padding:8px 14px;min-width:120px}
+.card .v{font-size:22px;font-weight:600}.card .l{color:var(--mut);font-size:12px}
+table{border-collapse:collapse;margin:6px 0;font-size:13px}th,td{border-bottom:1px solid var(--line);padding:4px 10px;text-align:left;vertical-align:top}
+th{background:#f1f3f6}td.num,th.num{text-align:right;font-variant-numeric:tabular-nums}tr.chosen td{background:#eef4ff;font-weight:600}
+.grid{display:flex;flex-wrap:wrap;gap:10px;align-items:flex-start}
+figure.thumb{margin:0;width:150px;background:#fafafa;border:2px solid var(--line);border-radius:8px;overflow:hidden}
+figure.thumb img{display:block;width:100%;height:120px;object-fit:contain;background:#eceff3}
+figure.thumb figcaption{padding:3px 6px;font-size:11px;word-break:break-all;max-height:4.6em;overflow:hidden}
+figure.keep{border-color:var(--keep)}figure.keep figcaption b{color:var(--keep)}
+.group{border-top:1px solid var(--line);padding:10px 0}.group h3{margin:0 0 6px}
+.pager{margin:10px 0;display:flex;gap:12px}.pager a{color:var(--acc)}
+svg text{font:11px system-ui,sans-serif;fill:#374151}a.csv{font-size:12px;color:var(--acc);margin-left:8px}
+#drop{border:2px dashed #94a3b8;border-radius:10px;padding:26px;text-align:center;color:var(--mut);margin-bottom:12px}
+#drop.over{border-color:var(--acc);background:#eef4ff}.err{color:#b91c1c;font-weight:600}
+)CSS";
+
+std::string page_html(const std::string& title, const std::string& nav, const std::string& body,
+                      const std::string& script) {
+  std::string o = "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+                  "<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">"
+                  "<title>" + html_escape(title) + "</title><style>" + kCss + "</style></head>\n<body>"
+                  "<header><b>irbis</b>" + nav + "</header>\n<main>" + body + "</main>\n";
+  if (!script.empty()) o += "<script>" + script + "</script>\n";
+  return o + "</body></html>\n";
+}
+
+static std::string base_name(const std::string& path) {
+  const auto s = path.find_last_of('/');
+  return s == std::string::npos ? path : path.substr(s + 1);
+}
+
+std::string thumb_html(const ViewContext& ctx, const ImageRecord& r, const std::string& caption,
+                       const std::string& css_class) {
+  const std::string name = html_escape(display_path(base_name(r.path)));
+  const std::string full = html_escape(display_path(r.path));
+  std::string img = "<img loading=\"lazy\" src=\"" + html_escape(ctx.thumb_url(r.id)) + "\" alt=\"" + name + "\">";
+  const std::string link = ctx.link_url ? ctx.link_url(r.id) : "";
+  if (!link.empty()) img = "<a href=\"" + html_escape(link) + "\" title=\"more like this\">" + img + "</a>";
+  return "<figure class=\"thumb " + css_class + "\" data-id=\"" + std::to_string(r.id) + "\" title=\"" + full +
+         "\">" + img + "<figcaption>" + caption + (caption.empty() ? "" : "<br>") + "<span class=\"name\">" +
+         name + "</span></figcaption></figure>";
+}
+
+std::string svg_bars(const std::vector<std::pair<std::string, int64_t>>& bars, const std::string& axis_label) {
+  const int W = 520, H = 220, L = 50, B = 40, T = 12;
+  int64_t mx = 1;
+  for (const auto& b : bars) mx = std::max(mx, b.second);
+  std::ostringstream s;
+  s << "<svg class=\"chart bars\" xmlns=\"http://www.w3.org/2000/svg\" width=\"" << W << "\" height=\"" << H
+    << "\" viewBox=\"0 0 " << W << ' ' << H << "\">";
+  s << "<line x1=\"" << L << "\" y1=\"" << H - B << "\" x2=\"" << W - 10 << "\" y2=\"" << H - B
+    << "\" stroke=\"#9ca3af\"/>";
+  const double bw = double(W - L - 20) / std::max<size_t>(1, bars.size());
+  for (size_t i = 0; i < bars.size(); ++i) {
+    const double h = double(H - B - T) * double(bars[i].second) / double(mx);
+    const double x = L + i * bw + bw * 0.15;
+    s << "<rect x=\"" << x << "\" y=\"" << H - B - h << "\" width=\"" << bw * 0.7 << "\" height=\"" << h
+      << "\" fill=\"#3b82f6\"><title>" << html_escape(bars[i].first) << ": " << bars[i].second << "</title></rect>";
+    s << "<text x=\"" << x + bw * 0.35 << "\" y=\"" << H - B - h - 3 << "\" text-anchor=\"middle\">" << bars[i].second
+      << "</text>";
+    s << "<text x=\"" << x + bw * 0.35 << "\" y=\"" << H - B + 14 << "\" text-anchor=\"middle\">"
+      << html_escape(bars[i].first) << "</text>";
+  }
+  s << "<text x=\"12\" y=\"" << (H - B) / 2 << "\" transform=\"rotate(-90 12 " << (H - B) / 2
+    << ")\" text-anchor=\"middle\">" << html_escape(axis_label) << "</text></svg>";
+  return s.str();
+}
+
+std::string svg_boxplot(const std::vector<std::pair<std::string, std::vector<float>>>& series,
+                        const std::string& axis_label) {
+  const int W = 640, row = 34, L = 150, R = 20, T = 10, B = 36;
+  const int H = T + B + row * int(std::max<size_t>(1, series.size()));
+  float lo = INFINITY, hi = -INFINITY;
+  for (const auto& [_, v] : series)
+    for (float x : v) lo = std::min(lo, x), hi = std::max(hi, x);
+  if (!(lo < hi)) lo = 0, hi = lo + 1;
+  auto px = [&](double v) { return L + (W - L - R) * (v - lo) / (hi - lo); };
+  std::ostringstream s;
+  s << "<svg class=\"chart boxplot\" xmlns=\"http://www.w3.org/2000/svg\" width=\"" << W << "\" height=\"" << H
+    << "\" viewBox=\"0 0 " << W << ' ' << H << "\">";
+  for (size_t i = 0; i < series.size(); ++i) {
+    std::vector<float> v = series[i].second;
+    if (v.empty()) continue;
+    std::sort(v.begin(), v.end());
+    auto q = [&](double p) {
+      const double x = p * double(v.size() - 1);
+      const size_t a = size_t(x);
+      return v[a] + (v[std::min(a + 1, v.size() - 1)] - v[a]) * float(x - double(a));
+    };
+    double mean = 0;
+    for (float x : v) mean += x;
+    mean /= double(v.size());
+    const double y = T + row * double(i) + row / 2.0;
+    s << "<g class=\"box\"><title>" << html_escape(series[i].first) << ": min " << fmt(v.front()) << ", q1 "
+      << fmt(q(.25)) << ", median " << fmt(q(.5)) << ", q3 " << fmt(q(.75)) << ", max " << fmt(v.back())
+      << ", mean " << fmt(mean) << "</title>";
+    s << "<text x=\"" << L - 8 << "\" y=\"" << y + 4 << "\" text-anchor=\"end\">" << html_escape(series[i].first)
+      << "</text>";
+    s << "<line x1=\"" << px(v.front()) << "\" y1=\"" << y << "\" x2=\"" << px(v.back()) << "\" y2=\"" << y
+      << "\" stroke=\"#6b7280\"/>";
+    s << "<rect x=\"" << px(q(.25)) << "\" y=\"" << y - 10 << "\" width=\"" << std::max(1.0, px(q(.75)) - px(q(.25)))
+      << "\" height=\"20\" fill=\"#bfdbfe\" stroke=\"#2563eb\"/>";
+    s << "<line x1=\"" << px(q(.5)) << "\" y1=\"" << y - 10 << "\" x2=\"" << px(q(.5)) << "\" y2=\"" << y + 10
+      << "\" stroke=\"#1e3a8a\" stroke-width=\"2\"/>";
+    s << "<circle cx=\"" << px(mean) << "\" cy=\"" << y << "\" r=\"3\" fill=\"#dc2626\"/></g>";
+  }
+  const int ya = H - B + 6;
+  s << "<line x1=\"" << L << "\" y1=\"" << ya << "\" x2=\"" << W - R << "\" y2=\"" << ya << "\" stroke=\"#9ca3af\"/>";
+  for (int t = 0; t <= 4; ++t) {
+    const double v = lo + (hi - lo) * t / 4.0;
+    s << "<text x=\"" << px(v) << "\" y=\"" << ya + 14 << "\" text-anchor=\"middle\">" << fmt(v) << "</text>";
+  }
+  s << "<text x=\"" << (L + W - R) / 2 << "\" y=\"" << H - 2 << "\" text-anchor=\"middle\">" << html_escape(axis_label)
+    << "</text></svg>";
+  return s.str();
+}
+
+}  // namespace irbis

@@ -1,0 +1,190 @@
+// ReportData: the analyses behind the report and the web UI, computed once on first use.
+#include <algorithm>
+
+#include "irbis/errors.h"
+#include "irbis/hashes.h"
+#include "irbis/pipeline.h"
+#include "irbis/report.h"
+#include "irbis/text.h"
+
+namespace irbis {
+
+std::vector<std::pair<std::string, int64_t>> size_bins() {
+  return {{"<100 KB", 100'000},   {"100 KB-1 MB", 1'000'000}, {"1-3 MB", 3'000'000},
+          {"3-10 MB", 10'000'000}, {"10-30 MB", 30'000'000},   {">30 MB", INT64_MAX}};
+}
+
+ReportData::ReportData(const Collection& coll, ReportOptions opts) : coll_(coll), opts_(std::move(opts)) {}
+
+void ReportData::load_records_locked() {
+  if (all_) return;
+  all_ = coll_.records();
+  live_.emplace();
+  for (size_t i = 0; i < all_->size(); ++i) {
+    by_id_[(*all_)[i].id] = i;
+    if ((*all_)[i].status == ImageStatus::ok) live_->push_back((*all_)[i]);
+  }
+}
+
+const std::vector<ImageRecord>& ReportData::live() {
+  std::lock_guard lk(mu_);
+  load_records_locked();
+  return *live_;
+}
+
+const ImageRecord* ReportData::by_id(int64_t id) {
+  std::lock_guard lk(mu_);
+  load_records_locked();
+  auto it = by_id_.find(id);
+  return it == by_id_.end() ? nullptr : &(*all_)[it->second];
+}
+
+const Overview& ReportData::overview() {
+  std::lock_guard lk(overview_mu_);
+  if (overview_) return *overview_;
+  live();
+  Overview o;
+  const auto bins = size_bins();
+  o.size_hist.assign(bins.size(), 0);
+  for (const auto& r : *all_) {
+    switch (r.status) {
+      case ImageStatus::ok: {
+        ++o.ok;
+        o.bytes += r.size;
+        o.pixels += int64_t(r.width) * r.height;
+        o.formats[format_name(r.format)]++;
+        size_t b = 0;
+        while (b + 1 < bins.size() && r.size >= bins[b].second) ++b;
+        o.size_hist[b]++;
+        break;
+      }
+      case ImageStatus::failed: ++o.failed; o.failures.push_back(r); break;
+      case ImageStatus::removed: ++o.removed; break;
+      case ImageStatus::retired: ++o.retired; break;
+    }
+  }
+  auto problems = nlohmann::json::parse(coll_.meta("last_scan_problems", "[]"), nullptr, false);
+  if (problems.is_array()) o.scan_problems = problems;
+  for (const auto& f : coll_.feature_specs()) o.features.push_back(f.name + "[" + std::to_string(f.dim) + "]");
+  overview_ = std::move(o);
+  return *overview_;
+}
+
+const DupesResult& ReportData::dupes() {
+  std::lock_guard lk(dupes_mu_);
+  if (dupes_) return *dupes_;
+  live();
+  DupesResult d;
+  if (coll_.has_feature(kHashesFeature)) {
+    // Same items and low-detail rule as `irbis dupes` (src/cli/dupes_command.cpp).
+    constexpr float kLowDetailStd = 0.02f;
+    const FeatureView hashes = coll_.view(kHashesFeature);
+    const bool have_color = coll_.has_feature(kColorFeature);
+    const FeatureView color = have_color ? coll_.view(kColorFeature) : FeatureView{};
+    std::vector<DupeItem> items;
+    for (const auto& r : *live_) {
+      if (r.id >= hashes.rows()) continue;
+      DupeItem it;
+      it.hash = hashes.row_u64(r.id)[0];
+      it.content = r.content_hash;
+      it.pixels = int64_t(r.width) * r.height;
+      it.file_size = r.size;
+      it.path = r.path;
+      if (have_color && r.id < color.rows()) {
+        const float* sd = color.row_f32(r.id) + kColorHistBins + 3;
+        it.low_detail = std::max({sd[0], sd[1], sd[2]}) < kLowDetailStd;
+      }
+      items.push_back(std::move(it));
+      d.records.push_back(r);
+    }
+    DupesParams p;
+    p.max_distance = opts_.dupes_threshold;
+    d.groups = group_duplicates(items, p);
+    for (const auto& g : d.groups) d.duplicates += g.duplicates.size();
+  }
+  dupes_ = std::move(d);
+  return *dupes_;
+}
+
+const EmbeddingMatrix* ReportData::embeddings() {
+  std::lock_guard lk(emb_mu_);
+  if (!emb_) {
+    try {
+      auto m = std::make_unique<EmbeddingMatrix>(load_embeddings(coll_, opts_.model, EmbeddingView::full));
+      for (size_t i = 0; i < m->records.size(); ++i) emb_row_[m->records[i].id] = int64_t(i);
+      emb_ = std::move(m);
+    } catch (const Error&) {
+      emb_ = std::unique_ptr<EmbeddingMatrix>();
+    }
+  }
+  return emb_->get();
+}
+
+int64_t ReportData::embedding_row(int64_t id) {
+  if (!embeddings()) return -1;
+  std::lock_guard lk(emb_mu_);
+  auto it = emb_row_.find(id);
+  return it == emb_row_.end() ? -1 : it->second;
+}
+
+std::string ReportData::clusters_error() {
+  clusters();
+  std::lock_guard lk(clusters_mu_);
+  return clusters_error_;
+}
+
+const ClustersResult* ReportData::clusters() {
+  std::lock_guard lk(clusters_mu_);
+  if (clusters_) return clusters_->get();
+  live();
+  auto res = std::make_unique<ClustersResult>();
+  cv::Mat x;
+  try {
+    auto m = load_embeddings(coll_, opts_.model, EmbeddingView::semantic);
+    res->features = "cnn-semantic";
+    res->records = std::move(m.records);
+    x = m.data;
+  } catch (const Error&) {
+    if (coll_.has_feature(kColorFeature)) {  // hashes-only collections: colour statistics
+      const FeatureView v = coll_.view(kColorFeature);
+      res->features = "color";
+      for (const auto& r : *live_)
+        if (r.id < v.rows()) res->records.push_back(r);
+      x.create(int(res->records.size()), kColorStatsDim, CV_32F);
+      for (size_t i = 0; i < res->records.size(); ++i)
+        std::copy_n(v.row_f32(res->records[i].id), kColorStatsDim, x.ptr<float>(int(i)));
+    }
+  }
+  const int64_t n = x.rows;
+  if (n < 3) {
+    clusters_error_ = n == 0 ? "no embeddings or colour features to cluster (run irbis index)"
+                             : "too few images to cluster";
+    clusters_ = std::unique_ptr<ClustersResult>();
+    return nullptr;
+  }
+  ClusterParams p;
+  p.seed = opts_.seed;
+  p.tsne.seed = opts_.seed;
+  // Large collections: PCA map (t-SNE is exact, O(n^2), up to kTsneExactMax) and fewer restarts.
+  p.map = opts_.map == "auto" ? (n <= kTsneExactMax ? "tsne" : "pca") : opts_.map;
+  if (n > kTsneExactMax) p.restarts = 2;
+  if (opts_.cluster_k > 0) {
+    p.k = int(std::min<int64_t>(opts_.cluster_k, n));
+  } else {
+    p.auto_k = true;
+    p.k_min = opts_.k_min;
+    p.k_max = int(std::min<int64_t>(opts_.k_max, n - 1));
+    if (p.k_max <= p.k_min) { p.auto_k = false; p.k = 2; }
+  }
+  try {
+    res->report = analyze_clusters(MatrixView(x), p);
+  } catch (const Error& e) {
+    clusters_error_ = e.what();
+    clusters_ = std::unique_ptr<ClustersResult>();
+    return nullptr;
+  }
+  clusters_ = std::move(res);
+  return clusters_->get();
+}
+
+}  // namespace irbis

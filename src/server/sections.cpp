@@ -1,0 +1,415 @@
+// The views of a collection (report.h): one ReportSection per analysis, rendered by both the
+// static report (write_report) and the server. EXTENSION POINTS for the analyses of other
+// branches are marked below: unique_section() (search branch) and classifier_section()
+// (classify branch) return a section whose `available` is false until they are wired in.
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+
+#include "irbis/errors.h"
+#include "irbis/report.h"
+#include "irbis/text.h"
+
+namespace irbis {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string num(double v, int digits = 3) {
+  char b[64];
+  std::snprintf(b, sizeof b, "%.*f", digits, v);
+  return b;
+}
+std::string human_bytes(double n) {
+  const char* u[] = {"B", "KB", "MB", "GB", "TB"};
+  int i = 0;
+  while (n >= 1000 && i < 4) n /= 1000, ++i;
+  char b[32];
+  std::snprintf(b, sizeof b, i ? "%.1f %s" : "%.0f %s", n, u[i]);
+  return b;
+}
+std::string card(const std::string& value, const std::string& label, const std::string& key) {
+  return "<div class=\"card\" data-key=\"" + key + "\"><div class=\"v\">" + html_escape(value) +
+         "</div><div class=\"l\">" + html_escape(label) + "</div></div>";
+}
+std::string csv_link(const ViewContext& ctx, const std::string& file) {
+  const std::string u = ctx.csv_url ? ctx.csv_url(file) : "";
+  return u.empty() ? "" : "<a class=\"csv\" href=\"" + html_escape(u) + "\">" + html_escape(file) + "</a>";
+}
+std::string table_html(const std::vector<std::string>& header, const std::vector<std::vector<std::string>>& rows,
+                       size_t max_rows, const std::string& cls, const std::vector<bool>& numeric = {}) {
+  std::string o = "<table class=\"" + cls + "\"><thead><tr>";
+  for (size_t i = 0; i < header.size(); ++i)
+    o += std::string("<th") + (i < numeric.size() && numeric[i] ? " class=\"num\"" : "") + ">" +
+         html_escape(header[i]) + "</th>";
+  o += "</tr></thead><tbody>";
+  for (size_t r = 0; r < rows.size() && r < max_rows; ++r) {
+    o += "<tr>";
+    for (size_t i = 0; i < rows[r].size(); ++i)
+      o += std::string("<td") + (i < numeric.size() && numeric[i] ? " class=\"num\"" : "") + ">" +
+           html_escape(display_path(rows[r][i])) + "</td>";
+    o += "</tr>";
+  }
+  o += "</tbody></table>";
+  if (rows.size() > max_rows)
+    o += "<p class=\"mut\">showing " + std::to_string(max_rows) + " of " + std::to_string(rows.size()) +
+         " rows; the CSV has all of them.</p>";
+  return o;
+}
+// Page range of a paginated view: [first, last) of `total` items.
+std::pair<size_t, size_t> page_range(const ViewContext& ctx, size_t total, size_t static_cap) {
+  if (ctx.page_size <= 0) return {0, std::min(total, static_cap)};
+  const size_t first = std::min(total, size_t(std::max(0, ctx.page)) * size_t(ctx.page_size));
+  return {first, std::min(total, first + size_t(ctx.page_size))};
+}
+std::string pager(const ViewContext& ctx, size_t total) {
+  if (ctx.page_size <= 0 || total <= size_t(ctx.page_size)) return "";
+  const size_t pages = (total + size_t(ctx.page_size) - 1) / size_t(ctx.page_size);
+  std::string o = "<div class=\"pager\">";
+  if (ctx.page > 0) o += "<a class=\"prev\" href=\"?page=" + std::to_string(ctx.page - 1) + "\">&larr; previous</a>";
+  o += "<span>page " + std::to_string(ctx.page + 1) + " of " + std::to_string(pages) + "</span>";
+  if (size_t(ctx.page) + 1 < pages)
+    o += "<a class=\"next\" href=\"?page=" + std::to_string(ctx.page + 1) + "\">next &rarr;</a>";
+  return o + "</div>";
+}
+
+// ---------------------------------------------------------------------------------------------
+// Overview
+std::vector<CsvTable> overview_tables(ReportData& d) {
+  const Overview& o = d.overview();
+  CsvTable summary{"overview.csv", {"metric", "value"}, {}};
+  summary.rows = {{"images", std::to_string(o.ok)},     {"failed", std::to_string(o.failed)},
+                  {"removed", std::to_string(o.removed)}, {"older_versions", std::to_string(o.retired)},
+                  {"bytes", std::to_string(o.bytes)},   {"megapixels", num(double(o.pixels) / 1e6, 2)}};
+  CsvTable formats{"formats.csv", {"format", "images"}, {}};
+  for (const auto& [f, n] : o.formats) formats.rows.push_back({f, std::to_string(n)});
+  CsvTable sizes{"sizes.csv", {"file_size", "images"}, {}};
+  const auto bins = size_bins();
+  for (size_t i = 0; i < bins.size(); ++i) sizes.rows.push_back({bins[i].first, std::to_string(o.size_hist[i])});
+  CsvTable failures{"failures.csv", {"path", "reason"}, {}};
+  for (const auto& r : o.failures) failures.rows.push_back({r.path, r.reason});
+  for (const auto& p : o.scan_problems)
+    failures.rows.push_back({p.value("path", std::string()), p.value("reason", std::string())});
+  return {summary, formats, sizes, failures};
+}
+
+std::string overview_html(ReportData& d, const ViewContext& ctx) {
+  const Overview& o = d.overview();
+  const auto t = overview_tables(d);
+  std::string h = "<section id=\"overview\" data-images=\"" + std::to_string(o.ok) + "\" data-failed=\"" +
+                  std::to_string(o.failed) + "\"><h2>Overview</h2><p class=\"mut\">" +
+                  html_escape(display_path(d.collection().dir().string())) + "</p><div class=\"cards\">";
+  h += card(std::to_string(o.ok), "images", "images");
+  h += card(std::to_string(o.failed), "failed", "failed");
+  h += card(std::to_string(o.removed), "removed", "removed");
+  h += card(human_bytes(double(o.bytes)), "total size", "bytes");
+  h += card(o.ok ? human_bytes(double(o.bytes) / double(o.ok)) : "-", "mean file", "mean");
+  h += card(num(double(o.pixels) / 1e6, 1), "megapixels", "megapixels");
+  h += "</div><div class=\"grid\"><div><h3>Formats" + csv_link(ctx, "formats.csv") + "</h3>";
+  std::vector<std::pair<std::string, int64_t>> fb(o.formats.begin(), o.formats.end());
+  h += svg_bars(fb, "images") + table_html(t[1].header, t[1].rows, 100, "formats", {false, true});
+  h += "</div><div><h3>File sizes" + csv_link(ctx, "sizes.csv") + "</h3>";
+  std::vector<std::pair<std::string, int64_t>> sb;
+  const auto bins = size_bins();
+  for (size_t i = 0; i < bins.size(); ++i) sb.push_back({bins[i].first, o.size_hist[i]});
+  h += svg_bars(sb, "images") + "</div></div>";
+  h += "<h3>Failures (" + std::to_string(t[3].rows.size()) + ")" + csv_link(ctx, "failures.csv") + "</h3>";
+  if (t[3].rows.empty()) h += "<p class=\"mut\">none: every file found was read and decoded.</p>";
+  else h += table_html(t[3].header, t[3].rows, size_t(d.options().html_max_rows), "failures");
+  h += "<p class=\"mut\">features: ";
+  for (const auto& f : o.features) h += html_escape(f) + " ";
+  return h + "</p>" + csv_link(ctx, "overview.csv") + "</section>";
+}
+
+// ---------------------------------------------------------------------------------------------
+// Duplicates
+std::vector<CsvTable> dupes_tables(ReportData& d) {
+  const DupesResult& r = d.dupes();
+  CsvTable t{"dupes.csv", {"group", "id", "path", "role", "distance", "kind", "width", "height", "size"}, {}};
+  for (size_t g = 0; g < r.groups.size(); ++g) {
+    const auto& k = r.records[r.groups[g].keep];
+    t.rows.push_back({std::to_string(g + 1), std::to_string(k.id), k.path, "keep", "0", "", std::to_string(k.width),
+                      std::to_string(k.height), std::to_string(k.size)});
+    for (const auto& m : r.groups[g].duplicates) {
+      const auto& x = r.records[m.index];
+      t.rows.push_back({std::to_string(g + 1), std::to_string(x.id), x.path, "duplicate", std::to_string(m.distance),
+                        dupe_kind_name(m.kind), std::to_string(x.width), std::to_string(x.height),
+                        std::to_string(x.size)});
+    }
+  }
+  return {t};
+}
+
+std::string dupes_html(ReportData& d, const ViewContext& ctx) {
+  const DupesResult& r = d.dupes();
+  std::string h = "<section id=\"dupes\" data-groups=\"" + std::to_string(r.groups.size()) + "\" data-duplicates=\"" +
+                  std::to_string(r.duplicates) + "\"><h2>Duplicates" + csv_link(ctx, "dupes.csv") + "</h2>";
+  h += "<p><b class=\"count\">" + std::to_string(r.groups.size()) + "</b> groups, <b>" + std::to_string(r.duplicates) +
+       "</b> duplicates among " + std::to_string(r.records.size()) + " images (exact = same bytes, near = pHash " +
+       "distance &le; " + std::to_string(d.options().dupes_threshold) +
+       "). The green image is the one to keep (most pixels, then largest file). Nothing is deleted.</p>";
+  const auto [first, last] = page_range(ctx, r.groups.size(), size_t(d.options().html_max_groups));
+  if (ctx.page_size <= 0 && last < r.groups.size())
+    h += "<p class=\"mut\">showing the first " + std::to_string(last) + " groups; dupes.csv lists all.</p>";
+  h += pager(ctx, r.groups.size());
+  for (size_t g = first; g < last; ++g) {
+    const auto& grp = r.groups[g];
+    h += "<div class=\"group\" data-group=\"" + std::to_string(g + 1) + "\" data-size=\"" +
+         std::to_string(grp.duplicates.size() + 1) + "\"><h3>group " + std::to_string(g + 1) + "</h3><div class=\"grid\">";
+    const auto& k = r.records[grp.keep];
+    h += thumb_html(ctx, k, "<b>keep</b> " + std::to_string(k.width) + "&times;" + std::to_string(k.height), "keep");
+    for (const auto& m : grp.duplicates) {
+      const auto& x = r.records[m.index];
+      h += thumb_html(ctx, x,
+                      std::string(dupe_kind_name(m.kind)) + ", distance " + std::to_string(m.distance) + ", " +
+                          std::to_string(x.width) + "&times;" + std::to_string(x.height),
+                      "dup");
+    }
+    h += "</div></div>";
+  }
+  if (r.groups.empty()) h += "<p class=\"mut\">no duplicates.</p>";
+  return h + pager(ctx, r.groups.size()) + "</section>";
+}
+
+std::vector<int64_t> dupes_images(ReportData& d, const ViewContext& ctx) {
+  const DupesResult& r = d.dupes();
+  std::vector<int64_t> ids;
+  const auto [first, last] = page_range(ctx, r.groups.size(), size_t(d.options().html_max_groups));
+  for (size_t g = first; g < last; ++g) {
+    ids.push_back(r.records[r.groups[g].keep].id);
+    for (const auto& m : r.groups[g].duplicates) ids.push_back(r.records[m.index].id);
+  }
+  return ids;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Clusters
+std::string cluster_color(int c) {
+  static const char* tab10[] = {"#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
+                                "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"};
+  if (c >= 0 && c < 10) return tab10[c];
+  char b[32];
+  std::snprintf(b, sizeof b, "hsl(%d,65%%,%d%%)", int(std::fmod(c * 137.508, 360.0)), c % 2 ? 42 : 30);
+  return b;
+}
+
+std::vector<CsvTable> clusters_tables(ReportData& d) {
+  const ClustersResult* c = d.clusters();
+  if (!c) return {};
+  const ClusterReport& r = c->report;
+  CsvTable pts{"clusters.csv", {"id", "path", "cluster", "x", "y", "distance_to_centroid"}, {}};
+  for (size_t i = 0; i < c->records.size(); ++i)
+    pts.rows.push_back({std::to_string(c->records[i].id), c->records[i].path, std::to_string(r.kmeans.labels[i]),
+                        num(r.map.size() > 2 * i ? r.map[2 * i] : 0, 4),
+                        num(r.map.size() > 2 * i + 1 ? r.map[2 * i + 1] : 0, 4), num(r.kmeans.distances[i], 4)});
+  CsvTable sil{"silhouette.csv", {"k", "silhouette", "inertia", "chosen", "elbow"}, {}};
+  for (const auto& s : r.table)
+    sil.rows.push_back({std::to_string(s.k), num(s.silhouette, 4), num(s.inertia, 2), s.k == r.k ? "yes" : "",
+                        s.k == r.elbow_k ? "yes" : ""});
+  CsvTable sizes{"cluster_sizes.csv", {"cluster", "size", "mean_distance", "medoid_id", "medoid_path"}, {}};
+  for (const auto& s : r.clusters) {
+    const auto& m = c->records[size_t(std::max<int64_t>(0, s.medoid))];
+    sizes.rows.push_back({std::to_string(s.cluster), std::to_string(s.size), num(s.mean_distance, 4),
+                          std::to_string(m.id), m.path});
+  }
+  return {pts, sil, sizes};
+}
+
+std::string clusters_html(ReportData& d, const ViewContext& ctx) {
+  const ClustersResult* c = d.clusters();
+  if (!c)
+    return "<section id=\"clusters\" data-k=\"0\"><h2>Clusters</h2><p class=\"mut\">" +
+           html_escape(d.clusters_error()) + "</p></section>";
+  const ClusterReport& r = c->report;
+  const size_t n = c->records.size();
+  std::string h = "<section id=\"clusters\" data-k=\"" + std::to_string(r.k) + "\" data-points=\"" +
+                  std::to_string(n) + "\"><h2>Clusters" + csv_link(ctx, "clusters.csv") + "</h2>";
+  h += "<p><b>k = " + std::to_string(r.k) + "</b> (" + (r.auto_k ? "chosen by silhouette" : "fixed") + ") over " +
+       std::to_string(n) + " images, features " + html_escape(c->features) + ", map " + html_escape(r.map_method) +
+       ". Best silhouette " + num(r.best_silhouette) + " vs " + num(r.null_silhouette) + " for data without clusters: " +
+       (r.clear_structure ? "clear cluster structure." : "no clear cluster structure.") + "</p>";
+  // The map: thumbnails (small collections) or points, coloured by cluster.
+  if (r.map_method != "none" && r.map.size() >= 2 * n) {
+    const int W = 1000, H = 640, P = 30;
+    float x0 = INFINITY, x1 = -INFINITY, y0 = INFINITY, y1 = -INFINITY;
+    for (size_t i = 0; i < n; ++i)
+      x0 = std::min(x0, r.map[2 * i]), x1 = std::max(x1, r.map[2 * i]), y0 = std::min(y0, r.map[2 * i + 1]),
+      y1 = std::max(y1, r.map[2 * i + 1]);
+    if (!(x1 > x0)) x1 = x0 + 1;
+    if (!(y1 > y0)) y1 = y0 + 1;
+    const bool thumbs = n <= size_t(d.options().map_thumbs_max);
+    const double ts = n <= 100 ? 44 : n <= 250 ? 34 : 26;
+    auto px = [&](float v) { return P + (W - 2 * P - ts) * (v - x0) / (x1 - x0); };
+    auto py = [&](float v) { return P + (H - 2 * P - ts) * (1 - (v - y0) / (y1 - y0)); };
+    std::ostringstream s;
+    s << "<svg id=\"cluster-map\" class=\"chart map\" xmlns=\"http://www.w3.org/2000/svg\" "
+         "xmlns:xlink=\"http://www.w3.org/1999/xlink\" width=\"100%\" viewBox=\"0 0 "
+      << W << ' ' << H << "\" style=\"max-width:" << W << "px;background:#fbfcfd;border:1px solid #e5e7eb\">";
+    for (size_t i = 0; i < n; ++i) {
+      const auto& rec = c->records[i];
+      const int lab = r.kmeans.labels[i];
+      const std::string col = cluster_color(lab);
+      const std::string title = "<title>" + html_escape(display_path(rec.path)) + " (cluster " + std::to_string(lab) +
+                                ")</title>";
+      const std::string link = ctx.link_url ? ctx.link_url(rec.id) : "";
+      std::ostringstream e;
+      const double x = px(r.map[2 * i]), y = py(r.map[2 * i + 1]);
+      if (thumbs) {
+        e << "<g class=\"pt\" data-id=\"" << rec.id << "\" data-cluster=\"" << lab << "\">" << title << "<rect x=\""
+          << x - 2 << "\" y=\"" << y - 2 << "\" width=\"" << ts + 4 << "\" height=\"" << ts + 4 << "\" fill=\"" << col
+          << "\"/><image href=\"" << html_escape(ctx.thumb_url(rec.id)) << "\" x=\"" << x << "\" y=\"" << y
+          << "\" width=\"" << ts << "\" height=\"" << ts << "\" preserveAspectRatio=\"xMidYMid slice\"/></g>";
+      } else {
+        e << "<circle class=\"pt\" data-id=\"" << rec.id << "\" data-cluster=\"" << lab << "\" cx=\"" << x + ts / 2
+          << "\" cy=\"" << y + ts / 2 << "\" r=\"3\" fill=\"" << col << "\" fill-opacity=\"0.75\">" << title
+          << "</circle>";
+      }
+      s << (link.empty() ? e.str() : "<a href=\"" + html_escape(link) + "\">" + e.str() + "</a>");
+    }
+    s << "</svg>";
+    h += s.str();
+  }
+  h += "<div class=\"grid\"><div><h3>Silhouette by k" + csv_link(ctx, "silhouette.csv") +
+       "</h3><table class=\"silhouette\"><thead><tr><th class=\"num\">k</th><th class=\"num\">silhouette</th>"
+       "<th class=\"num\">inertia</th><th></th></tr></thead><tbody>";
+  for (const auto& s : r.table)
+    h += std::string("<tr") + (s.k == r.k ? " class=\"chosen\"" : "") + "><td class=\"num\">" + std::to_string(s.k) +
+         "</td><td class=\"num\">" + num(s.silhouette) + "</td><td class=\"num\">" + num(s.inertia, 1) + "</td><td>" +
+         (s.k == r.k ? "chosen " : "") + (s.k == r.elbow_k && r.auto_k ? "elbow" : "") + "</td></tr>";
+  h += "</tbody></table></div><div style=\"flex:1;min-width:420px\"><h3>Clusters" + csv_link(ctx, "cluster_sizes.csv") +
+       "</h3><table class=\"cluster-sizes\"><thead><tr><th>cluster</th><th class=\"num\">size</th><th>most central "
+       "images</th></tr></thead><tbody>";
+  for (const auto& cl : r.clusters) {
+    h += "<tr data-cluster=\"" + std::to_string(cl.cluster) + "\"><td><span style=\"display:inline-block;width:12px;"
+         "height:12px;background:" + cluster_color(cl.cluster) + "\"></span> " + std::to_string(cl.cluster) +
+         "</td><td class=\"num\">" + std::to_string(cl.size) + "</td><td><div class=\"grid\">";
+    for (size_t j = 0; j < cl.most_central.size() && j < 4; ++j)
+      h += thumb_html(ctx, c->records[size_t(cl.most_central[j])], "");
+    h += "</div></td></tr>";
+  }
+  return h + "</tbody></table></div></div></section>";
+}
+
+std::vector<int64_t> clusters_images(ReportData& d, const ViewContext&) {
+  const ClustersResult* c = d.clusters();
+  std::vector<int64_t> ids;
+  if (!c) return ids;
+  if (c->records.size() <= size_t(d.options().map_thumbs_max))
+    for (const auto& r : c->records) ids.push_back(r.id);
+  for (const auto& cl : c->report.clusters)
+    for (size_t j = 0; j < cl.most_central.size() && j < 4; ++j) ids.push_back(c->records[size_t(cl.most_central[j])].id);
+  return ids;
+}
+
+// ---------------------------------------------------------------------------------------------
+// EXTENSION POINT (search branch): the most unique images beside their nearest neighbours, with
+// the distance distribution as svg_boxplot(). Make `available` true and fill html/tables/images
+// from the unique analysis (include/irbis/search.h) when it lands on main.
+ReportSection unique_section() {
+  ReportSection s;
+  s.id = "unique";
+  s.title = "Unique";
+  s.available = [](ReportData&) { return false; };
+  s.html = [](ReportData&, const ViewContext&) { return std::string(); };
+  s.tables = [](ReportData&) { return std::vector<CsvTable>{}; };
+  s.images = [](ReportData&, const ViewContext&) { return std::vector<int64_t>{}; };
+  return s;
+}
+
+// EXTENSION POINT (classify branch): with --classifier, the confusion matrix and per-class
+// scores of that classifier (include/irbis/classifier.h). Unavailable until it lands.
+ReportSection classifier_section(const std::string& classifier) {
+  ReportSection s;
+  s.id = "classifier";
+  s.title = "Classifier";
+  s.available = [classifier](ReportData&) { return !classifier.empty() && false; };
+  s.html = [](ReportData&, const ViewContext&) { return std::string(); };
+  s.tables = [](ReportData&) { return std::vector<CsvTable>{}; };
+  s.images = [](ReportData&, const ViewContext&) { return std::vector<int64_t>{}; };
+  return s;
+}
+
+}  // namespace
+
+std::vector<ReportSection> report_sections(const ReportOptions& opts) {
+  std::vector<ReportSection> v;
+  auto always = [](ReportData&) { return true; };
+  auto none = [](ReportData&, const ViewContext&) { return std::vector<int64_t>{}; };
+  v.push_back({"overview", "Overview", always, overview_html, overview_tables, none});
+  v.push_back({"dupes", "Duplicates", always, dupes_html, dupes_tables, dupes_images});
+  v.push_back(unique_section());
+  v.push_back({"clusters", "Clusters", always, clusters_html, clusters_tables, clusters_images});
+  v.push_back(classifier_section(opts.classifier));
+  return v;
+}
+
+ReportSummary write_report(const Collection& coll, const ReportOptions& opts, const fs::path& out_dir) {
+  const auto t0 = std::chrono::steady_clock::now();
+  ReportData data(coll, opts);
+  ReportSummary sum;
+  std::error_code ec;
+  fs::create_directories(out_dir / "thumbs", ec);
+  if (ec) throw IoError(out_dir.string() + ": cannot create (" + ec.message() + ")");
+  ViewContext ctx;
+  ctx.live = false;
+  ctx.thumb_url = [](int64_t id) { return "thumbs/" + std::to_string(id) + ".jpg"; };
+  ctx.link_url = ctx.thumb_url;  // a click opens the larger thumbnail
+  ctx.csv_url = [](const std::string& f) { return f; };
+
+  std::vector<ReportSection> sections;
+  for (auto& s : report_sections(opts))
+    if (s.available(data)) sections.push_back(std::move(s));
+  // Thumbnails the pages show: made in the collection's cache, then copied next to the HTML.
+  std::vector<int64_t> ids;
+  for (auto& s : sections) {
+    auto v = s.images(data, ctx);
+    ids.insert(ids.end(), v.begin(), v.end());
+  }
+  std::sort(ids.begin(), ids.end());
+  ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+  std::vector<ImageRecord> recs;
+  for (int64_t id : ids)
+    if (const ImageRecord* r = data.by_id(id)) recs.push_back(*r);
+  ensure_thumbnails(coll, recs);
+  for (const auto& r : recs) {
+    const fs::path src = thumb_path(coll, r.id), dst = out_dir / "thumbs" / src.filename();
+    if (!fs::exists(src, ec)) continue;
+    fs::remove(dst, ec);
+    fs::create_hard_link(src, dst, ec);
+    if (ec) fs::copy_file(src, dst, fs::copy_options::overwrite_existing, ec);
+    if (!ec) ++sum.thumbnails;
+  }
+
+  std::string nav, body;
+  for (auto& s : sections) {
+    nav += "<a href=\"#" + s.id + "\">" + html_escape(s.title) + "</a>";
+    body += s.html(data, ctx) + "\n";
+    for (const CsvTable& t : s.tables(data)) {
+      std::ofstream f(out_dir / t.file, std::ios::binary);
+      f << csv_text(t);
+      if (!f) throw IoError((out_dir / t.file).string() + ": cannot write");
+      sum.csv_files.push_back(t.file);
+    }
+    sum.sections.push_back(s.id);
+  }
+  const std::string title = "irbis report: " + display_path(coll.dir().filename().string());
+  const fs::path index = out_dir / "index.html", tmp = out_dir / "index.html.tmp";
+  {
+    std::ofstream f(tmp, std::ios::binary);
+    f << page_html(title, nav, "<h1 style=\"font-size:22px\">" + html_escape(title) + "</h1>" + body);
+    if (!f) throw IoError(index.string() + ": cannot write");
+  }
+  fs::rename(tmp, index);
+  sum.index_html = index;
+  sum.images = data.live().size();
+  sum.dupe_groups = data.dupes().groups.size();
+  if (const ClustersResult* c = data.clusters()) sum.cluster_k = c->report.k;
+  sum.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return sum;
+}
+
+}  // namespace irbis

@@ -1,0 +1,421 @@
+// `irbis serve` (server.h): HTML views rendered by the same sections as the static report, the
+// search page, and the JSON API. Images and thumbnails are addressed by numeric id only; no route
+// takes a path, so nothing outside the catalog's own files can be reached.
+#include <atomic>
+#include <csignal>
+#include <fstream>
+#include <iostream>
+#include <thread>
+
+#include <httplib.h>
+
+#include "irbis/errors.h"
+#include "irbis/image.h"
+#include "irbis/model.h"
+#include "irbis/scan.h"
+#include "irbis/server.h"
+#include "irbis/text.h"
+
+namespace irbis {
+
+namespace {
+
+httplib::Server* g_server = nullptr;
+void on_signal(int) {
+  if (g_server) g_server->stop();
+}
+
+std::string base_name(const std::string& p) {
+  const auto s = p.find_last_of('/');
+  return s == std::string::npos ? p : p.substr(s + 1);
+}
+
+nlohmann::json image_json(const ImageRecord& r) {
+  nlohmann::json j = {{"id", r.id},
+                      {"path", display_path(r.path)},
+                      {"name", display_path(base_name(r.path))},
+                      {"status", status_name(r.status)},
+                      {"format", format_name(r.format)},
+                      {"width", r.width},
+                      {"height", r.height},
+                      {"size", r.size}};
+  if (r.status == ImageStatus::ok) {
+    j["thumb"] = "/thumbs/" + std::to_string(r.id) + ".jpg";
+    j["file"] = "/images/" + std::to_string(r.id);
+  }
+  if (!r.reason.empty()) j["reason"] = r.reason;
+  return j;
+}
+
+void send_json(httplib::Response& res, const nlohmann::json& j, int status = 200) {
+  res.status = status;
+  res.set_content(j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace), "application/json");
+}
+void send_error(httplib::Response& res, int status, const std::string& msg) {
+  send_json(res, {{"error", display_path(msg)}}, status);
+}
+
+int64_t int_param(const httplib::Request& req, const char* name, int64_t def, int64_t lo, int64_t hi) {
+  if (!req.has_param(name)) return def;
+  try {
+    size_t used = 0;
+    const std::string s = req.get_param_value(name);
+    const long long v = std::stoll(s, &used);
+    if (used != s.size()) throw UsageError("");
+    return std::clamp<int64_t>(v, lo, hi);
+  } catch (const std::exception&) {
+    throw UsageError(std::string("parameter ") + name + " must be an integer");
+  }
+}
+
+const char* mime_of(ImageFormat f) {
+  switch (f) {
+    case ImageFormat::jpeg: return "image/jpeg";
+    case ImageFormat::png: return "image/png";
+    case ImageFormat::webp: return "image/webp";
+    case ImageFormat::bmp: return "image/bmp";
+    case ImageFormat::tiff: return "image/tiff";
+    case ImageFormat::gif: return "image/gif";
+    default: return "application/octet-stream";
+  }
+}
+
+// The search page's script: upload or drop an image, POST it to /api/search, show the results.
+// Results are built with textContent / attributes, never innerHTML, so names cannot inject markup.
+const char* kSearchScript = R"JS(
+(function(){
+  const drop=document.getElementById('drop'), input=document.getElementById('upload'),
+        out=document.getElementById('results'), err=document.getElementById('error'),
+        info=document.getElementById('query-info');
+  function show(data){
+    out.textContent='';
+    (data.results||[]).forEach(function(r){
+      const f=document.createElement('figure'); f.className='thumb'; f.dataset.id=r.id; f.title=r.path;
+      const a=document.createElement('a'); a.href='/search?id='+r.id;
+      const img=document.createElement('img'); img.src=r.thumb; img.alt=r.name; img.loading='lazy';
+      a.appendChild(img); f.appendChild(a);
+      const c=document.createElement('figcaption'); c.textContent='similarity '+r.score.toFixed(3)+' ';
+      const n=document.createElement('span'); n.className='name'; n.textContent=r.name;
+      c.appendChild(document.createElement('br')); c.appendChild(n); f.appendChild(c); out.appendChild(f);
+    });
+    out.dataset.count=(data.results||[]).length;
+  }
+  function send(file){
+    err.textContent=''; info.textContent='searching '+file.name+' ...';
+    const fd=new FormData(); fd.append('image',file);
+    fetch('/api/search?k=24',{method:'POST',body:fd}).then(function(r){
+      return r.json().then(function(j){ return {ok:r.ok,status:r.status,j:j}; });
+    }).then(function(x){
+      if(!x.ok){ err.textContent='error '+x.status+': '+(x.j.error||''); info.textContent=''; out.textContent=''; out.dataset.count=0; return; }
+      info.textContent='results for uploaded '+file.name+' ('+x.j.query.width+'\u00d7'+x.j.query.height+')';
+      show(x.j);
+    }).catch(function(e){ err.textContent=String(e); });
+  }
+  input.addEventListener('change',function(){ if(input.files.length) send(input.files[0]); });
+  ['dragenter','dragover'].forEach(function(t){ drop.addEventListener(t,function(e){ e.preventDefault(); drop.classList.add('over'); }); });
+  ['dragleave','drop'].forEach(function(t){ drop.addEventListener(t,function(e){ e.preventDefault(); drop.classList.remove('over'); }); });
+  drop.addEventListener('drop',function(e){ if(e.dataTransfer.files.length) send(e.dataTransfer.files[0]); });
+})();
+)JS";
+
+struct Server {
+  const Collection& coll;
+  ReportOptions ropts;
+  ServeOptions sopts;
+  ReportData data;
+  std::vector<ReportSection> sections;
+  std::mutex embed_mu;
+  std::unique_ptr<Embedder> embedder;
+
+  Server(const Collection& c, const ReportOptions& r, const ServeOptions& s)
+      : coll(c), ropts(r), sopts(s), data(c, r), sections(report_sections(r)) {}
+
+  ViewContext ctx(int page = 0, int page_size = 0) {
+    ViewContext v;
+    v.live = true;
+    v.thumb_url = [](int64_t id) { return "/thumbs/" + std::to_string(id) + ".jpg"; };
+    v.link_url = [](int64_t id) { return "/search?id=" + std::to_string(id); };
+    v.csv_url = [](const std::string& f) { return "/csv/" + f; };
+    v.page = page;
+    v.page_size = page_size;
+    return v;
+  }
+
+  std::string nav() {
+    std::string n;
+    for (auto& s : sections)
+      if (s.available(data)) n += "<a href=\"/" + (s.id == "overview" ? std::string() : s.id) + "\">" + html_escape(s.title) + "</a>";
+    return n + "<a href=\"/search\">Search</a>";
+  }
+
+  std::string search_page(const httplib::Request& req) {
+    std::string body = "<section id=\"search\"><h2>Search</h2>";
+    if (!data.embeddings())
+      body += "<p class=\"err\">this collection has no embeddings of " + html_escape(ropts.model) +
+              "; run <code>irbis index FOLDER --into COLLECTION --model " + html_escape(ropts.model) + "</code></p>";
+    body += "<div id=\"drop\">Drop an image here, or <input type=\"file\" id=\"upload\" accept=\"image/*\"> "
+            "&mdash; or click any thumbnail for more like it.</div><p id=\"error\" class=\"err\"></p>"
+            "<p id=\"query-info\" class=\"mut\"></p>";
+    std::string results;
+    size_t count = 0;
+    if (req.has_param("id")) {
+      const int64_t id = int_param(req, "id", -1, -1, INT64_MAX);
+      const int k = int(int_param(req, "k", 24, 1, 500));
+      const ImageRecord* q = data.by_id(id);
+      if (!q || q->status != ImageStatus::ok) throw UsageError("no image with id " + std::to_string(id));
+      const auto v = ctx();
+      body += "<div class=\"grid\" id=\"query\">" + thumb_html(v, *q, "<b>query</b>", "keep") + "</div>";
+      const int64_t row = data.embedding_row(id);
+      if (row < 0) throw UsageError("image " + std::to_string(id) + " has no embedding");
+      const auto hits = more_like_this(data, data.embeddings()->data.row(int(row)), k, id);
+      for (const auto& h : hits)
+        if (const ImageRecord* r = data.by_id(h.id)) {
+          char cap[64];
+          std::snprintf(cap, sizeof cap, "similarity %.3f", h.score);
+          results += thumb_html(v, *r, cap);
+          ++count;
+        }
+      body += "<h3>More like this</h3>";
+    }
+    body += "<div class=\"grid\" id=\"results\" data-count=\"" + std::to_string(count) + "\">" + results + "</div></section>";
+    return page_html("irbis search", nav(), body, kSearchScript);
+  }
+
+  nlohmann::json search_json(const cv::Mat& q, int k, int64_t exclude) {
+    nlohmann::json res = nlohmann::json::array();
+    for (const auto& h : more_like_this(data, q, k, exclude))
+      if (const ImageRecord* r = data.by_id(h.id)) {
+        auto j = image_json(*r);
+        j["score"] = h.score;
+        res.push_back(j);
+      }
+    return res;
+  }
+
+  cv::Mat embed_upload(const std::string& bytes, nlohmann::json& info) {
+    const std::span<const uint8_t> b(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size());
+    if (b.empty()) throw DecodeError("empty upload");
+    const ImageHeader h = read_header(b);  // DecodeError for anything that is not a known image
+    if (uint64_t(h.width) * uint64_t(h.height) > sopts.max_upload_pixels)
+      throw DecodeError("image declares " + std::to_string(h.width) + "x" + std::to_string(h.height) +
+                        " pixels, over the upload limit of " + std::to_string(sopts.max_upload_pixels));
+    DecodeOptions d;
+    d.max_pixels = sopts.max_upload_pixels;
+    d.min_side = 256;
+    const DecodedImage img = decode_image(b, d);
+    info = {{"width", img.header.width}, {"height", img.header.height}, {"format", format_name(img.header.format)}};
+    const EmbeddingMatrix* m = data.embeddings();
+    if (!m) throw UsageError("this collection has no embeddings to search");
+    std::lock_guard lk(embed_mu);
+    if (!embedder) embedder = std::make_unique<Embedder>(m->card);
+    return embed_image(*embedder, img.rgb);
+  }
+};
+
+// Runs a handler, mapping irbis errors to HTTP statuses with a JSON (API) or HTML message.
+template <class F>
+auto guarded(bool api, F f) {
+  return [api, f](const httplib::Request& req, httplib::Response& res) {
+    auto fail = [&](int status, const std::string& msg) {
+      if (api) send_error(res, status, msg);
+      else {
+        res.status = status;
+        res.set_content(page_html("irbis: error", "<a href=\"/\">Overview</a>",
+                                  "<section><h2>Error " + std::to_string(status) + "</h2><p class=\"err\">" +
+                                      html_escape(display_path(msg)) + "</p></section>"),
+                        "text/html; charset=utf-8");
+      }
+    };
+    try {
+      f(req, res);
+    } catch (const UsageError& e) {
+      fail(400, e.what());
+    } catch (const DecodeError& e) {
+      fail(400, e.what());
+    } catch (const IoError& e) {
+      fail(404, e.what());
+    } catch (const std::exception& e) {
+      fail(500, e.what());
+    }
+  };
+}
+
+}  // namespace
+
+void serve(const Collection& coll, const ReportOptions& report, const ServeOptions& opts) {
+  Server S(coll, report, opts);
+  httplib::Server svr;
+  const int nthreads = std::max(4, opts.threads);
+  svr.new_task_queue = [nthreads] { return new httplib::ThreadPool(size_t(nthreads)); };
+  svr.set_payload_max_length(opts.max_upload_bytes);
+  svr.set_keep_alive_max_count(100000);
+  svr.set_tcp_nodelay(true);  // else small responses wait ~40 ms for delayed ACKs (Nagle)
+  svr.set_default_headers({{"X-Content-Type-Options", "nosniff"},
+                           {"Content-Security-Policy", "default-src 'self'; style-src 'self' 'unsafe-inline'; "
+                                                       "script-src 'self' 'unsafe-inline'; img-src 'self' data:"}});
+  const auto html = [](httplib::Response& res, const std::string& s) { res.set_content(s, "text/html; charset=utf-8"); };
+
+  // --- pages: one per section, plus search ---
+  for (const auto& sec : S.sections) {
+    const std::string route = sec.id == "overview" ? "/" : "/" + sec.id;
+    svr.Get(route, guarded(false, [&S, &html, sec](const httplib::Request& req, httplib::Response& res) {
+      if (!sec.available(S.data)) throw IoError(sec.title + " is not available for this collection");
+      const int page = int(int_param(req, "page", 0, 0, INT32_MAX));
+      const auto v = S.ctx(page, S.sopts.page_size);
+      html(res, page_html("irbis: " + sec.title, S.nav(), sec.html(S.data, v)));
+    }));
+  }
+  svr.Get("/csv/(.+)", guarded(false, [&S](const httplib::Request& req, httplib::Response& res) {
+    const std::string want = req.matches[1];
+    for (auto& s : S.sections)
+      if (s.available(S.data))
+        for (const auto& t : s.tables(S.data))
+          if (t.file == want) return res.set_content(csv_text(t), "text/csv; charset=utf-8");
+    throw IoError("no table " + want);
+  }));
+  svr.Get("/search", guarded(false, [&S, &html](const httplib::Request& req, httplib::Response& res) {
+    html(res, S.search_page(req));
+  }));
+
+  // --- images by id only ---
+  svr.Get(R"(/thumbs/(\d{1,18})\.jpg)", guarded(false, [&S](const httplib::Request& req, httplib::Response& res) {
+    const ImageRecord* r = S.data.by_id(std::stoll(req.matches[1]));
+    if (!r || r->status != ImageStatus::ok) throw IoError("no such image");
+    const auto p = ensure_thumbnail(S.coll, *r);
+    const auto bytes = read_file_bytes(p.string(), 16u << 20);
+    res.set_header("Cache-Control", "max-age=3600");
+    res.set_content(std::string(bytes.begin(), bytes.end()), "image/jpeg");
+  }));
+  svr.Get(R"(/images/(\d{1,18}))", guarded(false, [&S](const httplib::Request& req, httplib::Response& res) {
+    const ImageRecord* r = S.data.by_id(std::stoll(req.matches[1]));
+    if (!r || r->status != ImageStatus::ok) throw IoError("no such image");
+    const auto bytes = read_file_bytes(r->path, 1ull << 30);
+    res.set_content(std::string(bytes.begin(), bytes.end()), mime_of(r->format));
+  }));
+
+  // --- JSON API ---
+  svr.Get("/api/overview", guarded(true, [&S](const httplib::Request&, httplib::Response& res) {
+    const Overview& o = S.data.overview();
+    nlohmann::json fails = nlohmann::json::array();
+    for (const auto& r : o.failures) fails.push_back({{"id", r.id}, {"path", display_path(r.path)}, {"reason", r.reason}});
+    send_json(res, {{"collection", display_path(S.coll.dir().string())}, {"images", o.ok}, {"failed", o.failed},
+                    {"removed", o.removed}, {"retired", o.retired}, {"bytes", o.bytes},
+                    {"megapixels", double(o.pixels) / 1e6}, {"formats", o.formats}, {"features", o.features},
+                    {"failures", fails}, {"scan_problems", o.scan_problems}});
+  }));
+  svr.Get("/api/images", guarded(true, [&S](const httplib::Request& req, httplib::Response& res) {
+    const auto& live = S.data.live();
+    const int64_t off = int_param(req, "offset", 0, 0, INT64_MAX);
+    const int64_t lim = int_param(req, "limit", S.sopts.page_size, 1, 1000);
+    nlohmann::json items = nlohmann::json::array();
+    for (int64_t i = off; i < std::min<int64_t>(off + lim, int64_t(live.size())); ++i) items.push_back(image_json(live[size_t(i)]));
+    send_json(res, {{"total", live.size()}, {"offset", off}, {"limit", lim}, {"items", items}});
+  }));
+  svr.Get(R"(/api/images/(\d{1,18}))", guarded(true, [&S](const httplib::Request& req, httplib::Response& res) {
+    const ImageRecord* r = S.data.by_id(std::stoll(req.matches[1]));
+    if (!r) throw IoError("no image with id " + std::string(req.matches[1]));
+    auto j = image_json(*r);
+    j["has_embedding"] = S.data.embedding_row(r->id) >= 0;
+    send_json(res, j);
+  }));
+  svr.Get("/api/dupes", guarded(true, [&S](const httplib::Request& req, httplib::Response& res) {
+    const DupesResult& d = S.data.dupes();
+    const int64_t off = int_param(req, "offset", 0, 0, INT64_MAX);
+    const int64_t lim = int_param(req, "limit", S.sopts.page_size, 1, 1000);
+    nlohmann::json groups = nlohmann::json::array();
+    for (int64_t g = off; g < std::min<int64_t>(off + lim, int64_t(d.groups.size())); ++g) {
+      const auto& grp = d.groups[size_t(g)];
+      nlohmann::json jg = {{"group", g + 1}, {"keep", image_json(d.records[grp.keep])}, {"duplicates", nlohmann::json::array()}};
+      for (const auto& m : grp.duplicates) {
+        auto j = image_json(d.records[m.index]);
+        j["kind"] = dupe_kind_name(m.kind);
+        j["distance"] = m.distance;
+        jg["duplicates"].push_back(j);
+      }
+      groups.push_back(jg);
+    }
+    send_json(res, {{"threshold", S.ropts.dupes_threshold}, {"images", d.records.size()}, {"total_groups", d.groups.size()},
+                    {"duplicates", d.duplicates}, {"offset", off}, {"limit", lim}, {"groups", groups}});
+  }));
+  svr.Get("/api/clusters", guarded(true, [&S](const httplib::Request& req, httplib::Response& res) {
+    const ClustersResult* c = S.data.clusters();
+    if (!c) return send_error(res, 404, S.data.clusters_error());
+    const ClusterReport& r = c->report;
+    const int64_t off = int_param(req, "offset", 0, 0, INT64_MAX);
+    const int64_t lim = int_param(req, "limit", 1000, 1, 10000);
+    nlohmann::json table = nlohmann::json::array(), clusters = nlohmann::json::array(), points = nlohmann::json::array();
+    for (const auto& s : r.table) table.push_back({{"k", s.k}, {"silhouette", s.silhouette}, {"inertia", s.inertia}});
+    for (const auto& cl : r.clusters) {
+      nlohmann::json central = nlohmann::json::array();
+      for (auto i : cl.most_central) central.push_back(c->records[size_t(i)].id);
+      clusters.push_back({{"cluster", cl.cluster}, {"size", cl.size}, {"mean_distance", cl.mean_distance},
+                          {"medoid", c->records[size_t(std::max<int64_t>(0, cl.medoid))].id}, {"central", central}});
+    }
+    const int64_t n = int64_t(c->records.size());
+    for (int64_t i = off; i < std::min(off + lim, n); ++i)
+      points.push_back({{"id", c->records[size_t(i)].id}, {"cluster", r.kmeans.labels[size_t(i)]},
+                        {"x", r.map.size() > size_t(2 * i) ? r.map[size_t(2 * i)] : 0.f},
+                        {"y", r.map.size() > size_t(2 * i + 1) ? r.map[size_t(2 * i + 1)] : 0.f}});
+    send_json(res, {{"k", r.k}, {"auto_k", r.auto_k}, {"features", c->features}, {"map", r.map_method},
+                    {"best_silhouette", r.best_silhouette}, {"null_silhouette", r.null_silhouette},
+                    {"clear_structure", r.clear_structure}, {"elbow_k", r.elbow_k}, {"silhouette", table},
+                    {"clusters", clusters}, {"total_points", n}, {"offset", off}, {"limit", lim}, {"points", points}});
+  }));
+  // EXTENSION POINT (search branch): the unique analysis' JSON; 404 until it is wired in.
+  svr.Get("/api/unique", guarded(true, [](const httplib::Request&, httplib::Response& res) {
+    send_error(res, 404, "the unique analysis is not available in this build");
+  }));
+  svr.Get("/api/search", guarded(true, [&S](const httplib::Request& req, httplib::Response& res) {
+    if (!req.has_param("id")) throw UsageError("give ?id=IMAGE_ID, or POST an image");
+    const int64_t id = int_param(req, "id", -1, -1, INT64_MAX);
+    const int k = int(int_param(req, "k", 20, 1, 1000));
+    const ImageRecord* q = S.data.by_id(id);
+    if (!q || q->status != ImageStatus::ok) throw IoError("no image with id " + std::to_string(id));
+    if (!S.data.embeddings()) throw UsageError("this collection has no embeddings to search");
+    const int64_t row = S.data.embedding_row(id);
+    if (row < 0) throw UsageError("image " + std::to_string(id) + " has no embedding");
+    send_json(res, {{"query", {{"id", id}}}, {"k", k}, {"backend", "exact-inner-product"},
+                    {"results", S.search_json(S.data.embeddings()->data.row(int(row)), k, id)}});
+  }));
+  svr.Post("/api/search", guarded(true, [&S](const httplib::Request& req, httplib::Response& res) {
+    const int k = int(int_param(req, "k", 20, 1, 1000));
+    std::string bytes;
+    if (req.is_multipart_form_data()) {
+      if (!req.has_file("image")) throw UsageError("multipart upload needs a file field named 'image'");
+      bytes = req.get_file_value("image").content;
+    } else {
+      bytes = req.body;
+    }
+    nlohmann::json info;
+    const cv::Mat q = S.embed_upload(bytes, info);
+    send_json(res, {{"query", info}, {"k", k}, {"backend", "exact-inner-product"}, {"results", S.search_json(q, k, -1)}});
+  }));
+  svr.set_error_handler([](const httplib::Request& req, httplib::Response& res) {
+    if (!res.body.empty()) return;
+    const std::string msg = res.status == 413 ? "upload too large" : res.status == 404 ? "not found" : "error";
+    if (req.path.rfind("/api/", 0) == 0) send_error(res, res.status, msg);
+    else res.set_content(msg + "\n", "text/plain");
+  });
+
+  const int port = opts.port == 0 ? svr.bind_to_any_port(opts.host) : (svr.bind_to_port(opts.host, opts.port) ? opts.port : -1);
+  if (port < 0) throw IoError("cannot listen on " + opts.host + ":" + std::to_string(opts.port));
+  if (opts.on_listen) opts.on_listen(port);
+  // Warm the analyses in the background so the first views answer quickly.
+  std::thread warm([&S] {
+    try {
+      S.data.overview();
+      S.data.dupes();
+      S.data.embeddings();
+      S.data.clusters();
+    } catch (const std::exception&) {
+    }
+  });
+  g_server = &svr;
+  std::signal(SIGINT, on_signal);
+  std::signal(SIGTERM, on_signal);
+  svr.listen_after_bind();
+  g_server = nullptr;
+  warm.join();
+}
+
+}  // namespace irbis

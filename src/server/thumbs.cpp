@@ -1,0 +1,84 @@
+// Thumbnail cache: <collection>/thumbs/<id>.jpg (see report.h).
+#include <atomic>
+#include <fstream>
+#include <thread>
+
+#include <unistd.h>
+
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
+
+#include "irbis/errors.h"
+#include "irbis/image.h"
+#include "irbis/report.h"
+#include "irbis/scan.h"
+#include "irbis/text.h"
+
+namespace irbis {
+
+namespace fs = std::filesystem;
+
+fs::path thumb_path(const Collection& coll, int64_t id) {
+  return coll.dir() / "thumbs" / (std::to_string(id) + ".jpg");
+}
+
+fs::path ensure_thumbnail(const Collection& coll, const ImageRecord& rec, int side) {
+  const fs::path out = thumb_path(coll, rec.id);
+  std::error_code ec;
+  if (fs::exists(out, ec)) return out;
+  if (rec.status != ImageStatus::ok) throw DecodeError(display_path(rec.path) + ": not an indexed image");
+  const auto bytes = read_file_bytes(rec.path, 1ull << 30);
+  DecodeOptions opts;
+  opts.min_side = side;  // DCT-scaled JPEG decode: only as many pixels as the thumbnail needs
+  DecodedImage img = decode_image(bytes, opts);
+  cv::Mat rgb = img.rgb;
+  const int w = rgb.cols, h = rgb.rows;
+  if (std::max(w, h) > side) {
+    const double s = double(side) / std::max(w, h);
+    rgb = resize_area(rgb, std::max(1, int(std::lround(w * s))), std::max(1, int(std::lround(h * s))));
+  }
+  cv::Mat bgr;
+  cv::cvtColor(rgb, bgr, cv::COLOR_RGB2BGR);
+  std::vector<uint8_t> jpg;
+  if (!cv::imencode(".jpg", bgr, jpg, {cv::IMWRITE_JPEG_QUALITY, 80}))
+    throw IoError(display_path(rec.path) + ": cannot encode thumbnail");
+  fs::create_directories(out.parent_path(), ec);
+  const fs::path tmp = out.string() + ".tmp." + std::to_string(::getpid()) + "." +
+                       std::to_string(std::hash<std::thread::id>{}(std::this_thread::get_id()));
+  {
+    std::ofstream f(tmp, std::ios::binary);
+    f.write(reinterpret_cast<const char*>(jpg.data()), std::streamsize(jpg.size()));
+    if (!f) throw IoError(tmp.string() + ": cannot write thumbnail");
+  }
+  fs::rename(tmp, out, ec);
+  if (ec) {
+    fs::remove(tmp, ec);
+    throw IoError(out.string() + ": cannot write thumbnail");
+  }
+  return out;
+}
+
+size_t ensure_thumbnails(const Collection& coll, const std::vector<ImageRecord>& recs, int threads) {
+  if (threads <= 0) threads = int(std::max(1u, std::thread::hardware_concurrency()));
+  threads = std::min<int>(threads, int(std::max<size_t>(1, recs.size())));
+  std::atomic<size_t> next{0}, made{0};
+  const int old_cv_threads = cv::getNumThreads();
+  cv::setNumThreads(1);
+  auto work = [&] {
+    for (size_t i; (i = next++) < recs.size();) {
+      try {
+        ensure_thumbnail(coll, recs[i]);
+        ++made;
+      } catch (const std::exception&) {
+      }
+    }
+  };
+  std::vector<std::thread> pool;
+  for (int t = 1; t < threads; ++t) pool.emplace_back(work);
+  work();
+  for (auto& t : pool) t.join();
+  cv::setNumThreads(old_cv_threads);
+  return made;
+}
+
+}  // namespace irbis

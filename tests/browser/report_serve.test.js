@@ -1,0 +1,169 @@
+// Browser end-to-end test of `irbis report` and `irbis serve` in Debian's Chromium, driven by
+// playwright-core (no browser download). Started by tests/e2e/browser.sh, which prepares the
+// collection and passes everything through the environment:
+//   IRBIS, COLL (collection), REPORT (static report folder), SHOTS (screenshot folder),
+//   EXPECT (JSON: images, failed, groups, duplicates, k, points, xss_name), QUERY (an image file),
+//   BAD (an undecodable file), CHROMIUM (default /usr/bin/chromium)
+'use strict';
+const { chromium } = require('playwright-core');
+const { spawn } = require('child_process');
+const fs = require('fs');
+const os = require('os');
+const path = require('path');
+const assert = require('assert/strict');
+
+const env = process.env;
+const expect = JSON.parse(env.EXPECT);
+const shots = env.SHOTS;
+fs.mkdirSync(shots, { recursive: true });
+let step = 'start';
+const log = (m) => console.log(`browser: ${m}`);
+
+async function checkImagesLoaded(page, what) {
+  // Thumbnails load lazily: make them eager, then wait for every one to finish (or fail).
+  await page.$$eval('img', (imgs) => imgs.forEach((i) => { i.loading = 'eager'; }));
+  await page.waitForFunction(() => [...document.images].every((i) => i.complete), null, { timeout: 30000 });
+  const broken = await page.$$eval('img', (imgs) => imgs.filter((i) => !(i.complete && i.naturalWidth > 0)).map((i) => i.src));
+  assert.deepEqual(broken, [], `${what}: images that did not load`);
+}
+
+async function startServe() {
+  const proc = spawn(env.IRBIS, ['serve', env.COLL, '--port', '0'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const url = await new Promise((resolve, reject) => {
+    let buf = '';
+    const timer = setTimeout(() => reject(new Error('serve did not print its URL in 60 s')), 60000);
+    proc.stdout.on('data', (d) => {
+      buf += d;
+      const m = buf.match(/http:\/\/127\.0\.0\.1:(\d+)\//);
+      if (m) { clearTimeout(timer); resolve(m[0]); }
+    });
+    proc.on('exit', (code) => reject(new Error(`serve exited with ${code}`)));
+  });
+  return { proc, url };
+}
+
+(async () => {
+  const userDir = fs.mkdtempSync(path.join(os.tmpdir(), 'irbis-chromium-'));
+  // A fresh profile (--user-data-dir) per run: playwright passes it for a persistent context.
+  const browser = await chromium.launchPersistentContext(userDir, {
+    executablePath: env.CHROMIUM || '/usr/bin/chromium',
+    headless: true,
+    viewport: { width: 1280, height: 900 },
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+  let serve;
+  try {
+    const page = await browser.newPage();
+    const dialogs = [];
+    page.on('dialog', async (d) => { dialogs.push(d.message()); await d.dismiss(); });
+    const external = [];
+    page.on('request', (r) => { const u = r.url(); if (!/^(file|data|about|http:\/\/127\.0\.0\.1)/.test(u)) external.push(u); });
+
+    // ---- the static report, from disk ----
+    step = 'static report';
+    await page.goto('file://' + path.resolve(env.REPORT, 'index.html'));
+    for (const id of ['overview', 'dupes', 'clusters']) assert.ok(await page.isVisible(`section#${id}`), `section ${id}`);
+    assert.equal(await page.getAttribute('#overview', 'data-images'), String(expect.images), 'overview image count');
+    assert.equal(await page.textContent('#overview .card[data-key=images] .v'), String(expect.images), 'images card');
+    assert.equal(await page.textContent('#overview .card[data-key=failed] .v'), String(expect.failed), 'failed card');
+    assert.equal(await page.locator('table.failures tbody tr').count(), expect.failed, 'failure rows');
+    assert.equal(await page.locator('#dupes .group').count(), expect.groups, 'duplicate groups drawn');
+    assert.equal(await page.locator('#dupes .group figure.keep').count(), expect.groups, 'one kept image per group');
+    assert.equal(await page.locator('#dupes figure.dup').count(), expect.duplicates, 'duplicates drawn');
+    assert.equal(await page.getAttribute('#clusters', 'data-k'), String(expect.k), 'k');
+    assert.equal(await page.locator('#cluster-map .pt').count(), expect.points, 'points on the map');
+    assert.equal(await page.locator('table.cluster-sizes tbody tr').count(), expect.k, 'one row per cluster');
+    assert.ok(await page.locator('table.silhouette tbody tr').count() >= 1, 'silhouette table');
+    assert.equal(await page.locator('table.silhouette tr.chosen').count(), 1, 'chosen k marked');
+    assert.ok(await page.locator('svg.bars').count() >= 2, 'format and size charts');
+    // The hostile file name is shown as text, not run.
+    const names = await page.$$eval('.name', (els) => els.map((e) => e.textContent));
+    assert.ok(names.includes(expect.xss_name), 'the hostile file name is shown as text');
+    const titles = await page.$$eval('figure.thumb', (els) => els.map((e) => e.title));
+    assert.ok(titles.some((t) => t.endsWith('<script>alert(1)</script>.jpg')), 'the <script> path is shown as text');
+    await checkImagesLoaded(page, 'static report');
+    await page.screenshot({ path: path.join(shots, 'report-top.png') });
+    await page.locator('#dupes').scrollIntoViewIfNeeded();
+    await page.screenshot({ path: path.join(shots, 'report-dupes.png') });
+    await page.locator('#cluster-map').screenshot({ path: path.join(shots, 'report-cluster-map.png') });
+    await page.screenshot({ path: path.join(shots, 'report-full.png'), fullPage: true });
+    log(`static report ok: ${expect.images} images, ${expect.groups} groups, k=${expect.k}`);
+
+    // ---- serve ----
+    step = 'serve';
+    serve = await startServe();
+    const base = serve.url;
+    const api = async (p) => (await page.request.get(base + p.replace(/^\//, ''))).json();
+    await page.goto(base);
+    assert.equal(await page.getAttribute('#overview', 'data-images'), String(expect.images), 'served overview');
+    await checkImagesLoaded(page, 'served overview');
+    await page.screenshot({ path: path.join(shots, 'serve-overview.png') });
+
+    step = 'serve dupes';
+    const dj = await api('/api/dupes?limit=1000');
+    assert.equal(dj.total_groups, expect.groups, 'API group count');
+    await page.click('header a[href="/dupes"]');
+    await page.waitForSelector('#dupes .group');
+    const g1 = page.locator('#dupes .group').first();
+    assert.equal(await g1.locator('figure.keep').getAttribute('data-id'), String(dj.groups[0].keep.id), 'kept image of group 1');
+    const dupIds = await g1.locator('figure.dup').evaluateAll((fs) => fs.map((f) => Number(f.dataset.id)));
+    assert.deepEqual(dupIds, dj.groups[0].duplicates.map((d) => d.id), 'duplicates of group 1');
+    await checkImagesLoaded(page, 'served dupes');
+    await page.screenshot({ path: path.join(shots, 'serve-dupes.png') });
+
+    step = 'more like this';
+    const keepId = dj.groups[0].keep.id;
+    await g1.locator('figure.keep a').click();
+    await page.waitForURL(/\/search\?id=\d+/);
+    await page.waitForSelector('#results figure');
+    const got = await page.locator('#results figure').evaluateAll((fs) => fs.map((f) => Number(f.dataset.id)));
+    assert.ok(got.length >= 5, 'more like this returns results');
+    assert.ok(!got.includes(keepId), 'the query itself is not a result');
+    // A near duplicate of the query is among its nearest neighbours.
+    const nearIds = dj.groups[0].duplicates.map((d) => d.id);
+    assert.ok(got.slice(0, 10).some((id) => nearIds.includes(id)), 'a duplicate is among the top 10');
+    const sj = await api(`/api/search?id=${keepId}&k=${got.length}`);
+    assert.deepEqual(got, sj.results.map((r) => r.id), 'page and API agree');
+    await checkImagesLoaded(page, 'more like this');
+    await page.screenshot({ path: path.join(shots, 'serve-more-like-this.png') });
+
+    step = 'upload';
+    await page.goto(base + 'search');
+    await page.setInputFiles('#upload', env.QUERY);
+    await page.waitForSelector('#results[data-count]:not([data-count="0"]) figure');
+    const res = await page.locator('#results figure').evaluateAll((fs) => fs.map((f) => ({
+      path: f.title, score: parseFloat(f.querySelector('figcaption').textContent.replace('similarity ', '')) })));
+    assert.ok(res[0].score > 0.99, `the top result is the photo itself or a copy (score ${res[0].score})`);
+    assert.ok(res.filter((r) => r.score > 0.99).some((r) => path.basename(r.path) === path.basename(env.QUERY)),
+      'the uploaded photo is among the exact matches');
+    assert.match(await page.textContent('#query-info'), /results for uploaded/, 'query described');
+    await checkImagesLoaded(page, 'upload results');
+    await page.screenshot({ path: path.join(shots, 'serve-upload.png') });
+
+    step = 'bad upload';
+    await page.setInputFiles('#upload', env.BAD);
+    await page.waitForFunction(() => document.getElementById('error').textContent.length > 0);
+    assert.match(await page.textContent('#error'), /error 400/, 'undecodable upload: 400 with a message');
+    await page.screenshot({ path: path.join(shots, 'serve-bad-upload.png') });
+
+    step = 'clusters page';
+    await page.goto(base + 'clusters');
+    assert.equal(await page.locator('#cluster-map .pt').count(), expect.points, 'served map points');
+    await page.locator('#cluster-map .pt').last().click({ force: true });  // a map point is a "more like this" link too
+    await page.waitForURL(/\/search\?id=\d+/);
+    await page.goto(base + 'clusters');
+    await page.screenshot({ path: path.join(shots, 'serve-clusters.png'), fullPage: true });
+
+    assert.deepEqual(dialogs, [], 'no script ran from file names (alert dialogs)');
+    assert.deepEqual(external, [], 'no request left the machine');
+    log('PASS');
+  } catch (e) {
+    console.error(`FAIL (${step}): ${e.message}`);
+    process.exitCode = 1;
+  } finally {
+    if (serve) serve.proc.kill('SIGTERM');
+    await browser.close();
+    fs.rmSync(userDir, { recursive: true, force: true });
+  }
+})();

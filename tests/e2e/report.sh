@@ -1,0 +1,65 @@
+# `irbis report`: a self-contained folder with every section, CSV tables that agree with the
+# CLI, and file names escaped in the HTML.
+source "$(dirname "$0")/lib/common.bash"
+
+"$IRBIS" sample "$WORK/pics" > /dev/null
+cp "$WORK/pics/photos/apple.jpg" "$WORK/pics/<img src=x onerror=alert(1)>.jpg"
+mkdir -p "$WORK/pics/<script>alert(1)<"
+cp "$WORK/pics/photos/baboon.jpg" "$WORK/pics/<script>alert(1)</script>.jpg"
+printf 'not an image' > "$WORK/pics/broken.jpg"
+run index "$WORK/pics" --into "$WORK/c.irbis"
+assert_eq "$RC" 2 "index with one bad file ($ERR)"
+
+run report "$WORK/c.irbis" --out "$WORK/r"
+assert_eq "$RC" 0 "report ($ERR)"
+assert_contains "$OUT" "$WORK/r/index.html" "prints where the report is"
+for f in index.html overview.csv formats.csv sizes.csv failures.csv dupes.csv clusters.csv silhouette.csv cluster_sizes.csv; do
+  [ -s "$WORK/r/$f" ] || fail "missing $f"
+done
+H="$WORK/r/index.html"
+for s in overview dupes clusters; do grep -q "<section id=\"$s\"" "$H" || fail "section $s missing"; done
+
+run info "$WORK/c.irbis" --json
+IMAGES=$(json 'd["images"]')
+grep -q "data-images=\"$IMAGES\"" "$H" || fail "overview count"
+assert_eq "$(tail -n +2 "$WORK/r/failures.csv")" "$WORK/pics/broken.jpg,not an image (unknown format)" "failures.csv"
+# dupes.csv has the same groups as `irbis dupes`.
+run dupes "$WORK/c.irbis" --format csv
+assert_eq "$(tail -n +2 <<<"$OUT" | sort)" \
+          "$($PY -c "import csv,sys; [print(','.join([r['group'],r['path'],r['role'],r['distance'],r['kind'],r['width'],r['height'],r['size']])) for r in csv.DictReader(open('$WORK/r/dupes.csv'))]" | sort)" \
+          "dupes.csv agrees with irbis dupes"
+assert_eq "$(($(wc -l < "$WORK/r/clusters.csv") - 1))" "$IMAGES" "one clusters.csv row per image"
+assert_eq "$(grep -o 'class="pt"' "$H" | wc -l)" "$IMAGES" "one map point per image"
+# Every thumbnail the page shows is in the folder (self-contained), and nothing is fetched from
+# the network.
+$PY - "$H" <<'PYEOF' || fail "report references missing or remote files"
+import os, re, sys
+h = open(sys.argv[1], encoding="utf-8").read()
+refs = set(re.findall(r'(?:src|href)="([^"#]+)"', h))
+remote = [r for r in refs if re.match(r"^[a-z]+:", r) and not r.startswith("data:")]
+missing = [r for r in refs if r not in remote and not os.path.exists(os.path.join(os.path.dirname(sys.argv[1]), r))]
+assert not remote and not missing, (remote, missing[:5])
+PYEOF
+grep -q '<script' "$H" && fail "the static report has a script (or an unescaped name)"
+grep -q '<img src=x' "$H" && fail "unescaped file name"
+grep -qF '&lt;img src=x onerror=alert(1)&gt;.jpg' "$H" || fail "escaped file name not shown"
+grep -qF '&lt;script&gt;alert(1)&lt;/script&gt;.jpg' "$H" || fail "escaped path not shown"
+# Thumbnails: cached in the collection, long side 256.
+[ -d "$WORK/c.irbis/thumbs" ] || fail "thumbnail cache"
+$PY -c "
+from PIL import Image; import glob
+for f in glob.glob('$WORK/c.irbis/thumbs/*.jpg'):
+    w, h = Image.open(f).size; assert max(w, h) <= 256, (f, w, h)
+" || fail "thumbnail sizes"
+
+# Re-running overwrites in place; a collection without embeddings clusters by colour.
+run report "$WORK/c.irbis" --out "$WORK/r" -k 4
+assert_eq "$RC" 0 "report again"
+grep -q 'data-k="4"' "$H" || fail "-k 4"
+"$IRBIS" index "$WORK/pics/photos" --into "$WORK/h.irbis" --features hashes > /dev/null
+run report "$WORK/h.irbis"
+assert_eq "$RC" 0 "hashes-only report ($ERR)"
+grep -q 'features color' "$WORK/h-report/index.html" || fail "colour clusters without embeddings"
+run report "$WORK/nope.irbis"
+assert_eq "$RC" 3 "missing collection"
+echo "PASS"

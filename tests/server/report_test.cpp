@@ -1,0 +1,63 @@
+// Report helpers: escaping, CSV quoting, SVG charts, and the thumbnail cache.
+#include <gtest/gtest.h>
+
+#include <opencv2/imgcodecs.hpp>
+
+#include "irbis/pipeline.h"
+#include "irbis/report.h"
+#include "test_util.h"
+
+namespace irbis {
+namespace {
+
+TEST(Report, HtmlEscapeNeutralisesMarkup) {
+  EXPECT_EQ(html_escape("<script>alert('x')</script> & \"q\""),
+            "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &amp; &quot;q&quot;");
+  EXPECT_EQ(html_escape("plain.jpg"), "plain.jpg");
+}
+
+TEST(Report, CsvQuotesAndRepairsUtf8) {
+  CsvTable t{"x.csv", {"path", "n"}, {{"a,b.jpg", "1"}, {"say \"hi\".jpg", "2"}, {std::string("bad\xff.jpg"), "3"}}};
+  EXPECT_EQ(csv_text(t), "path,n\n\"a,b.jpg\",1\n\"say \"\"hi\"\".jpg\",2\nbad\xEF\xBF\xBD.jpg,3\n");
+}
+
+TEST(Report, SvgChartsDrawEverySeries) {
+  const std::string box = svg_boxplot({{"a", {1, 2, 3, 4, 100}}, {"<b>", {5, 6}}}, "distance");
+  EXPECT_EQ(std::count(box.begin(), box.end(), '\n'), 0);
+  size_t boxes = 0;
+  for (size_t p = 0; (p = box.find("class=\"box\"", p)) != std::string::npos; ++p) ++boxes;
+  EXPECT_EQ(boxes, 2u);
+  EXPECT_NE(box.find("&lt;b&gt;"), std::string::npos);
+  EXPECT_EQ(box.find("<b>"), std::string::npos);
+  const std::string bars = svg_bars({{"jpeg", 10}, {"png", 0}}, "images");
+  EXPECT_NE(bars.find("<svg"), std::string::npos);
+  EXPECT_NE(bars.find(">jpeg<"), std::string::npos);
+}
+
+TEST(Report, ThumbnailsAreCachedByIdWithBoundedSide) {
+  test::TempDir tmp("report");
+  const auto dir = tmp.path() / "pics";
+  std::filesystem::create_directories(dir);
+  test::write_file(dir / "wide.jpg", test::encode(test::synthetic_photo(1200, 600, 1), ".jpg"));
+  test::write_file(dir / "small.png", test::encode(test::synthetic_photo(100, 80, 2), ".png"));
+  auto coll = Collection::open_or_create(tmp.path() / "c.irbis");
+  IndexParams p;
+  p.roots = {dir.string()};
+  index_collection(*coll, p);
+  const auto recs = coll->records(ImageStatus::ok);
+  ASSERT_EQ(recs.size(), 2u);
+  EXPECT_EQ(ensure_thumbnails(*coll, recs, 2), 2u);
+  for (const auto& r : recs) {
+    const cv::Mat t = cv::imread(thumb_path(*coll, r.id).string());
+    ASSERT_FALSE(t.empty());
+    if (r.width == 1200) EXPECT_EQ(cv::Size(t.cols, t.rows), cv::Size(256, 128));
+    else EXPECT_EQ(cv::Size(t.cols, t.rows), cv::Size(100, 80));  // never upscaled
+  }
+  // Cached: a second call does not rewrite the file.
+  const auto t0 = std::filesystem::last_write_time(thumb_path(*coll, recs[0].id));
+  ensure_thumbnail(*coll, recs[0]);
+  EXPECT_EQ(std::filesystem::last_write_time(thumb_path(*coll, recs[0].id)), t0);
+}
+
+}  // namespace
+}  // namespace irbis
