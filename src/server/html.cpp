@@ -46,7 +46,10 @@ std::string fmt(double v, int digits = 3) {
 std::string csv_text(const CsvTable& t) {
   std::string o;
   auto row = [&](const std::vector<std::string>& r) {
-    for (size_t i = 0; i < r.size(); ++i) o += (i ? "," : "") + csv_field(r[i]);
+    for (size_t i = 0; i < r.size(); ++i) {
+      if (i) o += ',';
+      o += csv_field(r[i]);
+    }
     o += "\n";
   };
   row(t.header);
