@@ -25,6 +25,9 @@ APT_PACKAGES=(
   python3-numpy python3-pil python3-scipy python3-opencv python3-sklearn
   # real photographs for the sample collection and tests
   opencv-doc python3-skimage
+  # Python bindings (pybind11, built by CMake) and their packaging, tests and Dask scale-out
+  pybind11-dev python3-pybind11 python3-dev python3-venv python3-pip python3-wheel python3-setuptools
+  python3-pandas python3-dask python3-distributed python3-tqdm python3-pytest
 )
 
 # node + npm unwrap the model package; the machine image ships them (NodeSource), Debian's

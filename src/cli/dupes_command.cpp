@@ -4,6 +4,7 @@
 #include "cli/commands.h"
 #include "cli/output.h"
 #include "irbis/collection.h"
+#include "irbis/collection_analysis.h"
 #include "irbis/dupes.h"
 #include "irbis/errors.h"
 #include "irbis/hashes.h"
@@ -33,42 +34,17 @@ void add_dupes_command(CLI::App& root, int& result) {
   cmd->callback([o, &result] {
     const Format fmt = o->json ? Format::json : parse_format(o->format);
     auto coll = Collection::open(o->coll);
-    if (!coll->has_feature(kHashesFeature))
-      throw UsageError(o->coll + ": collection has no perceptual hashes; run `irbis index FOLDER --into " + o->coll +
-                       " --features hashes`");
-    auto hashes = coll->view(kHashesFeature);
-    // Per-channel standard deviation (colour stats, in [0, 1]) below which an image counts as
-    // nearly flat (docs/dupes.md): about 5 grey levels.
-    constexpr float kLowDetailStd = 0.02f;
-    const bool have_color = coll->has_feature(kColorFeature);
-    FeatureView color = have_color ? coll->view(kColorFeature) : FeatureView{};
-    std::vector<ImageRecord> recs;
-    std::vector<DupeItem> items;
-    for (auto& r : coll->records(ImageStatus::ok)) {
-      if (r.id >= hashes.rows()) continue;  // hashes not computed for this row
-      DupeItem it;
-      it.hash = hashes.row_u64(r.id)[0];
-      it.content = r.content_hash;
-      it.pixels = int64_t(r.width) * r.height;
-      it.file_size = r.size;
-      it.path = r.path;
-      if (have_color && r.id < color.rows()) {
-        const float* std = color.row_f32(r.id) + kColorHistBins + 3;
-        it.low_detail = std::max({std[0], std[1], std[2]}) < kLowDetailStd;
-      }
-      items.push_back(std::move(it));
-      recs.push_back(std::move(r));
-    }
     DupesParams params;
     params.max_distance = o->threshold;
     params.bound_chaining = !o->unbounded;
-    const auto groups = group_duplicates(items, params);
-
-    size_t n_dupes = 0;
-    for (const auto& g : groups) n_dupes += g.duplicates.size();
+    const CollectionDupes found = find_collection_dupes(*coll, params);
+    const auto& recs = found.records;
+    const auto& groups = found.groups;
+    const size_t n_images = recs.size();
+    const size_t n_dupes = found.duplicates();
     if (fmt == Format::json) {
       nlohmann::json j = {{"collection", display_path(o->coll)}, {"threshold", o->threshold},
-                          {"images", items.size()},               {"groups", nlohmann::json::array()},
+                          {"images", n_images},               {"groups", nlohmann::json::array()},
                           {"duplicates", n_dupes}};
       for (size_t g = 0; g < groups.size(); ++g) {
         const auto& k = recs[groups[g].keep];
@@ -103,10 +79,10 @@ void add_dupes_command(CLI::App& root, int& result) {
         write_csv_row(std::cout, header);
         for (const auto& r : rows) write_csv_row(std::cout, r);
       } else {
-        if (rows.empty()) std::cout << "no duplicates among " << items.size() << " images\n";
+        if (rows.empty()) std::cout << "no duplicates among " << n_images << " images\n";
         else {
           write_table(std::cout, header, rows);
-          std::cout << '\n' << groups.size() << " groups, " << n_dupes << " duplicates among " << items.size()
+          std::cout << '\n' << groups.size() << " groups, " << n_dupes << " duplicates among " << n_images
                     << " images (pHash distance <= " << o->threshold << ")\n";
         }
       }
