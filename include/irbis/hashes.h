@@ -14,6 +14,12 @@ uint64_t dhash(const cv::Mat& rgb);
 // 64-bit average hash: gray 8x8 (area), bit = pixel > mean.
 uint64_t ahash(const cv::Mat& rgb);
 
+// All three at once, converting to gray a single time (what `index` uses).
+struct ImageHashes {
+  uint64_t phash = 0, dhash = 0, ahash = 0;
+};
+ImageHashes image_hashes(const cv::Mat& rgb);
+
 constexpr int kColorHistBins = 64;  // 4 x 4 x 4 joint RGB histogram
 constexpr int kColorStatsDim = kColorHistBins + 6;
 // L1-normalised 4x4x4 RGB histogram followed by per-channel mean and std in [0, 1].

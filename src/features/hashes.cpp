@@ -40,19 +40,17 @@ cv::Mat gray_float(const cv::Mat& img) {
   return gray;
 }
 
-// Gray image reduced to (w, h) by area averaging, as CV_64F.
-cv::Mat small_gray(const cv::Mat& img, int w, int h) {
-  cv::Mat small = resize_area(gray_float(img), w, h);
+// Full-resolution float gray image reduced to (w, h) by area averaging, as CV_64F.
+cv::Mat small_gray(const cv::Mat& gray, int w, int h) {
+  cv::Mat small = resize_area(gray, w, h);
   cv::Mat out;
   small.convertTo(out, CV_64F);
   return out;
 }
 
-}  // namespace
-
-uint64_t phash(const cv::Mat& rgb) {
-  check_input(rgb, "phash");
-  const cv::Mat g = small_gray(rgb, 32, 32);
+// The three hashes take the gray image; converting once serves all of them.
+uint64_t phash_of_gray(const cv::Mat& gray) {
+  const cv::Mat g = small_gray(gray, 32, 32);
   cv::Mat coef;
   cv::dct(g, coef);  // 2-D DCT-II, orthonormal scaling (the scale does not change the bits)
   double c[64];
@@ -73,9 +71,8 @@ uint64_t phash(const cv::Mat& rgb) {
   return h;
 }
 
-uint64_t dhash(const cv::Mat& rgb) {
-  check_input(rgb, "dhash");
-  const cv::Mat g = small_gray(rgb, 9, 8);
+uint64_t dhash_of_gray(const cv::Mat& gray) {
+  const cv::Mat g = small_gray(gray, 9, 8);
   uint64_t h = 0;
   for (int y = 0; y < 8; ++y) {
     const double* p = g.ptr<double>(y);
@@ -84,15 +81,37 @@ uint64_t dhash(const cv::Mat& rgb) {
   return h;
 }
 
-uint64_t ahash(const cv::Mat& rgb) {
-  check_input(rgb, "ahash");
-  const cv::Mat g = small_gray(rgb, 8, 8);
+uint64_t ahash_of_gray(const cv::Mat& gray) {
+  const cv::Mat g = small_gray(gray, 8, 8);
   double mean = 0;
   for (int i = 0; i < 64; ++i) mean += g.at<double>(i / 8, i % 8);
   mean /= 64;
   uint64_t h = 0;
   for (int i = 0; i < 64; ++i) h |= uint64_t(g.at<double>(i / 8, i % 8) - mean > kTieEps) << (63 - i);
   return h;
+}
+
+}  // namespace
+
+uint64_t phash(const cv::Mat& rgb) {
+  check_input(rgb, "phash");
+  return phash_of_gray(gray_float(rgb));
+}
+
+uint64_t dhash(const cv::Mat& rgb) {
+  check_input(rgb, "dhash");
+  return dhash_of_gray(gray_float(rgb));
+}
+
+uint64_t ahash(const cv::Mat& rgb) {
+  check_input(rgb, "ahash");
+  return ahash_of_gray(gray_float(rgb));
+}
+
+ImageHashes image_hashes(const cv::Mat& rgb) {
+  check_input(rgb, "image_hashes");
+  const cv::Mat gray = gray_float(rgb);
+  return {phash_of_gray(gray), dhash_of_gray(gray), ahash_of_gray(gray)};
 }
 
 std::array<float, kColorStatsDim> color_stats(const cv::Mat& rgb) {

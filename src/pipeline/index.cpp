@@ -87,7 +87,8 @@ WorkResult process_file(const ScanEntry& entry, const IndexParams& params, const
     r.width = shown.width;
     r.height = shown.height;
     if (params.hashes) {
-      w.hashes = {phash(img.rgb), dhash(img.rgb), ahash(img.rgb)};
+      const ImageHashes h = image_hashes(img.rgb);
+      w.hashes = {h.phash, h.dhash, h.ahash};
       w.color = color_stats(img.rgb);
     }
     if (embedder) w.cnn_input = embedder->preprocess(img.rgb);

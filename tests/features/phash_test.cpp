@@ -61,3 +61,11 @@ TEST(PHash, RejectsBadInput) {
 
 }  // namespace
 }  // namespace irbis::test
+
+TEST(ImageHashes, EqualsTheThreeSeparateHashes) {
+  const cv::Mat img = irbis::test::synthetic_photo(200, 150, 7);
+  const irbis::ImageHashes h = irbis::image_hashes(img);
+  EXPECT_EQ(h.phash, irbis::phash(img));
+  EXPECT_EQ(h.dhash, irbis::dhash(img));
+  EXPECT_EQ(h.ahash, irbis::ahash(img));
+}
