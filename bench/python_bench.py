@@ -9,6 +9,7 @@ whole process (start-up, import and library loading included) with the page cach
 Python runs alternate so that the machine's load hits both alike. Dask: index_distributed wall
 time (cluster start-up excluded), hashes only, 2 worker processes x 1 thread vs 1 x 2 threads.
 """
+import json
 import logging
 import os
 import shutil
@@ -27,8 +28,14 @@ N_CNN = int(sys.argv[3]) if len(sys.argv) > 3 else 100
 ENV = dict(os.environ, PYTHONPATH=os.path.join(ROOT, "build", "python"))
 
 
-def images(n):
+def images(n, subset_of=None):
     d = os.path.join(OUT, f"img1mp_{n}")
+    if subset_of and not os.path.exists(d + ".done"):  # the first n files of a larger set, hard-linked
+        shutil.rmtree(d, ignore_errors=True)
+        os.makedirs(d)
+        for f in sorted(os.listdir(subset_of))[:n]:
+            os.link(os.path.join(subset_of, f), os.path.join(d, f))
+        open(d + ".done", "w").close()
     if not os.path.exists(d + ".done"):
         sample = os.path.join(OUT, "sample")
         if not os.path.exists(os.path.join(sample, "truth.csv")):
@@ -43,33 +50,38 @@ def images(n):
 
 
 def timed(cmd, env=None):
+    """(wall s, CPU s, seconds the index itself took as reported by irbis::IndexReport)."""
     t0 = time.monotonic()
     r0 = os.times()
-    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+    out = subprocess.run(cmd, check=True, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env, text=True).stdout
     r1 = os.times()
-    return time.monotonic() - t0, (r1.children_user - r0.children_user) + (r1.children_system - r0.children_system)
+    inner = float(json.loads(out)["seconds"]) if out.strip() else float("nan")
+    return (time.monotonic() - t0, (r1.children_user - r0.children_user) + (r1.children_system - r0.children_system),
+            inner)
 
 
 def compare(img, n, features, label):
     col = os.path.join(OUT, "pybench.irbis")
     py_code = (f"import irbis; c = irbis.Collection.create({col!r}, model={'None' if features == 'hashes' else 'irbis.DEFAULT_MODEL'}); "
-               f"r = c.index([{img!r}]); assert r.ok == {n}, r")
+               f"r = c.index([{img!r}]); assert r.ok == {n}, r; import json; print(json.dumps(r.as_dict()))")
     res = {"cli": [], "python": []}
     for r in range(ROUNDS):
         for who in ("cli", "python"):
             shutil.rmtree(col, ignore_errors=True)
             if who == "cli":
-                t = timed([CLI, "index", img, "--into", col, "--features", features])
+                t = timed([CLI, "index", img, "--into", col, "--features", features, "--json"])
             else:
                 t = timed([PY, "-c", py_code], env=ENV)
             res[who].append(t)
-            print(f"   {label} round {r + 1} {who}: {t[0]:.2f} s wall, {t[1]:.2f} s CPU", flush=True)
+            print(f"   {label} round {r + 1} {who}: {t[0]:.2f} s wall, {t[1]:.2f} s CPU, index {t[2]:.2f} s", flush=True)
     shutil.rmtree(col, ignore_errors=True)
     w = {k: statistics.median(x[0] for x in v) for k, v in res.items()}
     c = {k: statistics.median(x[1] for x in v) for k, v in res.items()}
+    i = {k: statistics.median(x[2] for x in v) for k, v in res.items()}
     print(f"== {label}, {n} images, median of {ROUNDS}: CLI {w['cli']:.2f} s ({n / w['cli']:.0f} img/s, "
           f"{c['cli']:.2f} s CPU), Python {w['python']:.2f} s ({n / w['python']:.0f} img/s, {c['python']:.2f} s CPU); "
-          f"Python overhead {100 * (w['python'] / w['cli'] - 1):+.1f} % wall, {100 * (c['python'] / c['cli'] - 1):+.1f} % CPU",
+          f"Python overhead {100 * (w['python'] / w['cli'] - 1):+.1f} % wall, {100 * (c['python'] / c['cli'] - 1):+.1f} % CPU; "
+          f"index call alone: CLI {i['cli']:.2f} s, Python {i['python']:.2f} s ({100 * (i['python'] / i['cli'] - 1):+.1f} %)",
           flush=True)
 
 
@@ -97,8 +109,16 @@ def dask_bench(img, n):
 if __name__ == "__main__":
     print(f"== {time.strftime('%F %T UTC', time.gmtime())}  {os.cpu_count()} cores, load "
           f"{open('/proc/loadavg').read().split()[:3]}", flush=True)
+    for name, cmd, env in (("CLI start-up (irbis --version)", [CLI, "--version"], None),
+                           ("Python start-up (import irbis)", [PY, "-c", "import irbis"], ENV)):
+        ts = []
+        for _ in range(5):
+            t0 = time.monotonic()
+            subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, env=env)
+            ts.append(time.monotonic() - t0)
+        print(f"== {name}: median {statistics.median(ts):.3f} s wall of 5", flush=True)
     img = images(N)
     compare(img, N, "hashes", "hashes")
     if N_CNN:
-        compare(images(N_CNN), N_CNN, "hashes,cnn", "hashes+cnn")
+        compare(images(N_CNN, subset_of=img), N_CNN, "hashes,cnn", "hashes+cnn")
     dask_bench(img, N)

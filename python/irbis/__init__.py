@@ -147,7 +147,8 @@ def _progress_callback(progress: Any, label: str) -> Optional[Callable[[int, int
 @dataclass
 class IndexReport:
     """What one index run did (irbis::IndexReport). ``problems`` lists unreadable folders and
-    missing roots (path, reason); failed files are catalog rows, see Collection.failures()."""
+    missing roots as dicts {path, reason} (a plain list: indexing never imports pandas); failed
+    files are catalog rows, see Collection.failures()."""
 
     scanned: int = 0
     unchanged: int = 0
@@ -164,14 +165,13 @@ class IndexReport:
     @classmethod
     def _from(cls, d: dict) -> "IndexReport":
         d = dict(d)
-        d["problems"] = _table(d["problems"])
+        p = d["problems"]
+        d["problems"] = [{"path": a, "reason": b} for a, b in zip(p["path"], p["reason"])]
         return cls(**d)
 
     def as_dict(self) -> dict:
         d = {k: getattr(self, k) for k in self.__dataclass_fields__ if k != "problems"}
-        p = self.problems
-        d["problems"] = p.to_dict("records") if hasattr(p, "to_dict") else [
-            {"path": a, "reason": b} for a, b in zip(p["path"], p["reason"])]
+        d["problems"] = list(self.problems)
         return d
 
 

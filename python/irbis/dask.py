@@ -54,9 +54,11 @@ __all__ = ["index_distributed", "index_partition", "partition_files", "Distribut
 
 @dataclass
 class DistributedReport:
-    """What index_distributed did. ``partitions`` has one row per partition (partition, files,
-    ok, failed, not_images, seconds, part); ``problems`` the roots/folders the client could not
-    scan; failed files are in the merged collection (Collection.failures())."""
+    """What index_distributed did. ok/failed count the merged collection's rows. ``partitions``
+    has one row per partition: partition, files, and what its last attempt did (ok, failed,
+    unchanged = rows an earlier attempt had committed, not_images, task_seconds, pid, part);
+    ``problems`` the roots/folders the client could not scan; failed files are rows of the merged
+    collection (Collection.failures())."""
 
     dest: str
     files: int
