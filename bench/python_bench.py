@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Python-driven index vs the CLI on the same files, and Dask LocalCluster 2 workers vs 1.
 
-usage: PYTHONPATH=build/python /usr/bin/python3 bench/python_bench.py [N=500] [ROUNDS=3] [N_CNN=100]
+usage: PYTHONPATH=build/python /usr/bin/python3 bench/python_bench.py [N=500] [ROUNDS=3] [N_CNN=100] [DASK=1]
 
 Images: bench/out/img1mp_N (N distinct 1200x900 JPEGs, bench/make_bench_images.py, shared with
 bench/index_vs_imagededup.sh). Every index run starts from an empty collection and is timed as a
@@ -25,6 +25,7 @@ PY = "/usr/bin/python3"
 N = int(sys.argv[1]) if len(sys.argv) > 1 else 500
 ROUNDS = int(sys.argv[2]) if len(sys.argv) > 2 else 3
 N_CNN = int(sys.argv[3]) if len(sys.argv) > 3 else 100
+DASK = (sys.argv[4] if len(sys.argv) > 4 else "1") != "0"
 ENV = dict(os.environ, PYTHONPATH=os.path.join(ROOT, "build", "python"))
 
 
@@ -66,7 +67,7 @@ def compare(img, n, features, label):
                f"r = c.index([{img!r}]); assert r.ok == {n}, r; import json; print(json.dumps(r.as_dict()))")
     res = {"cli": [], "python": []}
     for r in range(ROUNDS):
-        for who in ("cli", "python"):
+        for who in (("cli", "python") if r % 2 == 0 else ("python", "cli")):  # alternate who goes first
             shutil.rmtree(col, ignore_errors=True)
             if who == "cli":
                 t = timed([CLI, "index", img, "--into", col, "--features", features, "--json"])
@@ -121,4 +122,5 @@ if __name__ == "__main__":
     compare(img, N, "hashes", "hashes")
     if N_CNN:
         compare(images(N_CNN, subset_of=img), N_CNN, "hashes,cnn", "hashes+cnn")
-    dask_bench(img, N)
+    if DASK:
+        dask_bench(img, N)
