@@ -27,6 +27,9 @@ APT_PACKAGES=(
   opencv-doc python3-skimage
   # browser tests of the report and web UI (driven by playwright-core, tests/browser); load generator
   chromium wrk
+  # Python bindings (pybind11, built by CMake) and their packaging, tests and Dask scale-out
+  pybind11-dev python3-pybind11 python3-dev python3-venv python3-pip python3-wheel python3-setuptools
+  python3-pandas python3-dask python3-distributed python3-tqdm python3-pytest
 )
 
 # node + npm unwrap the model package; the machine image ships them (NodeSource), Debian's

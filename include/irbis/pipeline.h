@@ -18,6 +18,8 @@ constexpr const char* kColorFeature = "color";    // f32[kColorStatsDim]
 // Per model: the L2-normalised descriptor, and every pooled block (float16) it derives from.
 std::string embedding_feature(const std::string& model);  // "emb.<model>", f32[descriptor dim]
 std::string blocks_feature(const std::string& model);     // "blocks.<model>", f16[blocks dim]
+// Catalog meta key holding the sha256 of the ONNX file that computed a model's rows.
+std::string model_weights_key(const std::string& model);  // "model.<model>.onnx_sha256"
 
 struct IndexParams {
   std::vector<std::string> roots;

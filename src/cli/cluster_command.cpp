@@ -5,6 +5,7 @@
 #include "cli/output.h"
 #include "irbis/cluster.h"
 #include "irbis/collection.h"
+#include "irbis/collection_analysis.h"
 #include "irbis/embeddings.h"
 #include "irbis/errors.h"
 #include "irbis/hashes.h"
@@ -15,44 +16,6 @@
 namespace irbis::cli {
 
 namespace {
-
-// The rows to cluster: the chosen feature for every live image that has it.
-struct ClusterInput {
-  std::vector<ImageRecord> records;
-  cv::Mat data;  // n x d CV_32F
-};
-
-ClusterInput load_cluster_input(const Collection& coll, const std::string& features, const std::string& model) {
-  ClusterInput in;
-  if (features == "cnn-semantic" || features == "cnn-full") {
-    auto m = load_embeddings(coll, model, features == "cnn-full" ? EmbeddingView::full : EmbeddingView::semantic);
-    in.records = std::move(m.records);
-    in.data = m.data;
-    return in;
-  }
-  const bool color = features == "color";
-  if (!color && features != "hash")
-    throw UsageError("unknown --features '" + features + "' (expected cnn-semantic, cnn-full, color or hash)");
-  const std::string name = color ? kColorFeature : kHashesFeature;
-  if (!coll.has_feature(name))
-    throw UsageError(coll.dir().string() + ": no " + name + " feature; run `irbis index FOLDER --into " +
-                     coll.dir().string() + " --features hashes`");
-  const FeatureView v = coll.view(name);
-  for (auto& r : coll.records(ImageStatus::ok))
-    if (r.id < v.rows()) in.records.push_back(std::move(r));
-  const int d = color ? kColorStatsDim : 64;
-  in.data.create(int(in.records.size()), d, CV_32F);
-  for (size_t i = 0; i < in.records.size(); ++i) {
-    float* dst = in.data.ptr<float>(int(i));
-    if (color) {
-      std::copy_n(v.row_f32(in.records[i].id), d, dst);
-    } else {  // pHash bits as 0/1 coordinates: squared Euclidean distance = Hamming distance
-      const uint64_t h = v.row_u64(in.records[i].id)[0];
-      for (int b = 0; b < 64; ++b) dst[b] = float((h >> (63 - b)) & 1);
-    }
-  }
-  return in;
-}
 
 std::pair<int, int> parse_k_range(const std::string& s) {
   const auto dots = s.find("..");
@@ -95,7 +58,7 @@ void add_cluster_command(CLI::App& root, int& result) {
     const Format fmt = o->json ? Format::json : parse_format(o->format);
     if (!o->auto_k && o->k <= 0) throw UsageError("cluster: give -k N or --auto");
     auto coll = Collection::open(o->coll);
-    ClusterInput in = load_cluster_input(*coll, o->features, o->model);
+    const FeatureMatrix in = load_feature_matrix(*coll, o->features, o->model);
     if (in.records.empty()) throw UsageError(o->coll + ": no indexed images to cluster");
 
     ClusterParams p;

@@ -2,6 +2,7 @@
 
 #include "cli/commands.h"
 #include "cli/output.h"
+#include "irbis/collection_analysis.h"
 #include "irbis/errors.h"
 #include "irbis/model.h"
 #include "irbis/pipeline.h"
@@ -52,7 +53,7 @@ void add_index_command(CLI::App& root, int& result) {
 
     nlohmann::json problems = nlohmann::json::array();
     for (const auto& pr : rep.problems) problems.push_back({{"path", display_path(pr.path)}, {"reason", pr.reason}});
-    coll->set_meta("last_scan_problems", json_dump(problems, -1));
+    save_scan_problems(*coll, rep.problems);
     coll->commit();
 
     if (o->json) {

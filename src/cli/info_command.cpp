@@ -4,6 +4,7 @@
 #include "cli/commands.h"
 #include "cli/output.h"
 #include "irbis/collection.h"
+#include "irbis/collection_analysis.h"
 #include "irbis/text.h"
 
 namespace irbis::cli {
@@ -21,24 +22,18 @@ void add_info_command(CLI::App& root, int& result) {
   cmd->add_flag("--json", o->json, "Machine-readable output");
   cmd->callback([o, &result] {
     auto coll = Collection::open(o->coll);
-    const auto recs = coll->records();
-    std::map<std::string, int64_t> by_status, by_format;
-    int64_t bytes = 0, pixels = 0;
+    const CollectionSummary sum = summarize_collection(*coll);
+    const auto& by_format = sum.formats;
+    const int64_t bytes = sum.bytes, pixels = sum.pixels;
     nlohmann::json failures = nlohmann::json::array();
-    for (const auto& r : recs) {
-      by_status[status_name(r.status)]++;
-      if (r.status == ImageStatus::ok) {
-        by_format[format_name(r.format)]++;
-        bytes += r.size;
-        pixels += int64_t(r.width) * r.height;
-      } else if (r.status == ImageStatus::failed) {
-        failures.push_back({{"path", display_path(r.path)}, {"reason", r.reason}});
-      }
-    }
-    const auto problems = nlohmann::json::parse(coll->meta("last_scan_problems", "[]"), nullptr, false);
+    for (const auto& r : sum.failures) failures.push_back({{"path", display_path(r.path)}, {"reason", r.reason}});
+    nlohmann::json problems = nlohmann::json::array();
+    for (const auto& p : sum.scan_problems) problems.push_back({{"path", p.path}, {"reason", p.reason}});
     nlohmann::json features = nlohmann::json::array();
-    for (const auto& f : coll->feature_specs())
-      features.push_back({{"name", f.name}, {"dtype", f.dtype}, {"dim", f.dim}, {"rows", coll->feature_rows(f.name)}});
+    for (const auto& f : sum.features)
+      features.push_back({{"name", f.spec.name}, {"dtype", f.spec.dtype}, {"dim", f.spec.dim}, {"rows", f.rows}});
+    std::map<std::string, int64_t> by_status{
+        {"ok", sum.ok}, {"failed", sum.failed}, {"removed", sum.removed}, {"retired", sum.retired}};
     const int64_t ok = by_status["ok"];
     if (o->json) {
       nlohmann::json j = {{"collection", display_path(o->coll)}, {"images", ok},
@@ -62,8 +57,7 @@ void add_info_command(CLI::App& root, int& result) {
       if (o->failures) {
         std::vector<std::vector<std::string>> rows;
         for (const auto& f : failures) rows.push_back({f["path"], f["reason"]});
-        if (problems.is_array())
-          for (const auto& p : problems) rows.push_back({p["path"], p["reason"]});
+        for (const auto& p : problems) rows.push_back({p["path"], p["reason"]});
         std::cout << '\n';
         if (rows.empty()) std::cout << "no failures\n";
         else write_table(std::cout, {"path", "reason"}, rows);

@@ -252,6 +252,7 @@ std::span<const uint8_t> mat_bytes(const cv::Mat& m) {
 
 std::string embedding_feature(const std::string& model) { return "emb." + model; }
 std::string blocks_feature(const std::string& model) { return "blocks." + model; }
+std::string model_weights_key(const std::string& model) { return "model." + model + ".onnx_sha256"; }
 
 bool has_image_extension(const std::string& path) {
   static const char* kExt[] = {".jpg", ".jpeg", ".jpe", ".jfif", ".png", ".webp", ".bmp", ".dib",
@@ -325,6 +326,8 @@ IndexReport index_collection(Collection& coll, const IndexParams& params) {
     blocks_name = blocks_feature(card.name);
     coll.ensure_feature({emb_name, "f32", embedder->dim()});
     coll.ensure_feature({blocks_name, "f16", embedder->blocks_dim()});
+    // Which weights made these rows: merge_collections refuses to mix models that share a name.
+    coll.set_meta(model_weights_key(card.name), card.onnx_sha256);
     decode.min_side = std::max(decode.min_side, embedder->input_size());
   }
 

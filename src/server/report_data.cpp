@@ -5,6 +5,7 @@
 #include "irbis/hashes.h"
 #include "irbis/pipeline.h"
 #include "irbis/report.h"
+#include "irbis/collection_analysis.h"
 #include "irbis/text.h"
 
 namespace irbis {
@@ -76,31 +77,12 @@ const DupesResult& ReportData::dupes() {
   live();
   DupesResult d;
   if (coll_.has_feature(kHashesFeature)) {
-    // Same items and low-detail rule as `irbis dupes` (src/cli/dupes_command.cpp).
-    constexpr float kLowDetailStd = 0.02f;
-    const FeatureView hashes = coll_.view(kHashesFeature);
-    const bool have_color = coll_.has_feature(kColorFeature);
-    const FeatureView color = have_color ? coll_.view(kColorFeature) : FeatureView{};
-    std::vector<DupeItem> items;
-    for (const auto& r : *live_) {
-      if (r.id >= hashes.rows()) continue;
-      DupeItem it;
-      it.hash = hashes.row_u64(r.id)[0];
-      it.content = r.content_hash;
-      it.pixels = int64_t(r.width) * r.height;
-      it.file_size = r.size;
-      it.path = r.path;
-      if (have_color && r.id < color.rows()) {
-        const float* sd = color.row_f32(r.id) + kColorHistBins + 3;
-        it.low_detail = std::max({sd[0], sd[1], sd[2]}) < kLowDetailStd;
-      }
-      items.push_back(std::move(it));
-      d.records.push_back(r);
-    }
     DupesParams p;
     p.max_distance = opts_.dupes_threshold;
-    d.groups = group_duplicates(items, p);
-    for (const auto& g : d.groups) d.duplicates += g.duplicates.size();
+    CollectionDupes found = find_collection_dupes(coll_, p);  // exactly what `irbis dupes` groups
+    d.duplicates = found.duplicates();
+    d.records = std::move(found.records);
+    d.groups = std::move(found.groups);
   }
   dupes_ = std::move(d);
   return *dupes_;

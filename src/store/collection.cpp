@@ -389,7 +389,12 @@ void Collection::commit() {
   // written but before the catalog says they exist.
   if (const char* fault = std::getenv("IRBIS_FAULT_ABORT_AT_ROWS")) {
     const int64_t at = std::atoll(fault);
-    if (at > 0 && im.committed_image_rows + int64_t(im.staged_images.size()) >= at) std::abort();
+    // With IRBIS_FAULT_ONCE_MARKER set, only the first process to get here dies (it creates the
+    // marker file exclusively): a retried run (a Dask task on a restarted worker) then completes.
+    const char* marker = std::getenv("IRBIS_FAULT_ONCE_MARKER");
+    if (at > 0 && im.committed_image_rows + int64_t(im.staged_images.size()) >= at &&
+        (!marker || ::open(marker, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0644) >= 0))
+      std::abort();
   }
   // 2. One transaction makes them visible.
   auto& db = *im.db;

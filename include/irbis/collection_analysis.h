@@ -1,0 +1,78 @@
+// What the commands compute from a collection, as library functions shared by the CLI
+// (src/cli/*_command.cpp) and the Python module (python/src/): the summary behind `irbis info`, the
+// duplicate groups behind `irbis dupes`, the matrix `irbis cluster` clusters, and the scan
+// problems `irbis index` records. Front ends only format what these return.
+#pragma once
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include <opencv2/core.hpp>
+
+#include "irbis/collection.h"
+#include "irbis/dupes.h"
+#include "irbis/model.h"
+#include "irbis/scan.h"
+#include "irbis/search.h"
+
+namespace irbis {
+
+// ---- scan problems (unreadable folders, missing roots) of the last index run, kept in the catalog
+// Stages them as the collection's "last_scan_problems" meta value (JSON); call commit() after.
+void save_scan_problems(Collection& coll, const std::vector<ScanProblem>& problems);
+// Paths as display_path() shows them (the value is JSON, so UTF-8).
+std::vector<ScanProblem> load_scan_problems(const Collection& coll);
+
+// ---- `irbis info`
+struct FeatureSummary {
+  FeatureSpec spec;
+  int64_t rows = 0;  // committed rows
+};
+struct CollectionSummary {
+  int64_t ok = 0, failed = 0, removed = 0, retired = 0;
+  std::map<std::string, int64_t> formats;  // format name -> live ok images
+  int64_t bytes = 0;                       // sum of file sizes of ok images
+  int64_t pixels = 0;                      // sum of width x height of ok images
+  std::vector<FeatureSummary> features;
+  std::vector<ImageRecord> failures;       // status failed, id order
+  std::vector<ScanProblem> scan_problems;  // from the last index run
+};
+CollectionSummary summarize_collection(const Collection& coll);
+
+// ---- `irbis dupes`
+// Per-channel standard deviation of the colour statistics (in [0, 1]) below which an image counts
+// as nearly flat (docs/dupes.md): about 5 grey levels.
+inline constexpr float kLowDetailStd = 0.02f;
+
+struct CollectionDupes {
+  std::vector<ImageRecord> records;  // the live ok images that have hashes, id order
+  std::vector<DupeGroup> groups;     // DupeGroup::keep and DupeMember::index index into records
+  size_t duplicates() const;         // images that are not the kept one of their group
+};
+// `dupes --cnn`: also link images whose CNN embeddings are close (crops, rotations, flips,
+// overlays), under the same bounded chaining as the hash pairs.
+struct CnnDupesOptions {
+  bool enabled = false;
+  // Smallest cosine similarity of a CNN pair; calibrated on `irbis sample --tiles 8` (docs/search.md).
+  double min_similarity = 0.90;
+  std::string model = kDefaultModel;
+  IndexOptions index;
+  int neighbours = 10;  // nearest neighbours examined per image
+};
+// Throws UsageError (naming the index command to run) when the collection has no hashes, or,
+// with cnn.enabled, no embeddings of cnn.model. DupeMember::similarity is set for CNN pairs.
+CollectionDupes find_collection_dupes(const Collection& coll, const DupesParams& params = {},
+                                      const CnnDupesOptions& cnn = {});
+
+// ---- `irbis cluster`: the rows to cluster
+struct FeatureMatrix {
+  std::vector<ImageRecord> records;  // live ok images that have the feature, id order
+  cv::Mat data;                      // records.size() x d, CV_32F
+};
+// features: "cnn-semantic" (the model's last block), "cnn-full" (its descriptor), "color" (colour
+// statistics) or "hash" (pHash bits as 0/1 coordinates: squared Euclidean distance = Hamming
+// distance). Throws UsageError for an unknown name or a feature the collection lacks.
+FeatureMatrix load_feature_matrix(const Collection& coll, const std::string& features, const std::string& model);
+
+}  // namespace irbis

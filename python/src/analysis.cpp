@@ -1,0 +1,268 @@
+// Analyses: duplicate groups, clusters, labels (on a collection), and the same C++ functions on
+// numpy arrays (near pairs of hashes, clustering any matrix).
+#include "common.h"
+#include "irbis/cluster.h"
+#include "irbis/collection_analysis.h"
+#include "irbis/dupes.h"
+#include "irbis/errors.h"
+#include "irbis/labels.h"
+#include "irbis/text.h"
+
+namespace irbis::py_bind {
+
+py::dict records_columns(const std::vector<ImageRecord>& recs);
+
+namespace {
+
+ClusterParams cluster_params(int k, bool auto_k, int k_min, int k_max, int restarts, uint64_t seed,
+                             const std::string& map) {
+  ClusterParams p;
+  p.k = k;
+  p.auto_k = auto_k;
+  p.k_min = k_min;
+  p.k_max = k_max;
+  p.restarts = restarts;
+  p.seed = seed;
+  p.tsne.seed = seed;
+  p.map = map;
+  if (!auto_k && k <= 0) throw UsageError("cluster: give k (a positive number of clusters) or auto=True");
+  return p;
+}
+
+// Everything in a ClusterReport, as plain Python values (items are in the order of `names`).
+py::dict cluster_result(const ClusterReport& rep, const std::vector<std::string>& raw_names,
+                        const std::vector<int64_t>& ids, const std::vector<std::string>& classes) {
+  const size_t n = raw_names.size();
+  std::vector<std::string> names;
+  names.reserve(n);
+  for (const auto& s : raw_names) names.push_back(display_path(s));
+  py::dict items;
+  items["path"] = fs_str_list(raw_names);
+  if (!ids.empty()) items["id"] = vector_array(std::vector<int64_t>(ids));
+  items["cluster"] = vector_array(std::vector<int>(rep.kmeans.labels));
+  std::vector<float> x(n, 0.f), y(n, 0.f);
+  for (size_t i = 0; i < n && 2 * i + 1 < rep.map.size(); ++i) {
+    x[i] = rep.map[2 * i];
+    y[i] = rep.map[2 * i + 1];
+  }
+  items["x"] = vector_array(std::move(x));
+  items["y"] = vector_array(std::move(y));
+  items["distance_to_centroid"] = vector_array(std::vector<float>(rep.kmeans.distances));
+
+  py::dict table;
+  std::vector<int> ks;
+  std::vector<double> sil, inertia;
+  for (const auto& t : rep.table) {
+    ks.push_back(t.k);
+    sil.push_back(t.silhouette);
+    inertia.push_back(t.inertia);
+  }
+  table["k"] = vector_array(std::move(ks));
+  table["silhouette"] = vector_array(std::move(sil));
+  table["inertia"] = vector_array(std::move(inertia));
+
+  py::dict clusters;
+  std::vector<int> cl;
+  std::vector<int64_t> size;
+  std::vector<double> mean;
+  py::list medoid;
+  for (const auto& c : rep.clusters) {
+    cl.push_back(c.cluster);
+    size.push_back(c.size);
+    mean.push_back(c.mean_distance);
+    medoid.append(c.medoid >= 0 ? py::object(fs_str(raw_names[size_t(c.medoid)])) : py::object(py::none()));
+  }
+  clusters["cluster"] = vector_array(std::move(cl));
+  clusters["size"] = vector_array(std::move(size));
+  clusters["medoid"] = medoid;
+  clusters["mean_distance"] = vector_array(std::move(mean));
+
+  py::dict d;
+  d["k"] = rep.k;
+  d["auto"] = rep.auto_k;
+  d["elbow_k"] = rep.elbow_k;
+  d["best_silhouette"] = rep.best_silhouette;
+  d["null_silhouette"] = rep.null_silhouette;
+  d["clear_structure"] = rep.clear_structure;
+  d["inertia"] = rep.kmeans.inertia;
+  d["map_method"] = rep.map_method;
+  d["items"] = items;
+  d["k_table"] = table;
+  d["clusters"] = clusters;
+  std::vector<float> centroids(rep.kmeans.centroids);
+  const float* cdata = centroids.data();  // the buffer moves with the vector into the array's owner
+  d["centroids"] = owned_array<float>({rep.kmeans.k, rep.kmeans.d}, cdata, std::move(centroids));
+  if (rep.scores) {
+    py::dict s;
+    s["purity"] = rep.scores->purity;
+    s["nmi"] = rep.scores->nmi;
+    s["ari"] = rep.scores->ari;
+    d["scores"] = s;
+  } else {
+    d["scores"] = py::none();
+  }
+  d["classes"] = classes;
+  d["report_json"] = cluster_report_json(rep, names).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  d["k_table_text"] = format_k_table(rep);
+  return d;
+}
+
+}  // namespace
+
+void bind_analysis(py::module_& m, py::class_<PyCollection>& cls) {
+  cls.def(
+         "dupes",
+         [](const PyCollection& c, int threshold, bool single_linkage) {
+           auto coll = c.get();
+           DupesParams params;
+           if (threshold < 0 || threshold > 64)
+             throw UsageError("threshold must be a pHash Hamming distance in 0..64, not " + std::to_string(threshold));
+           params.max_distance = threshold;
+           params.bound_chaining = !single_linkage;
+           CollectionDupes found;
+           {
+             py::gil_scoped_release nogil;
+             found = find_collection_dupes(*coll, params);
+           }
+           // The rows of `irbis dupes --format csv`, plus the image id.
+           std::vector<int64_t> group, distance, width, height, size, id;
+           std::vector<std::string> path;
+           py::list role, kind;
+           auto add = [&](size_t g, const ImageRecord& r, const char* ro, int dist, const char* kd) {
+             group.push_back(int64_t(g + 1));
+             path.push_back(r.path);
+             role.append(ro);
+             distance.push_back(dist);
+             kind.append(kd);
+             width.push_back(r.width);
+             height.push_back(r.height);
+             size.push_back(r.size);
+             id.push_back(r.id);
+           };
+           for (size_t g = 0; g < found.groups.size(); ++g) {
+             add(g, found.records[found.groups[g].keep], "keep", 0, "");
+             for (const auto& d : found.groups[g].duplicates)
+               add(g, found.records[d.index], "duplicate", d.distance, dupe_kind_name(d.kind));
+           }
+           py::dict cols;
+           cols["group"] = vector_array(std::move(group));
+           cols["path"] = fs_str_list(path);
+           cols["role"] = role;
+           cols["distance"] = vector_array(std::move(distance));
+           cols["kind"] = kind;
+           cols["width"] = vector_array(std::move(width));
+           cols["height"] = vector_array(std::move(height));
+           cols["size"] = vector_array(std::move(size));
+           cols["id"] = vector_array(std::move(id));
+           py::dict d;
+           d["columns"] = cols;
+           d["images"] = found.records.size();
+           d["groups"] = found.groups.size();
+           d["duplicates"] = found.duplicates();
+           return d;
+         },
+         py::arg("threshold") = DupesParams{}.max_distance, py::arg("single_linkage") = false,
+         "irbis::find_collection_dupes: the groups `irbis dupes` prints.")
+      .def(
+          "cluster",
+          [](const PyCollection& c, int k, bool auto_k, int k_min, int k_max, const std::string& features,
+             const std::string& model, const std::string& labels, const std::string& map, int restarts,
+             uint64_t seed) {
+            auto coll = c.get();
+            const ClusterParams p = cluster_params(k, auto_k, k_min, k_max, restarts, seed, map);
+            FeatureMatrix in;
+            ClusterReport rep;
+            LabelSet ls;
+            {
+              py::gil_scoped_release nogil;
+              in = load_feature_matrix(*coll, features, model);
+              if (in.records.empty()) throw UsageError(c.dir() + ": no indexed images to cluster");
+              if (!labels.empty()) ls = load_labels(labels, in.records);
+              rep = analyze_clusters(MatrixView(in.data), p, ls.label);
+            }
+            std::vector<std::string> names;
+            std::vector<int64_t> ids;
+            for (const auto& r : in.records) {
+              names.push_back(r.path);
+              ids.push_back(r.id);
+            }
+            py::dict d = cluster_result(rep, names, ids, ls.classes);
+            d["features"] = features;
+            return d;
+          },
+          py::arg("k") = 0, py::arg("auto") = false, py::arg("k_min") = 2, py::arg("k_max") = 30,
+          py::arg("features") = "cnn-semantic", py::arg("model") = "", py::arg("labels") = "",
+          py::arg("map") = "tsne", py::arg("restarts") = 5, py::arg("seed") = 1,
+          "irbis::load_feature_matrix + load_labels + analyze_clusters: what `irbis cluster` computes.")
+      .def(
+          "labels",
+          [](const PyCollection& c, const std::string& spec) {
+            auto coll = c.get();
+            const auto recs = coll->records(ImageStatus::ok);
+            const LabelSet ls = load_labels(spec, recs);
+            std::vector<std::string> paths;
+            std::vector<int64_t> ids;
+            py::list label;
+            for (size_t i = 0; i < recs.size(); ++i) {
+              paths.push_back(recs[i].path);
+              ids.push_back(recs[i].id);
+              label.append(ls.label[i] >= 0 ? py::object(py::str(ls.classes[size_t(ls.label[i])])) : py::none());
+            }
+            py::dict cols;
+            cols["id"] = vector_array(std::move(ids));
+            cols["path"] = fs_str_list(paths);
+            cols["label"] = label;
+            return py::make_tuple(cols, ls.classes);
+          },
+          py::arg("spec"), "irbis::load_labels over the live images: 'folders' or a path,label CSV.");
+
+  // ---- numpy in
+  m.def(
+      "find_near_pairs",
+      [](py::array_t<uint64_t, py::array::c_style | py::array::forcecast> hashes, int max_distance, int threads) {
+        if (hashes.ndim() != 1) throw py::type_error("hashes must be a 1-D array of uint64");
+        std::vector<NearPair> pairs;
+        {
+          std::span<const uint64_t> s(hashes.data(), size_t(hashes.shape(0)));
+          py::gil_scoped_release nogil;
+          pairs = find_near_pairs(s, max_distance, threads);
+        }
+        py::array_t<int64_t> out({py::ssize_t(pairs.size()), py::ssize_t(3)});
+        auto w = out.mutable_unchecked<2>();
+        for (size_t i = 0; i < pairs.size(); ++i) {
+          w(i, 0) = pairs[i].i;
+          w(i, 1) = pairs[i].j;
+          w(i, 2) = pairs[i].distance;
+        }
+        return out;
+      },
+      py::arg("hashes"), py::arg("max_distance"), py::arg("threads") = 0,
+      "irbis::find_near_pairs: (m, 3) int64 rows i, j, distance (i < j), sorted.");
+  m.def(
+      "cluster_array",
+      [](py::array_t<float, py::array::c_style | py::array::forcecast> x, int k, bool auto_k, int k_min, int k_max,
+         py::object truth, const std::string& map, int restarts, uint64_t seed) {
+        if (x.ndim() != 2) throw py::type_error("x must be a 2-D (n, d) array");
+        const ClusterParams p = cluster_params(k, auto_k, k_min, k_max, restarts, seed, map);
+        std::vector<int> t;
+        if (!truth.is_none()) t = truth.cast<std::vector<int>>();
+        if (!t.empty() && py::ssize_t(t.size()) != x.shape(0))
+          throw UsageError("truth has " + std::to_string(t.size()) + " labels for " + std::to_string(x.shape(0)) +
+                           " rows");
+        ClusterReport rep;
+        {
+          MatrixView mv(x.data(), x.shape(0), int(x.shape(1)));
+          py::gil_scoped_release nogil;
+          rep = analyze_clusters(mv, p, t);
+        }
+        std::vector<std::string> names;
+        for (py::ssize_t i = 0; i < x.shape(0); ++i) names.push_back(std::to_string(i));
+        py::dict d = cluster_result(rep, names, {}, {});
+        return d;
+      },
+      py::arg("x"), py::arg("k") = 0, py::arg("auto") = false, py::arg("k_min") = 2, py::arg("k_max") = 30,
+      py::arg("truth") = py::none(), py::arg("map") = "pca", py::arg("restarts") = 5, py::arg("seed") = 1,
+      "irbis::analyze_clusters on any float32 matrix.");
+}
+
+}  // namespace irbis::py_bind

@@ -1,0 +1,65 @@
+// The extension module irbis._irbis: pybind11 bindings over the public C++ API (include/irbis/).
+// The pure-Python package (python/irbis/) wraps it: argument checking with clear TypeErrors,
+// pandas DataFrames, tqdm progress. No analysis logic lives in Python.
+#include "common.h"
+
+#include "irbis/model.h"
+
+namespace irbis::py_bind {
+
+std::shared_ptr<Collection> PyCollection::get() const {
+  if (!coll_) throw py::value_error("I/O operation on closed collection " + dir_);
+  return coll_;
+}
+
+py::str fs_str(const std::string& raw) {
+  PyObject* s = PyUnicode_DecodeFSDefaultAndSize(raw.data(), py::ssize_t(raw.size()));
+  if (!s) throw py::error_already_set();
+  return py::reinterpret_steal<py::str>(s);
+}
+
+py::list fs_str_list(const std::vector<std::string>& raw) {
+  py::list out(raw.size());
+  for (size_t i = 0; i < raw.size(); ++i) out[i] = fs_str(raw[i]);
+  return out;
+}
+
+}  // namespace irbis::py_bind
+
+using namespace irbis::py_bind;
+
+PYBIND11_MODULE(_irbis, m) {
+  m.doc() = "irbis C++ core (use the `irbis` package, which wraps this module)";
+#ifdef IRBIS_VERSION
+  m.attr("__version__") = IRBIS_VERSION;
+#endif
+  bind_errors(m);
+  py::class_<PyCollection> cls(m, "_Collection", "A collection directory opened from Python (see irbis.Collection)");
+  bind_collection(m, cls);
+  bind_analysis(m, cls);
+  bind_store(m);
+
+  m.def("model_dir", [] { return irbis::model_dir().string(); }, "The model registry directory in use.");
+  m.def(
+      "list_models",
+      [] {
+        py::list out;
+        for (const auto& c : irbis::list_models()) {
+          py::dict d;
+          d["name"] = c.name;
+          d["architecture"] = c.architecture;
+          d["embedding_dim"] = c.embedding_dim;
+          d["blocks_dim"] = c.blocks_dim();
+          d["input_size"] = c.input_size;
+          d["source"] = c.source;
+          d["source_package"] = c.source_package;
+          d["source_version"] = c.source_version;
+          d["license"] = c.license;
+          d["onnx_sha256"] = c.onnx_sha256;
+          out.append(d);
+        }
+        return out;
+      },
+      "Installed models (cards in the registry), sorted by name.");
+  m.attr("DEFAULT_MODEL") = irbis::kDefaultModel;
+}

@@ -1,0 +1,152 @@
+#include "irbis/collection_analysis.h"
+
+#include <algorithm>
+
+#include <nlohmann/json.hpp>
+
+#include "irbis/embeddings.h"
+#include "irbis/errors.h"
+#include "irbis/hashes.h"
+#include "irbis/pipeline.h"
+#include "irbis/text.h"
+
+namespace irbis {
+
+namespace {
+constexpr const char* kScanProblemsKey = "last_scan_problems";
+}
+
+void save_scan_problems(Collection& coll, const std::vector<ScanProblem>& problems) {
+  nlohmann::json j = nlohmann::json::array();
+  for (const auto& p : problems) j.push_back({{"path", display_path(p.path)}, {"reason", p.reason}});
+  coll.set_meta(kScanProblemsKey, j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+}
+
+std::vector<ScanProblem> load_scan_problems(const Collection& coll) {
+  std::vector<ScanProblem> out;
+  const auto j = nlohmann::json::parse(coll.meta(kScanProblemsKey, "[]"), nullptr, false);
+  if (!j.is_array()) return out;
+  for (const auto& p : j)
+    if (p.is_object() && p.contains("path") && p.contains("reason") && p["path"].is_string() &&
+        p["reason"].is_string())
+      out.push_back({p["path"].get<std::string>(), p["reason"].get<std::string>()});
+  return out;
+}
+
+CollectionSummary summarize_collection(const Collection& coll) {
+  CollectionSummary s;
+  for (auto& r : coll.records()) {
+    switch (r.status) {
+      case ImageStatus::ok:
+        ++s.ok;
+        s.formats[format_name(r.format)]++;
+        s.bytes += r.size;
+        s.pixels += int64_t(r.width) * r.height;
+        break;
+      case ImageStatus::failed:
+        ++s.failed;
+        s.failures.push_back(std::move(r));
+        break;
+      case ImageStatus::removed: ++s.removed; break;
+      case ImageStatus::retired: ++s.retired; break;
+    }
+  }
+  for (const auto& f : coll.feature_specs()) s.features.push_back({f, coll.feature_rows(f.name)});
+  s.scan_problems = load_scan_problems(coll);
+  return s;
+}
+
+size_t CollectionDupes::duplicates() const {
+  size_t n = 0;
+  for (const auto& g : groups) n += g.duplicates.size();
+  return n;
+}
+
+CollectionDupes find_collection_dupes(const Collection& coll, const DupesParams& params, const CnnDupesOptions& cnn) {
+  const std::string dir = coll.dir().string();
+  if (!coll.has_feature(kHashesFeature))
+    throw UsageError(dir + ": collection has no perceptual hashes; run `irbis index FOLDER --into " + dir +
+                     " --features hashes`");
+  const FeatureView hashes = coll.view(kHashesFeature);
+  const bool have_color = coll.has_feature(kColorFeature);
+  const FeatureView color = have_color ? coll.view(kColorFeature) : FeatureView{};
+  CollectionDupes out;
+  std::vector<DupeItem> items;
+  for (auto& r : coll.records(ImageStatus::ok)) {
+    if (r.id >= hashes.rows()) continue;  // hashes not computed for this row
+    DupeItem it;
+    it.hash = hashes.row_u64(r.id)[0];
+    it.content = r.content_hash;
+    it.pixels = int64_t(r.width) * r.height;
+    it.file_size = r.size;
+    it.path = r.path;
+    if (have_color && r.id < color.rows()) {
+      const float* std = color.row_f32(r.id) + kColorHistBins + 3;
+      it.low_detail = std::max({std[0], std[1], std[2]}) < kLowDetailStd;
+    }
+    items.push_back(std::move(it));
+    out.records.push_back(std::move(r));
+  }
+  if (!cnn.enabled) {
+    out.groups = group_duplicates(items, params);
+    return out;
+  }
+  const auto vs = VectorSearch::open(coll, cnn.model, cnn.index);
+  std::vector<int64_t> row_of_item;  // VectorSearch row per item, -1 = no embedding
+  row_of_item.reserve(out.records.size());
+  for (const auto& r : out.records) row_of_item.push_back(vs->row_of_id(r.id));
+  std::vector<int64_t> item_of_row(size_t(vs->size()), -1);
+  for (size_t i = 0; i < row_of_item.size(); ++i)
+    if (row_of_item[i] >= 0) item_of_row[size_t(row_of_item[i])] = int64_t(i);
+  ExtraLinkage extra;
+  extra.max_distance = float(1.0 - cnn.min_similarity);
+  const auto knn = vs->self_knn(cnn.neighbours);
+  for (int64_t r = 0; r < vs->size(); ++r)
+    for (const auto& nb : knn[size_t(r)]) {
+      const int64_t a = item_of_row[size_t(r)], b = item_of_row[size_t(nb.row)];
+      if (r < nb.row && nb.similarity >= cnn.min_similarity && a >= 0 && b >= 0)
+        extra.pairs.push_back({uint32_t(a), uint32_t(b), 1.f - nb.similarity});
+    }
+  const cv::Mat& data = vs->data();
+  extra.distance = [&](uint32_t a, uint32_t b) {
+    const int64_t ra = row_of_item[a], rb = row_of_item[b];
+    if (ra < 0 || rb < 0) return 1e30f;
+    return float(1.0 - data.row(int(ra)).dot(data.row(int(rb))));
+  };
+  out.groups = group_duplicates(items, params, extra);
+  return out;
+}
+
+FeatureMatrix load_feature_matrix(const Collection& coll, const std::string& features, const std::string& model) {
+  FeatureMatrix in;
+  if (features == "cnn-semantic" || features == "cnn-full") {
+    auto m = load_embeddings(coll, model, features == "cnn-full" ? EmbeddingView::full : EmbeddingView::semantic);
+    in.records = std::move(m.records);
+    in.data = m.data;
+    return in;
+  }
+  const bool color = features == "color";
+  if (!color && features != "hash")
+    throw UsageError("unknown features '" + features + "' (expected cnn-semantic, cnn-full, color or hash)");
+  const std::string name = color ? kColorFeature : kHashesFeature;
+  const std::string dir = coll.dir().string();
+  if (!coll.has_feature(name))
+    throw UsageError(dir + ": no " + name + " feature; run `irbis index FOLDER --into " + dir + " --features hashes`");
+  const FeatureView v = coll.view(name);
+  for (auto& r : coll.records(ImageStatus::ok))
+    if (r.id < v.rows()) in.records.push_back(std::move(r));
+  const int d = color ? kColorStatsDim : 64;
+  in.data.create(int(in.records.size()), d, CV_32F);
+  for (size_t i = 0; i < in.records.size(); ++i) {
+    float* dst = in.data.ptr<float>(int(i));
+    if (color) {
+      std::copy_n(v.row_f32(in.records[i].id), d, dst);
+    } else {
+      const uint64_t h = v.row_u64(in.records[i].id)[0];
+      for (int b = 0; b < 64; ++b) dst[b] = float((h >> (63 - b)) & 1);
+    }
+  }
+  return in;
+}
+
+}  // namespace irbis
