@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <bit>
+#include <functional>
 #include <numeric>
 #include <string>
 #include <tuple>
@@ -139,6 +140,42 @@ bool better_keep(const DupeItem& a, size_t ia, const DupeItem& b, size_t ib) {
   return ia < ib;
 }
 
+// Turns sets of linked items (any order; sets of one are skipped) into groups: the best item is
+// kept, the others are listed by kind, distance and path. extra_distance, when given, fills
+// DupeMember::similarity and marks members linked by neither content nor hash as `cnn`.
+std::vector<DupeGroup> make_groups(std::span<const DupeItem> items, const std::vector<std::vector<uint32_t>>& sets,
+                                   int max_distance, const std::function<float(uint32_t, uint32_t)>& extra_distance) {
+  std::vector<DupeGroup> groups;
+  for (const auto& m : sets) {
+    if (m.size() < 2) continue;
+    size_t keep = m[0];
+    for (uint32_t i : m)
+      if (better_keep(items[i], i, items[keep], keep)) keep = i;
+    const DupeItem& k = items[keep];
+    DupeGroup g;
+    g.keep = keep;
+    for (uint32_t i : m) {
+      if (i == keep) continue;
+      DupeMember d;
+      d.index = i;
+      const bool exact = !is_zero(k.content) && items[i].content == k.content;
+      d.distance = exact ? 0 : std::popcount(items[i].hash ^ k.hash);
+      d.kind = exact ? DupeKind::exact : (d.distance <= max_distance || !extra_distance) ? DupeKind::near : DupeKind::cnn;
+      if (extra_distance) d.similarity = 1.0 - double(extra_distance(i, uint32_t(keep)));
+      g.duplicates.push_back(d);
+    }
+    std::sort(g.duplicates.begin(), g.duplicates.end(), [&](const DupeMember& a, const DupeMember& b) {
+      return std::tie(a.kind, a.distance, items[a.index].path, a.index) <
+             std::tie(b.kind, b.distance, items[b.index].path, b.index);
+    });
+    groups.push_back(std::move(g));
+  }
+  std::sort(groups.begin(), groups.end(), [&](const DupeGroup& a, const DupeGroup& b) {
+    return std::tie(items[a.keep].path, a.keep) < std::tie(items[b.keep].path, b.keep);
+  });
+  return groups;
+}
+
 }  // namespace
 
 const char* dupe_kind_name(DupeKind k) {
@@ -219,34 +256,7 @@ std::vector<DupeGroup> group_duplicates(std::span<const DupeItem> items, const D
   // Collect sets of two or more items.
   std::vector<std::vector<uint32_t>> members(n);
   for (size_t i = 0; i < n; ++i) members[link.find(uint32_t(i))].push_back(uint32_t(i));
-  std::vector<DupeGroup> groups;
-  for (auto& m : members) {
-    if (m.size() < 2) continue;
-    size_t keep = m[0];
-    for (uint32_t i : m)
-      if (better_keep(items[i], i, items[keep], keep)) keep = i;
-    const DupeItem& k = items[keep];
-    DupeGroup g;
-    g.keep = keep;
-    for (uint32_t i : m) {
-      if (i == keep) continue;
-      DupeMember d;
-      d.index = i;
-      const bool exact = !is_zero(k.content) && items[i].content == k.content;
-      d.kind = exact ? DupeKind::exact : DupeKind::near;
-      d.distance = exact ? 0 : std::popcount(items[i].hash ^ k.hash);
-      g.duplicates.push_back(d);
-    }
-    std::sort(g.duplicates.begin(), g.duplicates.end(), [&](const DupeMember& a, const DupeMember& b) {
-      return std::tie(a.kind, a.distance, items[a.index].path, a.index) <
-             std::tie(b.kind, b.distance, items[b.index].path, b.index);
-    });
-    groups.push_back(std::move(g));
-  }
-  std::sort(groups.begin(), groups.end(), [&](const DupeGroup& a, const DupeGroup& b) {
-    return std::tie(items[a.keep].path, a.keep) < std::tie(items[b.keep].path, b.keep);
-  });
-  return groups;
+  return make_groups(items, members, params.max_distance, {});
 }
 
 std::vector<DupeGroup> group_duplicates(std::span<const DupeItem> items, const DupesParams& params,
@@ -260,9 +270,11 @@ std::vector<DupeGroup> group_duplicates(std::span<const DupeItem> items, const D
   auto extra_distance = [&](size_t a, size_t b) {
     return extra.distance ? double(extra.distance(uint32_t(a), uint32_t(b))) : 1e30;
   };
+  // Low-detail items link by content only (see DupeItem::low_detail), on either scale.
   auto linked = [&](size_t a, size_t b) {
-    return same_content(a, b) || std::popcount(items[a].hash ^ items[b].hash) <= t ||
-           extra_distance(a, b) <= double(extra.max_distance) + 1e-7;
+    if (same_content(a, b)) return true;
+    if (items[a].low_detail || items[b].low_detail) return false;
+    return std::popcount(items[a].hash ^ items[b].hash) <= t || extra_distance(a, b) <= double(extra.max_distance) + 1e-7;
   };
   std::vector<uint32_t> parent(n);
   std::iota(parent.begin(), parent.end(), 0u);
@@ -308,10 +320,10 @@ std::vector<DupeGroup> group_duplicates(std::span<const DupeItem> items, const D
     std::vector<uint64_t> hashes(n);
     for (size_t i = 0; i < n; ++i) hashes[i] = items[i].hash;
     for (const NearPair& p : find_near_pairs(hashes, t, params.threads))
-      edges.push_back({t > 0 ? double(p.distance) / t : 0.0, p.i, p.j});
+      if (!items[p.i].low_detail && !items[p.j].low_detail) edges.push_back({t > 0 ? double(p.distance) / t : 0.0, p.i, p.j});
   }
   for (const auto& p : extra.pairs) {
-    if (p.i >= n || p.j >= n || p.i == p.j) continue;
+    if (p.i >= n || p.j >= n || p.i == p.j || items[p.i].low_detail || items[p.j].low_detail) continue;
     const double key = extra.max_distance > 0 ? double(p.distance) / double(extra.max_distance) : 0.0;
     edges.push_back({key, std::min(p.i, p.j), std::max(p.i, p.j)});
   }
@@ -320,39 +332,7 @@ std::vector<DupeGroup> group_duplicates(std::span<const DupeItem> items, const D
   });
   for (const Edge& e : edges) merge(e.i, e.j, true);
 
-  std::vector<DupeGroup> groups;
-  for (size_t root = 0; root < n; ++root) {
-    const auto& m = members[root];
-    if (m.size() < 2 || find(uint32_t(root)) != root) continue;
-    size_t keep = m[0];
-    for (uint32_t i : m)
-      if (better_keep(items[i], i, items[keep], keep)) keep = i;
-    DupeGroup g;
-    g.keep = keep;
-    for (uint32_t i : m) {
-      if (i == keep) continue;
-      DupeMember d;
-      d.index = i;
-      d.distance = std::popcount(items[i].hash ^ items[keep].hash);
-      if (same_content(i, keep)) {
-        d.kind = DupeKind::exact;
-        d.distance = 0;
-      } else {
-        d.kind = d.distance <= t ? DupeKind::near : DupeKind::cnn;
-      }
-      if (extra.distance) d.similarity = 1.0 - extra_distance(i, keep);
-      g.duplicates.push_back(d);
-    }
-    std::sort(g.duplicates.begin(), g.duplicates.end(), [&](const DupeMember& a, const DupeMember& b) {
-      return std::tie(a.kind, a.distance, items[a.index].path, a.index) <
-             std::tie(b.kind, b.distance, items[b.index].path, b.index);
-    });
-    groups.push_back(std::move(g));
-  }
-  std::sort(groups.begin(), groups.end(), [&](const DupeGroup& a, const DupeGroup& b) {
-    return std::tie(items[a.keep].path, a.keep) < std::tie(items[b.keep].path, b.keep);
-  });
-  return groups;
+  return make_groups(items, members, t, extra.distance);  // merged-away sets were emptied
 }
 
 }  // namespace irbis

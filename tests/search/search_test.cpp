@@ -245,5 +245,28 @@ TEST(DupesExtra, CnnPairsJoinWithBoundedChaining) {
   EXPECT_EQ(none[0].duplicates[0].kind, DupeKind::near);
 }
 
+TEST(DupesExtra, LowDetailItemsLinkByContentOnly) {
+  // Three flat frames with equal hashes and CNN distance 0, two of them byte-identical: only the
+  // identical pair groups, as in the plain hash grouping.
+  std::vector<DupeItem> items(3);
+  for (size_t i = 0; i < 3; ++i) {
+    items[i].path = "flat" + std::to_string(i);
+    items[i].hash = 0;
+    items[i].low_detail = true;
+    items[i].content[0] = uint8_t(i == 2 ? 1 : 2);
+  }
+  ExtraLinkage extra;
+  extra.max_distance = 0.1f;
+  extra.distance = [](uint32_t, uint32_t) { return 0.f; };
+  extra.pairs = {{0, 1, 0.f}, {0, 2, 0.f}, {1, 2, 0.f}};
+  for (const auto& g : {group_duplicates(items, DupesParams{}, extra), group_duplicates(items, DupesParams{})}) {
+    ASSERT_EQ(g.size(), 1u);
+    ASSERT_EQ(g[0].duplicates.size(), 1u);
+    EXPECT_EQ(g[0].duplicates[0].kind, DupeKind::exact);
+    EXPECT_NE(g[0].keep, 2u);
+    EXPECT_NE(g[0].duplicates[0].index, 2u);
+  }
+}
+
 }  // namespace
 }  // namespace irbis
