@@ -55,7 +55,7 @@ struct CollectionDupes {
 struct CnnDupesOptions {
   bool enabled = false;
   // Smallest cosine similarity of a CNN pair; calibrated on `irbis sample --tiles 8` (docs/search.md).
-  double min_similarity = 0.90;
+  double min_similarity = 0.92;
   std::string model = kDefaultModel;
   IndexOptions index;
   int neighbours = 10;  // nearest neighbours examined per image
