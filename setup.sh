@@ -25,6 +25,8 @@ APT_PACKAGES=(
   python3-numpy python3-pil python3-scipy python3-opencv python3-sklearn
   # real photographs for the sample collection and tests
   opencv-doc python3-skimage
+  # a real CMYK JPEG producer for the decoder test (tests/io/decode_test.cpp)
+  imagemagick
   # browser tests of the report and web UI (driven by playwright-core, tests/browser); load generator
   chromium wrk
   # Python bindings (pybind11, built by CMake) and their packaging, tests and Dask scale-out
