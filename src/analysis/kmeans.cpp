@@ -18,34 +18,43 @@
 
 #include "analysis/analysis_util.h"
 #include "irbis/errors.h"
+#include "search/ip_space.h"
 
 namespace irbis {
 namespace {
 
-// Greedy k-means++: each next centre is the best (lowest resulting potential) of 2 + ln k candidates
-// drawn with probability proportional to the squared distance to the nearest centre so far. Sums
-// run over per-item arrays in index order, so the result does not depend on the thread count.
-// Squared distances of every item to `m` candidate rows (n x m, candidate-major) by one sgemm.
-void distances_to(MatrixView x, const std::vector<float>& norms, const std::vector<int64_t>& cand,
-                  std::vector<float>& cbuf, std::vector<float>& out) {
+// Squared distances of every item to `m` candidate rows (n x m, candidate-major), never above the
+// item's current best: where the triangle inequality proves a candidate cannot beat the item's
+// nearest centre so far (distance from the candidate to that centre >= 2 sqrt(best)), the dot
+// product is skipped and best is kept (exact k-means++, as in Raff 2021). One pass over the
+// items with the candidates in L1: an sgemm with so few rows would re-pack all the items at every
+// step (measured: most of the seeding time). gap (m x centres) holds candidate-centre distances.
+void candidate_distances(MatrixView x, const std::vector<float>& norms, const std::vector<int64_t>& cand,
+                         const std::vector<float>& best, const std::vector<int>& owner,
+                         const std::vector<float>& gap, int centres, std::vector<float>& out) {
   const int64_t n = x.n;
   const int d = x.d;
   const int m = static_cast<int>(cand.size());
-  cbuf.resize(static_cast<size_t>(m) * d);
-  for (int t = 0; t < m; ++t) std::copy(x.row(cand[t]), x.row(cand[t]) + d, cbuf.begin() + static_cast<size_t>(t) * d);
   out.resize(static_cast<size_t>(m) * n);
-  // out (m x n) = -2 * C * X^T, then add the norms.
-  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, static_cast<int>(n), d, -2.0f, cbuf.data(), d, x.data, d,
-              0.0f, out.data(), static_cast<int>(n));
-  for (int t = 0; t < m; ++t) {
-    const float nc = norms[cand[t]];
-    float* o = out.data() + static_cast<size_t>(t) * n;
-#pragma omp parallel for schedule(static) if (n > 20000)
-    for (int64_t i = 0; i < n; ++i) o[i] = std::max(0.0f, o[i] + norms[i] + nc);
-    o[cand[t]] = 0.0f;
+#pragma omp parallel for schedule(static) if (static_cast<double>(n) * m * d > 2e7)
+  for (int64_t i = 0; i < n; ++i) {
+    const float* r = x.row(i);
+    const float reach = 2.0f * std::sqrt(best[i]);
+    for (int t = 0; t < m; ++t) {
+      float& o = out[static_cast<size_t>(t) * n + i];
+      if (gap[static_cast<size_t>(t) * centres + owner[i]] >= reach) {
+        o = best[i];
+        continue;
+      }
+      const float d2 = std::max(0.0f, norms[i] + norms[cand[t]] - 2.0f * search_impl::dot(r, x.row(cand[t]), d));
+      o = cand[t] == i ? 0.0f : std::min(d2, best[i]);
+    }
   }
 }
 
+// Greedy k-means++: each next centre is the best (lowest resulting potential) of 2 + ln k candidates
+// drawn with probability proportional to the squared distance to the nearest centre so far. Sums
+// run over per-item arrays in index order, so the result does not depend on the thread count.
 std::vector<float> kmeanspp(MatrixView x, int k, uint64_t seed) {
   const int64_t n = x.n;
   const int d = x.d;
@@ -58,14 +67,15 @@ std::vector<float> kmeanspp(MatrixView x, int k, uint64_t seed) {
     for (int j = 0; j < d; ++j) s += static_cast<double>(r[j]) * r[j];
     norms[i] = static_cast<float>(s);
   }
-  std::vector<float> c(static_cast<size_t>(k) * d), cbuf, cand_d;
-  std::vector<int64_t> cand(1, static_cast<int64_t>(rng.below(n)));
-  std::copy(x.row(cand[0]), x.row(cand[0]) + d, c.begin());
-  distances_to(x, norms, cand, cbuf, cand_d);
-  std::vector<float> best(cand_d.begin(), cand_d.begin() + n);
+  std::vector<int64_t> chosen(1, static_cast<int64_t>(rng.below(n)));
+  std::vector<int> owner(n, 0);  // index in `chosen` of each item's nearest centre
+  // Squared distances to the first centre: no centre to prune against yet.
+  std::vector<float> cand_d, best(n, std::numeric_limits<float>::infinity()), gap(1, 0.0f);
+  candidate_distances(x, norms, chosen, best, owner, gap, 1, cand_d);
+  best.assign(cand_d.begin(), cand_d.begin() + n);
   double total = 0;
   for (int64_t i = 0; i < n; ++i) total += best[i];
-  cand.resize(trials);
+  std::vector<int64_t> cand(trials);
   for (int a = 1; a < k; ++a) {
     for (int t = 0; t < trials; ++t) {
       if (!(total > 0)) { cand[t] = static_cast<int64_t>(rng.below(n)); continue; }
@@ -77,23 +87,32 @@ std::vector<float> kmeanspp(MatrixView x, int k, uint64_t seed) {
         if (acc > target && best[i] > 0) { cand[t] = i; break; }
       }
     }
-    distances_to(x, norms, cand, cbuf, cand_d);
+    gap.resize(static_cast<size_t>(trials) * a);
+    for (int t = 0; t < trials; ++t)
+      for (int j = 0; j < a; ++j) {
+        const int64_t p = cand[t], q = chosen[j];
+        gap[static_cast<size_t>(t) * a + j] =
+            std::sqrt(std::max(0.0f, norms[p] + norms[q] - 2.0f * search_impl::dot(x.row(p), x.row(q), d)));
+      }
+    candidate_distances(x, norms, cand, best, owner, gap, a, cand_d);
     int pick = 0;
     double pick_total = std::numeric_limits<double>::infinity();
     for (int t = 0; t < trials; ++t) {
-      float* o = cand_d.data() + static_cast<size_t>(t) * n;
+      const float* o = cand_d.data() + static_cast<size_t>(t) * n;
       double s = 0;
-      for (int64_t i = 0; i < n; ++i) {
-        o[i] = std::min(o[i], best[i]);
-        s += o[i];
-      }
+      for (int64_t i = 0; i < n; ++i) s += o[i];
       if (s < pick_total) { pick_total = s; pick = t; }
     }
-    std::copy(x.row(cand[pick]), x.row(cand[pick]) + d, c.begin() + static_cast<size_t>(a) * d);
-    std::copy(cand_d.begin() + static_cast<size_t>(pick) * n, cand_d.begin() + static_cast<size_t>(pick + 1) * n,
-              best.begin());
+    const float* o = cand_d.data() + static_cast<size_t>(pick) * n;
+    for (int64_t i = 0; i < n; ++i) {
+      if (o[i] < best[i]) owner[i] = a;
+      best[i] = o[i];
+    }
+    chosen.push_back(cand[pick]);
     total = pick_total;
   }
+  std::vector<float> c(static_cast<size_t>(k) * d);
+  for (int a = 0; a < k; ++a) std::copy(x.row(chosen[a]), x.row(chosen[a]) + d, c.begin() + static_cast<size_t>(a) * d);
   return c;
 }
 
@@ -127,7 +146,7 @@ void nearest_two(const float* rows, const float* rnorm, int64_t m, int d, const 
   }
 }
 
-float squared_norm(const float* v, int d) { return cblas_sdot(d, v, 1, v, 1); }
+float squared_norm(const float* v, int d) { return search_impl::dot(v, v, d); }
 
 // Exact Lloyd from the given centres, accelerated by Hamerly's bounds: `iterations` rounds of
 // update + assignment, stopping early when no item changes centre or when one update lowers the
@@ -228,7 +247,7 @@ double lloyd_hamerly(MatrixView x, const std::vector<float>& xnorm, int k, std::
       check[i] = 0;
       if (u[i] <= bound) continue;
       const float* ci = c.data() + static_cast<size_t>(ai) * d;
-      u[i] = std::sqrt(std::max(0.0f, xnorm[i] + cnorm[ai] - 2.0f * cblas_sdot(d, x.row(i), 1, ci, 1)));
+      u[i] = std::sqrt(std::max(0.0f, xnorm[i] + cnorm[ai] - 2.0f * search_impl::dot(x.row(i), ci, d)));
       check[i] = u[i] > bound;
     }
     todo.clear();
@@ -262,7 +281,7 @@ double lloyd_hamerly(MatrixView x, const std::vector<float>& xnorm, int k, std::
   double inertia = 0;
   for (int64_t i = 0; i < n; ++i) {
     const float* ci = c.data() + static_cast<size_t>(a[i]) * d;
-    const float d2 = std::max(0.0f, xnorm[i] + cnorm[a[i]] - 2.0f * cblas_sdot(d, x.row(i), 1, ci, 1));
+    const float d2 = std::max(0.0f, xnorm[i] + cnorm[a[i]] - 2.0f * search_impl::dot(x.row(i), ci, d));
     dist[i] = std::sqrt(d2);
     inertia += d2;
   }
