@@ -92,3 +92,48 @@ TEST(KMeans, SeedsOnASampleForLargeInputs) {
   const auto r = kmeans(MatrixView(x.data(), n, 4), p);
   EXPECT_NEAR(adjusted_rand_score(truth, r.labels), 1.0, 1e-9);
 }
+
+// Lloyd's fixed point, checked by brute force: with bounds skipping most distance computations
+// (Hamerly), every label must still be the nearest centroid, every distance exact, and a
+// converged run's centroids the means of their items.
+TEST(KMeans, BoundedLloydMatchesBruteForce) {
+  const int64_t n = 3000;
+  const int d = 12, k = 9;
+  const auto x = analysis::make_blobs(n, d, 6, 2.5, 5);  // overlapping: many items change centre
+  for (int iterations : {2, 200}) {
+    KMeansParams p;
+    p.k = k;
+    p.restarts = 2;
+    p.iterations = iterations;
+    p.tolerance = 0;
+    const auto r = kmeans(MatrixView(x.data(), n, d), p);
+    std::vector<double> mean(static_cast<size_t>(k) * d, 0.0);
+    std::vector<int64_t> count(k, 0);
+    double inertia = 0;
+    for (int64_t i = 0; i < n; ++i) {
+      double best = 1e300;
+      for (int j = 0; j < k; ++j) {
+        double s = 0;
+        for (int t = 0; t < d; ++t) {
+          const double e = x[i * d + t] - r.centroids[j * d + t];
+          s += e * e;
+        }
+        best = std::min(best, s);
+        if (j == r.labels[i]) {
+          EXPECT_NEAR(std::sqrt(s), r.distances[i], 1e-3) << "item " << i;
+        }
+      }
+      double own = static_cast<double>(r.distances[i]) * r.distances[i];
+      EXPECT_LE(own, best + 1e-3) << "item " << i << " is not at its nearest centroid";
+      inertia += own;
+      ++count[r.labels[i]];
+      for (int t = 0; t < d; ++t) mean[r.labels[i] * d + t] += x[i * d + t];
+    }
+    EXPECT_NEAR(r.inertia, inertia, 1e-6 * inertia);
+    if (iterations != 200) continue;
+    for (int j = 0; j < k; ++j) {
+      ASSERT_GT(count[j], 0);
+      for (int t = 0; t < d; ++t) EXPECT_NEAR(mean[j * d + t] / count[j], r.centroids[j * d + t], 1e-4);
+    }
+  }
+}
