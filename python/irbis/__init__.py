@@ -502,7 +502,7 @@ class Collection:
         return self.vector_index(model, index).unique(top, density_k=density_k)
 
     # -- classifiers
-    def train(self, labels: Union[str, "os.PathLike[str]", Mapping[Any, str]] = "folders", *,
+    def train(self, labels: Union[str, bytes, "os.PathLike[str]", Mapping[Any, str]] = "folders", *,
               test_fraction: float = 0.3, seed: int = 1, model: Optional[str] = None, input: str = "full",
               l2: Optional[float] = None, folds: int = 3, class_weights: bool = True, suspects: bool = False,
               suspect_confidence: float = 0.8) -> "Classifier":
@@ -518,10 +518,10 @@ class Collection:
         ``suspect_confidence`` in ``Classifier.suspects``. Returns an :class:`irbis.Classifier`
         (``.report``: accuracies, per-class precision/recall/F1, confusion)."""
         kw: dict = {}
-        if isinstance(labels, str):
+        if isinstance(labels, str) and labels == "folders":
             kw["labels"] = labels
-        elif isinstance(labels, os.PathLike):
-            kw["labels"] = os.fsdecode(os.fspath(labels))
+        elif isinstance(labels, (str, bytes, os.PathLike)):
+            kw["labels"] = _path(labels, "labels")  # a CSV file; raw bytes, like every path
         elif isinstance(labels, Mapping) or hasattr(labels, "items"):
             pairs = []
             for p, lab in labels.items():
