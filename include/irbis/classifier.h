@@ -131,6 +131,29 @@ struct Classifier {
   static Classifier load(const std::filesystem::path& file);
 };
 
+// The classifier `irbis train` saves: the fitted model of `tr` with the embedding model's name and
+// sha256, the input kind, the class names and a training report (split, seed, class weights, l2
+// and its cross-validation, iterations, image counts, train/test evaluations); the entries of
+// `source` (e.g. collection, labels) are copied into the report first.
+Classifier make_classifier(const ModelCard& card, ClassifierInput input, const std::vector<std::string>& classes,
+                           const TrainResult& tr, const TrainOptions& opts, int64_t unlabelled,
+                           const nlohmann::json& source);
+
+// Possible mislabels (`irbis train --suspects`): labelled rows whose out-of-fold prediction is
+// another class with probability >= min_confidence, most confident first.
+struct SuspectLabel {
+  size_t row = 0;
+  int label = -1, predicted = -1;
+  float confidence = 0;  // probability of the predicted class
+  float p_label = 0;     // probability of the given label
+};
+std::vector<SuspectLabel> suspect_labels(const cv::Mat& oof_proba, const std::vector<int>& label,
+                                         double min_confidence);
+
+// Class probabilities (1 x K CV_32F) of an image file embedded on the fly with `embedder` (the
+// classifier's model; see check_embedder). Throws IoError/DecodeError naming the file.
+cv::Mat predict_file(const Classifier& clf, Embedder& embedder, const std::string& path);
+
 // Reads and decodes an image file to 8-bit RGB with at least min_side pixels on its shorter side
 // when the file has them (0: full size). Throws IoError/DecodeError naming the file.
 cv::Mat read_rgb(const std::string& path, int min_side);

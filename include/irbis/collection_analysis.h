@@ -1,7 +1,7 @@
 // What the commands compute from a collection, as library functions shared by the CLI
 // (src/cli/*_command.cpp) and the Python module (python/src/): the summary behind `irbis info`, the
-// duplicate groups behind `irbis dupes`, the matrix `irbis cluster` clusters, and the scan
-// problems `irbis index` records. Front ends only format what these return.
+// duplicate groups behind `irbis dupes`, the matrix `irbis cluster` clusters, the scan problems
+// `irbis index` records, and the rows `irbis train` / `irbis predict --collection` read. Front ends only format what these return.
 #pragma once
 #include <cstdint>
 #include <map>
@@ -10,8 +10,10 @@
 
 #include <opencv2/core.hpp>
 
+#include "irbis/classifier.h"
 #include "irbis/collection.h"
 #include "irbis/dupes.h"
+#include "irbis/embeddings.h"
 #include "irbis/model.h"
 #include "irbis/scan.h"
 #include "irbis/search.h"
@@ -74,5 +76,20 @@ struct FeatureMatrix {
 // statistics) or "hash" (pHash bits as 0/1 coordinates: squared Euclidean distance = Hamming
 // distance). Throws UsageError for an unknown name or a feature the collection lacks.
 FeatureMatrix load_feature_matrix(const Collection& coll, const std::string& features, const std::string& model);
+
+// ---- `irbis train`, `irbis predict --collection`
+// The rows a classifier of this input kind reads, for the live images with embeddings of `model`
+// (records in id order): the stored descriptors, or the pooled blocks through normalise_blocks.
+// Throws UsageError naming the index command when the collection has none.
+EmbeddingMatrix load_classifier_input(const Collection& coll, const std::string& model, ClassifierInput input);
+
+struct CollectionPredictions {
+  std::vector<ImageRecord> records;  // live images with the classifier's embeddings, id order
+  cv::Mat proba;                     // records.size() x classes, CV_32F
+};
+// Class probabilities of every live image of the collection from its stored embeddings. Throws
+// ModelError when `card` (the registry's model) is not the classifier's, UsageError naming the
+// index command when the collection lacks that model's embeddings.
+CollectionPredictions predict_collection(const Classifier& clf, const ModelCard& card, const Collection& coll);
 
 }  // namespace irbis

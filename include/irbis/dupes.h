@@ -70,6 +70,7 @@ struct DupeMember {
   DupeKind kind = DupeKind::near;  // exact: same content hash as the kept item
   int distance = 0;          // hamming distance to the kept item's hash (0 for exact)
   double similarity = -2;    // extra-scale similarity (1 - extra distance) to the kept item; -2 = none
+  bool has_similarity() const { return similarity >= -1.5; }  // false: linked by hashes alone
 };
 
 struct DupeGroup {

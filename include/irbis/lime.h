@@ -6,6 +6,7 @@
 // Deterministic for a given seed. See docs/classify.md.
 #pragma once
 #include <cstdint>
+#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -54,6 +55,11 @@ struct LimeResult {
 // Throws UsageError when the image is too small for the requested number of superpixels.
 LimeResult explain_image(const cv::Mat& rgb, Embedder& embedder, const Classifier& clf, const LimeOptions& opts);
 
+// explain_image on a file (`irbis explain`): read and decoded at a size that still has
+// opts.max_side pixels on the shorter side when the file does (capped at 4096), then explained.
+// Throws IoError/DecodeError naming the file.
+LimeResult explain_file(const std::string& path, Embedder& embedder, const Classifier& clf, const LimeOptions& opts);
+
 // Kernel-weighted ridge regression with an unpenalised intercept: minimises
 // sum_i w_i (y_i - b - z_i.beta)^2 + ridge |beta|^2. Z is n x S (CV_32F), y and w have n entries.
 // Returns beta (S entries); intercept and weighted R^2 through the pointers.
@@ -67,6 +73,11 @@ cv::Mat slic_superpixels(const cv::Mat& rgb, int superpixels, double ruler, int*
 // The image with superpixels whose weight is at least the given percentile of all weights (and
 // positive) kept bright and outlined, the rest dimmed. RGB in, RGB out.
 cv::Mat draw_lime(const LimeResult& r, double percentile = 90);
+
+// draw_lime written as a picture: UsageError unless the file ends in .png, .jpg or .jpeg (checked
+// first, so callers can check before the work), IoError when it cannot be written.
+void check_lime_picture_path(const std::filesystem::path& file);
+void write_lime_picture(const std::filesystem::path& file, const LimeResult& r, double percentile = 90);
 
 nlohmann::json lime_json(const LimeResult& r, const Classifier& clf);
 

@@ -89,6 +89,9 @@ class VectorSearch {
   const ModelCard& card() const;
   const IndexStatus& status() const;
   int64_t row_of_id(int64_t id) const;          // -1 if not a live row
+  // Row of an indexed image by path: as stored, else made absolute (lexically normal), else
+  // weakly canonical (so relative paths and symlinked folders find it); -1 if none matches.
+  int64_t row_of_path(const std::string& path) const;
 
   // The k most similar rows to q (dim() floats, L2-normalised), best first; `exclude` (a row)
   // is skipped. k larger than the candidates available returns fewer.
@@ -118,6 +121,9 @@ struct BoxSummary {
   double min = 0, q1 = 0, median = 0, q3 = 0, max = 0, mean = 0;
   double lower_whisker = 0, upper_whisker = 0;  // furthest data within 1.5 IQR of the box
   int64_t low_outliers = 0, high_outliers = 0;  // beyond the whiskers
+  // Values outside [lower_fence(), upper_fence()] (1.5 IQR beyond the box) are the outliers.
+  double lower_fence() const { return q1 - 1.5 * (q3 - q1); }
+  double upper_fence() const { return q3 + 1.5 * (q3 - q1); }
 };
 BoxSummary box_summary(std::vector<double> values);  // quartiles by linear interpolation
 
@@ -137,6 +143,9 @@ struct UniqueResult {
 // content: per row, the content hash (same hash = exact duplicate, skipped), may be empty.
 UniqueResult rank_unique(const VectorSearch& vs, const std::vector<ContentHash>& content, int top,
                          int density_k = 5);
+// What `irbis unique` ranks: rank_unique with the content hashes of vs.records(); top 0 or more
+// than the images = every image.
+UniqueResult rank_unique_images(const VectorSearch& vs, int top, int density_k = 5);
 
 // --- retrieval evaluation ---
 struct RetrievalParams {

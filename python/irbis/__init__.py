@@ -4,8 +4,12 @@
     col = irbis.Collection.open("pics.irbis")          # or irbis.Collection.create(path, model=...)
     col.index(["/data/photos"], progress=True)
     emb = col.embeddings()                              # numpy (n, d) float32, no copy
-    df = col.dupes()                                    # DataFrame: group, path, role, distance, ...
+    df = col.dupes(cnn=True)                            # DataFrame: group, path, role, distance, ...
+    col.search("query.jpg", k=10)                       # DataFrame: rank, id, path, similarity, distance
+    uniq = col.unique(top=20)                           # uniq.table, uniq.summary (quartiles, whiskers)
     res = col.cluster(auto=True)                        # res.items: path, cluster, x, y, ...
+    clf = col.train(labels="folders")                   # irbis.Classifier; clf.report, clf.save(path)
+    clf.predict(["a.jpg"]); clf.explain("a.jpg")        # labels + probabilities; LIME superpixels
 
 Everything is computed by the C++ library (module ``irbis._irbis``, pybind11); this package only
 checks arguments, turns columns into pandas DataFrames (when pandas is installed; otherwise a
@@ -16,7 +20,7 @@ from __future__ import annotations
 import os
 import sys
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Optional, Sequence, Union
+from typing import Any, Callable, Iterable, Iterator, Mapping, Optional, Sequence, Union
 
 from . import _build_config
 
@@ -37,8 +41,8 @@ from ._irbis import (  # noqa: E402,F401
 
 __version__ = _build_config.VERSION
 __all__ = [
-    "Collection", "IndexReport", "ClusterResult", "MergeReport", "merge_collections", "list_models",
-    "model_dir", "find_near_pairs", "cluster_array", "DEFAULT_MODEL",
+    "Collection", "IndexReport", "ClusterResult", "MergeReport", "VectorIndex", "UniqueResult", "Classifier",
+    "Explanation", "merge_collections", "list_models", "model_dir", "find_near_pairs", "cluster_array", "DEFAULT_MODEL",
     "Error", "UsageError", "IoError", "DecodeError", "StoreError", "ModelError",
 ]
 
@@ -93,6 +97,37 @@ def _int(x: Any, what: str, lo: Optional[int] = None, hi: Optional[int] = None) 
     if (lo is not None and x < lo) or (hi is not None and x > hi):
         rng = f"{lo}..{hi}" if hi is not None else f">= {lo}"
         raise ValueError(f"{what} must be in {rng}, not {x}")
+    return x
+
+
+def _float(x: Any, what: str, lo: Optional[float] = None, hi: Optional[float] = None) -> float:
+    if isinstance(x, bool) or not isinstance(x, (int, float)):
+        try:
+            import numpy as np
+
+            if isinstance(x, (np.integer, np.floating)):
+                x = float(x)
+            else:
+                raise TypeError
+        except TypeError:
+            raise TypeError(f"{what} must be a number, not {_typename(x)}") from None
+    x = float(x)
+    if x != x or (lo is not None and x < lo) or (hi is not None and x > hi):
+        rng = f"{lo}..{hi}" if hi is not None else f">= {lo}"
+        raise ValueError(f"{what} must be in {rng}, not {x}")
+    return x
+
+
+def _bool(x: Any, what: str) -> bool:
+    if not isinstance(x, bool):
+        try:
+            import numpy as np
+
+            if isinstance(x, np.bool_):
+                return bool(x)
+        except ImportError:
+            pass
+        raise TypeError(f"{what} must be a bool, not {_typename(x)}")
     return x
 
 
@@ -377,15 +412,28 @@ class Collection:
         return _table(cols)
 
     # -- analyses
-    def dupes(self, threshold: int = 8, *, single_linkage: bool = False, cnn: bool = False) -> Any:
+    def dupes(self, threshold: int = 8, *, single_linkage: bool = False, cnn: bool = False,
+              min_similarity: Optional[float] = None, model: Optional[str] = None, index: str = "auto") -> Any:
         """Exact and near-duplicate groups, as `irbis dupes --format csv`: group, path, role
-        (keep/duplicate), distance, kind (exact/near), width, height, size, id.
-        threshold: largest pHash Hamming distance (of 64 bits) for a near duplicate."""
+        (keep/duplicate), distance, kind (exact/near), width, height, size, id
+        (irbis::find_collection_dupes).
+
+        threshold: largest pHash Hamming distance (of 64 bits) for a near duplicate;
+        single_linkage: let chains of near pairs merge (a~b~c groups a with c);
+        cnn=True: also pair images whose CNN embeddings have a cosine similarity of at least
+        ``min_similarity`` (default 0.92, calibrated in docs/search.md), which catches crops,
+        rotations, flips and overlays; adds a ``similarity`` column (1 for the kept image, NaN
+        for pairs found by hashes alone). model/index: whose embeddings, and the vector index
+        (auto, exact or hnsw) as in :meth:`search`."""
         threshold = _int(threshold, "threshold", 0, 64)
-        if cnn:
-            # TODO(search issue): CNN near duplicates need the vector search (not on main yet).
-            raise NotImplementedError("dupes(cnn=True) lands with the search/unique issue")
-        return _table(self._c.dupes(threshold, bool(single_linkage))["columns"])
+        cnn = _bool(cnn, "cnn")
+        single_linkage = _bool(single_linkage, "single_linkage")
+        kw: dict = {"cnn": cnn, "model": self._model(model), "index": _str(index, "index")}
+        if min_similarity is not None:
+            if not cnn:
+                raise UsageError("dupes: min_similarity applies to CNN pairs; pass cnn=True")
+            kw["min_similarity"] = _float(min_similarity, "min_similarity", -1.0, 1.0)
+        return _table(self._c.dupes(threshold, single_linkage, **kw)["columns"])
 
     def cluster(self, k: Optional[int] = None, *, auto: bool = False, k_range: tuple = (2, 30),
                 features: str = "cnn-semantic", model: Optional[str] = None, labels: Optional[str] = None,
@@ -406,21 +454,382 @@ class Collection:
                             _int(restarts, "restarts", 1), _int(seed, "seed", 0))
         return ClusterResult._from(d)
 
-    # -- hooks for APIs that are not on main yet (one wrapper each when their C++ lands)
-    def search(self, query: Any, k: int = 10, **kwargs: Any) -> Any:
-        """Nearest images to a query image. Not available yet."""
-        # TODO(search issue): bind irbis search (C++) in python/src/search.cpp and wrap it here.
-        raise NotImplementedError("Collection.search lands with the search/unique issue")
+    # -- search
+    def _model(self, model: Optional[str]) -> str:
+        """The embedding model: the argument, else create()'s, else DEFAULT_MODEL."""
+        if model is None:
+            model = self._c.meta(_META_MODEL) or DEFAULT_MODEL
+        return _str(model, "model")
 
-    def unique(self, top: int = 20, **kwargs: Any) -> Any:
-        """The most unique images. Not available yet."""
-        # TODO(search issue): bind irbis unique (C++) and wrap it here.
-        raise NotImplementedError("Collection.unique lands with the search/unique issue")
+    def vector_index(self, model: Optional[str] = None, index: str = "auto", *, hnsw_min: Optional[int] = None,
+                     ef: Optional[int] = None) -> "VectorIndex":
+        """Opens the vector index over the CNN embeddings of ``model`` (irbis::VectorSearch::open):
+        a snapshot for many :meth:`VectorIndex.search` / :meth:`VectorIndex.unique` calls
+        (:meth:`search` and :meth:`unique` open one per call). index: "auto" (exact below
+        ``hnsw_min`` images, default 10000; HNSW from there on, persisted under
+        <collection>/index), "exact" or "hnsw"; ef: the HNSW query beam. UsageError naming the
+        index command when the collection has no embeddings of the model."""
+        kw = {}
+        if hnsw_min is not None:
+            kw["hnsw_min"] = _int(hnsw_min, "hnsw_min", 1)
+        if ef is not None:
+            kw["ef"] = _int(ef, "ef", 1)
+        return VectorIndex(_irbis._VectorIndex.open(self._c, self._model(model), _str(index, "index"), **kw))
 
-    def train(self, labels: str = "folders", **kwargs: Any) -> Any:
-        """Trains a classifier on the embeddings. Not available yet."""
-        # TODO(classifier issue): bind irbis classifiers (train/predict/explain) and wrap them here.
-        raise NotImplementedError("Collection.train lands with the classifiers issue")
+    def search(self, query: Any = None, k: int = 10, *, id: Optional[int] = None, path: Optional[PathLike] = None,
+               model: Optional[str] = None, index: str = "auto", ef: Optional[int] = None) -> Any:
+        """The ``k`` images most similar to a query (cosine of CNN embeddings), as `irbis search`:
+        a table rank, id, path, similarity, distance (= 1 - similarity), best first.
+
+        Give exactly one of: ``query``, an image file (need not be in the collection; embedded
+        on the fly with the collection's model) or a 1-D vector of the model's dimension (e.g. a
+        row of :meth:`embeddings`; normalised to unit length); ``id=`` or ``path=``, an indexed
+        image (itself excluded from the results). model/index/ef as in :meth:`vector_index`."""
+        q = _search_query(query, id, path)  # bad arguments fail before the index is opened
+        k = _int(k, "k", 1)
+        return self.vector_index(model, index, ef=ef)._search(q, k)
+
+    def unique(self, top: int = 20, *, density_k: int = 5, model: Optional[str] = None,
+               index: str = "auto") -> "UniqueResult":
+        """The most unique images, as `irbis unique`: every image's distance (1 - cosine) to its
+        nearest neighbour that is not an exact copy (same content), ranked descending
+        (irbis::rank_unique_images). Returns a :class:`UniqueResult` (``table, summary =
+        col.unique()`` also works): the first ``top`` rows (0 = all) and the boxplot summary of
+        all distances (quartiles, whiskers, outliers beyond 1.5 IQR). density_k: neighbours
+        averaged in the density column."""
+        top = _int(top, "top", 0)
+        density_k = _int(density_k, "density_k", 1)
+        return self.vector_index(model, index).unique(top, density_k=density_k)
+
+    # -- classifiers
+    def train(self, labels: Union[str, bytes, "os.PathLike[str]", Mapping[Any, str]] = "folders", *,
+              test_fraction: float = 0.3, seed: int = 1, model: Optional[str] = None, input: str = "full",
+              l2: Optional[float] = None, folds: int = 3, class_weights: bool = True, suspects: bool = False,
+              suspect_confidence: float = 0.8) -> "Classifier":
+        """Trains a classifier on the CNN embeddings, as `irbis train` (multinomial logistic
+        regression, L-BFGS; irbis::train_classifier): stratified ``test_fraction`` held out
+        (seeded), the L2 penalty chosen by ``folds``-fold cross-validation unless ``l2`` is given.
+
+        labels: "folders" (class = parent folder name), the path of a CSV with columns
+        path,label, or a mapping path -> label (images left out are unlabelled and ignored);
+        input: "full" (the model's descriptor) or "blocks" (every pooled block; better for
+        textures); class_weights: weight classes by 1 / their size; suspects=True: also
+        predict every image out of fold and list labels contradicted with probability >=
+        ``suspect_confidence`` in ``Classifier.suspects``. Returns an :class:`irbis.Classifier`
+        (``.report``: accuracies, per-class precision/recall/F1, confusion)."""
+        kw: dict = {}
+        if isinstance(labels, str) and labels == "folders":
+            kw["labels"] = labels
+        elif isinstance(labels, (str, bytes, os.PathLike)):
+            kw["labels"] = _path(labels, "labels")  # a CSV file; raw bytes, like every path
+        elif isinstance(labels, Mapping) or hasattr(labels, "items"):
+            pairs = []
+            for p, lab in labels.items():
+                if lab is None:
+                    continue
+                if not isinstance(lab, str):
+                    raise TypeError(f"labels must map paths to str labels, not to {_typename(lab)}")
+                pairs.append((_path(p, "labels key"), lab))
+            kw["label_pairs"] = pairs
+        else:
+            raise TypeError(f"labels must be 'folders', a CSV path or a mapping path -> label, not {_typename(labels)}")
+        kw["model"] = self._model(model)
+        kw["input"] = _str(input, "input")
+        kw["test_fraction"] = _float(test_fraction, "test_fraction", 0.0, 0.9)
+        kw["seed"] = _int(seed, "seed", 0)
+        if l2 is not None:
+            kw["l2"] = _float(l2, "l2", 0.0)
+            if kw["l2"] <= 0:
+                raise ValueError(f"l2 must be > 0, not {l2}")
+        kw["folds"] = _int(folds, "folds", 2, 20)
+        kw["balanced"] = _bool(class_weights, "class_weights")
+        if _bool(suspects, "suspects"):
+            kw["suspect_confidence"] = _float(suspect_confidence, "suspect_confidence", 0.0, 1.0)
+        handle, sus = self._c.train(**kw)
+        return Classifier(handle, None if sus is None else _table(sus))
+
+
+def _search_query(query: Any, id: Any, path: Any) -> tuple:
+    """The one query of a search, checked: ("id", int), ("path", bytes), ("file", bytes) or
+    ("vector", float32 array)."""
+    given = (query is not None) + (id is not None) + (path is not None)
+    if given != 1:
+        raise UsageError("search: give exactly one of query (an image file or a vector), id= or path=")
+    if id is not None:
+        return ("id", _int(id, "id", 0))
+    if path is not None:
+        return ("path", _path(path, "path"))
+    if isinstance(query, (str, bytes, os.PathLike)):
+        return ("file", _path(query, "query"))
+    if hasattr(query, "__array__") or isinstance(query, (list, tuple)):
+        import numpy as np
+
+        q = np.asarray(query)
+        if q.dtype.kind not in "fiu" or q.ndim != 1:
+            raise TypeError(f"query vector must be a 1-D numeric array, not {q.dtype} with shape {q.shape}")
+        return ("vector", q.astype(np.float32, copy=False))
+    raise TypeError(f"query must be an image path (str, bytes or os.PathLike) or a 1-D vector, not {_typename(query)}")
+
+
+# ------------------------------------------------------------------------------------- search
+@dataclass
+class UniqueResult:
+    """What :meth:`Collection.unique` ranked (irbis::UniqueResult). ``table``: rank, id, path,
+    distance (1 - cosine to the nearest non-copy; NaN when every other image is a copy), density
+    (mean distance to the density_k nearest), neighbor, neighbor_id, exact (distance checked by
+    exact search), outlier (beyond the upper fence); ``summary``: n, min, q1, median, q3, max, mean,
+    lower/upper_whisker, low/high_outliers, lower/upper_fence over every image with a neighbour
+    (the CLI JSON's "summary"). ``table, summary = result`` unpacks the two."""
+
+    table: Any
+    summary: dict
+    images: int
+    top_exact: bool
+    rechecked: int
+    model: str
+    index: str
+
+    def __iter__(self) -> Iterator[Any]:
+        yield self.table
+        yield self.summary
+
+
+class VectorIndex:
+    """A vector index over a collection's CNN embeddings (irbis::VectorSearch), from
+    :meth:`Collection.vector_index`. A snapshot: images indexed later are not in it (open a new
+    one); it stays usable after the collection is closed. Calls release the GIL (one query at a
+    time per index)."""
+
+    __slots__ = ("_v",)
+
+    def __init__(self, handle: "_irbis._VectorIndex"):
+        if not isinstance(handle, _irbis._VectorIndex):
+            raise TypeError("use Collection.vector_index()")
+        self._v = handle
+
+    @property
+    def size(self) -> int:
+        """Images in the index."""
+        return self._v.size
+
+    @property
+    def dim(self) -> int:
+        """Dimension of the stored descriptors (and of a query vector)."""
+        return self._v.dim
+
+    @property
+    def model(self) -> str:
+        return self._v.model
+
+    @property
+    def kind(self) -> str:
+        """"exact" or "hnsw"."""
+        return self._v.kind
+
+    @property
+    def status(self) -> dict:
+        """What opening did (irbis::IndexStatus): loaded, built, rebuild_reason, added, ..."""
+        return self._v.status
+
+    def __len__(self) -> int:
+        return self.size
+
+    def __repr__(self) -> str:
+        return f"<irbis.VectorIndex {self._v.collection!r} {self.model} {self.kind}, {self.size} images>"
+
+    def search(self, query: Any = None, k: int = 10, *, id: Optional[int] = None,
+               path: Optional[PathLike] = None) -> Any:
+        """As :meth:`Collection.search`: rank, id, path, similarity, distance."""
+        q = _search_query(query, id, path)
+        return self._search(q, _int(k, "k", 1))
+
+    def _search(self, q: tuple, k: int) -> Any:
+        kind, value = q
+        if kind == "id":
+            d = self._v.search_indexed(id=value, k=k)
+        elif kind == "path":
+            d = self._v.search_indexed(path=value, k=k)
+        elif kind == "file":
+            d = self._v.search_file(value, k)
+        else:
+            d = self._v.search_vector(value, k)
+        return _table(d["columns"])
+
+    def unique(self, top: int = 20, *, density_k: int = 5) -> UniqueResult:
+        """As :meth:`Collection.unique`."""
+        d = self._v.unique(_int(top, "top", 0), _int(density_k, "density_k", 1))
+        return UniqueResult(table=_table(d["columns"]), summary=d["summary"], images=d["images"],
+                            top_exact=d["top_exact"], rechecked=d["rechecked"], model=d["model"], index=d["index"])
+
+
+# ------------------------------------------------------------------------------------- classifiers
+@dataclass
+class Explanation:
+    """A LIME explanation (irbis::explain_image) from :meth:`Classifier.explain`. ``label`` is the
+    explained class, ``probability`` its probability on the unperturbed image; ``superpixels``
+    one row per superpixel (id, weight = how much showing it raises that probability, pixels,
+    x, y, width, height in the working image); ``image`` the working image (H, W, 3 uint8 RGB,
+    downscaled to max_side), ``segments`` its superpixel id per pixel (H, W int32), ``overlay``
+    the picture `irbis explain --out` writes (top superpixels bright and outlined); ``report``
+    the JSON of `irbis explain --weights`."""
+
+    label: str
+    probability: float
+    probabilities: dict
+    superpixels: Any
+    intercept: float
+    r2: float
+    samples: int
+    image: Any
+    segments: Any
+    overlay: Any
+    report: dict
+
+    def weights(self) -> Any:
+        """The superpixel weights as a 1-D float array, by superpixel id."""
+        s = self.superpixels
+        return s["weight"].to_numpy() if hasattr(s["weight"], "to_numpy") else s["weight"]
+
+
+class Classifier:
+    """A classifier on CNN embeddings (irbis::Classifier): from :meth:`Collection.train` or
+    :meth:`load` (files of `irbis train --out`, and the CLI reads the files :meth:`save` writes).
+
+    ``classes``, ``embedding_model``, ``input`` ("full" or "blocks"); ``report``: the training
+    report (seed, test_fraction, l2 and its cross-validation, train/test accuracy, balanced
+    accuracy, per-class precision/recall/F1/support, confusion); ``suspects``: possible mislabels
+    when trained with ``suspects=True`` (else None). Predicting files and explaining load the
+    embedding model once, on first use; calls release the GIL (one at a time per classifier)."""
+
+    __slots__ = ("_k", "suspects", "_report")
+
+    def __init__(self, handle: "_irbis._Classifier", suspects: Any = None):
+        if not isinstance(handle, _irbis._Classifier):
+            raise TypeError("use Collection.train() or irbis.Classifier.load(path)")
+        self._k = handle
+        self.suspects = suspects
+        self._report: Optional[dict] = None
+
+    @classmethod
+    def load(cls, path: PathLike) -> "Classifier":
+        """Reads a classifier file; ModelError if it is not one, is damaged or from another format version."""
+        return cls(_irbis._Classifier.load(_path(path, "path")))
+
+    def save(self, path: PathLike) -> None:
+        """Writes the classifier file (atomically), readable by `irbis predict` / `irbis explain`."""
+        self._k.save(_path(path, "path"))
+
+    @property
+    def classes(self) -> list:
+        return self._k.classes
+
+    @property
+    def embedding_model(self) -> str:
+        return self._k.embedding_model
+
+    @property
+    def input(self) -> str:
+        return self._k.input
+
+    @property
+    def report(self) -> dict:
+        if self._report is None:
+            import json
+
+            self._report = json.loads(self._k.report_json)
+        return self._report
+
+    def _split(self, split: str) -> dict:
+        if split not in ("test", "train"):
+            raise ValueError(f"split must be 'test' or 'train', not {split!r}")
+        if split not in self.report:
+            raise UsageError(f"the classifier was trained without a {split} split")
+        return self.report[split]
+
+    def per_class(self, split: str = "test") -> Any:
+        """Precision, recall, F1 and support per class on the test (or train) split."""
+        rows = self._split(split)["per_class"]
+        return _table({k: [r[k] for r in rows] for k in ("class", "precision", "recall", "f1", "support")})
+
+    def confusion(self, split: str = "test") -> Any:
+        """The confusion matrix (rows: true class, columns: predicted) as a DataFrame indexed by
+        class name (a nested list without pandas)."""
+        m = self._split(split)["confusion"]
+        try:
+            import pandas as pd
+        except ImportError:
+            return m
+        return pd.DataFrame(m, index=pd.Index(self.classes, name="true"), columns=pd.Index(self.classes, name="predicted"))
+
+    def __repr__(self) -> str:
+        acc = self.report.get("test", self.report.get("train", {})).get("accuracy")
+        tail = f", test accuracy {acc:.3f}" if acc is not None and "test" in self.report else ""
+        return f"<irbis.Classifier {self.embedding_model} {self.input}, classes {self.classes}{tail}>"
+
+    def _columns(self, proba: Any, best: Any) -> dict:
+        """label/probability/p_<class> columns from the C++ answer (best: the most probable class
+        per row as irbis::argmax_rows picks it, -1 for a file that failed)."""
+        import numpy as np
+
+        classes = self.classes
+        proba = np.asarray(proba).reshape(len(best), len(classes))  # (0, 0) -> (0, K) when empty
+        cols: dict = {
+            "label": [classes[b] if b >= 0 else None for b in best.tolist()],
+            "probability": np.where(best >= 0, proba[np.arange(len(best)), np.maximum(best, 0)], np.nan),
+        }
+        for c, name in enumerate(classes):
+            cols[f"p_{name}"] = proba[:, c]
+        return cols
+
+    def predict(self, items: Union[PathLike, Iterable[PathLike], "Collection"], *, errors: str = "report") -> Any:
+        """Labels and class probabilities, as `irbis predict --format csv`: columns path, label
+        (the most probable class), probability (its probability), p_<class> for every class.
+
+        items: image files (one path or a list; embedded on the fly, plus an ``error`` column:
+        None, or why the file could not be read, its label None and probabilities NaN; with
+        ``errors="raise"`` the first such file raises IoError/DecodeError instead), or a
+        :class:`Collection` (every live image from its stored embeddings, plus an ``id`` column)."""
+        if errors not in ("report", "raise"):
+            raise ValueError(f"errors must be 'report' or 'raise', not {errors!r}")
+        if isinstance(items, Collection):
+            proba, best, ids, paths = self._k.predict_collection(items._c)
+            return _table({"path": paths, **self._columns(proba, best), "id": ids})
+        files = _paths(items, "items")
+        proba, best, errs = self._k.predict_files(files, errors == "raise")
+        return _table({"path": [os.fsdecode(f) for f in files], **self._columns(proba, best), "error": errs})
+
+    def explain(self, path: PathLike, *, samples: int = 1000, superpixels: int = 50, seed: int = 1,
+                cls: Optional[str] = None, fill: str = "mean", batch: int = 8, max_side: int = 512,
+                out: Optional[PathLike] = None, percentile: float = 90.0) -> Explanation:
+        """Why the classifier labels an image as it does, as `irbis explain` (LIME on SLIC
+        superpixels; irbis::explain_image): ``samples`` perturbed copies hiding random
+        superpixels (filled with their mean colour or a blur) are scored, and a weighted ridge
+        regression gives each superpixel a weight. Deterministic for a given ``seed``.
+
+        cls: the class to explain (default: the predicted one); max_side: the image is
+        downscaled to at most this long side first; out: also write the overlay picture
+        (.png/.jpg) with superpixels at or above the ``percentile`` of weights highlighted."""
+        kw = {
+            "samples": _int(samples, "samples", 10, 1000000),
+            "superpixels": _int(superpixels, "superpixels", 2, 10000),
+            "seed": _int(seed, "seed", 0),
+            "fill": _str(fill, "fill"),
+            "batch": _int(batch, "batch", 1, 256),
+            "max_side": _int(max_side, "max_side", 32, 8192),
+            "percentile": _float(percentile, "percentile", 0.0, 100.0),
+        }
+        if cls is not None:
+            kw["target"] = _str(cls, "cls")
+        if out is not None:
+            kw["out"] = _path(out, "out")
+        d = self._k.explain(_path(path, "path"), **kw)
+        import json
+
+        rep = json.loads(d["report_json"])
+        return Explanation(label=rep["class"], probability=rep["probability"], probabilities=rep["probabilities"],
+                           superpixels=_table(d["superpixels"]), intercept=rep["intercept"], r2=rep["r2"],
+                           samples=rep["samples"], image=d["image"], segments=d["segments"], overlay=d["overlay"],
+                           report=rep)
 
 
 def _features(features: Any) -> list[str]:

@@ -1,5 +1,7 @@
 // Analyses: duplicate groups, clusters, labels (on a collection), and the same C++ functions on
 // numpy arrays (near pairs of hashes, clustering any matrix).
+#include <limits>
+
 #include "common.h"
 #include "irbis/cluster.h"
 #include "irbis/collection_analysis.h"
@@ -112,23 +114,33 @@ py::dict cluster_result(const ClusterReport& rep, const std::vector<std::string>
 void bind_analysis(py::module_& m, py::class_<PyCollection>& cls) {
   cls.def(
          "dupes",
-         [](const PyCollection& c, int threshold, bool single_linkage) {
+         [](const PyCollection& c, int threshold, bool single_linkage, bool cnn, double min_similarity,
+            const std::string& model, const std::string& index) {
            auto coll = c.get();
            DupesParams params;
            if (threshold < 0 || threshold > 64)
              throw UsageError("threshold must be a pHash Hamming distance in 0..64, not " + std::to_string(threshold));
            params.max_distance = threshold;
            params.bound_chaining = !single_linkage;
+           CnnDupesOptions cnn_opts;
+           cnn_opts.enabled = cnn;
+           if (min_similarity < -1 || min_similarity > 1)
+             throw UsageError("min_similarity must be a cosine similarity in -1..1, not " + std::to_string(min_similarity));
+           cnn_opts.min_similarity = min_similarity;
+           cnn_opts.model = model;
+           cnn_opts.index.kind = parse_index_kind(index);
            CollectionDupes found;
            {
              py::gil_scoped_release nogil;
-             found = find_collection_dupes(*coll, params);
+             found = find_collection_dupes(*coll, params, cnn_opts);
            }
-           // The rows of `irbis dupes --format csv`, plus the image id.
+           // The rows of `irbis dupes --format csv` (with --cnn: the similarity column, 1 for the
+           // kept image, NaN for pairs found by hashes alone), plus the image id.
            std::vector<int64_t> group, distance, width, height, size, id;
+           std::vector<double> similarity;
            std::vector<std::string> path;
            py::list role, kind;
-           auto add = [&](size_t g, const ImageRecord& r, const char* ro, int dist, const char* kd) {
+           auto add = [&](size_t g, const ImageRecord& r, const char* ro, int dist, const char* kd, double sim) {
              group.push_back(int64_t(g + 1));
              path.push_back(r.path);
              role.append(ro);
@@ -138,11 +150,14 @@ void bind_analysis(py::module_& m, py::class_<PyCollection>& cls) {
              height.push_back(r.height);
              size.push_back(r.size);
              id.push_back(r.id);
+             similarity.push_back(sim);
            };
+           const double nan = std::numeric_limits<double>::quiet_NaN();
            for (size_t g = 0; g < found.groups.size(); ++g) {
-             add(g, found.records[found.groups[g].keep], "keep", 0, "");
+             add(g, found.records[found.groups[g].keep], "keep", 0, "", 1.0);
              for (const auto& d : found.groups[g].duplicates)
-               add(g, found.records[d.index], "duplicate", d.distance, dupe_kind_name(d.kind));
+               add(g, found.records[d.index], "duplicate", d.distance, dupe_kind_name(d.kind),
+                   d.has_similarity() ? d.similarity : nan);
            }
            py::dict cols;
            cols["group"] = vector_array(std::move(group));
@@ -153,6 +168,7 @@ void bind_analysis(py::module_& m, py::class_<PyCollection>& cls) {
            cols["width"] = vector_array(std::move(width));
            cols["height"] = vector_array(std::move(height));
            cols["size"] = vector_array(std::move(size));
+           if (cnn) cols["similarity"] = vector_array(std::move(similarity));
            cols["id"] = vector_array(std::move(id));
            py::dict d;
            d["columns"] = cols;
@@ -161,7 +177,9 @@ void bind_analysis(py::module_& m, py::class_<PyCollection>& cls) {
            d["duplicates"] = found.duplicates();
            return d;
          },
-         py::arg("threshold") = DupesParams{}.max_distance, py::arg("single_linkage") = false,
+         py::arg("threshold") = DupesParams{}.max_distance, py::arg("single_linkage") = false, py::arg("cnn") = false,
+         py::arg("min_similarity") = CnnDupesOptions{}.min_similarity,
+         py::arg("model") = std::string(kDefaultModel), py::arg("index") = "auto",
          "irbis::find_collection_dupes: the groups `irbis dupes` prints.")
       .def(
           "cluster",

@@ -1,7 +1,7 @@
 // Shared pieces of the pybind11 module: the collection handle, conversions and GIL helpers.
-// Each subsystem binds its methods in its own file (bind_*), so a new C++ API (search, unique,
-// classifiers) is one more file adding methods to the same _Collection class plus a thin wrapper
-// in python/irbis/__init__.py.
+// Each subsystem binds its methods in its own file (bind_*): collection, analysis (dupes, clusters,
+// labels), store (merge, scan), search (search, unique) and classifier (train, predict, explain),
+// each wrapped by python/irbis/__init__.py.
 #pragma once
 #include <memory>
 #include <string>
@@ -66,5 +66,7 @@ void bind_errors(py::module_& m);
 void bind_collection(py::module_& m, py::class_<PyCollection>& cls);
 void bind_analysis(py::module_& m, py::class_<PyCollection>& cls);
 void bind_store(py::module_& m);
+void bind_search(py::module_& m, py::class_<PyCollection>& cls);
+void bind_classifier(py::module_& m, py::class_<PyCollection>& cls);
 
 }  // namespace irbis::py_bind

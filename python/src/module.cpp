@@ -38,6 +38,8 @@ PYBIND11_MODULE(_irbis, m) {
   bind_collection(m, cls);
   bind_analysis(m, cls);
   bind_store(m);
+  bind_search(m, cls);
+  bind_classifier(m, cls);
 
   m.def("model_dir", [] { return irbis::model_dir().string(); }, "The model registry directory in use.");
   m.def(

@@ -319,4 +319,60 @@ Classifier Classifier::load(const fs::path& file) {
   return c;
 }
 
+// ---------------------------------------------------------------------------------------------
+// what the train and predict commands build on
+
+Classifier make_classifier(const ModelCard& card, ClassifierInput input, const std::vector<std::string>& classes,
+                           const TrainResult& tr, const TrainOptions& opts, int64_t unlabelled,
+                           const nlohmann::json& source) {
+  Classifier clf;
+  clf.embedding_model = card.name;
+  clf.embedding_sha256 = card.onnx_sha256;
+  clf.input = input;
+  clf.classes = classes;
+  clf.model = tr.model;
+  nlohmann::json rep = source.is_object() ? source : nlohmann::json::object();
+  rep["seed"] = opts.seed;
+  rep["test_fraction"] = opts.test_fraction;
+  rep["class_weights"] = opts.balanced ? "balanced" : "none";
+  rep["solver"] = "multinomial logistic regression, L-BFGS (liblbfgs)";
+  rep["l2"] = tr.l2;
+  rep["l2_chosen_by"] = opts.l2 < 0 ? "cross-validation" : "user";
+  rep["cv_accuracy"] = nlohmann::json::array();
+  for (auto& [l2, acc] : tr.cv_accuracy) rep["cv_accuracy"].push_back({{"l2", l2}, {"accuracy", acc}});
+  rep["iterations"] = tr.model.iterations;
+  rep["train_images"] = tr.train_rows.size();
+  rep["test_images"] = tr.test_rows.size();
+  rep["unlabelled_images"] = unlabelled;
+  rep["train"] = evaluation_json(tr.train_eval, classes);
+  if (!tr.test_rows.empty()) rep["test"] = evaluation_json(tr.test_eval, classes);
+  rep["seconds"] = tr.seconds;
+  clf.report = std::move(rep);
+  return clf;
+}
+
+std::vector<SuspectLabel> suspect_labels(const cv::Mat& oof_proba, const std::vector<int>& label,
+                                         double min_confidence) {
+  IRBIS_THROW_IF_NOT(oof_proba.rows == int(label.size()), UsageError,
+                     "suspect_labels: one out-of-fold probability row per label");
+  const int K = oof_proba.cols;
+  std::vector<SuspectLabel> out;
+  for (size_t i = 0; i < label.size(); ++i) {
+    const int g = label[i];
+    if (g < 0) continue;
+    const float* p = oof_proba.ptr<float>(int(i));
+    const int pred = int(std::max_element(p, p + K) - p);
+    if (pred != g && p[pred] >= min_confidence) out.push_back({i, g, pred, p[pred], p[g]});
+  }
+  std::stable_sort(out.begin(), out.end(),
+                   [](const SuspectLabel& a, const SuspectLabel& b) { return a.confidence > b.confidence; });
+  return out;
+}
+
+cv::Mat predict_file(const Classifier& clf, Embedder& embedder, const std::string& path) {
+  const cv::Mat rgb = read_rgb(path, embedder.input_size());
+  const cv::Mat blocks = embedder.forward_blocks({embedder.preprocess(rgb)});
+  return clf.predict_proba(clf.features_from_blocks(embedder, blocks));
+}
+
 }  // namespace irbis

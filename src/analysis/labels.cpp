@@ -69,8 +69,6 @@ LabelSet load_labels(const std::string& spec, const std::vector<ImageRecord>& re
   }
   std::ifstream in(spec);
   if (!in) throw UsageError(spec + ": cannot read labels file (expected `folders` or a CSV with path,label)");
-  std::unordered_map<std::string, size_t> by_path;
-  for (size_t i = 0; i < records.size(); ++i) by_path[records[i].path] = i;
   std::string line;
   std::getline(in, line);
   const auto header = parse_csv_line(line);
@@ -80,25 +78,37 @@ LabelSet load_labels(const std::string& spec, const std::vector<ImageRecord>& re
     return size_t(it - header.begin());
   };
   const size_t path_col = col("path"), label_col = col("label");
-  std::vector<std::string> unknown;
-  size_t unknown_count = 0;
+  std::vector<std::pair<std::string, std::string>> pairs;
   while (std::getline(in, line)) {
     if (line.empty()) continue;
-    const auto f = parse_csv_line(line);
+    auto f = parse_csv_line(line);
     if (f.size() <= std::max(path_col, label_col)) throw UsageError(spec + ": short line: " + display_path(line));
+    pairs.emplace_back(std::move(f[path_col]), std::move(f[label_col]));
+  }
+  return labels_from_pairs(pairs, records, spec);
+}
+
+LabelSet labels_from_pairs(const std::vector<std::pair<std::string, std::string>>& pairs,
+                           const std::vector<ImageRecord>& records, const std::string& source) {
+  std::vector<std::string> names(records.size());
+  std::unordered_map<std::string, size_t> by_path;
+  for (size_t i = 0; i < records.size(); ++i) by_path[records[i].path] = i;
+  std::vector<std::string> unknown;
+  size_t unknown_count = 0;
+  for (const auto& [path, label] : pairs) {
     std::error_code ec;
-    fs::path p = fs::absolute(fs::path(f[path_col]), ec).lexically_normal();
+    fs::path p = fs::absolute(fs::path(path), ec).lexically_normal();
     auto it = by_path.find(p.string());
-    if (it == by_path.end()) it = by_path.find(f[path_col]);
+    if (it == by_path.end()) it = by_path.find(path);
     if (it == by_path.end()) {
-      if (unknown.size() < 5) unknown.push_back(display_path(f[path_col]));
+      if (unknown.size() < 5) unknown.push_back(display_path(path));
       ++unknown_count;
       continue;
     }
-    names[it->second] = f[label_col];
+    names[it->second] = label;
   }
   if (unknown_count) {
-    std::string msg = spec + ": " + std::to_string(unknown_count) + " labelled paths are not in the collection:";
+    std::string msg = source + ": " + std::to_string(unknown_count) + " labelled paths are not in the collection:";
     for (const auto& u : unknown) msg += " " + u;
     throw UsageError(msg + (unknown_count > unknown.size() ? " ..." : ""));
   }

@@ -2,14 +2,17 @@
 #include "irbis/lime.h"
 
 #include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <cmath>
 #include <random>
 
+#include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 #include <opencv2/ximgproc/slic.hpp>
 
 #include "irbis/errors.h"
+#include "irbis/text.h"
 
 namespace irbis {
 namespace {
@@ -287,6 +290,30 @@ nlohmann::json lime_json(const LimeResult& r, const Classifier& clf) {
     j["superpixels"].push_back({{"id", s.id}, {"weight", s.weight}, {"pixels", s.pixels},
                                 {"bbox", {s.box.x, s.box.y, s.box.width, s.box.height}}});
   return j;
+}
+
+LimeResult explain_file(const std::string& path, Embedder& embedder, const Classifier& clf, const LimeOptions& opts) {
+  const cv::Mat rgb = read_rgb(path, std::min(opts.max_side, 4096));
+  return explain_image(rgb, embedder, clf, opts);
+}
+
+void check_lime_picture_path(const std::filesystem::path& file) {
+  std::string ext = file.extension().string();
+  std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return char(std::tolower(c)); });
+  if (ext != ".png" && ext != ".jpg" && ext != ".jpeg")
+    throw UsageError(display_path(file.string()) + ": the explanation picture must be .png or .jpg");
+}
+
+void write_lime_picture(const std::filesystem::path& file, const LimeResult& r, double percentile) {
+  check_lime_picture_path(file);
+  cv::Mat bgr;
+  cv::cvtColor(draw_lime(r, percentile), bgr, cv::COLOR_RGB2BGR);
+  bool ok = false;
+  try {
+    ok = cv::imwrite(file.string(), bgr);
+  } catch (const cv::Exception&) {
+  }
+  if (!ok) throw IoError(display_path(file.string()) + ": cannot write the picture");
 }
 
 }  // namespace irbis

@@ -59,10 +59,8 @@ void add_dupes_command(CLI::App& root, int& result) {
     const auto& groups = found.groups;
     const size_t n_images = recs.size();
     const size_t n_dupes = found.duplicates();
-    // DupeMember::similarity is below -1.5 for pairs that came from hashes alone.
-    auto has_similarity = [](const DupeMember& d) { return d.similarity >= -1.5; };
     auto similarity_text = [&](const DupeMember& d) {
-      if (!has_similarity(d)) return std::string();
+      if (!d.has_similarity()) return std::string();
       char b[16];
       std::snprintf(b, sizeof b, "%.4f", d.similarity);
       return std::string(b);
@@ -83,7 +81,7 @@ void add_dupes_command(CLI::App& root, int& result) {
           nlohmann::json jd = {{"path", display_path(r.path)}, {"id", r.id}, {"kind", dupe_kind_name(d.kind)},
                                {"distance", d.distance}, {"width", r.width}, {"height", r.height},
                                {"size", r.size}};
-          if (o->cnn) jd["similarity"] = has_similarity(d) ? nlohmann::json(d.similarity) : nlohmann::json(nullptr);
+          if (o->cnn) jd["similarity"] = d.has_similarity() ? nlohmann::json(d.similarity) : nlohmann::json(nullptr);
           jg["duplicates"].push_back(std::move(jd));
         }
         j["groups"].push_back(std::move(jg));

@@ -4,9 +4,6 @@
 #include <fstream>
 #include <iostream>
 
-#include <opencv2/imgcodecs.hpp>
-#include <opencv2/imgproc.hpp>
-
 #include "cli/commands.h"
 #include "cli/output.h"
 #include "irbis/classifier.h"
@@ -48,11 +45,7 @@ void add_explain_command(CLI::App& root, int& result) {
   cmd->add_flag("--json", o->json, "Same as --format json");
   cmd->callback([o, &result] {
     const Format fmt = o->json ? Format::json : parse_format(o->format);
-    if (!o->out.empty()) {
-      std::string ext = std::filesystem::path(o->out).extension().string();
-      std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return char(std::tolower(c)); });
-      if (ext != ".png" && ext != ".jpg" && ext != ".jpeg") throw UsageError(o->out + ": --out must be .png or .jpg");
-    }
+    if (!o->out.empty()) check_lime_picture_path(o->out);
     LimeOptions lo = o->lime;
     lo.fill = parse_lime_fill(o->fill);
     const Classifier clf = Classifier::load(o->clf);
@@ -60,8 +53,7 @@ void add_explain_command(CLI::App& root, int& result) {
     const ModelCard card = find_model(clf.embedding_model);
     clf.check_embedder(card);
     Embedder embedder(card);
-    const cv::Mat rgb = read_rgb(o->image, std::min(lo.max_side, 4096));
-    const LimeResult r = explain_image(rgb, embedder, clf, lo);
+    const LimeResult r = explain_file(o->image, embedder, clf, lo);
     nlohmann::json j = lime_json(r, clf);
     j["image"] = display_path(o->image);
     j["seed"] = lo.seed;
@@ -72,16 +64,7 @@ void add_explain_command(CLI::App& root, int& result) {
       out << json_dump(j) << '\n';
       if (!out) throw IoError(o->weights + ": write failed");
     }
-    if (!o->out.empty()) {
-      cv::Mat bgr;
-      cv::cvtColor(draw_lime(r, o->percentile), bgr, cv::COLOR_RGB2BGR);
-      bool ok = false;
-      try {
-        ok = cv::imwrite(o->out, bgr);
-      } catch (const cv::Exception&) {
-      }
-      if (!ok) throw IoError(o->out + ": cannot write the picture");
-    }
+    if (!o->out.empty()) write_lime_picture(o->out, r, o->percentile);
     if (fmt == Format::json) {
       std::cout << json_dump(j) << '\n';
     } else {

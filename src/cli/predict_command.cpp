@@ -9,10 +9,9 @@
 #include "cli/output.h"
 #include "irbis/classifier.h"
 #include "irbis/collection.h"
-#include "irbis/embeddings.h"
+#include "irbis/collection_analysis.h"
 #include "irbis/errors.h"
 #include "irbis/model.h"
-#include "irbis/pipeline.h"
 #include "irbis/text.h"
 
 namespace irbis::cli {
@@ -91,7 +90,6 @@ void add_predict_command(CLI::App& root, int& result) {
       throw UsageError("predict: give image files or --collection DIR (one of the two)");
     const Classifier clf = Classifier::load(o->clf);
     const ModelCard card = find_model(clf.embedding_model);
-    clf.check_embedder(card);
     std::vector<Row> rows;
     bool failures = false;
     auto fill = [&](Row& r, const float* p) {
@@ -100,35 +98,21 @@ void add_predict_command(CLI::App& root, int& result) {
     };
     if (!o->collection.empty()) {
       auto coll = Collection::open(o->collection);
-      const std::string feat = clf.input == ClassifierInput::full ? embedding_feature(card.name) : blocks_feature(card.name);
-      if (!coll->has_feature(feat) || coll->feature_rows(feat) == 0) {
-        std::string have;
-        for (const auto& s : coll->feature_specs())
-          if (s.name.rfind("emb.", 0) == 0) have += (have.empty() ? "" : ", ") + s.name.substr(4);
-        throw UsageError(o->collection + ": the classifier needs embeddings of model '" + card.name +
-                         "' but the collection has " + (have.empty() ? "none" : "only: " + have) +
-                         "; run `irbis index FOLDER --into " + o->collection + " --model " + card.name + "`");
-      }
-      EmbeddingMatrix m = load_embeddings(*coll, card.name,
-                                          clf.input == ClassifierInput::full ? EmbeddingView::full : EmbeddingView::blocks);
-      if (clf.input == ClassifierInput::blocks) m.data = normalise_blocks(card, m.data);
-      const cv::Mat P = clf.predict_proba(m.data);
-      for (size_t i = 0; i < m.records.size(); ++i) {
+      const CollectionPredictions pred = predict_collection(clf, card, *coll);
+      for (size_t i = 0; i < pred.records.size(); ++i) {
         Row r;
-        r.path = display_path(m.records[i].path);
-        fill(r, P.ptr<float>(int(i)));
+        r.path = display_path(pred.records[i].path);
+        fill(r, pred.proba.ptr<float>(int(i)));
         rows.push_back(std::move(r));
       }
     } else {
+      clf.check_embedder(card);
       Embedder embedder(card);
       for (const auto& f : o->files) {
         Row r;
         r.path = display_path(f);
         try {
-          const cv::Mat rgb = read_rgb(f, embedder.input_size());
-          const cv::Mat blocks = embedder.forward_blocks({embedder.preprocess(rgb)});
-          const cv::Mat P = clf.predict_proba(clf.features_from_blocks(embedder, blocks));
-          fill(r, P.ptr<float>(0));
+          fill(r, predict_file(clf, embedder, f).ptr<float>(0));
         } catch (const IoError& e) {
           r.error = e.what();
         } catch (const DecodeError& e) {

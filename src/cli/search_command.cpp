@@ -1,7 +1,6 @@
 // `irbis search` (k nearest images to a file or an indexed image) and `irbis unique` (images
 // ranked by the distance to their nearest non-duplicate neighbour). See docs/search.md.
 #include <cstdio>
-#include <filesystem>
 #include <iostream>
 
 #include "cli/commands.h"
@@ -43,20 +42,6 @@ struct IndexFlags {
   }
 };
 
-// The row of an indexed image given by path (as stored, or resolved to an absolute path).
-int64_t find_row(const VectorSearch& vs, const std::string& path) {
-  std::vector<std::string> tries{path};
-  std::error_code ec;
-  const auto abs = std::filesystem::absolute(path, ec);
-  if (!ec) tries.push_back(abs.lexically_normal().string());
-  const auto canon = std::filesystem::weakly_canonical(path, ec);
-  if (!ec) tries.push_back(canon.string());
-  for (const auto& t : tries)
-    for (size_t r = 0; r < vs.records().size(); ++r)
-      if (vs.records()[r].path == t) return int64_t(r);
-  return -1;
-}
-
 }  // namespace
 
 void add_search_command(CLI::App& root, int& result) {
@@ -91,7 +76,7 @@ void add_search_command(CLI::App& root, int& result) {
       q = embed_file(embedder, o->query);
       query_name = o->query;
     } else {
-      const int64_t row = o->id >= 0 ? vs->row_of_id(o->id) : find_row(*vs, o->path);
+      const int64_t row = o->id >= 0 ? vs->row_of_id(o->id) : vs->row_of_path(o->path);
       if (row < 0)
         throw UsageError(o->id >= 0 ? "search: no live image with id " + std::to_string(o->id) + " in " + o->coll
                                     : "search: '" + display_path(o->path) + "' is not an indexed image of " + o->coll +
@@ -155,11 +140,9 @@ void add_unique_command(CLI::App& root, int& result) {
     const Format fmt = o->json ? Format::json : parse_format(o->format);
     auto coll = Collection::open(o->coll);
     auto vs = VectorSearch::open(*coll, o->idx.model, o->idx.options());
-    std::vector<ContentHash> content;
-    for (const auto& r : vs->records()) content.push_back(r.content_hash);
     const int64_t n = vs->size();
     const int top = o->top == 0 ? int(n) : int(std::min<int64_t>(o->top, n));
-    const auto res = rank_unique(*vs, content, top, o->density_k);
+    const auto res = rank_unique_images(*vs, top, o->density_k);
     const auto& s = res.summary;
     auto path_of = [&](int64_t row) { return row < 0 ? std::string() : vs->records()[size_t(row)].path; };
     if (fmt == Format::json) {
@@ -175,7 +158,6 @@ void add_unique_command(CLI::App& root, int& result) {
                             {"upper_whisker", s.upper_whisker}, {"low_outliers", s.low_outliers},
                             {"high_outliers", s.high_outliers}}},
                           {"images_ranked", nlohmann::json::array()}};
-      const double hi = s.q3 + 1.5 * (s.q3 - s.q1);
       for (int i = 0; i < top; ++i) {
         const auto& u = res.rows[size_t(i)];
         nlohmann::json row = {{"rank", i + 1}, {"path", display_path(path_of(u.row))}, {"id", vs->ids()[size_t(u.row)]},
@@ -184,7 +166,7 @@ void add_unique_command(CLI::App& root, int& result) {
           row["distance"] = u.distance;
           row["density"] = u.density;
           row["neighbor"] = display_path(path_of(u.neighbor));
-          row["outlier"] = u.distance > hi;
+          row["outlier"] = u.distance > s.upper_fence();
         } else {
           row["distance"] = nullptr;
           row["neighbor"] = nullptr;

@@ -10,6 +10,7 @@
 #include "cli/output.h"
 #include "irbis/classifier.h"
 #include "irbis/collection.h"
+#include "irbis/collection_analysis.h"
 #include "irbis/embeddings.h"
 #include "irbis/errors.h"
 #include "irbis/labels.h"
@@ -82,9 +83,7 @@ void add_train_command(CLI::App& root, int& result) {
       std::filesystem::remove(probe);
     }
     auto coll = Collection::open(o->coll);
-    EmbeddingMatrix m = load_embeddings(*coll, o->model, input == ClassifierInput::full ? EmbeddingView::full
-                                                                                        : EmbeddingView::blocks);
-    if (input == ClassifierInput::blocks) m.data = normalise_blocks(m.card, m.data);
+    const EmbeddingMatrix m = load_classifier_input(*coll, o->model, input);
     const LabelSet labels = load_labels(o->labels, m.records);
 
     TrainOptions topts;
@@ -97,32 +96,10 @@ void add_train_command(CLI::App& root, int& result) {
     const TrainResult tr = train_classifier(m.data, labels.label, labels.classes, topts);
     const auto& classes = labels.classes;
     const int K = int(classes.size());
-
-    Classifier clf;
-    clf.embedding_model = m.card.name;
-    clf.embedding_sha256 = m.card.onnx_sha256;
-    clf.input = input;
-    clf.classes = classes;
-    clf.model = tr.model;
-    nlohmann::json rep;
-    rep["collection"] = display_path(o->coll);
-    rep["labels"] = o->labels;
-    rep["seed"] = o->seed;
-    rep["test_fraction"] = o->test_fraction;
-    rep["class_weights"] = topts.balanced ? "balanced" : "none";
-    rep["solver"] = "multinomial logistic regression, L-BFGS (liblbfgs)";
-    rep["l2"] = tr.l2;
-    rep["l2_chosen_by"] = o->l2 < 0 ? "cross-validation" : "user";
-    rep["cv_accuracy"] = nlohmann::json::array();
-    for (auto& [l2, acc] : tr.cv_accuracy) rep["cv_accuracy"].push_back({{"l2", l2}, {"accuracy", acc}});
-    rep["iterations"] = tr.model.iterations;
-    rep["train_images"] = tr.train_rows.size();
-    rep["test_images"] = tr.test_rows.size();
-    rep["unlabelled_images"] = m.records.size() - size_t(labels.labelled());
-    rep["train"] = evaluation_json(tr.train_eval, classes);
-    if (!tr.test_rows.empty()) rep["test"] = evaluation_json(tr.test_eval, classes);
-    rep["seconds"] = tr.seconds;
-    clf.report = rep;
+    const Classifier clf =
+        make_classifier(m.card, input, classes, tr, topts, int64_t(m.records.size()) - labels.labelled(),
+                        {{"collection", display_path(o->coll)}, {"labels", o->labels}});
+    const nlohmann::json& rep = clf.report;
     clf.save(o->out);
 
     if (!o->plot.empty()) {
@@ -135,28 +112,14 @@ void add_train_command(CLI::App& root, int& result) {
 
     nlohmann::json suspects = nlohmann::json::array();
     if (!o->suspects.empty()) {
-      struct S {
-        size_t row;
-        int given, pred;
-        float conf, p_given;
-      };
-      std::vector<S> list;
-      for (size_t i = 0; i < labels.label.size(); ++i) {
-        const int g = labels.label[i];
-        if (g < 0) continue;
-        const float* p = tr.oof_proba.ptr<float>(int(i));
-        const int pred = int(std::max_element(p, p + K) - p);
-        if (pred != g && p[pred] >= o->suspect_confidence) list.push_back({i, g, pred, p[pred], p[g]});
-      }
-      std::sort(list.begin(), list.end(), [](const S& a, const S& b) { return a.conf > b.conf; });
       std::ofstream out(o->suspects);
       if (!out) throw IoError(o->suspects + ": cannot open for writing");
       write_csv_row(out, {"path", "label", "predicted", "confidence", "p_label"});
-      for (const auto& s : list) {
+      for (const auto& s : suspect_labels(tr.oof_proba, labels.label, o->suspect_confidence)) {
         const std::string path = display_path(m.records[s.row].path);
-        write_csv_row(out, {path, classes[size_t(s.given)], classes[size_t(s.pred)], fmt3(s.conf), fmt3(s.p_given)});
-        suspects.push_back({{"path", path}, {"label", classes[size_t(s.given)]},
-                            {"predicted", classes[size_t(s.pred)]}, {"confidence", s.conf}});
+        const auto &given = classes[size_t(s.label)], &pred = classes[size_t(s.predicted)];
+        write_csv_row(out, {path, given, pred, fmt3(s.confidence), fmt3(s.p_label)});
+        suspects.push_back({{"path", path}, {"label", given}, {"predicted", pred}, {"confidence", s.confidence}});
       }
       if (!out) throw IoError(o->suspects + ": write failed");
     }

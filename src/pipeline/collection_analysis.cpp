@@ -149,4 +149,32 @@ FeatureMatrix load_feature_matrix(const Collection& coll, const std::string& fea
   return in;
 }
 
+EmbeddingMatrix load_classifier_input(const Collection& coll, const std::string& model, ClassifierInput input) {
+  EmbeddingMatrix m =
+      load_embeddings(coll, model, input == ClassifierInput::full ? EmbeddingView::full : EmbeddingView::blocks);
+  if (input == ClassifierInput::blocks) m.data = normalise_blocks(m.card, m.data);
+  return m;
+}
+
+CollectionPredictions predict_collection(const Classifier& clf, const ModelCard& card, const Collection& coll) {
+  clf.check_embedder(card);
+  const std::string feat =
+      clf.input == ClassifierInput::full ? embedding_feature(card.name) : blocks_feature(card.name);
+  if (!coll.has_feature(feat) || coll.feature_rows(feat) == 0) {
+    // Name what the collection does have: the usual mistake is a collection indexed with another model.
+    std::string have;
+    for (const auto& s : coll.feature_specs())
+      if (s.name.rfind("emb.", 0) == 0) have += (have.empty() ? "" : ", ") + s.name.substr(4);
+    const std::string dir = display_path(coll.dir().string());
+    throw UsageError(dir + ": the classifier needs embeddings of model '" + card.name + "' but the collection has " +
+                     (have.empty() ? "none" : "only: " + have) + "; run `irbis index FOLDER --into " + dir +
+                     " --model " + card.name + "`");
+  }
+  EmbeddingMatrix m = load_classifier_input(coll, card.name, clf.input);
+  CollectionPredictions out;
+  out.proba = clf.predict_proba(m.data);
+  out.records = std::move(m.records);
+  return out;
+}
+
 }  // namespace irbis

@@ -33,7 +33,7 @@ BoxSummary box_summary(std::vector<double> v) {
   b.q1 = quantile(v, 0.25);
   b.median = quantile(v, 0.5);
   b.q3 = quantile(v, 0.75);
-  const double iqr = b.q3 - b.q1, lo = b.q1 - 1.5 * iqr, hi = b.q3 + 1.5 * iqr;
+  const double lo = b.lower_fence(), hi = b.upper_fence();
   b.lower_whisker = b.q1;
   b.upper_whisker = b.q3;
   for (double x : v) {
@@ -125,6 +125,14 @@ UniqueResult rank_unique(const VectorSearch& vs, const std::vector<ContentHash>&
     if (u.neighbor >= 0) d.push_back(u.distance);
   res.summary = box_summary(std::move(d));
   return res;
+}
+
+UniqueResult rank_unique_images(const VectorSearch& vs, int top, int density_k) {
+  std::vector<ContentHash> content;
+  content.reserve(vs.records().size());
+  for (const auto& r : vs.records()) content.push_back(r.content_hash);
+  const int64_t n = vs.size();
+  return rank_unique(vs, content, top <= 0 ? int(n) : int(std::min<int64_t>(top, n)), density_k);
 }
 
 }  // namespace irbis

@@ -413,6 +413,20 @@ const ModelCard& VectorSearch::card() const { return impl_->emb.card; }
 const IndexStatus& VectorSearch::status() const { return impl_->status; }
 int64_t VectorSearch::row_of_id(int64_t id) const { return impl_->row(id); }
 
+int64_t VectorSearch::row_of_path(const std::string& path) const {
+  std::vector<std::string> tries{path};
+  std::error_code ec;
+  const auto abs = fs::absolute(path, ec);
+  if (!ec) tries.push_back(abs.lexically_normal().string());
+  const auto canon = fs::weakly_canonical(path, ec);
+  if (!ec) tries.push_back(canon.string());
+  const auto& recs = records();
+  for (const auto& t : tries)
+    for (size_t r = 0; r < recs.size(); ++r)
+      if (recs[r].path == t) return int64_t(r);
+  return -1;
+}
+
 std::vector<Neighbor> VectorSearch::search_exact(const float* q, int k, int64_t exclude) const {
   return impl_->exact(q, k, exclude);
 }

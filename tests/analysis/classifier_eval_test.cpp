@@ -60,3 +60,53 @@ TEST(ClassifierEval, TrainRefusesBadLabels) {
     EXPECT_NE(std::string(e.what()).find("lonely"), std::string::npos);
   }
 }
+
+TEST(ClassifierEval, SuspectLabelsByHand) {
+  // Out-of-fold probabilities of 4 rows, 2 classes: row 1 (label 0) is predicted 1 at 0.9, row 2
+  // (label 1) predicted 0 at only 0.7, row 3 is unlabelled.
+  const cv::Mat p = (cv::Mat_<float>(4, 2) << 0.8f, 0.2f, 0.1f, 0.9f, 0.7f, 0.3f, 0.0f, 1.0f);
+  auto s = suspect_labels(p, {0, 0, 1, -1}, 0.65);
+  ASSERT_EQ(s.size(), 2u);
+  EXPECT_EQ(s[0].row, 1u);  // most confident first
+  EXPECT_EQ(s[0].label, 0);
+  EXPECT_EQ(s[0].predicted, 1);
+  EXPECT_FLOAT_EQ(s[0].confidence, 0.9f);
+  EXPECT_FLOAT_EQ(s[0].p_label, 0.1f);
+  EXPECT_EQ(s[1].row, 2u);
+  EXPECT_EQ(suspect_labels(p, {0, 0, 1, -1}, 0.8).size(), 1u);
+  EXPECT_THROW(suspect_labels(p, {0, 1}, 0.5), UsageError);
+}
+
+TEST(ClassifierEval, MakeClassifierReport) {
+  TrainResult tr;
+  tr.l2 = 0.1;
+  tr.cv_accuracy = {{0.01, 0.5}, {0.1, 0.75}};
+  tr.train_rows = {0, 1, 2};
+  tr.test_rows = {3};
+  tr.train_eval = evaluate({0, 1, 1}, {0, 1, 0}, 2);
+  tr.test_eval = evaluate({1}, {1}, 2);
+  tr.model.W = cv::Mat(2, 4, CV_32F, cv::Scalar(0));
+  ModelCard card;
+  card.name = "m";
+  card.onnx_sha256 = "abc";
+  TrainOptions opts;
+  opts.seed = 7;
+  const Classifier c = make_classifier(card, ClassifierInput::blocks, {"a", "b"}, tr, opts, 5, {{"labels", "folders"}});
+  EXPECT_EQ(c.embedding_model, "m");
+  EXPECT_EQ(c.embedding_sha256, "abc");
+  EXPECT_EQ(c.input, ClassifierInput::blocks);
+  EXPECT_EQ(c.classes, (std::vector<std::string>{"a", "b"}));
+  EXPECT_EQ(c.report["labels"], "folders");
+  EXPECT_EQ(c.report["seed"], 7);
+  EXPECT_EQ(c.report["l2_chosen_by"], "cross-validation");
+  EXPECT_EQ(c.report["cv_accuracy"].size(), 2u);
+  EXPECT_EQ(c.report["unlabelled_images"], 5);
+  EXPECT_EQ(c.report["train_images"], 3);
+  EXPECT_NEAR(c.report["train"]["accuracy"].get<double>(), 2.0 / 3, 1e-12);
+  EXPECT_EQ(c.report["test"]["accuracy"], 1.0);
+  tr.test_rows.clear();
+  opts.l2 = 0.5;
+  const Classifier d = make_classifier(card, ClassifierInput::full, {"a", "b"}, tr, opts, 0, {});
+  EXPECT_FALSE(d.report.contains("test"));
+  EXPECT_EQ(d.report["l2_chosen_by"], "user");
+}

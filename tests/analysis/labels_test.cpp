@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <fstream>
 
 #include "irbis/errors.h"
@@ -46,4 +47,20 @@ TEST(Labels, UnknownPathsAreNamed) {
     EXPECT_NE(std::string(e.what()).find("/nowhere/x.jpg"), std::string::npos);
   }
   EXPECT_THROW(load_labels((tmp / "missing.csv").string(), recs({})), UsageError);
+}
+
+TEST(Labels, FromPairsMatchLikeCsvRows) {
+  // The pairs a Python dict gives: absolute, relative (to the current directory) and unknown paths.
+  const std::string cwd = std::filesystem::current_path().string();
+  auto set = labels_from_pairs({{"/d/a.jpg", "cat"}, {"rel/b.jpg", "dog"}, {"/d/c.jpg", ""}},
+                               recs({"/d/a.jpg", cwd + "/rel/b.jpg", "/d/c.jpg"}), "mapping");
+  ASSERT_EQ(set.classes, (std::vector<std::string>{"cat", "dog"}));
+  EXPECT_EQ(set.label, (std::vector<int>{0, 1, -1}));
+  try {
+    labels_from_pairs({{"/nowhere/x.jpg", "cat"}}, recs({"/d/a.jpg"}), "mapping");
+    FAIL() << "expected UsageError";
+  } catch (const UsageError& e) {
+    EXPECT_EQ(std::string(e.what()).rfind("mapping: 1 labelled paths are not in the collection: /nowhere/x.jpg", 0), 0u)
+        << e.what();
+  }
 }

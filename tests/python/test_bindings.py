@@ -100,16 +100,15 @@ def test_cluster_same_as_cli(hashes_col, cli_col, cli, tmp_path):
     assert set(res.classes) == {"edits", "photos"}
 
 
-def test_embeddings_same_as_cli(cnn_pics, cli, tmp_path):
+def test_embeddings_same_as_cli(cnn_pics, cnn_col, cli, tmp_path):
     cli_path = tmp_path / "cli.irbis"
     run_cli(cli, "index", cnn_pics, "--into", cli_path)
     run_cli(cli, "export", cli_path, "--embeddings", tmp_path / "e.npy")
     want = np.load(tmp_path / "e.npy")
     want_paths = [r["path"] for r in csv.DictReader(open(tmp_path / "e.paths.csv"))]
-    with irbis.Collection.create(tmp_path / "py.irbis") as col:
-        seen = []
-        rep = col.index(cnn_pics, progress=lambda done, total: seen.append((done, total)))
-        assert rep.ok == len(want_paths)
+    path, seen = cnn_col
+    with irbis.Collection.open(path) as col:
+        assert len(col) == len(want_paths)
         assert seen[-1] == (len(want_paths), len(want_paths))
         emb, paths = col.embeddings(with_paths=True)
         assert emb.dtype == np.float32 and emb.shape == want.shape and emb.flags.c_contiguous
@@ -189,9 +188,10 @@ def test_errors_have_the_cli_messages(cli, tmp_path, hashes_col):
         assert isinstance(e.value, ValueError)
         with pytest.raises(irbis.ModelError, match="unknown model 'no-such-model'"):
             col.embeddings(model="no-such-model")
-        with pytest.raises(NotImplementedError, match="lands with the search"):
+        with pytest.raises(irbis.UsageError, match="no embeddings for model") as e:
             col.search("a.jpg")
-        with pytest.raises(NotImplementedError, match="lands with the classifiers"):
+        assert str(e.value) in run_cli(cli, "search", hashes_col, "a.jpg", check=False).stderr
+        with pytest.raises(irbis.UsageError, match="no embeddings for model"):
             col.train()
     with pytest.raises(irbis.StoreError, match="already exists"):
         irbis.Collection.create(hashes_col)
@@ -203,7 +203,8 @@ def test_closed_collection_raises(hashes_col):
     col.close()  # idempotent
     assert col.closed and "closed" in repr(col)
     for call in (col.records, col.dupes, col.info, lambda: col.index("/tmp"), col.embeddings,
-                 lambda: col.feature("hashes")):
+                 lambda: col.feature("hashes"), lambda: col.search(id=0), col.unique, col.train,
+                 lambda: col.dupes(cnn=True)):
         with pytest.raises(ValueError, match="closed collection"):
             call()
 
@@ -318,3 +319,337 @@ def test_merge_refuses_different_models(pics, tmp_path):
     with pytest.raises(irbis.StoreError, match="not an irbis collection"):
         irbis.merge_collections(tmp_path / "m3.irbis", [tmp_path / "none.irbis"])
     assert not os.path.exists(tmp_path / "m1.irbis" / "features" / "hashes.f")  # refused before writing
+
+
+
+# ---------------------------------------------------------------------------------- search, unique, dupes --cnn
+def test_search_finds_itself_and_matches_cli(cnn_col, cli):
+    path, _ = cnn_col
+    with irbis.Collection.open(path) as col:
+        recs = col.records("ok")
+        emb = col.embeddings()
+        n = len(recs)
+        for i in (0, n // 2):
+            p, pid = recs["path"][i], int(recs["id"][i])
+            # An indexed file given as a query file is embedded again and finds itself first.
+            df = col.search(p, k=3)
+            assert isinstance(df, pd.DataFrame)
+            assert list(df.columns) == ["rank", "id", "path", "similarity", "distance"]
+            assert df["rank"].tolist() == [1, 2, 3]
+            assert df["path"][0] == p and df["id"][0] == pid
+            assert df["similarity"][0] == pytest.approx(1, abs=1e-4)
+            assert (np.diff(df["similarity"]) <= 0).all()
+            np.testing.assert_allclose(df["distance"], 1 - df["similarity"])
+            # By id or path: itself excluded, the rest in the same order.
+            by_id = col.search(id=pid, k=2)
+            assert pid not in by_id["id"].tolist()
+            assert by_id["id"].tolist() == df["id"][1:].tolist()
+            assert col.search(path=p, k=2)["id"].tolist() == by_id["id"].tolist()
+            # By its stored vector: itself first again, with the stored similarities.
+            by_vec = col.search(emb[i], k=3)
+            assert by_vec["id"].tolist() == df["id"].tolist()
+            np.testing.assert_allclose(by_vec["similarity"], emb[by_vec["id"]] @ emb[i], atol=1e-5)
+            # The same answer as the CLI.
+            want = cli_csv(run_cli(cli, "search", path, "--id", pid, "-k", 2, "--format", "csv").stdout)
+            assert [r["path"] for r in want] == by_id["path"].tolist()
+            assert [float(r["similarity"]) for r in want] == pytest.approx(by_id["similarity"].tolist(), abs=1e-4)
+        # k larger than the collection returns every other image.
+        assert len(col.search(id=0, k=10 * n)) == n - 1
+        # A reusable index (a snapshot, usable after close); HNSW is re-ranked exactly, so on a
+        # set this small it gives the exact answers.
+        vi = col.vector_index(index="exact")
+        assert (len(vi), vi.dim, vi.kind) == (n, emb.shape[1], "exact")
+        hn = col.vector_index(index="hnsw")
+        assert hn.kind == "hnsw"
+    for i in range(n):
+        assert vi.search(id=i, k=3)["id"].tolist() == hn.search(id=i, k=3)["id"].tolist()
+
+
+def test_search_bad_input(cnn_col):
+    path, _ = cnn_col
+    with irbis.Collection.open(path) as col:
+        d = col.embeddings().shape[1]
+        with pytest.raises(TypeError, match="query must be an image path .* or a 1-D vector, not int"):
+            col.search(42)
+        with pytest.raises(TypeError, match="1-D numeric array"):
+            col.search(np.zeros((2, d)))
+        with pytest.raises(TypeError, match="k must be an int, not str"):
+            col.search(id=0, k="3")
+        with pytest.raises(TypeError, match="id must be an int"):
+            col.search(id="0")
+        with pytest.raises(irbis.UsageError, match="give exactly one of"):
+            col.search()
+        with pytest.raises(irbis.UsageError, match="give exactly one of"):
+            col.search("a.jpg", id=1)
+        with pytest.raises(irbis.UsageError, match="no live image with id 100000"):
+            col.search(id=100000)
+        with pytest.raises(irbis.UsageError, match="is not an indexed image"):
+            col.search(path="/nope.jpg")
+        with pytest.raises(irbis.UsageError, match=f"must have {d} values"):
+            col.search(np.ones(5))
+        with pytest.raises(irbis.UsageError, match="not all zeros"):
+            col.search(np.zeros(d))
+        with pytest.raises(irbis.IoError, match="nope.jpg"):
+            col.search("/nope.jpg")
+        with pytest.raises(TypeError, match="top must be an int"):
+            col.unique(top="3")
+        with pytest.raises(ValueError, match="density_k must be in"):
+            col.unique(density_k=0)
+        with pytest.raises(irbis.UsageError, match="faiss"):
+            col.unique(index="faiss")
+
+
+def test_unique_matches_cli(cnn_col, cli):
+    path, _ = cnn_col
+    want = json.loads(run_cli(cli, "unique", path, "--top", 0, "--format", "json").stdout)
+    with irbis.Collection.open(path) as col:
+        res = col.unique(top=0)
+        top3, summary3 = col.unique(top=3, density_k=2)
+    t = res.table
+    assert list(t.columns) == ["rank", "id", "path", "distance", "density", "neighbor", "neighbor_id", "exact",
+                               "outlier"]
+    assert res.images == want["images"] == len(t) and res.top_exact == want["top_exact"]
+    # Ranked by distance to the nearest non-copy, descending (NaN = no such neighbour, last).
+    d = t["distance"].to_numpy()
+    assert (np.diff(d[~np.isnan(d)]) <= 0).all() and not np.isnan(d[0])
+    want_rows = [{"rank": r["rank"], "path": r["path"], "id": r["id"], "exact": r["exact"]} for r in want["images_ranked"]]
+    assert t[["rank", "path", "id", "exact"]].to_dict("records") == want_rows
+    for row, w in zip(t.to_dict("records"), want["images_ranked"]):
+        if w["distance"] is None:
+            assert np.isnan(row["distance"]) and row["neighbor"] is None
+            continue
+        assert row["distance"] == pytest.approx(w["distance"], abs=1e-9)
+        assert row["density"] == pytest.approx(w["density"], abs=1e-9)
+        assert row["neighbor"] == w["neighbor"] and row["outlier"] == w["outlier"]
+    for key, value in want["summary"].items():
+        assert res.summary[key] == pytest.approx(value, abs=1e-9), key
+    s = res.summary
+    assert s["min"] <= s["lower_whisker"] <= s["q1"] <= s["median"] <= s["q3"] <= s["upper_whisker"] <= s["max"]
+    assert s["upper_fence"] == pytest.approx(s["q3"] + 1.5 * (s["q3"] - s["q1"]))
+    assert t["outlier"].sum() == s["high_outliers"]
+    # top cuts the same ranking; the summary is over every image either way.
+    assert top3["path"].tolist() == t["path"][:3].tolist()
+    assert summary3["n"] == s["n"] and summary3["median"] == pytest.approx(s["median"])
+
+
+def test_dupes_cnn_matches_cli(cnn_col, cli):
+    path, _ = cnn_col
+    want = cli_csv(run_cli(cli, "dupes", path, "--cnn", "--format", "csv").stdout)
+    with irbis.Collection.open(path) as col:
+        df = col.dupes(cnn=True)
+        hashes_only = col.dupes()
+        strict = col.dupes(cnn=True, min_similarity=0.999)
+        with pytest.raises(irbis.UsageError, match="pass cnn=True"):
+            col.dupes(min_similarity=0.9)
+        with pytest.raises(ValueError, match="min_similarity must be in"):
+            col.dupes(cnn=True, min_similarity=2)
+        with pytest.raises(TypeError, match="cnn must be a bool"):
+            col.dupes(cnn="yes")
+    assert list(df.columns) == ["group", "path", "role", "distance", "kind", "width", "height", "size", "similarity",
+                                "id"]
+    assert "similarity" not in hashes_only.columns
+
+    def fmt(v):
+        return "" if np.isnan(v) else f"{v:.4f}"
+
+    got = [{k: (fmt(v) if k == "similarity" else str(v)) for k, v in row.items() if k != "id"}
+           for row in df.to_dict("records")]
+    assert got == want
+    # The flips and rotations of cnn_pics are found by their embeddings, not by pHash.
+    assert len(set(df["path"])) > len(set(hashes_only["path"]))
+    cnn_linked = df[(df.role == "duplicate") & df["similarity"].notna()]
+    assert len(cnn_linked) > 0 and (cnn_linked["similarity"] >= 0.92).all()
+    assert len(strict) < len(df)
+
+
+# ---------------------------------------------------------------------------------- classifiers
+def same(a, b, tol=1e-9):
+    """Nested JSON values equal, numbers within tol."""
+    if isinstance(a, dict):
+        return isinstance(b, dict) and a.keys() == b.keys() and all(same(a[k], b[k], tol) for k in a)
+    if isinstance(a, list):
+        return isinstance(b, list) and len(a) == len(b) and all(same(x, y, tol) for x, y in zip(a, b))
+    if isinstance(a, float) or isinstance(b, float):
+        return a == pytest.approx(b, abs=tol)
+    return a == b
+
+
+@pytest.fixture(scope="module")
+def trained(classes_col, tmp_path_factory):
+    """A classifier trained from Python on the two generated classes, saved to a file."""
+    with irbis.Collection.open(classes_col) as col:
+        clf = col.train(labels="folders", test_fraction=0.3, seed=1)
+    f = tmp_path_factory.mktemp("clf") / "py.clf"
+    clf.save(f)
+    return clf, f
+
+
+def test_train_report_and_cli_agree(trained, classes_col, cli, tmp_path):
+    clf, _ = trained
+    assert isinstance(clf, irbis.Classifier) and clf.classes == ["checker", "plain"]
+    assert clf.embedding_model == irbis.DEFAULT_MODEL and clf.input == "full"
+    rep = clf.report
+    assert rep["test"]["accuracy"] >= 0.9 and rep["train"]["accuracy"] >= 0.95
+    assert rep["train_images"] + rep["test_images"] == 28 and rep["test_images"] > 0
+    conf = clf.confusion()
+    assert list(conf.index) == list(conf.columns) == ["checker", "plain"]
+    assert conf.to_numpy().sum() == rep["test_images"]
+    assert np.trace(conf.to_numpy()) / rep["test_images"] == pytest.approx(rep["test"]["accuracy"])
+    pc = clf.per_class()
+    assert pc["class"].tolist() == ["checker", "plain"] and pc["support"].sum() == rep["test_images"]
+    assert ((pc["precision"] >= 0) & (pc["precision"] <= 1) & (pc["f1"] <= 1)).all()
+    # The CLI trains the same classifier from the same embeddings, split and seed.
+    out = json.loads(run_cli(cli, "train", classes_col, "--labels", "folders", "--out", tmp_path / "cli.clf",
+                             "--test-fraction", 0.3, "--seed", 1, "--json").stdout)
+    for key in ("l2", "cv_accuracy", "train", "test", "train_images", "test_images", "seed", "iterations"):
+        assert same(rep[key], out[key]), (key, rep[key], out[key])
+    # Other label sources: a CSV and a mapping with the same labels give the same classifier.
+    with irbis.Collection.open(classes_col) as col:
+        lab = col.labels("folders")
+        lab[["path", "label"]].to_csv(tmp_path / "labels.csv", index=False)
+        by_csv = col.train(tmp_path / "labels.csv", seed=1)
+        by_map = col.train(dict(zip(lab["path"], lab["label"])), seed=1)
+    for other in (by_csv, by_map):
+        assert same(other.report["test"], rep["test"]) and other.report["l2"] == rep["l2"]
+
+
+def test_train_suspects_and_bad_labels(classes_col):
+    with irbis.Collection.open(classes_col) as col:
+        lab = col.labels("folders")
+        mapping = dict(zip(lab["path"], lab["label"]))
+        wrong = sorted(p for p, l in mapping.items() if l == "checker")[0]
+        mapping[wrong] = "plain"  # a checkerboard filed under plain
+        clf = col.train(mapping, suspects=True, suspect_confidence=0.6, seed=1)
+        assert list(clf.suspects.columns) == ["path", "label", "predicted", "confidence", "p_label"]
+        assert wrong in clf.suspects["path"].tolist()
+        row = clf.suspects[clf.suspects["path"] == wrong].iloc[0]
+        assert (row["label"], row["predicted"]) == ("plain", "checker") and row["confidence"] >= 0.6
+        assert len(clf.suspects) <= 3
+        assert col.train(seed=1).suspects is None
+        with pytest.raises(irbis.UsageError, match="not in the collection: /nope.png"):
+            col.train({"/nope.png": "a", wrong: "b"})
+        with pytest.raises(TypeError, match="labels must be 'folders', a CSV path or a mapping"):
+            col.train(42)
+        with pytest.raises(TypeError, match="labels must map paths to str labels"):
+            col.train({wrong: 1})
+        with pytest.raises(TypeError, match="test_fraction must be a number"):
+            col.train(test_fraction="0.3")
+        with pytest.raises(ValueError, match="test_fraction must be in"):
+            col.train(test_fraction=0.95)
+        with pytest.raises(irbis.UsageError, match="cannot read labels file"):
+            col.train("/nope.csv")
+        with pytest.raises(irbis.UsageError, match="full|blocks"):
+            col.train(input="pixels")
+
+
+def test_predict_matches_cli(trained, classes_dir, classes_col, cli):
+    clf, f = trained
+    new = [classes_dir / "new" / "c.png", classes_dir / "new" / "p.png"]
+    df = clf.predict(new)
+    assert list(df.columns) == ["path", "label", "probability", "p_checker", "p_plain", "error"]
+    assert df["label"].tolist() == ["checker", "plain"] and df["error"].isna().all()
+    np.testing.assert_allclose(df["p_checker"] + df["p_plain"], 1, atol=1e-5)
+    assert (df["probability"] == df[["p_checker", "p_plain"]].max(axis=1)).all()
+    want = cli_csv(run_cli(cli, "predict", f, *new, "--format", "csv").stdout)
+    assert [r["label"] for r in want] == df["label"].tolist()
+    for r, (_, g) in zip(want, df.iterrows()):
+        assert float(r["p_checker"]) == pytest.approx(g["p_checker"], abs=1e-4)
+    # A loaded file predicts the same; a collection is predicted from its stored embeddings.
+    loaded = irbis.Classifier.load(f)
+    assert loaded.classes == clf.classes and loaded.report == clf.report
+    np.testing.assert_allclose(loaded.predict(new)["p_plain"], df["p_plain"], atol=1e-6)
+    with irbis.Collection.open(classes_col) as col:
+        pc = clf.predict(col)
+    want = {r["path"]: r for r in cli_csv(run_cli(cli, "predict", f, "--collection", classes_col, "--format", "csv").stdout)}
+    assert list(pc.columns) == ["path", "label", "probability", "p_checker", "p_plain", "id"] and len(pc) == len(want) == 28
+    for _, r in pc.iterrows():
+        assert r["label"] == want[r["path"]]["label"]
+        assert r["p_plain"] == pytest.approx(float(want[r["path"]]["p_plain"]), abs=1e-4)
+    assert (pc["label"] == [os.path.basename(os.path.dirname(p)) for p in pc["path"]]).mean() >= 0.9
+
+
+def test_predict_bad_input(trained, classes_dir, hashes_col, tmp_path):
+    clf, _ = trained
+    (tmp_path / "bad.png").write_bytes(b"not a png")
+    df = clf.predict([classes_dir / "new" / "c.png", tmp_path / "missing.png", tmp_path / "bad.png"])
+    assert df["label"].tolist()[0] == "checker" and df["label"][1:].isna().all()
+    assert "missing.png" in df["error"][1] and "bad.png" in df["error"][2]
+    assert np.isnan(df["probability"][1]) and np.isnan(df["p_plain"][2])
+    with pytest.raises(irbis.IoError, match="missing.png"):
+        clf.predict(tmp_path / "missing.png", errors="raise")
+    with pytest.raises(TypeError, match="items must be a path or a list of paths, not int"):
+        clf.predict(42)
+    with pytest.raises(TypeError, match="path must be a path"):
+        irbis.Classifier.load(42)
+    with pytest.raises(irbis.IoError, match="cannot open the classifier file"):
+        irbis.Classifier.load(tmp_path / "none.clf")
+    with pytest.raises(irbis.ModelError):
+        irbis.Classifier.load(tmp_path / "bad.png")
+    with irbis.Collection.open(hashes_col) as col, pytest.raises(irbis.UsageError, match="needs embeddings of model"):
+        clf.predict(col)
+    with pytest.raises(TypeError, match="use Collection.train"):
+        irbis.Classifier("x")
+
+
+def test_explain_same_seed_same_weights(trained, classes_dir, cli, tmp_path):
+    clf, f = trained
+    img = classes_dir / "new" / "c.png"
+    kw = dict(samples=100, superpixels=30, seed=3)
+    a = clf.explain(img, out=tmp_path / "lime.png", **kw)
+    b = clf.explain(img, **kw)
+    c = clf.explain(img, samples=100, superpixels=30, seed=4)
+    assert isinstance(a, irbis.Explanation) and a.label == "checker"
+    assert a.probability == pytest.approx(a.probabilities["checker"]) and a.probability > 0.5
+    sp = a.superpixels
+    assert list(sp.columns) == ["id", "weight", "pixels", "x", "y", "width", "height"]
+    np.testing.assert_array_equal(a.weights(), b.weights())  # deterministic for a seed
+    assert not np.array_equal(a.weights(), c.weights())
+    # The pictures: the working image, its superpixels, the overlay (also written to `out`).
+    h, w = a.image.shape[:2]
+    assert a.image.dtype == np.uint8 and a.overlay.shape == a.image.shape == (h, w, 3)
+    assert a.segments.shape == (h, w) and a.segments.max() + 1 == len(sp)
+    assert sp["pixels"].sum() == h * w and np.bincount(a.segments.ravel()).tolist() == sp["pixels"].tolist()
+    import cv2
+
+    written = cv2.imread(str(tmp_path / "lime.png"))
+    np.testing.assert_array_equal(written[..., ::-1], a.overlay)
+    # The most important superpixel is in the centre, where the classes differ.
+    top = sp.sort_values("weight", ascending=False).iloc[0]
+    cx, cy = top["x"] + top["width"] / 2, top["y"] + top["height"] / 2
+    assert 35 <= cx <= 125 and 35 <= cy <= 125, top
+    # The CLI computes the same weights for the same seed.
+    run_cli(cli, "explain", f, img, "--samples", 100, "--superpixels", 30, "--seed", 3, "--weights", tmp_path / "w.json")
+    want = json.load(open(tmp_path / "w.json"))
+    assert [s["id"] for s in want["superpixels"]] == sp["id"].tolist()
+    np.testing.assert_allclose([s["weight"] for s in want["superpixels"]], a.weights(), atol=1e-5)
+    assert a.report["class"] == want["class"] and a.report["seed"] == 3
+
+
+def test_explain_bad_input_and_gil(trained, classes_dir, tmp_path):
+    clf, _ = trained
+    img = classes_dir / "new" / "p.png"
+    with pytest.raises(TypeError, match="path must be a path"):
+        clf.explain(42)
+    with pytest.raises(TypeError, match="samples must be an int"):
+        clf.explain(img, samples=1.5)
+    with pytest.raises(ValueError, match="samples must be in 10..1000000"):
+        clf.explain(img, samples=5)
+    with pytest.raises(irbis.UsageError, match="unknown class 'dog'"):
+        clf.explain(img, cls="dog")
+    with pytest.raises(irbis.UsageError, match="must be .png or .jpg"):
+        clf.explain(img, out=tmp_path / "x.gif")
+    with pytest.raises(irbis.IoError, match="nope.png"):
+        clf.explain(tmp_path / "nope.png")
+    # Explaining another class than the predicted one; the GIL is free meanwhile.
+    ticks = 0
+    box = {}
+    t = threading.Thread(target=lambda: box.setdefault("r", clf.explain(img, cls="checker", samples=60, superpixels=20)))
+    t0 = time.monotonic()
+    t.start()
+    while t.is_alive():
+        ticks += 1
+        time.sleep(0.001)
+    t.join()
+    elapsed = time.monotonic() - t0
+    assert box["r"].label == "checker" and box["r"].probability < 0.5
+    assert ticks > 20 * elapsed, (ticks, elapsed)

@@ -127,6 +127,8 @@ TEST(BoxSummary, MatchesNumpyLinearQuantiles) {
   EXPECT_DOUBLE_EQ(b.lower_whisker, 1);
   EXPECT_EQ(b.high_outliers, 1);
   EXPECT_EQ(b.low_outliers, 0);
+  EXPECT_DOUBLE_EQ(b.upper_fence(), 7.75 + 1.5 * 4.5);
+  EXPECT_DOUBLE_EQ(b.lower_fence(), 3.25 - 1.5 * 4.5);
   EXPECT_EQ(box_summary({}).n, 0);
 }
 
