@@ -8,33 +8,13 @@
 #include "irbis/dupes.h"
 #include "irbis/errors.h"
 #include "irbis/search.h"
+#include "search/search_data.h"
 
 namespace irbis {
 namespace {
 
-// n unit vectors around `centres` Gaussian centres, coordinate j scaled by (1 + j)^-0.5 (a
-// decaying spectrum, like real embeddings' PCA spectrum; isotropic noise has no neighbourhood
-// structure that any index or reduction could keep).
-cv::Mat mixture(int n, int d, int centres, float spread, uint64_t seed) {
-  std::mt19937_64 rng(seed);
-  std::normal_distribution<float> g(0.f, 1.f);
-  cv::Mat c(centres, d, CV_32F), x(n, d, CV_32F);
-  for (int i = 0; i < centres; ++i)
-    for (int j = 0; j < d; ++j) c.at<float>(i, j) = g(rng);
-  std::uniform_int_distribution<int> pick(0, centres - 1);
-  for (int i = 0; i < n; ++i) {
-    const int k = pick(rng);
-    for (int j = 0; j < d; ++j) x.at<float>(i, j) = (c.at<float>(k, j) + spread * g(rng)) / std::sqrt(1.f + float(j));
-    cv::normalize(x.row(i), x.row(i));
-  }
-  return x;
-}
-
-std::vector<int64_t> iota_ids(int n, int64_t first = 0) {
-  std::vector<int64_t> v(static_cast<size_t>(n));
-  for (int i = 0; i < n; ++i) v[size_t(i)] = first + i;
-  return v;
-}
+using test::iota_ids;
+using test::mixture;
 
 TEST(VectorSearch, ExactMatchesBruteForceAndClampsK) {
   const cv::Mat x = mixture(500, 64, 10, 0.5f, 1);  // NOLINT
@@ -104,6 +84,24 @@ TEST(VectorSearch, HnswWithPcaReranksOnFullVectors) {
   // Similarities are exact (re-ranked on the full vectors).
   const auto hits = h->search(qs.ptr<float>(0), 3);
   for (const auto& n : hits) EXPECT_NEAR(n.similarity, float(qs.row(0).dot(x.row(int(n.row)))), 1e-4);
+}
+
+// The shipped configuration above hnsw_min_images: PCA-256 of the default model's 2696-d
+// descriptor, HNSW with the default M / ef, exact re-rank of 4k candidates. Queries are held-out
+// draws from the same mixture (same centres), as a new photo of a collection's subjects would be.
+// Most of the time is the PCA's 2696 x 2696 eigendecomposition (~15 s of CPU).
+TEST(VectorSearch, DefaultConfigurationRecallOn2696d) {
+  const int d = 2696, n = 6000, nq = 200;
+  const cv::Mat all = mixture(n + nq, d, 600, 1.0f, 14, 15);  // ~10 per centre: top 10 crosses clusters
+  const cv::Mat x = all.rowRange(0, n).clone(), qs = all.rowRange(n, n + nq).clone();
+  IndexOptions o;  // defaults: reduced_dim 256, M 16, ef_construction 200, ef_search 128, rerank_factor 4
+  o.kind = IndexKind::hnsw;  // forced: 6000 is below hnsw_min_images
+  auto h = VectorSearch::from_matrix(x.clone(), iota_ids(n), o);
+  EXPECT_EQ(h->status().kind, IndexKind::hnsw);
+  EXPECT_EQ(h->status().indexed_dim, 256);
+  const double r = recall_at(*h, *h, qs, 10);
+  std::printf("hnsw+pca256 recall@10 (6000 x 2696, 600 centres, default options): %.4f\n", r);
+  EXPECT_GE(r, 0.95);
 }
 
 TEST(VectorSearch, AutomaticPicksBySize) {
