@@ -147,6 +147,81 @@ TEST(Unique, SkipsExactCopiesAndRanksTheLoner) {
   EXPECT_TRUE(res.top_exact);
 }
 
+// Brute force over every pair: nearest non-duplicate and mean distance to the density_k nearest
+// non-duplicates, where a duplicate has the same (non-zero) content hash or distance <= 1e-6.
+struct Brute {
+  double distance = -1, density = -1;
+  int64_t neighbor = -1;
+};
+std::vector<Brute> brute_unique(const cv::Mat& x, const std::vector<ContentHash>& content, int density_k) {
+  std::vector<Brute> out(size_t(x.rows));
+  for (int a = 0; a < x.rows; ++a) {
+    std::vector<std::pair<double, int>> d;
+    for (int b = 0; b < x.rows; ++b) {
+      if (b == a) continue;
+      const double dist = 1.0 - x.row(a).dot(x.row(b));
+      const bool same_hash = content[size_t(a)] == content[size_t(b)] && content[size_t(a)] != ContentHash{};
+      if (!same_hash && dist > 1e-6) d.push_back({std::max(0.0, dist), b});
+    }
+    std::sort(d.begin(), d.end());
+    if (d.empty()) continue;
+    out[size_t(a)].neighbor = d[0].second;
+    out[size_t(a)].distance = d[0].first;
+    const size_t k = std::min(d.size(), size_t(density_k));
+    double sum = 0;
+    for (size_t i = 0; i < k; ++i) sum += d[i].first;
+    out[size_t(a)].density = sum / double(k);
+  }
+  return out;
+}
+
+TEST(Unique, DistanceAndDensityMatchBruteForceWithCopies) {
+  cv::Mat x = mixture(400, 32, 8, 0.5f, 16);
+  std::vector<ContentHash> content(400);
+  for (int i = 0; i < 400; ++i) content[size_t(i)] = {uint8_t(i), uint8_t(i >> 8), 1};
+  // Rows 1..12 are byte copies of row 0 (same hash, same vector): more copies than the 8 spare
+  // candidates, so they crowd every non-copy out of row 0's first neighbour list.
+  for (int i = 1; i <= 12; ++i) {
+    x.row(0).copyTo(x.row(i));
+    content[size_t(i)] = content[0];
+  }
+  // 20 and 21: the same file hash with different vectors (the hash decides, not the distance).
+  content[21] = content[20];
+  // 30 and 31: the same vector, different files (distance 0 decides).
+  x.row(31).copyTo(x.row(30));
+  IndexOptions o;
+  o.kind = IndexKind::exact;
+  auto vs = VectorSearch::from_matrix(x.clone(), iota_ids(400), o);
+  const int dk = 5;
+  const auto res = rank_unique(*vs, content, 400, dk);
+  const auto want = brute_unique(x, content, dk);
+  ASSERT_EQ(res.rows.size(), 400u);
+  for (const auto& u : res.rows) {
+    const auto& w = want[size_t(u.row)];
+    EXPECT_NEAR(u.distance, w.distance, 1e-5) << "row " << u.row;
+    EXPECT_NEAR(u.density, w.density, 1e-5) << "row " << u.row;
+    EXPECT_NE(content[size_t(u.neighbor)], content[size_t(u.row)]) << "row " << u.row;
+    EXPECT_GT(u.distance, 1e-6) << "row " << u.row;
+    if (u.row == 20) { EXPECT_NE(u.neighbor, 21); }
+    if (u.row == 21) { EXPECT_NE(u.neighbor, 20); }
+    if (u.row == 30) { EXPECT_NE(u.neighbor, 31); }
+    if (u.row <= 12) { EXPECT_GT(u.neighbor, 12) << "row " << u.row; }
+  }
+  // Ranked by distance, descending.
+  for (size_t i = 1; i < res.rows.size(); ++i) EXPECT_GE(res.rows[i - 1].distance, res.rows[i].distance);
+  // The same rows from an HNSW index: its exactly re-checked top ranks agree with brute force.
+  o.kind = IndexKind::hnsw;
+  o.reduced_dim = 0;
+  auto h = VectorSearch::from_matrix(x.clone(), iota_ids(400), o);
+  const auto hr = rank_unique(*h, content, 20, dk);
+  ASSERT_TRUE(hr.top_exact);
+  for (size_t i = 0; i < 20; ++i) {
+    const auto& u = hr.rows[i];
+    EXPECT_EQ(u.row, res.rows[i].row) << i;
+    EXPECT_NEAR(u.density, want[size_t(u.row)].density, 1e-5) << "row " << u.row;
+  }
+}
+
 TEST(Unique, ApproximateTopRanksAreExact) {
   const cv::Mat x = mixture(12000, 64, 300, 0.8f, 7);
   IndexOptions o;
