@@ -16,6 +16,12 @@ namespace fs = std::filesystem;
 int LabelSet::count(int c) const { return int(std::count(label.begin(), label.end(), c)); }
 int LabelSet::labelled() const { return int(label.size()) - int(std::count(label.begin(), label.end(), -1)); }
 
+std::string LabelSet::unknown_message(const std::string& spec) const {
+  std::string msg = spec + ": " + std::to_string(unknown) + " labelled paths are not in the collection:";
+  for (const auto& u : unknown_paths) msg += " " + u;
+  return msg + (unknown > int64_t(unknown_paths.size()) ? " ..." : "");
+}
+
 std::vector<std::string> parse_csv_line(const std::string& line) {
   std::vector<std::string> out;
   std::string cur;
@@ -61,7 +67,7 @@ LabelSet from_names(const std::vector<std::string>& names) {
 
 }  // namespace
 
-LabelSet load_labels(const std::string& spec, const std::vector<ImageRecord>& records) {
+LabelSet load_labels(const std::string& spec, const std::vector<ImageRecord>& records, UnknownPaths on_unknown) {
   std::vector<std::string> names(records.size());
   if (spec == "folders") {
     for (size_t i = 0; i < records.size(); ++i) names[i] = fs::path(records[i].path).parent_path().filename().string();
@@ -81,7 +87,7 @@ LabelSet load_labels(const std::string& spec, const std::vector<ImageRecord>& re
   };
   const size_t path_col = col("path"), label_col = col("label");
   std::vector<std::string> unknown;
-  size_t unknown_count = 0;
+  int64_t unknown_count = 0;
   while (std::getline(in, line)) {
     if (line.empty()) continue;
     const auto f = parse_csv_line(line);
@@ -97,12 +103,11 @@ LabelSet load_labels(const std::string& spec, const std::vector<ImageRecord>& re
     }
     names[it->second] = f[label_col];
   }
-  if (unknown_count) {
-    std::string msg = spec + ": " + std::to_string(unknown_count) + " labelled paths are not in the collection:";
-    for (const auto& u : unknown) msg += " " + u;
-    throw UsageError(msg + (unknown_count > unknown.size() ? " ..." : ""));
-  }
-  return from_names(names);
+  LabelSet set = from_names(names);
+  set.unknown = unknown_count;
+  set.unknown_paths = std::move(unknown);
+  if (unknown_count && on_unknown == UnknownPaths::error) throw UsageError(set.unknown_message(spec));
+  return set;
 }
 
 }  // namespace irbis

@@ -280,6 +280,131 @@ TEST(Retrieval, PerfectClustersAndSingletonClass) {
   EXPECT_EQ(rep.map_queries, 60);
 }
 
+// Unit vectors at the given angles (degrees) in the plane.
+cv::Mat on_circle(const std::vector<double>& degrees) {
+  cv::Mat x(int(degrees.size()), 2, CV_32F);
+  for (size_t i = 0; i < degrees.size(); ++i) {
+    x.at<float>(int(i), 0) = float(std::cos(degrees[i] * M_PI / 180));
+    x.at<float>(int(i), 1) = float(std::sin(degrees[i] * M_PI / 180));
+  }
+  return x;
+}
+
+TEST(Retrieval, LeaveOneOutKnnByHand) {
+  // Class a at 0..10 degrees, class b at 90..98 plus one b image at 1 degree among the a's.
+  //   1-NN wrong: the intruder (its neighbours are a's), a@0 and a@2 (the intruder is nearest).
+  //   5-NN wrong: only the intruder (a@0 and a@2 see 1 b and 4 a's; b@90 sees 4 b's and a@10).
+  const cv::Mat x = on_circle({0, 2, 4, 6, 8, 10, 90, 92, 94, 96, 98, 1});
+  LabelSet labels;
+  labels.classes = {"a", "b"};
+  labels.label = {0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1};
+  IndexOptions o;
+  o.kind = IndexKind::exact;
+  auto vs = VectorSearch::from_matrix(x, iota_ids(12), o);
+  const auto rep = evaluate_retrieval(*vs, labels, RetrievalParams{});
+  EXPECT_NEAR(rep.knn1, 9.0 / 12.0, 1e-12);
+  EXPECT_NEAR(rep.knn5, 11.0 / 12.0, 1e-12);
+  EXPECT_EQ(rep.labelled, 12);
+  EXPECT_EQ(rep.map_queries, 12);
+}
+
+// Classes of exactly two images and more negatives asked than exist: the positive and the
+// negatives are then fixed (no randomness), so every query's rank can be counted by brute force.
+TEST(Retrieval, TopKMatchesBruteForceAndIsMonotone) {
+  const int classes = 20, d = 16, n = 2 * classes;
+  std::mt19937_64 rng(17);
+  std::normal_distribution<float> g(0.f, 1.f);
+  cv::Mat x(n, d, CV_32F);
+  LabelSet labels;
+  for (int c = 0; c < classes; ++c) {
+    labels.classes.push_back(std::to_string(c));
+    std::vector<float> centre(d);
+    for (auto& v : centre) v = g(rng);
+    for (int m = 0; m < 2; ++m) {
+      for (int j = 0; j < d; ++j) x.at<float>(2 * c + m, j) = centre[size_t(j)] + 0.9f * g(rng);
+      cv::normalize(x.row(2 * c + m), x.row(2 * c + m));
+      labels.label.push_back(c);
+    }
+  }
+  IndexOptions o;
+  o.kind = IndexKind::exact;
+  auto vs = VectorSearch::from_matrix(x.clone(), iota_ids(n), o);
+  RetrievalParams p;
+  p.negatives = 1000;
+  p.ks = {1, 2, 4, 5, 8, 10, 15, 20, 28, 32, 38, 39};
+  const auto rep = evaluate_retrieval(*vs, labels, p);
+  EXPECT_EQ(rep.negatives_used, n - 2);
+  EXPECT_EQ(rep.queries, n);
+  std::vector<int> rank(static_cast<size_t>(n), 0);
+  for (int q = 0; q < n; ++q) {
+    const int pos = q ^ 1;
+    const double sp = x.row(q).dot(x.row(pos));
+    for (int j = 0; j < n; ++j)
+      if (j / 2 != q / 2) rank[size_t(q)] += x.row(q).dot(x.row(j)) >= sp;
+  }
+  ASSERT_EQ(rep.topk.size(), p.ks.size());
+  for (size_t i = 0; i < p.ks.size(); ++i) {
+    const int k = p.ks[i];
+    const double want = double(std::count_if(rank.begin(), rank.end(), [&](int r) { return r < k; })) / n;
+    EXPECT_EQ(rep.topk[i].first, k);
+    EXPECT_NEAR(rep.topk[i].second, want, 1e-12) << "k " << k;
+    if (i) { EXPECT_GE(rep.topk[i].second, rep.topk[i - 1].second) << "k " << k; }
+  }
+  EXPECT_LT(rep.topk[0].second, 1.0);       // the data is noisy enough to rank some positives low
+  EXPECT_DOUBLE_EQ(rep.topk.back().second, 1.0);  // k = negatives + 1: the positive is always within
+}
+
+TEST(Retrieval, NegativesUsedAndSeededDeterminism) {
+  const cv::Mat x = mixture(150, 16, 5, 1.2f, 18);
+  LabelSet labels;
+  labels.classes = {"a", "b", "c"};
+  for (int i = 0; i < 150; ++i) labels.label.push_back(i % 3);  // 50 each, labels unrelated to clusters
+  IndexOptions o;
+  o.kind = IndexKind::exact;
+  auto vs = VectorSearch::from_matrix(x.clone(), iota_ids(150), o);
+  RetrievalParams p;
+  p.queries_per_class = 10;
+  p.negatives = 30;
+  const auto a = evaluate_retrieval(*vs, labels, p);
+  EXPECT_EQ(a.negatives_used, 30);
+  EXPECT_EQ(a.queries, 30);
+  for (size_t i = 0; i < a.topk.size(); ++i) {
+    if (i) { EXPECT_GE(a.topk[i].second, a.topk[i - 1].second); }
+    if (a.topk[i].first >= 31) { EXPECT_DOUBLE_EQ(a.topk[i].second, 1.0); }
+  }
+  const auto b = evaluate_retrieval(*vs, labels, p);
+  EXPECT_EQ(a.topk, b.topk);
+  EXPECT_EQ(a.knn1, b.knn1);
+  EXPECT_EQ(a.map, b.map);
+  // The seed drives the draws: some other seed gives other top-k figures.
+  bool differs = false;
+  for (uint64_t seed = 2; seed < 12 && !differs; ++seed) {
+    RetrievalParams q = p;
+    q.seed = seed;
+    differs = evaluate_retrieval(*vs, labels, q).topk != a.topk;
+  }
+  EXPECT_TRUE(differs);
+  // More negatives asked than there are: all 100 images of the other classes.
+  p.negatives = 500;
+  EXPECT_EQ(evaluate_retrieval(*vs, labels, p).negatives_used, 100);
+}
+
+TEST(Retrieval, NoQueryableClass) {
+  // Every class a single image: nothing to query, k-NN still defined, mAP has no queries.
+  const cv::Mat x = mixture(4, 8, 2, 0.5f, 19);
+  LabelSet labels;
+  labels.classes = {"a", "b", "c", "d"};
+  labels.label = {0, 1, 2, 3};
+  IndexOptions o;
+  o.kind = IndexKind::exact;
+  auto vs = VectorSearch::from_matrix(x.clone(), iota_ids(4), o);
+  const auto rep = evaluate_retrieval(*vs, labels, RetrievalParams{});
+  EXPECT_EQ(rep.queries, 0);
+  EXPECT_EQ(rep.skipped_classes.size(), 4u);
+  EXPECT_EQ(rep.map_queries, 0);
+  EXPECT_EQ(rep.knn1, 0.0);
+}
+
 // dupes --cnn grouping: extra pairs join groups, complete linkage bounds chains.
 TEST(DupesExtra, CnnPairsJoinWithBoundedChaining) {
   std::vector<DupeItem> items(4);
