@@ -157,7 +157,7 @@ struct RetrievalParams {
 struct RetrievalReport {
   int64_t labelled = 0, classes = 0, queries = 0;
   std::vector<std::string> skipped_classes;  // single-image classes (no positive to find)
-  int negatives_used = 0;                    // min(negatives, images outside the query's class)
+  int negatives_used = 0;                    // most any query got: min(negatives, images outside its class)
   std::vector<std::pair<int, double>> topk;  // (k, accuracy): positive ranked within k
   double knn1 = 0, knn5 = 0;                 // leave-one-out k-NN accuracy (majority, ties -> nearest)
   double map = 0;                            // mean average precision, every labelled image a query

@@ -16,6 +16,12 @@ namespace fs = std::filesystem;
 int LabelSet::count(int c) const { return int(std::count(label.begin(), label.end(), c)); }
 int LabelSet::labelled() const { return int(label.size()) - int(std::count(label.begin(), label.end(), -1)); }
 
+std::string LabelSet::unknown_message(const std::string& spec) const {
+  std::string msg = spec + ": " + std::to_string(unknown) + " labelled paths are not in the collection:";
+  for (const auto& u : unknown_paths) msg += " " + u;
+  return msg + (unknown > int64_t(unknown_paths.size()) ? " ..." : "");
+}
+
 std::vector<std::string> parse_csv_line(const std::string& line) {
   std::vector<std::string> out;
   std::string cur;
@@ -61,7 +67,7 @@ LabelSet from_names(const std::vector<std::string>& names) {
 
 }  // namespace
 
-LabelSet load_labels(const std::string& spec, const std::vector<ImageRecord>& records) {
+LabelSet load_labels(const std::string& spec, const std::vector<ImageRecord>& records, UnknownPaths on_unknown) {
   std::vector<std::string> names(records.size());
   if (spec == "folders") {
     for (size_t i = 0; i < records.size(); ++i) names[i] = fs::path(records[i].path).parent_path().filename().string();
@@ -85,16 +91,17 @@ LabelSet load_labels(const std::string& spec, const std::vector<ImageRecord>& re
     if (f.size() <= std::max(path_col, label_col)) throw UsageError(spec + ": short line: " + display_path(line));
     pairs.emplace_back(std::move(f[path_col]), std::move(f[label_col]));
   }
-  return labels_from_pairs(pairs, records, spec);
+  return labels_from_pairs(pairs, records, spec, on_unknown);
 }
 
 LabelSet labels_from_pairs(const std::vector<std::pair<std::string, std::string>>& pairs,
-                           const std::vector<ImageRecord>& records, const std::string& source) {
+                           const std::vector<ImageRecord>& records, const std::string& source,
+                           UnknownPaths on_unknown) {
   std::vector<std::string> names(records.size());
   std::unordered_map<std::string, size_t> by_path;
   for (size_t i = 0; i < records.size(); ++i) by_path[records[i].path] = i;
   std::vector<std::string> unknown;
-  size_t unknown_count = 0;
+  int64_t unknown_count = 0;
   for (const auto& [path, label] : pairs) {
     std::error_code ec;
     fs::path p = fs::absolute(fs::path(path), ec).lexically_normal();
@@ -107,12 +114,11 @@ LabelSet labels_from_pairs(const std::vector<std::pair<std::string, std::string>
     }
     names[it->second] = label;
   }
-  if (unknown_count) {
-    std::string msg = source + ": " + std::to_string(unknown_count) + " labelled paths are not in the collection:";
-    for (const auto& u : unknown) msg += " " + u;
-    throw UsageError(msg + (unknown_count > unknown.size() ? " ..." : ""));
-  }
-  return from_names(names);
+  LabelSet set = from_names(names);
+  set.unknown = unknown_count;
+  set.unknown_paths = std::move(unknown);
+  if (unknown_count && on_unknown == UnknownPaths::error) throw UsageError(set.unknown_message(source));
+  return set;
 }
 
 }  // namespace irbis

@@ -43,19 +43,32 @@ void add_evaluate_command(CLI::App& root, int& result) {
     IndexOptions io;
     io.kind = IndexKind::exact;  // evaluation uses exact similarities only
     auto vs = VectorSearch::open(*coll, o->model, io);
-    const LabelSet labels = load_labels(o->labels, vs->records());
+    // Unknown paths (e.g. files deleted since the CSV was written) are reported and left out, as
+    // long as something labelled remains.
+    const LabelSet labels = load_labels(o->labels, vs->records(), UnknownPaths::skip);
+    if (labels.unknown) {
+      if (labels.labelled() == 0) throw UsageError(labels.unknown_message(o->labels) + "; nothing left to evaluate");
+      std::cerr << "irbis: warning: " << labels.unknown_message(o->labels) << "; evaluating the "
+                << labels.labelled() << " labelled images that are\n";
+    }
     const auto rep = evaluate_retrieval(*vs, labels, o->p);
     if (rep.labelled < 2) throw UsageError("evaluate: fewer than two labelled images in " + o->coll);
     for (const auto& c : rep.skipped_classes)
       std::cerr << "irbis: class '" << display_path(c) << "' has a single image: no positive to retrieve, not queried\n";
+    // No query (every class a single image, or one class only): top-k accuracy is undefined.
+    if (rep.queries == 0)
+      std::cerr << "irbis: no class has two images and another class to draw negatives from: top-k accuracy is "
+                   "undefined (reported as null / n/a)\n";
+    const bool has_topk = rep.queries > 0, has_map = rep.map_queries > 0;
     if (fmt == Format::json) {
       nlohmann::json j = {{"collection", display_path(o->coll)}, {"model", vs->card().name},
                           {"labelled", rep.labelled},            {"classes", rep.classes},
                           {"queries", rep.queries},              {"negatives", rep.negatives_used},
                           {"seed", o->p.seed},                   {"top_k_accuracy", nlohmann::json::object()},
                           {"knn1_accuracy", rep.knn1},           {"knn5_accuracy", rep.knn5},
-                          {"map", rep.map},                      {"skipped_classes", rep.skipped_classes}};
-      for (auto [k, a] : rep.topk) j["top_k_accuracy"][std::to_string(k)] = a;
+                          {"map", has_map ? nlohmann::json(rep.map) : nlohmann::json()},
+                          {"unknown_paths", labels.unknown},     {"skipped_classes", rep.skipped_classes}};
+      for (auto [k, a] : rep.topk) j["top_k_accuracy"][std::to_string(k)] = has_topk ? nlohmann::json(a) : nlohmann::json();
       std::cout << json_dump(j) << '\n';
       result = kExitOk;
       return;
@@ -67,10 +80,10 @@ void add_evaluate_command(CLI::App& root, int& result) {
     };
     std::vector<std::string> header{"metric", "value"};
     std::vector<std::vector<std::string>> rows;
-    for (auto [k, a] : rep.topk) rows.push_back({"top-" + std::to_string(k) + " accuracy", f(a)});
+    for (auto [k, a] : rep.topk) rows.push_back({"top-" + std::to_string(k) + " accuracy", has_topk ? f(a) : "n/a"});
     rows.push_back({"leave-one-out 1-NN accuracy", f(rep.knn1)});
     rows.push_back({"leave-one-out 5-NN accuracy", f(rep.knn5)});
-    rows.push_back({"mAP", f(rep.map)});
+    rows.push_back({"mAP", has_map ? f(rep.map) : "n/a"});
     if (fmt == Format::csv) {
       write_csv_row(std::cout, header);
       for (const auto& r : rows) write_csv_row(std::cout, r);

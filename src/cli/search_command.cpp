@@ -142,6 +142,7 @@ void add_unique_command(CLI::App& root, int& result) {
     auto vs = VectorSearch::open(*coll, o->idx.model, o->idx.options());
     const int64_t n = vs->size();
     const int top = o->top == 0 ? int(n) : int(std::min<int64_t>(o->top, n));
+    if (o->top > n) std::cerr << "irbis: --top " << o->top << " is more than the " << n << " images; listing all " << n << '\n';
     const auto res = rank_unique_images(*vs, top, o->density_k);
     const auto& s = res.summary;
     auto path_of = [&](int64_t row) { return row < 0 ? std::string() : vs->records()[size_t(row)].path; };

@@ -54,7 +54,8 @@ UniqueResult rank_unique(const VectorSearch& vs, const std::vector<ContentHash>&
     return !content.empty() && content[size_t(a)] == content[size_t(nb.row)] &&
            std::any_of(content[size_t(a)].begin(), content[size_t(a)].end(), [](uint8_t b) { return b != 0; });
   };
-  // Fills row r from a neighbour list; returns false if the list held no non-copy.
+  // Fills row r from a neighbour list (best first); returns how many non-copies it used for the
+  // density (at most density_k).
   auto fill = [&](UniqueRow& u, const std::vector<Neighbor>& nbs) {
     int used = 0;
     double sum = 0;
@@ -73,9 +74,17 @@ UniqueResult rank_unique(const VectorSearch& vs, const std::vector<ContentHash>&
       }
     }
     u.density = used ? sum / used : -1;
-    return u.neighbor >= 0;
+    return used;
   };
   const int fetch = density_k + 8;
+  // Exact neighbours; when copies crowd out the density_k non-copies, widen to every row.
+  auto fill_exact = [&](UniqueRow& u) {
+    const float* q = vs.data().ptr<float>(int(u.row));
+    const int want = fetch + 64;
+    if (fill(u, vs.search_exact(q, want, u.row)) < density_k && want < n - 1)
+      fill(u, vs.search_exact(q, int(n), u.row));
+    u.exact = true;
+  };
   const auto knn = vs.self_knn(fetch);
   const bool approximate = vs.status().kind == IndexKind::hnsw;
   res.rows.resize(size_t(n));
@@ -83,11 +92,9 @@ UniqueResult rank_unique(const VectorSearch& vs, const std::vector<ContentHash>&
     UniqueRow& u = res.rows[size_t(r)];
     u.row = r;
     u.exact = !approximate;
-    if (!fill(u, knn[size_t(r)]) || int64_t(knn[size_t(r)].size()) < std::min<int64_t>(fetch, n - 1)) {
-      // Every candidate was a copy (or too few came back): look at everything.
-      fill(u, vs.search_exact(vs.data().ptr<float>(int(r)), int(n), r));
-      u.exact = true;
-    }
+    const int64_t got = int64_t(knn[size_t(r)].size());
+    // Too few non-copies among the candidates (while others exist), or too few came back.
+    if ((fill(u, knn[size_t(r)]) < density_k && got < n - 1) || got < std::min<int64_t>(fetch, n - 1)) fill_exact(u);
   }
   auto by_distance = [](const UniqueRow& a, const UniqueRow& b) {
     return a.distance != b.distance ? a.distance > b.distance : a.row < b.row;
@@ -103,9 +110,7 @@ UniqueResult rank_unique(const VectorSearch& vs, const std::vector<ContentHash>&
     for (; i < cap; ++i) {
       UniqueRow& u = res.rows[size_t(i)];
       if (!u.exact) {
-        fill(u, vs.search_exact(vs.data().ptr<float>(int(u.row)), fetch + 64, u.row));
-        if (u.neighbor < 0) fill(u, vs.search_exact(vs.data().ptr<float>(int(u.row)), int(n), u.row));
-        u.exact = true;
+        fill_exact(u);
         ++res.rechecked;
       }
       best.insert(std::upper_bound(best.begin(), best.end(), u.distance, std::greater<double>()), u.distance);

@@ -163,6 +163,11 @@ struct VectorSearch::Impl {
 
   fs::path file(const char* ext) const { return dir / (model + ext); }
 
+  // PCA is trained only with >= 4 samples per output dimension.
+  bool wants_pca() const {
+    return opts.reduced_dim > 0 && opts.reduced_dim < dim() && n() >= 4 * int64_t(opts.reduced_dim);
+  }
+
   void add_to_graph(const std::vector<int64_t>& new_ids) {
     if (new_ids.empty()) return;
     const size_t need = size_t(graph->cur_element_count) + new_ids.size();
@@ -196,7 +201,7 @@ struct VectorSearch::Impl {
     pca.reset();
     pca_trained_rows = 0;
     gdim = dim();
-    if (opts.reduced_dim > 0 && opts.reduced_dim < dim() && n() >= 4 * int64_t(opts.reduced_dim)) {
+    if (wants_pca()) {
       // PCA trained on an evenly spaced sample of up to 20 000 rows.
       const int64_t m = std::min<int64_t>(n(), 20000);
       std::vector<float> sample(size_t(m) * size_t(dim()));
@@ -284,6 +289,24 @@ struct VectorSearch::Impl {
     }
   }
 
+  // Whether the graph's copies of the highest live ids still match the catalog's rows. The
+  // catalog never reuses an id, but a catalog restored from a backup does: the ids past the
+  // backup are assigned again, to other images, and would keep their old vectors in the graph.
+  // Reassigned ids are the highest live ones, so checking the top few catches it cheaply.
+  bool top_ids_match() const {
+    int checked = 0;
+    for (auto it = covered.rbegin(); it != covered.rend() && checked < 16; ++it) {
+      const int64_t r = row(*it);
+      if (r < 0 || std::binary_search(tombstones.begin(), tombstones.end(), *it)) continue;
+      const auto want = project(emb.data.ptr<float>(int(r)), 1);
+      const auto have = graph->getDataByLabel<float>(hnswlib::labeltype(*it));
+      for (int j = 0; j < gdim; ++j)
+        if (std::abs(have[size_t(j)] - want[size_t(j)]) > 1e-4f) return false;
+      ++checked;
+    }
+    return true;
+  }
+
   // Compares the graph with the live ids: adds what is missing, tombstones what is gone,
   // rebuilds past the tombstone threshold. Returns whether anything changed.
   bool repair() {
@@ -301,6 +324,10 @@ struct VectorSearch::Impl {
       build("tombstoned ids live again");
       return true;
     }
+    if (!top_ids_match()) {
+      build("graph vectors differ from the catalog's rows");
+      return true;
+    }
     const double share = covered.empty() ? 0 : double(tombstones.size() + gone.size()) / double(covered.size() + missing.size());
     if (share > opts.rebuild_tombstones) {
       build("tombstones");
@@ -308,6 +335,11 @@ struct VectorSearch::Impl {
     }
     if (pca && n() > 8 * pca_trained_rows && pca_trained_rows < 20000) {
       build("collection outgrew the PCA sample");
+      return true;
+    }
+    // Built full-dimensional while too small for PCA: reduce once it is large enough.
+    if (!pca && wants_pca()) {
+      build("collection large enough for PCA");
       return true;
     }
     for (int64_t id : gone) graph->markDelete(hnswlib::labeltype(id));

@@ -64,3 +64,15 @@ TEST(Labels, FromPairsMatchLikeCsvRows) {
         << e.what();
   }
 }
+
+TEST(Labels, UnknownPathsSkippedOnRequest) {
+  test::TempDir tmp("labels");
+  std::ofstream(tmp / "l.csv") << "path,label\n/d/a.jpg,cat\n/gone/1.jpg,cat\n/d/b.jpg,dog\n/gone/2.jpg,dog\n";
+  const auto set = load_labels((tmp / "l.csv").string(), recs({"/d/a.jpg", "/d/b.jpg", "/d/c.jpg"}), UnknownPaths::skip);
+  EXPECT_EQ(set.label, (std::vector<int>{0, 1, -1}));
+  EXPECT_EQ(set.unknown, 2);
+  EXPECT_EQ(set.unknown_paths, (std::vector<std::string>{"/gone/1.jpg", "/gone/2.jpg"}));
+  EXPECT_EQ(set.unknown_message("l.csv"), "l.csv: 2 labelled paths are not in the collection: /gone/1.jpg /gone/2.jpg");
+  // The default still refuses them.
+  EXPECT_THROW(load_labels((tmp / "l.csv").string(), recs({"/d/a.jpg", "/d/b.jpg"})), UsageError);
+}

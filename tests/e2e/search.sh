@@ -115,6 +115,18 @@ assert sorted(map(int,t))==[1,2,4,5,8,10,15,20,28,32]
 assert t['1']<=t['5']<=t['32'] and d['map']>0.5 and d['knn1_accuracy']>0.5, d
 print('retrieval:', json.dumps({k: d[k] for k in ('queries','knn1_accuracy','knn5_accuracy','map')}), 'top1', t['1'])
 " "$OUT"
+FIRST=$OUT
+run evaluate retrieval "$WORK/p.irbis" --labels "$WORK/labels.csv" --queries-per-class 5 --negatives 20 --seed 1 --format json
+assert_eq "$OUT" "$FIRST" "same seed, same report"
+$PY -c "
+import json,sys; d=json.loads(sys.argv[1]); t=d['top_k_accuracy']
+assert d['negatives']==20 and d['seed']==1 and d['unknown_paths']==0, d
+assert all(t[str(a)]<=t[str(b)] for a,b in zip([1,2,4,5,8,10,15,20,28],[2,4,5,8,10,15,20,28,32])), t
+assert t['28']==1.0 and t['32']==1.0, t  # k >= negatives + 1
+assert 0<d['knn5_accuracy']<=1 and d['labelled']==$((N - 1)), d
+" "$OUT"
+run evaluate retrieval "$WORK/p.irbis" --labels "$WORK/labels.csv" --queries-per-class 5 --negatives 20 --seed 2 --format json
+assert_eq "$RC" 0 "evaluate, other seed ($ERR)"
 run evaluate retrieval "$WORK/p.irbis" --labels folders
 assert_eq "$RC" 0 "evaluate with folders ($ERR)"
 assert_contains "$OUT" "mAP" "evaluate table"
@@ -124,6 +136,33 @@ echo "not an image" > "$WORK/bad.jpg"
 run search "$WORK/p.irbis" "$WORK/bad.jpg"
 [ "$RC" -ne 0 ] || fail "undecodable query must fail"
 assert_contains "$ERR" "bad.jpg" "undecodable query names the file"
+assert_eq "$(grep -c 'unexpected' <<<"$ERR" || true)" 0 "undecodable query is a typed error ($ERR)"
+head -c 300 "$WORK/pics/$ORIG" > "$WORK/cut.${ORIG##*.}"
+run search "$WORK/p.irbis" "$WORK/cut.${ORIG##*.}"
+[ "$RC" -ne 0 ] || fail "truncated query must fail"
+assert_contains "$ERR" "cut.${ORIG##*.}" "truncated query names the file"
+run search "$WORK/p.irbis" "$WORK/missing.jpg"
+[ "$RC" -ne 0 ] || fail "missing query must fail"
+assert_contains "$ERR" "missing.jpg" "missing query names the file"
+# k larger than the collection, query by file (nothing excluded): every image, with a note.
+run search "$WORK/p.irbis" "$WORK/query.${ORIG##*.}" -k 100000 --json
+assert_eq "$RC" 0 "large k by file ($ERR)"
+assert_contains "$ERR" "is more than the $((N - 1)) images to search; returning $((N - 1))" "large k note by file"
+assert_eq "$(json 'len(d["results"])')" $((N - 1)) "large k by file returns every image"
+run unique "$WORK/p.irbis" --top 100000 --format csv
+assert_eq "$RC" 0 "unique, top larger than the collection ($ERR)"
+assert_contains "$ERR" "listing all $((N - 1))" "unique large top note"
+assert_eq "$(($(wc -l <<<"$OUT") - 1))" $((N - 1)) "unique large top lists every image"
+# A model the collection has no embeddings of: the message names the index command to run.
+for cmd in search unique; do
+  extra=""; [ $cmd = search ] && extra="--path $PICS/$ORIG"
+  run $cmd "$WORK/p.irbis" $extra --model mobilenet_v2
+  assert_eq "$RC" 1 "$cmd --model mobilenet_v2"
+  assert_contains "$ERR" "no embeddings for model 'mobilenet_v2'; run \`irbis index FOLDER --into $WORK/p.irbis --model mobilenet_v2\`" "$cmd other model message"
+  run $cmd "$WORK/p.irbis" $extra --model nosuch
+  [ "$RC" -ne 0 ] || fail "$cmd --model nosuch must fail"
+  assert_contains "$ERR" "unknown model 'nosuch'; installed:" "$cmd unknown model message"
+done
 run search "$WORK/p.irbis" --path "$WORK/nowhere.jpg"
 assert_eq "$RC" 1 "unknown path"
 assert_contains "$ERR" "not an indexed image" "unknown path message"
@@ -135,12 +174,38 @@ for cmd in "search $WORK/h.irbis --path $PICS/$ORIG" "unique $WORK/h.irbis" "dup
   run $cmd
   assert_eq "$RC" 1 "no embeddings: $cmd"
   assert_contains "$ERR" "no embeddings for model" "no embeddings message: $cmd"
+  assert_contains "$ERR" "run \`irbis index FOLDER --into $WORK/h.irbis --model mobilenet_v2_mid\`" "index command named: $cmd"
 done
+# Labels naming paths that are not in the collection: a warning naming them, the rest evaluated.
+{ cat "$WORK/labels.csv"; printf '/no/such.jpg,x\n/no/other.jpg,y\n'; } > "$WORK/somebad.csv"
+run evaluate retrieval "$WORK/p.irbis" --labels "$WORK/somebad.csv" --queries-per-class 5 --negatives 20 --seed 1 --json
+assert_eq "$RC" 0 "labels with some unknown paths ($ERR)"
+assert_contains "$ERR" "warning: $WORK/somebad.csv: 2 labelled paths are not in the collection: /no/such.jpg /no/other.jpg; evaluating the $((N - 1)) labelled images that are" "unknown paths warning"
+assert_eq "$(json 'd["unknown_paths"]')" 2 "unknown paths counted"
+assert_eq "$(json 'd["top_k_accuracy"]')" "$($PY -c 'import json,sys; print(json.loads(sys.argv[1])["top_k_accuracy"])' "$FIRST")" "unknown rows change nothing else"
 printf 'path,label\n/no/such.jpg,x\n' > "$WORK/badlabels.csv"
 run evaluate retrieval "$WORK/p.irbis" --labels "$WORK/badlabels.csv"
-assert_eq "$RC" 1 "labels naming unknown paths"
+assert_eq "$RC" 1 "labels naming only unknown paths"
+assert_contains "$ERR" "1 labelled paths are not in the collection: /no/such.jpg; nothing left to evaluate" "only unknown paths message"
 { echo "path,label"; tail -n +2 "$WORK/labels.csv" | head -1 | cut -d, -f1 | sed 's/$/,lonely/'; tail -n +3 "$WORK/labels.csv"; } > "$WORK/lonely.csv"
 run evaluate retrieval "$WORK/p.irbis" --labels "$WORK/lonely.csv" --json
 assert_eq "$RC" 0 "single-image class ($ERR)"
-assert_contains "$ERR" "single image" "single-image class warning"
+assert_contains "$ERR" "class 'lonely' has a single image: no positive to retrieve, not queried" "single-image class warning"
+$PY -c "
+import json,sys; d=json.loads(sys.argv[1])
+assert d['skipped_classes']==['lonely'] and d['labelled']==$((N - 1)) and d['classes']==json.loads(sys.argv[2])['classes']+1, d
+assert all(v is not None for v in d['top_k_accuracy'].values()) and d['map'] is not None, d
+" "$OUT" "$FIRST"
+# Every class a single image: no query, top-k undefined (null), k-NN still reported.
+{ echo "path,label"; tail -n +2 "$WORK/labels.csv" | head -3 | awk -F, '{print $1 ",only" NR}'; } > "$WORK/singles.csv"
+run evaluate retrieval "$WORK/p.irbis" --labels "$WORK/singles.csv" --json
+assert_eq "$RC" 0 "only single-image classes ($ERR)"
+assert_contains "$ERR" "top-k accuracy is undefined" "no queryable class note"
+$PY -c "
+import json,sys; d=json.loads(sys.argv[1])
+assert d['queries']==0 and all(v is None for v in d['top_k_accuracy'].values()) and d['map'] is None, d
+assert d['labelled']==3 and 0<=d['knn1_accuracy']<=1, d
+" "$OUT"
+run evaluate retrieval "$WORK/p.irbis" --labels "$WORK/singles.csv"
+assert_contains "$OUT" "n/a" "undefined top-k shown as n/a"
 echo "PASS"

@@ -8,33 +8,13 @@
 #include "irbis/dupes.h"
 #include "irbis/errors.h"
 #include "irbis/search.h"
+#include "search/search_data.h"
 
 namespace irbis {
 namespace {
 
-// n unit vectors around `centres` Gaussian centres, coordinate j scaled by (1 + j)^-0.5 (a
-// decaying spectrum, like real embeddings' PCA spectrum; isotropic noise has no neighbourhood
-// structure that any index or reduction could keep).
-cv::Mat mixture(int n, int d, int centres, float spread, uint64_t seed) {
-  std::mt19937_64 rng(seed);
-  std::normal_distribution<float> g(0.f, 1.f);
-  cv::Mat c(centres, d, CV_32F), x(n, d, CV_32F);
-  for (int i = 0; i < centres; ++i)
-    for (int j = 0; j < d; ++j) c.at<float>(i, j) = g(rng);
-  std::uniform_int_distribution<int> pick(0, centres - 1);
-  for (int i = 0; i < n; ++i) {
-    const int k = pick(rng);
-    for (int j = 0; j < d; ++j) x.at<float>(i, j) = (c.at<float>(k, j) + spread * g(rng)) / std::sqrt(1.f + float(j));
-    cv::normalize(x.row(i), x.row(i));
-  }
-  return x;
-}
-
-std::vector<int64_t> iota_ids(int n, int64_t first = 0) {
-  std::vector<int64_t> v(static_cast<size_t>(n));
-  for (int i = 0; i < n; ++i) v[size_t(i)] = first + i;
-  return v;
-}
+using test::iota_ids;
+using test::mixture;
 
 TEST(VectorSearch, ExactMatchesBruteForceAndClampsK) {
   const cv::Mat x = mixture(500, 64, 10, 0.5f, 1);  // NOLINT
@@ -106,6 +86,24 @@ TEST(VectorSearch, HnswWithPcaReranksOnFullVectors) {
   for (const auto& n : hits) EXPECT_NEAR(n.similarity, float(qs.row(0).dot(x.row(int(n.row)))), 1e-4);
 }
 
+// The shipped configuration above hnsw_min_images: PCA-256 of the default model's 2696-d
+// descriptor, HNSW with the default M / ef, exact re-rank of 4k candidates. Queries are held-out
+// draws from the same mixture (same centres), as a new photo of a collection's subjects would be.
+// Most of the time is the PCA's 2696 x 2696 eigendecomposition (~15 s of CPU).
+TEST(VectorSearch, DefaultConfigurationRecallOn2696d) {
+  const int d = 2696, n = 6000, nq = 200;
+  const cv::Mat all = mixture(n + nq, d, 600, 1.0f, 14, 15);  // ~10 per centre: top 10 crosses clusters
+  const cv::Mat x = all.rowRange(0, n).clone(), qs = all.rowRange(n, n + nq).clone();
+  IndexOptions o;  // defaults: reduced_dim 256, M 16, ef_construction 200, ef_search 128, rerank_factor 4
+  o.kind = IndexKind::hnsw;  // forced: 6000 is below hnsw_min_images
+  auto h = VectorSearch::from_matrix(x.clone(), iota_ids(n), o);
+  EXPECT_EQ(h->status().kind, IndexKind::hnsw);
+  EXPECT_EQ(h->status().indexed_dim, 256);
+  const double r = recall_at(*h, *h, qs, 10);
+  std::printf("hnsw+pca256 recall@10 (6000 x 2696, 600 centres, default options): %.4f\n", r);
+  EXPECT_GE(r, 0.95);
+}
+
 TEST(VectorSearch, AutomaticPicksBySize) {
   const cv::Mat x = mixture(300, 32, 5, 0.5f, 6);
   IndexOptions o;
@@ -149,6 +147,81 @@ TEST(Unique, SkipsExactCopiesAndRanksTheLoner) {
       EXPECT_GT(u.distance, 0.0);
     }
   EXPECT_TRUE(res.top_exact);
+}
+
+// Brute force over every pair: nearest non-duplicate and mean distance to the density_k nearest
+// non-duplicates, where a duplicate has the same (non-zero) content hash or distance <= 1e-6.
+struct Brute {
+  double distance = -1, density = -1;
+  int64_t neighbor = -1;
+};
+std::vector<Brute> brute_unique(const cv::Mat& x, const std::vector<ContentHash>& content, int density_k) {
+  std::vector<Brute> out(size_t(x.rows));
+  for (int a = 0; a < x.rows; ++a) {
+    std::vector<std::pair<double, int>> d;
+    for (int b = 0; b < x.rows; ++b) {
+      if (b == a) continue;
+      const double dist = 1.0 - x.row(a).dot(x.row(b));
+      const bool same_hash = content[size_t(a)] == content[size_t(b)] && content[size_t(a)] != ContentHash{};
+      if (!same_hash && dist > 1e-6) d.push_back({std::max(0.0, dist), b});
+    }
+    std::sort(d.begin(), d.end());
+    if (d.empty()) continue;
+    out[size_t(a)].neighbor = d[0].second;
+    out[size_t(a)].distance = d[0].first;
+    const size_t k = std::min(d.size(), size_t(density_k));
+    double sum = 0;
+    for (size_t i = 0; i < k; ++i) sum += d[i].first;
+    out[size_t(a)].density = sum / double(k);
+  }
+  return out;
+}
+
+TEST(Unique, DistanceAndDensityMatchBruteForceWithCopies) {
+  cv::Mat x = mixture(400, 32, 8, 0.5f, 16);
+  std::vector<ContentHash> content(400);
+  for (int i = 0; i < 400; ++i) content[size_t(i)] = {uint8_t(i), uint8_t(i >> 8), 1};
+  // Rows 1..12 are byte copies of row 0 (same hash, same vector): more copies than the 8 spare
+  // candidates, so they crowd every non-copy out of row 0's first neighbour list.
+  for (int i = 1; i <= 12; ++i) {
+    x.row(0).copyTo(x.row(i));
+    content[size_t(i)] = content[0];
+  }
+  // 20 and 21: the same file hash with different vectors (the hash decides, not the distance).
+  content[21] = content[20];
+  // 30 and 31: the same vector, different files (distance 0 decides).
+  x.row(31).copyTo(x.row(30));
+  IndexOptions o;
+  o.kind = IndexKind::exact;
+  auto vs = VectorSearch::from_matrix(x.clone(), iota_ids(400), o);
+  const int dk = 5;
+  const auto res = rank_unique(*vs, content, 400, dk);
+  const auto want = brute_unique(x, content, dk);
+  ASSERT_EQ(res.rows.size(), 400u);
+  for (const auto& u : res.rows) {
+    const auto& w = want[size_t(u.row)];
+    EXPECT_NEAR(u.distance, w.distance, 1e-5) << "row " << u.row;
+    EXPECT_NEAR(u.density, w.density, 1e-5) << "row " << u.row;
+    EXPECT_NE(content[size_t(u.neighbor)], content[size_t(u.row)]) << "row " << u.row;
+    EXPECT_GT(u.distance, 1e-6) << "row " << u.row;
+    if (u.row == 20) { EXPECT_NE(u.neighbor, 21); }
+    if (u.row == 21) { EXPECT_NE(u.neighbor, 20); }
+    if (u.row == 30) { EXPECT_NE(u.neighbor, 31); }
+    if (u.row <= 12) { EXPECT_GT(u.neighbor, 12) << "row " << u.row; }
+  }
+  // Ranked by distance, descending.
+  for (size_t i = 1; i < res.rows.size(); ++i) EXPECT_GE(res.rows[i - 1].distance, res.rows[i].distance);
+  // The same rows from an HNSW index: its exactly re-checked top ranks agree with brute force.
+  o.kind = IndexKind::hnsw;
+  o.reduced_dim = 0;
+  auto h = VectorSearch::from_matrix(x.clone(), iota_ids(400), o);
+  const auto hr = rank_unique(*h, content, 20, dk);
+  ASSERT_TRUE(hr.top_exact);
+  for (size_t i = 0; i < 20; ++i) {
+    const auto& u = hr.rows[i];
+    EXPECT_EQ(u.row, res.rows[i].row) << i;
+    EXPECT_NEAR(u.density, want[size_t(u.row)].density, 1e-5) << "row " << u.row;
+  }
 }
 
 TEST(Unique, ApproximateTopRanksAreExact) {
@@ -207,6 +280,131 @@ TEST(Retrieval, PerfectClustersAndSingletonClass) {
   EXPECT_NEAR(rep.knn1, 60.0 / 61.0, 1e-9);  // the lonely image cannot be right
   EXPECT_NEAR(rep.map, 1.0, 1e-9);
   EXPECT_EQ(rep.map_queries, 60);
+}
+
+// Unit vectors at the given angles (degrees) in the plane.
+cv::Mat on_circle(const std::vector<double>& degrees) {
+  cv::Mat x(int(degrees.size()), 2, CV_32F);
+  for (size_t i = 0; i < degrees.size(); ++i) {
+    x.at<float>(int(i), 0) = float(std::cos(degrees[i] * M_PI / 180));
+    x.at<float>(int(i), 1) = float(std::sin(degrees[i] * M_PI / 180));
+  }
+  return x;
+}
+
+TEST(Retrieval, LeaveOneOutKnnByHand) {
+  // Class a at 0..10 degrees, class b at 90..98 plus one b image at 1 degree among the a's.
+  //   1-NN wrong: the intruder (its neighbours are a's), a@0 and a@2 (the intruder is nearest).
+  //   5-NN wrong: only the intruder (a@0 and a@2 see 1 b and 4 a's; b@90 sees 4 b's and a@10).
+  const cv::Mat x = on_circle({0, 2, 4, 6, 8, 10, 90, 92, 94, 96, 98, 1});
+  LabelSet labels;
+  labels.classes = {"a", "b"};
+  labels.label = {0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1};
+  IndexOptions o;
+  o.kind = IndexKind::exact;
+  auto vs = VectorSearch::from_matrix(x, iota_ids(12), o);
+  const auto rep = evaluate_retrieval(*vs, labels, RetrievalParams{});
+  EXPECT_NEAR(rep.knn1, 9.0 / 12.0, 1e-12);
+  EXPECT_NEAR(rep.knn5, 11.0 / 12.0, 1e-12);
+  EXPECT_EQ(rep.labelled, 12);
+  EXPECT_EQ(rep.map_queries, 12);
+}
+
+// Classes of exactly two images and more negatives asked than exist: the positive and the
+// negatives are then fixed (no randomness), so every query's rank can be counted by brute force.
+TEST(Retrieval, TopKMatchesBruteForceAndIsMonotone) {
+  const int classes = 20, d = 16, n = 2 * classes;
+  std::mt19937_64 rng(17);
+  std::normal_distribution<float> g(0.f, 1.f);
+  cv::Mat x(n, d, CV_32F);
+  LabelSet labels;
+  for (int c = 0; c < classes; ++c) {
+    labels.classes.push_back(std::to_string(c));
+    std::vector<float> centre(d);
+    for (auto& v : centre) v = g(rng);
+    for (int m = 0; m < 2; ++m) {
+      for (int j = 0; j < d; ++j) x.at<float>(2 * c + m, j) = centre[size_t(j)] + 0.9f * g(rng);
+      cv::normalize(x.row(2 * c + m), x.row(2 * c + m));
+      labels.label.push_back(c);
+    }
+  }
+  IndexOptions o;
+  o.kind = IndexKind::exact;
+  auto vs = VectorSearch::from_matrix(x.clone(), iota_ids(n), o);
+  RetrievalParams p;
+  p.negatives = 1000;
+  p.ks = {1, 2, 4, 5, 8, 10, 15, 20, 28, 32, 38, 39};
+  const auto rep = evaluate_retrieval(*vs, labels, p);
+  EXPECT_EQ(rep.negatives_used, n - 2);
+  EXPECT_EQ(rep.queries, n);
+  std::vector<int> rank(static_cast<size_t>(n), 0);
+  for (int q = 0; q < n; ++q) {
+    const int pos = q ^ 1;
+    const double sp = x.row(q).dot(x.row(pos));
+    for (int j = 0; j < n; ++j)
+      if (j / 2 != q / 2) rank[size_t(q)] += x.row(q).dot(x.row(j)) >= sp;
+  }
+  ASSERT_EQ(rep.topk.size(), p.ks.size());
+  for (size_t i = 0; i < p.ks.size(); ++i) {
+    const int k = p.ks[i];
+    const double want = double(std::count_if(rank.begin(), rank.end(), [&](int r) { return r < k; })) / n;
+    EXPECT_EQ(rep.topk[i].first, k);
+    EXPECT_NEAR(rep.topk[i].second, want, 1e-12) << "k " << k;
+    if (i) { EXPECT_GE(rep.topk[i].second, rep.topk[i - 1].second) << "k " << k; }
+  }
+  EXPECT_LT(rep.topk[0].second, 1.0);       // the data is noisy enough to rank some positives low
+  EXPECT_DOUBLE_EQ(rep.topk.back().second, 1.0);  // k = negatives + 1: the positive is always within
+}
+
+TEST(Retrieval, NegativesUsedAndSeededDeterminism) {
+  const cv::Mat x = mixture(150, 16, 5, 1.2f, 18);
+  LabelSet labels;
+  labels.classes = {"a", "b", "c"};
+  for (int i = 0; i < 150; ++i) labels.label.push_back(i % 3);  // 50 each, labels unrelated to clusters
+  IndexOptions o;
+  o.kind = IndexKind::exact;
+  auto vs = VectorSearch::from_matrix(x.clone(), iota_ids(150), o);
+  RetrievalParams p;
+  p.queries_per_class = 10;
+  p.negatives = 30;
+  const auto a = evaluate_retrieval(*vs, labels, p);
+  EXPECT_EQ(a.negatives_used, 30);
+  EXPECT_EQ(a.queries, 30);
+  for (size_t i = 0; i < a.topk.size(); ++i) {
+    if (i) { EXPECT_GE(a.topk[i].second, a.topk[i - 1].second); }
+    if (a.topk[i].first >= 31) { EXPECT_DOUBLE_EQ(a.topk[i].second, 1.0); }
+  }
+  const auto b = evaluate_retrieval(*vs, labels, p);
+  EXPECT_EQ(a.topk, b.topk);
+  EXPECT_EQ(a.knn1, b.knn1);
+  EXPECT_EQ(a.map, b.map);
+  // The seed drives the draws: some other seed gives other top-k figures.
+  bool differs = false;
+  for (uint64_t seed = 2; seed < 12 && !differs; ++seed) {
+    RetrievalParams q = p;
+    q.seed = seed;
+    differs = evaluate_retrieval(*vs, labels, q).topk != a.topk;
+  }
+  EXPECT_TRUE(differs);
+  // More negatives asked than there are: all 100 images of the other classes.
+  p.negatives = 500;
+  EXPECT_EQ(evaluate_retrieval(*vs, labels, p).negatives_used, 100);
+}
+
+TEST(Retrieval, NoQueryableClass) {
+  // Every class a single image: nothing to query, k-NN still defined, mAP has no queries.
+  const cv::Mat x = mixture(4, 8, 2, 0.5f, 19);
+  LabelSet labels;
+  labels.classes = {"a", "b", "c", "d"};
+  labels.label = {0, 1, 2, 3};
+  IndexOptions o;
+  o.kind = IndexKind::exact;
+  auto vs = VectorSearch::from_matrix(x.clone(), iota_ids(4), o);
+  const auto rep = evaluate_retrieval(*vs, labels, RetrievalParams{});
+  EXPECT_EQ(rep.queries, 0);
+  EXPECT_EQ(rep.skipped_classes.size(), 4u);
+  EXPECT_EQ(rep.map_queries, 0);
+  EXPECT_EQ(rep.knn1, 0.0);
 }
 
 // dupes --cnn grouping: extra pairs join groups, complete linkage bounds chains.

@@ -1,0 +1,382 @@
+// The persisted HNSW index as derived state of a real (temporary) collection: incremental adds,
+// tombstones, the rebuild rules, and index files that disagree with the catalog's committed rows.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <set>
+
+#include <nlohmann/json.hpp>
+
+#include "irbis/collection.h"
+#include "irbis/model.h"
+#include "irbis/pipeline.h"
+#include "irbis/search.h"
+#include "search/search_data.h"
+#include "test_util.h"
+
+namespace fs = std::filesystem;
+
+namespace irbis {
+namespace {
+
+// A collection written through the Collection API with the default model's feature name and
+// dimension (rows are synthetic, not computed by the model: the index only sees vectors).
+class TestCollection {
+ public:
+  TestCollection() : tmp_("vindex"), dir_(tmp_ / "c.irbis") {
+    const ModelCard card = find_model(kDefaultModel);
+    feat_ = embedding_feature(card.name);
+    dim_ = card.embedding_dim;
+  }
+  int dim() const { return dim_; }
+  const fs::path& dir() const { return dir_; }
+  fs::path index_file(const std::string& ext) const { return dir_ / "index" / (std::string(kDefaultModel) + ext); }
+
+  // One ok image per row of x (dim() columns), committed; returns the ids.
+  std::vector<int64_t> add(const cv::Mat& x) {
+    auto c = Collection::open_or_create(dir_);
+    c->ensure_feature({feat_, "f32", dim_});
+    std::vector<int64_t> ids;
+    for (int i = 0; i < x.rows; ++i) {
+      ImageRecord r;
+      r.path = "/img/" + std::to_string(serial_) + ".jpg";
+      r.size = 1000 + serial_;
+      r.content_hash[0] = uint8_t(serial_);
+      r.content_hash[1] = uint8_t(serial_ >> 8);
+      r.content_hash[2] = 1;
+      r.format = ImageFormat::jpeg;
+      r.width = r.height = 64;
+      ++serial_;
+      const std::span<const uint8_t> row(x.ptr<uint8_t>(i), size_t(dim_) * sizeof(float));
+      ids.push_back(c->stage_image(r, {{feat_, row}}));
+    }
+    c->commit();
+    return ids;
+  }
+  void remove(const std::vector<int64_t>& ids, ImageStatus status = ImageStatus::removed) {
+    auto c = Collection::open(dir_);
+    for (int64_t id : ids) c->stage_status(id, status);
+    c->commit();
+  }
+  std::unique_ptr<VectorSearch> open(const IndexOptions& o) const {
+    auto c = Collection::open(dir_);
+    return VectorSearch::open(*c, kDefaultModel, o);
+  }
+  void hook() const {  // what `irbis index` runs after its commit
+    auto c = Collection::open(dir_);
+    update_vector_index_if_present(*c, kDefaultModel);
+  }
+  nlohmann::json sidecar() const {
+    std::ifstream in(index_file(".json"));
+    return nlohmann::json::parse(in);
+  }
+  // Copies of the catalog + feature files (everything but index/), to simulate a restore.
+  void snapshot_catalog(const fs::path& to) const {
+    fs::create_directories(to);
+    for (const auto& e : fs::directory_iterator(dir_))
+      if (e.path().filename() != "index") fs::copy(e.path(), to / e.path().filename(), fs::copy_options::recursive);
+  }
+  void restore_catalog(const fs::path& from) const {
+    for (const auto& e : fs::directory_iterator(dir_))
+      if (e.path().filename() != "index") fs::remove_all(e.path());
+    for (const auto& e : fs::directory_iterator(from)) fs::copy(e.path(), dir_ / e.path().filename(), fs::copy_options::recursive);
+  }
+
+ private:
+  test::TempDir tmp_;
+  fs::path dir_;
+  std::string feat_;
+  int dim_ = 0;
+  int serial_ = 0;
+};
+
+IndexOptions hnsw_options(int reduced_dim = 0) {
+  IndexOptions o;
+  o.kind = IndexKind::hnsw;  // forced: the collections here are far below hnsw_min_images
+  o.reduced_dim = reduced_dim;
+  o.threads = 2;
+  return o;
+}
+
+// Collection ids of hits.
+std::vector<int64_t> ids_of(const VectorSearch& vs, const std::vector<Neighbor>& hits) {
+  std::vector<int64_t> v;
+  for (const auto& h : hits) v.push_back(vs.ids()[size_t(h.row)]);
+  return v;
+}
+
+// Every row of x (stored under ids) finds itself first, and HNSW agrees with exact on the top 10.
+void expect_found(const VectorSearch& vs, const cv::Mat& x, const std::vector<int64_t>& ids) {
+  for (int i = 0; i < x.rows; ++i) {
+    const auto hits = vs.search(x.ptr<float>(i), 10);
+    ASSERT_FALSE(hits.empty());
+    EXPECT_EQ(vs.ids()[size_t(hits[0].row)], ids[size_t(i)]) << "row " << i;
+    EXPECT_EQ(ids_of(vs, hits), ids_of(vs, vs.search_exact(x.ptr<float>(i), 10))) << "row " << i;
+  }
+}
+
+TEST(IndexPersistence, AddedImagesAreFoundWithoutRebuild) {
+  TestCollection tc;
+  const cv::Mat a = test::mixture(300, tc.dim(), 20, 0.5f, 1, 100);
+  const cv::Mat b = test::mixture(60, tc.dim(), 20, 0.5f, 2, 100);
+  tc.add(a);
+  {
+    auto vs = tc.open(hnsw_options());
+    EXPECT_TRUE(vs->status().built);
+    EXPECT_EQ(vs->status().rebuild_reason, "missing");
+  }
+  ASSERT_TRUE(fs::exists(tc.index_file(".hnsw")));
+  EXPECT_EQ(tc.sidecar()["ids"].size(), 300u);
+  const auto new_ids = tc.add(b);
+  tc.hook();  // updates the index on disk incrementally
+  EXPECT_EQ(tc.sidecar()["ids"].size(), 360u);
+  auto vs = tc.open(hnsw_options());
+  EXPECT_TRUE(vs->status().loaded);
+  EXPECT_FALSE(vs->status().built);
+  EXPECT_EQ(vs->status().added, 0);  // the hook already added them
+  expect_found(*vs, b, new_ids);
+
+  // Without the hook (a crash between the commit and the index update): the next open adds them.
+  const cv::Mat c = test::mixture(30, tc.dim(), 20, 0.5f, 3, 100);
+  const auto more = tc.add(c);
+  auto vs2 = tc.open(hnsw_options());
+  EXPECT_TRUE(vs2->status().loaded);
+  EXPECT_EQ(vs2->status().added, 30);
+  expect_found(*vs2, c, more);
+}
+
+TEST(IndexPersistence, RemovedImagesNeverComeBack) {
+  TestCollection tc;
+  const cv::Mat x = test::mixture(400, tc.dim(), 10, 0.4f, 4);
+  const auto ids = tc.add(x);
+  tc.open(hnsw_options());
+  // Remove the 15 nearest neighbours of row 0 (and row 0 itself) through the catalog: they are
+  // exactly the candidates an HNSW query at row 0 meets first.
+  std::vector<int64_t> gone{ids[0]};
+  {
+    auto vs = tc.open(hnsw_options());
+    for (const auto& h : vs->search_exact(x.ptr<float>(0), 15, 0)) gone.push_back(vs->ids()[size_t(h.row)]);
+  }
+  tc.remove(gone);
+  IndexOptions o = hnsw_options();
+  o.rerank_factor = 1;  // the least over-fetch: k + 32 candidates
+  auto vs = tc.open(o);
+  EXPECT_TRUE(vs->status().loaded);
+  EXPECT_EQ(vs->status().tombstoned, 16);
+  EXPECT_EQ(vs->status().tombstones, 16);
+  EXPECT_EQ(tc.sidecar()["tombstones"].size(), 16u);
+  const std::set<int64_t> removed(gone.begin(), gone.end());
+  for (int k : {1, 5, 10, 40}) {
+    const auto hits = vs->search(x.ptr<float>(0), k);
+    EXPECT_EQ(int(hits.size()), k);
+    for (int64_t id : ids_of(*vs, hits)) EXPECT_EQ(removed.count(id), 0u) << "removed id " << id << " returned, k " << k;
+    EXPECT_EQ(ids_of(*vs, hits), ids_of(*vs, vs->search_exact(x.ptr<float>(0), k)));
+  }
+  for (const auto& nbs : vs->self_knn(10))
+    for (const auto& h : nbs) EXPECT_EQ(removed.count(vs->ids()[size_t(h.row)]), 0u);
+  // Also without the re-rank (the graph's own answers): tombstones are skipped by hnswlib.
+  o.rerank = false;
+  auto bare = tc.open(o);
+  for (int64_t id : ids_of(*bare, bare->search(x.ptr<float>(0), 20))) EXPECT_EQ(removed.count(id), 0u);
+  // And after reloading from disk.
+  auto again = tc.open(hnsw_options());
+  EXPECT_TRUE(again->status().loaded);
+  EXPECT_EQ(again->status().tombstoned, 0);
+  EXPECT_EQ(again->status().tombstones, 16);
+  for (int64_t id : ids_of(*again, again->search(x.ptr<float>(0), 50))) EXPECT_EQ(removed.count(id), 0u);
+}
+
+TEST(IndexPersistence, RebuildsOnceTombstonesPassTheThreshold) {
+  TestCollection tc;
+  const cv::Mat x = test::mixture(200, tc.dim(), 10, 0.5f, 5);
+  const auto ids = tc.add(x);
+  tc.open(hnsw_options());
+  // 40 of 200 = exactly the 20 % threshold: still tombstones.
+  tc.remove(std::vector<int64_t>(ids.begin(), ids.begin() + 40), ImageStatus::retired);
+  {
+    auto vs = tc.open(hnsw_options());
+    EXPECT_TRUE(vs->status().loaded);
+    EXPECT_EQ(vs->status().tombstones, 40);
+  }
+  // One more passes it: rebuilt from the live rows only.
+  tc.remove({ids[40]});
+  auto vs = tc.open(hnsw_options());
+  EXPECT_TRUE(vs->status().built);
+  EXPECT_EQ(vs->status().rebuild_reason, "tombstones");
+  EXPECT_EQ(vs->status().tombstones, 0);
+  const auto j = tc.sidecar();
+  EXPECT_EQ(j["tombstones"].size(), 0u);
+  EXPECT_EQ(j["ids"].get<std::vector<int64_t>>(), std::vector<int64_t>(ids.begin() + 41, ids.end()));
+  expect_found(*vs, x.rowRange(41, 200), std::vector<int64_t>(ids.begin() + 41, ids.end()));
+}
+
+TEST(IndexPersistence, RebuildsWhenTheCollectionOutgrowsThePcaSample) {
+  TestCollection tc;
+  const int rd = 16;  // PCA needs >= 4 x 16 = 64 rows; retrained past 8 x the sample
+  const cv::Mat x = test::mixture(560, tc.dim(), 12, 0.5f, 6);
+  // 40 rows: too few for PCA, the graph holds full vectors.
+  tc.add(x.rowRange(0, 40));
+  {
+    auto vs = tc.open(hnsw_options(rd));
+    EXPECT_EQ(vs->status().indexed_dim, tc.dim());
+    EXPECT_FALSE(tc.sidecar()["pca"].get<bool>());
+  }
+  // 64 rows: large enough, rebuilt with PCA trained on all 64.
+  tc.add(x.rowRange(40, 64));
+  {
+    auto vs = tc.open(hnsw_options(rd));
+    EXPECT_TRUE(vs->status().built);
+    EXPECT_EQ(vs->status().rebuild_reason, "collection large enough for PCA");
+    EXPECT_EQ(vs->status().indexed_dim, rd);
+    EXPECT_EQ(tc.sidecar()["pca_trained_rows"].get<int64_t>(), 64);
+    EXPECT_TRUE(fs::exists(tc.index_file(".pca")));
+  }
+  // 512 = 8 x 64: still the old PCA, rows added incrementally.
+  tc.add(x.rowRange(64, 512));
+  {
+    auto vs = tc.open(hnsw_options(rd));
+    EXPECT_TRUE(vs->status().loaded);
+    EXPECT_EQ(vs->status().added, 448);
+    EXPECT_EQ(tc.sidecar()["pca_trained_rows"].get<int64_t>(), 64);
+  }
+  // 513 > 8 x 64: retrained on the whole collection.
+  const auto last = tc.add(x.rowRange(512, 560));
+  auto vs = tc.open(hnsw_options(rd));
+  EXPECT_TRUE(vs->status().built);
+  EXPECT_EQ(vs->status().rebuild_reason, "collection outgrew the PCA sample");
+  EXPECT_EQ(tc.sidecar()["pca_trained_rows"].get<int64_t>(), 560);
+  EXPECT_EQ(vs->status().indexed_dim, rd);
+  expect_found(*vs, x.rowRange(512, 560), last);
+}
+
+TEST(IndexPersistence, TombstonedIdLiveAgainRebuilds) {
+  TestCollection tc;
+  const cv::Mat x = test::mixture(200, tc.dim(), 10, 0.5f, 7);
+  const auto ids = tc.add(x);
+  tc.open(hnsw_options());
+  tc.remove({ids[5], ids[6]});
+  EXPECT_EQ(tc.open(hnsw_options())->status().tombstones, 2);
+  // Back to ok (the catalog never does this itself, a restored one can): its graph node is
+  // marked deleted, so the graph is rebuilt rather than searched with a hole.
+  tc.remove({ids[5]}, ImageStatus::ok);
+  auto vs = tc.open(hnsw_options());
+  EXPECT_TRUE(vs->status().built);
+  EXPECT_EQ(vs->status().rebuild_reason, "tombstoned ids live again");
+  EXPECT_EQ(vs->status().tombstones, 0);
+  const auto hits = vs->search(x.ptr<float>(5), 1);
+  ASSERT_EQ(hits.size(), 1u);
+  EXPECT_EQ(vs->ids()[size_t(hits[0].row)], ids[5]);
+  EXPECT_EQ(vs->row_of_id(ids[6]), -1);
+  EXPECT_EQ(tc.sidecar()["ids"].size(), 199u);
+}
+
+TEST(IndexPersistence, IndexNewerThanTheCatalogIsRepaired) {
+  TestCollection tc;
+  test::TempDir backup("vindex-backup");
+  const cv::Mat a = test::mixture(300, tc.dim(), 10, 0.5f, 8, 200);
+  const cv::Mat b = test::mixture(40, tc.dim(), 10, 0.5f, 9, 201);   // other centres than c
+  const cv::Mat c = test::mixture(40, tc.dim(), 10, 0.5f, 10, 202);
+  tc.add(a);
+  tc.snapshot_catalog(backup.path());
+  const auto b_ids = tc.add(b);
+  tc.open(hnsw_options());  // the index now covers ids 300..339 (b)
+  // The catalog goes back to 300 images (a restored backup); the index stays newer.
+  tc.restore_catalog(backup.path());
+  {
+    auto vs = tc.open(hnsw_options());
+    EXPECT_TRUE(vs->status().loaded);
+    EXPECT_EQ(vs->status().tombstoned, 40);  // ids the catalog does not have are never returned
+    for (int i = 0; i < b.rows; ++i)
+      for (const auto& h : vs->search(b.ptr<float>(i), 5)) EXPECT_LT(vs->ids()[size_t(h.row)], 300);
+  }
+  // New images get the ids 300..339 again: tombstoned ids live again, rebuilt.
+  const auto c_ids = tc.add(c);
+  EXPECT_EQ(c_ids, b_ids);
+  {
+    auto vs = tc.open(hnsw_options());
+    EXPECT_EQ(vs->status().rebuild_reason, "tombstoned ids live again");
+    expect_found(*vs, c, c_ids);
+  }
+  // Same, but the ids are reassigned before any index open saw the restore (the index now holds
+  // c under 300..339, the catalog gets b there): nothing is missing or gone, yet the graph would
+  // hold c's vectors under b's ids.
+  tc.restore_catalog(backup.path());
+  tc.add(b);
+  auto vs = tc.open(hnsw_options());
+  EXPECT_TRUE(vs->status().built);
+  EXPECT_EQ(vs->status().rebuild_reason, "graph vectors differ from the catalog's rows");
+  expect_found(*vs, b, b_ids);
+}
+
+TEST(IndexPersistence, IndexOlderThanTheCatalogIsRepaired) {
+  TestCollection tc;
+  test::TempDir old_index("vindex-old");
+  const cv::Mat x = test::mixture(360, tc.dim(), 10, 0.5f, 11);
+  const auto ids = tc.add(x.rowRange(0, 300));
+  tc.open(hnsw_options());
+  fs::copy(tc.dir() / "index", old_index.path(), fs::copy_options::recursive);
+  const auto added = tc.add(x.rowRange(300, 360));
+  tc.remove({ids[0], ids[1], ids[2]});
+  tc.hook();
+  // The whole older triple comes back (e.g. restored with a backup of index/ only).
+  fs::remove_all(tc.dir() / "index");
+  fs::copy(old_index.path(), tc.dir() / "index", fs::copy_options::recursive);
+  auto vs = tc.open(hnsw_options());
+  EXPECT_TRUE(vs->status().loaded);
+  EXPECT_EQ(vs->status().added, 60);
+  EXPECT_EQ(vs->status().tombstoned, 3);
+  expect_found(*vs, x.rowRange(300, 360), added);
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(vs->row_of_id(ids[size_t(i)]), -1);
+  for (int64_t id : ids_of(*vs, vs->search(x.ptr<float>(0), 20))) EXPECT_GT(id, ids[2]);
+}
+
+TEST(IndexPersistence, HalfWrittenOrTruncatedFilesAreRebuilt) {
+  TestCollection tc;
+  const cv::Mat x = test::mixture(300, tc.dim(), 10, 0.5f, 12);
+  const auto ids = tc.add(x.rowRange(0, 250));
+  tc.open(hnsw_options());
+  const std::string old_json = [&] {
+    std::ifstream in(tc.index_file(".json"));
+    return std::string(std::istreambuf_iterator<char>(in), {});
+  }();
+  const auto added = tc.add(x.rowRange(250, 300));
+  tc.hook();
+  // A crash between renaming the new graph into place and renaming its sidecar: the old sidecar's
+  // digest does not match the new graph.
+  std::ofstream(tc.index_file(".json")) << old_json;
+  {
+    auto vs = tc.open(hnsw_options());
+    EXPECT_TRUE(vs->status().built);
+    EXPECT_EQ(vs->status().rebuild_reason, "damaged or incompatible");
+    expect_found(*vs, x.rowRange(250, 300), added);
+  }
+  EXPECT_TRUE(tc.open(hnsw_options())->status().loaded);  // the rebuilt triple is consistent
+  // A truncated graph file.
+  fs::resize_file(tc.index_file(".hnsw"), fs::file_size(tc.index_file(".hnsw")) / 2);
+  {
+    auto vs = tc.open(hnsw_options());
+    EXPECT_TRUE(vs->status().built);
+    expect_found(*vs, x.rowRange(0, 20), ids);
+  }
+  // A truncated sidecar (not JSON any more).
+  fs::resize_file(tc.index_file(".json"), 10);
+  {
+    auto vs = tc.open(hnsw_options());
+    EXPECT_TRUE(vs->status().built);
+    EXPECT_EQ(vs->size(), 300);
+  }
+  // A truncated PCA file (PCA-16: 300 rows are enough).
+  const IndexOptions pca = hnsw_options(16);
+  EXPECT_EQ(tc.open(pca)->status().indexed_dim, 16);
+  fs::resize_file(tc.index_file(".pca"), 100);
+  auto vs = tc.open(pca);
+  EXPECT_TRUE(vs->status().built);
+  EXPECT_EQ(vs->status().rebuild_reason, "damaged or incompatible");
+  EXPECT_EQ(vs->status().indexed_dim, 16);
+  expect_found(*vs, x.rowRange(0, 20), ids);
+}
+
+}  // namespace
+}  // namespace irbis
