@@ -5,6 +5,7 @@
 #pragma once
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -12,6 +13,7 @@
 
 #include "irbis/collection.h"
 #include "irbis/dupes.h"
+#include "irbis/embeddings.h"
 #include "irbis/model.h"
 #include "irbis/scan.h"
 #include "irbis/search.h"
@@ -74,5 +76,27 @@ struct FeatureMatrix {
 // statistics) or "hash" (pHash bits as 0/1 coordinates: squared Euclidean distance = Hamming
 // distance). Throws UsageError for an unknown name or a feature the collection lacks.
 FeatureMatrix load_feature_matrix(const Collection& coll, const std::string& features, const std::string& model);
+
+// The same rows read on demand from the memory-mapped feature file instead of copied into one
+// matrix: the low-memory `irbis cluster` gathers its training sample and streams chunks from it.
+class FeatureRows {
+ public:
+  // Same features and errors as load_feature_matrix.
+  FeatureRows(const Collection& coll, const std::string& features, const std::string& model);
+  const std::vector<ImageRecord>& records() const { return records_; }
+  int64_t size() const { return static_cast<int64_t>(records_.size()); }
+  int dim() const { return dim_; }
+  // Rows of records()[first, first + count) into out (count x dim() floats).
+  void read(int64_t first, int64_t count, float* out) const;
+  // Moves the records out (the object is then empty).
+  std::vector<ImageRecord> take_records() { return std::move(records_); }
+
+ private:
+  std::optional<EmbeddingReader> cnn_;
+  FeatureView view_;  // colour or hash feature when cnn_ is empty
+  bool color_ = false;
+  int dim_ = 0;
+  std::vector<ImageRecord> records_;
+};
 
 }  // namespace irbis

@@ -162,22 +162,34 @@ KMeansResult kmeans(MatrixView x, const KMeansParams& p) {
     }
   }
   // Exact final assignment.
+  r.labels.resize(n);
+  r.distances.resize(n);
+  r.inertia = assign_to_centroids(x, r.centroids, p.k, r.labels, r.distances);
+  return r;
+}
+
+double assign_to_centroids(MatrixView x, std::span<const float> centroids, int k, std::span<int> labels,
+                           std::span<float> distances) {
+  const int64_t n = x.n;
+  const int d = x.d;
+  IRBIS_THROW_IF_NOT(k >= 1 && centroids.size() == static_cast<size_t>(k) * d, UsageError,
+                     "centroids must be k x d");
+  IRBIS_THROW_IF_NOT(labels.size() == static_cast<size_t>(n) && distances.size() == static_cast<size_t>(n),
+                     UsageError, "one label and distance per item is needed");
+  if (n == 0) return 0.0;
   faiss::IndexFlatL2 cindex(d);
-  cindex.add(p.k, r.centroids.data());
+  cindex.add(k, centroids.data());
   std::vector<float> dist2(n);
   std::vector<faiss::Index::idx_t> lab(n);
   cindex.search(n, x.data, 1, dist2.data(), lab.data());
-  r.labels.resize(n);
-  r.distances.resize(n);
   double inertia = 0;
   for (int64_t i = 0; i < n; ++i) {
-    r.labels[i] = lab[i] < 0 ? 0 : static_cast<int>(lab[i]);
+    labels[i] = lab[i] < 0 ? 0 : static_cast<int>(lab[i]);
     const float d2 = std::isfinite(dist2[i]) ? std::max(0.0f, dist2[i]) : 0.0f;
-    r.distances[i] = std::sqrt(d2);
+    distances[i] = std::sqrt(d2);
     inertia += d2;
   }
-  r.inertia = inertia;
-  return r;
+  return inertia;
 }
 
 }  // namespace irbis
