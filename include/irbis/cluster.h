@@ -13,9 +13,15 @@
 //     data's mean and principal variances (the "no clusters" hypothesis). Calibration on synthetic
 //     data is recorded in docs/cluster.md.
 //   kTsneExactMax      t-SNE is exact (O(n^2)) up to this many items, Barnes-Hut above.
+//   kLowMemoryItems / kLowMemoryBytes  `irbis cluster` switches to the low-memory (streamed) mode
+//                      above this many items, or when the n x d float matrix would need more than
+//                      this many bytes (low_memory_needed()).
+//   kLowMemorySample   rows the low-memory mode fits k-means, the k sweep and the PCA map on
+//                      (ClusterParams::low_memory_sample); kStreamChunk rows are assigned at a time.
 #pragma once
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <iosfwd>
 #include <optional>
 #include <span>
@@ -31,6 +37,10 @@ inline constexpr int kSilhouetteSample = 5000;
 inline constexpr double kNoStructureSilhouette = 0.20;
 inline constexpr double kNoStructureMargin = 0.15;
 inline constexpr int64_t kTsneExactMax = 2000;
+inline constexpr int64_t kLowMemoryItems = 200000;
+inline constexpr int64_t kLowMemoryBytes = int64_t(1) << 30;  // 1 GiB
+inline constexpr int kLowMemorySample = 20000;
+inline constexpr int kStreamChunk = 4096;
 
 // Non-owning view of a row-major n x d float matrix.
 struct MatrixView {
@@ -78,6 +88,11 @@ struct KMeansResult {
 // Throws UsageError if k < 1, k > n or the matrix is empty.
 KMeansResult kmeans(MatrixView x, const KMeansParams& p);
 
+// Exact nearest centroid (k x d, row-major) of every row: labels and Euclidean distances (x.n each);
+// returns the sum of squared distances. kmeans() ends with it; the low-memory mode runs it per chunk.
+double assign_to_centroids(MatrixView x, std::span<const float> centroids, int k, std::span<int> labels,
+                           std::span<float> distances);
+
 // ---------------------------------------------------------------------------------------------
 // Silhouette (Euclidean). Pairwise distances come from blocked sgemm with the squared-norm trick,
 // so memory is O(block * m + m * sum(k)) for m (sampled) items.
@@ -121,6 +136,17 @@ int elbow_of(std::span<const int> ks, std::span<const double> values);
 // 2-D maps. Both return n x 2 row-major coordinates, finite for every input (n = 1, duplicates).
 // PCA: the two leading principal components (signs fixed: largest |loading| positive).
 std::vector<float> pca_project(MatrixView x, int components = 2);
+// The same projection split in two, so it can be fitted on a sample and applied to streamed rows:
+// pca_project(x) == pca_apply(pca_fit(x), x).
+struct PcaBasis {
+  int d = 0;
+  int components = 0;          // output coordinates per row
+  std::vector<double> mean;    // d
+  std::vector<float> axes;     // min(components, d) x d, unit rows (all zero when fitted on <= 1 row)
+};
+PcaBasis pca_fit(MatrixView x, int components = 2);
+// Writes x.n x b.components coordinates to out (non-finite values become 0).
+void pca_apply(const PcaBasis& b, MatrixView x, float* out);
 
 struct TsneParams {
   double perplexity = 30;       // clipped to (n - 1) / 3 for small n
@@ -164,6 +190,9 @@ struct ClusterParams {
   std::string map = "tsne";  // "tsne", "pca" or "none"
   TsneParams tsne;           // tsne.seed is overridden by seed
   int central_items = 5;     // items listed per cluster in the JSON report
+  // Low-memory mode (analyze_clusters_streamed) only:
+  int low_memory_sample = kLowMemorySample;  // training rows (at least 50 x the largest k)
+  int chunk_rows = kStreamChunk;             // rows read and assigned at a time
 };
 
 struct ClusterSummary {
@@ -181,19 +210,54 @@ struct ClusterReport {
   int elbow_k = 0;
   double best_silhouette = 0, null_silhouette = 0;
   bool clear_structure = false;
-  KMeansResult kmeans;
+  KMeansResult kmeans;         // low memory: labels of every item, distances empty (they were streamed)
   std::string map_method;      // "tsne", "pca" or "none"
-  std::vector<float> map;      // n x 2 (zeros when map == "none")
+  std::vector<float> map;      // n x 2 (zeros when map == "none"); empty in low-memory mode
   std::vector<ClusterSummary> clusters;
   std::optional<LabelScores> scores;  // when truth labels were given
+  // Low-memory mode: the score table (silhouettes and inertias) and the PCA basis come from a seeded
+  // training sample of `trained_on` items; its map and labels are kept for the plot.
+  bool low_memory = false;
+  int64_t items = 0, trained_on = 0;
+  std::vector<float> sample_map;  // trained_on x 2
+  std::vector<int> sample_labels;
 };
 
 // Runs k-means (fixed or automatic k), the map and the label scores. `truth` may be empty.
 // Throws UsageError for bad parameters (k > n, empty input, bad range, unknown map).
 ClusterReport analyze_clusters(MatrixView x, const ClusterParams& p, std::span<const int> truth = {});
 
+// ---------------------------------------------------------------------------------------------
+// Low-memory mode: rows are read on demand (e.g. from a memory-mapped feature file), never all
+// at once. Fits k-means / the k sweep / silhouettes / the PCA map on a seeded sample of
+// max(low_memory_sample, 50 x largest k) rows, then assigns every row in chunks of chunk_rows and
+// hands each chunk to the sink in item order; summaries (size, medoid, most central) take a second
+// streamed pass and O(k x 20 x d) memory. Peak memory: O(sample x d + chunk x d), plus one int label
+// per item. t-SNE is not streamable (map "tsne" throws UsageError).
+bool low_memory_needed(int64_t n, int d);  // n > kLowMemoryItems or n x d x 4 > kLowMemoryBytes
+
+struct RowSource {
+  int64_t n = 0;
+  int d = 0;
+  std::function<void(int64_t first, int64_t count, float* out)> read;  // rows [first, first + count)
+};
+
+struct ClusterChunk {
+  int64_t first = 0;                 // item index of the chunk's first row
+  std::span<const int> labels;       // per row of the chunk
+  std::span<const float> xy;         // 2 per row (zeros for map "none")
+  std::span<const float> distances;  // to the assigned centroid
+};
+using ClusterSink = std::function<void(const ClusterChunk&)>;
+
+ClusterReport analyze_clusters_streamed(const RowSource& rows, const ClusterParams& p, std::span<const int> truth,
+                                        const ClusterSink& sink);
+
 // CSV `path,cluster,x,y,distance_to_centroid`, one row per item, streamed; fields quoted as RFC 4180.
+// Throws UsageError for a low-memory report (its rows went to the sink: write them with the two below).
 void write_cluster_csv(std::ostream& out, const ClusterReport& r, const std::vector<std::string>& names);
+void write_cluster_csv_header(std::ostream& out);
+void write_cluster_csv_rows(std::ostream& out, const ClusterChunk& c, const std::vector<std::string>& names);
 // Paths that are not UTF-8 must be dumped with nlohmann::json::error_handler_t::replace.
 // JSON: k, auto_k, clear_structure, threshold values, score table, elbow, clusters (size, medoid,
 // central items by name), label scores.

@@ -5,6 +5,7 @@
 #pragma once
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -91,5 +92,27 @@ struct CollectionPredictions {
 // ModelError when `card` (the registry's model) is not the classifier's, UsageError naming the
 // index command when the collection lacks that model's embeddings.
 CollectionPredictions predict_collection(const Classifier& clf, const ModelCard& card, const Collection& coll);
+
+// The same rows read on demand from the memory-mapped feature file instead of copied into one
+// matrix: the low-memory `irbis cluster` gathers its training sample and streams chunks from it.
+class FeatureRows {
+ public:
+  // Same features and errors as load_feature_matrix.
+  FeatureRows(const Collection& coll, const std::string& features, const std::string& model);
+  const std::vector<ImageRecord>& records() const { return records_; }
+  int64_t size() const { return static_cast<int64_t>(records_.size()); }
+  int dim() const { return dim_; }
+  // Rows of records()[first, first + count) into out (count x dim() floats).
+  void read(int64_t first, int64_t count, float* out) const;
+  // Moves the records out (the object is then empty).
+  std::vector<ImageRecord> take_records() { return std::move(records_); }
+
+ private:
+  std::optional<EmbeddingReader> cnn_;
+  FeatureView view_;  // colour or hash feature when cnn_ is empty
+  bool color_ = false;
+  int dim_ = 0;
+  std::vector<ImageRecord> records_;
+};
 
 }  // namespace irbis

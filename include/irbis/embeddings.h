@@ -25,6 +25,25 @@ struct EmbeddingMatrix {
   cv::Mat data;                      // records.size() x dim, CV_32F, row i belongs to records[i]
 };
 
+// One collection's stored embedding rows decoded into a view on demand, straight from the
+// memory-mapped feature file: what load_embeddings copies into its matrix, for readers that stream
+// (the low-memory `irbis cluster`). Throws UsageError like load_embeddings.
+class EmbeddingReader {
+ public:
+  EmbeddingReader(const Collection& coll, const std::string& model, EmbeddingView view);
+  const ModelCard& card() const { return card_; }
+  int dim() const { return dim_; }
+  int64_t rows() const { return view_.rows(); }  // record ids below this have a row
+  // The row of record `id` as dim() floats (the semantic view L2-normalised).
+  void read(int64_t id, float* out) const;
+
+ private:
+  ModelCard card_;
+  EmbeddingView kind_;
+  FeatureView view_;
+  int offset_ = 0, dim_ = 0;
+};
+
 // Throws UsageError naming the command to run when the collection has no embeddings for the model.
 EmbeddingMatrix load_embeddings(const Collection& coll, const std::string& model,
                                 EmbeddingView view = EmbeddingView::full);

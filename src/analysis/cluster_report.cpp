@@ -16,7 +16,6 @@ namespace irbis {
 namespace {
 
 constexpr int kNullReferenceMax = 2000;  // items in the Gaussian "no clusters" reference
-constexpr int kMedoidCandidates = 20;    // medoid searched among the items closest to the centroid
 
 // Silhouette of k-means(k) on a Gaussian sample with the data's mean and covariance: each
 // reference point is a standard-normal combination of the centred (sampled) items divided by
@@ -144,19 +143,14 @@ AutoKResult choose_k(MatrixView x, int k_min, int k_max, const KMeansParams& bas
   return r;
 }
 
-ClusterReport analyze_clusters(MatrixView x, const ClusterParams& p, std::span<const int> truth) {
-  if (x.n < 1) throw UsageError("nothing to cluster: the input has no items");
-  IRBIS_THROW_IF_NOT(x.d >= 1, UsageError, "the input has no dimensions");
-  if (p.map != "tsne" && p.map != "pca" && p.map != "none")
-    throw UsageError("unknown map '" + p.map + "' (use tsne, pca or none)");
-  if (!truth.empty() && static_cast<int64_t>(truth.size()) != x.n)
-    throw UsageError("got " + std::to_string(truth.size()) + " labels for " + std::to_string(x.n) + " items");
+namespace analysis {
+
+void fit_clusters(MatrixView x, const ClusterParams& p, ClusterReport& r) {
   KMeansParams kp;
   kp.restarts = p.restarts;
   kp.iterations = p.iterations;
   kp.tolerance = p.tolerance;
   kp.seed = p.seed;
-  ClusterReport r;
   r.auto_k = p.auto_k;
   if (p.auto_k) {
     if (x.n < 3) {  // nothing to choose from: one cluster, honestly reported as no structure
@@ -190,6 +184,20 @@ ClusterReport analyze_clusters(MatrixView x, const ClusterParams& p, std::span<c
     r.elbow_k = p.k;
   }
   r.k = r.kmeans.k;
+}
+
+}  // namespace analysis
+
+ClusterReport analyze_clusters(MatrixView x, const ClusterParams& p, std::span<const int> truth) {
+  if (x.n < 1) throw UsageError("nothing to cluster: the input has no items");
+  IRBIS_THROW_IF_NOT(x.d >= 1, UsageError, "the input has no dimensions");
+  if (p.map != "tsne" && p.map != "pca" && p.map != "none")
+    throw UsageError("unknown map '" + p.map + "' (use tsne, pca or none)");
+  if (!truth.empty() && static_cast<int64_t>(truth.size()) != x.n)
+    throw UsageError("got " + std::to_string(truth.size()) + " labels for " + std::to_string(x.n) + " items");
+  ClusterReport r;
+  analysis::fit_clusters(x, p, r);
+  r.items = r.trained_on = x.n;
 
   r.map_method = p.map;
   if (p.map == "tsne") {
@@ -202,56 +210,48 @@ ClusterReport analyze_clusters(MatrixView x, const ClusterParams& p, std::span<c
     r.map.assign(static_cast<size_t>(x.n) * 2, 0.0f);
   }
 
-  // Per-cluster summaries.
-  std::vector<std::vector<int64_t>> members(r.k);
-  for (int64_t i = 0; i < x.n; ++i) members[r.kmeans.labels[i]].push_back(i);
-  for (int c = 0; c < r.k; ++c) {
-    ClusterSummary s;
-    s.cluster = c;
-    auto& mem = members[c];
-    s.size = static_cast<int64_t>(mem.size());
-    std::stable_sort(mem.begin(), mem.end(),
-                     [&](int64_t a, int64_t b) { return r.kmeans.distances[a] < r.kmeans.distances[b]; });
-    double sum = 0;
-    for (int64_t i : mem) sum += r.kmeans.distances[i];
-    s.mean_distance = mem.empty() ? 0.0 : sum / static_cast<double>(mem.size());
-    for (size_t t = 0; t < mem.size() && static_cast<int>(t) < p.central_items; ++t) s.most_central.push_back(mem[t]);
-    // Medoid: among the candidates nearest the centroid, the one with the least total distance.
-    double best = std::numeric_limits<double>::infinity();
-    for (size_t t = 0; t < mem.size() && static_cast<int>(t) < kMedoidCandidates; ++t) {
-      double tot = 0;
-      const float* a = x.row(mem[t]);
-      for (int64_t j : mem) {
-        const float* b = x.row(j);
-        double d2 = 0;
-        for (int u = 0; u < x.d; ++u) d2 += (static_cast<double>(a[u]) - b[u]) * (static_cast<double>(a[u]) - b[u]);
-        tot += std::sqrt(d2);
-      }
-      if (tot < best - 1e-12) { best = tot; s.medoid = mem[t]; }
-    }
-    r.clusters.push_back(std::move(s));
-  }
+  analysis::ClusterSummarizer sum(r.k, p.central_items, x.d);
+  for (int64_t i = 0; i < x.n; ++i) sum.add(i, r.kmeans.labels[i], r.kmeans.distances[i]);
+  const std::vector<int64_t> cand = sum.candidates();
+  std::vector<float> cand_rows(cand.size() * static_cast<size_t>(x.d));
+  for (size_t t = 0; t < cand.size(); ++t) std::copy_n(x.row(cand[t]), x.d, cand_rows.begin() + t * x.d);
+  sum.set_candidate_rows(std::move(cand_rows));
+  for (int64_t i = 0; i < x.n; ++i) sum.add_row(i, r.kmeans.labels[i], x.row(i));
+  r.clusters = sum.finish();
   if (!truth.empty()) r.scores = label_scores(truth, r.kmeans.labels);
   return r;
 }
 
-void write_cluster_csv(std::ostream& out, const ClusterReport& r, const std::vector<std::string>& names) {
-  const int64_t n = static_cast<int64_t>(r.kmeans.labels.size());
-  IRBIS_THROW_IF_NOT(static_cast<int64_t>(names.size()) == n, UsageError, "one name per item is needed");
-  out << "path,cluster,x,y,distance_to_centroid\n";
+void write_cluster_csv_header(std::ostream& out) { out << "path,cluster,x,y,distance_to_centroid\n"; }
+
+void write_cluster_csv_rows(std::ostream& out, const ClusterChunk& c, const std::vector<std::string>& names) {
+  const size_t n = c.labels.size();
+  IRBIS_THROW_IF_NOT(c.distances.size() == n && c.xy.size() == 2 * n && c.first >= 0 &&
+                         static_cast<size_t>(c.first) + n <= names.size(),
+                     UsageError, "a chunk needs labels, distances, 2 coordinates and a name per row");
   char buf[96];
-  for (int64_t i = 0; i < n; ++i) {
-    const float mx = r.map.size() >= static_cast<size_t>(2 * n) ? r.map[2 * i] : 0.0f;
-    const float my = r.map.size() >= static_cast<size_t>(2 * n) ? r.map[2 * i + 1] : 0.0f;
-    std::snprintf(buf, sizeof buf, ",%d,%.6g,%.6g,%.6g\n", r.kmeans.labels[i], mx, my, r.kmeans.distances[i]);
-    out << csv_field(names[i]) << buf;
+  for (size_t i = 0; i < n; ++i) {
+    std::snprintf(buf, sizeof buf, ",%d,%.6g,%.6g,%.6g\n", c.labels[i], c.xy[2 * i], c.xy[2 * i + 1], c.distances[i]);
+    out << csv_field(names[static_cast<size_t>(c.first) + i]) << buf;
   }
+}
+
+void write_cluster_csv(std::ostream& out, const ClusterReport& r, const std::vector<std::string>& names) {
+  if (r.low_memory) throw UsageError("a low-memory cluster report has no per-item rows: they were streamed");
+  const size_t n = r.kmeans.labels.size();
+  IRBIS_THROW_IF_NOT(names.size() == n && r.kmeans.distances.size() == n, UsageError, "one name per item is needed");
+  const std::vector<float> zeros(r.map.size() == 2 * n ? 0 : 2 * n, 0.0f);
+  write_cluster_csv_header(out);
+  write_cluster_csv_rows(out, {0, r.kmeans.labels, r.map.size() == 2 * n ? std::span<const float>(r.map) : zeros,
+                               r.kmeans.distances}, names);
 }
 
 nlohmann::json cluster_report_json(const ClusterReport& r, const std::vector<std::string>& names) {
   IRBIS_THROW_IF_NOT(names.size() == r.kmeans.labels.size(), UsageError, "one name per item is needed");
   nlohmann::json j;
   j["items"] = names.size();
+  j["low_memory"] = r.low_memory;
+  if (r.low_memory) j["trained_on"] = r.trained_on;
   j["k"] = r.k;
   j["auto_k"] = r.auto_k;
   j["clear_structure"] = r.clear_structure;
@@ -295,6 +295,9 @@ std::string format_k_table(const ClusterReport& r) {
     << fmt("%.3f", r.best_silhouette) << ", " << fmt("%.3f", r.null_silhouette)
     << " for structure-less data of the same spread (clear needs >= " << fmt("%.2f", kNoStructureSilhouette)
     << " and a margin >= " << fmt("%.2f", kNoStructureMargin) << ")\n";
+  if (r.low_memory)
+    o << "low-memory mode: k-means, scores and map fitted on a seeded sample of " << r.trained_on << " of " << r.items
+      << " items, then every item assigned in streamed chunks\n";
   return o.str();
 }
 

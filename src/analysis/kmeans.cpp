@@ -383,4 +383,23 @@ KMeansResult kmeans(MatrixView x, const KMeansParams& p) {
   return r;
 }
 
+double assign_to_centroids(MatrixView x, std::span<const float> centroids, int k, std::span<int> labels,
+                           std::span<float> distances) {
+  const int64_t n = x.n;
+  const int d = x.d;
+  IRBIS_THROW_IF_NOT(k >= 1 && centroids.size() == static_cast<size_t>(k) * d, UsageError,
+                     "centroids must be k x d");
+  IRBIS_THROW_IF_NOT(labels.size() == static_cast<size_t>(n) && distances.size() == static_cast<size_t>(n),
+                     UsageError, "one label and distance per item is needed");
+  if (n == 0) return 0.0;
+  std::vector<float> xnorm(n);
+  for (int64_t i = 0; i < n; ++i) xnorm[i] = squared_norm(x.row(i), d);
+  std::vector<int> lab;
+  std::vector<float> dist;
+  const double inertia = assign_all(x, xnorm, std::vector<float>(centroids.begin(), centroids.end()), k, lab, dist);
+  std::copy(lab.begin(), lab.end(), labels.begin());
+  std::copy(dist.begin(), dist.end(), distances.begin());
+  return inertia;
+}
+
 }  // namespace irbis

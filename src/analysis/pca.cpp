@@ -34,7 +34,7 @@ std::vector<int64_t> sample_indices(int64_t n, int64_t m, uint64_t seed) {
   return idx;
 }
 
-std::vector<float> centered_rows(MatrixView x, const std::vector<int64_t>& idx) {
+std::vector<float> centered_rows(MatrixView x, const std::vector<int64_t>& idx, std::vector<double>* mean_out) {
   const int64_t m = idx.empty() ? x.n : static_cast<int64_t>(idx.size());
   const int d = x.d;
   std::vector<float> out(static_cast<size_t>(m) * d);
@@ -46,6 +46,7 @@ std::vector<float> centered_rows(MatrixView x, const std::vector<int64_t>& idx) 
   }
   if (m == 0) return out;
   for (auto& v : mean) v /= static_cast<double>(m);
+  if (mean_out) *mean_out = mean;
   for (int64_t i = 0; i < m; ++i)
     for (int j = 0; j < d; ++j) out[i * d + j] = static_cast<float>(out[i * d + j] - mean[j]);
   return out;
@@ -140,23 +141,42 @@ void principal_axes(const float* centered, int64_t m, int d, int components, std
 
 }  // namespace analysis
 
-std::vector<float> pca_project(MatrixView x, int components) {
+PcaBasis pca_fit(MatrixView x, int components) {
   IRBIS_THROW_IF_NOT(components >= 1, UsageError, "PCA needs at least one component");
-  std::vector<float> out(static_cast<size_t>(x.n) * components, 0.0f);
-  if (x.n <= 1 || x.d == 0) return out;
-  std::vector<float> xc = analysis::centered_rows(x, {});
-  std::vector<double> ev;
-  std::vector<float> axes;
+  PcaBasis b;
+  b.d = x.d;
+  b.components = components;
+  b.mean.assign(x.d, 0.0);
   const int c = std::min(components, x.d);
-  analysis::principal_axes(xc.data(), x.n, x.d, c, ev, axes);
+  b.axes.assign(static_cast<size_t>(c) * x.d, 0.0f);
+  if (x.n <= 1 || x.d == 0) return b;
+  const std::vector<float> xc = analysis::centered_rows(x, {}, &b.mean);
+  std::vector<double> ev;
+  analysis::principal_axes(xc.data(), x.n, x.d, c, ev, b.axes);
+  return b;
+}
+
+void pca_apply(const PcaBasis& b, MatrixView x, float* out) {
+  IRBIS_THROW_IF_NOT(x.d == b.d, UsageError, "PCA basis was fitted on another dimension");
+  const int c = std::min(b.components, b.d);
+  std::fill(out, out + x.n * b.components, 0.0f);
+  if (x.n == 0 || c == 0) return;
+  std::vector<float> xc(static_cast<size_t>(x.n) * x.d);
+  for (int64_t i = 0; i < x.n; ++i)
+    for (int j = 0; j < x.d; ++j) xc[i * x.d + j] = static_cast<float>(x.row(i)[j] - b.mean[j]);
   std::vector<float> proj(static_cast<size_t>(x.n) * c);
   cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, static_cast<int>(x.n), c, x.d, 1.0f, xc.data(), x.d,
-              axes.data(), x.d, 0.0f, proj.data(), c);
+              b.axes.data(), x.d, 0.0f, proj.data(), c);
   for (int64_t i = 0; i < x.n; ++i)
     for (int a = 0; a < c; ++a) {
       const float v = proj[i * c + a];
-      out[i * components + a] = std::isfinite(v) ? v : 0.0f;
+      out[i * b.components + a] = std::isfinite(v) ? v : 0.0f;
     }
+}
+
+std::vector<float> pca_project(MatrixView x, int components) {
+  std::vector<float> out(static_cast<size_t>(x.n) * std::max(components, 1), 0.0f);
+  pca_apply(pca_fit(x, components), x, out.data());
   return out;
 }
 

@@ -117,35 +117,50 @@ CollectionDupes find_collection_dupes(const Collection& coll, const DupesParams&
   return out;
 }
 
-FeatureMatrix load_feature_matrix(const Collection& coll, const std::string& features, const std::string& model) {
-  FeatureMatrix in;
+FeatureRows::FeatureRows(const Collection& coll, const std::string& features, const std::string& model) {
+  int64_t rows = 0;
   if (features == "cnn-semantic" || features == "cnn-full") {
-    auto m = load_embeddings(coll, model, features == "cnn-full" ? EmbeddingView::full : EmbeddingView::semantic);
-    in.records = std::move(m.records);
-    in.data = m.data;
-    return in;
+    cnn_.emplace(coll, model, features == "cnn-full" ? EmbeddingView::full : EmbeddingView::semantic);
+    dim_ = cnn_->dim();
+    rows = cnn_->rows();
+  } else {
+    color_ = features == "color";
+    if (!color_ && features != "hash")
+      throw UsageError("unknown features '" + features + "' (expected cnn-semantic, cnn-full, color or hash)");
+    const std::string name = color_ ? kColorFeature : kHashesFeature;
+    const std::string dir = coll.dir().string();
+    if (!coll.has_feature(name))
+      throw UsageError(dir + ": no " + name + " feature; run `irbis index FOLDER --into " + dir + " --features hashes`");
+    view_ = coll.view(name);
+    dim_ = color_ ? kColorStatsDim : 64;
+    rows = view_.rows();
   }
-  const bool color = features == "color";
-  if (!color && features != "hash")
-    throw UsageError("unknown features '" + features + "' (expected cnn-semantic, cnn-full, color or hash)");
-  const std::string name = color ? kColorFeature : kHashesFeature;
-  const std::string dir = coll.dir().string();
-  if (!coll.has_feature(name))
-    throw UsageError(dir + ": no " + name + " feature; run `irbis index FOLDER --into " + dir + " --features hashes`");
-  const FeatureView v = coll.view(name);
   for (auto& r : coll.records(ImageStatus::ok))
-    if (r.id < v.rows()) in.records.push_back(std::move(r));
-  const int d = color ? kColorStatsDim : 64;
-  in.data.create(int(in.records.size()), d, CV_32F);
-  for (size_t i = 0; i < in.records.size(); ++i) {
-    float* dst = in.data.ptr<float>(int(i));
-    if (color) {
-      std::copy_n(v.row_f32(in.records[i].id), d, dst);
+    if (r.id < rows) records_.push_back(std::move(r));
+}
+
+void FeatureRows::read(int64_t first, int64_t count, float* out) const {
+  IRBIS_THROW_IF_NOT(first >= 0 && count >= 0 && first + count <= size(), UsageError,
+                     "feature rows " + std::to_string(first) + "+" + std::to_string(count) + " out of range");
+  for (int64_t i = first; i < first + count; ++i, out += dim_) {
+    const int64_t id = records_[size_t(i)].id;
+    if (cnn_) {
+      cnn_->read(id, out);
+    } else if (color_) {
+      std::copy_n(view_.row_f32(id), dim_, out);
     } else {
-      const uint64_t h = v.row_u64(in.records[i].id)[0];
-      for (int b = 0; b < 64; ++b) dst[b] = float((h >> (63 - b)) & 1);
+      const uint64_t h = view_.row_u64(id)[0];
+      for (int b = 0; b < 64; ++b) out[b] = float((h >> (63 - b)) & 1);
     }
   }
+}
+
+FeatureMatrix load_feature_matrix(const Collection& coll, const std::string& features, const std::string& model) {
+  FeatureRows rows(coll, features, model);
+  FeatureMatrix in;
+  in.data.create(int(rows.size()), rows.dim(), CV_32F);
+  if (rows.size() > 0) rows.read(0, rows.size(), in.data.ptr<float>());
+  in.records = rows.take_records();
   return in;
 }
 

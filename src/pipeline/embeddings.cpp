@@ -14,40 +14,43 @@ EmbeddingView parse_embedding_view(const std::string& s) {
   throw UsageError("unknown embedding view '" + s + "' (expected full, semantic or blocks)");
 }
 
+EmbeddingReader::EmbeddingReader(const Collection& coll, const std::string& model, EmbeddingView view)
+    : card_(find_model(model)), kind_(view) {
+  const std::string feat = view == EmbeddingView::full ? embedding_feature(card_.name) : blocks_feature(card_.name);
+  if (!coll.has_feature(feat) || coll.feature_rows(feat) == 0)
+    throw UsageError(coll.dir().string() + ": no embeddings for model '" + card_.name +
+                     "'; run `irbis index FOLDER --into " + coll.dir().string() + " --model " + card_.name + "`");
+  view_ = coll.view(feat);
+  dim_ = view_.spec().dim;
+  if (view == EmbeddingView::semantic) {
+    offset_ = card_.block_offset(card_.semantic_block);
+    dim_ = card_.block(card_.semantic_block).dim;
+  }
+}
+
+void EmbeddingReader::read(int64_t id, float* out) const {
+  if (kind_ == EmbeddingView::full) {
+    std::copy_n(view_.row_f32(id), dim_, out);
+    return;
+  }
+  // Blocks are float16 on disk.
+  const cv::Mat half(1, view_.spec().dim, CV_16F, const_cast<uint8_t*>(view_.row_bytes(id)));
+  cv::Mat part(1, dim_, CV_32F, out);  // converts straight into `out`
+  half.colRange(offset_, offset_ + dim_).convertTo(part, CV_32F);
+  if (kind_ == EmbeddingView::semantic) {
+    const double n = cv::norm(part);
+    if (n > 0) part /= n;
+  }
+}
+
 EmbeddingMatrix load_embeddings(const Collection& coll, const std::string& model, EmbeddingView view) {
   EmbeddingMatrix m;
-  m.card = find_model(model);
-  const std::string feat = view == EmbeddingView::full ? embedding_feature(m.card.name) : blocks_feature(m.card.name);
-  if (!coll.has_feature(feat) || coll.feature_rows(feat) == 0)
-    throw UsageError(coll.dir().string() + ": no embeddings for model '" + m.card.name +
-                     "'; run `irbis index FOLDER --into " + coll.dir().string() + " --model " + m.card.name + "`");
-  const FeatureView fv = coll.view(feat);
+  const EmbeddingReader rows(coll, model, view);
+  m.card = rows.card();
   for (auto& r : coll.records(ImageStatus::ok))
-    if (r.id < fv.rows()) m.records.push_back(std::move(r));
-  const int stored = fv.spec().dim;
-  int offset = 0, dim = stored;
-  if (view == EmbeddingView::semantic) {
-    offset = m.card.block_offset(m.card.semantic_block);
-    dim = m.card.block(m.card.semantic_block).dim;
-  }
-  m.data.create(int(m.records.size()), dim, CV_32F);
-  for (size_t i = 0; i < m.records.size(); ++i) {
-    float* dst = m.data.ptr<float>(int(i));
-    const int64_t id = m.records[i].id;
-    if (view == EmbeddingView::full) {
-      std::copy_n(fv.row_f32(id), dim, dst);
-      continue;
-    }
-    // Blocks are float16 on disk.
-    const cv::Mat half(1, stored, CV_16F, const_cast<uint8_t*>(fv.row_bytes(id)));
-    cv::Mat part;
-    half.colRange(offset, offset + dim).convertTo(part, CV_32F);
-    if (view == EmbeddingView::semantic) {
-      const double n = cv::norm(part);
-      if (n > 0) part /= n;
-    }
-    std::copy_n(part.ptr<float>(0), dim, dst);
-  }
+    if (r.id < rows.rows()) m.records.push_back(std::move(r));
+  m.data.create(int(m.records.size()), rows.dim(), CV_32F);
+  for (size_t i = 0; i < m.records.size(); ++i) rows.read(m.records[i].id, m.data.ptr<float>(int(i)));
   return m;
 }
 
