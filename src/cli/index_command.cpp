@@ -24,7 +24,9 @@ void add_index_command(CLI::App& root, int& result) {
   auto o = std::make_shared<Opts>();
   cmd->add_option("folders", o->roots, "Folders or files to index")->required();
   cmd->add_option("--into", o->into, "Collection directory (created if missing), e.g. pics.irbis")->required();
-  cmd->add_option("--features", o->features, "Comma-separated features to compute: hashes, cnn")
+  cmd->add_option("--features", o->features,
+                  "Comma-separated features to compute: hashes, cnn (features the collection already has are "
+                  "always computed too)")
       ->capture_default_str();
   cmd->add_option("--model", o->model, "Registered model for the cnn feature (see `irbis model list`)")
       ->capture_default_str();
@@ -51,6 +53,14 @@ void add_index_command(CLI::App& root, int& result) {
     IndexReport rep = index_collection(*coll, p);
     bar.finish();
 
+    const bool did_work = rep.added + rep.changed + rep.backfilled > 0;
+    if (!rep.also_computed.empty() && did_work && !o->json) {
+      std::string also;
+      for (const auto& f : rep.also_computed) also += (also.empty() ? "" : ", ") + f;
+      std::cerr << "irbis: also computing " << also
+                << ": the collection has these features, and every image gets all of them\n";
+    }
+
     nlohmann::json problems = nlohmann::json::array();
     for (const auto& pr : rep.problems) problems.push_back({{"path", display_path(pr.path)}, {"reason", pr.reason}});
     save_scan_problems(*coll, rep.problems);
@@ -62,7 +72,7 @@ void add_index_command(CLI::App& root, int& result) {
                           {"changed", rep.changed},     {"removed", rep.removed},
                           {"not_images", rep.not_images}, {"ok", rep.ok},
                           {"failed", rep.failed},       {"backfilled", rep.backfilled},
-                          {"problems", problems},
+                          {"also_computed", rep.also_computed}, {"problems", problems},
                           {"seconds", rep.seconds}};
       std::cout << json_dump(j) << '\n';
     } else {

@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -332,8 +333,16 @@ int64_t Collection::stage_image(const ImageRecord& rec,
       throw StoreError("stage_image: feature '" + name + "' row has " + std::to_string(bytes.size()) +
                        " bytes, expected " + std::to_string(it->second.spec.row_bytes()));
   }
-  // Every feature file that is complete up to this id gets a row (zeros when not given), so rows
-  // stay aligned with ids. An incomplete (being back-filled) feature is left alone.
+  // Every feature file that is complete up to this id gets a row, so rows stay aligned with ids.
+  // An incomplete (being back-filled) feature is left alone. A failed image gets zero rows; an ok
+  // one must bring a row of every complete feature, since a zero row would pass for its data
+  // (a zero embedding, a flat image's hashes) and nothing would ever fill it in.
+  for (const auto& [name, f] : impl_->features) {
+    const int64_t have = f.committed_rows + int64_t(f.staged.size() / f.spec.row_bytes());
+    if (have != id || rec.status != ImageStatus::ok) continue;
+    if (std::none_of(rows.begin(), rows.end(), [&](const auto& r) { return r.first == name; }))
+      throw StoreError("stage_image: " + rec.path + " has no row of feature '" + name + "'");
+  }
   for (auto& [name, f] : impl_->features) {
     const int64_t have = f.committed_rows + int64_t(f.staged.size() / f.spec.row_bytes());
     if (have != id) continue;

@@ -39,6 +39,10 @@ $PY -c "
 import numpy as np; a=np.load('$WORK/a.npy'); b=np.load('$WORK/b.npy')
 assert a.shape == b.shape and np.abs(a-b).max() < 1e-5, np.abs(a-b).max()"
 
+# The hashes do not depend on whether the CNN ran in the same pass (each has its own decode).
+assert_eq "$("$IRBIS" export "$WORK/a.irbis" --hashes /dev/stdout)" "$("$IRBIS" export "$WORK/b.irbis" --hashes /dev/stdout)" \
+  "hashes with and without the CNN"
+
 # Semantic view: the last block alone, normalised.
 "$IRBIS" export "$WORK/a.irbis" --embeddings "$WORK/s.npy" --view semantic 2> /dev/null
 assert_eq "$($PY -c "import numpy as np; print(np.load('$WORK/s.npy').shape[1])")" 1792 "semantic block width"
