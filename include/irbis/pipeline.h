@@ -32,7 +32,7 @@ struct IndexParams {
   DecodeOptions decode;           // pixel limit; min_side, if set, is a floor under each feature's own
   uint64_t max_file_bytes = 1ull << 30;
   int threads = 0;                // decode/feature workers; 0 = one per core
-  int commit_every = 256;         // images per catalog transaction
+  int commit_every = 256;         // images (or back-filled rows) per catalog transaction, >= 1
   // Called from the writer thread after each image; total is known after the scan.
   std::function<void(int64_t done, int64_t total)> progress;
 };

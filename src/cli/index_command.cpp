@@ -19,6 +19,7 @@ void add_index_command(CLI::App& root, int& result) {
     std::string model = kDefaultModel;
     uint64_t max_pixels = DecodeOptions{}.max_pixels;
     int threads = 0;
+    int commit_every = IndexParams{}.commit_every;
     bool json = false;
   };
   auto o = std::make_shared<Opts>();
@@ -33,11 +34,16 @@ void add_index_command(CLI::App& root, int& result) {
   cmd->add_option("--max-pixels", o->max_pixels, "Refuse images declaring more pixels than this")
       ->capture_default_str();
   cmd->add_option("--threads", o->threads, "Worker threads (0 = one per core)")->capture_default_str();
+  cmd->add_option("--commit-every", o->commit_every,
+                  "Images per catalog transaction (also every 2 s): what an interrupted run has to redo")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
   cmd->add_flag("--json", o->json, "Print the run report as JSON");
   cmd->callback([o, &result] {
     IndexParams p;
     p.roots = o->roots;
     p.threads = o->threads;
+    p.commit_every = o->commit_every;
     p.decode.max_pixels = o->max_pixels;
     p.hashes = false;
     std::stringstream ss(o->features);

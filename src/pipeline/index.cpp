@@ -414,6 +414,7 @@ void declare_features(Collection& coll, const Plan& plan) {
 
 IndexReport index_collection(Collection& coll, const IndexParams& params) {
   const auto t0 = std::chrono::steady_clock::now();
+  IRBIS_THROW_IF_NOT(params.commit_every >= 1, UsageError, "commit_every must be at least 1");
   IndexReport rep;
   std::vector<std::string> roots;
   for (const auto& r : params.roots) roots.push_back(absolute_root(r));

@@ -110,6 +110,7 @@ struct Collection::Impl {
   };
   std::map<std::string, FeatureState> features;
   int64_t committed_image_rows = 0;
+  int64_t commits = 0;  // commit() calls, for the fault switch
 
   struct StagedStatus { int64_t id; ImageStatus status; };
   std::vector<ImageRecord> staged_images;
@@ -394,8 +395,13 @@ void Collection::commit() {
     }
     if (fdatasync(f.fd) != 0) throw StoreError(sys_error(dir_ / "features" / (name + ".f"), "fdatasync"));
   }
-  // Deterministic fault injection for the crash-resume test: die after the feature bytes are
-  // written but before the catalog says they exist.
+  // Deterministic fault injection for the crash-resume tests: die after the feature bytes are
+  // written but before the catalog says they exist. IRBIS_FAULT_ABORT_AT_COMMIT=N dies in this
+  // collection's Nth commit (a back-fill stages feature rows but no images, so a count of image
+  // rows cannot place it); IRBIS_FAULT_ABORT_AT_ROWS=N in the first commit reaching N images.
+  ++im.commits;
+  if (const char* fault = std::getenv("IRBIS_FAULT_ABORT_AT_COMMIT"); fault && im.commits == std::atoll(fault))
+    std::abort();
   if (const char* fault = std::getenv("IRBIS_FAULT_ABORT_AT_ROWS")) {
     const int64_t at = std::atoll(fault);
     // With IRBIS_FAULT_ONCE_MARKER set, only the first process to get here dies (it creates the
