@@ -1,12 +1,14 @@
 #include "irbis/pipeline.h"
 #include "irbis/search.h"
 
+#include <unistd.h>
 #include <xxhash.h>
 
 #include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <cstdlib>
 #include <cstring>
 #include <deque>
 #include <filesystem>
@@ -192,12 +194,23 @@ ContentHash content_hash(std::span<const uint8_t> bytes) {
   return out;
 }
 
+// Deterministic fault for tests/e2e/bad_input.sh: IRBIS_FAULT_VANISH_BEFORE_READ=NAME deletes the
+// scanned file whose path ends with /NAME right before it is read, as if it vanished mid-scan.
+void fault_vanish(const std::string& path) {
+  static const char* name = std::getenv("IRBIS_FAULT_VANISH_BEFORE_READ");
+  if (!name || !*name) return;
+  const std::string suffix = std::string("/") + name;
+  if (path.size() >= suffix.size() && path.compare(path.size() - suffix.size(), suffix.size(), suffix) == 0)
+    ::unlink(path.c_str());
+}
+
 WorkResult process_file(const ScanEntry& entry, const IndexParams& params, const Plan& plan) {
   WorkResult w;
   ImageRecord& r = w.record;
   r.path = entry.path;
   r.size = entry.size;
   r.mtime_ns = entry.mtime_ns;
+  fault_vanish(entry.path);
   std::vector<uint8_t> bytes;
   try {
     bytes = read_file_bytes(entry.path, params.max_file_bytes);
