@@ -109,6 +109,13 @@ void add_predict_command(CLI::App& root, int& result) {
                          "' but the collection has " + (have.empty() ? "none" : "only: " + have) +
                          "; run `irbis index FOLDER --into " + o->collection + " --model " + card.name + "`");
       }
+      // Same model name is not enough: the stored rows must come from the weights it was trained on.
+      const std::string stored = coll->meta(model_weights_key(card.name));
+      if (!stored.empty() && !clf.embedding_sha256.empty() && stored != clf.embedding_sha256)
+        throw UsageError(o->collection + ": its embeddings of model '" + card.name +
+                         "' were computed with other weights (ONNX sha256 " + stored.substr(0, 12) +
+                         "…) than the classifier was trained on (" + clf.embedding_sha256.substr(0, 12) +
+                         "…); re-index the collection with those weights or retrain");
       EmbeddingMatrix m = load_embeddings(*coll, card.name,
                                           clf.input == ClassifierInput::full ? EmbeddingView::full : EmbeddingView::blocks);
       if (clf.input == ClassifierInput::blocks) m.data = normalise_blocks(card, m.data);
