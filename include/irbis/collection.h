@@ -100,7 +100,8 @@ class Collection {
   // back-filled in id order (append_feature_rows) before it is complete.
   void ensure_feature(const FeatureSpec& spec);
   // Stages a new image version: assigns its id (= next row) and its row of each named feature.
-  // Features not given get a zero row. Not visible to readers until commit().
+  // An ok image must give a row of every complete feature (StoreError otherwise); a failed one
+  // gets zero rows. Incomplete features get none. Not visible to readers until commit().
   int64_t stage_image(const ImageRecord& rec, const std::vector<std::pair<std::string, std::span<const uint8_t>>>& rows);
   // Stages rows for an existing feature file being back-filled; first_id must equal its row count.
   void stage_feature_rows(const std::string& name, int64_t first_id, std::span<const uint8_t> rows);

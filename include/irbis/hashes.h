@@ -14,6 +14,10 @@ uint64_t dhash(const cv::Mat& rgb);
 // 64-bit average hash: gray 8x8 (area), bit = pixel > mean.
 uint64_t ahash(const cv::Mat& rgb);
 
+// The decode `index` gives the hashes and colour statistics: JPEGs at the smallest DCT scale with
+// both sides >= this, other formats shrunk to the same size (DecodeOptions::min_side).
+constexpr int kHashMinSide = 32;
+
 // All three at once, converting to gray a single time (what `index` uses).
 struct ImageHashes {
   uint64_t phash = 0, dhash = 0, ahash = 0;

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <span>
 #include <string>
+#include <vector>
 #include <opencv2/core.hpp>
 
 namespace irbis {
@@ -56,6 +57,14 @@ ImageHeader read_header(std::span<const uint8_t> bytes);
 //  - Orientation: the Exif Orientation tag of JPEG (APP1), PNG (eXIf), WebP (EXIF chunk) and TIFF
 //    (IFD0) is applied and recorded in DecodedImage::orientation.
 DecodedImage decode_image(std::span<const uint8_t> bytes, const DecodeOptions& opts = {});
+
+// Decodes once for several consumers that each need their own size: element i is exactly what
+// decode_image(bytes, opts with min_side = min_sides[i]) gives (JPEG: one DCT-scaled decode per
+// distinct scale, elements with the same scale share pixels; other formats: one decode, shrunk
+// for each size). `index` uses it so that the hashes and each model see the decode they would
+// get if they ran alone.
+std::vector<DecodedImage> decode_image_sizes(std::span<const uint8_t> bytes, const DecodeOptions& opts,
+                                             const std::vector<int>& min_sides);
 
 // The header with width and height as displayed after an EXIF orientation (5..8 swap them).
 // ImageRecord::width/height hold these oriented dimensions; ImageHeader keeps the stored ones.

@@ -21,14 +21,18 @@ std::string blocks_feature(const std::string& model);     // "blocks.<model>", f
 // Catalog meta key holding the sha256 of the ONNX file that computed a model's rows.
 std::string model_weights_key(const std::string& model);  // "model.<model>.onnx_sha256"
 
+// What is computed: the features asked for here plus every feature the collection already has
+// (its hashes, each model it has embeddings of), so every image of a collection has every one of
+// its features; the report lists the extra ones in also_computed. A feature whose file is behind
+// the catalog (newly asked for, or an interrupted back-fill) is back-filled first.
 struct IndexParams {
   std::vector<std::string> roots;
   bool hashes = true;             // perceptual hashes + colour statistics
   std::string model;              // CNN embeddings with this registered model; empty = none
-  DecodeOptions decode;           // pixel limit; min_side is set from the features asked for
+  DecodeOptions decode;           // pixel limit; min_side, if set, is a floor under each feature's own
   uint64_t max_file_bytes = 1ull << 30;
   int threads = 0;                // decode/feature workers; 0 = one per core
-  int commit_every = 256;         // images per catalog transaction
+  int commit_every = 256;         // images (or back-filled rows) per catalog transaction, >= 1
   // Called from the writer thread after each image; total is known after the scan.
   std::function<void(int64_t done, int64_t total)> progress;
 };
@@ -42,13 +46,17 @@ struct IndexReport {
   int64_t not_images = 0;   // files that are neither sniffed as images nor named like one
   int64_t ok = 0;           // indexed successfully in this run
   int64_t failed = 0;       // recorded as failed in this run
-  int64_t backfilled = 0;   // existing images given embeddings of a newly requested model
+  int64_t backfilled = 0;   // existing images given their missing rows (a newly requested feature)
+  // Features computed although not asked for, because the collection has them: "hashes",
+  // "cnn:<model>".
+  std::vector<std::string> also_computed;
   std::vector<ScanProblem> problems;  // unreadable directories, missing roots, ...
   double seconds = 0;
 };
 
-// Indexes params.roots into the collection. Throws only for fatal problems (store errors);
-// per-file problems are recorded as failed images and counted in the report.
+// Indexes params.roots into the collection. Throws only for fatal problems (store errors, a
+// model that cannot run: those are found before the collection is changed); per-file problems
+// are recorded as failed images and counted in the report.
 IndexReport index_collection(Collection& collection, const IndexParams& params);
 
 // True for names ending in a common image extension (case-insensitive).

@@ -183,7 +183,8 @@ def _progress_callback(progress: Any, label: str) -> Optional[Callable[[int, int
 class IndexReport:
     """What one index run did (irbis::IndexReport). ``problems`` lists unreadable folders and
     missing roots as dicts {path, reason} (a plain list: indexing never imports pandas); failed
-    files are catalog rows, see Collection.failures()."""
+    files are catalog rows, see Collection.failures(). ``also_computed`` names the features
+    computed although not asked for, because the collection has them ("hashes", "cnn:<model>")."""
 
     scanned: int = 0
     unchanged: int = 0
@@ -194,6 +195,7 @@ class IndexReport:
     ok: int = 0
     failed: int = 0
     backfilled: int = 0
+    also_computed: Any = None
     seconds: float = 0.0
     problems: Any = None
 

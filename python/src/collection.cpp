@@ -166,6 +166,7 @@ void bind_collection(py::module_& m, py::class_<PyCollection>& cls) {
             d["ok"] = rep.ok;
             d["failed"] = rep.failed;
             d["backfilled"] = rep.backfilled;
+            d["also_computed"] = rep.also_computed;
             d["problems"] = problems_columns(rep.problems);
             d["seconds"] = rep.seconds;
             return d;

@@ -19,23 +19,31 @@ void add_index_command(CLI::App& root, int& result) {
     std::string model = kDefaultModel;
     uint64_t max_pixels = DecodeOptions{}.max_pixels;
     int threads = 0;
+    int commit_every = IndexParams{}.commit_every;
     bool json = false;
   };
   auto o = std::make_shared<Opts>();
   cmd->add_option("folders", o->roots, "Folders or files to index")->required();
   cmd->add_option("--into", o->into, "Collection directory (created if missing), e.g. pics.irbis")->required();
-  cmd->add_option("--features", o->features, "Comma-separated features to compute: hashes, cnn")
+  cmd->add_option("--features", o->features,
+                  "Comma-separated features to compute: hashes, cnn (features the collection already has are "
+                  "always computed too)")
       ->capture_default_str();
   cmd->add_option("--model", o->model, "Registered model for the cnn feature (see `irbis model list`)")
       ->capture_default_str();
   cmd->add_option("--max-pixels", o->max_pixels, "Refuse images declaring more pixels than this")
       ->capture_default_str();
   cmd->add_option("--threads", o->threads, "Worker threads (0 = one per core)")->capture_default_str();
+  cmd->add_option("--commit-every", o->commit_every,
+                  "Images per catalog transaction (also every 2 s): what an interrupted run has to redo")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
   cmd->add_flag("--json", o->json, "Print the run report as JSON");
   cmd->callback([o, &result] {
     IndexParams p;
     p.roots = o->roots;
     p.threads = o->threads;
+    p.commit_every = o->commit_every;
     p.decode.max_pixels = o->max_pixels;
     p.hashes = false;
     std::stringstream ss(o->features);
@@ -51,6 +59,14 @@ void add_index_command(CLI::App& root, int& result) {
     IndexReport rep = index_collection(*coll, p);
     bar.finish();
 
+    const bool did_work = rep.added + rep.changed + rep.backfilled > 0;
+    if (!rep.also_computed.empty() && did_work && !o->json) {
+      std::string also;
+      for (const auto& f : rep.also_computed) also += (also.empty() ? "" : ", ") + f;
+      std::cerr << "irbis: also computing " << also
+                << ": the collection has these features, and every image gets all of them\n";
+    }
+
     nlohmann::json problems = nlohmann::json::array();
     for (const auto& pr : rep.problems) problems.push_back({{"path", display_path(pr.path)}, {"reason", pr.reason}});
     save_scan_problems(*coll, rep.problems);
@@ -62,7 +78,7 @@ void add_index_command(CLI::App& root, int& result) {
                           {"changed", rep.changed},     {"removed", rep.removed},
                           {"not_images", rep.not_images}, {"ok", rep.ok},
                           {"failed", rep.failed},       {"backfilled", rep.backfilled},
-                          {"problems", problems},
+                          {"also_computed", rep.also_computed}, {"problems", problems},
                           {"seconds", rep.seconds}};
       std::cout << json_dump(j) << '\n';
     } else {

@@ -341,37 +341,68 @@ void apply_orientation(cv::Mat& img, int o) {
 
 }  // namespace io
 
-DecodedImage decode_image(std::span<const uint8_t> bytes, const DecodeOptions& opts) {
+std::vector<DecodedImage> decode_image_sizes(std::span<const uint8_t> bytes, const DecodeOptions& opts,
+                                             const std::vector<int>& min_sides) {
   if (bytes.empty()) throw DecodeError("empty file");
   const ImageFormat fmt = sniff_format(bytes);
   if (fmt == ImageFormat::unknown) throw DecodeError("not an image (unknown format)");
-  DecodedImage out;
+  std::vector<DecodedImage> out(min_sides.size());
   try {
     if (fmt == ImageFormat::jpeg) {
-      out.rgb = decode_jpeg(bytes, opts, out);
+      // One DCT-scaled decode per distinct scale; sizes that pick the same scale share it.
+      for (size_t i = 0; i < min_sides.size(); ++i) {
+        if (i > 0) {
+          const auto scale = [&](int side) { return pick_scale(out[0].header.width, out[0].header.height, side); };
+          const tjscalingfactor sf = scale(min_sides[i]);
+          size_t j = 0;
+          while (j < i && (scale(min_sides[j]).num != sf.num || scale(min_sides[j]).denom != sf.denom)) ++j;
+          if (j < i) {
+            out[i] = out[j];
+            continue;
+          }
+        }
+        DecodeOptions o = opts;
+        o.min_side = min_sides[i];
+        out[i].rgb = decode_jpeg(bytes, o, out[i]);
+        io::apply_orientation(out[i].rgb, out[i].orientation);
+      }
     } else {
-      out.header = read_header(bytes);
-      check_pixels(out.header.width, out.header.height, opts.max_pixels);
-      out.rgb = fmt == ImageFormat::gif ? io::decode_gif_first_frame(bytes, opts.max_pixels)
-                                        : decode_with_opencv(bytes, fmt);
-      shrink_for_min_side(out.rgb, opts.min_side);
+      // One decode at full size, shrunk for each size exactly as a single decode would be.
+      DecodedImage full;
+      full.header = read_header(bytes);
+      check_pixels(full.header.width, full.header.height, opts.max_pixels);
+      full.rgb = fmt == ImageFormat::gif ? io::decode_gif_first_frame(bytes, opts.max_pixels)
+                                         : decode_with_opencv(bytes, fmt);
+      // OpenCV's TIFF decoder applies the Orientation tag itself (even with IMREAD_UNCHANGED):
+      // record it, do not apply it twice. cv::imdecode(IMREAD_UNCHANGED) ignores the Exif chunks
+      // of PNG and WebP; we apply them like JPEG's.
+      bool apply = false;
       if (fmt == ImageFormat::tiff) {
-        // OpenCV's TIFF decoder applies the Orientation tag itself (even with IMREAD_UNCHANGED):
-        // record it, do not apply it twice.
-        out.orientation = tiff_orientation(bytes);
+        full.orientation = tiff_orientation(bytes);
       } else if (fmt == ImageFormat::png || fmt == ImageFormat::webp) {
-        // cv::imdecode(IMREAD_UNCHANGED) ignores their Exif chunks; we apply them like JPEG's.
-        out.orientation = fmt == ImageFormat::png ? png_orientation(bytes) : webp_orientation(bytes);
-        io::apply_orientation(out.rgb, out.orientation);
+        full.orientation = fmt == ImageFormat::png ? png_orientation(bytes) : webp_orientation(bytes);
+        apply = full.orientation != 1;
+      }
+      for (size_t i = 0; i < min_sides.size(); ++i) {
+        out[i].header = full.header;
+        out[i].orientation = full.orientation;
+        cv::Mat m = full.rgb;
+        shrink_for_min_side(m, min_sides[i]);
+        if (apply && m.data == full.rgb.data && i + 1 < min_sides.size()) m = m.clone();  // flips work in place
+        if (apply) io::apply_orientation(m, full.orientation);
+        out[i].rgb = m;
       }
     }
-    if (fmt == ImageFormat::jpeg) io::apply_orientation(out.rgb, out.orientation);
   } catch (const cv::Exception& e) {
     throw DecodeError(std::string("cannot decode ") + format_name(fmt) + ": " + e.err);
   } catch (const std::bad_alloc&) {
     throw DecodeError(std::string("out of memory decoding ") + format_name(fmt));
   }
   return out;
+}
+
+DecodedImage decode_image(std::span<const uint8_t> bytes, const DecodeOptions& opts) {
+  return std::move(decode_image_sizes(bytes, opts, {opts.min_side}).front());
 }
 
 }  // namespace irbis

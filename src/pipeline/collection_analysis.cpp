@@ -185,6 +185,13 @@ CollectionPredictions predict_collection(const Classifier& clf, const ModelCard&
                      (have.empty() ? "none" : "only: " + have) + "; run `irbis index FOLDER --into " + dir +
                      " --model " + card.name + "`");
   }
+  // Same model name is not enough: the stored rows must come from the weights it was trained on.
+  const std::string stored = coll.meta(model_weights_key(card.name));
+  if (!stored.empty() && !clf.embedding_sha256.empty() && stored != clf.embedding_sha256)
+    throw UsageError(display_path(coll.dir().string()) + ": its embeddings of model '" + card.name +
+                     "' were computed with other weights (ONNX sha256 " + stored.substr(0, 12) +
+                     "…) than the classifier was trained on (" + clf.embedding_sha256.substr(0, 12) +
+                     "…); re-index the collection with those weights or retrain");
   EmbeddingMatrix m = load_classifier_input(coll, card.name, clf.input);
   CollectionPredictions out;
   out.proba = clf.predict_proba(m.data);

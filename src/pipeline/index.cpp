@@ -1,12 +1,14 @@
 #include "irbis/pipeline.h"
 #include "irbis/search.h"
 
+#include <unistd.h>
 #include <xxhash.h>
 
 #include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <cstdlib>
 #include <cstring>
 #include <deque>
 #include <filesystem>
@@ -48,10 +50,12 @@ class EmbedderPool {
   const Embedder& any() const { return *free_.front(); }
   // Loads n networks in all and runs each once on a blank input, one after the other, so no
   // network is built or set up (layer allocation, fusion) concurrently with another's inference.
+  // The first call also checks the card against the network: forward_blocks throws ModelError
+  // when a block's width is not the card's.
   void prepare(int n) {
     while (int(free_.size()) < n) free_.push_back(std::make_unique<Embedder>(card_));
     const cv::Mat blank = cv::Mat::zeros(card_.input_size, card_.input_size, CV_32FC3);
-    for (auto& e : free_) e->forward_blocks({blank});
+    for (; prepared_ < free_.size(); ++prepared_) free_[prepared_]->forward_blocks({blank});
   }
 
   class Lease {
@@ -88,16 +92,82 @@ class EmbedderPool {
   ModelCard card_;
   std::mutex mu_;
   std::vector<std::unique_ptr<Embedder>> free_;
+  size_t prepared_ = 0;  // free_[0, prepared_) have run once (prepare runs before any lease)
+};
+
+// One model computed in this run: its networks and its two feature files.
+struct ModelRun {
+  ModelCard card;
+  std::unique_ptr<EmbedderPool> pool;
+  std::string emb, blocks;  // feature names
+  int dim = 0, blocks_dim = 0;
+};
+
+// What a run computes: the features asked for and every feature the collection already has, so
+// that no image gets a zero row standing in for a feature of its collection (docs/storage.md).
+struct Plan {
+  bool hashes = false;
+  std::vector<ModelRun> models;
+  DecodeOptions decode;  // pixel limit; min_side is a floor under each feature's own side
+  // Each feature group decodes at its own size, so its input (and its rows) do not depend on
+  // which other features run in the same pass: the hashes see the 32 px DCT-scaled decode, a
+  // model the decode for its input size.
+  int hash_side() const { return std::max(decode.min_side, kHashMinSide); }
+  int model_side(size_t m) const { return std::max(decode.min_side, models[m].card.input_size); }
+};
+
+// The feature rows of one image (those asked for).
+struct FeatureRows {
+  bool has_hashes = false;
+  std::array<uint64_t, 3> hashes{};
+  std::array<float, kColorStatsDim> color{};
+  std::vector<EmbeddingRows> emb;  // per plan model; empty rows when not asked for
 };
 
 // What a worker produces for one file; the writer stages it in scan order.
 struct WorkResult {
   bool is_image = true;
   ImageRecord record;
-  std::array<uint64_t, 3> hashes{};
-  std::array<float, kColorStatsDim> color{};
-  EmbeddingRows emb;  // descriptor and blocks rows (empty when no model or failed)
+  FeatureRows rows;
 };
+
+using Leases = std::vector<std::optional<EmbedderPool::Lease>>;
+
+// Leases a network of each model in `want` (all when empty). Throws ModelError when a further
+// copy of a network cannot be loaded: that is not the image's fault.
+Leases lease_models(const Plan& plan, const std::vector<bool>& want = {}) {
+  Leases leases(plan.models.size());
+  for (size_t m = 0; m < plan.models.size(); ++m)
+    if (want.empty() || want[m]) leases[m].emplace(plan.models[m].pool->acquire());
+  return leases;
+}
+
+// Decodes once per distinct size and computes the hashes (when asked) and each leased model's
+// rows. Returns the oriented header. Throws what decoding and inference throw.
+ImageHeader compute_rows(std::span<const uint8_t> bytes, const Plan& plan, bool hashes, Leases& leases,
+                         FeatureRows& out) {
+  std::vector<int> sides;
+  if (hashes) sides.push_back(plan.hash_side());
+  for (size_t m = 0; m < leases.size(); ++m)
+    if (leases[m]) sides.push_back(plan.model_side(m));
+  if (sides.empty()) sides.push_back(plan.hash_side());  // no features: decode to check the image
+  const std::vector<DecodedImage> img = decode_image_sizes(bytes, plan.decode, sides);
+  size_t k = 0;
+  if (hashes) {
+    const cv::Mat& rgb = img[k++].rgb;
+    const ImageHashes h = image_hashes(rgb);
+    out.has_hashes = true;
+    out.hashes = {h.phash, h.dhash, h.ahash};
+    out.color = color_stats(rgb);
+  }
+  out.emb.resize(leases.size());
+  for (size_t m = 0; m < leases.size(); ++m) {
+    if (!leases[m]) continue;
+    Embedder& e = **leases[m];
+    out.emb[m] = embed_one(e, e.preprocess(img[k++].rgb));
+  }
+  return oriented_header(img.front().header, img.front().orientation);
+}
 
 std::string absolute_root(const std::string& root) {
   std::error_code ec;
@@ -124,13 +194,23 @@ ContentHash content_hash(std::span<const uint8_t> bytes) {
   return out;
 }
 
-WorkResult process_file(const ScanEntry& entry, const IndexParams& params, const DecodeOptions& decode,
-                        EmbedderPool* embedders) {
+// Deterministic fault for tests/e2e/bad_input.sh: IRBIS_FAULT_VANISH_BEFORE_READ=NAME deletes the
+// scanned file whose path ends with /NAME right before it is read, as if it vanished mid-scan.
+void fault_vanish(const std::string& path) {
+  static const char* name = std::getenv("IRBIS_FAULT_VANISH_BEFORE_READ");
+  if (!name || !*name) return;
+  const std::string suffix = std::string("/") + name;
+  if (path.size() >= suffix.size() && path.compare(path.size() - suffix.size(), suffix.size(), suffix) == 0)
+    ::unlink(path.c_str());
+}
+
+WorkResult process_file(const ScanEntry& entry, const IndexParams& params, const Plan& plan) {
   WorkResult w;
   ImageRecord& r = w.record;
   r.path = entry.path;
   r.size = entry.size;
   r.mtime_ns = entry.mtime_ns;
+  fault_vanish(entry.path);
   std::vector<uint8_t> bytes;
   try {
     bytes = read_file_bytes(entry.path, params.max_file_bytes);
@@ -146,20 +226,12 @@ WorkResult process_file(const ScanEntry& entry, const IndexParams& params, const
     return w;
   }
   // Taken before the try: failing to load the network is not this file's fault.
-  std::optional<EmbedderPool::Lease> embedder;
-  if (embedders) embedder.emplace(embedders->acquire());
+  Leases leases = lease_models(plan);
   try {
-    DecodedImage img = decode_image(bytes, decode);
-    r.format = img.header.format;
-    const ImageHeader shown = oriented_header(img.header, img.orientation);
+    const ImageHeader shown = compute_rows(bytes, plan, plan.hashes, leases, w.rows);
+    r.format = shown.format;
     r.width = shown.width;
     r.height = shown.height;
-    if (params.hashes) {
-      const ImageHashes h = image_hashes(img.rgb);
-      w.hashes = {h.phash, h.dhash, h.ahash};
-      w.color = color_stats(img.rgb);
-    }
-    if (embedder) w.emb = embed_one(**embedder, (*embedder)->preprocess(img.rgb));
   } catch (const Error& e) {
     r.status = ImageStatus::failed;
     r.reason = e.what();
@@ -248,6 +320,11 @@ std::span<const uint8_t> mat_bytes(const cv::Mat& m) {
   return {m.ptr<uint8_t>(0), m.total() * m.elemSize()};
 }
 
+template <typename T, size_t N>
+std::span<const uint8_t> as_bytes(const std::array<T, N>& a) {
+  return {reinterpret_cast<const uint8_t*>(a.data()), sizeof(a)};
+}
+
 }  // namespace
 
 std::string embedding_feature(const std::string& model) { return "emb." + model; }
@@ -264,8 +341,93 @@ bool has_image_extension(const std::string& path) {
   return std::any_of(std::begin(kExt), std::end(kExt), [&](const char* e) { return ext == e; });
 }
 
+namespace {
+
+// Models whose embeddings the collection holds (from its emb.<model> and blocks.<model> files).
+std::vector<std::string> collection_models(const Collection& coll) {
+  std::vector<std::string> out;
+  for (const auto& spec : coll.feature_specs())
+    for (const std::string prefix : {"emb.", "blocks."})
+      if (spec.name.rfind(prefix, 0) == 0) {
+        const std::string m = spec.name.substr(prefix.size());
+        if (std::find(out.begin(), out.end(), m) == out.end()) out.push_back(m);
+      }
+  return out;
+}
+
+// Loads every model the run needs and checks it before anything is declared in the collection:
+// the card against its network (one forward pass) and, when the collection already has rows of
+// the model, the weights against those that made them. Nothing is written here.
+Plan make_plan(const Collection& coll, const IndexParams& params, IndexReport& rep) {
+  Plan plan;
+  plan.decode = params.decode;
+  plan.hashes = params.hashes;
+  if (!plan.hashes && (coll.has_feature(kHashesFeature) || coll.has_feature(kColorFeature))) {
+    plan.hashes = true;
+    rep.also_computed.push_back("hashes");
+  }
+  std::vector<std::string> names;
+  if (!params.model.empty()) names.push_back(params.model);
+  for (const auto& m : collection_models(coll))
+    if (m != params.model) {
+      names.push_back(m);
+      rep.also_computed.push_back("cnn:" + m);
+    }
+  for (const auto& name : names) {
+    ModelCard card;
+    try {
+      card = find_model(name);
+    } catch (const ModelError& e) {
+      if (name == params.model) throw;
+      throw ModelError(coll.dir().string() + " has embeddings of model '" + name +
+                       "', which every new image gets too, but it is not installed: " + e.what());
+    }
+    const std::string stored = coll.meta(model_weights_key(card.name));
+    if (!stored.empty() && !card.onnx_sha256.empty() && stored != card.onnx_sha256)
+      throw ModelError(coll.dir().string() + ": its embeddings of model '" + card.name +
+                       "' were computed with other weights (ONNX sha256 " + stored.substr(0, 12) +
+                       "…) than the installed ones (" + card.onnx_sha256.substr(0, 12) +
+                       "…); restore those weights or index into a new collection");
+    ModelRun run;
+    run.pool = std::make_unique<EmbedderPool>(std::make_unique<Embedder>(card));
+    run.pool->prepare(1);
+    run.dim = run.pool->any().dim();
+    run.blocks_dim = run.pool->any().blocks_dim();
+    run.emb = embedding_feature(card.name);
+    run.blocks = blocks_feature(card.name);
+    run.card = std::move(card);
+    plan.models.push_back(std::move(run));
+  }
+  return plan;
+}
+
+// Declares the plan's feature files; refuses before declaring any when one exists with another shape.
+void declare_features(Collection& coll, const Plan& plan) {
+  std::vector<FeatureSpec> want;
+  if (plan.hashes) {
+    want.push_back({kHashesFeature, "u64", 3});
+    want.push_back({kColorFeature, "f32", kColorStatsDim});
+  }
+  for (const auto& m : plan.models) {
+    want.push_back({m.emb, "f32", m.dim});
+    want.push_back({m.blocks, "f16", m.blocks_dim});
+  }
+  for (const auto& w : want)
+    for (const auto& have : coll.feature_specs())
+      if (have.name == w.name && (have.dtype != w.dtype || have.dim != w.dim))
+        throw StoreError(coll.dir().string() + ": feature '" + w.name + "' exists with " + have.dtype + "[" +
+                         std::to_string(have.dim) + "], but the model card gives " + w.dtype + "[" +
+                         std::to_string(w.dim) + "]");
+  for (const auto& w : want) coll.ensure_feature(w);
+  // Which weights made these rows: index and merge_collections refuse to mix models that share a name.
+  for (const auto& m : plan.models) coll.set_meta(model_weights_key(m.card.name), m.card.onnx_sha256);
+}
+
+}  // namespace
+
 IndexReport index_collection(Collection& coll, const IndexParams& params) {
   const auto t0 = std::chrono::steady_clock::now();
+  IRBIS_THROW_IF_NOT(params.commit_every >= 1, UsageError, "commit_every must be at least 1");
   IndexReport rep;
   std::vector<std::string> roots;
   for (const auto& r : params.roots) roots.push_back(absolute_root(r));
@@ -299,6 +461,10 @@ IndexReport index_collection(Collection& coll, const IndexParams& params) {
     }
     todo.push_back(std::move(e));
   }
+
+  // Everything that can fail on a model is checked before the collection is touched.
+  Plan plan = make_plan(coll, params, rep);
+
   // What is left in `live` was not found: removed, unless its directory could not be read.
   for (const auto& [path, r] : live) {
     const bool unreadable = std::any_of(rep.problems.begin(), rep.problems.end(),
@@ -307,29 +473,20 @@ IndexReport index_collection(Collection& coll, const IndexParams& params) {
     coll.stage_status(r.id, ImageStatus::removed);
     ++rep.removed;
   }
+  declare_features(coll, plan);
 
-  if (params.hashes) {
-    coll.ensure_feature({kHashesFeature, "u64", 3});
-    coll.ensure_feature({kColorFeature, "f32", kColorStatsDim});
-  }
-  DecodeOptions decode = params.decode;
-  decode.min_side = std::max(decode.min_side, 32);
-
-  std::unique_ptr<EmbedderPool> embedders;
-  const Embedder* embedder = nullptr;  // for dims; the workers lease their own from the pool
-  std::string emb_name, blocks_name;
-  if (!params.model.empty()) {
-    const ModelCard card = find_model(params.model);
-    embedders = std::make_unique<EmbedderPool>(std::make_unique<Embedder>(card));
-    embedder = &embedders->any();
-    emb_name = embedding_feature(card.name);
-    blocks_name = blocks_feature(card.name);
-    coll.ensure_feature({emb_name, "f32", embedder->dim()});
-    coll.ensure_feature({blocks_name, "f16", embedder->blocks_dim()});
-    // Which weights made these rows: merge_collections refuses to mix models that share a name.
-    coll.set_meta(model_weights_key(card.name), card.onnx_sha256);
-    decode.min_side = std::max(decode.min_side, embedder->input_size());
-  }
+  // Feature files that stop short of the catalog (declared this run, or a back-fill that was
+  // interrupted) are filled in id order first, so their rows line up with ids before new images
+  // are appended. Each file resumes from its own committed row count.
+  const int64_t committed = coll.committed_rows();
+  const auto missing_from = [&](const std::string& a, const std::string& b) {
+    return std::min(coll.feature_rows(a), coll.feature_rows(b));
+  };
+  const int64_t hashes_from = plan.hashes ? missing_from(kHashesFeature, kColorFeature) : committed;
+  std::vector<int64_t> model_from;
+  for (const auto& m : plan.models) model_from.push_back(missing_from(m.emb, m.blocks));
+  int64_t fill_from = hashes_from;
+  for (int64_t f : model_from) fill_from = std::min(fill_from, f);
 
   const int cores = int(std::max(1u, std::thread::hardware_concurrency()));
   // One worker per core; each decodes its file and, with a model, runs the network on it with
@@ -340,8 +497,9 @@ IndexReport index_collection(Collection& coll, const IndexParams& params) {
   // With fewer workers than cores (--threads), each forward pass gets the spare cores.
   const int threads = params.threads > 0 ? params.threads : cores;
   const int cv_threads = cv::getNumThreads();
-  cv::setNumThreads(embedder ? std::max(1, cores / threads) : 1);
-  if (embedders && (!todo.empty() || coll.feature_rows(emb_name) < coll.committed_rows())) embedders->prepare(threads);
+  cv::setNumThreads(plan.models.empty() ? 1 : std::max(1, cores / threads));
+  if (!todo.empty() || fill_from < committed)
+    for (auto& m : plan.models) m.pool->prepare(threads);
   auto last_commit = std::chrono::steady_clock::now();
   auto maybe_commit = [&] {
     const auto now = std::chrono::steady_clock::now();
@@ -352,35 +510,58 @@ IndexReport index_collection(Collection& coll, const IndexParams& params) {
   };
   int64_t done = 0;
   try {
-    // A model asked for on a collection that already has images: embed those first, in id order,
-    // so the feature rows line up with ids before new images are appended.
-    if (embedder && coll.feature_rows(emb_name) < coll.committed_rows()) {
+    if (fill_from < committed) {
       std::vector<ImageRecord> old;
-      for (int64_t id = coll.feature_rows(emb_name); id < coll.committed_rows(); ++id) old.push_back(*coll.record(id));
+      for (int64_t id = fill_from; id < committed; ++id) old.push_back(*coll.record(id));
       int64_t staged_since_commit = 0;
-      ordered_parallel<EmbeddingRows>(
+      ordered_parallel<FeatureRows>(
           old.size(), threads, size_t(threads) * 8,
-          [&](size_t i) -> EmbeddingRows {
-            if (old[i].status != ImageStatus::ok) return {};
-            auto e = embedders->acquire();
-            cv::Mat input;
+          [&](size_t i) -> FeatureRows {
+            FeatureRows rows;
+            const int64_t id = old[i].id;
+            if (old[i].status != ImageStatus::ok) return rows;
+            std::vector<bool> want(plan.models.size());
+            for (size_t m = 0; m < want.size(); ++m) want[m] = id >= model_from[m];
+            Leases leases = lease_models(plan, want);
             try {
               const auto bytes = read_file_bytes(old[i].path, params.max_file_bytes);
-              input = e->preprocess(decode_image(bytes, decode).rgb);
+              compute_rows(bytes, plan, plan.hashes && id >= hashes_from, leases, rows);
             } catch (const std::exception&) {
-              return {};  // changed or gone since: a zero row; the next scan re-indexes it
+              return {};  // changed or gone since: zero rows; the next scan re-indexes it
             }
-            return embed_one(*e, input);
+            return rows;
           },
-          [&](size_t i, EmbeddingRows& rows) {
-            if (!rows.descriptor.empty()) {
-              ++rep.backfilled;
-            } else {
-              rows.descriptor = cv::Mat::zeros(1, embedder->dim(), CV_32F);
-              rows.blocks = cv::Mat::zeros(1, embedder->blocks_dim(), CV_16F);
+          [&](size_t i, FeatureRows& rows) {
+            const int64_t id = old[i].id;
+            bool computed = false;
+            // A feature file gets this id's row when it is the file's next one; zero rows where
+            // nothing was computed (not an ok image, or it could not be read again).
+            const auto stage = [&](const std::string& name, std::span<const uint8_t> row, bool have) {
+              if (coll.feature_rows(name) > id) return;  // committed before an interruption
+              if (have) {
+                coll.stage_feature_rows(name, id, row);
+                computed = true;
+              } else {
+                const std::vector<uint8_t> zeros(row.size(), 0);
+                coll.stage_feature_rows(name, id, zeros);
+              }
+            };
+            if (plan.hashes && id >= hashes_from) {
+              stage(kHashesFeature, as_bytes(rows.hashes), rows.has_hashes);
+              stage(kColorFeature, as_bytes(rows.color), rows.has_hashes);
             }
-            coll.stage_feature_rows(emb_name, old[i].id, mat_bytes(rows.descriptor));
-            coll.stage_feature_rows(blocks_name, old[i].id, mat_bytes(rows.blocks));
+            for (size_t m = 0; m < plan.models.size(); ++m) {
+              if (id < model_from[m]) continue;
+              const auto& e = plan.models[m];
+              if (m < rows.emb.size() && !rows.emb[m].descriptor.empty()) {
+                stage(e.emb, mat_bytes(rows.emb[m].descriptor), true);
+                stage(e.blocks, mat_bytes(rows.emb[m].blocks), true);
+              } else {
+                stage(e.emb, std::vector<uint8_t>(size_t(e.dim) * sizeof(float)), false);
+                stage(e.blocks, std::vector<uint8_t>(size_t(e.blocks_dim) * 2), false);
+              }
+            }
+            if (computed) ++rep.backfilled;
             if (++staged_since_commit >= params.commit_every) {
               coll.commit();
               staged_since_commit = 0;
@@ -393,7 +574,7 @@ IndexReport index_collection(Collection& coll, const IndexParams& params) {
     const int64_t total = done + int64_t(todo.size());
     ordered_parallel<WorkResult>(
         todo.size(), threads, size_t(threads) * 16,
-        [&](size_t i) { return process_file(todo[i], params, decode, embedders.get()); },
+        [&](size_t i) { return process_file(todo[i], params, plan); },
         [&](size_t i, WorkResult& w) {
           if (!w.is_image) {
             ++rep.not_images;
@@ -409,14 +590,15 @@ IndexReport index_collection(Collection& coll, const IndexParams& params) {
               ++rep.added;
             }
             std::vector<std::pair<std::string, std::span<const uint8_t>>> rows;
-            if (w.record.status == ImageStatus::ok && params.hashes) {
-              rows.emplace_back(kHashesFeature, std::span(reinterpret_cast<const uint8_t*>(w.hashes.data()), 24));
-              rows.emplace_back(kColorFeature,
-                                std::span(reinterpret_cast<const uint8_t*>(w.color.data()), sizeof(w.color)));
-            }
-            if (w.record.status == ImageStatus::ok && embedder) {  // computed by the worker
-              rows.emplace_back(emb_name, mat_bytes(w.emb.descriptor));
-              rows.emplace_back(blocks_name, mat_bytes(w.emb.blocks));
+            if (w.record.status == ImageStatus::ok) {  // every feature of the plan was computed
+              if (plan.hashes) {
+                rows.emplace_back(kHashesFeature, as_bytes(w.rows.hashes));
+                rows.emplace_back(kColorFeature, as_bytes(w.rows.color));
+              }
+              for (size_t m = 0; m < plan.models.size(); ++m) {
+                rows.emplace_back(plan.models[m].emb, mat_bytes(w.rows.emb[m].descriptor));
+                rows.emplace_back(plan.models[m].blocks, mat_bytes(w.rows.emb[m].blocks));
+              }
             }
             coll.stage_image(w.record, rows);
             (w.record.status == ImageStatus::ok ? rep.ok : rep.failed)++;
@@ -431,7 +613,7 @@ IndexReport index_collection(Collection& coll, const IndexParams& params) {
     throw;
   }
   cv::setNumThreads(cv_threads);
-  update_vector_index_if_present(coll, params.model);  // derived state (src/search); never throws
+  for (const auto& m : plan.models) update_vector_index_if_present(coll, m.card.name);  // derived state; never throws
   rep.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return rep;
 }

@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -109,6 +110,7 @@ struct Collection::Impl {
   };
   std::map<std::string, FeatureState> features;
   int64_t committed_image_rows = 0;
+  int64_t commits = 0;  // commit() calls, for the fault switch
 
   struct StagedStatus { int64_t id; ImageStatus status; };
   std::vector<ImageRecord> staged_images;
@@ -332,8 +334,16 @@ int64_t Collection::stage_image(const ImageRecord& rec,
       throw StoreError("stage_image: feature '" + name + "' row has " + std::to_string(bytes.size()) +
                        " bytes, expected " + std::to_string(it->second.spec.row_bytes()));
   }
-  // Every feature file that is complete up to this id gets a row (zeros when not given), so rows
-  // stay aligned with ids. An incomplete (being back-filled) feature is left alone.
+  // Every feature file that is complete up to this id gets a row, so rows stay aligned with ids.
+  // An incomplete (being back-filled) feature is left alone. A failed image gets zero rows; an ok
+  // one must bring a row of every complete feature, since a zero row would pass for its data
+  // (a zero embedding, a flat image's hashes) and nothing would ever fill it in.
+  for (const auto& [name, f] : impl_->features) {
+    const int64_t have = f.committed_rows + int64_t(f.staged.size() / f.spec.row_bytes());
+    if (have != id || rec.status != ImageStatus::ok) continue;
+    if (std::none_of(rows.begin(), rows.end(), [&](const auto& r) { return r.first == name; }))
+      throw StoreError("stage_image: " + rec.path + " has no row of feature '" + name + "'");
+  }
   for (auto& [name, f] : impl_->features) {
     const int64_t have = f.committed_rows + int64_t(f.staged.size() / f.spec.row_bytes());
     if (have != id) continue;
@@ -385,8 +395,13 @@ void Collection::commit() {
     }
     if (fdatasync(f.fd) != 0) throw StoreError(sys_error(dir_ / "features" / (name + ".f"), "fdatasync"));
   }
-  // Deterministic fault injection for the crash-resume test: die after the feature bytes are
-  // written but before the catalog says they exist.
+  // Deterministic fault injection for the crash-resume tests: die after the feature bytes are
+  // written but before the catalog says they exist. IRBIS_FAULT_ABORT_AT_COMMIT=N dies in this
+  // collection's Nth commit (a back-fill stages feature rows but no images, so a count of image
+  // rows cannot place it); IRBIS_FAULT_ABORT_AT_ROWS=N in the first commit reaching N images.
+  ++im.commits;
+  if (const char* fault = std::getenv("IRBIS_FAULT_ABORT_AT_COMMIT"); fault && im.commits == std::atoll(fault))
+    std::abort();
   if (const char* fault = std::getenv("IRBIS_FAULT_ABORT_AT_ROWS")) {
     const int64_t at = std::atoll(fault);
     // With IRBIS_FAULT_ONCE_MARKER set, only the first process to get here dies (it creates the

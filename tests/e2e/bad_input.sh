@@ -76,4 +76,25 @@ set +e
 set -e
 run info "$WORK/c.irbis" --json
 assert_eq "$(json 'd["images"]')" 10 "still intact after re-run"
+
+# A file that disappears between the scan and the read: the fault switch deletes it right
+# before the worker opens it, so the race is hit every time.
+V="$WORK/vanish"
+mkdir -p "$V"
+cp "$D/good.jpg" "$V/a.jpg"; cp "$D/good.png" "$V/b.png"; cp "$D/gray.jpg" "$V/c.jpg"
+IRBIS_FAULT_VANISH_BEFORE_READ=b.png run index "$V" --into "$WORK/v.irbis" --features hashes --json
+assert_eq "$RC" 2 "a vanished file makes a partial run ($ERR)"
+[ ! -e "$V/b.png" ] || fail "the fault switch should have deleted b.png"
+assert_eq "$(json '(d["scanned"], d["ok"], d["failed"])')" "(3, 2, 1)" "counts with a vanished file"
+run info "$WORK/v.irbis" --failures --json
+assert_eq "$(json '(d["images"], [f["path"].rsplit("/", 1)[1] for f in d["failures"]])')" "(2, ['b.png'])" "the vanished file is the failure"
+assert_contains "$(reason b.png)" "no such file" "vanished file reason"
+run dupes "$WORK/v.irbis" --format csv
+assert_contains "$OUT" "a.jpg" "the rest is indexed"
+# The next run finds it gone: removed, nothing left failed.
+run index "$V" --into "$WORK/v.irbis" --features hashes --json
+assert_eq "$RC" 0 "re-run after the file vanished ($ERR)"
+assert_eq "$(json '(d["removed"], d["unchanged"])')" "(1, 2)" "vanished file marked removed"
+run info "$WORK/v.irbis" --failures --json
+assert_eq "$(json '(d["images"], len(d["failures"]))')" "(2, 0)" "intact after the re-run"
 echo "PASS"

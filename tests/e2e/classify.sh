@@ -138,6 +138,19 @@ assert_contains "$ERR" "format version 7" "other version message"
 run predict "$WORK/m.clf" --collection "$WORK/h.irbis"
 assert_eq "$RC" 1 "collection without the model's embeddings"
 assert_contains "$ERR" "needs embeddings of model" "other model message"
+# A collection whose embeddings were computed by other weights under the same model name.
+cp -r "$WORK/c.irbis" "$WORK/other.irbis"
+$PY - "$WORK/other.irbis/catalog.sqlite" <<'PYEOF'
+import sqlite3, sys
+db = sqlite3.connect(sys.argv[1])
+n = db.execute("UPDATE meta SET value = ? WHERE key = 'model.mobilenet_v2_mid.onnx_sha256'", ("ab" * 32,)).rowcount
+assert n == 1, "the collection records its model's weights"
+db.commit()
+PYEOF
+run predict "$WORK/m.clf" --collection "$WORK/other.irbis"
+assert_eq "$RC" 1 "collection embedded with other weights"
+assert_contains "$ERR" "other weights" "weights mismatch message"
+assert_contains "$ERR" "abababababab" "the collection's weights are named"
 run predict "$WORK/m.clf"
 assert_eq "$RC" 1 "nothing to predict"
 echo "PASS"

@@ -39,6 +39,50 @@ $PY -c "
 import numpy as np; a=np.load('$WORK/a.npy'); b=np.load('$WORK/b.npy')
 assert a.shape == b.shape and np.abs(a-b).max() < 1e-5, np.abs(a-b).max()"
 
+# The hashes do not depend on whether the CNN ran in the same pass (each has its own decode).
+assert_eq "$("$IRBIS" export "$WORK/a.irbis" --hashes /dev/stdout)" "$("$IRBIS" export "$WORK/b.irbis" --hashes /dev/stdout)" \
+  "hashes with and without the CNN"
+
+# Broken files among good ones: the run completes (exit 2), each failure is recorded with its
+# reason, and the good images around them get the same unit-length embeddings as before.
+mkdir -p "$WORK/mixed"
+$PY - "$WORK/pics" "$WORK/mixed" <<'PYEOF'
+import os, shutil, sys
+import numpy as np
+src, dst = sys.argv[1:3]
+jpgs = sorted(os.path.join(d, f) for d, _, fs in os.walk(src) for f in fs if f.endswith(".jpg"))[:4]
+for i, f in enumerate(jpgs):
+    shutil.copy(f, f"{dst}/{2 * i}-good.jpg")
+    open(f"{dst}/{2 * i}-good.src", "w").write(os.path.relpath(f, src))
+data = open(jpgs[0], "rb").read()
+open(f"{dst}/1-truncated.jpg", "wb").write(data[: len(data) // 3])
+open(f"{dst}/3-random.jpg", "wb").write(np.random.default_rng(3).bytes(4000))
+open(f"{dst}/5-empty.png", "wb").close()
+PYEOF
+run index "$WORK/mixed" --into "$WORK/m.irbis" --threads 2 --json
+assert_eq "$RC" 2 "broken files make a partial run ($ERR)"
+assert_eq "$(json '(d["ok"], d["failed"])')" "(4, 3)" "good and failed counts"
+run info "$WORK/m.irbis" --failures --json
+assert_eq "$(json 'sorted((f["path"].rsplit("/", 1)[1], bool(f["reason"])) for f in d["failures"])')" \
+  "[('1-truncated.jpg', True), ('3-random.jpg', True), ('5-empty.png', True)]" "failures with reasons"
+"$IRBIS" export "$WORK/m.irbis" --embeddings "$WORK/m.npy" 2> /dev/null
+$PY - "$WORK/pics" "$WORK/mixed" "$WORK/m.npy" "$WORK/a.npy" <<'PYEOF'
+import csv, os, sys
+import numpy as np
+root, mixed, mnpy, anpy = sys.argv[1:5]
+def rows(npy):
+    return {os.path.basename(r["path"]) if npy == mnpy else os.path.relpath(r["path"], os.path.realpath(root)):
+            int(r["row"]) for r in csv.DictReader(open(npy[:-4] + ".paths.csv"))}
+m, a = np.load(mnpy), np.load(anpy)
+mr, ar = rows(mnpy), rows(anpy)
+assert sorted(mr) == ["0-good.jpg", "2-good.jpg", "4-good.jpg", "6-good.jpg"], sorted(mr)
+assert np.allclose(np.linalg.norm(m, axis=1), 1, atol=1e-4), np.linalg.norm(m, axis=1)
+for name, row in mr.items():
+    orig = open(os.path.join(mixed, name[:-4] + ".src")).read()
+    d = np.abs(m[row] - a[ar[orig]]).max()
+    assert d < 1e-5, f"{name}: embedding differs from its original's by {d}"
+PYEOF
+
 # Semantic view: the last block alone, normalised.
 "$IRBIS" export "$WORK/a.irbis" --embeddings "$WORK/s.npy" --view semantic 2> /dev/null
 assert_eq "$($PY -c "import numpy as np; print(np.load('$WORK/s.npy').shape[1])")" 1792 "semantic block width"

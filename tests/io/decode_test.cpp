@@ -7,6 +7,7 @@
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 #include <random>
+#include <set>
 #include <turbojpeg.h>
 
 #include "irbis/errors.h"
@@ -658,19 +659,21 @@ TEST(Decode, TiffOrientationTagIsApplied) {
   }
 }
 
-TEST(Decode, PngExifChunkOrientation) {
-  // eXIf chunk inserted right after IHDR (8 + 25 bytes).
-  const std::vector<uint8_t> png = encode(marker_image(), ".png");
-  const std::vector<uint8_t> exif = exif_tiff(8);
+// A PNG with an eXIf chunk holding the orientation, inserted right after IHDR (8 + 25 bytes).
+std::vector<uint8_t> png_with_exif_orientation(const std::vector<uint8_t>& png, int orientation) {
+  const std::vector<uint8_t> exif = exif_tiff(orientation);
   std::vector<uint8_t> chunk;
   put_be32(chunk, uint32_t(exif.size()));
   chunk.insert(chunk.end(), {'e', 'X', 'I', 'f'});
   chunk.insert(chunk.end(), exif.begin(), exif.end());
   put_be32(chunk, crc32(chunk.data() + 4, chunk.size() - 4));
-  std::vector<uint8_t> p(png.begin(), png.begin() + 33);
-  p.insert(p.end(), chunk.begin(), chunk.end());
-  p.insert(p.end(), png.begin() + 33, png.end());
-  const DecodedImage d = decode_image(sp(p));
+  std::vector<uint8_t> p = png;
+  p.insert(p.begin() + 33, chunk.begin(), chunk.end());
+  return p;
+}
+
+TEST(Decode, PngExifChunkOrientation) {
+  const DecodedImage d = decode_image(sp(png_with_exif_orientation(encode(marker_image(), ".png"), 8)));
   EXPECT_EQ(d.orientation, 8);
   ASSERT_EQ(d.rgb.size(), cv::Size(48, 64));
   expect_marker_corner(d.rgb, 3, "png orientation 8");
@@ -703,6 +706,38 @@ TEST(Decode, WebpExifChunkOrientation) {
   EXPECT_EQ(d.orientation, 3);
   ASSERT_EQ(d.rgb.size(), cv::Size(64, 48));
   expect_marker_corner(d.rgb, 2, "webp orientation 3");
+}
+
+// decode_image_sizes gives for each size exactly what decode_image gives for it alone: `index`
+// relies on it so that the hashes do not depend on whether a CNN runs in the same pass.
+TEST(Decode, SeveralSizesEqualSingleDecodes) {
+  const cv::Mat photo = synthetic_photo(1000, 750, 13);
+  // A rotated JPEG (scales shared or not), a PNG (one decode shrunk per size), and a small PNG
+  // mirrored by its Exif (cv::flip works in place: sizes that are not shrunk must not share it).
+  const std::vector<std::vector<uint8_t>> files = {with_exif_orientation(encode(photo, ".jpg", 90), 6),
+                                                   encode(photo, ".png"),
+                                                   png_with_exif_orientation(encode(marker_image(), ".png"), 2)};
+  const std::vector<int> sides = {32, 224, 0, 30, 40, 20};
+  for (size_t f = 0; f < files.size(); ++f) {
+    const std::vector<DecodedImage> all = decode_image_sizes(sp(files[f]), {}, sides);
+    ASSERT_EQ(all.size(), sides.size());
+    for (size_t i = 0; i < sides.size(); ++i) {
+      DecodeOptions o;
+      o.min_side = sides[i];
+      const DecodedImage one = decode_image(sp(files[f]), o);
+      const std::string what = "file " + std::to_string(f) + " min_side " + std::to_string(sides[i]);
+      EXPECT_EQ(all[i].orientation, one.orientation) << what;
+      EXPECT_EQ(all[i].header.width, one.header.width) << what;
+      ASSERT_EQ(all[i].rgb.size(), one.rgb.size()) << what;
+      EXPECT_EQ(cv::norm(all[i].rgb, one.rgb, cv::NORM_INF), 0) << what;
+    }
+    std::set<std::pair<int, int>> distinct;
+    for (const auto& d : all) distinct.insert({d.rgb.cols, d.rgb.rows});
+    EXPECT_GE(distinct.size(), 2u) << "file " << f << ": the sizes must differ to test anything";
+  }
+  const auto mirrored = decode_image_sizes(sp(files[2]), {}, sides);
+  expect_marker_corner(mirrored[2].rgb, 1, "mirrored, full size");
+  expect_marker_corner(mirrored[4].rgb, 1, "mirrored, same pixels as full size");
 }
 
 TEST(Decode, JpegWithoutExifHasOrientation1) {

@@ -97,6 +97,28 @@ TEST(Collection, UncommittedBytesAreCutOnNextWrite) {
   EXPECT_EQ(std::filesystem::file_size(tmp / "a.irbis" / "features" / "hashes.f"), 16u);
 }
 
+// A zero row would pass for an ok image's data (a zero embedding, a flat image's hashes) and
+// never be filled in: an ok image must bring a row of every complete feature.
+TEST(Collection, OkImageNeedsEveryCompleteFeature) {
+  test::TempDir tmp("coll");
+  auto c = Collection::open_or_create(tmp / "a.irbis");
+  c->ensure_feature({"hashes", "u64", 2});
+  c->ensure_feature({"emb.m", "f32", 2});
+  std::vector<uint64_t> h{1, 2};
+  std::vector<float> e{0.6f, 0.8f};
+  EXPECT_THROW(c->stage_image(make_record("/a", 1), {{"hashes", bytes_of(h)}}), StoreError);
+  EXPECT_EQ(c->staged_images(), 0u);
+  c->stage_image(make_record("/a", 1),
+                 {{"hashes", bytes_of(h)}, {"emb.m", {reinterpret_cast<const uint8_t*>(e.data()), 8}}});
+  ImageRecord failed = make_record("/b", 2);
+  failed.status = ImageStatus::failed;
+  c->stage_image(failed, {});  // a failed image gets zero rows
+  c->commit();
+  EXPECT_EQ(c->feature_rows("emb.m"), 2);
+  EXPECT_EQ(c->view("emb.m").row_f32(0)[1], 0.8f);
+  EXPECT_EQ(c->view("emb.m").row_f32(1)[1], 0.0f);
+}
+
 TEST(Collection, ChangedFileRetiresOldVersion) {
   test::TempDir tmp("coll");
   auto c = Collection::open_or_create(tmp / "a.irbis");
