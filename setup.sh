@@ -22,7 +22,7 @@ APT_PACKAGES=(
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev
   # python references for benchmarks and test fixtures
-  python3-numpy python3-pil python3-scipy python3-opencv python3-sklearn
+  python3-numpy python3-pil python3-scipy python3-opencv python3-sklearn python3-hnswlib python3-faiss
   # real photographs for the sample collection and tests
   opencv-doc python3-skimage
   # a real CMYK JPEG producer for the decoder test (tests/io/decode_test.cpp)
