@@ -1,7 +1,7 @@
 // The views of a collection (report.h): one ReportSection per analysis, rendered by both the
-// static report (write_report) and the server. EXTENSION POINTS for the analyses of other
-// branches are marked below: unique_section() (search branch) and classifier_section()
-// (classify branch) return a section whose `available` is false until they are wired in.
+// static report (write_report) and the server. A section whose analysis cannot run on a
+// collection (no embeddings, too few images) still renders, saying why. EXTENSION POINT below:
+// classifier_section() (classify branch) is unavailable until it is wired in.
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -306,18 +306,101 @@ std::vector<int64_t> clusters_images(ReportData& d, const ViewContext&) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// EXTENSION POINT (search branch): the most unique images beside their nearest neighbours, with
-// the distance distribution as svg_boxplot(). Make `available` true and fill html/tables/images
-// from the unique analysis (include/irbis/search.h) when it lands on main.
-ReportSection unique_section() {
-  ReportSection s;
-  s.id = "unique";
-  s.title = "Unique";
-  s.available = [](ReportData&) { return false; };
-  s.html = [](ReportData&, const ViewContext&) { return std::string(); };
-  s.tables = [](ReportData&) { return std::vector<CsvTable>{}; };
-  s.images = [](ReportData&, const ViewContext&) { return std::vector<int64_t>{}; };
-  return s;
+// Unique: rank_unique (search.h) over the collection's index, each image beside its nearest
+// neighbour that is not an exact copy, and the distance distribution as a boxplot.
+const char* outlier_side(const BoxSummary& s, const UniqueRow& u) {
+  if (u.neighbor < 0) return "";
+  return u.distance > s.upper_whisker ? "high" : u.distance < s.lower_whisker ? "low" : "";
+}
+
+std::vector<CsvTable> unique_tables(ReportData& d) {
+  const UniqueResult* u = d.unique();
+  if (!u) return {};
+  const VectorSearch& vs = *d.search();
+  CsvTable t{"unique.csv",
+             {"rank", "id", "path", "distance", "neighbor_id", "neighbor_path", "density", "outlier", "exact"},
+             {}};
+  for (size_t i = 0; i < u->rows.size(); ++i) {
+    const UniqueRow& r = u->rows[i];
+    const ImageRecord& rec = vs.records()[size_t(r.row)];
+    const bool nb = r.neighbor >= 0;
+    t.rows.push_back({std::to_string(i + 1), std::to_string(rec.id), rec.path, nb ? num(r.distance, 6) : "",
+                      nb ? std::to_string(vs.ids()[size_t(r.neighbor)]) : "",
+                      nb ? vs.records()[size_t(r.neighbor)].path : "", nb ? num(r.density, 6) : "",
+                      outlier_side(u->summary, r), r.exact ? "yes" : "no"});
+  }
+  return {t};
+}
+
+std::string unique_html(ReportData& d, const ViewContext& ctx) {
+  const UniqueResult* u = d.unique();
+  if (!u)
+    return "<section id=\"unique\" data-ranked=\"0\" data-shown=\"0\"><h2>Most unique images</h2><p class=\"mut\">"
+           "not available: " + html_escape(display_path(d.unique_error())) + "</p></section>";
+  const VectorSearch& vs = *d.search();
+  const BoxSummary& s = u->summary;
+  const auto [first, last] = page_range(ctx, u->rows.size(), size_t(d.options().unique_top));
+  std::string h = "<section id=\"unique\" data-images=\"" + std::to_string(vs.size()) + "\" data-ranked=\"" +
+                  std::to_string(s.n) + "\" data-shown=\"" + std::to_string(last - first) + "\" data-index=\"" +
+                  index_kind_name(vs.status().kind) + "\"><h2>Most unique images" + csv_link(ctx, "unique.csv") + "</h2>";
+  h += "<p>Each image beside its nearest neighbour that is not an exact copy, by the distance between them (1 &minus; "
+       "cosine similarity of the " + html_escape(vs.card().name) + " embeddings; 0 = the same picture, higher = more "
+       "unique). " + std::to_string(s.n) + " of " + std::to_string(vs.size()) + " images ranked with the " +
+       index_kind_name(vs.status().kind) + " index" +
+       (vs.status().kind == IndexKind::hnsw ? std::string(u->top_exact ? "; the top ranks are checked exactly" : "") : "") +
+       ". unique.csv lists every image with its distance and density (mean distance to its 5 nearest).</p>";
+  if (s.n < vs.size())
+    h += "<p class=\"mut\">" + std::to_string(vs.size() - s.n) +
+         " images have no neighbour that is not an exact copy of them (listed last).</p>";
+  h += pager(ctx, u->rows.size()) + "<div class=\"pairs\">";
+  for (size_t i = first; i < last; ++i) {
+    const UniqueRow& r = u->rows[i];
+    const ImageRecord& rec = vs.records()[size_t(r.row)];
+    const std::string side = outlier_side(s, r);
+    h += "<div class=\"pair\" data-rank=\"" + std::to_string(i + 1) + "\" data-id=\"" + std::to_string(rec.id) +
+         "\" data-neighbor=\"" + (r.neighbor >= 0 ? std::to_string(vs.ids()[size_t(r.neighbor)]) : "") +
+         "\" data-distance=\"" + (r.neighbor >= 0 ? num(r.distance, 6) : "") + "\">";
+    if (r.neighbor < 0) {
+      h += thumb_html(ctx, rec, "<b>#" + std::to_string(i + 1) + "</b> no neighbour that is not a copy", "uniq");
+    } else {
+      h += thumb_html(ctx, rec,
+                      "<b>#" + std::to_string(i + 1) + "</b> distance " + num(r.distance, 4) +
+                          (side[0] == 'h' ? ", outlier" : side[0] == 'l' ? ", low outlier" : "") + (r.exact ? "" : " (approx.)"),
+                      "uniq");
+      h += thumb_html(ctx, vs.records()[size_t(r.neighbor)], "nearest neighbour", "nb");
+    }
+    h += "</div>";
+  }
+  h += "</div>" + pager(ctx, u->rows.size());
+  if (s.n > 0) {
+    std::vector<double> outliers;
+    for (const auto& r : u->rows)
+      if (outlier_side(s, r)[0]) outliers.push_back(r.distance);
+    h += "<h3>Distance to the nearest neighbour, " + std::to_string(s.n) + " images</h3>" +
+         svg_boxplot({{"all images", s, outliers}}, "distance to the nearest other image (1 - cosine)");
+    const std::vector<std::vector<std::string>> rows = {
+        {"min", num(s.min, 4)},           {"lower whisker", num(s.lower_whisker, 4)},
+        {"Q1", num(s.q1, 4)},             {"median", num(s.median, 4)},
+        {"Q3", num(s.q3, 4)},             {"upper whisker", num(s.upper_whisker, 4)},
+        {"max", num(s.max, 4)},           {"mean", num(s.mean, 4)},
+        {"high outliers (> Q3 + 1.5 IQR)", std::to_string(s.high_outliers)},
+        {"low outliers (< Q1 - 1.5 IQR)", std::to_string(s.low_outliers)}};
+    h += table_html({"statistic", "distance"}, rows, rows.size(), "unique-summary", {false, true});
+  }
+  return h + "</section>";
+}
+
+std::vector<int64_t> unique_images(ReportData& d, const ViewContext& ctx) {
+  const UniqueResult* u = d.unique();
+  std::vector<int64_t> ids;
+  if (!u) return ids;
+  const VectorSearch& vs = *d.search();
+  const auto [first, last] = page_range(ctx, u->rows.size(), size_t(d.options().unique_top));
+  for (size_t i = first; i < last; ++i) {
+    ids.push_back(vs.ids()[size_t(u->rows[i].row)]);
+    if (u->rows[i].neighbor >= 0) ids.push_back(vs.ids()[size_t(u->rows[i].neighbor)]);
+  }
+  return ids;
 }
 
 // EXTENSION POINT (classify branch): with --classifier, the confusion matrix and per-class
@@ -341,7 +424,7 @@ std::vector<ReportSection> report_sections(const ReportOptions& opts) {
   auto none = [](ReportData&, const ViewContext&) { return std::vector<int64_t>{}; };
   v.push_back({"overview", "Overview", always, overview_html, overview_tables, none});
   v.push_back({"dupes", "Duplicates", always, dupes_html, dupes_tables, dupes_images});
-  v.push_back(unique_section());
+  v.push_back({"unique", "Unique", always, unique_html, unique_tables, unique_images});
   v.push_back({"clusters", "Clusters", always, clusters_html, clusters_tables, clusters_images});
   v.push_back(classifier_section(opts.classifier));
   return v;
@@ -408,6 +491,13 @@ ReportSummary write_report(const Collection& coll, const ReportOptions& opts, co
   sum.images = data.live().size();
   sum.dupe_groups = data.dupes().groups.size();
   if (const ClustersResult* c = data.clusters()) sum.cluster_k = c->report.k;
+  if (const UniqueResult* u = data.unique()) {
+    sum.unique_ranked = u->summary.n;
+    if (!u->rows.empty() && u->rows[0].neighbor >= 0) {
+      sum.most_unique = data.search()->records()[size_t(u->rows[0].row)].path;
+      sum.most_unique_distance = u->rows[0].distance;
+    }
+  }
   sum.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return sum;
 }
