@@ -17,6 +17,7 @@
 #include <nlohmann/json.hpp>
 #include <opencv2/core.hpp>
 
+#include "irbis/classifier.h"
 #include "irbis/cluster.h"
 #include "irbis/collection.h"
 #include "irbis/dupes.h"
@@ -45,7 +46,7 @@ struct ReportOptions {
   int k_min = 2, k_max = 30;
   std::string map = "auto";                // tsne, pca, none; auto = tsne up to 2000 images, else pca
   uint64_t seed = 1;
-  std::string classifier;                  // --classifier (classify branch; ignored until it lands)
+  std::string classifier;                  // --classifier FILE (.clf from `irbis train`): its scores
   int unique_top = 12;                     // most unique images drawn beside their neighbour (proven exact)
   // Static report: at most this many duplicate groups / failures in the HTML (CSV has all).
   int html_max_groups = 300;
@@ -101,12 +102,17 @@ class ReportData {
   // exact); null when there is no index or fewer than two images (unique_error() says why).
   const UniqueResult* unique();
   std::string unique_error();
+  // The opts.classifier file (Classifier::load) with its stored training report; null without
+  // --classifier or when the file cannot be read (classifier_error(): missing, not a classifier,
+  // another format version, corrupted).
+  const Classifier* classifier();
+  std::string classifier_error();
 
  private:
   const Collection& coll_;
   ReportOptions opts_;
   // One lock per analysis, so a long one (clusters) never blocks the others or record lookups.
-  std::mutex mu_, overview_mu_, dupes_mu_, clusters_mu_, search_mu_, unique_mu_, emb_mu_;
+  std::mutex mu_, overview_mu_, dupes_mu_, clusters_mu_, search_mu_, unique_mu_, classifier_mu_, emb_mu_;
   std::optional<std::vector<ImageRecord>> all_, live_;
   std::map<int64_t, size_t> by_id_;
   std::optional<Overview> overview_;
@@ -117,6 +123,8 @@ class ReportData {
   std::string search_error_;
   std::optional<std::unique_ptr<UniqueResult>> unique_;
   std::string unique_error_;
+  std::optional<std::unique_ptr<Classifier>> classifier_;
+  std::string classifier_error_;
   std::optional<std::unique_ptr<EmbeddingMatrix>> emb_;
   std::map<int64_t, int64_t> emb_row_;
   void load_records_locked();
@@ -156,8 +164,8 @@ struct CsvTable {
 struct ReportSection {
   std::string id;      // anchor and API name: "overview", "dupes", "unique", "clusters", "classifier"
   std::string title;
-  // False hides the section (no classifier analysis in this build); sections whose analysis
-  // cannot run on a collection stay visible and say why.
+  // Whether the section is shown; one whose analysis cannot run on a collection (no embeddings,
+  // an unreadable classifier) is still shown and says why.
   std::function<bool(ReportData&)> available;
   std::function<std::string(ReportData&, const ViewContext&)> html;
   std::function<std::vector<CsvTable>(ReportData&)> tables;
@@ -165,8 +173,7 @@ struct ReportSection {
   std::function<std::vector<int64_t>(ReportData&, const ViewContext&)> images;
 };
 
-// In display order: overview, duplicates, unique, clusters, classifier (when available and
-// opts.classifier is set).
+// In display order: overview, duplicates, unique, clusters, classifier (when opts.classifier is set).
 std::vector<ReportSection> report_sections(const ReportOptions& opts);
 
 struct ReportSummary {

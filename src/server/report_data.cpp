@@ -161,6 +161,29 @@ std::string ReportData::unique_error() {
   return unique_error_;
 }
 
+const Classifier* ReportData::classifier() {
+  std::lock_guard lk(classifier_mu_);
+  if (!classifier_) {
+    classifier_ = std::unique_ptr<Classifier>();
+    if (opts_.classifier.empty()) {
+      classifier_error_ = "no --classifier given";
+    } else {
+      try {
+        classifier_ = std::make_unique<Classifier>(Classifier::load(opts_.classifier));
+      } catch (const Error& e) {  // ModelError / IoError name the file and the reason
+        classifier_error_ = e.what();
+      }
+    }
+  }
+  return classifier_->get();
+}
+
+std::string ReportData::classifier_error() {
+  classifier();
+  std::lock_guard lk(classifier_mu_);
+  return classifier_error_;
+}
+
 std::string ReportData::clusters_error() {
   clusters();
   std::lock_guard lk(clusters_mu_);

@@ -89,6 +89,66 @@ for f in glob.glob('$WORK/c.irbis/thumbs/*.jpg'):
     w, h = Image.open(f).size; assert max(w, h) <= 256, (f, w, h)
 " || fail "thumbnail sizes"
 
+# --classifier: the training report stored in the .clf (a tiny classifier: photos/ vs edits/),
+# the same numbers `irbis train` printed; unreadable files stop the report with a clear message.
+$PY -c "
+import csv, sys
+print('path,label')
+for r in csv.DictReader(open(sys.argv[1] + '/truth.csv')): print(sys.argv[1] + '/' + r['path'] + ',' + r['path'].split('/')[0])
+" "$WORK/pics" > "$WORK/labels.csv"
+run train "$WORK/c.irbis" --labels "$WORK/labels.csv" --out "$WORK/m.clf" --seed 1 --json
+assert_eq "$RC" 0 "train ($ERR)"
+echo "$OUT" > "$WORK/train.json"
+run report "$WORK/c.irbis" --out "$WORK/rc" --classifier "$WORK/m.clf"
+assert_eq "$RC" 0 "report --classifier ($ERR)"
+for f in classifier.csv classifier_scores.csv classifier_confusion.csv unique.csv; do [ -s "$WORK/rc/$f" ] || fail "missing $f"; done
+$PY - "$WORK/train.json" "$WORK/rc" <<'PYEOF' || fail "classifier section"
+import csv, json, re, sys
+t = json.load(open(sys.argv[1]))
+out = sys.argv[2]
+page = open(out + "/index.html", encoding="utf-8").read()
+sec = page[page.index('<section id="classifier"'):]
+sec = sec[: sec.index("</section>")]
+K = len(t["classes"])
+assert f'data-classes="{K}"' in sec
+for split in ("train", "test"):
+    e = t[split]
+    assert f'data-{split}-accuracy="{e["accuracy"]:.4f}"' in sec, split
+    # The inline confusion matrix (SVG drawn by irbis) has the stored counts, cell by cell.
+    m = sec[sec.index(f'<div class="confusion-matrix" data-split="{split}"'):]
+    m = m[: m.index("</svg>")]
+    cells = {(int(r), int(c)): int(n) for r, c, n in re.findall(r'data-row="(\d+)" data-col="(\d+)" data-count="(\d+)"', m)}
+    assert cells == {(r, c): e["confusion"][r][c] for r in range(K) for c in range(K)}, (split, cells)
+    scores = [r for r in csv.DictReader(open(out + "/classifier_scores.csv")) if r["split"] == split]
+    assert [r["class"] for r in scores] == t["classes"]
+    for r, p in zip(scores, e["per_class"]):
+        for k in ("precision", "recall", "f1"):
+            assert abs(float(r[k]) - p[k]) < 1e-4, (split, k, r, p)
+        assert int(r["support"]) == p["support"]
+    conf = [r for r in csv.DictReader(open(out + "/classifier_confusion.csv")) if r["split"] == split]
+    assert [[int(r["predicted_" + c]) for c in t["classes"]] for r in conf] == e["confusion"], split
+    tab = sec[sec.index(f'<div class="class-scores" data-split="{split}"'):]
+    assert len(re.findall(r"<tr>", tab[: tab.index("</table>")])) == K + 1, "one row per class"
+summary = dict((r["metric"], r["value"]) for r in csv.DictReader(open(out + "/classifier.csv")))
+assert int(summary["train_images"]) == t["train_images"] and int(summary["test_images"]) == t["test_images"], summary
+assert abs(float(summary["test_accuracy"]) - t["test"]["accuracy"]) < 1e-4, summary
+PYEOF
+printf 'not a classifier' > "$WORK/bad.clf"
+run report "$WORK/c.irbis" --out "$WORK/rb" --classifier "$WORK/bad.clf"
+assert_eq "$RC" 3 "report with a file that is not a classifier"
+assert_contains "$ERR" "$WORK/bad.clf: not an irbis classifier file" "says what is wrong"
+$PY -c "import sys; b = bytearray(open(sys.argv[1], 'rb').read()); b[len(b) // 2] ^= 0xff; open(sys.argv[2], 'wb').write(b)" \
+  "$WORK/m.clf" "$WORK/corrupt.clf"
+run report "$WORK/c.irbis" --out "$WORK/rb" --classifier "$WORK/corrupt.clf"
+assert_eq "$RC" 3 "report with a corrupted classifier"
+assert_contains "$ERR" "corrupt.clf: classifier file is corrupted" "names the corrupted file"
+$PY -c "import sys; b = bytearray(open(sys.argv[1], 'rb').read()); b[8] = 99; open(sys.argv[2], 'wb').write(b)" \
+  "$WORK/m.clf" "$WORK/v99.clf"
+run report "$WORK/c.irbis" --out "$WORK/rb" --classifier "$WORK/v99.clf"
+assert_eq "$RC" 3 "report with a classifier of another format version"
+assert_contains "$ERR" "format version 99" "names the version"
+[ -e "$WORK/rb/index.html" ] && fail "a report was written despite the bad classifier"
+
 # Re-running overwrites in place; a collection without embeddings clusters by colour.
 run report "$WORK/c.irbis" --out "$WORK/r" -k 4
 assert_eq "$RC" 0 "report again"
