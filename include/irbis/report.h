@@ -48,6 +48,7 @@ struct ReportOptions {
   uint64_t seed = 1;
   std::string classifier;                  // --classifier FILE (.clf from `irbis train`): its scores
   int unique_top = 12;                     // most unique images drawn beside their neighbour (proven exact)
+  IndexOptions index;                      // the vector index behind unique and search (--index)
   // Static report: at most this many duplicate groups / failures in the HTML (CSV has all).
   int html_max_groups = 300;
   int html_max_rows = 300;
@@ -89,11 +90,9 @@ class ReportData {
   const DupesResult& dupes();
   const ClustersResult* clusters();                 // null when there is nothing to cluster
   std::string clusters_error();                     // why clusters() is null
-  const EmbeddingMatrix* embeddings();              // full view of opts.model; null when not indexed
-  int64_t embedding_row(int64_t id);                // row of an id in embeddings(), -1 when none
   // The collection's vector index of opts.model (VectorSearch::open: exact below 10 000 images,
   // else the persisted HNSW index, repaired or built when needed); null when the collection has
-  // no embeddings of that model (search_error() says why).
+  // no embeddings of that model (search_error() says why). Its queries are const and safe from many threads at once.
   const VectorSearch* search();
   std::string search_error();
   // Row of an id in search(), -1 when it has none.
@@ -112,7 +111,7 @@ class ReportData {
   const Collection& coll_;
   ReportOptions opts_;
   // One lock per analysis, so a long one (clusters) never blocks the others or record lookups.
-  std::mutex mu_, overview_mu_, dupes_mu_, clusters_mu_, search_mu_, unique_mu_, classifier_mu_, emb_mu_;
+  std::mutex mu_, overview_mu_, dupes_mu_, clusters_mu_, search_mu_, unique_mu_, classifier_mu_;
   std::optional<std::vector<ImageRecord>> all_, live_;
   std::map<int64_t, size_t> by_id_;
   std::optional<Overview> overview_;
@@ -125,8 +124,6 @@ class ReportData {
   std::string unique_error_;
   std::optional<std::unique_ptr<Classifier>> classifier_;
   std::string classifier_error_;
-  std::optional<std::unique_ptr<EmbeddingMatrix>> emb_;
-  std::map<int64_t, int64_t> emb_row_;
   void load_records_locked();
 };
 
@@ -134,13 +131,14 @@ class ReportData {
 std::vector<std::pair<std::string, int64_t>> size_bins();
 
 // ---------------------------------------------------------------------------------------------
-// "More like this": nearest images by cosine similarity of the embeddings.
-// SWAP POINT: exact inner product over load_embeddings (AVX2 loop) until the search branch's
-// index lands; replace the body of more_like_this (src/server/similar.cpp) with that index.
+// "More like this": nearest images by cosine similarity of the embeddings, from
+// ReportData::search() (exact or HNSW; the query need not be in the collection).
 struct SimilarHit {
   int64_t id = -1;
   float score = 0;   // cosine similarity (embeddings are L2-normalised)
 };
+// query: 1 x dim floats, L2-normalised (a stored row or embed_image's output). Empty when the
+// collection has no index or the query's dimension differs.
 std::vector<SimilarHit> more_like_this(ReportData& data, const cv::Mat& query, int k, int64_t exclude_id = -1);
 
 // ---------------------------------------------------------------------------------------------

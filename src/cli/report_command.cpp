@@ -6,6 +6,7 @@
 #include "irbis/errors.h"
 #include "irbis/model.h"
 #include "irbis/report.h"
+#include "irbis/search.h"
 #include "irbis/server.h"
 
 namespace irbis::cli {
@@ -20,6 +21,10 @@ void add_report_options(CLI::App* cmd, ReportOptions& o) {
   cmd->add_option("--k-max", o.k_max, "Largest k tried when k is chosen automatically")->capture_default_str();
   cmd->add_option("--map", o.map, "Cluster map: auto (t-SNE up to 2000 images, else PCA), tsne, pca, none")
       ->capture_default_str();
+  cmd->add_option_function<std::string>(
+         "--index", [&o](const std::string& s) { o.index.kind = parse_index_kind(s); },
+         "Vector index for unique and search: auto (exact below 10000 images, else HNSW), exact or hnsw")
+      ->default_str("auto");
   cmd->add_option("--classifier", o.classifier,
                   "Also show this classifier's (irbis train --out) confusion matrix and per-class scores");
 }

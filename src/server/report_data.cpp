@@ -88,32 +88,11 @@ const DupesResult& ReportData::dupes() {
   return *dupes_;
 }
 
-const EmbeddingMatrix* ReportData::embeddings() {
-  std::lock_guard lk(emb_mu_);
-  if (!emb_) {
-    try {
-      auto m = std::make_unique<EmbeddingMatrix>(load_embeddings(coll_, opts_.model, EmbeddingView::full));
-      for (size_t i = 0; i < m->records.size(); ++i) emb_row_[m->records[i].id] = int64_t(i);
-      emb_ = std::move(m);
-    } catch (const Error&) {
-      emb_ = std::unique_ptr<EmbeddingMatrix>();
-    }
-  }
-  return emb_->get();
-}
-
-int64_t ReportData::embedding_row(int64_t id) {
-  if (!embeddings()) return -1;
-  std::lock_guard lk(emb_mu_);
-  auto it = emb_row_.find(id);
-  return it == emb_row_.end() ? -1 : it->second;
-}
-
 const VectorSearch* ReportData::search() {
   std::lock_guard lk(search_mu_);
   if (!search_) {
     try {
-      search_ = VectorSearch::open(coll_, opts_.model);
+      search_ = VectorSearch::open(coll_, opts_.model, opts_.index);
     } catch (const Error& e) {  // no embeddings of the model (e.g. hashes-only): the views say why
       search_error_ = e.what();
       search_ = std::unique_ptr<VectorSearch>();
