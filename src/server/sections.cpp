@@ -365,7 +365,7 @@ std::string unique_html(ReportData& d, const ViewContext& ctx) {
     } else {
       h += thumb_html(ctx, rec,
                       "<b>#" + std::to_string(i + 1) + "</b> distance " + num(r.distance, 4) +
-                          (side[0] == 'h' ? ", outlier" : side[0] == 'l' ? ", low outlier" : "") + (r.exact ? "" : " (approx.)"),
+                          (side[0] == 'h' ? "<br>outlier" : side[0] == 'l' ? "<br>low outlier" : "") + (r.exact ? "" : " (approx.)"),
                       "uniq");
       h += thumb_html(ctx, vs.records()[size_t(r.neighbor)], "nearest neighbour", "nb");
     }
