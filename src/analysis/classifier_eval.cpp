@@ -134,7 +134,8 @@ Evaluation evaluation_from_json(const nlohmann::json& j, const std::vector<std::
         throw ModelError("per-class scores out of order at '" + classes[c] + "'");
       e.per_class.push_back({pc[c].at("precision").get<double>(), pc[c].at("recall").get<double>(),
                              pc[c].at("f1").get<double>(), pc[c].at("support").get<int>()});
-      if (!cm[c].is_array() || cm[c].size() != K) throw ModelError("confusion matrix is not " + std::to_string(K) + " x " + std::to_string(K));
+      if (!cm[c].is_array() || cm[c].size() != K)
+        throw ModelError("confusion matrix is not " + std::to_string(K) + " x " + std::to_string(K));
       for (size_t p = 0; p < K; ++p) e.confusion.at<int>(int(c), int(p)) = cm[c][p].get<int>();
     }
   } catch (const nlohmann::json::exception& x) {

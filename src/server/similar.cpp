@@ -14,7 +14,8 @@ std::vector<SimilarHit> more_like_this(ReportData& data, const cv::Mat& query, i
   if (!q.isContinuous()) q = q.clone();
   const int64_t exclude = exclude_id >= 0 ? vs->row_of_id(exclude_id) : -1;
   std::vector<SimilarHit> hits;
-  for (const Neighbor& n : vs->search(q.ptr<float>(), k, exclude)) hits.push_back({vs->ids()[size_t(n.row)], n.similarity});
+  for (const Neighbor& n : vs->search(q.ptr<float>(), k, exclude))
+    hits.push_back({vs->ids()[size_t(n.row)], n.similarity});
   return hits;
 }
 
