@@ -72,6 +72,9 @@ struct Evaluation {
 };
 Evaluation evaluate(const std::vector<int>& truth, const std::vector<int>& pred, int K);
 nlohmann::json evaluation_json(const Evaluation& e, const std::vector<std::string>& classes);
+// The inverse (e.g. a classifier file's stored report): ModelError when j does not hold an
+// evaluation of exactly these classes.
+Evaluation evaluation_from_json(const nlohmann::json& j, const std::vector<std::string>& classes);
 
 std::vector<int> argmax_rows(const cv::Mat& proba);
 
@@ -162,5 +165,7 @@ cv::Mat read_rgb(const std::string& path, int min_side);
 // another extension, IoError when it cannot be written.
 void write_confusion_plot(const std::filesystem::path& file, const cv::Mat& confusion,
                           const std::vector<std::string>& classes, const std::string& title);
+// The SVG picture as text (K x K CV_32S counts; UsageError otherwise), e.g. inline in the report.
+std::string confusion_svg(const cv::Mat& confusion, const std::vector<std::string>& classes, const std::string& title);
 
 }  // namespace irbis

@@ -1,8 +1,8 @@
 // "See it": thumbnails, the HTML report of a whole collection (`irbis report`) and the data behind
 // the local web UI (`irbis serve`, server.h). Both render the same views from one ReportData: each
 // view is a ReportSection (HTML fragment + CSV tables + JSON for the API), so new analyses plug in
-// as one more section (see report_sections() and the EXTENSION POINTS in src/server/sections.cpp).
-// docs/report.md describes the output.
+// as one more section (see report_sections() in src/server/sections.cpp). docs/report.md
+// describes the output.
 #pragma once
 #include <cstdint>
 #include <filesystem>
@@ -17,10 +17,12 @@
 #include <nlohmann/json.hpp>
 #include <opencv2/core.hpp>
 
+#include "irbis/classifier.h"
 #include "irbis/cluster.h"
 #include "irbis/collection.h"
 #include "irbis/dupes.h"
 #include "irbis/embeddings.h"
+#include "irbis/search.h"
 
 namespace irbis {
 
@@ -38,13 +40,15 @@ size_t ensure_thumbnails(const Collection& coll, const std::vector<ImageRecord>&
 
 // ---------------------------------------------------------------------------------------------
 struct ReportOptions {
-  std::string model = "mobilenet_v2_mid";  // embeddings for clusters and "more like this"
+  std::string model = "mobilenet_v2_mid";  // embeddings for clusters, unique and "more like this"
   int dupes_threshold = 8;                 // pHash distance (dupes.h default)
   int cluster_k = 0;                       // 0 = automatic over [k_min, k_max]
   int k_min = 2, k_max = 30;
   std::string map = "auto";                // tsne, pca, none; auto = tsne up to 2000 images, else pca
   uint64_t seed = 1;
-  std::string classifier;                  // --classifier (classify branch; ignored until it lands)
+  std::string classifier;                  // --classifier FILE (.clf from `irbis train`): its scores
+  int unique_top = 12;                     // most unique images drawn beside their neighbour (proven exact)
+  IndexOptions index;                      // the vector index behind unique and search (--index)
   // Static report: at most this many duplicate groups / failures in the HTML (CSV has all).
   int html_max_groups = 300;
   int html_max_rows = 300;
@@ -85,24 +89,41 @@ class ReportData {
   const Overview& overview();
   const DupesResult& dupes();
   const ClustersResult* clusters();                 // null when there is nothing to cluster
-  const EmbeddingMatrix* embeddings();              // full view of opts.model; null when not indexed
-  // Row of an id in embeddings(), -1 when it has none.
-  int64_t embedding_row(int64_t id);
   std::string clusters_error();                     // why clusters() is null
+  // The collection's vector index of opts.model (VectorSearch::open: exact below 10 000 images,
+  // else the persisted HNSW index, repaired or built when needed); null when the collection has
+  // no embeddings of that model (search_error() says why). Its queries are const and safe from many threads at once.
+  const VectorSearch* search();
+  std::string search_error();
+  // Row of an id in search(), -1 when it has none.
+  int64_t search_row(int64_t id);
+  // rank_unique over search(), rows by distance descending (the first opts.unique_top proven
+  // exact); null when there is no index or fewer than two images (unique_error() says why).
+  const UniqueResult* unique();
+  std::string unique_error();
+  // The opts.classifier file (Classifier::load) with its stored training report; null without
+  // --classifier or when the file cannot be read (classifier_error(): missing, not a classifier,
+  // another format version, corrupted).
+  const Classifier* classifier();
+  std::string classifier_error();
 
  private:
   const Collection& coll_;
   ReportOptions opts_;
   // One lock per analysis, so a long one (clusters) never blocks the others or record lookups.
-  std::mutex mu_, overview_mu_, dupes_mu_, clusters_mu_, emb_mu_;
+  std::mutex mu_, overview_mu_, dupes_mu_, clusters_mu_, search_mu_, unique_mu_, classifier_mu_;
   std::optional<std::vector<ImageRecord>> all_, live_;
   std::map<int64_t, size_t> by_id_;
   std::optional<Overview> overview_;
   std::optional<DupesResult> dupes_;
   std::optional<std::unique_ptr<ClustersResult>> clusters_;
   std::string clusters_error_;
-  std::optional<std::unique_ptr<EmbeddingMatrix>> emb_;
-  std::map<int64_t, int64_t> emb_row_;
+  std::optional<std::unique_ptr<VectorSearch>> search_;
+  std::string search_error_;
+  std::optional<std::unique_ptr<UniqueResult>> unique_;
+  std::string unique_error_;
+  std::optional<std::unique_ptr<Classifier>> classifier_;
+  std::string classifier_error_;
   void load_records_locked();
 };
 
@@ -110,13 +131,14 @@ class ReportData {
 std::vector<std::pair<std::string, int64_t>> size_bins();
 
 // ---------------------------------------------------------------------------------------------
-// "More like this": nearest images by cosine similarity of the embeddings.
-// SWAP POINT: exact inner product over load_embeddings (AVX2 loop) until the search branch's
-// index lands; replace the body of more_like_this (src/server/similar.cpp) with that index.
+// "More like this": nearest images by cosine similarity of the embeddings, from
+// ReportData::search() (exact or HNSW; the query need not be in the collection).
 struct SimilarHit {
   int64_t id = -1;
   float score = 0;   // cosine similarity (embeddings are L2-normalised)
 };
+// query: 1 x dim floats, L2-normalised (a stored row or embed_image's output). Empty when the
+// collection has no index or the query's dimension differs.
 std::vector<SimilarHit> more_like_this(ReportData& data, const cv::Mat& query, int k, int64_t exclude_id = -1);
 
 // ---------------------------------------------------------------------------------------------
@@ -140,7 +162,8 @@ struct CsvTable {
 struct ReportSection {
   std::string id;      // anchor and API name: "overview", "dupes", "unique", "clusters", "classifier"
   std::string title;
-  // False hides the section (e.g. no unique analysis in this build or collection).
+  // Whether the section is shown; one whose analysis cannot run on a collection (no embeddings,
+  // an unreadable classifier) is still shown and says why.
   std::function<bool(ReportData&)> available;
   std::function<std::string(ReportData&, const ViewContext&)> html;
   std::function<std::vector<CsvTable>(ReportData&)> tables;
@@ -148,8 +171,7 @@ struct ReportSection {
   std::function<std::vector<int64_t>(ReportData&, const ViewContext&)> images;
 };
 
-// In display order: overview, duplicates, unique (when available), clusters, classifier (when
-// available and opts.classifier is set).
+// In display order: overview, duplicates, unique, clusters, classifier (when opts.classifier is set).
 std::vector<ReportSection> report_sections(const ReportOptions& opts);
 
 struct ReportSummary {
@@ -159,6 +181,9 @@ struct ReportSummary {
   size_t thumbnails = 0;
   size_t images = 0, dupe_groups = 0;
   int cluster_k = 0;           // 0 when not clustered
+  int64_t unique_ranked = 0;   // images with a neighbour to measure uniqueness against (0: no unique analysis)
+  std::string most_unique;     // path of the most unique image ("" when none)
+  double most_unique_distance = -1;
   double seconds = 0;
 };
 // Writes out_dir/index.html (self-contained: inline CSS, SVG charts, no scripts needed, no
@@ -172,9 +197,14 @@ std::string page_html(const std::string& title, const std::string& nav, const st
                       const std::string& script = "");
 std::string thumb_html(const ViewContext& ctx, const ImageRecord& r, const std::string& caption,
                        const std::string& css_class = "");
-// SVG boxplot of several named distributions (min, quartiles, max, mean) for the unique view.
-std::string svg_boxplot(const std::vector<std::pair<std::string, std::vector<float>>>& series,
-                        const std::string& axis_label);
+// SVG boxplot (Tukey): box Q1..Q3 with the median, whiskers to the furthest data within 1.5 IQR,
+// the mean as a dot and every outlier beyond the whiskers as a point.
+struct BoxplotSeries {
+  std::string name;
+  BoxSummary box;                 // box_summary() / rank_unique's summary
+  std::vector<double> outliers;   // the values beyond the whiskers (box.low_outliers + high_outliers)
+};
+std::string svg_boxplot(const std::vector<BoxplotSeries>& series, const std::string& axis_label);
 // SVG bar chart (labels along x).
 std::string svg_bars(const std::vector<std::pair<std::string, int64_t>>& bars, const std::string& axis_label);
 

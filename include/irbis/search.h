@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
 #include <opencv2/core.hpp>
 
 #include "irbis/collection.h"
@@ -45,6 +46,10 @@ struct IndexOptions {
   bool rerank = true;
   double rebuild_tombstones = 0.2;  // rebuild when tombstones exceed this share of the graph
   bool persist = true;              // read/write <collection>/index (false: build in memory only)
+  // Exact queries: false = one OpenBLAS sgemv (multi-threaded, fastest for one query at a time);
+  // true = a single-threaded dot-product loop per query, for callers running many queries at
+  // once (irbis serve: concurrent sgemv calls contend inside OpenBLAS, see BENCHMARKS.md).
+  bool single_thread_queries = false;
   int threads = 0;                  // 0 = hardware_concurrency
 };
 
@@ -126,6 +131,7 @@ struct BoxSummary {
   double upper_fence() const { return q3 + 1.5 * (q3 - q1); }
 };
 BoxSummary box_summary(std::vector<double> values);  // quartiles by linear interpolation
+nlohmann::json box_summary_json(const BoxSummary& s);  // every field by name (irbis unique, /api/unique)
 
 struct UniqueRow {
   int64_t row = -1;          // VectorSearch row

@@ -118,4 +118,30 @@ nlohmann::json evaluation_json(const Evaluation& e, const std::vector<std::strin
   return j;
 }
 
+Evaluation evaluation_from_json(const nlohmann::json& j, const std::vector<std::string>& classes) {
+  const size_t K = classes.size();
+  Evaluation e;
+  try {
+    e.accuracy = j.at("accuracy").get<double>();
+    e.balanced_accuracy = j.value("balanced_accuracy", 0.0);
+    const auto& pc = j.at("per_class");
+    const auto& cm = j.at("confusion");
+    if (!pc.is_array() || pc.size() != K || !cm.is_array() || cm.size() != K)
+      throw ModelError("evaluation of " + std::to_string(pc.size()) + " classes, expected " + std::to_string(K));
+    e.confusion = cv::Mat::zeros(int(K), int(K), CV_32S);
+    for (size_t c = 0; c < K; ++c) {
+      if (pc[c].at("class").get<std::string>() != classes[c])
+        throw ModelError("per-class scores out of order at '" + classes[c] + "'");
+      e.per_class.push_back({pc[c].at("precision").get<double>(), pc[c].at("recall").get<double>(),
+                             pc[c].at("f1").get<double>(), pc[c].at("support").get<int>()});
+      if (!cm[c].is_array() || cm[c].size() != K)
+        throw ModelError("confusion matrix is not " + std::to_string(K) + " x " + std::to_string(K));
+      for (size_t p = 0; p < K; ++p) e.confusion.at<int>(int(c), int(p)) = cm[c][p].get<int>();
+    }
+  } catch (const nlohmann::json::exception& x) {
+    throw ModelError(std::string("malformed evaluation: ") + x.what());
+  }
+  return e;
+}
+
 }  // namespace irbis

@@ -2,6 +2,7 @@
 // by the row-normalised share (recall per true class) and show the count.
 #include <algorithm>
 #include <fstream>
+#include <sstream>
 
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
@@ -32,35 +33,9 @@ std::string xml_escape(const std::string& s) {
 
 void write_svg(const std::filesystem::path& file, const cv::Mat& cm, const std::vector<std::string>& classes,
                const std::string& title) {
-  const int K = cm.rows, cell = 44;
-  size_t longest = 4;
-  for (const auto& c : classes) longest = std::max(longest, c.size());
-  const int margin = int(longest) * 8 + 20, top = margin + 30;
-  const int W = margin + K * cell + 20, H = top + K * cell + 40;
   std::ofstream out(file);
   if (!out) throw IoError(file.string() + ": cannot open for writing");
-  out << "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" << W << "\" height=\"" << H
-      << "\" font-family=\"sans-serif\" font-size=\"12\">\n<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n";
-  out << "<text x=\"" << W / 2 << "\" y=\"18\" text-anchor=\"middle\" font-size=\"14\">" << xml_escape(title)
-      << "</text>\n";
-  for (int r = 0; r < K; ++r) {
-    out << "<text x=\"" << margin - 6 << "\" y=\"" << top + r * cell + cell / 2 + 4 << "\" text-anchor=\"end\">"
-        << xml_escape(classes[size_t(r)]) << "</text>\n";
-    const int cx = margin + r * cell + cell / 2;
-    out << "<text transform=\"translate(" << cx + 4 << "," << top - 6 << ") rotate(-90)\">"
-        << xml_escape(classes[size_t(r)]) << "</text>\n";
-    for (int c = 0; c < K; ++c) {
-      const double s = share(cm, r, c);
-      const int v = int(255 - 200 * s);
-      out << "<rect x=\"" << margin + c * cell << "\" y=\"" << top + r * cell << "\" width=\"" << cell
-          << "\" height=\"" << cell << "\" fill=\"rgb(" << v << "," << v << ",255)\" stroke=\"#888\"/>\n";
-      out << "<text x=\"" << margin + c * cell + cell / 2 << "\" y=\"" << top + r * cell + cell / 2 + 4
-          << "\" text-anchor=\"middle\" fill=\"" << (s > 0.6 ? "white" : "black") << "\">" << cm.at<int>(r, c)
-          << "</text>\n";
-    }
-  }
-  out << "<text x=\"" << margin + K * cell / 2 << "\" y=\"" << H - 12
-      << "\" text-anchor=\"middle\">predicted (rows: true class)</text>\n</svg>\n";
+  out << confusion_svg(cm, classes, title);
   if (!out) throw IoError(file.string() + ": write failed");
 }
 
@@ -111,6 +86,41 @@ void write_raster(const std::filesystem::path& file, const cv::Mat& cm, const st
 }
 
 }  // namespace
+
+std::string confusion_svg(const cv::Mat& cm, const std::vector<std::string>& classes, const std::string& title) {
+  IRBIS_THROW_IF_NOT(cm.type() == CV_32S && cm.rows == cm.cols && size_t(cm.rows) == classes.size(), UsageError,
+                     "confusion matrix must be K x K counts with K class names");
+  const int K = cm.rows, cell = 44;
+  size_t longest = 4;
+  for (const auto& c : classes) longest = std::max(longest, c.size());
+  const int margin = int(longest) * 8 + 20, top = margin + 30;
+  const int W = std::max(margin + K * cell + 20, 230), H = top + K * cell + 40;  // room for the footer
+  std::ostringstream out;
+  out << "<svg class=\"confusion\" xmlns=\"http://www.w3.org/2000/svg\" width=\"" << W << "\" height=\"" << H
+      << "\" font-family=\"sans-serif\" font-size=\"12\">\n<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n";
+  out << "<text x=\"" << W / 2 << "\" y=\"18\" text-anchor=\"middle\" font-size=\"14\">" << xml_escape(title)
+      << "</text>\n";
+  for (int r = 0; r < K; ++r) {
+    out << "<text x=\"" << margin - 6 << "\" y=\"" << top + r * cell + cell / 2 + 4 << "\" text-anchor=\"end\">"
+        << xml_escape(classes[size_t(r)]) << "</text>\n";
+    const int cx = margin + r * cell + cell / 2;
+    out << "<text transform=\"translate(" << cx + 4 << "," << top - 6 << ") rotate(-90)\">"
+        << xml_escape(classes[size_t(r)]) << "</text>\n";
+    for (int c = 0; c < K; ++c) {
+      const double s = share(cm, r, c);
+      const int v = int(255 - 200 * s);
+      out << "<rect class=\"cell\" data-row=\"" << r << "\" data-col=\"" << c << "\" data-count=\""
+          << cm.at<int>(r, c) << "\" x=\"" << margin + c * cell << "\" y=\"" << top + r * cell << "\" width=\"" << cell
+          << "\" height=\"" << cell << "\" fill=\"rgb(" << v << "," << v << ",255)\" stroke=\"#888\"/>\n";
+      out << "<text x=\"" << margin + c * cell + cell / 2 << "\" y=\"" << top + r * cell + cell / 2 + 4
+          << "\" text-anchor=\"middle\" fill=\"" << (s > 0.6 ? "white" : "black") << "\">" << cm.at<int>(r, c)
+          << "</text>\n";
+    }
+  }
+  out << "<text x=\"" << std::max(margin + K * cell / 2, 105) << "\" y=\"" << H - 12
+      << "\" text-anchor=\"middle\">predicted (rows: true class)</text>\n</svg>\n";
+  return out.str();
+}
 
 void write_confusion_plot(const std::filesystem::path& file, const cv::Mat& confusion,
                           const std::vector<std::string>& classes, const std::string& title) {

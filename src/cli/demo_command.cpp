@@ -1,5 +1,6 @@
 // `irbis demo`: the README's first command. Builds the sample collection (real photographs from
-// Debian packages plus altered copies), indexes it and shows the duplicate groups.
+// Debian packages plus altered copies), indexes it, shows the duplicate groups and the most
+// unique images, and writes the HTML report (clusters, unique, duplicates).
 #include <filesystem>
 #include <iostream>
 
@@ -13,7 +14,7 @@
 namespace irbis::cli {
 
 void add_demo_command(CLI::App& root, int& result) {
-  auto* cmd = root.add_subcommand("demo", "Build a sample collection from Debian-shipped photos, index it, show duplicates and clusters, write the HTML report");
+  auto* cmd = root.add_subcommand("demo", "Build a sample collection from Debian-shipped photos, index it, show duplicates, unique images and clusters, write the HTML report");
   auto out = std::make_shared<std::string>("irbis-demo");
   cmd->add_option("--out", *out, "Working folder")->capture_default_str();
   cmd->callback([out, &result] {
@@ -40,19 +41,31 @@ void add_demo_command(CLI::App& root, int& result) {
               << "3. duplicates (irbis dupes " << (dir / "sample.irbis").string() << "):\n\n";
     coll.reset();
     std::cout.flush();
-    // Reuse the dupes command itself so the demo shows exactly what users get.
-    CLI::App app;
+    // Reuse the dupes and unique commands themselves so the demo shows exactly what users get
+    // (CLI11 parses arguments in reverse order).
     int sub_result = 0;
-    add_dupes_command(app, sub_result);
-    app.parse(std::vector<std::string>{(dir / "sample.irbis").string(), "dupes"});
+    {
+      CLI::App app;
+      add_dupes_command(app, sub_result);
+      app.parse(std::vector<std::string>{(dir / "sample.irbis").string(), "dupes"});
+    }
     result = sub_result;
+    std::cout << "\n4. the three most unique images (irbis unique " << (dir / "sample.irbis").string() << "):\n\n";
+    std::cout.flush();
+    {
+      CLI::App app;
+      int unique_result = 0;
+      add_unique_command(app, unique_result);
+      app.parse(std::vector<std::string>{"3", "--top", (dir / "sample.irbis").string(), "unique"});
+    }
     // Clusters and the HTML report (the same as `irbis report`).
     auto rcoll = Collection::open(dir / "sample.irbis");
     const ReportSummary rs = write_report(*rcoll, ReportOptions{}, dir / "report");
-    std::cout << "\n4. clusters: k = " << rs.cluster_k << " (chosen by silhouette; irbis cluster "
+    std::cout << "\n5. clusters: k = " << rs.cluster_k << " (chosen by silhouette; irbis cluster "
               << (dir / "sample.irbis").string() << " --auto)\n"
-              << "5. report: " << rs.images << " images, " << rs.dupe_groups << " duplicate groups, " << rs.thumbnails
-              << " thumbnails, in " << rs.seconds << " s\n\n   open " << fs::absolute(rs.index_html).string()
+              << "6. report: " << rs.images << " images, " << rs.dupe_groups << " duplicate groups, "
+              << rs.unique_ranked << " images ranked by uniqueness, " << rs.thumbnails << " thumbnails, in "
+              << rs.seconds << " s\n\n   open " << fs::absolute(rs.index_html).string()
               << "\n   or browse and search it live: build/irbis serve " << (dir / "sample.irbis").string() << "\n";
   });
 }

@@ -1,11 +1,12 @@
 // `irbis report` and `irbis serve`: the collection as a static HTML folder, or live in a browser.
-#include <algorithm>
 #include <iostream>
 
 #include "cli/commands.h"
+#include "irbis/classifier.h"
 #include "irbis/errors.h"
 #include "irbis/model.h"
 #include "irbis/report.h"
+#include "irbis/search.h"
 #include "irbis/server.h"
 
 namespace irbis::cli {
@@ -20,12 +21,22 @@ void add_report_options(CLI::App* cmd, ReportOptions& o) {
   cmd->add_option("--k-max", o.k_max, "Largest k tried when k is chosen automatically")->capture_default_str();
   cmd->add_option("--map", o.map, "Cluster map: auto (t-SNE up to 2000 images, else PCA), tsne, pca, none")
       ->capture_default_str();
-  cmd->add_option("--classifier", o.classifier, "Also show this classifier's confusion matrix and scores");
+  cmd->add_option_function<std::string>(
+         "--index", [&o](const std::string& s) { o.index.kind = parse_index_kind(s); },
+         "Vector index for unique and search: auto (exact below 10000 images, else HNSW), exact or hnsw")
+      ->default_str("auto");
+  cmd->add_option("--classifier", o.classifier,
+                  "Also show this classifier's (irbis train --out) confusion matrix and per-class scores");
+}
+// A --classifier file that cannot be read (missing, not a classifier, another format version,
+// corrupted) stops the command with Classifier::load's message before any work is done.
+void check_classifier(const ReportOptions& o) {
+  if (!o.classifier.empty()) Classifier::load(o.classifier);
 }
 }  // namespace
 
 void add_report_command(CLI::App& root, int& result) {
-  auto* cmd = root.add_subcommand("report", "Write an HTML report (overview, duplicates, clusters) with CSV tables");
+  auto* cmd = root.add_subcommand("report", "Write an HTML report (overview, duplicates, unique, clusters, classifier) with CSV tables");
   struct Opts {
     std::string coll, out;
     ReportOptions r;
@@ -43,9 +54,8 @@ void add_report_command(CLI::App& root, int& result) {
       if (out.size() > 6 && out.ends_with(".irbis")) out.resize(out.size() - 6);
       out += "-report";
     }
+    check_classifier(o->r);
     const ReportSummary s = write_report(*coll, o->r, out);
-    if (!o->r.classifier.empty() && std::find(s.sections.begin(), s.sections.end(), "classifier") == s.sections.end())
-      std::cerr << "irbis: --classifier: classifiers are not available in this build; section skipped\n";
     std::cout << "report: " << s.index_html.string() << " (" << s.sections.size() << " sections, "
               << s.csv_files.size() << " CSV tables, " << s.thumbnails << " thumbnails, " << s.seconds << " s)\n";
     result = kExitOk;
@@ -71,6 +81,7 @@ void add_serve_command(CLI::App& root, int& result) {
   add_report_options(cmd, o->r);
   cmd->callback([o, &result] {
     auto coll = Collection::open(o->coll);
+    check_classifier(o->r);
     o->s.max_upload_bytes = o->max_upload_mb << 20;
     o->s.on_listen = [o](int port) {
       std::cout << "irbis serve: http://" << (o->s.host.find(':') != std::string::npos ? "[" + o->s.host + "]" : o->s.host)

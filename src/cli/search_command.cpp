@@ -153,11 +153,7 @@ void add_unique_command(CLI::App& root, int& result) {
                           {"distance", "1 - cosine"},
                           {"images", n},
                           {"top_exact", res.top_exact},
-                          {"summary",
-                           {{"n", s.n}, {"min", s.min}, {"q1", s.q1}, {"median", s.median}, {"q3", s.q3},
-                            {"max", s.max}, {"mean", s.mean}, {"lower_whisker", s.lower_whisker},
-                            {"upper_whisker", s.upper_whisker}, {"low_outliers", s.low_outliers},
-                            {"high_outliers", s.high_outliers}}},
+                          {"summary", box_summary_json(s)},
                           {"images_ranked", nlohmann::json::array()}};
       for (int i = 0; i < top; ++i) {
         const auto& u = res.rows[size_t(i)];

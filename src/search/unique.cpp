@@ -45,6 +45,12 @@ BoxSummary box_summary(std::vector<double> v) {
   return b;
 }
 
+nlohmann::json box_summary_json(const BoxSummary& s) {
+  return {{"n", s.n},          {"min", s.min}, {"q1", s.q1}, {"median", s.median}, {"q3", s.q3}, {"max", s.max},
+          {"mean", s.mean},    {"lower_whisker", s.lower_whisker}, {"upper_whisker", s.upper_whisker},
+          {"low_outliers", s.low_outliers}, {"high_outliers", s.high_outliers}};
+}
+
 UniqueResult rank_unique(const VectorSearch& vs, const std::vector<ContentHash>& content, int top, int density_k) {
   UniqueResult res;
   const int64_t n = vs.size();

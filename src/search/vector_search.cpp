@@ -367,6 +367,7 @@ struct VectorSearch::Impl {
         changed = repair();
       }
       if (changed && !dir.empty()) save();
+      graph->setEf(size_t(std::max(1, opts.ef_search)));
       status.tombstones = int64_t(tombstones.size());
       status.indexed_dim = gdim;
     }
@@ -376,14 +377,21 @@ struct VectorSearch::Impl {
   std::vector<Neighbor> exact(const float* q, int k, int64_t exclude) const {
     if (n() == 0 || k <= 0) return {};
     std::vector<float> sims(static_cast<size_t>(n()));
-    cblas_sgemv(CblasRowMajor, CblasNoTrans, int(n()), dim(), 1.f, emb.data.ptr<float>(), dim(), q, 1, 0.f,
-                sims.data(), 1);
+    if (opts.single_thread_queries) {
+      for (int64_t r = 0; r < n(); ++r) sims[size_t(r)] = search_impl::dot(q, emb.data.ptr<float>(int(r)), size_t(dim()));
+    } else {
+      cblas_sgemv(CblasRowMajor, CblasNoTrans, int(n()), dim(), 1.f, emb.data.ptr<float>(), dim(), q, 1, 0.f,
+                  sims.data(), 1);
+    }
     return top_k(sims.data(), n(), k, exclude);
   }
 
-  // Candidates from the graph (caller has set ef), re-ranked exactly.
+  // Candidates from the graph, re-ranked exactly. The beam is max(ef_search, want): hnswlib
+  // widens its ef (fixed at ef_search when the graph is opened) to the count asked for, so no
+  // query changes the graph's state and concurrent queries with different k are safe.
   std::vector<Neighbor> approx(const float* q, const float* pq, int k, int64_t exclude) const {
-    const size_t want = opts.rerank ? size_t(std::max(opts.rerank_factor * k, k + 32)) : size_t(k + (exclude >= 0));
+    const size_t want = size_t(opts.rerank ? std::max(opts.rerank_factor * k, k + 32)
+                                           : std::max({opts.ef_search, opts.rerank_factor * k, k + 32}));
     auto res = graph->searchKnn(pq, std::min(want, size_t(graph->cur_element_count)));
     std::vector<Neighbor> v;
     while (!res.empty()) {
@@ -398,10 +406,6 @@ struct VectorSearch::Impl {
     });
     if (v.size() > size_t(k)) v.resize(size_t(k));
     return v;
-  }
-
-  void set_ef(int k) const {
-    graph->setEf(size_t(std::max({opts.ef_search, opts.rerank_factor * k, k + 32})));
   }
 };
 
@@ -465,7 +469,6 @@ std::vector<Neighbor> VectorSearch::search_exact(const float* q, int k, int64_t 
 
 std::vector<Neighbor> VectorSearch::search(const float* q, int k, int64_t exclude) const {
   if (!impl_->graph) return impl_->exact(q, k, exclude);
-  impl_->set_ef(k);
   const auto pq = impl_->project(q, 1);
   return impl_->approx(q, pq.data(), k, exclude);
 }
@@ -488,7 +491,6 @@ std::vector<std::vector<Neighbor>> VectorSearch::self_knn_exact(int k) const {
 std::vector<std::vector<Neighbor>> VectorSearch::self_knn(int k) const {
   const auto& m = *impl_;
   if (!m.graph) return self_knn_exact(k);
-  m.set_ef(k);
   std::vector<std::vector<Neighbor>> out(size_t(m.n()));
   parallel_for(m.n(), m.opts.threads, [&](int64_t r) {
     const float* q = m.emb.data.ptr<float>(int(r));

@@ -75,6 +75,8 @@ figure.thumb img{display:block;width:100%;height:120px;object-fit:contain;backgr
 figure.thumb figcaption{padding:3px 6px;font-size:11px;word-break:break-all;max-height:4.6em;overflow:hidden}
 figure.keep{border-color:var(--keep)}figure.keep figcaption b{color:var(--keep)}
 .group{border-top:1px solid var(--line);padding:10px 0}.group h3{margin:0 0 6px}
+.pairs{display:flex;flex-wrap:wrap;gap:12px}.pair{display:flex;gap:6px;border:1px solid var(--line);border-radius:8px;padding:6px}
+figure.uniq{border-color:#b45309}
 .pager{margin:10px 0;display:flex;gap:12px}.pager a{color:var(--acc)}
 svg text{font:11px system-ui,sans-serif;fill:#374151}a.csv{font-size:12px;color:var(--acc);margin-left:8px}
 #drop{border:2px dashed #94a3b8;border-radius:10px;padding:26px;text-align:center;color:var(--mut);margin-bottom:12px}
@@ -133,49 +135,55 @@ std::string svg_bars(const std::vector<std::pair<std::string, int64_t>>& bars, c
   return s.str();
 }
 
-std::string svg_boxplot(const std::vector<std::pair<std::string, std::vector<float>>>& series,
-                        const std::string& axis_label) {
-  const int W = 640, row = 34, L = 150, R = 20, T = 10, B = 36;
+std::string svg_boxplot(const std::vector<BoxplotSeries>& series, const std::string& axis_label) {
+  const int W = 640, row = 40, L = 150, R = 20, T = 10, B = 36;
   const int H = T + B + row * int(std::max<size_t>(1, series.size()));
-  float lo = INFINITY, hi = -INFINITY;
-  for (const auto& [_, v] : series)
-    for (float x : v) lo = std::min(lo, x), hi = std::max(hi, x);
-  if (!(lo < hi)) lo = 0, hi = lo + 1;
+  double lo = INFINITY, hi = -INFINITY;
+  for (const auto& sr : series)
+    if (sr.box.n > 0) lo = std::min(lo, sr.box.min), hi = std::max(hi, sr.box.max);
+  if (!(lo < hi)) lo = std::isfinite(lo) ? lo - 0.5 : 0, hi = lo + 1;
   auto px = [&](double v) { return L + (W - L - R) * (v - lo) / (hi - lo); };
   std::ostringstream s;
   s << "<svg class=\"chart boxplot\" xmlns=\"http://www.w3.org/2000/svg\" width=\"" << W << "\" height=\"" << H
     << "\" viewBox=\"0 0 " << W << ' ' << H << "\">";
   for (size_t i = 0; i < series.size(); ++i) {
-    std::vector<float> v = series[i].second;
-    if (v.empty()) continue;
-    std::sort(v.begin(), v.end());
-    auto q = [&](double p) {
-      const double x = p * double(v.size() - 1);
-      const size_t a = size_t(x);
-      return v[a] + (v[std::min(a + 1, v.size() - 1)] - v[a]) * float(x - double(a));
-    };
-    double mean = 0;
-    for (float x : v) mean += x;
-    mean /= double(v.size());
+    const BoxSummary& b = series[i].box;
+    if (b.n == 0) continue;
     const double y = T + row * double(i) + row / 2.0;
-    s << "<g class=\"box\"><title>" << html_escape(series[i].first) << ": min " << fmt(v.front()) << ", q1 "
-      << fmt(q(.25)) << ", median " << fmt(q(.5)) << ", q3 " << fmt(q(.75)) << ", max " << fmt(v.back())
-      << ", mean " << fmt(mean) << "</title>";
-    s << "<text x=\"" << L - 8 << "\" y=\"" << y + 4 << "\" text-anchor=\"end\">" << html_escape(series[i].first)
+    s << "<g class=\"box\" data-n=\"" << b.n << "\" data-outliers=\"" << series[i].outliers.size() << "\"><title>"
+      << html_escape(series[i].name) << ": n " << b.n << ", min " << fmt(b.min) << ", whiskers " << fmt(b.lower_whisker)
+      << "-" << fmt(b.upper_whisker) << ", q1 " << fmt(b.q1) << ", median " << fmt(b.median) << ", q3 " << fmt(b.q3)
+      << ", max " << fmt(b.max) << ", mean " << fmt(b.mean) << ", outliers " << b.low_outliers + b.high_outliers
+      << "</title>";
+    s << "<text x=\"" << L - 8 << "\" y=\"" << y + 4 << "\" text-anchor=\"end\">" << html_escape(series[i].name)
       << "</text>";
-    s << "<line x1=\"" << px(v.front()) << "\" y1=\"" << y << "\" x2=\"" << px(v.back()) << "\" y2=\"" << y
-      << "\" stroke=\"#6b7280\"/>";
-    s << "<rect x=\"" << px(q(.25)) << "\" y=\"" << y - 10 << "\" width=\"" << std::max(1.0, px(q(.75)) - px(q(.25)))
+    // Whiskers with end caps, then the box over them, the median and the mean.
+    for (const auto& [from, to] : {std::pair{b.lower_whisker, b.q1}, std::pair{b.q3, b.upper_whisker}}) {
+      s << "<line class=\"whisker\" x1=\"" << px(from) << "\" y1=\"" << y << "\" x2=\"" << px(to) << "\" y2=\"" << y
+        << "\" stroke=\"#6b7280\"/>";
+    }
+    for (double w : {b.lower_whisker, b.upper_whisker})
+      s << "<line x1=\"" << px(w) << "\" y1=\"" << y - 6 << "\" x2=\"" << px(w) << "\" y2=\"" << y + 6
+        << "\" stroke=\"#6b7280\"/>";
+    s << "<rect x=\"" << px(b.q1) << "\" y=\"" << y - 10 << "\" width=\"" << std::max(1.0, px(b.q3) - px(b.q1))
       << "\" height=\"20\" fill=\"#bfdbfe\" stroke=\"#2563eb\"/>";
-    s << "<line x1=\"" << px(q(.5)) << "\" y1=\"" << y - 10 << "\" x2=\"" << px(q(.5)) << "\" y2=\"" << y + 10
-      << "\" stroke=\"#1e3a8a\" stroke-width=\"2\"/>";
-    s << "<circle cx=\"" << px(mean) << "\" cy=\"" << y << "\" r=\"3\" fill=\"#dc2626\"/></g>";
+    s << "<line class=\"median\" x1=\"" << px(b.median) << "\" y1=\"" << y - 10 << "\" x2=\"" << px(b.median)
+      << "\" y2=\"" << y + 10 << "\" stroke=\"#1e3a8a\" stroke-width=\"2\"/>";
+    s << "<circle class=\"mean\" cx=\"" << px(b.mean) << "\" cy=\"" << y << "\" r=\"3\" fill=\"#dc2626\"/>";
+    for (double o : series[i].outliers)
+      s << "<circle class=\"outlier\" cx=\"" << px(o) << "\" cy=\"" << y << "\" r=\"3.5\" fill=\"none\" "
+        << "stroke=\"#b45309\"><title>" << fmt(o, 4) << "</title></circle>";
+    s << "</g>";
   }
   const int ya = H - B + 6;
   s << "<line x1=\"" << L << "\" y1=\"" << ya << "\" x2=\"" << W - R << "\" y2=\"" << ya << "\" stroke=\"#9ca3af\"/>";
+  // Tick labels with the same number of decimals, enough to tell neighbouring ticks apart.
+  const int decimals = std::clamp(1 - int(std::floor(std::log10((hi - lo) / 4))), 0, 8);
   for (int t = 0; t <= 4; ++t) {
     const double v = lo + (hi - lo) * t / 4.0;
-    s << "<text x=\"" << px(v) << "\" y=\"" << ya + 14 << "\" text-anchor=\"middle\">" << fmt(v) << "</text>";
+    char b[32];
+    std::snprintf(b, sizeof b, "%.*f", decimals, v);
+    s << "<text x=\"" << px(v) << "\" y=\"" << ya + 14 << "\" text-anchor=\"middle\">" << b << "</text>";
   }
   s << "<text x=\"" << (L + W - R) / 2 << "\" y=\"" << H - 2 << "\" text-anchor=\"middle\">" << html_escape(axis_label)
     << "</text></svg>";

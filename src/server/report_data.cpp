@@ -88,25 +88,79 @@ const DupesResult& ReportData::dupes() {
   return *dupes_;
 }
 
-const EmbeddingMatrix* ReportData::embeddings() {
-  std::lock_guard lk(emb_mu_);
-  if (!emb_) {
+const VectorSearch* ReportData::search() {
+  std::lock_guard lk(search_mu_);
+  if (!search_) {
     try {
-      auto m = std::make_unique<EmbeddingMatrix>(load_embeddings(coll_, opts_.model, EmbeddingView::full));
-      for (size_t i = 0; i < m->records.size(); ++i) emb_row_[m->records[i].id] = int64_t(i);
-      emb_ = std::move(m);
-    } catch (const Error&) {
-      emb_ = std::unique_ptr<EmbeddingMatrix>();
+      search_ = VectorSearch::open(coll_, opts_.model, opts_.index);
+    } catch (const Error& e) {  // no embeddings of the model (e.g. hashes-only): the views say why
+      search_error_ = e.what();
+      search_ = std::unique_ptr<VectorSearch>();
     }
   }
-  return emb_->get();
+  return search_->get();
 }
 
-int64_t ReportData::embedding_row(int64_t id) {
-  if (!embeddings()) return -1;
-  std::lock_guard lk(emb_mu_);
-  auto it = emb_row_.find(id);
-  return it == emb_row_.end() ? -1 : it->second;
+std::string ReportData::search_error() {
+  search();
+  std::lock_guard lk(search_mu_);
+  return search_error_;
+}
+
+int64_t ReportData::search_row(int64_t id) {
+  const VectorSearch* vs = search();
+  return vs ? vs->row_of_id(id) : -1;
+}
+
+const UniqueResult* ReportData::unique() {
+  std::lock_guard lk(unique_mu_);
+  if (unique_) return unique_->get();
+  std::unique_ptr<UniqueResult> res;
+  if (const VectorSearch* vs = search(); !vs) {
+    unique_error_ = search_error();
+  } else if (vs->size() < 2) {
+    unique_error_ = "too few images with embeddings to compare (" + std::to_string(vs->size()) + ")";
+  } else {
+    std::vector<ContentHash> content;  // same content hash = an exact copy, never "the nearest other image"
+    for (const auto& r : vs->records()) content.push_back(r.content_hash);
+    const int top = int(std::min<int64_t>(std::max(1, opts_.unique_top), vs->size()));
+    try {
+      res = std::make_unique<UniqueResult>(rank_unique(*vs, content, top));
+    } catch (const Error& e) {
+      unique_error_ = e.what();
+    }
+  }
+  unique_ = std::move(res);
+  return unique_->get();
+}
+
+std::string ReportData::unique_error() {
+  unique();
+  std::lock_guard lk(unique_mu_);
+  return unique_error_;
+}
+
+const Classifier* ReportData::classifier() {
+  std::lock_guard lk(classifier_mu_);
+  if (!classifier_) {
+    classifier_ = std::unique_ptr<Classifier>();
+    if (opts_.classifier.empty()) {
+      classifier_error_ = "no --classifier given";
+    } else {
+      try {
+        classifier_ = std::make_unique<Classifier>(Classifier::load(opts_.classifier));
+      } catch (const Error& e) {  // ModelError / IoError name the file and the reason
+        classifier_error_ = e.what();
+      }
+    }
+  }
+  return classifier_->get();
+}
+
+std::string ReportData::classifier_error() {
+  classifier();
+  std::lock_guard lk(classifier_mu_);
+  return classifier_error_;
 }
 
 std::string ReportData::clusters_error() {

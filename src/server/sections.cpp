@@ -1,7 +1,6 @@
 // The views of a collection (report.h): one ReportSection per analysis, rendered by both the
-// static report (write_report) and the server. EXTENSION POINTS for the analyses of other
-// branches are marked below: unique_section() (search branch) and classifier_section()
-// (classify branch) return a section whose `available` is false until they are wired in.
+// static report (write_report) and the server. A section whose analysis cannot run on a
+// collection (no embeddings, too few images) still renders, saying why.
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -9,6 +8,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "irbis/classifier.h"
 #include "irbis/errors.h"
 #include "irbis/report.h"
 #include "irbis/text.h"
@@ -306,31 +306,221 @@ std::vector<int64_t> clusters_images(ReportData& d, const ViewContext&) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// EXTENSION POINT (search branch): the most unique images beside their nearest neighbours, with
-// the distance distribution as svg_boxplot(). Make `available` true and fill html/tables/images
-// from the unique analysis (include/irbis/search.h) when it lands on main.
-ReportSection unique_section() {
-  ReportSection s;
-  s.id = "unique";
-  s.title = "Unique";
-  s.available = [](ReportData&) { return false; };
-  s.html = [](ReportData&, const ViewContext&) { return std::string(); };
-  s.tables = [](ReportData&) { return std::vector<CsvTable>{}; };
-  s.images = [](ReportData&, const ViewContext&) { return std::vector<int64_t>{}; };
-  return s;
+// Unique: rank_unique (search.h) over the collection's index, each image beside its nearest
+// neighbour that is not an exact copy, and the distance distribution as a boxplot.
+const char* outlier_side(const BoxSummary& s, const UniqueRow& u) {
+  if (u.neighbor < 0) return "";
+  return u.distance > s.upper_whisker ? "high" : u.distance < s.lower_whisker ? "low" : "";
 }
 
-// EXTENSION POINT (classify branch): with --classifier, the confusion matrix and per-class
-// scores of that classifier (include/irbis/classifier.h). Unavailable until it lands.
-ReportSection classifier_section(const std::string& classifier) {
-  ReportSection s;
-  s.id = "classifier";
-  s.title = "Classifier";
-  s.available = [classifier](ReportData&) { return !classifier.empty() && false; };
-  s.html = [](ReportData&, const ViewContext&) { return std::string(); };
-  s.tables = [](ReportData&) { return std::vector<CsvTable>{}; };
-  s.images = [](ReportData&, const ViewContext&) { return std::vector<int64_t>{}; };
-  return s;
+std::vector<CsvTable> unique_tables(ReportData& d) {
+  const UniqueResult* u = d.unique();
+  if (!u) return {};
+  const VectorSearch& vs = *d.search();
+  CsvTable t{"unique.csv",
+             {"rank", "id", "path", "distance", "neighbor_id", "neighbor_path", "density", "outlier", "exact"},
+             {}};
+  for (size_t i = 0; i < u->rows.size(); ++i) {
+    const UniqueRow& r = u->rows[i];
+    const ImageRecord& rec = vs.records()[size_t(r.row)];
+    const bool nb = r.neighbor >= 0;
+    t.rows.push_back({std::to_string(i + 1), std::to_string(rec.id), rec.path, nb ? num(r.distance, 6) : "",
+                      nb ? std::to_string(vs.ids()[size_t(r.neighbor)]) : "",
+                      nb ? vs.records()[size_t(r.neighbor)].path : "", nb ? num(r.density, 6) : "",
+                      outlier_side(u->summary, r), r.exact ? "yes" : "no"});
+  }
+  return {t};
+}
+
+std::string unique_html(ReportData& d, const ViewContext& ctx) {
+  const UniqueResult* u = d.unique();
+  if (!u)
+    return "<section id=\"unique\" data-ranked=\"0\" data-shown=\"0\"><h2>Most unique images</h2><p class=\"mut\">"
+           "not available: " + html_escape(display_path(d.unique_error())) + "</p></section>";
+  const VectorSearch& vs = *d.search();
+  const BoxSummary& s = u->summary;
+  const auto [first, last] = page_range(ctx, u->rows.size(), size_t(d.options().unique_top));
+  std::string h = "<section id=\"unique\" data-images=\"" + std::to_string(vs.size()) + "\" data-ranked=\"" +
+                  std::to_string(s.n) + "\" data-shown=\"" + std::to_string(last - first) + "\" data-index=\"" +
+                  index_kind_name(vs.status().kind) + "\"><h2>Most unique images" + csv_link(ctx, "unique.csv") + "</h2>";
+  h += "<p>Each image beside its nearest neighbour that is not an exact copy, by the distance between them (1 &minus; "
+       "cosine similarity of the " + html_escape(vs.card().name) + " embeddings; 0 = the same picture, higher = more "
+       "unique). " + std::to_string(s.n) + " of " + std::to_string(vs.size()) + " images ranked with the " +
+       index_kind_name(vs.status().kind) + " index" +
+       (vs.status().kind == IndexKind::hnsw ? std::string(u->top_exact ? "; the top ranks are checked exactly" : "") : "") +
+       ". unique.csv lists every image with its distance and density (mean distance to its 5 nearest).</p>";
+  if (s.n < vs.size())
+    h += "<p class=\"mut\">" + std::to_string(vs.size() - s.n) +
+         " images have no neighbour that is not an exact copy of them (listed last).</p>";
+  h += pager(ctx, u->rows.size()) + "<div class=\"pairs\">";
+  for (size_t i = first; i < last; ++i) {
+    const UniqueRow& r = u->rows[i];
+    const ImageRecord& rec = vs.records()[size_t(r.row)];
+    const std::string side = outlier_side(s, r);
+    h += "<div class=\"pair\" data-rank=\"" + std::to_string(i + 1) + "\" data-id=\"" + std::to_string(rec.id) +
+         "\" data-neighbor=\"" + (r.neighbor >= 0 ? std::to_string(vs.ids()[size_t(r.neighbor)]) : "") +
+         "\" data-distance=\"" + (r.neighbor >= 0 ? num(r.distance, 6) : "") + "\">";
+    if (r.neighbor < 0) {
+      h += thumb_html(ctx, rec, "<b>#" + std::to_string(i + 1) + "</b> no neighbour that is not a copy", "uniq");
+    } else {
+      h += thumb_html(ctx, rec,
+                      "<b>#" + std::to_string(i + 1) + "</b> distance " + num(r.distance, 4) +
+                          (side[0] == 'h' ? "<br>outlier" : side[0] == 'l' ? "<br>low outlier" : "") + (r.exact ? "" : " (approx.)"),
+                      "uniq");
+      h += thumb_html(ctx, vs.records()[size_t(r.neighbor)], "nearest neighbour", "nb");
+    }
+    h += "</div>";
+  }
+  h += "</div>" + pager(ctx, u->rows.size());
+  if (s.n > 0) {
+    std::vector<double> outliers;
+    for (const auto& r : u->rows)
+      if (outlier_side(s, r)[0]) outliers.push_back(r.distance);
+    h += "<h3>Distance to the nearest neighbour, " + std::to_string(s.n) + " images</h3>" +
+         svg_boxplot({{"all images", s, outliers}}, "distance to the nearest other image (1 - cosine)");
+    const std::vector<std::vector<std::string>> rows = {
+        {"min", num(s.min, 4)},           {"lower whisker", num(s.lower_whisker, 4)},
+        {"Q1", num(s.q1, 4)},             {"median", num(s.median, 4)},
+        {"Q3", num(s.q3, 4)},             {"upper whisker", num(s.upper_whisker, 4)},
+        {"max", num(s.max, 4)},           {"mean", num(s.mean, 4)},
+        {"high outliers (> Q3 + 1.5 IQR)", std::to_string(s.high_outliers)},
+        {"low outliers (< Q1 - 1.5 IQR)", std::to_string(s.low_outliers)}};
+    h += table_html({"statistic", "distance"}, rows, rows.size(), "unique-summary", {false, true});
+  }
+  return h + "</section>";
+}
+
+std::vector<int64_t> unique_images(ReportData& d, const ViewContext& ctx) {
+  const UniqueResult* u = d.unique();
+  std::vector<int64_t> ids;
+  if (!u) return ids;
+  const VectorSearch& vs = *d.search();
+  const auto [first, last] = page_range(ctx, u->rows.size(), size_t(d.options().unique_top));
+  for (size_t i = first; i < last; ++i) {
+    ids.push_back(vs.ids()[size_t(u->rows[i].row)]);
+    if (u->rows[i].neighbor >= 0) ids.push_back(vs.ids()[size_t(u->rows[i].neighbor)]);
+  }
+  return ids;
+}
+
+// Classifier (--classifier FILE): the training report stored in the .clf (irbis train) —
+// accuracies, the confusion matrices (SVG, confusion_svg) and per-class scores.
+struct StoredReport {
+  const Classifier* clf = nullptr;
+  std::vector<std::pair<std::string, Evaluation>> splits;  // "test" (when held out), "train"
+  std::string error;
+};
+StoredReport stored_report(ReportData& d) {
+  StoredReport r;
+  r.clf = d.classifier();
+  if (!r.clf) {
+    r.error = d.classifier_error();
+    return r;
+  }
+  try {
+    for (const char* split : {"test", "train"})
+      if (r.clf->report.contains(split)) r.splits.push_back({split, evaluation_from_json(r.clf->report[split], r.clf->classes)});
+    if (r.splits.empty()) throw ModelError("no accuracies stored");
+  } catch (const Error& e) {
+    r.error = d.options().classifier + ": the classifier's training report is unreadable (" + e.what() + ")";
+    r.clf = nullptr;
+  }
+  return r;
+}
+std::string report_value(const nlohmann::json& rep, const char* key) {
+  if (!rep.contains(key)) return "";
+  const auto& v = rep[key];
+  if (v.is_string()) return v.get<std::string>();
+  if (v.is_number_float()) {
+    char b[32];
+    std::snprintf(b, sizeof b, "%g", v.get<double>());
+    return b;
+  }
+  return v.dump();
+}
+
+std::vector<CsvTable> classifier_tables(ReportData& d) {
+  const StoredReport r = stored_report(d);
+  if (!r.clf) return {};
+  const Classifier& c = *r.clf;
+  CsvTable sum{"classifier.csv", {"metric", "value"}, {}};
+  sum.rows = {{"file", d.options().classifier},
+              {"embedding_model", c.embedding_model},
+              {"input", classifier_input_name(c.input)},
+              {"classes", std::to_string(c.classes.size())}};
+  for (const char* k : {"train_images", "test_images", "unlabelled_images", "l2", "l2_chosen_by", "class_weights",
+                        "seed", "test_fraction", "iterations", "collection", "labels"})
+    if (c.report.contains(k)) sum.rows.push_back({k, report_value(c.report, k)});
+  for (const auto& [split, e] : r.splits) {
+    sum.rows.push_back({split + "_accuracy", num(e.accuracy, 4)});
+    sum.rows.push_back({split + "_balanced_accuracy", num(e.balanced_accuracy, 4)});
+  }
+  CsvTable scores{"classifier_scores.csv", {"split", "class", "precision", "recall", "f1", "support"}, {}};
+  std::vector<std::string> cm_header{"split", "true_class"};
+  for (const auto& name : c.classes) cm_header.push_back("predicted_" + name);
+  CsvTable confusion{"classifier_confusion.csv", cm_header, {}};
+  for (const auto& [split, e] : r.splits)
+    for (size_t k = 0; k < c.classes.size(); ++k) {
+      const ClassScores& s = e.per_class[k];
+      scores.rows.push_back({split, c.classes[k], num(s.precision, 4), num(s.recall, 4), num(s.f1, 4),
+                             std::to_string(s.support)});
+      std::vector<std::string> row{split, c.classes[k]};
+      for (size_t p = 0; p < c.classes.size(); ++p) row.push_back(std::to_string(e.confusion.at<int>(int(k), int(p))));
+      confusion.rows.push_back(std::move(row));
+    }
+  std::vector<CsvTable> out{sum, scores, confusion};
+  if (c.report.contains("cv_accuracy") && c.report["cv_accuracy"].is_array() && !c.report["cv_accuracy"].empty()) {
+    CsvTable cv{"classifier_cv.csv", {"l2", "mean_heldout_accuracy"}, {}};
+    for (const auto& x : c.report["cv_accuracy"])
+      cv.rows.push_back({report_value(x, "l2"), num(x.value("accuracy", 0.0), 4)});
+    out.push_back(cv);
+  }
+  return out;
+}
+
+std::string classifier_html(ReportData& d, const ViewContext& ctx) {
+  const StoredReport r = stored_report(d);
+  if (!r.clf)
+    return "<section id=\"classifier\" data-classes=\"0\"><h2>Classifier</h2><p class=\"err\">" +
+           html_escape(display_path(r.error)) + "</p></section>";
+  const Classifier& c = *r.clf;
+  const auto t = classifier_tables(d);
+  std::string h = "<section id=\"classifier\" data-classes=\"" + std::to_string(c.classes.size()) + "\"";
+  for (const auto& [split, e] : r.splits) h += " data-" + split + "-accuracy=\"" + num(e.accuracy, 4) + "\"";
+  h += "><h2>Classifier" + csv_link(ctx, "classifier.csv") + "</h2><p class=\"mut\">" +
+       html_escape(display_path(d.options().classifier)) + ": " + html_escape(report_value(c.report, "solver")) +
+       " on " + html_escape(c.embedding_model) + " (" + classifier_input_name(c.input) + " input), trained on " +
+       html_escape(display_path(report_value(c.report, "collection"))) + " with labels " +
+       html_escape(display_path(report_value(c.report, "labels"))) + "; L2 " + html_escape(report_value(c.report, "l2")) +
+       " (" + html_escape(report_value(c.report, "l2_chosen_by")) + "), seed " + html_escape(report_value(c.report, "seed")) +
+       ". The scores are those measured when it was trained (stored in the file).</p><div class=\"cards\">";
+  h += card(std::to_string(c.classes.size()), "classes", "classes");
+  h += card(report_value(c.report, "train_images"), "train images", "train_images");
+  h += card(c.report.contains("test_images") ? report_value(c.report, "test_images") : "0", "test images", "test_images");
+  for (auto it = r.splits.rbegin(); it != r.splits.rend(); ++it) {  // train, then test
+    const auto& [split, e] = *it;
+    h += card(num(e.accuracy, 3), split + " accuracy", split + "_accuracy");
+    if (split == "test") h += card(num(e.balanced_accuracy, 3), "test balanced accuracy", "test_balanced_accuracy");
+  }
+  h += "</div><div class=\"grid\">";
+  for (const auto& [split, e] : r.splits) {
+    int n = 0;
+    for (const auto& s : e.per_class) n += s.support;
+    h += "<div class=\"confusion-matrix\" data-split=\"" + split + "\" style=\"overflow:auto;max-width:100%\"><h3>Confusion, " +
+         split + " (" + std::to_string(n) + " images)" + csv_link(ctx, "classifier_confusion.csv") + "</h3>" +
+         confusion_svg(e.confusion, c.classes, split + " accuracy " + num(e.accuracy, 3)) + "</div>";
+  }
+  h += "</div>";
+  for (const auto& [split, e] : r.splits) {
+    std::vector<std::vector<std::string>> rows;
+    for (const auto& row : t[1].rows)
+      if (row[0] == split) rows.push_back({row.begin() + 1, row.end()});
+    h += "<div class=\"class-scores\" data-split=\"" + split + "\"><h3>Per class, " + split +
+         csv_link(ctx, "classifier_scores.csv") + "</h3>" +
+         table_html({"class", "precision", "recall", "f1", "support"}, rows, rows.size(), "class-scores",
+                    {false, true, true, true, true}) + "</div>";
+  }
+  return h + "</section>";
 }
 
 }  // namespace
@@ -341,9 +531,10 @@ std::vector<ReportSection> report_sections(const ReportOptions& opts) {
   auto none = [](ReportData&, const ViewContext&) { return std::vector<int64_t>{}; };
   v.push_back({"overview", "Overview", always, overview_html, overview_tables, none});
   v.push_back({"dupes", "Duplicates", always, dupes_html, dupes_tables, dupes_images});
-  v.push_back(unique_section());
+  v.push_back({"unique", "Unique", always, unique_html, unique_tables, unique_images});
   v.push_back({"clusters", "Clusters", always, clusters_html, clusters_tables, clusters_images});
-  v.push_back(classifier_section(opts.classifier));
+  if (!opts.classifier.empty())
+    v.push_back({"classifier", "Classifier", always, classifier_html, classifier_tables, none});
   return v;
 }
 
@@ -408,6 +599,13 @@ ReportSummary write_report(const Collection& coll, const ReportOptions& opts, co
   sum.images = data.live().size();
   sum.dupe_groups = data.dupes().groups.size();
   if (const ClustersResult* c = data.clusters()) sum.cluster_k = c->report.k;
+  if (const UniqueResult* u = data.unique()) {
+    sum.unique_ranked = u->summary.n;
+    if (!u->rows.empty() && u->rows[0].neighbor >= 0) {
+      sum.most_unique = data.search()->records()[size_t(u->rows[0].row)].path;
+      sum.most_unique_distance = u->rows[0].distance;
+    }
+  }
   sum.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return sum;
 }

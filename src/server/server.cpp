@@ -150,9 +150,8 @@ struct Server {
 
   std::string search_page(const httplib::Request& req) {
     std::string body = "<section id=\"search\"><h2>Search</h2>";
-    if (!data.embeddings())
-      body += "<p class=\"err\">this collection has no embeddings of " + html_escape(ropts.model) +
-              "; run <code>irbis index FOLDER --into COLLECTION --model " + html_escape(ropts.model) + "</code></p>";
+    if (!data.search())
+      body += "<p class=\"err\">search is not available: " + html_escape(display_path(data.search_error())) + "</p>";
     body += "<div id=\"drop\">Drop an image here, or <input type=\"file\" id=\"upload\" accept=\"image/*\"> "
             "&mdash; or click any thumbnail for more like it.</div><p id=\"error\" class=\"err\"></p>"
             "<p id=\"query-info\" class=\"mut\"></p>";
@@ -165,9 +164,9 @@ struct Server {
       if (!q || q->status != ImageStatus::ok) throw UsageError("no image with id " + std::to_string(id));
       const auto v = ctx();
       body += "<div class=\"grid\" id=\"query\">" + thumb_html(v, *q, "<b>query</b>", "keep") + "</div>";
-      const int64_t row = data.embedding_row(id);
+      const int64_t row = data.search_row(id);
       if (row < 0) throw UsageError("image " + std::to_string(id) + " has no embedding");
-      const auto hits = more_like_this(data, data.embeddings()->data.row(int(row)), k, id);
+      const auto hits = more_like_this(data, data.search()->data().row(int(row)), k, id);
       for (const auto& h : hits)
         if (const ImageRecord* r = data.by_id(h.id)) {
           char cap[64];
@@ -204,10 +203,10 @@ struct Server {
     d.min_side = 256;
     const DecodedImage img = decode_image(b, d);
     info = {{"width", img.header.width}, {"height", img.header.height}, {"format", format_name(img.header.format)}};
-    const EmbeddingMatrix* m = data.embeddings();
-    if (!m) throw UsageError("this collection has no embeddings to search");
-    std::lock_guard lk(embed_mu);
-    if (!embedder) embedder = std::make_unique<Embedder>(m->card);
+    const VectorSearch* vs = data.search();
+    if (!vs) throw UsageError("search is not available: " + data.search_error());
+    std::lock_guard lk(embed_mu);  // one network, one query image at a time
+    if (!embedder) embedder = std::make_unique<Embedder>(vs->card());
     return embed_image(*embedder, img.rgb);
   }
 };
@@ -243,7 +242,9 @@ auto guarded(bool api, F f) {
 }  // namespace
 
 void serve(const Collection& coll, const ReportOptions& report, const ServeOptions& opts) {
-  Server S(coll, report, opts);
+  ReportOptions ropts = report;
+  ropts.index.single_thread_queries = true;  // many searches at once: one thread each, no BLAS contention
+  Server S(coll, ropts, opts);
   httplib::Server svr;
   const int nthreads = std::max(4, opts.threads);
   svr.new_task_queue = [nthreads] { return new httplib::ThreadPool(size_t(nthreads)); };
@@ -315,7 +316,7 @@ void serve(const Collection& coll, const ReportOptions& report, const ServeOptio
     const ImageRecord* r = S.data.by_id(std::stoll(req.matches[1]));
     if (!r) throw IoError("no image with id " + std::string(req.matches[1]));
     auto j = image_json(*r);
-    j["has_embedding"] = S.data.embedding_row(r->id) >= 0;
+    j["has_embedding"] = S.data.search_row(r->id) >= 0;
     send_json(res, j);
   }));
   svr.Get("/api/dupes", guarded(true, [&S](const httplib::Request& req, httplib::Response& res) {
@@ -361,9 +362,34 @@ void serve(const Collection& coll, const ReportOptions& report, const ServeOptio
                     {"clear_structure", r.clear_structure}, {"elbow_k", r.elbow_k}, {"silhouette", table},
                     {"clusters", clusters}, {"total_points", n}, {"offset", off}, {"limit", lim}, {"points", points}});
   }));
-  // EXTENSION POINT (search branch): the unique analysis' JSON; 404 until it is wired in.
-  svr.Get("/api/unique", guarded(true, [](const httplib::Request&, httplib::Response& res) {
-    send_error(res, 404, "the unique analysis is not available in this build");
+  svr.Get("/api/unique", guarded(true, [&S](const httplib::Request& req, httplib::Response& res) {
+    const UniqueResult* u = S.data.unique();
+    if (!u) return send_error(res, 404, S.data.unique_error());
+    const VectorSearch& vs = *S.data.search();
+    const int64_t off = int_param(req, "offset", 0, 0, INT64_MAX);
+    const int64_t lim = int_param(req, "limit", S.sopts.page_size, 1, 1000);
+    const BoxSummary& s = u->summary;
+    nlohmann::json items = nlohmann::json::array();
+    for (int64_t i = off; i < std::min<int64_t>(off + lim, int64_t(u->rows.size())); ++i) {
+      const UniqueRow& r = u->rows[size_t(i)];
+      auto j = image_json(vs.records()[size_t(r.row)]);
+      j["rank"] = i + 1;
+      j["exact"] = r.exact;
+      if (r.neighbor >= 0) {
+        j["distance"] = r.distance;
+        j["density"] = r.density;
+        j["outlier"] = r.distance > s.upper_whisker;
+        j["neighbor"] = image_json(vs.records()[size_t(r.neighbor)]);
+      } else {  // every other image is an exact copy of it
+        j["distance"] = j["density"] = j["neighbor"] = nullptr;
+        j["outlier"] = false;
+      }
+      items.push_back(std::move(j));
+    }
+    send_json(res, {{"model", vs.card().name}, {"index", index_kind_name(vs.status().kind)},
+                    {"distance", "1 - cosine"}, {"images", vs.size()}, {"top_exact", u->top_exact},
+                    {"exact_top", std::min<int64_t>(S.ropts.unique_top, vs.size())}, {"summary", box_summary_json(s)},
+                    {"total", u->rows.size()}, {"offset", off}, {"limit", lim}, {"items", items}});
   }));
   svr.Get("/api/search", guarded(true, [&S](const httplib::Request& req, httplib::Response& res) {
     if (!req.has_param("id")) throw UsageError("give ?id=IMAGE_ID, or POST an image");
@@ -371,11 +397,12 @@ void serve(const Collection& coll, const ReportOptions& report, const ServeOptio
     const int k = int(int_param(req, "k", 20, 1, 1000));
     const ImageRecord* q = S.data.by_id(id);
     if (!q || q->status != ImageStatus::ok) throw IoError("no image with id " + std::to_string(id));
-    if (!S.data.embeddings()) throw UsageError("this collection has no embeddings to search");
-    const int64_t row = S.data.embedding_row(id);
+    const VectorSearch* vs = S.data.search();
+    if (!vs) throw UsageError("search is not available: " + S.data.search_error());
+    const int64_t row = vs->row_of_id(id);
     if (row < 0) throw UsageError("image " + std::to_string(id) + " has no embedding");
-    send_json(res, {{"query", {{"id", id}}}, {"k", k}, {"backend", "exact-inner-product"},
-                    {"results", S.search_json(S.data.embeddings()->data.row(int(row)), k, id)}});
+    send_json(res, {{"query", {{"id", id}}}, {"k", k}, {"backend", index_kind_name(vs->status().kind)},
+                    {"results", S.search_json(vs->data().row(int(row)), k, id)}});
   }));
   svr.Post("/api/search", guarded(true, [&S](const httplib::Request& req, httplib::Response& res) {
     const int k = int(int_param(req, "k", 20, 1, 1000));
@@ -388,7 +415,8 @@ void serve(const Collection& coll, const ReportOptions& report, const ServeOptio
     }
     nlohmann::json info;
     const cv::Mat q = S.embed_upload(bytes, info);
-    send_json(res, {{"query", info}, {"k", k}, {"backend", "exact-inner-product"}, {"results", S.search_json(q, k, -1)}});
+    send_json(res, {{"query", info}, {"k", k}, {"backend", index_kind_name(S.data.search()->status().kind)},
+                    {"results", S.search_json(q, k, -1)}});
   }));
   svr.set_error_handler([](const httplib::Request& req, httplib::Response& res) {
     if (!res.body.empty()) return;
@@ -405,7 +433,8 @@ void serve(const Collection& coll, const ReportOptions& report, const ServeOptio
     try {
       S.data.overview();
       S.data.dupes();
-      S.data.embeddings();
+      S.data.search();
+      S.data.unique();
       S.data.clusters();
     } catch (const std::exception&) {
     }

@@ -50,6 +50,25 @@ TEST(ClassifierEval, MetricsByHand) {
   EXPECT_NEAR(e.balanced_accuracy, (2.0 / 3 + 1 + 0) / 3, 1e-12);
 }
 
+TEST(ClassifierEval, EvaluationJsonRoundTrips) {
+  const std::vector<std::string> classes{"a", "b", "c"};
+  const Evaluation e = evaluate({0, 0, 0, 1, 1, 2}, {0, 0, 1, 1, 1, 0}, 3);
+  const Evaluation back = evaluation_from_json(evaluation_json(e, classes), classes);
+  EXPECT_EQ(back.accuracy, e.accuracy);
+  EXPECT_EQ(back.balanced_accuracy, e.balanced_accuracy);
+  ASSERT_EQ(back.per_class.size(), 3u);
+  EXPECT_EQ(back.per_class[1].f1, e.per_class[1].f1);
+  EXPECT_EQ(back.per_class[2].support, 1);
+  EXPECT_EQ(cv::countNonZero(back.confusion != e.confusion), 0);
+  // Another class list, or a damaged report, is refused rather than misread.
+  EXPECT_THROW(evaluation_from_json(evaluation_json(e, classes), {"a", "b"}), ModelError);
+  EXPECT_THROW(evaluation_from_json(evaluation_json(e, classes), {"a", "x", "c"}), ModelError);
+  auto j = evaluation_json(e, classes);
+  j["confusion"][1] = {1, 2};
+  EXPECT_THROW(evaluation_from_json(j, classes), ModelError);
+  EXPECT_THROW(evaluation_from_json(nlohmann::json::object(), classes), ModelError);
+}
+
 TEST(ClassifierEval, TrainRefusesBadLabels) {
   cv::Mat X(6, 3, CV_32F, cv::Scalar(1));
   EXPECT_THROW(train_classifier(X, {0, 0, 0, 0, 0, 0}, {"a"}, {}), UsageError);

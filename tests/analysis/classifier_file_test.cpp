@@ -81,5 +81,9 @@ TEST(ClassifierFile, ConfusionPlots) {
   std::ifstream in(tmp / "c.svg");
   std::string s((std::istreambuf_iterator<char>(in)), {});
   EXPECT_NE(s.find("d&lt;g"), std::string::npos);
+  EXPECT_EQ(s, confusion_svg(cm, {"cat", "d<g"}, "test"));  // the file is the inline picture
+  EXPECT_NE(s.find("data-row=\"1\" data-col=\"0\" data-count=\"0\""), std::string::npos);
+  EXPECT_NE(s.find("data-row=\"1\" data-col=\"1\" data-count=\"6\""), std::string::npos);
+  EXPECT_THROW(confusion_svg(cm, {"a", "b", "c"}, ""), UsageError);
   EXPECT_THROW(write_confusion_plot(tmp / "c.gif", cm, {"a", "b"}, ""), UsageError);
 }

@@ -2,7 +2,8 @@
 // playwright-core (no browser download). Started by tests/e2e/browser.sh, which prepares the
 // collection and passes everything through the environment:
 //   IRBIS, COLL (collection), REPORT (static report folder), SHOTS (screenshot folder),
-//   EXPECT (JSON: images, failed, groups, duplicates, k, points, xss_name), QUERY (an image file),
+//   EXPECT (JSON: images, failed, groups, duplicates, k, points, unique_ranked, unique_top (ids of
+//   the 12 most unique, from irbis unique), xss_name), QUERY (an image file),
 //   BAD (an undecodable file), CHROMIUM (default /usr/bin/chromium)
 'use strict';
 const { chromium } = require('playwright-core');
@@ -63,7 +64,7 @@ async function startServe() {
     // ---- the static report, from disk ----
     step = 'static report';
     await page.goto('file://' + path.resolve(env.REPORT, 'index.html'));
-    for (const id of ['overview', 'dupes', 'clusters']) assert.ok(await page.isVisible(`section#${id}`), `section ${id}`);
+    for (const id of ['overview', 'dupes', 'unique', 'clusters']) assert.ok(await page.isVisible(`section#${id}`), `section ${id}`);
     assert.equal(await page.getAttribute('#overview', 'data-images'), String(expect.images), 'overview image count');
     assert.equal(await page.textContent('#overview .card[data-key=images] .v'), String(expect.images), 'images card');
     assert.equal(await page.textContent('#overview .card[data-key=failed] .v'), String(expect.failed), 'failed card');
@@ -77,6 +78,15 @@ async function startServe() {
     assert.ok(await page.locator('table.silhouette tbody tr').count() >= 1, 'silhouette table');
     assert.equal(await page.locator('table.silhouette tr.chosen').count(), 1, 'chosen k marked');
     assert.ok(await page.locator('svg.bars').count() >= 2, 'format and size charts');
+    // Unique: the 12 most unique images, each beside its nearest neighbour, and the boxplot.
+    assert.equal(await page.getAttribute('#unique', 'data-ranked'), String(expect.unique_ranked), 'images ranked');
+    const pairIds = await page.locator('#unique .pair').evaluateAll((ps) => ps.map((p) => Number(p.dataset.id)));
+    assert.deepEqual(pairIds, expect.unique_top, 'the most unique images, in the order of irbis unique');
+    assert.equal(await page.locator('#unique .pair figure.uniq').count(), expect.unique_top.length, 'one unique image per pair');
+    assert.equal(await page.locator('#unique .pair figure.nb').count(), expect.unique_top.length, 'its neighbour beside it');
+    assert.ok(await page.isVisible('#unique svg.boxplot g.box'), 'distance boxplot drawn');
+    const box = await page.locator('#unique svg.boxplot g.box').boundingBox();
+    assert.ok(box && box.width > 100, 'the boxplot has a visible width');
     // The hostile file name is shown as text, not run.
     const names = await page.$$eval('.name', (els) => els.map((e) => e.textContent));
     assert.ok(names.includes(expect.xss_name), 'the hostile file name is shown as text');
@@ -87,6 +97,7 @@ async function startServe() {
     await page.locator('#dupes').scrollIntoViewIfNeeded();
     await page.screenshot({ path: path.join(shots, 'report-dupes.png') });
     await page.locator('#cluster-map').screenshot({ path: path.join(shots, 'report-cluster-map.png') });
+    await page.locator('#unique').screenshot({ path: path.join(shots, 'report-unique.png') });
     await page.screenshot({ path: path.join(shots, 'report-full.png'), fullPage: true });
     log(`static report ok: ${expect.images} images, ${expect.groups} groups, k=${expect.k}`);
 
@@ -146,6 +157,25 @@ async function startServe() {
     await page.waitForFunction(() => document.getElementById('error').textContent.length > 0);
     assert.match(await page.textContent('#error'), /error 400/, 'undecodable upload: 400 with a message');
     await page.screenshot({ path: path.join(shots, 'serve-bad-upload.png') });
+
+    step = 'serve unique';
+    await page.goto(base);
+    await page.click('header a[href="/unique"]');
+    await page.waitForSelector('#unique .pair');
+    const served = await page.locator('#unique .pair').evaluateAll((ps) => ps.map((p) => ({
+      id: Number(p.dataset.id), neighbor: Number(p.dataset.neighbor) })));
+    const uj = await api(`/api/unique?limit=${served.length}`);
+    assert.equal(served.length, Math.min(50, expect.images), 'one page of the live unique view');
+    assert.deepEqual(served.map((x) => x.id), uj.items.map((x) => x.id), 'page and /api/unique agree');
+    assert.deepEqual(served.slice(0, expect.unique_top.length).map((x) => x.id), expect.unique_top, 'same top as irbis unique');
+    await checkImagesLoaded(page, 'served unique');
+    await page.screenshot({ path: path.join(shots, 'serve-unique.png') });
+    // "More like this" on the most unique image finds its nearest neighbour.
+    await page.locator('#unique .pair').first().locator('figure.uniq a').click();
+    await page.waitForURL(/\/search\?id=\d+/);
+    await page.waitForSelector('#results figure');
+    const near = await page.locator('#results figure').evaluateAll((fs) => fs.map((f) => Number(f.dataset.id)));
+    assert.ok(near.includes(served[0].neighbor), 'the unique image\'s neighbour is among its results');
 
     step = 'clusters page';
     await page.goto(base + 'clusters');

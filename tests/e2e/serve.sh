@@ -1,10 +1,16 @@
 # `irbis serve`: the JSON API, files by id only (no path can reach a file), upload limits,
-# loopback binding and read-only routes.
+# loopback binding and read-only routes (the collection is byte-identical afterwards, but for
+# the thumbnail cache).
 source "$(dirname "$0")/lib/common.bash"
 
 "$IRBIS" sample "$WORK/pics" > /dev/null
 "$IRBIS" index "$WORK/pics" --into "$WORK/c.irbis" > /dev/null
 echo "secret" > "$WORK/secret.txt"
+"$IRBIS" unique "$WORK/c.irbis" --top 0 --json > "$WORK/unique.json"
+# Every file of the collection but the thumbnail cache, with its checksum.
+snapshot() { (cd "$1" && find . -path ./thumbs -prune -o -type f -print0 | sort -z | xargs -0 sha256sum); }
+snapshot "$WORK/c.irbis" > "$WORK/before.sha"
+grep -q ' ./catalog.sqlite$' "$WORK/before.sha" || fail "no catalog.sqlite in the snapshot"
 "$IRBIS" serve "$WORK/c.irbis" --port 0 --max-upload-mb 1 --max-upload-pixels 4000000 > "$WORK/serve.out" 2>&1 &
 PID=$!
 trap 'kill $PID 2>/dev/null || true; cleanup' EXIT
@@ -44,11 +50,34 @@ assert get_json("/api/images?limit=3")["total"] == truth
 c = get_json("/api/clusters?limit=10")
 assert c["k"] >= 2 and c["total_points"] == truth and len(c["points"]) == 10, c["k"]
 s = get_json(f"/api/search?id={keep['id']}&k=10")
+assert s["backend"] == "exact", s["backend"]  # below 10 000 images
 ids = [r["id"] for r in s["results"]]
 assert len(ids) == 10 and keep["id"] not in ids, ids
 assert any(x["id"] in ids for x in d["groups"][0]["duplicates"]), "a duplicate among the neighbours"
 assert all(a["score"] >= b["score"] for a, b in zip(s["results"], s["results"][1:])), "sorted by score"
-get_json("/api/unique", 404)
+
+# /api/unique: the ranking of `irbis unique`, paginated; every id and neighbour resolves.
+cli = json.load(open(os.path.join(work, "unique.json")))
+u = get_json("/api/unique?limit=5")
+assert u["total"] == truth == cli["images"] and len(u["items"]) == 5 and u["limit"] == 5, (u["total"], truth)
+assert u["index"] == "exact" and u["top_exact"] and u["summary"] == cli["summary"], u["summary"]
+assert get_json("/api/unique?offset=5&limit=5")["items"][0]["rank"] == 6, "unique pagination"
+allu = get_json("/api/unique?limit=1000")["items"]
+assert len(allu) == truth and [x["rank"] for x in allu] == list(range(1, truth + 1))
+assert [x["id"] for x in allu] == [r["id"] for r in cli["images_ranked"]], "same order as irbis unique"
+assert [x["id"] for x in allu[:5]] == [x["id"] for x in u["items"]]
+dist = [x["distance"] for x in allu if x["distance"] is not None]
+assert len(dist) == cli["summary"]["n"] and dist == sorted(dist, reverse=True), "descending distances"
+assert sum(x["outlier"] for x in allu) == cli["summary"]["high_outliers"]
+for x, c in zip(allu, cli["images_ranked"]):
+    assert x["path"] == c["path"] and get_json(f"/api/images/{x['id']}")["path"] == x["path"], x["id"]
+    if x["neighbor"] is not None:
+        assert x["neighbor"]["path"] == c["neighbor"] and abs(x["distance"] - c["distance"]) < 1e-9, (x, c)
+        nb = get_json(f"/api/images/{x['neighbor']['id']}")
+        assert nb["path"] == x["neighbor"]["path"] and nb["status"] == "ok", nb
+        assert 0 <= x["distance"] <= x["density"] + 1e-9, x
+assert len(get_json("/api/unique?offset=100000")["items"]) == 0
+get_json("/api/unique?limit=x", 400)
 get_json("/api/search?id=999999", 404)
 get_json("/api/search?id=abc", 400)
 get_json("/api/images/999999", 404)
@@ -101,9 +130,14 @@ for m, p in [("POST", "/"), ("PUT", "/api/images/1"), ("DELETE", "/api/images/1"
     assert st in (400, 404, 405), (m, p, st)
 
 # Pages render and escape.
-for p in ["/", "/dupes", "/dupes?page=1", "/clusters", "/search", f"/search?id={keep['id']}", "/csv/dupes.csv"]:
+for p in ["/", "/dupes", "/dupes?page=1", "/unique", "/unique?page=1", "/clusters", "/search",
+          f"/search?id={keep['id']}", "/csv/dupes.csv", "/csv/unique.csv"]:
     st, ty, data = req("GET", p)
     assert st == 200, (p, st)
+st, _, data = req("GET", "/unique?page=1")
+page = data.decode()
+assert page.count('<div class="pair"') == min(50, truth - 50) and 'data-rank="51"' in page, "second page of the unique view"
+assert 'class="chart boxplot"' in page and "/search?id=" in page, "boxplot, thumbnails link to more like this"
 st, _, data = req("GET", "/search?id=<script>")
 assert st == 400 and b"<script>" not in data, st
 print("api ok")
@@ -111,5 +145,31 @@ PYEOF
 
 # --host is honoured; the default is loopback.
 "$IRBIS" serve --help | grep -q "127.0.0.1" || fail "--help shows the loopback default"
+kill $PID; wait $PID 2>/dev/null || true
+# Read-only: the catalog (and every other file but thumbnails) is byte-identical.
+snapshot "$WORK/c.irbis" > "$WORK/after.sha"
+diff "$WORK/before.sha" "$WORK/after.sha" || fail "the server changed the collection"
+
+# --index hnsw: the persisted HNSW index answers /api/search and /api/unique (on this small
+# collection it finds what exact search finds).
+"$IRBIS" serve "$WORK/c.irbis" --port 0 --index hnsw > "$WORK/serve2.out" 2>&1 &
+PID=$!
+for _ in $(seq 100); do grep -q http "$WORK/serve2.out" && break; sleep 0.2; done
+URL=$(grep -o 'http://127.0.0.1:[0-9]*' "$WORK/serve2.out") || fail "serve --index hnsw did not start: $(cat "$WORK/serve2.out")"
+$PY - "$URL" "$WORK" <<'PYEOF' || fail "hnsw API checks"
+import json, os, sys, urllib.request
+url, work = sys.argv[1], sys.argv[2]
+get = lambda p: json.load(urllib.request.urlopen(url + p, timeout=120))
+cli = json.load(open(os.path.join(work, "unique.json")))
+q = cli["images_ranked"][-1]["id"]
+s = get(f"/api/search?id={q}&k=8")
+assert s["backend"] == "hnsw" and len(s["results"]) == 8 and q not in [r["id"] for r in s["results"]], s
+scores = [r["score"] for r in s["results"]]
+assert scores == sorted(scores, reverse=True), scores
+u = get("/api/unique?limit=12")
+assert u["index"] == "hnsw" and u["top_exact"], u["index"]
+assert [x["id"] for x in u["items"]] == [r["id"] for r in cli["images_ranked"][:12]], "hnsw top 12 = exact top 12"
+PYEOF
+[ -s "$WORK/c.irbis/index/mobilenet_v2_mid.hnsw" ] || fail "the HNSW index is persisted in the collection"
 kill $PID; wait $PID 2>/dev/null || true
 echo "PASS"

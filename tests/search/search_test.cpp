@@ -4,6 +4,7 @@
 #include <cmath>
 #include <random>
 #include <set>
+#include <thread>
 
 #include "irbis/dupes.h"
 #include "irbis/errors.h"
@@ -41,6 +42,17 @@ TEST(VectorSearch, ExactMatchesBruteForceAndClampsK) {
   EXPECT_EQ(vs->search(q, 10000).size(), 500u);  // k larger than the collection
   EXPECT_EQ(vs->row_of_id(7 + 42), 42);
   EXPECT_EQ(vs->row_of_id(3), -1);
+  // One thread per query (the server's setting) finds the same neighbours.
+  o.single_thread_queries = true;
+  auto st = VectorSearch::from_matrix(x.clone(), iota_ids(500, 7), o);
+  for (int r : {3, 100, 499}) {
+    const auto a = vs->search(x.ptr<float>(r), 20, r), b = st->search(x.ptr<float>(r), 20, r);
+    ASSERT_EQ(a.size(), b.size());
+    for (size_t i = 0; i < a.size(); ++i) {
+      EXPECT_EQ(a[i].row, b[i].row) << r << " rank " << i;
+      EXPECT_NEAR(a[i].similarity, b[i].similarity, 1e-5);
+    }
+  }
 }
 
 double recall_at(const VectorSearch& a, const VectorSearch& exact, const cv::Mat& qs, int k) {
@@ -102,6 +114,42 @@ TEST(VectorSearch, DefaultConfigurationRecallOn2696d) {
   const double r = recall_at(*h, *h, qs, 10);
   std::printf("hnsw+pca256 recall@10 (6000 x 2696, 600 centres, default options): %.4f\n", r);
   EXPECT_GE(r, 0.95);
+}
+
+// The web UI queries one index from many threads at once, with different k: a query must not
+// depend on what the others ask for (the beam width is per query, not state of the graph).
+TEST(VectorSearch, ConcurrentQueriesMatchSequential) {
+  const cv::Mat x = mixture(4000, 64, 50, 0.7f, 8);
+  const cv::Mat qs = mixture(48, 64, 50, 0.7f, 9);
+  for (bool rerank : {true, false}) {
+    IndexOptions o;
+    o.kind = IndexKind::hnsw;
+    o.reduced_dim = 0;
+    o.ef_search = 16;  // small, so a wider beam (asked for by a large k) would change the answer
+    o.rerank = rerank;
+    auto h = VectorSearch::from_matrix(x.clone(), iota_ids(4000), o);
+    const int ks[] = {1, 3, 200, 10};
+    std::vector<std::vector<Neighbor>> want;
+    for (int i = 0; i < qs.rows; ++i) want.push_back(h->search(qs.ptr<float>(i), ks[i % 4]));
+    std::vector<std::vector<std::vector<Neighbor>>> got(4);
+    std::vector<std::thread> pool;
+    for (int t = 0; t < 4; ++t)
+      pool.emplace_back([&, t] {
+        for (int rep = 0; rep < 12; ++rep)
+          for (int j = 0; j < qs.rows; ++j) {
+            const int i = (j * 7 + t * 13) % qs.rows;  // every thread in another order
+            auto r = h->search(qs.ptr<float>(i), ks[i % 4]);
+            if (rep == 0) got[size_t(t)].push_back(std::move(r));
+            else if (r != want[size_t(i)]) got[size_t(t)].push_back({});  // a mismatch: recorded below
+          }
+      });
+    for (auto& th : pool) th.join();
+    for (int t = 0; t < 4; ++t) {
+      ASSERT_EQ(got[size_t(t)].size(), size_t(qs.rows)) << "rerank " << rerank << ": a repeated query differed";
+      for (int j = 0; j < qs.rows; ++j)
+        EXPECT_EQ(got[size_t(t)][size_t(j)], want[size_t((j * 7 + t * 13) % qs.rows)]) << "rerank " << rerank;
+    }
+  }
 }
 
 TEST(VectorSearch, AutomaticPicksBySize) {

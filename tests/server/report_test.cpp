@@ -22,11 +22,22 @@ TEST(Report, CsvQuotesAndRepairsUtf8) {
 }
 
 TEST(Report, SvgChartsDrawEverySeries) {
-  const std::string box = svg_boxplot({{"a", {1, 2, 3, 4, 100}}, {"<b>", {5, 6}}}, "distance");
+  const std::vector<double> a = {1, 2, 3, 4, 100};
+  const BoxSummary sa = box_summary(a);
+  ASSERT_EQ(sa.high_outliers, 1);  // 100 > Q3 + 1.5 IQR = 7
+  const std::string box =
+      svg_boxplot({{"a", sa, {100}}, {"<b>", box_summary({5, 6}), {}}, {"empty", box_summary({}), {}}}, "distance");
   EXPECT_EQ(std::count(box.begin(), box.end(), '\n'), 0);
-  size_t boxes = 0;
-  for (size_t p = 0; (p = box.find("class=\"box\"", p)) != std::string::npos; ++p) ++boxes;
-  EXPECT_EQ(boxes, 2u);
+  auto count = [&](const std::string& what) {
+    size_t n = 0;
+    for (size_t p = 0; (p = box.find(what, p)) != std::string::npos; ++p) ++n;
+    return n;
+  };
+  EXPECT_EQ(count("class=\"box\""), 2u);  // the empty series draws nothing
+  EXPECT_EQ(count("class=\"outlier\""), 1u);
+  EXPECT_EQ(count("class=\"whisker\""), 4u);
+  EXPECT_NE(box.find("data-outliers=\"1\""), std::string::npos);
+  EXPECT_NE(box.find("whiskers 1-4,"), std::string::npos);  // the upper whisker stops at 4, not at 100
   EXPECT_NE(box.find("&lt;b&gt;"), std::string::npos);
   EXPECT_EQ(box.find("<b>"), std::string::npos);
   const std::string bars = svg_bars({{"jpeg", 10}, {"png", 0}}, "images");
