@@ -11,7 +11,7 @@ rm -rf "$SHOTS"; mkdir -p "$SHOTS"
 
 "$IRBIS" sample "$WORK/pics" > /dev/null
 # Hostile names: markup in a file name and in a path; an undecodable file (a failure).
-QUERY=$(ls "$WORK/pics/photos/"*.jpg | head -1)
+QUERY=$(ls "$WORK/pics/photos/"*.jpg | sed -n 1p)
 cp "$QUERY" "$WORK/pics/<img src=x onerror=alert(1)>.jpg"
 mkdir -p "$WORK/pics/<script>alert(1)<"
 cp "$(ls "$WORK/pics/photos/"*.jpg | sed -n 2p)" "$WORK/pics/<script>alert(1)</script>.jpg"

@@ -49,7 +49,7 @@ assert_contains "$OUT" "keep" "table output"
 # Re-run: nothing changes. Then change one file and delete another.
 run index "$WORK/pics" --into "$WORK/pics.irbis" --json
 assert_eq "$(json 'd["unchanged"]')" "$N" "unchanged on re-run"
-victim=$(ls "$WORK/pics/photos" | head -1)
+victim=$(ls "$WORK/pics/photos" | sed -n 1p)
 gone=$(ls "$WORK/pics/photos" | sed -n 2p)
 $PY -c "import cv2; im=cv2.imread('$WORK/pics/photos/$victim'); cv2.imwrite('$WORK/pics/photos/$victim', 255-im)"
 rm "$WORK/pics/photos/$gone"

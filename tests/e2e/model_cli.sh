@@ -9,7 +9,7 @@ trap 'rm -rf "$T"' EXIT
 fail() { echo "FAIL: $*" >&2; exit 1; }
 
 # An empty registry lists nothing and says how to get the defaults.
-IRBIS_MODEL_DIR=$T/empty "$IRBIS" model list | grep -q "run ./setup.sh" || fail "empty list message"
+IRBIS_MODEL_DIR=$T/empty "$IRBIS" model list | grep "run ./setup.sh" > /dev/null || fail "empty list message"
 [ "$(IRBIS_MODEL_DIR=$T/empty "$IRBIS" model list --json | tr -d ' \n')" = "[]" ] || fail "empty --json"
 
 # Not an ONNX file: ModelError, exit 3, message on stderr.

@@ -51,7 +51,7 @@ assert_eq "$a" "$b" "dupes after resume"
 # CNN back-fill: a model added to a hashes collection of 12 images, committing every 4 rows;
 # the third commit dies, so 8 rows are in. The re-run back-fills the other 4.
 mkdir -p "$WORK/few"
-find "$WORK/pics" -name '*.jpg' | sort | head -12 | while read -r f; do cp "$f" "$WORK/few/"; done
+find "$WORK/pics" -name '*.jpg' | sort | sed -n 1,12p | while read -r f; do cp "$f" "$WORK/few/"; done
 "$IRBIS" index "$WORK/few" --into "$WORK/ref.irbis" > /dev/null
 "$IRBIS" export "$WORK/ref.irbis" --embeddings "$WORK/ref.npy" 2> /dev/null
 "$IRBIS" index "$WORK/few" --into "$WORK/bf.irbis" --features hashes > /dev/null

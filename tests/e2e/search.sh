@@ -187,7 +187,7 @@ printf 'path,label\n/no/such.jpg,x\n' > "$WORK/badlabels.csv"
 run evaluate retrieval "$WORK/p.irbis" --labels "$WORK/badlabels.csv"
 assert_eq "$RC" 1 "labels naming only unknown paths"
 assert_contains "$ERR" "1 labelled paths are not in the collection: /no/such.jpg; nothing left to evaluate" "only unknown paths message"
-{ echo "path,label"; tail -n +2 "$WORK/labels.csv" | head -1 | cut -d, -f1 | sed 's/$/,lonely/'; tail -n +3 "$WORK/labels.csv"; } > "$WORK/lonely.csv"
+{ echo "path,label"; tail -n +2 "$WORK/labels.csv" | sed -n 1p | cut -d, -f1 | sed 's/$/,lonely/'; tail -n +3 "$WORK/labels.csv"; } > "$WORK/lonely.csv"
 run evaluate retrieval "$WORK/p.irbis" --labels "$WORK/lonely.csv" --json
 assert_eq "$RC" 0 "single-image class ($ERR)"
 assert_contains "$ERR" "class 'lonely' has a single image: no positive to retrieve, not queried" "single-image class warning"
@@ -197,7 +197,7 @@ assert d['skipped_classes']==['lonely'] and d['labelled']==$((N - 1)) and d['cla
 assert all(v is not None for v in d['top_k_accuracy'].values()) and d['map'] is not None, d
 " "$OUT" "$FIRST"
 # Every class a single image: no query, top-k undefined (null), k-NN still reported.
-{ echo "path,label"; tail -n +2 "$WORK/labels.csv" | head -3 | awk -F, '{print $1 ",only" NR}'; } > "$WORK/singles.csv"
+{ echo "path,label"; tail -n +2 "$WORK/labels.csv" | sed -n 1,3p | awk -F, '{print $1 ",only" NR}'; } > "$WORK/singles.csv"
 run evaluate retrieval "$WORK/p.irbis" --labels "$WORK/singles.csv" --json
 assert_eq "$RC" 0 "only single-image classes ($ERR)"
 assert_contains "$ERR" "top-k accuracy is undefined" "no queryable class note"

@@ -17,7 +17,7 @@ trap 'kill $PID 2>/dev/null || true; cleanup' EXIT
 for _ in $(seq 100); do grep -q http "$WORK/serve.out" && break; sleep 0.2; done
 URL=$(grep -o 'http://127.0.0.1:[0-9]*' "$WORK/serve.out") || fail "serve did not start: $(cat "$WORK/serve.out")"
 PORT=${URL##*:}
-ss -ltn 2>/dev/null | grep -q ":$PORT " && { ss -ltn | grep ":$PORT " | grep -q "127.0.0.1:$PORT" || fail "not bound to loopback"; }
+ss -ltn 2>/dev/null | grep ":$PORT " > /dev/null && { ss -ltn | grep ":$PORT " | grep "127.0.0.1:$PORT" > /dev/null || fail "not bound to loopback"; }
 
 $PY - "$URL" "$WORK" <<'PYEOF' || fail "API checks"
 import http.client, json, os, sys, struct, zlib, urllib.parse
@@ -144,7 +144,7 @@ print("api ok")
 PYEOF
 
 # --host is honoured; the default is loopback.
-"$IRBIS" serve --help | grep -q "127.0.0.1" || fail "--help shows the loopback default"
+"$IRBIS" serve --help | grep "127.0.0.1" > /dev/null || fail "--help shows the loopback default"
 kill $PID; wait $PID 2>/dev/null || true
 # Read-only: the catalog (and every other file but thumbnails) is byte-identical.
 snapshot "$WORK/c.irbis" > "$WORK/after.sha"
