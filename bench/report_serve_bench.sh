@@ -3,7 +3,7 @@
 #   bench/report_serve_bench.sh COLLECTION [SECONDS=10]
 # 1. report generation, cold (no thumbnails cached) and warm; 2. search latency (GET /api/search,
 # random query ids, k = 20) under wrk with 1 and 16 connections on loopback, plus the overview and
-# a dupes page for comparison. Needs wrk (Debian package, installed by setup.sh).
+# a dupes page for comparison. SERVE_ARGS (e.g. "--index hnsw") and REPORT_ARGS pass options. Needs wrk (Debian package, installed by setup.sh).
 set -euo pipefail
 COLL=${1:?usage: $0 COLLECTION [SECONDS]}
 SECS=${2:-10}
@@ -20,7 +20,7 @@ for run in cold warm; do
 done
 echo "  report folder: $(du -sh "$OUT/report" | cut -f1), $(ls "$OUT/report/thumbs" | wc -l) thumbnails"
 
-"$IRBIS" serve "$COLL" --port 0 > "$OUT/serve.log" 2>&1 &
+"$IRBIS" serve "$COLL" --port 0 ${SERVE_ARGS:-} > "$OUT/serve.log" 2>&1 &
 PID=$!
 for _ in $(seq 600); do grep -q http "$OUT/serve.log" && break; sleep 0.1; done
 URL=$(grep -o 'http://127.0.0.1:[0-9]*' "$OUT/serve.log")
