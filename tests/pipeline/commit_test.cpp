@@ -40,6 +40,20 @@ ProducedImage produced(int k) {
 
 float first_value(const Collection& coll, int64_t id) { return coll.view("mean_rgb").row_f32(id)[0]; }
 
+// A new collection with the mean_rgb feature declared, and an ingest sink into it.
+struct IngestFixture {
+  IngestFixture(const std::string& tag, int commit_every)
+      : tmp(tag), coll(Collection::open_or_create(tmp / "c.irbis")), producers(mean_only()) {
+    declare_features(*coll, producers);
+    sink = std::make_unique<IngestSink>(*coll, producers, commit_every, rep);
+  }
+  test::TempDir tmp;
+  std::unique_ptr<Collection> coll;
+  Producers producers;
+  IndexReport rep;
+  std::unique_ptr<IngestSink> sink;
+};
+
 }  // namespace
 
 TEST(CommitCadence, EveryNStagedItems) {
@@ -57,12 +71,10 @@ TEST(CommitCadence, EveryNStagedItems) {
 }
 
 TEST(IngestSink, CommitsEveryNImagesAndCounts) {
-  test::TempDir tmp("commit_ingest");
-  auto coll = Collection::open_or_create(tmp / "c.irbis");
-  const Producers producers = mean_only();
-  declare_features(*coll, producers);
-  IndexReport rep;
-  IngestSink sink(*coll, producers, 3, rep);
+  IngestFixture f("commit_ingest", 3);
+  Collection* coll = f.coll.get();
+  IngestSink& sink = *f.sink;
+  const IndexReport& rep = f.rep;
   std::vector<int64_t> committed;
   for (int k = 0; k < 7; ++k) {
     ProducedImage w = produced(k);
@@ -86,12 +98,10 @@ TEST(IngestSink, CommitsEveryNImagesAndCounts) {
 }
 
 TEST(IngestSink, ChangedFileRetiresItsOldVersionAndANonImageRemovesIt) {
-  test::TempDir tmp("commit_replace");
-  auto coll = Collection::open_or_create(tmp / "c.irbis");
-  const Producers producers = mean_only();
-  declare_features(*coll, producers);
-  IndexReport rep;
-  IngestSink sink(*coll, producers, 100, rep);
+  IngestFixture f("commit_replace", 100);
+  Collection* coll = f.coll.get();
+  IngestSink& sink = *f.sink;
+  const IndexReport& rep = f.rep;
   ProducedImage a = produced(0), b = produced(1);
   sink.stage(a, -1);
   sink.stage(b, -1);
