@@ -1,0 +1,100 @@
+// The features `irbis index` computes, as a registry: each feature file is one FeatureDef (name,
+// dtype, dim, how its row is computed), grouped into producers that share one decode of the image
+// (and, for a model, one forward pass). Plan, produce and commit only ever loop over producers and
+// their FeatureDefs, so adding a feature is one entry in src/pipeline/features.cpp.
+#pragma once
+#include <algorithm>
+#include <cstring>
+#include <functional>
+#include <memory>
+#include <span>
+#include <string>
+#include <type_traits>
+#include <vector>
+
+#include <opencv2/core.hpp>
+
+#include "irbis/collection.h"
+#include "irbis/model.h"
+
+namespace irbis::indexing {
+
+// What one image's row of a feature is computed from.
+struct FeatureInput {
+  const cv::Mat& rgb;                  // CV_8UC3 RGB, EXIF-oriented, decoded at the producer's side
+  const Embedder* embedder = nullptr;  // model features: the network that ran
+  const cv::Mat* blocks = nullptr;     // model features: its raw pooled blocks, 1 x blocks_dim CV_32F
+};
+
+// Fills `row` (exactly spec.row_bytes() bytes, zeroed) with one image's row. Runs on worker
+// threads, concurrently; throws what decoding or inference throws.
+using ComputeRow = std::function<void(const FeatureInput& in, std::span<uint8_t> row)>;
+
+// One feature file and how its rows are computed.
+struct FeatureDef {
+  FeatureSpec spec;
+  ComputeRow compute;
+};
+
+// Features computed from one decoded image; registered in image_feature_groups().
+struct ImageFeatureGroup {
+  std::string label;  // in IndexReport::also_computed, and what IndexParams asks for ("hashes")
+  int min_side = 0;   // the decode each feature of the group sees (the DCT-scaled JPEG decode)
+  std::vector<FeatureDef> features;
+};
+const std::vector<ImageFeatureGroup>& image_feature_groups();
+
+// A feature every model gives, derived from its forward pass; registered in model_features().
+struct ModelFeatureDef {
+  std::function<std::string(const std::string& model)> name;  // file name, e.g. embedding_feature
+  std::string dtype;
+  std::function<int(const Embedder&)> dim;
+  ComputeRow compute;
+};
+const std::vector<ModelFeatureDef>& model_features();
+
+// The rows of one image for one producer: rows[f] belongs to features()[f].
+using ProducerRows = std::vector<std::vector<uint8_t>>;
+
+// A group of features computed from one decode of an image (and one forward pass for a model):
+// the unit that a run plans, back-fills and reports.
+class FeatureProducer {
+ public:
+  virtual ~FeatureProducer() = default;
+  // "hashes", or "cnn:<model>" (IndexReport::also_computed).
+  virtual const std::string& label() const = 0;
+  // The model whose network runs, or empty.
+  virtual const std::string& model() const = 0;
+  virtual const std::vector<FeatureSpec>& specs() const = 0;
+  // Smallest decoded side its features need (decode.min_side is a floor under it).
+  virtual int min_side() const = 0;
+  // Readies `workers` concurrent computations (a model loads and warms one network per worker).
+  virtual void prepare(int workers) { (void)workers; }
+  // Records in the collection what the rows depend on (a model's weights); after they are declared.
+  virtual void record_provenance(Collection& coll) const { (void)coll; }
+
+  // What one image's computation holds (a leased network). Taken before the image is read:
+  // failing to get it is the run's fault (ModelError), not the image's.
+  class Computation {
+   public:
+    virtual ~Computation() = default;
+    // Every feature's row of one image. Throws what decoding and inference throw.
+    virtual ProducerRows compute(const cv::Mat& rgb) = 0;
+  };
+  virtual std::unique_ptr<Computation> begin() = 0;
+};
+
+// The producer of an image feature group.
+std::unique_ptr<FeatureProducer> make_image_producer(const ImageFeatureGroup& group);
+// The producer of a model's features; loads the network and runs it once on a blank input (so a
+// card that does not match its network throws ModelError here, before anything is written).
+std::unique_ptr<FeatureProducer> make_model_producer(const ModelCard& card);
+
+// Writes a trivially copyable value's bytes into a row.
+template <typename T>
+void put_row(std::span<uint8_t> row, const T& value) {
+  static_assert(std::is_trivially_copyable_v<T>);
+  std::memcpy(row.data(), &value, std::min(row.size(), sizeof(T)));
+}
+
+}  // namespace irbis::indexing

@@ -1,0 +1,135 @@
+#include "pipeline/impl/plan.h"
+
+#include <algorithm>
+#include <filesystem>
+#include <unordered_map>
+
+#include "irbis/errors.h"
+#include "irbis/model.h"
+
+namespace irbis::indexing {
+
+std::string absolute_root(const std::string& root) {
+  std::error_code ec;
+  auto p = std::filesystem::absolute(std::filesystem::path(root), ec);
+  if (ec) return root;
+  std::string s = p.lexically_normal().string();
+  while (s.size() > 1 && s.back() == '/') s.pop_back();
+  return s;
+}
+
+bool under_root(const std::string& path, const std::string& root) {
+  if (path == root) return true;
+  if (root == "/") return true;
+  return path.size() > root.size() && path.compare(0, root.size(), root) == 0 && path[root.size()] == '/';
+}
+
+FilePlan plan_files(const Collection& coll, const std::vector<std::string>& roots, const ScanResult& scanned) {
+  FilePlan plan;
+  std::unordered_map<std::string, ImageRecord> live;
+  for (auto& r : coll.records()) {
+    if (r.status != ImageStatus::ok && r.status != ImageStatus::failed) continue;
+    if (std::any_of(roots.begin(), roots.end(), [&](const std::string& root) { return under_root(r.path, root); }))
+      live.emplace(r.path, std::move(r));
+  }
+  for (const auto& e : scanned.files) {
+    auto it = live.find(e.path);
+    if (it != live.end()) {
+      const bool same = it->second.size == e.size && it->second.mtime_ns == e.mtime_ns;
+      const int64_t old_id = it->second.id;
+      live.erase(it);
+      if (same) {
+        ++plan.unchanged;
+        continue;
+      }
+      plan.replaces.push_back(old_id);
+    } else {
+      plan.replaces.push_back(-1);
+    }
+    plan.todo.push_back(e);
+  }
+  // What is left in `live` was not found: removed, unless its directory could not be read.
+  for (const auto& [path, r] : live) {
+    const bool unreadable = std::any_of(scanned.problems.begin(), scanned.problems.end(),
+                                        [&](const ScanProblem& p) { return under_root(path, p.path); });
+    if (!unreadable) plan.removed.push_back(r.id);
+  }
+  std::sort(plan.removed.begin(), plan.removed.end());
+  return plan;
+}
+
+std::vector<std::string> collection_models(const Collection& coll) {
+  std::vector<std::string> out;
+  for (const auto& spec : coll.feature_specs())
+    for (const auto& f : model_features()) {
+      const std::string prefix = f.name("");
+      if (!spec.name.starts_with(prefix)) continue;
+      const std::string m = spec.name.substr(prefix.size());
+      if (std::find(out.begin(), out.end(), m) == out.end()) out.push_back(m);
+    }
+  return out;
+}
+
+FeaturePlan plan_features(const Collection& coll, const IndexParams& params) {
+  FeaturePlan plan;
+  for (const auto& group : image_feature_groups()) {
+    const bool asked = params.hashes && group.label == "hashes";
+    const bool has = std::any_of(group.features.begin(), group.features.end(),
+                                 [&](const FeatureDef& f) { return coll.has_feature(f.spec.name); });
+    if (!asked && !has) continue;
+    if (!asked) plan.also_computed.push_back(group.label);
+    plan.producers.push_back(make_image_producer(group));
+  }
+  std::vector<std::string> names;
+  if (!params.model.empty()) names.push_back(params.model);
+  for (const auto& m : collection_models(coll))
+    if (m != params.model) {
+      names.push_back(m);
+      plan.also_computed.push_back("cnn:" + m);
+    }
+  for (const auto& name : names) {
+    ModelCard card;
+    try {
+      card = find_model(name);
+    } catch (const ModelError& e) {
+      if (name == params.model) throw;
+      throw ModelError(coll.dir().string() + " has embeddings of model '" + name +
+                       "', which every new image gets too, but it is not installed: " + e.what());
+    }
+    const std::string stored = coll.meta(model_weights_key(card.name));
+    if (!stored.empty() && !card.onnx_sha256.empty() && stored != card.onnx_sha256)
+      throw ModelError(coll.dir().string() + ": its embeddings of model '" + card.name +
+                       "' were computed with other weights (ONNX sha256 " + stored.substr(0, 12) +
+                       "…) than the installed ones (" + card.onnx_sha256.substr(0, 12) +
+                       "…); restore those weights or index into a new collection");
+    plan.producers.push_back(make_model_producer(card));
+  }
+  return plan;
+}
+
+void declare_features(Collection& coll, const std::vector<std::unique_ptr<FeatureProducer>>& producers) {
+  const auto have = coll.feature_specs();
+  for (const auto& p : producers)
+    for (const auto& w : p->specs())
+      for (const auto& h : have)
+        if (h.name == w.name && (h.dtype != w.dtype || h.dim != w.dim))
+          throw StoreError(coll.dir().string() + ": feature '" + w.name + "' exists with " + h.dtype + "[" +
+                           std::to_string(h.dim) + "], but the model card gives " + w.dtype + "[" +
+                           std::to_string(w.dim) + "]");
+  for (const auto& p : producers)
+    for (const auto& w : p->specs()) coll.ensure_feature(w);
+  for (const auto& p : producers) p->record_provenance(coll);
+}
+
+std::vector<int64_t> backfill_starts(const Collection& coll,
+                                     const std::vector<std::unique_ptr<FeatureProducer>>& producers) {
+  std::vector<int64_t> out;
+  for (const auto& p : producers) {
+    int64_t from = coll.committed_rows();
+    for (const auto& s : p->specs()) from = std::min(from, coll.feature_rows(s.name));
+    out.push_back(from);
+  }
+  return out;
+}
+
+}  // namespace irbis::indexing
