@@ -20,6 +20,7 @@
 #include <opencv2/core.hpp>
 
 #include "irbis/errors.h"
+#include "irbis/fault_hooks.h"
 #include "irbis/hashes.h"
 #include "irbis/model.h"
 #include "irbis/text.h"
@@ -194,14 +195,9 @@ ContentHash content_hash(std::span<const uint8_t> bytes) {
   return out;
 }
 
-// Deterministic fault for tests/e2e/bad_input.sh: IRBIS_FAULT_VANISH_BEFORE_READ=NAME deletes the
-// scanned file whose path ends with /NAME right before it is read, as if it vanished mid-scan.
+// Deterministic fault for tests/e2e/bad_input.sh (fault_hooks.h): a file that vanishes mid-scan.
 void fault_vanish(const std::string& path) {
-  static const char* name = std::getenv("IRBIS_FAULT_VANISH_BEFORE_READ");
-  if (!name || !*name) return;
-  const std::string suffix = std::string("/") + name;
-  if (path.size() >= suffix.size() && path.compare(path.size() - suffix.size(), suffix.size(), suffix) == 0)
-    ::unlink(path.c_str());
+  if (const auto& hook = fault_hooks().before_read) hook(path);
 }
 
 WorkResult process_file(const ScanEntry& entry, const IndexParams& params, const Plan& plan) {
@@ -327,10 +323,6 @@ std::span<const uint8_t> as_bytes(const std::array<T, N>& a) {
 
 }  // namespace
 
-std::string embedding_feature(const std::string& model) { return "emb." + model; }
-std::string blocks_feature(const std::string& model) { return "blocks." + model; }
-std::string model_weights_key(const std::string& model) { return "model." + model + ".onnx_sha256"; }
-
 bool has_image_extension(const std::string& path) {
   static const char* kExt[] = {".jpg", ".jpeg", ".jpe", ".jfif", ".png", ".webp", ".bmp", ".dib",
                                ".tif", ".tiff", ".gif", ".heic", ".avif"};
@@ -347,11 +339,8 @@ namespace {
 std::vector<std::string> collection_models(const Collection& coll) {
   std::vector<std::string> out;
   for (const auto& spec : coll.feature_specs())
-    for (const std::string prefix : {"emb.", "blocks."})
-      if (spec.name.rfind(prefix, 0) == 0) {
-        const std::string m = spec.name.substr(prefix.size());
-        if (std::find(out.begin(), out.end(), m) == out.end()) out.push_back(m);
-      }
+    if (const std::string m = feature_model(spec.name); !m.empty() && std::find(out.begin(), out.end(), m) == out.end())
+      out.push_back(m);
   return out;
 }
 
