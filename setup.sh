@@ -17,7 +17,7 @@ APT_PACKAGES=(
   # model import: ONNX protobuf classes
   libonnx-dev libprotobuf-dev protobuf-compiler
   # storage and plumbing
-  libsqlite3-dev sqlite3 libxxhash-dev libcli11-dev nlohmann-json3-dev libspdlog-dev libfmt-dev
+  libsqlite3-dev sqlite3 libxxhash-dev libcli11-dev nlohmann-json3-dev
   libcpp-httplib-dev
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev

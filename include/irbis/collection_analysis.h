@@ -13,6 +13,7 @@
 
 #include "irbis/classifier.h"
 #include "irbis/collection.h"
+#include "irbis/collection_layout.h"  // save_scan_problems, load_scan_problems
 #include "irbis/dupes.h"
 #include "irbis/embeddings.h"
 #include "irbis/model.h"
@@ -20,12 +21,6 @@
 #include "irbis/search.h"
 
 namespace irbis {
-
-// ---- scan problems (unreadable folders, missing roots) of the last index run, kept in the catalog
-// Stages them as the collection's "last_scan_problems" meta value (JSON); call commit() after.
-void save_scan_problems(Collection& coll, const std::vector<ScanProblem>& problems);
-// Paths as display_path() shows them (the value is JSON, so UTF-8).
-std::vector<ScanProblem> load_scan_problems(const Collection& coll);
 
 // ---- `irbis info`
 struct FeatureSummary {

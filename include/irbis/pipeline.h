@@ -7,19 +7,11 @@
 #include <vector>
 
 #include "irbis/collection.h"
+#include "irbis/collection_layout.h"  // feature names: kHashesFeature, embedding_feature, ...
 #include "irbis/image.h"
 #include "irbis/scan.h"
 
 namespace irbis {
-
-// Feature names in a collection.
-constexpr const char* kHashesFeature = "hashes";  // u64[3]: phash, dhash, ahash
-constexpr const char* kColorFeature = "color";    // f32[kColorStatsDim]
-// Per model: the L2-normalised descriptor, and every pooled block (float16) it derives from.
-std::string embedding_feature(const std::string& model);  // "emb.<model>", f32[descriptor dim]
-std::string blocks_feature(const std::string& model);     // "blocks.<model>", f16[blocks dim]
-// Catalog meta key holding the sha256 of the ONNX file that computed a model's rows.
-std::string model_weights_key(const std::string& model);  // "model.<model>.onnx_sha256"
 
 // What is computed: the features asked for here plus every feature the collection already has
 // (its hashes, each model it has embeddings of), so every image of a collection has every one of

@@ -117,7 +117,7 @@ class VectorSearch {
 };
 
 // Called by `irbis index` after a commit: repairs an index that already exists on disk (does
-// nothing if there is none). Never throws; problems are logged, the next search repairs.
+// nothing if there is none). Never throws; problems go to warn() (warnings.h), the next search repairs.
 void update_vector_index_if_present(const Collection& coll, const std::string& model) noexcept;
 
 // --- unique ---

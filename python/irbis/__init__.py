@@ -48,9 +48,10 @@ __all__ = [
 
 PathLike = Union[str, bytes, "os.PathLike[str]", "os.PathLike[bytes]"]
 
-# Meta keys Collection.create() records so that index() knows what to compute by default.
-_META_MODEL = "python.default_model"
-_META_FEATURES = "python.default_features"
+# Meta keys Collection.create() records so that index() knows what to compute by default
+# (defined once, in include/irbis/collection_layout.h).
+_META_MODEL = _irbis.META_DEFAULT_MODEL
+_META_FEATURES = _irbis.META_DEFAULT_FEATURES
 _KNOWN_FEATURES = ("hashes", "cnn")
 
 
@@ -295,7 +296,7 @@ class Collection:
         if model is not None:
             _str(model, "model")
         feats = _features(features)
-        if os.path.exists(os.path.join(p, b"catalog.sqlite")) and not exist_ok:
+        if os.path.exists(os.path.join(p, os.fsencode(_irbis.CATALOG_FILE))) and not exist_ok:
             raise StoreError(f"{os.fsdecode(p)}: a collection already exists (pass exist_ok=True or use Collection.open)")
         col = cls(_irbis._Collection.open_or_create(p))
         if model is None:

@@ -6,6 +6,10 @@ import numpy as np
 import numpy.typing as npt
 
 __version__: str
+META_DEFAULT_MODEL: str
+META_DEFAULT_FEATURES: str
+META_DASK_FILES: str
+CATALOG_FILE: str
 DEFAULT_MODEL: str
 
 class Error(Exception): ...

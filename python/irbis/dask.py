@@ -47,7 +47,7 @@ from . import (
     merge_collections,
 )
 
-_META_FILES = "dask.files_sha1"  # sha1 of a partial's file list
+_META_FILES = _irbis.META_DASK_FILES  # sha1 of a partial's file list
 
 __all__ = ["index_distributed", "index_partition", "partition_files", "DistributedReport"]
 
@@ -185,8 +185,8 @@ def index_distributed(client: Any, paths: Union[str, os.PathLike, Iterable[Union
         if scan_problems:
             recorded = list(zip(merged.problems["path"], merged.problems["reason"])) if merged.problems is not None else []
             out._c.set_scan_problems([(os.fsencode(p), r) for p, r in recorded + scan_problems])
-        out._c.set_meta("python.default_model", model if "cnn" in feats else "")
-        out._c.set_meta("python.default_features", ",".join(feats))
+        out._c.set_meta(_irbis.META_DEFAULT_MODEL, model if "cnn" in feats else "")
+        out._c.set_meta(_irbis.META_DEFAULT_FEATURES, ",".join(feats))
     os.rename(tmp, dest_s)
     if not keep_partials:
         shutil.rmtree(work, ignore_errors=True)

@@ -3,7 +3,12 @@
 // pandas DataFrames, tqdm progress. No analysis logic lives in Python.
 #include "common.h"
 
+#include <iostream>
+
+#include "irbis/collection_layout.h"
+#include "irbis/fault_hooks.h"
 #include "irbis/model.h"
+#include "irbis/warnings.h"
 
 namespace irbis::py_bind {
 
@@ -33,6 +38,15 @@ PYBIND11_MODULE(_irbis, m) {
 #ifdef IRBIS_VERSION
   m.attr("__version__") = IRBIS_VERSION;
 #endif
+  // As the CLI: the library's warnings go to stderr, and the tests' fault switches (IRBIS_FAULT_*,
+  // set in a Dask worker's environment) are read once, here.
+  irbis::set_warning_handler([](const std::string& message) { std::cerr << "irbis: " << message << '\n'; });
+  irbis::install_fault_hooks(irbis::fault_hooks_from_environment());
+  // Meta keys the pure-Python package reads and writes (collection_layout.h defines them once).
+  m.attr("META_DEFAULT_MODEL") = irbis::kPythonDefaultModelKey;
+  m.attr("META_DEFAULT_FEATURES") = irbis::kPythonDefaultFeaturesKey;
+  m.attr("META_DASK_FILES") = irbis::kDaskFilesKey;
+  m.attr("CATALOG_FILE") = irbis::kCatalogFile;
   bind_errors(m);
   py::class_<PyCollection> cls(m, "_Collection", "A collection directory opened from Python (see irbis.Collection)");
   bind_collection(m, cls);

@@ -18,7 +18,7 @@
 
 #include "analysis/analysis_util.h"
 #include "irbis/errors.h"
-#include "search/ip_space.h"
+#include "features/inner_product.h"
 
 namespace irbis {
 namespace {
@@ -46,7 +46,7 @@ void candidate_distances(MatrixView x, const std::vector<float>& norms, const st
         o = best[i];
         continue;
       }
-      const float d2 = std::max(0.0f, norms[i] + norms[cand[t]] - 2.0f * search_impl::dot(r, x.row(cand[t]), d));
+      const float d2 = std::max(0.0f, norms[i] + norms[cand[t]] - 2.0f * kernels::dot(r, x.row(cand[t]), d));
       o = cand[t] == i ? 0.0f : std::min(d2, best[i]);
     }
   }
@@ -92,7 +92,7 @@ std::vector<float> kmeanspp(MatrixView x, int k, uint64_t seed) {
       for (int j = 0; j < a; ++j) {
         const int64_t p = cand[t], q = chosen[j];
         gap[static_cast<size_t>(t) * a + j] =
-            std::sqrt(std::max(0.0f, norms[p] + norms[q] - 2.0f * search_impl::dot(x.row(p), x.row(q), d)));
+            std::sqrt(std::max(0.0f, norms[p] + norms[q] - 2.0f * kernels::dot(x.row(p), x.row(q), d)));
       }
     candidate_distances(x, norms, cand, best, owner, gap, a, cand_d);
     int pick = 0;
@@ -146,7 +146,7 @@ void nearest_two(const float* rows, const float* rnorm, int64_t m, int d, const 
   }
 }
 
-float squared_norm(const float* v, int d) { return search_impl::dot(v, v, d); }
+float squared_norm(const float* v, int d) { return kernels::dot(v, v, d); }
 
 // Exact Lloyd from the given centres, accelerated by Hamerly's bounds: `iterations` rounds of
 // update + assignment, stopping early when no item changes centre or when one update lowers the
@@ -247,7 +247,7 @@ double lloyd_hamerly(MatrixView x, const std::vector<float>& xnorm, int k, std::
       check[i] = 0;
       if (u[i] <= bound) continue;
       const float* ci = c.data() + static_cast<size_t>(ai) * d;
-      u[i] = std::sqrt(std::max(0.0f, xnorm[i] + cnorm[ai] - 2.0f * search_impl::dot(x.row(i), ci, d)));
+      u[i] = std::sqrt(std::max(0.0f, xnorm[i] + cnorm[ai] - 2.0f * kernels::dot(x.row(i), ci, d)));
       check[i] = u[i] > bound;
     }
     todo.clear();
@@ -281,7 +281,7 @@ double lloyd_hamerly(MatrixView x, const std::vector<float>& xnorm, int k, std::
   double inertia = 0;
   for (int64_t i = 0; i < n; ++i) {
     const float* ci = c.data() + static_cast<size_t>(a[i]) * d;
-    const float d2 = std::max(0.0f, xnorm[i] + cnorm[a[i]] - 2.0f * search_impl::dot(x.row(i), ci, d));
+    const float d2 = std::max(0.0f, xnorm[i] + cnorm[a[i]] - 2.0f * kernels::dot(x.row(i), ci, d));
     dist[i] = std::sqrt(d2);
     inertia += d2;
   }

@@ -3,15 +3,19 @@
 #include <iostream>
 
 #include <opencv2/core/utils/logger.hpp>
-#include <spdlog/spdlog.h>
 
 #include "cli/commands.h"
 #include "irbis/errors.h"
+#include "irbis/fault_hooks.h"
+#include "irbis/warnings.h"
 
 int main(int argc, char** argv) {
   using namespace irbis::cli;
   cv::utils::logging::setLogLevel(cv::utils::logging::LOG_LEVEL_ERROR);
-  spdlog::set_pattern("irbis: %v");
+  // The library reports what it recovered from through warn(); the terminal is ours.
+  irbis::set_warning_handler([](const std::string& message) { std::cerr << "irbis: " << message << '\n'; });
+  // The only place the CLI reads the tests' fault switches (IRBIS_FAULT_*, fault_hooks.h).
+  irbis::install_fault_hooks(irbis::fault_hooks_from_environment());
   CLI::App app{"irbis: answers from image collections (duplicates, search, clusters, classifiers)"};
   app.set_version_flag("--version", std::string(IRBIS_VERSION));
   app.require_subcommand(1);

@@ -7,31 +7,11 @@
 #include "irbis/embeddings.h"
 #include "irbis/errors.h"
 #include "irbis/hashes.h"
+#include "irbis/collection_layout.h"
 #include "irbis/pipeline.h"
 #include "irbis/text.h"
 
 namespace irbis {
-
-namespace {
-constexpr const char* kScanProblemsKey = "last_scan_problems";
-}
-
-void save_scan_problems(Collection& coll, const std::vector<ScanProblem>& problems) {
-  nlohmann::json j = nlohmann::json::array();
-  for (const auto& p : problems) j.push_back({{"path", display_path(p.path)}, {"reason", p.reason}});
-  coll.set_meta(kScanProblemsKey, j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
-}
-
-std::vector<ScanProblem> load_scan_problems(const Collection& coll) {
-  std::vector<ScanProblem> out;
-  const auto j = nlohmann::json::parse(coll.meta(kScanProblemsKey, "[]"), nullptr, false);
-  if (!j.is_array()) return out;
-  for (const auto& p : j)
-    if (p.is_object() && p.contains("path") && p.contains("reason") && p["path"].is_string() &&
-        p["reason"].is_string())
-      out.push_back({p["path"].get<std::string>(), p["reason"].get<std::string>()});
-  return out;
-}
 
 CollectionSummary summarize_collection(const Collection& coll) {
   CollectionSummary s;
@@ -178,8 +158,7 @@ CollectionPredictions predict_collection(const Classifier& clf, const ModelCard&
   if (!coll.has_feature(feat) || coll.feature_rows(feat) == 0) {
     // Name what the collection does have: the usual mistake is a collection indexed with another model.
     std::string have;
-    for (const auto& s : coll.feature_specs())
-      if (s.name.rfind("emb.", 0) == 0) have += (have.empty() ? "" : ", ") + s.name.substr(4);
+    for (const auto& m : embedding_models(coll.feature_specs())) have += (have.empty() ? "" : ", ") + m;
     const std::string dir = display_path(coll.dir().string());
     throw UsageError(dir + ": the classifier needs embeddings of model '" + card.name + "' but the collection has " +
                      (have.empty() ? "none" : "only: " + have) + "; run `irbis index FOLDER --into " + dir +

@@ -20,9 +20,6 @@
 
 namespace irbis {
 
-std::string embedding_feature(const std::string& model) { return "emb." + model; }
-std::string blocks_feature(const std::string& model) { return "blocks." + model; }
-std::string model_weights_key(const std::string& model) { return "model." + model + ".onnx_sha256"; }
 
 bool has_image_extension(const std::string& path) {
   static const char* kExt[] = {".jpg", ".jpeg", ".jpe", ".jfif", ".png", ".webp", ".bmp", ".dib",

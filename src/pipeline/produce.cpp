@@ -1,13 +1,12 @@
 #include "pipeline/impl/produce.h"
 
-#include <unistd.h>
 #include <xxhash.h>
 
 #include <algorithm>
-#include <cstdlib>
 #include <string>
 
 #include "irbis/errors.h"
+#include "irbis/fault_hooks.h"
 #include "irbis/hashes.h"
 #include "irbis/pipeline.h"
 
@@ -15,14 +14,9 @@ namespace irbis::indexing {
 
 namespace {
 
-// Deterministic fault for tests/e2e/bad_input.sh: IRBIS_FAULT_VANISH_BEFORE_READ=NAME deletes the
-// scanned file whose path ends with /NAME right before it is read, as if it vanished mid-scan.
+// Test hook (irbis/fault_hooks.h): tests/e2e/bad_input.sh makes a file vanish right before it is read.
 void fault_vanish(const std::string& path) {
-  static const char* name = std::getenv("IRBIS_FAULT_VANISH_BEFORE_READ");
-  if (!name || !*name) return;
-  const std::string suffix = std::string("/") + name;
-  if (path.size() >= suffix.size() && path.compare(path.size() - suffix.size(), suffix.size(), suffix) == 0)
-    ::unlink(path.c_str());
+  if (const auto& hook = fault_hooks().before_read) hook(path);
 }
 
 using Runs = std::vector<std::unique_ptr<FeatureProducer::Computation>>;

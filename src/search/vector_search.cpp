@@ -5,7 +5,6 @@
 #include <chrono>
 #include <cmath>
 #include <fstream>
-#include <iostream>
 #include <numeric>
 #include <thread>
 #include <unordered_set>
@@ -19,9 +18,10 @@
 #include <xxhash.h>
 
 #include "irbis/errors.h"
-#include "irbis/pipeline.h"
+#include "irbis/collection_layout.h"
 #include "irbis/search.h"
-#include "search/ip_space.h"
+#include "irbis/warnings.h"
+#include "features/inner_product.h"
 
 namespace fs = std::filesystem;
 
@@ -32,7 +32,7 @@ class IpSpace : public hnswlib::SpaceInterface<float> {
  public:
   explicit IpSpace(size_t dim) : dim_(dim) {}
   size_t get_data_size() override { return dim_ * sizeof(float); }
-  hnswlib::DISTFUNC<float> get_dist_func() override { return search_impl::ip_distance; }
+  hnswlib::DISTFUNC<float> get_dist_func() override { return kernels::ip_distance; }
   void* get_dist_func_param() override { return &dim_; }
 
  private:
@@ -251,7 +251,7 @@ struct VectorSearch::Impl {
       status.loaded = true;
       return true;
     } catch (const std::exception& e) {
-      std::cerr << "irbis: " << dir.string() << ": vector index unreadable (" << e.what() << "); rebuilding\n";
+      warn(dir.string() + ": vector index unreadable (" + e.what() + "); rebuilding");
       graph.reset();
       pca.reset();
       return false;
@@ -284,8 +284,7 @@ struct VectorSearch::Impl {
       }
       fs::rename(file(".json").string() + tag, file(".json"));
     } catch (const std::exception& e) {
-      std::cerr << "irbis: " << dir.string() << ": could not save the vector index (" << e.what()
-                << "); it stays in memory\n";
+      warn(dir.string() + ": could not save the vector index (" + e.what() + "); it stays in memory");
     }
   }
 
@@ -378,7 +377,7 @@ struct VectorSearch::Impl {
     if (n() == 0 || k <= 0) return {};
     std::vector<float> sims(static_cast<size_t>(n()));
     if (opts.single_thread_queries) {
-      for (int64_t r = 0; r < n(); ++r) sims[size_t(r)] = search_impl::dot(q, emb.data.ptr<float>(int(r)), size_t(dim()));
+      for (int64_t r = 0; r < n(); ++r) sims[size_t(r)] = kernels::dot(q, emb.data.ptr<float>(int(r)), size_t(dim()));
     } else {
       cblas_sgemv(CblasRowMajor, CblasNoTrans, int(n()), dim(), 1.f, emb.data.ptr<float>(), dim(), q, 1, 0.f,
                   sims.data(), 1);
@@ -399,7 +398,7 @@ struct VectorSearch::Impl {
       const float res_dist = res.top().first;
       res.pop();
       if (r < 0 || r == exclude) continue;
-      v.push_back({r, opts.rerank ? search_impl::dot(q, emb.data.ptr<float>(int(r)), size_t(dim())) : 1.f - res_dist});
+      v.push_back({r, opts.rerank ? kernels::dot(q, emb.data.ptr<float>(int(r)), size_t(dim())) : 1.f - res_dist});
     }
     std::sort(v.begin(), v.end(), [](const Neighbor& a, const Neighbor& b) {
       return a.similarity != b.similarity ? a.similarity > b.similarity : a.row < b.row;
@@ -421,7 +420,7 @@ std::unique_ptr<VectorSearch> VectorSearch::open(const Collection& coll, const s
   m.model = m.emb.card.name;
   for (const auto& r : m.emb.records) m.ids.push_back(r.id);
   m.index_rows();
-  if (opts.persist) m.dir = coll.dir() / "index";
+  if (opts.persist) m.dir = coll.dir() / kVectorIndexDir;
   m.open_index();
   return vs;
 }
@@ -509,12 +508,12 @@ void update_vector_index_if_present(const Collection& coll, const std::string& m
   try {
     const std::string name = model.empty() ? kDefaultModel : model;  // registry name = card name
     std::error_code ec;
-    if (!fs::exists(coll.dir() / "index" / (name + ".json"), ec)) return;  // no index yet: nothing to do
+    if (!fs::exists(coll.dir() / kVectorIndexDir / (name + ".json"), ec)) return;  // no index yet: nothing to do
     IndexOptions o;
     o.kind = IndexKind::hnsw;
     VectorSearch::open(coll, name, o);
   } catch (const std::exception& e) {
-    std::cerr << "irbis: vector index not updated (" << e.what() << "); the next search repairs it\n";
+    warn(std::string("vector index not updated (") + e.what() + "); the next search repairs it");
   }
 }
 

@@ -64,7 +64,7 @@ const Overview& ReportData::overview() {
       case ImageStatus::retired: ++o.retired; break;
     }
   }
-  auto problems = nlohmann::json::parse(coll_.meta("last_scan_problems", "[]"), nullptr, false);
+  auto problems = nlohmann::json::parse(coll_.meta(kScanProblemsKey, "[]"), nullptr, false);
   if (problems.is_array()) o.scan_problems = problems;
   for (const auto& f : coll_.feature_specs()) o.features.push_back(f.name + "[" + std::to_string(f.dim) + "]");
   overview_ = std::move(o);

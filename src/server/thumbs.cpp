@@ -8,6 +8,7 @@
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
+#include "irbis/collection_layout.h"
 #include "irbis/errors.h"
 #include "irbis/image.h"
 #include "irbis/report.h"
@@ -19,7 +20,7 @@ namespace irbis {
 namespace fs = std::filesystem;
 
 fs::path thumb_path(const Collection& coll, int64_t id) {
-  return coll.dir() / "thumbs" / (std::to_string(id) + ".jpg");
+  return coll.dir() / kThumbsDir / (std::to_string(id) + ".jpg");
 }
 
 fs::path ensure_thumbnail(const Collection& coll, const ImageRecord& rec, int side) {

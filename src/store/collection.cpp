@@ -12,7 +12,9 @@
 #include <cstring>
 #include <map>
 
+#include "irbis/collection_layout.h"
 #include "irbis/errors.h"
+#include "irbis/fault_hooks.h"
 #include "store/sqlite_db.h"
 
 namespace irbis {
@@ -142,7 +144,7 @@ Collection::Collection(fs::path dir) : dir_(std::move(dir)), impl_(std::make_uni
 Collection::~Collection() = default;
 
 std::unique_ptr<Collection> Collection::open(const fs::path& dir) {
-  if (!fs::exists(dir / "catalog.sqlite"))
+  if (!fs::exists(dir / kCatalogFile))
     throw StoreError(dir.string() + ": not an irbis collection (no catalog.sqlite); create one with `irbis index FOLDER --into " +
                      dir.string() + "`");
   return open_or_create(dir);
@@ -150,17 +152,17 @@ std::unique_ptr<Collection> Collection::open(const fs::path& dir) {
 
 std::unique_ptr<Collection> Collection::open_or_create(const fs::path& dir) {
   std::error_code ec;
-  fs::create_directories(dir / "features", ec);
+  fs::create_directories(dir / kFeaturesDir, ec);
   if (ec) throw StoreError(dir.string() + ": cannot create collection directory: " + ec.message());
   std::unique_ptr<Collection> c(new Collection(dir));
-  c->impl_->db = std::make_unique<store::Database>((dir / "catalog.sqlite").string());
+  c->impl_->db = std::make_unique<store::Database>((dir / kCatalogFile).string());
   auto& db = *c->impl_->db;
   db.exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;");
   db.exec(kSchema);
-  const std::string version = c->meta("schema_version");
+  const std::string version = c->meta(kSchemaVersionKey);
   if (version.empty()) {
-    store::Statement st(db.handle(), "INSERT OR IGNORE INTO meta(key, value) VALUES ('schema_version', ?)");
-    st.bind_text(1, std::to_string(kSchemaVersion)).step();
+    store::Statement st(db.handle(), "INSERT OR IGNORE INTO meta(key, value) VALUES (?, ?)");
+    st.bind_text(1, kSchemaVersionKey).bind_text(2, std::to_string(kSchemaVersion)).step();
   } else if (std::stoi(version) != kSchemaVersion) {
     throw StoreError(dir.string() + ": collection schema version " + version + " is not supported by this irbis (" +
                      std::to_string(kSchemaVersion) + ")");
@@ -245,7 +247,7 @@ FeatureView Collection::view(const std::string& name) const {
   v.rows_ = it->second.committed_rows;
   const size_t len = size_t(v.rows_) * v.spec_.row_bytes();
   if (len == 0) return v;
-  const fs::path file = dir_ / "features" / (name + ".f");
+  const fs::path file = feature_file(dir_, name);
   const int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) throw StoreError(sys_error(file, "cannot open feature file"));
   struct stat sb {};
@@ -272,7 +274,7 @@ std::string Collection::meta(const std::string& key, const std::string& fallback
 
 void Collection::acquire_writer() {
   if (impl_->lock_fd >= 0) return;
-  const fs::path lock = dir_ / "lock";
+  const fs::path lock = dir_ / kLockFile;
   const int fd = ::open(lock.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
   if (fd < 0) throw StoreError(sys_error(lock, "cannot open lock file"));
   if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
@@ -283,7 +285,7 @@ void Collection::acquire_writer() {
   // Reload under the lock, then cut any bytes a crashed writer left past the committed rows.
   impl_->load_features();
   for (auto& [name, f] : impl_->features) {
-    const fs::path file = dir_ / "features" / (name + ".f");
+    const fs::path file = feature_file(dir_, name);
     f.fd = ::open(file.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
     if (f.fd < 0) throw StoreError(sys_error(file, "cannot open feature file"));
     const off_t committed = off_t(f.committed_rows * int64_t(f.spec.row_bytes()));
@@ -317,7 +319,7 @@ void Collection::ensure_feature(const FeatureSpec& spec) {
   st.bind_text(1, spec.name).bind_text(2, spec.dtype).bind(3, int64_t(spec.dim)).step();
   Impl::FeatureState f;
   f.spec = spec;
-  const fs::path file = dir_ / "features" / (spec.name + ".f");
+  const fs::path file = feature_file(dir_, spec.name);
   f.fd = ::open(file.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (f.fd < 0) throw StoreError(sys_error(file, "cannot create feature file"));
   impl_->features[spec.name] = std::move(f);
@@ -389,28 +391,17 @@ void Collection::commit() {
       const ssize_t n = pwrite(f.fd, f.staged.data() + done, f.staged.size() - done, off + off_t(done));
       if (n < 0) {
         if (errno == EINTR) continue;
-        throw StoreError(sys_error(dir_ / "features" / (name + ".f"), "write failed"));
+        throw StoreError(sys_error(feature_file(dir_, name), "write failed"));
       }
       done += size_t(n);
     }
-    if (fdatasync(f.fd) != 0) throw StoreError(sys_error(dir_ / "features" / (name + ".f"), "fdatasync"));
+    if (fdatasync(f.fd) != 0) throw StoreError(sys_error(feature_file(dir_, name), "fdatasync"));
   }
-  // Deterministic fault injection for the crash-resume tests: die after the feature bytes are
-  // written but before the catalog says they exist. IRBIS_FAULT_ABORT_AT_COMMIT=N dies in this
-  // collection's Nth commit (a back-fill stages feature rows but no images, so a count of image
-  // rows cannot place it); IRBIS_FAULT_ABORT_AT_ROWS=N in the first commit reaching N images.
+  // The crash-resume tests die here (fault_hooks.h): after the feature bytes are written, before
+  // the catalog says they exist.
   ++im.commits;
-  if (const char* fault = std::getenv("IRBIS_FAULT_ABORT_AT_COMMIT"); fault && im.commits == std::atoll(fault))
-    std::abort();
-  if (const char* fault = std::getenv("IRBIS_FAULT_ABORT_AT_ROWS")) {
-    const int64_t at = std::atoll(fault);
-    // With IRBIS_FAULT_ONCE_MARKER set, only the first process to get here dies (it creates the
-    // marker file exclusively): a retried run (a Dask task on a restarted worker) then completes.
-    const char* marker = std::getenv("IRBIS_FAULT_ONCE_MARKER");
-    if (at > 0 && im.committed_image_rows + int64_t(im.staged_images.size()) >= at &&
-        (!marker || ::open(marker, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0644) >= 0))
-      std::abort();
-  }
+  if (const auto& hook = fault_hooks().before_catalog_commit)
+    hook(im.commits, im.committed_image_rows + int64_t(im.staged_images.size()));
   // 2. One transaction makes them visible.
   auto& db = *im.db;
   db.exec("BEGIN IMMEDIATE");

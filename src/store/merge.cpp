@@ -2,9 +2,8 @@
 
 #include <unordered_set>
 
-#include "irbis/collection_analysis.h"
+#include "irbis/collection_layout.h"
 #include "irbis/errors.h"
-#include "irbis/pipeline.h"
 #include "irbis/text.h"
 
 namespace irbis {
@@ -28,15 +27,6 @@ bool same_specs(const std::vector<FeatureSpec>& a, const std::vector<FeatureSpec
   for (size_t i = 0; i < a.size(); ++i)
     if (a[i].name != b[i].name || a[i].dtype != b[i].dtype || a[i].dim != b[i].dim) return false;
   return true;
-}
-
-// Models whose embeddings a collection holds ("emb.<model>" features).
-std::vector<std::string> models_of(const std::vector<FeatureSpec>& specs) {
-  std::vector<std::string> out;
-  const std::string prefix = embedding_feature("");
-  for (const auto& f : specs)
-    if (f.name.starts_with(prefix)) out.push_back(f.name.substr(prefix.size()));
-  return out;
 }
 
 void check_complete(const Collection& c, const std::string& what) {
@@ -81,7 +71,7 @@ MergeReport merge_collections(Collection& dest, const std::vector<fs::path>& par
                      describe(dest.feature_specs()) + "): different features or models");
   check_complete(dest, dest.dir().string());
   // Same model name must mean the same weights.
-  for (const auto& model : models_of(specs)) {
+  for (const auto& model : embedding_models(specs)) {
     const std::string key = model_weights_key(model);
     std::string want = dest.meta(key), want_from = dest.dir().string();
     for (size_t i = 0; i < parts.size(); ++i) {
@@ -117,7 +107,7 @@ MergeReport merge_collections(Collection& dest, const std::vector<fs::path>& par
   // ---- write
   if (!dest_has_features)
     for (const auto& f : specs) dest.ensure_feature(f);
-  for (const auto& model : models_of(specs)) {
+  for (const auto& model : embedding_models(specs)) {
     const std::string key = model_weights_key(model);
     for (const auto& p : parts)
       if (const std::string v = p->meta(key); !v.empty()) {

@@ -13,6 +13,7 @@
 #include "irbis/model.h"
 #include "irbis/pipeline.h"
 #include "irbis/search.h"
+#include "irbis/warnings.h"
 #include "search/search_data.h"
 #include "test_util.h"
 
@@ -376,6 +377,30 @@ TEST(IndexPersistence, HalfWrittenOrTruncatedFilesAreRebuilt) {
   EXPECT_EQ(vs->status().rebuild_reason, "damaged or incompatible");
   EXPECT_EQ(vs->status().indexed_dim, 16);
   expect_found(*vs, x.rowRange(0, 20), ids);
+}
+
+// The library reports a damaged index it rebuilds through warn() (warnings.h), never on stderr.
+TEST(IndexPersistence, DamagedIndexIsReportedThroughTheWarningHandler) {
+  TestCollection tc;
+  const cv::Mat x = test::mixture(120, tc.dim(), 4, 0.5f, 3);
+  tc.add(x);
+  tc.open(hnsw_options());
+  fs::resize_file(tc.index_file(".json"), 10);  // not JSON any more
+  std::vector<std::string> warnings;
+  set_warning_handler([&](const std::string& m) { warnings.push_back(m); });
+  testing::internal::CaptureStderr();
+  EXPECT_TRUE(tc.open(hnsw_options())->status().built);
+  const std::string stderr_text = testing::internal::GetCapturedStderr();
+  set_warning_handler(nullptr);
+  EXPECT_EQ(stderr_text, "");
+  ASSERT_EQ(warnings.size(), 1u);
+  EXPECT_NE(warnings[0].find("vector index unreadable"), std::string::npos) << warnings[0];
+  EXPECT_NE(warnings[0].find(tc.dir().string()), std::string::npos) << warnings[0];
+  // No handler: dropped, still nothing on stderr.
+  fs::resize_file(tc.index_file(".json"), 10);
+  testing::internal::CaptureStderr();
+  EXPECT_TRUE(tc.open(hnsw_options())->status().built);
+  EXPECT_EQ(testing::internal::GetCapturedStderr(), "");
 }
 
 }  // namespace

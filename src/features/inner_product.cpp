@@ -1,8 +1,8 @@
-#include "search/ip_space.h"
+#include "features/inner_product.h"
 
 #include <immintrin.h>
 
-namespace irbis::search_impl {
+namespace irbis::kernels {
 namespace {
 
 __attribute__((target("avx512f"))) float dot_avx512(const float* a, const float* b, size_t n) {
@@ -53,4 +53,4 @@ float ip_distance(const void* a, const void* b, const void* dim) {
 float dot(const float* a, const float* b, size_t n) { return g_dot(a, b, n); }
 bool dot_uses_avx512() { return g_dot == dot_avx512; }
 
-}  // namespace irbis::search_impl
+}  // namespace irbis::kernels

@@ -1,7 +1,7 @@
 #include "irbis/embeddings.h"
 
 #include "irbis/errors.h"
-#include "irbis/pipeline.h"
+#include "irbis/collection_layout.h"
 #include "irbis/scan.h"
 #include "irbis/text.h"
 

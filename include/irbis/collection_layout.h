@@ -1,0 +1,51 @@
+// Every name a collection directory holds on disk and every catalog meta key, defined once here:
+// the store, the index pipeline, merge, the vector index, the server and the Python package all
+// use these instead of spelling the strings themselves. docs/storage.md describes the layout.
+#pragma once
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "irbis/collection.h"
+#include "irbis/scan.h"
+
+namespace irbis {
+
+// ---- files and folders inside <collection>/
+constexpr const char* kCatalogFile = "catalog.sqlite";  // SQLite (WAL): images, feature row counts, meta
+constexpr const char* kFeaturesDir = "features";        // features/<name>.f, fixed-width rows
+constexpr const char* kLockFile = "lock";               // flock()ed by the one writer
+constexpr const char* kVectorIndexDir = "index";        // index/<model>.{hnsw,pca,json}: the ANN index
+constexpr const char* kThumbsDir = "thumbs";            // thumbs/<id>.jpg: the server's thumbnail cache
+// <collection>/features/<feature>.f
+std::filesystem::path feature_file(const std::filesystem::path& collection_dir, const std::string& feature);
+
+// ---- feature names
+constexpr const char* kHashesFeature = "hashes";  // u64[3]: phash, dhash, ahash
+constexpr const char* kColorFeature = "color";    // f32[kColorStatsDim]
+// Per model: the L2-normalised descriptor, and every pooled block (float16) it derives from.
+std::string embedding_feature(const std::string& model);  // "emb.<model>", f32[descriptor dim]
+std::string blocks_feature(const std::string& model);     // "blocks.<model>", f16[blocks dim]
+// The model whose rows a feature holds: <model> for "emb.<model>" and "blocks.<model>", else "".
+std::string feature_model(const std::string& feature);
+// The models whose descriptors a collection holds: every "emb.<model>" feature, in spec order.
+std::vector<std::string> embedding_models(const std::vector<FeatureSpec>& specs);
+
+// ---- catalog meta keys
+constexpr const char* kSchemaVersionKey = "schema_version";
+constexpr const char* kScanProblemsKey = "last_scan_problems";  // JSON [{path, reason}] of the last index run
+// The sha256 of the ONNX file that computed a model's rows.
+std::string model_weights_key(const std::string& model);  // "model.<model>.onnx_sha256"
+// Written and read by the Python package (python/irbis/): its defaults for a collection it made,
+// and a Dask partial's file-list digest.
+constexpr const char* kPythonDefaultModelKey = "python.default_model";
+constexpr const char* kPythonDefaultFeaturesKey = "python.default_features";
+constexpr const char* kDaskFilesKey = "dask.files_sha1";
+
+// ---- scan problems (unreadable folders, missing roots) of the last index run, kept in the catalog
+// Stages them as the kScanProblemsKey meta value (JSON); call commit() after.
+void save_scan_problems(Collection& coll, const std::vector<ScanProblem>& problems);
+// Paths as display_path() shows them (the value is JSON, so UTF-8).
+std::vector<ScanProblem> load_scan_problems(const Collection& coll);
+
+}  // namespace irbis

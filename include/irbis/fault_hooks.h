@@ -1,0 +1,37 @@
+// Test hooks for deterministic faults: points where the crash-resume and bad-input tests make the
+// library fail on purpose. Production code only calls a hook when one is installed (none is by
+// default); the CLI's main and the Python module install fault_hooks_from_environment() once at
+// start-up, so the e2e scripts and the Dask tests drive them through environment variables
+// (docs/storage.md) while no getenv sits in the code paths themselves.
+#pragma once
+#include <cstdint>
+#include <functional>
+#include <string>
+
+namespace irbis {
+
+struct FaultHooks {
+  // Collection::commit(), after the feature bytes are durable and before the catalog transaction
+  // makes them visible: `commit` counts this Collection object's commits from 1, `images` is the
+  // committed image rows plus those about to be committed. A crash test aborts here.
+  std::function<void(int64_t commit, int64_t images)> before_catalog_commit;
+  // index_collection, right before a scanned file is read (a test deletes it: a file that vanishes
+  // between the scan and the read).
+  std::function<void(const std::string& path)> before_read;
+};
+
+// Replaces the process's hooks. Call before any thread uses the library (hooks are read unlocked).
+void install_fault_hooks(FaultHooks hooks);
+const FaultHooks& fault_hooks();
+
+// The hooks the tests ask for through the environment (empty when none is set):
+//   IRBIS_FAULT_ABORT_AT_COMMIT=N     abort() in a collection's Nth commit (a back-fill stages
+//                                     feature rows but no images, so an image count cannot place it)
+//   IRBIS_FAULT_ABORT_AT_ROWS=N       abort() in the first commit reaching N images
+//   IRBIS_FAULT_ONCE_MARKER=FILE      with ABORT_AT_ROWS: only the process that creates FILE first
+//                                     aborts, so a retried run (a restarted Dask worker) completes
+//   IRBIS_FAULT_VANISH_BEFORE_READ=NAME  delete the scanned file whose path ends in /NAME just
+//                                     before index_collection reads it
+FaultHooks fault_hooks_from_environment();
+
+}  // namespace irbis
