@@ -9,51 +9,13 @@
 
 namespace irbis {
 
-std::string html_escape(std::string_view s) {
-  std::string o;
-  o.reserve(s.size() + 16);
-  for (char c : s) {
-    switch (c) {
-      case '&': o += "&amp;"; break;
-      case '<': o += "&lt;"; break;
-      case '>': o += "&gt;"; break;
-      case '"': o += "&quot;"; break;
-      case '\'': o += "&#39;"; break;
-      default: o += c;
-    }
-  }
-  return o;
-}
-
 namespace {
-std::string csv_field(const std::string& raw) {
-  const std::string s = display_path(raw);
-  if (s.find_first_of(",\"\r\n") == std::string::npos) return s;
-  std::string o = "\"";
-  for (char c : s) {
-    if (c == '"') o += '"';
-    o += c;
-  }
-  return o + "\"";
-}
-std::string fmt(double v, int digits = 3) {
-  char b[64];
-  std::snprintf(b, sizeof b, "%.*g", digits, v);
-  return b;
-}
+std::string fmt(double v) { return general(v, 3); }
 }  // namespace
 
 std::string csv_text(const CsvTable& t) {
-  std::string o;
-  auto row = [&](const std::vector<std::string>& r) {
-    for (size_t i = 0; i < r.size(); ++i) {
-      if (i) o += ',';
-      o += csv_field(r[i]);
-    }
-    o += "\n";
-  };
-  row(t.header);
-  for (const auto& r : t.rows) row(r);
+  std::string o = csv_row(t.header);
+  for (const auto& r : t.rows) o += csv_row(r);
   return o;
 }
 
@@ -181,9 +143,7 @@ std::string svg_boxplot(const std::vector<BoxplotSeries>& series, const std::str
   const int decimals = std::clamp(1 - int(std::floor(std::log10((hi - lo) / 4))), 0, 8);
   for (int t = 0; t <= 4; ++t) {
     const double v = lo + (hi - lo) * t / 4.0;
-    char b[32];
-    std::snprintf(b, sizeof b, "%.*f", decimals, v);
-    s << "<text x=\"" << px(v) << "\" y=\"" << ya + 14 << "\" text-anchor=\"middle\">" << b << "</text>";
+    s << "<text x=\"" << px(v) << "\" y=\"" << ya + 14 << "\" text-anchor=\"middle\">" << fixed(v, decimals) << "</text>";
   }
   s << "<text x=\"" << (L + W - R) / 2 << "\" y=\"" << H - 2 << "\" text-anchor=\"middle\">" << html_escape(axis_label)
     << "</text></svg>";
