@@ -9,10 +9,6 @@
 
 namespace irbis {
 
-namespace {
-std::string fmt(double v) { return general(v, 3); }
-}  // namespace
-
 std::string csv_text(const CsvTable& t) {
   std::string o = csv_row(t.header);
   for (const auto& r : t.rows) o += csv_row(r);
@@ -113,9 +109,9 @@ std::string svg_boxplot(const std::vector<BoxplotSeries>& series, const std::str
     if (b.n == 0) continue;
     const double y = T + row * double(i) + row / 2.0;
     s << "<g class=\"box\" data-n=\"" << b.n << "\" data-outliers=\"" << series[i].outliers.size() << "\"><title>"
-      << html_escape(series[i].name) << ": n " << b.n << ", min " << fmt(b.min) << ", whiskers " << fmt(b.lower_whisker)
-      << "-" << fmt(b.upper_whisker) << ", q1 " << fmt(b.q1) << ", median " << fmt(b.median) << ", q3 " << fmt(b.q3)
-      << ", max " << fmt(b.max) << ", mean " << fmt(b.mean) << ", outliers " << b.low_outliers + b.high_outliers
+      << html_escape(series[i].name) << ": n " << b.n << ", min " << general(b.min, 3) << ", whiskers " << general(b.lower_whisker, 3)
+      << "-" << general(b.upper_whisker, 3) << ", q1 " << general(b.q1, 3) << ", median " << general(b.median, 3) << ", q3 " << general(b.q3, 3)
+      << ", max " << general(b.max, 3) << ", mean " << general(b.mean, 3) << ", outliers " << b.low_outliers + b.high_outliers
       << "</title>";
     s << "<text x=\"" << L - 8 << "\" y=\"" << y + 4 << "\" text-anchor=\"end\">" << html_escape(series[i].name)
       << "</text>";
@@ -134,7 +130,7 @@ std::string svg_boxplot(const std::vector<BoxplotSeries>& series, const std::str
     s << "<circle class=\"mean\" cx=\"" << px(b.mean) << "\" cy=\"" << y << "\" r=\"3\" fill=\"#dc2626\"/>";
     for (double o : series[i].outliers)
       s << "<circle class=\"outlier\" cx=\"" << px(o) << "\" cy=\"" << y << "\" r=\"3.5\" fill=\"none\" "
-        << "stroke=\"#b45309\"><title>" << fmt(o, 4) << "</title></circle>";
+        << "stroke=\"#b45309\"><title>" << general(o, 4) << "</title></circle>";
     s << "</g>";
   }
   const int ya = H - B + 6;
