@@ -34,7 +34,7 @@ PUBLIC_HEADERS = {
     "model.h": "models", "embeddings.h": "models",
     "search.h": "search",
     "dupes.h": "analysis", "cluster.h": "analysis", "classifier.h": "analysis", "lime.h": "analysis",
-    "pipeline.h": "pipeline", "collection_analysis.h": "pipeline", "sample.h": "pipeline",
+    "pipeline.h": "pipeline", "collection_analysis.h": "pipeline", "sample.h": "pipeline", "results.h": "pipeline",
     "report.h": "server", "server.h": "server",
 }
 

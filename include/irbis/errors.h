@@ -19,6 +19,10 @@ class DecodeError : public Error { using Error::Error; };
 class StoreError : public Error { using Error::Error; };
 // A model file, card or registry problem.
 class ModelError : public Error { using Error::Error; };
+// An analysis or data the request needs is not available for this collection (not computed yet,
+// e.g. no embeddings of the model; too few images; an image without an embedding). The server
+// answers 404 for it everywhere; the CLI exits as for a usage error.
+class NotAvailableError : public Error { using Error::Error; };
 
 }  // namespace irbis
 

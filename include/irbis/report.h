@@ -22,7 +22,10 @@
 #include "irbis/collection.h"
 #include "irbis/dupes.h"
 #include "irbis/embeddings.h"
+#include "irbis/model.h"
+#include "irbis/results.h"
 #include "irbis/search.h"
+#include "irbis/text.h"
 
 namespace irbis {
 
@@ -40,8 +43,8 @@ size_t ensure_thumbnails(const Collection& coll, const std::vector<ImageRecord>&
 
 // ---------------------------------------------------------------------------------------------
 struct ReportOptions {
-  std::string model = "mobilenet_v2_mid";  // embeddings for clusters, unique and "more like this"
-  int dupes_threshold = 8;                 // pHash distance (dupes.h default)
+  std::string model = kDefaultModel;       // embeddings for clusters, unique and "more like this"
+  int dupes_threshold = DupesParams{}.max_distance;  // pHash distance
   int cluster_k = 0;                       // 0 = automatic over [k_min, k_max]
   int k_min = 2, k_max = 30;
   std::string map = "auto";                // tsne, pca, none; auto = tsne up to 2000 images, else pca
@@ -53,22 +56,6 @@ struct ReportOptions {
   int html_max_groups = 300;
   int html_max_rows = 300;
   int map_thumbs_max = 400;                // the map shows thumbnails up to this many images, else points
-};
-
-struct Overview {
-  int64_t ok = 0, failed = 0, removed = 0, retired = 0;
-  int64_t bytes = 0, pixels = 0;
-  std::map<std::string, int64_t> formats;           // ok images per format
-  std::vector<int64_t> size_hist;                   // ok images per file-size bin (kSizeBins)
-  std::vector<ImageRecord> failures;                // status failed, with reason
-  nlohmann::json scan_problems = nlohmann::json::array();
-  std::vector<std::string> features;                // "name[dim]"
-};
-
-struct DupesResult {
-  std::vector<ImageRecord> records;   // the items grouped (ok images with hashes), index = DupeMember::index
-  std::vector<DupeGroup> groups;
-  size_t duplicates = 0;              // sum of group sizes minus one each
 };
 
 struct ClustersResult {
@@ -86,8 +73,9 @@ class ReportData {
   const ReportOptions& options() const { return opts_; }
   const std::vector<ImageRecord>& live();           // ok images, id order
   const ImageRecord* by_id(int64_t id);             // any status; null when unknown
-  const Overview& overview();
-  const DupesResult& dupes();
+  const CollectionSummary& overview();               // summarize_collection, what `irbis info` shows
+  // find_collection_dupes at opts.dupes_threshold, what `irbis dupes` groups (empty without hashes).
+  const CollectionDupes& dupes();
   const ClustersResult* clusters();                 // null when there is nothing to cluster
   std::string clusters_error();                     // why clusters() is null
   // The collection's vector index of opts.model (VectorSearch::open: exact below 10 000 images,
@@ -114,8 +102,8 @@ class ReportData {
   std::mutex mu_, overview_mu_, dupes_mu_, clusters_mu_, search_mu_, unique_mu_, classifier_mu_;
   std::optional<std::vector<ImageRecord>> all_, live_;
   std::map<int64_t, size_t> by_id_;
-  std::optional<Overview> overview_;
-  std::optional<DupesResult> dupes_;
+  std::optional<CollectionSummary> overview_;
+  std::optional<CollectionDupes> dupes_;
   std::optional<std::unique_ptr<ClustersResult>> clusters_;
   std::string clusters_error_;
   std::optional<std::unique_ptr<VectorSearch>> search_;
@@ -127,15 +115,17 @@ class ReportData {
   void load_records_locked();
 };
 
-// File-size histogram bins (upper bounds in bytes) of Overview::size_hist; the last is open.
+// File-size histogram bins (upper bounds in bytes) of the overview; the last is open.
 std::vector<std::pair<std::string, int64_t>> size_bins();
+// Live images per size_bins() bin.
+std::vector<int64_t> size_histogram(const std::vector<ImageRecord>& live);
 
 // ---------------------------------------------------------------------------------------------
 // "More like this": nearest images by cosine similarity of the embeddings, from
 // ReportData::search() (exact or HNSW; the query need not be in the collection).
 struct SimilarHit {
   int64_t id = -1;
-  float score = 0;   // cosine similarity (embeddings are L2-normalised)
+  float similarity = 0;   // cosine similarity (embeddings are L2-normalised)
 };
 // query: 1 x dim floats, L2-normalised (a stored row or embed_image's output). Empty when the
 // collection has no index or the query's dimension differs.
@@ -157,6 +147,9 @@ struct CsvTable {
   std::string file;                                  // e.g. "dupes.csv"
   std::vector<std::string> header;
   std::vector<std::vector<std::string>> rows;
+  CsvTable(std::string f, std::vector<std::string> h, std::vector<std::vector<std::string>> r)
+      : file(std::move(f)), header(std::move(h)), rows(std::move(r)) {}
+  CsvTable(std::string f, Table t) : file(std::move(f)), header(std::move(t.header)), rows(std::move(t.rows)) {}
 };
 
 struct ReportSection {
@@ -191,7 +184,7 @@ struct ReportSummary {
 ReportSummary write_report(const Collection& coll, const ReportOptions& opts, const std::filesystem::path& out_dir);
 
 // --- HTML/CSV helpers shared with the server ---
-std::string html_escape(std::string_view s);   // &, <, >, ", ' (paths go through display_path first)
+// (html_escape, csv_field: irbis/text.h)
 std::string csv_text(const CsvTable& t);
 std::string page_html(const std::string& title, const std::string& nav, const std::string& body,
                       const std::string& script = "");

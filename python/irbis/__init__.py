@@ -35,6 +35,7 @@ from ._irbis import (  # noqa: E402,F401
     Error,
     IoError,
     ModelError,
+    NotAvailableError,
     StoreError,
     UsageError,
 )
@@ -43,7 +44,7 @@ __version__ = _build_config.VERSION
 __all__ = [
     "Collection", "IndexReport", "ClusterResult", "MergeReport", "VectorIndex", "UniqueResult", "Classifier",
     "Explanation", "merge_collections", "list_models", "model_dir", "find_near_pairs", "cluster_array", "DEFAULT_MODEL",
-    "Error", "UsageError", "IoError", "DecodeError", "StoreError", "ModelError",
+    "Error", "UsageError", "IoError", "DecodeError", "StoreError", "ModelError", "NotAvailableError",
 ]
 
 PathLike = Union[str, bytes, "os.PathLike[str]", "os.PathLike[bytes]"]
@@ -577,12 +578,12 @@ def _search_query(query: Any, id: Any, path: Any) -> tuple:
 # ------------------------------------------------------------------------------------- search
 @dataclass
 class UniqueResult:
-    """What :meth:`Collection.unique` ranked (irbis::UniqueResult). ``table``: rank, id, path,
-    distance (1 - cosine to the nearest non-copy; NaN when every other image is a copy), density
-    (mean distance to the density_k nearest), neighbor, neighbor_id, exact (distance checked by
-    exact search), outlier (beyond the upper fence); ``summary``: n, min, q1, median, q3, max, mean,
-    lower/upper_whisker, low/high_outliers, lower/upper_fence over every image with a neighbour
-    (the CLI JSON's "summary"). ``table, summary = result`` unpacks the two."""
+    """What :meth:`Collection.unique` ranked (irbis::UniqueResult). ``table``: the columns of
+    unique.csv — rank, id, path, distance (1 - cosine to the nearest non-copy; NaN when every other
+    image is a copy), neighbor_id, neighbor_path, density (mean distance to the density_k nearest),
+    outlier (beyond the upper fence), exact (distance checked by exact search); ``summary``: n, min,
+    q1, median, q3, max, mean, lower/upper_whisker, lower/upper_fence, low/high_outliers over every
+    image with a neighbour (the CLI JSON's "summary"). ``table, summary = result`` unpacks the two."""
 
     table: Any
     summary: dict

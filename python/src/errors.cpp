@@ -27,6 +27,8 @@ void bind_errors(py::module_& m) {
                                 "The collection on disk is missing, locked, damaged or incompatible.");
   static PyObject* model =
       make("ModelError", with(error, PyExc_RuntimeError), "A model file, card or registry problem.");
+  static PyObject* not_available = make("NotAvailableError", with(error, PyExc_LookupError),
+                                        "What was asked for is not available for this collection (not computed yet).");
   py::register_exception_translator([](std::exception_ptr p) {
     try {
       if (p) std::rethrow_exception(p);
@@ -40,6 +42,8 @@ void bind_errors(py::module_& m) {
       PyErr_SetString(store, e.what());
     } catch (const irbis::ModelError& e) {
       PyErr_SetString(model, e.what());
+    } catch (const irbis::NotAvailableError& e) {
+      PyErr_SetString(not_available, e.what());
     } catch (const irbis::Error& e) {
       PyErr_SetString(error, e.what());
     } catch (const cv::Exception& e) {

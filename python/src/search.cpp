@@ -8,6 +8,7 @@
 #include "common.h"
 #include "irbis/embeddings.h"
 #include "irbis/errors.h"
+#include "irbis/results.h"
 #include "irbis/search.h"
 #include "irbis/text.h"
 
@@ -221,32 +222,25 @@ void bind_search(py::module_& m, py::class_<PyCollection>& coll_cls) {
               neighbor.append(has ? py::object(fs_str(vs.records()[size_t(u.neighbor)].path)) : py::object(py::none()));
               neighbor_id.push_back(has ? vs.ids()[size_t(u.neighbor)] : -1);
               exact.push_back(u.exact);
-              outlier.push_back(has && u.distance > s.upper_fence());
+              outlier.push_back(std::string(outlier_side(s, u)) == "high");
             }
+            // The columns of unique.csv / `irbis unique --format csv` (unique_table), typed.
             py::dict cols;
             cols["rank"] = vector_array(std::move(rank));
             cols["id"] = vector_array(std::move(id));
             cols["path"] = fs_str_list(path);
             cols["distance"] = vector_array(std::move(distance));
-            cols["density"] = vector_array(std::move(density));
-            cols["neighbor"] = neighbor;
             cols["neighbor_id"] = vector_array(std::move(neighbor_id));
-            cols["exact"] = bool_array(exact);
+            cols["neighbor_path"] = neighbor;
+            cols["density"] = vector_array(std::move(density));
             cols["outlier"] = bool_array(outlier);
-            py::dict sum;
-            sum["n"] = s.n;
-            sum["min"] = s.min;
-            sum["q1"] = s.q1;
-            sum["median"] = s.median;
-            sum["q3"] = s.q3;
-            sum["max"] = s.max;
-            sum["mean"] = s.mean;
-            sum["lower_whisker"] = s.lower_whisker;
-            sum["upper_whisker"] = s.upper_whisker;
-            sum["low_outliers"] = s.low_outliers;
-            sum["high_outliers"] = s.high_outliers;
-            sum["lower_fence"] = s.lower_fence();
-            sum["upper_fence"] = s.upper_fence();
+            cols["exact"] = bool_array(exact);
+            py::dict sum;  // box_summary_json, the CLI's and the API's "summary"
+            const nlohmann::json summary = box_summary_json(s);
+            for (const auto& [key, value] : summary.items()) {
+              if (value.is_number_integer()) sum[py::str(key)] = value.get<int64_t>();
+              else sum[py::str(key)] = value.get<double>();
+            }
             py::dict d;
             d["columns"] = cols;
             d["summary"] = sum;

@@ -11,6 +11,7 @@
 
 #include "analysis/analysis_util.h"
 #include "irbis/errors.h"
+#include "irbis/text.h"
 
 namespace irbis {
 namespace {
@@ -59,15 +60,6 @@ std::string fmt(const char* f, double v) {
   return buf;
 }
 
-std::string csv_field(const std::string& s) {
-  if (s.find_first_of(",\"\r\n") == std::string::npos) return s;
-  std::string q = "\"";
-  for (char c : s) {
-    if (c == '"') q += '"';
-    q += c;
-  }
-  return q + "\"";
-}
 
 }  // namespace
 

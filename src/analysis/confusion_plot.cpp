@@ -9,6 +9,7 @@
 
 #include "irbis/classifier.h"
 #include "irbis/errors.h"
+#include "irbis/text.h"
 
 namespace irbis {
 namespace {
@@ -19,17 +20,6 @@ double share(const cv::Mat& cm, int r, int c) {
   return row > 0 ? cm.at<int>(r, c) / row : 0;
 }
 
-std::string xml_escape(const std::string& s) {
-  std::string o;
-  for (char ch : s) {
-    if (ch == '<') o += "&lt;";
-    else if (ch == '>') o += "&gt;";
-    else if (ch == '&') o += "&amp;";
-    else if (ch == '"') o += "&quot;";
-    else o += ch;
-  }
-  return o;
-}
 
 void write_svg(const std::filesystem::path& file, const cv::Mat& cm, const std::vector<std::string>& classes,
                const std::string& title) {
@@ -98,14 +88,14 @@ std::string confusion_svg(const cv::Mat& cm, const std::vector<std::string>& cla
   std::ostringstream out;
   out << "<svg class=\"confusion\" xmlns=\"http://www.w3.org/2000/svg\" width=\"" << W << "\" height=\"" << H
       << "\" font-family=\"sans-serif\" font-size=\"12\">\n<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n";
-  out << "<text x=\"" << W / 2 << "\" y=\"18\" text-anchor=\"middle\" font-size=\"14\">" << xml_escape(title)
+  out << "<text x=\"" << W / 2 << "\" y=\"18\" text-anchor=\"middle\" font-size=\"14\">" << html_escape(title)
       << "</text>\n";
   for (int r = 0; r < K; ++r) {
     out << "<text x=\"" << margin - 6 << "\" y=\"" << top + r * cell + cell / 2 + 4 << "\" text-anchor=\"end\">"
-        << xml_escape(classes[size_t(r)]) << "</text>\n";
+        << html_escape(classes[size_t(r)]) << "</text>\n";
     const int cx = margin + r * cell + cell / 2;
     out << "<text transform=\"translate(" << cx + 4 << "," << top - 6 << ") rotate(-90)\">"
-        << xml_escape(classes[size_t(r)]) << "</text>\n";
+        << html_escape(classes[size_t(r)]) << "</text>\n";
     for (int c = 0; c < K; ++c) {
       const double s = share(cm, r, c);
       const int v = int(255 - 200 * s);

@@ -12,6 +12,7 @@
 
 #include "irbis/cluster.h"
 #include "irbis/errors.h"
+#include "irbis/text.h"
 
 namespace irbis {
 namespace {
@@ -50,20 +51,6 @@ class Canvas {
   virtual void save(const std::filesystem::path& file) = 0;
 };
 
-std::string esc(const std::string& s) {
-  std::string o;
-  for (char c : s) {
-    switch (c) {
-      case '&': o += "&amp;"; break;
-      case '<': o += "&lt;"; break;
-      case '>': o += "&gt;"; break;
-      case '"': o += "&quot;"; break;
-      default: o += c;
-    }
-  }
-  return o;
-}
-
 std::string col(Rgb c) {
   char b[16];
   std::snprintf(b, sizeof b, "#%02x%02x%02x", c.r, c.g, c.b);
@@ -98,7 +85,7 @@ class SvgCanvas : public Canvas {
     o_ << "<text x=\"" << x << "\" y=\"" << y << "\" font-size=\"" << size << "\" fill=\"" << col(c)
        << "\" text-anchor=\"" << an << '"';
     if (vertical) o_ << " transform=\"rotate(-90 " << x << ' ' << y << ")\"";
-    o_ << '>' << esc(s) << "</text>\n";
+    o_ << '>' << html_escape(s) << "</text>\n";
   }
   void save(const std::filesystem::path& file) override {
     o_ << "</svg>\n";

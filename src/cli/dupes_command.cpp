@@ -1,4 +1,3 @@
-#include <cstdio>
 #include <iostream>
 
 #include "cli/commands.h"
@@ -9,6 +8,7 @@
 #include "irbis/errors.h"
 #include "irbis/hashes.h"
 #include "irbis/pipeline.h"
+#include "irbis/results.h"
 #include "irbis/search.h"
 #include "irbis/text.h"
 
@@ -55,64 +55,22 @@ void add_dupes_command(CLI::App& root, int& result) {
     cnn.model = o->model;
     cnn.index.kind = parse_index_kind(o->index);
     const CollectionDupes found = find_collection_dupes(*coll, params, cnn);
-    const auto& recs = found.records;
-    const auto& groups = found.groups;
-    const size_t n_images = recs.size();
-    const size_t n_dupes = found.duplicates();
-    auto similarity_text = [&](const DupeMember& d) {
-      if (!d.has_similarity()) return std::string();
-      char b[16];
-      std::snprintf(b, sizeof b, "%.4f", d.similarity);
-      return std::string(b);
-    };
+    const size_t n_images = found.records.size();
     if (fmt == Format::json) {
-      nlohmann::json j = {{"collection", display_path(o->coll)}, {"threshold", o->threshold},
-                          {"cnn_threshold", o->cnn ? nlohmann::json(o->cnn_threshold) : nlohmann::json(nullptr)},
-                          {"images", n_images},               {"groups", nlohmann::json::array()},
-                          {"duplicates", n_dupes}};
-      for (size_t g = 0; g < groups.size(); ++g) {
-        const auto& k = recs[groups[g].keep];
-        nlohmann::json jg = {{"group", g + 1},
-                             {"keep", {{"path", display_path(k.path)}, {"id", k.id}, {"width", k.width},
-                                       {"height", k.height}, {"size", k.size}}},
-                             {"duplicates", nlohmann::json::array()}};
-        for (const auto& d : groups[g].duplicates) {
-          const auto& r = recs[d.index];
-          nlohmann::json jd = {{"path", display_path(r.path)}, {"id", r.id}, {"kind", dupe_kind_name(d.kind)},
-                               {"distance", d.distance}, {"width", r.width}, {"height", r.height},
-                               {"size", r.size}};
-          if (o->cnn) jd["similarity"] = d.has_similarity() ? nlohmann::json(d.similarity) : nlohmann::json(nullptr);
-          jg["duplicates"].push_back(std::move(jd));
-        }
-        j["groups"].push_back(std::move(jg));
-      }
+      nlohmann::json j = {{"collection", display_path(o->coll)}};
+      j.update(dupes_json(found, o->threshold, o->cnn ? std::optional<double>(o->cnn_threshold) : std::nullopt));
       std::cout << json_dump(j) << '\n';
     } else {
-      std::vector<std::string> header{"group", "path", "role", "distance", "kind", "width", "height", "size"};
-      if (o->cnn) header.push_back("similarity");
-      std::vector<std::vector<std::string>> rows;
-      for (size_t g = 0; g < groups.size(); ++g) {
-        const auto& k = recs[groups[g].keep];
-        rows.push_back({std::to_string(g + 1), k.path, "keep", "0", "", std::to_string(k.width),
-                        std::to_string(k.height), std::to_string(k.size)});
-        if (o->cnn) rows.back().push_back("1.0000");
-        for (const auto& d : groups[g].duplicates) {
-          const auto& r = recs[d.index];
-          rows.push_back({std::to_string(g + 1), r.path, "duplicate", std::to_string(d.distance),
-                          dupe_kind_name(d.kind), std::to_string(r.width), std::to_string(r.height),
-                          std::to_string(r.size)});
-          if (o->cnn) rows.back().push_back(similarity_text(d));
-        }
-      }
+      const Table t = dupes_table(found, o->cnn);
       if (fmt == Format::csv) {
-        write_csv_row(std::cout, header);
-        for (const auto& r : rows) write_csv_row(std::cout, r);
+        write_csv_row(std::cout, t.header);
+        for (const auto& r : t.rows) write_csv_row(std::cout, r);
       } else {
-        if (rows.empty()) std::cout << "no duplicates among " << n_images << " images\n";
+        if (t.rows.empty()) std::cout << "no duplicates among " << n_images << " images\n";
         else {
-          write_table(std::cout, header, rows);
-          std::cout << '\n' << groups.size() << " groups, " << n_dupes << " duplicates among " << n_images
-                    << " images (pHash distance <= " << o->threshold;
+          write_table(std::cout, t.header, t.rows);
+          std::cout << '\n' << found.groups.size() << " groups, " << found.duplicates() << " duplicates among "
+                    << n_images << " images (pHash distance <= " << o->threshold;
           if (o->cnn) std::cout << " or CNN cosine similarity >= " << o->cnn_threshold;
           std::cout << ")\n";
         }

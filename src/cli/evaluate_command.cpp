@@ -73,11 +73,7 @@ void add_evaluate_command(CLI::App& root, int& result) {
       result = kExitOk;
       return;
     }
-    auto f = [](double v) {
-      char b[16];
-      std::snprintf(b, sizeof b, "%.4f", v);
-      return std::string(b);
-    };
+    auto f = [](double v) { return fixed(v, 4); };
     std::vector<std::string> header{"metric", "value"};
     std::vector<std::vector<std::string>> rows;
     for (auto [k, a] : rep.topk) rows.push_back({"top-" + std::to_string(k) + " accuracy", has_topk ? f(a) : "n/a"});

@@ -3,9 +3,7 @@
 #include <unistd.h>
 
 #include <cstdio>
-#include <iomanip>
 #include <iostream>
-#include <sstream>
 
 #include "irbis/errors.h"
 #include "irbis/text.h"
@@ -50,22 +48,6 @@ void ProgressBar::finish() {
   enabled_ = false;
 }
 
-std::string csv_field(const std::string& raw) {
-  const std::string s = display_path(raw);
-  if (s.find_first_of(",\"\n\r") == std::string::npos) return s;
-  std::string out = "\"";
-  for (char c : s) {
-    if (c == '"') out += '"';
-    out += c;
-  }
-  return out + "\"";
-}
-
-void write_csv_row(std::ostream& out, const std::vector<std::string>& fields) {
-  for (size_t i = 0; i < fields.size(); ++i) out << (i ? "," : "") << csv_field(fields[i]);
-  out << '\n';
-}
-
 namespace {
 size_t display_width(const std::string& s) {
   size_t n = 0;
@@ -107,19 +89,6 @@ Format parse_format(const std::string& s) {
   if (s == "csv") return Format::csv;
   if (s == "json") return Format::json;
   throw UsageError("unknown --format '" + s + "' (expected table, csv or json)");
-}
-
-std::string human_bytes(uint64_t n) {
-  const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
-  double v = double(n);
-  int u = 0;
-  while (v >= 1024 && u < 4) {
-    v /= 1024;
-    ++u;
-  }
-  std::ostringstream o;
-  o << std::fixed << std::setprecision(u ? 1 : 0) << v << ' ' << units[u];
-  return o.str();
 }
 
 }  // namespace irbis::cli

@@ -1,4 +1,5 @@
-// Output helpers shared by subcommands: terminal detection, progress bar, CSV and table writers.
+// Output helpers shared by subcommands: terminal detection, progress bar, table writer (CSV
+// quoting, sizes and numbers are in irbis/text.h).
 // Paths always go through display_path so invalid UTF-8 never breaks an output.
 #pragma once
 #include <chrono>
@@ -28,9 +29,6 @@ class ProgressBar {
   std::chrono::steady_clock::time_point start_, last_draw_;
 };
 
-std::string csv_field(const std::string& s);
-void write_csv_row(std::ostream& out, const std::vector<std::string>& fields);
-
 // A plain aligned table for terminals (columns padded by display width).
 void write_table(std::ostream& out, const std::vector<std::string>& header,
                  const std::vector<std::vector<std::string>>& rows);
@@ -40,7 +38,5 @@ std::string json_dump(const nlohmann::json& j, int indent = 2);
 
 enum class Format { table, csv, json };
 Format parse_format(const std::string& s);
-
-std::string human_bytes(uint64_t n);
 
 }  // namespace irbis::cli

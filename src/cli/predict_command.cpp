@@ -17,11 +17,6 @@
 namespace irbis::cli {
 namespace {
 
-std::string fmt4(double v) {
-  char b[32];
-  std::snprintf(b, sizeof b, "%.4f", v);
-  return b;
-}
 
 struct Row {
   std::string path, label, error;
@@ -54,8 +49,8 @@ void write_rows(std::ostream& out, Format fmt, const std::vector<std::string>& c
   for (const auto& r : rows) {
     std::vector<std::string> f{r.path, r.error.empty() ? r.label : "", ""};
     if (r.error.empty()) {
-      f[2] = fmt4(*std::max_element(r.proba.begin(), r.proba.end()));
-      for (float p : r.proba) f.push_back(fmt4(p));
+      f[2] = fixed(*std::max_element(r.proba.begin(), r.proba.end()));
+      for (float p : r.proba) f.push_back(fixed(p));
     } else {
       f[2] = "error: " + r.error;
       f.resize(header.size());

@@ -1,6 +1,5 @@
 // `irbis search` (k nearest images to a file or an indexed image) and `irbis unique` (images
 // ranked by the distance to their nearest non-duplicate neighbour). See docs/search.md.
-#include <cstdio>
 #include <iostream>
 
 #include "cli/commands.h"
@@ -9,17 +8,12 @@
 #include "irbis/embeddings.h"
 #include "irbis/errors.h"
 #include "irbis/model.h"
+#include "irbis/results.h"
 #include "irbis/search.h"
 #include "irbis/text.h"
 
 namespace irbis::cli {
 namespace {
-
-std::string fixed(double v, int digits = 4) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.*f", digits, v);
-  return buf;
-}
 
 struct IndexFlags {
   std::string model = kDefaultModel;
@@ -70,11 +64,11 @@ void add_search_command(CLI::App& root, int& result) {
     auto vs = VectorSearch::open(*coll, o->idx.model, o->idx.options());
     cv::Mat q;
     int64_t exclude = -1;
-    std::string query_name;
+    nlohmann::json query;
     if (!o->query.empty()) {
       Embedder embedder(vs->card());
       q = embed_file(embedder, o->query);
-      query_name = o->query;
+      query = {{"path", display_path(o->query)}};
     } else {
       const int64_t row = o->id >= 0 ? vs->row_of_id(o->id) : vs->row_of_path(o->path);
       if (row < 0)
@@ -83,7 +77,7 @@ void add_search_command(CLI::App& root, int& result) {
                                           " (give a file as QUERY to embed it on the fly)");
       q = vs->data().row(int(row)).clone();
       exclude = row;
-      query_name = vs->records()[size_t(row)].path;
+      query = image_json(vs->records()[size_t(row)]);
     }
     const int64_t available = vs->size() - (exclude >= 0);
     if (o->k > available)
@@ -91,27 +85,16 @@ void add_search_command(CLI::App& root, int& result) {
                 << available << '\n';
     const auto hits = vs->search(q.ptr<float>(), int(std::min<int64_t>(o->k, available)), exclude);
     if (fmt == Format::json) {
-      nlohmann::json j = {{"collection", display_path(o->coll)}, {"query", display_path(query_name)},
-                          {"model", vs->card().name},            {"index", index_kind_name(vs->status().kind)},
-                          {"k", o->k},                            {"results", nlohmann::json::array()}};
-      for (size_t i = 0; i < hits.size(); ++i) {
-        const auto& r = vs->records()[size_t(hits[i].row)];
-        j["results"].push_back({{"rank", i + 1}, {"path", display_path(r.path)}, {"id", r.id},
-                                {"similarity", hits[i].similarity}});
-      }
+      nlohmann::json j = {{"collection", display_path(o->coll)}};
+      j.update(search_json(*vs, query, o->k, hits));
       std::cout << json_dump(j) << '\n';
     } else {
-      std::vector<std::string> header{"rank", "similarity", "path", "id"};
-      std::vector<std::vector<std::string>> rows;
-      for (size_t i = 0; i < hits.size(); ++i) {
-        const auto& r = vs->records()[size_t(hits[i].row)];
-        rows.push_back({std::to_string(i + 1), fixed(hits[i].similarity), r.path, std::to_string(r.id)});
-      }
+      const Table t = search_table(*vs, hits);
       if (fmt == Format::csv) {
-        write_csv_row(std::cout, header);
-        for (const auto& r : rows) write_csv_row(std::cout, r);
+        write_csv_row(std::cout, t.header);
+        for (const auto& r : t.rows) write_csv_row(std::cout, r);
       } else {
-        write_table(std::cout, header, rows);
+        write_table(std::cout, t.header, t.rows);
       }
     }
     result = kExitOk;
@@ -145,45 +128,18 @@ void add_unique_command(CLI::App& root, int& result) {
     if (o->top > n) std::cerr << "irbis: --top " << o->top << " is more than the " << n << " images; listing all " << n << '\n';
     const auto res = rank_unique_images(*vs, top, o->density_k);
     const auto& s = res.summary;
-    auto path_of = [&](int64_t row) { return row < 0 ? std::string() : vs->records()[size_t(row)].path; };
+    const Page page{0, size_t(top)};
     if (fmt == Format::json) {
-      nlohmann::json j = {{"collection", display_path(o->coll)},
-                          {"model", vs->card().name},
-                          {"index", index_kind_name(vs->status().kind)},
-                          {"distance", "1 - cosine"},
-                          {"images", n},
-                          {"top_exact", res.top_exact},
-                          {"summary", box_summary_json(s)},
-                          {"images_ranked", nlohmann::json::array()}};
-      for (int i = 0; i < top; ++i) {
-        const auto& u = res.rows[size_t(i)];
-        nlohmann::json row = {{"rank", i + 1}, {"path", display_path(path_of(u.row))}, {"id", vs->ids()[size_t(u.row)]},
-                              {"exact", u.exact}};
-        if (u.neighbor >= 0) {
-          row["distance"] = u.distance;
-          row["density"] = u.density;
-          row["neighbor"] = display_path(path_of(u.neighbor));
-          row["outlier"] = u.distance > s.upper_fence();
-        } else {
-          row["distance"] = nullptr;
-          row["neighbor"] = nullptr;
-        }
-        j["images_ranked"].push_back(std::move(row));
-      }
+      nlohmann::json j = {{"collection", display_path(o->coll)}};
+      j.update(unique_json(*vs, res, page));
       std::cout << json_dump(j) << '\n';
     } else {
-      std::vector<std::string> header{"rank", "distance", "density", "path", "nearest"};
-      std::vector<std::vector<std::string>> rows;
-      for (int i = 0; i < top; ++i) {
-        const auto& u = res.rows[size_t(i)];
-        rows.push_back({std::to_string(i + 1), u.neighbor >= 0 ? fixed(u.distance) : "",
-                        u.neighbor >= 0 ? fixed(u.density) : "", path_of(u.row), path_of(u.neighbor)});
-      }
+      const Table t = unique_table(*vs, res, page);
       if (fmt == Format::csv) {
-        write_csv_row(std::cout, header);
-        for (const auto& r : rows) write_csv_row(std::cout, r);
+        write_csv_row(std::cout, t.header);
+        for (const auto& r : t.rows) write_csv_row(std::cout, r);
       } else {
-        write_table(std::cout, header, rows);
+        write_table(std::cout, t.header, t.rows);
         if (s.n == 0) std::cout << "\nno image has a neighbour to measure a distance to\n";
         else std::cout << "\nnearest-neighbour distance (1 - cosine) over " << s.n << " images: min " << fixed(s.min)
                   << ", lower whisker " << fixed(s.lower_whisker) << ", Q1 " << fixed(s.q1) << ", median "

@@ -20,16 +20,7 @@
 namespace irbis::cli {
 namespace {
 
-std::string fmt3(double v) {
-  char b[32];
-  std::snprintf(b, sizeof b, "%.3f", v);
-  return b;
-}
-std::string fmt_g(double v) {
-  char b[32];
-  std::snprintf(b, sizeof b, "%g", v);
-  return b;
-}
+std::string fmt3(double v) { return fixed(v, 3); }
 
 }  // namespace
 
@@ -138,8 +129,8 @@ void add_train_command(CLI::App& root, int& result) {
       std::cout << "classes " << K << ", images " << labels.labelled() << " (train " << tr.train_rows.size()
                 << ", test " << tr.test_rows.size() << "), " << m.card.name << " " << classifier_input_name(input)
                 << " " << m.data.cols << "-d\n";
-      std::cout << "l2 " << fmt_g(tr.l2) << (o->l2 < 0 ? " (cross-validated:" : "");
-      for (auto& [l2, acc] : tr.cv_accuracy) std::cout << " " << fmt_g(l2) << "→" << fmt3(acc);
+      std::cout << "l2 " << general(tr.l2) << (o->l2 < 0 ? " (cross-validated:" : "");
+      for (auto& [l2, acc] : tr.cv_accuracy) std::cout << " " << general(l2) << "→" << fmt3(acc);
       std::cout << (o->l2 < 0 ? ")" : "") << ", " << tr.model.iterations << " L-BFGS iterations, " << fmt3(tr.seconds)
                 << " s\n";
       std::cout << "accuracy: train " << fmt3(tr.train_eval.accuracy);

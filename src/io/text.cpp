@@ -1,6 +1,8 @@
 #include "irbis/text.h"
 
 #include <cstdint>
+#include <cstdio>
+#include <ostream>
 
 namespace irbis {
 
@@ -49,6 +51,71 @@ std::string display_path(std::string_view raw) {
     }
   }
   return out;
+}
+
+std::string csv_field(std::string_view raw) {
+  const std::string s = display_path(raw);
+  if (s.find_first_of(",\"\r\n") == std::string::npos) return s;
+  std::string out = "\"";
+  for (char c : s) {
+    if (c == '"') out += '"';
+    out += c;
+  }
+  return out + "\"";
+}
+
+std::string csv_row(const std::vector<std::string>& fields) {
+  std::string out;
+  for (size_t i = 0; i < fields.size(); ++i) {
+    if (i) out += ',';
+    out += csv_field(fields[i]);
+  }
+  return out + '\n';
+}
+
+void write_csv_row(std::ostream& out, const std::vector<std::string>& fields) { out << csv_row(fields); }
+
+std::string html_escape(std::string_view s) {
+  std::string o;
+  o.reserve(s.size() + 16);
+  for (char c : s) {
+    switch (c) {
+      case '&': o += "&amp;"; break;
+      case '<': o += "&lt;"; break;
+      case '>': o += "&gt;"; break;
+      case '"': o += "&quot;"; break;
+      case '\'': o += "&#39;"; break;
+      default: o += c;
+    }
+  }
+  return o;
+}
+
+std::string human_bytes(double n, ByteUnits units) {
+  const bool binary = units == ByteUnits::binary;
+  const char* const binary_units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+  const char* const decimal_units[] = {"B", "KB", "MB", "GB", "TB"};
+  const double step = binary ? 1024 : 1000;
+  int u = 0;
+  while (n >= step && u < 4) {
+    n /= step;
+    ++u;
+  }
+  char b[48];
+  std::snprintf(b, sizeof b, u ? "%.1f %s" : "%.0f %s", n, binary ? binary_units[u] : decimal_units[u]);
+  return b;
+}
+
+std::string fixed(double v, int digits) {
+  char b[64];
+  std::snprintf(b, sizeof b, "%.*f", digits, v);
+  return b;
+}
+
+std::string general(double v, int digits) {
+  char b[64];
+  std::snprintf(b, sizeof b, "%.*g", digits, v);
+  return b;
 }
 
 }  // namespace irbis

@@ -48,6 +48,7 @@ BoxSummary box_summary(std::vector<double> v) {
 nlohmann::json box_summary_json(const BoxSummary& s) {
   return {{"n", s.n},          {"min", s.min}, {"q1", s.q1}, {"median", s.median}, {"q3", s.q3}, {"max", s.max},
           {"mean", s.mean},    {"lower_whisker", s.lower_whisker}, {"upper_whisker", s.upper_whisker},
+          {"lower_fence", s.lower_fence()}, {"upper_fence", s.upper_fence()},
           {"low_outliers", s.low_outliers}, {"high_outliers", s.high_outliers}};
 }
 

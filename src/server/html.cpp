@@ -9,51 +9,9 @@
 
 namespace irbis {
 
-std::string html_escape(std::string_view s) {
-  std::string o;
-  o.reserve(s.size() + 16);
-  for (char c : s) {
-    switch (c) {
-      case '&': o += "&amp;"; break;
-      case '<': o += "&lt;"; break;
-      case '>': o += "&gt;"; break;
-      case '"': o += "&quot;"; break;
-      case '\'': o += "&#39;"; break;
-      default: o += c;
-    }
-  }
-  return o;
-}
-
-namespace {
-std::string csv_field(const std::string& raw) {
-  const std::string s = display_path(raw);
-  if (s.find_first_of(",\"\r\n") == std::string::npos) return s;
-  std::string o = "\"";
-  for (char c : s) {
-    if (c == '"') o += '"';
-    o += c;
-  }
-  return o + "\"";
-}
-std::string fmt(double v, int digits = 3) {
-  char b[64];
-  std::snprintf(b, sizeof b, "%.*g", digits, v);
-  return b;
-}
-}  // namespace
-
 std::string csv_text(const CsvTable& t) {
-  std::string o;
-  auto row = [&](const std::vector<std::string>& r) {
-    for (size_t i = 0; i < r.size(); ++i) {
-      if (i) o += ',';
-      o += csv_field(r[i]);
-    }
-    o += "\n";
-  };
-  row(t.header);
-  for (const auto& r : t.rows) row(r);
+  std::string o = csv_row(t.header);
+  for (const auto& r : t.rows) o += csv_row(r);
   return o;
 }
 
@@ -151,9 +109,9 @@ std::string svg_boxplot(const std::vector<BoxplotSeries>& series, const std::str
     if (b.n == 0) continue;
     const double y = T + row * double(i) + row / 2.0;
     s << "<g class=\"box\" data-n=\"" << b.n << "\" data-outliers=\"" << series[i].outliers.size() << "\"><title>"
-      << html_escape(series[i].name) << ": n " << b.n << ", min " << fmt(b.min) << ", whiskers " << fmt(b.lower_whisker)
-      << "-" << fmt(b.upper_whisker) << ", q1 " << fmt(b.q1) << ", median " << fmt(b.median) << ", q3 " << fmt(b.q3)
-      << ", max " << fmt(b.max) << ", mean " << fmt(b.mean) << ", outliers " << b.low_outliers + b.high_outliers
+      << html_escape(series[i].name) << ": n " << b.n << ", min " << general(b.min, 3) << ", whiskers " << general(b.lower_whisker, 3)
+      << "-" << general(b.upper_whisker, 3) << ", q1 " << general(b.q1, 3) << ", median " << general(b.median, 3) << ", q3 " << general(b.q3, 3)
+      << ", max " << general(b.max, 3) << ", mean " << general(b.mean, 3) << ", outliers " << b.low_outliers + b.high_outliers
       << "</title>";
     s << "<text x=\"" << L - 8 << "\" y=\"" << y + 4 << "\" text-anchor=\"end\">" << html_escape(series[i].name)
       << "</text>";
@@ -172,7 +130,7 @@ std::string svg_boxplot(const std::vector<BoxplotSeries>& series, const std::str
     s << "<circle class=\"mean\" cx=\"" << px(b.mean) << "\" cy=\"" << y << "\" r=\"3\" fill=\"#dc2626\"/>";
     for (double o : series[i].outliers)
       s << "<circle class=\"outlier\" cx=\"" << px(o) << "\" cy=\"" << y << "\" r=\"3.5\" fill=\"none\" "
-        << "stroke=\"#b45309\"><title>" << fmt(o, 4) << "</title></circle>";
+        << "stroke=\"#b45309\"><title>" << general(o, 4) << "</title></circle>";
     s << "</g>";
   }
   const int ya = H - B + 6;
@@ -181,9 +139,7 @@ std::string svg_boxplot(const std::vector<BoxplotSeries>& series, const std::str
   const int decimals = std::clamp(1 - int(std::floor(std::log10((hi - lo) / 4))), 0, 8);
   for (int t = 0; t <= 4; ++t) {
     const double v = lo + (hi - lo) * t / 4.0;
-    char b[32];
-    std::snprintf(b, sizeof b, "%.*f", decimals, v);
-    s << "<text x=\"" << px(v) << "\" y=\"" << ya + 14 << "\" text-anchor=\"middle\">" << b << "</text>";
+    s << "<text x=\"" << px(v) << "\" y=\"" << ya + 14 << "\" text-anchor=\"middle\">" << fixed(v, decimals) << "</text>";
   }
   s << "<text x=\"" << (L + W - R) / 2 << "\" y=\"" << H - 2 << "\" text-anchor=\"middle\">" << html_escape(axis_label)
     << "</text></svg>";

@@ -15,6 +15,17 @@ std::vector<std::pair<std::string, int64_t>> size_bins() {
           {"3-10 MB", 10'000'000}, {"10-30 MB", 30'000'000},   {">30 MB", INT64_MAX}};
 }
 
+std::vector<int64_t> size_histogram(const std::vector<ImageRecord>& live) {
+  const auto bins = size_bins();
+  std::vector<int64_t> hist(bins.size(), 0);
+  for (const auto& r : live) {
+    size_t b = 0;
+    while (b + 1 < bins.size() && r.size >= bins[b].second) ++b;
+    hist[b]++;
+  }
+  return hist;
+}
+
 ReportData::ReportData(const Collection& coll, ReportOptions opts) : coll_(coll), opts_(std::move(opts)) {}
 
 void ReportData::load_records_locked() {
@@ -40,51 +51,22 @@ const ImageRecord* ReportData::by_id(int64_t id) {
   return it == by_id_.end() ? nullptr : &(*all_)[it->second];
 }
 
-const Overview& ReportData::overview() {
+const CollectionSummary& ReportData::overview() {
   std::lock_guard lk(overview_mu_);
-  if (overview_) return *overview_;
-  live();
-  Overview o;
-  const auto bins = size_bins();
-  o.size_hist.assign(bins.size(), 0);
-  for (const auto& r : *all_) {
-    switch (r.status) {
-      case ImageStatus::ok: {
-        ++o.ok;
-        o.bytes += r.size;
-        o.pixels += int64_t(r.width) * r.height;
-        o.formats[format_name(r.format)]++;
-        size_t b = 0;
-        while (b + 1 < bins.size() && r.size >= bins[b].second) ++b;
-        o.size_hist[b]++;
-        break;
-      }
-      case ImageStatus::failed: ++o.failed; o.failures.push_back(r); break;
-      case ImageStatus::removed: ++o.removed; break;
-      case ImageStatus::retired: ++o.retired; break;
-    }
-  }
-  auto problems = nlohmann::json::parse(coll_.meta(kScanProblemsKey, "[]"), nullptr, false);
-  if (problems.is_array()) o.scan_problems = problems;
-  for (const auto& f : coll_.feature_specs()) o.features.push_back(f.name + "[" + std::to_string(f.dim) + "]");
-  overview_ = std::move(o);
+  if (!overview_) overview_ = summarize_collection(coll_);
   return *overview_;
 }
 
-const DupesResult& ReportData::dupes() {
+const CollectionDupes& ReportData::dupes() {
   std::lock_guard lk(dupes_mu_);
   if (dupes_) return *dupes_;
-  live();
-  DupesResult d;
   if (coll_.has_feature(kHashesFeature)) {
     DupesParams p;
     p.max_distance = opts_.dupes_threshold;
-    CollectionDupes found = find_collection_dupes(coll_, p);  // exactly what `irbis dupes` groups
-    d.duplicates = found.duplicates();
-    d.records = std::move(found.records);
-    d.groups = std::move(found.groups);
+    dupes_ = find_collection_dupes(coll_, p);  // exactly what `irbis dupes` groups
+  } else {
+    dupes_.emplace();
   }
-  dupes_ = std::move(d);
   return *dupes_;
 }
 

@@ -19,19 +19,8 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::string num(double v, int digits = 3) {
-  char b[64];
-  std::snprintf(b, sizeof b, "%.*f", digits, v);
-  return b;
-}
-std::string human_bytes(double n) {
-  const char* u[] = {"B", "KB", "MB", "GB", "TB"};
-  int i = 0;
-  while (n >= 1000 && i < 4) n /= 1000, ++i;
-  char b[32];
-  std::snprintf(b, sizeof b, i ? "%.1f %s" : "%.0f %s", n, u[i]);
-  return b;
-}
+std::string num(double v, int digits = 3) { return fixed(v, digits); }
+std::string human_size(double n) { return human_bytes(n, ByteUnits::decimal); }
 std::string card(const std::string& value, const std::string& label, const std::string& key) {
   return "<div class=\"card\" data-key=\"" + key + "\"><div class=\"v\">" + html_escape(value) +
          "</div><div class=\"l\">" + html_escape(label) + "</div></div>";
@@ -80,7 +69,7 @@ std::string pager(const ViewContext& ctx, size_t total) {
 // ---------------------------------------------------------------------------------------------
 // Overview
 std::vector<CsvTable> overview_tables(ReportData& d) {
-  const Overview& o = d.overview();
+  const CollectionSummary& o = d.overview();
   CsvTable summary{"overview.csv", {"metric", "value"}, {}};
   summary.rows = {{"images", std::to_string(o.ok)},     {"failed", std::to_string(o.failed)},
                   {"removed", std::to_string(o.removed)}, {"older_versions", std::to_string(o.retired)},
@@ -89,16 +78,16 @@ std::vector<CsvTable> overview_tables(ReportData& d) {
   for (const auto& [f, n] : o.formats) formats.rows.push_back({f, std::to_string(n)});
   CsvTable sizes{"sizes.csv", {"file_size", "images"}, {}};
   const auto bins = size_bins();
-  for (size_t i = 0; i < bins.size(); ++i) sizes.rows.push_back({bins[i].first, std::to_string(o.size_hist[i])});
+  const auto hist = size_histogram(d.live());
+  for (size_t i = 0; i < bins.size(); ++i) sizes.rows.push_back({bins[i].first, std::to_string(hist[i])});
   CsvTable failures{"failures.csv", {"path", "reason"}, {}};
   for (const auto& r : o.failures) failures.rows.push_back({r.path, r.reason});
-  for (const auto& p : o.scan_problems)
-    failures.rows.push_back({p.value("path", std::string()), p.value("reason", std::string())});
+  for (const auto& p : o.scan_problems) failures.rows.push_back({p.path, p.reason});
   return {summary, formats, sizes, failures};
 }
 
 std::string overview_html(ReportData& d, const ViewContext& ctx) {
-  const Overview& o = d.overview();
+  const CollectionSummary& o = d.overview();
   const auto t = overview_tables(d);
   std::string h = "<section id=\"overview\" data-images=\"" + std::to_string(o.ok) + "\" data-failed=\"" +
                   std::to_string(o.failed) + "\"><h2>Overview</h2><p class=\"mut\">" +
@@ -106,8 +95,8 @@ std::string overview_html(ReportData& d, const ViewContext& ctx) {
   h += card(std::to_string(o.ok), "images", "images");
   h += card(std::to_string(o.failed), "failed", "failed");
   h += card(std::to_string(o.removed), "removed", "removed");
-  h += card(human_bytes(double(o.bytes)), "total size", "bytes");
-  h += card(o.ok ? human_bytes(double(o.bytes) / double(o.ok)) : "-", "mean file", "mean");
+  h += card(human_size(double(o.bytes)), "total size", "bytes");
+  h += card(o.ok ? human_size(double(o.bytes) / double(o.ok)) : "-", "mean file", "mean");
   h += card(num(double(o.pixels) / 1e6, 1), "megapixels", "megapixels");
   h += "</div><div class=\"grid\"><div><h3>Formats" + csv_link(ctx, "formats.csv") + "</h3>";
   std::vector<std::pair<std::string, int64_t>> fb(o.formats.begin(), o.formats.end());
@@ -115,40 +104,26 @@ std::string overview_html(ReportData& d, const ViewContext& ctx) {
   h += "</div><div><h3>File sizes" + csv_link(ctx, "sizes.csv") + "</h3>";
   std::vector<std::pair<std::string, int64_t>> sb;
   const auto bins = size_bins();
-  for (size_t i = 0; i < bins.size(); ++i) sb.push_back({bins[i].first, o.size_hist[i]});
+  const auto hist = size_histogram(d.live());
+  for (size_t i = 0; i < bins.size(); ++i) sb.push_back({bins[i].first, hist[i]});
   h += svg_bars(sb, "images") + "</div></div>";
   h += "<h3>Failures (" + std::to_string(t[3].rows.size()) + ")" + csv_link(ctx, "failures.csv") + "</h3>";
   if (t[3].rows.empty()) h += "<p class=\"mut\">none: every file found was read and decoded.</p>";
   else h += table_html(t[3].header, t[3].rows, size_t(d.options().html_max_rows), "failures");
   h += "<p class=\"mut\">features: ";
-  for (const auto& f : o.features) h += html_escape(f) + " ";
+  for (const auto& f : o.features) h += html_escape(f.spec.name + "[" + std::to_string(f.spec.dim) + "]") + " ";
   return h + "</p>" + csv_link(ctx, "overview.csv") + "</section>";
 }
 
 // ---------------------------------------------------------------------------------------------
 // Duplicates
-std::vector<CsvTable> dupes_tables(ReportData& d) {
-  const DupesResult& r = d.dupes();
-  CsvTable t{"dupes.csv", {"group", "id", "path", "role", "distance", "kind", "width", "height", "size"}, {}};
-  for (size_t g = 0; g < r.groups.size(); ++g) {
-    const auto& k = r.records[r.groups[g].keep];
-    t.rows.push_back({std::to_string(g + 1), std::to_string(k.id), k.path, "keep", "0", "", std::to_string(k.width),
-                      std::to_string(k.height), std::to_string(k.size)});
-    for (const auto& m : r.groups[g].duplicates) {
-      const auto& x = r.records[m.index];
-      t.rows.push_back({std::to_string(g + 1), std::to_string(x.id), x.path, "duplicate", std::to_string(m.distance),
-                        dupe_kind_name(m.kind), std::to_string(x.width), std::to_string(x.height),
-                        std::to_string(x.size)});
-    }
-  }
-  return {t};
-}
+std::vector<CsvTable> dupes_tables(ReportData& d) { return {CsvTable("dupes.csv", dupes_table(d.dupes(), false))}; }
 
 std::string dupes_html(ReportData& d, const ViewContext& ctx) {
-  const DupesResult& r = d.dupes();
+  const CollectionDupes& r = d.dupes();
   std::string h = "<section id=\"dupes\" data-groups=\"" + std::to_string(r.groups.size()) + "\" data-duplicates=\"" +
-                  std::to_string(r.duplicates) + "\"><h2>Duplicates" + csv_link(ctx, "dupes.csv") + "</h2>";
-  h += "<p><b class=\"count\">" + std::to_string(r.groups.size()) + "</b> groups, <b>" + std::to_string(r.duplicates) +
+                  std::to_string(r.duplicates()) + "\"><h2>Duplicates" + csv_link(ctx, "dupes.csv") + "</h2>";
+  h += "<p><b class=\"count\">" + std::to_string(r.groups.size()) + "</b> groups, <b>" + std::to_string(r.duplicates()) +
        "</b> duplicates among " + std::to_string(r.records.size()) + " images (exact = same bytes, near = pHash " +
        "distance &le; " + std::to_string(d.options().dupes_threshold) +
        "). The green image is the one to keep (most pixels, then largest file). Nothing is deleted.</p>";
@@ -176,7 +151,7 @@ std::string dupes_html(ReportData& d, const ViewContext& ctx) {
 }
 
 std::vector<int64_t> dupes_images(ReportData& d, const ViewContext& ctx) {
-  const DupesResult& r = d.dupes();
+  const CollectionDupes& r = d.dupes();
   std::vector<int64_t> ids;
   const auto [first, last] = page_range(ctx, r.groups.size(), size_t(d.options().html_max_groups));
   for (size_t g = first; g < last; ++g) {
@@ -308,28 +283,10 @@ std::vector<int64_t> clusters_images(ReportData& d, const ViewContext&) {
 // ---------------------------------------------------------------------------------------------
 // Unique: rank_unique (search.h) over the collection's index, each image beside its nearest
 // neighbour that is not an exact copy, and the distance distribution as a boxplot.
-const char* outlier_side(const BoxSummary& s, const UniqueRow& u) {
-  if (u.neighbor < 0) return "";
-  return u.distance > s.upper_whisker ? "high" : u.distance < s.lower_whisker ? "low" : "";
-}
-
 std::vector<CsvTable> unique_tables(ReportData& d) {
   const UniqueResult* u = d.unique();
   if (!u) return {};
-  const VectorSearch& vs = *d.search();
-  CsvTable t{"unique.csv",
-             {"rank", "id", "path", "distance", "neighbor_id", "neighbor_path", "density", "outlier", "exact"},
-             {}};
-  for (size_t i = 0; i < u->rows.size(); ++i) {
-    const UniqueRow& r = u->rows[i];
-    const ImageRecord& rec = vs.records()[size_t(r.row)];
-    const bool nb = r.neighbor >= 0;
-    t.rows.push_back({std::to_string(i + 1), std::to_string(rec.id), rec.path, nb ? num(r.distance, 6) : "",
-                      nb ? std::to_string(vs.ids()[size_t(r.neighbor)]) : "",
-                      nb ? vs.records()[size_t(r.neighbor)].path : "", nb ? num(r.density, 6) : "",
-                      outlier_side(u->summary, r), r.exact ? "yes" : "no"});
-  }
-  return {t};
+  return {CsvTable("unique.csv", unique_table(*d.search(), *u))};
 }
 
 std::string unique_html(ReportData& d, const ViewContext& ctx) {
@@ -431,11 +388,7 @@ std::string report_value(const nlohmann::json& rep, const char* key) {
   if (!rep.contains(key)) return "";
   const auto& v = rep[key];
   if (v.is_string()) return v.get<std::string>();
-  if (v.is_number_float()) {
-    char b[32];
-    std::snprintf(b, sizeof b, "%g", v.get<double>());
-    return b;
-  }
+  if (v.is_number_float()) return general(v.get<double>());
   return v.dump();
 }
 

@@ -12,6 +12,7 @@
 #include "irbis/errors.h"
 #include "irbis/image.h"
 #include "irbis/model.h"
+#include "irbis/results.h"
 #include "irbis/scan.h"
 #include "irbis/server.h"
 #include "irbis/text.h"
@@ -25,25 +26,24 @@ void on_signal(int) {
   if (g_server) g_server->stop();
 }
 
-std::string base_name(const std::string& p) {
-  const auto s = p.find_last_of('/');
-  return s == std::string::npos ? p : p.substr(s + 1);
-}
-
-nlohmann::json image_json(const ImageRecord& r) {
-  nlohmann::json j = {{"id", r.id},
-                      {"path", display_path(r.path)},
-                      {"name", display_path(base_name(r.path))},
-                      {"status", status_name(r.status)},
-                      {"format", format_name(r.format)},
-                      {"width", r.width},
-                      {"height", r.height},
-                      {"size", r.size}};
-  if (r.status == ImageStatus::ok) {
-    j["thumb"] = "/thumbs/" + std::to_string(r.id) + ".jpg";
-    j["file"] = "/images/" + std::to_string(r.id);
+// The API's only additions to the library's image objects (results.h): links to the thumbnail
+// and the file, on every image object of an answer (also nested ones: keep, neighbor).
+void add_links(nlohmann::json& j) {
+  if (j.is_array()) {
+    for (auto& x : j) add_links(x);
+    return;
   }
-  if (!r.reason.empty()) j["reason"] = r.reason;
+  if (!j.is_object()) return;
+  if (j.contains("id") && j.contains("status") && j["status"] == "ok") {
+    const std::string id = std::to_string(j["id"].get<int64_t>());
+    j["thumb"] = "/thumbs/" + id + ".jpg";
+    j["file"] = "/images/" + id;
+  }
+  for (auto& [key, value] : j.items())
+    if (value.is_structured()) add_links(value);
+}
+nlohmann::json linked(nlohmann::json j) {
+  add_links(j);
   return j;
 }
 
@@ -94,7 +94,7 @@ const char* kSearchScript = R"JS(
       const a=document.createElement('a'); a.href='/search?id='+r.id;
       const img=document.createElement('img'); img.src=r.thumb; img.alt=r.name; img.loading='lazy';
       a.appendChild(img); f.appendChild(a);
-      const c=document.createElement('figcaption'); c.textContent='similarity '+r.score.toFixed(3)+' ';
+      const c=document.createElement('figcaption'); c.textContent='similarity '+r.similarity.toFixed(3)+' ';
       const n=document.createElement('span'); n.className='name'; n.textContent=r.name;
       c.appendChild(document.createElement('br')); c.appendChild(n); f.appendChild(c); out.appendChild(f);
     });
@@ -165,13 +165,11 @@ struct Server {
       const auto v = ctx();
       body += "<div class=\"grid\" id=\"query\">" + thumb_html(v, *q, "<b>query</b>", "keep") + "</div>";
       const int64_t row = data.search_row(id);
-      if (row < 0) throw UsageError("image " + std::to_string(id) + " has no embedding");
+      if (row < 0) throw NotAvailableError("image " + std::to_string(id) + " has no embedding");
       const auto hits = more_like_this(data, data.search()->data().row(int(row)), k, id);
       for (const auto& h : hits)
         if (const ImageRecord* r = data.by_id(h.id)) {
-          char cap[64];
-          std::snprintf(cap, sizeof cap, "similarity %.3f", h.score);
-          results += thumb_html(v, *r, cap);
+          results += thumb_html(v, *r, "similarity " + fixed(h.similarity, 3));
           ++count;
         }
       body += "<h3>More like this</h3>";
@@ -180,15 +178,18 @@ struct Server {
     return page_html("irbis search", nav(), body, kSearchScript);
   }
 
-  nlohmann::json search_json(const cv::Mat& q, int k, int64_t exclude) {
-    nlohmann::json res = nlohmann::json::array();
-    for (const auto& h : more_like_this(data, q, k, exclude))
-      if (const ImageRecord* r = data.by_id(h.id)) {
-        auto j = image_json(*r);
-        j["score"] = h.score;
-        res.push_back(j);
-      }
-    return res;
+  // The answer of `irbis search` (search_json), the query given as the API has it.
+  nlohmann::json search_answer(const VectorSearch& vs, const nlohmann::json& query, const cv::Mat& query_vec, int k,
+                               int64_t exclude_row) {
+    std::vector<Neighbor> hits;
+    if (vs.size() > 0 && int(query_vec.total()) == vs.dim()) {
+      cv::Mat q;
+      query_vec.convertTo(q, CV_32F);
+      q = q.reshape(1, 1);
+      if (!q.isContinuous()) q = q.clone();
+      hits = vs.search(q.ptr<float>(), k, exclude_row);
+    }
+    return linked(search_json(vs, query, k, hits));
   }
 
   cv::Mat embed_upload(const std::string& bytes, nlohmann::json& info) {
@@ -204,7 +205,7 @@ struct Server {
     const DecodedImage img = decode_image(b, d);
     info = {{"width", img.header.width}, {"height", img.header.height}, {"format", format_name(img.header.format)}};
     const VectorSearch* vs = data.search();
-    if (!vs) throw UsageError("search is not available: " + data.search_error());
+    if (!vs) throw NotAvailableError("search is not available: " + data.search_error());
     std::lock_guard lk(embed_mu);  // one network, one query image at a time
     if (!embedder) embedder = std::make_unique<Embedder>(vs->card());
     return embed_image(*embedder, img.rgb);
@@ -231,6 +232,8 @@ auto guarded(bool api, F f) {
       fail(400, e.what());
     } catch (const DecodeError& e) {
       fail(400, e.what());
+    } catch (const NotAvailableError& e) {  // one status for "not computed / not available" everywhere
+      fail(404, e.what());
     } catch (const IoError& e) {
       fail(404, e.what());
     } catch (const std::exception& e) {
@@ -260,7 +263,7 @@ void serve(const Collection& coll, const ReportOptions& report, const ServeOptio
   for (const auto& sec : S.sections) {
     const std::string route = sec.id == "overview" ? "/" : "/" + sec.id;
     svr.Get(route, guarded(false, [&S, &html, sec](const httplib::Request& req, httplib::Response& res) {
-      if (!sec.available(S.data)) throw IoError(sec.title + " is not available for this collection");
+      if (!sec.available(S.data)) throw NotAvailableError(sec.title + " is not available for this collection");
       const int page = int(int_param(req, "page", 0, 0, INT32_MAX));
       const auto v = S.ctx(page, S.sopts.page_size);
       html(res, page_html("irbis: " + sec.title, S.nav(), sec.html(S.data, v)));
@@ -296,100 +299,71 @@ void serve(const Collection& coll, const ReportOptions& report, const ServeOptio
 
   // --- JSON API ---
   svr.Get("/api/overview", guarded(true, [&S](const httplib::Request&, httplib::Response& res) {
-    const Overview& o = S.data.overview();
-    nlohmann::json fails = nlohmann::json::array();
-    for (const auto& r : o.failures) fails.push_back({{"id", r.id}, {"path", display_path(r.path)}, {"reason", r.reason}});
-    send_json(res, {{"collection", display_path(S.coll.dir().string())}, {"images", o.ok}, {"failed", o.failed},
-                    {"removed", o.removed}, {"retired", o.retired}, {"bytes", o.bytes},
-                    {"megapixels", double(o.pixels) / 1e6}, {"formats", o.formats}, {"features", o.features},
-                    {"failures", fails}, {"scan_problems", o.scan_problems}});
+    nlohmann::json j = {{"collection", display_path(S.coll.dir().string())}};
+    j.update(collection_summary_json(S.data.overview()));
+    send_json(res, j);
   }));
   svr.Get("/api/images", guarded(true, [&S](const httplib::Request& req, httplib::Response& res) {
     const auto& live = S.data.live();
     const int64_t off = int_param(req, "offset", 0, 0, INT64_MAX);
     const int64_t lim = int_param(req, "limit", S.sopts.page_size, 1, 1000);
     nlohmann::json items = nlohmann::json::array();
-    for (int64_t i = off; i < std::min<int64_t>(off + lim, int64_t(live.size())); ++i) items.push_back(image_json(live[size_t(i)]));
+    for (int64_t i = off; i < std::min<int64_t>(off + lim, int64_t(live.size())); ++i) items.push_back(linked(image_json(live[size_t(i)])));
     send_json(res, {{"total", live.size()}, {"offset", off}, {"limit", lim}, {"items", items}});
   }));
   svr.Get(R"(/api/images/(\d{1,18}))", guarded(true, [&S](const httplib::Request& req, httplib::Response& res) {
     const ImageRecord* r = S.data.by_id(std::stoll(req.matches[1]));
     if (!r) throw IoError("no image with id " + std::string(req.matches[1]));
-    auto j = image_json(*r);
+    auto j = linked(image_json(*r));
     j["has_embedding"] = S.data.search_row(r->id) >= 0;
     send_json(res, j);
   }));
   svr.Get("/api/dupes", guarded(true, [&S](const httplib::Request& req, httplib::Response& res) {
-    const DupesResult& d = S.data.dupes();
     const int64_t off = int_param(req, "offset", 0, 0, INT64_MAX);
     const int64_t lim = int_param(req, "limit", S.sopts.page_size, 1, 1000);
-    nlohmann::json groups = nlohmann::json::array();
-    for (int64_t g = off; g < std::min<int64_t>(off + lim, int64_t(d.groups.size())); ++g) {
-      const auto& grp = d.groups[size_t(g)];
-      nlohmann::json jg = {{"group", g + 1}, {"keep", image_json(d.records[grp.keep])}, {"duplicates", nlohmann::json::array()}};
-      for (const auto& m : grp.duplicates) {
-        auto j = image_json(d.records[m.index]);
-        j["kind"] = dupe_kind_name(m.kind);
-        j["distance"] = m.distance;
-        jg["duplicates"].push_back(j);
-      }
-      groups.push_back(jg);
-    }
-    send_json(res, {{"threshold", S.ropts.dupes_threshold}, {"images", d.records.size()}, {"total_groups", d.groups.size()},
-                    {"duplicates", d.duplicates}, {"offset", off}, {"limit", lim}, {"groups", groups}});
+    nlohmann::json j = {{"collection", display_path(S.coll.dir().string())}, {"offset", off}, {"limit", lim}};
+    j.update(linked(dupes_json(S.data.dupes(), S.ropts.dupes_threshold, std::nullopt, Page{size_t(off), size_t(lim)})));
+    send_json(res, j);
   }));
   svr.Get("/api/clusters", guarded(true, [&S](const httplib::Request& req, httplib::Response& res) {
     const ClustersResult* c = S.data.clusters();
-    if (!c) return send_error(res, 404, S.data.clusters_error());
+    if (!c) throw NotAvailableError(S.data.clusters_error());
     const ClusterReport& r = c->report;
     const int64_t off = int_param(req, "offset", 0, 0, INT64_MAX);
     const int64_t lim = int_param(req, "limit", 1000, 1, 10000);
-    nlohmann::json table = nlohmann::json::array(), clusters = nlohmann::json::array(), points = nlohmann::json::array();
-    for (const auto& s : r.table) table.push_back({{"k", s.k}, {"silhouette", s.silhouette}, {"inertia", s.inertia}});
-    for (const auto& cl : r.clusters) {
+    // The object of `irbis cluster --format json` (cluster_report_json, medoid and most_central
+    // as paths), plus the ids of those images, the features clustered and the map's points paged.
+    std::vector<std::string> names;
+    for (const auto& rec : c->records) names.push_back(display_path(rec.path));
+    nlohmann::json j = cluster_report_json(r, names);
+    for (size_t ci = 0; ci < r.clusters.size(); ++ci) {
+      const auto& cl = r.clusters[ci];
       nlohmann::json central = nlohmann::json::array();
       for (auto i : cl.most_central) central.push_back(c->records[size_t(i)].id);
-      clusters.push_back({{"cluster", cl.cluster}, {"size", cl.size}, {"mean_distance", cl.mean_distance},
-                          {"medoid", c->records[size_t(std::max<int64_t>(0, cl.medoid))].id}, {"central", central}});
+      j["clusters"][ci]["medoid_id"] = cl.medoid >= 0 ? nlohmann::json(c->records[size_t(cl.medoid)].id) : nlohmann::json(nullptr);
+      j["clusters"][ci]["most_central_ids"] = central;
     }
+    nlohmann::json points = nlohmann::json::array();
     const int64_t n = int64_t(c->records.size());
     for (int64_t i = off; i < std::min(off + lim, n); ++i)
       points.push_back({{"id", c->records[size_t(i)].id}, {"cluster", r.kmeans.labels[size_t(i)]},
                         {"x", r.map.size() > size_t(2 * i) ? r.map[size_t(2 * i)] : 0.f},
                         {"y", r.map.size() > size_t(2 * i + 1) ? r.map[size_t(2 * i + 1)] : 0.f}});
-    send_json(res, {{"k", r.k}, {"auto_k", r.auto_k}, {"features", c->features}, {"map", r.map_method},
-                    {"best_silhouette", r.best_silhouette}, {"null_silhouette", r.null_silhouette},
-                    {"clear_structure", r.clear_structure}, {"elbow_k", r.elbow_k}, {"silhouette", table},
-                    {"clusters", clusters}, {"total_points", n}, {"offset", off}, {"limit", lim}, {"points", points}});
+    j["features"] = c->features;
+    j["total_points"] = n;
+    j["offset"] = off;
+    j["limit"] = lim;
+    j["points"] = std::move(points);
+    send_json(res, j);
   }));
   svr.Get("/api/unique", guarded(true, [&S](const httplib::Request& req, httplib::Response& res) {
     const UniqueResult* u = S.data.unique();
-    if (!u) return send_error(res, 404, S.data.unique_error());
-    const VectorSearch& vs = *S.data.search();
+    if (!u) throw NotAvailableError(S.data.unique_error());
     const int64_t off = int_param(req, "offset", 0, 0, INT64_MAX);
     const int64_t lim = int_param(req, "limit", S.sopts.page_size, 1, 1000);
-    const BoxSummary& s = u->summary;
-    nlohmann::json items = nlohmann::json::array();
-    for (int64_t i = off; i < std::min<int64_t>(off + lim, int64_t(u->rows.size())); ++i) {
-      const UniqueRow& r = u->rows[size_t(i)];
-      auto j = image_json(vs.records()[size_t(r.row)]);
-      j["rank"] = i + 1;
-      j["exact"] = r.exact;
-      if (r.neighbor >= 0) {
-        j["distance"] = r.distance;
-        j["density"] = r.density;
-        j["outlier"] = r.distance > s.upper_whisker;
-        j["neighbor"] = image_json(vs.records()[size_t(r.neighbor)]);
-      } else {  // every other image is an exact copy of it
-        j["distance"] = j["density"] = j["neighbor"] = nullptr;
-        j["outlier"] = false;
-      }
-      items.push_back(std::move(j));
-    }
-    send_json(res, {{"model", vs.card().name}, {"index", index_kind_name(vs.status().kind)},
-                    {"distance", "1 - cosine"}, {"images", vs.size()}, {"top_exact", u->top_exact},
-                    {"exact_top", std::min<int64_t>(S.ropts.unique_top, vs.size())}, {"summary", box_summary_json(s)},
-                    {"total", u->rows.size()}, {"offset", off}, {"limit", lim}, {"items", items}});
+    nlohmann::json j = {{"collection", display_path(S.coll.dir().string())}, {"offset", off}, {"limit", lim}};
+    j.update(linked(unique_json(*S.data.search(), *u, Page{size_t(off), size_t(lim)})));
+    send_json(res, j);
   }));
   svr.Get("/api/search", guarded(true, [&S](const httplib::Request& req, httplib::Response& res) {
     if (!req.has_param("id")) throw UsageError("give ?id=IMAGE_ID, or POST an image");
@@ -398,11 +372,10 @@ void serve(const Collection& coll, const ReportOptions& report, const ServeOptio
     const ImageRecord* q = S.data.by_id(id);
     if (!q || q->status != ImageStatus::ok) throw IoError("no image with id " + std::to_string(id));
     const VectorSearch* vs = S.data.search();
-    if (!vs) throw UsageError("search is not available: " + S.data.search_error());
+    if (!vs) throw NotAvailableError("search is not available: " + S.data.search_error());
     const int64_t row = vs->row_of_id(id);
-    if (row < 0) throw UsageError("image " + std::to_string(id) + " has no embedding");
-    send_json(res, {{"query", {{"id", id}}}, {"k", k}, {"backend", index_kind_name(vs->status().kind)},
-                    {"results", S.search_json(vs->data().row(int(row)), k, id)}});
+    if (row < 0) throw NotAvailableError("image " + std::to_string(id) + " has no embedding");
+    send_json(res, S.search_answer(*vs, image_json(*q), vs->data().row(int(row)), k, row));
   }));
   svr.Post("/api/search", guarded(true, [&S](const httplib::Request& req, httplib::Response& res) {
     const int k = int(int_param(req, "k", 20, 1, 1000));
@@ -415,8 +388,7 @@ void serve(const Collection& coll, const ReportOptions& report, const ServeOptio
     }
     nlohmann::json info;
     const cv::Mat q = S.embed_upload(bytes, info);
-    send_json(res, {{"query", info}, {"k", k}, {"backend", index_kind_name(S.data.search()->status().kind)},
-                    {"results", S.search_json(q, k, -1)}});
+    send_json(res, S.search_answer(*S.data.search(), info, q, k, -1));
   }));
   svr.set_error_handler([](const httplib::Request& req, httplib::Response& res) {
     if (!res.body.empty()) return;

@@ -28,7 +28,7 @@ IMAGES=$(json 'd["images"]'); FAILED=$(json 'd["failed"]')
 run dupes "$WORK/c.irbis" --json
 NGROUPS=$(json 'len(d["groups"])'); DUPES=$(json 'd["duplicates"]')
 run unique "$WORK/c.irbis" --top 12 --json
-RANKED=$(json 'd["summary"]["n"]'); UTOP=$(json '[r["id"] for r in d["images_ranked"]]')
+RANKED=$(json 'd["summary"]["n"]'); UTOP=$(json '[r["id"] for r in d["items"]]')
 K=$($PY -c "import csv; print(len(list(csv.DictReader(open('$WORK/report/cluster_sizes.csv')))))")
 POINTS=$(($(wc -l < "$WORK/report/clusters.csv") - 1))
 EXPECT=$($PY -c "import json,sys; print(json.dumps(dict(images=$IMAGES, failed=$FAILED, groups=$NGROUPS, duplicates=$DUPES, k=$K, points=$POINTS, unique_ranked=$RANKED, unique_top=$UTOP, xss_name=sys.argv[1])))" '<img src=x onerror=alert(1)>.jpg')

@@ -36,10 +36,10 @@ assert f'data-ranked="{uniq["summary"]["n"]}"' in section("unique") and 'data-sh
 k = len(list(csv.DictReader(open(d + "/report/cluster_sizes.csv"))))
 assert k >= 2 and f'data-k="{k}"' in section("clusters"), section("clusters")
 rows = list(csv.DictReader(open(d + "/report/unique.csv", encoding="utf-8")))
-assert len(rows) == info["images"] and [int(r["id"]) for r in rows[:3]] == [r["id"] for r in uniq["images_ranked"]]
+assert len(rows) == info["images"] and [int(r["id"]) for r in rows[:3]] == [r["id"] for r in uniq["items"]]
 # The demo's printed top 3 are irbis unique's.
 out = open(work + "/demo.out").read()
-for r in uniq["images_ranked"]:
+for r in uniq["items"]:
     assert r["path"] in out, r["path"]
 assert re.search(rf"6\. report: {truth} images, {len(dupes['groups'])} duplicate groups", out), out[-600:]
 PYEOF

@@ -74,7 +74,7 @@ assert_eq "$(json 'd["results"][0]["path"] == "'"$GONE"'"')" False "rebuilt inde
 run unique "$WORK/p.irbis" --top 5 --json
 assert_eq "$RC" 0 "unique ($ERR)"
 $PY -c "
-import json,sys; d=json.loads(sys.argv[1]); s=d['summary']; r=d['images_ranked']
+import json,sys; d=json.loads(sys.argv[1]); s=d['summary']; r=d['items']
 assert len(r)==5 and s['n']>0
 assert s['lower_whisker']<=s['q1']<=s['median']<=s['q3']<=s['upper_whisker']
 assert all(r[i]['distance']>=r[i+1]['distance'] for i in range(4))
@@ -83,7 +83,7 @@ assert all(x['distance']>0 for x in r) and d['top_exact']
 run unique "$WORK/p.irbis" --top 3
 assert_contains "$OUT" "upper whisker" "unique summary line"
 run unique "$WORK/p.irbis" --top 0 --format csv
-assert_eq "$(head -1 <<<"$OUT")" "rank,distance,density,path,nearest" "unique csv header"
+assert_eq "$(head -1 <<<"$OUT")" "rank,id,path,distance,neighbor_id,neighbor_path,density,outlier,exact" "unique csv header"
 $PY -c "
 import csv,sys,io; rows=list(csv.DictReader(io.StringIO(sys.argv[1])))
 assert all(float(r['distance'])>1e-6 for r in rows), 'exact copies skipped'
@@ -91,10 +91,10 @@ assert all(float(r['distance'])>1e-6 for r in rows), 'exact copies skipped'
 
 # dupes --cnn: existing columns stay, kind cnn and similarity are added; catches the flip.
 run dupes "$WORK/p.irbis" --format csv
-assert_eq "$(head -1 <<<"$OUT")" "group,path,role,distance,kind,width,height,size" "plain dupes columns"
+assert_eq "$(head -1 <<<"$OUT")" "group,path,role,distance,kind,width,height,size,id" "plain dupes columns"
 run dupes "$WORK/p.irbis" --cnn --format csv
 assert_eq "$RC" 0 "dupes --cnn ($ERR)"
-assert_eq "$(head -1 <<<"$OUT")" "group,path,role,distance,kind,width,height,size,similarity" "cnn dupes columns"
+assert_eq "$(head -1 <<<"$OUT")" "group,path,role,distance,kind,width,height,size,similarity,id" "cnn dupes columns"
 assert_contains "$OUT" ",cnn," "cnn kind"
 run dupes "$WORK/p.irbis" --cnn --json
 assert_eq "$RC" 0 "dupes --cnn json ($ERR)"

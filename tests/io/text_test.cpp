@@ -1,5 +1,7 @@
 #include <gtest/gtest.h>
 
+#include <sstream>
+
 #include "irbis/text.h"
 
 namespace irbis {
@@ -32,6 +34,55 @@ TEST(Text, OutputIsAlwaysValidUtf8) {
   for (int i = 0; i < 256; ++i) all += char(i);
   const std::string once = display_path(all);
   EXPECT_EQ(display_path(once), once);  // idempotent: the result is valid UTF-8
+}
+
+TEST(Text, CsvFieldQuotesOnlyWhenNeeded) {
+  EXPECT_EQ(csv_field("plain/path.jpg"), "plain/path.jpg");
+  EXPECT_EQ(csv_field(""), "");
+  EXPECT_EQ(csv_field("a,b"), "\"a,b\"");
+  EXPECT_EQ(csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");
+  EXPECT_EQ(csv_field("two\nlines"), "\"two\nlines\"");
+  EXPECT_EQ(csv_field("cr\rhere"), "\"cr\rhere\"");
+  EXPECT_EQ(csv_field("caf\xE9,x"), "\"caf" + kFFFD + ",x\"");  // invalid UTF-8 replaced, then quoted
+}
+
+TEST(Text, CsvRowJoinsQuotedFields) {
+  EXPECT_EQ(csv_row({"1", "a,b", "", "q\""}), "1,\"a,b\",,\"q\"\"\"\n");
+  EXPECT_EQ(csv_row({}), "\n");
+  std::ostringstream out;
+  write_csv_row(out, {"x", "y,z"});
+  EXPECT_EQ(out.str(), "x,\"y,z\"\n");
+}
+
+TEST(Text, HtmlEscapeCoversTextAndAttributes) {
+  EXPECT_EQ(html_escape("<a href=\"x\">Tom & Jerry's</a>"),
+            "&lt;a href=&quot;x&quot;&gt;Tom &amp; Jerry&#39;s&lt;/a&gt;");
+  EXPECT_EQ(html_escape("plain"), "plain");
+  EXPECT_EQ(html_escape("&amp;"), "&amp;amp;");  // escapes what it is given, never un-escapes
+}
+
+TEST(Text, HumanBytesBinaryAndDecimal) {
+  EXPECT_EQ(human_bytes(0), "0 B");
+  EXPECT_EQ(human_bytes(1023), "1023 B");
+  EXPECT_EQ(human_bytes(1024), "1.0 KiB");
+  EXPECT_EQ(human_bytes(1536), "1.5 KiB");
+  EXPECT_EQ(human_bytes(5.0 * 1024 * 1024 * 1024), "5.0 GiB");
+  EXPECT_EQ(human_bytes(3.0 * 1024 * 1024 * 1024 * 1024 * 1024), "3072.0 TiB");  // TiB is the largest unit
+  EXPECT_EQ(human_bytes(999, ByteUnits::decimal), "999 B");
+  EXPECT_EQ(human_bytes(1000, ByteUnits::decimal), "1.0 KB");
+  EXPECT_EQ(human_bytes(2'500'000, ByteUnits::decimal), "2.5 MB");
+}
+
+TEST(Text, NumberFormats) {
+  EXPECT_EQ(fixed(0.123456), "0.1235");
+  EXPECT_EQ(fixed(1.0, 3), "1.000");
+  EXPECT_EQ(fixed(-0.5, 0), "-0");
+  EXPECT_EQ(fixed(2.5, 6), "2.500000");
+  EXPECT_EQ(general(0.001), "0.001");
+  EXPECT_EQ(general(1e-5), "1e-05");
+  EXPECT_EQ(general(123456789.0), "1.23457e+08");
+  EXPECT_EQ(general(0.123456, 3), "0.123");
+  EXPECT_EQ(general(100.0, 3), "100");
 }
 
 }  // namespace

@@ -1,0 +1,137 @@
+// The one serializer per answer (results.h): the fields and columns every front end prints.
+#include <gtest/gtest.h>
+
+#include "irbis/results.h"
+
+namespace irbis {
+namespace {
+
+ImageRecord rec(int64_t id, const std::string& path, int w, int h, int64_t size) {
+  ImageRecord r;
+  r.id = id;
+  r.path = path;
+  r.width = w;
+  r.height = h;
+  r.size = size;
+  r.format = ImageFormat::png;
+  return r;
+}
+
+// Two groups: 0 keeps 1 (exact) and 2 (near, distance 3); 3 keeps 4 (cnn, similarity 0.95).
+CollectionDupes two_groups() {
+  CollectionDupes d;
+  d.records = {rec(10, "/p/a.png", 4, 3, 100), rec(11, "/p/a copy.png", 4, 3, 100), rec(12, "/p/a,small.png", 2, 2, 50),
+               rec(13, "/q/b.png", 8, 8, 900), rec(14, "/q/b\xE9.png", 8, 8, 800)};
+  DupeGroup g1;
+  g1.keep = 0;
+  g1.duplicates = {{1, DupeKind::exact, 0}, {2, DupeKind::near, 3}};
+  DupeGroup g2;
+  g2.keep = 3;
+  DupeMember m{4, DupeKind::cnn, 20};
+  m.similarity = 0.95;
+  g2.duplicates = {m};
+  d.groups = {g1, g2};
+  return d;
+}
+
+TEST(Results, ImageJsonNamesEveryField) {
+  ImageRecord r = rec(7, "/x/y/z.png", 640, 480, 1234);
+  const auto j = image_json(r);
+  EXPECT_EQ(j["id"], 7);
+  EXPECT_EQ(j["path"], "/x/y/z.png");
+  EXPECT_EQ(j["name"], "z.png");
+  EXPECT_EQ(j["status"], "ok");
+  EXPECT_EQ(j["format"], "png");
+  EXPECT_EQ(j["width"], 640);
+  EXPECT_EQ(j["height"], 480);
+  EXPECT_EQ(j["size"], 1234);
+  EXPECT_FALSE(j.contains("reason"));
+  r.status = ImageStatus::failed;
+  r.reason = "truncated";
+  EXPECT_EQ(image_json(r)["reason"], "truncated");
+  EXPECT_EQ(image_json(rec(1, "/a/b\xFF.png", 1, 1, 1))["name"], "b\xEF\xBF\xBD.png");  // valid UTF-8 always
+}
+
+TEST(Results, DupesJsonGroupsAndPages) {
+  const CollectionDupes d = two_groups();
+  const auto j = dupes_json(d, 8, std::nullopt);
+  EXPECT_EQ(j["threshold"], 8);
+  EXPECT_TRUE(j["cnn_threshold"].is_null());
+  EXPECT_EQ(j["images"], 5);
+  EXPECT_EQ(j["total_groups"], 2);
+  EXPECT_EQ(j["duplicates"], 3);
+  ASSERT_EQ(j["groups"].size(), 2u);
+  EXPECT_EQ(j["groups"][0]["group"], 1);
+  EXPECT_EQ(j["groups"][0]["keep"]["id"], 10);
+  EXPECT_EQ(j["groups"][0]["duplicates"][1]["kind"], "near");
+  EXPECT_EQ(j["groups"][0]["duplicates"][1]["distance"], 3);
+  EXPECT_FALSE(j["groups"][0]["duplicates"][0].contains("similarity"));  // hashes only: no such field
+
+  const auto cnn = dupes_json(d, 8, 0.92, Page{1, 5});
+  EXPECT_DOUBLE_EQ(cnn["cnn_threshold"].get<double>(), 0.92);
+  EXPECT_EQ(cnn["total_groups"], 2);  // totals stay whole under paging
+  ASSERT_EQ(cnn["groups"].size(), 1u);
+  EXPECT_EQ(cnn["groups"][0]["group"], 2);
+  EXPECT_DOUBLE_EQ(cnn["groups"][0]["duplicates"][0]["similarity"].get<double>(), 0.95);
+  EXPECT_TRUE(dupes_json(d, 8, 0.92)["groups"][0]["duplicates"][0]["similarity"].is_null());  // linked by hashes
+  EXPECT_EQ(dupes_json(d, 8, std::nullopt, Page{7, 5})["groups"].size(), 0u);
+}
+
+TEST(Results, DupesTableColumns) {
+  const CollectionDupes d = two_groups();
+  const Table t = dupes_table(d, false);
+  EXPECT_EQ(t.header, (std::vector<std::string>{"group", "path", "role", "distance", "kind", "width", "height", "size", "id"}));
+  ASSERT_EQ(t.rows.size(), 5u);
+  EXPECT_EQ(t.rows[0], (std::vector<std::string>{"1", "/p/a.png", "keep", "0", "", "4", "3", "100", "10"}));
+  EXPECT_EQ(t.rows[2], (std::vector<std::string>{"1", "/p/a,small.png", "duplicate", "3", "near", "2", "2", "50", "12"}));
+  const Table c = dupes_table(d, true);
+  EXPECT_EQ(c.header[8], "similarity");
+  EXPECT_EQ(c.rows[0][8], "1.0000");   // the kept image
+  EXPECT_EQ(c.rows[1][8], "");         // a hash pair
+  EXPECT_EQ(c.rows[4][8], "0.9500");   // the CNN pair
+  EXPECT_EQ(c.rows[4].back(), "14");
+}
+
+TEST(Results, CollectionSummaryJson) {
+  CollectionSummary s;
+  s.ok = 3;
+  s.failed = 1;
+  s.bytes = 3000;
+  s.pixels = 2'500'000;
+  s.formats = {{"png", 2}, {"jpeg", 1}};
+  s.features = {{FeatureSpec{"hashes", "u64", 3}, 4}};
+  ImageRecord f = rec(5, "/bad.jpg", 0, 0, 10);
+  f.status = ImageStatus::failed;
+  f.reason = "not an image";
+  s.failures = {f};
+  s.scan_problems = {{"/locked", "permission denied"}};
+  const auto j = collection_summary_json(s);
+  EXPECT_EQ(j["images"], 3);
+  EXPECT_EQ(j["failed"], 1);
+  EXPECT_DOUBLE_EQ(j["megapixels"].get<double>(), 2.5);
+  EXPECT_EQ(j["formats"]["png"], 2);
+  EXPECT_EQ(j["features"][0], (nlohmann::json{{"name", "hashes"}, {"dtype", "u64"}, {"dim", 3}, {"rows", 4}}));
+  EXPECT_EQ(j["failures"][0], (nlohmann::json{{"id", 5}, {"path", "/bad.jpg"}, {"reason", "not an image"}}));
+  EXPECT_EQ(j["scan_problems"][0], (nlohmann::json{{"path", "/locked"}, {"reason", "permission denied"}}));
+}
+
+TEST(Results, OutlierSideUsesTheFences) {
+  const BoxSummary s = box_summary({0.1, 0.2, 0.2, 0.3, 0.3, 0.3, 0.4, 0.9});
+  UniqueRow u;
+  u.neighbor = 1;
+  u.distance = s.upper_fence() + 1e-9;
+  EXPECT_STREQ(outlier_side(s, u), "high");
+  u.distance = s.upper_fence();
+  EXPECT_STREQ(outlier_side(s, u), "");
+  u.distance = s.lower_fence() - 1e-9;
+  EXPECT_STREQ(outlier_side(s, u), "low");
+  u.neighbor = -1;  // no neighbour: never an outlier
+  u.distance = 100;
+  EXPECT_STREQ(outlier_side(s, u), "");
+  const auto j = box_summary_json(s);
+  EXPECT_DOUBLE_EQ(j["upper_fence"].get<double>(), s.q3 + 1.5 * (s.q3 - s.q1));
+  EXPECT_DOUBLE_EQ(j["lower_fence"].get<double>(), s.q1 - 1.5 * (s.q3 - s.q1));
+}
+
+}  // namespace
+}  // namespace irbis
