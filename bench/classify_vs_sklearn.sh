@@ -10,6 +10,8 @@
 #      blocks-sqrt), fitted on every training image, scored on the held-out images.
 # Accuracy = share of held-out images whose predicted class is their folder.
 # Usage: bench/classify_vs_sklearn.sh DIR [build-dir]   (DIR from scripts/make_texture_set.py)
+# Environment: INDEXED=PREFIX reuses collections PREFIX.train.irbis and PREFIX.heldout.irbis
+# (already indexed from DIR/train and DIR/heldout) instead of indexing again.
 set -euo pipefail
 DIR=$1
 BUILD=${2:-build}
@@ -20,8 +22,13 @@ trap 'rm -rf "$TMP"' EXIT
 [ -x "$IRBIS" ] || { echo "build $IRBIS first" >&2; exit 1; }
 echo "machine: $(lscpu | grep 'Model name' | sed 's/.*: *//'), $(nproc) cores; load $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "set: $DIR: train $(find "$DIR/train" -type f | wc -l) images, heldout $(find "$DIR/heldout" -type f | wc -l)"
-"$IRBIS" index "$DIR/train" --into "$TMP/train.irbis" >/dev/null
-"$IRBIS" index "$DIR/heldout" --into "$TMP/held.irbis" >/dev/null
+if [ -n "${INDEXED:-}" ]; then
+  ln -s "$(realpath "$INDEXED.train.irbis")" "$TMP/train.irbis"
+  ln -s "$(realpath "$INDEXED.heldout.irbis")" "$TMP/held.irbis"
+else
+  "$IRBIS" index "$DIR/train" --into "$TMP/train.irbis" >/dev/null
+  "$IRBIS" index "$DIR/heldout" --into "$TMP/held.irbis" >/dev/null
+fi
 
 score() {  # predictions CSV (path,label,...) -> accuracy against the parent folder
   "$PY" -c '
@@ -38,13 +45,14 @@ run() {  # name, train options...
   t0=$(date +%s.%N)
   "$IRBIS" train "$TMP/train.irbis" --labels folders --out "$TMP/$name.clf" --seed 1 --json "$@" >"$TMP/$name.json"
   t1=$(date +%s.%N)
-  "$IRBIS" predict "$TMP/$name.clf" --collection "$TMP/held.irbis" --out "$TMP/$name.csv" >/dev/null
+  "$IRBIS" predict "$TMP/$name.clf" --collection "$TMP/held.irbis" --out "$TMP/$name.csv" >/dev/null 2>&1
   "$PY" -c '
 import json, sys
 r = json.load(open(sys.argv[1]))
-cv = " ".join(f"{c["input"]}={c["accuracy"]:.3f}" for c in r.get("inputs_cv", []))
-print(f"  input {r["input"]} ({r["input_chosen_by"]}; {cv or "-"}), l2 {r["l2"]:g}, test split {r["test"]["accuracy"]:.4f}, "
-      f"ECE {r["test"]["ece"]:.3f}, saved: {r["saved_model"]} on {r["saved_model_images"]} images, train {float(sys.argv[2]):.2f} s")
+cv = " ".join("%s=%.3f" % (c["input"], c["accuracy"]) for c in r.get("inputs_cv", []))
+print("  input %s (%s; %s), l2 %g, test split %.4f, ECE %.3f, saved: %s on %d images, train %.2f s" % (
+    r["input"], r["input_chosen_by"], cv or "-", r["l2"], r["test"]["accuracy"], r["test"]["ece"],
+    r["saved_model"], r["saved_model_images"], float(sys.argv[2])))
 ' "$TMP/$name.json" "$(echo "$t1 - $t0" | bc)"
   echo "  held-out accuracy: $(score "$TMP/$name.csv")"
 }

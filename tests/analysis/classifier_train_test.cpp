@@ -122,7 +122,7 @@ TEST(ClassifierTrain, CrossValidationPicksTheInformativeInput) {
 TEST(ClassifierTrain, ExpectedCalibrationErrorByHand) {
   // Top probabilities 0.9 (right), 0.75 (wrong), 0.7 (right), 0.65 (wrong); 5 bins of 0.2.
   const cv::Mat P = (cv::Mat_<float>(4, 2) << 0.9f, 0.1f, 0.75f, 0.25f, 0.3f, 0.7f, 0.35f, 0.65f);
-  const std::vector<int> truth = {0, 1, 1, 1};
+  const std::vector<int> truth = {0, 1, 1, 0};
   // bin [0.8, 1): 1 row, accuracy 1, confidence 0.9 -> 1/4 * 0.1
   // bin [0.6, 0.8): 3 rows, accuracy 1/3, confidence 0.7 -> 3/4 * (0.7 - 1/3)
   EXPECT_NEAR(expected_calibration_error(P, truth, 5), 0.25 * 0.1 + 0.75 * (0.7 - 1.0 / 3), 1e-6);
