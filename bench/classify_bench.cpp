@@ -1,11 +1,15 @@
 // Training speed of the logistic-regression classifier on synthetic embeddings: 100 k rows of the
 // default model's descriptor dimension (2696), 10 classes (noisy class centres, rows
 // L2-normalised like real descriptors; the classes overlap). One fit with a fixed penalty, and the whole `train`
-// work (split, 3-fold CV over 6 penalties on a 20 k subsample, final fit, evaluation).
+// work (split, 3-fold CV over 6 penalties on a 20 k subsample, final fit, evaluation, refit).
+// train_auto: what the default `irbis train` does on IRBIS_BENCH_AUTO_ROWS (10 000) images and
+// 11 classes: three input candidates (2696-d, 3720-d, 3720-d) cross-validated together, the
+// final fit, evaluation and the refit on every image.
 //   build/bench/classify_bench --benchmark_filter=fit
 // Rows and dim: IRBIS_BENCH_ROWS / IRBIS_BENCH_DIM environment variables (defaults 100000 / 2696).
 #include <benchmark/benchmark.h>
 
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <string>
@@ -25,29 +29,30 @@ struct Data {
   std::vector<std::string> classes;
 };
 
+Data make_data(int n, int D, int K, uint64_t seed) {
+  Data d;
+  cv::RNG rng(seed);
+  cv::Mat centres(K, D, CV_32F);
+  rng.fill(centres, cv::RNG::NORMAL, 0, 0.03);  // overlapping classes (~85 % accuracy)
+  d.X.create(n, D, CV_32F);
+  rng.fill(d.X, cv::RNG::NORMAL, 0, 1);
+  for (int i = 0; i < n; ++i) {
+    const int c = i % K;
+    d.y.push_back(c);
+    cv::Mat row = d.X.row(i);
+    row += centres.row(c);
+    row /= cv::norm(row);
+  }
+  for (int k = 0; k < K; ++k) {
+    char name[16];
+    std::snprintf(name, sizeof name, "c%d", k);
+    d.classes.emplace_back(name);
+  }
+  return d;
+}
+
 const Data& data() {
-  static Data d = [] {
-    Data d;
-    const int n = env_int("IRBIS_BENCH_ROWS", 100000), D = env_int("IRBIS_BENCH_DIM", 2696), K = 10;
-    cv::RNG rng(1);
-    cv::Mat centres(K, D, CV_32F);
-    rng.fill(centres, cv::RNG::NORMAL, 0, 0.03);  // overlapping classes (~85 % accuracy)
-    d.X.create(n, D, CV_32F);
-    rng.fill(d.X, cv::RNG::NORMAL, 0, 1);
-    for (int i = 0; i < n; ++i) {
-      const int c = i % K;
-      d.y.push_back(c);
-      cv::Mat row = d.X.row(i);
-      row += centres.row(c);
-      row /= cv::norm(row);
-    }
-    for (int k = 0; k < K; ++k) {
-      char name[16];
-      std::snprintf(name, sizeof name, "c%d", k);
-      d.classes.emplace_back(name);
-    }
-    return d;
-  }();
+  static Data d = make_data(env_int("IRBIS_BENCH_ROWS", 100000), env_int("IRBIS_BENCH_DIM", 2696), 10, 1);
   return d;
 }
 
@@ -75,8 +80,33 @@ void train(benchmark::State& state) {
   }
 }
 
+void train_auto(benchmark::State& state) {
+  const int n = env_int("IRBIS_BENCH_AUTO_ROWS", 10000), K = 11;
+  const Data full = make_data(n, 2696, K, 2), blocks = make_data(n, 3720, K, 3);
+  cv::Mat sqrt_blocks = blocks.X.clone();
+  for (int i = 0; i < n; ++i) {
+    float* r = sqrt_blocks.ptr<float>(i);
+    for (int j = 0; j < sqrt_blocks.cols; ++j) r[j] = std::copysign(std::sqrt(std::fabs(r[j])), r[j]);
+    cv::Mat row = sqrt_blocks.row(i);
+    row /= cv::norm(row);
+  }
+  const std::vector<irbis::ClassifierCandidate> c = {{irbis::ClassifierInput::full, full.X},
+                                                     {irbis::ClassifierInput::blocks, blocks.X},
+                                                     {irbis::ClassifierInput::blocks_sqrt, sqrt_blocks}};
+  irbis::TrainOptions o;
+  for (auto _ : state) {
+    const irbis::TrainResult r = irbis::train_classifier(c, full.y, full.classes, o);
+    state.counters["test_acc"] = r.test_eval.accuracy;
+    state.counters["input"] = int(r.input);
+    state.counters["l2"] = r.l2;
+    state.counters["cv_rows"] = r.cv_images;
+  }
+  state.counters["rows"] = n;
+}
+
 }  // namespace
 
+BENCHMARK(train_auto)->Iterations(1)->Unit(benchmark::kSecond)->MeasureProcessCPUTime()->UseRealTime();
 BENCHMARK(fit)->Iterations(1)->Unit(benchmark::kSecond)->MeasureProcessCPUTime()->UseRealTime();
 BENCHMARK(train)->Iterations(1)->Unit(benchmark::kSecond)->MeasureProcessCPUTime()->UseRealTime();
 

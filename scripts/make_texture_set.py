@@ -7,11 +7,19 @@ colour gives no class away; scale, rotation, flips, blur and noise are jittered.
 Crops for "train" come from the left 60 % of each source photo, crops for "heldout" from the
 right 35 %, so the held-out set shares no pixels with the training set.
 
-usage: make_texture_set.py OUT_DIR [--per-class N] [--heldout N] [--size PX] [--seed S]
+--kind fabric instead draws the 11 fashion-texture classes of seed 003 (argyle, checkered, dotted,
+floral, herringbone, houndstooth, leopard, paisley, striped, tartan, zebra) procedurally
+(fabric_patterns.py): every image is a new random pattern of its class, photographed with folds,
+uneven light, blur, noise and low resolution (--difficulty scales these).
+
+usage: make_texture_set.py OUT_DIR [--kind photo|fabric] [--per-class N] [--heldout N] [--size PX]
+                           [--seed S] [--difficulty D]
 writes OUT_DIR/train/<class>/*.png and OUT_DIR/heldout/<class>/*.png
 """
-import argparse, os
+import argparse, os, sys
 import numpy as np, cv2
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 SK = "/usr/lib/python3/dist-packages/skimage/data"
 CV = "/usr/share/doc/opencv-doc/examples/data"
@@ -49,8 +57,20 @@ def main():
     ap.add_argument("--heldout", type=int, default=20)
     ap.add_argument("--size", type=int, default=160)
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--kind", choices=["photo", "fabric"], default="photo")
+    ap.add_argument("--difficulty", type=float, default=1.0)
     a = ap.parse_args()
     rng = np.random.default_rng(a.seed)
+    if a.kind == "fabric":
+        import fabric_patterns
+        for cls in fabric_patterns.CLASSES:
+            for part, n in (("train", a.per_class), ("heldout", a.heldout)):
+                d = os.path.join(a.out, part, cls)
+                os.makedirs(d, exist_ok=True)
+                for i in range(n):
+                    img = fabric_patterns.fabric(cls, rng, a.size, a.difficulty)
+                    cv2.imwrite(os.path.join(d, f"{i:03d}.png"), img[..., ::-1])
+        return
     for cls, path in SOURCES.items():
         img = cv2.imread(path, cv2.IMREAD_GRAYSCALE)
         if img is None:

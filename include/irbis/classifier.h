@@ -16,15 +16,28 @@
 namespace irbis {
 
 // Which per-image vector the classifier reads.
-//   full:   the model's descriptor as stored (default model: 2696-d multi-layer)
-//   blocks: every pooled block, each L2-normalised, concatenated, L2-normalised again
-//           (default model: 3552-d; better on texture-like classes)
-enum class ClassifierInput { full, blocks };
-ClassifierInput parse_classifier_input(const std::string& s);  // "full" | "blocks"
+//   full:        the model's descriptor as stored (default model: 2696-d multi-layer)
+//   blocks:      every pooled block, each L2-normalised, concatenated, L2-normalised again
+//                (default model: 3720-d; better on texture-like classes)
+//   blocks-sqrt: the same after a signed square root of every pooled value (power normalisation:
+//                damps the few channels that dominate a block; helps on textures)
+// All are computed from what a collection stores (the descriptor and every pooled block), so
+// `irbis train` can cross-validate them without re-indexing.
+enum class ClassifierInput { full, blocks, blocks_sqrt };
+ClassifierInput parse_classifier_input(const std::string& s);  // "full" | "blocks" | "blocks-sqrt"
 const char* classifier_input_name(ClassifierInput v);
+// The candidates `irbis train` cross-validates when --input is not given, simplest first (ties
+// go to the earlier one).
+std::vector<ClassifierInput> default_classifier_inputs();
+// Whether the input is computed from the pooled blocks (else: the stored descriptor).
+inline bool reads_blocks(ClassifierInput v) { return v != ClassifierInput::full; }
+int classifier_input_dim(const ModelCard& card, ClassifierInput v);
 
 // Rows of raw pooled blocks (n x card.blocks_dim()) -> the "blocks" classifier input.
 cv::Mat normalise_blocks(const ModelCard& card, const cv::Mat& blocks);
+// Rows of raw pooled blocks -> a block input (reads_blocks(input); full is the stored descriptor,
+// or Embedder::descriptor_from_blocks).
+cv::Mat classifier_features_from_blocks(const ModelCard& card, ClassifierInput input, const cv::Mat& blocks);
 
 struct FitOptions {
   double l2 = 1e-2;           // L2 penalty on the weights (features are standardised)
@@ -78,6 +91,12 @@ Evaluation evaluation_from_json(const nlohmann::json& j, const std::vector<std::
 
 std::vector<int> argmax_rows(const cv::Mat& proba);
 
+// Expected calibration error of class probabilities (n x K CV_32F) against the true classes:
+// the rows are binned by their top probability into `bins` equal-width bins of [0, 1]
+// (a value on an edge goes to the upper bin, 1.0 to the last); ECE = sum over bins of
+// (rows in bin / n) * |accuracy in bin - mean top probability in bin|. 0 for no rows.
+double expected_calibration_error(const cv::Mat& proba, const std::vector<int>& truth, int bins = 15);
+
 // --- the train command's work ---
 struct TrainOptions {
   double test_fraction = 0.3;
@@ -89,20 +108,56 @@ struct TrainOptions {
   bool balanced = true;
   bool out_of_fold = false;       // also compute out-of-fold probabilities for every row
   int oof_folds = 5;
+  // After the held-out evaluation, fit the saved model on every labelled row with the chosen
+  // input and penalty (false: save the model that was evaluated, fitted on the training part).
+  bool refit = true;
+  // With several input candidates, the input and the penalty are chosen together by CV on a
+  // stratified subsample of at most this many training rows (shared folds for all candidates).
+  int cv_input_max_rows = 4000;
+};
+
+// One input candidate of train_classifier: its kind and its rows (n x dim CV_32F, row i belongs
+// to label i).
+struct ClassifierCandidate {
+  ClassifierInput input = ClassifierInput::full;
+  cv::Mat X;
+};
+
+// Cross-validation of one input candidate: pooled held-out accuracy per penalty, and its best.
+struct InputScore {
+  ClassifierInput input = ClassifierInput::full;
+  int dim = 0;
+  double l2 = 0;         // best penalty for this input (ties: the stronger)
+  double accuracy = 0;   // its CV accuracy
+  std::vector<std::pair<double, double>> cv_accuracy;  // (l2, accuracy)
 };
 
 struct TrainResult {
-  LogisticModel model;   // fitted on the training part
+  LogisticModel model;   // the model to save: refitted on every labelled row, or (no refit / no
+                         // test part) the evaluated one, fitted on the training part
+  bool refitted = false;
+  int model_images = 0;  // rows `model` was fitted on
+  ClassifierInput input = ClassifierInput::full;  // the chosen candidate
+  bool input_cross_validated = false;             // several candidates were compared
+  std::vector<InputScore> input_scores;           // one per candidate (when cross-validated)
   double l2 = 0;
-  std::vector<std::pair<double, double>> cv_accuracy;  // (l2, mean held-out accuracy)
+  std::vector<std::pair<double, double>> cv_accuracy;  // (l2, mean held-out accuracy) of the chosen input
+  int cv_images = 0;     // training rows the cross-validation ran on
+  int evaluated_iterations = 0;  // L-BFGS iterations of the evaluated model
   std::vector<int> train_rows, test_rows;
-  Evaluation train_eval, test_eval;
+  Evaluation train_eval, test_eval;  // of the model fitted on the training part
+  double test_ece = 0;   // expected calibration error on the test part (when there is one)
   cv::Mat oof_proba;     // n x K when out_of_fold (each row predicted by a model that never saw it)
   double seconds = 0;
 };
 
 // Checks the labels (>= 2 classes, >= 2 images per class; UsageError naming the offenders
-// otherwise), splits, chooses l2, fits and evaluates. X rows whose y is -1 are ignored.
+// otherwise), splits, chooses the input (several candidates) and l2 by stratified k-fold CV on
+// the training part, fits on the training part and evaluates on the test part, then (opts.refit)
+// fits the saved model on every labelled row. Rows whose y is -1 are ignored.
+TrainResult train_classifier(const std::vector<ClassifierCandidate>& candidates, const std::vector<int>& y,
+                             const std::vector<std::string>& classes, const TrainOptions& opts);
+// One input (reported as `full`).
 TrainResult train_classifier(const cv::Mat& X, const std::vector<int>& y,
                              const std::vector<std::string>& classes, const TrainOptions& opts);
 
@@ -134,13 +189,13 @@ struct Classifier {
   static Classifier load(const std::filesystem::path& file);
 };
 
-// The classifier `irbis train` saves: the fitted model of `tr` with the embedding model's name and
-// sha256, the input kind, the class names and a training report (split, seed, class weights, l2
-// and its cross-validation, iterations, image counts, train/test evaluations); the entries of
-// `source` (e.g. collection, labels) are copied into the report first.
-Classifier make_classifier(const ModelCard& card, ClassifierInput input, const std::vector<std::string>& classes,
-                           const TrainResult& tr, const TrainOptions& opts, int64_t unlabelled,
-                           const nlohmann::json& source);
+// The classifier `irbis train` saves: the model of `tr` with the embedding model's name and
+// sha256, the input kind (tr.input), the class names and a training report (split, seed, class
+// weights, input and l2 with every candidate's CV scores, iterations, image counts, which model was
+// saved and on how many images, train/test evaluations, test ECE); the entries of `source` (e.g.
+// collection, labels) are copied into the report first.
+Classifier make_classifier(const ModelCard& card, const std::vector<std::string>& classes, const TrainResult& tr,
+                           const TrainOptions& opts, int64_t unlabelled, const nlohmann::json& source);
 
 // Possible mislabels (`irbis train --suspects`): labelled rows whose out-of-fold prediction is
 // another class with probability >= min_confidence, most confident first.

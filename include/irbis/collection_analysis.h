@@ -79,6 +79,16 @@ FeatureMatrix load_feature_matrix(const Collection& coll, const std::string& fea
 // Throws UsageError naming the index command when the collection has none.
 EmbeddingMatrix load_classifier_input(const Collection& coll, const std::string& model, ClassifierInput input);
 
+// The input candidates `irbis train` compares (rows aligned with `records`): `inputs`, or when
+// empty default_classifier_inputs() (only `full` when the collection lacks the pooled blocks).
+struct ClassifierInputs {
+  ModelCard card;
+  std::vector<ImageRecord> records;  // live images with every needed row, id order
+  std::vector<ClassifierCandidate> candidates;
+};
+ClassifierInputs load_classifier_inputs(const Collection& coll, const std::string& model,
+                                        std::vector<ClassifierInput> inputs = {});
+
 struct CollectionPredictions {
   std::vector<ImageRecord> records;  // live images with the classifier's embeddings, id order
   cv::Mat proba;                     // records.size() x classes, CV_32F

@@ -507,17 +507,18 @@ class Collection:
 
     # -- classifiers
     def train(self, labels: Union[str, bytes, "os.PathLike[str]", Mapping[Any, str]] = "folders", *,
-              test_fraction: float = 0.3, seed: int = 1, model: Optional[str] = None, input: str = "full",
+              test_fraction: float = 0.3, seed: int = 1, model: Optional[str] = None, input: str = "auto",
               l2: Optional[float] = None, folds: int = 3, class_weights: bool = True, suspects: bool = False,
-              suspect_confidence: float = 0.8) -> "Classifier":
+              suspect_confidence: float = 0.8, refit: bool = True) -> "Classifier":
         """Trains a classifier on the CNN embeddings, as `irbis train` (multinomial logistic
         regression, L-BFGS; irbis::train_classifier): stratified ``test_fraction`` held out
-        (seeded), the L2 penalty chosen by ``folds``-fold cross-validation unless ``l2`` is given.
+        (seeded), the input and the L2 penalty chosen by ``folds``-fold cross-validation unless
+        given; then (``refit``, default) the saved model is fitted on every labelled image.
 
         labels: "folders" (class = parent folder name), the path of a CSV with columns
         path,label, or a mapping path -> label (images left out are unlabelled and ignored);
-        input: "full" (the model's descriptor) or "blocks" (every pooled block; better for
-        textures); class_weights: weight classes by 1 / their size; suspects=True: also
+        input: "auto" (cross-validation picks), "full" (the model's descriptor), "blocks" (every
+        pooled block) or "blocks-sqrt" (their signed square root; better for textures); class_weights: weight classes by 1 / their size; suspects=True: also
         predict every image out of fold and list labels contradicted with probability >=
         ``suspect_confidence`` in ``Classifier.suspects``. Returns an :class:`irbis.Classifier`
         (``.report``: accuracies, per-class precision/recall/F1, confusion)."""
@@ -547,6 +548,7 @@ class Collection:
                 raise ValueError(f"l2 must be > 0, not {l2}")
         kw["folds"] = _int(folds, "folds", 2, 20)
         kw["balanced"] = _bool(class_weights, "class_weights")
+        kw["refit"] = _bool(refit, "refit")
         if _bool(suspects, "suspects"):
             kw["suspect_confidence"] = _float(suspect_confidence, "suspect_confidence", 0.0, 1.0)
         handle, sus = self._c.train(**kw)

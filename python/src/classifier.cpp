@@ -215,9 +215,10 @@ void bind_classifier(py::module_& m, py::class_<PyCollection>& coll_cls) {
       "train",
       [](const PyCollection& pc, const std::string& labels, py::object label_pairs, const std::string& model,
          const std::string& input, double test_fraction, uint64_t seed, double l2, int folds, bool balanced,
-         double suspect_confidence) {
+         double suspect_confidence, bool refit) {
         auto coll = pc.get();
-        const ClassifierInput in = parse_classifier_input(input);
+        std::vector<ClassifierInput> inputs;  // empty: cross-validate the default candidates
+        if (input != "auto") inputs.push_back(parse_classifier_input(input));
         std::vector<std::pair<std::string, std::string>> pairs;
         const bool from_pairs = !label_pairs.is_none();
         if (from_pairs) pairs = label_pairs.cast<std::vector<std::pair<std::string, std::string>>>();
@@ -228,17 +229,18 @@ void bind_classifier(py::module_& m, py::class_<PyCollection>& coll_cls) {
         topts.cv_folds = folds;
         topts.balanced = balanced;
         topts.out_of_fold = suspect_confidence >= 0;
-        EmbeddingMatrix mat;
+        topts.refit = refit;
+        ClassifierInputs mat;
         LabelSet ls;
         TrainResult tr;
         Classifier clf;
         std::vector<SuspectLabel> suspects;
         {
           py::gil_scoped_release nogil;
-          mat = load_classifier_input(*coll, model, in);
+          mat = load_classifier_inputs(*coll, model, inputs);
           ls = from_pairs ? labels_from_pairs(pairs, mat.records, "labels") : load_labels(labels, mat.records);
-          tr = train_classifier(mat.data, ls.label, ls.classes, topts);
-          clf = make_classifier(mat.card, in, ls.classes, tr, topts, int64_t(mat.records.size()) - ls.labelled(),
+          tr = train_classifier(mat.candidates, ls.label, ls.classes, topts);
+          clf = make_classifier(mat.card, ls.classes, tr, topts, int64_t(mat.records.size()) - ls.labelled(),
                                 {{"collection", display_path(pc.dir())}, {"labels", from_pairs ? "mapping" : labels}});
           if (topts.out_of_fold) suspects = suspect_labels(tr.oof_proba, ls.label, suspect_confidence);
         }
@@ -266,11 +268,13 @@ void bind_classifier(py::module_& m, py::class_<PyCollection>& coll_cls) {
         return py::make_tuple(handle, sus);
       },
       py::arg("labels") = "folders", py::arg("label_pairs") = py::none(), py::arg("model") = std::string(kDefaultModel),
-      py::arg("input") = "full", py::arg("test_fraction") = TrainOptions{}.test_fraction,
+      py::arg("input") = "auto", py::arg("test_fraction") = TrainOptions{}.test_fraction,
       py::arg("seed") = TrainOptions{}.seed, py::arg("l2") = TrainOptions{}.l2, py::arg("folds") = TrainOptions{}.cv_folds,
-      py::arg("balanced") = true, py::arg("suspect_confidence") = -1.0,
+      py::arg("balanced") = true, py::arg("suspect_confidence") = -1.0, py::arg("refit") = TrainOptions{}.refit,
       "What `irbis train` does: labels from 'folders', a CSV, or (path bytes, label) pairs; returns "
-      "(_Classifier, suspects columns or None). suspect_confidence >= 0 also runs out-of-fold predictions.");
+      "(_Classifier, suspects columns or None). input 'auto' cross-validates full, blocks and blocks-sqrt; "
+      "refit saves a model fitted on every labelled image. suspect_confidence >= 0 also runs out-of-fold "
+      "predictions.");
 }
 
 }  // namespace irbis::py_bind

@@ -2,6 +2,7 @@
 // classifier file and the inputs it reads.
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstring>
 #include <fstream>
 #include <map>
@@ -21,25 +22,47 @@ namespace fs = std::filesystem;
 ClassifierInput parse_classifier_input(const std::string& s) {
   if (s == "full") return ClassifierInput::full;
   if (s == "blocks") return ClassifierInput::blocks;
-  throw UsageError("unknown classifier input '" + s + "' (expected full or blocks)");
+  if (s == "blocks-sqrt") return ClassifierInput::blocks_sqrt;
+  throw UsageError("unknown classifier input '" + s + "' (expected full, blocks or blocks-sqrt)");
 }
 
-const char* classifier_input_name(ClassifierInput v) { return v == ClassifierInput::full ? "full" : "blocks"; }
+const char* classifier_input_name(ClassifierInput v) {
+  switch (v) {
+    case ClassifierInput::full: return "full";
+    case ClassifierInput::blocks: return "blocks";
+    case ClassifierInput::blocks_sqrt: return "blocks-sqrt";
+  }
+  return "full";
+}
 
-cv::Mat normalise_blocks(const ModelCard& card, const cv::Mat& blocks) {
-  IRBIS_THROW_IF_NOT(blocks.cols == card.blocks_dim(), ModelError, "blocks rows do not match the model card");
+std::vector<ClassifierInput> default_classifier_inputs() {
+  return {ClassifierInput::full, ClassifierInput::blocks, ClassifierInput::blocks_sqrt};
+}
+
+int classifier_input_dim(const ModelCard& card, ClassifierInput v) {
+  return reads_blocks(v) ? card.blocks_dim() : card.descriptor_dim();
+}
+
+namespace {
+
+// Per block: optional signed square root, L2; then the whole row L2 (in place on `out`).
+cv::Mat blocks_l2(const ModelCard& card, const cv::Mat& blocks, bool signed_sqrt) {
+  IRBIS_THROW_IF_NOT(blocks.type() == CV_32F && blocks.cols == card.blocks_dim(), ModelError,
+                     "blocks rows do not match the model card");
   cv::Mat out(blocks.rows, blocks.cols, CV_32F);
   for (int i = 0; i < blocks.rows; ++i) {
     const float* src = blocks.ptr<float>(i);
     float* dst = out.ptr<float>(i);
+    for (int d = 0; d < blocks.cols; ++d)
+      dst[d] = signed_sqrt ? std::copysign(std::sqrt(std::fabs(src[d])), src[d]) : src[d];
     int off = 0;
     double total = 0;
     for (const auto& b : card.blocks) {
       double n = 0;
-      for (int d = 0; d < b.dim; ++d) n += double(src[off + d]) * src[off + d];
+      for (int d = 0; d < b.dim; ++d) n += double(dst[off + d]) * dst[off + d];
       const double inv = n > 0 ? 1.0 / std::sqrt(n) : 0;
       for (int d = 0; d < b.dim; ++d) {
-        dst[off + d] = float(src[off + d] * inv);
+        dst[off + d] = float(dst[off + d] * inv);
         total += double(dst[off + d]) * dst[off + d];
       }
       off += b.dim;
@@ -50,6 +73,19 @@ cv::Mat normalise_blocks(const ModelCard& card, const cv::Mat& blocks) {
     }
   }
   return out;
+}
+
+}  // namespace
+
+cv::Mat normalise_blocks(const ModelCard& card, const cv::Mat& blocks) { return blocks_l2(card, blocks, false); }
+
+cv::Mat classifier_features_from_blocks(const ModelCard& card, ClassifierInput input, const cv::Mat& blocks) {
+  switch (input) {
+    case ClassifierInput::blocks: return blocks_l2(card, blocks, false);
+    case ClassifierInput::blocks_sqrt: return blocks_l2(card, blocks, true);
+    case ClassifierInput::full: break;
+  }
+  throw UsageError("the full classifier input is the stored descriptor (Embedder::descriptor_from_blocks)");
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -72,11 +108,51 @@ std::vector<int> gather(const std::vector<int>& v, const std::vector<int>& rows)
 
 }  // namespace
 
-TrainResult train_classifier(const cv::Mat& X, const std::vector<int>& y, const std::vector<std::string>& classes,
-                             const TrainOptions& opts) {
+namespace {
+
+int correct(const LogisticModel& m, const cv::Mat& X, const std::vector<int>& y) {
+  const auto pred = argmax_rows(m.predict_proba(X));
+  int ok = 0;
+  for (size_t i = 0; i < pred.size(); ++i) ok += pred[i] == y[i];
+  return ok;
+}
+
+// Pooled held-out accuracy of every penalty of `grid` (strongest first) over the folds of X,
+// warm-starting each fit from the previous penalty's.
+std::vector<double> cv_path(const cv::Mat& X, const std::vector<int>& y, int K, const std::vector<int>& fold,
+                            int folds, const std::vector<double>& grid, const FitOptions& base) {
+  std::vector<double> acc(grid.size(), 0.0);
+  for (int f = 0; f < folds; ++f) {
+    std::vector<int> a, b;
+    for (size_t i = 0; i < fold.size(); ++i) (fold[i] == f ? b : a).push_back(int(i));
+    if (a.empty() || b.empty()) continue;
+    const cv::Mat Xa = gather_rows(X, a), Xb = gather_rows(X, b);
+    const std::vector<int> ya = gather(y, a), yb = gather(y, b);
+    cv::Mat warm;
+    for (size_t g = 0; g < grid.size(); ++g) {
+      FitOptions fg = base;
+      fg.l2 = grid[g];
+      fg.max_iter = 200;  // model selection needs the ranking, not the last digit
+      fg.epsilon = 1e-4;
+      fg.init = warm;
+      const LogisticModel m = fit_logistic(Xa, ya, K, fg);
+      warm = m.params();
+      acc[g] += double(correct(m, Xb, yb)) / double(y.size());  // summed over folds = pooled accuracy
+    }
+  }
+  return acc;
+}
+
+}  // namespace
+
+TrainResult train_classifier(const std::vector<ClassifierCandidate>& candidates, const std::vector<int>& y,
+                             const std::vector<std::string>& classes, const TrainOptions& opts) {
   const auto t0 = std::chrono::steady_clock::now();
   const int K = int(classes.size());
-  IRBIS_THROW_IF_NOT(X.rows == int(y.size()), UsageError, "train: one label per embedding row");
+  IRBIS_THROW_IF_NOT(!candidates.empty(), UsageError, "train: no classifier input");
+  for (const auto& c : candidates)
+    IRBIS_THROW_IF_NOT(c.X.type() == CV_32F && c.X.rows == int(y.size()), UsageError,
+                       "train: one label per embedding row");
   std::vector<int> count(static_cast<size_t>(K), 0), labelled;
   for (size_t i = 0; i < y.size(); ++i)
     if (y[i] >= 0) {
@@ -101,73 +177,90 @@ TrainResult train_classifier(const cv::Mat& X, const std::vector<int>& y, const 
   for (int c = 0; c < K; ++c)
     if (count[size_t(c)] == 0) throw UsageError("train: class '" + classes[size_t(c)] + "' has no images");
 
-  const cv::Mat XL = labelled.size() == size_t(X.rows) ? X : gather_rows(X, labelled);
   const std::vector<int> yL = gather(y, labelled);
-
   TrainResult res;
   std::vector<int> tr, te;
   stratified_split(yL, K, opts.test_fraction, opts.seed, tr, te);
-  const cv::Mat Xtr = gather_rows(XL, tr);
   const std::vector<int> ytr = gather(yL, tr);
+  // Rows of the training part (indices into the original rows).
+  std::vector<int> tr_rows, te_rows;
+  for (int r : tr) tr_rows.push_back(labelled[size_t(r)]);
+  for (int r : te) te_rows.push_back(labelled[size_t(r)]);
 
   FitOptions fo;
   fo.balanced = opts.balanced;
   res.l2 = opts.l2;
-  if (opts.l2 < 0) {
-    // Cross-validation on (a stratified subsample of) the training part, strongest penalty first
-    // with warm starts along the path; ties go to the stronger penalty.
+  size_t chosen = 0;
+  const bool choose_input = candidates.size() > 1;
+  res.input_cross_validated = choose_input;
+  if (opts.l2 < 0 || choose_input) {
+    // Cross-validation on (a stratified subsample of) the training part: the same folds for every
+    // candidate, each candidate's penalty path strongest first with warm starts. The best pooled
+    // held-out accuracy wins; ties go to the earlier candidate and the stronger penalty.
+    const int max_rows = choose_input ? std::min(opts.cv_max_rows, opts.cv_input_max_rows) : opts.cv_max_rows;
     std::vector<int> cv_rows(ytr.size());
     for (size_t i = 0; i < cv_rows.size(); ++i) cv_rows[i] = int(i);
-    if (int(ytr.size()) > opts.cv_max_rows) {
+    if (int(ytr.size()) > max_rows) {
       std::vector<int> keep, drop;
-      stratified_split(ytr, K, 1.0 - double(opts.cv_max_rows) / double(ytr.size()), opts.seed + 7, keep, drop);
+      stratified_split(ytr, K, 1.0 - double(max_rows) / double(ytr.size()), opts.seed + 7, keep, drop);
       cv_rows = keep;
     }
-    const cv::Mat Xcv = cv_rows.size() == ytr.size() ? Xtr : gather_rows(Xtr, cv_rows);
+    std::vector<int> cv_src;  // original row of every CV row
+    for (int r : cv_rows) cv_src.push_back(tr_rows[size_t(r)]);
     const std::vector<int> ycv = gather(ytr, cv_rows);
-    std::vector<double> grid = opts.l2_grid;
+    res.cv_images = int(cv_src.size());
+    std::vector<double> grid = opts.l2 < 0 ? opts.l2_grid : std::vector<double>{opts.l2};
     std::sort(grid.rbegin(), grid.rend());
-    std::vector<double> acc(grid.size(), 0.0);
     const std::vector<int> fold = stratified_folds(ycv, K, opts.cv_folds, opts.seed + 13);
-    for (int f = 0; f < opts.cv_folds; ++f) {
-      std::vector<int> a, b;
-      for (size_t i = 0; i < fold.size(); ++i) (fold[i] == f ? b : a).push_back(int(i));
-      if (a.empty() || b.empty()) continue;
-      const cv::Mat Xa = gather_rows(Xcv, a), Xb = gather_rows(Xcv, b);
-      const std::vector<int> ya = gather(ycv, a), yb = gather(ycv, b);
-      cv::Mat warm;
+    for (size_t c = 0; c < candidates.size(); ++c) {
+      const std::vector<double> acc =
+          cv_path(gather_rows(candidates[c].X, cv_src), ycv, K, fold, opts.cv_folds, grid, fo);
+      InputScore s;
+      s.input = candidates[c].input;
+      s.dim = candidates[c].X.cols;
+      size_t best = 0;
       for (size_t g = 0; g < grid.size(); ++g) {
-        FitOptions fg = fo;
-        fg.l2 = grid[g];
-        fg.max_iter = 200;  // model selection needs the ranking, not the last digit
-        fg.epsilon = 1e-4;
-        fg.init = warm;
-        const LogisticModel m = fit_logistic(Xa, ya, K, fg);
-        warm = m.params();
-        const auto pred = argmax_rows(m.predict_proba(Xb));
-        int ok = 0;
-        for (size_t i = 0; i < pred.size(); ++i) ok += pred[i] == yb[i];
-        acc[g] += double(ok) / double(ycv.size());  // summed over folds = pooled held-out accuracy
+        s.cv_accuracy.emplace_back(grid[g], acc[g]);
+        if (acc[g] > acc[best] + 1e-9) best = g;
       }
+      s.l2 = grid[best];
+      s.accuracy = acc[best];
+      res.input_scores.push_back(std::move(s));
+      if (res.input_scores.back().accuracy > res.input_scores[chosen].accuracy + 1e-9) chosen = c;
     }
-    size_t best = 0;
-    for (size_t g = 0; g < grid.size(); ++g) {
-      res.cv_accuracy.emplace_back(grid[g], acc[g]);
-      if (acc[g] > acc[best] + 1e-9) best = g;
-    }
-    res.l2 = grid[best];
+    res.l2 = res.input_scores[chosen].l2;
+    if (opts.l2 < 0) res.cv_accuracy = res.input_scores[chosen].cv_accuracy;
+    if (!choose_input) res.input_scores.clear();
   }
+  const cv::Mat& X = candidates[chosen].X;
+  res.input = candidates[chosen].input;
   fo.l2 = res.l2;
+  const cv::Mat Xtr = gather_rows(X, tr_rows);
   res.model = fit_logistic(Xtr, ytr, K, fo);
+  res.evaluated_iterations = res.model.iterations;
+  res.model_images = int(tr_rows.size());
   res.train_eval = evaluate(ytr, argmax_rows(res.model.predict_proba(Xtr)), K);
   if (!te.empty()) {
-    const cv::Mat Xte = gather_rows(XL, te);
-    res.test_eval = evaluate(gather(yL, te), argmax_rows(res.model.predict_proba(Xte)), K);
+    const cv::Mat P = res.model.predict_proba(gather_rows(X, te_rows));
+    const std::vector<int> yte = gather(yL, te);
+    res.test_eval = evaluate(yte, argmax_rows(P), K);
+    res.test_ece = expected_calibration_error(P, yte);
   }
-  for (int r : tr) res.train_rows.push_back(labelled[size_t(r)]);
-  for (int r : te) res.test_rows.push_back(labelled[size_t(r)]);
+  res.train_rows = tr_rows;
+  res.test_rows = te_rows;
+
+  if (opts.refit && !te.empty()) {
+    // The saved model sees every labelled image: the evaluation above estimates its accuracy
+    // (slightly pessimistically: it was measured on a model fitted on fewer images).
+    FitOptions fr = fo;
+    fr.init = res.model.params();
+    res.model = fit_logistic(gather_rows(X, labelled), yL, K, fr);
+    res.refitted = true;
+    res.model_images = int(labelled.size());
+  }
 
   if (opts.out_of_fold) {
+    const cv::Mat XL = gather_rows(X, labelled);
     res.oof_proba = cv::Mat(X.rows, K, CV_32F, cv::Scalar(0));
     const std::vector<int> fold = stratified_folds(yL, K, opts.oof_folds, opts.seed + 29);
     for (int f = 0; f < opts.oof_folds; ++f) {
@@ -181,6 +274,11 @@ TrainResult train_classifier(const cv::Mat& X, const std::vector<int>& y, const 
   }
   res.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return res;
+}
+
+TrainResult train_classifier(const cv::Mat& X, const std::vector<int>& y, const std::vector<std::string>& classes,
+                             const TrainOptions& opts) {
+  return train_classifier(std::vector<ClassifierCandidate>{{ClassifierInput::full, X}}, y, classes, opts);
 }
 
 cv::Mat read_rgb(const std::string& path, int min_side) {
@@ -198,8 +296,8 @@ cv::Mat read_rgb(const std::string& path, int min_side) {
 // the classifier file
 
 cv::Mat Classifier::features_from_blocks(const Embedder& embedder, const cv::Mat& blocks) const {
-  return input == ClassifierInput::full ? embedder.descriptor_from_blocks(blocks)
-                                        : normalise_blocks(embedder.card(), blocks);
+  return reads_blocks(input) ? classifier_features_from_blocks(embedder.card(), input, blocks)
+                             : embedder.descriptor_from_blocks(blocks);
 }
 
 int Classifier::class_index(const std::string& name) const {
@@ -218,7 +316,7 @@ void Classifier::check_embedder(const ModelCard& card) const {
     throw ModelError("the installed model '" + card.name + "' (sha256 " + card.onnx_sha256.substr(0, 12) +
                      ") differs from the one the classifier was trained with (sha256 " +
                      embedding_sha256.substr(0, 12) + "); retrain");
-  const int want = input == ClassifierInput::full ? card.descriptor_dim() : card.blocks_dim();
+  const int want = classifier_input_dim(card, input);
   if (want != input_dim())
     throw ModelError("the classifier expects " + std::to_string(input_dim()) + "-d inputs but model '" + card.name +
                      "' gives " + std::to_string(want));
@@ -322,13 +420,12 @@ Classifier Classifier::load(const fs::path& file) {
 // ---------------------------------------------------------------------------------------------
 // what the train and predict commands build on
 
-Classifier make_classifier(const ModelCard& card, ClassifierInput input, const std::vector<std::string>& classes,
-                           const TrainResult& tr, const TrainOptions& opts, int64_t unlabelled,
-                           const nlohmann::json& source) {
+Classifier make_classifier(const ModelCard& card, const std::vector<std::string>& classes, const TrainResult& tr,
+                           const TrainOptions& opts, int64_t unlabelled, const nlohmann::json& source) {
   Classifier clf;
   clf.embedding_model = card.name;
   clf.embedding_sha256 = card.onnx_sha256;
-  clf.input = input;
+  clf.input = tr.input;
   clf.classes = classes;
   clf.model = tr.model;
   nlohmann::json rep = source.is_object() ? source : nlohmann::json::object();
@@ -336,16 +433,35 @@ Classifier make_classifier(const ModelCard& card, ClassifierInput input, const s
   rep["test_fraction"] = opts.test_fraction;
   rep["class_weights"] = opts.balanced ? "balanced" : "none";
   rep["solver"] = "multinomial logistic regression, L-BFGS (liblbfgs)";
+  rep["input"] = classifier_input_name(tr.input);
+  rep["input_chosen_by"] = tr.input_cross_validated ? "cross-validation" : "user";
+  if (tr.input_cross_validated) {
+    rep["inputs_cv"] = nlohmann::json::array();
+    for (const auto& s : tr.input_scores) {
+      nlohmann::json path = nlohmann::json::array();
+      for (auto& [l2, acc] : s.cv_accuracy) path.push_back({{"l2", l2}, {"accuracy", acc}});
+      rep["inputs_cv"].push_back({{"input", classifier_input_name(s.input)}, {"dim", s.dim}, {"l2", s.l2},
+                                  {"accuracy", s.accuracy}, {"cv_accuracy", path}});
+    }
+  }
+  rep["cv_folds"] = opts.cv_folds;
+  rep["cv_images"] = tr.cv_images;
   rep["l2"] = tr.l2;
   rep["l2_chosen_by"] = opts.l2 < 0 ? "cross-validation" : "user";
   rep["cv_accuracy"] = nlohmann::json::array();
   for (auto& [l2, acc] : tr.cv_accuracy) rep["cv_accuracy"].push_back({{"l2", l2}, {"accuracy", acc}});
-  rep["iterations"] = tr.model.iterations;
+  rep["iterations"] = tr.evaluated_iterations;
   rep["train_images"] = tr.train_rows.size();
   rep["test_images"] = tr.test_rows.size();
   rep["unlabelled_images"] = unlabelled;
+  rep["saved_model"] = tr.refitted ? "refit" : "evaluated";
+  rep["saved_model_images"] = tr.model_images;
+  if (tr.refitted) rep["refit_iterations"] = tr.model.iterations;
   rep["train"] = evaluation_json(tr.train_eval, classes);
-  if (!tr.test_rows.empty()) rep["test"] = evaluation_json(tr.test_eval, classes);
+  if (!tr.test_rows.empty()) {
+    rep["test"] = evaluation_json(tr.test_eval, classes);
+    rep["test"]["ece"] = tr.test_ece;
+  }
   rep["seconds"] = tr.seconds;
   clf.report = std::move(rep);
   return clf;

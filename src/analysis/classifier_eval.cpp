@@ -1,4 +1,5 @@
-// Stratified splits / folds and classification metrics.
+// Stratified splits / folds and classification metrics (accuracy, per-class scores, confusion,
+// expected calibration error).
 #include <algorithm>
 #include <cmath>
 #include <random>
@@ -142,6 +143,27 @@ Evaluation evaluation_from_json(const nlohmann::json& j, const std::vector<std::
     throw ModelError(std::string("malformed evaluation: ") + x.what());
   }
   return e;
+}
+
+double expected_calibration_error(const cv::Mat& proba, const std::vector<int>& truth, int bins) {
+  IRBIS_THROW_IF_NOT(proba.type() == CV_32F && proba.rows == int(truth.size()), UsageError,
+                     "expected_calibration_error: one probability row per label");
+  IRBIS_THROW_IF_NOT(bins >= 1, UsageError, "expected_calibration_error: need at least one bin");
+  if (proba.rows == 0) return 0;
+  std::vector<double> conf(size_t(bins), 0.0), hits(size_t(bins), 0.0), count(size_t(bins), 0.0);
+  for (int i = 0; i < proba.rows; ++i) {
+    const float* p = proba.ptr<float>(i);
+    const int pred = int(std::max_element(p, p + proba.cols) - p);
+    const double top = p[pred];
+    const int bin = std::clamp(int(std::floor(top * bins)), 0, bins - 1);
+    conf[size_t(bin)] += top;
+    hits[size_t(bin)] += pred == truth[size_t(i)] ? 1.0 : 0.0;
+    count[size_t(bin)] += 1;
+  }
+  double ece = 0;
+  for (size_t b = 0; b < size_t(bins); ++b)
+    if (count[b] > 0) ece += std::fabs(hits[b] - conf[b]) / double(proba.rows);  // (n_b / n) |acc_b - conf_b|
+  return ece;
 }
 
 }  // namespace irbis

@@ -27,11 +27,11 @@ std::string fmt3(double v) { return fixed(v, 3); }
 void add_train_command(CLI::App& root, int& result) {
   auto* cmd = root.add_subcommand("train", "Train a classifier on a collection's embeddings and report its accuracy");
   struct Opts {
-    std::string coll, labels, out, model = kDefaultModel, input = "full", plot, suspects, format = "table";
+    std::string coll, labels, out, model = kDefaultModel, input = "auto", plot, suspects, format = "table";
     double test_fraction = 0.3, l2 = -1, suspect_confidence = 0.8;
     uint64_t seed = 1;
     int folds = 3;
-    bool no_class_weights = false, json = false;
+    bool no_class_weights = false, json = false, no_refit = false;
   };
   auto o = std::make_shared<Opts>();
   cmd->add_option("collection", o->coll, "Collection directory")->required();
@@ -44,10 +44,13 @@ void add_train_command(CLI::App& root, int& result) {
   cmd->add_option("--seed", o->seed, "Seed of the split and the cross-validation folds")->capture_default_str();
   cmd->add_option("--model", o->model, "Embedding model whose vectors are used")->capture_default_str();
   cmd->add_option("--input", o->input,
-                  "full (the model's descriptor) or blocks (every pooled block; better for textures)")
+                  "auto (cross-validation picks), full (the model's descriptor), blocks (every pooled block) or "
+                  "blocks-sqrt (signed square root of the blocks)")
       ->capture_default_str();
+  cmd->add_flag("--no-refit", o->no_refit,
+                "Save the evaluated model (fitted on the training part) instead of refitting on every labelled image");
   cmd->add_option("--l2", o->l2, "L2 penalty; default: chosen by cross-validation on the training part");
-  cmd->add_option("--folds", o->folds, "Cross-validation folds for choosing the penalty")
+  cmd->add_option("--folds", o->folds, "Cross-validation folds for choosing the input and the penalty")
       ->capture_default_str()
       ->check(CLI::Range(2, 20));
   cmd->add_flag("--no-class-weights", o->no_class_weights, "Do not weight classes by 1 / their size");
@@ -61,7 +64,8 @@ void add_train_command(CLI::App& root, int& result) {
   cmd->add_flag("--json", o->json, "Same as --format json");
   cmd->callback([o, &result] {
     const Format fmt = o->json ? Format::json : parse_format(o->format);
-    const ClassifierInput input = parse_classifier_input(o->input);
+    std::vector<ClassifierInput> inputs;  // empty: cross-validate the default candidates
+    if (o->input != "auto") inputs.push_back(parse_classifier_input(o->input));
     if (!o->plot.empty()) {
       std::string ext = std::filesystem::path(o->plot).extension().string();
       std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return char(std::tolower(c)); });
@@ -74,7 +78,7 @@ void add_train_command(CLI::App& root, int& result) {
       std::filesystem::remove(probe);
     }
     auto coll = Collection::open(o->coll);
-    const EmbeddingMatrix m = load_classifier_input(*coll, o->model, input);
+    const ClassifierInputs m = load_classifier_inputs(*coll, o->model, inputs);
     const LabelSet labels = load_labels(o->labels, m.records);
 
     TrainOptions topts;
@@ -84,11 +88,13 @@ void add_train_command(CLI::App& root, int& result) {
     topts.cv_folds = o->folds;
     topts.balanced = !o->no_class_weights;
     topts.out_of_fold = !o->suspects.empty();
-    const TrainResult tr = train_classifier(m.data, labels.label, labels.classes, topts);
+    topts.refit = !o->no_refit;
+    const TrainResult tr = train_classifier(m.candidates, labels.label, labels.classes, topts);
+    const ClassifierInput input = tr.input;
     const auto& classes = labels.classes;
     const int K = int(classes.size());
     const Classifier clf =
-        make_classifier(m.card, input, classes, tr, topts, int64_t(m.records.size()) - labels.labelled(),
+        make_classifier(m.card, classes, tr, topts, int64_t(m.records.size()) - labels.labelled(),
                         {{"collection", display_path(o->coll)}, {"labels", o->labels}});
     const nlohmann::json& rep = clf.report;
     clf.save(o->out);
@@ -128,16 +134,23 @@ void add_train_command(CLI::App& root, int& result) {
     } else {
       std::cout << "classes " << K << ", images " << labels.labelled() << " (train " << tr.train_rows.size()
                 << ", test " << tr.test_rows.size() << "), " << m.card.name << " " << classifier_input_name(input)
-                << " " << m.data.cols << "-d\n";
+                << " " << clf.input_dim() << "-d\n";
+      if (tr.input_cross_validated) {
+        std::cout << "input (cross-validated on " << tr.cv_images << " images):";
+        for (const auto& s : tr.input_scores)
+          std::cout << " " << classifier_input_name(s.input) << "→" << fmt3(s.accuracy) << " (l2 " << general(s.l2) << ")";
+        std::cout << "\n";
+      }
       std::cout << "l2 " << general(tr.l2) << (o->l2 < 0 ? " (cross-validated:" : "");
       for (auto& [l2, acc] : tr.cv_accuracy) std::cout << " " << general(l2) << "→" << fmt3(acc);
-      std::cout << (o->l2 < 0 ? ")" : "") << ", " << tr.model.iterations << " L-BFGS iterations, " << fmt3(tr.seconds)
+      std::cout << (o->l2 < 0 ? ")" : "") << ", " << tr.evaluated_iterations << " L-BFGS iterations, " << fmt3(tr.seconds)
                 << " s\n";
       std::cout << "accuracy: train " << fmt3(tr.train_eval.accuracy);
       if (!tr.test_rows.empty())
         std::cout << ", test " << fmt3(tr.test_eval.accuracy) << " (balanced " << fmt3(tr.test_eval.balanced_accuracy)
-                  << ")";
-      std::cout << "\n\n";
+                  << ", ECE " << fmt3(tr.test_ece) << ")";
+      std::cout << "\nsaved model: " << (tr.refitted ? "refit on all " : "the evaluated one, fitted on ")
+                << tr.model_images << " labelled images\n\n";
       const bool has_test = !tr.test_rows.empty();
       const Evaluation& e = has_test ? tr.test_eval : tr.train_eval;
       std::vector<std::vector<std::string>> rows;

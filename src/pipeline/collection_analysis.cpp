@@ -145,10 +145,57 @@ FeatureMatrix load_feature_matrix(const Collection& coll, const std::string& fea
 }
 
 EmbeddingMatrix load_classifier_input(const Collection& coll, const std::string& model, ClassifierInput input) {
-  EmbeddingMatrix m =
-      load_embeddings(coll, model, input == ClassifierInput::full ? EmbeddingView::full : EmbeddingView::blocks);
-  if (input == ClassifierInput::blocks) m.data = normalise_blocks(m.card, m.data);
+  EmbeddingMatrix m = load_embeddings(coll, model, reads_blocks(input) ? EmbeddingView::blocks : EmbeddingView::full);
+  if (reads_blocks(input)) m.data = classifier_features_from_blocks(m.card, input, m.data);
   return m;
+}
+
+ClassifierInputs load_classifier_inputs(const Collection& coll, const std::string& model,
+                                        std::vector<ClassifierInput> inputs) {
+  if (inputs.empty()) {
+    inputs = default_classifier_inputs();
+    // A collection without the pooled blocks (older, or indexed elsewhere) still trains on its descriptor.
+    if (!coll.has_feature(blocks_feature(model)) || coll.feature_rows(blocks_feature(model)) == 0)
+      inputs = {ClassifierInput::full};
+  }
+  const bool need_full = std::any_of(inputs.begin(), inputs.end(), [](ClassifierInput v) { return !reads_blocks(v); });
+  const bool need_blocks = std::any_of(inputs.begin(), inputs.end(), reads_blocks);
+  EmbeddingMatrix desc, blocks;
+  if (need_full) desc = load_embeddings(coll, model, EmbeddingView::full);
+  if (need_blocks) blocks = load_embeddings(coll, model, EmbeddingView::blocks);
+  if (need_full && need_blocks && desc.records.size() != blocks.records.size()) {
+    // Keep the images that have both rows (both lists are in id order).
+    std::vector<int> keep_d, keep_b;
+    for (size_t i = 0, j = 0; i < desc.records.size() && j < blocks.records.size();) {
+      if (desc.records[i].id < blocks.records[j].id) {
+        ++i;
+      } else if (blocks.records[j].id < desc.records[i].id) {
+        ++j;
+      } else {
+        keep_d.push_back(int(i++));
+        keep_b.push_back(int(j++));
+      }
+    }
+    auto take = [](EmbeddingMatrix& m, const std::vector<int>& keep) {
+      std::vector<ImageRecord> records;
+      cv::Mat data(int(keep.size()), m.data.cols, CV_32F);
+      for (size_t k = 0; k < keep.size(); ++k) {
+        records.push_back(std::move(m.records[size_t(keep[k])]));
+        m.data.row(keep[k]).copyTo(data.row(int(k)));
+      }
+      m.records = std::move(records);
+      m.data = data;
+    };
+    take(desc, keep_d);
+    take(blocks, keep_b);
+  }
+  ClassifierInputs out;
+  out.card = need_full ? desc.card : blocks.card;
+  for (ClassifierInput in : inputs)
+    out.candidates.push_back({in, reads_blocks(in) ? classifier_features_from_blocks(blocks.card, in, blocks.data)
+                                                   : desc.data});
+  out.records = std::move(need_full ? desc.records : blocks.records);
+  return out;
 }
 
 CollectionPredictions predict_collection(const Classifier& clf, const ModelCard& card, const Collection& coll) {

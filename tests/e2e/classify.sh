@@ -45,6 +45,10 @@ assert_eq "$(json 'd["classes"]')" "['checker', 'plain']" "class names"
 assert_eq "$(json 'd["test"]["accuracy"] >= 0.85 and d["train"]["accuracy"] >= 0.95')" "True" "accuracy ($OUT)"
 assert_eq "$(json 'd["test_images"] + d["train_images"]')" 29 "all labelled images used"
 assert_eq "$(json 'len(d["cv_accuracy"]) == 6 and d["l2_chosen_by"]')" "cross-validation" "CV report"
+assert_eq "$(json '([c["input"] for c in d["inputs_cv"]], d["input_chosen_by"], d["input"] in ("full", "blocks", "blocks-sqrt"))')" \
+  "(['full', 'blocks', 'blocks-sqrt'], 'cross-validation', True)" "CV compares the inputs"
+assert_eq "$(json '(d["saved_model"], d["saved_model_images"])')" "('refit', 29)" "refit on every labelled image"
+assert_eq "$(json '0 <= d["test"]["ece"] <= 1')" "True" "test ECE"
 assert_eq "$(json 'sum(map(sum, d["test"]["confusion"]))')" "$(json 'd["test_images"]')" "confusion sums to the test set"
 [ -s "$WORK/confusion.png" ] || fail "no confusion picture"
 grep -q "mislabelled.png,plain,checker" "$WORK/suspects.csv" || fail "the mislabelled image is not a suspect: $(cat "$WORK/suspects.csv")"
@@ -56,8 +60,16 @@ assert_contains "$(cat "$WORK/confusion.svg")" "<svg" "svg plot"
 
 run train "$WORK/c.irbis" --labels folders --input blocks --out "$WORK/b.clf" --seed 1 --json
 assert_eq "$(json '(d["input"], d["l2_chosen_by"], len(d["cv_accuracy"]))')" "('blocks', 'cross-validation', 6)" "train on all pooled blocks"
+assert_eq "$(json '(d["input_chosen_by"], "inputs_cv" in d)')" "('user', False)" "--input forces the input"
+run train "$WORK/c.irbis" --labels folders --input blocks-sqrt --no-refit --out "$WORK/s.clf" --seed 1 --json
+assert_eq "$(json '(d["input"], d["saved_model"], d["saved_model_images"] == d["train_images"])')" \
+  "('blocks-sqrt', 'evaluated', True)" "--no-refit keeps the evaluated model"
 run predict "$WORK/b.clf" "$WORK/new/c.png" --format csv
 assert_eq "$(sed -n 2p <<<"$OUT" | cut -d, -f2)" checker "blocks classifier on a new file"
+run predict "$WORK/s.clf" "$WORK/new/c.png" --format csv
+assert_eq "$(sed -n 2p <<<"$OUT" | cut -d, -f2)" checker "blocks-sqrt classifier on a new file"
+run predict "$WORK/s.clf" --collection "$WORK/c.irbis" --format csv
+assert_eq "$RC" 0 "blocks-sqrt classifier on the collection ($ERR)"
 
 # --- predict ---
 run predict "$WORK/m.clf" "$WORK/new/c.png" "$WORK/new/p.png" --format csv
@@ -74,6 +86,10 @@ run predict "$WORK/m.clf" "$WORK/new/c.png" "$WORK/nope.png"
 assert_eq "$RC" 2 "a missing file is a partial failure"
 
 # --- explain ---
+# On the model fitted on the training part: the refit one also learns the deliberately mislabelled
+# checkerboard (filed under plain), which flattens this toy's probabilities (p(checker) 0.74) and
+# spreads the explanation beyond the checkerboard.
+"$IRBIS" train "$WORK/c.irbis" --labels folders --no-refit --out "$WORK/m.clf" --seed 1 > /dev/null
 run explain "$WORK/m.clf" "$WORK/new/c.png" --superpixels 30 --samples 100 --seed 3 \
   --weights "$WORK/w.json" --out "$WORK/lime.png"
 assert_eq "$RC" 0 "explain ($ERR)"

@@ -488,10 +488,13 @@ def trained(classes_col, tmp_path_factory):
 def test_train_report_and_cli_agree(trained, classes_col, cli, tmp_path):
     clf, _ = trained
     assert isinstance(clf, irbis.Classifier) and clf.classes == ["checker", "plain"]
-    assert clf.embedding_model == irbis.DEFAULT_MODEL and clf.input == "full"
+    assert clf.embedding_model == irbis.DEFAULT_MODEL and clf.input == clf.report["input"]
     rep = clf.report
     assert rep["test"]["accuracy"] >= 0.9 and rep["train"]["accuracy"] >= 0.95
     assert rep["train_images"] + rep["test_images"] == 28 and rep["test_images"] > 0
+    # Refit by default: the saved model saw every labelled image; the input was cross-validated.
+    assert (rep["saved_model"], rep["saved_model_images"], rep["input_chosen_by"]) == ("refit", 28, "cross-validation")
+    assert [c["input"] for c in rep["inputs_cv"]] == ["full", "blocks", "blocks-sqrt"] and 0 <= rep["test"]["ece"] <= 1
     conf = clf.confusion()
     assert list(conf.index) == list(conf.columns) == ["checker", "plain"]
     assert conf.to_numpy().sum() == rep["test_images"]
@@ -502,7 +505,8 @@ def test_train_report_and_cli_agree(trained, classes_col, cli, tmp_path):
     # The CLI trains the same classifier from the same embeddings, split and seed.
     out = json.loads(run_cli(cli, "train", classes_col, "--labels", "folders", "--out", tmp_path / "cli.clf",
                              "--test-fraction", 0.3, "--seed", 1, "--json").stdout)
-    for key in ("l2", "cv_accuracy", "train", "test", "train_images", "test_images", "seed", "iterations"):
+    for key in ("l2", "cv_accuracy", "train", "test", "train_images", "test_images", "seed", "iterations", "input",
+                "inputs_cv", "saved_model", "saved_model_images"):
         assert same(rep[key], out[key]), (key, rep[key], out[key])
     # Other label sources: a CSV and a mapping with the same labels give the same classifier.
     with irbis.Collection.open(classes_col) as col:
