@@ -22,7 +22,7 @@ struct VerifyParams {
   double ransac_px = 4.0;     // RANSAC reprojection threshold, pixels of the work size
   int min_inliers = 12;       // fewer consistent matches: not a copy
   double min_inlier_ratio = 0.2;  // inliers / ratio-test matches
-  double min_ncc = 0.6;       // correlation of the aligned detail (band-pass) over the overlap
+  double min_agreement = 0.65;  // share of textured tiles whose aligned detail correlates
   double min_overlap = 0.15;  // overlap area / smaller image's area
   double max_scale = 5.0;     // the transform's scale must lie in [1/max_scale, max_scale]
 };
@@ -33,7 +33,7 @@ struct GeometricMatch {
   int matches = 0;        // matches after the ratio test (of the orientation that won)
   bool mirrored = false;  // the transform includes a left-right flip
   double scale = 0, angle_deg = 0;
-  double ncc = 0;         // correlation of the aligned detail images over the overlap (-1..1)
+  double agreement = 0;   // share of textured tiles of the overlap whose aligned detail correlates
   double overlap = 0;     // overlap / smaller image's area
   std::string reason;     // why it was refused ("" when same)
 };

@@ -61,11 +61,13 @@ cv::Mat detail(const cv::Mat& gray) {
   return a - b;
 }
 
-// Correlation of detail(a) and detail(b warped into a's frame by the a->b transform m) over the
-// pixels both cover; also the overlap fraction of the smaller image.
+// Warps detail(b) into a's frame by the a->b transform m and compares it with detail(a) tile by
+// tile (16x16 at half the work size): the share of textured tiles whose detail correlates
+// (>= 0.5), and the overlap fraction of the smaller image. Tiles, not one global correlation, so
+// that a caption or a logo (a few tiles of new detail) does not refuse a copy, while a second
+// viewpoint (detail misaligned all over) does.
 std::pair<double, double> dense_check(const cv::Mat& ga, const cv::Mat& gb, const cv::Mat& m) {
-  // Work at half size: scale the translation.
-  cv::Mat mh = m.clone();
+  cv::Mat mh = m.clone();  // half size: scale the translation
   mh.at<double>(0, 2) /= 2;
   mh.at<double>(1, 2) /= 2;
   const cv::Mat da = detail(ga), db = detail(gb);
@@ -74,17 +76,24 @@ std::pair<double, double> dense_check(const cv::Mat& ga, const cv::Mat& gb, cons
   cv::Mat ones(db.size(), CV_8U, cv::Scalar(255));
   cv::warpAffine(ones, mask, mh, da.size(), cv::INTER_NEAREST | cv::WARP_INVERSE_MAP, cv::BORDER_CONSTANT, 0);
   cv::erode(mask, mask, cv::Mat(), cv::Point(-1, -1), 4);  // the DoG is wrong near the borders
-  const double area = cv::countNonZero(mask);
-  const double overlap = area / double(std::min(da.total(), db.total()));
-  if (area < 64) return {0, overlap};
-  cv::Scalar ma, sa, mb, sb;
-  cv::meanStdDev(da, ma, sa, mask);
-  cv::meanStdDev(warped, mb, sb, mask);
-  if (sa[0] < 1e-6 || sb[0] < 1e-6) return {0, overlap};
-  cv::Mat pa = da - ma[0], pb = warped - mb[0], prod;
-  cv::multiply(pa, pb, prod);
-  const double cov = cv::mean(prod, mask)[0];
-  return {cov / (sa[0] * sb[0]), overlap};
+  const double overlap = double(cv::countNonZero(mask)) / double(std::min(da.total(), db.total()));
+  constexpr int kTile = 16;
+  constexpr double kMinStd = 2.0;  // gray levels of detail: below, the tile is flat in one of them
+  int textured = 0, agree = 0;
+  for (int y = 0; y + kTile <= da.rows; y += kTile)
+    for (int x = 0; x + kTile <= da.cols; x += kTile) {
+      const cv::Rect r(x, y, kTile, kTile);
+      if (cv::countNonZero(mask(r)) < kTile * kTile * 9 / 10) continue;
+      cv::Scalar ma, sa, mb, sb;
+      cv::meanStdDev(da(r), ma, sa, mask(r));
+      cv::meanStdDev(warped(r), mb, sb, mask(r));
+      if (sa[0] < kMinStd || sb[0] < kMinStd) continue;
+      cv::Mat prod;
+      cv::multiply(da(r) - ma[0], warped(r) - mb[0], prod);
+      ++textured;
+      agree += cv::mean(prod, mask(r))[0] / (sa[0] * sb[0]) >= 0.5;
+    }
+  return {textured >= 4 ? double(agree) / textured : 0.0, overlap};
 }
 
 GeometricMatch match_features(const PairVerifier::Features& a, const PairVerifier::Features& b, const VerifyParams& p) {
@@ -121,16 +130,16 @@ GeometricMatch match_features(const PairVerifier::Features& a, const PairVerifie
         g.angle_deg = std::atan2(m.at<double>(1, 0), m.at<double>(0, 0)) * 180.0 / CV_PI;
         cv::Mat gb = b.gray;
         if (mirrored) cv::flip(b.gray, gb, 1);
-        if (g.inliers >= p.min_inliers) std::tie(g.ncc, g.overlap) = dense_check(a.gray, gb, m);
+        if (g.inliers >= p.min_inliers) std::tie(g.agreement, g.overlap) = dense_check(a.gray, gb, m);
       }
       if (m.empty() || g.inliers < p.min_inliers) g.reason = "too few consistent matches";
       else if (double(g.inliers) < p.min_inlier_ratio * g.matches) g.reason = "matches mostly inconsistent";
       else if (g.scale < 1.0 / p.max_scale || g.scale > p.max_scale) g.reason = "implausible scale";
       else if (g.overlap < p.min_overlap) g.reason = "too little overlap";
-      else if (g.ncc < p.min_ncc) g.reason = "aligned pixels differ";
+      else if (g.agreement < p.min_agreement) g.reason = "aligned detail differs";
       else g.same = true;
     }
-    const auto key = [](const GeometricMatch& x) { return std::make_tuple(x.same, x.ncc, x.inliers); };
+    const auto key = [](const GeometricMatch& x) { return std::make_tuple(x.same, x.agreement, x.inliers); };
     if (mirrored == 0 || key(g) > key(best)) best = g;
     if (best.same && !mirrored) break;  // the plain orientation suffices
   }

@@ -396,7 +396,7 @@ TEST(GroupDuplicates, KeepRules) {
 
 TEST(GroupDuplicates, ExactGroupsByContentEvenWithDifferentHashes) {
   std::vector<DupeItem> v{item(0, "x.png", 10, 10, 7), item(~0ull, "y.png", 10, 10, 7),
-                          item(0x5555, "z.png", 10, 10, 0)};
+                          item(0x5555555ull, "z.png", 10, 10, 0)};
   const auto g = group_duplicates(v);
   ASSERT_EQ(g.size(), 1u);
   EXPECT_EQ(g[0].keep, 0u);
