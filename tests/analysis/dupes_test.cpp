@@ -303,7 +303,11 @@ TEST(GroupDuplicates, ACandidateGoesToTheKeptImageItMatchesBest) {
 TEST(GroupDuplicates, SameGroupsWhateverTheInputOrder) {
   const std::vector<uint64_t> h = clustered(3000, 17);
   std::vector<DupeItem> items(h.size());
-  for (size_t i = 0; i < h.size(); ++i) items[i] = item(h[i], "p" + std::to_string(i), 100 + int64_t(i % 7));
+  for (size_t i = 0; i < h.size(); ++i) {
+    std::string path = "p";  // (not "p" + ...: GCC 12 -Wrestrict false positive)
+    path += std::to_string(i);
+    items[i] = item(h[i], path, 100 + int64_t(i % 7));
+  }
   auto signature = [](const std::vector<DupeItem>& v) {
     std::set<std::pair<std::string, std::string>> s;
     for (const auto& g : group_duplicates(v))
