@@ -33,7 +33,7 @@ PUBLIC_HEADERS = {
     "hashes.h": "features",
     "model.h": "models", "embeddings.h": "models",
     "search.h": "search",
-    "dupes.h": "analysis", "cluster.h": "analysis", "classifier.h": "analysis", "lime.h": "analysis",
+    "dupes.h": "analysis", "verify.h": "analysis", "cluster.h": "analysis", "classifier.h": "analysis", "lime.h": "analysis",
     "pipeline.h": "pipeline", "collection_analysis.h": "pipeline", "sample.h": "pipeline", "results.h": "pipeline",
     "report.h": "server", "server.h": "server",
 }

@@ -8,27 +8,58 @@
 #include <string>
 #include <vector>
 
+#include "irbis/verify.h"
+
 namespace irbis {
 
 // 16-byte content hash of a file's bytes (same type as ContentHash in collection.h).
 using ContentHash = std::array<uint8_t, 16>;
 
+// What group_duplicates asks of an uncertain pair (see VerifyBand): whether the pixels of the two
+// images correspond under one geometric transform (irbis/verify.h gives the usual answer).
+struct PairCheck {
+  bool same = false;  // true: a copy (the pair is accepted)
+  int inliers = 0;    // evidence: keypoint matches consistent with the transform
+};
+
+// Pairs a little beyond the sure thresholds are kept only when `verify` confirms them. The band is
+// off when verify is empty or the band limits equal the sure thresholds.
+struct VerifyBand {
+  // Hash pairs with max_distance < distance <= max_hash_distance (over the variants too) are verified.
+  int max_hash_distance = 0;
+  // Extra-scale pairs (ExtraLinkage) with extra.max_distance < distance <= this are verified.
+  float max_extra_distance = 0;
+  // (keep, candidate) item indices. Called only for pairs in the band, at most once per pair,
+  // and only while the candidate has no sure match to a kept item.
+  std::function<PairCheck(uint32_t keep, uint32_t candidate)> verify;
+};
+
 struct DupesParams {
   // Largest hamming distance between two 64-bit hashes that still counts as a near duplicate.
-  // Default 10 (of 64 bits): pHash of a JPEG re-encode or a resize moves a few bits (<= 4-5 in
-  // our tests) while unrelated photos sit around 32 apart; 10 leaves room for light edits and
-  // keeps random false matches rare (~1e-8 per pair). To be calibrated on real collections.
+  // 8 of 64 bits for pHash, calibrated in docs/calibration.md.
   int max_distance = 8;
-  // Bounded chaining (complete linkage over distinct hash values): two groups are merged only if
-  // every pair of hash values across them is within max_distance. false = plain single linkage
-  // (connected components of the near-pair graph), where a~b~c can put a and c together.
-  bool bound_chaining = true;
-  // Cap on the popcounts spent checking one merge (|A| x |B| distinct values). Above it the
-  // check falls back to a triangle-inequality test (see docs/dupes.md), which may refuse a
-  // merge the full check would accept but never accepts one that breaks the bound.
-  int64_t max_linkage_checks = 1 << 16;
+  // Which of DupeItem::variants are compared with the other item's hash (a mirrored copy is
+  // found when variants hold the mirrored pHash). 0 = none, 1 = mirror only, 7 = all eight
+  // dihedral transforms; each compared variant adds about one more chance pair per 64 bits.
+  int variants_used = 1;
   // Worker threads for the pair search; 0 = std::thread::hardware_concurrency().
   int threads = 0;
+  // Uncertain band and its verifier. find_collection_dupes fills band.verify with a PairVerifier
+  // (settings below) when the band is wider than the sure thresholds and no verify is given.
+  VerifyBand band{.max_hash_distance = 12, .max_extra_distance = 0.20f, .verify = {}};
+  VerifyParams verify;
+  // Where find_collection_dupes reports the verification work (optional).
+  struct VerifyStats {
+    size_t pairs = 0;
+    double seconds = 0;
+  }* verify_stats = nullptr;
+  // Phase-1 bridge until `index` stores the variant hashes: find_collection_dupes decodes every
+  // image at hash size to compute them (about the hash cost of `index`). Off by default.
+  bool compute_variants = false;
+  // Kept for source compatibility with the complete-linkage grouping; groups are keep-centred now
+  // (docs/dupes.md) and these two are ignored.
+  bool bound_chaining = true;
+  int64_t max_linkage_checks = 1 << 16;
 };
 
 // One near pair: i < j, distance = hamming(hash[i], hash[j]) <= max_distance.
@@ -53,6 +84,9 @@ std::vector<NearPair> find_near_value_pairs(std::span<const uint64_t> values, in
 
 struct DupeItem {
   uint64_t hash = 0;        // perceptual hash (e.g. phash)
+  // Hashes of the item's transformed versions (phash_variants()[1..]: mirror, vertical flip,
+  // rotations...), optional. The first DupesParams::variants_used are compared.
+  std::vector<uint64_t> variants;
   ContentHash content{};    // equal content => exact duplicates; all zero = unknown, never equal
   int64_t pixels = 0;       // width * height, to pick the item to keep
   int64_t file_size = 0;    // bytes
@@ -62,25 +96,43 @@ struct DupeItem {
   bool low_detail = false;
 };
 
-enum class DupeKind { exact, near, cnn };
-const char* dupe_kind_name(DupeKind k);  // "exact" | "near" | "cnn"
+// Which evidence made an image a duplicate of its group's kept image: exact = same bytes,
+// near = hash (or a variant hash) within the threshold, cnn = CNN similarity above the sure
+// threshold, verified = a pair in the uncertain band confirmed by geometric verification.
+enum class DupeKind { exact, near, cnn, verified };
+const char* dupe_kind_name(DupeKind k);  // "exact" | "near" | "cnn" | "verified"
 
+// One duplicate and the evidence tying it to the kept image (always measured against the kept
+// image itself, never through another duplicate).
 struct DupeMember {
-  size_t index = 0;          // into the items given to group_duplicates
-  DupeKind kind = DupeKind::near;  // exact: same content hash as the kept item
-  int distance = 0;          // hamming distance to the kept item's hash (0 for exact)
-  double similarity = -2;    // extra-scale similarity (1 - extra distance) to the kept item; -2 = none
+  size_t index = 0;                // into the items given to group_duplicates
+  DupeKind kind = DupeKind::near;  // the evidence that matched (see DupeKind)
+  int distance = 0;                // hamming distance of the two hashes (0 for exact)
+  // Smallest hamming distance between a variant hash of one item (mirror, rotations; see
+  // DupeItem::variants) and the other's hash; -1 = no variants compared. `variant` = its index
+  // in DupeItem::variants plus 1 (HashVariant numbering: 1 = mirror), 0 when none.
+  int variant_distance = -1;
+  int variant = 0;
+  double similarity = -2;          // extra-scale similarity (1 - extra distance) to the kept item; -2 = none
+  int inliers = -1;                // geometric verification inliers; -1 = not verified
   bool has_similarity() const { return similarity >= -1.5; }  // false: linked by hashes alone
+  bool verified() const { return inliers >= 0; }
+  // The hash distance that matched: min(distance, variant_distance when known).
+  int best_distance() const { return variant_distance >= 0 && variant_distance < distance ? variant_distance : distance; }
 };
 
 struct DupeGroup {
   size_t keep = 0;                     // largest pixels, then largest file, then smallest path
-  std::vector<DupeMember> duplicates;  // the others, sorted by (kind, distance, path, index)
+  std::vector<DupeMember> duplicates;  // the others, sorted by (kind, best distance, path, index)
 };
 
-// Groups exact duplicates (equal content hash) and near duplicates (hash distance <=
-// max_distance, bounded chaining). Only groups with at least two items are returned, sorted by
-// the kept item's path (then index). Nothing is deleted or moved.
+// Keep-centred duplicate groups (docs/dupes.md, "Grouping"): items are visited best-to-keep first
+// (most pixels, then largest file, then smallest path, then index); an item with a direct match
+// to an already kept item becomes a duplicate of the kept item it matches best, otherwise it is
+// kept itself. A match is the same non-zero content hash, or a hash distance (smallest over the
+// compared variants) <= max_distance, or a pair in the band confirmed by params.band.verify.
+// Candidates come from multi-index hashing, never an all-pairs loop. Only groups with at least
+// two items are returned, sorted by the kept item's path (then index). Nothing is deleted or moved.
 std::vector<DupeGroup> group_duplicates(std::span<const DupeItem> items,
                                         const DupesParams& params = {});
 
@@ -89,23 +141,18 @@ std::vector<DupeGroup> group_duplicates(std::span<const DupeItem> items,
 struct ExtraLinkage {
   struct Pair {
     uint32_t i = 0, j = 0;
-    float distance = 0;  // on this scale, <= max_distance
+    float distance = 0;  // on this scale; pairs beyond max (and beyond the band) are ignored
   };
   std::vector<Pair> pairs;
-  float max_distance = 0;
-  // Distance of any two items on this scale, for the complete-linkage check of a merge.
+  float max_distance = 0;  // sure threshold on this scale
+  // Distance of any two items on this scale (fills DupeMember::similarity of every duplicate).
   std::function<float(uint32_t, uint32_t)> distance;
 };
 
-// group_duplicates with extra pairs. Two items are "linked" when they have the same content
-// hash, or their hashes are within params.max_distance, or their extra distance is within
-// extra.max_distance. Exact-content merges are unconditional; hash pairs and extra pairs are
-// merged in ascending order of distance / threshold (each scale normalised by its own
-// threshold), and with bound_chaining only when every pair across the two groups is linked
-// (complete linkage over the union relation; a merge needing more than max_linkage_checks
-// checks is refused). Members are `exact`, `near` (hash within threshold of the kept item) or
-// `cnn` (the rest), each with `similarity` = 1 - extra distance to the kept item. Complete
-// linkage is checked over items (not distinct hash values), so the cost cap applies per item.
+// group_duplicates with extra pairs as further candidates: a pair within extra.max_distance is a
+// sure match, one in (extra.max_distance, params.band.max_extra_distance] an uncertain one.
+// Matches are ranked by strength = distance / threshold of their scale (exact = 0); a candidate
+// goes to the kept item of its strongest match.
 std::vector<DupeGroup> group_duplicates(std::span<const DupeItem> items, const DupesParams& params,
                                         const ExtraLinkage& extra);
 

@@ -9,6 +9,15 @@ namespace irbis {
 
 // 64-bit DCT hash: gray 32x32 (area), 2-D DCT-II, top-left 8x8 coefficients, bit = coef > median.
 uint64_t phash(const cv::Mat& rgb);
+// The dihedral transforms of an image (mirrors and 90-degree rotations), in the order of
+// phash_variants. rotate_90 turns clockwise. mirror = left-right flip.
+enum class HashVariant { identity, mirror, flip_vertical, rotate_180, transpose, rotate_90, rotate_270, anti_transpose };
+constexpr int kHashVariants = 8;
+const char* hash_variant_name(HashVariant v);  // "mirror", "rotate-90", ...
+// pHash of the image after each HashVariant, all from the one 32x32 DCT: element v equals
+// phash(transformed image) up to floating-point rounding of the resampler (bit-exact on the
+// photos of the tests), element 0 is phash(rgb). See docs/dupes.md ("Mirror- and rotation-proof").
+std::array<uint64_t, kHashVariants> phash_variants(const cv::Mat& rgb);
 // 64-bit difference hash: gray 9x8 (area), bit = pixel(x, y) < pixel(x + 1, y).
 uint64_t dhash(const cv::Mat& rgb);
 // 64-bit average hash: gray 8x8 (area), bit = pixel > mean.

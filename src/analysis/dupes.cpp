@@ -1,10 +1,11 @@
-// Near-pair search (multi-index hashing, see impl/mih.h) and duplicate grouping with bounded
-// chaining. See docs/dupes.md.
+// Near-pair search (multi-index hashing, see impl/mih.h) and keep-centred duplicate grouping.
+// See docs/dupes.md.
 #include "irbis/dupes.h"
 
 #include <algorithm>
 #include <bit>
 #include <functional>
+#include <map>
 #include <numeric>
 #include <string>
 #include <tuple>
@@ -57,81 +58,6 @@ bool is_zero(const ContentHash& h) {
   return std::all_of(h.begin(), h.end(), [](uint8_t b) { return b == 0; });
 }
 
-// Union-find over items. With bounded chaining every root also carries the sorted distinct hash
-// values of its set, plus a center and radius for the capped fallback test.
-class Linkage {
- public:
-  Linkage(std::span<const DupeItem> items, const DupesParams& p)
-      : p_(p), parent_(items.size()), size_(items.size(), 1) {
-    std::iota(parent_.begin(), parent_.end(), 0u);
-    if (p_.bound_chaining) {
-      vals_.resize(items.size());
-      center_.resize(items.size());
-      radius_.assign(items.size(), 0);
-      for (size_t i = 0; i < items.size(); ++i) {
-        vals_[i] = {items[i].hash};
-        center_[i] = items[i].hash;
-      }
-    }
-  }
-
-  uint32_t find(uint32_t x) {
-    while (parent_[x] != x) x = parent_[x] = parent_[parent_[x]];
-    return x;
-  }
-
-  // Merges the sets of a and b; with `checked` (and bound_chaining) only when every pair of
-  // values across them is within max_distance. Returns whether they are now one set.
-  bool merge(uint32_t a, uint32_t b, bool checked) {
-    a = find(a);
-    b = find(b);
-    if (a == b) return true;
-    if (checked && p_.bound_chaining && !compatible(a, b)) return false;
-    if (size_[a] < size_[b]) std::swap(a, b);
-    parent_[b] = a;
-    size_[a] += size_[b];
-    if (p_.bound_chaining) {
-      int rad = radius_[a];
-      for (uint64_t v : vals_[b]) rad = std::max(rad, std::popcount(v ^ center_[a]));
-      radius_[a] = rad;
-      std::vector<uint64_t> merged;
-      merged.reserve(vals_[a].size() + vals_[b].size());
-      std::set_union(vals_[a].begin(), vals_[a].end(), vals_[b].begin(), vals_[b].end(),
-                     std::back_inserter(merged));
-      vals_[a] = std::move(merged);
-      std::vector<uint64_t>().swap(vals_[b]);
-    }
-    return true;
-  }
-
-  int64_t fallback_checks() const { return fallbacks_; }
-
- private:
-  bool compatible(uint32_t a, uint32_t b) {
-    const auto& va = vals_[a];
-    const auto& vb = vals_[b];
-    const int t = p_.max_distance;
-    if (int64_t(va.size()) * int64_t(vb.size()) <= p_.max_linkage_checks) {
-      for (uint64_t x : va)
-        for (uint64_t y : vb)
-          if (std::popcount(x ^ y) > t) return false;
-      return true;
-    }
-    // Fallback: every value of A is within radius_[a] of center_[a] (same for B), so by the
-    // triangle inequality all cross distances are <= ra + d(ca, cb) + rb. Sufficient, not
-    // necessary: it may refuse a merge the full check would allow, never the reverse.
-    ++fallbacks_;
-    return radius_[a] + std::popcount(center_[a] ^ center_[b]) + radius_[b] <= t;
-  }
-
-  const DupesParams& p_;
-  std::vector<uint32_t> parent_, size_;
-  std::vector<std::vector<uint64_t>> vals_;
-  std::vector<uint64_t> center_;
-  std::vector<int> radius_;
-  int64_t fallbacks_ = 0;
-};
-
 // True when item a should be kept rather than item b.
 bool better_keep(const DupeItem& a, size_t ia, const DupeItem& b, size_t ib) {
   if (a.pixels != b.pixels) return a.pixels > b.pixels;
@@ -140,33 +66,186 @@ bool better_keep(const DupeItem& a, size_t ia, const DupeItem& b, size_t ib) {
   return ia < ib;
 }
 
-// Turns sets of linked items (any order; sets of one are skipped) into groups: the best item is
-// kept, the others are listed by kind, distance and path. extra_distance, when given, fills
-// DupeMember::similarity and marks members linked by neither content nor hash as `cnn`.
-std::vector<DupeGroup> make_groups(std::span<const DupeItem> items, const std::vector<std::vector<uint32_t>>& sets,
-                                   int max_distance, const std::function<float(uint32_t, uint32_t)>& extra_distance) {
-  std::vector<DupeGroup> groups;
-  for (const auto& m : sets) {
-    if (m.size() < 2) continue;
-    size_t keep = m[0];
-    for (uint32_t i : m)
-      if (better_keep(items[i], i, items[keep], keep)) keep = i;
-    const DupeItem& k = items[keep];
-    DupeGroup g;
-    g.keep = keep;
-    for (uint32_t i : m) {
-      if (i == keep) continue;
-      DupeMember d;
-      d.index = i;
-      const bool exact = !is_zero(k.content) && items[i].content == k.content;
-      d.distance = exact ? 0 : std::popcount(items[i].hash ^ k.hash);
-      d.kind = exact ? DupeKind::exact : (d.distance <= max_distance || !extra_distance) ? DupeKind::near : DupeKind::cnn;
-      if (extra_distance) d.similarity = 1.0 - double(extra_distance(i, uint32_t(keep)));
-      g.duplicates.push_back(d);
+int variants_compared(const DupeItem& it, const DupesParams& p) {
+  return std::clamp(std::min(p.variants_used, int(it.variants.size())), 0, 64);
+}
+
+// Smallest distance between a variant hash of one item and the other's hash (either direction),
+// and which variant (index + 1); {-1, 0} when neither has compared variants.
+std::pair<int, int> variant_distance(const DupeItem& a, const DupeItem& b, const DupesParams& p) {
+  int best = -1, which = 0;
+  auto consider = [&](const DupeItem& x, const DupeItem& y) {
+    for (int k = 0; k < variants_compared(x, p); ++k) {
+      const int d = std::popcount(x.variants[size_t(k)] ^ y.hash);
+      if (best < 0 || d < best) best = d, which = k + 1;
     }
+  };
+  consider(a, b);
+  consider(b, a);
+  return {best, which};
+}
+
+// Hash entries of the detailed items (their own hash and the compared variants), collapsed to
+// distinct values; value pairs within `radius` (MIH) give the candidate pairs of items.
+struct HashCandidates {
+  std::vector<uint64_t> values;
+  std::vector<uint32_t> nb_start;           // CSR over values: neighbour values within radius
+  std::vector<uint32_t> nb;
+  std::vector<std::vector<uint32_t>> values_of_item;
+
+  HashCandidates(std::span<const DupeItem> items, const DupesParams& p, int radius) : values_of_item(items.size()) {
+    std::vector<std::pair<uint64_t, uint32_t>> entries;
+    for (size_t i = 0; i < items.size(); ++i) {
+      if (items[i].low_detail) continue;
+      entries.push_back({items[i].hash, uint32_t(i)});
+      for (int k = 0; k < variants_compared(items[i], p); ++k) entries.push_back({items[i].variants[size_t(k)], uint32_t(i)});
+    }
+    std::sort(entries.begin(), entries.end());
+    entries.erase(std::unique(entries.begin(), entries.end()), entries.end());
+    for (const auto& [value, item] : entries) {
+      if (values.empty() || values.back() != value) values.push_back(value);
+      values_of_item[item].push_back(uint32_t(values.size() - 1));
+    }
+    const std::vector<NearPair> vp = find_near_value_pairs(values, radius, p.threads);
+    std::vector<uint32_t> deg(values.size() + 1, 0);
+    for (const NearPair& e : vp) ++deg[e.i], ++deg[e.j];
+    nb_start.assign(values.size() + 1, 0);
+    for (size_t v = 0; v < values.size(); ++v) nb_start[v + 1] = nb_start[v] + deg[v];
+    nb.resize(nb_start.back());
+    std::vector<uint32_t> fill(nb_start.begin(), nb_start.end() - 1);
+    for (const NearPair& e : vp) nb[fill[e.i]++] = e.j, nb[fill[e.j]++] = e.i;
+  }
+};
+
+// The grouping of docs/dupes.md ("Grouping"): best-to-keep order, each item joins the kept item it
+// matches best (sure evidence first, then band pairs confirmed by verify), or is kept itself.
+std::vector<DupeGroup> keep_centred_groups(std::span<const DupeItem> items, const DupesParams& p,
+                                           const ExtraLinkage* extra) {
+  const size_t n = items.size();
+  const int t = p.max_distance;
+  const bool band_on = bool(p.band.verify);
+  const int hash_radius = band_on ? std::max(t, p.band.max_hash_distance) : t;
+  check_args(n, hash_radius);
+  const float extra_sure = extra ? extra->max_distance : 0.f;
+  const float extra_band = extra ? (band_on ? std::max(extra_sure, p.band.max_extra_distance) : extra_sure) : 0.f;
+
+  HashCandidates hc(items, p, hash_radius);
+  // Extra pairs per item (both directions), within the band.
+  std::vector<std::vector<std::pair<uint32_t, float>>> extra_of(extra ? n : 0);
+  if (extra)
+    for (const auto& e : extra->pairs)
+      if (e.i < n && e.j < n && e.i != e.j && !items[e.i].low_detail && !items[e.j].low_detail &&
+          e.distance <= extra_band + 1e-7f) {
+        extra_of[e.i].push_back({e.j, e.distance});
+        extra_of[e.j].push_back({e.i, e.distance});
+      }
+
+  std::vector<uint32_t> order(n);
+  std::iota(order.begin(), order.end(), 0u);
+  std::sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) { return better_keep(items[a], a, items[b], b); });
+  std::vector<uint32_t> rank(n);
+  for (size_t r = 0; r < n; ++r) rank[order[r]] = uint32_t(r);
+
+  // Kept items so far: by content hash and by hash value (an entry of theirs at that value).
+  std::map<ContentHash, uint32_t> kept_content;
+  std::vector<std::vector<uint32_t>> kept_at_value(hc.values.size());
+  std::vector<char> is_kept(n, 0);
+  std::vector<DupeGroup> group_of(n);
+  std::vector<uint32_t> cand;
+
+  for (const uint32_t x : order) {
+    const DupeItem& it = items[x];
+    cand.clear();
+    const bool has_content = !is_zero(it.content);
+    if (has_content) {
+      const auto f = kept_content.find(it.content);
+      if (f != kept_content.end()) cand.push_back(f->second);
+    }
+    for (uint32_t v : hc.values_of_item[x]) {
+      for (uint32_t c : kept_at_value[v]) cand.push_back(c);
+      for (uint32_t k = hc.nb_start[v]; k < hc.nb_start[v + 1]; ++k)
+        for (uint32_t c : kept_at_value[hc.nb[k]]) cand.push_back(c);
+    }
+    if (extra)
+      for (const auto& [y, d] : extra_of[x])
+        if (is_kept[y]) cand.push_back(y);
+    std::sort(cand.begin(), cand.end(), [&](uint32_t a, uint32_t b) { return rank[a] < rank[b]; });
+    cand.erase(std::unique(cand.begin(), cand.end()), cand.end());
+
+    // Evidence against each kept candidate; the strongest sure match wins (ties: better keep).
+    struct Ev {
+      uint32_t keep;
+      DupeMember m;
+      double strength;
+      bool sure;
+    };
+    std::vector<Ev> evs;
+    for (uint32_t c : cand) {
+      const DupeItem& k = items[c];
+      DupeMember m;
+      m.index = x;
+      const bool exact = has_content && k.content == it.content;
+      m.distance = std::popcount(it.hash ^ k.hash);
+      std::tie(m.variant_distance, m.variant) = variant_distance(it, k, p);
+      double ed = 1e30;
+      if (extra) {
+        for (const auto& [y, d] : extra_of[x])
+          if (y == c) ed = std::min(ed, double(d));
+        if (extra->distance) ed = std::min(ed, double(extra->distance(x, c)));
+        if (ed < 1e29) m.similarity = 1.0 - ed;
+      }
+      // Low-detail items match by content only (their hash is noise), on every scale.
+      const bool detailed = !(it.low_detail || k.low_detail);
+      const int hd = m.best_distance();
+      const bool hash_sure = detailed && hd <= t;
+      const bool extra_sure_match = detailed && extra && ed <= double(extra_sure) + 1e-7;
+      double strength = 1e30;
+      bool sure = exact || hash_sure || extra_sure_match;
+      if (exact) {
+        m.kind = DupeKind::exact, m.distance = 0, strength = 0;
+      } else if (sure) {
+        m.kind = hash_sure ? DupeKind::near : DupeKind::cnn;
+        if (hash_sure) strength = double(hd) / std::max(t, 1);
+        if (extra_sure_match) strength = std::min(strength, extra_sure > 0 ? ed / double(extra_sure) : 0.0);
+      } else if (band_on && detailed) {
+        if (hd <= hash_radius) strength = double(hd) / std::max(t, 1);
+        if (extra && ed <= double(extra_band) + 1e-7)
+          strength = std::min(strength, extra_sure > 0 ? ed / double(extra_sure) : 1.0);
+        m.kind = DupeKind::verified;
+      }
+      if (strength < 1e29) evs.push_back({c, m, strength, sure});
+    }
+    std::stable_sort(evs.begin(), evs.end(), [](const Ev& a, const Ev& b) {
+      return a.sure != b.sure ? a.sure : a.strength < b.strength;
+    });
+    const Ev* chosen = nullptr;
+    for (Ev& e : evs) {
+      if (!e.sure) {
+        const PairCheck check = p.band.verify(e.keep, x);
+        if (!check.same) continue;
+        e.m.inliers = check.inliers;
+      }
+      chosen = &e;
+      break;
+    }
+    if (chosen) {
+      group_of[chosen->keep].duplicates.push_back(chosen->m);
+      continue;
+    }
+    // Kept: later items are compared with it.
+    is_kept[x] = 1;
+    group_of[x].keep = x;
+    if (has_content) kept_content.emplace(it.content, x);
+    for (uint32_t v : hc.values_of_item[x]) kept_at_value[v].push_back(x);
+  }
+
+  std::vector<DupeGroup> groups;
+  for (size_t i = 0; i < n; ++i) {
+    if (!is_kept[i] || group_of[i].duplicates.empty()) continue;
+    DupeGroup g = std::move(group_of[i]);
     std::sort(g.duplicates.begin(), g.duplicates.end(), [&](const DupeMember& a, const DupeMember& b) {
-      return std::tie(a.kind, a.distance, items[a.index].path, a.index) <
-             std::tie(b.kind, b.distance, items[b.index].path, b.index);
+      return std::make_tuple(a.kind, a.best_distance(), std::cref(items[a.index].path), a.index) <
+             std::make_tuple(b.kind, b.best_distance(), std::cref(items[b.index].path), b.index);
     });
     groups.push_back(std::move(g));
   }
@@ -183,6 +262,7 @@ const char* dupe_kind_name(DupeKind k) {
     case DupeKind::exact: return "exact";
     case DupeKind::near: return "near";
     case DupeKind::cnn: return "cnn";
+    case DupeKind::verified: return "verified";
   }
   return "?";
 }
@@ -217,122 +297,12 @@ std::vector<NearPair> find_near_pairs(std::span<const uint64_t> hashes, int max_
 }
 
 std::vector<DupeGroup> group_duplicates(std::span<const DupeItem> items, const DupesParams& params) {
-  const size_t n = items.size();
-  check_args(n, params.max_distance);
-  std::vector<uint64_t> hashes(n);
-  for (size_t i = 0; i < n; ++i) hashes[i] = items[i].hash;
-  const Collapsed c = collapse(hashes);
-
-  Linkage link(items, params);
-  // (1) Exact duplicates: equal (non-zero) content hash, always merged.
-  {
-    std::vector<uint32_t> order;
-    for (size_t i = 0; i < n; ++i)
-      if (!is_zero(items[i].content)) order.push_back(uint32_t(i));
-    std::sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) {
-      return items[a].content != items[b].content ? items[a].content < items[b].content : a < b;
-    });
-    for (size_t k = 1; k < order.size(); ++k)
-      if (items[order[k]].content == items[order[k - 1]].content)
-        link.merge(order[k - 1], order[k], /*checked=*/false);
-  }
-  // (2) Identical perceptual hashes (distance 0), then (3) near pairs of distinct values in
-  // ascending distance: complete linkage, each merge checked against every pair across.
-  // Low-detail items take no part: each value's representative is its first detailed item.
-  std::vector<int64_t> rep(c.values.size(), -1);
-  for (size_t v = 0; v + 1 < c.start.size(); ++v)
-    for (uint32_t p = c.start[v]; p < c.start[v + 1]; ++p) {
-      const uint32_t item = c.items[p];
-      if (items[item].low_detail) continue;
-      if (rep[v] < 0) rep[v] = item;
-      else link.merge(uint32_t(rep[v]), item, /*checked=*/true);
-    }
-  std::vector<NearPair> vp = find_near_value_pairs(c.values, params.max_distance, params.threads);
-  std::stable_sort(vp.begin(), vp.end(),
-                   [](const NearPair& a, const NearPair& b) { return a.distance < b.distance; });
-  for (const NearPair& e : vp)
-    if (rep[e.i] >= 0 && rep[e.j] >= 0) link.merge(uint32_t(rep[e.i]), uint32_t(rep[e.j]), /*checked=*/true);
-
-  // Collect sets of two or more items.
-  std::vector<std::vector<uint32_t>> members(n);
-  for (size_t i = 0; i < n; ++i) members[link.find(uint32_t(i))].push_back(uint32_t(i));
-  return make_groups(items, members, params.max_distance, {});
+  return keep_centred_groups(items, params, nullptr);
 }
 
 std::vector<DupeGroup> group_duplicates(std::span<const DupeItem> items, const DupesParams& params,
                                         const ExtraLinkage& extra) {
-  const size_t n = items.size();
-  check_args(n, params.max_distance);
-  const int t = params.max_distance;
-  auto same_content = [&](size_t a, size_t b) {
-    return !is_zero(items[a].content) && items[a].content == items[b].content;
-  };
-  auto extra_distance = [&](size_t a, size_t b) {
-    return extra.distance ? double(extra.distance(uint32_t(a), uint32_t(b))) : 1e30;
-  };
-  // Low-detail items link by content only (see DupeItem::low_detail), on either scale.
-  auto linked = [&](size_t a, size_t b) {
-    if (same_content(a, b)) return true;
-    if (items[a].low_detail || items[b].low_detail) return false;
-    return std::popcount(items[a].hash ^ items[b].hash) <= t || extra_distance(a, b) <= double(extra.max_distance) + 1e-7;
-  };
-  std::vector<uint32_t> parent(n);
-  std::iota(parent.begin(), parent.end(), 0u);
-  std::vector<std::vector<uint32_t>> members(n);
-  for (size_t i = 0; i < n; ++i) members[i] = {uint32_t(i)};
-  auto find = [&](uint32_t x) {
-    while (parent[x] != x) x = parent[x] = parent[parent[x]];
-    return x;
-  };
-  auto merge = [&](uint32_t a, uint32_t b, bool checked) {
-    a = find(a);
-    b = find(b);
-    if (a == b) return;
-    if (checked && params.bound_chaining) {
-      if (int64_t(members[a].size()) * int64_t(members[b].size()) > params.max_linkage_checks) return;
-      for (uint32_t x : members[a])
-        for (uint32_t y : members[b])
-          if (!linked(x, y)) return;
-    }
-    if (members[a].size() < members[b].size()) std::swap(a, b);
-    parent[b] = a;
-    members[a].insert(members[a].end(), members[b].begin(), members[b].end());
-    std::vector<uint32_t>().swap(members[b]);
-  };
-  // (1) exact duplicates
-  {
-    std::vector<uint32_t> order;
-    for (size_t i = 0; i < n; ++i)
-      if (!is_zero(items[i].content)) order.push_back(uint32_t(i));
-    std::sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) {
-      return items[a].content != items[b].content ? items[a].content < items[b].content : a < b;
-    });
-    for (size_t k = 1; k < order.size(); ++k)
-      if (items[order[k]].content == items[order[k - 1]].content) merge(order[k - 1], order[k], false);
-  }
-  // (2) hash pairs and extra pairs, ascending by distance / threshold
-  struct Edge {
-    double key;
-    uint32_t i, j;
-  };
-  std::vector<Edge> edges;
-  {
-    std::vector<uint64_t> hashes(n);
-    for (size_t i = 0; i < n; ++i) hashes[i] = items[i].hash;
-    for (const NearPair& p : find_near_pairs(hashes, t, params.threads))
-      if (!items[p.i].low_detail && !items[p.j].low_detail) edges.push_back({t > 0 ? double(p.distance) / t : 0.0, p.i, p.j});
-  }
-  for (const auto& p : extra.pairs) {
-    if (p.i >= n || p.j >= n || p.i == p.j || items[p.i].low_detail || items[p.j].low_detail) continue;
-    const double key = extra.max_distance > 0 ? double(p.distance) / double(extra.max_distance) : 0.0;
-    edges.push_back({key, std::min(p.i, p.j), std::max(p.i, p.j)});
-  }
-  std::stable_sort(edges.begin(), edges.end(), [](const Edge& a, const Edge& b) {
-    return std::tie(a.key, a.i, a.j) < std::tie(b.key, b.i, b.j);
-  });
-  for (const Edge& e : edges) merge(e.i, e.j, true);
-
-  return make_groups(items, members, t, extra.distance);  // merged-away sets were emptied
+  return keep_centred_groups(items, params, &extra);
 }
 
 }  // namespace irbis

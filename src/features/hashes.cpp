@@ -3,6 +3,7 @@
 #include "irbis/hashes.h"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <string>
 
@@ -48,28 +49,66 @@ cv::Mat small_gray(const cv::Mat& gray, int w, int h) {
   return out;
 }
 
-// The three hashes take the gray image; converting once serves all of them.
-uint64_t phash_of_gray(const cv::Mat& gray) {
+// The top-left 8x8 coefficients of the 2-D DCT-II (orthonormal) of the 32x32 area-reduced gray
+// image, row-major, with values below kTieEps set to 0. Everything the pHash and its variants need.
+using PhashBlock = std::array<double, 64>;
+
+PhashBlock phash_block_of_gray(const cv::Mat& gray) {
   const cv::Mat g = small_gray(gray, 32, 32);
   cv::Mat coef;
   cv::dct(g, coef);  // 2-D DCT-II, orthonormal scaling (the scale does not change the bits)
-  double c[64];
+  PhashBlock c;
   for (int y = 0; y < 8; ++y)
     for (int x = 0; x < 8; ++x) {
       const double v = coef.at<double>(y, x);
       c[y * 8 + x] = std::abs(v) < kTieEps ? 0.0 : v;
     }
-  // Median of all 64 coefficients, DC included (mean of the 32nd and 33rd smallest).
-  double sorted[64];
-  std::copy(c, c + 64, sorted);
-  std::nth_element(sorted, sorted + 32, sorted + 64);
+  return c;
+}
+
+// Bits of an 8x8 block: coefficient > median of all 64 (DC included; mean of the 32nd and 33rd
+// smallest), row-major, MSB first.
+uint64_t phash_of_block(const PhashBlock& c) {
+  PhashBlock sorted = c;
+  std::nth_element(sorted.begin(), sorted.begin() + 32, sorted.end());
   const double upper = sorted[32];
-  const double lower = *std::max_element(sorted, sorted + 32);
+  const double lower = *std::max_element(sorted.begin(), sorted.begin() + 32);
   const double median = 0.5 * (lower + upper);
   uint64_t h = 0;
   for (int i = 0; i < 64; ++i) h |= uint64_t(c[i] > median) << (63 - i);
   return h;
 }
+
+// The block of the image after a dihedral transform, from the original block. With C(u, v) the
+// coefficient of vertical frequency u and horizontal frequency v of a 32x32 image g:
+//   mirror (g(y, 31 - x))      -> (-1)^v C(u, v)     (cos(pi (2(31-x)+1) v / 64) = (-1)^v cos(...))
+//   vertical flip (g(31 - y, x)) -> (-1)^u C(u, v)
+//   transpose (g(x, y))        -> C(v, u)
+// and every other element of the group is a composition: rotation by 90 degrees clockwise is the
+// transpose mirrored, 180 degrees both flips, 270 the transpose flipped vertically.
+PhashBlock transform_block(const PhashBlock& c, HashVariant v) {
+  bool transpose = false, flip_x = false, flip_y = false;
+  switch (v) {
+    case HashVariant::identity: break;
+    case HashVariant::mirror: flip_x = true; break;
+    case HashVariant::flip_vertical: flip_y = true; break;
+    case HashVariant::rotate_180: flip_x = flip_y = true; break;
+    case HashVariant::transpose: transpose = true; break;
+    case HashVariant::rotate_90: transpose = flip_x = true; break;
+    case HashVariant::rotate_270: transpose = flip_y = true; break;
+    case HashVariant::anti_transpose: transpose = flip_x = flip_y = true; break;
+  }
+  PhashBlock out;
+  for (int u = 0; u < 8; ++u)
+    for (int w = 0; w < 8; ++w) {
+      double x = transpose ? c[w * 8 + u] : c[u * 8 + w];
+      if ((flip_x && (w & 1)) != (flip_y && (u & 1))) x = -x;
+      out[u * 8 + w] = x == 0.0 ? 0.0 : x;  // no -0.0: ties stay ties
+    }
+  return out;
+}
+
+uint64_t phash_of_gray(const cv::Mat& gray) { return phash_of_block(phash_block_of_gray(gray)); }
 
 uint64_t dhash_of_gray(const cv::Mat& gray) {
   const cv::Mat g = small_gray(gray, 9, 8);
@@ -106,6 +145,28 @@ uint64_t dhash(const cv::Mat& rgb) {
 uint64_t ahash(const cv::Mat& rgb) {
   check_input(rgb, "ahash");
   return ahash_of_gray(gray_float(rgb));
+}
+
+const char* hash_variant_name(HashVariant v) {
+  switch (v) {
+    case HashVariant::identity: return "identity";
+    case HashVariant::mirror: return "mirror";
+    case HashVariant::flip_vertical: return "flip-vertical";
+    case HashVariant::rotate_180: return "rotate-180";
+    case HashVariant::transpose: return "transpose";
+    case HashVariant::rotate_90: return "rotate-90";
+    case HashVariant::rotate_270: return "rotate-270";
+    case HashVariant::anti_transpose: return "anti-transpose";
+  }
+  return "?";
+}
+
+std::array<uint64_t, kHashVariants> phash_variants(const cv::Mat& rgb) {
+  check_input(rgb, "phash_variants");
+  const PhashBlock block = phash_block_of_gray(gray_float(rgb));
+  std::array<uint64_t, kHashVariants> out{};
+  for (int v = 0; v < kHashVariants; ++v) out[size_t(v)] = phash_of_block(transform_block(block, HashVariant(v)));
+  return out;
 }
 
 ImageHashes image_hashes(const cv::Mat& rgb) {

@@ -1,6 +1,7 @@
 #include "irbis/collection_analysis.h"
 
 #include <algorithm>
+#include <memory>
 
 #include <nlohmann/json.hpp>
 
@@ -8,6 +9,9 @@
 #include "irbis/errors.h"
 #include "irbis/hashes.h"
 #include "irbis/collection_layout.h"
+#include "irbis/image.h"
+#include "irbis/scan.h"
+#include "irbis/verify.h"
 #include "irbis/pipeline.h"
 #include "irbis/text.h"
 
@@ -42,7 +46,7 @@ size_t CollectionDupes::duplicates() const {
   return n;
 }
 
-CollectionDupes find_collection_dupes(const Collection& coll, const DupesParams& params, const CnnDupesOptions& cnn) {
+CollectionDupes find_collection_dupes(const Collection& coll, const DupesParams& params_in, const CnnDupesOptions& cnn) {
   const std::string dir = coll.dir().string();
   if (!coll.has_feature(kHashesFeature))
     throw UsageError(dir + ": collection has no perceptual hashes; run `irbis index FOLDER --into " + dir +
@@ -67,10 +71,41 @@ CollectionDupes find_collection_dupes(const Collection& coll, const DupesParams&
     items.push_back(std::move(it));
     out.records.push_back(std::move(r));
   }
-  if (!cnn.enabled) {
-    out.groups = group_duplicates(items, params);
-    return out;
+  auto decode = [&](uint32_t i, int min_side) {
+    const auto bytes = read_file_bytes(out.records[i].path, uint64_t(1) << 31);
+    DecodeOptions o;
+    o.min_side = min_side;
+    return decode_image(bytes, o).rgb;
+  };
+  // Variant hashes (mirror, rotations) are not stored by `index` yet: computed here on request
+  // from a hash-size decode (the cost of the hashes in `index`). Unreadable files get none.
+  if (params_in.compute_variants && params_in.variants_used > 0)
+    for (size_t i = 0; i < items.size(); ++i) {
+      try {
+        const auto v = phash_variants(decode(uint32_t(i), kHashMinSide));
+        items[i].variants.assign(v.begin() + 1, v.end());
+      } catch (const std::exception&) {
+      }
+    }
+  // Pairs in the uncertain band are confirmed by geometric verification on bounded-size decodes.
+  DupesParams params = params_in;
+  std::shared_ptr<PairVerifier> verifier;
+  const bool band = params.band.max_hash_distance > params.max_distance ||
+                    (cnn.enabled && params.band.max_extra_distance > float(1.0 - cnn.min_similarity));
+  if (band && !params.band.verify) {
+    const VerifyParams vp = params.verify;
+    verifier = std::make_shared<PairVerifier>([&, vp](uint32_t i) { return decode(i, vp.work_side); }, vp);
+    params.band.verify = [verifier](uint32_t keep, uint32_t cand) {
+      const GeometricMatch g = verifier->verify(keep, cand);
+      return PairCheck{g.same, g.inliers};
+    };
   }
+  auto finish = [&](std::vector<DupeGroup> groups) {
+    out.groups = std::move(groups);
+    if (verifier && params.verify_stats) *params.verify_stats = {verifier->pairs_verified(), verifier->seconds()};
+    return out;
+  };
+  if (!cnn.enabled) return finish(group_duplicates(items, params));
   const auto vs = VectorSearch::open(coll, cnn.model, cnn.index);
   std::vector<int64_t> row_of_item;  // VectorSearch row per item, -1 = no embedding
   row_of_item.reserve(out.records.size());
@@ -80,11 +115,12 @@ CollectionDupes find_collection_dupes(const Collection& coll, const DupesParams&
     if (row_of_item[i] >= 0) item_of_row[size_t(row_of_item[i])] = int64_t(i);
   ExtraLinkage extra;
   extra.max_distance = float(1.0 - cnn.min_similarity);
+  const double min_pair_similarity = 1.0 - std::max(double(extra.max_distance), double(params.band.max_extra_distance));
   const auto knn = vs->self_knn(cnn.neighbours);
   for (int64_t r = 0; r < vs->size(); ++r)
     for (const auto& nb : knn[size_t(r)]) {
       const int64_t a = item_of_row[size_t(r)], b = item_of_row[size_t(nb.row)];
-      if (r < nb.row && nb.similarity >= cnn.min_similarity && a >= 0 && b >= 0)
+      if (r < nb.row && nb.similarity >= min_pair_similarity && a >= 0 && b >= 0)
         extra.pairs.push_back({uint32_t(a), uint32_t(b), 1.f - nb.similarity});
     }
   const cv::Mat& data = vs->data();
@@ -93,8 +129,7 @@ CollectionDupes find_collection_dupes(const Collection& coll, const DupesParams&
     if (ra < 0 || rb < 0) return 1e30f;
     return float(1.0 - data.row(int(ra)).dot(data.row(int(rb))));
   };
-  out.groups = group_duplicates(items, params, extra);
-  return out;
+  return finish(group_duplicates(items, params, extra));
 }
 
 FeatureRows::FeatureRows(const Collection& coll, const std::string& features, const std::string& model) {

@@ -4,6 +4,8 @@
 #include <bit>
 #include <chrono>
 #include <random>
+#include <map>
+#include <numeric>
 #include <set>
 
 #include <gtest/gtest.h>
@@ -185,92 +187,197 @@ DupeItem item(uint64_t hash, std::string path, int64_t pixels = 100, int64_t siz
   return it;
 }
 
-TEST(GroupDuplicates, ChainingIsBounded) {
-  // a ~ b (6 bits), b ~ c (6 bits), a to c = 12 > 10.
-  const uint64_t a = 0, b = 0x3Full, c = 0xFFFull;
-  std::vector<DupeItem> items{item(a, "a"), item(b, "b"), item(c, "c")};
-  const auto groups = group_duplicates(items);  // t = 10
-  ASSERT_EQ(groups.size(), 1u);
-  EXPECT_EQ(groups[0].duplicates.size(), 1u);
-  std::set<size_t> in{groups[0].keep, groups[0].duplicates[0].index};
-  EXPECT_FALSE(in.count(0) && in.count(2)) << "a and c must not share a group";
-
-  DupesParams single;
-  single.bound_chaining = false;
-  const auto chained = group_duplicates(items, single);
-  ASSERT_EQ(chained.size(), 1u);
-  EXPECT_EQ(chained[0].duplicates.size(), 2u);
-}
-
-TEST(GroupDuplicates, LongLineGroupsHaveBoundedDiameter) {
-  // 10 hashes in a line, each 6 bits from the next (disjoint blocks of 6 bits flipped
-  // cumulatively), so hashes k apart are 6k bits apart.
-  std::vector<DupeItem> items;
-  uint64_t h = 0;
-  for (int k = 0; k < 10; ++k) {
-    std::string path = "p";
-    path += std::to_string(k);
-    items.push_back(item(h, path));
-    h ^= uint64_t(0x3F) << (6 * k);
-  }
-  for (int t : {6, 10, 12, 18}) {
-    DupesParams p;
-    p.max_distance = t;
-    for (const auto& g : group_duplicates(items, p)) {
-      std::vector<size_t> m{g.keep};
-      for (const auto& d : g.duplicates) m.push_back(d.index);
-      for (size_t x : m)
-        for (size_t y : m) EXPECT_LE(std::popcount(items[x].hash ^ items[y].hash), t);
+// Every duplicate is within the threshold of the kept item itself, and its evidence is the
+// direct distance to it.
+void expect_keep_centred(const std::vector<DupeItem>& items, const std::vector<DupeGroup>& groups, int t) {
+  std::set<size_t> seen;
+  for (const auto& g : groups) {
+    EXPECT_TRUE(seen.insert(g.keep).second);
+    for (const auto& d : g.duplicates) {
+      EXPECT_TRUE(seen.insert(d.index).second) << "item " << d.index << " in two groups";
+      EXPECT_EQ(d.distance, std::popcount(items[d.index].hash ^ items[g.keep].hash));
+      if (d.kind == DupeKind::near) {
+        EXPECT_LE(d.best_distance(), t);
+      }
     }
   }
 }
 
-TEST(GroupDuplicates, BoundedGroupsOnRandomClustersHaveDiameterAtMostT) {
+TEST(GroupDuplicates, NeverThroughADuplicate) {
+  // a ~ b (6 bits), b ~ c (6 bits), a to c = 12 > 8: c is not a's duplicate through b.
+  const uint64_t a = 0, b = 0x3Full, c = 0xFFFull;
+  std::vector<DupeItem> items{item(a, "a"), item(b, "b"), item(c, "c")};
+  const auto groups = group_duplicates(items);  // t = 8
+  ASSERT_EQ(groups.size(), 1u);
+  EXPECT_EQ(groups[0].keep, 0u);
+  ASSERT_EQ(groups[0].duplicates.size(), 1u);
+  EXPECT_EQ(groups[0].duplicates[0].index, 1u);
+  expect_keep_centred(items, groups, 8);
+}
+
+TEST(GroupDuplicates, TwoEditsOfOnePhotoBothJoinItEvenWhenFarFromEachOther) {
+  // A crop and a mirror of one original: each close to the original (6 bits, disjoint), 12 bits
+  // from each other. Complete linkage put the second into a group of its own.
+  std::vector<DupeItem> items{item(0, "orig.jpg", 1000), item(0x3Full, "crop.jpg", 500),
+                              item(0xFC0ull, "edit.jpg", 500)};
+  const auto groups = group_duplicates(items);
+  ASSERT_EQ(groups.size(), 1u);
+  EXPECT_EQ(groups[0].keep, 0u);
+  EXPECT_EQ(groups[0].duplicates.size(), 2u);
+  expect_keep_centred(items, groups, 8);
+}
+
+TEST(GroupDuplicates, MirroredCopyMatchesThroughItsVariantHash) {
+  // The mirror's own hash is far from the original's, its mirrored hash is 2 bits from it.
+  DupeItem orig = item(0x0123456789ABCDEFull, "orig.jpg", 1000);
+  orig.variants = {0xF0F0F0F00F0F0F0Full};
+  DupeItem mirror = item(0xF0F0F0F00F0F0F0Full ^ 0x11, "mirror.jpg", 1000 - 1);
+  mirror.variants = {0x0123456789ABCDEFull ^ 0x3};
+  DupeItem crop = item(0x0123456789ABCDEFull ^ 0xF000, "crop.jpg", 500);  // 4 bits
+  std::vector<DupeItem> items{orig, mirror, crop};
+  DupesParams p;
+  p.variants_used = 0;
+  auto groups = group_duplicates(items, p);
+  ASSERT_EQ(groups.size(), 1u);
+  EXPECT_EQ(groups[0].duplicates.size(), 1u) << "without variants the mirror is not found";
+  p.variants_used = 1;
+  groups = group_duplicates(items, p);
+  ASSERT_EQ(groups.size(), 1u);
+  ASSERT_EQ(groups[0].duplicates.size(), 2u);
+  const DupeMember& m = groups[0].duplicates[0].index == 1 ? groups[0].duplicates[0] : groups[0].duplicates[1];
+  EXPECT_EQ(m.index, 1u);
+  EXPECT_EQ(m.kind, DupeKind::near);
+  EXPECT_EQ(m.variant, 1);
+  EXPECT_EQ(m.variant_distance, 2);  // 2 bits in either direction (variant of one vs hash of the other)
+  EXPECT_GT(m.distance, 8);
+  EXPECT_EQ(m.best_distance(), 2);
+}
+
+TEST(GroupDuplicates, CropAndMirrorOfOneOriginalBothGroupedWithItOnTheCnnScale) {
+  // CNN similarities: original~crop 0.95, original~mirror 0.94, crop~mirror 0.85 (< 0.92);
+  // hashes unrelated. Complete linkage refused the third member; keep-centred takes both.
+  std::vector<DupeItem> items{item(0x0F0F0F0F0F0F0F0Full, "orig.jpg", 1000), item(0x1234567812345678ull, "crop.jpg", 400),
+                              item(0xFEDCBA9876543210ull, "mirror.jpg", 1000 - 1)};
+  const float sim[3][3] = {{1, 0.95f, 0.94f}, {0.95f, 1, 0.85f}, {0.94f, 0.85f, 1}};
+  ExtraLinkage extra;
+  extra.max_distance = 0.08f;
+  extra.pairs = {{0, 1, 0.05f}, {0, 2, 0.06f}, {1, 2, 0.15f}};
+  extra.distance = [&](uint32_t a, uint32_t b) { return 1.f - sim[a][b]; };
+  DupesParams p;
+  p.band.max_extra_distance = 0;  // no uncertain band here
+  const auto groups = group_duplicates(items, p, extra);
+  ASSERT_EQ(groups.size(), 1u);
+  EXPECT_EQ(groups[0].keep, 0u);
+  ASSERT_EQ(groups[0].duplicates.size(), 2u);
+  for (const auto& d : groups[0].duplicates) {
+    EXPECT_EQ(d.kind, DupeKind::cnn);
+    EXPECT_NEAR(d.similarity, sim[0][d.index], 1e-6);
+  }
+}
+
+TEST(GroupDuplicates, ACandidateGoesToTheKeptImageItMatchesBest) {
+  // Two kept images 16 bits apart (t = 14); candidates matching both go to the closer one.
+  const uint64_t k1 = 0, k2 = 0xFF00FFull;
+  const uint64_t x1 = 0x3Full;  // 6 from k1
+  const uint64_t y = k2 ^ 0x300ull ^ 0x1;  // 3 from k2; 17 from k1
+  ASSERT_EQ(std::popcount(x1 ^ k2), 10);  // x1 matches both kept images; k1 better
+  const uint64_t z = 0x0F0000ull;  // 4 bits from k1, 12 from k2: both, k1 better
+  std::vector<DupeItem> items{item(k1, "k1", 1000), item(k2, "k2", 1000), item(x1, "x1", 10), item(y, "y", 10),
+                              item(z, "z", 10)};
+  DupesParams p;
+  p.max_distance = 14;
+  p.band.max_hash_distance = 0;
+  items.push_back(item(0xFF00F0ull, "w", 10));  // 12 from k1, 4 from k2 -> both within 14: goes to k2
+  const auto groups = group_duplicates(items, p);
+  ASSERT_EQ(groups.size(), 2u) << "k1 and k2 are 16 bits apart, both kept";
+  std::map<size_t, size_t> keep_of;
+  for (const auto& g : groups)
+    for (const auto& d : g.duplicates) keep_of[d.index] = g.keep;
+  EXPECT_EQ(keep_of.at(5), 1u) << "w matches k1 at 12 and k2 at 4";
+  EXPECT_EQ(keep_of.at(2), 0u);
+  EXPECT_EQ(keep_of.at(3), 1u);
+  EXPECT_EQ(keep_of.at(4), 0u);
+  expect_keep_centred(items, groups, 14);
+}
+
+TEST(GroupDuplicates, SameGroupsWhateverTheInputOrder) {
+  const std::vector<uint64_t> h = clustered(3000, 17);
+  std::vector<DupeItem> items(h.size());
+  for (size_t i = 0; i < h.size(); ++i) {
+    std::string path = "p";  // (not "p" + ...: GCC 12 -Wrestrict false positive)
+    path += std::to_string(i);
+    items[i] = item(h[i], path, 100 + int64_t(i % 7));
+  }
+  auto signature = [](const std::vector<DupeItem>& v) {
+    std::set<std::pair<std::string, std::string>> s;
+    for (const auto& g : group_duplicates(v))
+      for (const auto& d : g.duplicates) s.insert({v[g.keep].path, v[d.index].path});
+    return s;
+  };
+  const auto want = signature(items);
+  EXPECT_GT(want.size(), 100u);
+  std::mt19937_64 rng(5);
+  std::shuffle(items.begin(), items.end(), rng);
+  EXPECT_EQ(signature(items), want);
+}
+
+TEST(GroupDuplicates, EveryDuplicateIsWithinTOfItsKeptItem) {
   const std::vector<uint64_t> h = clustered(20000, 5);
   std::vector<DupeItem> items(h.size());
   for (size_t i = 0; i < h.size(); ++i) items[i] = item(h[i], std::to_string(i));
-  DupesParams p;
   size_t grouped = 0;
-  for (const auto& g : group_duplicates(items, p)) {
-    std::vector<size_t> m{g.keep};
+  const auto groups = group_duplicates(items);
+  for (const auto& g : groups) {
     for (const auto& d : g.duplicates) {
-      m.push_back(d.index);
       EXPECT_EQ(d.kind, DupeKind::near);
-      EXPECT_EQ(d.distance, std::popcount(items[d.index].hash ^ items[g.keep].hash));
+      ASSERT_LE(d.distance, 8);
+      // the kept item is the best to keep of its group (equal pixels and sizes: smallest path)
+      EXPECT_LT(items[g.keep].path, items[d.index].path);
     }
-    for (size_t x : m)
-      for (size_t y : m) ASSERT_LE(std::popcount(items[x].hash ^ items[y].hash), 10);
-    grouped += m.size();
+    grouped += g.duplicates.size() + 1;
   }
+  expect_keep_centred(items, groups, 8);
   EXPECT_GT(grouped, 2000u);
 }
 
-TEST(GroupDuplicates, SingleLinkageEqualsConnectedComponents) {
-  const std::vector<uint64_t> h = clustered(5000, 9);
-  std::vector<DupeItem> items(h.size());
-  for (size_t i = 0; i < h.size(); ++i) items[i] = item(h[i], std::to_string(i));
+TEST(GroupDuplicates, UncertainBandIsDecidedByTheVerifier) {
+  // d = 12: beyond t = 8, inside the band (<= 14). The verifier accepts "yes.jpg", refuses "no.jpg".
+  std::vector<DupeItem> items{item(0, "orig.jpg", 1000), item(0xFFFull, "yes.jpg", 10), item(0xFFF000ull, "no.jpg", 10),
+                              item(0xFFFFFFFFull, "far.jpg", 10)};
   DupesParams p;
-  p.bound_chaining = false;
-  // Reference components by repeated relaxation over the brute-force pairs.
-  std::vector<uint32_t> comp(h.size());
-  std::iota(comp.begin(), comp.end(), 0u);
-  const auto pairs = brute(h, p.max_distance);
-  for (bool changed = true; changed;) {
-    changed = false;
-    for (const auto& e : pairs) {
-      const uint32_t m = std::min(comp[e.i], comp[e.j]);
-      if (comp[e.i] != m || comp[e.j] != m) { comp[e.i] = comp[e.j] = m; changed = true; }
-    }
-  }
-  std::vector<uint32_t> got(h.size());
-  std::iota(got.begin(), got.end(), 0u);
-  for (const auto& g : group_duplicates(items, p))
-    for (const auto& d : g.duplicates) got[d.index] = uint32_t(g.keep);
-  for (size_t i = 0; i < h.size(); ++i)
-    for (size_t j : {i + 1, i + 7})
-      if (j < h.size()) {
-        EXPECT_EQ(comp[i] == comp[j], got[i] == got[j]) << i << " " << j;
-      }
+  p.band.max_hash_distance = 14;
+  std::vector<std::pair<uint32_t, uint32_t>> calls;
+  p.band.verify = [&](uint32_t keep, uint32_t cand) {
+    calls.push_back({keep, cand});
+    return PairCheck{cand == 1, cand == 1 ? 57 : 3};
+  };
+  const auto groups = group_duplicates(items, p);
+  ASSERT_EQ(groups.size(), 1u);
+  ASSERT_EQ(groups[0].duplicates.size(), 1u);
+  const DupeMember& d = groups[0].duplicates[0];
+  EXPECT_EQ(d.index, 1u);
+  EXPECT_EQ(d.kind, DupeKind::verified);
+  EXPECT_EQ(d.inliers, 57);
+  EXPECT_EQ(d.distance, 12);
+  EXPECT_STREQ(dupe_kind_name(d.kind), "verified");
+  // Items are visited best-to-keep first (equal pixels: by path): far.jpg (32 bits from the
+  // original: kept alone), no.jpg (band pair with the original, refused: kept), yes.jpg (band pair
+  // with the original, accepted). Only band pairs with a kept item are verified.
+  const std::vector<std::pair<uint32_t, uint32_t>> want{{0, 2}, {0, 1}};
+  EXPECT_EQ(calls, want);
+  // Without a verifier the band is off.
+  p.band.verify = {};
+  EXPECT_TRUE(group_duplicates(items, p).empty());
+}
+
+TEST(GroupDuplicates, SureMatchIsNotVerified) {
+  std::vector<DupeItem> items{item(0, "a", 1000), item(0x3ull, "b", 10)};
+  DupesParams p;
+  p.band.max_hash_distance = 14;
+  int calls = 0;
+  p.band.verify = [&](uint32_t, uint32_t) { ++calls; return PairCheck{false, 0}; };
+  ASSERT_EQ(group_duplicates(items, p).size(), 1u);
+  EXPECT_EQ(calls, 0);
 }
 
 TEST(GroupDuplicates, KeepRules) {
@@ -293,7 +400,7 @@ TEST(GroupDuplicates, KeepRules) {
 
 TEST(GroupDuplicates, ExactGroupsByContentEvenWithDifferentHashes) {
   std::vector<DupeItem> v{item(0, "x.png", 10, 10, 7), item(~0ull, "y.png", 10, 10, 7),
-                          item(0x5555, "z.png", 10, 10, 0)};
+                          item(0x5555555ull, "z.png", 10, 10, 0)};
   const auto g = group_duplicates(v);
   ASSERT_EQ(g.size(), 1u);
   EXPECT_EQ(g[0].keep, 0u);
@@ -328,21 +435,6 @@ TEST(GroupDuplicates, MixedKindsAndOrdering) {
   EXPECT_EQ(g[1].duplicates[1].index, 2u);
   EXPECT_EQ(g[1].duplicates[1].kind, DupeKind::near);
   EXPECT_EQ(g[1].duplicates[1].distance, 3);
-}
-
-TEST(GroupDuplicates, CappedCheckFallsBackSafely) {
-  // A tight cluster of 40 distinct values within 4 bits of a centre: all pairs <= 8 <= 10.
-  std::mt19937_64 rng(3);
-  std::vector<DupeItem> v;
-  for (int k = 0; k < 40; ++k) v.push_back(item(flip(0, int(rng() % 5), rng), std::to_string(k)));
-  DupesParams p;
-  p.max_linkage_checks = 4;  // forces the triangle-inequality test almost everywhere
-  for (const auto& g : group_duplicates(v, p)) {
-    std::vector<size_t> m{g.keep};
-    for (const auto& d : g.duplicates) m.push_back(d.index);
-    for (size_t x : m)
-      for (size_t y : m) EXPECT_LE(std::popcount(v[x].hash ^ v[y].hash), 10);
-  }
 }
 
 }  // namespace

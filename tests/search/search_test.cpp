@@ -456,7 +456,7 @@ TEST(Retrieval, NoQueryableClass) {
 }
 
 // dupes --cnn grouping: extra pairs join groups, complete linkage bounds chains.
-TEST(DupesExtra, CnnPairsJoinWithBoundedChaining) {
+TEST(DupesExtra, CnnPairsJoinTheKeptImageOnly) {
   std::vector<DupeItem> items(4);
   for (size_t i = 0; i < 4; ++i) {
     items[i].path = "p" + std::to_string(i);
@@ -478,11 +478,22 @@ TEST(DupesExtra, CnnPairsJoinWithBoundedChaining) {
   EXPECT_EQ(g[0].duplicates[0].kind, DupeKind::cnn);
   EXPECT_NEAR(g[0].duplicates[0].similarity, 0.95, 1e-6);
   EXPECT_STREQ(dupe_kind_name(DupeKind::cnn), "cnn");
-  DupesParams single;
-  single.bound_chaining = false;
-  const auto g2 = group_duplicates(items, single, extra);
+  // 2 matches only the duplicate 1, never joins through it (keep-centred groups, docs/dupes.md).
+  // With a band up to 0.12 and a verifier that confirms, 2 joins 0 directly as `verified`.
+  DupesParams band;
+  band.band.max_extra_distance = 0.12f;
+  band.band.verify = [](uint32_t, uint32_t) { return PairCheck{true, 40}; };
+  const auto g2 = group_duplicates(items, band, extra);
   ASSERT_EQ(g2.size(), 1u);
-  EXPECT_EQ(g2[0].duplicates.size(), 2u);  // single linkage chains 0~1~2
+  ASSERT_EQ(g2[0].duplicates.size(), 1u);  // the pair (0, 2) is not among extra.pairs: no candidate
+  extra.pairs.push_back({0, 2, 0.10f});
+  const auto g3 = group_duplicates(items, band, extra);
+  ASSERT_EQ(g3.size(), 1u);
+  ASSERT_EQ(g3[0].duplicates.size(), 2u);
+  EXPECT_EQ(g3[0].duplicates[1].index, 2u);
+  EXPECT_EQ(g3[0].duplicates[1].kind, DupeKind::verified);
+  EXPECT_EQ(g3[0].duplicates[1].inliers, 40);
+  extra.pairs.pop_back();
   // Without extra pairs it agrees with the plain grouping.
   items[3].hash = items[0].hash ^ 3;
   const auto plain = group_duplicates(items, DupesParams{});

@@ -1,0 +1,201 @@
+// Geometric verification: ORB keypoints, ratio-test matches, a RANSAC similarity fit (plain and
+// mirrored), then a dense check that the aligned images agree in detail. See docs/dupes.md.
+#include "irbis/verify.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <vector>
+
+#include <opencv2/calib3d.hpp>
+#include <opencv2/features2d.hpp>
+#include <opencv2/imgproc.hpp>
+
+#include "irbis/errors.h"
+#include "irbis/image.h"
+
+namespace irbis {
+
+struct PairVerifier::Features {
+  cv::Mat gray;  // work size, CV_8U
+  std::vector<cv::KeyPoint> kp[2];  // [0] plain, [1] of the mirrored image
+  cv::Mat desc[2];
+  std::string error;
+};
+
+namespace {
+
+// Gray image with its longest side = side (area averaging when shrinking, linear when growing).
+cv::Mat work_gray(const cv::Mat& img, int side) {
+  IRBIS_THROW_IF_NOT(!img.empty(), Error, "verify: empty image");
+  IRBIS_THROW_IF_NOT(img.depth() == CV_8U && (img.channels() == 1 || img.channels() == 3), Error,
+                     "verify: expected an 8-bit RGB or gray image");
+  cv::Mat gray;
+  if (img.channels() == 3) cv::cvtColor(img, gray, cv::COLOR_RGB2GRAY);
+  else gray = img;
+  const double s = double(side) / std::max(gray.cols, gray.rows);
+  const cv::Size size(std::max(1, int(std::lround(gray.cols * s))), std::max(1, int(std::lround(gray.rows * s))));
+  cv::Mat out;
+  cv::resize(gray, out, size, 0, 0, s < 1 ? cv::INTER_AREA : cv::INTER_LINEAR);
+  return out;
+}
+
+void detect(PairVerifier::Features& f, const VerifyParams& p) {
+  auto orb = cv::ORB::create(p.max_keypoints);
+  orb->detectAndCompute(f.gray, cv::noArray(), f.kp[0], f.desc[0]);
+  cv::Mat mirrored;
+  cv::flip(f.gray, mirrored, 1);
+  orb->detectAndCompute(mirrored, cv::noArray(), f.kp[1], f.desc[1]);
+  // Keypoints of the mirrored image in the plain image's coordinates.
+  for (auto& k : f.kp[1]) k.pt.x = float(f.gray.cols - 1) - k.pt.x;
+}
+
+// Detail image for the dense check: difference of Gaussians at half the work size, so that
+// re-encoding noise and brightness changes drop out and misaligned structure does not.
+cv::Mat detail(const cv::Mat& gray) {
+  cv::Mat half, f, a, b;
+  cv::resize(gray, half, cv::Size(std::max(1, gray.cols / 2), std::max(1, gray.rows / 2)), 0, 0, cv::INTER_AREA);
+  half.convertTo(f, CV_32F);
+  cv::GaussianBlur(f, a, cv::Size(0, 0), 1.0);
+  cv::GaussianBlur(f, b, cv::Size(0, 0), 3.0);
+  return a - b;
+}
+
+// Warps detail(b) into a's frame by the a->b transform m and compares it with detail(a) tile by
+// tile (16x16 at half the work size): the share of textured tiles whose detail correlates
+// (>= 0.5), and the overlap fraction of the smaller image. Tiles, not one global correlation, so
+// that a caption or a logo (a few tiles of new detail) does not refuse a copy, while a second
+// viewpoint (detail misaligned all over) does.
+std::pair<double, double> dense_check(const cv::Mat& ga, const cv::Mat& gb, const cv::Mat& m) {
+  cv::Mat mh = m.clone();  // half size: scale the translation
+  mh.at<double>(0, 2) /= 2;
+  mh.at<double>(1, 2) /= 2;
+  const cv::Mat da = detail(ga), db = detail(gb);
+  cv::Mat warped, mask;
+  cv::warpAffine(db, warped, mh, da.size(), cv::INTER_LINEAR | cv::WARP_INVERSE_MAP, cv::BORDER_CONSTANT, 0);
+  cv::Mat ones(db.size(), CV_8U, cv::Scalar(255));
+  cv::warpAffine(ones, mask, mh, da.size(), cv::INTER_NEAREST | cv::WARP_INVERSE_MAP, cv::BORDER_CONSTANT, 0);
+  cv::erode(mask, mask, cv::Mat(), cv::Point(-1, -1), 4);  // the DoG is wrong near the borders
+  const double overlap = double(cv::countNonZero(mask)) / double(std::min(da.total(), db.total()));
+  constexpr int kTile = 16;
+  constexpr double kMinStd = 2.0;  // gray levels of detail: below, the tile is flat in one of them
+  int textured = 0, agree = 0;
+  for (int y = 0; y + kTile <= da.rows; y += kTile)
+    for (int x = 0; x + kTile <= da.cols; x += kTile) {
+      const cv::Rect r(x, y, kTile, kTile);
+      if (cv::countNonZero(mask(r)) < kTile * kTile * 9 / 10) continue;
+      cv::Scalar ma, sa, mb, sb;
+      cv::meanStdDev(da(r), ma, sa, mask(r));
+      cv::meanStdDev(warped(r), mb, sb, mask(r));
+      if (sa[0] < kMinStd || sb[0] < kMinStd) continue;
+      cv::Mat prod;
+      cv::multiply(da(r) - ma[0], warped(r) - mb[0], prod);
+      ++textured;
+      agree += cv::mean(prod, mask(r))[0] / (sa[0] * sb[0]) >= 0.5;
+    }
+  return {textured >= 4 ? double(agree) / textured : 0.0, overlap};
+}
+
+GeometricMatch match_features(const PairVerifier::Features& a, const PairVerifier::Features& b, const VerifyParams& p) {
+  GeometricMatch best;
+  best.reason = "no keypoints";
+  if (a.desc[0].empty()) return best;
+  cv::BFMatcher matcher(cv::NORM_HAMMING);
+  for (int mirrored = 0; mirrored < 2; ++mirrored) {
+    if (b.desc[mirrored].empty()) continue;
+    std::vector<std::vector<cv::DMatch>> knn;
+    matcher.knnMatch(a.desc[0], b.desc[mirrored], knn, 2);
+    std::vector<cv::Point2f> pa, pb;
+    for (const auto& m : knn)
+      if (m.size() == 2 && m[0].distance < p.ratio * m[1].distance) {
+        pa.push_back(a.kp[0][size_t(m[0].queryIdx)].pt);
+        pb.push_back(b.kp[mirrored][size_t(m[0].trainIdx)].pt);
+      }
+    GeometricMatch g;
+    g.mirrored = mirrored;
+    g.matches = int(pa.size());
+    if (pa.size() < 3) {
+      g.reason = "too few matches";
+    } else {
+      std::vector<uchar> in;
+      // Fit in the plain frame of b: mirrored points are mapped back by x -> w-1-x, so the
+      // transform from a to the mirrored b is a similarity, estimated as such.
+      std::vector<cv::Point2f> pbm = pb;
+      if (mirrored)
+        for (auto& q : pbm) q.x = float(b.gray.cols - 1) - q.x;
+      cv::Mat m = cv::estimateAffinePartial2D(pa, pbm, in, cv::RANSAC, p.ransac_px, 2000, 0.995, 10);
+      g.inliers = int(std::count(in.begin(), in.end(), uchar(1)));
+      if (!m.empty()) {
+        g.scale = std::hypot(m.at<double>(0, 0), m.at<double>(1, 0));
+        g.angle_deg = std::atan2(m.at<double>(1, 0), m.at<double>(0, 0)) * 180.0 / CV_PI;
+        cv::Mat gb = b.gray;
+        if (mirrored) cv::flip(b.gray, gb, 1);
+        if (g.inliers >= p.min_inliers) std::tie(g.agreement, g.overlap) = dense_check(a.gray, gb, m);
+      }
+      if (m.empty() || g.inliers < p.min_inliers) g.reason = "too few consistent matches";
+      else if (double(g.inliers) < p.min_inlier_ratio * g.matches) g.reason = "matches mostly inconsistent";
+      else if (g.scale < 1.0 / p.max_scale || g.scale > p.max_scale) g.reason = "implausible scale";
+      else if (g.overlap < p.min_overlap) g.reason = "too little overlap";
+      else if (g.agreement < p.min_agreement) g.reason = "aligned detail differs";
+      else g.same = true;
+    }
+    const auto key = [](const GeometricMatch& x) { return std::make_tuple(x.same, x.agreement, x.inliers); };
+    if (mirrored == 0 || key(g) > key(best)) best = g;
+    if (best.same && !mirrored) break;  // the plain orientation suffices
+  }
+  if (best.same) best.reason.clear();
+  return best;
+}
+
+}  // namespace
+
+GeometricMatch verify_geometry(const cv::Mat& a, const cv::Mat& b, const VerifyParams& params) {
+  PairVerifier::Features fa, fb;
+  fa.gray = work_gray(a, params.work_side);
+  fb.gray = work_gray(b, params.work_side);
+  detect(fa, params);
+  detect(fb, params);
+  return match_features(fa, fb, params);
+}
+
+PairVerifier::PairVerifier(Loader load, VerifyParams params, size_t max_cached_images)
+    : load_(std::move(load)), params_(params), max_cached_(std::max<size_t>(2, max_cached_images)) {}
+
+PairVerifier::~PairVerifier() = default;
+
+const PairVerifier::Features& PairVerifier::features(uint32_t i) {
+  auto it = features_.find(i);
+  if (it != features_.end()) return *it->second;
+  if (features_.size() >= max_cached_) features_.erase(features_.begin());  // bounded memory
+  auto f = std::make_shared<Features>();
+  try {
+    const cv::Mat img = load_(i);
+    if (img.empty()) {
+      f->error = "cannot decode";
+    } else {
+      f->gray = work_gray(img, params_.work_side);
+      detect(*f, params_);
+    }
+  } catch (const std::exception& e) {
+    f->error = e.what();
+  }
+  return *features_.emplace(i, std::move(f)).first->second;
+}
+
+GeometricMatch PairVerifier::verify(uint32_t a, uint32_t b) {
+  const auto key = std::minmax(a, b);
+  if (auto it = cache_.find(key); it != cache_.end()) return it->second;
+  const auto t0 = std::chrono::steady_clock::now();
+  // Hold both (the cache may evict one while loading the other).
+  features(key.first);
+  const auto fa = features_.at(key.first);
+  features(key.second);
+  const auto fb = features_.at(key.second);
+  GeometricMatch g;
+  if (!fa->error.empty() || !fb->error.empty()) g.reason = !fa->error.empty() ? fa->error : fb->error;
+  else g = match_features(*fa, *fb, params_);
+  seconds_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return cache_.emplace(key, g).first->second;
+}
+
+}  // namespace irbis
