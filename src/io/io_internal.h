@@ -20,8 +20,14 @@ struct TiffInfo {
   int width = 0;        // 0 when the tag is absent
   int height = 0;
   int orientation = 1;  // 1 when absent or out of range
+  // The unit the decoder reads at once: TileWidth x TileLength, or width x RowsPerStrip for strips;
+  // 0 when absent (one strip of the whole image).
+  int tile_width = 0;
+  int tile_height = 0;
 };
-// Parses a TIFF header and its first IFD. Returns false and sets *error when malformed.
+// Parses a TIFF header and its first IFD. Returns false and sets *error when malformed, when a
+// size tag (ImageWidth, ImageLength, TileWidth, TileLength, RowsPerStrip) is repeated or has a
+// type we cannot read.
 bool parse_tiff_ifd0(std::span<const uint8_t> bytes, TiffInfo* info, std::string* error);
 
 // A TurboJPEG decompressor owned by the calling thread (created on first use, never shared).
