@@ -17,8 +17,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
                                              : std::span<const uint8_t>());
   try {
     const tfjs::Model m = tfjs::load(dir);
-    const tfjs::Converted c = m.is_graph_model() ? tfjs::convert_graph_model(m) : tfjs::convert_layers_model(m);
-    (void)c;
+    const tfjs::Converted c = tfjs::convert(m);
+    if (c.input.empty()) fuzz::invariant_failed("converted graph without an input");
   } catch (const ModelError&) {
   }
   return 0;

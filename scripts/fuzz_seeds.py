@@ -166,4 +166,9 @@ put("tfjs", "graph", json.dumps(graph).encode() + b"\0" + gw)
 # Label CSVs (header path,label; quotes; unknown and relative paths).
 put("labels_csv", "simple.csv", "path,label\n/pics/cats/a.jpg,cat\n/pics/dogs/b.png,dog\n")
 put("labels_csv", "quoted.csv", 'label,path,extra\ncat,"/pics/cats/d e,""f"".jpg",1\n,rel/c.gif,\nbird,/nope.jpg,x\n')
+# File names: ASCII, UTF-8 (2-4 byte sequences), Latin-1 bytes, a lone surrogate, overlongs.
+for i, name in enumerate([b"/pics/a.jpg", "/fotos/año/café.png".encode(),
+                          "/写真/猫.jpg".encode(), "/emoji/🐈.gif".encode(), b"/latin1/caf\xe9.jpg",
+                          b"\xed\xa0\x80", b"\xc0\xaf\xe0\x80\xaf", b"\xf4\x90\x80\x80"]):
+    put("display_path", f"name{i}", name)
 print(f"fuzz seeds written to {out}: " + ", ".join(f"{t} {len(os.listdir(os.path.join(out, t)))}" for t in sorted(os.listdir(out))))

@@ -23,7 +23,7 @@ CXX=$(command -v clang++ || command -v clang++-14) || { echo "sanitize: clang++ 
 CC=$(command -v clang || command -v clang-14)
 SAN="-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer"
 # fuzzer-no-link: coverage instrumentation for the whole library, libFuzzer linked only into fuzz/.
-FLAGS="$SAN -fsanitize=fuzzer-no-link -O1 -g1"
+FLAGS="$SAN -fsanitize=fuzzer-no-link -O1 -gline-tables-only"
 cmake -S . -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Sanitize \
   -DCMAKE_C_COMPILER="$CC" -DCMAKE_CXX_COMPILER="$CXX" \
   -DCMAKE_C_FLAGS="$FLAGS" -DCMAKE_CXX_FLAGS="$FLAGS" \
