@@ -8,6 +8,7 @@
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 #include <turbojpeg.h>
+#include <webp/decode.h>
 
 #include "io/io_internal.h"
 #include "irbis/errors.h"
@@ -120,7 +121,8 @@ cv::Mat cmyk_to_rgb(const cv::Mat& cmyk, bool inverted) {
 }
 
 cv::Mat decode_jpeg(std::span<const uint8_t> b, const DecodeOptions& opts, DecodedImage& out) {
-  tjhandle tj = io::thread_decompressor();
+  const io::JpegDecompressor decompressor;
+  tjhandle tj = decompressor.get();
   const unsigned long size = static_cast<unsigned long>(b.size());
   int w = 0, h = 0, subsamp = 0, cs = 0;
   if (tjDecompressHeader3(tj, b.data(), size, &w, &h, &subsamp, &cs) != 0) {
@@ -255,6 +257,16 @@ cv::Mat decode_with_opencv(std::span<const uint8_t> b, ImageFormat fmt) {
   if (b.size() > size_t(INT32_MAX)) throw DecodeError(name + " file too large to decode");
   // Checked before decoding: libpng and OpenCV's BMP reader would print their own errors.
   if (fmt == ImageFormat::png && !png_has_iend(b)) throw DecodeError("truncated PNG");
+  // cv::imdecode picks its decoder by signature, not by the format we sniffed: when OpenCV's WebP
+  // decoder declines a file (WebPGetFeatures on its first 32 bytes fails), the next decoder whose
+  // signature matches gets it; "DICM" at offset 128 hands it to GDCM, which abort()s on garbage.
+  // The same check is made here so that a RIFF/WEBP file reaches the WebP decoder or nothing.
+  if (fmt == ImageFormat::webp) {
+    WebPBitstreamFeatures features;
+    if (b.size() < 32 || WebPGetFeatures(b.data(), 32, &features) != VP8_STATUS_OK) {
+      throw DecodeError("corrupt WebP data (bad bitstream header)");
+    }
+  }
   if (fmt == ImageFormat::bmp) {
     const uint32_t compression = io::le32(b.data() + 14) >= 40 && b.size() >= 34 ? io::le32(b.data() + 30) : 0;
     if (compression > 3) {  // OpenCV reads BI_RGB, BI_RLE8, BI_RLE4 and BI_BITFIELDS only

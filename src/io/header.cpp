@@ -42,7 +42,8 @@ bool valid_bmp_dib_size(uint32_t s) {
 }
 
 ImageHeader jpeg_header(std::span<const uint8_t> b) {
-  tjhandle tj = io::thread_decompressor();
+  const io::JpegDecompressor decompressor;
+  tjhandle tj = decompressor.get();
   int w = 0, h = 0, subsamp = 0, cs = 0;
   if (tjDecompressHeader3(tj, b.data(), static_cast<unsigned long>(b.size()), &w, &h, &subsamp, &cs) != 0) {
     malformed("JPEG", tjGetErrorStr2(tj));
@@ -160,20 +161,11 @@ ImageHeader oriented_header(const ImageHeader& h, int orientation) {
 
 namespace io {
 
-namespace {
-struct ThreadDecompressor {
-  tjhandle h = tjInitDecompress();
-  ~ThreadDecompressor() {
-    if (h) tjDestroy(h);
-  }
-};
-}  // namespace
-
-void* thread_decompressor() {
-  thread_local ThreadDecompressor t;
-  if (!t.h) throw DecodeError("cannot initialise the JPEG decoder");
-  return t.h;
+JpegDecompressor::JpegDecompressor() : handle_(tjInitDecompress()) {
+  if (!handle_) throw DecodeError("cannot initialise the JPEG decoder");
 }
+
+JpegDecompressor::~JpegDecompressor() { tjDestroy(handle_); }
 
 bool parse_tiff_ifd0(std::span<const uint8_t> b, TiffInfo* info, std::string* error) {
   if (b.size() < 8) {

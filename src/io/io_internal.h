@@ -30,9 +30,19 @@ struct TiffInfo {
 // type we cannot read.
 bool parse_tiff_ifd0(std::span<const uint8_t> bytes, TiffInfo* info, std::string* error);
 
-// A TurboJPEG decompressor owned by the calling thread (created on first use, never shared).
-// Throws DecodeError if it cannot be created.
-void* thread_decompressor();
+// A TurboJPEG decompressor for one file (never reused: a handle keeps state between files, and a
+// damaged file could make the next valid one fail). Throws DecodeError if it cannot be created.
+class JpegDecompressor {
+ public:
+  JpegDecompressor();
+  ~JpegDecompressor();
+  JpegDecompressor(const JpegDecompressor&) = delete;
+  JpegDecompressor& operator=(const JpegDecompressor&) = delete;
+  void* get() const { return handle_; }
+
+ private:
+  void* handle_;
+};
 
 // Applies an EXIF orientation (1..8) in place; other values are ignored.
 void apply_orientation(cv::Mat& img, int orientation);

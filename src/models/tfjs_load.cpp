@@ -133,6 +133,8 @@ Converted convert(const Model& m) {
     return m.is_graph_model() ? convert_graph_model(m) : convert_layers_model(m);
   } catch (const json::exception& e) {
     throw ModelError((m.dir / "model.json").string() + ": unexpected structure: " + e.what());
+  } catch (const std::out_of_range& e) {  // .at() on a list the model's JSON makes too short
+    throw ModelError((m.dir / "model.json").string() + ": unexpected structure: " + e.what());
   }
 }
 

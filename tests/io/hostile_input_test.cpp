@@ -187,6 +187,39 @@ TEST(HostileJpeg, TooManyScansAreRefused) {
   EXPECT_EQ(read_header(sp(bomb)).width, 256);
 }
 
+// --- found by fuzz_decode: a WebP that OpenCV hands to another decoder ---------------------------
+
+TEST(HostileWebp, BadBitstreamHeaderNeverReachesAnotherDecoder) {
+  // cv::imdecode chooses by signature: when its WebP decoder declines the header, "DICM" at
+  // offset 128 gives the file to GDCM, which abort()s the process on garbage (found by fuzz_decode).
+  std::vector<uint8_t> w = {'R', 'I', 'F', 'F', 0, 0, 0, 0, 'W', 'E', 'B', 'P', 'V', 'P', '8', 'L'};
+  put_le(w, 120, 4);
+  w.push_back(0x2f);                                // VP8L signature
+  put_le(w, 15u | 15u << 14 | 7u << 29, 4);         // 16x16, version 7: invalid
+  while (w.size() < 128) w.push_back(uint8_t(w.size() * 37));
+  w.insert(w.end(), {'D', 'I', 'C', 'M', 0x77, 0x87, 0x24});
+  const uint32_t riff = uint32_t(w.size() - 8);
+  std::memcpy(w.data() + 4, &riff, 4);
+  EXPECT_EQ(read_header(sp(w)).width, 16);
+  EXPECT_EQ(decode_error(sp(w)), "corrupt WebP data (bad bitstream header)");
+}
+
+TEST(HostileJpeg, HeadersAfterScanLimitedDecodesStayValid) {
+  // With one TurboJPEG handle reused per thread, valid JPEGs failed with "Bogus Huffman table
+  // definition" once other files had been decoded on the thread (state kept by the handle; seen
+  // after adding TJFLAG_LIMITSCANS). Each file now gets its own handle.
+  std::vector<std::vector<uint8_t>> jpegs;
+  for (int i = 0; i < 4; ++i) jpegs.push_back(jpeg_with_extra_scans(0));
+  jpegs.push_back(encode(synthetic_photo(64, 48, 9), ".jpg"));
+  for (int round = 0; round < 40; ++round) {
+    const std::vector<uint8_t>& j = jpegs[size_t(round) % jpegs.size()];
+    DecodeOptions o;
+    o.min_side = round % 2 ? 16 : 0;
+    EXPECT_EQ(decode_error(sp(j), o), "") << "round " << round;
+    EXPECT_NO_THROW(read_header(sp(jpegs[size_t(round + 1) % jpegs.size()]))) << "round " << round;
+  }
+}
+
 // --- D3: reads past the end of short files -------------------------------------------------------
 
 TEST(HostileBmp, ThirtyToThirtyThreeByteBmpIsNotOverRead) {

@@ -43,5 +43,15 @@ TEST(TfjsLoad, FieldsOfTheWrongTypeAreModelErrorsNamingModelJson) {
   EXPECT_NE(e2.find("model.json: unexpected structure"), std::string::npos) << e2;
 }
 
+TEST(TfjsLoad, NodeWithoutItsInputsIsAModelError) {
+  // Found by fuzz_tfjs: a Relu node with no "input" made the converter throw std::out_of_range.
+  test::TempDir dir("tfjs-inputs");
+  const std::string e = load_error(dir, R"({"format": "graph-model", "modelTopology": {"node": [
+      {"name": "input", "op": "Placeholder", "attr": {"shape": {"shape": {"dim": [{"size": "1"}, {"size": "8"},
+       {"size": "8"}, {"size": "3"}]}}}},
+      {"name": "relu", "op": "Relu"}]}, "weightsManifest": []})", "");
+  EXPECT_NE(e.find("model.json: unexpected structure"), std::string::npos) << e;
+}
+
 }  // namespace
 }  // namespace irbis
