@@ -467,8 +467,9 @@ IndexReport index_collection(Collection& coll, const IndexParams& params) {
 
   // What is left in `live` was not found: removed, unless its directory could not be read.
   for (const auto& [path, r] : live) {
+    const std::string& file = path;  // clang 14 cannot capture a structured binding
     const bool unreadable = std::any_of(rep.problems.begin(), rep.problems.end(),
-                                        [&](const ScanProblem& p) { return under_root(path, p.path); });
+                                        [&](const ScanProblem& p) { return under_root(file, p.path); });
     if (unreadable) continue;
     coll.stage_status(r.id, ImageStatus::removed);
     ++rep.removed;
