@@ -221,7 +221,8 @@ WorkResult process_file(const ScanEntry& entry, const IndexParams& params, const
   }
   r.content_hash = content_hash(bytes);
   r.format = sniff_format(bytes);
-  if (r.format == ImageFormat::unknown && !has_image_extension(entry.path)) {
+  // Recognised formats irbis cannot decode are images too: listed as failed ("unsupported format").
+  if (r.format == ImageFormat::unknown && !unsupported_image_format(bytes) && !has_image_extension(entry.path)) {
     w.is_image = false;
     return w;
   }
@@ -333,7 +334,9 @@ std::string model_weights_key(const std::string& model) { return "model." + mode
 
 bool has_image_extension(const std::string& path) {
   static const char* kExt[] = {".jpg", ".jpeg", ".jpe", ".jfif", ".png", ".webp", ".bmp", ".dib",
-                               ".tif", ".tiff", ".gif", ".heic", ".avif"};
+                               ".tif", ".tiff", ".gif", ".heic", ".heif", ".hif", ".avif", ".jxl",
+                               ".pbm", ".pgm", ".ppm", ".pnm", ".pam", ".mpo", ".dng", ".cr2", ".cr3",
+                               ".nef", ".arw", ".orf", ".rw2", ".raf", ".pef", ".srw", ".jp2", ".psd"};
   const auto dot = path.find_last_of("./");
   if (dot == std::string::npos || path[dot] != '.') return false;
   std::string ext = path.substr(dot);
