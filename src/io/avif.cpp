@@ -16,9 +16,9 @@ struct AvifDecoderDeleter {
 };
 using AvifDecoderPtr = std::unique_ptr<avifDecoder, AvifDecoderDeleter>;
 
-[[noreturn]] void avif_fail(const char* what, avifResult r) {
+[[noreturn]] void avif_fail(std::span<const uint8_t> b, const char* what, avifResult r) {
   const std::string why = avifResultToString(r);
-  if (r == AVIF_RESULT_TRUNCATED_DATA) throw DecodeError(std::string("truncated AVIF data (") + what + ")");
+  if (r == AVIF_RESULT_TRUNCATED_DATA || isobmff_is_truncated(b)) throw DecodeError(std::string("truncated AVIF data (") + what + ")");
   if (r == AVIF_RESULT_NOT_IMPLEMENTED || r == AVIF_RESULT_NO_CODEC_AVAILABLE) {
     throw DecodeError("unsupported format: AVIF (" + why + ")");
   }
@@ -33,19 +33,12 @@ AvifDecoderPtr parse_avif(std::span<const uint8_t> b, uint64_t max_pixels) {
   d->ignoreXMP = AVIF_TRUE;
   d->ignoreExif = AVIF_TRUE;  // irot/imir are what orient an AVIF
   d->strictFlags = AVIF_STRICT_DISABLED;  // phones and old encoders omit boxes the spec requires
-  // libavif's own bound (checked while parsing); ours is checked right after with a clearer message.
-  d->imageSizeLimit = uint32_t(std::min<uint64_t>(max_pixels, AVIF_DEFAULT_IMAGE_SIZE_LIMIT));
+  // libavif's own bound stays at its default (a file over it fails to parse); ours is checked right
+  // after parsing, which reads the boxes only: no pixel plane exists before avifDecoderNextImage.
   avifResult r = avifDecoderSetIOMemory(d.get(), b.data(), b.size());
-  if (r != AVIF_RESULT_OK) avif_fail("cannot read the file", r);
+  if (r != AVIF_RESULT_OK) avif_fail(b, "cannot read the file", r);
   r = avifDecoderParse(d.get());
-  if (r != AVIF_RESULT_OK) {
-    // A declared size over imageSizeLimit is refused by libavif as a parse failure: say why.
-    if (d->image && uint64_t(d->image->width) * d->image->height > max_pixels) {
-      throw DecodeError("image declares " + std::to_string(d->image->width) + "x" + std::to_string(d->image->height) +
-                        " pixels, over the limit of " + std::to_string(max_pixels));
-    }
-    avif_fail("cannot read the file structure", r);
-  }
+  if (r != AVIF_RESULT_OK) avif_fail(b, "cannot read the file structure", r);
   const avifImage* img = d->image;
   if (img->width == 0 || img->height == 0) throw DecodeError("malformed AVIF header: zero width or height");
   if (uint64_t(img->width) * img->height > max_pixels) {
@@ -72,7 +65,7 @@ StoredImage decode_avif(std::span<const uint8_t> b, const DecodeOptions& opts) {
   out.orientation = orientation_from_irot_imir(turns, mirror);
 
   const avifResult r = avifDecoderNextImage(d.get());  // the primary image (first frame of a sequence)
-  if (r != AVIF_RESULT_OK) avif_fail("cannot decode the image", r);
+  if (r != AVIF_RESULT_OK) avif_fail(b, "cannot decode the image", r);
   const avifImage* img = d->image;
   avifRGBImage rgb;
   avifRGBImageSetDefaults(&rgb, img);
@@ -83,7 +76,7 @@ StoredImage decode_avif(std::span<const uint8_t> b, const DecodeOptions& opts) {
   rgb.pixels = m.data;
   rgb.rowBytes = uint32_t(m.step);
   const avifResult c = avifImageYUVToRGB(img, &rgb);
-  if (c != AVIF_RESULT_OK) avif_fail("cannot convert to RGB", c);
+  if (c != AVIF_RESULT_OK) avif_fail(b, "cannot convert to RGB", c);
   out.rgb = alpha ? opencv_to_rgb8(m) : m;  // BGRA: composited on white like PNG
   return out;
 }

@@ -117,8 +117,9 @@ struct HeifDeleter {
 template <class T>
 using HeifPtr = std::unique_ptr<T, HeifDeleter>;
 
-[[noreturn]] void heif_fail(const char* what, const heif_error& err) {
+[[noreturn]] void heif_fail(std::span<const uint8_t> b, const char* what, const heif_error& err) {
   const std::string msg = err.message ? err.message : "unknown libheif error";
+  if (isobmff_is_truncated(b)) throw DecodeError(std::string("truncated HEIF data (") + what + ")");
   if (err.code == heif_error_Unsupported_feature || err.code == heif_error_Unsupported_filetype) {
     throw DecodeError(std::string("unsupported format: HEIF (") + msg + ")");
   }
@@ -138,10 +139,10 @@ OpenHeif open_heif(std::span<const uint8_t> b) {
   if (!h.ctx) throw DecodeError("cannot initialise the HEIF decoder");
   // libheif only reads the boxes here; nothing is decoded yet.
   heif_error err = heif_context_read_from_memory_without_copy(h.ctx.get(), b.data(), b.size(), nullptr);
-  if (err.code != heif_error_Ok) heif_fail("cannot read the file structure", err);
+  if (err.code != heif_error_Ok) heif_fail(b, "cannot read the file structure", err);
   heif_image_handle* handle = nullptr;
   err = heif_context_get_primary_image_handle(h.ctx.get(), &handle);
-  if (err.code != heif_error_Ok) heif_fail("no primary image", err);
+  if (err.code != heif_error_Ok) heif_fail(b, "no primary image", err);
   h.primary.reset(handle);
   return h;
 }
@@ -203,6 +204,23 @@ ImageFormat sniff_isobmff(std::span<const uint8_t> b) {
   return heif ? ImageFormat::heif : ImageFormat::unknown;
 }
 
+bool isobmff_is_truncated(std::span<const uint8_t> b) {
+  size_t pos = 0;
+  while (pos + 8 <= b.size()) {
+    uint64_t size = be32(b.data() + pos);
+    if (size == 1) {
+      if (pos + 16 > b.size()) return true;
+      size = uint64_t(be32(b.data() + pos + 8)) << 32 | be32(b.data() + pos + 12);
+    } else if (size == 0) {
+      return false;  // the last box runs to the end of the file
+    }
+    if (size < 8) return false;  // malformed, not truncated
+    if (size > b.size() - pos) return true;
+    pos += size_t(size);
+  }
+  return pos < b.size();  // a box header cut in the middle
+}
+
 ImageHeader heif_header(std::span<const uint8_t> b) {
   OpenHeif h = open_heif(b);
   return stored_header(h.primary.get(), ImageFormat::heif);
@@ -242,7 +260,7 @@ StoredImage decode_heif(std::span<const uint8_t> b, const DecodeOptions& opts) {
   const heif_error err =
       heif_decode_image(source, &raw, heif_colorspace_RGB, alpha ? heif_chroma_interleaved_RGBA : heif_chroma_interleaved_RGB,
                         dopts.get());
-  if (err.code != heif_error_Ok) heif_fail("cannot decode the image", err);
+  if (err.code != heif_error_Ok) heif_fail(b, "cannot decode the image", err);
   HeifPtr<heif_image> img(raw);
   const int w = heif_image_get_width(raw, heif_channel_interleaved), hh = heif_image_get_height(raw, heif_channel_interleaved);
   int stride = 0;

@@ -61,6 +61,8 @@ int orientation_from_irot_imir(int quarter_turns_ccw, int mirror_axis);
 
 // ISOBMFF (ftyp brands): heif, avif, raw (Canon CR3) or unknown.
 ImageFormat sniff_isobmff(std::span<const uint8_t> bytes);
+// True when a top-level ISOBMFF box runs past the end of the bytes (the file was cut short).
+bool isobmff_is_truncated(std::span<const uint8_t> bytes);
 ImageHeader heif_header(std::span<const uint8_t> bytes);
 StoredImage decode_heif(std::span<const uint8_t> bytes, const DecodeOptions& opts);
 ImageHeader avif_header(std::span<const uint8_t> bytes);

@@ -5,6 +5,7 @@
 #include <mutex>
 #include <opencv2/core/utils/logger.hpp>
 #include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
 #include <string>
 
 #include "io/io_internal.h"
@@ -165,6 +166,9 @@ StoredImage decode_netpbm(std::span<const uint8_t> b, const DecodeOptions& opts)
   if (i.kind != '1' && i.kind != '4' && double(i.maxval) != full && i.maxval != 255 && i.maxval != 65535) {
     m.convertTo(m, m.type(), full / double(i.maxval));
   }
+  // OpenCV's PAM reader keeps the file's RGB(A) order (its PPM reader gives BGR).
+  if (i.kind == '7' && m.channels() == 3) cv::cvtColor(m, m, cv::COLOR_RGB2BGR);
+  if (i.kind == '7' && m.channels() == 4) cv::cvtColor(m, m, cv::COLOR_RGBA2BGRA);
   out.rgb = opencv_to_rgb8(m);
   return out;
 }

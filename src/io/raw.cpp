@@ -62,6 +62,8 @@ void check_pixels(uint64_t w, uint64_t h, uint64_t max_pixels, const char* what 
 
 std::unique_ptr<LibRaw> open_raw(std::span<const uint8_t> b) {
   auto lr = std::make_unique<LibRaw>(LIBRAW_OPTIONS_NONE);
+  // LibRaw's default handler prints "Unexpected end of file" to stderr; error_count() reports it.
+  lr->set_dataerror_handler([](void*, const char*, const int) {}, nullptr);
   // LibRaw only reads the buffer; its API takes a non-const pointer.
   const int rc = lr->open_buffer(const_cast<uint8_t*>(b.data()), b.size());
   if (rc != LIBRAW_SUCCESS) raw_fail("cannot read the file structure", rc);
@@ -101,12 +103,13 @@ StoredImage decode_raw(std::span<const uint8_t> b, const DecodeOptions& opts) {
   check_pixels(sz.width, sz.height, opts.max_pixels);
   check_pixels(sz.raw_width, sz.raw_height, opts.max_pixels, "a sensor of ");
 
-  // The embedded preview, when both of its sides are >= min_side (JPEG or 8-bit RGB bitmap).
+  // The embedded preview, when both of its sides are >= min_side (JPEG or 8-bit RGB bitmap; the
+  // format is known only once unpack_thumb has read it).
   const libraw_thumbnail_t& th = lr->imgdata.thumbnail;
-  if (opts.min_side > 0 && th.twidth >= opts.min_side && th.theight >= opts.min_side &&
-      (th.tformat == LIBRAW_THUMBNAIL_JPEG || th.tformat == LIBRAW_THUMBNAIL_BITMAP)) {
+  if (opts.min_side > 0 && th.twidth >= opts.min_side && th.theight >= opts.min_side) {
     check_pixels(th.twidth, th.theight, opts.max_pixels, "a preview of ");
-    if (lr->unpack_thumb() == LIBRAW_SUCCESS && th.thumb && th.tlength > 0) {
+    if (lr->unpack_thumb() == LIBRAW_SUCCESS && th.thumb && th.tlength > 0 &&
+        (th.tformat == LIBRAW_THUMBNAIL_JPEG || th.tformat == LIBRAW_THUMBNAIL_BITMAP)) {
       const std::span<const uint8_t> data(reinterpret_cast<const uint8_t*>(th.thumb), th.tlength);
       if (th.tformat == LIBRAW_THUMBNAIL_JPEG) {
         StoredImage p = decode_jpeg_stored(data, opts);

@@ -56,12 +56,14 @@ std::vector<uint8_t> make_dng(const cv::Mat& rgb, const std::vector<uint8_t>& pr
   };
   const auto u16 = [](std::initializer_list<uint32_t> vs) {
     std::vector<uint8_t> o;
-    for (uint32_t v : vs) o.insert(o.end(), {uint8_t(v), uint8_t(v >> 8)});
+    for (uint32_t v : vs)
+      for (int k = 0; k < 2; ++k) o.push_back(uint8_t(v >> (8 * k)));
     return o;
   };
   const auto u32 = [](std::initializer_list<uint32_t> vs) {
     std::vector<uint8_t> o;
-    for (uint32_t v : vs) o.insert(o.end(), {uint8_t(v), uint8_t(v >> 8), uint8_t(v >> 16), uint8_t(v >> 24)});
+    for (uint32_t v : vs)
+      for (int k = 0; k < 4; ++k) o.push_back(uint8_t(v >> (8 * k)));
     return o;
   };
   const auto ascii = [](const std::string& s) {
@@ -169,10 +171,10 @@ std::vector<uint8_t> make_dng(const cv::Mat& rgb, const std::vector<uint8_t>& pr
 std::vector<uint8_t> make_mpo(const std::vector<uint8_t>& first, const std::vector<uint8_t>& second) {
   const std::vector<uint8_t> mpf = {'M', 'P', 'F', 0, 'I', 'I', 42, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0};
   const size_t len = mpf.size() + 2;
-  std::vector<uint8_t> out(first.begin(), first.begin() + 2);
-  out.insert(out.end(), {0xFF, 0xE2, uint8_t(len >> 8), uint8_t(len)});
-  out.insert(out.end(), mpf.begin(), mpf.end());
-  out.insert(out.end(), first.begin() + 2, first.end());
+  std::vector<uint8_t> app2 = {0xFF, 0xE2, uint8_t(len >> 8), uint8_t(len)};
+  app2.insert(app2.end(), mpf.begin(), mpf.end());
+  std::vector<uint8_t> out = first;
+  out.insert(out.begin() + 2, app2.begin(), app2.end());  // after SOI
   out.insert(out.end(), second.begin(), second.end());
   return out;
 }
@@ -259,23 +261,25 @@ TEST_F(Formats, SniffedByBytesWithStoredSize) {
 
 TEST_F(Formats, EachDecodesCloseToTheJpegSource) {
   // Lossy re-encodings of the JPEG: mean absolute error per channel, in 0..255.
-  const std::vector<std::pair<std::string, double>> cases = {
-      {"a.heic", 6.0}, {"a.avif", 6.0}, {"pixels.jxl", 4.0}, {"a.ppm", 1.0}, {"plain.ppm", 1.0}, {"deep.ppm", 1.0}};
-  for (const auto& [name, tol] : cases) {
+  // HEIC and AVIF were made from the JPEG, the others from the PNG of the same pixels.
+  const std::vector<std::tuple<std::string, double, cv::Mat>> cases = {
+      {"a.heic", 6.0, ref_},        {"a.avif", 6.0, ref_},          {"pixels.jxl", 4.0, src_rgb_},
+      {"a.ppm", 0.01, src_rgb_},    {"plain.ppm", 0.01, src_rgb_},  {"deep.ppm", 0.01, src_rgb_}};
+  for (const auto& [name, tol, want] : cases) {
     const DecodedImage d = decode_image(sp(file(name)));
     ASSERT_EQ(d.rgb.type(), CV_8UC3) << name;
-    EXPECT_LT(mean_abs_diff(d.rgb, ref_), tol) << name;
+    EXPECT_LT(mean_abs_diff(d.rgb, want), tol) << name;
     EXPECT_EQ(d.orientation, 1) << name;
   }
   // A recompressed JPEG is reconstructed bit-exactly, so it decodes to the JPEG's own pixels.
   EXPECT_EQ(mean_abs_diff(decode_image(sp(file("recompressed.jxl"))).rgb, ref_), 0.0);
   // Gray and bilevel Netpbm become RGB with equal channels.
   cv::Mat gray;
-  cv::cvtColor(ref_, gray, cv::COLOR_RGB2GRAY);
+  cv::cvtColor(src_rgb_, gray, cv::COLOR_RGB2GRAY);
   cv::cvtColor(gray, gray, cv::COLOR_GRAY2RGB);
   EXPECT_LT(mean_abs_diff(decode_image(sp(file("a.pgm"))).rgb, gray), 2.0);
   const cv::Mat bw = decode_image(sp(file("a.pbm"))).rgb;
-  EXPECT_EQ(cv::countNonZero(bw.reshape(1) != 0 & bw.reshape(1) != 255), 0) << "PBM is black and white";
+  EXPECT_EQ(cv::countNonZero((bw.reshape(1) != 0) & (bw.reshape(1) != 255)), 0) << "PBM is black and white";
 }
 
 TEST_F(Formats, NetpbmSmallMaxvalIsStretched) {
@@ -292,7 +296,7 @@ TEST_F(Formats, AlphaIsCompositedOnWhite) {
     ASSERT_EQ(m.size(), ref_.size()) << name;
     const cv::Scalar left = cv::mean(m(cv::Rect(4, 4, 100, 150)));
     for (int c = 0; c < 3; ++c) EXPECT_GT(left[c], 245) << name << ": transparent half is white";
-    EXPECT_LT(mean_abs_diff(m(cv::Rect(130, 0, 110, 160)), ref_(cv::Rect(130, 0, 110, 160))), 6.0) << name;
+    EXPECT_LT(mean_abs_diff(m(cv::Rect(130, 0, 110, 160)), src_rgb_(cv::Rect(130, 0, 110, 160))), 6.0) << name;
   }
 }
 
@@ -311,7 +315,7 @@ TEST_F(Formats, HeifThumbnailIsUsedWhenLargeEnough) {
   EXPECT_GE(std::min(small.rgb.cols, small.rgb.rows), 80);
   cv::Mat want;
   cv::resize(ref_, want, small.rgb.size(), 0, 0, cv::INTER_AREA);
-  EXPECT_LT(mean_abs_diff(small.rgb, want), 8.0);
+  EXPECT_LT(mean_abs_diff(small.rgb, want), 12.0);  // the thumbnail is a separate, smaller encode
   o.min_side = 100;  // too large for the thumbnail: the primary image, shrunk like a JPEG would be
   EXPECT_EQ(decode_image(sp(b), o).rgb.size(), cv::Size(240, 160));
 }
@@ -342,11 +346,17 @@ TEST_F(Formats, IrotImirMatchExifOrientations) {
 }
 
 TEST_F(Formats, JxlOfJpegWithExifOrientationIsRotated) {
-  // A JPEG with Exif orientation 6 (made by ImageMagick), recompressed by cjxl: the orientation
-  // survives into the JPEG XL file and is applied.
-  run(dir_->path(), "convert src.jpg -orient RightTop o6.jpg && cjxl o6.jpg o6.jxl");
-  const DecodedImage j = decode_image(sp(file("o6.jpg")));
-  ASSERT_EQ(j.orientation, 6) << "ImageMagick did not write the orientation";
+  // A JPEG with Exif orientation 6, recompressed by cjxl: the orientation survives into the
+  // JPEG XL file and is applied.
+  const std::vector<uint8_t> tiff = {'M', 'M', 0, 42, 0, 0, 0, 8, 0, 1, 0x01, 0x12, 0, 3, 0, 0, 0, 1, 0, 6, 0, 0, 0, 0, 0, 0};
+  std::vector<uint8_t> app1 = {0xFF, 0xE1, 0, uint8_t(tiff.size() + 8), 'E', 'x', 'i', 'f', 0, 0};
+  app1.insert(app1.end(), tiff.begin(), tiff.end());
+  std::vector<uint8_t> o6 = jpeg_;
+  o6.insert(o6.begin() + 2, app1.begin(), app1.end());  // after SOI
+  test::write_file(*dir_ / "o6.jpg", o6);
+  run(dir_->path(), "cjxl o6.jpg o6.jxl");
+  const DecodedImage j = decode_image(sp(o6));
+  ASSERT_EQ(j.orientation, 6);
   const DecodedImage x = decode_image(sp(file("o6.jxl")));
   EXPECT_EQ(x.orientation, 6);
   EXPECT_EQ(x.rgb.size(), cv::Size(160, 240));
@@ -392,7 +402,7 @@ TEST_F(Formats, DngPreviewOrRawData) {
   const DecodedImage p = decode_image(sp(dng), o);
   EXPECT_EQ(p.orientation, 6);
   EXPECT_EQ(oriented_header(p.header, p.orientation).width, 160);
-  EXPECT_LT(mean_abs_diff(p.rgb, rotated(decode_image(sp(preview)).rgb, 6)), 0.01);
+  EXPECT_LT(mean_abs_diff(p.rgb, rotated(decode_image(sp(preview), o).rgb, 6)), 0.01);  // DCT-scaled too
 
   // Full size: the raw mosaic, demosaiced by LibRaw and rotated; it looks like the photo.
   const DecodedImage r = decode_image(sp(dng));
@@ -425,7 +435,9 @@ TEST_F(Formats, TruncatedAndCorruptFilesFailWithAReason) {
     EXPECT_TRUE(err.find("truncated") != std::string::npos || err.find("corrupt") != std::string::npos) << name << ": " << err;
     // Cut inside the header: still a reason, never a crash.
     b.resize(std::min<size_t>(b.size(), 40));
-    if (sniff_format(sp(b)) == fmt) EXPECT_FALSE(decode_error(b).empty()) << name << " cut to 40 bytes";
+    if (sniff_format(sp(b)) == fmt) {
+      EXPECT_FALSE(decode_error(b).empty()) << name << " cut to 40 bytes";
+    }
     // Bytes flipped in the middle of the data.
     std::vector<uint8_t> c = file(name);
     for (size_t i = c.size() / 2; i < c.size() / 2 + 64 && i < c.size(); ++i) c[i] ^= 0x5A;
