@@ -323,7 +323,9 @@ int webp_orientation(std::span<const uint8_t> b) {
 
 
 // Formats with their own file in src/io (heif.cpp, ...): false for the formats decoded here.
-// The decoder is asked for the largest side any consumer needs (0 when one needs the full size).
+// The decoder is asked for the largest side any consumer needs (0 when one needs the full size);
+// smaller sizes are that decode shrunk, so for HEIF thumbnails, JPEG XL DCT scales and RAW previews
+// they can differ slightly from what decode_image alone would pick for them.
 bool decode_own_file_format(std::span<const uint8_t> b, ImageFormat fmt, const DecodeOptions& opts,
                             const std::vector<int>& min_sides, io::StoredImage& out) {
   io::StoredImage (*decode)(std::span<const uint8_t>, const DecodeOptions&) = nullptr;
