@@ -28,6 +28,9 @@ APT_PACKAGES=(
   opencv-doc python3-skimage
   # a real CMYK JPEG producer for the decoder test (tests/io/decode_test.cpp)
   imagemagick
+  # HEIF/HEIC (HEVC via libde265), AVIF, JPEG XL and camera RAW decoding (src/io/{heif,avif,jxl,raw}.cpp);
+  # their encoders make the test and benchmark files at test time (tests/io/formats_test.cpp)
+  libheif-dev libde265-dev libavif-dev libjxl-dev libraw-dev libheif-examples libavif-bin libjxl-tools
   # browser tests of the report and web UI (driven by playwright-core, tests/browser); load generator
   chromium wrk
   # Python bindings (pybind11, built by CMake) and their packaging, tests and Dask scale-out

@@ -353,9 +353,43 @@ int webp_orientation(std::span<const uint8_t> b) {
 }
 
 
+// Formats with their own file in src/io (heif.cpp, ...): false for the formats decoded here.
+// The decoder is asked for the largest side any consumer needs (0 when one needs the full size);
+// smaller sizes are that decode shrunk, so for HEIF thumbnails, JPEG XL DCT scales and RAW previews
+// they can differ slightly from what decode_image alone would pick for them.
+bool decode_own_file_format(std::span<const uint8_t> b, ImageFormat fmt, const DecodeOptions& opts,
+                            const std::vector<int>& min_sides, io::StoredImage& out) {
+  io::StoredImage (*decode)(std::span<const uint8_t>, const DecodeOptions&) = nullptr;
+  switch (fmt) {
+    case ImageFormat::heif: decode = io::decode_heif; break;
+    case ImageFormat::avif: decode = io::decode_avif; break;
+    case ImageFormat::jxl: decode = io::decode_jxl; break;
+    case ImageFormat::netpbm: decode = io::decode_netpbm; break;
+    case ImageFormat::raw: decode = io::decode_raw; break;
+    default: return false;
+  }
+  DecodeOptions o = opts;
+  o.min_side = 0;
+  if (!min_sides.empty() && std::all_of(min_sides.begin(), min_sides.end(), [](int s) { return s > 0; }))
+    o.min_side = *std::max_element(min_sides.begin(), min_sides.end());
+  out = decode(b, o);
+  return true;
+}
+
 }  // namespace
 
 namespace io {
+
+cv::Mat opencv_to_rgb8(const cv::Mat& m) { return to_rgb8(m); }
+
+StoredImage decode_jpeg_stored(std::span<const uint8_t> bytes, const DecodeOptions& opts) {
+  DecodedImage d;
+  StoredImage s;
+  s.rgb = decode_jpeg(bytes, opts, d);
+  s.header = d.header;
+  s.orientation = d.orientation;
+  return s;
+}
 
 void apply_orientation(cv::Mat& img, int o) {
   switch (o) {
@@ -376,10 +410,13 @@ std::vector<DecodedImage> decode_image_sizes(std::span<const uint8_t> bytes, con
                                              const std::vector<int>& min_sides) {
   if (bytes.empty()) throw DecodeError("empty file");
   const ImageFormat fmt = sniff_format(bytes);
-  if (fmt == ImageFormat::unknown) throw DecodeError("not an image (unknown format)");
+  if (fmt == ImageFormat::unknown) {
+    if (const char* name = unsupported_image_format(bytes)) throw DecodeError(std::string("unsupported format: ") + name);
+    throw DecodeError("not an image (unknown format)");
+  }
   std::vector<DecodedImage> out(min_sides.size());
   try {
-    if (fmt == ImageFormat::jpeg) {
+    if (fmt == ImageFormat::jpeg || fmt == ImageFormat::mpo) {  // MPO: its first image is the JPEG
       // One DCT-scaled decode per distinct scale; sizes that pick the same scale share it.
       for (size_t i = 0; i < min_sides.size(); ++i) {
         if (i > 0) {
@@ -395,7 +432,21 @@ std::vector<DecodedImage> decode_image_sizes(std::span<const uint8_t> bytes, con
         DecodeOptions o = opts;
         o.min_side = min_sides[i];
         out[i].rgb = decode_jpeg(bytes, o, out[i]);
+        out[i].header.format = fmt;
         io::apply_orientation(out[i].rgb, out[i].orientation);
+      }
+    } else if (io::StoredImage s; decode_own_file_format(bytes, fmt, opts, min_sides, s)) {
+      // One decode from the smallest source large enough for every size, shrunk for each.
+      for (size_t i = 0; i < min_sides.size(); ++i) {
+        out[i].header = s.header;
+        out[i].orientation = s.orientation;
+        cv::Mat m = s.rgb;
+        shrink_for_min_side(m, min_sides[i]);
+        if (!s.oriented && s.orientation != 1) {
+          if (m.data == s.rgb.data && i + 1 < min_sides.size()) m = m.clone();  // flips work in place
+          io::apply_orientation(m, s.orientation);
+        }
+        out[i].rgb = m;
       }
     } else {
       // One decode at full size, shrunk for each size exactly as a single decode would be.

@@ -23,6 +23,12 @@ const char* format_name(ImageFormat f) {
     case ImageFormat::bmp: return "bmp";
     case ImageFormat::tiff: return "tiff";
     case ImageFormat::gif: return "gif";
+    case ImageFormat::heif: return "heif";
+    case ImageFormat::avif: return "avif";
+    case ImageFormat::jxl: return "jxl";
+    case ImageFormat::netpbm: return "netpbm";
+    case ImageFormat::mpo: return "mpo";
+    case ImageFormat::raw: return "raw";
   }
   return "unknown";
 }
@@ -129,13 +135,18 @@ ImageHeader gif_header(std::span<const uint8_t> b) {
 }  // namespace
 
 ImageFormat sniff_format(std::span<const uint8_t> b) {
-  if (b.size() >= 3 && b[0] == 0xFF && b[1] == 0xD8 && b[2] == 0xFF) return ImageFormat::jpeg;
+  if (b.size() >= 3 && b[0] == 0xFF && b[1] == 0xD8 && b[2] == 0xFF) return io::is_mpo(b) ? ImageFormat::mpo : ImageFormat::jpeg;
+  // Before TIFF: DNG, CR2, NEF, ... are TIFF files.
+  if (io::is_raw(b)) return ImageFormat::raw;
   if (starts_with(b, "\x89PNG\r\n\x1a\n", 8)) return ImageFormat::png;
   if (starts_with(b, "RIFF", 4) && starts_with(b, "WEBP", 4, 8)) return ImageFormat::webp;
   if (starts_with(b, "GIF87a", 6) || starts_with(b, "GIF89a", 6)) return ImageFormat::gif;
   if (starts_with(b, "II*\0", 4) || starts_with(b, "MM\0*", 4)) return ImageFormat::tiff;
   // "BM" alone is too weak a magic (text files start with it), so the DIB header size must be valid.
   if (starts_with(b, "BM", 2) && b.size() >= 18 && valid_bmp_dib_size(le32(b.data() + 14))) return ImageFormat::bmp;
+  if (const ImageFormat f = io::sniff_isobmff(b); f != ImageFormat::unknown) return f;
+  if (io::is_jxl(b)) return ImageFormat::jxl;
+  if (io::is_netpbm(b)) return ImageFormat::netpbm;
   return ImageFormat::unknown;
 }
 
@@ -148,8 +159,19 @@ ImageHeader read_header(std::span<const uint8_t> b) {
     case ImageFormat::bmp: return bmp_header(b);
     case ImageFormat::tiff: return tiff_header(b);
     case ImageFormat::gif: return gif_header(b);
+    case ImageFormat::heif: return io::heif_header(b);
+    case ImageFormat::avif: return io::avif_header(b);
+    case ImageFormat::jxl: return io::jxl_header(b);
+    case ImageFormat::netpbm: return io::netpbm_header(b);
+    case ImageFormat::mpo: {
+      ImageHeader h = jpeg_header(b);
+      h.format = ImageFormat::mpo;
+      return h;
+    }
+    case ImageFormat::raw: return io::raw_header(b);
     case ImageFormat::unknown: break;
   }
+  if (const char* name = unsupported_image_format(b)) throw DecodeError(std::string("unsupported format: ") + name);
   throw DecodeError("not an image (unknown format)");
 }
 

@@ -23,7 +23,9 @@ namespace irbis {
 
 bool has_image_extension(const std::string& path) {
   static const char* kExt[] = {".jpg", ".jpeg", ".jpe", ".jfif", ".png", ".webp", ".bmp", ".dib",
-                               ".tif", ".tiff", ".gif", ".heic", ".avif"};
+                               ".tif", ".tiff", ".gif", ".heic", ".heif", ".hif", ".avif", ".jxl",
+                               ".pbm", ".pgm", ".ppm", ".pnm", ".pam", ".mpo", ".dng", ".cr2", ".cr3",
+                               ".nef", ".arw", ".orf", ".rw2", ".raf", ".pef", ".srw", ".jp2", ".psd"};
   const auto dot = path.find_last_of("./");
   if (dot == std::string::npos || path[dot] != '.') return false;
   std::string ext = path.substr(dot);

@@ -76,6 +76,11 @@ const char* mime_of(ImageFormat f) {
     case ImageFormat::bmp: return "image/bmp";
     case ImageFormat::tiff: return "image/tiff";
     case ImageFormat::gif: return "image/gif";
+    case ImageFormat::heif: return "image/heic";
+    case ImageFormat::avif: return "image/avif";
+    case ImageFormat::jxl: return "image/jxl";
+    case ImageFormat::netpbm: return "image/x-portable-anymap";
+    case ImageFormat::mpo: return "image/jpeg";  // browsers show an MPO's first image
     default: return "application/octet-stream";
   }
 }

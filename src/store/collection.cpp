@@ -187,7 +187,8 @@ ImageRecord read_record(const store::Statement& st) {
   if (h.size() == r.content_hash.size()) std::memcpy(r.content_hash.data(), h.data(), h.size());
   const std::string f = st.column_text(5);
   for (auto fmt : {ImageFormat::jpeg, ImageFormat::png, ImageFormat::webp, ImageFormat::bmp, ImageFormat::tiff,
-                   ImageFormat::gif})
+                   ImageFormat::gif, ImageFormat::heif, ImageFormat::avif, ImageFormat::jxl, ImageFormat::netpbm,
+                   ImageFormat::mpo, ImageFormat::raw})
     if (f == format_name(fmt)) r.format = fmt;
   r.width = int(st.column_int(6));
   r.height = int(st.column_int(7));
