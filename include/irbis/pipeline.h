@@ -20,6 +20,9 @@ std::string embedding_feature(const std::string& model);  // "emb.<model>", f32[
 std::string blocks_feature(const std::string& model);     // "blocks.<model>", f16[blocks dim]
 // Catalog meta key holding the sha256 of the ONNX file that computed a model's rows.
 std::string model_weights_key(const std::string& model);  // "model.<model>.onnx_sha256"
+// Catalog meta key holding the engine/precision that computed a model's rows, e.g. "onednn/bf16"
+// (Embedder::inference_tag; absent in collections indexed before it was recorded: opencv/fp32).
+std::string model_inference_key(const std::string& model);  // "model.<model>.inference"
 
 // What is computed: the features asked for here plus every feature the collection already has
 // (its hashes, each model it has embeddings of), so every image of a collection has every one of

@@ -46,14 +46,17 @@ EmbeddingRows embed_one(Embedder& embedder, const cv::Mat& input) {
 // use from the card of the one built up front, and handed back after each image.
 class EmbedderPool {
  public:
-  explicit EmbedderPool(std::unique_ptr<Embedder> first) : card_(first->card()) { free_.push_back(std::move(first)); }
+  explicit EmbedderPool(std::unique_ptr<Embedder> first)
+      : card_(first->card()), inference_{first->engine(), first->precision()} {
+    free_.push_back(std::move(first));
+  }
   const Embedder& any() const { return *free_.front(); }
   // Loads n networks in all and runs each once on a blank input, one after the other, so no
   // network is built or set up (layer allocation, fusion) concurrently with another's inference.
   // The first call also checks the card against the network: forward_blocks throws ModelError
   // when a block's width is not the card's.
   void prepare(int n) {
-    while (int(free_.size()) < n) free_.push_back(std::make_unique<Embedder>(card_));
+    while (int(free_.size()) < n) free_.push_back(std::make_unique<Embedder>(card_, inference_));
     const cv::Mat blank = cv::Mat::zeros(card_.input_size, card_.input_size, CV_32FC3);
     for (; prepared_ < free_.size(); ++prepared_) free_[prepared_]->forward_blocks({blank});
   }
@@ -85,11 +88,12 @@ class EmbedderPool {
         return Lease(*this, std::move(e));
       }
     }
-    return Lease(*this, std::make_unique<Embedder>(card_));
+    return Lease(*this, std::make_unique<Embedder>(card_, inference_));
   }
 
  private:
   ModelCard card_;
+  InferenceOptions inference_;  // every copy runs the engine and precision of the first
   std::mutex mu_;
   std::vector<std::unique_ptr<Embedder>> free_;
   size_t prepared_ = 0;  // free_[0, prepared_) have run once (prepare runs before any lease)
@@ -330,6 +334,7 @@ std::span<const uint8_t> as_bytes(const std::array<T, N>& a) {
 std::string embedding_feature(const std::string& model) { return "emb." + model; }
 std::string blocks_feature(const std::string& model) { return "blocks." + model; }
 std::string model_weights_key(const std::string& model) { return "model." + model + ".onnx_sha256"; }
+std::string model_inference_key(const std::string& model) { return "model." + model + ".inference"; }
 
 bool has_image_extension(const std::string& path) {
   static const char* kExt[] = {".jpg", ".jpeg", ".jpe", ".jfif", ".png", ".webp", ".bmp", ".dib",
@@ -388,8 +393,22 @@ Plan make_plan(const Collection& coll, const IndexParams& params, IndexReport& r
                        "' were computed with other weights (ONNX sha256 " + stored.substr(0, 12) +
                        "…) than the installed ones (" + card.onnx_sha256.substr(0, 12) +
                        "…); restore those weights or index into a new collection");
+    // Engine and precision: rows of one model in one collection come from interchangeable ones
+    // (docs/models.md). An automatic precision follows what made the collection's rows.
+    std::string stored_inference = coll.meta(model_inference_key(card.name));
+    if (stored_inference.empty() && coll.has_feature(embedding_feature(card.name)))
+      stored_inference = "opencv/fp32";  // indexed before the engine was recorded
+    InferenceOptions inference = default_inference();
+    if (!stored_inference.empty() && inference.precision == Precision::automatic)
+      inference.precision = parse_precision(stored_inference.substr(stored_inference.find('/') + 1));
+    auto first = std::make_unique<Embedder>(card, inference);
+    if (!stored_inference.empty() && !inference_interchangeable(stored_inference, first->inference_tag()))
+      throw ModelError(coll.dir().string() + ": its embeddings of model '" + card.name + "' were computed with " +
+                       stored_inference + ", which this run's " + first->inference_tag() +
+                       " does not reproduce; use --precision " +
+                       stored_inference.substr(stored_inference.find('/') + 1) + " or index into a new collection");
     ModelRun run;
-    run.pool = std::make_unique<EmbedderPool>(std::make_unique<Embedder>(card));
+    run.pool = std::make_unique<EmbedderPool>(std::move(first));
     run.pool->prepare(1);
     run.dim = run.pool->any().dim();
     run.blocks_dim = run.pool->any().blocks_dim();
@@ -420,7 +439,10 @@ void declare_features(Collection& coll, const Plan& plan) {
                          std::to_string(w.dim) + "]");
   for (const auto& w : want) coll.ensure_feature(w);
   // Which weights made these rows: index and merge_collections refuse to mix models that share a name.
-  for (const auto& m : plan.models) coll.set_meta(model_weights_key(m.card.name), m.card.onnx_sha256);
+  for (const auto& m : plan.models) {
+    coll.set_meta(model_weights_key(m.card.name), m.card.onnx_sha256);
+    coll.set_meta(model_inference_key(m.card.name), m.pool->any().inference_tag());
+  }
 }
 
 }  // namespace
