@@ -452,7 +452,7 @@ void Network::build(int threads) {
           // Every other reader of the residual has run already (it is pooled when produced).
           bool last = true;
           for (int c : consumers[residual])
-            if (c != add_index && c > i) last = false;
+            if (c != add_index && c >= i) last = false;  // incl. this convolution reading it
           if (last && r.owns) {
             y = r;
             r.owns = false;

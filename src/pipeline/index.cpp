@@ -399,14 +399,15 @@ Plan make_plan(const Collection& coll, const IndexParams& params, IndexReport& r
     if (stored_inference.empty() && coll.has_feature(embedding_feature(card.name)))
       stored_inference = "opencv/fp32";  // indexed before the engine was recorded
     InferenceOptions inference = default_inference();
+    const std::string stored_precision = stored_inference.substr(stored_inference.find('/') + 1);
     if (!stored_inference.empty() && inference.precision == Precision::automatic)
-      inference.precision = parse_precision(stored_inference.substr(stored_inference.find('/') + 1));
+      inference.precision = inference.engine == InferenceEngine::opencv ? Precision::fp32 : parse_precision(stored_precision);
     auto first = std::make_unique<Embedder>(card, inference);
     if (!stored_inference.empty() && !inference_interchangeable(stored_inference, first->inference_tag()))
       throw ModelError(coll.dir().string() + ": its embeddings of model '" + card.name + "' were computed with " +
                        stored_inference + ", which this run's " + first->inference_tag() +
-                       " does not reproduce; use --precision " +
-                       stored_inference.substr(stored_inference.find('/') + 1) + " or index into a new collection");
+                       " does not reproduce; use --precision " + stored_precision +
+                       (stored_precision == "fp32" ? "" : " --engine onednn") + " or index into a new collection");
     ModelRun run;
     run.pool = std::make_unique<EmbedderPool>(std::move(first));
     run.pool->prepare(1);
@@ -441,7 +442,9 @@ void declare_features(Collection& coll, const Plan& plan) {
   // Which weights made these rows: index and merge_collections refuse to mix models that share a name.
   for (const auto& m : plan.models) {
     coll.set_meta(model_weights_key(m.card.name), m.card.onnx_sha256);
-    coll.set_meta(model_inference_key(m.card.name), m.pool->any().inference_tag());
+    // The first engine/precision stays: later runs were checked to be interchangeable with it.
+    if (coll.meta(model_inference_key(m.card.name)).empty())
+      coll.set_meta(model_inference_key(m.card.name), m.pool->any().inference_tag());
   }
 }
 
