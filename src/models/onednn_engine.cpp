@@ -299,19 +299,24 @@ void Network::build(int threads) {
   std::map<std::string, std::vector<int>> consumers;
   for (int i = 0; i < nn; ++i)
     for (const auto& in : data_inputs(g.node(i))) consumers[in].push_back(i);
-  std::map<std::string, std::vector<float*>> pool_targets;
+  struct PoolTarget {
+    float* out;
+    int dim;
+    std::string what;  // "block 'x'" / "output 'y'"
+  };
+  std::map<std::string, std::vector<PoolTarget>> pool_targets;
   size_t total = size_t(card.blocks_dim());
   for (const auto& o : card.outputs) total += size_t(o.dim);
   I.pooled.assign(total, 0.f);
   {
     size_t off = 0;
     for (const auto& b : card.blocks) {
-      pool_targets[b.tensor].push_back(I.pooled.data() + off);
+      pool_targets[b.tensor].push_back({I.pooled.data() + off, b.dim, "block '" + b.name + "'"});
       off += size_t(b.dim);
     }
     for (const auto& o : card.outputs) {
       I.output_offsets.push_back(off);
-      pool_targets[o.tensor].push_back(I.pooled.data() + off);
+      pool_targets[o.tensor].push_back({I.pooled.data() + off, o.dim, "output '" + o.name + "'"});
       off += size_t(o.dim);
     }
   }
@@ -348,7 +353,13 @@ void Network::build(int threads) {
     set_last_use(name, i);
     auto pt = pool_targets.find(name);
     if (pt != pool_targets.end())
-      for (float* dst : pt->second) I.mean_pool(I.tensors[name], dst);
+      for (const PoolTarget& target : pt->second) {
+        const Tensor& pooled = I.tensors[name];
+        if (pooled.c != target.dim)
+          throw ModelError("model '" + card.name + "': " + target.what + " has " + std::to_string(pooled.c) +
+                           " channels, the card says " + std::to_string(target.dim));
+        I.mean_pool(pooled, target.out);
+      }
   };
   std::vector<bool> fused(size_t(nn), false);
 
@@ -698,7 +709,18 @@ void Network::run(const cv::Mat& input, float* blocks_row, const std::vector<flo
   IRBIS_THROW_IF_NOT(input.type() == CV_32FC3 && input.isContinuous(), UsageError,
                      "oneDNN engine: the input must be a continuous CV_32FC3 image");
   const int threads = std::max(1, cv::getNumThreads());
-  if (threads != threads_) build(threads);
+  if (threads != threads_) {
+    // Keep the previous build too: a caller that alternates (serve's thumbnails set one thread
+    // for a moment) does not rebuild every time.
+    if (other_ && other_threads_ == threads) {
+      std::swap(impl_, other_);
+      std::swap(threads_, other_threads_);
+    } else {
+      other_ = std::move(impl_);
+      other_threads_ = threads_;
+      build(threads);
+    }
+  }
   Impl& I = *impl_;
   omp_set_num_threads(threads);
   I.input_mem.set_data_handle(const_cast<uchar*>(input.data));

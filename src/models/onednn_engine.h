@@ -54,6 +54,8 @@ class Network {
   Precision precision_;
   int threads_ = 0;
   std::unique_ptr<Impl> impl_;
+  int other_threads_ = 0;
+  std::unique_ptr<Impl> other_;  // the build for the previous thread count
 };
 
 }  // namespace irbis::onednn

@@ -66,6 +66,14 @@ const std::vector<cv::Mat>& debian_inputs() {
   return inputs;
 }
 
+// One thread per forward pass while a gate runs: a 2-thread OpenMP team spins at every layer's
+// barrier when the machine is busy (BENCHMARKS.md), which made the gates 10x slower under load.
+struct SingleThreaded {
+  int before = cv::getNumThreads();
+  SingleThreaded() { cv::setNumThreads(1); }
+  ~SingleThreaded() { cv::setNumThreads(before); }
+};
+
 struct CosineStats {
   double median = 0, min = 0;
   size_t n = 0;
@@ -86,6 +94,7 @@ CosineStats descriptor_agreement(irbis::Embedder& a, irbis::Embedder& b, const s
 }  // namespace
 
 TEST(OnednnEngine, DefaultModelRunsOnOnednnAndMatchesOpencv) {
+  SingleThreaded one_thread;
   irbis::ModelCard card = default_card();
   irbis::Embedder dnnl(card, {irbis::InferenceEngine::onednn, irbis::Precision::fp32});
   irbis::Embedder ocv(card, {irbis::InferenceEngine::opencv, irbis::Precision::automatic});
@@ -113,6 +122,7 @@ TEST(OnednnEngine, DefaultModelRunsOnOnednnAndMatchesOpencv) {
 // The bf16 gate: descriptor cosine to fp32 on real photos, median >= 0.999 and min >= 0.99. On a
 // CPU without native bf16 the engine would only emulate it: then auto must not choose it.
 TEST(OnednnEngine, Bf16GateOnDebianPhotos) {
+  SingleThreaded one_thread;
   irbis::ModelCard card = default_card();
   if (!irbis::onednn::cpu_has_native_bf16()) {
     EXPECT_EQ(irbis::best_precision(), irbis::Precision::fp32) << "auto must not pick emulated bf16";
@@ -250,4 +260,29 @@ TEST(OnednnEngine, SmallGraphMatchesOpencv) {
   rng.fill(in, cv::RNG::UNIFORM, -1, 1);
   cv::Mat ba = dnnl.forward_blocks({in}), bb = ocv.forward_blocks({in});
   EXPECT_LE(cv::norm(ba, bb, cv::NORM_INF), 1e-5) << ba << "\n" << bb;
+}
+
+// The same bf16 gate on the other imported models, on the first 40 inputs (Inception v3 costs
+// 5x the default model per image): `auto` picks bf16 for them too.
+TEST(OnednnEngine, Bf16GateOtherModels) {
+  SingleThreaded one_thread;
+  if (!irbis::onednn::cpu_has_native_bf16()) {
+    EXPECT_EQ(irbis::best_precision(), irbis::Precision::fp32);
+    return;
+  }
+  std::vector<cv::Mat> photos = debian_photos_rgb();
+  ASSERT_GE(photos.size(), 40u) << "opencv-doc / python3-skimage sample photos missing (./setup.sh installs them)";
+  photos.resize(40);
+  for (const char* name : {"mobilenet_v2", "inception_v3"}) {
+    irbis::ModelCard card = irbis::find_model(name, kModelDir);
+    irbis::Embedder fp32(card, {irbis::InferenceEngine::onednn, irbis::Precision::fp32});
+    irbis::Embedder bf16(card, {irbis::InferenceEngine::onednn, irbis::Precision::bf16});
+    std::vector<cv::Mat> inputs;
+    for (const auto& p : photos) inputs.push_back(fp32.preprocess(p));
+    CosineStats s = descriptor_agreement(fp32, bf16, inputs);
+    std::cout << "[ gate ] " << name << " bf16 vs fp32 descriptor cosine over " << s.n << " inputs: median " << s.median
+              << ", min " << s.min << "\n";
+    EXPECT_GE(s.median, 0.999) << name;
+    EXPECT_GE(s.min, 0.99) << name;
+  }
 }
