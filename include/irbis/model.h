@@ -139,8 +139,12 @@ std::string precision_name(Precision p);
 // --precision, Python irbis.set_inference). Starts from $IRBIS_ENGINE / $IRBIS_PRECISION when set.
 void set_default_inference(const InferenceOptions& o);
 InferenceOptions default_inference();
-// What Precision::automatic resolves to with oneDNN on this CPU.
+// The fastest precision this CPU runs natively with oneDNN (bf16 with AMX or AVX-512 BF16, else fp32).
 Precision best_precision();
+// What Precision::automatic resolves to for a model: best_precision() when the model passed that
+// precision's accuracy gates (tests/models/onednn_engine_test.cpp: bf16 for nsfwjs's
+// mobilenet_v2_mid and inception_v3; mobilenet_v2 fails it), else fp32.
+Precision auto_precision(const ModelCard& card);
 // The instruction set oneDNN dispatches to here, e.g. "avx512_core_bf16".
 std::string inference_isa();
 // Embeddings of two (engine/precision) tags, as Embedder::inference_tag() gives, may share a

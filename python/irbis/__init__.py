@@ -888,7 +888,8 @@ def set_inference(engine: str = "auto", precision: str = "auto") -> None:
 
 
 def inference() -> dict:
-    """The current set_inference() choice, what "auto" precision is on this CPU ("auto_precision")
+    """The current set_inference() choice, the fastest precision this CPU runs natively
+    ("auto_precision"; "auto" uses it for models that passed its accuracy gates, docs/models.md)
     and the instruction set oneDNN dispatches to ("isa")."""
     return _irbis.inference()
 

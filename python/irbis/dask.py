@@ -154,7 +154,9 @@ def index_distributed(client: Any, paths: Union[str, os.PathLike, Iterable[Union
     choice = _irbis.inference()
     engine = choice["engine"] if engine is None else engine
     if precision is None:
-        precision = choice["precision"] if choice["precision"] != "auto" else choice["auto_precision"]
+        precision = choice["precision"]
+        if precision == "auto" and "cnn" in feats:
+            precision = _irbis.auto_precision(model)
 
     # 1. The file list, in path-byte order (scan sorts by bytes; several roots are merged here).
     files, _sizes, problems = _irbis.scan([os.fsencode(r) for r in roots])

@@ -83,5 +83,9 @@ PYBIND11_MODULE(_irbis, m) {
         return d;
       },
       "The current choice (set_inference), what auto precision means on this CPU and oneDNN's instruction set.");
+  m.def(
+      "auto_precision",
+      [](const std::string& model) { return irbis::precision_name(irbis::auto_precision(irbis::find_model(model))); },
+      py::arg("model"), "What precision \"auto\" resolves to for a model on this CPU.");
   m.attr("DEFAULT_MODEL") = irbis::kDefaultModel;
 }

@@ -135,7 +135,7 @@ MergeReport merge_collections(Collection& dest, const std::vector<fs::path>& par
   if (!dest_has_features)
     for (const auto& f : specs) dest.ensure_feature(f);
   for (const auto& model : models_of(specs)) {
-    for (const std::string key : {model_weights_key(model), model_inference_key(model)})
+    for (const std::string& key : {model_weights_key(model), model_inference_key(model)})
       for (const auto& p : parts)
         if (const std::string v = p->meta(key); !v.empty()) {
           dest.set_meta(key, v);
