@@ -91,8 +91,8 @@ print("limits (GFLOP/s, 2048^3):", ", ".join(f"{k} {v:.0f}" for k, v in limits.i
 lim = {"fp32": limits.get("onednn_matmul_fp32", 0), "bf16": limits.get("onednn_matmul_bf16", 0)}
 sg = limits.get("openblas_sgemm_fp32", 0)
 base = st.median(x[0] for x in e2e["opencv/fp32"])
-print(f"\n| engine/precision | inference-only images/s | GFLOP/s | % of limit | CPU ms/image | end-to-end images/s | vs --engine opencv | peak RSS MB |")
-print("|---|---|---|---|---|---|---|---|")
+print(f"\n| engine/precision | inference-only images/s | GFLOP/s | % of limit | CPU ms/image | end-to-end images/s | vs --engine opencv | end-to-end CPU ms/image | peak RSS MB |")
+print("|---|---|---|---|---|---|---|---|---|")
 for cfg in ["opencv/fp32", "onednn/fp32", "onednn/bf16"]:
     if cfg not in e2e:
         continue
@@ -100,10 +100,11 @@ for cfg in ["opencv/fp32", "onednn/fp32", "onednn/bf16"]:
     cpu = st.median(x[1] for x in infer[("infer", cfg)])
     e = st.median(x[0] for x in e2e[cfg])
     rss = max(x[2] for x in e2e[cfg])
+    e_cpu = st.median(x[1] for x in e2e[cfg])
     p = cfg.split("/")[1]
     l = lim[p] or sg
     print(f"| {cfg} | {inf:.1f} | {inf * gflop:.1f} | {100 * inf * gflop / l:.0f} % of oneDNN matmul {p} {l:.0f}"
-          f" ({100 * inf * gflop / sg:.0f} % of sgemm {sg:.0f}) | {cpu:.2f} | {e:.1f} | {e / base:.2f}x | {rss:.0f} |")
+          f" ({100 * inf * gflop / sg:.0f} % of sgemm {sg:.0f}) | {cpu:.2f} | {e:.1f} | {e / base:.2f}x | {e_cpu:.1f} | {rss:.0f} |")
 for (mode, cfg), v in infer.items():
     if mode == "infer_team":
         print(f"threading: one network with an OpenMP team of all cores ({cfg}): {st.median(x[0] for x in v):.1f} images/s,"
