@@ -16,6 +16,8 @@ APT_PACKAGES=(
   libhnswlib-dev liblbfgs-dev
   # model import: ONNX protobuf classes
   libonnx-dev libprotobuf-dev protobuf-compiler
+  # CNN inference engine: oneDNN (fp32 / bf16 convolutions in blocked layouts)
+  libdnnl-dev
   # storage and plumbing
   libsqlite3-dev sqlite3 libxxhash-dev libcli11-dev nlohmann-json3-dev
   libcpp-httplib-dev

@@ -36,6 +36,12 @@ constexpr const char* kSchemaVersionKey = "schema_version";
 constexpr const char* kScanProblemsKey = "last_scan_problems";  // JSON [{path, reason}] of the last index run
 // The sha256 of the ONNX file that computed a model's rows.
 std::string model_weights_key(const std::string& model);  // "model.<model>.onnx_sha256"
+// Catalog meta key holding the engine/precision that computed a model's rows, e.g. "onednn/bf16"
+// (Embedder::inference_tag; absent in collections indexed before it was recorded: opencv/fp32).
+std::string model_inference_key(const std::string& model);  // "model.<model>.inference"
+// Whether rows made by two engine/precision tags ("engine/precision") may share a collection:
+// fp32 from either engine, bf16 only with bf16 (docs/models.md, "Engines and precisions").
+bool inference_interchangeable(const std::string& tag_a, const std::string& tag_b);
 // Written and read by the Python package (python/irbis/): its defaults for a collection it made,
 // and a Dask partial's file-list digest.
 constexpr const char* kPythonDefaultModelKey = "python.default_model";

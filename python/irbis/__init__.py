@@ -43,7 +43,8 @@ from ._irbis import (  # noqa: E402,F401
 __version__ = _build_config.VERSION
 __all__ = [
     "Collection", "IndexReport", "ClusterResult", "MergeReport", "VectorIndex", "UniqueResult", "Classifier",
-    "Explanation", "merge_collections", "list_models", "model_dir", "find_near_pairs", "cluster_array", "DEFAULT_MODEL",
+    "Explanation", "merge_collections", "list_models", "model_dir",
+    "set_inference", "inference", "find_near_pairs", "cluster_array", "DEFAULT_MODEL",
     "Error", "UsageError", "IoError", "DecodeError", "StoreError", "ModelError", "NotAvailableError",
 ]
 
@@ -332,7 +333,8 @@ class Collection:
     def index(self, roots: Union[PathLike, Iterable[PathLike]], *, features: Optional[Sequence[str]] = None,
               model: Optional[str] = None, max_pixels: Optional[int] = None, threads: int = 0,
               progress: Union[bool, Callable[[int, int], None], None] = False,
-              commit_every: Optional[int] = None) -> IndexReport:
+              commit_every: Optional[int] = None, engine: Optional[str] = None,
+              precision: Optional[str] = None) -> IndexReport:
         """Scans ``roots`` (folders or files) and indexes new and changed images, marks removed
         ones (irbis::index_collection, as `irbis index`). Resumable: an interrupted run
         (Ctrl-C, a killed process) loses nothing committed; run it again to finish.
@@ -341,7 +343,9 @@ class Collection:
         model: the CNN model (default: create()'s, else DEFAULT_MODEL);
         progress: True (tqdm or a counter on stderr) or a callable(done, total), called at most
         every 0.1 s and at the end (an exception it raises stops the run; Ctrl-C works too);
-        commit_every: images per catalog transaction (default 256; a run also commits every 2 s)."""
+        commit_every: images per catalog transaction (default 256; a run also commits every 2 s);
+        engine / precision: CNN inference for this run ("auto", "onednn", "opencv" / "auto", "fp32",
+        "bf16"; default: irbis.set_inference's choice, see docs/models.md)."""
         rs = _paths(roots, "roots")
         feats = _features(features) if features is not None else self._default_features()
         if model is None:
@@ -353,6 +357,10 @@ class Collection:
             kw["max_pixels"] = _int(max_pixels, "max_pixels", 1)
         if commit_every is not None:
             kw["commit_every"] = _int(commit_every, "commit_every", 1)
+        if engine is not None:
+            kw["engine"] = _str(engine, "engine")
+        if precision is not None:
+            kw["precision"] = _str(precision, "precision")
         cb = _progress_callback(progress, "indexing")
         d = self._c.index(rs, hashes="hashes" in feats, model=model if "cnn" in feats else "",
                           threads=threads, progress=cb, **kw)
@@ -873,6 +881,21 @@ def merge_collections(dest: Union[Collection, PathLike], partials: Iterable[Path
 def list_models() -> list:
     """Installed models (cards in model_dir()): name, embedding_dim, architecture, source, ..."""
     return _irbis.list_models()
+
+
+def set_inference(engine: str = "auto", precision: str = "auto") -> None:
+    """Engine ("auto", "onednn", "opencv") and precision ("auto", "fp32", "bf16") of every later
+    CNN embedding in this process: indexing, search by image, classifiers and explanations (the
+    CLI's --engine / --precision; docs/models.md). "auto" precision is bf16 on CPUs with native
+    bf16 (AVX-512 BF16, AMX), else fp32; when indexing into a collection, the one its rows used."""
+    _irbis.set_inference(_str(engine, "engine"), _str(precision, "precision"))
+
+
+def inference() -> dict:
+    """The current set_inference() choice, the fastest precision this CPU runs natively
+    ("auto_precision"; "auto" uses it for models that passed its accuracy gates, docs/models.md)
+    and the instruction set oneDNN dispatches to ("isa")."""
+    return _irbis.inference()
 
 
 def model_dir() -> str:

@@ -31,4 +31,7 @@ void add_explain_command(CLI::App& root, int& result);
 void add_report_command(CLI::App& root, int& result);  // report_command.cpp
 void add_serve_command(CLI::App& root, int& result);   // report_command.cpp
 
+// --engine / --precision on a command that embeds images (inference_options.cpp).
+void add_inference_options(CLI::App* cmd);
+
 }  // namespace irbis::cli

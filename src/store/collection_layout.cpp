@@ -18,6 +18,12 @@ std::filesystem::path feature_file(const std::filesystem::path& collection_dir, 
 std::string embedding_feature(const std::string& model) { return kEmbeddingPrefix + model; }
 std::string blocks_feature(const std::string& model) { return kBlocksPrefix + model; }
 std::string model_weights_key(const std::string& model) { return "model." + model + ".onnx_sha256"; }
+std::string model_inference_key(const std::string& model) { return "model." + model + ".inference"; }
+
+bool inference_interchangeable(const std::string& a, const std::string& b) {
+  auto precision_of = [](const std::string& tag) { return tag.substr(tag.find('/') + 1); };
+  return precision_of(a) == precision_of(b);
+}
 
 std::string feature_model(const std::string& feature) {
   for (const std::string prefix : {kEmbeddingPrefix, kBlocksPrefix})
