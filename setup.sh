@@ -20,7 +20,7 @@ APT_PACKAGES=(
   libsqlite3-dev sqlite3 libxxhash-dev libcli11-dev nlohmann-json3-dev
   libcpp-httplib-dev
   # tests and benchmarks
-  libgtest-dev libgmock-dev libbenchmark-dev
+  libgtest-dev libgmock-dev libbenchmark-dev curl
   # python references for benchmarks and test fixtures
   python3-numpy python3-pil python3-scipy python3-opencv python3-sklearn python3-hnswlib python3-faiss
   # real photographs for the sample collection and tests
