@@ -20,13 +20,29 @@ struct TiffInfo {
   int width = 0;        // 0 when the tag is absent
   int height = 0;
   int orientation = 1;  // 1 when absent or out of range
+  // The unit the decoder reads at once: TileWidth x TileLength, or width x RowsPerStrip for strips;
+  // 0 when absent (one strip of the whole image).
+  int tile_width = 0;
+  int tile_height = 0;
 };
-// Parses a TIFF header and its first IFD. Returns false and sets *error when malformed.
+// Parses a TIFF header and its first IFD. Returns false and sets *error when malformed, when a
+// size tag (ImageWidth, ImageLength, TileWidth, TileLength, RowsPerStrip) is repeated or has a
+// type we cannot read.
 bool parse_tiff_ifd0(std::span<const uint8_t> bytes, TiffInfo* info, std::string* error);
 
-// A TurboJPEG decompressor owned by the calling thread (created on first use, never shared).
-// Throws DecodeError if it cannot be created.
-void* thread_decompressor();
+// A TurboJPEG decompressor for one file (never reused: a handle keeps state between files, and a
+// damaged file could make the next valid one fail). Throws DecodeError if it cannot be created.
+class JpegDecompressor {
+ public:
+  JpegDecompressor();
+  ~JpegDecompressor();
+  JpegDecompressor(const JpegDecompressor&) = delete;
+  JpegDecompressor& operator=(const JpegDecompressor&) = delete;
+  void* get() const { return handle_; }
+
+ private:
+  void* handle_;
+};
 
 // Applies an EXIF orientation (1..8) in place; other values are ignored.
 void apply_orientation(cv::Mat& img, int orientation);

@@ -413,7 +413,8 @@ int64_t Collection::stage_image(const ImageRecord& rec,
   for (const auto& [name, f] : impl_->features) {
     const int64_t have = f.committed_rows + int64_t(f.staged.size() / f.spec.row_bytes());
     if (have != id || rec.status != ImageStatus::ok) continue;
-    if (std::none_of(rows.begin(), rows.end(), [&](const auto& r) { return r.first == name; }))
+    const std::string& feature = name;  // clang 14 cannot capture a structured binding
+    if (std::none_of(rows.begin(), rows.end(), [&](const auto& r) { return r.first == feature; }))
       throw StoreError("stage_image: " + rec.path + " has no row of feature '" + name + "'");
   }
   for (auto& [name, f] : impl_->features) {
