@@ -208,6 +208,31 @@ uint64_t DecodeBudget::in_flight() const {
   return in_flight_;
 }
 
+uint64_t peak_bytes_per_pixel(ImageFormat f) {
+  switch (f) {
+    case ImageFormat::jpeg: return 11;
+    case ImageFormat::png: return 15;
+    case ImageFormat::webp:
+    case ImageFormat::bmp: return 7;
+    case ImageFormat::gif: return 3;
+    default: return 40;  // TIFF: up to 64-bit float RGBA plus its 8-bit copies
+  }
+}
+
+DecodedImage decode_upload(std::span<const uint8_t> bytes, uint64_t max_pixels, DecodeBudget& budget) {
+  if (bytes.empty()) throw DecodeError("empty upload");
+  const ImageHeader h = read_header(bytes);  // DecodeError for anything that is not a known image
+  const uint64_t pixels = uint64_t(h.width) * uint64_t(h.height);
+  if (pixels > max_pixels)
+    throw DecodeError("image declares " + std::to_string(h.width) + "x" + std::to_string(h.height) +
+                      " pixels, over the upload limit of " + std::to_string(max_pixels));
+  DecodeOptions d;
+  d.max_pixels = max_pixels;
+  d.min_side = 256;
+  const DecodeBudget::Lease lease(budget, pixels * peak_bytes_per_pixel(h.format));
+  return decode_image(bytes, d);
+}
+
 void HardenedServer::headers_received() {
   if (tl_stream) tl_stream->set_deadline(tl_body_seconds);
 }

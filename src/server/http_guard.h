@@ -10,7 +10,10 @@
 #include <cstdint>
 #include <map>
 #include <mutex>
+#include <span>
 #include <string>
+
+#include "irbis/image.h"
 
 namespace irbis::http {
 
@@ -58,6 +61,17 @@ class DecodeBudget {
   uint64_t budget_;
   uint64_t in_flight_ = 0;
 };
+
+// Decoded upload bytes in memory at once (D8): the declared pixels times the format's peak bytes
+// per pixel (docs/reliability.md, "What max_pixels bounds"), under a budget of 768 MiB: several
+// small uploads decode at once, a 40 MP 16-bit PNG alone.
+constexpr uint64_t kDecodeBudgetBytes = 768ull << 20;
+uint64_t peak_bytes_per_pixel(ImageFormat f);
+
+// The upload path of POST /api/search up to the network: header read, declared pixels checked
+// against `max_pixels`, then the decode under a lease of the budget. DecodeError (400) for
+// anything that is not an acceptable image.
+DecodedImage decode_upload(std::span<const uint8_t> bytes, uint64_t max_pixels, DecodeBudget& budget);
 
 struct ConnectionLimits {
   int per_client = 128;       // open connections from one address; more are closed at once

@@ -62,21 +62,6 @@ using http::int_param;
 constexpr int64_t kMaxOffset = int64_t(1) << 40;
 constexpr int64_t kMaxPage = 1000000;
 constexpr int64_t kMaxId = int64_t(1) << 53;
-// Decoded upload bytes in memory at once (D8): the declared pixels times the format's peak bytes
-// per pixel (docs/reliability.md, "What max_pixels bounds"), under a budget of 768 MiB: several
-// small uploads decode at once, a 40 MP 16-bit PNG alone.
-constexpr uint64_t kDecodeBudgetBytes = 768ull << 20;
-uint64_t peak_bytes_per_pixel(ImageFormat f) {
-  switch (f) {
-    case ImageFormat::jpeg: return 11;
-    case ImageFormat::png: return 15;
-    case ImageFormat::webp:
-    case ImageFormat::bmp: return 7;
-    case ImageFormat::gif: return 3;
-    default: return 40;  // TIFF: up to 64-bit float RGBA plus its 8-bit copies
-  }
-}
-
 const char* mime_of(ImageFormat f) {
   switch (f) {
     case ImageFormat::jpeg: return "image/jpeg";
@@ -135,7 +120,7 @@ struct Server {
   std::vector<ReportSection> sections;
   std::mutex embed_mu;
   std::unique_ptr<Embedder> embedder;
-  http::DecodeBudget decode_budget{kDecodeBudgetBytes};
+  http::DecodeBudget decode_budget{http::kDecodeBudgetBytes};
 
   Server(const Collection& c, const ReportOptions& r, const ServeOptions& s)
       : coll(c), ropts(r), sopts(s), data(c, r), sections(report_sections(r)) {}
@@ -204,19 +189,7 @@ struct Server {
 
   cv::Mat embed_upload(const std::string& bytes, nlohmann::json& info) {
     const std::span<const uint8_t> b(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size());
-    if (b.empty()) throw DecodeError("empty upload");
-    const ImageHeader h = read_header(b);  // DecodeError for anything that is not a known image
-    if (uint64_t(h.width) * uint64_t(h.height) > sopts.max_upload_pixels)
-      throw DecodeError("image declares " + std::to_string(h.width) + "x" + std::to_string(h.height) +
-                        " pixels, over the upload limit of " + std::to_string(sopts.max_upload_pixels));
-    DecodeOptions d;
-    d.max_pixels = sopts.max_upload_pixels;
-    d.min_side = 256;
-    DecodedImage img;
-    {
-      const http::DecodeBudget::Lease lease(decode_budget, uint64_t(h.width) * uint64_t(h.height) * peak_bytes_per_pixel(h.format));
-      img = decode_image(b, d);
-    }
+    const DecodedImage img = http::decode_upload(b, sopts.max_upload_pixels, decode_budget);
     info = {{"width", img.header.width}, {"height", img.header.height}, {"format", format_name(img.header.format)}};
     const VectorSearch* vs = data.search();
     if (!vs) throw NotAvailableError("search is not available: " + data.search_error());
