@@ -22,8 +22,9 @@ APT_PACKAGES=(
   libsqlite3-dev sqlite3 libxxhash-dev libcli11-dev nlohmann-json3-dev
   libcpp-httplib-dev
   # tests and benchmarks; clang + compiler-rt + libomp for the sanitizer and fuzz build
-  # (scripts/sanitize.sh), iproute2 (ss) for the loopback-binding check of tests/e2e/serve.sh
-  libgtest-dev libgmock-dev libbenchmark-dev clang libclang-rt-14-dev libomp-dev zlib1g-dev iproute2
+  # (scripts/sanitize.sh), iproute2 (ss) for the loopback-binding check of tests/e2e/serve.sh,
+  # curl for tests/e2e/serve_hardening.sh
+  libgtest-dev libgmock-dev libbenchmark-dev clang libclang-rt-14-dev libomp-dev zlib1g-dev iproute2 curl
   # python references for benchmarks and test fixtures
   python3-numpy python3-pil python3-scipy python3-opencv python3-sklearn python3-hnswlib python3-faiss
   # real photographs for the sample collection and tests

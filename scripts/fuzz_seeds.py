@@ -171,4 +171,15 @@ for i, name in enumerate([b"/pics/a.jpg", "/fotos/año/café.png".encode(),
                           "/写真/猫.jpg".encode(), "/emoji/🐈.gif".encode(), b"/latin1/caf\xe9.jpg",
                           b"\xed\xa0\x80", b"\xc0\xaf\xe0\x80\xaf", b"\xf4\x90\x80\x80"]):
     put("display_path", f"name{i}", name)
+# The server: uploads are the decoder's images; request fields are value, Host, Origin,
+# Sec-Fetch-Site, Range, method (one per line).
+for name, data in images.items():
+    put("server_upload", name, data)
+for i, fields in enumerate([
+        ["50", "127.0.0.1:8080", "", "", "", "GET"],
+        ["9223372036854775807", "localhost:8080", "http://localhost:8080", "same-origin", "bytes=0-99", "POST"],
+        ["-1", "evil.example", "http://evil.example", "cross-site", "bytes=0-,0-,0-", "POST"],
+        ["0007", "[::1]:8080", "null", "same-site", "bytes=-5", "PUT"],
+        ["99999999999999999999", "[::1", "", "", "", "HEAD"]]):
+    put("server_params", f"req{i}", "\n".join(fields))
 print(f"fuzz seeds written to {out}: " + ", ".join(f"{t} {len(os.listdir(os.path.join(out, t)))}" for t in sorted(os.listdir(out))))

@@ -17,8 +17,13 @@ constexpr const char* kFeaturesDir = "features";        // features/<name>.f, fi
 constexpr const char* kLockFile = "lock";               // flock()ed by the one writer
 constexpr const char* kVectorIndexDir = "index";        // index/<model>.{hnsw,pca,json}: the ANN index
 constexpr const char* kThumbsDir = "thumbs";            // thumbs/<id>.jpg: the server's thumbnail cache
-// <collection>/features/<feature>.f
+// <collection>/features/<feature>.f. Throws StoreError for a name valid_feature_name() refuses, so
+// a name read from a damaged catalog can never reach outside features/.
 std::filesystem::path feature_file(const std::filesystem::path& collection_dir, const std::string& feature);
+// A feature name is a plain file name: 1 to 128 of [A-Za-z0-9._-], not starting with '.'.
+bool valid_feature_name(const std::string& feature);
+// The largest dimension a feature may declare (a catalog claiming more is damaged).
+constexpr int kMaxFeatureDim = 1 << 20;
 
 // ---- feature names
 constexpr const char* kHashesFeature = "hashes";  // u64[3]: phash, dhash, ahash

@@ -98,7 +98,11 @@ IndexReport index_collection(Collection& coll, const IndexParams& params) {
     int64_t done = 0;
     if (fill_from < committed) {
       std::vector<ImageRecord> old;
-      for (int64_t id = fill_from; id < committed; ++id) old.push_back(*coll.record(id));
+      for (int64_t id = fill_from; id < committed; ++id) {
+        auto rec = coll.record(id);
+        if (!rec) throw StoreError(coll.dir().string() + ": catalog damaged: no image with id " + std::to_string(id));
+        old.push_back(std::move(*rec));
+      }
       const int64_t total = int64_t(old.size() + files.todo.size());
       BackfillSink sink(coll, producers, starts, params.commit_every);
       ordered_parallel<ImageRows>(

@@ -164,7 +164,7 @@ const ClustersResult* ReportData::clusters() {
     x = m.data;
   } catch (const Error&) {
     if (coll_.has_feature(kColorFeature)) {  // hashes-only collections: colour statistics
-      const FeatureView v = coll_.view(kColorFeature);
+      const FeatureView v = coll_.view(kColorFeature, "f32", kColorStatsDim);
       res->features = "color";
       for (const auto& r : *live_)
         if (r.id < v.rows()) res->records.push_back(r);

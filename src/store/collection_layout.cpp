@@ -1,6 +1,10 @@
 #include "irbis/collection_layout.h"
 
+#include <algorithm>
+
 #include <nlohmann/json.hpp>
+
+#include "irbis/errors.h"
 
 #include "irbis/text.h"
 
@@ -11,7 +15,17 @@ constexpr const char* kEmbeddingPrefix = "emb.";
 constexpr const char* kBlocksPrefix = "blocks.";
 }  // namespace
 
+bool valid_feature_name(const std::string& feature) {
+  if (feature.empty() || feature.size() > 128 || feature[0] == '.') return false;
+  return std::all_of(feature.begin(), feature.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '_' ||
+           c == '-';
+  });
+}
+
 std::filesystem::path feature_file(const std::filesystem::path& collection_dir, const std::string& feature) {
+  if (!valid_feature_name(feature))
+    throw StoreError(collection_dir.string() + ": feature name '" + feature + "' is not a plain name");
   return collection_dir / kFeaturesDir / (feature + ".f");
 }
 
