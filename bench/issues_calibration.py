@@ -34,14 +34,15 @@ PHOTOS = [f"{OPENCV}/{n}" for n in (
 
 
 def crops(img, n, rng):
-    """n crops of 60-90 % of each side, resized so the long side is 400 px."""
+    """n crops of 60-90 % of each side, shrunk so the long side is at most 400 px (never
+    enlarged: an upscaled crop is soft, and would be a blurry "clean" image)."""
     h, w = img.shape[:2]
     out = []
     for _ in range(n):
         ch, cw = int(h * rng.uniform(0.6, 0.9)), int(w * rng.uniform(0.6, 0.9))
         y, x = rng.integers(0, h - ch + 1), rng.integers(0, w - cw + 1)
         c = img[y:y + ch, x:x + cw]
-        s = 400 / max(ch, cw)
+        s = min(1.0, 400 / max(ch, cw))
         out.append(cv2.resize(c, (round(cw * s), round(ch * s)), interpolation=cv2.INTER_AREA))
     return out
 
@@ -106,7 +107,7 @@ def make_collection(root, rng):
     # Out-of-place images: a group of three 28x28 grayscale digits and two singles (a grayscale
     # text scan, a chessboard): five, which should fill the first five odd_one_out rows.
     digits = cv2.imread(f"{OPENCV}/digits.png", cv2.IMREAD_GRAYSCALE)
-    for k, (y, x) in enumerate([(0, 0), (500, 400), (1000, 1200)]):
+    for k, (y, x) in enumerate([(0, 0), (400, 500), (900, 1500)]):
         d = cv2.resize(digits[y:y + 20, x:x + 20], (28, 28), interpolation=cv2.INTER_CUBIC)
         cv2.imwrite(f"{root}/stray_digit_{k}.png", d)
         truth["odd_one_out"].add(f"stray_digit_{k}.png")

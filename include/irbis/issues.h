@@ -34,12 +34,14 @@ const std::vector<IssueKind>& all_issue_kinds();
 // photo; always flag a black one).
 struct IssueParams {
   double z = 3.5;                         // robust z beyond which a measure is unusual for this collection
-  double blurry_lo = 0.55, blurry_hi = 0.72;     // edge_ratio below
+  double blurry_lo = 0.62, blurry_hi = 0.70;     // edge_ratio below
   double blurry_laplacian = 120;          // ... and variance of the Laplacian below this
+  double blurry_min_contrast = 0.05;      // ... judged only with lum_std at least this (flat: low_information)
   double dark_lo = 0.12, dark_hi = 0.30;         // lum_p99 below
-  double bright_lo = 0.70, bright_hi = 0.86;     // lum_p05 above
-  double low_info_lo = 2.0, low_info_hi = 3.5;   // entropy (bits) below
-  double grayscale_max = 0.02;            // colored_fraction at or below
+  double bright_lo = 0.70, bright_hi = 0.78;     // lum_p05 above
+  double low_info_lo = 1.5, low_info_hi = 2.5;   // entropy (bits) below
+  double low_info_contrast = 0.02;        // ... or lum_std below (and the image neither dark nor bright)
+  double grayscale_max = 1.0;             // colorfulness at or below (a grey JPEG: exactly 0)
   double tiny_lo = 32, tiny_hi = 128;     // sqrt(width x height) below clamp(0.3 x median, lo, hi)
   double odd_aspect_min = 2.5;            // long side / short side above max(this, robust fence)
   double odd_one_out = 4.0;               // combined score (see docs/issues.md) above

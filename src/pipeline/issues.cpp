@@ -114,9 +114,10 @@ CollectionIssues find_collection_issues(const Collection& coll, const IssueParam
     const auto er = column([&](size_t i) { return double(q[i][kEdgeRatio]); });
     const double t = low_threshold(er, 0.03, p.blurry_lo, p.blurry_hi);
     summary[IssueKind::blurry].threshold = t;
-    summary[IssueKind::blurry].rule = "edge_ratio < " + fmt("%.3g", t) + " and laplacian_var < " + fmt("%.4g", p.blurry_laplacian);
+    summary[IssueKind::blurry].rule = "edge_ratio < " + fmt("%.3g", t) + " and laplacian_var < " +
+                                      fmt("%.4g", p.blurry_laplacian) + " and lum_std >= " + fmt("%.3g", p.blurry_min_contrast);
     for (size_t i = 0; i < n; ++i)
-      if (er[i] < t && q[i][kLaplacianVar] < p.blurry_laplacian && q[i][kLumStd] > 0.01)
+      if (er[i] < t && q[i][kLaplacianVar] < p.blurry_laplacian && q[i][kLumStd] >= p.blurry_min_contrast)
         add(i, IssueKind::blurry, er[i], t,
             "edges " + fmt("%.2f", er[i]) + " as sharp at full as at half scale (collection median " +
                 fmt("%.2f", robust_stats(er, 0.03).median) + "), Laplacian variance " + fmt("%.0f", q[i][kLaplacianVar]));
@@ -142,26 +143,32 @@ CollectionIssues find_collection_issues(const Collection& coll, const IssueParam
       if (v[i] > t)
         add(i, IssueKind::bright, v[i], t, "darkest 5 % of pixels at " + fmt("%.0f", 100 * v[i]) + " % luminance");
   }
-  // ---- low information: a narrow grey histogram.
+  // ---- low information: a narrow grey histogram or next to no contrast, when exposure does not
+  // explain it (a dark or bright image is reported as that).
   {
+    std::vector<bool> exposure(n, false);
+    for (const ImageIssue& is : out.issues)
+      if (is.kind == IssueKind::dark || is.kind == IssueKind::bright) exposure[is.image] = true;
     const auto v = column([&](size_t i) { return double(q[i][kEntropy]); });
     const double t = low_threshold(v, 0.2, p.low_info_lo, p.low_info_hi);
     summary[IssueKind::low_information].threshold = t;
-    summary[IssueKind::low_information].rule = "entropy < " + fmt("%.3g", t) + " bits";
+    summary[IssueKind::low_information].rule = "(entropy < " + fmt("%.3g", t) + " bits or lum_std < " +
+                                               fmt("%.3g", p.low_info_contrast) + ") and neither dark nor bright";
     for (size_t i = 0; i < n; ++i)
-      if (v[i] < t)
+      if ((v[i] < t || q[i][kLumStd] < p.low_info_contrast) && !exposure[i])
         add(i, IssueKind::low_information, v[i], t,
             "grey-level entropy " + fmt("%.2f", v[i]) + " bits, " + fmt("%.0f", q[i][kUniqueColors]) + " distinct colours");
   }
   // ---- grayscale: (almost) no pixel has a colour.
   std::vector<bool> grey(n);
-  for (size_t i = 0; i < n; ++i) grey[i] = q[i][kColoredFraction] <= p.grayscale_max;
+  for (size_t i = 0; i < n; ++i) grey[i] = q[i][kColorfulness] <= p.grayscale_max;
   summary[IssueKind::grayscale].threshold = p.grayscale_max;
-  summary[IssueKind::grayscale].rule = "colored_fraction <= " + fmt("%.3g", p.grayscale_max);
+  summary[IssueKind::grayscale].rule = "colorfulness <= " + fmt("%.3g", p.grayscale_max);
   for (size_t i = 0; i < n; ++i)
     if (grey[i])
-      add(i, IssueKind::grayscale, q[i][kColoredFraction], p.grayscale_max,
-          fmt("%.1f", 100 * q[i][kColoredFraction]) + " % of pixels coloured");
+      add(i, IssueKind::grayscale, q[i][kColorfulness], p.grayscale_max,
+          "colourfulness " + fmt("%.2f", q[i][kColorfulness]) + ", " + fmt("%.1f", 100 * q[i][kColoredFraction]) +
+              " % of pixels coloured");
   // ---- tiny, odd aspect (from the catalog's full dimensions).
   Properties props;
   props.grey = grey;
