@@ -69,6 +69,37 @@ run issues "$WORK/c.irbis"
 assert_eq "$RC" 0 "issues table exit code"
 assert_contains "$OUT" "low_information" "table summary"
 
+# /api/issues is the CLI's JSON plus paging and links (thumb, file) on each image.
+"$IRBIS" serve "$WORK/c.irbis" --port 0 > "$WORK/serve.out" 2>&1 &
+PID=$!
+trap 'kill $PID 2>/dev/null || true; cleanup' EXIT
+for _ in $(seq 100); do grep -q http "$WORK/serve.out" && break; sleep 0.2; done
+URL=$(grep -o 'http://127.0.0.1:[0-9]*' "$WORK/serve.out") || fail "serve did not start: $(cat "$WORK/serve.out")"
+$PY - "$URL" "$WORK/issues.json" <<'PYEOF' || fail "API equals CLI JSON"
+import json, sys, urllib.request
+api = json.load(urllib.request.urlopen(sys.argv[1] + "/api/issues?limit=100000"))
+cli = json.load(open(sys.argv[2]))
+for k in ("images", "embeddings", "summary", "total", "collection"):
+    assert api[k] == cli[k], (k, api[k], cli[k])
+strip = lambda items: [{k: v for k, v in i.items() if k not in ("thumb", "file")} for i in items]
+assert strip(api["issues"]) == cli["issues"]
+print("api == cli:", api["total"], "rows")
+PYEOF
+kill $PID 2>/dev/null || true
+
+# Python's Collection.issues() (when the module is built): the CLI's rows and summary.
+PYMOD="$(dirname "$IRBIS")/python"
+if [ -f "$PYMOD/irbis/__init__.py" ]; then
+  PYTHONPATH="$PYMOD" $PY - "$WORK/c.irbis" "$WORK/issues.json" <<'PYEOF' || fail "Python issues"
+import json, sys, irbis
+table, summary = irbis.Collection.open(sys.argv[1]).issues()
+cli = json.load(open(sys.argv[2]))
+reasons = list(table["reason"]) if hasattr(table, "columns") else table["reason"]
+assert reasons == [i["reason"] for i in cli["issues"]] and summary == cli["summary"]
+print("python == cli:", len(reasons), "rows")
+PYEOF
+fi
+
 # A collection without the quality feature: clear error naming the command to run.
 run index "$WORK/imgs" --into "$WORK/none.irbis" --features none
 run issues "$WORK/none.irbis"
