@@ -28,6 +28,7 @@ constexpr int kMaxFeatureDim = 1 << 20;
 // ---- feature names
 constexpr const char* kHashesFeature = "hashes";  // u64[3]: phash, dhash, ahash
 constexpr const char* kColorFeature = "color";    // f32[kColorStatsDim]
+constexpr const char* kQualityFeature = "quality";  // f32[kQualityDim], columns in irbis/quality.h
 // Per model: the L2-normalised descriptor, and every pooled block (float16) it derives from.
 std::string embedding_feature(const std::string& model);  // "emb.<model>", f32[descriptor dim]
 std::string blocks_feature(const std::string& model);     // "blocks.<model>", f16[blocks dim]

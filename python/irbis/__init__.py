@@ -447,6 +447,21 @@ class Collection:
             kw["min_similarity"] = _float(min_similarity, "min_similarity", -1.0, 1.0)
         return _table(self._c.dupes(threshold, single_linkage, **kw)["columns"])
 
+    def issues(self, *, model: Optional[str] = None, neighbours: int = 7, z: float = 3.5) -> "IssuesResult":
+        """What is wrong with the collection, as `irbis issues` (irbis::find_collection_issues,
+        docs/issues.md): one row per (image, issue) with the columns of `irbis issues --format
+        csv` (path, issue, score, threshold, reason, id) and the summary per issue. Returns an
+        :class:`IssuesResult` (``table, summary = col.issues()`` also works). model: embeddings
+        for the odd-one-out neighbourhood; neighbours: its k; z: robust z-score of "unusual"."""
+        import json
+
+        d = json.loads(self._c.issues(self._model(model), _int(neighbours, "neighbours", 1),
+                                      _float(z, "z", 1.0, 20.0)))
+        names = ("path", "issue", "score", "threshold", "reason", "id")
+        cols = {n: [row[n] for row in d["issues"]] for n in names}
+        return IssuesResult(table=_table(cols), summary=d["summary"], images=d["images"],
+                            embeddings=d["embeddings"])
+
     def cluster(self, k: Optional[int] = None, *, auto: bool = False, k_range: tuple = (2, 30),
                 features: str = "cnn-semantic", model: Optional[str] = None, labels: Optional[str] = None,
                 map: str = "tsne", restarts: int = 5, seed: int = 1) -> ClusterResult:
@@ -586,6 +601,20 @@ def _search_query(query: Any, id: Any, path: Any) -> tuple:
 
 
 # ------------------------------------------------------------------------------------- search
+@dataclass
+class IssuesResult:
+    """:meth:`Collection.issues`: ``table`` (one row per image and issue), ``summary`` (per
+    issue: images, threshold, rule), ``images`` examined, ``embeddings`` (odd ones out used
+    the CNN neighbourhood). Unpacks as ``table, summary``."""
+    table: Any
+    summary: list
+    images: int = 0
+    embeddings: bool = False
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter((self.table, self.summary))
+
+
 @dataclass
 class UniqueResult:
     """What :meth:`Collection.unique` ranked (irbis::UniqueResult). ``table``: the columns of

@@ -73,7 +73,8 @@ std::vector<std::string> collection_models(const Collection& coll) {
 FeaturePlan plan_features(const Collection& coll, const IndexParams& params) {
   FeaturePlan plan;
   for (const auto& group : image_feature_groups()) {
-    const bool asked = params.hashes && group.label == "hashes";
+    // Every image feature group comes with the hashes (IndexParams::hashes): hashes, colour, quality.
+    const bool asked = params.hashes;
     const bool has = std::any_of(group.features.begin(), group.features.end(),
                                  [&](const FeatureDef& f) { return coll.has_feature(f.spec.name); });
     if (!asked && !has) continue;

@@ -397,6 +397,15 @@ void serve(const Collection& coll, const ReportOptions& report, const ServeOptio
     j.update(linked(unique_json(*S.data.search(), *u, Page{size_t(off), size_t(lim)})));
     send_json(res, j);
   }));
+  svr.Get("/api/issues", guarded(true, [&S](const httplib::Request& req, httplib::Response& res) {
+    const CollectionIssues* c = S.data.issues();
+    if (!c) throw NotAvailableError(S.data.issues_error());
+    const int64_t off = int_param(req, "offset", 0, 0, INT64_MAX);
+    const int64_t lim = int_param(req, "limit", S.sopts.page_size, 1, 100000);
+    nlohmann::json j = {{"collection", display_path(S.coll.dir().string())}, {"offset", off}, {"limit", lim}};
+    j.update(linked(issues_json(*c, Page{size_t(off), size_t(lim)})));
+    send_json(res, j);
+  }));
   svr.Get("/api/search", guarded(true, [&S](const httplib::Request& req, httplib::Response& res) {
     if (!req.has_param("id")) throw UsageError("give ?id=IMAGE_ID, or POST an image");
     const int64_t id = int_param(req, "id", -1, 0, kMaxId);
