@@ -3,8 +3,8 @@
 # AddressSanitizer + UndefinedBehaviorSanitizer (-O1, every UB report fatal) and the libFuzzer
 # targets of fuzz/; runs the unit tests and the end-to-end tests against it, then every fuzz
 # target for a bounded time on its generated seed corpus. Any failing test, sanitizer report,
-# fuzz crash, leak, timeout or broken invariant fails the script. ./test.sh runs it after the
-# normal tests (skip with IRBIS_SKIP_SANITIZE=1 for quick local runs).
+# fuzz crash, leak, timeout or broken invariant fails the script. `IRBIS_SANITIZE=1 ./test.sh`
+# runs it after the normal tests (docs/reliability.md says why it is not on by default yet).
 #   scripts/sanitize.sh               build, tests, fuzzing
 #   scripts/sanitize.sh --build-only  configure and build only
 #   scripts/sanitize.sh --fuzz-only   build, then fuzzing only (a longer local campaign)
