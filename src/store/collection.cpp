@@ -226,21 +226,12 @@ std::unique_ptr<Collection> Collection::open_or_create(const fs::path& dir) {
   }
   // A new catalog gets its tables and schema version in one transaction: one whose creation failed
   // half-way (a full disk) has no tables rather than some, so it is created again, not "damaged".
-  if (!have_tables) {
-    db.exec("BEGIN IMMEDIATE");
-    try {
+  if (!have_tables)
+    db.transaction([&] {
       db.exec(kSchema);
       store::Statement st(db.handle(), "INSERT OR IGNORE INTO meta(key, value) VALUES (?, ?)");
       st.bind_text(1, kSchemaVersionKey).bind_text(2, std::to_string(kSchemaVersion)).step();
-      db.exec("COMMIT");
-    } catch (...) {
-      try {
-        db.exec("ROLLBACK");
-      } catch (const StoreError&) {
-      }
-      throw;
-    }
-  }
+    });
   const std::string version = c->meta(kSchemaVersionKey);
   if (version.empty()) {
     throw StoreError(dir.string() + ": catalog damaged: no schema version (re-create the collection)");
@@ -521,8 +512,7 @@ void Collection::commit() {
     hook(im.commits, im.committed_image_rows + int64_t(im.staged_images.size()));
   // 2. One transaction makes them visible.
   auto& db = *im.db;
-  db.exec("BEGIN IMMEDIATE");
-  try {
+  db.transaction([&] {
     {
       store::Statement ins(db.handle(),
                            "INSERT INTO images(id, path, size, mtime_ns, content_hash, format, width, height, status, "
@@ -553,16 +543,7 @@ void Collection::commit() {
         meta.reset();
       }
     }
-    db.exec("COMMIT");
-  } catch (...) {
-    // SQLite may have rolled the transaction back itself (a full disk, an I/O error): then
-    // ROLLBACK fails too, and must not replace the error that says what went wrong.
-    try {
-      db.exec("ROLLBACK");
-    } catch (const StoreError&) {
-    }
-    throw;
-  }
+  });
   for (auto& [name, f] : im.features) {
     f.committed_rows += int64_t(f.staged.size() / f.spec.row_bytes());
     f.staged.clear();

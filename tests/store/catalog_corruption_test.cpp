@@ -117,6 +117,16 @@ void exercise(const fs::path& dir) {
   c->commit();
 }
 
+// The StoreError's message exercise() ends in ("" if none; any other exception fails the test).
+std::string store_error_of_exercise(const fs::path& dir) {
+  try {
+    exercise(dir);
+  } catch (const StoreError& e) {
+    return e.what();
+  }
+  return "";
+}
+
 }  // namespace
 
 TEST(CatalogCorruption, EveryCorruptionIsAStoreErrorNamingTheCollection) {
@@ -132,12 +142,7 @@ TEST(CatalogCorruption, EveryCorruptionIsAStoreErrorNamingTheCollection) {
     fs::copy(pristine, coll, fs::copy_options::recursive);
     { store::Database db((coll / kCatalogFile).string()); db.exec(k.sql); }
     const auto before = listing(box);
-    std::string message;
-    try {
-      exercise(coll);
-    } catch (const StoreError& e) {
-      message = e.what();
-    }
+    const std::string message = store_error_of_exercise(coll);
     EXPECT_NE(message.find(coll.string()), std::string::npos) << "no error naming the collection: '" << message << "'";
     // Nothing appears or changes outside the collection directory.
     auto after = listing(box);
@@ -239,12 +244,7 @@ TEST(CatalogCorruption, DamagedFilesAreStoreErrorsAndNothingOutsideIsWritten) {
     const std::vector<uint8_t> victim_bytes(4096, 0x5A);
     test::write_file(victim, victim_bytes);
     damages[k].apply(coll, victim);
-    std::string message;
-    try {
-      exercise(coll);
-    } catch (const StoreError& e) {
-      message = e.what();
-    }
+    const std::string message = store_error_of_exercise(coll);
     EXPECT_NE(message.find(coll.string()), std::string::npos) << "no error naming the collection: '" << message << "'";
     EXPECT_EQ(test::read_file(victim), victim_bytes) << "a file outside the collection was changed";
   }
