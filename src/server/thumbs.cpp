@@ -38,7 +38,9 @@ void write_thumbnail_file(const fs::path& tmp, const fs::path& out, const std::v
     fs::remove(tmp, ignored);
     throw StoreError(file.string() + ": cannot write thumbnail: " + what + ": " + std::strerror(err));
   };
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  std::error_code stale;
+  fs::remove(tmp, stale);  // a crashed writer's, with the same pid and thread
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
   if (fd < 0) fail(tmp, "open", errno);
   size_t done = 0;
   while (done < jpg.size()) {
@@ -63,7 +65,11 @@ void write_thumbnail_file(const fs::path& tmp, const fs::path& out, const std::v
 fs::path ensure_thumbnail(const Collection& coll, const ImageRecord& rec, int side) {
   const fs::path out = thumb_path(coll, rec.id);
   std::error_code ec;
-  if (fs::exists(out, ec)) return out;
+  // Only a regular file is a cached thumbnail: anything else there (a symlink to a file outside the
+  // collection, which `serve` would otherwise send) is replaced.
+  const auto st = fs::symlink_status(out, ec);
+  if (!ec && fs::is_regular_file(st)) return out;
+  if (!ec && fs::exists(st)) fs::remove(out, ec);
   if (rec.status != ImageStatus::ok) throw DecodeError(display_path(rec.path) + ": not an indexed image");
   const auto bytes = read_file_bytes(rec.path, 1ull << 30);
   DecodeOptions opts;

@@ -162,11 +162,15 @@ struct Collection::Impl {
                            "SELECT status FROM images WHERE status NOT IN ('ok', 'failed', 'retired', 'removed') LIMIT 1");
       if (bad.step()) throw damaged("unknown image status '" + bad.column_text(0) + "'");
     }
-    store::Statement st(db->handle(), "SELECT name, dtype, dim, committed_rows FROM features");
+    store::Statement st(db->handle(),
+                        "SELECT name, dtype, dim, committed_rows, typeof(dim) = 'integer' AND "
+                        "typeof(committed_rows) = 'integer' FROM features");
     while (st.step()) {
       FeatureState f;
       const std::string name = st.column_text(0);
       if (!valid_feature_name(name)) throw damaged("feature name '" + name + "' is not a plain name");
+      // SQLite reads '4x' or 4.7 as 4: a size or count that is not stored as an integer is damage.
+      if (st.column_int(4) != 1) throw damaged("feature '" + name + "' has a dimension or row count that is not an integer");
       const std::string dtype = st.column_text(1);
       if (dtype != "u64" && dtype != "f32" && dtype != "f16" && dtype != "u8")
         throw damaged("feature '" + name + "' has unknown dtype '" + dtype + "'");
@@ -222,21 +226,12 @@ std::unique_ptr<Collection> Collection::open_or_create(const fs::path& dir) {
   }
   // A new catalog gets its tables and schema version in one transaction: one whose creation failed
   // half-way (a full disk) has no tables rather than some, so it is created again, not "damaged".
-  if (!have_tables) {
-    db.exec("BEGIN IMMEDIATE");
-    try {
+  if (!have_tables)
+    db.transaction([&] {
       db.exec(kSchema);
       store::Statement st(db.handle(), "INSERT OR IGNORE INTO meta(key, value) VALUES (?, ?)");
       st.bind_text(1, kSchemaVersionKey).bind_text(2, std::to_string(kSchemaVersion)).step();
-      db.exec("COMMIT");
-    } catch (...) {
-      try {
-        db.exec("ROLLBACK");
-      } catch (const StoreError&) {
-      }
-      throw;
-    }
-  }
+    });
   const std::string version = c->meta(kSchemaVersionKey);
   if (version.empty()) {
     throw StoreError(dir.string() + ": catalog damaged: no schema version (re-create the collection)");
@@ -328,7 +323,7 @@ FeatureView Collection::view(const std::string& name) const {
   const size_t len = size_t(v.rows_) * v.spec_.row_bytes();
   if (len == 0) return v;
   const fs::path file = feature_file(dir_, name);
-  const int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
+  const int fd = ::open(file.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
   if (fd < 0) throw StoreError(sys_error(file, "cannot open feature file"));
   struct stat sb {};
   if (fstat(fd, &sb) != 0 || size_t(sb.st_size) < len) {
@@ -363,7 +358,7 @@ std::string Collection::meta(const std::string& key, const std::string& fallback
 void Collection::acquire_writer() {
   if (impl_->lock_fd >= 0) return;
   const fs::path lock = dir_ / kLockFile;
-  const int fd = ::open(lock.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  const int fd = ::open(lock.c_str(), O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
   if (fd < 0) throw StoreError(sys_error(lock, "cannot open lock file"));
   if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
     ::close(fd);
@@ -374,7 +369,9 @@ void Collection::acquire_writer() {
   impl_->load_features(dir_);
   for (auto& [name, f] : impl_->features) {
     const fs::path file = feature_file(dir_, name);
-    f.fd = ::open(file.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    // O_NOFOLLOW everywhere: a feature file that is a symlink (a collection handed over by someone
+    // else) must not make the writer cut or overwrite the file it points to.
+    f.fd = ::open(file.c_str(), O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
     if (f.fd < 0) throw StoreError(sys_error(file, "cannot open feature file"));
     const off_t committed = off_t(f.committed_rows * int64_t(f.spec.row_bytes()));
     struct stat sb {};
@@ -413,7 +410,7 @@ void Collection::ensure_feature(const FeatureSpec& spec) {
   Impl::FeatureState f;
   f.spec = spec;
   const fs::path file = feature_file(dir_, spec.name);
-  f.fd = ::open(file.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  f.fd = ::open(file.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
   if (f.fd < 0) throw StoreError(sys_error(file, "cannot create feature file"));
   impl_->features[spec.name] = std::move(f);
   // The new file's directory entry must be durable before the catalog names it.
@@ -515,8 +512,7 @@ void Collection::commit() {
     hook(im.commits, im.committed_image_rows + int64_t(im.staged_images.size()));
   // 2. One transaction makes them visible.
   auto& db = *im.db;
-  db.exec("BEGIN IMMEDIATE");
-  try {
+  db.transaction([&] {
     {
       store::Statement ins(db.handle(),
                            "INSERT INTO images(id, path, size, mtime_ns, content_hash, format, width, height, status, "
@@ -547,16 +543,7 @@ void Collection::commit() {
         meta.reset();
       }
     }
-    db.exec("COMMIT");
-  } catch (...) {
-    // SQLite may have rolled the transaction back itself (a full disk, an I/O error): then
-    // ROLLBACK fails too, and must not replace the error that says what went wrong.
-    try {
-      db.exec("ROLLBACK");
-    } catch (const StoreError&) {
-    }
-    throw;
-  }
+  });
   for (auto& [name, f] : im.features) {
     f.committed_rows += int64_t(f.staged.size() / f.spec.row_bytes());
     f.staged.clear();
