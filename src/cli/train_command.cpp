@@ -148,7 +148,8 @@ void add_train_command(CLI::App& root, int& result) {
       std::cout << "accuracy: train " << fmt3(tr.train_eval.accuracy);
       if (!tr.test_rows.empty())
         std::cout << ", test " << fmt3(tr.test_eval.accuracy) << " (balanced " << fmt3(tr.test_eval.balanced_accuracy)
-                  << ", ECE " << fmt3(tr.test_ece) << ")";
+                  << ", ECE " << fmt3(tr.test_ece) << " at temperature " << fmt3(tr.temperature) << ", "
+                  << fmt3(tr.test_ece_uncalibrated) << " at 1)";
       std::cout << "\nsaved model: " << (tr.refitted ? "refit on all " : "the evaluated one, fitted on ")
                 << tr.model_images << " labelled images\n\n";
       const bool has_test = !tr.test_rows.empty();
