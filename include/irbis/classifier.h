@@ -129,10 +129,28 @@ struct TrainOptions {
   // With several input candidates, the input and the penalty are chosen together by CV on a
   // stratified subsample of at most this many training rows (shared folds for all candidates).
   int cv_input_max_rows = 4000;
-  // Fit a temperature on the cross-validation folds' out-of-fold logits of the chosen input and
-  // penalty (runs the CV with the one given penalty when --l2 and --input are both forced).
+  // Temperature scaling of the saved model's probabilities (calibrate_temperature): converged
+  // fold models at the chosen input and penalty on `calibration_folds` folds of the training part
+  // give out-of-fold logits; the temperature is kept only when it lowers their cross-fitted log-loss.
   bool calibrate = true;
+  int calibration_folds = 5;
 };
+
+// Temperature calibration from out-of-fold logits (n x K CV_32F, every row predicted by a model
+// that did not see it) and their folds: `temperature` = fit_temperature on every row. It is
+// checked on held-out rows first: for each fold, a temperature fitted on the other folds' rows
+// scores this fold's rows; `accepted` when the summed log-loss of those cross-fitted scores is
+// below the log-loss at temperature 1 (otherwise `temperature` is 1: calibration would not help).
+struct TemperatureCalibration {
+  double temperature = 1;
+  bool accepted = false;
+  double fitted = 1;                 // the temperature fitted on every row (before the check)
+  double log_loss_uncalibrated = 0;  // out-of-fold log-loss at temperature 1
+  double log_loss_cross_fitted = 0;  // out-of-fold log-loss at the temperatures fitted on the other folds
+  int rows = 0;
+};
+TemperatureCalibration calibrate_temperature(const cv::Mat& oof_logits, const std::vector<int>& truth,
+                                             const std::vector<int>& fold, int folds);
 
 // One input candidate of train_classifier: its kind and its rows (n x dim CV_32F, row i belongs
 // to label i).
@@ -168,7 +186,8 @@ struct TrainResult {
   double test_ece = 0;   // expected calibration error on the test part (when there is one), with the temperature
   double test_ece_uncalibrated = 0;  // the same at temperature 1
   double test_log_loss = 0, test_log_loss_uncalibrated = 0;
-  double temperature = 1;  // fitted on the CV out-of-fold logits (model.temperature; 1 = not calibrated)
+  double temperature = 1;  // model.temperature (1 = not calibrated, or calibration did not help)
+  TemperatureCalibration calibration;  // how it was chosen (rows = 0: not calibrated)
   cv::Mat oof_proba;     // n x K when out_of_fold (each row predicted by a model that never saw it)
   double seconds = 0;
 };

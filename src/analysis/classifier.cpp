@@ -202,15 +202,10 @@ TrainResult train_classifier(const std::vector<ClassifierCandidate>& candidates,
   size_t chosen = 0;
   const bool choose_input = candidates.size() > 1;
   res.input_cross_validated = choose_input;
-  cv::Mat chosen_oof;      // out-of-fold logits of the chosen input and penalty
-  std::vector<int> ycv;    // their labels
-  if (opts.l2 < 0 || choose_input || opts.calibrate) {
+  if (opts.l2 < 0 || choose_input) {
     // Cross-validation on (a stratified subsample of) the training part: the same folds for every
     // candidate, each candidate's penalty path strongest first with warm starts. The best pooled
-    // held-out accuracy wins; ties go to the earlier candidate and the stronger penalty. The
-    // probabilities are then calibrated by a temperature fitted on the chosen pair's out-of-fold
-    // logits (a strong penalty wins ties but makes them under-confident; the temperature fixes
-    // that without changing any predicted class).
+    // held-out accuracy wins; ties go to the earlier candidate and the stronger penalty.
     const int max_rows = choose_input ? std::min(opts.cv_max_rows, opts.cv_input_max_rows) : opts.cv_max_rows;
     std::vector<int> cv_rows(ytr.size());
     for (size_t i = 0; i < cv_rows.size(); ++i) cv_rows[i] = int(i);
@@ -221,7 +216,7 @@ TrainResult train_classifier(const std::vector<ClassifierCandidate>& candidates,
     }
     std::vector<int> cv_src;  // original row of every CV row
     for (int r : cv_rows) cv_src.push_back(tr_rows[size_t(r)]);
-    ycv = gather(ytr, cv_rows);
+    const std::vector<int> ycv = gather(ytr, cv_rows);
     res.cv_images = int(cv_src.size());
     std::vector<double> grid = opts.l2 < 0 ? opts.l2_grid : std::vector<double>{opts.l2};
     std::sort(grid.rbegin(), grid.rend());
@@ -241,10 +236,7 @@ TrainResult train_classifier(const std::vector<ClassifierCandidate>& candidates,
       s.accuracy = acc[best];
       s.log_loss = log_loss(path.oof_logits[best], ycv);
       res.input_scores.push_back(std::move(s));
-      if (c == 0 || res.input_scores.back().accuracy > res.input_scores[chosen].accuracy + 1e-9) {
-        chosen = c;
-        chosen_oof = path.oof_logits[best];
-      }
+      if (res.input_scores.back().accuracy > res.input_scores[chosen].accuracy + 1e-9) chosen = c;
     }
     res.l2 = res.input_scores[chosen].l2;
     if (opts.l2 < 0) res.cv_accuracy = res.input_scores[chosen].cv_accuracy;
@@ -253,8 +245,34 @@ TrainResult train_classifier(const std::vector<ClassifierCandidate>& candidates,
   const cv::Mat& X = candidates[chosen].X;
   res.input = candidates[chosen].input;
   fo.l2 = res.l2;
-  if (opts.calibrate && !chosen_oof.empty()) res.temperature = fit_temperature(chosen_oof, ycv);
   const cv::Mat Xtr = gather_rows(X, tr_rows);
+  if (opts.calibrate) {
+    // Temperature scaling. A strong penalty (ties go to it) makes the probabilities
+    // under-confident, a weak one on separable data over-confident; the temperature fixes either
+    // without changing any predicted class. Its logits must look like the saved model's: converged
+    // fits at the chosen input and penalty (not the loose fits of model selection) on folds of the
+    // training part, each on (k-1)/k of it.
+    std::vector<int> rows(ytr.size());
+    for (size_t i = 0; i < rows.size(); ++i) rows[i] = int(i);
+    if (int(ytr.size()) > opts.cv_max_rows) {
+      std::vector<int> drop;
+      stratified_split(ytr, K, 1.0 - double(opts.cv_max_rows) / double(ytr.size()), opts.seed + 37, rows, drop);
+    }
+    const cv::Mat Xc = gather_rows(Xtr, rows);
+    const std::vector<int> yc = gather(ytr, rows);
+    const int folds = std::max(2, opts.calibration_folds);
+    const std::vector<int> fold = stratified_folds(yc, K, folds, opts.seed + 41);
+    cv::Mat oof(Xc.rows, K, CV_32F, cv::Scalar(0));
+    for (int f = 0; f < folds; ++f) {
+      std::vector<int> a, b;
+      for (size_t i = 0; i < fold.size(); ++i) (fold[i] == f ? b : a).push_back(int(i));
+      if (a.empty() || b.empty()) continue;
+      const cv::Mat Z = fit_logistic(gather_rows(Xc, a), gather(yc, a), K, fo).logits(gather_rows(Xc, b));
+      for (size_t i = 0; i < b.size(); ++i) Z.row(int(i)).copyTo(oof.row(b[i]));
+    }
+    res.calibration = calibrate_temperature(oof, yc, fold, folds);
+    res.temperature = res.calibration.temperature;
+  }
   res.model = fit_logistic(Xtr, ytr, K, fo);
   res.model.temperature = res.temperature;
   res.evaluated_iterations = res.model.iterations;
@@ -479,7 +497,14 @@ Classifier make_classifier(const ModelCard& card, const std::vector<std::string>
   rep["l2"] = tr.l2;
   rep["l2_chosen_by"] = opts.l2 < 0 ? "cross-validation" : "user";
   rep["temperature"] = tr.temperature;
-  rep["temperature_fitted_on"] = opts.calibrate && tr.cv_images > 0 ? "cross-validation out-of-fold logits" : "none";
+  if (tr.calibration.rows > 0)
+    rep["calibration"] = {{"method", "temperature scaling on out-of-fold logits of converged fold models"},
+                          {"folds", std::max(2, opts.calibration_folds)},
+                          {"images", tr.calibration.rows},
+                          {"fitted_temperature", tr.calibration.fitted},
+                          {"accepted", tr.calibration.accepted},
+                          {"oof_log_loss_uncalibrated", tr.calibration.log_loss_uncalibrated},
+                          {"oof_log_loss_cross_fitted", tr.calibration.log_loss_cross_fitted}};
   rep["cv_accuracy"] = nlohmann::json::array();
   for (auto& [l2, acc] : tr.cv_accuracy) rep["cv_accuracy"].push_back({{"l2", l2}, {"accuracy", acc}});
   rep["iterations"] = tr.evaluated_iterations;

@@ -194,6 +194,43 @@ double fit_temperature(const cv::Mat& logits, const std::vector<int>& truth) {
   return std::exp((a + b) / 2);
 }
 
+TemperatureCalibration calibrate_temperature(const cv::Mat& oof_logits, const std::vector<int>& truth,
+                                             const std::vector<int>& fold, int folds) {
+  IRBIS_THROW_IF_NOT(oof_logits.type() == CV_32F && oof_logits.rows == int(truth.size()) &&
+                         fold.size() == truth.size(),
+                     UsageError, "calibrate_temperature: one logit row, label and fold per row");
+  TemperatureCalibration c;
+  c.rows = oof_logits.rows;
+  if (c.rows == 0) return c;
+  c.fitted = fit_temperature(oof_logits, truth);
+  c.log_loss_uncalibrated = log_loss(oof_logits, truth, 1.0);
+  // Cross-fitting: the temperature that scores a fold never saw that fold's rows.
+  double total = 0;
+  for (int f = 0; f < folds; ++f) {
+    std::vector<int> in, out;
+    for (size_t i = 0; i < fold.size(); ++i) (fold[i] == f ? out : in).push_back(int(i));
+    if (out.empty()) continue;
+    auto rows_of = [&](const std::vector<int>& idx, cv::Mat& Z, std::vector<int>& y) {
+      Z.create(int(idx.size()), oof_logits.cols, CV_32F);
+      y.clear();
+      for (size_t i = 0; i < idx.size(); ++i) {
+        oof_logits.row(idx[i]).copyTo(Z.row(int(i)));
+        y.push_back(truth[size_t(idx[i])]);
+      }
+    };
+    cv::Mat Zin, Zout;
+    std::vector<int> yin, yout;
+    rows_of(in, Zin, yin);
+    rows_of(out, Zout, yout);
+    const double t = in.empty() ? 1.0 : fit_temperature(Zin, yin);
+    total += log_loss(Zout, yout, t) * double(out.size());
+  }
+  c.log_loss_cross_fitted = total / double(c.rows);
+  c.accepted = c.log_loss_cross_fitted < c.log_loss_uncalibrated;
+  c.temperature = c.accepted ? c.fitted : 1.0;
+  return c;
+}
+
 cv::Mat LogisticModel::params() const {
   cv::Mat p(W.rows, W.cols + 1, CV_64F);
   for (int k = 0; k < W.rows; ++k) {

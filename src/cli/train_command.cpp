@@ -145,6 +145,11 @@ void add_train_command(CLI::App& root, int& result) {
       for (auto& [l2, acc] : tr.cv_accuracy) std::cout << " " << general(l2) << "→" << fmt3(acc);
       std::cout << (o->l2 < 0 ? ")" : "") << ", " << tr.evaluated_iterations << " L-BFGS iterations, " << fmt3(tr.seconds)
                 << " s\n";
+      if (tr.calibration.rows > 0)
+        std::cout << "temperature " << fmt3(tr.temperature) << " (fitted " << fmt3(tr.calibration.fitted) << " on "
+                  << tr.calibration.rows << " out-of-fold images; cross-fitted log-loss "
+                  << fmt3(tr.calibration.log_loss_cross_fitted) << " vs " << fmt3(tr.calibration.log_loss_uncalibrated)
+                  << " at 1: " << (tr.calibration.accepted ? "kept" : "not kept, temperature 1") << ")\n";
       std::cout << "accuracy: train " << fmt3(tr.train_eval.accuracy);
       if (!tr.test_rows.empty())
         std::cout << ", test " << fmt3(tr.test_eval.accuracy) << " (balanced " << fmt3(tr.test_eval.balanced_accuracy)
