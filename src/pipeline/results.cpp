@@ -187,4 +187,123 @@ Table issues_summary_table(const CollectionIssues& c) {
   return t;
 }
 
+Table class_scores_table(const Evaluation& e, const std::vector<std::string>& classes, int digits) {
+  Table t{{"class", "precision", "recall", "f1", "support"}, {}};
+  for (size_t c = 0; c < classes.size() && c < e.per_class.size(); ++c) {
+    const ClassScores& s = e.per_class[c];
+    t.rows.push_back({classes[c], fixed(s.precision, digits), fixed(s.recall, digits), fixed(s.f1, digits),
+                      std::to_string(s.support)});
+  }
+  return t;
+}
+
+Table confusion_table(const Evaluation& e, const std::vector<std::string>& classes, const std::string& predicted_prefix) {
+  Table t{{"true_class"}, {}};
+  for (const auto& name : classes) t.header.push_back(predicted_prefix + name);
+  const int k = int(classes.size());
+  if (e.confusion.rows != k || e.confusion.cols != k) return t;
+  for (int r = 0; r < k; ++r) {
+    std::vector<std::string> row{classes[size_t(r)]};
+    for (int c = 0; c < k; ++c) row.push_back(std::to_string(e.confusion.at<int>(r, c)));
+    t.rows.push_back(std::move(row));
+  }
+  return t;
+}
+
+std::vector<SuspectRow> suspect_rows(const std::vector<SuspectLabel>& found, const std::vector<ImageRecord>& records,
+                                     const std::vector<std::string>& classes) {
+  std::vector<SuspectRow> rows;
+  rows.reserve(found.size());
+  for (const auto& s : found)
+    rows.push_back({records[s.row].path, classes[size_t(s.label)], classes[size_t(s.predicted)], s.confidence, s.p_label});
+  return rows;
+}
+
+nlohmann::json suspects_json(const std::vector<SuspectRow>& rows) {
+  nlohmann::json j = nlohmann::json::array();
+  for (const auto& s : rows)
+    j.push_back({{"path", display_path(s.path)},
+                 {"label", s.label},
+                 {"predicted", s.predicted},
+                 {"confidence", s.confidence},
+                 {"p_label", s.p_label}});
+  return j;
+}
+
+Table suspects_table(const std::vector<SuspectRow>& rows) {
+  Table t{{"path", "label", "predicted", "confidence", "p_label"}, {}};
+  for (const auto& s : rows) t.rows.push_back({s.path, s.label, s.predicted, fixed(s.confidence, 3), fixed(s.p_label, 3)});
+  return t;
+}
+
+namespace {
+float top_probability(const PredictionRow& r) { return *std::max_element(r.proba.begin(), r.proba.end()); }
+}  // namespace
+
+nlohmann::json predictions_json(const std::vector<std::string>& classes, const std::vector<PredictionRow>& rows) {
+  nlohmann::json j = nlohmann::json::array();
+  for (const auto& r : rows) {
+    nlohmann::json o = {{"path", display_path(r.path)}};
+    if (!r.error.empty() || r.proba.size() != classes.size()) {
+      o["error"] = r.error;
+    } else {
+      o["label"] = r.label;
+      o["probability"] = top_probability(r);
+      nlohmann::json p = nlohmann::json::object();
+      for (size_t c = 0; c < classes.size(); ++c) p[classes[c]] = r.proba[c];
+      o["probabilities"] = std::move(p);
+    }
+    j.push_back(std::move(o));
+  }
+  return j;
+}
+
+Table predictions_table(const std::vector<std::string>& classes, const std::vector<PredictionRow>& rows) {
+  Table t{{"path", "label", "probability"}, {}};
+  for (const auto& c : classes) t.header.push_back("p_" + c);
+  for (const auto& r : rows) {
+    std::vector<std::string> f{r.path, "", ""};
+    if (r.error.empty() && r.proba.size() == classes.size()) {
+      f[1] = r.label;
+      f[2] = fixed(top_probability(r));
+      for (float p : r.proba) f.push_back(fixed(p));
+    } else {
+      f[2] = "error: " + r.error;
+      f.resize(t.header.size());
+    }
+    t.rows.push_back(std::move(f));
+  }
+  return t;
+}
+
+nlohmann::json retrieval_json(const RetrievalReport& r, const std::string& collection, const std::string& model,
+                              const RetrievalParams& p, int64_t unknown_paths) {
+  const bool has_topk = r.queries > 0, has_map = r.map_queries > 0;
+  nlohmann::json topk = nlohmann::json::object();
+  for (auto [k, a] : r.topk) topk[std::to_string(k)] = has_topk ? nlohmann::json(a) : nlohmann::json();
+  return {{"collection", display_path(collection)},
+          {"model", model},
+          {"labelled", r.labelled},
+          {"classes", r.classes},
+          {"queries", r.queries},
+          {"negatives", r.negatives_used},
+          {"seed", p.seed},
+          {"top_k_accuracy", std::move(topk)},
+          {"knn1_accuracy", r.knn1},
+          {"knn5_accuracy", r.knn5},
+          {"map", has_map ? nlohmann::json(r.map) : nlohmann::json()},
+          {"unknown_paths", unknown_paths},
+          {"skipped_classes", r.skipped_classes}};
+}
+
+Table retrieval_table(const RetrievalReport& r) {
+  const bool has_topk = r.queries > 0, has_map = r.map_queries > 0;
+  Table t{{"metric", "value"}, {}};
+  for (auto [k, a] : r.topk) t.rows.push_back({"top-" + std::to_string(k) + " accuracy", has_topk ? fixed(a) : "n/a"});
+  t.rows.push_back({"leave-one-out 1-NN accuracy", fixed(r.knn1)});
+  t.rows.push_back({"leave-one-out 5-NN accuracy", fixed(r.knn5)});
+  t.rows.push_back({"mAP", has_map ? fixed(r.map) : "n/a"});
+  return t;
+}
+
 }  // namespace irbis

@@ -408,19 +408,24 @@ std::vector<CsvTable> classifier_tables(ReportData& d) {
     sum.rows.push_back({split + "_accuracy", num(e.accuracy, 4)});
     sum.rows.push_back({split + "_balanced_accuracy", num(e.balanced_accuracy, 4)});
   }
-  CsvTable scores{"classifier_scores.csv", {"split", "class", "precision", "recall", "f1", "support"}, {}};
-  std::vector<std::string> cm_header{"split", "true_class"};
-  for (const auto& name : c.classes) cm_header.push_back("predicted_" + name);
-  CsvTable confusion{"classifier_confusion.csv", cm_header, {}};
-  for (const auto& [split, e] : r.splits)
-    for (size_t k = 0; k < c.classes.size(); ++k) {
-      const ClassScores& s = e.per_class[k];
-      scores.rows.push_back({split, c.classes[k], num(s.precision, 4), num(s.recall, 4), num(s.f1, 4),
-                             std::to_string(s.support)});
-      std::vector<std::string> row{split, c.classes[k]};
-      for (size_t p = 0; p < c.classes.size(); ++p) row.push_back(std::to_string(e.confusion.at<int>(int(k), int(p))));
-      confusion.rows.push_back(std::move(row));
+  // One table per split from the one serializer, stacked with a leading split column.
+  auto stacked = [&](const char* file, auto table_of) {
+    CsvTable t{file, {}, {}};
+    for (const auto& [split, e] : r.splits) {
+      Table one = table_of(e);
+      if (t.header.empty()) {
+        t.header = {"split"};
+        t.header.insert(t.header.end(), one.header.begin(), one.header.end());
+      }
+      for (auto& row : one.rows) {
+        row.insert(row.begin(), split);
+        t.rows.push_back(std::move(row));
+      }
     }
+    return t;
+  };
+  CsvTable scores = stacked("classifier_scores.csv", [&](const Evaluation& e) { return class_scores_table(e, c.classes); });
+  CsvTable confusion = stacked("classifier_confusion.csv", [&](const Evaluation& e) { return confusion_table(e, c.classes); });
   std::vector<CsvTable> out{sum, scores, confusion};
   if (c.report.contains("cv_accuracy") && c.report["cv_accuracy"].is_array() && !c.report["cv_accuracy"].empty()) {
     CsvTable cv{"classifier_cv.csv", {"l2", "mean_heldout_accuracy"}, {}};
