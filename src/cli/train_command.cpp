@@ -145,7 +145,13 @@ void add_train_command(CLI::App& root, int& result) {
         std::cout << "temperature " << fmt3(tr.temperature) << " (fitted " << fmt3(tr.calibration.fitted) << " on "
                   << tr.calibration.rows << " out-of-fold images; cross-fitted log-loss "
                   << fmt3(tr.calibration.log_loss_cross_fitted) << " vs " << fmt3(tr.calibration.log_loss_uncalibrated)
-                  << " at 1: " << (tr.calibration.accepted ? "kept" : "not kept, temperature 1") << ")\n";
+                  << " at 1: "
+                  << (tr.calibration.accepted                   ? "kept"
+                      : tr.calibration.fitted > 1 &&
+                              tr.calibration.log_loss_cross_fitted < tr.calibration.log_loss_uncalibrated
+                          ? "not kept: softening temperatures from fold models are biased, temperature 1"
+                          : "not kept, temperature 1")
+                  << ")\n";
       std::cout << "accuracy: train " << fmt3(tr.train_eval.accuracy);
       if (!tr.test_rows.empty())
         std::cout << ", test " << fmt3(tr.test_eval.accuracy) << " (balanced " << fmt3(tr.test_eval.balanced_accuracy)

@@ -340,3 +340,21 @@ TEST(ClassifierCalibration, AWellSpecifiedModelIsNotMadeWorse) {
   EXPECT_LE(tr.test_ece, tr.test_ece_uncalibrated + 0.01);
   EXPECT_LE(tr.test_log_loss, tr.test_log_loss_uncalibrated + 0.005);
 }
+
+TEST(ClassifierCalibration, ASofteningTemperatureIsNotKept) {
+  // Few images, many dimensions, overlapping classes and a weak penalty: the fold models overfit
+  // and are over-confident out of fold, so the fitted temperature is above 1. Such a temperature
+  // comes from models fitted on fewer images than the saved one and is not kept.
+  std::vector<int> y;
+  const cv::Mat X = blobs(3, 40, 40, 12.0, 23, y);
+  TrainOptions opts;
+  opts.l2 = 1e-4;
+  const TrainResult tr = train_classifier(X, y, kClasses, opts);
+  EXPECT_GT(tr.calibration.fitted, 1.0);
+  // The held-out folds alone would have kept it: the rule against softening is what refuses it.
+  EXPECT_LT(tr.calibration.log_loss_cross_fitted, tr.calibration.log_loss_uncalibrated);
+  EXPECT_FALSE(tr.calibration.accepted);
+  EXPECT_EQ(tr.temperature, 1.0);
+  EXPECT_EQ(tr.model.temperature, 1.0);
+  EXPECT_EQ(tr.test_ece, tr.test_ece_uncalibrated);
+}
