@@ -47,6 +47,18 @@ struct CollectionDupes {
   std::vector<ImageRecord> records;  // the live ok images that have hashes, id order
   std::vector<DupeGroup> groups;     // DupeGroup::keep and DupeMember::index index into records
   size_t duplicates() const;         // images that are not the kept one of their group
+  // How many of the stored variant hashes (HashVariant order after identity: 1 = the mirror) were
+  // compared; 0 for a collection indexed before they existed, until `irbis index` back-fills them.
+  int variants = 0;
+  // Geometric verification of the uncertain band: pairs verified and the seconds it took
+  // (decoding both files at VerifyParams::work_side included).
+  size_t pairs_verified = 0;
+  double verify_seconds = 0;
+  // The uncertain band that was verified (absent: no band): hash pairs with
+  // threshold < distance <= verify_max_distance, and with --cnn CNN pairs with
+  // verify_min_similarity <= cosine < the CNN threshold.
+  std::optional<int> verify_max_distance;
+  std::optional<double> verify_min_similarity;
 };
 // `dupes --cnn`: also link images whose CNN embeddings are close (crops, rotations, flips,
 // overlays), under the same bounded chaining as the hash pairs.

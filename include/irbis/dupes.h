@@ -48,18 +48,6 @@ struct DupesParams {
   // (settings below) when the band is wider than the sure thresholds and no verify is given.
   VerifyBand band{.max_hash_distance = 12, .max_extra_distance = 0.20f, .verify = {}};
   VerifyParams verify;
-  // Where find_collection_dupes reports the verification work (optional).
-  struct VerifyStats {
-    size_t pairs = 0;
-    double seconds = 0;
-  }* verify_stats = nullptr;
-  // Phase-1 bridge until `index` stores the variant hashes: find_collection_dupes decodes every
-  // image at hash size to compute them (about the hash cost of `index`). Off by default.
-  bool compute_variants = false;
-  // Kept for source compatibility with the complete-linkage grouping; groups are keep-centred now
-  // (docs/dupes.md) and these two are ignored.
-  bool bound_chaining = true;
-  int64_t max_linkage_checks = 1 << 16;
 };
 
 // One near pair: i < j, distance = hamming(hash[i], hash[j]) <= max_distance.
