@@ -64,8 +64,9 @@ struct CollectionDupes {
 // overlays), under the same bounded chaining as the hash pairs.
 struct CnnDupesOptions {
   bool enabled = false;
-  // Smallest cosine similarity of a CNN pair; calibrated on `irbis sample --tiles 8` (docs/search.md).
-  double min_similarity = 0.92;
+  // Smallest cosine similarity of a CNN pair accepted without verification (pairs down to
+  // 1 - DupesParams::band.max_extra_distance are verified); docs/calibration.md, "Calibrated defaults".
+  double min_similarity = 0.99;
   std::string model = kDefaultModel;
   IndexOptions index;
   int neighbours = 10;  // nearest neighbours examined per image

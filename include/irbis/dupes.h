@@ -35,9 +35,11 @@ struct VerifyBand {
 };
 
 struct DupesParams {
-  // Largest hamming distance between two 64-bit hashes that still counts as a near duplicate.
-  // 8 of 64 bits for pHash, calibrated in docs/calibration.md.
-  int max_distance = 8;
+  // Largest hamming distance between two 64-bit hashes (over the compared variants) that counts as
+  // a near duplicate without verification. 4 of 64 bits for pHash, with pairs up to
+  // band.max_hash_distance verified: the best pair precision on the Copydays-style set
+  // (docs/calibration.md, "Calibrated defaults").
+  int max_distance = 4;
   // Which of DupeItem::variants are compared with the other item's hash (a mirrored copy is
   // found when variants hold the mirrored pHash). 0 = none, 1 = mirror only, 7 = all eight
   // dihedral transforms; each compared variant adds about one more chance pair per 64 bits.

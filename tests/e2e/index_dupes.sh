@@ -46,8 +46,8 @@ found = [t for t in flips if group.get(t["path"]) is not None and group.get(t["p
 print(f"mirrors: {len(found)} of {len(flips)} grouped with their original")
 if len(flips) < 3 or len(found) < 0.9 * len(flips):
     sys.exit(1)
-for t in found:
-    r = rows[t["path"]]
+for t in found:  # the flip or its original is kept (the larger file); the other carries the evidence
+    r = rows[t["path"]] if rows[t["path"]]["role"] == "duplicate" else rows[t["original"]]
     if r["variant"] != "mirror" or int(r["variant_distance"]) >= int(r["distance"]):
         sys.exit(f"mirror evidence missing: {r}")
 # Every duplicate carries its evidence: a verified one its inliers, the others none.
