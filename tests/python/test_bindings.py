@@ -474,10 +474,13 @@ def test_dupes_cnn_matches_cli(cnn_col, cli):
     # need geometric verification (kind "verified"), hash matches carry the similarity as evidence.
     cnn_linked = df[(df.role == "duplicate") & (df.kind == "cnn")]
     sure = json.loads(run_cli(cli, "dupes", path, "--cnn", "--json").stdout)["cnn_threshold"]
-    assert len(cnn_linked) > 0 and (cnn_linked["similarity"] >= sure - 1e-9).all()
+    assert (cnn_linked["similarity"] >= sure - 1e-9).all()
     verified = df[(df.role == "duplicate") & (df.kind == "verified")]
+    assert len(cnn_linked) + len(verified) > 0  # the embeddings (and their band) found some
     assert (verified["inliers"] >= 12).all() and df[df.kind != "verified"]["inliers"].isna().all()
-    assert len(strict) < len(df)
+    # min_similarity is passed through: the same rows as the CLI's --cnn-threshold.
+    want_strict = cli_csv(run_cli(cli, "dupes", path, "--cnn", "--cnn-threshold", "0.999", "--format", "csv").stdout)
+    assert [dupes_row_as_csv(row) for row in strict.to_dict("records")] == want_strict
 
 
 # ---------------------------------------------------------------------------------- classifiers
