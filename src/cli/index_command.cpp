@@ -12,6 +12,7 @@ namespace irbis::cli {
 
 void add_index_command(CLI::App& root, int& result) {
   auto* cmd = root.add_subcommand("index", "Scan folders and catalog every image (new, changed and removed files)");
+  add_inference_options(cmd);
   struct Opts {
     std::vector<std::string> roots;
     std::string into;

@@ -51,13 +51,13 @@ CollectionDupes find_collection_dupes(const Collection& coll, const DupesParams&
   if (!coll.has_feature(kHashesFeature))
     throw UsageError(dir + ": collection has no perceptual hashes; run `irbis index FOLDER --into " + dir +
                      " --features hashes`");
-  const FeatureView hashes = coll.view(kHashesFeature);
+  const FeatureView hashes = coll.view(kHashesFeature, "u64", 3);
   const bool have_color = coll.has_feature(kColorFeature);
-  const FeatureView color = have_color ? coll.view(kColorFeature) : FeatureView{};
+  const FeatureView color = have_color ? coll.view(kColorFeature, "f32", kColorStatsDim) : FeatureView{};
   // The variant hashes `index` stores (mirror, rotations); a collection indexed before them has
   // none until the next index run back-fills them, and then matches without variants.
   const bool have_variants = params_in.variants_used > 0 && coll.has_feature(kPhashVariantsFeature);
-  const FeatureView variants = have_variants ? coll.view(kPhashVariantsFeature) : FeatureView{};
+  const FeatureView variants = have_variants ? coll.view(kPhashVariantsFeature, "u64", kHashVariants - 1) : FeatureView{};
   CollectionDupes out;
   out.variants = have_variants ? std::min(params_in.variants_used, kHashVariants - 1) : 0;
   std::vector<DupeItem> items;
@@ -154,7 +154,7 @@ FeatureRows::FeatureRows(const Collection& coll, const std::string& features, co
     const std::string dir = coll.dir().string();
     if (!coll.has_feature(name))
       throw UsageError(dir + ": no " + name + " feature; run `irbis index FOLDER --into " + dir + " --features hashes`");
-    view_ = coll.view(name);
+    view_ = color_ ? coll.view(name, "f32", kColorStatsDim) : coll.view(name, "u64", 3);
     dim_ = color_ ? kColorStatsDim : 64;
     rows = view_.rows();
   }
