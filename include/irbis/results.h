@@ -67,4 +67,16 @@ nlohmann::json search_json(const VectorSearch& vs, const nlohmann::json& query, 
 // rank, similarity, path, id.
 Table search_table(const VectorSearch& vs, const std::vector<Neighbor>& hits);
 
+// ---- `irbis match`, /api/match, Collection.match
+// threshold, cnn_threshold (null when CNN similarity was not used), note (null or how to add
+// embeddings), images (collection), queries, matched, failed, verified_pairs,
+// results [{query: {path, format, width, height} or {path, reason}, matches: [image + kind,
+// distance, variant_distance (null: none compared), variant (null | "mirror" | ...),
+// similarity (null: none), inliers (null: not verified)]}].
+nlohmann::json match_json(const MatchResult& m, const MatchOptions& o);
+// query, match, kind, distance, variant_distance, variant, similarity, inliers, match_id, reason:
+// one row per matched pair (best first per query), and one row with the reason (match empty) per
+// query that failed.
+Table match_table(const MatchResult& m);
+
 }  // namespace irbis

@@ -5,6 +5,7 @@
     col.index(["/data/photos"], progress=True)
     emb = col.embeddings()                              # numpy (n, d) float32, no copy
     df = col.dupes(cnn=True)                            # DataFrame: group, path, role, distance, ...
+    col.match(["new/"])                                 # dict: per new image, the collection images it duplicates
     col.search("query.jpg", k=10)                       # DataFrame: rank, id, path, similarity, distance
     uniq = col.unique(top=20)                           # uniq.table, uniq.summary (quartiles, whiskers)
     res = col.cluster(auto=True)                        # res.items: path, cluster, x, y, ...
@@ -438,6 +439,25 @@ class Collection:
                 raise UsageError("dupes: min_similarity applies to CNN pairs; pass cnn=True")
             kw["min_similarity"] = _float(min_similarity, "min_similarity", -1.0, 1.0)
         return _table(self._c.dupes(threshold, single_linkage, **kw)["columns"])
+
+    def match(self, paths: Any, *, threshold: int = 8, cnn: bool = True, min_similarity: float = 0.92,
+              model: Optional[str] = None, index: str = "auto", verify: bool = True) -> dict:
+        """Which collection images each new image duplicates, with the evidence: the JSON of
+        `irbis match --json` as a dict (irbis::match_images, irbis::match_json). ``paths``: a
+        file or folder, or a list of them; nothing is added to the collection. Each entry of
+        ``results`` has the ``query`` ({path, format, width, height}, or {path, reason} when it
+        could not be read or decoded) and its ``matches``, best first (kind exact/near/cnn/verified,
+        distance, variant_distance, variant, similarity, inliers). cnn=False: hashes only; a
+        collection without embeddings gets the hash answer and a ``note`` naming the index
+        command that adds them. verify=False: no geometric verification of the uncertain band."""
+        if isinstance(paths, (str, os.PathLike)):
+            paths = [paths]
+        plist = [_str(os.fspath(p), "paths") for p in paths]
+        threshold = _int(threshold, "threshold", 0, 64)
+        sim = _float(min_similarity, "min_similarity", -1.0, 1.0)
+        import json
+        return json.loads(self._c.match(plist, threshold, _bool(cnn, "cnn"), sim, self._model(model),
+                                        _str(index, "index"), _bool(verify, "verify")))
 
     def cluster(self, k: Optional[int] = None, *, auto: bool = False, k_range: tuple = (2, 30),
                 features: str = "cnn-semantic", model: Optional[str] = None, labels: Optional[str] = None,

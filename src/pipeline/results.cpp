@@ -3,6 +3,7 @@
 
 #include <algorithm>
 
+#include "irbis/hashes.h"
 #include "irbis/image.h"
 #include "irbis/text.h"
 
@@ -83,6 +84,63 @@ Table dupes_table(const CollectionDupes& d, bool with_similarity) {
     for (const DupeMember& m : d.groups[g].duplicates)
       row(g, d.records[m.index], "duplicate", m.distance, dupe_kind_name(m.kind),
           m.has_similarity() ? fixed(m.similarity, 4) : "");
+  }
+  return t;
+}
+
+namespace {
+
+nlohmann::json match_evidence(const DupeMember& d) {
+  auto or_null = [](bool known, auto v) { return known ? nlohmann::json(v) : nlohmann::json(nullptr); };
+  return {{"kind", dupe_kind_name(d.kind)},
+          {"distance", d.distance},
+          {"variant_distance", or_null(d.variant_distance >= 0, d.variant_distance)},
+          {"variant", or_null(d.variant > 0, hash_variant_name(HashVariant(d.variant)))},
+          {"similarity", or_null(d.has_similarity(), d.similarity)},
+          {"inliers", or_null(d.verified(), d.inliers)}};
+}
+
+}  // namespace
+
+nlohmann::json match_json(const MatchResult& m, const MatchOptions& o) {
+  nlohmann::json results = nlohmann::json::array();
+  for (const MatchedQuery& q : m.queries) {
+    nlohmann::json query = {{"path", display_path(q.path)}};
+    if (q.failed()) query["reason"] = q.reason;
+    else query.update({{"format", format_name(q.format)}, {"width", q.width}, {"height", q.height}});
+    nlohmann::json matches = nlohmann::json::array();
+    for (const DupeMember& d : q.matches) {
+      nlohmann::json j = image_json(m.records[d.index]);
+      j.update(match_evidence(d));
+      matches.push_back(std::move(j));
+    }
+    results.push_back({{"query", std::move(query)}, {"matches", std::move(matches)}});
+  }
+  return {{"threshold", o.max_distance},
+          {"cnn_threshold", m.cnn ? nlohmann::json(o.min_similarity) : nlohmann::json(nullptr)},
+          {"note", m.note.empty() ? nlohmann::json(nullptr) : nlohmann::json(m.note)},
+          {"images", m.records.size()},
+          {"queries", m.queries.size()},
+          {"matched", m.matched()},
+          {"failed", m.failed()},
+          {"verified_pairs", m.verified_pairs},
+          {"results", std::move(results)}};
+}
+
+Table match_table(const MatchResult& m) {
+  Table t{{"query", "match", "kind", "distance", "variant_distance", "variant", "similarity", "inliers", "match_id",
+           "reason"},
+          {}};
+  for (const MatchedQuery& q : m.queries) {
+    if (q.failed()) t.rows.push_back({q.path, "", "", "", "", "", "", "", "", q.reason});
+    for (const DupeMember& d : q.matches) {
+      const ImageRecord& r = m.records[d.index];
+      t.rows.push_back({q.path, r.path, dupe_kind_name(d.kind), std::to_string(d.distance),
+                        d.variant_distance >= 0 ? std::to_string(d.variant_distance) : "",
+                        d.variant > 0 ? hash_variant_name(HashVariant(d.variant)) : "",
+                        d.has_similarity() ? fixed(d.similarity, 4) : "", d.verified() ? std::to_string(d.inliers) : "",
+                        std::to_string(r.id), ""});
+    }
   }
   return t;
 }

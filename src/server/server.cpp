@@ -126,6 +126,8 @@ struct Server {
   std::vector<ReportSection> sections;
   std::mutex embed_mu;
   std::unique_ptr<Embedder> embedder;
+  std::mutex match_mu;  // the matcher runs one network: one upload at a time
+  std::unique_ptr<CollectionMatcher> matcher;
 
   Server(const Collection& c, const ReportOptions& r, const ServeOptions& s)
       : coll(c), ropts(r), sopts(s), data(c, r), sections(report_sections(r)) {}
@@ -190,6 +192,28 @@ struct Server {
       hits = vs.search(q.ptr<float>(), k, exclude_row);
     }
     return linked(search_json(vs, query, k, hits));
+  }
+
+  // An upload's bytes: the multipart field `image`, or the whole body.
+  static std::string upload_bytes(const httplib::Request& req) {
+    if (!req.is_multipart_form_data()) return req.body;
+    if (!req.has_file("image")) throw UsageError("multipart upload needs a file field named 'image'");
+    return req.get_file_value("image").content;
+  }
+
+  // The answer of `irbis match` (match_json) for one upload: is it already in the collection?
+  nlohmann::json match_answer(const std::string& name, const std::string& bytes) {
+    if (bytes.empty()) throw DecodeError("empty upload");
+    MatchOptions o;
+    o.decode.max_pixels = sopts.max_upload_pixels;
+    std::lock_guard lk(match_mu);
+    if (!matcher) matcher = std::make_unique<CollectionMatcher>(coll, o);
+    const std::span<const uint8_t> b(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size());
+    std::vector<MatchedQuery> q;
+    q.push_back(matcher->match(name, b));
+    nlohmann::json j = {{"collection", display_path(coll.dir().string())}};
+    j.update(match_json(matcher->result(std::move(q)), o));
+    return j;
   }
 
   cv::Mat embed_upload(const std::string& bytes, nlohmann::json& info) {
@@ -379,16 +403,18 @@ void serve(const Collection& coll, const ReportOptions& report, const ServeOptio
   }));
   svr.Post("/api/search", guarded(true, [&S](const httplib::Request& req, httplib::Response& res) {
     const int k = int(int_param(req, "k", 20, 1, 1000));
-    std::string bytes;
-    if (req.is_multipart_form_data()) {
-      if (!req.has_file("image")) throw UsageError("multipart upload needs a file field named 'image'");
-      bytes = req.get_file_value("image").content;
-    } else {
-      bytes = req.body;
-    }
+    const std::string bytes = Server::upload_bytes(req);
     nlohmann::json info;
     const cv::Mat q = S.embed_upload(bytes, info);
     send_json(res, S.search_answer(*S.data.search(), info, q, k, -1));
+  }));
+  // "Already in the collection?": the upload matched like `irbis match` (same JSON; the query's
+  // path is the uploaded file's name, or "upload").
+  svr.Post("/api/match", guarded(true, [&S](const httplib::Request& req, httplib::Response& res) {
+    std::string name = "upload";
+    if (req.is_multipart_form_data() && req.has_file("image") && !req.get_file_value("image").filename.empty())
+      name = req.get_file_value("image").filename;
+    send_json(res, S.match_answer(name, Server::upload_bytes(req)));
   }));
   svr.set_error_handler([](const httplib::Request& req, httplib::Response& res) {
     if (!res.body.empty()) return;
