@@ -67,6 +67,21 @@ struct NearPair {
 std::vector<NearPair> find_near_pairs(std::span<const uint64_t> hashes, int max_distance,
                                       int threads = 0);
 
+// Near pairs between two sets (`irbis match`: new images against a collection's hashes): every
+// (query, item) with hamming(queries[q], items[i]) <= max_distance, sorted by (query, item).
+// Multi-index hashing over `items` (four 16-bit chunk tables, probed with every chunk value within
+// floor(max_distance / 4) bits of the query's), so the cost grows with the candidates, not with
+// queries x items; small inputs and max_distance >= 20 use a plain scan. Throws irbis::Error for
+// max_distance outside 0..64.
+struct QueryNearPair {
+  uint32_t query = 0;
+  uint32_t item = 0;
+  int distance = 0;
+  friend bool operator==(const QueryNearPair&, const QueryNearPair&) = default;
+};
+std::vector<QueryNearPair> find_near_query_pairs(std::span<const uint64_t> items, std::span<const uint64_t> queries,
+                                                 int max_distance);
+
 // Same search over values that are already distinct (duplicates allowed, they are reported at
 // distance 0): the multi-index hashing core. Pairs index into `values`, sorted by (i, j).
 std::vector<NearPair> find_near_value_pairs(std::span<const uint64_t> values, int max_distance,

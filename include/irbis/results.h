@@ -87,5 +87,16 @@ nlohmann::json issues_json(const CollectionIssues& c, Page items = {});
 Table issues_table(const CollectionIssues& c);
 // issue, images, threshold, rule.
 Table issues_summary_table(const CollectionIssues& c);
+// ---- `irbis match`, /api/match, Collection.match
+// threshold, cnn_threshold (null when CNN similarity was not used), note (null or how to add
+// embeddings), images (collection), queries, matched, failed, verified_pairs,
+// results [{query: {path, format, width, height} or {path, reason}, matches: [image + kind,
+// distance, variant_distance (null: none compared), variant (null | "mirror" | ...),
+// similarity (null: none), inliers (null: not verified)]}].
+nlohmann::json match_json(const MatchResult& m, const MatchOptions& o);
+// query, match, kind, distance, variant_distance, variant, similarity, inliers, match_id, reason:
+// one row per matched pair (best first per query), and one row with the reason (match empty) per
+// query that failed.
+Table match_table(const MatchResult& m);
 
 }  // namespace irbis

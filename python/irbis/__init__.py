@@ -5,6 +5,7 @@
     col.index(["/data/photos"], progress=True)
     emb = col.embeddings()                              # numpy (n, d) float32, no copy
     df = col.dupes(cnn=True)                            # DataFrame: group, path, role, distance, ...
+    col.match(["new/"])                                 # dict: per new image, the collection images it duplicates
     col.search("query.jpg", k=10)                       # DataFrame: rank, id, path, similarity, distance
     uniq = col.unique(top=20)                           # uniq.table, uniq.summary (quartiles, whiskers)
     res = col.cluster(auto=True)                        # res.items: path, cluster, x, y, ...
@@ -468,6 +469,30 @@ class Collection:
         cols = {n: [row[n] for row in d["issues"]] for n in names}
         return IssuesResult(table=_table(cols), summary=d["summary"], images=d["images"],
                             embeddings=d["embeddings"])
+
+    def match(self, paths: Any, *, threshold: Optional[int] = None, cnn: bool = True,
+              min_similarity: Optional[float] = None, model: Optional[str] = None, index: str = "auto",
+              verify: bool = True) -> dict:
+        """Which collection images each new image duplicates, with the evidence: the JSON of
+        `irbis match --json` as a dict (irbis::match_images, irbis::match_json). ``paths``: a
+        file or folder, or a list of them; nothing is added to the collection. Each entry of
+        ``results`` has the ``query`` ({path, format, width, height}, or {path, reason} when it
+        could not be read or decoded) and its ``matches``, best first (kind exact/near/cnn/verified,
+        distance, variant_distance, variant, similarity, inliers). cnn=False: hashes only; a
+        collection without embeddings gets the hash answer and a ``note`` naming the index
+        command that adds them. verify=False: no geometric verification of the uncertain band.
+        threshold and min_similarity default to those of :meth:`dupes` (docs/calibration.md)."""
+        if isinstance(paths, (str, os.PathLike)):
+            paths = [paths]
+        plist = [_str(os.fspath(p), "paths") for p in paths]
+        kw: dict = {"cnn": _bool(cnn, "cnn"), "model": self._model(model), "index": _str(index, "index"),
+                    "verify": _bool(verify, "verify")}
+        if threshold is not None:
+            kw["threshold"] = _int(threshold, "threshold", 0, 64)
+        if min_similarity is not None:
+            kw["min_similarity"] = _float(min_similarity, "min_similarity", -1.0, 1.0)
+        import json
+        return json.loads(self._c.match(plist, **kw))
 
     def cluster(self, k: Optional[int] = None, *, auto: bool = False, k_range: tuple = (2, 30),
                 features: str = "cnn-semantic", model: Optional[str] = None, labels: Optional[str] = None,

@@ -116,6 +116,34 @@ py::dict cluster_result(const ClusterReport& rep, const std::vector<std::string>
 
 void bind_analysis(py::module_& m, py::class_<PyCollection>& cls) {
   cls.def(
+         "match",
+         [](const PyCollection& c, const std::vector<std::string>& paths, int threshold, bool cnn,
+            double min_similarity, const std::string& model, const std::string& index, bool verify) {
+           auto coll = c.get();
+           MatchOptions o;
+           if (threshold < 0 || threshold > 64)
+             throw UsageError("threshold must be a pHash Hamming distance in 0..64, not " + std::to_string(threshold));
+           if (min_similarity < -1 || min_similarity > 1)
+             throw UsageError("min_similarity must be a cosine similarity in -1..1, not " + std::to_string(min_similarity));
+           o.max_distance = threshold;
+           o.cnn = cnn;
+           o.min_similarity = min_similarity;
+           o.model = model;
+           o.index.kind = parse_index_kind(index);
+           o.verify = verify;
+           nlohmann::json j;
+           {
+             py::gil_scoped_release nogil;
+             j = match_json(match_images(*coll, paths, o), o);
+           }
+           // The JSON of `irbis match --json` (results.h), parsed by the Python side.
+           return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+         },
+         py::arg("paths"), py::arg("threshold") = MatchOptions{}.max_distance, py::arg("cnn") = true,
+         py::arg("min_similarity") = MatchOptions{}.min_similarity, py::arg("model") = std::string(kDefaultModel),
+         py::arg("index") = "auto", py::arg("verify") = true,
+         "match_images: which collection images each file (or folder's images) duplicates; match_json as text")
+      .def(
          "dupes",
          [](const PyCollection& c, int threshold, bool cnn, double min_similarity, const std::string& model,
             const std::string& index) {

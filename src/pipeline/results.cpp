@@ -48,9 +48,18 @@ nlohmann::json collection_summary_json(const CollectionSummary& s) {
 
 namespace {
 
-// The evidence of one duplicate, null where it did not apply (dupes_json and dupes_table agree).
-nlohmann::json variant_name_json(const DupeMember& m) {
-  return m.variant > 0 ? nlohmann::json(hash_variant_name(HashVariant(m.variant))) : nlohmann::json(nullptr);
+// The evidence of one duplicate (dupes_json, match_json), null where it did not apply;
+// "similarity" only when CNN similarity was used. dupes_table and match_table agree.
+nlohmann::json dupe_evidence_json(const DupeMember& m, bool with_similarity) {
+  auto or_null = [](auto v, bool has) { return has ? nlohmann::json(v) : nlohmann::json(nullptr); };
+  nlohmann::json j = {{"kind", dupe_kind_name(m.kind)},
+                      {"distance", m.distance},
+                      {"variant_distance", or_null(m.variant_distance, m.variant_distance >= 0)},
+                      {"variant", m.variant > 0 ? nlohmann::json(hash_variant_name(HashVariant(m.variant)))
+                                                : nlohmann::json(nullptr)}};
+  if (with_similarity) j["similarity"] = or_null(m.similarity, m.has_similarity());
+  j["inliers"] = or_null(m.inliers, m.verified());
+  return j;
 }
 
 }  // namespace
@@ -63,12 +72,7 @@ nlohmann::json dupes_json(const CollectionDupes& d, int threshold, std::optional
     nlohmann::json members = nlohmann::json::array();
     for (const DupeMember& m : grp.duplicates) {
       nlohmann::json j = image_json(d.records[m.index]);
-      j["kind"] = dupe_kind_name(m.kind);
-      j["distance"] = m.distance;
-      j["variant_distance"] = or_null(m.variant_distance, m.variant_distance >= 0);
-      j["variant"] = variant_name_json(m);
-      if (cnn_threshold) j["similarity"] = or_null(m.similarity, m.has_similarity());
-      j["inliers"] = or_null(m.inliers, m.verified());
+      j.update(dupe_evidence_json(m, cnn_threshold.has_value()));
       members.push_back(std::move(j));
     }
     groups.push_back({{"group", g + 1}, {"keep", image_json(d.records[grp.keep])}, {"duplicates", std::move(members)}});
@@ -117,6 +121,49 @@ std::string dupe_evidence_text(const DupeMember& m) {
   if (m.has_similarity()) s += ", similarity " + fixed(m.similarity, 3);
   if (m.verified()) s += ", " + std::to_string(m.inliers) + " inliers";
   return s;
+}
+
+nlohmann::json match_json(const MatchResult& m, const MatchOptions& o) {
+  nlohmann::json results = nlohmann::json::array();
+  for (const MatchedQuery& q : m.queries) {
+    nlohmann::json query = {{"path", display_path(q.path)}};
+    if (q.failed()) query["reason"] = q.reason;
+    else query.update({{"format", format_name(q.format)}, {"width", q.width}, {"height", q.height}});
+    nlohmann::json matches = nlohmann::json::array();
+    for (const DupeMember& d : q.matches) {
+      nlohmann::json j = image_json(m.records[d.index]);
+      j.update(dupe_evidence_json(d, true));
+      matches.push_back(std::move(j));
+    }
+    results.push_back({{"query", std::move(query)}, {"matches", std::move(matches)}});
+  }
+  return {{"threshold", o.max_distance},
+          {"cnn_threshold", m.cnn ? nlohmann::json(o.min_similarity) : nlohmann::json(nullptr)},
+          {"note", m.note.empty() ? nlohmann::json(nullptr) : nlohmann::json(m.note)},
+          {"images", m.records.size()},
+          {"queries", m.queries.size()},
+          {"matched", m.matched()},
+          {"failed", m.failed()},
+          {"verified_pairs", m.verified_pairs},
+          {"results", std::move(results)}};
+}
+
+Table match_table(const MatchResult& m) {
+  Table t{{"query", "match", "kind", "distance", "variant_distance", "variant", "similarity", "inliers", "match_id",
+           "reason"},
+          {}};
+  for (const MatchedQuery& q : m.queries) {
+    if (q.failed()) t.rows.push_back({q.path, "", "", "", "", "", "", "", "", q.reason});
+    for (const DupeMember& d : q.matches) {
+      const ImageRecord& r = m.records[d.index];
+      t.rows.push_back({q.path, r.path, dupe_kind_name(d.kind), std::to_string(d.distance),
+                        d.variant_distance >= 0 ? std::to_string(d.variant_distance) : "",
+                        d.variant > 0 ? hash_variant_name(HashVariant(d.variant)) : "",
+                        d.has_similarity() ? fixed(d.similarity, 4) : "", d.verified() ? std::to_string(d.inliers) : "",
+                        std::to_string(r.id), ""});
+    }
+  }
+  return t;
 }
 
 const char* outlier_side(const BoxSummary& s, const UniqueRow& u) {
