@@ -6,6 +6,7 @@
 #include <functional>
 #include <span>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "irbis/verify.h"
@@ -32,6 +33,10 @@ struct VerifyBand {
   // (keep, candidate) item indices. Called only for pairs in the band, at most once per pair,
   // and only while the candidate has no sure match to a kept item.
   std::function<PairCheck(uint32_t keep, uint32_t candidate)> verify;
+  // Optional. Called once before the decisions with the (keep, candidate) pairs a first pass asks
+  // verify about when it takes every band pair as refused: nearly all the pairs the decisions ask
+  // about (a pair it misses is verified when asked), so that they can be checked in parallel.
+  std::function<void(const std::vector<std::pair<uint32_t, uint32_t>>& pairs)> verify_all;
 };
 
 struct DupesParams {
@@ -48,7 +53,7 @@ struct DupesParams {
   int threads = 0;
   // Uncertain band and its verifier. find_collection_dupes fills band.verify with a PairVerifier
   // (settings below) when the band is wider than the sure thresholds and no verify is given.
-  VerifyBand band{.max_hash_distance = 12, .max_extra_distance = 0.20f, .verify = {}};
+  VerifyBand band{.max_hash_distance = 12, .max_extra_distance = 0.20f, .verify = {}, .verify_all = {}};
   VerifyParams verify;
 };
 

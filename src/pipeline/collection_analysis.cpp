@@ -104,6 +104,9 @@ CollectionDupes find_collection_dupes(const Collection& coll, const DupesParams&
       const GeometricMatch g = verifier->verify(keep, cand);
       return PairCheck{g.same, g.inliers};
     };
+    params.band.verify_all = [verifier](const std::vector<std::pair<uint32_t, uint32_t>>& pairs) {
+      verifier->verify_all(pairs);
+    };
   }
   auto finish = [&](std::vector<DupeGroup> groups) {
     out.groups = std::move(groups);

@@ -63,6 +63,8 @@ struct CollectionMatcher::Impl {
   std::vector<int64_t> record_of_row;
   std::vector<std::unique_ptr<indexing::FeatureProducer>> producers;  // the model's, when cnn
   std::unique_ptr<indexing::FeatureProducer::Computation> run;
+  // Keypoints of collection images, computed once and kept across queries (bounded cache).
+  std::unique_ptr<PairVerifier> verifier;
 };
 
 CollectionMatcher::CollectionMatcher(const Collection& coll, const MatchOptions& options) : impl_(std::make_unique<Impl>()) {
@@ -72,9 +74,9 @@ CollectionMatcher::CollectionMatcher(const Collection& coll, const MatchOptions&
   if (!coll.has_feature(kHashesFeature))
     throw UsageError(dir + ": collection has no perceptual hashes; run `irbis index FOLDER --into " + dir +
                      " --features hashes`");
-  const FeatureView hv = coll.view(kHashesFeature);
+  const FeatureView hv = coll.view(kHashesFeature, "u64", 3);
   const bool have_color = coll.has_feature(kColorFeature);
-  const FeatureView color = have_color ? coll.view(kColorFeature) : FeatureView{};
+  const FeatureView color = have_color ? coll.view(kColorFeature, "f32", kColorStatsDim) : FeatureView{};
   std::map<int64_t, uint32_t> record_of_id;
   for (auto& r : coll.records(ImageStatus::ok)) {
     if (r.id >= hv.rows()) continue;
@@ -96,10 +98,16 @@ CollectionMatcher::CollectionMatcher(const Collection& coll, const MatchOptions&
         const auto it = record_of_id.find(m.vs->ids()[size_t(row)]);
         if (it != record_of_id.end()) m.record_of_row[size_t(row)] = it->second;
       }
-      m.producers.push_back(indexing::make_model_producer(m.vs->card()));
+      m.producers.push_back(indexing::make_model_producer(std::make_unique<Embedder>(m.vs->card())));
       m.cnn = true;
     }
   }
+  const DecodeOptions verify_decode = with_min_side(m.o.decode, m.o.verify_params.work_side);
+  m.verifier = std::make_unique<PairVerifier>(
+      [&m, verify_decode](uint32_t i) {
+        return decode_image(read_file_bytes(m.records[i].path, uint64_t(1) << 31), verify_decode).rgb;
+      },
+      m.o.verify_params);
 }
 
 CollectionMatcher::~CollectionMatcher() = default;
@@ -204,7 +212,8 @@ MatchedQuery CollectionMatcher::match(const std::string& name, std::span<const u
       band.push_back(d);
     }
   }
-  if (!band.empty()) {
+  // As in dupes, the band is verified only when there is no sure match.
+  if (!band.empty() && q.matches.empty()) {
     // Strongest first: the smaller of the two distances relative to their band limits.
     auto band_rank = [&](const DupeMember& d) {
       double r = double(d.best_distance()) / std::max(1, o.band.max_hash_distance);
@@ -219,21 +228,17 @@ MatchedQuery CollectionMatcher::match(const std::string& name, std::span<const u
       query_img = decode_image(bytes, with_min_side(o.decode, o.verify_params.work_side)).rgb;
     } catch (const std::exception&) {
     }
-    for (DupeMember& d : band) {
-      cv::Mat other;
-      try {
-        const auto b = read_file_bytes(m.records[d.index].path, uint64_t(1) << 31);
-        other = decode_image(b, with_min_side(o.decode, o.verify_params.work_side)).rgb;
-      } catch (const std::exception&) {
-        continue;  // changed or gone since indexing: no evidence either way
-      }
-      if (query_img.empty()) break;
-      const GeometricMatch g = verify_geometry(query_img, other, o.verify_params);
-      ++q.verified_pairs;
-      if (g.same) {
-        d.kind = DupeKind::verified;
-        d.inliers = g.inliers;
-        q.matches.push_back(d);
+    if (!query_img.empty()) {
+      std::vector<uint32_t> items;
+      for (const DupeMember& d : band) items.push_back(d.index);
+      const std::vector<GeometricMatch> got = m.verifier->verify_image(query_img, items);
+      for (size_t k = 0; k < band.size(); ++k) {
+        ++q.verified_pairs;  // an image changed or gone since indexing is refused with the reason
+        if (got[k].same) {
+          band[k].kind = DupeKind::verified;
+          band[k].inliers = got[k].inliers;
+          q.matches.push_back(band[k]);
+        }
       }
     }
     q.verify_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();

@@ -23,6 +23,10 @@ run index "$WORK/pics" --into "$WORK/c.irbis" --json
 assert_eq "$RC" 0 "index ($ERR)"
 BEFORE=$("$IRBIS" info "$WORK/c.irbis" --json | $PY -c "import json,sys; print(json.load(sys.stdin)['images'])")
 
+# match takes the thresholds of dupes (one calibration, docs/calibration.md).
+run dupes "$WORK/c.irbis" --cnn --json
+DUPES_T=$(json '(d["threshold"], d["cnn_threshold"])')
+
 # JSON: every edit finds its original first; home.png nothing; broken.jpg failed with a reason.
 run match "$WORK/c.irbis" "$WORK/q" --json
 assert_eq "$RC" 2 "match with one undecodable input exits 2 ($ERR)"
@@ -32,7 +36,7 @@ d = json.loads('''$OUT''')
 work = sys.argv[1]
 by = {os.path.basename(r["query"]["path"]): r for r in d["results"]}
 assert d["queries"] == 5 and d["failed"] == 1 and d["matched"] == 3 and d["images"] == 5, d
-assert d["note"] is None and d["cnn_threshold"] == 0.92, d
+assert d["note"] is None and str((d["threshold"], d["cnn_threshold"])) == "$DUPES_T", ("$DUPES_T", d)
 for q, orig in (("fruits_mirror.png", "fruits.jpg"), ("baboon_crop.png", "baboon.jpg"), ("building_q30.jpg", "building.jpg")):
     m = by[q]["matches"]
     assert m and m[0]["name"] == orig, (q, m)
