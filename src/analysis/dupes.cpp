@@ -121,6 +121,19 @@ struct HashCandidates {
 // matches best (sure evidence first, then band pairs confirmed by verify), or is kept itself.
 std::vector<DupeGroup> keep_centred_groups(std::span<const DupeItem> items, const DupesParams& p,
                                            const ExtraLinkage* extra) {
+  if (p.band.verify && p.band.verify_all) {
+    // A first pass that refuses every band pair records the pairs to verify, which are then
+    // checked in parallel; the decisions below find them in the verifier's cache.
+    DupesParams dry = p;
+    std::vector<std::pair<uint32_t, uint32_t>> asked;
+    dry.band.verify = [&asked](uint32_t keep, uint32_t cand) {
+      asked.emplace_back(keep, cand);
+      return PairCheck{};
+    };
+    dry.band.verify_all = {};
+    keep_centred_groups(items, dry, extra);
+    p.band.verify_all(asked);
+  }
   const size_t n = items.size();
   const int t = p.max_distance;
   const bool band_on = bool(p.band.verify);

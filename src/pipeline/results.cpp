@@ -47,22 +47,46 @@ nlohmann::json collection_summary_json(const CollectionSummary& s) {
           {"scan_problems", problems}};
 }
 
+namespace {
+
+// The evidence of one duplicate (dupes_json, match_json), null where it did not apply;
+// "similarity" only when CNN similarity was used. dupes_table and match_table agree.
+nlohmann::json dupe_evidence_json(const DupeMember& m, bool with_similarity) {
+  auto or_null = [](auto v, bool has) { return has ? nlohmann::json(v) : nlohmann::json(nullptr); };
+  nlohmann::json j = {{"kind", dupe_kind_name(m.kind)},
+                      {"distance", m.distance},
+                      {"variant_distance", or_null(m.variant_distance, m.variant_distance >= 0)},
+                      {"variant", m.variant > 0 ? nlohmann::json(hash_variant_name(HashVariant(m.variant)))
+                                                : nlohmann::json(nullptr)}};
+  if (with_similarity) j["similarity"] = or_null(m.similarity, m.has_similarity());
+  j["inliers"] = or_null(m.inliers, m.verified());
+  return j;
+}
+
+}  // namespace
+
 nlohmann::json dupes_json(const CollectionDupes& d, int threshold, std::optional<double> cnn_threshold, Page page) {
+  auto or_null = [](auto v, bool has) { return has ? nlohmann::json(v) : nlohmann::json(nullptr); };
   nlohmann::json groups = nlohmann::json::array();
   for (size_t g = page.offset; g < page.end(d.groups.size()); ++g) {
     const DupeGroup& grp = d.groups[g];
     nlohmann::json members = nlohmann::json::array();
     for (const DupeMember& m : grp.duplicates) {
       nlohmann::json j = image_json(d.records[m.index]);
-      j["kind"] = dupe_kind_name(m.kind);
-      j["distance"] = m.distance;
-      if (cnn_threshold) j["similarity"] = m.has_similarity() ? nlohmann::json(m.similarity) : nlohmann::json(nullptr);
+      j.update(dupe_evidence_json(m, cnn_threshold.has_value()));
       members.push_back(std::move(j));
     }
     groups.push_back({{"group", g + 1}, {"keep", image_json(d.records[grp.keep])}, {"duplicates", std::move(members)}});
   }
+  nlohmann::json variants = nlohmann::json::array();
+  for (int v = 1; v <= d.variants; ++v) variants.push_back(hash_variant_name(HashVariant(v)));
   return {{"threshold", threshold},
-          {"cnn_threshold", cnn_threshold ? nlohmann::json(*cnn_threshold) : nlohmann::json(nullptr)},
+          {"cnn_threshold", or_null(cnn_threshold.value_or(0), cnn_threshold.has_value())},
+          {"variants", std::move(variants)},
+          {"verify_max_distance", or_null(d.verify_max_distance.value_or(0), d.verify_max_distance.has_value())},
+          {"verify_min_similarity", or_null(d.verify_min_similarity.value_or(0), d.verify_min_similarity.has_value())},
+          {"pairs_verified", d.pairs_verified},
+          {"verify_seconds", d.verify_seconds},
           {"images", d.records.size()},
           {"total_groups", d.groups.size()},
           {"duplicates", d.duplicates()},
@@ -72,19 +96,73 @@ nlohmann::json dupes_json(const CollectionDupes& d, int threshold, std::optional
 Table dupes_table(const CollectionDupes& d, bool with_similarity) {
   Table t{{"group", "path", "role", "distance", "kind", "width", "height", "size"}, {}};
   if (with_similarity) t.header.push_back("similarity");
-  t.header.push_back("id");
-  auto row = [&](size_t g, const ImageRecord& r, const char* role, int distance, const char* kind, std::string sim) {
-    std::vector<std::string> v{std::to_string(g + 1),    r.path, role, std::to_string(distance), kind,
-                               std::to_string(r.width), std::to_string(r.height), std::to_string(r.size)};
-    if (with_similarity) v.push_back(std::move(sim));
+  for (const char* h : {"variant_distance", "variant", "inliers", "id"}) t.header.push_back(h);
+  auto row = [&](size_t g, const ImageRecord& r, const char* role, const DupeMember* m) {
+    std::vector<std::string> v{std::to_string(g + 1), r.path, role, m ? std::to_string(m->distance) : "0",
+                               m ? dupe_kind_name(m->kind) : "", std::to_string(r.width), std::to_string(r.height),
+                               std::to_string(r.size)};
+    if (with_similarity) v.push_back(!m ? "1.0000" : m->has_similarity() ? fixed(m->similarity, 4) : "");
+    v.push_back(m && m->variant_distance >= 0 ? std::to_string(m->variant_distance) : "");
+    v.push_back(m && m->variant > 0 ? hash_variant_name(HashVariant(m->variant)) : "");
+    v.push_back(m && m->verified() ? std::to_string(m->inliers) : "");
     v.push_back(std::to_string(r.id));
     t.rows.push_back(std::move(v));
   };
   for (size_t g = 0; g < d.groups.size(); ++g) {
-    row(g, d.records[d.groups[g].keep], "keep", 0, "", "1.0000");
-    for (const DupeMember& m : d.groups[g].duplicates)
-      row(g, d.records[m.index], "duplicate", m.distance, dupe_kind_name(m.kind),
-          m.has_similarity() ? fixed(m.similarity, 4) : "");
+    row(g, d.records[d.groups[g].keep], "keep", nullptr);
+    for (const DupeMember& m : d.groups[g].duplicates) row(g, d.records[m.index], "duplicate", &m);
+  }
+  return t;
+}
+
+std::string dupe_evidence_text(const DupeMember& m) {
+  std::string s = std::string(dupe_kind_name(m.kind)) + ", distance " + std::to_string(m.distance);
+  if (m.variant > 0 && m.variant_distance < m.distance)
+    s += std::string(", ") + hash_variant_name(HashVariant(m.variant)) + " distance " + std::to_string(m.variant_distance);
+  if (m.has_similarity()) s += ", similarity " + fixed(m.similarity, 3);
+  if (m.verified()) s += ", " + std::to_string(m.inliers) + " inliers";
+  return s;
+}
+
+nlohmann::json match_json(const MatchResult& m, const MatchOptions& o) {
+  nlohmann::json results = nlohmann::json::array();
+  for (const MatchedQuery& q : m.queries) {
+    nlohmann::json query = {{"path", display_path(q.path)}};
+    if (q.failed()) query["reason"] = q.reason;
+    else query.update({{"format", format_name(q.format)}, {"width", q.width}, {"height", q.height}});
+    nlohmann::json matches = nlohmann::json::array();
+    for (const DupeMember& d : q.matches) {
+      nlohmann::json j = image_json(m.records[d.index]);
+      j.update(dupe_evidence_json(d, true));
+      matches.push_back(std::move(j));
+    }
+    results.push_back({{"query", std::move(query)}, {"matches", std::move(matches)}});
+  }
+  return {{"threshold", o.max_distance},
+          {"cnn_threshold", m.cnn ? nlohmann::json(o.min_similarity) : nlohmann::json(nullptr)},
+          {"note", m.note.empty() ? nlohmann::json(nullptr) : nlohmann::json(m.note)},
+          {"images", m.records.size()},
+          {"queries", m.queries.size()},
+          {"matched", m.matched()},
+          {"failed", m.failed()},
+          {"verified_pairs", m.verified_pairs},
+          {"results", std::move(results)}};
+}
+
+Table match_table(const MatchResult& m) {
+  Table t{{"query", "match", "kind", "distance", "variant_distance", "variant", "similarity", "inliers", "match_id",
+           "reason"},
+          {}};
+  for (const MatchedQuery& q : m.queries) {
+    if (q.failed()) t.rows.push_back({q.path, "", "", "", "", "", "", "", "", q.reason});
+    for (const DupeMember& d : q.matches) {
+      const ImageRecord& r = m.records[d.index];
+      t.rows.push_back({q.path, r.path, dupe_kind_name(d.kind), std::to_string(d.distance),
+                        d.variant_distance >= 0 ? std::to_string(d.variant_distance) : "",
+                        d.variant > 0 ? hash_variant_name(HashVariant(d.variant)) : "",
+                        d.has_similarity() ? fixed(d.similarity, 4) : "", d.verified() ? std::to_string(d.inliers) : "",
+                        std::to_string(r.id), ""});
+    }
   }
   return t;
 }

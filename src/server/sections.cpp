@@ -127,7 +127,12 @@ std::string dupes_html(ReportData& d, const ViewContext& ctx) {
   h += "<p><b class=\"count\">" + std::to_string(r.groups.size()) + "</b> groups, <b>" + std::to_string(r.duplicates()) +
        "</b> duplicates among " + std::to_string(r.records.size()) + " images (exact = same bytes, near = pHash " +
        "distance &le; " + std::to_string(d.options().dupes_threshold) +
-       "). The green image is the one to keep (most pixels, then largest file). Nothing is deleted.</p>";
+       (r.variants > 0 ? ", the mirror included" : "") +
+       (r.verify_max_distance ? "; up to " + std::to_string(*r.verify_max_distance) + " when geometric verification " +
+                                    "confirms the pair: verified, with its keypoint inliers"
+                              : std::string()) +
+       "). Each duplicate matches the image its group keeps (green; most pixels, then largest file) directly. "
+       "Nothing is deleted.</p>";
   const auto [first, last] = page_range(ctx, r.groups.size(), size_t(d.options().html_max_groups));
   if (ctx.page_size <= 0 && last < r.groups.size())
     h += "<p class=\"mut\">showing the first " + std::to_string(last) + " groups; dupes.csv lists all.</p>";
@@ -141,8 +146,8 @@ std::string dupes_html(ReportData& d, const ViewContext& ctx) {
     for (const auto& m : grp.duplicates) {
       const auto& x = r.records[m.index];
       h += thumb_html(ctx, x,
-                      std::string(dupe_kind_name(m.kind)) + ", distance " + std::to_string(m.distance) + ", " +
-                          std::to_string(x.width) + "&times;" + std::to_string(x.height),
+                      html_escape(dupe_evidence_text(m)) + ", " + std::to_string(x.width) + "&times;" +
+                          std::to_string(x.height),
                       "dup", d.palette(x.id));
     }
     h += "</div></div>";

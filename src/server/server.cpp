@@ -5,6 +5,7 @@
 #include <csignal>
 #include <fstream>
 #include <iostream>
+#include <optional>
 #include <thread>
 
 #include <httplib.h>
@@ -126,6 +127,8 @@ struct Server {
   std::mutex embed_mu;
   std::unique_ptr<Embedder> embedder;
   http::DecodeBudget decode_budget{http::kDecodeBudgetBytes};
+  std::mutex match_mu;  // the matcher runs one network: one upload at a time
+  std::unique_ptr<CollectionMatcher> matcher;
 
   Server(const Collection& c, const ReportOptions& r, const ServeOptions& s)
       : coll(c), ropts(r), sopts(s), data(c, r), sections(report_sections(r)) {}
@@ -190,6 +193,37 @@ struct Server {
       hits = vs.search(q.ptr<float>(), k, exclude_row);
     }
     return linked(search_json(vs, query, k, hits));
+  }
+
+  // An upload's bytes: the multipart field `image`, or the whole body.
+  static std::string upload_bytes(const httplib::Request& req) {
+    if (!req.is_multipart_form_data()) return req.body;
+    if (!req.has_file("image")) throw UsageError("multipart upload needs a file field named 'image'");
+    return req.get_file_value("image").content;
+  }
+
+  // The answer of `irbis match` (match_json) for one upload: is it already in the collection?
+  nlohmann::json match_answer(const std::string& name, const std::string& bytes) {
+    if (bytes.empty()) throw DecodeError("empty upload");
+    MatchOptions o;
+    o.decode.max_pixels = sopts.max_upload_pixels;
+    const std::span<const uint8_t> b(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size());
+    // The decode runs under the upload budget like /api/search's (D8); an upload whose header
+    // cannot be read or declares too many pixels is refused by the matcher as a failed query.
+    std::optional<http::DecodeBudget::Lease> lease;
+    try {
+      const ImageHeader h = read_header(b);
+      const uint64_t pixels = uint64_t(h.width) * uint64_t(h.height);
+      if (pixels <= sopts.max_upload_pixels) lease.emplace(decode_budget, pixels * http::peak_bytes_per_pixel(h.format));
+    } catch (const DecodeError&) {
+    }
+    std::lock_guard lk(match_mu);
+    if (!matcher) matcher = std::make_unique<CollectionMatcher>(coll, o);
+    std::vector<MatchedQuery> q;
+    q.push_back(matcher->match(name, b));
+    nlohmann::json j = {{"collection", display_path(coll.dir().string())}};
+    j.update(match_json(matcher->result(std::move(q)), o));
+    return j;
   }
 
   cv::Mat embed_upload(const std::string& bytes, nlohmann::json& info) {
@@ -420,16 +454,18 @@ void serve(const Collection& coll, const ReportOptions& report, const ServeOptio
   }));
   svr.Post("/api/search", guarded(true, [&S](const httplib::Request& req, httplib::Response& res) {
     const int k = int(int_param(req, "k", 20, 1, 1000));
-    std::string bytes;
-    if (req.is_multipart_form_data()) {
-      if (!req.has_file("image")) throw UsageError("multipart upload needs a file field named 'image'");
-      bytes = req.get_file_value("image").content;
-    } else {
-      bytes = req.body;
-    }
+    const std::string bytes = Server::upload_bytes(req);
     nlohmann::json info;
     const cv::Mat q = S.embed_upload(bytes, info);
     send_json(res, S.search_answer(*S.data.search(), info, q, k, -1));
+  }));
+  // "Already in the collection?": the upload matched like `irbis match` (same JSON; the query's
+  // path is the uploaded file's name, or "upload").
+  svr.Post("/api/match", guarded(true, [&S](const httplib::Request& req, httplib::Response& res) {
+    std::string name = "upload";
+    if (req.is_multipart_form_data() && req.has_file("image") && !req.get_file_value("image").filename.empty())
+      name = req.get_file_value("image").filename;
+    send_json(res, S.match_answer(name, Server::upload_bytes(req)));
   }));
   // Unhandled: cpp-httplib then sends the error as it is, without applying the request's Range to it.
   svr.set_error_handler(httplib::Server::HandlerWithResponse([](const httplib::Request& req, httplib::Response& res) {

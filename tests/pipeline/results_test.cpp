@@ -17,20 +17,29 @@ ImageRecord rec(int64_t id, const std::string& path, int w, int h, int64_t size)
   return r;
 }
 
-// Two groups: 0 keeps 1 (exact) and 2 (near, distance 3); 3 keeps 4 (cnn, similarity 0.95).
+// Two groups: 0 keeps 1 (exact) and 2 (near: distance 30, mirror distance 3); 3 keeps 4
+// (verified: distance 20, similarity 0.95, 57 inliers).
 CollectionDupes two_groups() {
   CollectionDupes d;
   d.records = {rec(10, "/p/a.png", 4, 3, 100), rec(11, "/p/a copy.png", 4, 3, 100), rec(12, "/p/a,small.png", 2, 2, 50),
                rec(13, "/q/b.png", 8, 8, 900), rec(14, "/q/b\xE9.png", 8, 8, 800)};
   DupeGroup g1;
   g1.keep = 0;
-  g1.duplicates = {{1, DupeKind::exact, 0}, {2, DupeKind::near, 3}};
+  DupeMember mirrored{2, DupeKind::near, 30};
+  mirrored.variant_distance = 3;
+  mirrored.variant = 1;  // mirror
+  g1.duplicates = {{1, DupeKind::exact, 0}, mirrored};
   DupeGroup g2;
   g2.keep = 3;
-  DupeMember m{4, DupeKind::cnn, 20};
+  DupeMember m{4, DupeKind::verified, 20};
   m.similarity = 0.95;
+  m.inliers = 57;
   g2.duplicates = {m};
   d.groups = {g1, g2};
+  d.variants = 1;
+  d.pairs_verified = 4;
+  d.verify_seconds = 0.5;
+  d.verify_max_distance = 12;
   return d;
 }
 
@@ -64,8 +73,19 @@ TEST(Results, DupesJsonGroupsAndPages) {
   EXPECT_EQ(j["groups"][0]["group"], 1);
   EXPECT_EQ(j["groups"][0]["keep"]["id"], 10);
   EXPECT_EQ(j["groups"][0]["duplicates"][1]["kind"], "near");
-  EXPECT_EQ(j["groups"][0]["duplicates"][1]["distance"], 3);
+  EXPECT_EQ(j["groups"][0]["duplicates"][1]["distance"], 30);
+  EXPECT_EQ(j["groups"][0]["duplicates"][1]["variant_distance"], 3);
+  EXPECT_EQ(j["groups"][0]["duplicates"][1]["variant"], "mirror");
+  EXPECT_TRUE(j["groups"][0]["duplicates"][1]["inliers"].is_null());
+  EXPECT_TRUE(j["groups"][0]["duplicates"][0]["variant"].is_null());  // exact: no variant compared
+  EXPECT_EQ(j["groups"][1]["duplicates"][0]["kind"], "verified");
+  EXPECT_EQ(j["groups"][1]["duplicates"][0]["inliers"], 57);
   EXPECT_FALSE(j["groups"][0]["duplicates"][0].contains("similarity"));  // hashes only: no such field
+  EXPECT_EQ(j["variants"], nlohmann::json::array({"mirror"}));
+  EXPECT_EQ(j["pairs_verified"], 4);
+  EXPECT_DOUBLE_EQ(j["verify_seconds"].get<double>(), 0.5);
+  EXPECT_EQ(j["verify_max_distance"], 12);
+  EXPECT_TRUE(j["verify_min_similarity"].is_null());
 
   const auto cnn = dupes_json(d, 8, 0.92, Page{1, 5});
   EXPECT_DOUBLE_EQ(cnn["cnn_threshold"].get<double>(), 0.92);
@@ -73,23 +93,33 @@ TEST(Results, DupesJsonGroupsAndPages) {
   ASSERT_EQ(cnn["groups"].size(), 1u);
   EXPECT_EQ(cnn["groups"][0]["group"], 2);
   EXPECT_DOUBLE_EQ(cnn["groups"][0]["duplicates"][0]["similarity"].get<double>(), 0.95);
-  EXPECT_TRUE(dupes_json(d, 8, 0.92)["groups"][0]["duplicates"][0]["similarity"].is_null());  // linked by hashes
+  EXPECT_TRUE(dupes_json(d, 8, 0.92)["groups"][0]["duplicates"][0]["similarity"].is_null());  // no similarity known
   EXPECT_EQ(dupes_json(d, 8, std::nullopt, Page{7, 5})["groups"].size(), 0u);
 }
 
 TEST(Results, DupesTableColumns) {
   const CollectionDupes d = two_groups();
   const Table t = dupes_table(d, false);
-  EXPECT_EQ(t.header, (std::vector<std::string>{"group", "path", "role", "distance", "kind", "width", "height", "size", "id"}));
+  EXPECT_EQ(t.header, (std::vector<std::string>{"group", "path", "role", "distance", "kind", "width", "height", "size",
+                                                "variant_distance", "variant", "inliers", "id"}));
   ASSERT_EQ(t.rows.size(), 5u);
-  EXPECT_EQ(t.rows[0], (std::vector<std::string>{"1", "/p/a.png", "keep", "0", "", "4", "3", "100", "10"}));
-  EXPECT_EQ(t.rows[2], (std::vector<std::string>{"1", "/p/a,small.png", "duplicate", "3", "near", "2", "2", "50", "12"}));
+  EXPECT_EQ(t.rows[0], (std::vector<std::string>{"1", "/p/a.png", "keep", "0", "", "4", "3", "100", "", "", "", "10"}));
+  EXPECT_EQ(t.rows[2], (std::vector<std::string>{"1", "/p/a,small.png", "duplicate", "30", "near", "2", "2", "50", "3",
+                                                 "mirror", "", "12"}));
   const Table c = dupes_table(d, true);
   EXPECT_EQ(c.header[8], "similarity");
   EXPECT_EQ(c.rows[0][8], "1.0000");   // the kept image
-  EXPECT_EQ(c.rows[1][8], "");         // a hash pair
-  EXPECT_EQ(c.rows[4][8], "0.9500");   // the CNN pair
+  EXPECT_EQ(c.rows[1][8], "");         // no similarity known
+  EXPECT_EQ(c.rows[4][8], "0.9500");   // the verified CNN pair
+  EXPECT_EQ(c.rows[4][11], "57");      // its inliers
   EXPECT_EQ(c.rows[4].back(), "14");
+}
+
+TEST(Results, DupeEvidenceTextNamesWhatApplied) {
+  const CollectionDupes d = two_groups();
+  EXPECT_EQ(dupe_evidence_text(d.groups[0].duplicates[0]), "exact, distance 0");
+  EXPECT_EQ(dupe_evidence_text(d.groups[0].duplicates[1]), "near, distance 30, mirror distance 3");
+  EXPECT_EQ(dupe_evidence_text(d.groups[1].duplicates[0]), "verified, distance 20, similarity 0.950, 57 inliers");
 }
 
 TEST(Results, CollectionSummaryJson) {
