@@ -74,7 +74,9 @@ void add_serve_command(CLI::App& root, int& result) {
   cmd->add_option("collection", o->coll, "Collection directory")->required();
   cmd->add_option("--host", o->s.host, "Address to bind (loopback by default; 0.0.0.0 exposes it to the network)")
       ->capture_default_str();
-  cmd->add_option("--port", o->s.port, "Port (0 = any free port)")->capture_default_str();
+  cmd->add_option("--port", o->s.port, "Port, 0-65535 (0 = any free port; the bound port is printed)")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 65535));
   cmd->add_option("--max-upload-mb", o->max_upload_mb, "Largest query upload, in MB")->capture_default_str();
   cmd->add_option("--max-upload-pixels", o->s.max_upload_pixels, "Largest decoded query image, in pixels")
       ->capture_default_str();

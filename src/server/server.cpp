@@ -201,11 +201,11 @@ struct Server {
                         " pixels, over the upload limit of " + std::to_string(sopts.max_upload_pixels));
     DecodeOptions d;
     d.max_pixels = sopts.max_upload_pixels;
-    d.min_side = 256;
-    const DecodedImage img = decode_image(b, d);
-    info = {{"width", img.header.width}, {"height", img.header.height}, {"format", format_name(img.header.format)}};
     const VectorSearch* vs = data.search();
     if (!vs) throw NotAvailableError("search is not available: " + data.search_error());
+    d.min_side = vs->card().input_size;  // the decode of index and embed_file: the same pixels, the same embedding
+    const DecodedImage img = decode_image(b, d);
+    info = {{"width", img.header.width}, {"height", img.header.height}, {"format", format_name(img.header.format)}};
     std::lock_guard lk(embed_mu);  // one network, one query image at a time
     if (!embedder) embedder = std::make_unique<Embedder>(vs->card());
     return embed_image(*embedder, img.rgb);
@@ -377,19 +377,41 @@ void serve(const Collection& coll, const ReportOptions& report, const ServeOptio
     if (row < 0) throw NotAvailableError("image " + std::to_string(id) + " has no embedding");
     send_json(res, S.search_answer(*vs, image_json(*q), vs->data().row(int(row)), k, row));
   }));
-  svr.Post("/api/search", guarded(true, [&S](const httplib::Request& req, httplib::Response& res) {
-    const int k = int(int_param(req, "k", 20, 1, 1000));
-    std::string bytes;
-    if (req.is_multipart_form_data()) {
-      if (!req.has_file("image")) throw UsageError("multipart upload needs a file field named 'image'");
-      bytes = req.get_file_value("image").content;
-    } else {
-      bytes = req.body;
+  // The body is read here, not by httplib: httplib refuses a body over 8 KB that claims to be a
+  // form (application/x-www-form-urlencoded, what `curl --data-binary` sends when no Content-Type
+  // is given) with 413, though it is the raw image this route accepts.
+  svr.Post("/api/search", [&S](const httplib::Request& req, httplib::Response& res,
+                               const httplib::ContentReader& read_body) {
+    std::string bytes, field;
+    bool has_image = !req.is_multipart_form_data();
+    const bool read_ok =
+        req.is_multipart_form_data()
+            ? read_body(
+                  [&](const httplib::MultipartFormData& part) {
+                    field = part.name;
+                    has_image = has_image || field == "image";
+                    return true;
+                  },
+                  [&](const char* data, size_t n) {
+                    if (field == "image") bytes.append(data, n);
+                    return true;
+                  })
+            : read_body([&](const char* data, size_t n) {
+                bytes.append(data, n);
+                return true;
+              });
+    if (!read_ok) {
+      send_error(res, res.status == 413 ? 413 : 400, res.status == 413 ? "upload too large" : "could not read the upload");
+      return;
     }
-    nlohmann::json info;
-    const cv::Mat q = S.embed_upload(bytes, info);
-    send_json(res, S.search_answer(*S.data.search(), info, q, k, -1));
-  }));
+    guarded(true, [&S, &bytes, has_image](const httplib::Request& rq, httplib::Response& rs) {
+      const int k = int(int_param(rq, "k", 20, 1, 1000));
+      if (!has_image) throw UsageError("multipart upload needs a file field named 'image'");
+      nlohmann::json info;
+      const cv::Mat q = S.embed_upload(bytes, info);
+      send_json(rs, S.search_answer(*S.data.search(), info, q, k, -1));
+    })(req, res);
+  });
   svr.set_error_handler([](const httplib::Request& req, httplib::Response& res) {
     if (!res.body.empty()) return;
     const std::string msg = res.status == 413 ? "upload too large" : res.status == 404 ? "not found" : "error";
@@ -397,8 +419,18 @@ void serve(const Collection& coll, const ReportOptions& report, const ServeOptio
     else res.set_content(msg + "\n", "text/plain");
   });
 
+  // httplib's default sets SO_REUSEPORT, which lets a second `irbis serve` share a taken port and
+  // silently receive none of its requests; SO_REUSEADDR alone still allows a quick restart.
+  svr.set_socket_options([](socket_t sock) {
+    int yes = 1;
+    setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+  });
+  if (opts.port < 0 || opts.port > 65535)
+    throw UsageError("--port " + std::to_string(opts.port) + " is out of range (0-65535; 0 picks a free port)");
   const int port = opts.port == 0 ? svr.bind_to_any_port(opts.host) : (svr.bind_to_port(opts.host, opts.port) ? opts.port : -1);
-  if (port < 0) throw IoError("cannot listen on " + opts.host + ":" + std::to_string(opts.port));
+  if (port < 0)
+    throw IoError("cannot listen on " + opts.host + ":" + std::to_string(opts.port) +
+                    (opts.port == 0 ? "" : " (port in use? choose another --port, or --port 0 for any free port)"));
   if (opts.on_listen) opts.on_listen(port);
   // Warm the analyses in the background so the first views answer quickly.
   std::thread warm([&S] {
