@@ -368,6 +368,13 @@ void Classifier::save(const fs::path& file) const {
 
 Classifier Classifier::load(const fs::path& file) {
   const std::string name = file.string();
+  std::error_code ec;
+  // A folder here is most often the collection given where the classifier goes (`predict COLL img`).
+  if (fs::is_directory(file, ec))
+    throw UsageError(name + ": is a folder, not a classifier file (made by `irbis train --out FILE.clf`)" +
+                     (fs::exists(file / "catalog.sqlite", ec) ? "; it is a collection: the classifier comes first, "
+                                                               "e.g. `irbis predict MODEL.clf --collection " + name + "`"
+                                                             : std::string()));
   std::ifstream in(file, std::ios::binary);
   if (!in) throw IoError(name + ": cannot open the classifier file");
   std::string buf((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());

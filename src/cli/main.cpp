@@ -43,6 +43,9 @@ int main(int argc, char** argv) {
   } catch (const irbis::UsageError& e) {
     std::cerr << "irbis: " << e.what() << '\n';
     return kExitUsage;
+  } catch (const irbis::NotACollectionError& e) {  // a photo folder or image where the collection goes
+    std::cerr << "irbis: " << e.what() << '\n';
+    return kExitUsage;
   } catch (const irbis::NotAvailableError& e) {  // asked for what the collection has not computed
     std::cerr << "irbis: " << e.what() << '\n';
     return kExitUsage;

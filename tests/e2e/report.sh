@@ -159,5 +159,5 @@ grep -q '<section id="unique" data-ranked="0"' "$WORK/h-report/index.html" || fa
 grep -q 'not available: .*irbis index' "$WORK/h-report/index.html" || fail "unique section says why it is unavailable"
 [ -e "$WORK/h-report/unique.csv" ] && fail "unique.csv without embeddings"
 run report "$WORK/nope.irbis"
-assert_eq "$RC" 3 "missing collection"
+assert_eq "$RC" 1 "missing collection (a usage error)"
 echo "PASS"
