@@ -172,7 +172,7 @@ TrainResult train_classifier(const std::vector<ClassifierCandidate>& candidates,
     for (size_t i = 0; i < single.size() && i < 5; ++i) names += (i ? ", " : "") + single[i];
     if (single.size() > 5) names += ", ...";
     throw UsageError("train: every class needs at least two images (one to train, one to test); only one image in: " +
-                     names);
+                     names + " (`--min-per-class 2` leaves such classes out and lists them)");
   }
   for (int c = 0; c < K; ++c)
     if (count[size_t(c)] == 0) throw UsageError("train: class '" + classes[size_t(c)] + "' has no images");

@@ -117,10 +117,14 @@ void add_index_command(CLI::App& root, int& result) {
                           {"seconds", rep.seconds}};
       std::cout << json_dump(j) << '\n';
     } else {
-      std::cout << "indexed " << rep.scanned << " files in " << rep.seconds << " s: " << rep.added << " new, "
-                << rep.changed << " changed, " << rep.unchanged << " unchanged, " << rep.removed << " removed";
-      if (rep.not_images) std::cout << ", " << rep.not_images << " not images";
-      std::cout << "; " << rep.ok << " ok, " << rep.failed << " failed\n";
+      // One summary line; ok/failed count the images decoded in this run, so a re-index of unchanged
+      // files says "N unchanged" rather than "0 ok, 0 failed".
+      std::cout << "indexed " << count_of(rep.scanned, "file") << " in " << seconds_text(rep.seconds) << ": "
+                << rep.added << " new, " << rep.changed << " changed, " << rep.unchanged << " unchanged, " << rep.removed
+                << " removed";
+      if (rep.not_images) std::cout << ", " << count_of(rep.not_images, "not an image", "not images");
+      if (rep.ok || rep.failed) std::cout << "; " << rep.ok << " ok, " << rep.failed << " failed";
+      std::cout << '\n';
       for (const auto& pr : rep.problems) std::cerr << "irbis: " << display_path(pr.path) << ": " << pr.reason << '\n';
       if (rep.failed) std::cerr << "irbis: " << rep.failed << " files failed; see `irbis info " << o->into << " --failures`\n";
     }

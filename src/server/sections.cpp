@@ -126,7 +126,7 @@ std::string dupes_html(ReportData& d, const ViewContext& ctx) {
   h += "<p><b class=\"count\">" + std::to_string(r.groups.size()) + "</b> groups, <b>" + std::to_string(r.duplicates()) +
        "</b> duplicates among " + std::to_string(r.records.size()) + " images (exact = same bytes, near = pHash " +
        "distance &le; " + std::to_string(d.options().dupes_threshold) +
-       "). The green image is the one to keep (most pixels, then largest file). Nothing is deleted.</p>";
+       "). The green image is the one to keep (most pixels, then the earliest modified, then largest file). Nothing is deleted.</p>";
   const auto [first, last] = page_range(ctx, r.groups.size(), size_t(d.options().html_max_groups));
   if (ctx.page_size <= 0 && last < r.groups.size())
     h += "<p class=\"mut\">showing the first " + std::to_string(last) + " groups; dupes.csv lists all.</p>";
@@ -136,13 +136,18 @@ std::string dupes_html(ReportData& d, const ViewContext& ctx) {
     h += "<div class=\"group\" data-group=\"" + std::to_string(g + 1) + "\" data-size=\"" +
          std::to_string(grp.duplicates.size() + 1) + "\"><h3>group " + std::to_string(g + 1) + "</h3><div class=\"grid\">";
     const auto& k = r.records[grp.keep];
-    h += thumb_html(ctx, k, "<b>keep</b> " + std::to_string(k.width) + "&times;" + std::to_string(k.height), "keep");
-    for (const auto& m : grp.duplicates) {
+    // Enough of each path to tell the group's files apart (*/screenshot.png libraries).
+    std::vector<std::string> paths{k.path};
+    for (const auto& m : grp.duplicates) paths.push_back(r.records[m.index].path);
+    const std::vector<std::string> names = shortest_unique_suffixes(paths);
+    h += thumb_html(ctx, k, "<b>keep</b> " + dimensions_html(k.width, k.height), "keep", names[0]);
+    for (size_t i = 0; i < grp.duplicates.size(); ++i) {
+      const auto& m = grp.duplicates[i];
       const auto& x = r.records[m.index];
       h += thumb_html(ctx, x,
                       std::string(dupe_kind_name(m.kind)) + ", distance " + std::to_string(m.distance) + ", " +
-                          std::to_string(x.width) + "&times;" + std::to_string(x.height),
-                      "dup");
+                          dimensions_html(x.width, x.height),
+                      "dup", names[i + 1]);
     }
     h += "</div></div>";
   }

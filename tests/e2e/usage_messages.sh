@@ -47,6 +47,16 @@ run index "$WORK/photos" --into "$WORK/photos/c.irbis" --json
 assert_eq "$(json 'd["added"] + d["changed"]')" 0 "re-indexing does not pick up its own files"
 assert_eq "$(json 'd["unchanged"] == d["scanned"] - d["not_images"]')" True "everything unchanged"
 
+# --- one summary line: counts agree with their nouns, seconds rounded, a re-index of unchanged
+# files says so instead of "0 ok, 0 failed" ---
+mkdir "$WORK/one"; cp "$IMG" "$WORK/one/"
+run index "$WORK/one" --into "$WORK/one.irbis"
+assert_contains "$OUT" "indexed 1 file in " "singular"
+grep -qE ' in [0-9]+(\.[0-9]{1,2})? s:' <<<"$OUT" || fail "seconds rounded: $OUT"
+run index "$WORK/one" --into "$WORK/one.irbis"
+assert_contains "$OUT" "1 unchanged" "re-index says unchanged"
+grep -q "0 ok, 0 failed" <<<"$OUT" && fail "re-index reports 0 ok, 0 failed: $OUT"
+
 # --- a collection where the classifier goes ---
 run predict "$WORK/photos/c.irbis" "$IMG"
 assert_eq "$RC" 1 "predict COLLECTION img"
