@@ -16,17 +16,24 @@ APT_PACKAGES=(
   libhnswlib-dev liblbfgs-dev
   # model import: ONNX protobuf classes
   libonnx-dev libprotobuf-dev protobuf-compiler
+  # CNN inference engine: oneDNN (fp32 / bf16 convolutions in blocked layouts)
+  libdnnl-dev
   # storage and plumbing
   libsqlite3-dev sqlite3 libxxhash-dev libcli11-dev nlohmann-json3-dev
   libcpp-httplib-dev
-  # tests and benchmarks
-  libgtest-dev libgmock-dev libbenchmark-dev
+  # tests and benchmarks; clang + compiler-rt + libomp for the sanitizer and fuzz build
+  # (scripts/sanitize.sh), iproute2 (ss) for the loopback-binding check of tests/e2e/serve.sh,
+  # curl for tests/e2e/serve_hardening.sh
+  libgtest-dev libgmock-dev libbenchmark-dev clang libclang-rt-14-dev libomp-dev zlib1g-dev iproute2 curl
   # python references for benchmarks and test fixtures
   python3-numpy python3-pil python3-scipy python3-opencv python3-sklearn python3-hnswlib python3-faiss
   # real photographs for the sample collection and tests
   opencv-doc python3-skimage
   # a real CMYK JPEG producer for the decoder test (tests/io/decode_test.cpp)
   imagemagick
+  # HEIF/HEIC (HEVC via libde265), AVIF, JPEG XL and camera RAW decoding (src/io/{heif,avif,jxl,raw}.cpp);
+  # their encoders make the test and benchmark files at test time (tests/io/formats_test.cpp)
+  libheif-dev libde265-dev libavif-dev libjxl-dev libraw-dev libheif-examples libavif-bin libjxl-tools
   # browser tests of the report and web UI (driven by playwright-core, tests/browser); load generator
   chromium wrk
   # Python bindings (pybind11, built by CMake) and their packaging, tests and Dask scale-out

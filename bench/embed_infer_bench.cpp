@@ -4,6 +4,7 @@
 // thread, timed: that is the work the pipeline has to hide), then runs what the index pipeline
 // runs per image on the inference side (Embedder::forward_blocks of one image, the descriptor, the
 // float16 blocks) over all of them, PASSES times, and prints images/s and CPU ms per image.
+// Engine and precision come from $IRBIS_ENGINE / $IRBIS_PRECISION (default: auto).
 //   usage: embed_infer_bench FOLDER [PASSES=3] [CV_THREADS=cores] [STREAMS=1] [MODEL]
 // STREAMS > 1: that many threads, each with its own Embedder, share the images (inference only).
 #include <sys/resource.h>
@@ -52,6 +53,8 @@ int main(int argc, char** argv) {
   std::vector<std::unique_ptr<irbis::Embedder>> emb;
   const irbis::ModelCard card = irbis::find_model(model);
   for (int s = 0; s < streams; ++s) emb.push_back(std::make_unique<irbis::Embedder>(card));
+  // Engine and precision: $IRBIS_ENGINE / $IRBIS_PRECISION (irbis::default_inference).
+  std::printf("engine %s (oneDNN isa %s)\n", emb[0]->inference_tag().c_str(), irbis::inference_isa().c_str());
 
   // Decode + preprocess, one thread, OpenCV's pool off (as a pipeline worker would run it).
   cv::setNumThreads(1);

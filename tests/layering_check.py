@@ -31,6 +31,8 @@ PUBLIC_HEADERS = {
     "collection.h": "store", "collection_layout.h": "store", "merge.h": "store", "labels.h": "store",
     "fault_hooks.h": "store",
     "hashes.h": "features",
+    "quality.h": "features",
+    "issues.h": "pipeline",
     "model.h": "models", "embeddings.h": "models",
     "search.h": "search",
     "dupes.h": "analysis", "verify.h": "analysis", "cluster.h": "analysis", "classifier.h": "analysis", "lime.h": "analysis",

@@ -91,6 +91,8 @@ class Collection {
   int64_t feature_rows(const std::string& name) const;
   // Committed rows only.
   FeatureView view(const std::string& name) const;
+  // The same, for a reader that needs one exact layout: StoreError if the catalog declares another.
+  FeatureView view(const std::string& name, const std::string& dtype, int dim) const;
 
   std::string meta(const std::string& key, const std::string& fallback = "") const;
 

@@ -17,12 +17,18 @@ constexpr const char* kFeaturesDir = "features";        // features/<name>.f, fi
 constexpr const char* kLockFile = "lock";               // flock()ed by the one writer
 constexpr const char* kVectorIndexDir = "index";        // index/<model>.{hnsw,pca,json}: the ANN index
 constexpr const char* kThumbsDir = "thumbs";            // thumbs/<id>.jpg: the server's thumbnail cache
-// <collection>/features/<feature>.f
+// <collection>/features/<feature>.f. Throws StoreError for a name valid_feature_name() refuses, so
+// a name read from a damaged catalog can never reach outside features/.
 std::filesystem::path feature_file(const std::filesystem::path& collection_dir, const std::string& feature);
+// A feature name is a plain file name: 1 to 128 of [A-Za-z0-9._-], not starting with '.'.
+bool valid_feature_name(const std::string& feature);
+// The largest dimension a feature may declare (a catalog claiming more is damaged).
+constexpr int kMaxFeatureDim = 1 << 20;
 
 // ---- feature names
 constexpr const char* kHashesFeature = "hashes";  // u64[3]: phash, dhash, ahash
 constexpr const char* kColorFeature = "color";    // f32[kColorStatsDim]
+constexpr const char* kQualityFeature = "quality";  // f32[kQualityDim], columns in irbis/quality.h
 // Per model: the L2-normalised descriptor, and every pooled block (float16) it derives from.
 std::string embedding_feature(const std::string& model);  // "emb.<model>", f32[descriptor dim]
 std::string blocks_feature(const std::string& model);     // "blocks.<model>", f16[blocks dim]
@@ -36,6 +42,12 @@ constexpr const char* kSchemaVersionKey = "schema_version";
 constexpr const char* kScanProblemsKey = "last_scan_problems";  // JSON [{path, reason}] of the last index run
 // The sha256 of the ONNX file that computed a model's rows.
 std::string model_weights_key(const std::string& model);  // "model.<model>.onnx_sha256"
+// Catalog meta key holding the engine/precision that computed a model's rows, e.g. "onednn/bf16"
+// (Embedder::inference_tag; absent in collections indexed before it was recorded: opencv/fp32).
+std::string model_inference_key(const std::string& model);  // "model.<model>.inference"
+// Whether rows made by two engine/precision tags ("engine/precision") may share a collection:
+// fp32 from either engine, bf16 only with bf16 (docs/models.md, "Engines and precisions").
+bool inference_interchangeable(const std::string& tag_a, const std::string& tag_b);
 // Written and read by the Python package (python/irbis/): its defaults for a collection it made,
 // and a Dask partial's file-list digest.
 constexpr const char* kPythonDefaultModelKey = "python.default_model";

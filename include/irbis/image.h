@@ -10,7 +10,9 @@
 
 namespace irbis {
 
-enum class ImageFormat { unknown, jpeg, png, webp, bmp, tiff, gif };
+// heif: HEIC/HEIF (libheif); avif: AV1 in HEIF (libavif); jxl: JPEG XL (libjxl); netpbm: PBM, PGM,
+// PPM, PAM; mpo: multi-picture JPEG (first image); raw: camera RAW (LibRaw: DNG, CR2, CR3, NEF, ...).
+enum class ImageFormat { unknown, jpeg, png, webp, bmp, tiff, gif, heif, avif, jxl, netpbm, mpo, raw };
 
 const char* format_name(ImageFormat f);
 
@@ -37,6 +39,11 @@ struct DecodedImage {
 // Identifies the format from magic bytes; the file name's extension is never consulted.
 ImageFormat sniff_format(std::span<const uint8_t> bytes);
 
+// The name of an image format recognised by its magic bytes that irbis cannot decode ("JPEG 2000",
+// "Photoshop PSD", ...), or nullptr. decode_image refuses such files with "unsupported format: NAME",
+// and `index` lists them as failed instead of skipping them as not images.
+const char* unsupported_image_format(std::span<const uint8_t> bytes);
+
 // Reads dimensions from the header only. Throws DecodeError for unknown or malformed headers.
 ImageHeader read_header(std::span<const uint8_t> bytes);
 
@@ -56,6 +63,18 @@ ImageHeader read_header(std::span<const uint8_t> bytes);
 //    background colour, or white when the frame has a transparent colour.
 //  - Orientation: the Exif Orientation tag of JPEG (APP1), PNG (eXIf), WebP (EXIF chunk) and TIFF
 //    (IFD0) is applied and recorded in DecodedImage::orientation.
+//  - HEIF/HEIC (libheif): the primary image; the smallest stored thumbnail whose sides are both
+//    >= min_side is decoded instead when there is one. Its irot/imir properties are applied and
+//    recorded as the equivalent Exif orientation.
+//  - AVIF (libavif): the primary image, irot/imir applied (no reduced-size decode in libavif 0.11).
+//  - JPEG XL (libjxl): the codestream orientation is applied; a losslessly recompressed JPEG is
+//    reconstructed and decoded DCT-scaled like a JPEG.
+//  - Netpbm (PBM, PGM, PPM, PAM): cv::imdecode; binary files shorter than declared are refused.
+//  - MPO: the first (primary) image, decoded as a JPEG.
+//  - Camera RAW (LibRaw): the embedded preview when its sides are both >= min_side, otherwise the
+//    raw data demosaiced (half size when that is still >= min_side); LibRaw's flip is applied.
+//  - For HEIF, AVIF, JPEG XL, Netpbm and RAW the declared size is checked as for the others
+//    (HEIF: the primary image's, RAW: the sensor's), before any pixel buffer exists.
 DecodedImage decode_image(std::span<const uint8_t> bytes, const DecodeOptions& opts = {});
 
 // Decodes once for several consumers that each need their own size: element i is exactly what

@@ -1,4 +1,4 @@
-// Pretrained CNN embeddings run with OpenCV DNN (CPU). A model is an ONNX file plus a model card
+// Pretrained CNN embeddings run on the CPU with oneDNN (default) or OpenCV DNN. A model is an ONNX file plus a model card
 // (JSON) in the model registry directory. See docs/models.md for the card format, where the
 // default weights come from (npm nsfwjs 4.3.0, fetched and imported by ./setup.sh) and the
 // descriptor recipe.
@@ -120,13 +120,47 @@ ModelCard add_onnx_model(const std::filesystem::path& onnx_file, ModelCard card,
 // Hex sha256 of a file's bytes (throws IoError).
 std::string sha256_file(const std::filesystem::path& p);
 
+// --- inference engines and precisions (docs/models.md) ---
+// automatic: oneDNN when it covers every operator of the graph, else OpenCV DNN.
+enum class InferenceEngine { automatic, onednn, opencv };
+// automatic: the fastest precision that passes the accuracy gates on the running CPU (bf16 with
+// AMX or AVX-512 BF16, else fp32). OpenCV DNN runs fp32 only.
+enum class Precision { automatic, fp32, bf16 };
+struct InferenceOptions {
+  InferenceEngine engine = InferenceEngine::automatic;
+  Precision precision = Precision::automatic;
+};
+// "auto" | "onednn" | "opencv" and "auto" | "fp32" | "bf16"; throw UsageError otherwise.
+InferenceEngine parse_engine(const std::string& s);
+Precision parse_precision(const std::string& s);
+std::string engine_name(InferenceEngine e);
+std::string precision_name(Precision p);
+// The process-wide choice every Embedder built without explicit options uses (CLI --engine /
+// --precision, Python irbis.set_inference). Starts from $IRBIS_ENGINE / $IRBIS_PRECISION when set.
+void set_default_inference(const InferenceOptions& o);
+InferenceOptions default_inference();
+// The fastest precision this CPU runs natively with oneDNN (bf16 with AMX or AVX-512 BF16, else fp32).
+Precision best_precision();
+// What Precision::automatic resolves to for a model: best_precision() when the model passed that
+// precision's accuracy gates (tests/models/onednn_engine_test.cpp: bf16 for nsfwjs's
+// mobilenet_v2_mid and inception_v3; mobilenet_v2 fails it), else fp32.
+Precision auto_precision(const ModelCard& card);
+// The instruction set oneDNN dispatches to here, e.g. "avx512_core_bf16".
+std::string inference_isa();
+
 // --- inference ---
-// Runs a model with OpenCV DNN on the CPU (backend OpenCV, target CPU). Not thread-safe: use one
-// Embedder per thread. cv::setNumThreads() controls the threads of one forward pass.
+// Runs a model on the CPU with the chosen engine. Not thread-safe: use one Embedder per thread.
+// cv::setNumThreads() controls the threads of one forward pass (both engines).
 class Embedder {
  public:
-  // Loads the card's ONNX file; throws ModelError (with the setup step to run) if it is missing.
-  explicit Embedder(const ModelCard& card);
+  // Loads the card's ONNX file; throws ModelError (with the setup step to run) if it is missing,
+  // and when the engine asked for cannot run the graph (naming the operator) or the precision.
+  explicit Embedder(const ModelCard& card, const InferenceOptions& opts = default_inference());
+
+  // The engine and precision in use (never automatic) and their tag, e.g. "onednn/bf16".
+  InferenceEngine engine() const { return engine_; }
+  Precision precision() const { return precision_; }
+  std::string inference_tag() const;
   ~Embedder();
   Embedder(const Embedder&) = delete;
   Embedder& operator=(const Embedder&) = delete;
@@ -156,6 +190,8 @@ class Embedder {
 
  private:
   ModelCard card_;
+  InferenceEngine engine_ = InferenceEngine::opencv;
+  Precision precision_ = Precision::fp32;
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };

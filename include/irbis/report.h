@@ -21,6 +21,7 @@
 #include "irbis/cluster.h"
 #include "irbis/collection.h"
 #include "irbis/dupes.h"
+#include "irbis/issues.h"
 #include "irbis/embeddings.h"
 #include "irbis/model.h"
 #include "irbis/results.h"
@@ -94,6 +95,10 @@ class ReportData {
   // another format version, corrupted).
   const Classifier* classifier();
   std::string classifier_error();
+  // find_collection_issues with opts.model for odd ones out, what `irbis issues` lists; null
+  // when the collection has no quality feature (issues_error() says why).
+  const CollectionIssues* issues();
+  std::string issues_error();
 
  private:
   const Collection& coll_;
@@ -112,6 +117,9 @@ class ReportData {
   std::string unique_error_;
   std::optional<std::unique_ptr<Classifier>> classifier_;
   std::string classifier_error_;
+  std::mutex issues_mu_;
+  std::optional<std::unique_ptr<CollectionIssues>> issues_;
+  std::string issues_error_;
   void load_records_locked();
 };
 

@@ -15,6 +15,7 @@
 
 #include "irbis/collection.h"
 #include "irbis/collection_analysis.h"
+#include "irbis/issues.h"
 #include "irbis/search.h"
 
 namespace irbis {
@@ -66,5 +67,14 @@ Table unique_table(const VectorSearch& vs, const UniqueResult& u, Page items = {
 nlohmann::json search_json(const VectorSearch& vs, const nlohmann::json& query, int k, const std::vector<Neighbor>& hits);
 // rank, similarity, path, id.
 Table search_table(const VectorSearch& vs, const std::vector<Neighbor>& hits);
+
+// ---- `irbis issues`, /api/issues, the report's issues section, Python Collection.issues()
+// images, embeddings (bool: odd_one_out used the CNN neighbourhood),
+// summary [{issue, images, threshold, rule}], total, issues [image + issue, score, threshold, reason].
+nlohmann::json issues_json(const CollectionIssues& c, Page items = {});
+// path, issue, score, threshold, reason, id.
+Table issues_table(const CollectionIssues& c);
+// issue, images, threshold, rule.
+Table issues_summary_table(const CollectionIssues& c);
 
 }  // namespace irbis

@@ -43,7 +43,8 @@ from ._irbis import (  # noqa: E402,F401
 __version__ = _build_config.VERSION
 __all__ = [
     "Collection", "IndexReport", "ClusterResult", "MergeReport", "VectorIndex", "UniqueResult", "Classifier",
-    "Explanation", "merge_collections", "list_models", "model_dir", "find_near_pairs", "cluster_array", "DEFAULT_MODEL",
+    "Explanation", "merge_collections", "list_models", "model_dir",
+    "set_inference", "inference", "find_near_pairs", "cluster_array", "DEFAULT_MODEL",
     "Error", "UsageError", "IoError", "DecodeError", "StoreError", "ModelError", "NotAvailableError",
 ]
 
@@ -332,7 +333,8 @@ class Collection:
     def index(self, roots: Union[PathLike, Iterable[PathLike]], *, features: Optional[Sequence[str]] = None,
               model: Optional[str] = None, max_pixels: Optional[int] = None, threads: int = 0,
               progress: Union[bool, Callable[[int, int], None], None] = False,
-              commit_every: Optional[int] = None) -> IndexReport:
+              commit_every: Optional[int] = None, engine: Optional[str] = None,
+              precision: Optional[str] = None) -> IndexReport:
         """Scans ``roots`` (folders or files) and indexes new and changed images, marks removed
         ones (irbis::index_collection, as `irbis index`). Resumable: an interrupted run
         (Ctrl-C, a killed process) loses nothing committed; run it again to finish.
@@ -341,7 +343,9 @@ class Collection:
         model: the CNN model (default: create()'s, else DEFAULT_MODEL);
         progress: True (tqdm or a counter on stderr) or a callable(done, total), called at most
         every 0.1 s and at the end (an exception it raises stops the run; Ctrl-C works too);
-        commit_every: images per catalog transaction (default 256; a run also commits every 2 s)."""
+        commit_every: images per catalog transaction (default 256; a run also commits every 2 s);
+        engine / precision: CNN inference for this run ("auto", "onednn", "opencv" / "auto", "fp32",
+        "bf16"; default: irbis.set_inference's choice, see docs/models.md)."""
         rs = _paths(roots, "roots")
         feats = _features(features) if features is not None else self._default_features()
         if model is None:
@@ -353,6 +357,10 @@ class Collection:
             kw["max_pixels"] = _int(max_pixels, "max_pixels", 1)
         if commit_every is not None:
             kw["commit_every"] = _int(commit_every, "commit_every", 1)
+        if engine is not None:
+            kw["engine"] = _str(engine, "engine")
+        if precision is not None:
+            kw["precision"] = _str(precision, "precision")
         cb = _progress_callback(progress, "indexing")
         d = self._c.index(rs, hashes="hashes" in feats, model=model if "cnn" in feats else "",
                           threads=threads, progress=cb, **kw)
@@ -438,6 +446,21 @@ class Collection:
                 raise UsageError("dupes: min_similarity applies to CNN pairs; pass cnn=True")
             kw["min_similarity"] = _float(min_similarity, "min_similarity", -1.0, 1.0)
         return _table(self._c.dupes(threshold, single_linkage, **kw)["columns"])
+
+    def issues(self, *, model: Optional[str] = None, neighbours: int = 7, z: float = 3.5) -> "IssuesResult":
+        """What is wrong with the collection, as `irbis issues` (irbis::find_collection_issues,
+        docs/issues.md): one row per (image, issue) with the columns of `irbis issues --format
+        csv` (path, issue, score, threshold, reason, id) and the summary per issue. Returns an
+        :class:`IssuesResult` (``table, summary = col.issues()`` also works). model: embeddings
+        for the odd-one-out neighbourhood; neighbours: its k; z: robust z-score of "unusual"."""
+        import json
+
+        d = json.loads(self._c.issues(self._model(model), _int(neighbours, "neighbours", 1),
+                                      _float(z, "z", 1.0, 20.0)))
+        names = ("path", "issue", "score", "threshold", "reason", "id")
+        cols = {n: [row[n] for row in d["issues"]] for n in names}
+        return IssuesResult(table=_table(cols), summary=d["summary"], images=d["images"],
+                            embeddings=d["embeddings"])
 
     def cluster(self, k: Optional[int] = None, *, auto: bool = False, k_range: tuple = (2, 30),
                 features: str = "cnn-semantic", model: Optional[str] = None, labels: Optional[str] = None,
@@ -578,6 +601,20 @@ def _search_query(query: Any, id: Any, path: Any) -> tuple:
 
 
 # ------------------------------------------------------------------------------------- search
+@dataclass
+class IssuesResult:
+    """:meth:`Collection.issues`: ``table`` (one row per image and issue), ``summary`` (per
+    issue: images, threshold, rule), ``images`` examined, ``embeddings`` (odd ones out used
+    the CNN neighbourhood). Unpacks as ``table, summary``."""
+    table: Any
+    summary: list
+    images: int = 0
+    embeddings: bool = False
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter((self.table, self.summary))
+
+
 @dataclass
 class UniqueResult:
     """What :meth:`Collection.unique` ranked (irbis::UniqueResult). ``table``: the columns of
@@ -873,6 +910,21 @@ def merge_collections(dest: Union[Collection, PathLike], partials: Iterable[Path
 def list_models() -> list:
     """Installed models (cards in model_dir()): name, embedding_dim, architecture, source, ..."""
     return _irbis.list_models()
+
+
+def set_inference(engine: str = "auto", precision: str = "auto") -> None:
+    """Engine ("auto", "onednn", "opencv") and precision ("auto", "fp32", "bf16") of every later
+    CNN embedding in this process: indexing, search by image, classifiers and explanations (the
+    CLI's --engine / --precision; docs/models.md). "auto" precision is bf16 on CPUs with native
+    bf16 (AVX-512 BF16, AMX), else fp32; when indexing into a collection, the one its rows used."""
+    _irbis.set_inference(_str(engine, "engine"), _str(precision, "precision"))
+
+
+def inference() -> dict:
+    """The current set_inference() choice, the fastest precision this CPU runs natively
+    ("auto_precision"; "auto" uses it for models that passed its accuracy gates, docs/models.md)
+    and the instruction set oneDNN dispatches to ("isa")."""
+    return _irbis.inference()
 
 
 def model_dir() -> str:

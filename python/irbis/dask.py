@@ -87,7 +87,8 @@ def partition_files(files: Sequence[str], partitions: int) -> list[list[str]]:
 
 def index_partition(part_dir: str, files: Sequence[str], features: Sequence[str] = ("hashes", "cnn"),
                     model: str = DEFAULT_MODEL, threads: int = 0, max_pixels: Optional[int] = None,
-                    commit_every: Optional[int] = None) -> dict:
+                    commit_every: Optional[int] = None, engine: Optional[str] = None,
+                    precision: Optional[str] = None) -> dict:
     """Indexes ``files`` into the partial collection ``part_dir`` (created, or resumed if it
     exists) and returns the run report as a dict. This is the task each Dask worker runs."""
     t0 = time.monotonic()
@@ -104,7 +105,7 @@ def index_partition(part_dir: str, files: Sequence[str], features: Sequence[str]
         col._c.set_meta(_META_FILES, token)
     try:
         rep = col.index(list(files), features=list(features), model=model, threads=threads,
-                        max_pixels=max_pixels, commit_every=commit_every)
+                        max_pixels=max_pixels, commit_every=commit_every, engine=engine, precision=precision)
     finally:
         col.close()
     d = rep.as_dict()
@@ -120,7 +121,8 @@ def index_distributed(client: Any, paths: Union[str, os.PathLike, Iterable[Union
                       features: Sequence[str] = ("hashes", "cnn"), model: str = DEFAULT_MODEL,
                       work_dir: Optional[Union[str, os.PathLike]] = None, threads: int = 0,
                       max_pixels: Optional[int] = None, retries: int = 2, keep_partials: bool = False,
-                      commit_every: Optional[int] = None, progress: bool = False) -> DistributedReport:
+                      commit_every: Optional[int] = None, progress: bool = False, engine: Optional[str] = None,
+                      precision: Optional[str] = None) -> DistributedReport:
     """Indexes ``paths`` (files and/or folders) into the new collection ``dest`` on the Dask
     cluster of ``client`` and returns a DistributedReport.
 
@@ -130,7 +132,10 @@ def index_distributed(client: Any, paths: Union[str, os.PathLike, Iterable[Union
     the worker's machine: with several worker processes on one machine give cores/processes);
     commit_every: images per catalog transaction in each partial (what a dead worker can lose);
     retries: extra attempts of a task that raised (a task whose worker died is re-run by the
-    scheduler, up to distributed's ``allowed-failures``); keep_partials: leave work_dir in place.
+    scheduler, up to distributed's ``allowed-failures``); keep_partials: leave work_dir in place;
+    engine / precision: CNN inference on every worker (default: this process's
+    irbis.set_inference choice, with "auto" precision resolved here, so that every partial uses
+    the same one: merging refuses embeddings of different precisions).
     ``dest`` must not exist yet (StoreError): merging into an existing collection could repeat
     paths; index new folders into a new collection, or index with Collection.index."""
     t0 = time.monotonic()
@@ -145,6 +150,13 @@ def index_distributed(client: Any, paths: Union[str, os.PathLike, Iterable[Union
         raise StoreError(f"{dest_s}: already exists; index_distributed builds a new collection")
     if not hasattr(client, "submit") or not hasattr(client, "gather"):
         raise TypeError(f"client must be a dask.distributed.Client, not {type(client).__name__}")
+
+    choice = _irbis.inference()
+    engine = choice["engine"] if engine is None else engine
+    if precision is None:
+        precision = choice["precision"]
+        if precision == "auto" and "cnn" in feats:
+            precision = _irbis.auto_precision(model)
 
     # 1. The file list, in path-byte order (scan sorts by bytes; several roots are merged here).
     files, _sizes, problems = _irbis.scan([os.fsencode(r) for r in roots])
@@ -162,7 +174,7 @@ def index_distributed(client: Any, paths: Union[str, os.PathLike, Iterable[Union
     part_dirs = [os.path.join(work, f"part-{i:05d}.irbis") for i in range(len(parts))]
     futures = [
         client.submit(index_partition, part_dirs[i], parts[i], feats, model, threads, max_pixels, commit_every,
-                      key=f"irbis-index-{run}-{i:05d}", retries=retries, pure=False)
+                      engine, precision, key=f"irbis-index-{run}-{i:05d}", retries=retries, pure=False)
         for i in range(len(parts))
     ]
     if progress:

@@ -6,6 +6,8 @@
 #include "irbis/cluster.h"
 #include "irbis/collection_analysis.h"
 #include "irbis/dupes.h"
+#include "irbis/issues.h"
+#include "irbis/results.h"
 #include "irbis/errors.h"
 #include "irbis/labels.h"
 #include "irbis/text.h"
@@ -181,6 +183,25 @@ void bind_analysis(py::module_& m, py::class_<PyCollection>& cls) {
          py::arg("min_similarity") = CnnDupesOptions{}.min_similarity,
          py::arg("model") = std::string(kDefaultModel), py::arg("index") = "auto",
          "irbis::find_collection_dupes: the groups `irbis dupes` prints.")
+      .def(
+          "issues",
+          [](const PyCollection& c, const std::string& model, int neighbours, double z) {
+            auto coll = c.get();
+            IssueParams params;
+            params.model = model;
+            if (neighbours < 1) throw UsageError("neighbours must be at least 1, not " + std::to_string(neighbours));
+            params.neighbours = neighbours;
+            params.z = z;
+            std::string out;
+            {
+              py::gil_scoped_release nogil;
+              out = issues_json(find_collection_issues(*coll, params))
+                        .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+            }
+            return out;  // `irbis issues --format json` (results.h: issues_json)
+          },
+          py::arg("model") = std::string(kDefaultModel), py::arg("neighbours") = IssueParams{}.neighbours,
+          py::arg("z") = IssueParams{}.z, "irbis::find_collection_issues as issues_json text: what `irbis issues` lists.")
       .def(
           "cluster",
           [](const PyCollection& c, int k, bool auto_k, int k_min, int k_max, const std::string& features,

@@ -120,8 +120,19 @@ void bind_collection(py::module_& m, py::class_<PyCollection>& cls) {
       .def(
           "index",
           [](const PyCollection& c, const std::vector<std::string>& roots, bool hashes, const std::string& model,
-             uint64_t max_pixels, int threads, int commit_every, py::object progress, double interval) {
+             uint64_t max_pixels, int threads, int commit_every, py::object progress, double interval,
+             const std::string& engine, const std::string& precision) {
             auto coll = c.get();
+            // This run's engine / precision (empty: the process-wide choice), restored afterwards.
+            const InferenceOptions before = default_inference();
+            InferenceOptions inference = before;
+            if (!engine.empty()) inference.engine = parse_engine(engine);
+            if (!precision.empty()) inference.precision = parse_precision(precision);
+            struct Restore {
+              InferenceOptions o;
+              ~Restore() { set_default_inference(o); }
+            } restore{before};
+            set_default_inference(inference);
             IndexParams p;
             p.roots = roots;
             p.hashes = hashes;
@@ -173,7 +184,8 @@ void bind_collection(py::module_& m, py::class_<PyCollection>& cls) {
           },
           py::arg("roots"), py::arg("hashes") = true, py::arg("model") = "",
           py::arg("max_pixels") = DecodeOptions{}.max_pixels, py::arg("threads") = 0, py::arg("commit_every") = 0,
-          py::arg("progress") = py::none(), py::arg("interval") = 0.1,
+          py::arg("progress") = py::none(), py::arg("interval") = 0.1, py::arg("engine") = "",
+          py::arg("precision") = "",
           "Runs irbis::index_collection on the roots (GIL released) and records the scan problems.")
       .def(
           "set_scan_problems",

@@ -77,5 +77,29 @@ PYBIND11_MODULE(_irbis, m) {
         return out;
       },
       "Installed models (cards in the registry), sorted by name.");
+  m.def(
+      "set_inference",
+      [](const std::string& engine, const std::string& precision) {
+        irbis::set_default_inference({irbis::parse_engine(engine), irbis::parse_precision(precision)});
+      },
+      py::arg("engine") = "auto", py::arg("precision") = "auto",
+      "Engine (auto, onednn, opencv) and precision (auto, fp32, bf16) of every later embedding in this process "
+      "(index, search by image, classifiers); as the CLI's --engine / --precision.");
+  m.def(
+      "inference",
+      [] {
+        const irbis::InferenceOptions o = irbis::default_inference();
+        py::dict d;
+        d["engine"] = irbis::engine_name(o.engine);
+        d["precision"] = irbis::precision_name(o.precision);
+        d["auto_precision"] = irbis::precision_name(irbis::best_precision());
+        d["isa"] = irbis::inference_isa();
+        return d;
+      },
+      "The current choice (set_inference), what auto precision means on this CPU and oneDNN's instruction set.");
+  m.def(
+      "auto_precision",
+      [](const std::string& model) { return irbis::precision_name(irbis::auto_precision(irbis::find_model(model))); },
+      py::arg("model"), "What precision \"auto\" resolves to for a model on this CPU.");
   m.attr("DEFAULT_MODEL") = irbis::kDefaultModel;
 }

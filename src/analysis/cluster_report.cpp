@@ -72,7 +72,8 @@ int elbow_of(std::span<const int> ks, std::span<const double> values) {
   if (!(vr > 0) || x1 == x0) return ks.front();
   // Normalised points; the chord runs from the first to the last one.
   auto px = [&](size_t i) { return (ks[i] - x0) / (x1 - x0); };
-  auto py = [&](size_t i) { return (values[i] - *lo) / vr; };
+  const double vmin = *lo;  // clang 14 cannot capture a structured binding
+  auto py = [&](size_t i) { return (values[i] - vmin) / vr; };
   const double ax = px(0), ay = py(0), bx = px(ks.size() - 1), by = py(ks.size() - 1);
   const double len = std::hypot(bx - ax, by - ay);
   size_t best = 0;

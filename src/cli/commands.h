@@ -16,6 +16,7 @@ enum ExitCode : int {
 
 void add_index_command(CLI::App& root, int& result);
 void add_dupes_command(CLI::App& root, int& result);
+void add_issues_command(CLI::App& root, int& result);
 void add_info_command(CLI::App& root, int& result);
 void add_model_command(CLI::App& root, int& result);
 void add_export_command(CLI::App& root, int& result);
@@ -30,5 +31,8 @@ void add_predict_command(CLI::App& root, int& result);
 void add_explain_command(CLI::App& root, int& result);
 void add_report_command(CLI::App& root, int& result);  // report_command.cpp
 void add_serve_command(CLI::App& root, int& result);   // report_command.cpp
+
+// --engine / --precision on a command that embeds images (inference_options.cpp).
+void add_inference_options(CLI::App* cmd);
 
 }  // namespace irbis::cli

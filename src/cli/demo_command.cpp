@@ -15,6 +15,7 @@ namespace irbis::cli {
 
 void add_demo_command(CLI::App& root, int& result) {
   auto* cmd = root.add_subcommand("demo", "Build a sample collection from Debian-shipped photos, index it, show duplicates, unique images and clusters, write the HTML report");
+  add_inference_options(cmd);
   auto out = std::make_shared<std::string>("irbis-demo");
   cmd->add_option("--out", *out, "Working folder")->capture_default_str();
   cmd->callback([out, &result] {

@@ -16,6 +16,7 @@ namespace irbis::cli {
 
 void add_explain_command(CLI::App& root, int& result) {
   auto* cmd = root.add_subcommand("explain", "Explain a classifier's decision on one image with LIME superpixels");
+  add_inference_options(cmd);
   struct Opts {
     std::string clf, image, out, weights, cls, fill = "mean", format = "table";
     LimeOptions lime;

@@ -49,7 +49,7 @@ void add_export_command(CLI::App& root, int& result) {
     }
     if (!o->hashes.empty()) {
       if (!coll->has_feature(kHashesFeature)) throw UsageError(o->coll + ": collection has no hashes");
-      auto view = coll->view(kHashesFeature);
+      auto view = coll->view(kHashesFeature, "u64", 3);
       std::ofstream out(o->hashes);
       if (!out) throw IoError(o->hashes + ": cannot open for writing");
       write_csv_row(out, {"path", "phash", "dhash", "ahash"});

@@ -45,6 +45,7 @@ void check_index_target(const std::vector<std::string>& roots, const std::string
 
 void add_index_command(CLI::App& root, int& result) {
   auto* cmd = root.add_subcommand("index", "Scan folders and catalog every image (new, changed and removed files)");
+  add_inference_options(cmd);
   struct Opts {
     std::vector<std::string> roots;
     std::string into;

@@ -23,6 +23,7 @@ int main(int argc, char** argv) {
   int result = kExitOk;
   add_index_command(app, result);
   add_dupes_command(app, result);
+  add_issues_command(app, result);
   add_info_command(app, result);
   add_sample_command(app, result);
   add_demo_command(app, result);

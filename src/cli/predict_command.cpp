@@ -67,6 +67,7 @@ void write_rows(std::ostream& out, Format fmt, const std::vector<std::string>& c
 
 void add_predict_command(CLI::App& root, int& result) {
   auto* cmd = root.add_subcommand("predict", "Label images with a classifier made by `irbis train`");
+  add_inference_options(cmd);
   struct Opts {
     std::string clf, collection, out, format = "table";
     std::vector<std::string> files;

@@ -72,6 +72,7 @@ void add_report_command(CLI::App& root, int& result) {
 
 void add_serve_command(CLI::App& root, int& result) {
   auto* cmd = root.add_subcommand("serve", "Browse and search a collection in a local web UI (read-only)");
+  add_inference_options(cmd);
   struct Opts {
     std::string coll;
     ReportOptions r;

@@ -40,6 +40,7 @@ struct IndexFlags {
 
 void add_search_command(CLI::App& root, int& result) {
   auto* cmd = root.add_subcommand("search", "The k images most similar to a query image (cosine on CNN embeddings)");
+  add_inference_options(cmd);
   struct Opts {
     std::string coll, query, path, format = "table";
     int64_t id = -1;

@@ -8,6 +8,7 @@
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 #include <turbojpeg.h>
+#include <webp/decode.h>
 
 #include "io/io_internal.h"
 #include "irbis/errors.h"
@@ -120,7 +121,8 @@ cv::Mat cmyk_to_rgb(const cv::Mat& cmyk, bool inverted) {
 }
 
 cv::Mat decode_jpeg(std::span<const uint8_t> b, const DecodeOptions& opts, DecodedImage& out) {
-  tjhandle tj = io::thread_decompressor();
+  const io::JpegDecompressor decompressor;
+  tjhandle tj = decompressor.get();
   const unsigned long size = static_cast<unsigned long>(b.size());
   int w = 0, h = 0, subsamp = 0, cs = 0;
   if (tjDecompressHeader3(tj, b.data(), size, &w, &h, &subsamp, &cs) != 0) {
@@ -136,8 +138,13 @@ cv::Mat decode_jpeg(std::span<const uint8_t> b, const DecodeOptions& opts, Decod
   const JpegMarkers markers = scan_jpeg_markers(b);
   const bool cmyk = cs == TJCS_CMYK || cs == TJCS_YCCK;
   cv::Mat img(sh, sw, cmyk ? CV_8UC4 : CV_8UC3);
-  if (tjDecompress2(tj, b.data(), size, img.data, sw, int(img.step), sh, cmyk ? TJPF_CMYK : TJPF_RGB, 0) != 0) {
+  // TJFLAG_LIMITSCANS: a progressive JPEG may carry millions of (empty) scans, each one a pass
+  // over every coefficient; libjpeg-turbo stops after 500 (real files have about 10).
+  if (tjDecompress2(tj, b.data(), size, img.data, sw, int(img.step), sh, cmyk ? TJPF_CMYK : TJPF_RGB,
+                    TJFLAG_LIMITSCANS) != 0) {
     const std::string msg = tjGetErrorStr2(tj);
+    // Checked by its text: after an earlier warning tjGetErrorCode() still says "warning".
+    if (msg.find("scans") != std::string::npos) throw DecodeError("JPEG has too many scans: " + msg);
     if (tjGetErrorCode(tj) != TJERR_WARNING) throw DecodeError("corrupt JPEG data: " + msg);
     // Warnings leave a complete image. A file that ends early is refused (the missing part would
     // be flat grey and give wrong features); other warnings, such as extraneous bytes before a
@@ -240,20 +247,22 @@ bool webp_is_animated(std::span<const uint8_t> b) {
 
 // True when an uncompressed BMP is shorter than its header says (pixel offset + rows).
 bool bmp_is_truncated(std::span<const uint8_t> b) {
-  if (b.size() < 30) return true;
+  if (b.size() < 26) return true;
   const uint64_t offset = io::le32(b.data() + 10);
   const uint32_t dib = io::le32(b.data() + 14);
   uint64_t w, h, bpp, compression = 0;
   if (dib == 12) {
     w = io::le16(b.data() + 18), h = io::le16(b.data() + 20), bpp = io::le16(b.data() + 24);
   } else {
+    if (b.size() < 34) return true;  // the compression field ends at byte 34
     const int32_t sh = int32_t(io::le32(b.data() + 22));
     w = io::le32(b.data() + 18), h = uint64_t(sh < 0 ? -int64_t(sh) : sh), bpp = io::le16(b.data() + 28);
     compression = io::le32(b.data() + 30);
   }
   if (compression != 0 && compression != 3) return false;  // RLE and others: sizes vary
   const uint64_t stride = (w * bpp + 31) / 32 * 4;
-  return offset + stride * h > b.size();
+  // offset + stride * h > size, without overflowing the product.
+  return offset > b.size() || (h != 0 && stride > (b.size() - offset) / h);
 }
 
 // True when a WebP file is shorter than its RIFF header says.
@@ -276,6 +285,16 @@ cv::Mat decode_with_opencv(std::span<const uint8_t> b, ImageFormat fmt) {
   if (b.size() > size_t(INT32_MAX)) throw DecodeError(name + " file too large to decode");
   // Checked before decoding: libpng and OpenCV's BMP reader would print their own errors.
   if (fmt == ImageFormat::png && !png_has_iend(b)) throw DecodeError("truncated PNG");
+  // cv::imdecode picks its decoder by signature, not by the format we sniffed: when OpenCV's WebP
+  // decoder declines a file (WebPGetFeatures on its first 32 bytes fails), the next decoder whose
+  // signature matches gets it; "DICM" at offset 128 hands it to GDCM, which abort()s on garbage.
+  // The same check is made here so that a RIFF/WEBP file reaches the WebP decoder or nothing.
+  if (fmt == ImageFormat::webp) {
+    WebPBitstreamFeatures features;
+    if (b.size() < 32 || WebPGetFeatures(b.data(), 32, &features) != VP8_STATUS_OK) {
+      throw DecodeError("corrupt WebP data (bad bitstream header)");
+    }
+  }
   if (fmt == ImageFormat::bmp) {
     const uint32_t compression = io::le32(b.data() + 14) >= 40 && b.size() >= 34 ? io::le32(b.data() + 30) : 0;
     if (compression > 3) {  // OpenCV reads BI_RGB, BI_RLE8, BI_RLE4 and BI_BITFIELDS only
@@ -311,6 +330,18 @@ void shrink_for_min_side(cv::Mat& rgb, int min_side) {
   cv::Mat small;
   cv::resize(rgb, small, cv::Size(TJSCALED(rgb.cols, sf), TJSCALED(rgb.rows, sf)), 0, 0, cv::INTER_AREA);
   rgb = std::move(small);
+}
+
+// OpenCV reads a TIFF one tile (or strip) at a time into a buffer of that size, whatever the image
+// size: the tile must fit the pixel limit too.
+void check_tiff_tiles(std::span<const uint8_t> b, uint64_t max_pixels) {
+  io::TiffInfo info;
+  std::string err;
+  if (!io::parse_tiff_ifd0(b, &info, &err)) throw DecodeError("malformed TIFF header: " + err);
+  if (uint64_t(std::max(info.tile_width, 0)) * uint64_t(std::max(info.tile_height, 0)) > max_pixels) {
+    throw DecodeError("image declares " + std::to_string(info.tile_width) + "x" + std::to_string(info.tile_height) +
+                      " pixel tiles or strips, over the limit of " + std::to_string(max_pixels));
+  }
 }
 
 int tiff_orientation(std::span<const uint8_t> b) {
@@ -352,9 +383,43 @@ int webp_orientation(std::span<const uint8_t> b) {
 }
 
 
+// Formats with their own file in src/io (heif.cpp, ...): false for the formats decoded here.
+// The decoder is asked for the largest side any consumer needs (0 when one needs the full size);
+// smaller sizes are that decode shrunk, so for HEIF thumbnails, JPEG XL DCT scales and RAW previews
+// they can differ slightly from what decode_image alone would pick for them.
+bool decode_own_file_format(std::span<const uint8_t> b, ImageFormat fmt, const DecodeOptions& opts,
+                            const std::vector<int>& min_sides, io::StoredImage& out) {
+  io::StoredImage (*decode)(std::span<const uint8_t>, const DecodeOptions&) = nullptr;
+  switch (fmt) {
+    case ImageFormat::heif: decode = io::decode_heif; break;
+    case ImageFormat::avif: decode = io::decode_avif; break;
+    case ImageFormat::jxl: decode = io::decode_jxl; break;
+    case ImageFormat::netpbm: decode = io::decode_netpbm; break;
+    case ImageFormat::raw: decode = io::decode_raw; break;
+    default: return false;
+  }
+  DecodeOptions o = opts;
+  o.min_side = 0;
+  if (!min_sides.empty() && std::all_of(min_sides.begin(), min_sides.end(), [](int s) { return s > 0; }))
+    o.min_side = *std::max_element(min_sides.begin(), min_sides.end());
+  out = decode(b, o);
+  return true;
+}
+
 }  // namespace
 
 namespace io {
+
+cv::Mat opencv_to_rgb8(const cv::Mat& m) { return to_rgb8(m); }
+
+StoredImage decode_jpeg_stored(std::span<const uint8_t> bytes, const DecodeOptions& opts) {
+  DecodedImage d;
+  StoredImage s;
+  s.rgb = decode_jpeg(bytes, opts, d);
+  s.header = d.header;
+  s.orientation = d.orientation;
+  return s;
+}
 
 void apply_orientation(cv::Mat& img, int o) {
   switch (o) {
@@ -375,10 +440,13 @@ std::vector<DecodedImage> decode_image_sizes(std::span<const uint8_t> bytes, con
                                              const std::vector<int>& min_sides) {
   if (bytes.empty()) throw DecodeError("empty file");
   const ImageFormat fmt = sniff_format(bytes);
-  if (fmt == ImageFormat::unknown) throw DecodeError("not an image (unknown format)");
+  if (fmt == ImageFormat::unknown) {
+    if (const char* name = unsupported_image_format(bytes)) throw DecodeError(std::string("unsupported format: ") + name);
+    throw DecodeError("not an image (unknown format)");
+  }
   std::vector<DecodedImage> out(min_sides.size());
   try {
-    if (fmt == ImageFormat::jpeg) {
+    if (fmt == ImageFormat::jpeg || fmt == ImageFormat::mpo) {  // MPO: its first image is the JPEG
       // One DCT-scaled decode per distinct scale; sizes that pick the same scale share it.
       for (size_t i = 0; i < min_sides.size(); ++i) {
         if (i > 0) {
@@ -394,13 +462,28 @@ std::vector<DecodedImage> decode_image_sizes(std::span<const uint8_t> bytes, con
         DecodeOptions o = opts;
         o.min_side = min_sides[i];
         out[i].rgb = decode_jpeg(bytes, o, out[i]);
+        out[i].header.format = fmt;
         io::apply_orientation(out[i].rgb, out[i].orientation);
+      }
+    } else if (io::StoredImage s; decode_own_file_format(bytes, fmt, opts, min_sides, s)) {
+      // One decode from the smallest source large enough for every size, shrunk for each.
+      for (size_t i = 0; i < min_sides.size(); ++i) {
+        out[i].header = s.header;
+        out[i].orientation = s.orientation;
+        cv::Mat m = s.rgb;
+        shrink_for_min_side(m, min_sides[i]);
+        if (!s.oriented && s.orientation != 1) {
+          if (m.data == s.rgb.data && i + 1 < min_sides.size()) m = m.clone();  // flips work in place
+          io::apply_orientation(m, s.orientation);
+        }
+        out[i].rgb = m;
       }
     } else {
       // One decode at full size, shrunk for each size exactly as a single decode would be.
       DecodedImage full;
       full.header = read_header(bytes);
       check_pixels(full.header.width, full.header.height, opts.max_pixels);
+      if (fmt == ImageFormat::tiff) check_tiff_tiles(bytes, opts.max_pixels);
       full.rgb = fmt == ImageFormat::gif ? io::decode_gif_first_frame(bytes, opts.max_pixels)
                                          : decode_with_opencv(bytes, fmt);
       // OpenCV's TIFF decoder applies the Orientation tag itself (even with IMREAD_UNCHANGED):

@@ -1,5 +1,6 @@
 // Format sniffing and header-only size reading.
 #include <cstring>
+#include <iterator>
 #include <turbojpeg.h>
 
 #include "io/io_internal.h"
@@ -22,6 +23,12 @@ const char* format_name(ImageFormat f) {
     case ImageFormat::bmp: return "bmp";
     case ImageFormat::tiff: return "tiff";
     case ImageFormat::gif: return "gif";
+    case ImageFormat::heif: return "heif";
+    case ImageFormat::avif: return "avif";
+    case ImageFormat::jxl: return "jxl";
+    case ImageFormat::netpbm: return "netpbm";
+    case ImageFormat::mpo: return "mpo";
+    case ImageFormat::raw: return "raw";
   }
   return "unknown";
 }
@@ -41,7 +48,8 @@ bool valid_bmp_dib_size(uint32_t s) {
 }
 
 ImageHeader jpeg_header(std::span<const uint8_t> b) {
-  tjhandle tj = io::thread_decompressor();
+  const io::JpegDecompressor decompressor;
+  tjhandle tj = decompressor.get();
   int w = 0, h = 0, subsamp = 0, cs = 0;
   if (tjDecompressHeader3(tj, b.data(), static_cast<unsigned long>(b.size()), &w, &h, &subsamp, &cs) != 0) {
     malformed("JPEG", tjGetErrorStr2(tj));
@@ -127,13 +135,18 @@ ImageHeader gif_header(std::span<const uint8_t> b) {
 }  // namespace
 
 ImageFormat sniff_format(std::span<const uint8_t> b) {
-  if (b.size() >= 3 && b[0] == 0xFF && b[1] == 0xD8 && b[2] == 0xFF) return ImageFormat::jpeg;
+  if (b.size() >= 3 && b[0] == 0xFF && b[1] == 0xD8 && b[2] == 0xFF) return io::is_mpo(b) ? ImageFormat::mpo : ImageFormat::jpeg;
+  // Before TIFF: DNG, CR2, NEF, ... are TIFF files.
+  if (io::is_raw(b)) return ImageFormat::raw;
   if (starts_with(b, "\x89PNG\r\n\x1a\n", 8)) return ImageFormat::png;
   if (starts_with(b, "RIFF", 4) && starts_with(b, "WEBP", 4, 8)) return ImageFormat::webp;
   if (starts_with(b, "GIF87a", 6) || starts_with(b, "GIF89a", 6)) return ImageFormat::gif;
   if (starts_with(b, "II*\0", 4) || starts_with(b, "MM\0*", 4)) return ImageFormat::tiff;
   // "BM" alone is too weak a magic (text files start with it), so the DIB header size must be valid.
   if (starts_with(b, "BM", 2) && b.size() >= 18 && valid_bmp_dib_size(le32(b.data() + 14))) return ImageFormat::bmp;
+  if (const ImageFormat f = io::sniff_isobmff(b); f != ImageFormat::unknown) return f;
+  if (io::is_jxl(b)) return ImageFormat::jxl;
+  if (io::is_netpbm(b)) return ImageFormat::netpbm;
   return ImageFormat::unknown;
 }
 
@@ -146,8 +159,19 @@ ImageHeader read_header(std::span<const uint8_t> b) {
     case ImageFormat::bmp: return bmp_header(b);
     case ImageFormat::tiff: return tiff_header(b);
     case ImageFormat::gif: return gif_header(b);
+    case ImageFormat::heif: return io::heif_header(b);
+    case ImageFormat::avif: return io::avif_header(b);
+    case ImageFormat::jxl: return io::jxl_header(b);
+    case ImageFormat::netpbm: return io::netpbm_header(b);
+    case ImageFormat::mpo: {
+      ImageHeader h = jpeg_header(b);
+      h.format = ImageFormat::mpo;
+      return h;
+    }
+    case ImageFormat::raw: return io::raw_header(b);
     case ImageFormat::unknown: break;
   }
+  if (const char* name = unsupported_image_format(b)) throw DecodeError(std::string("unsupported format: ") + name);
   throw DecodeError("not an image (unknown format)");
 }
 
@@ -159,20 +183,11 @@ ImageHeader oriented_header(const ImageHeader& h, int orientation) {
 
 namespace io {
 
-namespace {
-struct ThreadDecompressor {
-  tjhandle h = tjInitDecompress();
-  ~ThreadDecompressor() {
-    if (h) tjDestroy(h);
-  }
-};
-}  // namespace
-
-void* thread_decompressor() {
-  thread_local ThreadDecompressor t;
-  if (!t.h) throw DecodeError("cannot initialise the JPEG decoder");
-  return t.h;
+JpegDecompressor::JpegDecompressor() : handle_(tjInitDecompress()) {
+  if (!handle_) throw DecodeError("cannot initialise the JPEG decoder");
 }
+
+JpegDecompressor::~JpegDecompressor() { tjDestroy(handle_); }
 
 bool parse_tiff_ifd0(std::span<const uint8_t> b, TiffInfo* info, std::string* error) {
   if (b.size() < 8) {
@@ -200,18 +215,51 @@ bool parse_tiff_ifd0(std::span<const uint8_t> b, TiffInfo* info, std::string* er
     *error = "first IFD is empty or runs past the end of the file";
     return false;
   }
+  // libtiff reads a tag's first occurrence; a size tag given twice (8000x8000, then 1x1) would
+  // make us check one size while libtiff decodes the other, so repeated size tags are refused.
+  // Tags whose value we cannot read the way libtiff does (other types, counts) are refused too.
+  struct SizeTag {
+    uint32_t tag;
+    const char* name;
+    int* out;
+  };
+  int rows_per_strip = 0;
+  const SizeTag size_tags[] = {{256, "ImageWidth", &info->width},  {257, "ImageLength", &info->height},
+                               {322, "TileWidth", &info->tile_width}, {323, "TileLength", &info->tile_height},
+                               {278, "RowsPerStrip", &rows_per_strip}};
+  bool seen[std::size(size_tags)] = {};
   for (size_t i = 0; i < count; ++i) {
     const size_t e = ifd + 2 + i * 12;
     const uint32_t tag = u16(e), type = u16(e + 2), n = u32(e + 4);
-    if (n != 1) continue;
-    // SHORT (3) values sit in the first two bytes of the value field, LONG (4) fill it.
+    // BYTE (1) and SHORT (3) values sit at the start of the value field, LONG (4) fills it.
     int64_t value = -1;
-    if (type == 3) value = u16(e + 8);
-    else if (type == 4) value = u32(e + 8);
-    if (value < 0) continue;
-    if (tag == 256) info->width = value > 0x7FFFFFFF ? -1 : int(value);
-    else if (tag == 257) info->height = value > 0x7FFFFFFF ? -1 : int(value);
-    else if (tag == 274 && value >= 1 && value <= 8) info->orientation = int(value);
+    if (n == 1) {
+      if (type == 1) value = b[e + 8];
+      else if (type == 3) value = u16(e + 8);
+      else if (type == 4) value = u32(e + 8);
+    }
+    for (size_t k = 0; k < std::size(size_tags); ++k) {
+      if (tag != size_tags[k].tag) continue;
+      if (seen[k]) {
+        *error = std::string("repeated ") + size_tags[k].name + " tag";
+        return false;
+      }
+      seen[k] = true;
+      if (value < 0) {
+        *error = std::string(size_tags[k].name) + " tag has an unsupported type or count";
+        return false;
+      }
+      *size_tags[k].out = value > 0x7FFFFFFF ? -1 : int(value);
+    }
+    if (tag == 274 && value >= 1 && value <= 8) info->orientation = int(value);
+  }
+  // OpenCV decodes a tile or a strip at a time into a buffer of that size: a 1x1 image may declare
+  // 16000x16000 tiles, or a strip of 16 million rows. 2^32-1 rows per strip means "one strip".
+  // RowsPerStrip 2^32-1 (stored as -1 here) means "one strip".
+  if (!seen[2] || !seen[3]) info->tile_width = info->tile_height = 0;
+  if (info->tile_width == 0 && rows_per_strip > 0 && info->width > 0) {
+    info->tile_width = info->width;
+    info->tile_height = rows_per_strip;
   }
   return true;
 }

@@ -20,7 +20,8 @@ EmbeddingReader::EmbeddingReader(const Collection& coll, const std::string& mode
   if (!coll.has_feature(feat) || coll.feature_rows(feat) == 0)
     throw UsageError(coll.dir().string() + ": no embeddings for model '" + card_.name +
                      "'; run `irbis index FOLDER --into " + coll.dir().string() + " --model " + card_.name + "`");
-  view_ = coll.view(feat);
+  view_ = view == EmbeddingView::full ? coll.view(feat, "f32", card_.descriptor_dim())
+                                      : coll.view(feat, "f16", card_.blocks_dim());
   dim_ = view_.spec().dim;
   if (view == EmbeddingView::semantic) {
     offset_ = card_.block_offset(card_.semantic_block);

@@ -116,7 +116,7 @@ ModelCard import_tfjs(const fs::path& tfjs_dir, const fs::path& out_dir, const I
   if (folder.filename().empty()) folder = folder.parent_path();  // trailing slash
   const std::string folder_name = folder.filename().string();
   std::string name = opts.name.empty() ? folder_name : opts.name;
-  tfjs::Converted c = m.is_graph_model() ? tfjs::convert_graph_model(m) : tfjs::convert_layers_model(m);
+  tfjs::Converted c = tfjs::convert(m);
   // The built-in recipes are keyed by the source folder, so a renamed import keeps its recipe.
   Recipe r = make_recipe(folder_name, c);
 

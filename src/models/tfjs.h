@@ -50,5 +50,7 @@ Converted convert_graph_model(const Model& m);
 // ReLU, Activation, Add, Concatenate, MaxPooling2D, AveragePooling2D, GlobalAveragePooling2D,
 // Flatten, Dense, Dropout, Softmax.
 Converted convert_layers_model(const Model& m);
+// The converter the model's format needs; JSON fields of the wrong type become ModelErrors.
+Converted convert(const Model& m);
 
 }  // namespace irbis::tfjs

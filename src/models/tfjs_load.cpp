@@ -37,7 +37,9 @@ float half_to_float(uint16_t h) {
 }
 }  // namespace
 
-Model load(const fs::path& dir) {
+namespace {
+
+Model load_json_checked_by_caller(const fs::path& dir) {
   Model m;
   m.dir = dir;
   fs::path mj = dir / "model.json";
@@ -61,8 +63,13 @@ Model load(const fs::path& dir) {
       Weight out;
       size_t n = 1;
       for (const auto& d : w.at("shape")) {
-        out.shape.push_back(d.get<int64_t>());
-        n *= size_t(d.get<int64_t>());
+        const int64_t dim = d.get<int64_t>();
+        // Bounded by the weight bytes below; checked here so that the product cannot wrap.
+        if (dim < 0) throw ModelError(dir.string() + ": weight '" + name + "' has a negative dimension");
+        if (dim > 0 && n > bytes.size() / size_t(dim))
+          throw ModelError(dir.string() + ": weight files too short for '" + name + "'");
+        out.shape.push_back(dim);
+        n *= size_t(dim);
       }
       std::string dtype = w.value("dtype", "float32");
       std::string stored = dtype;
@@ -74,7 +81,7 @@ Model load(const fs::path& dir) {
         qscale = q.value("scale", 1.0);
       }
       size_t esize = stored == "uint8" ? 1 : (stored == "uint16" || stored == "float16") ? 2 : 4;
-      if (off + n * esize > bytes.size())
+      if (n * esize > bytes.size() - off)
         throw ModelError(dir.string() + ": weight files too short for '" + name + "'");
       const auto* p = reinterpret_cast<const uint8_t*>(bytes.data() + off);
       out.values.resize(n);
@@ -107,6 +114,28 @@ Model load(const fs::path& dir) {
     throw ModelError(dir.string() + ": manifest describes " + std::to_string(off) + " weight bytes, files hold " +
                      std::to_string(bytes.size()));
   return m;
+}
+
+}  // namespace
+
+// Fields of the wrong JSON type surface as nlohmann exceptions anywhere in the reader and the
+// converters; they become ModelErrors naming the model.json.
+Model load(const fs::path& dir) {
+  try {
+    return load_json_checked_by_caller(dir);
+  } catch (const json::exception& e) {
+    throw ModelError((dir / "model.json").string() + ": unexpected structure: " + e.what());
+  }
+}
+
+Converted convert(const Model& m) {
+  try {
+    return m.is_graph_model() ? convert_graph_model(m) : convert_layers_model(m);
+  } catch (const json::exception& e) {
+    throw ModelError((m.dir / "model.json").string() + ": unexpected structure: " + e.what());
+  } catch (const std::out_of_range& e) {  // .at() on a list the model's JSON makes too short
+    throw ModelError((m.dir / "model.json").string() + ": unexpected structure: " + e.what());
+  }
 }
 
 }  // namespace irbis::tfjs

@@ -51,9 +51,9 @@ CollectionDupes find_collection_dupes(const Collection& coll, const DupesParams&
   if (!coll.has_feature(kHashesFeature))
     throw UsageError(dir + ": collection has no perceptual hashes; run `irbis index FOLDER --into " + dir +
                      " --features hashes`");
-  const FeatureView hashes = coll.view(kHashesFeature);
+  const FeatureView hashes = coll.view(kHashesFeature, "u64", 3);
   const bool have_color = coll.has_feature(kColorFeature);
-  const FeatureView color = have_color ? coll.view(kColorFeature) : FeatureView{};
+  const FeatureView color = have_color ? coll.view(kColorFeature, "f32", kColorStatsDim) : FeatureView{};
   CollectionDupes out;
   std::vector<DupeItem> items;
   for (auto& r : coll.records(ImageStatus::ok)) {
@@ -147,7 +147,7 @@ FeatureRows::FeatureRows(const Collection& coll, const std::string& features, co
     const std::string dir = coll.dir().string();
     if (!coll.has_feature(name))
       throw UsageError(dir + ": no " + name + " feature; run `irbis index FOLDER --into " + dir + " --features hashes`");
-    view_ = coll.view(name);
+    view_ = color_ ? coll.view(name, "f32", kColorStatsDim) : coll.view(name, "u64", 3);
     dim_ = color_ ? kColorStatsDim : 64;
     rows = view_.rows();
   }

@@ -9,6 +9,7 @@
 #include "irbis/errors.h"
 #include "irbis/hashes.h"
 #include "irbis/pipeline.h"
+#include "irbis/quality.h"
 
 namespace irbis::indexing {
 
@@ -37,6 +38,14 @@ const std::vector<ImageFeatureGroup>& image_feature_groups() {
             }},
            {{kColorFeature, "f32", kColorStatsDim},
             [](const FeatureInput& in, std::span<uint8_t> row) { put_row(row, color_stats(in.rgb)); }},
+       }},
+      // Quality measures (irbis issues) at the CNN's input side: with embeddings the JPEG decode
+      // is the model's own, so nothing is decoded twice. Asked for together with the hashes.
+      {"quality",
+       kQualityMinSide,
+       {
+           {{kQualityFeature, "f32", kQualityDim},
+            [](const FeatureInput& in, std::span<uint8_t> row) { put_row(row, quality_measures(in.rgb)); }},
        }},
   };
   return groups;
@@ -98,14 +107,17 @@ class ImageProducer final : public FeatureProducer {
 // card of the one built up front, and handed back after each image.
 class EmbedderPool {
  public:
-  explicit EmbedderPool(std::unique_ptr<Embedder> first) : card_(first->card()) { free_.push_back(std::move(first)); }
+  explicit EmbedderPool(std::unique_ptr<Embedder> first)
+      : card_(first->card()), inference_{first->engine(), first->precision()} {
+    free_.push_back(std::move(first));
+  }
   const Embedder& any() const { return *free_.front(); }
   // Loads n networks in all and runs each once on a blank input, one after the other, so no
   // network is built or set up (layer allocation, fusion) concurrently with another's inference.
   // The first call also checks the card against the network: forward_blocks throws ModelError
   // when a block's width is not the card's.
   void prepare(int n) {
-    while (int(free_.size()) < n) free_.push_back(std::make_unique<Embedder>(card_));
+    while (int(free_.size()) < n) free_.push_back(std::make_unique<Embedder>(card_, inference_));
     const cv::Mat blank = cv::Mat::zeros(card_.input_size, card_.input_size, CV_32FC3);
     for (; prepared_ < free_.size(); ++prepared_) free_[prepared_]->forward_blocks({blank});
   }
@@ -119,7 +131,7 @@ class EmbedderPool {
         return e;
       }
     }
-    return std::make_unique<Embedder>(card_);
+    return std::make_unique<Embedder>(card_, inference_);
   }
   void give_back(std::unique_ptr<Embedder> e) {
     std::lock_guard lk(mu_);
@@ -128,6 +140,7 @@ class EmbedderPool {
 
  private:
   ModelCard card_;
+  InferenceOptions inference_;  // every copy runs the engine and precision of the first
   std::mutex mu_;
   std::vector<std::unique_ptr<Embedder>> free_;
   size_t prepared_ = 0;  // free_[0, prepared_) have run once (prepare runs before any lease)
@@ -135,8 +148,8 @@ class EmbedderPool {
 
 class ModelProducer final : public FeatureProducer {
  public:
-  explicit ModelProducer(const ModelCard& card)
-      : card_(card), label_("cnn:" + card.name), pool_(std::make_unique<Embedder>(card)) {
+  explicit ModelProducer(std::unique_ptr<Embedder> first)
+      : card_(first->card()), label_("cnn:" + card_.name), pool_(std::move(first)) {
     pool_.prepare(1);
     for (const auto& f : model_features()) specs_.push_back({f.name(card_.name), f.dtype, f.dim(pool_.any())});
   }
@@ -148,6 +161,9 @@ class ModelProducer final : public FeatureProducer {
   void record_provenance(Collection& coll) const override {
     // Which weights made these rows: index and merge_collections refuse to mix models that share a name.
     coll.set_meta(model_weights_key(card_.name), card_.onnx_sha256);
+    // The first engine/precision stays: later runs were checked to be interchangeable with it.
+    if (coll.meta(model_inference_key(card_.name)).empty())
+      coll.set_meta(model_inference_key(card_.name), pool_.any().inference_tag());
   }
   std::unique_ptr<Computation> begin() override { return std::make_unique<Run>(*this, pool_.acquire()); }
 
@@ -178,8 +194,8 @@ std::unique_ptr<FeatureProducer> make_image_producer(const ImageFeatureGroup& gr
   return std::make_unique<ImageProducer>(group);
 }
 
-std::unique_ptr<FeatureProducer> make_model_producer(const ModelCard& card) {
-  return std::make_unique<ModelProducer>(card);
+std::unique_ptr<FeatureProducer> make_model_producer(std::unique_ptr<Embedder> first) {
+  return std::make_unique<ModelProducer>(std::move(first));
 }
 
 }  // namespace irbis::indexing

@@ -23,7 +23,9 @@ namespace irbis {
 
 bool has_image_extension(const std::string& path) {
   static const char* kExt[] = {".jpg", ".jpeg", ".jpe", ".jfif", ".png", ".webp", ".bmp", ".dib",
-                               ".tif", ".tiff", ".gif", ".heic", ".avif"};
+                               ".tif", ".tiff", ".gif", ".heic", ".heif", ".hif", ".avif", ".jxl",
+                               ".pbm", ".pgm", ".ppm", ".pnm", ".pam", ".mpo", ".dng", ".cr2", ".cr3",
+                               ".nef", ".arw", ".orf", ".rw2", ".raf", ".pef", ".srw", ".jp2", ".psd"};
   const auto dot = path.find_last_of("./");
   if (dot == std::string::npos || path[dot] != '.') return false;
   std::string ext = path.substr(dot);
@@ -96,7 +98,11 @@ IndexReport index_collection(Collection& coll, const IndexParams& params) {
     int64_t done = 0;
     if (fill_from < committed) {
       std::vector<ImageRecord> old;
-      for (int64_t id = fill_from; id < committed; ++id) old.push_back(*coll.record(id));
+      for (int64_t id = fill_from; id < committed; ++id) {
+        auto rec = coll.record(id);
+        if (!rec) throw StoreError(coll.dir().string() + ": catalog damaged: no image with id " + std::to_string(id));
+        old.push_back(std::move(*rec));
+      }
       const int64_t total = int64_t(old.size() + files.todo.size());
       BackfillSink sink(coll, producers, starts, params.commit_every);
       ordered_parallel<ImageRows>(

@@ -73,7 +73,8 @@ std::vector<std::string> collection_models(const Collection& coll) {
 FeaturePlan plan_features(const Collection& coll, const IndexParams& params) {
   FeaturePlan plan;
   for (const auto& group : image_feature_groups()) {
-    const bool asked = params.hashes && group.label == "hashes";
+    // Every image feature group comes with the hashes (IndexParams::hashes): hashes, colour, quality.
+    const bool asked = params.hashes;
     const bool has = std::any_of(group.features.begin(), group.features.end(),
                                  [&](const FeatureDef& f) { return coll.has_feature(f.spec.name); });
     if (!asked && !has) continue;
@@ -102,7 +103,23 @@ FeaturePlan plan_features(const Collection& coll, const IndexParams& params) {
                        "' were computed with other weights (ONNX sha256 " + stored.substr(0, 12) +
                        "…) than the installed ones (" + card.onnx_sha256.substr(0, 12) +
                        "…); restore those weights or index into a new collection");
-    plan.producers.push_back(make_model_producer(card));
+    // Engine and precision: rows of one model in one collection come from interchangeable ones
+    // (docs/models.md). An automatic precision follows what made the collection's rows.
+    std::string stored_inference = coll.meta(model_inference_key(card.name));
+    if (stored_inference.empty() && coll.has_feature(embedding_feature(card.name)))
+      stored_inference = "opencv/fp32";  // indexed before the engine was recorded
+    InferenceOptions inference = default_inference();
+    const std::string stored_precision = stored_inference.substr(stored_inference.find('/') + 1);
+    if (!stored_inference.empty() && inference.precision == Precision::automatic)
+      inference.precision =
+          inference.engine == InferenceEngine::opencv ? Precision::fp32 : parse_precision(stored_precision);
+    auto first = std::make_unique<Embedder>(card, inference);
+    if (!stored_inference.empty() && !inference_interchangeable(stored_inference, first->inference_tag()))
+      throw ModelError(coll.dir().string() + ": its embeddings of model '" + card.name + "' were computed with " +
+                       stored_inference + ", which this run's " + first->inference_tag() +
+                       " does not reproduce; use --precision " + stored_precision +
+                       (stored_precision == "fp32" ? "" : " --engine onednn") + " or index into a new collection");
+    plan.producers.push_back(make_model_producer(std::move(first)));
   }
   return plan;
 }

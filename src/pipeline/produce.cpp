@@ -78,7 +78,8 @@ ProducedImage produce_image(const ScanEntry& entry, const ProduceContext& ctx) {
   }
   r.content_hash = content_hash(bytes);
   r.format = sniff_format(bytes);
-  if (r.format == ImageFormat::unknown && !has_image_extension(entry.path)) {
+  // Recognised formats irbis cannot decode are images too: listed as failed ("unsupported format").
+  if (r.format == ImageFormat::unknown && !unsupported_image_format(bytes) && !has_image_extension(entry.path)) {
     w.is_image = false;
     return w;
   }

@@ -155,4 +155,36 @@ Table search_table(const VectorSearch& vs, const std::vector<Neighbor>& hits) {
   return t;
 }
 
+nlohmann::json issues_json(const CollectionIssues& c, Page page) {
+  nlohmann::json summary = nlohmann::json::array(), items = nlohmann::json::array();
+  for (const IssueSummary& s : c.summary)
+    summary.push_back({{"issue", issue_name(s.kind)}, {"images", s.images}, {"threshold", s.threshold}, {"rule", s.rule}});
+  for (size_t i = page.offset; i < page.end(c.issues.size()); ++i) {
+    const ImageIssue& is = c.issues[i];
+    nlohmann::json j = image_json(c.records[is.image]);
+    j["issue"] = issue_name(is.kind);
+    j["score"] = is.score;
+    j["threshold"] = is.threshold;
+    j["reason"] = is.reason;
+    items.push_back(std::move(j));
+  }
+  return {{"images", c.records.size()}, {"embeddings", c.used_embeddings}, {"summary", std::move(summary)},
+          {"total", c.issues.size()}, {"issues", std::move(items)}};
+}
+
+Table issues_table(const CollectionIssues& c) {
+  Table t{{"path", "issue", "score", "threshold", "reason", "id"}, {}};
+  for (const ImageIssue& is : c.issues)
+    t.rows.push_back({c.records[is.image].path, issue_name(is.kind), general(is.score, 4),
+                      general(is.threshold, 4), is.reason, std::to_string(c.records[is.image].id)});
+  return t;
+}
+
+Table issues_summary_table(const CollectionIssues& c) {
+  Table t{{"issue", "images", "threshold", "rule"}, {}};
+  for (const IssueSummary& s : c.summary)
+    t.rows.push_back({issue_name(s.kind), std::to_string(s.images), general(s.threshold, 4), s.rule});
+  return t;
+}
+
 }  // namespace irbis

@@ -116,6 +116,28 @@ const UniqueResult* ReportData::unique() {
   return unique_->get();
 }
 
+const CollectionIssues* ReportData::issues() {
+  std::lock_guard lk(issues_mu_);
+  if (issues_) return issues_->get();
+  std::unique_ptr<CollectionIssues> res;
+  try {
+    IssueParams p;
+    p.model = opts_.model;
+    p.dupes.max_distance = opts_.dupes_threshold;
+    res = std::make_unique<CollectionIssues>(find_collection_issues(coll_, p));
+  } catch (const Error& e) {
+    issues_error_ = e.what();
+  }
+  issues_ = std::move(res);
+  return issues_->get();
+}
+
+std::string ReportData::issues_error() {
+  issues();
+  std::lock_guard lk(issues_mu_);
+  return issues_error_;
+}
+
 std::string ReportData::unique_error() {
   unique();
   std::lock_guard lk(unique_mu_);
@@ -164,7 +186,7 @@ const ClustersResult* ReportData::clusters() {
     x = m.data;
   } catch (const Error&) {
     if (coll_.has_feature(kColorFeature)) {  // hashes-only collections: colour statistics
-      const FeatureView v = coll_.view(kColorFeature);
+      const FeatureView v = coll_.view(kColorFeature, "f32", kColorStatsDim);
       res->features = "color";
       for (const auto& r : *live_)
         if (r.id < v.rows()) res->records.push_back(r);

@@ -16,6 +16,7 @@
 #include "irbis/scan.h"
 #include "irbis/server.h"
 #include "irbis/text.h"
+#include "server/http_guard.h"
 
 namespace irbis {
 
@@ -55,19 +56,12 @@ void send_error(httplib::Response& res, int status, const std::string& msg) {
   send_json(res, {{"error", display_path(msg)}}, status);
 }
 
-int64_t int_param(const httplib::Request& req, const char* name, int64_t def, int64_t lo, int64_t hi) {
-  if (!req.has_param(name)) return def;
-  try {
-    size_t used = 0;
-    const std::string s = req.get_param_value(name);
-    const long long v = std::stoll(s, &used);
-    if (used != s.size()) throw UsageError("");
-    return std::clamp<int64_t>(v, lo, hi);
-  } catch (const std::exception&) {
-    throw UsageError(std::string("parameter ") + name + " must be an integer");
-  }
-}
-
+// Query integers outside their range are a 400, never clamped (http_guard.h). Offsets stop far
+// below where offset + limit could overflow; pages where page * page size could.
+using http::int_param;
+constexpr int64_t kMaxOffset = int64_t(1) << 40;
+constexpr int64_t kMaxPage = 1000000;
+constexpr int64_t kMaxId = int64_t(1) << 53;
 const char* mime_of(ImageFormat f) {
   switch (f) {
     case ImageFormat::jpeg: return "image/jpeg";
@@ -76,6 +70,11 @@ const char* mime_of(ImageFormat f) {
     case ImageFormat::bmp: return "image/bmp";
     case ImageFormat::tiff: return "image/tiff";
     case ImageFormat::gif: return "image/gif";
+    case ImageFormat::heif: return "image/heic";
+    case ImageFormat::avif: return "image/avif";
+    case ImageFormat::jxl: return "image/jxl";
+    case ImageFormat::netpbm: return "image/x-portable-anymap";
+    case ImageFormat::mpo: return "image/jpeg";  // browsers show an MPO's first image
     default: return "application/octet-stream";
   }
 }
@@ -126,6 +125,7 @@ struct Server {
   std::vector<ReportSection> sections;
   std::mutex embed_mu;
   std::unique_ptr<Embedder> embedder;
+  http::DecodeBudget decode_budget{http::kDecodeBudgetBytes};
 
   Server(const Collection& c, const ReportOptions& r, const ServeOptions& s)
       : coll(c), ropts(r), sopts(s), data(c, r), sections(report_sections(r)) {}
@@ -158,7 +158,7 @@ struct Server {
     std::string results;
     size_t count = 0;
     if (req.has_param("id")) {
-      const int64_t id = int_param(req, "id", -1, -1, INT64_MAX);
+      const int64_t id = int_param(req, "id", -1, 0, kMaxId);
       const int k = int(int_param(req, "k", 24, 1, 500));
       const ImageRecord* q = data.by_id(id);
       if (!q || q->status != ImageStatus::ok) throw UsageError("no image with id " + std::to_string(id));
@@ -194,18 +194,12 @@ struct Server {
 
   cv::Mat embed_upload(const std::string& bytes, nlohmann::json& info) {
     const std::span<const uint8_t> b(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size());
-    if (b.empty()) throw DecodeError("empty upload");
-    const ImageHeader h = read_header(b);  // DecodeError for anything that is not a known image
-    if (uint64_t(h.width) * uint64_t(h.height) > sopts.max_upload_pixels)
-      throw DecodeError("image declares " + std::to_string(h.width) + "x" + std::to_string(h.height) +
-                        " pixels, over the upload limit of " + std::to_string(sopts.max_upload_pixels));
-    DecodeOptions d;
-    d.max_pixels = sopts.max_upload_pixels;
     const VectorSearch* vs = data.search();
-    if (!vs) throw NotAvailableError("search is not available: " + data.search_error());
-    d.min_side = vs->card().input_size;  // the decode of index and embed_file: the same pixels, the same embedding
-    const DecodedImage img = decode_image(b, d);
+    // The decode of index and embed_file (the model's input side): the same pixels, the same embedding.
+    const DecodedImage img =
+        http::decode_upload(b, sopts.max_upload_pixels, decode_budget, vs ? vs->card().input_size : 0);
     info = {{"width", img.header.width}, {"height", img.header.height}, {"format", format_name(img.header.format)}};
+    if (!vs) throw NotAvailableError("search is not available: " + data.search_error());
     std::lock_guard lk(embed_mu);  // one network, one query image at a time
     if (!embedder) embedder = std::make_unique<Embedder>(vs->card());
     return embed_image(*embedder, img.rgb);
@@ -248,8 +242,37 @@ void serve(const Collection& coll, const ReportOptions& report, const ServeOptio
   ReportOptions ropts = report;
   ropts.index.single_thread_queries = true;  // many searches at once: one thread each, no BLAS contention
   Server S(coll, ropts, opts);
-  httplib::Server svr;
-  const int nthreads = std::max(4, opts.threads);
+  http::ConnectionLimits limits;
+  http::HardenedServer svr(limits);
+  int bound_port = 0;
+  // Before any route (issue 16, docs/reliability.md): the Host must name this server (DNS
+  // rebinding), writes must not come from another origin's page (no CORS headers are ever sent),
+  // Range must be a single range (no multi-range amplification).
+  svr.set_pre_routing_handler([&opts, &bound_port](const httplib::Request& req, httplib::Response& res) {
+    http::HardenedServer::headers_received();
+    const auto refuse = [&](int status, const std::string& msg) {
+      res.set_header("Connection", "close");
+      if (req.path.rfind("/api/", 0) == 0) send_error(res, status, msg);
+      else res.set_content(msg + "\n", "text/plain");
+      res.status = status;
+      return httplib::Server::HandlerResponse::Handled;
+    };
+    const std::string host = req.get_header_value("Host");
+    if (!http::host_allowed(host, opts.host, bound_port))
+      return refuse(403, "this server does not answer for host '" + host + "'");
+    if (http::cross_origin_write(req.method, req.get_header_value("Origin"), req.get_header_value("Sec-Fetch-Site"), host))
+      return refuse(403, "cross-origin request refused");
+    if (http::multiple_ranges(req.get_header_value("Range"))) {
+      // cpp-httplib applies the parsed ranges to every routed answer, this refusal too: drop them
+      // (the Request object is the server's own, mutable one; only the handler's view is const).
+      const_cast<httplib::Request&>(req).ranges.clear();
+      return refuse(416, "only single byte ranges are served");
+    }
+    return httplib::Server::HandlerResponse::Unhandled;
+  });
+  // Beyond one client's cap of connections, a reserve of workers so one client (slow or not)
+  // cannot hold every worker.
+  const int nthreads = std::max(4, opts.threads) + limits.per_client;
   svr.new_task_queue = [nthreads] { return new httplib::ThreadPool(size_t(nthreads)); };
   svr.set_payload_max_length(opts.max_upload_bytes);
   svr.set_keep_alive_max_count(100000);
@@ -264,7 +287,7 @@ void serve(const Collection& coll, const ReportOptions& report, const ServeOptio
     const std::string route = sec.id == "overview" ? "/" : "/" + sec.id;
     svr.Get(route, guarded(false, [&S, &html, sec](const httplib::Request& req, httplib::Response& res) {
       if (!sec.available(S.data)) throw NotAvailableError(sec.title + " is not available for this collection");
-      const int page = int(int_param(req, "page", 0, 0, INT32_MAX));
+      const int page = int(int_param(req, "page", 0, 0, kMaxPage));
       const auto v = S.ctx(page, S.sopts.page_size);
       html(res, page_html("irbis: " + sec.title, S.nav(), sec.html(S.data, v)));
     }));
@@ -293,8 +316,19 @@ void serve(const Collection& coll, const ReportOptions& report, const ServeOptio
   svr.Get(R"(/images/(\d{1,18}))", guarded(false, [&S](const httplib::Request& req, httplib::Response& res) {
     const ImageRecord* r = S.data.by_id(std::stoll(req.matches[1]));
     if (!r || r->status != ImageStatus::ok) throw IoError("no such image");
-    const auto bytes = read_file_bytes(r->path, 1ull << 30);
-    res.set_content(std::string(bytes.begin(), bytes.end()), mime_of(r->format));
+    // Streamed from disk in 64 KiB pieces (a Range asks for its slice only), never read whole.
+    auto file = std::make_shared<std::ifstream>(r->path, std::ios::binary);
+    std::error_code ec;
+    const auto size = std::filesystem::file_size(r->path, ec);
+    if (!*file || ec) throw IoError(r->path + ": cannot read the original");
+    res.set_content_provider(size_t(size), mime_of(r->format),
+                             [file](size_t offset, size_t length, httplib::DataSink& sink) {
+                               char buf[64 << 10];
+                               file->seekg(std::streamoff(offset));
+                               file->read(buf, std::streamsize(std::min(length, sizeof buf)));
+                               const auto n = file->gcount();
+                               return n > 0 && sink.write(buf, size_t(n));  // a file cut short ends the answer
+                             });
   }));
 
   // --- JSON API ---
@@ -305,7 +339,7 @@ void serve(const Collection& coll, const ReportOptions& report, const ServeOptio
   }));
   svr.Get("/api/images", guarded(true, [&S](const httplib::Request& req, httplib::Response& res) {
     const auto& live = S.data.live();
-    const int64_t off = int_param(req, "offset", 0, 0, INT64_MAX);
+    const int64_t off = int_param(req, "offset", 0, 0, kMaxOffset);
     const int64_t lim = int_param(req, "limit", S.sopts.page_size, 1, 1000);
     nlohmann::json items = nlohmann::json::array();
     for (int64_t i = off; i < std::min<int64_t>(off + lim, int64_t(live.size())); ++i) items.push_back(linked(image_json(live[size_t(i)])));
@@ -319,7 +353,7 @@ void serve(const Collection& coll, const ReportOptions& report, const ServeOptio
     send_json(res, j);
   }));
   svr.Get("/api/dupes", guarded(true, [&S](const httplib::Request& req, httplib::Response& res) {
-    const int64_t off = int_param(req, "offset", 0, 0, INT64_MAX);
+    const int64_t off = int_param(req, "offset", 0, 0, kMaxOffset);
     const int64_t lim = int_param(req, "limit", S.sopts.page_size, 1, 1000);
     nlohmann::json j = {{"collection", display_path(S.coll.dir().string())}, {"offset", off}, {"limit", lim}};
     j.update(linked(dupes_json(S.data.dupes(), S.ropts.dupes_threshold, std::nullopt, Page{size_t(off), size_t(lim)})));
@@ -329,7 +363,7 @@ void serve(const Collection& coll, const ReportOptions& report, const ServeOptio
     const ClustersResult* c = S.data.clusters();
     if (!c) throw NotAvailableError(S.data.clusters_error());
     const ClusterReport& r = c->report;
-    const int64_t off = int_param(req, "offset", 0, 0, INT64_MAX);
+    const int64_t off = int_param(req, "offset", 0, 0, kMaxOffset);
     const int64_t lim = int_param(req, "limit", 1000, 1, 10000);
     // The object of `irbis cluster --format json` (cluster_report_json, medoid and most_central
     // as paths), plus the ids of those images, the features clustered and the map's points paged.
@@ -359,15 +393,24 @@ void serve(const Collection& coll, const ReportOptions& report, const ServeOptio
   svr.Get("/api/unique", guarded(true, [&S](const httplib::Request& req, httplib::Response& res) {
     const UniqueResult* u = S.data.unique();
     if (!u) throw NotAvailableError(S.data.unique_error());
-    const int64_t off = int_param(req, "offset", 0, 0, INT64_MAX);
+    const int64_t off = int_param(req, "offset", 0, 0, kMaxOffset);
     const int64_t lim = int_param(req, "limit", S.sopts.page_size, 1, 1000);
     nlohmann::json j = {{"collection", display_path(S.coll.dir().string())}, {"offset", off}, {"limit", lim}};
     j.update(linked(unique_json(*S.data.search(), *u, Page{size_t(off), size_t(lim)})));
     send_json(res, j);
   }));
+  svr.Get("/api/issues", guarded(true, [&S](const httplib::Request& req, httplib::Response& res) {
+    const CollectionIssues* c = S.data.issues();
+    if (!c) throw NotAvailableError(S.data.issues_error());
+    const int64_t off = int_param(req, "offset", 0, 0, INT64_MAX);
+    const int64_t lim = int_param(req, "limit", S.sopts.page_size, 1, 100000);
+    nlohmann::json j = {{"collection", display_path(S.coll.dir().string())}, {"offset", off}, {"limit", lim}};
+    j.update(linked(issues_json(*c, Page{size_t(off), size_t(lim)})));
+    send_json(res, j);
+  }));
   svr.Get("/api/search", guarded(true, [&S](const httplib::Request& req, httplib::Response& res) {
     if (!req.has_param("id")) throw UsageError("give ?id=IMAGE_ID, or POST an image");
-    const int64_t id = int_param(req, "id", -1, -1, INT64_MAX);
+    const int64_t id = int_param(req, "id", -1, 0, kMaxId);
     const int k = int(int_param(req, "k", 20, 1, 1000));
     const ImageRecord* q = S.data.by_id(id);
     if (!q || q->status != ImageStatus::ok) throw IoError("no image with id " + std::to_string(id));
@@ -412,12 +455,14 @@ void serve(const Collection& coll, const ReportOptions& report, const ServeOptio
       send_json(rs, S.search_answer(*S.data.search(), info, q, k, -1));
     })(req, res);
   });
-  svr.set_error_handler([](const httplib::Request& req, httplib::Response& res) {
-    if (!res.body.empty()) return;
+  // Unhandled: cpp-httplib then sends the error as it is, without applying the request's Range to it.
+  svr.set_error_handler(httplib::Server::HandlerWithResponse([](const httplib::Request& req, httplib::Response& res) {
+    if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
     const std::string msg = res.status == 413 ? "upload too large" : res.status == 404 ? "not found" : "error";
     if (req.path.rfind("/api/", 0) == 0) send_error(res, res.status, msg);
     else res.set_content(msg + "\n", "text/plain");
-  });
+    return httplib::Server::HandlerResponse::Unhandled;
+  }));
 
   // httplib's default sets SO_REUSEPORT, which lets a second `irbis serve` share a taken port and
   // silently receive none of its requests; SO_REUSEADDR alone still allows a quick restart.
@@ -431,6 +476,7 @@ void serve(const Collection& coll, const ReportOptions& report, const ServeOptio
   if (port < 0)
     throw IoError("cannot listen on " + opts.host + ":" + std::to_string(opts.port) +
                     (opts.port == 0 ? "" : " (port in use? choose another --port, or --port 0 for any free port)"));
+  bound_port = port;
   if (opts.on_listen) opts.on_listen(port);
   // Warm the analyses in the background so the first views answer quickly.
   std::thread warm([&S] {

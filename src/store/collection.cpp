@@ -65,6 +65,14 @@ std::span<const uint8_t> as_bytes(const std::string& s) {
   return {reinterpret_cast<const uint8_t*>(s.data()), s.size()};
 }
 
+void sync_directory(const fs::path& d) {
+  const int fd = ::open(d.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) throw StoreError(sys_error(d, "cannot open directory to sync it"));
+  const int rc = fsync(fd);
+  ::close(fd);
+  if (rc != 0) throw StoreError(sys_error(d, "fsync of directory"));
+}
+
 int64_t now_seconds() { return int64_t(::time(nullptr)); }
 
 }  // namespace
@@ -125,18 +133,50 @@ struct Collection::Impl {
     if (lock_fd >= 0) ::close(lock_fd);
   }
 
-  void load_features() {
+  // Everything read back from the catalog is checked before it is used as a size, an offset or a
+  // file name: a damaged or edited catalog must end in a StoreError, never in a crash or a write
+  // outside the collection (docs/reliability.md).
+  void load_features(const fs::path& dir) {
+    const auto damaged = [&](const std::string& what) {
+      return StoreError(dir.string() + ": catalog damaged: " + what + " (re-create the collection)");
+    };
     features.clear();
+    // Image ids are the rows of every feature file: they must run 0..n-1 without gaps or repeats.
+    {
+      store::Statement n(db->handle(),
+                         "SELECT COUNT(*), COUNT(DISTINCT id), COALESCE(MIN(id), 0), COALESCE(MAX(id), -1), "
+                         "SUM(typeof(id) != 'integer') FROM images");
+      n.step();
+      const int64_t count = n.column_int(0), distinct = n.column_int(1), lo = n.column_int(2), hi = n.column_int(3);
+      if (n.column_int(4) > 0) throw damaged("image ids that are not integers");
+      if (distinct != count) throw damaged("duplicate image ids");
+      if (count > 0 && (lo != 0 || hi != count - 1))
+        throw damaged("image ids run from " + std::to_string(lo) + " to " + std::to_string(hi) + " for " +
+                      std::to_string(count) + " images (expected 0 to " + std::to_string(count - 1) + ")");
+      committed_image_rows = count;
+      store::Statement bad(db->handle(),
+                           "SELECT status FROM images WHERE status NOT IN ('ok', 'failed', 'retired', 'removed') LIMIT 1");
+      if (bad.step()) throw damaged("unknown image status '" + bad.column_text(0) + "'");
+    }
     store::Statement st(db->handle(), "SELECT name, dtype, dim, committed_rows FROM features");
     while (st.step()) {
       FeatureState f;
-      f.spec = {st.column_text(0), st.column_text(1), int(st.column_int(2))};
+      const std::string name = st.column_text(0);
+      if (!valid_feature_name(name)) throw damaged("feature name '" + name + "' is not a plain name");
+      const std::string dtype = st.column_text(1);
+      if (dtype != "u64" && dtype != "f32" && dtype != "f16" && dtype != "u8")
+        throw damaged("feature '" + name + "' has unknown dtype '" + dtype + "'");
+      const int64_t dim = st.column_int(2);
+      if (dim < 1 || dim > kMaxFeatureDim)
+        throw damaged("feature '" + name + "' has dimension " + std::to_string(dim) + " (expected 1 to " +
+                      std::to_string(kMaxFeatureDim) + ")");
+      f.spec = {name, dtype, int(dim)};
       f.committed_rows = st.column_int(3);
+      if (f.committed_rows < 0 || f.committed_rows > committed_image_rows)
+        throw damaged("feature '" + name + "' claims " + std::to_string(f.committed_rows) + " rows for " +
+                      std::to_string(committed_image_rows) + " images");
       features[f.spec.name] = std::move(f);
     }
-    store::Statement n(db->handle(), "SELECT COALESCE(MAX(id) + 1, 0) FROM images");
-    n.step();
-    committed_image_rows = n.column_int(0);
   }
 };
 
@@ -168,22 +208,40 @@ std::unique_ptr<Collection> Collection::open(const fs::path& dir) {
 
 std::unique_ptr<Collection> Collection::open_or_create(const fs::path& dir) {
   std::error_code ec;
-  fs::create_directories(dir / kFeaturesDir, ec);
+  const bool created = fs::create_directories(dir / kFeaturesDir, ec);
   if (ec) throw StoreError(dir.string() + ": cannot create collection directory: " + ec.message());
+  if (created) sync_directory(dir);  // features/ itself survives a power loss
   std::unique_ptr<Collection> c(new Collection(dir));
   c->impl_->db = std::make_unique<store::Database>((dir / kCatalogFile).string());
   auto& db = *c->impl_->db;
-  db.exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;");
+  // synchronous=FULL: in WAL mode NORMAL may lose the last commits on power loss; FULL syncs the
+  // WAL at every commit, so a commit that returned survives (cost measured in docs/reliability.md).
+  db.exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;");
+  {
+    // A catalog with some of its tables is damaged; one with none is new.
+    std::string missing;
+    int have = 0;
+    for (const char* table : {"meta", "images", "features"}) {
+      store::Statement t(db.handle(), "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?");
+      t.bind_text(1, table);
+      if (t.step()) ++have;
+      else missing += std::string(missing.empty() ? "" : ", ") + table;
+    }
+    if (have > 0 && !missing.empty())
+      throw StoreError(dir.string() + ": catalog damaged: no table " + missing + " (re-create the collection)");
+  }
   db.exec(kSchema);
   const std::string version = c->meta(kSchemaVersionKey);
   if (version.empty()) {
     store::Statement st(db.handle(), "INSERT OR IGNORE INTO meta(key, value) VALUES (?, ?)");
     st.bind_text(1, kSchemaVersionKey).bind_text(2, std::to_string(kSchemaVersion)).step();
+  } else if (version.size() > 9 || !std::all_of(version.begin(), version.end(), [](char ch) { return ch >= '0' && ch <= '9'; })) {
+    throw StoreError(dir.string() + ": catalog damaged: schema version '" + version + "' is not a number");
   } else if (std::stoi(version) != kSchemaVersion) {
     throw StoreError(dir.string() + ": collection schema version " + version + " is not supported by this irbis (" +
                      std::to_string(kSchemaVersion) + ")");
   }
-  c->impl_->load_features();
+  c->impl_->load_features(dir);
   return c;
 }
 
@@ -203,7 +261,8 @@ ImageRecord read_record(const store::Statement& st) {
   if (h.size() == r.content_hash.size()) std::memcpy(r.content_hash.data(), h.data(), h.size());
   const std::string f = st.column_text(5);
   for (auto fmt : {ImageFormat::jpeg, ImageFormat::png, ImageFormat::webp, ImageFormat::bmp, ImageFormat::tiff,
-                   ImageFormat::gif})
+                   ImageFormat::gif, ImageFormat::heif, ImageFormat::avif, ImageFormat::jxl, ImageFormat::netpbm,
+                   ImageFormat::mpo, ImageFormat::raw})
     if (f == format_name(fmt)) r.format = fmt;
   r.width = int(st.column_int(6));
   r.height = int(st.column_int(7));
@@ -280,6 +339,14 @@ FeatureView Collection::view(const std::string& name) const {
   return v;
 }
 
+FeatureView Collection::view(const std::string& name, const std::string& dtype, int dim) const {
+  FeatureView v = view(name);
+  if (v.spec().dtype != dtype || v.spec().dim != dim)
+    throw StoreError(dir_.string() + ": catalog damaged: feature '" + name + "' is " + v.spec().dtype + "[" +
+                     std::to_string(v.spec().dim) + "], expected " + dtype + "[" + std::to_string(dim) + "]");
+  return v;
+}
+
 std::string Collection::meta(const std::string& key, const std::string& fallback) const {
   store::Statement st(impl_->db->handle(), "SELECT value FROM meta WHERE key = ?");
   st.bind_text(1, key);
@@ -299,7 +366,7 @@ void Collection::acquire_writer() {
   }
   impl_->lock_fd = fd;
   // Reload under the lock, then cut any bytes a crashed writer left past the committed rows.
-  impl_->load_features();
+  impl_->load_features(dir_);
   for (auto& [name, f] : impl_->features) {
     const fs::path file = feature_file(dir_, name);
     f.fd = ::open(file.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
@@ -330,6 +397,8 @@ void Collection::ensure_feature(const FeatureSpec& spec) {
     return;
   }
   dtype_size(spec.dtype);  // validates
+  if (!valid_feature_name(spec.name) || spec.dim < 1 || spec.dim > kMaxFeatureDim)
+    throw StoreError(dir_.string() + ": cannot declare feature '" + spec.name + "' [" + std::to_string(spec.dim) + "]");
   store::Statement st(impl_->db->handle(),
                       "INSERT INTO features(name, dtype, dim, committed_rows) VALUES (?, ?, ?, 0)");
   st.bind_text(1, spec.name).bind_text(2, spec.dtype).bind(3, int64_t(spec.dim)).step();
@@ -339,6 +408,8 @@ void Collection::ensure_feature(const FeatureSpec& spec) {
   f.fd = ::open(file.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (f.fd < 0) throw StoreError(sys_error(file, "cannot create feature file"));
   impl_->features[spec.name] = std::move(f);
+  // The new file's directory entry must be durable before the catalog names it.
+  sync_directory(dir_ / kFeaturesDir);
 }
 
 int64_t Collection::stage_image(const ImageRecord& rec,
@@ -359,7 +430,8 @@ int64_t Collection::stage_image(const ImageRecord& rec,
   for (const auto& [name, f] : impl_->features) {
     const int64_t have = f.committed_rows + int64_t(f.staged.size() / f.spec.row_bytes());
     if (have != id || rec.status != ImageStatus::ok) continue;
-    if (std::none_of(rows.begin(), rows.end(), [&](const auto& r) { return r.first == name; }))
+    const std::string& feature = name;  // clang 14 cannot capture a structured binding
+    if (std::none_of(rows.begin(), rows.end(), [&](const auto& r) { return r.first == feature; }))
       throw StoreError("stage_image: " + rec.path + " has no row of feature '" + name + "'");
   }
   for (auto& [name, f] : impl_->features) {

@@ -1,6 +1,10 @@
 #include "irbis/collection_layout.h"
 
+#include <algorithm>
+
 #include <nlohmann/json.hpp>
+
+#include "irbis/errors.h"
 
 #include "irbis/text.h"
 
@@ -11,13 +15,29 @@ constexpr const char* kEmbeddingPrefix = "emb.";
 constexpr const char* kBlocksPrefix = "blocks.";
 }  // namespace
 
+bool valid_feature_name(const std::string& feature) {
+  if (feature.empty() || feature.size() > 128 || feature[0] == '.') return false;
+  return std::all_of(feature.begin(), feature.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '_' ||
+           c == '-';
+  });
+}
+
 std::filesystem::path feature_file(const std::filesystem::path& collection_dir, const std::string& feature) {
+  if (!valid_feature_name(feature))
+    throw StoreError(collection_dir.string() + ": feature name '" + feature + "' is not a plain name");
   return collection_dir / kFeaturesDir / (feature + ".f");
 }
 
 std::string embedding_feature(const std::string& model) { return kEmbeddingPrefix + model; }
 std::string blocks_feature(const std::string& model) { return kBlocksPrefix + model; }
 std::string model_weights_key(const std::string& model) { return "model." + model + ".onnx_sha256"; }
+std::string model_inference_key(const std::string& model) { return "model." + model + ".inference"; }
+
+bool inference_interchangeable(const std::string& a, const std::string& b) {
+  auto precision_of = [](const std::string& tag) { return tag.substr(tag.find('/') + 1); };
+  return precision_of(a) == precision_of(b);
+}
 
 std::string feature_model(const std::string& feature) {
   for (const std::string prefix : {kEmbeddingPrefix, kBlocksPrefix})

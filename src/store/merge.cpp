@@ -87,6 +87,22 @@ MergeReport merge_collections(Collection& dest, const std::vector<fs::path>& par
       }
     }
   }
+  // ... and interchangeable engines/precisions (fp32 from either engine; bf16 only with bf16).
+  for (const auto& model : embedding_models(specs)) {
+    const std::string key = model_inference_key(model);
+    std::string want = dest.meta(key), want_from = dest.dir().string();
+    for (size_t i = 0; i < parts.size(); ++i) {
+      const std::string got = parts[i]->meta(key);
+      if (got.empty()) continue;
+      if (want.empty()) {
+        want = got;
+        want_from = partials[i].string();
+      } else if (!inference_interchangeable(got, want)) {
+        throw StoreError("cannot merge " + partials[i].string() + " with " + want_from + ": model '" + model +
+                         "' was run with " + got + " there and " + want + " here");
+      }
+    }
+  }
   // Every live path once.
   std::unordered_set<std::string> live;
   for (const auto& r : dest.records())
@@ -108,12 +124,12 @@ MergeReport merge_collections(Collection& dest, const std::vector<fs::path>& par
   if (!dest_has_features)
     for (const auto& f : specs) dest.ensure_feature(f);
   for (const auto& model : embedding_models(specs)) {
-    const std::string key = model_weights_key(model);
-    for (const auto& p : parts)
-      if (const std::string v = p->meta(key); !v.empty()) {
-        dest.set_meta(key, v);
-        break;
-      }
+    for (const std::string& key : {model_weights_key(model), model_inference_key(model)})
+      for (const auto& p : parts)
+        if (const std::string v = p->meta(key); !v.empty()) {
+          dest.set_meta(key, v);
+          break;
+        }
   }
   int64_t staged = 0;
   for (size_t i = 0; i < parts.size(); ++i) {

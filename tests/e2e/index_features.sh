@@ -89,7 +89,7 @@ cp -r "$WORK/p1" "$WORK/b"
 "$IRBIS" index "$WORK/b" --into "$WORK/b.irbis" > /dev/null
 add_batch2 "$WORK/b"
 run index "$WORK/b" --into "$WORK/b.irbis" --features cnn --json
-assert_eq "$(json '(d["added"], d["also_computed"])')" "(3, ['hashes'])" "the collection's hashes are computed too"
+assert_eq "$(json '(d["added"], d["also_computed"])')" "(3, ['hashes', 'quality'])" "the collection's hashes are computed too"
 same_as_reference "$WORK/b.irbis" "cnn-only run on a collection with hashes"
 run dupes "$WORK/b.irbis" --format json
 assert_eq "$RC" 0 "dupes ($ERR)"

@@ -17,7 +17,12 @@ trap 'kill $PID 2>/dev/null || true; cleanup' EXIT
 for _ in $(seq 100); do grep -q http "$WORK/serve.out" && break; sleep 0.2; done
 URL=$(grep -o 'http://127.0.0.1:[0-9]*' "$WORK/serve.out") || fail "serve did not start: $(cat "$WORK/serve.out")"
 PORT=${URL##*:}
-ss -ltn 2>/dev/null | grep ":$PORT " > /dev/null && { ss -ltn | grep ":$PORT " | grep "127.0.0.1:$PORT" > /dev/null || fail "not bound to loopback"; }
+# Bound to loopback only: the listening sockets on PORT, read from /proc/net/tcp{,6} (no optional
+# tool needed; local address hex, 0100007F = 127.0.0.1, state 0A = LISTEN).
+HEXPORT=$(printf '%04X' "$PORT")
+LISTEN=$(awk -v p=":$HEXPORT" '$4 == "0A" && substr($2, length($2) - 4) == p {print $2}' /proc/net/tcp /proc/net/tcp6)
+[ -n "$LISTEN" ] || fail "no listening socket on port $PORT in /proc/net/tcp"
+[ "$LISTEN" = "0100007F:$HEXPORT" ] || fail "not bound to loopback only: $LISTEN"
 
 $PY - "$URL" "$WORK" <<'PYEOF' || fail "API checks"
 import http.client, json, os, sys, struct, zlib, urllib.parse

@@ -65,7 +65,7 @@ irbis::ModelCard card_or_fail(const std::string& name) {
   return irbis::find_model(name, kModelDir);
 }
 
-void compare_model(const std::string& name) {
+void compare_model(const std::string& name, irbis::InferenceEngine engine) {
   const Reference& ref = reference();
   const nlohmann::json* entry = nullptr;
   for (const auto& m : ref.layout["models"])
@@ -79,7 +79,8 @@ void compare_model(const std::string& name) {
   }
   int size = (*entry)["input_size"].get<int>();
   ASSERT_EQ(card.input_size, size);
-  irbis::Embedder emb(card);
+  irbis::Embedder emb(card, {engine, irbis::Precision::fp32});
+  ASSERT_EQ(emb.engine(), engine) << emb.inference_tag();
   std::vector<cv::Mat> inputs;
   std::vector<std::string> images = ref.layout["images"].get<std::vector<std::string>>();
   for (const auto& img : images) inputs.push_back(fixture_input(img, size));
@@ -111,7 +112,7 @@ void compare_model(const std::string& name) {
         max_abs = std::max(max_abs, std::abs(r));
       }
     }
-    std::cout << "[ reference ] " << name << " " << tname << " (" << dim << "): max |diff| " << max_diff
+    std::cout << "[ reference ] " << emb.inference_tag() << " " << name << " " << tname << " (" << dim << "): max |diff| " << max_diff
               << " (max |value| " << max_abs << ")\n";
     EXPECT_LE(max_diff, kTolerance) << name << " " << tname;
   }
@@ -119,9 +120,14 @@ void compare_model(const std::string& name) {
 
 }  // namespace
 
-TEST(ModelReference, MobilenetV2MidMatchesTfjs) { compare_model("mobilenet_v2_mid"); }
-TEST(ModelReference, MobilenetV2MatchesTfjs) { compare_model("mobilenet_v2"); }
-TEST(ModelReference, InceptionV3MatchesTfjs) { compare_model("inception_v3"); }
+// Both engines at fp32 (the oneDNN engine's fp32 gate is this same 1e-4).
+using irbis::InferenceEngine;
+TEST(ModelReference, MobilenetV2MidMatchesTfjs) { compare_model("mobilenet_v2_mid", InferenceEngine::opencv); }
+TEST(ModelReference, MobilenetV2MatchesTfjs) { compare_model("mobilenet_v2", InferenceEngine::opencv); }
+TEST(ModelReference, InceptionV3MatchesTfjs) { compare_model("inception_v3", InferenceEngine::opencv); }
+TEST(ModelReference, OnednnMobilenetV2MidMatchesTfjs) { compare_model("mobilenet_v2_mid", InferenceEngine::onednn); }
+TEST(ModelReference, OnednnMobilenetV2MatchesTfjs) { compare_model("mobilenet_v2", InferenceEngine::onednn); }
+TEST(ModelReference, OnednnInceptionV3MatchesTfjs) { compare_model("inception_v3", InferenceEngine::onednn); }
 
 TEST(ModelReference, DefaultDescriptorRecipe) {
   irbis::ModelCard card;

@@ -88,16 +88,19 @@ TEST(PlanFeatures, AskedForAndWhatTheCollectionHas) {
 
   IndexParams hashes = params_for(tmp / "pics", true);
   FeaturePlan asked = plan_features(*coll, hashes);
-  EXPECT_EQ(labels(asked), std::vector<std::string>{"hashes"});
+  // Every image feature group comes with the hashes: hashes + colour, and the quality measures.
+  const std::vector<std::string> image_groups{"hashes", "quality"};
+  EXPECT_EQ(labels(asked), image_groups);
   EXPECT_TRUE(asked.also_computed.empty());
   declare_features(*coll, asked.producers);
   EXPECT_TRUE(coll->has_feature(kHashesFeature));
   EXPECT_TRUE(coll->has_feature(kColorFeature));
+  EXPECT_TRUE(coll->has_feature(kQualityFeature));
 
   // Not asked for, but the collection has it: computed too, and reported.
   const FeaturePlan kept = plan_features(*coll, none);
-  EXPECT_EQ(labels(kept), std::vector<std::string>{"hashes"});
-  EXPECT_EQ(kept.also_computed, std::vector<std::string>{"hashes"});
+  EXPECT_EQ(labels(kept), image_groups);
+  EXPECT_EQ(kept.also_computed, image_groups);
 }
 
 TEST(PlanFeatures, MissingModelOfTheCollectionIsRefusedBeforeAnyWrite) {
@@ -125,7 +128,7 @@ TEST(PlanFeatures, FeatureBehindTheCatalogIsBackFilledFromItsFirstMissingRow) {
 
   FeaturePlan plan = plan_features(*coll, params_for(root, true));
   declare_features(*coll, plan.producers);
-  EXPECT_EQ(backfill_starts(*coll, plan.producers), std::vector<int64_t>{0});
+  EXPECT_EQ(backfill_starts(*coll, plan.producers), (std::vector<int64_t>{0, 0}));  // hashes, quality
 
   // A back-fill interrupted after two rows of one file of the group resumes at the group's
   // least-filled file.
@@ -133,13 +136,13 @@ TEST(PlanFeatures, FeatureBehindTheCatalogIsBackFilledFromItsFirstMissingRow) {
   coll->stage_feature_rows(kHashesFeature, 0, {reinterpret_cast<const uint8_t*>(hash_rows.data()), 48});
   coll->commit();
   EXPECT_EQ(coll->feature_rows(kHashesFeature), 2);
-  EXPECT_EQ(backfill_starts(*coll, plan.producers), std::vector<int64_t>{0});
+  EXPECT_EQ(backfill_starts(*coll, plan.producers), (std::vector<int64_t>{0, 0}));
 
   // A registered feature the collection lacks rows for starts at 0, the complete group at the end.
   plan.producers.push_back(test::mean_colour_producer());
   declare_features(*coll, plan.producers);
   index_collection(*coll, params_for(root, true));  // completes hashes and colour
-  EXPECT_EQ(backfill_starts(*coll, plan.producers), (std::vector<int64_t>{3, 0}));
+  EXPECT_EQ(backfill_starts(*coll, plan.producers), (std::vector<int64_t>{3, 3, 0}));
 }
 
 TEST(PlanFeatures, DeclareRefusesAnotherShapeBeforeDeclaringAnything) {

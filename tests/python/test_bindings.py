@@ -660,3 +660,24 @@ def test_explain_bad_input_and_gil(trained, classes_dir, tmp_path):
     elapsed = time.monotonic() - t0
     assert box["r"].label == "checker" and box["r"].probability < 0.5
     assert ticks > 20 * elapsed, (ticks, elapsed)
+
+
+# ---------------------------------------------------------------------------------- inference engine
+def test_inference_choice_and_collection_precision(tmp_path):
+    photos = ["/usr/share/doc/opencv-doc/examples/data/aloeL.jpg", "/usr/share/doc/opencv-doc/examples/data/baboon.jpg"]
+    before = irbis.inference()
+    assert before["auto_precision"] in ("fp32", "bf16") and before["isa"]
+    irbis.set_inference("onednn", "fp32")
+    assert irbis.inference()["engine"] == "onednn" and irbis.inference()["precision"] == "fp32"
+    with pytest.raises(irbis.UsageError, match="unknown inference engine"):
+        irbis.set_inference("tensorrt")
+    irbis.set_inference(before["engine"], before["precision"])
+    with irbis.Collection.create(tmp_path / "c.irbis") as col:
+        assert col.index(photos[:1], precision="fp32").ok == 1
+        assert col._c.meta("model.mobilenet_v2_mid.inference") == "onednn/fp32"
+        # the per-run choice does not stick
+        assert irbis.inference()["precision"] == before["precision"]
+        # OpenCV DNN fp32 is interchangeable with oneDNN fp32; bf16 is not
+        assert col.index(photos, engine="opencv").ok == 1
+        with pytest.raises(irbis.ModelError, match="onednn/fp32"):
+            col.index(photos + ["/usr/share/doc/opencv-doc/examples/data/fruits.jpg"], precision="bf16")

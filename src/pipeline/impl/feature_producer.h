@@ -88,7 +88,8 @@ class FeatureProducer {
 std::unique_ptr<FeatureProducer> make_image_producer(const ImageFeatureGroup& group);
 // The producer of a model's features; loads the network and runs it once on a blank input (so a
 // card that does not match its network throws ModelError here, before anything is written).
-std::unique_ptr<FeatureProducer> make_model_producer(const ModelCard& card);
+// The producer of a model's features; every further network copy runs `first`'s engine and precision.
+std::unique_ptr<FeatureProducer> make_model_producer(std::unique_ptr<Embedder> first);
 
 // Writes a trivially copyable value's bytes into a row.
 template <typename T>

@@ -1,0 +1,24 @@
+// decode_image over every format (the format is sniffed from the bytes, as for real files), at
+// full size and at a DCT-scaled / shrunk size. Anything but a DecodeError or a valid 8-bit RGB
+// image of the header's size is a finding.
+#include "fuzz_util.h"
+#include "irbis/errors.h"
+#include "irbis/image.h"
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  using namespace irbis;
+  DecodeOptions o;
+  o.max_pixels = 4u << 20;  // bounded memory and time per input
+  try {
+    const std::vector<DecodedImage> v = decode_image_sizes({data, size}, o, {0, 32});
+    for (const DecodedImage& d : v) {
+      if (d.rgb.empty() || d.rgb.type() != CV_8UC3) fuzz::invariant_failed("decoded image is not 8-bit RGB");
+      if (uint64_t(d.header.width) * uint64_t(d.header.height) > o.max_pixels) fuzz::invariant_failed("over max_pixels");
+      if (d.orientation < 1 || d.orientation > 8) fuzz::invariant_failed("orientation out of range");
+    }
+    const ImageHeader shown = oriented_header(v[0].header, v[0].orientation);
+    if (v[0].rgb.cols != shown.width || v[0].rgb.rows != shown.height) fuzz::invariant_failed("full decode size != header");
+  } catch (const DecodeError&) {
+  }
+  return 0;
+}

@@ -1,0 +1,85 @@
+// `irbis issues`: what is wrong with a collection, one row per (image, issue), from the stored
+// quality measures (irbis/quality.h), the catalog's sizes, the duplicate groups and the CNN
+// neighbourhood. Every threshold combines an absolute limit with the collection's own
+// distribution (robust z-scores: median and MAD); docs/issues.md defines each one.
+#pragma once
+#include <cstddef>
+#include <string>
+#include <vector>
+
+#include "irbis/collection.h"
+#include "irbis/collection_analysis.h"
+#include "irbis/model.h"
+
+namespace irbis {
+
+// In report order.
+enum class IssueKind {
+  blurry,
+  dark,
+  bright,
+  low_information,
+  grayscale,
+  tiny,
+  odd_aspect,
+  odd_one_out,
+  exact_duplicate,
+  near_duplicate
+};
+const char* issue_name(IssueKind k);
+const std::vector<IssueKind>& all_issue_kinds();
+
+// The collection-relative part of a threshold: value = clamp(median +/- z * 1.4826 MAD, lo, hi)
+// for the side the issue lies on; lo..hi are the absolute limits (never flag a sharp, well-lit
+// photo; always flag a black one).
+struct IssueParams {
+  double z = 3.5;                         // robust z beyond which a measure is unusual for this collection
+  double blurry_lo = 0.62, blurry_hi = 0.70;     // edge_ratio below
+  double blurry_laplacian = 120;          // ... and variance of the Laplacian below this
+  double blurry_min_contrast = 0.05;      // ... judged only with lum_std at least this (flat: low_information)
+  double dark_lo = 0.12, dark_hi = 0.30;         // lum_p99 below
+  double bright_lo = 0.70, bright_hi = 0.78;     // lum_p05 above
+  double low_info_lo = 1.5, low_info_hi = 2.5;   // entropy (bits) below
+  double low_info_contrast = 0.02;        // ... or lum_std below (and the image neither dark nor bright)
+  double grayscale_max = 1.0;             // colorfulness at or below (a grey JPEG: exactly 0)
+  double tiny_lo = 32, tiny_hi = 128;     // sqrt(width x height) below clamp(0.3 x median, lo, hi)
+  double odd_aspect_min = 2.5;            // long side / short side above max(this, robust fence)
+  double odd_one_out = 4.0;               // combined score (see docs/issues.md) above
+  int neighbours = 7;                     // k of the k-th-neighbour distance
+  std::string model = kDefaultModel;      // embeddings for the neighbourhood (skipped when missing)
+  DupesParams dupes;
+};
+
+struct ImageIssue {
+  size_t image = 0;       // index into CollectionIssues::records
+  IssueKind kind = IssueKind::blurry;
+  double score = 0;       // the measure compared (docs/issues.md)
+  double threshold = 0;   // this collection's threshold for it
+  std::string reason;     // in words, e.g. "grayscale 28x28 among colour images of ~300 px"
+};
+
+struct IssueSummary {
+  IssueKind kind = IssueKind::blurry;
+  size_t images = 0;      // images with this issue
+  double threshold = 0;
+  std::string rule;       // "edge_ratio < 0.62 and laplacian_var < 120"
+};
+
+struct CollectionIssues {
+  std::vector<ImageRecord> records;   // live ok images with the quality feature, id order
+  std::vector<ImageIssue> issues;     // by kind (report order), then worst first
+  std::vector<IssueSummary> summary;  // one per kind, report order
+  bool used_embeddings = false;       // odd_one_out used the CNN neighbourhood
+};
+
+// Robust location and scale: median and 1.4826 x median absolute deviation (at least min_scale).
+struct RobustStats {
+  double median = 0, scale = 0;
+  double z(double v) const { return (v - median) / scale; }
+};
+RobustStats robust_stats(std::vector<double> values, double min_scale);
+
+// Throws UsageError naming the index command when the collection has no quality feature.
+CollectionIssues find_collection_issues(const Collection& coll, const IssueParams& params = {});
+
+}  // namespace irbis

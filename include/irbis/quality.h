@@ -1,0 +1,43 @@
+// Per-image quality measures (`quality` feature, f32 x kQualityDim), computed at index time from
+// the decode the pipeline already made. Column order is fixed (stored rows depend on it); each
+// measure is defined in docs/issues.md. Size and aspect ratio are not columns: the catalog holds
+// every image's full, EXIF-oriented width and height.
+#pragma once
+#include <array>
+
+#include <opencv2/core.hpp>
+
+namespace irbis {
+
+enum QualityColumn : int {
+  kLaplacianVar = 0,   // variance of the 3x3 Laplacian of the grey image area-resized to 256x256 (0..255 scale)
+  kEdgeRatio,          // p99 gradient magnitude at 256 px / the same at 128 px: ~1 sharp edges, ~0.5 blurred
+  kLumP01,             // luminance (Rec. 601, 0..1) percentiles
+  kLumP05,
+  kLumP50,
+  kLumP95,
+  kLumP99,
+  kLumMean,
+  kLumStd,             // contrast
+  kEntropy,            // Shannon entropy of the 256-bin grey histogram, bits (0..8)
+  kUniqueColors,       // distinct colours after keeping 5 bits per channel (1..32768)
+  kColorfulness,       // Hasler & Suesstrunk (2003) M on 0..255 RGB
+  kColoredFraction,    // fraction of pixels whose max channel difference exceeds 16/255
+  kQualityDim
+};
+
+// Grey side the sharpness measures resize to, so they do not depend on the decode's size.
+constexpr int kQualityGreySide = 256;
+// Decoded side the quality feature asks for (the CNN's input side, so with embeddings the JPEG
+// DCT-scaled decode is shared and nothing is decoded twice).
+constexpr int kQualityMinSide = 224;
+
+using QualityRow = std::array<float, kQualityDim>;
+
+// The measures of one CV_8UC3 RGB image. Throws irbis::Error for an empty image.
+QualityRow quality_measures(const cv::Mat& rgb);
+
+// Column names in order ("laplacian_var", "edge_ratio", ...).
+const std::array<const char*, kQualityDim>& quality_column_names();
+
+}  // namespace irbis

@@ -1,0 +1,185 @@
+#!/usr/bin/python3
+"""Writes the seed corpora of the fuzz targets (fuzz/*.cpp) into OUT/<target>/, generated here
+(nothing binary is committed): small images of every format and variant the decoders handle, the
+same kind of synthetic photos the unit tests use, Exif blocks, classifier files, model cards,
+TF.js models and label CSVs. Deterministic. Usage: fuzz_seeds.py OUT"""
+import io, json, os, struct, sys, zlib
+
+import numpy as np
+from PIL import Image, TiffImagePlugin
+import cv2
+
+out = sys.argv[1]
+
+
+def put(target, name, data):
+    d = os.path.join(out, target)
+    os.makedirs(d, exist_ok=True)
+    with open(os.path.join(d, name), "wb") as f:
+        f.write(data if isinstance(data, bytes) else data.encode())
+
+
+def photo(w, h, seed):
+    """Smooth gradients plus a few shapes, like tests/test_util.cpp's synthetic_photo."""
+    rng = np.random.default_rng(seed)
+    y, x = np.mgrid[0:h, 0:w]
+    img = np.stack([(x * 255 // max(w - 1, 1)), (y * 255 // max(h - 1, 1)), ((x + y) * 127 // max(w + h - 2, 1))], -1)
+    img = img.astype(np.uint8)
+    for _ in range(3):
+        cx, cy, r = int(rng.integers(0, w)), int(rng.integers(0, h)), int(rng.integers(2, max(3, w // 3)))
+        cv2.circle(img, (cx, cy), r, tuple(int(v) for v in rng.integers(0, 256, 3)), -1)
+    return img
+
+
+def pil_bytes(img, fmt, **kw):
+    b = io.BytesIO()
+    img.save(b, fmt, **kw)
+    return b.getvalue()
+
+
+def cv_bytes(ext, img, params=()):
+    ok, buf = cv2.imencode(ext, img, list(params))
+    assert ok
+    return buf.tobytes()
+
+
+def exif_block(orientation, extra=True):
+    e = Image.Exif()
+    e[0x0112] = orientation
+    if extra:
+        e[0x010F] = "irbis"                     # Make
+        e[0x0132] = "2024:01:02 03:04:05"       # DateTime
+    return e.tobytes()  # b"Exif\0\0" + TIFF structure
+
+
+rgb = photo(32, 24, 1)
+bgr = cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR)
+pil = Image.fromarray(rgb)
+images = {
+    "baseline.jpg": cv_bytes(".jpg", bgr),
+    "progressive.jpg": cv_bytes(".jpg", bgr, [cv2.IMWRITE_JPEG_PROGRESSIVE, 1]),
+    "gray.jpg": cv_bytes(".jpg", cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY)),
+    "cmyk.jpg": pil_bytes(pil.convert("CMYK"), "JPEG"),
+    "exif6.jpg": pil_bytes(pil, "JPEG", exif=exif_block(6)),
+    "rgb.png": cv_bytes(".png", bgr),
+    "rgba.png": cv_bytes(".png", cv2.cvtColor(bgr, cv2.COLOR_BGR2BGRA)),
+    "gray16.png": cv_bytes(".png", (cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY).astype(np.uint16) * 257)),
+    "rgb16.png": cv_bytes(".png", bgr.astype(np.uint16) * 257),
+    "palette.png": pil_bytes(pil.convert("P"), "PNG"),
+    "exif3.png": pil_bytes(pil, "PNG", exif=exif_block(3)),
+    "lossy.webp": cv_bytes(".webp", bgr, [cv2.IMWRITE_WEBP_QUALITY, 80]),
+    "lossless.webp": pil_bytes(pil, "WEBP", lossless=True),
+    "alpha.webp": pil_bytes(pil.convert("RGBA"), "WEBP"),
+    "exif8.webp": pil_bytes(pil, "WEBP", exif=exif_block(8)),
+    "rgb.bmp": cv_bytes(".bmp", bgr),
+    "palette.bmp": pil_bytes(pil.convert("P"), "BMP"),
+    "gray.bmp": pil_bytes(pil.convert("L"), "BMP"),
+    "rgba.bmp": pil_bytes(pil.convert("RGBA"), "BMP"),
+    "raw.tiff": pil_bytes(pil, "TIFF"),
+    "deflate.tiff": pil_bytes(pil, "TIFF", compression="tiff_adobe_deflate"),
+    "lzw.tiff": pil_bytes(pil, "TIFF", compression="tiff_lzw"),
+    "packbits.tiff": pil_bytes(pil.convert("L"), "TIFF", compression="packbits"),
+    "rgb16.tiff": cv_bytes(".tiff", bgr.astype(np.uint16) * 257),
+    "float.tiff": cv_bytes(".tiff", bgr.astype(np.float32) / 255),
+    "orient5.tiff": pil_bytes(pil, "TIFF", tiffinfo={274: 5}),
+    "still.gif": pil_bytes(pil.convert("P"), "GIF"),
+}
+frames = [Image.fromarray(photo(32, 24, s)).convert("P") for s in range(3)]
+g = io.BytesIO()
+frames[0].save(g, "GIF", save_all=True, append_images=frames[1:], transparency=0, duration=50, loop=0)
+images["animated.gif"] = g.getvalue()
+g = io.BytesIO()
+Image.fromarray(photo(16, 12, 4)).convert("P").save(g, "GIF", interlace=True)
+images["interlaced.gif"] = g.getvalue()
+
+for name, data in images.items():
+    put("decode", name, data)
+    put("header", name, data)
+    if name.endswith(".tiff"):
+        put("tiff_ifd", name, data)
+    if name.endswith(".gif"):
+        put("gif", name, data)
+
+# Exif blocks (TIFF structure without the "Exif\0\0" prefix) for the Exif and IFD walkers.
+for o in range(1, 9):
+    block = exif_block(o, extra=o % 2 == 0)[6:]
+    put("exif", f"orientation{o}", block)
+    put("tiff_ifd", f"exif{o}", block)
+
+# Classifier files from byte 12 on (the target writes magic and version, and the checksum).
+for k, d in ((2, 3), (3, 5)):
+    header = json.dumps({"embedding_model": "mobilenet_v2_mid", "embedding_sha256": "0" * 64, "input": "full",
+                         "classes": [f"c{i}" for i in range(k)], "dim": d,
+                         "kind": "multinomial_logistic_regression", "report": {"seed": 1}}).encode()
+    floats = np.arange(2 * d + k * d + k, dtype=np.float32).tobytes()
+    put("classifier", f"k{k}_d{d}", struct.pack("<IQ", 0, len(header)) + header + floats)
+
+# Model cards, as ModelCard::to_json writes them.
+card = {"card_version": 1, "name": "tiny", "architecture": "mobilenet_v2",
+        "source": {"kind": "tfjs", "package": "", "version": "", "path": "/x", "license": "MIT"},
+        "onnx": {"file": "tiny.onnx", "sha256": "ab" * 32},
+        "input": {"tensor": "input", "size": 224, "color_order": "RGB", "pixel_scale": 1 / 255,
+                  "mean": [0, 0, 0], "std": [1, 1, 1]},
+        "blocks": [{"name": "pool", "tensor": "t_pool", "dim": 8}, {"name": "mid", "tensor": "t_mid", "dim": 4}],
+        "descriptor": {"blocks": ["pool", "mid"]}, "semantic_block": "pool",
+        "outputs": [{"name": "probabilities", "tensor": "t_prob", "dim": 5}], "embedding_dim": 12}
+put("model_card", "tiny.json", json.dumps(card, indent=1))
+card2 = dict(card, outputs=[], semantic_block="mid", descriptor={"blocks": ["mid"]}, embedding_dim=4)
+put("model_card", "no_outputs.json", json.dumps(card2))
+
+# TF.js: a small Keras functional model (input, conv, relu, pool, dense, softmax) and its weights.
+def layer(cls, name, cfg, inbound):
+    cfg = dict(cfg, name=name)
+    return {"class_name": cls, "name": name, "config": cfg,
+            "inbound_nodes": [[[i, 0, 0, {}] for i in inbound]] if inbound else []}
+layers = [
+    layer("InputLayer", "input", {"batch_input_shape": [None, 8, 8, 3], "dtype": "float32"}, []),
+    layer("Conv2D", "conv", {"filters": 4, "kernel_size": [3, 3], "strides": [1, 1], "padding": "same",
+                             "activation": "relu", "use_bias": True, "dilation_rate": [1, 1]}, ["input"]),
+    layer("GlobalAveragePooling2D", "pool", {}, ["conv"]),
+    layer("Dense", "dense", {"units": 2, "activation": "softmax", "use_bias": True}, ["pool"]),
+]
+weights = [("conv/kernel", [3, 3, 3, 4]), ("conv/bias", [4]), ("dense/kernel", [4, 2]), ("dense/bias", [2])]
+model = {"format": "layers-model", "modelTopology": {"model_config": {"class_name": "Model", "config": {
+    "layers": layers, "input_layers": [["input", 0, 0]], "output_layers": [["dense", 0, 0]]}}},
+    "weightsManifest": [{"paths": ["weights.bin"], "weights": [
+        {"name": n, "shape": s, "dtype": "float32"} for n, s in weights]}]}
+wbytes = b"".join(np.linspace(-1, 1, int(np.prod(s)), dtype=np.float32).tobytes() for _, s in weights)
+put("tfjs", "layers", json.dumps(model).encode() + b"\0" + wbytes)
+q = json.loads(json.dumps(model))
+for w in q["weightsManifest"][0]["weights"]:
+    w["quantization"] = {"dtype": "uint8", "min": -1.0, "scale": 2 / 255}
+put("tfjs", "layers_uint8", json.dumps(q).encode() + b"\0" + bytes(range(256))[: sum(int(np.prod(s)) for _, s in weights)] * 1)
+graph = {"format": "graph-model", "modelTopology": {"node": [
+    {"name": "input", "op": "Placeholder", "attr": {"shape": {"shape": {"dim": [{"size": "1"}, {"size": "8"}, {"size": "8"}, {"size": "3"}]}}, "dtype": {"type": "DT_FLOAT"}}},
+    {"name": "w", "op": "Const", "attr": {"value": {"tensor": {"dtype": "DT_FLOAT", "tensorShape": {"dim": [{"size": "3"}, {"size": "3"}, {"size": "3"}, {"size": "4"}]}}}, "dtype": {"type": "DT_FLOAT"}}},
+    {"name": "conv", "op": "Conv2D", "input": ["input", "w"], "attr": {"strides": {"list": {"i": ["1", "1", "1", "1"]}}, "padding": {"s": "U0FNRQ=="}, "data_format": {"s": "TkhXQw=="}, "dilations": {"list": {"i": ["1", "1", "1", "1"]}}}},
+    {"name": "relu", "op": "Relu", "input": ["conv"]},
+    {"name": "axes", "op": "Const", "attr": {"value": {"tensor": {"dtype": "DT_INT32", "tensorShape": {"dim": [{"size": "2"}]}}}}},
+    {"name": "mean", "op": "Mean", "input": ["relu", "axes"], "attr": {"keep_dims": {"b": False}}},
+    {"name": "sm", "op": "Softmax", "input": ["mean"]}]},
+    "weightsManifest": [{"paths": ["weights.bin"], "weights": [
+        {"name": "w", "shape": [3, 3, 3, 4], "dtype": "float32"}, {"name": "axes", "shape": [2], "dtype": "int32"}]}]}
+gw = np.linspace(-1, 1, 108, dtype=np.float32).tobytes() + np.array([1, 2], dtype=np.int32).tobytes()
+put("tfjs", "graph", json.dumps(graph).encode() + b"\0" + gw)
+
+# Label CSVs (header path,label; quotes; unknown and relative paths).
+put("labels_csv", "simple.csv", "path,label\n/pics/cats/a.jpg,cat\n/pics/dogs/b.png,dog\n")
+put("labels_csv", "quoted.csv", 'label,path,extra\ncat,"/pics/cats/d e,""f"".jpg",1\n,rel/c.gif,\nbird,/nope.jpg,x\n')
+# File names: ASCII, UTF-8 (2-4 byte sequences), Latin-1 bytes, a lone surrogate, overlongs.
+for i, name in enumerate([b"/pics/a.jpg", "/fotos/año/café.png".encode(),
+                          "/写真/猫.jpg".encode(), "/emoji/🐈.gif".encode(), b"/latin1/caf\xe9.jpg",
+                          b"\xed\xa0\x80", b"\xc0\xaf\xe0\x80\xaf", b"\xf4\x90\x80\x80"]):
+    put("display_path", f"name{i}", name)
+# The server: uploads are the decoder's images; request fields are value, Host, Origin,
+# Sec-Fetch-Site, Range, method (one per line).
+for name, data in images.items():
+    put("server_upload", name, data)
+for i, fields in enumerate([
+        ["50", "127.0.0.1:8080", "", "", "", "GET"],
+        ["9223372036854775807", "localhost:8080", "http://localhost:8080", "same-origin", "bytes=0-99", "POST"],
+        ["-1", "evil.example", "http://evil.example", "cross-site", "bytes=0-,0-,0-", "POST"],
+        ["0007", "[::1]:8080", "null", "same-site", "bytes=-5", "PUT"],
+        ["99999999999999999999", "[::1", "", "", "", "HEAD"]]):
+    put("server_params", f"req{i}", "\n".join(fields))
+print(f"fuzz seeds written to {out}: " + ", ".join(f"{t} {len(os.listdir(os.path.join(out, t)))}" for t in sorted(os.listdir(out))))

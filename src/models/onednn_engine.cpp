@@ -1,0 +1,744 @@
+#include "models/onednn_engine.h"
+
+#include <omp.h>
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <fstream>
+#include <functional>
+#include <map>
+#include <set>
+#include <unordered_map>
+#include <dnnl.hpp>
+#include <onnx/onnx_pb.h>
+
+#include "irbis/errors.h"
+
+namespace irbis::onednn {
+namespace {
+
+using dnnl::memory;
+using dt = memory::data_type;
+using tag = memory::format_tag;
+
+// Operators the engine runs (docs/models.md lists them). Conv covers grouped and depthwise.
+const std::set<std::string> kCovered = {"Conv",    "Clip",       "Relu",          "Sigmoid",           "Add",
+                                        "Sub",     "Mul",        "MaxPool",       "AveragePool",       "Concat",
+                                        "Flatten", "Identity",   "Transpose",     "GlobalAveragePool", "Gemm",
+                                        "Softmax"};
+
+onnx::ModelProto read_onnx(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in)
+    throw ModelError("model file " + path.string() + " is missing; run ./setup.sh (scripts/fetch_models.sh, then "
+                     "scripts/import_models.sh) to import the default models");
+  onnx::ModelProto m;
+  if (!m.ParseFromIstream(&in) || !m.has_graph())
+    throw ModelError(path.string() + ": not an ONNX model (protobuf ModelProto with a graph expected)");
+  return m;
+}
+
+struct Initializer {
+  std::vector<int64_t> dims;
+  std::vector<float> data;
+};
+
+Initializer to_floats(const onnx::TensorProto& t, const std::string& where) {
+  Initializer out;
+  out.dims.assign(t.dims().begin(), t.dims().end());
+  if (t.data_type() != onnx::TensorProto::FLOAT) throw ModelError(where + ": initializer '" + t.name() + "' is not float32");
+  if (!t.raw_data().empty()) {
+    out.data.resize(t.raw_data().size() / sizeof(float));
+    std::memcpy(out.data.data(), t.raw_data().data(), out.data.size() * sizeof(float));
+  } else {
+    out.data.assign(t.float_data().begin(), t.float_data().end());
+  }
+  return out;
+}
+
+const onnx::AttributeProto* attr(const onnx::NodeProto& n, const std::string& name) {
+  for (const auto& a : n.attribute())
+    if (a.name() == name) return &a;
+  return nullptr;
+}
+std::vector<int64_t> attr_ints(const onnx::NodeProto& n, const std::string& name, std::vector<int64_t> def) {
+  const auto* a = attr(n, name);
+  return a ? std::vector<int64_t>(a->ints().begin(), a->ints().end()) : def;
+}
+int64_t attr_int(const onnx::NodeProto& n, const std::string& name, int64_t def) {
+  const auto* a = attr(n, name);
+  return a ? a->i() : def;
+}
+float attr_float(const onnx::NodeProto& n, const std::string& name, float def) {
+  const auto* a = attr(n, name);
+  return a ? a->f() : def;
+}
+
+// A tensor of the running network: 4-D (N=1, C, H, W) in a oneDNN layout, or flat (C f32 floats).
+struct Tensor {
+  memory mem;
+  memory::desc md;
+  bool flat = false;
+  int c = 0, h = 0, w = 0;
+  int last_use = -1;     // node index of the last consumer
+  bool owns = false;     // its buffer returns to the pool after last_use
+  bool is_input = false;
+  size_t buffer = 0;     // pool slot
+};
+
+struct Step {
+  dnnl::primitive prim;
+  std::unordered_map<int, memory> args;
+  std::function<void()> host;  // when set, runs on the host instead of a primitive
+};
+
+size_t align64(size_t n) { return (n + 63) / 64 * 64; }
+
+}  // namespace
+
+std::string unsupported_op(const std::filesystem::path& onnx_path) {
+  onnx::ModelProto m = read_onnx(onnx_path);
+  for (const auto& n : m.graph().node())
+    if (!kCovered.count(n.op_type())) return n.op_type() + " ('" + n.name() + "')";
+  return "";
+}
+
+std::string effective_isa() {
+  switch (dnnl::get_effective_cpu_isa()) {
+    case dnnl::cpu_isa::sse41: return "sse41";
+    case dnnl::cpu_isa::avx: return "avx";
+    case dnnl::cpu_isa::avx2: return "avx2";
+    case dnnl::cpu_isa::avx2_vnni: return "avx2_vnni";
+    case dnnl::cpu_isa::avx512_mic: return "avx512_mic";
+    case dnnl::cpu_isa::avx512_mic_4ops: return "avx512_mic_4ops";
+    case dnnl::cpu_isa::avx512_core: return "avx512_core";
+    case dnnl::cpu_isa::avx512_core_vnni: return "avx512_core_vnni";
+    case dnnl::cpu_isa::avx512_core_bf16: return "avx512_core_bf16";
+    case dnnl::cpu_isa::avx512_core_amx: return "avx512_core_amx";
+    default: return "all";
+  }
+}
+
+bool cpu_has_amx() { return dnnl::get_effective_cpu_isa() == dnnl::cpu_isa::avx512_core_amx; }
+bool cpu_has_native_bf16() {
+  auto isa = dnnl::get_effective_cpu_isa();
+  return isa == dnnl::cpu_isa::avx512_core_bf16 || isa == dnnl::cpu_isa::avx512_core_amx;
+}
+bool cpu_has_native_int8() {
+  auto isa = dnnl::get_effective_cpu_isa();
+  return isa == dnnl::cpu_isa::avx512_core_vnni || isa == dnnl::cpu_isa::avx512_core_bf16 ||
+         isa == dnnl::cpu_isa::avx512_core_amx || isa == dnnl::cpu_isa::avx2_vnni;
+}
+
+struct Network::Impl {
+  dnnl::engine eng{dnnl::engine::kind::cpu, 0};
+  dnnl::stream strm{eng};
+  dt act = dt::f32;  // activation / weight type of convolutions
+  std::string where;
+  std::map<std::string, Tensor> tensors;
+  std::map<std::string, Initializer> inits;
+  std::vector<Step> steps;
+  // Buffer pool: one allocation per slot, reused once a tensor's last consumer has run.
+  struct Slot {
+    size_t size = 0;
+    bool busy = false;
+    std::unique_ptr<char, void (*)(void*)> ptr{nullptr, std::free};
+  };
+  std::vector<Slot> slots;
+  std::vector<memory> constants;  // weights, biases (kept alive)
+  size_t scratch_size = 0;
+  std::vector<std::pair<memory*, size_t>> scratch_users;
+  std::unique_ptr<char, void (*)(void*)> scratch{nullptr, std::free};
+  memory input_mem;
+  std::vector<float> pooled;  // blocks then outputs, in card order
+  std::vector<size_t> output_offsets;
+  double macs = 0;
+
+  size_t alloc(size_t bytes) {
+    bytes = align64(std::max<size_t>(bytes, 64));
+    size_t best = slots.size();
+    for (size_t i = 0; i < slots.size(); ++i)
+      if (!slots[i].busy && slots[i].size >= bytes && (best == slots.size() || slots[i].size < slots[best].size)) best = i;
+    if (best == slots.size()) {
+      Slot s;
+      s.size = bytes;
+      s.ptr.reset(static_cast<char*>(std::aligned_alloc(64, bytes)));
+      if (!s.ptr) throw ModelError(where + ": out of memory");
+      std::memset(s.ptr.get(), 0, bytes);
+      slots.push_back(std::move(s));
+    }
+    slots[best].busy = true;
+    return best;
+  }
+
+  // A tensor with a pooled buffer for md.
+  Tensor make(const memory::desc& md, int c, int h, int w) {
+    Tensor t;
+    t.md = md;
+    t.c = c, t.h = h, t.w = w;
+    t.buffer = alloc(md.get_size());
+    t.owns = true;
+    t.mem = memory(md, eng, slots[t.buffer].ptr.get());
+    return t;
+  }
+  void release(Tensor& t) {
+    if (t.owns) slots[t.buffer].busy = false;
+    t.owns = false;
+  }
+
+  void add_prim(const dnnl::primitive& p, std::unordered_map<int, memory> args) {
+    steps.push_back({p, std::move(args), {}});
+  }
+  void add_host(std::function<void()> f) { steps.push_back({{}, {}, std::move(f)}); }
+
+  template <class PD>
+  void note_scratchpad(const PD& pd) {
+    scratch_size = std::max(scratch_size, pd.scratchpad_desc().get_size());
+  }
+  // Adds the shared scratchpad to a step's args once its size is known (finish()).
+  std::vector<size_t> scratch_steps;
+  void uses_scratchpad() { scratch_steps.push_back(steps.size() - 1); }
+
+  // The tensor in md: itself, or a reordered copy (a temp that lives until `until`).
+  Tensor as(const Tensor& t, const memory::desc& md, std::vector<Tensor>& temps) {
+    if (t.md == md) return t;
+    Tensor r = make(md, t.c, t.h, t.w);
+    add_prim(dnnl::reorder(t.mem, r.mem), {{DNNL_ARG_FROM, t.mem}, {DNNL_ARG_TO, r.mem}});
+    temps.push_back(r);
+    return r;
+  }
+
+  // Flat f32 view of a 4-D tensor (NCHW order), as a new tensor.
+  Tensor flatten(const Tensor& t) {
+    if (t.flat) return t;
+    memory::desc md({1, t.c, t.h, t.w}, dt::f32, tag::nchw);
+    Tensor r = make(md, t.c * t.h * t.w, 1, 1);
+    r.flat = true;
+    add_prim(dnnl::reorder(t.mem, r.mem), {{DNNL_ARG_FROM, t.mem}, {DNNL_ARG_TO, r.mem}});
+    return r;
+  }
+
+  // Global average of a 4-D tensor into `out` (c floats, f32), appended as steps.
+  void mean_pool(const Tensor& t, float* out) {
+    if (t.flat) {
+      const float* src = reinterpret_cast<const float*>(t.mem.get_data_handle());
+      int c = t.c;
+      add_host([src, out, c] { std::memcpy(out, src, size_t(c) * sizeof(float)); });
+      return;
+    }
+    // Channels-last (what oneDNN picks for these convolutions) or plain, f32 or bf16: averaged
+    // on the host in one pass (oneDNN 2.6's reduction is a slow reference kernel for these
+    // layouts); any other layout is first reordered to f32 channels-last.
+    const memory::dims dims{1, t.c, t.h, t.w};
+    const dt type = t.md.data_type();
+    const bool typed = type == dt::f32 || type == dt::bf16;
+    const bool nhwc = typed && t.md == memory::desc(dims, type, tag::nhwc);
+    const bool nchw = typed && t.md == memory::desc(dims, type, tag::nchw);
+    const char* src = nullptr;
+    bool bf16 = type == dt::bf16, channels_last = true;
+    if (nhwc || nchw) {
+      src = static_cast<const char*>(t.mem.get_data_handle());
+      channels_last = nhwc;
+    } else {
+      Tensor r = make(memory::desc(dims, dt::f32, tag::nhwc), t.c, t.h, t.w);
+      add_prim(dnnl::reorder(t.mem, r.mem), {{DNNL_ARG_FROM, t.mem}, {DNNL_ARG_TO, r.mem}});
+      src = static_cast<const char*>(r.mem.get_data_handle());
+      bf16 = false;
+      release(r);  // read by the host step below, before any later step reuses it
+    }
+    const size_t c = size_t(t.c), hw = size_t(t.h) * size_t(t.w);
+    add_host([src, out, c, hw, bf16, channels_last] {
+      auto at = [&](size_t i) -> float {
+        if (!bf16) return reinterpret_cast<const float*>(src)[i];
+        uint32_t bits = uint32_t(reinterpret_cast<const uint16_t*>(src)[i]) << 16;
+        float f;
+        std::memcpy(&f, &bits, sizeof f);
+        return f;
+      };
+      std::vector<double> sum(c, 0.0);
+      if (channels_last) {
+        for (size_t p = 0; p < hw; ++p)
+          for (size_t k = 0; k < c; ++k) sum[k] += at(p * c + k);
+      } else {
+        for (size_t k = 0; k < c; ++k)
+          for (size_t p = 0; p < hw; ++p) sum[k] += at(k * hw + p);
+      }
+      for (size_t k = 0; k < c; ++k) out[k] = float(sum[k] / double(hw));
+    });
+  }
+};
+
+Network::Network(const ModelCard& card, Precision precision) : card_(card), precision_(precision) {
+  if (precision != Precision::bf16 && precision != Precision::fp32) throw UsageError("the oneDNN engine runs fp32 or bf16");
+  build(std::max(1, cv::getNumThreads()));
+}
+
+void Network::build(int threads) {
+  const ModelCard& card = card_;
+  omp_set_num_threads(threads);  // oneDNN plans each primitive's team from this
+  threads_ = threads;
+  impl_ = std::make_unique<Impl>();
+  Impl& I = *impl_;
+  I.where = "model '" + card.name + "' (" + card.onnx_path().string() + ")";
+  I.act = precision_ == Precision::bf16 ? dt::bf16 : dt::f32;
+  onnx::ModelProto model = read_onnx(card.onnx_path());
+  const auto& g = model.graph();
+  for (const auto& t : g.initializer()) I.inits[t.name()] = to_floats(t, I.where);
+  auto data_inputs = [&](const onnx::NodeProto& n) {
+    std::vector<std::string> v;
+    for (const auto& i : n.input())
+      if (!I.inits.count(i) && !i.empty()) v.push_back(i);
+    return v;
+  };
+  auto unsupported = [&](const onnx::NodeProto& n, const std::string& why) {
+    return ModelError(I.where + ": the oneDNN engine does not cover " + n.op_type() + " '" + n.name() + "'" +
+                      (why.empty() ? "" : " (" + why + ")") + "; use --engine opencv");
+  };
+  const int nn = g.node_size();
+  // Consumers and last uses; block / output tensors are pooled when produced.
+  std::map<std::string, std::vector<int>> consumers;
+  for (int i = 0; i < nn; ++i)
+    for (const auto& in : data_inputs(g.node(i))) consumers[in].push_back(i);
+  struct PoolTarget {
+    float* out;
+    int dim;
+    std::string what;  // "block 'x'" / "output 'y'"
+  };
+  std::map<std::string, std::vector<PoolTarget>> pool_targets;
+  size_t total = size_t(card.blocks_dim());
+  for (const auto& o : card.outputs) total += size_t(o.dim);
+  I.pooled.assign(total, 0.f);
+  {
+    size_t off = 0;
+    for (const auto& b : card.blocks) {
+      pool_targets[b.tensor].push_back({I.pooled.data() + off, b.dim, "block '" + b.name + "'"});
+      off += size_t(b.dim);
+    }
+    for (const auto& o : card.outputs) {
+      I.output_offsets.push_back(off);
+      pool_targets[o.tensor].push_back({I.pooled.data() + off, o.dim, "output '" + o.name + "'"});
+      off += size_t(o.dim);
+    }
+  }
+  for (const auto& [name, targets] : pool_targets) {
+    bool produced = name == card.input_tensor;
+    for (const auto& n : g.node())
+      for (const auto& o : n.output()) produced |= o == name;
+    if (!produced) throw ModelError(I.where + ": the network has no tensor named '" + name + "'");
+  }
+
+  // The input: the preprocessed CV_32FC3 image is NHWC f32; its pointer is set per run.
+  {
+    const int s = card.input_size;
+    Tensor in;
+    in.md = memory::desc({1, 3, s, s}, dt::f32, tag::nhwc);
+    in.mem = memory(in.md, I.eng, DNNL_MEMORY_NONE);
+    in.c = 3, in.h = s, in.w = s;
+    in.is_input = true;
+    I.input_mem = in.mem;
+    I.tensors[card.input_tensor] = in;
+  }
+  auto set_last_use = [&](const std::string& name, int i) {
+    auto& cs = consumers[name];
+    I.tensors[name].last_use = cs.empty() ? i : std::max(i, cs.back());
+  };
+  set_last_use(card.input_tensor, -1);
+  auto get = [&](const std::string& name) -> Tensor& {
+    auto it = I.tensors.find(name);
+    if (it == I.tensors.end()) throw ModelError(I.where + ": tensor '" + name + "' is used before it is computed");
+    return it->second;
+  };
+  auto produced = [&](const std::string& name, Tensor t, int i) {
+    I.tensors[name] = t;
+    set_last_use(name, i);
+    auto pt = pool_targets.find(name);
+    if (pt != pool_targets.end())
+      for (const PoolTarget& target : pt->second) {
+        const Tensor& pooled = I.tensors[name];
+        if (pooled.c != target.dim)
+          throw ModelError("model '" + card.name + "': " + target.what + " has " + std::to_string(pooled.c) +
+                           " channels, the card says " + std::to_string(target.dim));
+        I.mean_pool(pooled, target.out);
+      }
+  };
+  std::vector<bool> fused(size_t(nn), false);
+
+  for (int i = 0; i < nn; ++i) {
+    if (fused[size_t(i)]) {
+      // Its work ran inside the convolution it was fused into; free what it last used.
+    } else {
+      const auto& n = g.node(i);
+      const std::string& op = n.op_type();
+      if (!kCovered.count(op)) throw unsupported(n, "");
+      std::vector<std::string> ins = data_inputs(n);
+      if (ins.empty() || n.output_size() != 1) throw unsupported(n, "expects data inputs and one output");
+      const std::string out_name = n.output(0);
+      std::vector<Tensor> temps;
+
+      if (op == "Conv") {
+        Tensor& x = get(ins[0]);
+        if (x.flat) throw unsupported(n, "on a 2-D tensor");
+        if (const auto* ap = attr(n, "auto_pad"); ap && ap->s() != "NOTSET") throw unsupported(n, "auto_pad");
+        const Initializer& W = I.inits.at(n.input(1));
+        if (W.dims.size() != 4) throw unsupported(n, "weights are not 4-D");
+        const int group = int(attr_int(n, "group", 1));
+        const int oc = int(W.dims[0]), icg = int(W.dims[1]), kh = int(W.dims[2]), kw = int(W.dims[3]);
+        if (icg * group != x.c) throw unsupported(n, "input channels disagree with the weights");
+        auto st = attr_ints(n, "strides", {1, 1}), dl = attr_ints(n, "dilations", {1, 1}),
+             pd4 = attr_ints(n, "pads", {0, 0, 0, 0});
+        const int oh = (x.h + int(pd4[0] + pd4[2]) - ((kh - 1) * int(dl[0]) + 1)) / int(st[0]) + 1;
+        const int ow = (x.w + int(pd4[1] + pd4[3]) - ((kw - 1) * int(dl[1]) + 1)) / int(st[1]) + 1;
+        I.macs += double(oc) * oh * ow * icg * kh * kw;
+        // Fuse what follows while the chain is single-consumer and no pooled tensor is skipped:
+        // Clip / Relu as eltwise post-ops, an Add of an earlier tensor as a sum post-op.
+        dnnl::post_ops po;
+        std::string result = out_name;
+        std::string residual;
+        int add_index = -1;
+        for (;;) {
+          const auto& cs = consumers[result];
+          if (cs.size() != 1 || pool_targets.count(result)) break;
+          const auto& c = g.node(cs[0]);
+          std::vector<std::string> cins = data_inputs(c);
+          if (c.op_type() == "Clip" || c.op_type() == "Relu") {
+            float lo = c.op_type() == "Relu" ? 0.f : attr_float(c, "min", -3.4e38f);
+            float hi = c.op_type() == "Relu" ? 3.4e38f : attr_float(c, "max", 3.4e38f);
+            if (c.op_type() == "Relu")
+              po.append_eltwise(1.f, dnnl::algorithm::eltwise_relu, 0.f, 0.f);
+            else
+              po.append_eltwise(1.f, dnnl::algorithm::eltwise_clip, lo, hi);
+          } else if (c.op_type() == "Add" && cins.size() == 2 && residual.empty()) {
+            const std::string& other = cins[0] == result ? cins[1] : cins[0];
+            auto it = I.tensors.find(other);
+            if (other == result || it == I.tensors.end() || it->second.flat || it->second.is_input ||
+                it->second.c != oc || it->second.h != oh || it->second.w != ow || it->second.md.data_type() != I.act)
+              break;
+            residual = other;
+            add_index = cs[0];
+            po.append_sum(1.f);
+          } else {
+            break;
+          }
+          fused[size_t(cs[0])] = true;
+          result = c.output(0);
+        }
+        memory::dims strides{st[0], st[1]}, dil{dl[0] - 1, dl[1] - 1}, pl{pd4[0], pd4[1]}, pr{pd4[2], pd4[3]};
+        memory::desc src_md({1, x.c, x.h, x.w}, I.act, tag::any);
+        memory::desc w_md = group == 1 ? memory::desc({oc, icg, kh, kw}, I.act, tag::any)
+                                       : memory::desc({group, oc / group, icg, kh, kw}, I.act, tag::any);
+        memory::desc b_md({oc}, dt::f32, tag::x);
+        memory::desc dst_md = residual.empty() ? memory::desc({1, oc, oh, ow}, I.act, tag::any) : get(residual).md;
+        dnnl::primitive_attr pa;
+        pa.set_post_ops(po);
+        pa.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+        dnnl::convolution_forward::primitive_desc pd;
+        try {
+          pd = dnnl::convolution_forward::primitive_desc(
+              {dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct, src_md, w_md, b_md, dst_md,
+               strides, dil, pl, pr},
+              pa, I.eng);
+        } catch (const dnnl::error& e) {
+          throw ModelError(I.where + ": oneDNN has no " + (I.act == dt::bf16 ? "bf16" : "fp32") +
+                           " convolution for '" + n.name() + "' on this CPU (" + effective_isa() + "): " + e.what());
+        }
+        I.note_scratchpad(pd);
+        // Weights and bias, reordered once into the layout the primitive chose.
+        memory::desc w_user = group == 1 ? memory::desc({oc, icg, kh, kw}, dt::f32, tag::oihw)
+                                         : memory::desc({group, oc / group, icg, kh, kw}, dt::f32, tag::goihw);
+        memory wsrc(w_user, I.eng, const_cast<float*>(W.data.data()));
+        memory wmem(pd.weights_desc(), I.eng);
+        dnnl::reorder(wsrc, wmem).execute(I.strm, wsrc, wmem);
+        std::vector<float> bias(size_t(oc), 0.f);
+        if (n.input_size() > 2 && !n.input(2).empty()) bias = I.inits.at(n.input(2)).data;
+        memory bmem(b_md, I.eng);
+        std::memcpy(bmem.get_data_handle(), bias.data(), bias.size() * sizeof(float));
+        I.strm.wait();
+        I.constants.push_back(wmem);
+        I.constants.push_back(bmem);
+        Tensor xs = I.as(x, pd.src_desc(), temps);
+        Tensor y;
+        if (!residual.empty()) {
+          Tensor& r = get(residual);
+          // In place on the residual when this Add is its last use, else a copy to add onto.
+          // Every other reader of the residual has run already (it is pooled when produced).
+          bool last = true;
+          for (int c : consumers[residual])
+            if (c != add_index && c >= i) last = false;  // incl. this convolution reading it
+          if (last && r.owns) {
+            y = r;
+            r.owns = false;
+          } else {
+            y = I.make(pd.dst_desc(), oc, oh, ow);
+            I.add_prim(dnnl::reorder(r.mem, y.mem), {{DNNL_ARG_FROM, r.mem}, {DNNL_ARG_TO, y.mem}});
+          }
+        } else {
+          y = I.make(pd.dst_desc(), oc, oh, ow);
+        }
+        I.add_prim(dnnl::convolution_forward(pd), {{DNNL_ARG_SRC, xs.mem},
+                                                   {DNNL_ARG_WEIGHTS, wmem},
+                                                   {DNNL_ARG_BIAS, bmem},
+                                                   {DNNL_ARG_DST, y.mem}});
+        I.uses_scratchpad();
+        for (auto& t : temps) I.release(t);
+        temps.clear();
+        y.c = oc, y.h = oh, y.w = ow;
+        produced(result, y, i);
+      } else if (op == "Clip" || op == "Relu" || op == "Sigmoid" ||
+                 ((op == "Mul" || op == "Sub" || op == "Add") && ins.size() == 1)) {
+        Tensor& x = get(ins[0]);
+        dnnl::algorithm alg = dnnl::algorithm::eltwise_linear;
+        float a = 1.f, b = 0.f;
+        const Initializer* cst = nullptr;
+        if (op == "Clip") {
+          alg = dnnl::algorithm::eltwise_clip;
+          a = attr_float(n, "min", -3.4e38f);
+          b = attr_float(n, "max", 3.4e38f);
+        } else if (op == "Relu") {
+          alg = dnnl::algorithm::eltwise_relu;
+        } else if (op == "Sigmoid") {
+          alg = dnnl::algorithm::eltwise_logistic;
+        } else {
+          if (n.input_size() != 2 || !I.inits.count(n.input(1)) || n.input(0) != ins[0])
+            throw unsupported(n, "the constant must be the second operand");
+          cst = &I.inits.at(n.input(1));
+          if (cst->data.size() == 1) {
+            float v = cst->data[0];
+            if (op == "Mul") a = v;
+            if (op == "Sub") b = -v;
+            if (op == "Add") b = v;
+            cst = nullptr;
+          } else if (int(cst->data.size()) != x.c || x.flat) {
+            throw unsupported(n, "only scalar or per-channel constants");
+          }
+        }
+        // In place when nothing reads the input afterwards and it is the engine's own buffer.
+        bool inplace = x.owns && x.last_use == i && !x.is_input;
+        Tensor y;
+        if (x.flat) {
+          y = inplace ? x : I.make(x.md, x.c, 1, 1);
+          y.flat = true;
+          float* src = reinterpret_cast<float*>(x.mem.get_data_handle());
+          float* dst = reinterpret_cast<float*>(y.mem.get_data_handle());
+          size_t c = size_t(x.c);
+          I.add_host([src, dst, c, alg, a, b] {
+            for (size_t k = 0; k < c; ++k) {
+              float v = src[k];
+              if (alg == dnnl::algorithm::eltwise_clip) v = std::min(std::max(v, a), b);
+              else if (alg == dnnl::algorithm::eltwise_relu) v = std::max(v, 0.f);
+              else if (alg == dnnl::algorithm::eltwise_logistic) v = 1.f / (1.f + std::exp(-v));
+              else v = a * v + b;
+              dst[k] = v;
+            }
+          });
+        } else if (cst) {
+          y = inplace ? x : I.make(x.md, x.c, x.h, x.w);
+          memory::desc c_md({1, x.c, 1, 1}, dt::f32, tag::nchw);
+          memory cmem(c_md, I.eng);
+          std::vector<float> v = cst->data;
+          if (op == "Sub")
+            for (auto& e : v) e = -e;
+          std::memcpy(cmem.get_data_handle(), v.data(), v.size() * sizeof(float));
+          I.constants.push_back(cmem);
+          dnnl::algorithm balg = op == "Mul" ? dnnl::algorithm::binary_mul : dnnl::algorithm::binary_add;
+          dnnl::binary::primitive_desc pd({balg, x.md, c_md, y.md}, I.eng);
+          I.add_prim(dnnl::binary(pd), {{DNNL_ARG_SRC_0, x.mem}, {DNNL_ARG_SRC_1, cmem}, {DNNL_ARG_DST, y.mem}});
+        } else {
+          y = inplace ? x : I.make(x.md, x.c, x.h, x.w);
+          dnnl::eltwise_forward::primitive_desc pd({dnnl::prop_kind::forward_inference, alg, x.md, a, b}, I.eng);
+          I.add_prim(dnnl::eltwise_forward(pd), {{DNNL_ARG_SRC, x.mem}, {DNNL_ARG_DST, y.mem}});
+        }
+        if (inplace) x.owns = false;
+        y.is_input = false;
+        y.owns = true;
+        produced(out_name, y, i);
+      } else if (op == "Add") {
+        if (ins.size() != 2) throw unsupported(n, "two tensor operands expected");
+        Tensor& a = get(ins[0]);
+        Tensor b = get(ins[1]);
+        if (a.flat || b.flat) throw unsupported(n, "on 2-D tensors");
+        if (a.c != b.c || a.h != b.h || a.w != b.w) throw unsupported(n, "operands of different shapes");
+        Tensor bs = I.as(b, a.md, temps);
+        bool inplace = a.owns && a.last_use == i && !a.is_input;
+        Tensor y = inplace ? a : I.make(a.md, a.c, a.h, a.w);
+        dnnl::binary::primitive_desc pd({dnnl::algorithm::binary_add, a.md, a.md, a.md}, I.eng);
+        I.add_prim(dnnl::binary(pd), {{DNNL_ARG_SRC_0, a.mem}, {DNNL_ARG_SRC_1, bs.mem}, {DNNL_ARG_DST, y.mem}});
+        if (inplace) a.owns = false;
+        y.owns = true;
+        y.is_input = false;
+        for (auto& t : temps) I.release(t);
+        produced(out_name, y, i);
+      } else if (op == "MaxPool" || op == "AveragePool") {
+        Tensor& x = get(ins[0]);
+        if (x.flat) throw unsupported(n, "on a 2-D tensor");
+        auto k = attr_ints(n, "kernel_shape", {}), st = attr_ints(n, "strides", {1, 1}),
+             pd4 = attr_ints(n, "pads", {0, 0, 0, 0});
+        if (k.size() != 2) throw unsupported(n, "kernel_shape must be 2-D");
+        if (attr_int(n, "ceil_mode", 0) != 0) throw unsupported(n, "ceil_mode");
+        const int oh = (x.h + int(pd4[0] + pd4[2]) - int(k[0])) / int(st[0]) + 1;
+        const int ow = (x.w + int(pd4[1] + pd4[3]) - int(k[1])) / int(st[1]) + 1;
+        dnnl::algorithm alg = op == "MaxPool" ? dnnl::algorithm::pooling_max
+                              : attr_int(n, "count_include_pad", 0) ? dnnl::algorithm::pooling_avg_include_padding
+                                                                    : dnnl::algorithm::pooling_avg_exclude_padding;
+        memory::desc dst_md({1, x.c, oh, ow}, x.md.data_type(), tag::any);
+        dnnl::primitive_attr pa;
+        pa.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+        dnnl::pooling_forward::primitive_desc pd(
+            {dnnl::prop_kind::forward_inference, alg, x.md, dst_md, {st[0], st[1]}, {k[0], k[1]}, {pd4[0], pd4[1]},
+             {pd4[2], pd4[3]}},
+            pa, I.eng);
+        I.note_scratchpad(pd);
+        Tensor y = I.make(pd.dst_desc(), x.c, oh, ow);
+        I.add_prim(dnnl::pooling_forward(pd), {{DNNL_ARG_SRC, x.mem}, {DNNL_ARG_DST, y.mem}});
+        I.uses_scratchpad();
+        produced(out_name, y, i);
+      } else if (op == "GlobalAveragePool") {
+        Tensor& x = get(ins[0]);
+        if (x.flat) throw unsupported(n, "on a 2-D tensor");
+        // Into f32 (also for bf16 networks): the pooled tensor is the embedding's last block.
+        Tensor y = I.make(memory::desc({1, x.c, 1, 1}, dt::f32, tag::nchw), x.c, 1, 1);
+        I.mean_pool(x, reinterpret_cast<float*>(y.mem.get_data_handle()));
+        produced(out_name, y, i);
+      } else if (op == "Concat") {
+        if (attr_int(n, "axis", 1) != 1) throw unsupported(n, "only channel concatenation");
+        std::vector<memory::desc> mds;
+        int c = 0;
+        const Tensor& first = get(ins[0]);
+        for (const auto& in : ins) {
+          const Tensor& t = get(in);
+          if (t.flat || t.h != first.h || t.w != first.w) throw unsupported(n, "inputs of different sizes");
+          mds.push_back(t.md);
+          c += t.c;
+        }
+        dnnl::concat::primitive_desc pd(1, mds, I.eng);
+        Tensor y = I.make(pd.dst_desc(), c, first.h, first.w);
+        std::unordered_map<int, memory> args{{DNNL_ARG_DST, y.mem}};
+        for (size_t k = 0; k < ins.size(); ++k) args[DNNL_ARG_MULTIPLE_SRC + int(k)] = get(ins[k]).mem;
+        I.add_prim(dnnl::concat(pd), args);
+        produced(out_name, y, i);
+      } else if (op == "Flatten" || op == "Identity" || op == "Transpose") {
+        Tensor& x = get(ins[0]);
+        if (op == "Transpose" && !x.flat && (x.h != 1 || x.w != 1)) throw unsupported(n, "only on 1 x 1 maps");
+        if (op == "Flatten" && attr_int(n, "axis", 1) != 1) throw unsupported(n, "axis other than 1");
+        Tensor y;
+        if (op == "Identity" && !x.flat) {
+          y = x;
+          y.owns = false;  // an alias; the source keeps the buffer
+          y.is_input = x.is_input;
+          // An alias must not outlive its source: extend the source's life.
+          set_last_use(out_name, i);
+        } else if (x.flat || (x.h == 1 && x.w == 1 && x.md == memory::desc({1, x.c, 1, 1}, dt::f32, tag::nchw))) {
+          y = x;
+          y.owns = false;
+          y.flat = true;
+        } else {
+          y = I.flatten(x);
+        }
+        if (y.owns == false && x.owns) {
+          // Hand the buffer to the alias so it lives until the alias' last use.
+          y.owns = true;
+          y.buffer = x.buffer;
+          x.owns = false;
+        }
+        produced(out_name, y, i);
+      } else if (op == "Gemm") {
+        Tensor x = I.flatten(get(ins[0]));
+        const Initializer& W = I.inits.at(n.input(1));
+        if (W.dims.size() != 2) throw unsupported(n, "weights are not 2-D");
+        bool trans_b = attr_int(n, "transB", 0) != 0;
+        if (attr_int(n, "transA", 0) != 0) throw unsupported(n, "transA");
+        const int out = int(trans_b ? W.dims[0] : W.dims[1]), in = int(trans_b ? W.dims[1] : W.dims[0]);
+        if (in != x.c) throw unsupported(n, "input width disagrees with the weights");
+        std::vector<float> bias(size_t(out), 0.f);
+        if (n.input_size() > 2 && I.inits.count(n.input(2))) {
+          bias = I.inits.at(n.input(2)).data;
+          if (bias.size() == 1) bias.assign(size_t(out), bias[0]);
+          if (int(bias.size()) != out) throw unsupported(n, "bias size");
+        }
+        const float alpha = attr_float(n, "alpha", 1.f), beta = attr_float(n, "beta", 1.f);
+        I.macs += double(in) * out;
+        Tensor y = I.make(memory::desc({1, out}, dt::f32, tag::nc), out, 1, 1);
+        y.flat = true;
+        const float* src = reinterpret_cast<const float*>(x.mem.get_data_handle());
+        float* dst = reinterpret_cast<float*>(y.mem.get_data_handle());
+        I.add_host([src, dst, w = W.data, b = std::move(bias), in, out, trans_b, alpha, beta] {
+          for (int o = 0; o < out; ++o) {
+            double s = 0;
+            for (int k = 0; k < in; ++k)
+              s += double(src[k]) * (trans_b ? w[size_t(o) * size_t(in) + size_t(k)] : w[size_t(k) * size_t(out) + size_t(o)]);
+            dst[o] = float(alpha * s + beta * b[size_t(o)]);
+          }
+        });
+        if (x.owns && x.mem.get() != get(ins[0]).mem.get()) I.release(x);
+        produced(out_name, y, i);
+      } else if (op == "Softmax") {
+        Tensor& x = get(ins[0]);
+        if (!x.flat) throw unsupported(n, "only on 2-D tensors");
+        Tensor y = I.make(x.md, x.c, 1, 1);
+        y.flat = true;
+        const float* src = reinterpret_cast<const float*>(x.mem.get_data_handle());
+        float* dst = reinterpret_cast<float*>(y.mem.get_data_handle());
+        int c = x.c;
+        I.add_host([src, dst, c] {
+          float m = *std::max_element(src, src + c);
+          double s = 0;
+          for (int k = 0; k < c; ++k) s += std::exp(double(src[k] - m));
+          for (int k = 0; k < c; ++k) dst[k] = float(std::exp(double(src[k] - m)) / s);
+        });
+        produced(out_name, y, i);
+      }
+    }
+    // Buffers whose last consumer was this node go back to the pool.
+    for (auto& [name, t] : I.tensors)
+      if (t.owns && t.last_use <= i) I.release(t);
+  }
+  // The shared scratchpad, now that every primitive's need is known.
+  if (I.scratch_size > 0) {
+    I.scratch.reset(static_cast<char*>(std::aligned_alloc(64, align64(I.scratch_size))));
+    memory::desc smd({int64_t(I.scratch_size)}, dt::u8, tag::x);
+    memory smem(smd, I.eng, I.scratch.get());
+    for (size_t s : I.scratch_steps) I.steps[s].args[DNNL_ARG_SCRATCHPAD] = smem;
+  }
+  I.inits.clear();  // weights now live in the primitives' layouts
+}
+
+Network::~Network() = default;
+
+double Network::macs() const { return impl_->macs; }
+
+void Network::run(const cv::Mat& input, float* blocks_row, const std::vector<float*>& outputs) {
+  IRBIS_THROW_IF_NOT(input.type() == CV_32FC3 && input.isContinuous(), UsageError,
+                     "oneDNN engine: the input must be a continuous CV_32FC3 image");
+  const int threads = std::max(1, cv::getNumThreads());
+  if (threads != threads_) {
+    // Keep the previous build too: a caller that alternates (serve's thumbnails set one thread
+    // for a moment) does not rebuild every time.
+    if (other_ && other_threads_ == threads) {
+      std::swap(impl_, other_);
+      std::swap(threads_, other_threads_);
+    } else {
+      other_ = std::move(impl_);
+      other_threads_ = threads_;
+      build(threads);
+    }
+  }
+  Impl& I = *impl_;
+  omp_set_num_threads(threads);
+  I.input_mem.set_data_handle(const_cast<uchar*>(input.data));
+  for (auto& s : I.steps) {
+    if (s.host) {
+      I.strm.wait();
+      s.host();
+    } else {
+      s.prim.execute(I.strm, s.args);
+    }
+  }
+  I.strm.wait();
+  size_t blocks_total = I.output_offsets.empty() ? I.pooled.size() : I.output_offsets.front();
+  std::memcpy(blocks_row, I.pooled.data(), blocks_total * sizeof(float));
+  for (size_t o = 0; o < outputs.size() && o < I.output_offsets.size(); ++o) {
+    size_t end = o + 1 < I.output_offsets.size() ? I.output_offsets[o + 1] : I.pooled.size();
+    std::memcpy(outputs[o], I.pooled.data() + I.output_offsets[o], (end - I.output_offsets[o]) * sizeof(float));
+  }
+}
+
+}  // namespace irbis::onednn

@@ -1,0 +1,61 @@
+// The oneDNN inference engine: runs the ONNX graphs irbis writes (src/models/ir.cpp) with oneDNN
+// primitives in the layouts oneDNN prefers, weights reordered once at load, bias / clip / ReLU /
+// residual add fused into the convolutions as post-ops. Internal to src/models; the Embedder is
+// the public face (include/irbis/model.h). See docs/models.md for the covered operators.
+#pragma once
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+#include <opencv2/core.hpp>
+
+#include "irbis/model.h"
+
+namespace irbis::onednn {
+
+// The first ONNX operator (with its node name) of the file the engine cannot run, or "" when it
+// runs the whole graph. Throws ModelError when the file is not a readable ONNX model.
+std::string unsupported_op(const std::filesystem::path& onnx);
+
+// The instruction set oneDNN dispatches to on this CPU, e.g. "avx512_core_bf16".
+std::string effective_isa();
+// Whether this CPU runs bf16 / int8 dot products natively (AVX-512 BF16 or AMX; VNNI or AMX).
+bool cpu_has_native_bf16();
+bool cpu_has_native_int8();
+bool cpu_has_amx();
+
+// One network for one card at one precision (fp32 or bf16), batch 1. Not thread-safe: one per
+// worker. Threads of one forward pass: cv::getNumThreads() at the time of run(), applied to the
+// calling thread's OpenMP team (oneDNN's Debian build uses OpenMP), so a worker with
+// cv::setNumThreads(1) runs single-threaded and never starts a pool of its own. oneDNN fixes a
+// primitive's team size when it is created, so the primitives are rebuilt when that count changes
+// (once per worker: a team planned for 2 threads on a busy core spins at every barrier).
+class Network {
+ public:
+  // Throws ModelError naming the operator when the graph has one the engine does not cover, and
+  // when oneDNN has no implementation for the precision on this CPU.
+  Network(const ModelCard& card, Precision precision);
+  ~Network();
+  Network(const Network&) = delete;
+  Network& operator=(const Network&) = delete;
+
+  // One preprocessed input (CV_32FC3, input_size^2, continuous): writes the pooled blocks (the
+  // card's blocks in order, blocks_dim floats) and, when outputs is not empty, each card output
+  // (outputs[i] points at card.outputs[i].dim floats).
+  void run(const cv::Mat& input, float* blocks_row, const std::vector<float*>& outputs);
+
+  // Multiply-accumulates of one forward pass (convolutions and the classifier), for GFLOP/s.
+  double macs() const;
+
+ private:
+  struct Impl;
+  void build(int threads);
+  ModelCard card_;
+  Precision precision_;
+  int threads_ = 0;
+  std::unique_ptr<Impl> impl_;
+  int other_threads_ = 0;
+  std::unique_ptr<Impl> other_;  // the build for the previous thread count
+};
+
+}  // namespace irbis::onednn

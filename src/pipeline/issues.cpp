@@ -1,0 +1,327 @@
+// find_collection_issues: the rules of `irbis issues` (docs/issues.md).
+#include "irbis/issues.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <map>
+
+#include "irbis/errors.h"
+#include "irbis/quality.h"
+#include "irbis/search.h"
+#include "irbis/text.h"
+
+namespace irbis {
+
+namespace {
+
+std::string fmt(const char* f, double v) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, f, v);
+  return buf;
+}
+
+std::string size_text(const ImageRecord& r) { return std::to_string(r.width) + "x" + std::to_string(r.height); }
+
+double clamp_threshold(double robust, double lo, double hi) { return std::clamp(robust, lo, hi); }
+
+std::string base_name(const std::string& p) {
+  const auto s = p.find_last_of('/');
+  return s == std::string::npos ? p : p.substr(s + 1);
+}
+
+// Per image: the properties the odd-one-out rule compares with the rest of the collection.
+struct Properties {
+  std::vector<double> log_side, log_aspect, brightness;
+  std::vector<bool> grey;
+};
+
+}  // namespace
+
+const char* issue_name(IssueKind k) {
+  switch (k) {
+    case IssueKind::blurry: return "blurry";
+    case IssueKind::dark: return "dark";
+    case IssueKind::bright: return "bright";
+    case IssueKind::low_information: return "low_information";
+    case IssueKind::grayscale: return "grayscale";
+    case IssueKind::tiny: return "tiny";
+    case IssueKind::odd_aspect: return "odd_aspect";
+    case IssueKind::odd_one_out: return "odd_one_out";
+    case IssueKind::exact_duplicate: return "exact_duplicate";
+    case IssueKind::near_duplicate: return "near_duplicate";
+  }
+  return "?";
+}
+
+const std::vector<IssueKind>& all_issue_kinds() {
+  static const std::vector<IssueKind> kinds = {
+      IssueKind::blurry,     IssueKind::dark,        IssueKind::bright,          IssueKind::low_information,
+      IssueKind::grayscale,  IssueKind::tiny,        IssueKind::odd_aspect,      IssueKind::odd_one_out,
+      IssueKind::exact_duplicate, IssueKind::near_duplicate};
+  return kinds;
+}
+
+RobustStats robust_stats(std::vector<double> v, double min_scale) {
+  RobustStats s;
+  s.scale = min_scale;
+  if (v.empty()) return s;
+  const auto median_of = [](std::vector<double>& x) {
+    const size_t m = x.size() / 2;
+    std::nth_element(x.begin(), x.begin() + long(m), x.end());
+    double med = x[m];
+    if (x.size() % 2 == 0) med = 0.5 * (med + *std::max_element(x.begin(), x.begin() + long(m)));
+    return med;
+  };
+  s.median = median_of(v);
+  for (double& x : v) x = std::abs(x - s.median);
+  s.scale = std::max(min_scale, 1.4826 * median_of(v));
+  return s;
+}
+
+CollectionIssues find_collection_issues(const Collection& coll, const IssueParams& p) {
+  const std::string dir = coll.dir().string();
+  if (!coll.has_feature(kQualityFeature))
+    throw UsageError(dir + ": no quality feature; run `irbis index FOLDER --into " + dir +
+                     "` (it is computed with the hashes and back-filled into older collections)");
+  CollectionIssues out;
+  const FeatureView view = coll.view(kQualityFeature);
+  for (auto& r : coll.records(ImageStatus::ok))
+    if (r.id < view.rows()) out.records.push_back(std::move(r));
+  const size_t n = out.records.size();
+  std::vector<QualityRow> q(n);
+  for (size_t i = 0; i < n; ++i) std::copy_n(view.row_f32(out.records[i].id), kQualityDim, q[i].begin());
+
+  const auto column = [&](auto f) {
+    std::vector<double> v(n);
+    for (size_t i = 0; i < n; ++i) v[i] = f(i);
+    return v;
+  };
+  std::map<IssueKind, IssueSummary> summary;
+  for (IssueKind k : all_issue_kinds()) summary[k].kind = k;
+  const auto add = [&](size_t i, IssueKind k, double score, double threshold, std::string reason) {
+    out.issues.push_back({i, k, score, threshold, std::move(reason)});
+  };
+
+  // Low side of a measure: flagged below clamp(median - z*scale, lo, hi).
+  const auto low_threshold = [&](const std::vector<double>& v, double min_scale, double lo, double hi) {
+    const RobustStats s = robust_stats(v, min_scale);
+    return clamp_threshold(s.median - p.z * s.scale, lo, hi);
+  };
+
+  // ---- blurry: few sharp edges (edge ratio) and little fine detail (Laplacian).
+  {
+    const auto er = column([&](size_t i) { return double(q[i][kEdgeRatio]); });
+    const double t = low_threshold(er, 0.03, p.blurry_lo, p.blurry_hi);
+    summary[IssueKind::blurry].threshold = t;
+    summary[IssueKind::blurry].rule = "edge_ratio < " + fmt("%.3g", t) + " and laplacian_var < " +
+                                      fmt("%.4g", p.blurry_laplacian) + " and lum_std >= " + fmt("%.3g", p.blurry_min_contrast);
+    for (size_t i = 0; i < n; ++i)
+      if (er[i] < t && q[i][kLaplacianVar] < p.blurry_laplacian && q[i][kLumStd] >= p.blurry_min_contrast)
+        add(i, IssueKind::blurry, er[i], t,
+            "edges " + fmt("%.2f", er[i]) + " as sharp at full as at half scale (collection median " +
+                fmt("%.2f", robust_stats(er, 0.03).median) + "), Laplacian variance " + fmt("%.0f", q[i][kLaplacianVar]));
+  }
+  // ---- dark: even the brightest 1 % is dim.
+  {
+    const auto v = column([&](size_t i) { return double(q[i][kLumP99]); });
+    const double t = low_threshold(v, 0.05, p.dark_lo, p.dark_hi);
+    summary[IssueKind::dark].threshold = t;
+    summary[IssueKind::dark].rule = "lum_p99 < " + fmt("%.3g", t);
+    for (size_t i = 0; i < n; ++i)
+      if (v[i] < t)
+        add(i, IssueKind::dark, v[i], t, "brightest 1 % of pixels at " + fmt("%.0f", 100 * v[i]) + " % luminance");
+  }
+  // ---- bright: even the darkest 5 % is light.
+  {
+    const auto v = column([&](size_t i) { return double(q[i][kLumP05]); });
+    const RobustStats s = robust_stats(v, 0.05);
+    const double t = clamp_threshold(s.median + p.z * s.scale, p.bright_lo, p.bright_hi);
+    summary[IssueKind::bright].threshold = t;
+    summary[IssueKind::bright].rule = "lum_p05 > " + fmt("%.3g", t);
+    for (size_t i = 0; i < n; ++i)
+      if (v[i] > t)
+        add(i, IssueKind::bright, v[i], t, "darkest 5 % of pixels at " + fmt("%.0f", 100 * v[i]) + " % luminance");
+  }
+  // ---- low information: a narrow grey histogram or next to no contrast, when exposure does not
+  // explain it (a dark or bright image is reported as that).
+  {
+    std::vector<bool> exposure(n, false);
+    for (const ImageIssue& is : out.issues)
+      if (is.kind == IssueKind::dark || is.kind == IssueKind::bright) exposure[is.image] = true;
+    const auto v = column([&](size_t i) { return double(q[i][kEntropy]); });
+    const double t = low_threshold(v, 0.2, p.low_info_lo, p.low_info_hi);
+    summary[IssueKind::low_information].threshold = t;
+    summary[IssueKind::low_information].rule = "(entropy < " + fmt("%.3g", t) + " bits or lum_std < " +
+                                               fmt("%.3g", p.low_info_contrast) + ") and neither dark nor bright";
+    for (size_t i = 0; i < n; ++i)
+      if ((v[i] < t || q[i][kLumStd] < p.low_info_contrast) && !exposure[i])
+        add(i, IssueKind::low_information, v[i], t,
+            "grey-level entropy " + fmt("%.2f", v[i]) + " bits, " + fmt("%.0f", q[i][kUniqueColors]) + " distinct colours");
+  }
+  // ---- grayscale: (almost) no pixel has a colour.
+  std::vector<bool> grey(n);
+  for (size_t i = 0; i < n; ++i) grey[i] = q[i][kColorfulness] <= p.grayscale_max;
+  summary[IssueKind::grayscale].threshold = p.grayscale_max;
+  summary[IssueKind::grayscale].rule = "colorfulness <= " + fmt("%.3g", p.grayscale_max);
+  for (size_t i = 0; i < n; ++i)
+    if (grey[i])
+      add(i, IssueKind::grayscale, q[i][kColorfulness], p.grayscale_max,
+          "colourfulness " + fmt("%.2f", q[i][kColorfulness]) + ", " + fmt("%.1f", 100 * q[i][kColoredFraction]) +
+              " % of pixels coloured");
+  // ---- tiny, odd aspect (from the catalog's full dimensions).
+  Properties props;
+  props.grey = grey;
+  props.log_side = column([&](size_t i) {
+    return 0.5 * std::log(std::max(1.0, double(out.records[i].width) * std::max(1, out.records[i].height)));
+  });
+  props.log_aspect = column([&](size_t i) {
+    const double w = std::max(1, out.records[i].width), h = std::max(1, out.records[i].height);
+    return std::log(std::max(w, h) / std::min(w, h));
+  });
+  props.brightness = column([&](size_t i) { return double(q[i][kLumMean]); });
+  const RobustStats side_stats = robust_stats(props.log_side, 0.1);
+  {
+    const double t = std::clamp(0.3 * std::exp(side_stats.median), p.tiny_lo, p.tiny_hi);
+    summary[IssueKind::tiny].threshold = t;
+    summary[IssueKind::tiny].rule = "sqrt(width x height) < " + fmt("%.0f", t) + " px";
+    for (size_t i = 0; i < n; ++i) {
+      const double side = std::exp(props.log_side[i]);
+      if (side < t)
+        add(i, IssueKind::tiny, side, t,
+            size_text(out.records[i]) + " among images of ~" + fmt("%.0f", std::exp(side_stats.median)) + " px");
+    }
+  }
+  const RobustStats aspect_stats = robust_stats(props.log_aspect, 0.05);
+  {
+    const double t = std::max(p.odd_aspect_min, std::exp(aspect_stats.median + p.z * aspect_stats.scale));
+    summary[IssueKind::odd_aspect].threshold = t;
+    summary[IssueKind::odd_aspect].rule = "long side / short side > " + fmt("%.3g", t);
+    for (size_t i = 0; i < n; ++i) {
+      const double a = std::exp(props.log_aspect[i]);
+      if (a > t)
+        add(i, IssueKind::odd_aspect, a, t,
+            size_text(out.records[i]) + " (" + fmt("%.1f", a) + ":1; usual " + fmt("%.1f", std::exp(aspect_stats.median)) + ":1)");
+    }
+  }
+
+  // ---- odd one out: far from its k-th CNN neighbour and/or unusual in measured properties.
+  {
+    std::vector<double> kth(n, -1);
+    int k_used = 0;
+    try {
+      IndexOptions io;
+      auto vs = VectorSearch::open(coll, p.model, io);
+      k_used = int(std::min<int64_t>(p.neighbours, vs->size() - 1));
+      if (k_used >= 1) {
+        const auto knn = vs->self_knn(k_used);
+        for (size_t i = 0; i < n; ++i) {
+          const int64_t row = vs->row_of_id(out.records[i].id);
+          if (row < 0 || knn[size_t(row)].empty()) continue;
+          kth[i] = 1.0 - knn[size_t(row)].back().similarity;
+        }
+        out.used_embeddings = true;
+      }
+    } catch (const UsageError&) {
+      // No embeddings of this model: the measured properties alone.
+    }
+    std::vector<double> have;
+    for (double d : kth)
+      if (d >= 0) have.push_back(d);
+    const RobustStats knn_stats = robust_stats(have, 0.02);
+    size_t n_grey = 0;
+    for (bool g : grey) n_grey += g;
+    const bool grey_rare = n > 0 && double(n_grey) < 0.1 * double(n);
+    const bool colour_rare = n > 0 && double(n - n_grey) < 0.1 * double(n);
+    const RobustStats bright_stats = robust_stats(props.brightness, 0.03);
+    const double t = p.odd_one_out;
+    summary[IssueKind::odd_one_out].threshold = t;
+    summary[IssueKind::odd_one_out].rule =
+        "score > " + fmt("%.3g", t) + " (robust z of the " + std::to_string(p.neighbours) +
+        "th-neighbour distance + excess z of size, aspect, brightness + 3 for a rare colour mode)";
+    const auto excess = [](double z) { return std::clamp(std::abs(z) - 2.0, 0.0, 6.0); };
+    struct Scored {
+      size_t i;
+      double score;
+      std::string reason;
+    };
+    std::vector<Scored> odd;
+    for (size_t i = 0; i < n; ++i) {
+      double score = 0;
+      std::string what, among, why;
+      const bool mode_odd = (grey[i] && grey_rare) || (!grey[i] && colour_rare);
+      if (mode_odd) {
+        score += 3;
+        what = grey[i] ? "grayscale" : "colour";
+        among = grey[i] ? "colour images" : "grayscale images";
+      }
+      const double zs = side_stats.z(props.log_side[i]);
+      if (excess(zs) > 0) {
+        score += excess(zs);
+        what += (what.empty() ? "" : " ") + size_text(out.records[i]);
+        among += (among.empty() ? "images" : "") + std::string(" of ~") + fmt("%.0f", std::exp(side_stats.median)) + " px";
+      }
+      const double za = aspect_stats.z(props.log_aspect[i]);
+      if (excess(za) > 0) {
+        score += excess(za);
+        why += "; aspect " + fmt("%.1f", std::exp(props.log_aspect[i])) + ":1 (usual " +
+               fmt("%.1f", std::exp(aspect_stats.median)) + ":1)";
+      }
+      const double zb = bright_stats.z(props.brightness[i]);
+      if (excess(zb) > 0) {
+        score += excess(zb);
+        why += std::string("; ") + (zb < 0 ? "darker" : "brighter") + " than the rest (mean luminance " +
+               fmt("%.2f", props.brightness[i]) + ", usual " + fmt("%.2f", bright_stats.median) + ")";
+      }
+      if (kth[i] >= 0) {
+        const double zk = knn_stats.z(kth[i]);
+        if (zk > 0) score += zk;
+        if (zk > 2)
+          why += "; far from its " + std::to_string(k_used) + " nearest neighbours in CNN space (distance " +
+                 fmt("%.2f", kth[i]) + ", usual " + fmt("%.2f", knn_stats.median) + ")";
+      }
+      if (score <= t) continue;
+      std::string reason = what.empty() ? "" : what + " among " + (among.empty() ? "the others" : among);
+      if (!why.empty()) reason += reason.empty() ? why.substr(2) : why;
+      odd.push_back({i, score, reason});
+    }
+    std::sort(odd.begin(), odd.end(), [](const Scored& a, const Scored& b) { return a.score > b.score; });
+    for (auto& o : odd) add(o.i, IssueKind::odd_one_out, o.score, t, std::move(o.reason));
+  }
+
+  // ---- duplicates: every image that is not the kept one of its group.
+  if (coll.has_feature(kHashesFeature)) {
+    const CollectionDupes d = find_collection_dupes(coll, p.dupes);
+    std::map<int64_t, size_t> index_of;
+    for (size_t i = 0; i < n; ++i) index_of[out.records[i].id] = i;
+    summary[IssueKind::exact_duplicate].rule = "same content hash as the kept image";
+    summary[IssueKind::near_duplicate].threshold = p.dupes.max_distance;
+    summary[IssueKind::near_duplicate].rule = "pHash distance <= " + std::to_string(p.dupes.max_distance) + " to the kept image";
+    for (const DupeGroup& g : d.groups)
+      for (const DupeMember& m : g.duplicates) {
+        const auto it = index_of.find(d.records[m.index].id);
+        if (it == index_of.end()) continue;
+        const std::string keep = display_path(base_name(d.records[g.keep].path));
+        if (m.kind == DupeKind::exact)
+          add(it->second, IssueKind::exact_duplicate, 0, 0, "same bytes as " + keep);
+        else
+          add(it->second, IssueKind::near_duplicate, m.best_distance(), p.dupes.max_distance,
+              std::string(dupe_kind_name(m.kind)) + " duplicate of " + keep + " (pHash distance " +
+                  std::to_string(m.best_distance()) + ")");
+      }
+  }
+
+  // Order: by kind, then the worst first (low-side measures ascending, high-side descending).
+  const auto high_is_worse = [](IssueKind k) {
+    return k == IssueKind::bright || k == IssueKind::odd_aspect || k == IssueKind::odd_one_out;
+  };
+  std::stable_sort(out.issues.begin(), out.issues.end(), [&](const ImageIssue& a, const ImageIssue& b) {
+    if (a.kind != b.kind) return a.kind < b.kind;
+    return high_is_worse(a.kind) ? a.score > b.score : a.score < b.score;
+  });
+  for (const ImageIssue& is : out.issues) ++summary[is.kind].images;
+  for (IssueKind k : all_issue_kinds()) out.summary.push_back(summary[k]);
+  return out;
+}
+
+}  // namespace irbis

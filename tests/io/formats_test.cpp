@@ -1,0 +1,488 @@
+// HEIF, AVIF, JPEG XL, Netpbm, MPO and camera RAW (issue 19). The files are made at test time by
+// Debian's own encoders (heif-enc, avifenc, cjxl, ImageMagick) from a real photo shipped by Debian
+// (opencv-doc); the DNG and the MPO are assembled here. Each must decode close to its JPEG source.
+#include <cstdlib>
+#include <cstring>
+#include <gtest/gtest.h>
+#include <memory>
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
+
+#include "io/io_internal.h"
+#include "irbis/errors.h"
+#include "irbis/image.h"
+#include "test_util.h"
+
+namespace irbis {
+namespace {
+
+using test::TempDir;
+namespace fs = std::filesystem;
+
+std::span<const uint8_t> sp(const std::vector<uint8_t>& v) { return {v.data(), v.size()}; }
+
+std::string decode_error(const std::vector<uint8_t>& bytes, const DecodeOptions& opts = {}) {
+  try {
+    decode_image(sp(bytes), opts);
+  } catch (const DecodeError& e) {
+    return e.what();
+  }
+  return "";
+}
+
+double mean_abs_diff(const cv::Mat& a, const cv::Mat& b) {
+  EXPECT_EQ(a.size(), b.size());
+  if (a.size() != b.size() || a.type() != b.type()) return 1e9;
+  const cv::Scalar m = cv::mean(cv::abs(a - b));
+  return (m[0] + m[1] + m[2]) / 3;
+}
+
+// Runs a shell command in `dir`; fails the test with the command when it does not succeed.
+void run(const fs::path& dir, const std::string& cmd) {
+  const std::string full = "cd '" + dir.string() + "' && " + cmd + " >/dev/null 2>&1";
+  ASSERT_EQ(std::system(full.c_str()), 0) << "command failed: " << cmd;
+}
+
+std::vector<uint8_t> le16v(uint32_t v) { return {uint8_t(v), uint8_t(v >> 8)}; }
+
+// A minimal little-endian DNG: IFD0 is an 8-bit JPEG preview (NewSubfileType 1) with DNGVersion,
+// Make, Model and Orientation; its SubIFD is the raw data, a 16-bit RGGB mosaic of `rgb`.
+std::vector<uint8_t> make_dng(const cv::Mat& rgb, const std::vector<uint8_t>& preview_jpeg, int pw, int ph,
+                              int orientation) {
+  struct Entry {
+    uint16_t tag, type;
+    uint32_t count;
+    std::vector<uint8_t> value;  // raw bytes; > 4 bytes go to the data area
+  };
+  const auto u16 = [](std::initializer_list<uint32_t> vs) {
+    std::vector<uint8_t> o;
+    for (uint32_t v : vs)
+      for (int k = 0; k < 2; ++k) o.push_back(uint8_t(v >> (8 * k)));
+    return o;
+  };
+  const auto u32 = [](std::initializer_list<uint32_t> vs) {
+    std::vector<uint8_t> o;
+    for (uint32_t v : vs)
+      for (int k = 0; k < 4; ++k) o.push_back(uint8_t(v >> (8 * k)));
+    return o;
+  };
+  const auto ascii = [](const std::string& s) {
+    std::vector<uint8_t> o(s.begin(), s.end());
+    o.push_back(0);
+    return o;
+  };
+  const int w = rgb.cols, h = rgb.rows;
+  std::vector<uint8_t> mosaic(size_t(w) * h * 2);
+  for (int y = 0; y < h; ++y)
+    for (int x = 0; x < w; ++x) {
+      const cv::Vec3b p = rgb.at<cv::Vec3b>(y, x);
+      const int c = (y % 2 == 0) ? (x % 2 == 0 ? 0 : 1) : (x % 2 == 0 ? 1 : 2);  // RGGB
+      // LibRaw applies a display gamma: store linear light so the result looks like the source.
+      const double lin = std::pow(p[c] / 255.0, 2.2);
+      const uint32_t v = uint32_t(lin * 65535.0 + 0.5);
+      mosaic[(size_t(y) * w + x) * 2] = uint8_t(v);
+      mosaic[(size_t(y) * w + x) * 2 + 1] = uint8_t(v >> 8);
+    }
+  // Layout: header (8), IFD0, raw IFD, data area (values, preview, mosaic).
+  std::vector<Entry> ifd0 = {
+      {254, 4, 1, u32({1})},
+      {256, 4, 1, u32({uint32_t(pw)})},
+      {257, 4, 1, u32({uint32_t(ph)})},
+      {258, 3, 3, u16({8, 8, 8})},
+      {259, 3, 1, u16({7})},
+      {262, 3, 1, u16({6})},
+      {271, 2, 6, ascii("Irbis")},
+      {272, 2, 5, ascii("Test")},
+      {273, 4, 1, u32({0})},  // preview offset, patched below
+      {274, 3, 1, u16({uint32_t(orientation)})},
+      {277, 3, 1, u16({3})},
+      {279, 4, 1, u32({uint32_t(preview_jpeg.size())})},
+      {330, 4, 1, u32({0})},  // SubIFD offset, patched below
+      {50706, 1, 4, {1, 4, 0, 0}},
+      {50708, 2, 11, ascii("Irbis Test")},
+  };
+  std::vector<Entry> raw = {
+      {254, 4, 1, u32({0})},
+      {256, 4, 1, u32({uint32_t(w)})},
+      {257, 4, 1, u32({uint32_t(h)})},
+      {258, 3, 1, u16({16})},
+      {259, 3, 1, u16({1})},
+      {262, 3, 1, u16({32803})},
+      {273, 4, 1, u32({0})},  // mosaic offset, patched below
+      {277, 3, 1, u16({1})},
+      {278, 4, 1, u32({uint32_t(h)})},
+      {279, 4, 1, u32({uint32_t(mosaic.size())})},
+      {33421, 3, 2, u16({2, 2})},
+      {33422, 1, 4, {0, 1, 1, 2}},
+      {50717, 4, 1, u32({65535})},
+      {50721, 10, 9, {}},  // ColorMatrix1: identity (SRATIONAL), filled below
+      {50728, 5, 3, u32({1, 1, 1, 1, 1, 1})},  // AsShotNeutral 1,1,1
+  };
+  std::vector<uint8_t> cm;
+  for (int i = 0; i < 9; ++i) {
+    const auto v = u32({i % 4 == 0 ? 1u : 0u, 1u});
+    cm.insert(cm.end(), v.begin(), v.end());
+  }
+  raw[13].value = cm;
+  const size_t ifd0_at = 8, raw_at = ifd0_at + 2 + ifd0.size() * 12 + 4;
+  size_t data_at = raw_at + 2 + raw.size() * 12 + 4;
+  std::vector<uint8_t> out = {'I', 'I', 42, 0, uint8_t(ifd0_at), 0, 0, 0};
+  std::vector<uint8_t> data;
+  const auto put_ifd = [&](std::vector<Entry>& ifd) {
+    const auto c = le16v(uint32_t(ifd.size()));
+    out.insert(out.end(), c.begin(), c.end());
+    for (Entry& e : ifd) {
+      const auto t = le16v(e.tag), ty = le16v(e.type);
+      out.insert(out.end(), t.begin(), t.end());
+      out.insert(out.end(), ty.begin(), ty.end());
+      const auto n = u32({e.count});
+      out.insert(out.end(), n.begin(), n.end());
+      if (e.value.size() <= 4) {
+        std::vector<uint8_t> v = e.value;
+        v.resize(4);
+        out.insert(out.end(), v.begin(), v.end());
+      } else {
+        const auto off = u32({uint32_t(data_at + data.size())});
+        out.insert(out.end(), off.begin(), off.end());
+        data.insert(data.end(), e.value.begin(), e.value.end());
+        if (data.size() % 2) data.push_back(0);
+      }
+    }
+    out.insert(out.end(), {0, 0, 0, 0});
+  };
+  // Offsets of the preview and the mosaic: after the other data, computed in a first pass.
+  size_t values = 0;
+  for (auto* ifd : {&ifd0, &raw})
+    for (const Entry& e : *ifd)
+      if (e.value.size() > 4) values += e.value.size() + e.value.size() % 2;
+  const uint32_t preview_at = uint32_t(data_at + values), mosaic_at = uint32_t(preview_at + preview_jpeg.size());
+  ifd0[8].value = u32({preview_at});
+  ifd0[12].value = u32({uint32_t(raw_at)});
+  raw[6].value = u32({mosaic_at});
+  put_ifd(ifd0);
+  put_ifd(raw);
+  out.insert(out.end(), data.begin(), data.end());
+  out.insert(out.end(), preview_jpeg.begin(), preview_jpeg.end());
+  out.insert(out.end(), mosaic.begin(), mosaic.end());
+  return out;
+}
+
+// A JPEG with an APP2 "MPF" segment after SOI and a second JPEG appended, as cameras write MPO.
+std::vector<uint8_t> make_mpo(const std::vector<uint8_t>& first, const std::vector<uint8_t>& second) {
+  const std::vector<uint8_t> mpf = {'M', 'P', 'F', 0, 'I', 'I', 42, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0};
+  const size_t len = mpf.size() + 2;
+  std::vector<uint8_t> app2 = {0xFF, 0xE2, uint8_t(len >> 8), uint8_t(len)};
+  app2.insert(app2.end(), mpf.begin(), mpf.end());
+  std::vector<uint8_t> out = first;
+  out.insert(out.begin() + 2, app2.begin(), app2.end());  // after SOI
+  out.insert(out.end(), second.begin(), second.end());
+  return out;
+}
+
+// Every file is encoded once for the whole suite (the encoders are slow on a shared machine).
+class Formats : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = std::make_unique<TempDir>("formats");
+    const std::string photo = "/usr/share/doc/opencv-doc/examples/data/fruits.jpg";
+    cv::Mat bgr = cv::imread(photo, cv::IMREAD_COLOR);
+    ASSERT_FALSE(bgr.empty()) << "missing " << photo << " (Debian package opencv-doc)";
+    cv::Mat small;
+    cv::resize(bgr, small, cv::Size(240, 160), 0, 0, cv::INTER_AREA);  // not square: orientation shows
+    cv::cvtColor(small, src_rgb_, cv::COLOR_BGR2RGB);
+    jpeg_ = test::encode(src_rgb_, ".jpg", 95);
+    test::write_file(*dir_ / "src.jpg", jpeg_);
+    test::write_file(*dir_ / "src.png", test::encode(src_rgb_, ".png"));
+    ref_ = decode_image(sp(jpeg_)).rgb;
+    // A second photo for multi-image files, and a half-transparent copy for alpha.
+    cv::Mat other;
+    cv::flip(src_rgb_, other, 0);
+    test::write_file(*dir_ / "other.jpg", test::encode(other, ".jpg", 95));
+    cv::Mat rgba;
+    cv::cvtColor(src_rgb_, rgba, cv::COLOR_RGB2BGRA);
+    rgba(cv::Rect(0, 0, 120, 160)).setTo(cv::Scalar(0, 0, 0, 0));  // left half fully transparent
+    cv::imwrite((*dir_ / "alpha.png").string(), rgba);
+
+    const fs::path d = dir_->path();
+    run(d, "heif-enc -q 90 -o a.heic src.jpg");
+    run(d, "heif-enc -q 90 -t 128 -o thumb.heic src.jpg");
+    run(d, "heif-enc -q 90 -o two.heic src.jpg other.jpg");
+    run(d, "heif-enc -q 90 -o alpha.heic alpha.png");
+    run(d, "avifenc -s 8 --min 0 --max 10 -j 1 src.jpg a.avif");
+    run(d, "avifenc -s 8 --min 0 --max 10 -j 1 --irot 1 src.jpg irot.avif");  // 90 degrees anticlockwise
+    run(d, "avifenc -s 8 --min 0 --max 10 -j 1 --imir 1 src.jpg imir.avif");  // left and right exchanged
+    run(d, "avifenc -s 8 --min 0 --max 10 -j 1 alpha.png alpha.avif");
+    run(d, "cjxl src.jpg recompressed.jxl");                   // lossless JPEG recompression
+    run(d, "cjxl src.png pixels.jxl -d 0.5 --num_threads 0");  // VarDCT from pixels
+    run(d, "cjxl alpha.png alpha.jxl -d 0.5 --num_threads 0");
+    run(d, "convert src.png a.ppm");                    // P6
+    run(d, "convert src.png -compress none plain.ppm"); // P3
+    run(d, "convert src.png -depth 16 deep.ppm");       // P6 with 16-bit samples
+    run(d, "convert src.png -colorspace gray a.pgm");   // P5
+    run(d, "convert src.png -threshold 50% a.pbm");     // P4
+    run(d, "convert alpha.png alpha.pam");              // P7 RGB_ALPHA
+  }
+  static void TearDownTestSuite() { dir_.reset(); }
+
+  static std::vector<uint8_t> file(const std::string& name) { return test::read_file(*dir_ / name); }
+  static cv::Mat rotated(const cv::Mat& m, int orientation) {
+    cv::Mat r = m.clone();
+    io::apply_orientation(r, orientation);
+    return r;
+  }
+
+  static std::unique_ptr<TempDir> dir_;
+  static cv::Mat src_rgb_, ref_;
+  static std::vector<uint8_t> jpeg_;
+};
+std::unique_ptr<TempDir> Formats::dir_;
+cv::Mat Formats::src_rgb_, Formats::ref_;
+std::vector<uint8_t> Formats::jpeg_;
+
+TEST_F(Formats, SniffedByBytesWithStoredSize) {
+  const std::vector<std::pair<std::string, ImageFormat>> cases = {
+      {"a.heic", ImageFormat::heif},   {"a.avif", ImageFormat::avif}, {"recompressed.jxl", ImageFormat::jxl},
+      {"pixels.jxl", ImageFormat::jxl}, {"a.ppm", ImageFormat::netpbm}, {"plain.ppm", ImageFormat::netpbm},
+      {"a.pgm", ImageFormat::netpbm},   {"a.pbm", ImageFormat::netpbm}, {"alpha.pam", ImageFormat::netpbm}};
+  for (const auto& [name, fmt] : cases) {
+    const std::vector<uint8_t> b = file(name);
+    EXPECT_EQ(sniff_format(sp(b)), fmt) << name;
+    const ImageHeader h = read_header(sp(b));
+    EXPECT_EQ(h.format, fmt) << name;
+    EXPECT_EQ(h.width, 240) << name;
+    EXPECT_EQ(h.height, 160) << name;
+  }
+  EXPECT_EQ(format_name(ImageFormat::heif), std::string("heif"));
+  EXPECT_EQ(format_name(ImageFormat::netpbm), std::string("netpbm"));
+  // Text that merely starts like a Netpbm magic is not an image.
+  const std::string text = "P1 is the first item of this list\n";
+  EXPECT_EQ(sniff_format({reinterpret_cast<const uint8_t*>(text.data()), text.size()}), ImageFormat::unknown);
+}
+
+TEST_F(Formats, EachDecodesCloseToTheJpegSource) {
+  // Lossy re-encodings of the JPEG: mean absolute error per channel, in 0..255.
+  // HEIC and AVIF were made from the JPEG, the others from the PNG of the same pixels.
+  const std::vector<std::tuple<std::string, double, cv::Mat>> cases = {
+      {"a.heic", 6.0, ref_},        {"a.avif", 6.0, ref_},          {"pixels.jxl", 4.0, src_rgb_},
+      {"a.ppm", 0.01, src_rgb_},    {"plain.ppm", 0.01, src_rgb_},  {"deep.ppm", 0.01, src_rgb_}};
+  for (const auto& [name, tol, want] : cases) {
+    const DecodedImage d = decode_image(sp(file(name)));
+    ASSERT_EQ(d.rgb.type(), CV_8UC3) << name;
+    EXPECT_LT(mean_abs_diff(d.rgb, want), tol) << name;
+    EXPECT_EQ(d.orientation, 1) << name;
+  }
+  // A recompressed JPEG is reconstructed bit-exactly, so it decodes to the JPEG's own pixels.
+  EXPECT_EQ(mean_abs_diff(decode_image(sp(file("recompressed.jxl"))).rgb, ref_), 0.0);
+  // Gray and bilevel Netpbm become RGB with equal channels.
+  cv::Mat gray;
+  cv::cvtColor(src_rgb_, gray, cv::COLOR_RGB2GRAY);
+  cv::cvtColor(gray, gray, cv::COLOR_GRAY2RGB);
+  EXPECT_LT(mean_abs_diff(decode_image(sp(file("a.pgm"))).rgb, gray), 2.0);
+  const cv::Mat bw = decode_image(sp(file("a.pbm"))).rgb;
+  EXPECT_EQ(cv::countNonZero((bw.reshape(1) != 0) & (bw.reshape(1) != 255)), 0) << "PBM is black and white";
+}
+
+TEST_F(Formats, NetpbmSmallMaxvalIsStretched) {
+  // P2 with maxval 15: 15 is white, 0 black (OpenCV returns the samples unscaled).
+  const std::string pgm = "P2\n# comment\n2 1\n15\n0 15\n";
+  const DecodedImage d = decode_image({reinterpret_cast<const uint8_t*>(pgm.data()), pgm.size()});
+  EXPECT_EQ(d.rgb.at<cv::Vec3b>(0, 0), cv::Vec3b(0, 0, 0));
+  EXPECT_EQ(d.rgb.at<cv::Vec3b>(0, 1), cv::Vec3b(255, 255, 255));
+}
+
+TEST_F(Formats, AlphaIsCompositedOnWhite) {
+  for (const std::string name : {"alpha.heic", "alpha.avif", "alpha.jxl", "alpha.pam"}) {
+    const cv::Mat m = decode_image(sp(file(name))).rgb;
+    ASSERT_EQ(m.size(), ref_.size()) << name;
+    const cv::Scalar left = cv::mean(m(cv::Rect(4, 4, 100, 150)));
+    for (int c = 0; c < 3; ++c) EXPECT_GT(left[c], 245) << name << ": transparent half is white";
+    EXPECT_LT(mean_abs_diff(m(cv::Rect(130, 0, 110, 160)), src_rgb_(cv::Rect(130, 0, 110, 160))), 6.0) << name;
+  }
+}
+
+TEST_F(Formats, HeifWithSeveralImagesGivesThePrimary) {
+  const cv::Mat m = decode_image(sp(file("two.heic"))).rgb;
+  EXPECT_LT(mean_abs_diff(m, ref_), 6.0);
+}
+
+TEST_F(Formats, HeifThumbnailIsUsedWhenLargeEnough) {
+  const std::vector<uint8_t> b = file("thumb.heic");
+  DecodeOptions o;
+  o.min_side = 80;  // the 128x85 thumbnail is large enough
+  const DecodedImage small = decode_image(sp(b), o);
+  EXPECT_EQ(small.header.width, 240);  // the file's own size
+  EXPECT_LE(small.rgb.cols, 128);
+  EXPECT_GE(std::min(small.rgb.cols, small.rgb.rows), 80);
+  cv::Mat want;
+  cv::resize(ref_, want, small.rgb.size(), 0, 0, cv::INTER_AREA);
+  EXPECT_LT(mean_abs_diff(small.rgb, want), 12.0);  // the thumbnail is a separate, smaller encode
+  o.min_side = 100;  // too large for the thumbnail: the primary image, shrunk like a JPEG would be
+  EXPECT_EQ(decode_image(sp(b), o).rgb.size(), cv::Size(240, 160));
+}
+
+TEST_F(Formats, AvifIrotAndImirAreApplied) {
+  const DecodedImage r = decode_image(sp(file("irot.avif")));
+  EXPECT_EQ(r.orientation, 8);  // a quarter turn anticlockwise
+  EXPECT_EQ(r.header.width, 240);
+  EXPECT_EQ(oriented_header(r.header, r.orientation).width, 160);
+  EXPECT_LT(mean_abs_diff(r.rgb, rotated(ref_, 8)), 6.0);
+  const DecodedImage m = decode_image(sp(file("imir.avif")));
+  EXPECT_EQ(m.orientation, 2);
+  EXPECT_LT(mean_abs_diff(m.rgb, rotated(ref_, 2)), 6.0);
+  // libheif reads AVIF too: its irot path (ISOBMFF properties parsed by irbis) agrees.
+  const io::StoredImage h = io::decode_heif(sp(file("irot.avif")), {});
+  EXPECT_EQ(h.orientation, 8);
+  EXPECT_TRUE(h.oriented);
+  EXPECT_LT(mean_abs_diff(h.rgb, rotated(ref_, 8)), 6.0);
+}
+
+TEST_F(Formats, IrotImirMatchExifOrientations) {
+  EXPECT_EQ(io::orientation_from_irot_imir(0, -1), 1);
+  EXPECT_EQ(io::orientation_from_irot_imir(1, -1), 8);
+  EXPECT_EQ(io::orientation_from_irot_imir(2, -1), 3);
+  EXPECT_EQ(io::orientation_from_irot_imir(3, -1), 6);
+  EXPECT_EQ(io::orientation_from_irot_imir(0, 1), 2);
+  EXPECT_EQ(io::orientation_from_irot_imir(0, 0), 4);
+}
+
+TEST_F(Formats, JxlOfJpegWithExifOrientationIsRotated) {
+  // A JPEG with Exif orientation 6, recompressed by cjxl: the orientation survives into the
+  // JPEG XL file and is applied.
+  const std::vector<uint8_t> tiff = {'M', 'M', 0, 42, 0, 0, 0, 8, 0, 1, 0x01, 0x12, 0, 3, 0, 0, 0, 1, 0, 6, 0, 0, 0, 0, 0, 0};
+  std::vector<uint8_t> app1 = {0xFF, 0xE1, 0, uint8_t(tiff.size() + 8), 'E', 'x', 'i', 'f', 0, 0};
+  app1.insert(app1.end(), tiff.begin(), tiff.end());
+  std::vector<uint8_t> o6 = jpeg_;
+  o6.insert(o6.begin() + 2, app1.begin(), app1.end());  // after SOI
+  test::write_file(*dir_ / "o6.jpg", o6);
+  run(dir_->path(), "cjxl o6.jpg o6.jxl");
+  const DecodedImage j = decode_image(sp(o6));
+  ASSERT_EQ(j.orientation, 6);
+  const DecodedImage x = decode_image(sp(file("o6.jxl")));
+  EXPECT_EQ(x.orientation, 6);
+  EXPECT_EQ(x.rgb.size(), cv::Size(160, 240));
+  EXPECT_EQ(mean_abs_diff(x.rgb, j.rgb), 0.0);
+}
+
+TEST_F(Formats, JxlRecompressedJpegDecodesDctScaled) {
+  DecodeOptions o;
+  o.min_side = 32;
+  const DecodedImage x = decode_image(sp(file("recompressed.jxl")), o);
+  const DecodedImage j = decode_image(sp(jpeg_), o);
+  EXPECT_EQ(x.rgb.size(), j.rgb.size());
+  EXPECT_EQ(x.rgb.size(), cv::Size(60, 40));  // 1/4 scale, as the JPEG
+  EXPECT_EQ(mean_abs_diff(x.rgb, j.rgb), 0.0);
+  EXPECT_EQ(x.header.format, ImageFormat::jxl);
+}
+
+TEST_F(Formats, MpoDecodesItsFirstImage) {
+  const std::vector<uint8_t> mpo = make_mpo(jpeg_, file("other.jpg"));
+  EXPECT_EQ(sniff_format(sp(mpo)), ImageFormat::mpo);
+  EXPECT_EQ(read_header(sp(mpo)).format, ImageFormat::mpo);
+  const DecodedImage d = decode_image(sp(mpo));
+  EXPECT_EQ(d.header.format, ImageFormat::mpo);
+  EXPECT_EQ(mean_abs_diff(d.rgb, ref_), 0.0);
+  // A plain JPEG is not an MPO.
+  EXPECT_EQ(sniff_format(sp(jpeg_)), ImageFormat::jpeg);
+}
+
+TEST_F(Formats, DngPreviewOrRawData) {
+  cv::Mat half;
+  cv::resize(src_rgb_, half, cv::Size(120, 80), 0, 0, cv::INTER_AREA);
+  const std::vector<uint8_t> preview = test::encode(half, ".jpg", 95);
+  const std::vector<uint8_t> dng = make_dng(src_rgb_, preview, 120, 80, 6);
+  test::write_file(*dir_ / "a.dng", dng);
+  EXPECT_EQ(sniff_format(sp(dng)), ImageFormat::raw);
+  const ImageHeader h = read_header(sp(dng));
+  EXPECT_EQ(h.width, 240);
+  EXPECT_EQ(h.height, 160);
+
+  // Features at >= 64 px: the 120x80 preview is enough, decoded as the JPEG it is, then rotated.
+  DecodeOptions o;
+  o.min_side = 64;
+  const DecodedImage p = decode_image(sp(dng), o);
+  EXPECT_EQ(p.orientation, 6);
+  EXPECT_EQ(oriented_header(p.header, p.orientation).width, 160);
+  EXPECT_LT(mean_abs_diff(p.rgb, rotated(decode_image(sp(preview), o).rgb, 6)), 0.01);  // DCT-scaled too
+
+  // Full size: the raw mosaic, demosaiced by LibRaw and rotated; it looks like the photo.
+  const DecodedImage r = decode_image(sp(dng));
+  ASSERT_EQ(r.rgb.size(), cv::Size(160, 240));
+  cv::Mat a, b;
+  cv::cvtColor(r.rgb, a, cv::COLOR_RGB2GRAY);
+  cv::cvtColor(rotated(ref_, 6), b, cv::COLOR_RGB2GRAY);
+  a.convertTo(a, CV_32F);
+  b.convertTo(b, CV_32F);
+  cv::Mat corr;
+  cv::matchTemplate(a, b, corr, cv::TM_CCOEFF_NORMED);
+  EXPECT_GT(corr.at<float>(0, 0), 0.9) << "raw decode does not look like the photo";
+  // Larger than the preview but half the sensor is still enough: half-size raw decode.
+  o.min_side = 80;
+  EXPECT_EQ(decode_image(sp(dng), o).rgb.size(), cv::Size(80, 120));
+}
+
+TEST_F(Formats, TruncatedAndCorruptFilesFailWithAReason) {
+  cv::Mat half;
+  cv::resize(src_rgb_, half, cv::Size(120, 80), 0, 0, cv::INTER_AREA);
+  const std::vector<uint8_t> dng = make_dng(src_rgb_, test::encode(half, ".jpg", 95), 120, 80, 1);
+  test::write_file(*dir_ / "t.dng", dng);
+  for (const std::string name :
+       {"a.heic", "a.avif", "recompressed.jxl", "pixels.jxl", "a.ppm", "a.pgm", "a.pbm", "alpha.pam", "t.dng"}) {
+    std::vector<uint8_t> b = file(name);
+    const ImageFormat fmt = sniff_format(sp(b));
+    b.resize(b.size() * 6 / 10);
+    const std::string err = decode_error(b);
+    EXPECT_FALSE(err.empty()) << name << " cut to 60% decoded";
+    EXPECT_TRUE(err.find("truncated") != std::string::npos || err.find("corrupt") != std::string::npos) << name << ": " << err;
+    // Cut inside the header: still a reason, never a crash.
+    b.resize(std::min<size_t>(b.size(), 40));
+    if (sniff_format(sp(b)) == fmt) {
+      EXPECT_FALSE(decode_error(b).empty()) << name << " cut to 40 bytes";
+    }
+    // Bytes flipped in the middle of the data.
+    std::vector<uint8_t> c = file(name);
+    for (size_t i = c.size() / 2; i < c.size() / 2 + 64 && i < c.size(); ++i) c[i] ^= 0x5A;
+    try {
+      decode_image(sp(c));  // some codecs decode damaged data to damaged pixels: fine, no crash
+    } catch (const DecodeError&) {
+    }
+  }
+}
+
+TEST_F(Formats, DeclaredSizeIsCheckedBeforeDecoding) {
+  DecodeOptions o;
+  o.max_pixels = 240 * 160 - 1;
+  cv::Mat half;
+  cv::resize(src_rgb_, half, cv::Size(120, 80), 0, 0, cv::INTER_AREA);
+  const std::vector<uint8_t> dng = make_dng(src_rgb_, test::encode(half, ".jpg", 95), 120, 80, 1);
+  test::write_file(*dir_ / "m.dng", dng);
+  for (const std::string name : {"a.heic", "a.avif", "recompressed.jxl", "pixels.jxl", "a.ppm", "plain.ppm", "m.dng"}) {
+    EXPECT_NE(decode_error(file(name), o).find("image declares 240x160 pixels, over the limit of 38399"), std::string::npos)
+        << name << ": " << decode_error(file(name), o);
+  }
+  o.max_pixels = 240 * 160;
+  EXPECT_EQ(decode_error(file("a.heic"), o), "");
+}
+
+TEST_F(Formats, RecognisedButUnsupportedFormatsAreNamed) {
+  const std::vector<uint8_t> jp2 = {0, 0, 0, 12, 'j', 'P', ' ', ' ', '\r', '\n', 0x87, '\n', 0, 0, 0, 20, 'f', 't', 'y', 'p'};
+  EXPECT_STREQ(unsupported_image_format(sp(jp2)), "JPEG 2000");
+  EXPECT_EQ(decode_error(jp2), "unsupported format: JPEG 2000");
+  const std::vector<uint8_t> psd = {'8', 'B', 'P', 'S', 0, 1, 0, 0, 0, 0, 0, 0};
+  EXPECT_EQ(decode_error(psd), "unsupported format: Photoshop PSD");
+  EXPECT_EQ(unsupported_image_format(sp(jpeg_)), nullptr);
+  const std::vector<uint8_t> text = {'h', 'e', 'l', 'l', 'o'};
+  EXPECT_EQ(decode_error(text), "not an image (unknown format)");
+}
+
+TEST_F(Formats, SeveralSizesFromOneDecode) {
+  for (const std::string name : {"a.heic", "a.avif", "pixels.jxl", "a.ppm"}) {
+    const std::vector<uint8_t> b = file(name);
+    const std::vector<DecodedImage> v = decode_image_sizes(sp(b), {}, {32, 0});
+    ASSERT_EQ(v.size(), 2u);
+    EXPECT_EQ(v[1].rgb.size(), cv::Size(240, 160)) << name;
+    EXPECT_EQ(v[0].rgb.size(), cv::Size(60, 40)) << name;  // shrunk as a 1/4 DCT-scaled JPEG
+  }
+}
+
+}  // namespace
+}  // namespace irbis
