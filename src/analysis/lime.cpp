@@ -308,8 +308,16 @@ nlohmann::json lime_json(const LimeResult& r, const Classifier& clf) {
 }
 
 LimeResult explain_file(const std::string& path, Embedder& embedder, const Classifier& clf, const LimeOptions& opts) {
+  // The probabilities shown are predict_file's: the decode and embedding of index, predict and
+  // search (decoded for the model's input size). The working image LIME perturbs is decoded
+  // larger and area-downscaled, so its own unmasked score can differ slightly; it only feeds the fit.
+  const cv::Mat p = predict_file(clf, embedder, path);
+  LimeOptions o = opts;
+  if (o.target < 0) o.target = int(std::max_element(p.ptr<float>(0), p.ptr<float>(0) + p.cols) - p.ptr<float>(0));
   const cv::Mat rgb = read_rgb(path, std::min(opts.max_side, 4096));
-  return explain_image(rgb, embedder, clf, opts);
+  LimeResult r = explain_image(rgb, embedder, clf, o);
+  r.proba.assign(p.ptr<float>(0), p.ptr<float>(0) + p.cols);
+  return r;
 }
 
 void check_lime_picture_path(const std::filesystem::path& file) {

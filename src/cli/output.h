@@ -38,6 +38,11 @@ void write_table(std::ostream& out, const std::vector<std::string>& header,
 // Dumps JSON with invalid UTF-8 replaced, never throwing.
 std::string json_dump(const nlohmann::json& j, int indent = 2);
 
+// "1 file", "3 files": counts in messages agree with their noun.
+std::string count_of(int64_t n, const std::string& singular, const std::string& plural = "");
+// Durations as people read them: "0.63 s", "12.4 s", "215 s".
+std::string seconds_text(double seconds);
+
 enum class Format { table, csv, json };
 Format parse_format(const std::string& s);
 

@@ -31,7 +31,7 @@ void add_train_command(CLI::App& root, int& result) {
     std::string coll, labels, out, model = kDefaultModel, input = "auto", plot, suspects, format = "table";
     double test_fraction = 0.3, l2 = -1, suspect_confidence = 0.8;
     uint64_t seed = 1;
-    int folds = 3;
+    int folds = 3, min_per_class = 0;
     bool no_class_weights = false, json = false, no_refit = false;
   };
   auto o = std::make_shared<Opts>();
@@ -39,6 +39,9 @@ void add_train_command(CLI::App& root, int& result) {
   cmd->add_option("--labels", o->labels, "'folders' (class = parent folder name) or a CSV file with columns path,label")
       ->required();
   cmd->add_option("--out", o->out, "Write the classifier to this file")->required();
+  cmd->add_option("--min-per-class", o->min_per_class,
+                  "Leave out classes with fewer labelled images than this (listed on stderr); default: keep all")
+      ->check(CLI::Range(2, 1000000));
   cmd->add_option("--test-fraction", o->test_fraction, "Share of each class held out for testing")
       ->capture_default_str()
       ->check(CLI::Range(0.0, 0.9));
@@ -80,7 +83,16 @@ void add_train_command(CLI::App& root, int& result) {
     }
     auto coll = Collection::open(o->coll);
     const ClassifierInputs m = load_classifier_inputs(*coll, o->model, inputs);
-    const LabelSet labels = load_labels(o->labels, m.records);
+    LabelSet labels = load_labels(o->labels, m.records);
+    if (o->min_per_class > 0) {
+      const std::vector<std::string> dropped = labels.drop_classes_below(o->min_per_class);
+      if (!dropped.empty()) {
+        std::string names;
+        for (const auto& d : dropped) names += (names.empty() ? "" : ", ") + d;
+        std::cerr << "irbis: left out " << count_of(int64_t(dropped.size()), "class", "classes") << " with fewer than "
+                  << count_of(o->min_per_class, "image") << ": " << names << '\n';
+      }
+    }
 
     TrainOptions topts;
     topts.test_fraction = o->test_fraction;

@@ -72,6 +72,7 @@ CollectionDupes find_collection_dupes(const Collection& coll, const DupesParams&
     it.content = r.content_hash;
     it.pixels = int64_t(r.width) * r.height;
     it.file_size = r.size;
+    it.mtime_ns = r.mtime_ns;
     it.path = r.path;
     if (have_color && r.id < color.rows()) {
       const float* std = color.row_f32(r.id) + kColorHistBins + 3;

@@ -131,7 +131,7 @@ std::string dupes_html(ReportData& d, const ViewContext& ctx) {
        (r.verify_max_distance ? "; up to " + std::to_string(*r.verify_max_distance) + " when geometric verification " +
                                     "confirms the pair: verified, with its keypoint inliers"
                               : std::string()) +
-       "). Each duplicate matches the image its group keeps (green; most pixels, then largest file) directly. "
+       "). Each duplicate matches the image its group keeps (green; most pixels, then the earliest modified, then largest file) directly. "
        "Nothing is deleted.</p>";
   const auto [first, last] = page_range(ctx, r.groups.size(), size_t(d.options().html_max_groups));
   if (ctx.page_size <= 0 && last < r.groups.size())
@@ -142,13 +142,16 @@ std::string dupes_html(ReportData& d, const ViewContext& ctx) {
     h += "<div class=\"group\" data-group=\"" + std::to_string(g + 1) + "\" data-size=\"" +
          std::to_string(grp.duplicates.size() + 1) + "\"><h3>group " + std::to_string(g + 1) + "</h3><div class=\"grid\">";
     const auto& k = r.records[grp.keep];
-    h += thumb_html(ctx, k, "<b>keep</b> " + std::to_string(k.width) + "&times;" + std::to_string(k.height), "keep", d.palette(k.id));
-    for (const auto& m : grp.duplicates) {
+    // Enough of each path to tell the group's files apart (*/screenshot.png libraries).
+    std::vector<std::string> paths{k.path};
+    for (const auto& m : grp.duplicates) paths.push_back(r.records[m.index].path);
+    const std::vector<std::string> names = shortest_unique_suffixes(paths);
+    h += thumb_html(ctx, k, "<b>keep</b> " + dimensions_html(k.width, k.height), "keep", d.palette(k.id), names[0]);
+    for (size_t i = 0; i < grp.duplicates.size(); ++i) {
+      const auto& m = grp.duplicates[i];
       const auto& x = r.records[m.index];
-      h += thumb_html(ctx, x,
-                      html_escape(dupe_evidence_text(m)) + ", " + std::to_string(x.width) + "&times;" +
-                          std::to_string(x.height),
-                      "dup", d.palette(x.id));
+      h += thumb_html(ctx, x, html_escape(dupe_evidence_text(m)) + ", " + dimensions_html(x.width, x.height), "dup",
+                      d.palette(x.id), names[i + 1]);
     }
     h += "</div></div>";
   }

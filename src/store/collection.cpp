@@ -188,13 +188,29 @@ struct Collection::Impl {
   }
 };
 
+namespace {
+// What the user most likely meant: a photo folder or an image given where the collection goes
+// gets the index command that makes a collection of it (next to it, never into the photos).
+std::string not_a_collection_message(const fs::path& dir) {
+  std::error_code ec;
+  std::string given = dir.string();
+  while (given.size() > 1 && given.back() == '/') given.pop_back();
+  const std::string head = given + ": not an irbis collection (no catalog.sqlite)";
+  if (fs::is_regular_file(dir, ec))
+    return head + "; it is a file. The collection (a folder made by `irbis index`) comes first, e.g. " +
+           "`irbis index " + (dir.has_parent_path() ? dir.parent_path().string() : std::string(".")) +
+           " --into " + (dir.has_parent_path() ? dir.parent_path().string() : std::string("photos")) + ".irbis`";
+  if (fs::is_directory(dir, ec))
+    return head + "; to make a collection of the images in it: `irbis index " + given + " --into " + given + ".irbis`";
+  return head + "; it does not exist. Create one with `irbis index PHOTO_FOLDER --into " + given + "`";
+}
+}  // namespace
+
 Collection::Collection(fs::path dir) : dir_(std::move(dir)), impl_(std::make_unique<Impl>()) {}
 Collection::~Collection() = default;
 
 std::unique_ptr<Collection> Collection::open(const fs::path& dir) {
-  if (!fs::exists(dir / kCatalogFile))
-    throw StoreError(dir.string() + ": not an irbis collection (no catalog.sqlite); create one with `irbis index FOLDER --into " +
-                     dir.string() + "`");
+  if (!fs::exists(dir / kCatalogFile)) throw NotACollectionError(not_a_collection_message(dir));
   return open_or_create(dir);
 }
 
