@@ -9,7 +9,9 @@ At once, for --seconds:
     header deadline) it reconnects at once;
   * 8 upload clients, each POSTing a 40-megapixel image to /api/search in a loop (4 JPEG photos,
     4 16-bit RGBA PNGs: the format with the largest decoded size per pixel among common uploads).
-The server's resident memory is sampled every 50 ms (and its VmHWM read at the end).
+Before the run every thumbnail is requested once (steady state; --cold-thumbs leaves them to be
+made during the run). The server's resident memory is sampled every 50 ms (and its VmHWM read at
+the end).
 
 Targets (exit 1 when one is missed): normal requests' p99 < --p99-ms (100), server peak RSS <
 --max-rss-mb (1000), no normal request or upload refused or failed (every answer 200, no socket
@@ -193,6 +195,7 @@ def main():
     ap.add_argument("--uploaders", type=int, default=8)
     ap.add_argument("--p99-ms", type=float, default=100.0)
     ap.add_argument("--max-rss-mb", type=float, default=1000.0)
+    ap.add_argument("--cold-thumbs", action="store_true", help="do not request every thumbnail once before the run")
     ap.add_argument("--work", help="scratch folder kept between runs (upload images are cached there)")
     ap.add_argument("--json", help="write the figures here")
     a = ap.parse_args()
@@ -246,6 +249,20 @@ def main():
             c.request("GET", path)
             c.getresponse().read()
         c.close()
+        if not a.cold_thumbs:  # steady state: every thumbnail made once (a cold one costs a decode)
+            def warm(ids):
+                w = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+                for i in ids:
+                    w.request("GET", f"/thumbs/{i}.jpg")
+                    w.getresponse().read()
+                w.close()
+            ws = [threading.Thread(target=warm, args=(range(k, n_images, 4),)) for k in range(4)]
+            t0 = time.monotonic()
+            for t in ws:
+                t.start()
+            for t in ws:
+                t.join()
+            log(f"  thumbnails warmed in {time.monotonic() - t0:.1f} s")
         rss = Rss(srv.pid)
         base_kb = rss.field("VmRSS")
 
@@ -287,7 +304,7 @@ def main():
     w_errors = w["connect"] + w["read"] + w["write"] + w["status"] + w["timeout"]
     lat = sorted(up["latencies"])
     res = {
-        "images": n_images, "cpu": cpu, "cores": os.cpu_count(), "seconds": a.seconds,
+        "images": n_images, "cold_thumbs": a.cold_thumbs, "cpu": cpu, "cores": os.cpu_count(), "seconds": a.seconds,
         "load_average_after": round(os.getloadavg()[0], 2),
         "normal": {"connections": a.connections, "requests": w["requests"],
                    "requests_per_s": round(w["requests"] / (w["duration_us"] / 1e6), 1),
