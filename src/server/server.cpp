@@ -297,9 +297,11 @@ void serve(const Collection& coll, const ReportOptions& report, const ServeOptio
     }
     return httplib::Server::HandlerResponse::Unhandled;
   });
-  // Beyond one client's cap of connections, a reserve of workers so one client (slow or not)
-  // cannot hold every worker.
-  const int nthreads = std::max(4, opts.threads) + limits.per_client;
+  // Each connection holds a worker (cpp-httplib), and a connection waiting for one has no deadline:
+  // two clients' caps plus a reserve, so one client at its cap (slow or not) leaves another client
+  // as many workers (with one cap's worth, the load test's 64 slowloris + 64 wrk + 8 upload
+  // connections were 4 more than the workers: a reconnecting client waited for a slowloris cut).
+  const int nthreads = std::max(4, opts.threads) + 2 * limits.per_client;
   svr.new_task_queue = [nthreads] { return new httplib::ThreadPool(size_t(nthreads)); };
   svr.set_payload_max_length(opts.max_upload_bytes);
   svr.set_keep_alive_max_count(100000);
