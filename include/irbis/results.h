@@ -116,4 +116,15 @@ nlohmann::json retrieval_json(const RetrievalReport& r, const std::string& colle
 // metric, value ("n/a" where undefined).
 Table retrieval_table(const RetrievalReport& r);
 
+// ---- dominant colours: `irbis search --colors`, `irbis export --view colors`, the report's cards
+// [{color: "#rrggbb", weight, lab: [L, a, b]}], heaviest first.
+nlohmann::json palette_json(const std::vector<PaletteColor>& colors);
+// query ["#rrggbb", ...], results [image + rank, match (0..1), palette].
+nlohmann::json color_search_json(const std::vector<std::string>& query, const std::vector<ImagePalette>& hits);
+// rank, match, path, palette ("#1f3a5f 42%, ..."), id.
+Table color_search_table(const std::vector<ImagePalette>& hits);
+// path, id, then per colour (1..5) color<i>, weight<i>, L<i>, a<i>, b<i>, then hist00..hist63 (the
+// 4x4x4 RGB histogram, red slowest; empty cells without the color feature).
+Table palettes_table(const std::vector<ImagePalette>& palettes);
+
 }  // namespace irbis

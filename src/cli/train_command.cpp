@@ -141,10 +141,16 @@ void add_train_command(CLI::App& root, int& result) {
       for (auto& [l2, acc] : tr.cv_accuracy) std::cout << " " << general(l2) << "→" << fmt3(acc);
       std::cout << (o->l2 < 0 ? ")" : "") << ", " << tr.evaluated_iterations << " L-BFGS iterations, " << fmt3(tr.seconds)
                 << " s\n";
+      if (tr.calibration.rows > 0)
+        std::cout << "temperature " << fmt3(tr.temperature) << " (fitted " << fmt3(tr.calibration.fitted) << " on "
+                  << tr.calibration.rows << " out-of-fold images; cross-fitted log-loss "
+                  << fmt3(tr.calibration.log_loss_cross_fitted) << " vs " << fmt3(tr.calibration.log_loss_uncalibrated)
+                  << " at 1: " << (tr.calibration.accepted ? "kept" : "not kept, temperature 1") << ")\n";
       std::cout << "accuracy: train " << fmt3(tr.train_eval.accuracy);
       if (!tr.test_rows.empty())
         std::cout << ", test " << fmt3(tr.test_eval.accuracy) << " (balanced " << fmt3(tr.test_eval.balanced_accuracy)
-                  << ", ECE " << fmt3(tr.test_ece) << ")";
+                  << ", ECE " << fmt3(tr.test_ece) << " at temperature " << fmt3(tr.temperature) << ", "
+                  << fmt3(tr.test_ece_uncalibrated) << " at 1)";
       std::cout << "\nsaved model: " << (tr.refitted ? "refit on all " : "the evaluated one, fitted on ")
                 << tr.model_images << " labelled images\n\n";
       const bool has_test = !tr.test_rows.empty();

@@ -2,7 +2,9 @@
 #include "irbis/results.h"
 
 #include <algorithm>
+#include <cmath>
 
+#include "irbis/hashes.h"
 #include "irbis/image.h"
 #include "irbis/text.h"
 
@@ -151,6 +153,65 @@ Table search_table(const VectorSearch& vs, const std::vector<Neighbor>& hits) {
   for (size_t i = 0; i < hits.size(); ++i) {
     const ImageRecord& r = record_of_row(vs, hits[i].row);
     t.rows.push_back({std::to_string(i + 1), fixed(hits[i].similarity, 4), r.path, std::to_string(r.id)});
+  }
+  return t;
+}
+
+nlohmann::json palette_json(const std::vector<PaletteColor>& colors) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const PaletteColor& c : colors)
+    out.push_back({{"color", hex_color(c.lab)}, {"weight", c.weight}, {"lab", {c.lab.L, c.lab.a, c.lab.b}}});
+  return out;
+}
+
+nlohmann::json color_search_json(const std::vector<std::string>& query, const std::vector<ImagePalette>& hits) {
+  nlohmann::json results = nlohmann::json::array();
+  for (size_t i = 0; i < hits.size(); ++i) {
+    nlohmann::json j = image_json(hits[i].record);
+    j["rank"] = i + 1;
+    j["match"] = hits[i].match;
+    j["palette"] = palette_json(hits[i].colors);
+    results.push_back(std::move(j));
+  }
+  return {{"query", query}, {"results", std::move(results)}};
+}
+
+namespace {
+std::string palette_text(const std::vector<PaletteColor>& colors) {
+  std::string out;
+  for (const PaletteColor& c : colors)
+    out += (out.empty() ? "" : ", ") + hex_color(c.lab) + " " + std::to_string(int(std::lround(100 * c.weight))) + "%";
+  return out;
+}
+}  // namespace
+
+Table color_search_table(const std::vector<ImagePalette>& hits) {
+  Table t{{"rank", "match", "path", "palette", "id"}, {}};
+  for (size_t i = 0; i < hits.size(); ++i)
+    t.rows.push_back({std::to_string(i + 1), fixed(hits[i].match, 4), hits[i].record.path, palette_text(hits[i].colors),
+                      std::to_string(hits[i].record.id)});
+  return t;
+}
+
+Table palettes_table(const std::vector<ImagePalette>& palettes) {
+  Table t;
+  t.header = {"path", "id"};
+  for (int c = 1; c <= kPaletteColors; ++c)
+    for (const char* f : {"color", "weight", "L", "a", "b"}) t.header.push_back(f + std::to_string(c));
+  for (int h = 0; h < kColorHistBins; ++h) t.header.push_back((h < 10 ? "hist0" : "hist") + std::to_string(h));
+  for (const ImagePalette& p : palettes) {
+    std::vector<std::string> row = {p.record.path, std::to_string(p.record.id)};
+    for (size_t c = 0; c < size_t(kPaletteColors); ++c) {
+      if (c < p.colors.size()) {
+        const PaletteColor& pc = p.colors[c];
+        for (std::string v : {hex_color(pc.lab), fixed(pc.weight, 4), fixed(pc.lab.L, 2), fixed(pc.lab.a, 2), fixed(pc.lab.b, 2)})
+          row.push_back(std::move(v));
+      } else {
+        row.insert(row.end(), 5, "");
+      }
+    }
+    for (int h = 0; h < kColorHistBins; ++h) row.push_back(p.histogram.empty() ? "" : fixed(p.histogram[size_t(h)], 5));
+    t.rows.push_back(std::move(row));
   }
   return t;
 }
