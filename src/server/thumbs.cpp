@@ -70,6 +70,15 @@ fs::path ensure_thumbnail(const Collection& coll, const ImageRecord& rec, int si
   const auto st = fs::symlink_status(out, ec);
   if (!ec && fs::is_regular_file(st)) return out;
   if (!ec && fs::exists(st)) fs::remove(out, ec);
+  const std::vector<uint8_t> jpg = thumbnail_jpeg(rec, side);
+  fs::create_directories(out.parent_path(), ec);
+  const fs::path tmp = out.string() + ".tmp." + std::to_string(::getpid()) + "." +
+                       std::to_string(std::hash<std::thread::id>{}(std::this_thread::get_id()));
+  write_thumbnail_file(tmp, out, jpg);
+  return out;
+}
+
+std::vector<uint8_t> thumbnail_jpeg(const ImageRecord& rec, int side) {
   if (rec.status != ImageStatus::ok) throw DecodeError(display_path(rec.path) + ": not an indexed image");
   const auto bytes = read_file_bytes(rec.path, 1ull << 30);
   DecodeOptions opts;
@@ -86,11 +95,7 @@ fs::path ensure_thumbnail(const Collection& coll, const ImageRecord& rec, int si
   std::vector<uint8_t> jpg;
   if (!cv::imencode(".jpg", bgr, jpg, {cv::IMWRITE_JPEG_QUALITY, 80}))
     throw IoError(display_path(rec.path) + ": cannot encode thumbnail");
-  fs::create_directories(out.parent_path(), ec);
-  const fs::path tmp = out.string() + ".tmp." + std::to_string(::getpid()) + "." +
-                       std::to_string(std::hash<std::thread::id>{}(std::this_thread::get_id()));
-  write_thumbnail_file(tmp, out, jpg);
-  return out;
+  return jpg;
 }
 
 size_t ensure_thumbnails(const Collection& coll, const std::vector<ImageRecord>& recs, int threads) {
