@@ -70,7 +70,9 @@ NetpbmInfo parse_pam(std::span<const uint8_t> b) {
     if (line.empty() || line[0] == '#') continue;
     const size_t sp = line.find_first_of(" \t");
     const std::string key = line.substr(0, sp);
-    const std::string value = sp == std::string::npos ? "" : line.substr(line.find_first_not_of(" \t", sp));
+    // "KEY" alone or followed by blanks only has an empty value (found by fuzz_decode: substr(npos) threw).
+    const size_t vstart = sp == std::string::npos ? sp : line.find_first_not_of(" \t", sp);
+    const std::string value = vstart == std::string::npos ? "" : line.substr(vstart);
     const auto number = [&] {
       if (value.empty() || !std::isdigit(static_cast<unsigned char>(value[0]))) malformed(key + " is not a number");
       const unsigned long long v = std::stoull(value.substr(0, 10));
