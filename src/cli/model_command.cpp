@@ -64,8 +64,11 @@ std::vector<cv::Mat> calibration_photos(const std::vector<std::string>& dirs, in
     if (im.rgb.cols < 64 || im.rgb.rows < 64) continue;
     if (usable++ % size_t(every) == 0) photos.push_back(im.rgb);
   }
-  description = "every " + std::to_string(every) + (every == 1 ? "" : "th") +
-                " of the sorted .jpg/.jpeg/.png files of at least 64 x 64 px in";
+  const int tens = every % 100, ones = every % 10;
+  const char* suffix = (tens >= 11 && tens <= 13) ? "th" : ones == 1 ? "st" : ones == 2 ? "nd" : ones == 3 ? "rd" : "th";
+  description = every == 1 ? std::string("all")
+                           : "every " + std::to_string(every) + suffix;
+  description += " of the sorted .jpg/.jpeg/.png files of at least 64 x 64 px in";
   for (const auto& d : dirs) description += " " + d;
   return photos;
 }

@@ -5,9 +5,10 @@
 
 #include <unistd.h>
 
-#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgcodecs.hpp>  // the IMREAD_ / IMWRITE_ constants
 #include <opencv2/imgproc.hpp>
 
+#include "io/opencv_codecs.h"
 #include "irbis/collection_layout.h"
 #include "irbis/errors.h"
 #include "irbis/image.h"
@@ -41,7 +42,7 @@ fs::path ensure_thumbnail(const Collection& coll, const ImageRecord& rec, int si
   cv::Mat bgr;
   cv::cvtColor(rgb, bgr, cv::COLOR_RGB2BGR);
   std::vector<uint8_t> jpg;
-  if (!cv::imencode(".jpg", bgr, jpg, {cv::IMWRITE_JPEG_QUALITY, 80}))
+  if (!opencv_codecs::imencode(".jpg", bgr, jpg, {cv::IMWRITE_JPEG_QUALITY, 80}))
     throw IoError(display_path(rec.path) + ": cannot encode thumbnail");
   fs::create_directories(out.parent_path(), ec);
   const fs::path tmp = out.string() + ".tmp." + std::to_string(::getpid()) + "." +
