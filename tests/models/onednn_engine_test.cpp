@@ -437,7 +437,10 @@ TEST(OnednnEngine, Int8CalibrationAndSmallGraph) {
     cv::Mat in = f.preprocess(noise[size_t(k)]);
     cv::Mat bf = f.forward_blocks({in}), bq = q.forward_blocks({in});
     double scale = cv::norm(bf, cv::NORM_INF);
-    EXPECT_LE(cv::norm(bf, bq, cv::NORM_INF), 0.03 * scale) << bf << "\n" << bq;
+    // 6 %: without VNNI (e.g. DNNL_MAX_CPU_ISA=AVX2) oneDNN halves s8 weights against overflow,
+    // and these random weights are harder than a trained network's; a wrong unit anywhere (bias,
+    // residual sum, requantized concat input) is off by far more.
+    EXPECT_LE(cv::norm(bf, bq, cv::NORM_INF), 0.06 * scale) << bf << "\n" << bq;
     EXPECT_GE(f.descriptor_from_blocks(bf).dot(q.descriptor_from_blocks(bq)), 0.999);
   }
 }
