@@ -91,4 +91,13 @@ Format parse_format(const std::string& s) {
   throw UsageError("unknown --format '" + s + "' (expected table, csv or json)");
 }
 
+void write_rows(std::ostream& out, Format fmt, const Table& t) {
+  if (fmt == Format::csv) {
+    write_csv_row(out, t.header);
+    for (const auto& r : t.rows) write_csv_row(out, r);
+  } else {
+    write_table(out, t.header, t.rows);
+  }
+}
+
 }  // namespace irbis::cli

@@ -10,6 +10,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "irbis/results.h"
+
 namespace irbis::cli {
 
 bool stderr_is_terminal();
@@ -38,5 +40,8 @@ std::string json_dump(const nlohmann::json& j, int indent = 2);
 
 enum class Format { table, csv, json };
 Format parse_format(const std::string& s);
+
+// A result table as CSV (header + rows) or, for any other format, as an aligned terminal table.
+void write_rows(std::ostream& out, Format fmt, const Table& t);
 
 }  // namespace irbis::cli

@@ -179,6 +179,38 @@ FeatureMatrix load_feature_matrix(const Collection& coll, const std::string& fea
   return in;
 }
 
+std::vector<ImagePalette> load_palettes(const Collection& coll) {
+  const std::string dir = coll.dir().string();
+  if (!coll.has_feature(kPaletteFeature) || coll.feature_rows(kPaletteFeature) == 0)
+    throw UsageError(dir + ": no dominant colours (palette feature); run `irbis index FOLDER --into " + dir +
+                     "` (they are computed with the hashes and back-filled into older collections)");
+  const FeatureView pal = coll.view(kPaletteFeature, "f32", kPaletteDim);
+  const bool with_hist = coll.has_feature(kColorFeature);
+  std::optional<FeatureView> hist;
+  if (with_hist) hist.emplace(coll.view(kColorFeature, "f32", kColorStatsDim));
+  std::vector<ImagePalette> out;
+  for (auto& r : coll.records(ImageStatus::ok)) {
+    if (r.id >= pal.rows()) continue;
+    ImagePalette p;
+    p.colors = palette_colors(pal.row_f32(r.id));
+    if (hist && r.id < hist->rows()) p.histogram.assign(hist->row_f32(r.id), hist->row_f32(r.id) + kColorHistBins);
+    p.record = std::move(r);
+    out.push_back(std::move(p));
+  }
+  return out;
+}
+
+std::vector<ImagePalette> search_collection_colors(const Collection& coll, const std::vector<LabColor>& query, int k) {
+  std::vector<ImagePalette> all = load_palettes(coll);
+  for (ImagePalette& p : all) p.match = palette_match(p.colors, query);
+  const size_t keep = std::min(all.size(), size_t(std::max(0, k)));
+  std::partial_sort(all.begin(), all.begin() + long(keep), all.end(), [](const ImagePalette& a, const ImagePalette& b) {
+    return a.match != b.match ? a.match > b.match : a.record.id < b.record.id;
+  });
+  all.resize(keep);
+  return all;
+}
+
 EmbeddingMatrix load_classifier_input(const Collection& coll, const std::string& model, ClassifierInput input) {
   EmbeddingMatrix m = load_embeddings(coll, model, reads_blocks(input) ? EmbeddingView::blocks : EmbeddingView::full);
   if (reads_blocks(input)) m.data = classifier_features_from_blocks(m.card, input, m.data);

@@ -31,6 +31,7 @@ th{background:#f1f3f6}td.num,th.num{text-align:right;font-variant-numeric:tabula
 figure.thumb{margin:0;width:150px;background:#fafafa;border:2px solid var(--line);border-radius:8px;overflow:hidden}
 figure.thumb img{display:block;width:100%;height:120px;object-fit:contain;background:#eceff3}
 figure.thumb figcaption{padding:3px 6px;font-size:11px;word-break:break-all;max-height:4.6em;overflow:hidden}
+.pal{display:flex;height:8px}.pal span{display:block;height:100%}
 figure.keep{border-color:var(--keep)}figure.keep figcaption b{color:var(--keep)}
 .group{border-top:1px solid var(--line);padding:10px 0}.group h3{margin:0 0 6px}
 .pairs{display:flex;flex-wrap:wrap;gap:12px}.pair{display:flex;gap:6px;border:1px solid var(--line);border-radius:8px;padding:6px}
@@ -57,12 +58,21 @@ static std::string base_name(const std::string& path) {
 }
 
 std::string thumb_html(const ViewContext& ctx, const ImageRecord& r, const std::string& caption,
-                       const std::string& css_class) {
+                       const std::string& css_class, const std::vector<PaletteColor>* palette) {
   const std::string name = html_escape(display_path(base_name(r.path)));
   const std::string full = html_escape(display_path(r.path));
   std::string img = "<img loading=\"lazy\" src=\"" + html_escape(ctx.thumb_url(r.id)) + "\" alt=\"" + name + "\">";
   const std::string link = ctx.link_url ? ctx.link_url(r.id) : "";
   if (!link.empty()) img = "<a href=\"" + html_escape(link) + "\" title=\"more like this\">" + img + "</a>";
+  if (palette && !palette->empty()) {
+    img += "<div class=\"pal\">";
+    for (const PaletteColor& c : *palette) {
+      const std::string hex = hex_color(c.lab);
+      img += "<span style=\"background:" + hex + ";width:" + fixed(100 * c.weight, 1) + "%\" title=\"" + hex + " " +
+             fixed(100 * c.weight, 0) + " %\"></span>";
+    }
+    img += "</div>";
+  }
   return "<figure class=\"thumb " + css_class + "\" data-id=\"" + std::to_string(r.id) + "\" title=\"" + full +
          "\">" + img + "<figcaption>" + caption + (caption.empty() ? "" : "<br>") + "<span class=\"name\">" +
          name + "</span></figcaption></figure>";

@@ -68,6 +68,20 @@ TEST(Report, ThumbnailsAreCachedByIdWithBoundedSide) {
   const auto t0 = std::filesystem::last_write_time(thumb_path(*coll, recs[0].id));
   ensure_thumbnail(*coll, recs[0]);
   EXPECT_EQ(std::filesystem::last_write_time(thumb_path(*coll, recs[0].id)), t0);
+
+  // A thumbnail that is a symlink (to a file outside the collection) is never served: it is
+  // replaced by a real thumbnail, and the file it pointed to is left alone.
+  const auto victim = tmp.path() / "secret.txt";
+  test::write_file(victim, {'s', 'e', 'c', 'r', 'e', 't'});
+  std::filesystem::remove(thumb_path(*coll, recs[0].id));
+  std::filesystem::create_symlink(victim, thumb_path(*coll, recs[0].id));
+  const auto p0 = ensure_thumbnail(*coll, recs[0]);
+  EXPECT_FALSE(std::filesystem::is_symlink(p0));
+  const auto bytes = test::read_file(p0);
+  ASSERT_GE(bytes.size(), 2u);
+  EXPECT_EQ(bytes[0], 0xFF);
+  EXPECT_EQ(bytes[1], 0xD8);
+  EXPECT_EQ(test::read_file(victim), (std::vector<uint8_t>{'s', 'e', 'c', 'r', 'e', 't'}));
 }
 
 }  // namespace
