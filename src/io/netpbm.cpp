@@ -4,10 +4,11 @@
 #include <cctype>
 #include <mutex>
 #include <opencv2/core/utils/logger.hpp>
-#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgcodecs.hpp>  // the IMREAD_ / IMWRITE_ constants
 #include <opencv2/imgproc.hpp>
 #include <string>
 
+#include "io/opencv_codecs.h"
 #include "io/io_internal.h"
 #include "irbis/errors.h"
 
@@ -158,7 +159,7 @@ StoredImage decode_netpbm(std::span<const uint8_t> b, const DecodeOptions& opts)
   const cv::Mat buf(1, int(b.size()), CV_8U, const_cast<uint8_t*>(b.data()));
   cv::Mat m;
   try {
-    m = cv::imdecode(buf, cv::IMREAD_UNCHANGED);
+    m = opencv_codecs::imdecode(buf, cv::IMREAD_UNCHANGED);
   } catch (const cv::Exception& e) {
     throw DecodeError("corrupt Netpbm data: " + e.err);
   }

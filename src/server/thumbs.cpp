@@ -8,9 +8,10 @@
 #include <cerrno>
 #include <cstring>
 
-#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgcodecs.hpp>  // the IMREAD_ / IMWRITE_ constants
 #include <opencv2/imgproc.hpp>
 
+#include "io/opencv_codecs.h"
 #include "irbis/collection_layout.h"
 #include "irbis/errors.h"
 #include "irbis/fault_hooks.h"
@@ -93,7 +94,7 @@ std::vector<uint8_t> thumbnail_jpeg(const ImageRecord& rec, int side) {
   cv::Mat bgr;
   cv::cvtColor(rgb, bgr, cv::COLOR_RGB2BGR);
   std::vector<uint8_t> jpg;
-  if (!cv::imencode(".jpg", bgr, jpg, {cv::IMWRITE_JPEG_QUALITY, 80}))
+  if (!opencv_codecs::imencode(".jpg", bgr, jpg, {cv::IMWRITE_JPEG_QUALITY, 80}))
     throw IoError(display_path(rec.path) + ": cannot encode thumbnail");
   return jpg;
 }
