@@ -201,9 +201,17 @@ ReportSummary write_report(const Collection& coll, const ReportOptions& opts, co
 std::string csv_text(const CsvTable& t);
 std::string page_html(const std::string& title, const std::string& nav, const std::string& body,
                       const std::string& script = "");
-// With a palette: a strip of its colours, each as wide as its weight, under the picture.
+// With a palette: a strip of its colours, each as wide as its weight, under the picture. `name` is
+// the label under the picture (default: the file name).
 std::string thumb_html(const ViewContext& ctx, const ImageRecord& r, const std::string& caption,
-                       const std::string& css_class = "", const std::vector<PaletteColor>* palette = nullptr);
+                       const std::string& css_class = "", const std::vector<PaletteColor>* palette = nullptr,
+                       const std::string& name = "");
+// For each path, its shortest trailing run of components that no other path of the list ends with
+// ("a/2019/IMG_1.jpg", "b/2019/IMG_1.jpg" -> "a/2019/IMG_1.jpg"...; "x/1.png", "y/2.png" -> "1.png",
+// "2.png"): cards of one duplicate group tell their files apart. Identical paths stay whole.
+std::vector<std::string> shortest_unique_suffixes(const std::vector<std::string>& paths);
+// "1751&times;65" that never wraps inside the numbers.
+std::string dimensions_html(int64_t width, int64_t height);
 // SVG boxplot (Tukey): box Q1..Q3 with the median, whiskers to the furthest data within 1.5 IQR,
 // the mean as a dot and every outlier beyond the whiskers as a point.
 struct BoxplotSeries {

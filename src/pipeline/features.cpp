@@ -39,6 +39,15 @@ const std::vector<ImageFeatureGroup>& image_feature_groups() {
             }},
            {{kColorFeature, "f32", kColorStatsDim},
             [](const FeatureInput& in, std::span<uint8_t> row) { put_row(row, color_stats(in.rgb)); }},
+           // The pHash of the mirrored and rotated image: sign flips and a transpose of the one
+           // 32x32 DCT's 8x8 block (no decode, no resize beyond the hash's), 56 bytes per image.
+           {{kPhashVariantsFeature, "u64", kHashVariants - 1},
+            [](const FeatureInput& in, std::span<uint8_t> row) {
+              const auto v = phash_variants(in.rgb);
+              std::array<uint64_t, kHashVariants - 1> rest;
+              std::copy(v.begin() + 1, v.end(), rest.begin());
+              put_row(row, rest);
+            }},
        }},
       // Quality measures, sharpness (irbis issues) and dominant colours at the CNN's input side: with embeddings the JPEG decode
       // is the model's own, so nothing is decoded twice. Asked for together with the hashes.

@@ -127,7 +127,12 @@ std::string dupes_html(ReportData& d, const ViewContext& ctx) {
   h += "<p><b class=\"count\">" + std::to_string(r.groups.size()) + "</b> groups, <b>" + std::to_string(r.duplicates()) +
        "</b> duplicates among " + std::to_string(r.records.size()) + " images (exact = same bytes, near = pHash " +
        "distance &le; " + std::to_string(d.options().dupes_threshold) +
-       "). The green image is the one to keep (most pixels, then largest file). Nothing is deleted.</p>";
+       (r.variants > 0 ? ", the mirror included" : "") +
+       (r.verify_max_distance ? "; up to " + std::to_string(*r.verify_max_distance) + " when geometric verification " +
+                                    "confirms the pair: verified, with its keypoint inliers"
+                              : std::string()) +
+       "). Each duplicate matches the image its group keeps (green; most pixels, then the earliest modified, then largest file) directly. "
+       "Nothing is deleted.</p>";
   const auto [first, last] = page_range(ctx, r.groups.size(), size_t(d.options().html_max_groups));
   if (ctx.page_size <= 0 && last < r.groups.size())
     h += "<p class=\"mut\">showing the first " + std::to_string(last) + " groups; dupes.csv lists all.</p>";
@@ -137,13 +142,16 @@ std::string dupes_html(ReportData& d, const ViewContext& ctx) {
     h += "<div class=\"group\" data-group=\"" + std::to_string(g + 1) + "\" data-size=\"" +
          std::to_string(grp.duplicates.size() + 1) + "\"><h3>group " + std::to_string(g + 1) + "</h3><div class=\"grid\">";
     const auto& k = r.records[grp.keep];
-    h += thumb_html(ctx, k, "<b>keep</b> " + std::to_string(k.width) + "&times;" + std::to_string(k.height), "keep", d.palette(k.id));
-    for (const auto& m : grp.duplicates) {
+    // Enough of each path to tell the group's files apart (*/screenshot.png libraries).
+    std::vector<std::string> paths{k.path};
+    for (const auto& m : grp.duplicates) paths.push_back(r.records[m.index].path);
+    const std::vector<std::string> names = shortest_unique_suffixes(paths);
+    h += thumb_html(ctx, k, "<b>keep</b> " + dimensions_html(k.width, k.height), "keep", d.palette(k.id), names[0]);
+    for (size_t i = 0; i < grp.duplicates.size(); ++i) {
+      const auto& m = grp.duplicates[i];
       const auto& x = r.records[m.index];
-      h += thumb_html(ctx, x,
-                      std::string(dupe_kind_name(m.kind)) + ", distance " + std::to_string(m.distance) + ", " +
-                          std::to_string(x.width) + "&times;" + std::to_string(x.height),
-                      "dup", d.palette(x.id));
+      h += thumb_html(ctx, x, html_escape(dupe_evidence_text(m)) + ", " + dimensions_html(x.width, x.height), "dup",
+                      d.palette(x.id), names[i + 1]);
     }
     h += "</div></div>";
   }
@@ -483,19 +491,24 @@ std::vector<CsvTable> classifier_tables(ReportData& d) {
     sum.rows.push_back({split + "_accuracy", num(e.accuracy, 4)});
     sum.rows.push_back({split + "_balanced_accuracy", num(e.balanced_accuracy, 4)});
   }
-  CsvTable scores{"classifier_scores.csv", {"split", "class", "precision", "recall", "f1", "support"}, {}};
-  std::vector<std::string> cm_header{"split", "true_class"};
-  for (const auto& name : c.classes) cm_header.push_back("predicted_" + name);
-  CsvTable confusion{"classifier_confusion.csv", cm_header, {}};
-  for (const auto& [split, e] : r.splits)
-    for (size_t k = 0; k < c.classes.size(); ++k) {
-      const ClassScores& s = e.per_class[k];
-      scores.rows.push_back({split, c.classes[k], num(s.precision, 4), num(s.recall, 4), num(s.f1, 4),
-                             std::to_string(s.support)});
-      std::vector<std::string> row{split, c.classes[k]};
-      for (size_t p = 0; p < c.classes.size(); ++p) row.push_back(std::to_string(e.confusion.at<int>(int(k), int(p))));
-      confusion.rows.push_back(std::move(row));
+  // One table per split from the one serializer, stacked with a leading split column.
+  auto stacked = [&](const char* file, auto table_of) {
+    CsvTable t{file, {}, {}};
+    for (const auto& [split, e] : r.splits) {
+      Table one = table_of(e);
+      if (t.header.empty()) {
+        t.header = {"split"};
+        t.header.insert(t.header.end(), one.header.begin(), one.header.end());
+      }
+      for (auto& row : one.rows) {
+        row.insert(row.begin(), split);
+        t.rows.push_back(std::move(row));
+      }
     }
+    return t;
+  };
+  CsvTable scores = stacked("classifier_scores.csv", [&](const Evaluation& e) { return class_scores_table(e, c.classes); });
+  CsvTable confusion = stacked("classifier_confusion.csv", [&](const Evaluation& e) { return confusion_table(e, c.classes); });
   std::vector<CsvTable> out{sum, scores, confusion};
   if (c.report.contains("cv_accuracy") && c.report["cv_accuracy"].is_array() && !c.report["cv_accuracy"].empty()) {
     CsvTable cv{"classifier_cv.csv", {"l2", "mean_heldout_accuracy"}, {}};
