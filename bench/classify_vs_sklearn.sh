@@ -50,9 +50,10 @@ run() {  # name, train options...
 import json, sys
 r = json.load(open(sys.argv[1]))
 cv = " ".join("%s=%.3f" % (c["input"], c["accuracy"]) for c in r.get("inputs_cv", []))
-print("  input %s (%s; %s), l2 %g, test split %.4f, ECE %.3f, saved: %s on %d images, train %.2f s" % (
-    r["input"], r["input_chosen_by"], cv or "-", r["l2"], r["test"]["accuracy"], r["test"]["ece"],
-    r["saved_model"], r["saved_model_images"], float(sys.argv[2])))
+t = r["test"]
+print("  input %s (%s; %s), l2 %g, test split %.4f, ECE %.3f at temperature %.3f (%.3f at 1), saved: %s on %d images, train %.2f s" % (
+    r["input"], r["input_chosen_by"], cv or "-", r["l2"], t["accuracy"], t["ece"], r.get("temperature", 1),
+    t.get("ece_uncalibrated", t["ece"]), r["saved_model"], r["saved_model_images"], float(sys.argv[2])))
 ' "$TMP/$name.json" "$(echo "$t1 - $t0" | bc)"
   echo "  held-out accuracy: $(score "$TMP/$name.csv")"
 }

@@ -53,12 +53,18 @@ struct LogisticModel {
   cv::Mat mean, scale;  // 1 x dim CV_32F: x' = (x - mean) * scale
   cv::Mat W;            // K x dim CV_32F (on standardised features)
   cv::Mat b;            // 1 x K CV_32F
+  // Temperature scaling of the logits (probabilities = softmax(logits / temperature)): fitted on
+  // out-of-fold predictions so that the probabilities are calibrated; 1 = the plain fit. Does not
+  // change the predicted class.
+  double temperature = 1;
   int iterations = 0;
   double loss = 0;
   int classes() const { return W.rows; }
   int dim() const { return W.cols; }
   // n x dim CV_32F -> n x K CV_32F class probabilities (rows sum to 1).
   cv::Mat predict_proba(const cv::Mat& X) const;
+  // n x dim CV_32F -> n x K CV_32F logits (before the temperature and the softmax).
+  cv::Mat logits(const cv::Mat& X) const;
   cv::Mat params() const;  // K x (dim + 1) CV_64F (warm start)
 };
 
@@ -91,6 +97,15 @@ Evaluation evaluation_from_json(const nlohmann::json& j, const std::vector<std::
 
 std::vector<int> argmax_rows(const cv::Mat& proba);
 
+// Rows of logits (n x K CV_32F) -> softmax(logits / temperature), in a new matrix.
+cv::Mat softmax_rows(const cv::Mat& logits, double temperature = 1);
+// Mean negative log-likelihood of the true classes under softmax(logits / temperature).
+double log_loss(const cv::Mat& logits, const std::vector<int>& truth, double temperature = 1);
+// Temperature scaling (Guo et al., "On calibration of modern neural networks", 2017): the
+// temperature in [1/100, 100] that minimises log_loss on these (held-out) logits. The loss is
+// convex in 1 / temperature, so a golden-section search on log(temperature) finds it. 1 for no rows.
+double fit_temperature(const cv::Mat& logits, const std::vector<int>& truth);
+
 // Expected calibration error of class probabilities (n x K CV_32F) against the true classes:
 // the rows are binned by their top probability into `bins` equal-width bins of [0, 1]
 // (a value on an edge goes to the upper bin, 1.0 to the last); ECE = sum over bins of
@@ -114,7 +129,28 @@ struct TrainOptions {
   // With several input candidates, the input and the penalty are chosen together by CV on a
   // stratified subsample of at most this many training rows (shared folds for all candidates).
   int cv_input_max_rows = 4000;
+  // Temperature scaling of the saved model's probabilities (calibrate_temperature): converged
+  // fold models at the chosen input and penalty on `calibration_folds` folds of the training part
+  // give out-of-fold logits; the temperature is kept only when it lowers their cross-fitted log-loss.
+  bool calibrate = true;
+  int calibration_folds = 5;
 };
+
+// Temperature calibration from out-of-fold logits (n x K CV_32F, every row predicted by a model
+// that did not see it) and their folds: `temperature` = fit_temperature on every row. It is
+// checked on held-out rows first: for each fold, a temperature fitted on the other folds' rows
+// scores this fold's rows; `accepted` when the summed log-loss of those cross-fitted scores is
+// below the log-loss at temperature 1 (otherwise `temperature` is 1: calibration would not help).
+struct TemperatureCalibration {
+  double temperature = 1;
+  bool accepted = false;
+  double fitted = 1;                 // the temperature fitted on every row (before the check)
+  double log_loss_uncalibrated = 0;  // out-of-fold log-loss at temperature 1
+  double log_loss_cross_fitted = 0;  // out-of-fold log-loss at the temperatures fitted on the other folds
+  int rows = 0;
+};
+TemperatureCalibration calibrate_temperature(const cv::Mat& oof_logits, const std::vector<int>& truth,
+                                             const std::vector<int>& fold, int folds);
 
 // One input candidate of train_classifier: its kind and its rows (n x dim CV_32F, row i belongs
 // to label i).
@@ -130,6 +166,7 @@ struct InputScore {
   double l2 = 0;         // best penalty for this input (ties: the stronger)
   double accuracy = 0;   // its CV accuracy
   std::vector<std::pair<double, double>> cv_accuracy;  // (l2, accuracy)
+  double log_loss = 0;   // its CV log-loss at that penalty (before temperature scaling)
 };
 
 struct TrainResult {
@@ -146,7 +183,11 @@ struct TrainResult {
   int evaluated_iterations = 0;  // L-BFGS iterations of the evaluated model
   std::vector<int> train_rows, test_rows;
   Evaluation train_eval, test_eval;  // of the model fitted on the training part
-  double test_ece = 0;   // expected calibration error on the test part (when there is one)
+  double test_ece = 0;   // expected calibration error on the test part (when there is one), with the temperature
+  double test_ece_uncalibrated = 0;  // the same at temperature 1
+  double test_log_loss = 0, test_log_loss_uncalibrated = 0;
+  double temperature = 1;  // model.temperature (1 = not calibrated, or calibration did not help)
+  TemperatureCalibration calibration;  // how it was chosen (rows = 0: not calibrated)
   cv::Mat oof_proba;     // n x K when out_of_fold (each row predicted by a model that never saw it)
   double seconds = 0;
 };

@@ -19,6 +19,7 @@
 #include "irbis/dupes.h"
 #include "irbis/embeddings.h"
 #include "irbis/model.h"
+#include "irbis/palette.h"
 #include "irbis/scan.h"
 #include "irbis/search.h"
 
@@ -162,6 +163,19 @@ struct FeatureMatrix {
 // statistics) or "hash" (pHash bits as 0/1 coordinates: squared Euclidean distance = Hamming
 // distance). Throws UsageError for an unknown name or a feature the collection lacks.
 FeatureMatrix load_feature_matrix(const Collection& coll, const std::string& features, const std::string& model);
+
+// ---- `irbis search --colors`, `irbis export --view colors`, the report's palettes
+struct ImagePalette {
+  ImageRecord record;
+  std::vector<PaletteColor> colors;  // heaviest first
+  std::vector<float> histogram;      // the `color` feature's 4x4x4 RGB histogram (empty without it)
+  double match = 0;                  // palette_match with the query (search only)
+};
+// Every live ok image that has the palette feature, id order. Throws UsageError naming the index
+// command when the collection has no palette (it is back-filled by the next `irbis index`).
+std::vector<ImagePalette> load_palettes(const Collection& coll);
+// The k images whose palettes best hold every query colour, best first (ties by id).
+std::vector<ImagePalette> search_collection_colors(const Collection& coll, const std::vector<LabColor>& query, int k);
 
 // ---- `irbis train`, `irbis predict --collection`
 // The rows a classifier of this input kind reads, for the live images with embeddings of `model`

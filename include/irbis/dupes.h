@@ -101,6 +101,7 @@ struct DupeItem {
   ContentHash content{};    // equal content => exact duplicates; all zero = unknown, never equal
   int64_t pixels = 0;       // width * height, to pick the item to keep
   int64_t file_size = 0;    // bytes
+  int64_t mtime_ns = 0;     // modification time (0 = unknown): with equal pixels, the oldest is kept
   std::string path;         // final tie-break (smallest wins) and group order
   // Nearly flat images (a sky, a black frame): their pHash is decided by noise, so they would
   // match each other at any threshold. They join groups only as exact (same content) duplicates.

@@ -62,6 +62,9 @@ bool is_zero(const ContentHash& h) {
 // True when item a should be kept rather than item b.
 bool better_keep(const DupeItem& a, size_t ia, const DupeItem& b, size_t ib) {
   if (a.pixels != b.pixels) return a.pixels > b.pixels;
+  // Same pixel count: the earliest-modified file is most likely the original (a lossless PNG
+  // re-encode of a JPEG is larger but not the original). File size decides when a time is unknown.
+  if (a.mtime_ns > 0 && b.mtime_ns > 0 && a.mtime_ns != b.mtime_ns) return a.mtime_ns < b.mtime_ns;
   if (a.file_size != b.file_size) return a.file_size > b.file_size;
   if (a.path != b.path) return a.path < b.path;
   return ia < ib;

@@ -45,21 +45,31 @@ void effective(const Problem& p, const double* x, cv::Mat& Weff, std::vector<flo
   }
 }
 
-// Z = X Weff^T + beff, then rows -> softmax in place; returns nothing.
-void logits_softmax(const cv::Mat& X, const cv::Mat& Weff, const std::vector<float>& beff, cv::Mat& Z) {
+// Z = X Weff^T + beff (logits).
+void logits_of(const cv::Mat& X, const cv::Mat& Weff, const std::vector<float>& beff, cv::Mat& Z) {
   const int n = X.rows, D = X.cols, K = Weff.rows;
   Z.create(n, K, CV_32F);
   for (int i = 0; i < n; ++i) std::copy(beff.begin(), beff.end(), Z.ptr<float>(i));
   cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, K, D, 1.f, X.ptr<float>(0), int(X.step1()),
               Weff.ptr<float>(0), int(Weff.step1()), 1.f, Z.ptr<float>(0), int(Z.step1()));
-  for (int i = 0; i < n; ++i) {
+}
+
+// Rows of Z -> softmax(Z * inv_t) in place.
+void softmax_in_place(cv::Mat& Z, double inv_t) {
+  const int K = Z.cols;
+  for (int i = 0; i < Z.rows; ++i) {
     float* z = Z.ptr<float>(i);
     const float mx = *std::max_element(z, z + K);
     double sum = 0;
-    for (int k = 0; k < K; ++k) sum += (z[k] = std::exp(z[k] - mx));
+    for (int k = 0; k < K; ++k) sum += (z[k] = float(std::exp(double(z[k] - mx) * inv_t)));
     const float inv = float(1.0 / sum);
     for (int k = 0; k < K; ++k) z[k] *= inv;
   }
+}
+
+void logits_softmax(const cv::Mat& X, const cv::Mat& Weff, const std::vector<float>& beff, cv::Mat& Z) {
+  logits_of(X, Weff, beff, Z);
+  softmax_in_place(Z, 1.0);
 }
 
 lbfgsfloatval_t evaluate_cb(void* inst, const lbfgsfloatval_t* x, lbfgsfloatval_t* g, const int nvar,
@@ -107,6 +117,12 @@ lbfgsfloatval_t evaluate_cb(void* inst, const lbfgsfloatval_t* x, lbfgsfloatval_
 }  // namespace
 
 cv::Mat LogisticModel::predict_proba(const cv::Mat& X) const {
+  cv::Mat Z = logits(X);
+  softmax_in_place(Z, 1.0 / temperature);
+  return Z;
+}
+
+cv::Mat LogisticModel::logits(const cv::Mat& X) const {
   IRBIS_THROW_IF_NOT(X.type() == CV_32F && X.cols == dim(), UsageError,
                      "classifier expects " + std::to_string(dim()) + "-d features, got " + std::to_string(X.cols));
   cv::Mat Xc = X.isContinuous() ? X : X.clone();
@@ -120,10 +136,99 @@ cv::Mat LogisticModel::predict_proba(const cv::Mat& X) const {
     }
     beff[size_t(k)] = float(bb);
   }
-  cv::Mat P;
+  cv::Mat Z;
   if (Xc.rows == 0) return cv::Mat(0, W.rows, CV_32F);
-  logits_softmax(Xc, Weff, beff, P);
-  return P;
+  logits_of(Xc, Weff, beff, Z);
+  return Z;
+}
+
+cv::Mat softmax_rows(const cv::Mat& logits, double temperature) {
+  IRBIS_THROW_IF_NOT(logits.type() == CV_32F && temperature > 0, UsageError,
+                     "softmax_rows: float32 logits and a positive temperature");
+  cv::Mat Z = logits.clone();
+  softmax_in_place(Z, 1.0 / temperature);
+  return Z;
+}
+
+double log_loss(const cv::Mat& logits, const std::vector<int>& truth, double temperature) {
+  IRBIS_THROW_IF_NOT(logits.type() == CV_32F && logits.rows == int(truth.size()) && temperature > 0, UsageError,
+                     "log_loss: one float32 logit row per label and a positive temperature");
+  if (logits.rows == 0) return 0;
+  const double inv_t = 1.0 / temperature;
+  double total = 0;
+  for (int i = 0; i < logits.rows; ++i) {
+    const float* z = logits.ptr<float>(i);
+    const int y = truth[size_t(i)];
+    IRBIS_THROW_IF_NOT(y >= 0 && y < logits.cols, UsageError, "log_loss: label out of range");
+    const double mx = *std::max_element(z, z + logits.cols) * inv_t;
+    double sum = 0;
+    for (int k = 0; k < logits.cols; ++k) sum += std::exp(double(z[k]) * inv_t - mx);
+    total += mx + std::log(sum) - double(z[y]) * inv_t;
+  }
+  return total / double(logits.rows);
+}
+
+double fit_temperature(const cv::Mat& logits, const std::vector<int>& truth) {
+  if (logits.rows == 0) return 1;
+  // Golden-section search on u = log(temperature) in [log 1/100, log 100]: log_loss is convex in
+  // 1 / temperature, hence unimodal in u.
+  const double phi = (std::sqrt(5.0) - 1) / 2;
+  double a = std::log(0.01), b = std::log(100.0);
+  double c = b - phi * (b - a), d = a + phi * (b - a);
+  double fc = log_loss(logits, truth, std::exp(c)), fd = log_loss(logits, truth, std::exp(d));
+  for (int it = 0; it < 60 && b - a > 1e-4; ++it) {
+    if (fc < fd) {
+      b = d;
+      d = c;
+      fd = fc;
+      c = b - phi * (b - a);
+      fc = log_loss(logits, truth, std::exp(c));
+    } else {
+      a = c;
+      c = d;
+      fc = fd;
+      d = a + phi * (b - a);
+      fd = log_loss(logits, truth, std::exp(d));
+    }
+  }
+  return std::exp((a + b) / 2);
+}
+
+TemperatureCalibration calibrate_temperature(const cv::Mat& oof_logits, const std::vector<int>& truth,
+                                             const std::vector<int>& fold, int folds) {
+  IRBIS_THROW_IF_NOT(oof_logits.type() == CV_32F && oof_logits.rows == int(truth.size()) &&
+                         fold.size() == truth.size(),
+                     UsageError, "calibrate_temperature: one logit row, label and fold per row");
+  TemperatureCalibration c;
+  c.rows = oof_logits.rows;
+  if (c.rows == 0) return c;
+  c.fitted = fit_temperature(oof_logits, truth);
+  c.log_loss_uncalibrated = log_loss(oof_logits, truth, 1.0);
+  // Cross-fitting: the temperature that scores a fold never saw that fold's rows.
+  double total = 0;
+  for (int f = 0; f < folds; ++f) {
+    std::vector<int> in, out;
+    for (size_t i = 0; i < fold.size(); ++i) (fold[i] == f ? out : in).push_back(int(i));
+    if (out.empty()) continue;
+    auto rows_of = [&](const std::vector<int>& idx, cv::Mat& Z, std::vector<int>& y) {
+      Z.create(int(idx.size()), oof_logits.cols, CV_32F);
+      y.clear();
+      for (size_t i = 0; i < idx.size(); ++i) {
+        oof_logits.row(idx[i]).copyTo(Z.row(int(i)));
+        y.push_back(truth[size_t(idx[i])]);
+      }
+    };
+    cv::Mat Zin, Zout;
+    std::vector<int> yin, yout;
+    rows_of(in, Zin, yin);
+    rows_of(out, Zout, yout);
+    const double t = in.empty() ? 1.0 : fit_temperature(Zin, yin);
+    total += log_loss(Zout, yout, t) * double(out.size());
+  }
+  c.log_loss_cross_fitted = total / double(c.rows);
+  c.accepted = c.log_loss_cross_fitted < c.log_loss_uncalibrated;
+  c.temperature = c.accepted ? c.fitted : 1.0;
+  return c;
 }
 
 cv::Mat LogisticModel::params() const {

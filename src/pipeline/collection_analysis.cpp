@@ -72,6 +72,7 @@ CollectionDupes find_collection_dupes(const Collection& coll, const DupesParams&
     it.content = r.content_hash;
     it.pixels = int64_t(r.width) * r.height;
     it.file_size = r.size;
+    it.mtime_ns = r.mtime_ns;
     it.path = r.path;
     if (have_color && r.id < color.rows()) {
       const float* std = color.row_f32(r.id) + kColorHistBins + 3;
@@ -188,6 +189,38 @@ FeatureMatrix load_feature_matrix(const Collection& coll, const std::string& fea
   if (rows.size() > 0) rows.read(0, rows.size(), in.data.ptr<float>());
   in.records = rows.take_records();
   return in;
+}
+
+std::vector<ImagePalette> load_palettes(const Collection& coll) {
+  const std::string dir = coll.dir().string();
+  if (!coll.has_feature(kPaletteFeature) || coll.feature_rows(kPaletteFeature) == 0)
+    throw UsageError(dir + ": no dominant colours (palette feature); run `irbis index FOLDER --into " + dir +
+                     "` (they are computed with the hashes and back-filled into older collections)");
+  const FeatureView pal = coll.view(kPaletteFeature, "f32", kPaletteDim);
+  const bool with_hist = coll.has_feature(kColorFeature);
+  std::optional<FeatureView> hist;
+  if (with_hist) hist.emplace(coll.view(kColorFeature, "f32", kColorStatsDim));
+  std::vector<ImagePalette> out;
+  for (auto& r : coll.records(ImageStatus::ok)) {
+    if (r.id >= pal.rows()) continue;
+    ImagePalette p;
+    p.colors = palette_colors(pal.row_f32(r.id));
+    if (hist && r.id < hist->rows()) p.histogram.assign(hist->row_f32(r.id), hist->row_f32(r.id) + kColorHistBins);
+    p.record = std::move(r);
+    out.push_back(std::move(p));
+  }
+  return out;
+}
+
+std::vector<ImagePalette> search_collection_colors(const Collection& coll, const std::vector<LabColor>& query, int k) {
+  std::vector<ImagePalette> all = load_palettes(coll);
+  for (ImagePalette& p : all) p.match = palette_match(p.colors, query);
+  const size_t keep = std::min(all.size(), size_t(std::max(0, k)));
+  std::partial_sort(all.begin(), all.begin() + long(keep), all.end(), [](const ImagePalette& a, const ImagePalette& b) {
+    return a.match != b.match ? a.match > b.match : a.record.id < b.record.id;
+  });
+  all.resize(keep);
+  return all;
 }
 
 EmbeddingMatrix load_classifier_input(const Collection& coll, const std::string& model, ClassifierInput input) {

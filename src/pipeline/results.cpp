@@ -2,6 +2,7 @@
 #include "irbis/results.h"
 
 #include <algorithm>
+#include <cmath>
 
 #include "irbis/hashes.h"
 #include "irbis/image.h"
@@ -234,6 +235,65 @@ Table search_table(const VectorSearch& vs, const std::vector<Neighbor>& hits) {
   return t;
 }
 
+nlohmann::json palette_json(const std::vector<PaletteColor>& colors) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const PaletteColor& c : colors)
+    out.push_back({{"color", hex_color(c.lab)}, {"weight", c.weight}, {"lab", {c.lab.L, c.lab.a, c.lab.b}}});
+  return out;
+}
+
+nlohmann::json color_search_json(const std::vector<std::string>& query, const std::vector<ImagePalette>& hits) {
+  nlohmann::json results = nlohmann::json::array();
+  for (size_t i = 0; i < hits.size(); ++i) {
+    nlohmann::json j = image_json(hits[i].record);
+    j["rank"] = i + 1;
+    j["match"] = hits[i].match;
+    j["palette"] = palette_json(hits[i].colors);
+    results.push_back(std::move(j));
+  }
+  return {{"query", query}, {"results", std::move(results)}};
+}
+
+namespace {
+std::string palette_text(const std::vector<PaletteColor>& colors) {
+  std::string out;
+  for (const PaletteColor& c : colors)
+    out += (out.empty() ? "" : ", ") + hex_color(c.lab) + " " + std::to_string(int(std::lround(100 * c.weight))) + "%";
+  return out;
+}
+}  // namespace
+
+Table color_search_table(const std::vector<ImagePalette>& hits) {
+  Table t{{"rank", "match", "path", "palette", "id"}, {}};
+  for (size_t i = 0; i < hits.size(); ++i)
+    t.rows.push_back({std::to_string(i + 1), fixed(hits[i].match, 4), hits[i].record.path, palette_text(hits[i].colors),
+                      std::to_string(hits[i].record.id)});
+  return t;
+}
+
+Table palettes_table(const std::vector<ImagePalette>& palettes) {
+  Table t;
+  t.header = {"path", "id"};
+  for (int c = 1; c <= kPaletteColors; ++c)
+    for (const char* f : {"color", "weight", "L", "a", "b"}) t.header.push_back(f + std::to_string(c));
+  for (int h = 0; h < kColorHistBins; ++h) t.header.push_back((h < 10 ? "hist0" : "hist") + std::to_string(h));
+  for (const ImagePalette& p : palettes) {
+    std::vector<std::string> row = {p.record.path, std::to_string(p.record.id)};
+    for (size_t c = 0; c < size_t(kPaletteColors); ++c) {
+      if (c < p.colors.size()) {
+        const PaletteColor& pc = p.colors[c];
+        for (std::string v : {hex_color(pc.lab), fixed(pc.weight, 4), fixed(pc.lab.L, 2), fixed(pc.lab.a, 2), fixed(pc.lab.b, 2)})
+          row.push_back(std::move(v));
+      } else {
+        row.insert(row.end(), 5, "");
+      }
+    }
+    for (int h = 0; h < kColorHistBins; ++h) row.push_back(p.histogram.empty() ? "" : fixed(p.histogram[size_t(h)], 5));
+    t.rows.push_back(std::move(row));
+  }
+  return t;
+}
+
 nlohmann::json issues_json(const CollectionIssues& c, Page page) {
   nlohmann::json summary = nlohmann::json::array(), items = nlohmann::json::array();
   for (const IssueSummary& s : c.summary)
@@ -263,6 +323,125 @@ Table issues_summary_table(const CollectionIssues& c) {
   Table t{{"issue", "images", "threshold", "rule"}, {}};
   for (const IssueSummary& s : c.summary)
     t.rows.push_back({issue_name(s.kind), std::to_string(s.images), general(s.threshold, 4), s.rule});
+  return t;
+}
+
+Table class_scores_table(const Evaluation& e, const std::vector<std::string>& classes, int digits) {
+  Table t{{"class", "precision", "recall", "f1", "support"}, {}};
+  for (size_t c = 0; c < classes.size() && c < e.per_class.size(); ++c) {
+    const ClassScores& s = e.per_class[c];
+    t.rows.push_back({classes[c], fixed(s.precision, digits), fixed(s.recall, digits), fixed(s.f1, digits),
+                      std::to_string(s.support)});
+  }
+  return t;
+}
+
+Table confusion_table(const Evaluation& e, const std::vector<std::string>& classes, const std::string& predicted_prefix) {
+  Table t{{"true_class"}, {}};
+  for (const auto& name : classes) t.header.push_back(predicted_prefix + name);
+  const int k = int(classes.size());
+  if (e.confusion.rows != k || e.confusion.cols != k) return t;
+  for (int r = 0; r < k; ++r) {
+    std::vector<std::string> row{classes[size_t(r)]};
+    for (int c = 0; c < k; ++c) row.push_back(std::to_string(e.confusion.at<int>(r, c)));
+    t.rows.push_back(std::move(row));
+  }
+  return t;
+}
+
+std::vector<SuspectRow> suspect_rows(const std::vector<SuspectLabel>& found, const std::vector<ImageRecord>& records,
+                                     const std::vector<std::string>& classes) {
+  std::vector<SuspectRow> rows;
+  rows.reserve(found.size());
+  for (const auto& s : found)
+    rows.push_back({records[s.row].path, classes[size_t(s.label)], classes[size_t(s.predicted)], s.confidence, s.p_label});
+  return rows;
+}
+
+nlohmann::json suspects_json(const std::vector<SuspectRow>& rows) {
+  nlohmann::json j = nlohmann::json::array();
+  for (const auto& s : rows)
+    j.push_back({{"path", display_path(s.path)},
+                 {"label", s.label},
+                 {"predicted", s.predicted},
+                 {"confidence", s.confidence},
+                 {"p_label", s.p_label}});
+  return j;
+}
+
+Table suspects_table(const std::vector<SuspectRow>& rows) {
+  Table t{{"path", "label", "predicted", "confidence", "p_label"}, {}};
+  for (const auto& s : rows) t.rows.push_back({s.path, s.label, s.predicted, fixed(s.confidence, 3), fixed(s.p_label, 3)});
+  return t;
+}
+
+namespace {
+float top_probability(const PredictionRow& r) { return *std::max_element(r.proba.begin(), r.proba.end()); }
+}  // namespace
+
+nlohmann::json predictions_json(const std::vector<std::string>& classes, const std::vector<PredictionRow>& rows) {
+  nlohmann::json j = nlohmann::json::array();
+  for (const auto& r : rows) {
+    nlohmann::json o = {{"path", display_path(r.path)}};
+    if (!r.error.empty() || r.proba.size() != classes.size()) {
+      o["error"] = r.error;
+    } else {
+      o["label"] = r.label;
+      o["probability"] = top_probability(r);
+      nlohmann::json p = nlohmann::json::object();
+      for (size_t c = 0; c < classes.size(); ++c) p[classes[c]] = r.proba[c];
+      o["probabilities"] = std::move(p);
+    }
+    j.push_back(std::move(o));
+  }
+  return j;
+}
+
+Table predictions_table(const std::vector<std::string>& classes, const std::vector<PredictionRow>& rows) {
+  Table t{{"path", "label", "probability"}, {}};
+  for (const auto& c : classes) t.header.push_back("p_" + c);
+  for (const auto& r : rows) {
+    std::vector<std::string> f{r.path, "", ""};
+    if (r.error.empty() && r.proba.size() == classes.size()) {
+      f[1] = r.label;
+      f[2] = fixed(top_probability(r));
+      for (float p : r.proba) f.push_back(fixed(p));
+    } else {
+      f[2] = "error: " + r.error;
+      f.resize(t.header.size());
+    }
+    t.rows.push_back(std::move(f));
+  }
+  return t;
+}
+
+nlohmann::json retrieval_json(const RetrievalReport& r, const std::string& collection, const std::string& model,
+                              const RetrievalParams& p, int64_t unknown_paths) {
+  const bool has_topk = r.queries > 0, has_map = r.map_queries > 0;
+  nlohmann::json topk = nlohmann::json::object();
+  for (auto [k, a] : r.topk) topk[std::to_string(k)] = has_topk ? nlohmann::json(a) : nlohmann::json();
+  return {{"collection", display_path(collection)},
+          {"model", model},
+          {"labelled", r.labelled},
+          {"classes", r.classes},
+          {"queries", r.queries},
+          {"negatives", r.negatives_used},
+          {"seed", p.seed},
+          {"top_k_accuracy", std::move(topk)},
+          {"knn1_accuracy", r.knn1},
+          {"knn5_accuracy", r.knn5},
+          {"map", has_map ? nlohmann::json(r.map) : nlohmann::json()},
+          {"unknown_paths", unknown_paths},
+          {"skipped_classes", r.skipped_classes}};
+}
+
+Table retrieval_table(const RetrievalReport& r) {
+  const bool has_topk = r.queries > 0, has_map = r.map_queries > 0;
+  Table t{{"metric", "value"}, {}};
+  for (auto [k, a] : r.topk) t.rows.push_back({"top-" + std::to_string(k) + " accuracy", has_topk ? fixed(a) : "n/a"});
+  t.rows.push_back({"leave-one-out 1-NN accuracy", fixed(r.knn1)});
+  t.rows.push_back({"leave-one-out 5-NN accuracy", fixed(r.knn5)});
+  t.rows.push_back({"mAP", has_map ? fixed(r.map) : "n/a"});
   return t;
 }
 

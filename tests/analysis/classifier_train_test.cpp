@@ -190,7 +190,171 @@ TEST(ClassifierTrain, OldClassifierFileStillLoads) {
   EXPECT_EQ(c.classes, (std::vector<std::string>{"cat", "dog"}));
   EXPECT_EQ(c.report["train_images"], 7);
   EXPECT_FALSE(c.report.contains("saved_model"));
+  EXPECT_EQ(c.model.temperature, 1.0);  // no temperature in the header: probabilities as before
   const cv::Mat P = c.predict_proba((cv::Mat_<float>(1, 3) << 2.f, 0.f, 0.f));
   // logits 2 + 0.5 and -2 - 0.5: p(cat) = 1 / (1 + e^-5)
   EXPECT_NEAR(P.at<float>(0, 0), 1.0 / (1.0 + std::exp(-5.0)), 1e-6);
+}
+
+TEST(ClassifierCalibration, TemperatureFitRecoversAKnownTemperature) {
+  // Labels drawn from softmax(z / T) for random logits z: the fitted temperature is T.
+  for (const double T : {0.5, 1.0, 2.5}) {
+    std::mt19937_64 rng(uint64_t(T * 100));
+    std::normal_distribution<float> g(0.f, 3.f);
+    std::uniform_real_distribution<double> u(0.0, 1.0);
+    const int n = 20000, K = 5;
+    cv::Mat Z(n, K, CV_32F);
+    std::vector<int> y;
+    for (int i = 0; i < n; ++i) {
+      for (int k = 0; k < K; ++k) Z.at<float>(i, k) = g(rng);
+      const cv::Mat P = softmax_rows(Z.row(i), T);
+      double r = u(rng), acc = 0;
+      int label = K - 1;
+      for (int k = 0; k < K; ++k)
+        if ((acc += P.at<float>(0, k)) > r) {
+          label = k;
+          break;
+        }
+      y.push_back(label);
+    }
+    const double fitted = fit_temperature(Z, y);
+    EXPECT_NEAR(fitted, T, 0.06 * T) << "true temperature " << T;
+    // It is the minimiser of the log-loss.
+    EXPECT_LE(log_loss(Z, y, fitted), log_loss(Z, y, fitted * 1.1));
+    EXPECT_LE(log_loss(Z, y, fitted), log_loss(Z, y, fitted / 1.1));
+  }
+  EXPECT_EQ(fit_temperature(cv::Mat(0, 3, CV_32F), {}), 1.0);
+}
+
+TEST(ClassifierCalibration, TemperatureImprovesTheEceOfAnOverRegularisedModel) {
+  std::vector<int> y;
+  const cv::Mat X = blobs(3, 80, 8, 1.5, 11, y);
+  TrainOptions opts;
+  opts.l2 = 10;  // far too strong: probabilities close to 1/3 although the classes separate
+  const TrainResult tr = train_classifier(X, y, kClasses, opts);
+  EXPECT_GT(tr.test_eval.accuracy, 0.9);
+  EXPECT_LT(tr.temperature, 0.5);  // the fitted temperature sharpens the probabilities
+  EXPECT_GT(tr.test_ece_uncalibrated, 0.2);
+  EXPECT_LT(tr.test_ece, tr.test_ece_uncalibrated / 2);
+  EXPECT_LT(tr.test_log_loss, tr.test_log_loss_uncalibrated);
+  EXPECT_EQ(tr.model.temperature, tr.temperature);
+  // The temperature never changes the predicted class.
+  LogisticModel plain = tr.model;
+  plain.temperature = 1;
+  EXPECT_EQ(argmax_rows(tr.model.predict_proba(X)), argmax_rows(plain.predict_proba(X)));
+
+  // Without calibration: temperature 1, the same accuracy.
+  opts.calibrate = false;
+  const TrainResult raw = train_classifier(X, y, kClasses, opts);
+  EXPECT_EQ(raw.temperature, 1.0);
+  EXPECT_EQ(raw.test_eval.accuracy, tr.test_eval.accuracy);
+  EXPECT_NEAR(raw.test_ece, tr.test_ece_uncalibrated, 1e-6);
+}
+
+TEST(ClassifierCalibration, TemperatureIsSavedAndLoaded) {
+  std::vector<int> y;
+  const cv::Mat X = blobs(3, 20, 4, 1.0, 5, y);
+  TrainOptions opts;
+  opts.l2 = 1;
+  const TrainResult tr = train_classifier(X, y, kClasses, opts);
+  ModelCard card;
+  card.name = "m";
+  const Classifier c = make_classifier(card, kClasses, tr, opts, 0, nlohmann::json::object());
+  test::TempDir tmp("clftemp");
+  c.save(tmp / "t.clf");
+  const Classifier back = Classifier::load(tmp / "t.clf");
+  EXPECT_NE(back.model.temperature, 1.0);
+  EXPECT_DOUBLE_EQ(back.model.temperature, tr.temperature);
+  EXPECT_EQ(back.report["temperature"], tr.temperature);
+  const cv::Mat a = c.predict_proba(X), b = back.predict_proba(X);
+  EXPECT_LT(cv::norm(a, b, cv::NORM_INF), 1e-6);
+}
+
+namespace {
+
+// Labels drawn from softmax(z / T_i) for random logits z, where row i's temperature is
+// temperatures[i % size]: the logits of a model whose calibration is known row by row.
+void sample_labels(int n, int K, const std::vector<double>& temperatures, uint64_t seed, cv::Mat& Z,
+                   std::vector<int>& y) {
+  std::mt19937_64 rng(seed);
+  std::normal_distribution<float> g(0.f, 3.f);
+  std::uniform_real_distribution<double> u(0.0, 1.0);
+  Z.create(n, K, CV_32F);
+  y.clear();
+  for (int i = 0; i < n; ++i) {
+    for (int k = 0; k < K; ++k) Z.at<float>(i, k) = g(rng);
+    const cv::Mat P = softmax_rows(Z.row(i), temperatures[size_t(i) % temperatures.size()]);
+    double r = u(rng), acc = 0;
+    int label = K - 1;
+    for (int k = 0; k < K; ++k)
+      if ((acc += P.at<float>(0, k)) > r) {
+        label = k;
+        break;
+      }
+    y.push_back(label);
+  }
+}
+
+}  // namespace
+
+TEST(ClassifierCalibration, ConsistentMiscalibrationIsCorrected) {
+  cv::Mat Z;
+  std::vector<int> y;
+  sample_labels(6000, 4, {2.0}, 3, Z, y);
+  std::vector<int> fold(y.size());
+  for (size_t i = 0; i < fold.size(); ++i) fold[i] = int(i % 5);
+  const TemperatureCalibration c = calibrate_temperature(Z, y, fold, 5);
+  EXPECT_TRUE(c.accepted);
+  EXPECT_NEAR(c.temperature, 2.0, 0.15);
+  EXPECT_EQ(c.temperature, c.fitted);
+  EXPECT_LT(c.log_loss_cross_fitted, c.log_loss_uncalibrated);
+  EXPECT_EQ(c.rows, 6000);
+}
+
+TEST(ClassifierCalibration, ATemperatureThatDoesNotHoldOnHeldOutFoldsIsRefused) {
+  // Fold 0's rows want T = 0.4, fold 1's T = 3: a temperature fitted on one fold makes the other
+  // worse than T = 1, so the cross-fitted check refuses it.
+  cv::Mat Z;
+  std::vector<int> y;
+  sample_labels(4000, 4, {0.4, 3.0}, 5, Z, y);
+  std::vector<int> fold(y.size());
+  for (size_t i = 0; i < fold.size(); ++i) fold[i] = int(i % 2);
+  const TemperatureCalibration c = calibrate_temperature(Z, y, fold, 2);
+  EXPECT_FALSE(c.accepted);
+  EXPECT_EQ(c.temperature, 1.0);
+  EXPECT_GE(c.log_loss_cross_fitted, c.log_loss_uncalibrated);
+  EXPECT_NE(c.fitted, 1.0);  // a temperature was fitted, then not kept
+}
+
+TEST(ClassifierCalibration, AWellSpecifiedModelIsNotMadeWorse) {
+  // Gaussian classes with a shared covariance: the logistic model is the true one, a weak penalty
+  // and enough rows make its probabilities calibrated already. Calibration must leave them (T = 1,
+  // or a temperature close to it) and never raise the test ECE noticeably.
+  std::vector<int> y;
+  const cv::Mat X = blobs(3, 600, 4, 2.5, 17, y);
+  TrainOptions opts;
+  opts.l2 = 1e-4;
+  const TrainResult tr = train_classifier(X, y, kClasses, opts);
+  EXPECT_EQ(tr.calibration.rows, int(tr.train_rows.size()));
+  EXPECT_NEAR(std::log(tr.temperature), 0.0, 0.15);
+  EXPECT_LE(tr.test_ece, tr.test_ece_uncalibrated + 0.01);
+  EXPECT_LE(tr.test_log_loss, tr.test_log_loss_uncalibrated + 0.005);
+}
+
+TEST(ClassifierCalibration, ASofteningTemperatureIsNotKept) {
+  // Few images, many dimensions, overlapping classes and a weak penalty: the fold models overfit
+  // and are over-confident out of fold, so the fitted temperature is above 1. Such a temperature
+  // comes from models fitted on fewer images than the saved one and is not kept.
+  std::vector<int> y;
+  const cv::Mat X = blobs(3, 40, 40, 12.0, 23, y);
+  TrainOptions opts;
+  opts.l2 = 1e-4;
+  const TrainResult tr = train_classifier(X, y, kClasses, opts);
+  EXPECT_GT(tr.calibration.fitted, 1.0);
+  // The held-out folds alone would have kept it: the rule against softening is what refuses it.
+  EXPECT_LT(tr.calibration.log_loss_cross_fitted, tr.calibration.log_loss_uncalibrated);
+  EXPECT_FALSE(tr.calibration.accepted);
+  EXPECT_EQ(tr.temperature, 1.0);
+  EXPECT_EQ(tr.model.temperature, 1.0);
+  EXPECT_EQ(tr.test_ece, tr.test_ece_uncalibrated);
 }

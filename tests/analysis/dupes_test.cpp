@@ -452,6 +452,16 @@ TEST(GroupDuplicates, KeepRules) {
     std::vector<DupeItem> v{item(1, "a", 100, 9000), item(1, "b", 200, 10)};
     EXPECT_EQ(group_duplicates(v)[0].keep, 1u);
   }
+  // Then the earliest modified: a lossless PNG copy of a JPEG (same pixels, larger file, newer)
+  // is not kept over the original.
+  {
+    std::vector<DupeItem> v{item(1, "edits/apple-png.png", 100, 90), item(1, "photos/apple.jpg", 100, 20)};
+    v[0].mtime_ns = 2'000'000'000;
+    v[1].mtime_ns = 1'000'000'000;
+    EXPECT_EQ(group_duplicates(v)[0].keep, 1u);
+    v[1].mtime_ns = 0;  // a time unknown: file size decides
+    EXPECT_EQ(group_duplicates(v)[0].keep, 0u);
+  }
   // Then file size.
   {
     std::vector<DupeItem> v{item(1, "a", 100, 10), item(1, "b", 100, 20)};

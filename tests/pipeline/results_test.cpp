@@ -163,5 +163,88 @@ TEST(Results, OutlierSideUsesTheFences) {
   EXPECT_DOUBLE_EQ(j["lower_fence"].get<double>(), s.q1 - 1.5 * (s.q3 - s.q1));
 }
 
+// Classes a, b: 3 true a (2 right, 1 called b), 1 true b (called b).
+Evaluation two_class_evaluation() { return evaluate({0, 0, 0, 1}, {0, 0, 1, 1}, 2); }
+
+TEST(Results, ClassScoresTableFromTheEvaluation) {
+  const Evaluation e = two_class_evaluation();
+  const Table t = class_scores_table(e, {"a", "b"});
+  EXPECT_EQ(t.header, (std::vector<std::string>{"class", "precision", "recall", "f1", "support"}));
+  ASSERT_EQ(t.rows.size(), 2u);
+  EXPECT_EQ(t.rows[0], (std::vector<std::string>{"a", "1.0000", "0.6667", "0.8000", "3"}));
+  EXPECT_EQ(t.rows[1], (std::vector<std::string>{"b", "0.5000", "1.0000", "0.6667", "1"}));
+  EXPECT_EQ(class_scores_table(e, {"a", "b"}, 3).rows[0][2], "0.667");
+}
+
+TEST(Results, ConfusionTableRowsAreTrueClassesColumnsPredicted) {
+  const Table t = confusion_table(two_class_evaluation(), {"a", "b"});
+  EXPECT_EQ(t.header, (std::vector<std::string>{"true_class", "predicted_a", "predicted_b"}));
+  ASSERT_EQ(t.rows.size(), 2u);
+  EXPECT_EQ(t.rows[0], (std::vector<std::string>{"a", "2", "1"}));
+  EXPECT_EQ(t.rows[1], (std::vector<std::string>{"b", "0", "1"}));
+  // Classes that do not match the matrix give the header only, never a read past it.
+  EXPECT_TRUE(confusion_table(two_class_evaluation(), {"a", "b", "c"}).rows.empty());
+}
+
+TEST(Results, PredictionsJsonAndTableAgree) {
+  std::vector<PredictionRow> rows(2);
+  rows[0] = {"/p/cat,1.jpg", "b", "", {0.25f, 0.75f}};
+  rows[1] = {"/p/broken.jpg", "", "/p/broken.jpg: truncated JPEG", {}};
+  const auto j = predictions_json({"a", "b"}, rows);
+  ASSERT_EQ(j.size(), 2u);
+  EXPECT_EQ(j[0]["path"], "/p/cat,1.jpg");
+  EXPECT_EQ(j[0]["label"], "b");
+  EXPECT_FLOAT_EQ(j[0]["probability"].get<float>(), 0.75f);
+  EXPECT_FLOAT_EQ(j[0]["probabilities"]["a"].get<float>(), 0.25f);
+  EXPECT_FALSE(j[0].contains("error"));
+  EXPECT_EQ(j[1]["error"], "/p/broken.jpg: truncated JPEG");
+  EXPECT_FALSE(j[1].contains("label"));
+  const Table t = predictions_table({"a", "b"}, rows);
+  EXPECT_EQ(t.header, (std::vector<std::string>{"path", "label", "probability", "p_a", "p_b"}));
+  EXPECT_EQ(t.rows[0], (std::vector<std::string>{"/p/cat,1.jpg", "b", "0.7500", "0.2500", "0.7500"}));
+  EXPECT_EQ(t.rows[1], (std::vector<std::string>{"/p/broken.jpg", "", "error: /p/broken.jpg: truncated JPEG", "", ""}));
+}
+
+TEST(Results, SuspectsJsonAndTableAgree) {
+  const std::vector<SuspectRow> rows{{"/l/a/x.jpg", "a", "b", 0.91, 0.04}};
+  const auto j = suspects_json(rows);
+  ASSERT_EQ(j.size(), 1u);
+  EXPECT_EQ(j[0]["path"], "/l/a/x.jpg");
+  EXPECT_EQ(j[0]["predicted"], "b");
+  EXPECT_DOUBLE_EQ(j[0]["p_label"].get<double>(), 0.04);
+  const Table t = suspects_table(rows);
+  EXPECT_EQ(t.header, (std::vector<std::string>{"path", "label", "predicted", "confidence", "p_label"}));
+  EXPECT_EQ(t.rows[0], (std::vector<std::string>{"/l/a/x.jpg", "a", "b", "0.910", "0.040"}));
+}
+
+TEST(Results, RetrievalJsonNullsWhatIsUndefined) {
+  RetrievalReport r;
+  r.labelled = 4;
+  r.classes = 2;
+  r.topk = {{1, 0.5}, {4, 1.0}};
+  r.knn1 = 0.75;
+  r.skipped_classes = {"solo"};
+  RetrievalParams p;
+  p.seed = 9;
+  auto j = retrieval_json(r, "/c", "m", p, 3);  // no queries, no mAP queries
+  EXPECT_TRUE(j["top_k_accuracy"]["1"].is_null());
+  EXPECT_TRUE(j["map"].is_null());
+  EXPECT_EQ(j["seed"], 9);
+  EXPECT_EQ(j["unknown_paths"], 3);
+  EXPECT_EQ(j["skipped_classes"][0], "solo");
+  Table t = retrieval_table(r);
+  EXPECT_EQ(t.rows[0], (std::vector<std::string>{"top-1 accuracy", "n/a"}));
+  EXPECT_EQ(t.rows.back(), (std::vector<std::string>{"mAP", "n/a"}));
+  r.queries = 2;
+  r.map_queries = 4;
+  r.map = 0.8;
+  j = retrieval_json(r, "/c", "m", p, 0);
+  EXPECT_DOUBLE_EQ(j["top_k_accuracy"]["4"].get<double>(), 1.0);
+  EXPECT_DOUBLE_EQ(j["map"].get<double>(), 0.8);
+  t = retrieval_table(r);
+  EXPECT_EQ(t.rows[0], (std::vector<std::string>{"top-1 accuracy", "0.5000"}));
+  EXPECT_EQ(t.rows[2], (std::vector<std::string>{"leave-one-out 1-NN accuracy", "0.7500"}));
+}
+
 }  // namespace
 }  // namespace irbis
