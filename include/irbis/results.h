@@ -44,12 +44,16 @@ nlohmann::json collection_summary_json(const CollectionSummary& s);
 
 // ---- `irbis dupes`, /api/dupes, dupes.csv
 // threshold, cnn_threshold (null without --cnn), images, total_groups, duplicates,
-// groups [{group (1-based), keep: image, duplicates: [image + kind, distance (+ similarity with --cnn)]}].
+// groups [{group (1-based), keep: image, keep_reason (keep_reason_text), duplicates: [image + kind,
+// distance (+ similarity with --cnn)]}].
 // cnn_threshold set = the groups came from find_collection_dupes with CNN pairs.
 nlohmann::json dupes_json(const CollectionDupes& d, int threshold, std::optional<double> cnn_threshold,
                           Page groups = {});
 // group, path, role (keep | duplicate), distance, kind, width, height, size, [similarity,] id.
 Table dupes_table(const CollectionDupes& d, bool with_similarity);
+// Why the kept images were kept, under the table: "kept: most pixels (4 groups); earliest modified
+// of equal pixels (groups 2, 5)". Empty without groups.
+std::string keep_reasons_line(const CollectionDupes& d);
 
 // ---- `irbis unique`, /api/unique, unique.csv
 // "high" (distance above the summary's upper fence, Q3 + 1.5 IQR), "low" (below the lower fence)

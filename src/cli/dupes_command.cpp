@@ -72,7 +72,7 @@ void add_dupes_command(CLI::App& root, int& result) {
           std::cout << '\n' << found.groups.size() << " groups, " << found.duplicates() << " duplicates among "
                     << n_images << " images (pHash distance <= " << o->threshold;
           if (o->cnn) std::cout << " or CNN cosine similarity >= " << o->cnn_threshold;
-          std::cout << ")\n";
+          std::cout << ")\n" << keep_reasons_line(found) << '\n';
         }
       }
     }

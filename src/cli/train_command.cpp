@@ -83,8 +83,9 @@ void add_train_command(CLI::App& root, int& result) {
     auto coll = Collection::open(o->coll);
     const ClassifierInputs m = load_classifier_inputs(*coll, o->model, inputs);
     LabelSet labels = load_labels(o->labels, m.records);
+    std::vector<std::string> dropped;
     if (o->min_per_class > 0) {
-      const std::vector<std::string> dropped = labels.drop_classes_below(o->min_per_class);
+      dropped = labels.drop_classes_below(o->min_per_class);
       if (!dropped.empty()) {
         std::string names;
         for (const auto& d : dropped) names += (names.empty() ? "" : ", ") + d;
@@ -117,6 +118,7 @@ void add_train_command(CLI::App& root, int& result) {
       write_confusion_plot(o->plot, e.confusion, classes,
                            std::string(has_test ? "test" : "train") + " accuracy " + fmt3(e.accuracy) + " (" +
                                std::to_string(has_test ? tr.test_rows.size() : tr.train_rows.size()) + " images)");
+      std::cerr << "wrote " << display_path(o->plot) << '\n';
     }
 
     nlohmann::json suspects = nlohmann::json::array();
@@ -131,12 +133,15 @@ void add_train_command(CLI::App& root, int& result) {
         suspects.push_back({{"path", path}, {"label", given}, {"predicted", pred}, {"confidence", s.confidence}});
       }
       if (!out) throw IoError(o->suspects + ": write failed");
+      std::cerr << "wrote " << count_of(int64_t(suspects.size()), "suspect label") << " to " << display_path(o->suspects)
+                << '\n';
     }
 
     if (fmt == Format::json) {
       nlohmann::json j = rep;
       j["out"] = display_path(o->out);
       j["classes"] = classes;
+      if (o->min_per_class > 0) j["left_out"] = dropped;
       j["embedding_model"] = m.card.name;
       j["input"] = classifier_input_name(input);
       if (!o->suspects.empty()) j["suspects"] = suspects;

@@ -2,6 +2,7 @@
 #include "irbis/results.h"
 
 #include <algorithm>
+#include <map>
 
 #include "irbis/image.h"
 #include "irbis/text.h"
@@ -57,7 +58,10 @@ nlohmann::json dupes_json(const CollectionDupes& d, int threshold, std::optional
       if (cnn_threshold) j["similarity"] = m.has_similarity() ? nlohmann::json(m.similarity) : nlohmann::json(nullptr);
       members.push_back(std::move(j));
     }
-    groups.push_back({{"group", g + 1}, {"keep", image_json(d.records[grp.keep])}, {"duplicates", std::move(members)}});
+    groups.push_back({{"group", g + 1},
+                      {"keep", image_json(d.records[grp.keep])},
+                      {"keep_reason", keep_reason_text(grp.keep_reason)},
+                      {"duplicates", std::move(members)}});
   }
   return {{"threshold", threshold},
           {"cnn_threshold", cnn_threshold ? nlohmann::json(*cnn_threshold) : nlohmann::json(nullptr)},
@@ -85,6 +89,23 @@ Table dupes_table(const CollectionDupes& d, bool with_similarity) {
           m.has_similarity() ? fixed(m.similarity, 4) : "");
   }
   return t;
+}
+
+std::string keep_reasons_line(const CollectionDupes& d) {
+  std::map<KeepReason, std::vector<size_t>> by_reason;
+  for (size_t g = 0; g < d.groups.size(); ++g) by_reason[d.groups[g].keep_reason].push_back(g + 1);
+  std::string line;
+  for (const auto& [reason, groups] : by_reason) {
+    line += std::string(line.empty() ? "kept: " : "; ") + keep_reason_text(reason) + " (";
+    if (groups.size() > 5) {
+      line += std::to_string(groups.size()) + " groups)";
+      continue;
+    }
+    line += groups.size() == 1 ? "group " : "groups ";
+    for (size_t i = 0; i < groups.size(); ++i) line += (i ? ", " : "") + std::to_string(groups[i]);
+    line += ")";
+  }
+  return line;
 }
 
 const char* outlier_side(const BoxSummary& s, const UniqueRow& u) {

@@ -126,7 +126,8 @@ std::string dupes_html(ReportData& d, const ViewContext& ctx) {
   h += "<p><b class=\"count\">" + std::to_string(r.groups.size()) + "</b> groups, <b>" + std::to_string(r.duplicates()) +
        "</b> duplicates among " + std::to_string(r.records.size()) + " images (exact = same bytes, near = pHash " +
        "distance &le; " + std::to_string(d.options().dupes_threshold) +
-       "). The green image is the one to keep (most pixels, then the earliest modified, then largest file). Nothing is deleted.</p>";
+       "). The green image is the one to keep (most pixels; of equal pixels the earliest modified, then a JPEG over a "
+       "re-encode of it, then the largest file); its card says which rule chose it. Nothing is deleted.</p>";
   const auto [first, last] = page_range(ctx, r.groups.size(), size_t(d.options().html_max_groups));
   if (ctx.page_size <= 0 && last < r.groups.size())
     h += "<p class=\"mut\">showing the first " + std::to_string(last) + " groups; dupes.csv lists all.</p>";
@@ -140,7 +141,10 @@ std::string dupes_html(ReportData& d, const ViewContext& ctx) {
     std::vector<std::string> paths{k.path};
     for (const auto& m : grp.duplicates) paths.push_back(r.records[m.index].path);
     const std::vector<std::string> names = shortest_unique_suffixes(paths);
-    h += thumb_html(ctx, k, "<b>keep</b> " + dimensions_html(k.width, k.height), "keep", names[0]);
+    h += thumb_html(ctx, k,
+                    "<b>keep</b> " + dimensions_html(k.width, k.height) + "<br><span class=\"why\">" +
+                        html_escape(keep_reason_text(grp.keep_reason)) + "</span>",
+                    "keep", names[0]);
     for (size_t i = 0; i < grp.duplicates.size(); ++i) {
       const auto& m = grp.duplicates[i];
       const auto& x = r.records[m.index];
@@ -556,7 +560,13 @@ ReportSummary write_report(const Collection& coll, const ReportOptions& opts, co
   sum.index_html = index;
   sum.images = data.live().size();
   sum.dupe_groups = data.dupes().groups.size();
-  if (const ClustersResult* c = data.clusters()) sum.cluster_k = c->report.k;
+  if (const ClustersResult* c = data.clusters()) {
+    sum.cluster_k = c->report.k;
+    if (c->report.auto_k && c->report.table.size() > 1) {
+      sum.cluster_k_min = c->report.table.front().k;
+      sum.cluster_k_max = c->report.table.back().k;
+    }
+  }
   if (const UniqueResult* u = data.unique()) {
     sum.unique_ranked = u->summary.n;
     if (!u->rows.empty() && u->rows[0].neighbor >= 0) {
