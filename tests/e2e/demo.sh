@@ -55,7 +55,7 @@ for r in copies:
     kept = g["keep"]["path"].split("/sample/")[-1]
     assert kept in (r["original"], byte_copy_of.get(r["original"])), (r, kept)
     assert g["keep_reason"] == "earliest modified of equal pixels", g["keep_reason"]
-assert "kept: " in out and "earliest modified of equal pixels (group" in out, out
+assert "kept: " in out and "earliest modified of equal pixels (" in out, out
 # Seconds as people read them; a best k at the top of the range tried is said.
 assert not re.search(r"in \d+\.\d{3,} s", out), out
 k = int(re.search(r"5\. clusters: k = (\d+)", out).group(1))
