@@ -102,6 +102,7 @@ struct DupeItem {
   int64_t pixels = 0;       // width * height, to pick the item to keep
   int64_t file_size = 0;    // bytes
   int64_t mtime_ns = 0;     // modification time (0 = unknown): with equal pixels, the oldest is kept
+  bool jpeg = false;        // with equal pixels and times, a JPEG is kept over a lossless re-encode of it
   std::string path;         // final tie-break (smallest wins) and group order
   // Nearly flat images (a sky, a black frame): their pHash is decided by noise, so they would
   // match each other at any threshold. They join groups only as exact (same content) duplicates.
@@ -133,13 +134,21 @@ struct DupeMember {
   int best_distance() const { return variant_distance >= 0 && variant_distance < distance ? variant_distance : distance; }
 };
 
+// The rule that chose a group's kept item (the rules in order: most pixels; of equal pixel counts
+// the earliest modified, the most likely original; then a JPEG over a lossless re-encode of it;
+// then the largest file; then the first path), against the duplicate that came closest to it
+// (byte copies of the kept file only when the group holds nothing else).
+enum class KeepReason { most_pixels, earliest_modified, jpeg_original, largest_file, first_path };
+const char* keep_reason_text(KeepReason r);  // "most pixels", "earliest modified of equal pixels", ...
+
 struct DupeGroup {
-  size_t keep = 0;                     // largest pixels, then largest file, then smallest path
+  size_t keep = 0;                     // by the keep rules (KeepReason)
+  KeepReason keep_reason = KeepReason::most_pixels;
   std::vector<DupeMember> duplicates;  // the others, sorted by (kind, best distance, path, index)
 };
 
 // Keep-centred duplicate groups (docs/dupes.md, "Grouping"): items are visited best-to-keep first
-// (most pixels, then largest file, then smallest path, then index); an item with a direct match
+// (by the KeepReason rules, then index); an item with a direct match
 // to an already kept item becomes a duplicate of the kept item it matches best, otherwise it is
 // kept itself. A match is the same non-zero content hash, or a hash distance (smallest over the
 // compared variants) <= max_distance, or a pair in the band confirmed by params.band.verify.

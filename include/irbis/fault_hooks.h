@@ -50,6 +50,9 @@ int injected_io_error(IoOp op, const std::string& path);
 //   IRBIS_FAULT_ABORT_AT_ROWS=N       abort() in the first commit reaching N images
 //   IRBIS_FAULT_ONCE_MARKER=FILE      with ABORT_AT_ROWS: only the process that creates FILE first
 //                                     aborts, so a retried run (a restarted Dask worker) completes
+//   IRBIS_FAULT_PAUSE_AT_COMMIT=N     with IRBIS_FAULT_PAUSE_FILE=FILE: in a collection's Nth commit,
+//                                     create FILE and wait (up to 60 s) until it is removed, so a
+//                                     test can signal a run caught in the middle
 //   IRBIS_FAULT_VANISH_BEFORE_READ=NAME  delete the scanned file whose path ends in /NAME just
 //                                     before index_collection reads it
 FaultHooks fault_hooks_from_environment();

@@ -7,6 +7,7 @@
 #pragma once
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -32,6 +33,8 @@ struct LimeOptions {
   int target = -1;            // class to explain; -1 = the predicted class
   int max_side = 512;         // the image is area-downscaled to at most this long side first
   double ruler = 10.0;        // SLIC compactness
+  // Called after each scored batch (samples scored so far, of all): the scoring is most of the time.
+  std::function<void(int done, int total)> progress;
 };
 
 struct SuperpixelWeight {

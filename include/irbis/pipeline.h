@@ -27,6 +27,9 @@ struct IndexParams {
   int commit_every = 256;         // images (or back-filled rows) per catalog transaction, >= 1
   // Called from the writer thread after each image; total is known after the scan.
   std::function<void(int64_t done, int64_t total)> progress;
+  // Polled by the writer thread after each image: true ends the run there, committing what was
+  // done (IndexReport::interrupted), so a later run resumes after it. The CLI sets it on Ctrl-C.
+  std::function<bool()> should_stop;
 };
 
 struct IndexReport {
@@ -44,6 +47,10 @@ struct IndexReport {
   std::vector<std::string> also_computed;
   std::vector<ScanProblem> problems;  // unreadable directories, missing roots, ...
   double seconds = 0;
+  // should_stop ended the run early: everything counted above is committed; `left` files (and
+  // back-fill rows) were not done, and a run with the same roots does them.
+  bool interrupted = false;
+  int64_t left = 0;
 };
 
 // Indexes params.roots into the collection. Throws only for fatal problems (store errors, a

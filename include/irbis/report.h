@@ -191,6 +191,7 @@ struct ReportSummary {
   size_t thumbnails = 0;
   size_t images = 0, dupe_groups = 0;
   int cluster_k = 0;           // 0 when not clustered
+  int cluster_k_min = 0, cluster_k_max = 0;  // the range an automatic k was chosen from (0: k was given)
   int64_t unique_ranked = 0;   // images with a neighbour to measure uniqueness against (0: no unique analysis)
   std::string most_unique;     // path of the most unique image ("" when none)
   double most_unique_distance = -1;

@@ -48,7 +48,8 @@ nlohmann::json collection_summary_json(const CollectionSummary& s);
 // e.g. ["mirror"]; [] when the collection has none stored), verify_max_distance and
 // verify_min_similarity (the uncertain band that was geometrically verified; null = no band),
 // pairs_verified, verify_seconds, images, total_groups, duplicates,
-// groups [{group (1-based), keep: image, duplicates: [image + evidence]}], the evidence being
+// groups [{group (1-based), keep: image, keep_reason (keep_reason_text), duplicates: [image +
+// evidence]}], the evidence being
 // kind (exact | near | cnn | verified), distance (pHash hamming distance to the kept image),
 // variant_distance and variant (smallest distance over the variant hashes and its name, e.g.
 // "mirror"; null when none were compared), similarity (CNN cosine to the kept image; only with
@@ -62,6 +63,9 @@ Table dupes_table(const CollectionDupes& d, bool with_similarity);
 // One line of a duplicate's evidence for a caption: "near, distance 2, mirror distance 0,
 // similarity 0.981, 57 inliers" (the parts that applied; the variant only when it matched closer).
 std::string dupe_evidence_text(const DupeMember& m);
+// Why the kept images were kept, under the table: "kept: most pixels (4 groups); earliest modified
+// of equal pixels (groups 2, 5)". Empty without groups.
+std::string keep_reasons_line(const CollectionDupes& d);
 
 // ---- `irbis unique`, /api/unique, unique.csv
 // "high" (distance above the summary's upper fence, Q3 + 1.5 IQR), "low" (below the lower fence)

@@ -59,13 +59,27 @@ bool is_zero(const ContentHash& h) {
   return std::all_of(h.begin(), h.end(), [](uint8_t b) { return b == 0; });
 }
 
+// The first keep rule that tells a and b apart (first_path also when nothing does).
+KeepReason deciding_rule(const DupeItem& a, const DupeItem& b) {
+  if (a.pixels != b.pixels) return KeepReason::most_pixels;
+  // Same pixel count: the earliest-modified file is most likely the original (a lossless PNG
+  // re-encode of a JPEG is larger but not the original); with equal or unknown times the JPEG
+  // (a re-encode of a JPEG's pixels is lossless, a JPEG of a PNG would not have the same pixels).
+  if (a.mtime_ns > 0 && b.mtime_ns > 0 && a.mtime_ns != b.mtime_ns) return KeepReason::earliest_modified;
+  if (a.jpeg != b.jpeg) return KeepReason::jpeg_original;
+  if (a.file_size != b.file_size) return KeepReason::largest_file;
+  return KeepReason::first_path;
+}
+
 // True when item a should be kept rather than item b.
 bool better_keep(const DupeItem& a, size_t ia, const DupeItem& b, size_t ib) {
-  if (a.pixels != b.pixels) return a.pixels > b.pixels;
-  // Same pixel count: the earliest-modified file is most likely the original (a lossless PNG
-  // re-encode of a JPEG is larger but not the original). File size decides when a time is unknown.
-  if (a.mtime_ns > 0 && b.mtime_ns > 0 && a.mtime_ns != b.mtime_ns) return a.mtime_ns < b.mtime_ns;
-  if (a.file_size != b.file_size) return a.file_size > b.file_size;
+  switch (deciding_rule(a, b)) {
+    case KeepReason::most_pixels: return a.pixels > b.pixels;
+    case KeepReason::earliest_modified: return a.mtime_ns < b.mtime_ns;
+    case KeepReason::jpeg_original: return a.jpeg;
+    case KeepReason::largest_file: return a.file_size > b.file_size;
+    case KeepReason::first_path: break;
+  }
   if (a.path != b.path) return a.path < b.path;
   return ia < ib;
 }
@@ -272,6 +286,13 @@ std::vector<DupeGroup> keep_centred_groups(std::span<const DupeItem> items, cons
   for (size_t i = 0; i < n; ++i) {
     if (!is_kept[i] || group_of[i].duplicates.empty()) continue;
     DupeGroup g = std::move(group_of[i]);
+    // The rule that beat the closest contender; byte copies of the kept file (which one of them is
+    // kept says nothing) count only when the group has nothing else.
+    const bool only_copies = std::all_of(g.duplicates.begin(), g.duplicates.end(),
+                                         [](const DupeMember& m) { return m.kind == DupeKind::exact; });
+    for (const DupeMember& m : g.duplicates)
+      if (only_copies || m.kind != DupeKind::exact)
+        g.keep_reason = std::max(g.keep_reason, deciding_rule(items[g.keep], items[m.index]));
     std::sort(g.duplicates.begin(), g.duplicates.end(), [&](const DupeMember& a, const DupeMember& b) {
       return std::make_tuple(a.kind, a.best_distance(), std::cref(items[a.index].path), a.index) <
              std::make_tuple(b.kind, b.best_distance(), std::cref(items[b.index].path), b.index);
@@ -323,6 +344,17 @@ std::vector<NearPair> find_near_pairs(std::span<const uint64_t> hashes, int max_
                        e.distance});
   std::sort(out.begin(), out.end(), pair_less);
   return out;
+}
+
+const char* keep_reason_text(KeepReason r) {
+  switch (r) {
+    case KeepReason::most_pixels: return "most pixels";
+    case KeepReason::earliest_modified: return "earliest modified of equal pixels";
+    case KeepReason::jpeg_original: return "the JPEG of equal pixels (the others re-encode it)";
+    case KeepReason::largest_file: return "largest file of equal pixels";
+    case KeepReason::first_path: return "first path of equal files";
+  }
+  return "";
 }
 
 std::vector<DupeGroup> group_duplicates(std::span<const DupeItem> items, const DupesParams& params) {

@@ -241,6 +241,7 @@ LimeResult explain_image(const cv::Mat& rgb_in, Embedder& embedder, const Classi
     const cv::Mat P = clf.predict_proba(clf.features_from_blocks(embedder, blocks));
     P.copyTo(proba.rowRange(start, end));
     r.seconds_infer += since(t);
+    if (opts.progress) opts.progress(end, N);
   }
 
   t = Clock::now();

@@ -146,9 +146,10 @@ void add_cluster_command(CLI::App& root, int& result) {
       std::cerr << "wrote " << display_path(o->plot_k) << '\n';
     }
     // A best k at the end of the range tried may only be the best of a range too small.
-    if (o->auto_k && rep.table.size() > 1 && (rep.k == p.k_max || rep.k == p.k_min))
-      std::cerr << "irbis: the best k (" << rep.k << ") is at the " << (rep.k == p.k_max ? "top" : "bottom")
-                << " of --k-range " << o->k_range << "; a wider range may find a better one\n";
+    if (o->auto_k && rep.table.size() > 1)
+      if (const std::string note = k_at_edge_note(rep.k, rep.table.front().k, rep.table.back().k, "--k-range");
+          !note.empty())
+        std::cerr << "irbis: best k by silhouette" << note << '\n';
 
     if (fmt == Format::json) {
       nlohmann::json j = cluster_report_json(rep, names);

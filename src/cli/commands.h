@@ -12,6 +12,7 @@ enum ExitCode : int {
   kExitUsage = 1,     // bad arguments
   kExitPartial = 2,   // the run completed but some inputs failed (see `irbis info --failures`)
   kExitFatal = 3,     // nothing useful could be done
+  kExitInterrupted = 130,  // Ctrl-C (128 + SIGINT, as shells report it); what was done is kept
 };
 
 void add_index_command(CLI::App& root, int& result);

@@ -38,7 +38,7 @@ void add_demo_command(CLI::App& root, int& result) {
     const IndexReport rep = index_collection(*coll, p);
     bar.finish();
     std::cout << "2. index: " << rep.ok << " images indexed, " << rep.unchanged << " unchanged, " << rep.failed
-              << " failed, in " << rep.seconds << " s -> " << (dir / "sample.irbis").string() << "\n"
+              << " failed, in " << seconds_text(rep.seconds) << " -> " << (dir / "sample.irbis").string() << "\n"
               << "3. duplicates (irbis dupes " << (dir / "sample.irbis").string() << "):\n\n";
     coll.reset();
     std::cout.flush();
@@ -62,11 +62,16 @@ void add_demo_command(CLI::App& root, int& result) {
     // Clusters and the HTML report (the same as `irbis report`).
     auto rcoll = Collection::open(dir / "sample.irbis");
     const ReportSummary rs = write_report(*rcoll, ReportOptions{}, dir / "report");
-    std::cout << "\n5. clusters: k = " << rs.cluster_k << " (chosen by silhouette; irbis cluster "
-              << (dir / "sample.irbis").string() << " --auto)\n"
+    const std::string coll_arg = shell_word((dir / "sample.irbis").string());
+    std::cout << "\n5. clusters: k = " << rs.cluster_k << " (chosen by silhouette; irbis cluster " << coll_arg
+              << " --auto)"
+              << k_at_edge_note(rs.cluster_k, rs.cluster_k_min, rs.cluster_k_max,
+                                "irbis cluster " + coll_arg + " --auto --k-range " + std::to_string(rs.cluster_k_min) +
+                                    ".." + std::to_string(2 * rs.cluster_k_max))
+              << "\n"
               << "6. report: " << rs.images << " images, " << rs.dupe_groups << " duplicate groups, "
               << rs.unique_ranked << " images ranked by uniqueness, " << rs.thumbnails << " thumbnails, in "
-              << rs.seconds << " s\n\n   open " << fs::absolute(rs.index_html).string()
+              << seconds_text(rs.seconds) << "\n\n   open " << fs::absolute(rs.index_html).string()
               << "\n   or browse and search it live: build/irbis serve " << (dir / "sample.irbis").string() << "\n";
   });
 }

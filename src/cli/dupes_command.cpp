@@ -80,7 +80,7 @@ void add_dupes_command(CLI::App& root, int& result) {
                     << n_images << " images (pHash distance <= " << o->threshold;
           if (found.variants > 0) std::cout << ", mirror included";
           if (o->cnn) std::cout << " or CNN cosine similarity >= " << o->cnn_threshold;
-          std::cout << ")\n";
+          std::cout << ")\n" << keep_reasons_line(found) << '\n';
         }
         if (found.verify_max_distance || found.verify_min_similarity) {
           std::cout << found.pairs_verified << " uncertain pairs (";

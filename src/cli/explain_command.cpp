@@ -54,7 +54,10 @@ void add_explain_command(CLI::App& root, int& result) {
     const ModelCard card = find_model(clf.embedding_model);
     clf.check_embedder(card);
     Embedder embedder(card);
+    ProgressBar bar("explaining");  // on a terminal only: the default 1000 samples take a while
+    lo.progress = [&bar](int done, int total) { bar.update(done, total); };
     const LimeResult r = explain_file(o->image, embedder, clf, lo);
+    bar.finish();
     nlohmann::json j = lime_json(r, clf);
     j["image"] = display_path(o->image);
     j["seed"] = lo.seed;
@@ -64,8 +67,12 @@ void add_explain_command(CLI::App& root, int& result) {
       if (!out) throw IoError(o->weights + ": cannot open for writing");
       out << json_dump(j) << '\n';
       if (!out) throw IoError(o->weights + ": write failed");
+      std::cerr << "wrote " << display_path(o->weights) << '\n';
     }
-    if (!o->out.empty()) write_lime_picture(o->out, r, o->percentile);
+    if (!o->out.empty()) {
+      write_lime_picture(o->out, r, o->percentile);
+      std::cerr << "wrote " << display_path(o->out) << '\n';
+    }
     if (fmt == Format::json) {
       std::cout << json_dump(j) << '\n';
     } else {

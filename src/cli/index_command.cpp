@@ -92,6 +92,8 @@ void add_index_command(CLI::App& root, int& result) {
     auto coll = Collection::open_or_create(o->into);
     ProgressBar bar("indexing");
     p.progress = [&bar](int64_t done, int64_t total) { bar.update(done, total); };
+    const InterruptGuard ctrl_c;
+    p.should_stop = [] { return InterruptGuard::requested(); };
     IndexReport rep = index_collection(*coll, p);
     bar.finish();
 
@@ -115,8 +117,20 @@ void add_index_command(CLI::App& root, int& result) {
                           {"not_images", rep.not_images}, {"ok", rep.ok},
                           {"failed", rep.failed},       {"backfilled", rep.backfilled},
                           {"also_computed", rep.also_computed}, {"problems", problems},
-                          {"seconds", rep.seconds}};
+                          {"seconds", rep.seconds}, {"interrupted", rep.interrupted},
+                          {"left", rep.left}};
       std::cout << json_dump(j) << '\n';
+    } else if (rep.interrupted) {
+      // What Ctrl-C kept (committed above) and the command that picks up from there.
+      std::string again = "irbis index";
+      for (const auto& r : o->roots) again += " " + shell_word(r);
+      again += " --into " + shell_word(o->into);
+      if (o->features != "hashes,cnn") again += " --features " + shell_word(o->features);
+      if (o->model != kDefaultModel) again += " --model " + shell_word(o->model);
+      std::cerr << "irbis: interrupted: kept " << count_of(rep.ok + rep.failed, "image") << " indexed in this run";
+      if (rep.backfilled) std::cerr << " and " << rep.backfilled << " back-filled";
+      std::cerr << " (committed to " << display_path(o->into) << "), " << rep.left
+                << " left; run the same command to resume: " << again << '\n';
     } else {
       // One summary line; ok/failed count the images decoded in this run, so a re-index of unchanged
       // files says "N unchanged" rather than "0 ok, 0 failed".
@@ -129,7 +143,7 @@ void add_index_command(CLI::App& root, int& result) {
       for (const auto& pr : rep.problems) std::cerr << "irbis: " << display_path(pr.path) << ": " << pr.reason << '\n';
       if (rep.failed) std::cerr << "irbis: " << rep.failed << " files failed; see `irbis info " << o->into << " --failures`\n";
     }
-    result = (rep.failed || !rep.problems.empty()) ? kExitPartial : kExitOk;
+    result = rep.interrupted ? kExitInterrupted : (rep.failed || !rep.problems.empty()) ? kExitPartial : kExitOk;
   });
 }
 

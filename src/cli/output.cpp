@@ -2,7 +2,11 @@
 
 #include <unistd.h>
 
+#include <algorithm>
+#include <cctype>
+#include <csignal>
 #include <cstdio>
+#include <cstring>
 #include <iostream>
 
 #include "irbis/errors.h"
@@ -11,6 +15,45 @@
 namespace irbis::cli {
 
 bool stderr_is_terminal() { return isatty(STDERR_FILENO) == 1; }
+
+namespace {
+volatile std::sig_atomic_t g_interrupt_requested = 0;
+extern "C" void on_interrupt(int) { g_interrupt_requested = 1; }
+}  // namespace
+
+InterruptGuard::InterruptGuard() {
+  g_interrupt_requested = 0;
+  struct sigaction old {};
+  if (sigaction(SIGINT, nullptr, &old) != 0 || old.sa_handler == SIG_IGN) return;
+  struct sigaction sa {};
+  sa.sa_handler = on_interrupt;
+  sigemptyset(&sa.sa_mask);
+  sa.sa_flags = SA_RESETHAND;  // the handler is used once: the next Ctrl-C has the default effect
+  installed_ = sigaction(SIGINT, &sa, nullptr) == 0;
+}
+
+InterruptGuard::~InterruptGuard() {
+  if (installed_) std::signal(SIGINT, SIG_DFL);
+}
+
+bool InterruptGuard::requested() { return g_interrupt_requested != 0; }
+
+std::string shell_word(const std::string& s) {
+  const bool plain = !s.empty() && std::all_of(s.begin(), s.end(), [](unsigned char c) {
+    return std::isalnum(c) || (c != 0 && std::strchr("_./:=@%+-", c) != nullptr);
+  });
+  if (plain) return s;
+  std::string q = "'";
+  for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return q + "'";
+}
+
+std::string k_at_edge_note(int k, int k_min, int k_max, const std::string& how) {
+  // k = 2 at the bottom is no edge: there is no smaller k to try.
+  if (k_max <= k_min || (k != k_min && k != k_max) || (k == k_min && k_min <= 2)) return "";
+  return "; k = " + std::to_string(k) + " is the " + (k == k_max ? "top" : "bottom") + " of the range tried (" +
+         std::to_string(k_min) + "-" + std::to_string(k_max) + "): a wider one (" + how + ") may find a better k";
+}
 
 ProgressBar::ProgressBar(std::string label)
     : label_(std::move(label)), enabled_(stderr_is_terminal()), start_(std::chrono::steady_clock::now()) {}

@@ -31,6 +31,29 @@ class ProgressBar {
   std::chrono::steady_clock::time_point start_, last_draw_;
 };
 
+// Catches Ctrl-C (SIGINT) while it lives, so a long command can stop at a safe point and say what
+// it kept; a second Ctrl-C ends the process at once. A SIGINT ignored by the parent (nohup, a
+// background job of a script) stays ignored.
+class InterruptGuard {
+ public:
+  InterruptGuard();
+  ~InterruptGuard();
+  InterruptGuard(const InterruptGuard&) = delete;
+  InterruptGuard& operator=(const InterruptGuard&) = delete;
+  static bool requested();
+
+ private:
+  bool installed_ = false;
+};
+
+// A word as a POSIX shell reads it back (quoted when it holds anything but [A-Za-z0-9_./:=@%+-]),
+// for commands the user is told to run.
+std::string shell_word(const std::string& s);
+
+// "; k = 30 is the top of the range tried (2-30): a wider one (`HOW`) may find a better k" when the
+// automatically chosen k sits at an end of the range it was chosen from, else "".
+std::string k_at_edge_note(int k, int k_min, int k_max, const std::string& how);
+
 // A plain aligned table for terminals (columns padded by display width).
 void write_table(std::ostream& out, const std::vector<std::string>& header,
                  const std::vector<std::vector<std::string>>& rows);

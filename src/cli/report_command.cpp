@@ -66,6 +66,10 @@ void add_report_command(CLI::App& root, int& result) {
     const ReportSummary s = write_report(*coll, o->r, out);
     std::cout << "report: " << s.index_html.string() << " (" << s.sections.size() << " sections, "
               << s.csv_files.size() << " CSV tables, " << s.thumbnails << " thumbnails, " << seconds_text(s.seconds) << ")\n";
+    if (const std::string note = k_at_edge_note(s.cluster_k, s.cluster_k_min, s.cluster_k_max,
+                                                "--k-max " + std::to_string(2 * s.cluster_k_max));
+        !note.empty())
+      std::cerr << "irbis: clusters: best k by silhouette" << note << '\n';
     result = kExitOk;
   });
 }

@@ -84,8 +84,9 @@ void add_train_command(CLI::App& root, int& result) {
     auto coll = Collection::open(o->coll);
     const ClassifierInputs m = load_classifier_inputs(*coll, o->model, inputs);
     LabelSet labels = load_labels(o->labels, m.records);
+    std::vector<std::string> dropped;
     if (o->min_per_class > 0) {
-      const std::vector<std::string> dropped = labels.drop_classes_below(o->min_per_class);
+      dropped = labels.drop_classes_below(o->min_per_class);
       if (!dropped.empty()) {
         std::string names;
         for (const auto& d : dropped) names += (names.empty() ? "" : ", ") + d;
@@ -118,6 +119,7 @@ void add_train_command(CLI::App& root, int& result) {
       write_confusion_plot(o->plot, e.confusion, classes,
                            std::string(has_test ? "test" : "train") + " accuracy " + fmt3(e.accuracy) + " (" +
                                std::to_string(has_test ? tr.test_rows.size() : tr.train_rows.size()) + " images)");
+      std::cerr << "wrote " << display_path(o->plot) << '\n';
     }
 
     std::vector<SuspectRow> suspects;
@@ -127,12 +129,15 @@ void add_train_command(CLI::App& root, int& result) {
       if (!out) throw IoError(o->suspects + ": cannot open for writing");
       write_rows(out, Format::csv, suspects_table(suspects));
       if (!out) throw IoError(o->suspects + ": write failed");
+      std::cerr << "wrote " << count_of(int64_t(suspects.size()), "suspect label") << " to " << display_path(o->suspects)
+                << '\n';
     }
 
     if (fmt == Format::json) {
       nlohmann::json j = rep;
       j["out"] = display_path(o->out);
       j["classes"] = classes;
+      if (o->min_per_class > 0) j["left_out"] = dropped;
       j["embedding_model"] = m.card.name;
       j["input"] = classifier_input_name(input);
       if (!o->suspects.empty()) j["suspects"] = suspects_json(suspects);

@@ -73,6 +73,7 @@ CollectionDupes find_collection_dupes(const Collection& coll, const DupesParams&
     it.pixels = int64_t(r.width) * r.height;
     it.file_size = r.size;
     it.mtime_ns = r.mtime_ns;
+    it.jpeg = r.format == ImageFormat::jpeg;
     it.path = r.path;
     if (have_color && r.id < color.rows()) {
       const float* std = color.row_f32(r.id) + kColorHistBins + 3;

@@ -55,6 +55,10 @@ class OpenCvThreads {
   int saved_;
 };
 
+// Thrown by an ordered sink when params.should_stop() says so: ordered_parallel stops its workers
+// and rethrows it, and the run commits what was staged.
+struct Stopped {};
+
 }  // namespace
 
 IndexReport index_collection(Collection& coll, const IndexParams& params) {
@@ -87,6 +91,7 @@ IndexReport index_collection(Collection& coll, const IndexParams& params) {
                                             [](int64_t a, int64_t b) { return std::min(a, b); });
 
   // ---- produce and commit
+  const auto stop_requested = [&params] { return params.should_stop && params.should_stop(); };
   const int cores = int(std::max(1u, std::thread::hardware_concurrency()));
   const int threads = params.threads > 0 ? params.threads : cores;
   const bool runs_models = std::any_of(producers.begin(), producers.end(), [](const auto& p) { return !p->model().empty(); });
@@ -105,30 +110,46 @@ IndexReport index_collection(Collection& coll, const IndexParams& params) {
       }
       const int64_t total = int64_t(old.size() + files.todo.size());
       BackfillSink sink(coll, producers, starts, params.commit_every);
-      ordered_parallel<ImageRows>(
-          old.size(), threads, size_t(threads) * 8,
-          [&](size_t i) { return produce_backfill(old[i], sink.wanted(old[i].id), ctx); },
-          [&](size_t i, ImageRows& rows) {
-            if (sink.stage(old[i].id, rows)) ++rep.backfilled;
-            if (params.progress) params.progress(int64_t(i + 1), total);
-          });
+      try {
+        ordered_parallel<ImageRows>(
+            old.size(), threads, size_t(threads) * 8,
+            [&](size_t i) { return produce_backfill(old[i], sink.wanted(old[i].id), ctx); },
+            [&](size_t i, ImageRows& rows) {
+              if (sink.stage(old[i].id, rows)) ++rep.backfilled;
+              done = int64_t(i + 1);
+              if (params.progress) params.progress(done, total);
+              if (done < total && stop_requested()) throw Stopped{};
+            });
+      } catch (const Stopped&) {
+        rep.interrupted = true;
+      }
       sink.finish();
-      done = int64_t(old.size());
     }
-    const int64_t total = done + int64_t(files.todo.size());
-    IngestSink sink(coll, producers, params.commit_every, rep);
-    ordered_parallel<ProducedImage>(
-        files.todo.size(), threads, size_t(threads) * 16,
-        [&](size_t i) { return produce_image(files.todo[i], ctx); },
-        [&](size_t i, ProducedImage& w) {
-          sink.stage(w, files.replaces[i]);
-          if (params.progress) params.progress(++done, total);
-        });
-    sink.finish();
+    const int64_t total = int64_t(committed - fill_from) + int64_t(files.todo.size());
+    if (rep.interrupted) {
+      rep.left = total - done;
+    } else {
+      IngestSink sink(coll, producers, params.commit_every, rep);
+      try {
+        ordered_parallel<ProducedImage>(
+            files.todo.size(), threads, size_t(threads) * 16,
+            [&](size_t i) { return produce_image(files.todo[i], ctx); },
+            [&](size_t i, ProducedImage& w) {
+              sink.stage(w, files.replaces[i]);
+              if (params.progress) params.progress(++done, total);
+              if (done < total && stop_requested()) throw Stopped{};
+            });
+      } catch (const Stopped&) {
+        rep.interrupted = true;
+        rep.left = total - done;
+      }
+      sink.finish();
+    }
   }
 
-  for (const auto& p : producers)  // derived state; never throws
-    if (!p->model().empty()) update_vector_index_if_present(coll, p->model());
+  for (const auto& p : producers)  // derived state; never throws. After an interruption the next
+    if (!p->model().empty() && !rep.interrupted)  // search repairs it, so Ctrl-C returns at once.
+      update_vector_index_if_present(coll, p->model());
   rep.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return rep;
 }

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <map>
 
 #include "irbis/hashes.h"
 #include "irbis/image.h"
@@ -76,7 +77,10 @@ nlohmann::json dupes_json(const CollectionDupes& d, int threshold, std::optional
       j.update(dupe_evidence_json(m, cnn_threshold.has_value()));
       members.push_back(std::move(j));
     }
-    groups.push_back({{"group", g + 1}, {"keep", image_json(d.records[grp.keep])}, {"duplicates", std::move(members)}});
+    groups.push_back({{"group", g + 1},
+                      {"keep", image_json(d.records[grp.keep])},
+                      {"keep_reason", keep_reason_text(grp.keep_reason)},
+                      {"duplicates", std::move(members)}});
   }
   nlohmann::json variants = nlohmann::json::array();
   for (int v = 1; v <= d.variants; ++v) variants.push_back(hash_variant_name(HashVariant(v)));
@@ -165,6 +169,23 @@ Table match_table(const MatchResult& m) {
     }
   }
   return t;
+}
+
+std::string keep_reasons_line(const CollectionDupes& d) {
+  std::map<KeepReason, std::vector<size_t>> by_reason;
+  for (size_t g = 0; g < d.groups.size(); ++g) by_reason[d.groups[g].keep_reason].push_back(g + 1);
+  std::string line;
+  for (const auto& [reason, groups] : by_reason) {
+    line += std::string(line.empty() ? "kept: " : "; ") + keep_reason_text(reason) + " (";
+    if (groups.size() > 5) {
+      line += std::to_string(groups.size()) + " groups)";
+      continue;
+    }
+    line += groups.size() == 1 ? "group " : "groups ";
+    for (size_t i = 0; i < groups.size(); ++i) line += (i ? ", " : "") + std::to_string(groups[i]);
+    line += ")";
+  }
+  return line;
 }
 
 const char* outlier_side(const BoxSummary& s, const UniqueRow& u) {

@@ -131,8 +131,8 @@ std::string dupes_html(ReportData& d, const ViewContext& ctx) {
        (r.verify_max_distance ? "; up to " + std::to_string(*r.verify_max_distance) + " when geometric verification " +
                                     "confirms the pair: verified, with its keypoint inliers"
                               : std::string()) +
-       "). Each duplicate matches the image its group keeps (green; most pixels, then the earliest modified, then largest file) directly. "
-       "Nothing is deleted.</p>";
+       "). Each duplicate matches the image its group keeps (green) directly: most pixels; of equal pixels the earliest modified, then a JPEG over a re-encode "
+       "of it, then the largest file; its card says which rule chose it. Nothing is deleted.</p>";
   const auto [first, last] = page_range(ctx, r.groups.size(), size_t(d.options().html_max_groups));
   if (ctx.page_size <= 0 && last < r.groups.size())
     h += "<p class=\"mut\">showing the first " + std::to_string(last) + " groups; dupes.csv lists all.</p>";
@@ -146,7 +146,10 @@ std::string dupes_html(ReportData& d, const ViewContext& ctx) {
     std::vector<std::string> paths{k.path};
     for (const auto& m : grp.duplicates) paths.push_back(r.records[m.index].path);
     const std::vector<std::string> names = shortest_unique_suffixes(paths);
-    h += thumb_html(ctx, k, "<b>keep</b> " + dimensions_html(k.width, k.height), "keep", d.palette(k.id), names[0]);
+    h += thumb_html(ctx, k,
+                    "<b>keep</b> " + dimensions_html(k.width, k.height) + "<br><span class=\"why\">" +
+                        html_escape(keep_reason_text(grp.keep_reason)) + "</span>",
+                    "keep", d.palette(k.id), names[0]);
     for (size_t i = 0; i < grp.duplicates.size(); ++i) {
       const auto& m = grp.duplicates[i];
       const auto& x = r.records[m.index];
@@ -640,7 +643,13 @@ ReportSummary write_report(const Collection& coll, const ReportOptions& opts, co
   sum.index_html = index;
   sum.images = data.live().size();
   sum.dupe_groups = data.dupes().groups.size();
-  if (const ClustersResult* c = data.clusters()) sum.cluster_k = c->report.k;
+  if (const ClustersResult* c = data.clusters()) {
+    sum.cluster_k = c->report.k;
+    if (c->report.auto_k && c->report.table.size() > 1) {
+      sum.cluster_k_min = c->report.table.front().k;
+      sum.cluster_k_max = c->report.table.back().k;
+    }
+  }
   if (const UniqueResult* u = data.unique()) {
     sum.unique_ranked = u->summary.n;
     if (!u->rows.empty() && u->rows[0].neighbor >= 0) {

@@ -54,6 +54,18 @@ FaultHooks fault_hooks_from_environment() {
         std::abort();
     };
   }
+  const char* pause_at = std::getenv("IRBIS_FAULT_PAUSE_AT_COMMIT");
+  const char* pause_file = std::getenv("IRBIS_FAULT_PAUSE_FILE");
+  if (pause_at && pause_file && *pause_file) {
+    h.before_catalog_commit = [abort_hook = std::move(h.before_catalog_commit), n = std::atoll(pause_at),
+                               file = std::string(pause_file)](int64_t commit, int64_t images) {
+      if (abort_hook) abort_hook(commit, images);
+      if (commit != n) return;
+      const int fd = ::open(file.c_str(), O_CREAT | O_WRONLY | O_CLOEXEC, 0644);
+      if (fd >= 0) ::close(fd);
+      for (int i = 0; i < 6000 && ::access(file.c_str(), F_OK) == 0; ++i) ::usleep(10000);
+    };
+  }
   if (const char* name = std::getenv("IRBIS_FAULT_VANISH_BEFORE_READ"); name && *name) {
     h.before_read = [suffix = std::string("/") + name](const std::string& path) {
       if (path.size() >= suffix.size() && path.compare(path.size() - suffix.size(), suffix.size(), suffix) == 0)

@@ -451,6 +451,7 @@ TEST(GroupDuplicates, KeepRules) {
   {
     std::vector<DupeItem> v{item(1, "a", 100, 9000), item(1, "b", 200, 10)};
     EXPECT_EQ(group_duplicates(v)[0].keep, 1u);
+    EXPECT_EQ(group_duplicates(v)[0].keep_reason, KeepReason::most_pixels);
   }
   // Then the earliest modified: a lossless PNG copy of a JPEG (same pixels, larger file, newer)
   // is not kept over the original.
@@ -459,8 +460,17 @@ TEST(GroupDuplicates, KeepRules) {
     v[0].mtime_ns = 2'000'000'000;
     v[1].mtime_ns = 1'000'000'000;
     EXPECT_EQ(group_duplicates(v)[0].keep, 1u);
-    v[1].mtime_ns = 0;  // a time unknown: file size decides
+    EXPECT_EQ(group_duplicates(v)[0].keep_reason, KeepReason::earliest_modified);
+    // Equal (or unknown) times: the JPEG, of which the PNG is a lossless re-encode.
+    v[1].jpeg = true;
+    v[1].mtime_ns = 2'000'000'000;
+    EXPECT_EQ(group_duplicates(v)[0].keep, 1u);
+    EXPECT_EQ(group_duplicates(v)[0].keep_reason, KeepReason::jpeg_original);
+    v[1].mtime_ns = 0;
+    EXPECT_EQ(group_duplicates(v)[0].keep, 1u);
+    v[1].jpeg = false;  // a time unknown and no JPEG: file size decides
     EXPECT_EQ(group_duplicates(v)[0].keep, 0u);
+    EXPECT_EQ(group_duplicates(v)[0].keep_reason, KeepReason::largest_file);
   }
   // Then file size.
   {
@@ -471,6 +481,18 @@ TEST(GroupDuplicates, KeepRules) {
   {
     std::vector<DupeItem> v{item(1, "z/b.jpg", 100, 20), item(1, "a/c.jpg", 100, 20)};
     EXPECT_EQ(group_duplicates(v)[0].keep, 1u);
+    EXPECT_EQ(group_duplicates(v)[0].keep_reason, KeepReason::first_path);
+  }
+  // The reason is the rule that beat the closest contender: b wins over a by pixels, over c by time.
+  {
+    std::vector<DupeItem> v{item(1, "a", 50), item(1, "b", 100), item(1, "c", 100)};
+    v[1].mtime_ns = 1;
+    v[2].mtime_ns = 2;
+    const auto g = group_duplicates(v);
+    ASSERT_EQ(g.size(), 1u);
+    EXPECT_EQ(g[0].keep, 1u);
+    EXPECT_EQ(g[0].keep_reason, KeepReason::earliest_modified);
+    EXPECT_STREQ(keep_reason_text(g[0].keep_reason), "earliest modified of equal pixels");
   }
 }
 

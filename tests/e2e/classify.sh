@@ -117,6 +117,14 @@ done
 $PY -c "
 import json; a, b = (json.load(open(f'$WORK/w{i}.json')) for i in (1, 2))
 assert [s['weight'] for s in a['superpixels']] == [s['weight'] for s in b['superpixels']], 'same seed, same weights'"
+# A progress bar of the scoring on a terminal (explain takes half a minute at its defaults), under
+# script(1)'s pseudo-terminal; nothing of it when stderr is not a terminal.
+script -qec "$(printf '%q ' "$IRBIS" explain "$WORK/m.clf" "$WORK/new/c.png" --superpixels 12 --samples 40 --batch 8)" \
+  /dev/null < /dev/null > "$WORK/tty.out" || fail "explain on a terminal: $(cat "$WORK/tty.out")"
+grep -q 'explaining \[.*\] 40/40' "$WORK/tty.out" || fail "no progress bar on a terminal: $(cat "$WORK/tty.out")"
+run explain "$WORK/m.clf" "$WORK/new/c.png" --superpixels 12 --samples 40 --batch 8
+assert_eq "$RC" 0 "explain piped"
+grep -q explaining <<<"$ERR$OUT" && fail "a progress bar when piped: $ERR"
 run explain "$WORK/m.clf" "$WORK/new/c.png" --superpixels 12 --samples 30 --class plain --fill blur --json
 assert_eq "$(json 'd["class"]')" plain "--class"
 
@@ -143,7 +151,7 @@ assert_contains "$ERR" "--min-per-class 2" "the message offers the way forward"
 run train "$WORK/c.irbis" --labels "$WORK/small.csv" --out "$WORK/x.clf" --min-per-class 2 --seed 1 --json
 assert_eq "$RC" 0 "train with --min-per-class ($ERR)"
 assert_contains "$ERR" "left out 1 class with fewer than 2 images: b" "the classes left out are listed"
-assert_eq "$(json 'sorted(d["classes"])')" "['a', 'c']" "trained on the other classes"
+assert_eq "$(json '(sorted(d["classes"]), d["left_out"])')" "(['a', 'c'], ['b'])" "trained on the other classes"
 run train "$WORK/c.irbis" --labels "$WORK/small.csv" --out "$WORK/x.clf" --min-per-class 7
 assert_eq "$RC" 1 "every class left out"
 assert_contains "$ERR" "at least two classes" "too few classes left ($ERR)"

@@ -17,6 +17,7 @@ PHOTOS=$(grep -c ',original$' "$WORK/pics/truth.csv")
 run cluster "$WORK/c.irbis" --auto --k-range 2..45 --labels "$WORK/labels.csv" --out "$WORK/clusters.csv" \
     --plot "$WORK/map.svg" --plot-k "$WORK/k.png" --json
 assert_eq "$RC" 0 "cluster --auto ($ERR)"
+grep -q "range tried" <<<"$ERR" && fail "a k inside the range is no edge: $ERR"
 k=$(json 'd["k"]')
 [ "$k" -ge $((PHOTOS - 6)) ] && [ "$k" -le $((PHOTOS + 6)) ] || fail "auto k $k far from the $PHOTOS photos"
 assert_eq "$(json 'd["label_scores"]["ari"] > 0.8 and d["label_scores"]["purity"] > 0.85')" True "agreement with the photo groups"
@@ -36,6 +37,11 @@ run cluster "$WORK/c.irbis" -k "$PHOTOS" --features cnn-full --map pca --labels 
 assert_eq "$RC" 0 "cluster --features cnn-full ($ERR)"
 assert_eq "$(json '(d["features"], d["k"], d["items"])')" "('cnn-full', $PHOTOS, $(($(wc -l < "$WORK/pics/truth.csv") - 1)))" "cnn-full report"
 assert_eq "$(json 'd["label_scores"]["ari"] > 0.8 and d["label_scores"]["purity"] > 0.85')" True "cnn-full clusters follow the photos"
+
+# A best k at an end of the range tried is said (5..6: whichever wins is at an edge).
+run cluster "$WORK/c.irbis" --auto --k-range 5..6
+assert_eq "$RC" 0 "cluster --auto --k-range 5..6 ($ERR)"
+assert_contains "$ERR" "of the range tried (5-6): a wider one (--k-range) may find a better k" "best k at the edge"
 
 # Bad input: each refusal says why.
 run cluster "$WORK/c.irbis" -k 100000

@@ -42,6 +42,24 @@ out = open(work + "/demo.out").read()
 for r in uniq["items"]:
     assert r["path"] in out, r["path"]
 assert re.search(rf"6\. report: {truth} images, {len(dupes['groups'])} duplicate groups", out), out[-600:]
+# The original is kept over its lossless PNG re-encode (same pixels, larger file, made later), and
+# the output says by which rule. (The sample's byte copy of the original keeps its time: either of
+# the two identical files may be kept.)
+rows = list(csv.DictReader(open(d + "/sample/truth.csv")))
+byte_copy_of = {r["original"]: r["path"] for r in rows if r["transform"] == "copy"}
+group_of = {m["path"].split("/sample/")[-1]: g for g in dupes["groups"] for m in [g["keep"]] + g["duplicates"]}
+copies = [r for r in rows if r["transform"] == "png"]
+assert copies
+for r in copies:
+    g = group_of[r["path"]]
+    kept = g["keep"]["path"].split("/sample/")[-1]
+    assert kept in (r["original"], byte_copy_of.get(r["original"])), (r, kept)
+    assert g["keep_reason"] == "earliest modified of equal pixels", g["keep_reason"]
+assert "kept: " in out and "earliest modified of equal pixels (" in out, out
+# Seconds as people read them; a best k at the top of the range tried is said.
+assert not re.search(r"in \d+\.\d{3,} s", out), out
+k = int(re.search(r"5\. clusters: k = (\d+)", out).group(1))
+assert ("top of the range tried" in out) == (k == min(30, truth - 1)), out
 PYEOF
 
 # A second run reuses the sample and the index.
