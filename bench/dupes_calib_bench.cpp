@@ -3,8 +3,7 @@
 // columns, for bench/score_copydays.py. See docs/calibration.md ("Copydays-style set").
 // usage: dupes_calib_bench COLL [--t N] [--variants K] [--band-hash N] [--cnn] [--sim X]
 //                              [--band-sim X] [--no-verify] [--out groups.csv]
-//   --variants K   compare K variant hashes (0 none, 1 mirror, 7 all dihedral); computed by a
-//                  hash-size decode, as `index` will store them in phase 2
+//   --variants K   compare K of the stored variant hashes (0 none, 1 mirror, 7 all dihedral)
 //   --band-hash N  hash pairs with t < d <= N are geometrically verified (N <= t: no hash band)
 //   --band-sim X   CNN pairs with X <= similarity < --sim are verified
 // Prints one summary line to stderr: groups, duplicates, pairs verified, ms per verified pair.
@@ -18,6 +17,8 @@
 #include "irbis/collection.h"
 #include "irbis/collection_analysis.h"
 #include "irbis/dupes.h"
+#include "irbis/results.h"
+#include "irbis/text.h"
 
 using namespace irbis;
 
@@ -46,29 +47,17 @@ int main(int argc, char** argv) {
   }
   if (band_sim >= 0) p.band.max_extra_distance = float(1.0 - band_sim);
   if (!verify) p.band.max_hash_distance = 0, p.band.max_extra_distance = 0;
-  p.compute_variants = p.variants_used > 0;
-  DupesParams::VerifyStats stats;
-  p.verify_stats = &stats;
   const auto t0 = std::chrono::steady_clock::now();
   auto coll = Collection::open(argv[1]);
   const CollectionDupes found = find_collection_dupes(*coll, p, cnn);
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   std::ofstream out(out_path);
-  out << "group,path,role,kind,distance,variant_distance,variant,similarity,inliers\n";
-  size_t dupes = 0;
-  for (size_t g = 0; g < found.groups.size(); ++g) {
-    const auto& grp = found.groups[g];
-    out << g + 1 << ",\"" << found.records[grp.keep].path << "\",keep,,0,,,,\n";
-    for (const auto& d : grp.duplicates) {
-      ++dupes;
-      out << g + 1 << ",\"" << found.records[d.index].path << "\",duplicate," << dupe_kind_name(d.kind) << ','
-          << d.distance << ',' << d.variant_distance << ',' << d.variant << ','
-          << (d.has_similarity() ? std::to_string(d.similarity) : "") << ',' << (d.verified() ? std::to_string(d.inliers) : "")
-          << '\n';
-    }
-  }
+  const Table t = dupes_table(found, cnn.enabled);  // the CSV `irbis dupes --format csv` writes
+  write_csv_row(out, t.header);
+  for (const auto& r : t.rows) write_csv_row(out, r);
+  const size_t dupes = found.duplicates();
   std::fprintf(stderr, "groups %zu duplicates %zu images %zu seconds %.2f verified_pairs %zu ms_per_verified_pair %.1f\n",
-               found.groups.size(), dupes, found.records.size(), secs, stats.pairs,
-               stats.pairs ? 1000.0 * stats.seconds / double(stats.pairs) : 0.0);
+               found.groups.size(), dupes, found.records.size(), secs, found.pairs_verified,
+               found.pairs_verified ? 1000.0 * found.verify_seconds / double(found.pairs_verified) : 0.0);
   return 0;
 }

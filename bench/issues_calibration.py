@@ -27,7 +27,7 @@ SKIMAGE = "/usr/lib/python3/dist-packages/skimage/data"
 PHOTOS = [f"{OPENCV}/{n}" for n in (
     "aero1.jpg", "aero3.jpg", "aloeL.jpg", "apple.jpg", "baboon.jpg", "building.jpg", "butterfly.jpg",
     "chicky_512.png", "ela_original.jpg", "fruits.jpg", "home.jpg", "left.jpg", "leuvenA.jpg", "messi5.jpg",
-    "orange.jpg", "rubberwhale1.png", "smarties.png", "squirrel_cls.jpg", "starry_night.jpg", "stuff.jpg",
+    "orange.jpg", "rubberwhale1.png", "smarties.png", "squirrel_cls.jpg", "starry_night.jpg",
     "lena.jpg", "graf1.png", "pca_test1.jpg")] + [f"{SKIMAGE}/{n}" for n in (
     "astronaut.png", "chelsea.png", "coffee.png", "rocket.jpg", "motorcycle_left.png", "retina.jpg",
     "ihc.png", "hubble_deep_field.jpg")]
@@ -145,6 +145,10 @@ def main():
         t, f = truth[issue], set(flagged[issue])
         if issue == "grayscale":
             t = t | {n for n in truth["odd_one_out"]}  # the strays are grayscale too, by construction
+        if issue == "low_information":
+            # The strays are near-binary (digits, a chessboard, a text scan): low information by the
+            # measure's own definition, but not made so; they count neither way.
+            f = f - truth["odd_one_out"]
         tp = len(t & f)
         p = tp / len(f) if f else 1.0
         r = tp / len(t) if t else 1.0

@@ -11,7 +11,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   static http::DecodeBudget budget(64ull << 20);
   constexpr uint64_t kMaxPixels = 4u << 20;
   try {
-    const DecodedImage img = http::decode_upload({data, size}, kMaxPixels, budget);
+    const DecodedImage img = http::decode_upload({data, size}, kMaxPixels, budget, 224);  // a model input side
     if (img.rgb.type() != CV_8UC3) fuzz::invariant_failed("upload not decoded to 8-bit RGB");
     if (uint64_t(img.header.width) * uint64_t(img.header.height) > kMaxPixels)
       fuzz::invariant_failed("upload over the pixel limit accepted");

@@ -92,6 +92,29 @@ g = io.BytesIO()
 Image.fromarray(photo(16, 12, 4)).convert("P").save(g, "GIF", interlace=True)
 images["interlaced.gif"] = g.getvalue()
 
+# Formats of issue 19, made by Debian's encoders as tests/io/formats_test.cpp makes them (heif-enc,
+# avifenc, cjxl, ImageMagick's convert), small so each execution stays fast; an encoder that is not
+# installed only leaves its seeds out. Also two JPEGs back to back (an MPO without its MP index).
+import shutil, subprocess, tempfile
+with tempfile.TemporaryDirectory() as tmp:
+    cv2.imwrite(os.path.join(tmp, "src.png"), bgr)
+    cv2.imwrite(os.path.join(tmp, "src.jpg"), bgr)
+    cv2.imwrite(os.path.join(tmp, "alpha.png"), cv2.cvtColor(bgr, cv2.COLOR_BGR2BGRA))
+    for out_name, cmd in (("a.heic", "heif-enc -q 50 -o a.heic src.jpg"),
+                          ("alpha.heic", "heif-enc -q 50 -o alpha.heic alpha.png"),
+                          ("a.avif", "avifenc -s 10 -j 1 src.png a.avif"),
+                          ("irot.avif", "avifenc -s 10 -j 1 --irot 1 --imir 1 src.png irot.avif"),
+                          ("recompressed.jxl", "cjxl src.jpg recompressed.jxl --quiet"),
+                          ("pixels.jxl", "cjxl src.png pixels.jxl -d 1 --num_threads 0 --quiet"),
+                          ("alpha.jxl", "cjxl alpha.png alpha.jxl -d 1 --num_threads 0 --quiet"),
+                          ("a.ppm", "convert src.png a.ppm"), ("plain.ppm", "convert src.png -compress none plain.ppm"),
+                          ("deep.ppm", "convert src.png -depth 16 deep.ppm"),
+                          ("a.pgm", "convert src.png -colorspace gray a.pgm"),
+                          ("a.pbm", "convert src.png -threshold 50% a.pbm"), ("alpha.pam", "convert alpha.png alpha.pam")):
+        if shutil.which(cmd.split()[0]) and subprocess.run(cmd, shell=True, cwd=tmp, capture_output=True).returncode == 0:
+            images[out_name] = open(os.path.join(tmp, out_name), "rb").read()
+images["two.mpo"] = images["exif6.jpg"] + images["baseline.jpg"]
+
 for name, data in images.items():
     put("decode", name, data)
     put("header", name, data)

@@ -3,8 +3,8 @@
 # AddressSanitizer + UndefinedBehaviorSanitizer (-O1, every UB report fatal) and the libFuzzer
 # targets of fuzz/; runs the unit tests and the end-to-end tests against it, then every fuzz
 # target for a bounded time on its generated seed corpus. Any failing test, sanitizer report,
-# fuzz crash, leak, timeout or broken invariant fails the script. `IRBIS_SANITIZE=1 ./test.sh`
-# runs it after the normal tests (docs/reliability.md says why it is not on by default yet).
+# fuzz crash, leak, timeout or broken invariant fails the script. `./test.sh` (and so CI) runs it
+# after the normal tests; IRBIS_SANITIZE=0 skips it (docs/reliability.md has the time budget).
 #   scripts/sanitize.sh               build, tests, fuzzing
 #   scripts/sanitize.sh --build-only  configure and build only
 #   scripts/sanitize.sh --fuzz-only   build, then fuzzing only (a longer local campaign)
@@ -38,13 +38,25 @@ MODE=${1:-all}
 
 # Leaks are checked by the fuzz targets (per input); the test runs would report the one-time
 # allocations third-party libraries never free (OpenCV, OpenMP, protobuf).
-export ASAN_OPTIONS="detect_leaks=0:abort_on_error=1:strict_string_checks=1:check_initialization_order=1"
-export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
+# Reports go to files as well as failing the process: an end-to-end test that expects irbis to fail
+# on bad input must not take a sanitizer abort for the expected error, so any report file fails
+# the run whatever the test concluded.
+SANLOGS=$ROOT/$BUILD/sanitizer-reports
+rm -rf "$SANLOGS"; mkdir -p "$SANLOGS"
+export ASAN_OPTIONS="detect_leaks=0:abort_on_error=1:strict_string_checks=1:check_initialization_order=1:log_path=$SANLOGS/asan"
+export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1:log_path=$SANLOGS/ubsan"
 # Not under the sanitizers: the Python module is not built here (it links the normal build), the
 # browser test drives chromium against the normal build's report, and the demo takes minutes
 # under ASan while covering nothing e2e.index_* and e2e.report do not.
 if [ "$MODE" != --fuzz-only ]; then
-  ctest --test-dir "$BUILD" --output-on-failure -j"$(nproc)" -E '^e2e\.(python|browser|demo)$' --timeout 900
+  tests_rc=0
+  ctest --test-dir "$BUILD" --output-on-failure -j"$(nproc)" -E '^e2e\.(python|browser|demo)$' --timeout 900 || tests_rc=$?
+  if compgen -G "$SANLOGS/*" > /dev/null; then
+    echo "sanitize: sanitizer reports during the tests:" >&2
+    for f in "$SANLOGS"/*; do echo "--- $f" >&2; head -60 "$f" >&2; done
+    exit 1
+  fi
+  [ $tests_rc -eq 0 ] || { echo "sanitize: tests failed under the sanitizers" >&2; exit 1; }
   echo "sanitize: tests done at $(( $(date +%s) - start )) s"
 fi
 
@@ -61,7 +73,7 @@ fuzz_one() {
   secs=$FUZZ_SECONDS
   case $name in decode|header) secs=$((FUZZ_SECONDS * 2));; esac
   mkdir -p "$CORPUS/$name"
-  ASAN_OPTIONS="detect_leaks=1:abort_on_error=1" "$exe" "$CORPUS/$name" -max_total_time="$secs" -timeout=20 \
+  ASAN_OPTIONS="detect_leaks=1:abort_on_error=1" UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1" "$exe" "$CORPUS/$name" -max_total_time="$secs" -timeout=20 \
     -rss_limit_mb=2560 -max_len=262144 -print_final_stats=1 -artifact_prefix="$ARTIFACTS/$name-" \
     > "$LOGS/$name.log" 2>&1
   local rc=$?
@@ -73,9 +85,17 @@ fuzz_one() {
     grep -E 'ERROR|SUMMARY|invariant|Test unit written|uncaught|runtime error' "$LOGS/$name.log" | head -20
     return 1
   fi
-  echo "sanitize: fuzz_$name ok: ${secs} s, $execs executions, corpus $corpus files"
+  echo "sanitize: fuzz_$name ok: ${secs} s, $execs executions, corpus $corpus files" | tee -a "$LOGS/summary.txt"
 }
 export -f fuzz_one
 export CORPUS ARTIFACTS LOGS FUZZ_SECONDS
-ls "$BUILD"/fuzz/fuzz_* | grep -E "/fuzz_(${IRBIS_FUZZ_TARGETS:-.*})\$" | xargs -P "$JOBS" -I{} bash -c 'fuzz_one "$@"' _ {}
+targets=$(ls "$BUILD"/fuzz/fuzz_* | grep -E "/fuzz_(${IRBIS_FUZZ_TARGETS:-.*})\$") || true
+if [ -z "${IRBIS_FUZZ_TARGETS:-}" ] && [ "$(wc -w <<<"$targets")" -ne "$(ls fuzz/*.cpp | wc -l)" ]; then
+  echo "sanitize: expected one fuzz_<name> per fuzz/*.cpp, found: $targets" >&2
+  exit 1
+fi
+: > "$LOGS/summary.txt"
+fuzz_rc=0
+xargs -P "$JOBS" -I{} bash -c 'fuzz_one "$@"' _ {} <<<"$targets" || fuzz_rc=$?
+[ $fuzz_rc -eq 0 ] || { echo "sanitize: FUZZING FOUND A CRASH, SANITIZER REPORT OR BROKEN INVARIANT (inputs in $ARTIFACTS)" >&2; exit 1; }
 echo "sanitize: all done in $(( $(date +%s) - start )) s"

@@ -32,6 +32,7 @@ PUBLIC_HEADERS = {
     "fault_hooks.h": "store",
     "hashes.h": "features",
     "quality.h": "features",
+    "palette.h": "features",
     "issues.h": "pipeline",
     "model.h": "models", "embeddings.h": "models",
     "search.h": "search",

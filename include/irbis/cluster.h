@@ -266,7 +266,7 @@ nlohmann::json cluster_report_json(const ClusterReport& r, const std::vector<std
 std::string format_k_table(const ClusterReport& r);
 
 // ---------------------------------------------------------------------------------------------
-// Plots: SVG, or PNG (OpenCV) when the file name ends in .png. Throw IoError when unwritable.
+// Plots: PNG or JPEG (OpenCV) or SVG, by the file extension (UsageError for another). IoError when unwritable.
 // Scatter of the 2-D map coloured by cluster, with legend and axis labels.
 void plot_map(const std::filesystem::path& file, std::span<const float> xy, std::span<const int> labels,
               int k, const std::string& title = "", const std::string& axis_name = "t-SNE");

@@ -5,6 +5,8 @@
 #pragma once
 #include <cstdint>
 #include <map>
+#include <memory>
+#include <span>
 #include <optional>
 #include <string>
 #include <vector>
@@ -17,6 +19,7 @@
 #include "irbis/dupes.h"
 #include "irbis/embeddings.h"
 #include "irbis/model.h"
+#include "irbis/palette.h"
 #include "irbis/scan.h"
 #include "irbis/search.h"
 
@@ -47,13 +50,26 @@ struct CollectionDupes {
   std::vector<ImageRecord> records;  // the live ok images that have hashes, id order
   std::vector<DupeGroup> groups;     // DupeGroup::keep and DupeMember::index index into records
   size_t duplicates() const;         // images that are not the kept one of their group
+  // How many of the stored variant hashes (HashVariant order after identity: 1 = the mirror) were
+  // compared; 0 for a collection indexed before they existed, until `irbis index` back-fills them.
+  int variants = 0;
+  // Geometric verification of the uncertain band: pairs verified and the seconds it took
+  // (decoding both files at VerifyParams::work_side included).
+  size_t pairs_verified = 0;
+  double verify_seconds = 0;
+  // The uncertain band that was verified (absent: no band): hash pairs with
+  // threshold < distance <= verify_max_distance, and with --cnn CNN pairs with
+  // verify_min_similarity <= cosine < the CNN threshold.
+  std::optional<int> verify_max_distance;
+  std::optional<double> verify_min_similarity;
 };
 // `dupes --cnn`: also link images whose CNN embeddings are close (crops, rotations, flips,
 // overlays), under the same bounded chaining as the hash pairs.
 struct CnnDupesOptions {
   bool enabled = false;
-  // Smallest cosine similarity of a CNN pair; calibrated on `irbis sample --tiles 8` (docs/search.md).
-  double min_similarity = 0.92;
+  // Smallest cosine similarity of a CNN pair accepted without verification (pairs down to
+  // 1 - DupesParams::band.max_extra_distance are verified); docs/calibration.md, "Calibrated defaults".
+  double min_similarity = 0.99;
   std::string model = kDefaultModel;
   IndexOptions index;
   int neighbours = 10;  // nearest neighbours examined per image
@@ -62,6 +78,81 @@ struct CnnDupesOptions {
 // with cnn.enabled, no embeddings of cnn.model. DupeMember::similarity is set for CNN pairs.
 CollectionDupes find_collection_dupes(const Collection& coll, const DupesParams& params = {},
                                       const CnnDupesOptions& cnn = {});
+
+// ---- `irbis match`: new images against a collection (nothing is added to it)
+struct MatchOptions {
+  // Same evidence and thresholds as `irbis dupes` (docs/dupes.md): a hash match within
+  // max_distance over the query's hash and its first `variants_used` variants (1 = mirror).
+  int max_distance = DupesParams{}.max_distance;
+  int variants_used = DupesParams{}.variants_used;
+  // CNN similarity through the collection's vector index when it has embeddings of `model`
+  // (false: hashes only). Without embeddings the answer is the hash one and MatchResult::note
+  // names the index command that adds them.
+  bool cnn = true;
+  double min_similarity = CnnDupesOptions{}.min_similarity;
+  std::string model = kDefaultModel;
+  IndexOptions index;
+  int neighbours = 10;  // nearest collection images examined per query
+  // Uncertain band, confirmed or refused by geometric verification (verify.h): hash distance in
+  // (max_distance, band.max_hash_distance], CNN similarity in [1 - band.max_extra_distance, min_similarity).
+  VerifyBand band = DupesParams{}.band;  // band.verify is ignored: match verifies with verify_geometry
+  bool verify = true;
+  VerifyParams verify_params;
+  int max_verified_per_query = 5;  // band candidates verified per query, strongest first
+  DecodeOptions decode;             // pixel limit of the queries (min_side is set per use)
+};
+
+struct MatchedQuery {
+  std::string path;             // as given, or found under a given folder
+  std::string reason;           // why it could not be matched ("" = it was read and decoded)
+  ImageFormat format = ImageFormat::unknown;
+  int width = 0, height = 0;    // as displayed (EXIF orientation applied)
+  // Collection images this one duplicates (DupeMember::index into MatchResult::records), with
+  // the evidence; best first: by kind (exact, near, cnn, verified), then strength, then path.
+  std::vector<DupeMember> matches;
+  int verified_pairs = 0;       // band pairs geometrically verified for this query
+  double verify_seconds = 0;
+  bool failed() const { return !reason.empty(); }
+};
+
+struct MatchResult {
+  std::vector<ImageRecord> records;   // the live ok images of the collection that have hashes, id order
+  std::vector<MatchedQuery> queries;  // in input order (a folder's images in path order)
+  bool cnn = false;                   // CNN similarity was used
+  std::string note;                   // e.g. how to add embeddings; "" when none
+  size_t verified_pairs = 0;          // geometric verifications run
+  double verify_seconds = 0;
+  size_t matched() const;             // queries with at least one match
+  size_t failed() const;              // queries that could not be read or decoded
+};
+
+// The collection side of `match`, opened once (hashes, colour statistics, the vector index and the
+// network) and asked per image: match_images for files, the server for uploads. Not thread-safe.
+class CollectionMatcher {
+ public:
+  // Throws UsageError (naming the index command) when the collection has no hashes.
+  CollectionMatcher(const Collection& coll, const MatchOptions& options = {});
+  ~CollectionMatcher();
+  CollectionMatcher(const CollectionMatcher&) = delete;
+  CollectionMatcher& operator=(const CollectionMatcher&) = delete;
+  // One image given by its bytes (`name` is what the answer calls it). Never throws for the
+  // image's content: an undecodable one comes back with MatchedQuery::reason set.
+  MatchedQuery match(const std::string& name, std::span<const uint8_t> bytes);
+  // The answer for these queries (the collection's records and the queries' statistics).
+  MatchResult result(std::vector<MatchedQuery> queries) const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// For each path (a file, or a folder: its image files, recursively), the collection images it
+// duplicates. A query that cannot be read or decoded is listed with the reason and the rest go on.
+// Candidates come from multi-index hashing over the collection's hashes and from its vector index,
+// never from a loop over all pairs. Throws UsageError (naming the index command) when the
+// collection has no hashes.
+MatchResult match_images(const Collection& coll, const std::vector<std::string>& paths,
+                         const MatchOptions& options = {});
 
 // ---- `irbis cluster`: the rows to cluster
 struct FeatureMatrix {
@@ -72,6 +163,19 @@ struct FeatureMatrix {
 // statistics) or "hash" (pHash bits as 0/1 coordinates: squared Euclidean distance = Hamming
 // distance). Throws UsageError for an unknown name or a feature the collection lacks.
 FeatureMatrix load_feature_matrix(const Collection& coll, const std::string& features, const std::string& model);
+
+// ---- `irbis search --colors`, `irbis export --view colors`, the report's palettes
+struct ImagePalette {
+  ImageRecord record;
+  std::vector<PaletteColor> colors;  // heaviest first
+  std::vector<float> histogram;      // the `color` feature's 4x4x4 RGB histogram (empty without it)
+  double match = 0;                  // palette_match with the query (search only)
+};
+// Every live ok image that has the palette feature, id order. Throws UsageError naming the index
+// command when the collection has no palette (it is back-filled by the next `irbis index`).
+std::vector<ImagePalette> load_palettes(const Collection& coll);
+// The k images whose palettes best hold every query colour, best first (ties by id).
+std::vector<ImagePalette> search_collection_colors(const Collection& coll, const std::vector<LabColor>& query, int k);
 
 // ---- `irbis train`, `irbis predict --collection`
 // The rows a classifier of this input kind reads, for the live images with embeddings of `model`

@@ -29,6 +29,11 @@ constexpr int kMaxFeatureDim = 1 << 20;
 constexpr const char* kHashesFeature = "hashes";  // u64[3]: phash, dhash, ahash
 constexpr const char* kColorFeature = "color";    // f32[kColorStatsDim]
 constexpr const char* kQualityFeature = "quality";  // f32[kQualityDim], columns in irbis/quality.h
+constexpr const char* kSharpnessFeature = "sharpness";  // f32[kSharpnessDim], columns in irbis/quality.h
+constexpr const char* kPaletteFeature = "palette";  // f32[kPaletteDim]: dominant colours, irbis/palette.h
+// u64[kHashVariants - 1]: the pHash of the image mirrored, flipped, rotated... (phash_variants()[1..],
+// HashVariant order after identity), for dupes' mirror- and rotation-proof matching (docs/dupes.md).
+constexpr const char* kPhashVariantsFeature = "phash_variants";
 // Per model: the L2-normalised descriptor, and every pooled block (float16) it derives from.
 std::string embedding_feature(const std::string& model);  // "emb.<model>", f32[descriptor dim]
 std::string blocks_feature(const std::string& model);     // "blocks.<model>", f16[blocks dim]

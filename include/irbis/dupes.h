@@ -6,6 +6,7 @@
 #include <functional>
 #include <span>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "irbis/verify.h"
@@ -32,12 +33,18 @@ struct VerifyBand {
   // (keep, candidate) item indices. Called only for pairs in the band, at most once per pair,
   // and only while the candidate has no sure match to a kept item.
   std::function<PairCheck(uint32_t keep, uint32_t candidate)> verify;
+  // Optional. Called once before the decisions with the (keep, candidate) pairs a first pass asks
+  // verify about when it takes every band pair as refused: nearly all the pairs the decisions ask
+  // about (a pair it misses is verified when asked), so that they can be checked in parallel.
+  std::function<void(const std::vector<std::pair<uint32_t, uint32_t>>& pairs)> verify_all;
 };
 
 struct DupesParams {
-  // Largest hamming distance between two 64-bit hashes that still counts as a near duplicate.
-  // 8 of 64 bits for pHash, calibrated in docs/calibration.md.
-  int max_distance = 8;
+  // Largest hamming distance between two 64-bit hashes (over the compared variants) that counts as
+  // a near duplicate without verification. 4 of 64 bits for pHash, with pairs up to
+  // band.max_hash_distance verified: the best pair precision on the Copydays-style set
+  // (docs/calibration.md, "Calibrated defaults").
+  int max_distance = 4;
   // Which of DupeItem::variants are compared with the other item's hash (a mirrored copy is
   // found when variants hold the mirrored pHash). 0 = none, 1 = mirror only, 7 = all eight
   // dihedral transforms; each compared variant adds about one more chance pair per 64 bits.
@@ -46,20 +53,8 @@ struct DupesParams {
   int threads = 0;
   // Uncertain band and its verifier. find_collection_dupes fills band.verify with a PairVerifier
   // (settings below) when the band is wider than the sure thresholds and no verify is given.
-  VerifyBand band{.max_hash_distance = 12, .max_extra_distance = 0.20f, .verify = {}};
+  VerifyBand band{.max_hash_distance = 12, .max_extra_distance = 0.20f, .verify = {}, .verify_all = {}};
   VerifyParams verify;
-  // Where find_collection_dupes reports the verification work (optional).
-  struct VerifyStats {
-    size_t pairs = 0;
-    double seconds = 0;
-  }* verify_stats = nullptr;
-  // Phase-1 bridge until `index` stores the variant hashes: find_collection_dupes decodes every
-  // image at hash size to compute them (about the hash cost of `index`). Off by default.
-  bool compute_variants = false;
-  // Kept for source compatibility with the complete-linkage grouping; groups are keep-centred now
-  // (docs/dupes.md) and these two are ignored.
-  bool bound_chaining = true;
-  int64_t max_linkage_checks = 1 << 16;
 };
 
 // One near pair: i < j, distance = hamming(hash[i], hash[j]) <= max_distance.
@@ -77,6 +72,21 @@ struct NearPair {
 std::vector<NearPair> find_near_pairs(std::span<const uint64_t> hashes, int max_distance,
                                       int threads = 0);
 
+// Near pairs between two sets (`irbis match`: new images against a collection's hashes): every
+// (query, item) with hamming(queries[q], items[i]) <= max_distance, sorted by (query, item).
+// Multi-index hashing over `items` (four 16-bit chunk tables, probed with every chunk value within
+// floor(max_distance / 4) bits of the query's), so the cost grows with the candidates, not with
+// queries x items; small inputs and max_distance >= 20 use a plain scan. Throws irbis::Error for
+// max_distance outside 0..64.
+struct QueryNearPair {
+  uint32_t query = 0;
+  uint32_t item = 0;
+  int distance = 0;
+  friend bool operator==(const QueryNearPair&, const QueryNearPair&) = default;
+};
+std::vector<QueryNearPair> find_near_query_pairs(std::span<const uint64_t> items, std::span<const uint64_t> queries,
+                                                 int max_distance);
+
 // Same search over values that are already distinct (duplicates allowed, they are reported at
 // distance 0): the multi-index hashing core. Pairs index into `values`, sorted by (i, j).
 std::vector<NearPair> find_near_value_pairs(std::span<const uint64_t> values, int max_distance,
@@ -90,6 +100,7 @@ struct DupeItem {
   ContentHash content{};    // equal content => exact duplicates; all zero = unknown, never equal
   int64_t pixels = 0;       // width * height, to pick the item to keep
   int64_t file_size = 0;    // bytes
+  int64_t mtime_ns = 0;     // modification time (0 = unknown): with equal pixels, the oldest is kept
   std::string path;         // final tie-break (smallest wins) and group order
   // Nearly flat images (a sky, a black frame): their pHash is decided by noise, so they would
   // match each other at any threshold. They join groups only as exact (same content) duplicates.

@@ -17,6 +17,9 @@ class IoError : public Error { using Error::Error; };
 class DecodeError : public Error { using Error::Error; };
 // The collection on disk is missing, corrupt or from an incompatible version.
 class StoreError : public Error { using Error::Error; };
+// A path given where a collection goes is not one (a photo folder, an image file, nothing): a
+// mistake in the arguments, so the CLI exits as for a usage error.
+class NotACollectionError : public StoreError { using StoreError::StoreError; };
 // A model file, card or registry problem.
 class ModelError : public Error { using Error::Error; };
 // An analysis or data the request needs is not available for this collection (not computed yet,

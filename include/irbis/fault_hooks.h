@@ -10,6 +10,17 @@
 
 namespace irbis {
 
+// The kinds of file operation a before_io hook can fail.
+enum class IoOp {
+  write,            // pwrite/write of a feature file or thumbnail
+  sync,             // fdatasync of a feature file, fsync of a directory
+  truncate,         // cutting uncommitted feature rows when a writer starts
+  sqlite_write,     // SQLite writing the catalog, its WAL or journal
+  sqlite_sync,      // SQLite syncing them
+  sqlite_truncate,  // SQLite truncating them (WAL reset, checkpoint)
+};
+const char* io_op_name(IoOp op);
+
 struct FaultHooks {
   // Collection::commit(), after the feature bytes are durable and before the catalog transaction
   // makes them visible: `commit` counts this Collection object's commits from 1, `images` is the
@@ -18,11 +29,20 @@ struct FaultHooks {
   // index_collection, right before a scanned file is read (a test deletes it: a file that vanishes
   // between the scan and the read).
   std::function<void(const std::string& path)> before_read;
+  // Before each write, sync or truncate of a file irbis keeps: feature files, the catalog (through
+  // SQLite's file layer: catalog.sqlite, -wal, -journal), directories synced for durability and
+  // `serve`'s thumbnails. Returns 0 to let the operation run, or an errno (ENOSPC, EIO, ...) that
+  // the operation then fails with, as if the kernel had returned it. The I/O fault-injection tests
+  // count the calls with it, then fail each one in turn (tests/store/io_faults_test.cpp).
+  std::function<int(IoOp op, const std::string& path)> before_io;
 };
 
 // Replaces the process's hooks. Call before any thread uses the library (hooks are read unlocked).
 void install_fault_hooks(FaultHooks hooks);
 const FaultHooks& fault_hooks();
+// 0, or the errno the installed before_io hook makes this operation fail with. Call it right before
+// the operation: `if (int e = injected_io_error(IoOp::write, file)) errno = e; else n = pwrite(...)`.
+int injected_io_error(IoOp op, const std::string& path);
 
 // The hooks the tests ask for through the environment (empty when none is set):
 //   IRBIS_FAULT_ABORT_AT_COMMIT=N     abort() in a collection's Nth commit (a back-fill stages

@@ -34,10 +34,10 @@ const std::vector<IssueKind>& all_issue_kinds();
 // photo; always flag a black one).
 struct IssueParams {
   double z = 3.5;                         // robust z beyond which a measure is unusual for this collection
-  double blurry_lo = 0.62, blurry_hi = 0.70;     // edge_ratio below
-  double blurry_laplacian = 120;          // ... and variance of the Laplacian below this
-  double blurry_min_contrast = 0.05;      // ... judged only with lum_std at least this (flat: low_information)
-  double dark_lo = 0.12, dark_hi = 0.30;         // lum_p99 below
+  // blurry (absolute: blur is the image's own property; calibrated in docs/issues.md):
+  double blurry_reblur = 0.82;            // edge_reblur above (a 1 px blur hardly changes the edges)
+  double blurry_noise = 0.48;             // ... and fine_noise below (no grain anywhere), grey levels
+  double dark_lo = 0.25, dark_hi = 0.30;         // lum_p99 below
   double bright_lo = 0.70, bright_hi = 0.78;     // lum_p05 above
   double low_info_lo = 1.5, low_info_hi = 2.5;   // entropy (bits) below
   double low_info_contrast = 0.02;        // ... or lum_std below (and the image neither dark nor bright)

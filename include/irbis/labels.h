@@ -19,6 +19,9 @@ struct LabelSet {
   int count(int c) const;            // images labelled c
   int labelled() const;              // images with a label
   std::string unknown_message(const std::string& spec) const;  // "<spec>: N labelled paths ... a b ..."
+  // Unlabels the images of every class with fewer than `min_images` and removes those classes
+  // (the others keep their order); returns the removed class names. For `train --min-per-class`.
+  std::vector<std::string> drop_classes_below(int min_images);
 };
 
 // What a CSV row naming a path that is not in the collection does.

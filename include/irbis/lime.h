@@ -66,6 +66,18 @@ LimeResult explain_file(const std::string& path, Embedder& embedder, const Class
 std::vector<double> weighted_ridge(const cv::Mat& Z, const std::vector<double>& y, const std::vector<double>& w,
                                    double ridge, double* intercept, double* r2);
 
+// The steps of explain_image after scoring, public so tests can hold them against an independent
+// reference (tests/analysis/lime_reference_test.cpp, the `lime` package's definitions):
+// the masks, samples x superpixels (CV_32F, 1 = shown): row 0 shows everything, every other entry
+// is a fair coin from std::mt19937_64(seed);
+cv::Mat lime_masks(int samples, int superpixels, uint64_t seed);
+// each sample's weight: sqrt(exp(-d^2 / width^2)), d = cosine distance between its mask and row 0;
+std::vector<double> lime_sample_weights(const cv::Mat& masks, double kernel_width);
+// the local model: weighted_ridge of the explained class's scores on the masks with those weights
+// (opts.kernel_width, opts.ridge); returns one weight per superpixel.
+std::vector<double> fit_lime(const cv::Mat& masks, const std::vector<double>& scores, const LimeOptions& opts,
+                             double* intercept, double* r2);
+
 // SLIC superpixels of an RGB image with compact ids 0..n-1 (CV_32S). Throws UsageError when
 // the image is too small for the requested number (regions under 8 x 8 pixels).
 cv::Mat slic_superpixels(const cv::Mat& rgb, int superpixels, double ruler, int* count);

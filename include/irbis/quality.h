@@ -34,10 +34,24 @@ constexpr int kQualityMinSide = 224;
 
 using QualityRow = std::array<float, kQualityDim>;
 
+// Sharpness that soft content does not fake (`sharpness` feature, f32 x kSharpnessDim, computed
+// with the quality measures; docs/issues.md). Blur is judged by two things a blurred photo lacks:
+// edges that a further small blur still softens, and fine grain (sensor noise, texture) anywhere.
+enum SharpnessColumn : int {
+  kEdgeReblur = 0,  // p99 gradient of the 256 px grey after a Gaussian blur (sigma 1 px) / before: ~0.65 sharp, -> 1 blurred
+  kFineNoise,       // Immerkaer's (1996) noise sigma of the 256 px grey, grey levels (0..255)
+  kSharpnessDim
+};
+using SharpnessRow = std::array<float, kSharpnessDim>;
+
 // The measures of one CV_8UC3 RGB image. Throws irbis::Error for an empty image.
 QualityRow quality_measures(const cv::Mat& rgb);
 
+// The sharpness measures of one CV_8UC3 RGB image. Throws irbis::Error for an empty image.
+SharpnessRow sharpness_measures(const cv::Mat& rgb);
+
 // Column names in order ("laplacian_var", "edge_ratio", ...).
 const std::array<const char*, kQualityDim>& quality_column_names();
+const std::array<const char*, kSharpnessDim>& sharpness_column_names();  // "edge_reblur", "fine_noise"
 
 }  // namespace irbis

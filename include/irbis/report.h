@@ -99,6 +99,9 @@ class ReportData {
   // when the collection has no quality feature (issues_error() says why).
   const CollectionIssues* issues();
   std::string issues_error();
+  // An image's dominant colours (load_palettes), heaviest first; null when it has none (a
+  // collection without the palette feature, a failed image).
+  const std::vector<PaletteColor>* palette(int64_t id);
 
  private:
   const Collection& coll_;
@@ -120,6 +123,8 @@ class ReportData {
   std::mutex issues_mu_;
   std::optional<std::unique_ptr<CollectionIssues>> issues_;
   std::string issues_error_;
+  std::mutex palettes_mu_;
+  std::optional<std::map<int64_t, std::vector<PaletteColor>>> palettes_;
   void load_records_locked();
 };
 
@@ -161,7 +166,7 @@ struct CsvTable {
 };
 
 struct ReportSection {
-  std::string id;      // anchor and API name: "overview", "dupes", "unique", "clusters", "classifier"
+  std::string id;      // anchor and API name: "overview", "dupes", "unique", "clusters", "issues", "classifier"
   std::string title;
   // Whether the section is shown; one whose analysis cannot run on a collection (no embeddings,
   // an unreadable classifier) is still shown and says why.
@@ -172,7 +177,7 @@ struct ReportSection {
   std::function<std::vector<int64_t>(ReportData&, const ViewContext&)> images;
 };
 
-// In display order: overview, duplicates, unique, clusters, classifier (when opts.classifier is set).
+// In display order: overview, duplicates, unique, clusters, issues, classifier (when opts.classifier is set).
 std::vector<ReportSection> report_sections(const ReportOptions& opts);
 
 struct ReportSummary {
@@ -196,8 +201,17 @@ ReportSummary write_report(const Collection& coll, const ReportOptions& opts, co
 std::string csv_text(const CsvTable& t);
 std::string page_html(const std::string& title, const std::string& nav, const std::string& body,
                       const std::string& script = "");
+// With a palette: a strip of its colours, each as wide as its weight, under the picture. `name` is
+// the label under the picture (default: the file name).
 std::string thumb_html(const ViewContext& ctx, const ImageRecord& r, const std::string& caption,
-                       const std::string& css_class = "");
+                       const std::string& css_class = "", const std::vector<PaletteColor>* palette = nullptr,
+                       const std::string& name = "");
+// For each path, its shortest trailing run of components that no other path of the list ends with
+// ("a/2019/IMG_1.jpg", "b/2019/IMG_1.jpg" -> "a/2019/IMG_1.jpg"...; "x/1.png", "y/2.png" -> "1.png",
+// "2.png"): cards of one duplicate group tell their files apart. Identical paths stay whole.
+std::vector<std::string> shortest_unique_suffixes(const std::vector<std::string>& paths);
+// "1751&times;65" that never wraps inside the numbers.
+std::string dimensions_html(int64_t width, int64_t height);
 // SVG boxplot (Tukey): box Q1..Q3 with the median, whiskers to the furthest data within 1.5 IQR,
 // the mean as a dot and every outlier beyond the whiskers as a point.
 struct BoxplotSeries {

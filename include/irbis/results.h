@@ -13,6 +13,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "irbis/classifier.h"
 #include "irbis/collection.h"
 #include "irbis/collection_analysis.h"
 #include "irbis/issues.h"
@@ -43,13 +44,24 @@ nlohmann::json image_json(const ImageRecord& r);
 nlohmann::json collection_summary_json(const CollectionSummary& s);
 
 // ---- `irbis dupes`, /api/dupes, dupes.csv
-// threshold, cnn_threshold (null without --cnn), images, total_groups, duplicates,
-// groups [{group (1-based), keep: image, duplicates: [image + kind, distance (+ similarity with --cnn)]}].
+// threshold, cnn_threshold (null without --cnn), variants (names of the variant hashes compared,
+// e.g. ["mirror"]; [] when the collection has none stored), verify_max_distance and
+// verify_min_similarity (the uncertain band that was geometrically verified; null = no band),
+// pairs_verified, verify_seconds, images, total_groups, duplicates,
+// groups [{group (1-based), keep: image, duplicates: [image + evidence]}], the evidence being
+// kind (exact | near | cnn | verified), distance (pHash hamming distance to the kept image),
+// variant_distance and variant (smallest distance over the variant hashes and its name, e.g.
+// "mirror"; null when none were compared), similarity (CNN cosine to the kept image; only with
+// --cnn, null when an embedding is missing), inliers (geometric verification; null = not verified).
 // cnn_threshold set = the groups came from find_collection_dupes with CNN pairs.
 nlohmann::json dupes_json(const CollectionDupes& d, int threshold, std::optional<double> cnn_threshold,
                           Page groups = {});
-// group, path, role (keep | duplicate), distance, kind, width, height, size, [similarity,] id.
+// group, path, role (keep | duplicate), distance, kind, width, height, size, [similarity,]
+// variant_distance, variant, inliers, id; evidence cells empty where it did not apply.
 Table dupes_table(const CollectionDupes& d, bool with_similarity);
+// One line of a duplicate's evidence for a caption: "near, distance 2, mirror distance 0,
+// similarity 0.981, 57 inliers" (the parts that applied; the variant only when it matched closer).
+std::string dupe_evidence_text(const DupeMember& m);
 
 // ---- `irbis unique`, /api/unique, unique.csv
 // "high" (distance above the summary's upper fence, Q3 + 1.5 IQR), "low" (below the lower fence)
@@ -76,5 +88,65 @@ nlohmann::json issues_json(const CollectionIssues& c, Page items = {});
 Table issues_table(const CollectionIssues& c);
 // issue, images, threshold, rule.
 Table issues_summary_table(const CollectionIssues& c);
+// ---- `irbis match`, /api/match, Collection.match
+// threshold, cnn_threshold (null when CNN similarity was not used), note (null or how to add
+// embeddings), images (collection), queries, matched, failed, verified_pairs,
+// results [{query: {path, format, width, height} or {path, reason}, matches: [image + kind,
+// distance, variant_distance (null: none compared), variant (null | "mirror" | ...),
+// similarity (null: none), inliers (null: not verified)]}].
+nlohmann::json match_json(const MatchResult& m, const MatchOptions& o);
+// query, match, kind, distance, variant_distance, variant, similarity, inliers, match_id, reason:
+// one row per matched pair (best first per query), and one row with the reason (match empty) per
+// query that failed.
+Table match_table(const MatchResult& m);
+
+// ---- `irbis train`, the report's classifier section (classifier_scores.csv, classifier_confusion.csv)
+// class, precision, recall, f1, support (scores to `digits` decimals).
+Table class_scores_table(const Evaluation& e, const std::vector<std::string>& classes, int digits = 4);
+// true_class, then one count column per predicted class named `predicted_prefix` + class.
+Table confusion_table(const Evaluation& e, const std::vector<std::string>& classes,
+                      const std::string& predicted_prefix = "predicted_");
+
+// ---- `irbis train --suspects`
+// path, label, predicted, confidence, p_label: labelled images the out-of-fold model disagrees with.
+struct SuspectRow {
+  std::string path, label, predicted;
+  double confidence = 0, p_label = 0;
+};
+// suspect_labels' rows named: records[row].path and the classes' names.
+std::vector<SuspectRow> suspect_rows(const std::vector<SuspectLabel>& found, const std::vector<ImageRecord>& records,
+                                     const std::vector<std::string>& classes);
+nlohmann::json suspects_json(const std::vector<SuspectRow>& rows);
+Table suspects_table(const std::vector<SuspectRow>& rows);
+
+// ---- `irbis predict` (stdout and --out)
+// One labelled file: its class probabilities, or the reason it could not be read.
+struct PredictionRow {
+  std::string path, label, error;
+  std::vector<float> proba;  // one per class; empty when error is set
+};
+// [{path, label, probability (the label's), probabilities {class: p}} | {path, error}].
+nlohmann::json predictions_json(const std::vector<std::string>& classes, const std::vector<PredictionRow>& rows);
+// path, label, probability, p_<class>... ; a failed file: probability "error: reason", the rest empty.
+Table predictions_table(const std::vector<std::string>& classes, const std::vector<PredictionRow>& rows);
+
+// ---- `irbis evaluate retrieval`
+// collection, model, labelled, classes, queries, negatives, seed, top_k_accuracy {k: accuracy | null},
+// knn1_accuracy, knn5_accuracy, map (null without a query), unknown_paths, skipped_classes.
+nlohmann::json retrieval_json(const RetrievalReport& r, const std::string& collection, const std::string& model,
+                              const RetrievalParams& p, int64_t unknown_paths);
+// metric, value ("n/a" where undefined).
+Table retrieval_table(const RetrievalReport& r);
+
+// ---- dominant colours: `irbis search --colors`, `irbis export --view colors`, the report's cards
+// [{color: "#rrggbb", weight, lab: [L, a, b]}], heaviest first.
+nlohmann::json palette_json(const std::vector<PaletteColor>& colors);
+// query ["#rrggbb", ...], results [image + rank, match (0..1), palette].
+nlohmann::json color_search_json(const std::vector<std::string>& query, const std::vector<ImagePalette>& hits);
+// rank, match, path, palette ("#1f3a5f 42%, ..."), id.
+Table color_search_table(const std::vector<ImagePalette>& hits);
+// path, id, then per colour (1..5) color<i>, weight<i>, L<i>, a<i>, b<i>, then hist00..hist63 (the
+// 4x4x4 RGB histogram, red slowest; empty cells without the color feature).
+Table palettes_table(const std::vector<ImagePalette>& palettes);
 
 }  // namespace irbis

@@ -8,8 +8,10 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include <opencv2/core.hpp>
 
@@ -43,24 +45,34 @@ struct GeometricMatch {
 GeometricMatch verify_geometry(const cv::Mat& a, const cv::Mat& b, const VerifyParams& params = {});
 
 // Verification over items identified by index, with the keypoints of each image computed once
-// and each unordered pair verified once (results cached). `load` returns item i's image (RGB,
-// any size; an empty Mat when it cannot be decoded: the pair is refused with that reason).
+// (the mirrored image's only when a pair needs them) and each unordered pair verified once
+// (results cached). `load` returns item i's image (RGB, any size; an empty Mat when it cannot be
+// decoded: the pair is refused with that reason) and must be safe to call from several threads.
+// All methods are thread-safe; verify_all and verify_image use OpenCV's worker threads.
 class PairVerifier {
  public:
   using Loader = std::function<cv::Mat(uint32_t)>;
-  explicit PairVerifier(Loader load, VerifyParams params = {}, size_t max_cached_images = 512);
+  explicit PairVerifier(Loader load, VerifyParams params = {}, size_t max_cached_images = 1024);
   ~PairVerifier();
   GeometricMatch verify(uint32_t a, uint32_t b);
-  size_t pairs_verified() const { return cache_.size(); }
-  double seconds() const { return seconds_; }  // wall time spent in verify (decode included)
+  // Verifies these pairs in parallel (in chunks that fit the keypoint cache) and caches the
+  // results, so that the verify() calls of a sequential decision loop find them ready.
+  void verify_all(const std::vector<std::pair<uint32_t, uint32_t>>& pairs);
+  // An image that is not one of the items (a new image of `irbis match`) against items, in
+  // parallel: its keypoints once, the items' from the cache. Not cached by pair.
+  std::vector<GeometricMatch> verify_image(const cv::Mat& image, const std::vector<uint32_t>& items);
+  size_t pairs_verified() const;
+  double seconds() const;  // wall time spent in verify, verify_all and verify_image (decode included)
 
-  struct Features;  // keypoints and descriptors of one image, plain and mirrored
+  struct Features;  // keypoints and descriptors of one image, plain and (lazily) mirrored
 
  private:
-  const Features& features(uint32_t i);
+  std::shared_ptr<Features> features(uint32_t i);
+  GeometricMatch verify_uncached(uint32_t a, uint32_t b);
   Loader load_;
   VerifyParams params_;
   size_t max_cached_;
+  mutable std::mutex mu_;  // guards the two maps and seconds_
   std::map<uint32_t, std::shared_ptr<Features>> features_;
   std::map<std::pair<uint32_t, uint32_t>, GeometricMatch> cache_;
   double seconds_ = 0;

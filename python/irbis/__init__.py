@@ -5,6 +5,7 @@
     col.index(["/data/photos"], progress=True)
     emb = col.embeddings()                              # numpy (n, d) float32, no copy
     df = col.dupes(cnn=True)                            # DataFrame: group, path, role, distance, ...
+    col.match(["new/"])                                 # dict: per new image, the collection images it duplicates
     col.search("query.jpg", k=10)                       # DataFrame: rank, id, path, similarity, distance
     uniq = col.unique(top=20)                           # uniq.table, uniq.summary (quartiles, whiskers)
     res = col.cluster(auto=True)                        # res.items: path, cluster, x, y, ...
@@ -424,28 +425,35 @@ class Collection:
         return _table(cols)
 
     # -- analyses
-    def dupes(self, threshold: int = 8, *, single_linkage: bool = False, cnn: bool = False,
-              min_similarity: Optional[float] = None, model: Optional[str] = None, index: str = "auto") -> Any:
+    def dupes(self, threshold: Optional[int] = None, *, cnn: bool = False, min_similarity: Optional[float] = None,
+              model: Optional[str] = None, index: str = "auto", single_linkage: Optional[bool] = None) -> Any:
         """Exact and near-duplicate groups, as `irbis dupes --format csv`: group, path, role
-        (keep/duplicate), distance, kind (exact/near), width, height, size, id
-        (irbis::find_collection_dupes).
+        (keep/duplicate), distance, kind (exact/near/cnn/verified), width, height, size, then the
+        evidence tying each duplicate to its group's kept image — variant_distance and variant
+        (pHash distance over the mirrored image, NaN/None when the collection has no mirror
+        hashes), inliers (geometric verification, NaN when not verified) — and id
+        (irbis::find_collection_dupes; groups and evidence in docs/dupes.md).
 
-        threshold: largest pHash Hamming distance (of 64 bits) for a near duplicate;
-        single_linkage: let chains of near pairs merge (a~b~c groups a with c);
+        threshold: largest pHash Hamming distance (of 64 bits) for a near duplicate without
+        further checks (default: the library's, docs/calibration.md); pairs a little farther are
+        kept when geometric verification confirms them (kind "verified");
         cnn=True: also pair images whose CNN embeddings have a cosine similarity of at least
-        ``min_similarity`` (default 0.92, calibrated in docs/search.md), which catches crops,
-        rotations, flips and overlays; adds a ``similarity`` column (1 for the kept image, NaN
-        for pairs found by hashes alone). model/index: whose embeddings, and the vector index
-        (auto, exact or hnsw) as in :meth:`search`."""
-        threshold = _int(threshold, "threshold", 0, 64)
-        cnn = _bool(cnn, "cnn")
-        single_linkage = _bool(single_linkage, "single_linkage")
-        kw: dict = {"cnn": cnn, "model": self._model(model), "index": _str(index, "index")}
+        ``min_similarity`` (default: the library's sure threshold), which catches crops,
+        rotations and overlays; adds a ``similarity`` column (1 for the kept image, NaN for
+        pairs without an embedding). model/index: whose embeddings, and the vector index
+        (auto, exact or hnsw) as in :meth:`search`. single_linkage was removed (groups are
+        keep-centred and cannot chain); passing it raises UsageError."""
+        if single_linkage is not None:
+            raise UsageError("dupes: single_linkage was removed: every duplicate now matches the image its group "
+                             "keeps directly, so chains cannot form (docs/dupes.md); drop the argument")
+        kw: dict = {"cnn": _bool(cnn, "cnn"), "model": self._model(model), "index": _str(index, "index")}
+        if threshold is not None:
+            kw["threshold"] = _int(threshold, "threshold", 0, 64)
         if min_similarity is not None:
-            if not cnn:
+            if not kw["cnn"]:
                 raise UsageError("dupes: min_similarity applies to CNN pairs; pass cnn=True")
             kw["min_similarity"] = _float(min_similarity, "min_similarity", -1.0, 1.0)
-        return _table(self._c.dupes(threshold, single_linkage, **kw)["columns"])
+        return _table(self._c.dupes(**kw)["columns"])
 
     def issues(self, *, model: Optional[str] = None, neighbours: int = 7, z: float = 3.5) -> "IssuesResult":
         """What is wrong with the collection, as `irbis issues` (irbis::find_collection_issues,
@@ -461,6 +469,30 @@ class Collection:
         cols = {n: [row[n] for row in d["issues"]] for n in names}
         return IssuesResult(table=_table(cols), summary=d["summary"], images=d["images"],
                             embeddings=d["embeddings"])
+
+    def match(self, paths: Any, *, threshold: Optional[int] = None, cnn: bool = True,
+              min_similarity: Optional[float] = None, model: Optional[str] = None, index: str = "auto",
+              verify: bool = True) -> dict:
+        """Which collection images each new image duplicates, with the evidence: the JSON of
+        `irbis match --json` as a dict (irbis::match_images, irbis::match_json). ``paths``: a
+        file or folder, or a list of them; nothing is added to the collection. Each entry of
+        ``results`` has the ``query`` ({path, format, width, height}, or {path, reason} when it
+        could not be read or decoded) and its ``matches``, best first (kind exact/near/cnn/verified,
+        distance, variant_distance, variant, similarity, inliers). cnn=False: hashes only; a
+        collection without embeddings gets the hash answer and a ``note`` naming the index
+        command that adds them. verify=False: no geometric verification of the uncertain band.
+        threshold and min_similarity default to those of :meth:`dupes` (docs/calibration.md)."""
+        if isinstance(paths, (str, os.PathLike)):
+            paths = [paths]
+        plist = [_str(os.fspath(p), "paths") for p in paths]
+        kw: dict = {"cnn": _bool(cnn, "cnn"), "model": self._model(model), "index": _str(index, "index"),
+                    "verify": _bool(verify, "verify")}
+        if threshold is not None:
+            kw["threshold"] = _int(threshold, "threshold", 0, 64)
+        if min_similarity is not None:
+            kw["min_similarity"] = _float(min_similarity, "min_similarity", -1.0, 1.0)
+        import json
+        return json.loads(self._c.match(plist, **kw))
 
     def cluster(self, k: Optional[int] = None, *, auto: bool = False, k_range: tuple = (2, 30),
                 features: str = "cnn-semantic", model: Optional[str] = None, labels: Optional[str] = None,

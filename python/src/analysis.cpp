@@ -10,6 +10,7 @@
 #include "irbis/results.h"
 #include "irbis/errors.h"
 #include "irbis/labels.h"
+#include "irbis/results.h"
 #include "irbis/text.h"
 
 namespace irbis::py_bind {
@@ -115,15 +116,42 @@ py::dict cluster_result(const ClusterReport& rep, const std::vector<std::string>
 
 void bind_analysis(py::module_& m, py::class_<PyCollection>& cls) {
   cls.def(
+         "match",
+         [](const PyCollection& c, const std::vector<std::string>& paths, int threshold, bool cnn,
+            double min_similarity, const std::string& model, const std::string& index, bool verify) {
+           auto coll = c.get();
+           MatchOptions o;
+           if (threshold < 0 || threshold > 64)
+             throw UsageError("threshold must be a pHash Hamming distance in 0..64, not " + std::to_string(threshold));
+           if (min_similarity < -1 || min_similarity > 1)
+             throw UsageError("min_similarity must be a cosine similarity in -1..1, not " + std::to_string(min_similarity));
+           o.max_distance = threshold;
+           o.cnn = cnn;
+           o.min_similarity = min_similarity;
+           o.model = model;
+           o.index.kind = parse_index_kind(index);
+           o.verify = verify;
+           nlohmann::json j;
+           {
+             py::gil_scoped_release nogil;
+             j = match_json(match_images(*coll, paths, o), o);
+           }
+           // The JSON of `irbis match --json` (results.h), parsed by the Python side.
+           return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+         },
+         py::arg("paths"), py::arg("threshold") = MatchOptions{}.max_distance, py::arg("cnn") = true,
+         py::arg("min_similarity") = MatchOptions{}.min_similarity, py::arg("model") = std::string(kDefaultModel),
+         py::arg("index") = "auto", py::arg("verify") = true,
+         "match_images: which collection images each file (or folder's images) duplicates; match_json as text")
+      .def(
          "dupes",
-         [](const PyCollection& c, int threshold, bool single_linkage, bool cnn, double min_similarity,
-            const std::string& model, const std::string& index) {
+         [](const PyCollection& c, int threshold, bool cnn, double min_similarity, const std::string& model,
+            const std::string& index) {
            auto coll = c.get();
            DupesParams params;
            if (threshold < 0 || threshold > 64)
              throw UsageError("threshold must be a pHash Hamming distance in 0..64, not " + std::to_string(threshold));
            params.max_distance = threshold;
-           params.bound_chaining = !single_linkage;
            CnnDupesOptions cnn_opts;
            cnn_opts.enabled = cnn;
            if (min_similarity < -1 || min_similarity > 1)
@@ -136,50 +164,46 @@ void bind_analysis(py::module_& m, py::class_<PyCollection>& cls) {
              py::gil_scoped_release nogil;
              found = find_collection_dupes(*coll, params, cnn_opts);
            }
-           // The rows of `irbis dupes --format csv` (with --cnn: the similarity column, 1 for the
-           // kept image, NaN for pairs found by hashes alone), plus the image id.
-           std::vector<int64_t> group, distance, width, height, size, id;
-           std::vector<double> similarity;
-           std::vector<std::string> path;
-           py::list role, kind;
-           auto add = [&](size_t g, const ImageRecord& r, const char* ro, int dist, const char* kd, double sim) {
-             group.push_back(int64_t(g + 1));
-             path.push_back(r.path);
-             role.append(ro);
-             distance.push_back(dist);
-             kind.append(kd);
-             width.push_back(r.width);
-             height.push_back(r.height);
-             size.push_back(r.size);
-             id.push_back(r.id);
-             similarity.push_back(sim);
-           };
-           const double nan = std::numeric_limits<double>::quiet_NaN();
-           for (size_t g = 0; g < found.groups.size(); ++g) {
-             add(g, found.records[found.groups[g].keep], "keep", 0, "", 1.0);
-             for (const auto& d : found.groups[g].duplicates)
-               add(g, found.records[d.index], "duplicate", d.distance, dupe_kind_name(d.kind),
-                   d.has_similarity() ? d.similarity : nan);
-           }
+           // The columns of `irbis dupes --format csv` (dupes_table), typed: counts as int64, the
+           // evidence that may be missing (similarity, variant_distance, inliers) as float64 with
+           // NaN, variant as str or None.
+           const Table t = dupes_table(found, cnn);
            py::dict cols;
-           cols["group"] = vector_array(std::move(group));
-           cols["path"] = fs_str_list(path);
-           cols["role"] = role;
-           cols["distance"] = vector_array(std::move(distance));
-           cols["kind"] = kind;
-           cols["width"] = vector_array(std::move(width));
-           cols["height"] = vector_array(std::move(height));
-           cols["size"] = vector_array(std::move(size));
-           if (cnn) cols["similarity"] = vector_array(std::move(similarity));
-           cols["id"] = vector_array(std::move(id));
+           for (size_t col = 0; col < t.header.size(); ++col) {
+             const std::string& name = t.header[col];
+             if (name == "path") {
+               std::vector<std::string> v;
+               for (const auto& r : t.rows) v.push_back(r[col]);
+               cols["path"] = fs_str_list(v);
+             } else if (name == "role" || name == "kind" || name == "variant") {
+               py::list v;
+               for (const auto& r : t.rows) {
+                 if (name == "variant" && r[col].empty()) v.append(py::none());
+                 else v.append(r[col]);
+               }
+               cols[name.c_str()] = v;
+             } else if (name == "similarity" || name == "variant_distance" || name == "inliers") {
+               std::vector<double> v;
+               for (const auto& r : t.rows)
+                 v.push_back(r[col].empty() ? std::numeric_limits<double>::quiet_NaN() : std::stod(r[col]));
+               cols[name.c_str()] = vector_array(std::move(v));
+             } else {
+               std::vector<int64_t> v;
+               for (const auto& r : t.rows) v.push_back(std::stoll(r[col]));
+               cols[name.c_str()] = vector_array(std::move(v));
+             }
+           }
            py::dict d;
            d["columns"] = cols;
            d["images"] = found.records.size();
            d["groups"] = found.groups.size();
            d["duplicates"] = found.duplicates();
+           d["variants"] = found.variants;
+           d["pairs_verified"] = found.pairs_verified;
+           d["verify_seconds"] = found.verify_seconds;
            return d;
          },
-         py::arg("threshold") = DupesParams{}.max_distance, py::arg("single_linkage") = false, py::arg("cnn") = false,
+         py::arg("threshold") = DupesParams{}.max_distance, py::arg("cnn") = false,
          py::arg("min_similarity") = CnnDupesOptions{}.min_similarity,
          py::arg("model") = std::string(kDefaultModel), py::arg("index") = "auto",
          "irbis::find_collection_dupes: the groups `irbis dupes` prints.")

@@ -11,6 +11,7 @@
 #include "irbis/labels.h"
 #include "irbis/lime.h"
 #include "irbis/model.h"
+#include "irbis/results.h"
 #include "irbis/text.h"
 
 namespace irbis::py_bind {
@@ -234,7 +235,7 @@ void bind_classifier(py::module_& m, py::class_<PyCollection>& coll_cls) {
         LabelSet ls;
         TrainResult tr;
         Classifier clf;
-        std::vector<SuspectLabel> suspects;
+        std::vector<SuspectRow> suspects;
         {
           py::gil_scoped_release nogil;
           mat = load_classifier_inputs(*coll, model, inputs);
@@ -242,17 +243,19 @@ void bind_classifier(py::module_& m, py::class_<PyCollection>& coll_cls) {
           tr = train_classifier(mat.candidates, ls.label, ls.classes, topts);
           clf = make_classifier(mat.card, ls.classes, tr, topts, int64_t(mat.records.size()) - ls.labelled(),
                                 {{"collection", display_path(pc.dir())}, {"labels", from_pairs ? "mapping" : labels}});
-          if (topts.out_of_fold) suspects = suspect_labels(tr.oof_proba, ls.label, suspect_confidence);
+          if (topts.out_of_fold)
+            suspects = suspect_rows(suspect_labels(tr.oof_proba, ls.label, suspect_confidence), mat.records, ls.classes);
         }
         py::object sus = py::none();
         if (topts.out_of_fold) {
           std::vector<std::string> path;
           py::list label, predicted;
           std::vector<double> conf, p_label;
+          // The columns of `irbis train --suspects` (suspects_table), typed.
           for (const auto& s : suspects) {
-            path.push_back(mat.records[s.row].path);
-            label.append(ls.classes[size_t(s.label)]);
-            predicted.append(ls.classes[size_t(s.predicted)]);
+            path.push_back(s.path);
+            label.append(s.label);
+            predicted.append(s.predicted);
             conf.push_back(s.confidence);
             p_label.push_back(s.p_label);
           }

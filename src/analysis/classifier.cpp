@@ -181,7 +181,7 @@ TrainResult train_classifier(const std::vector<ClassifierCandidate>& candidates,
     for (size_t i = 0; i < single.size() && i < 5; ++i) names += (i ? ", " : "") + single[i];
     if (single.size() > 5) names += ", ...";
     throw UsageError("train: every class needs at least two images (one to train, one to test); only one image in: " +
-                     names);
+                     names + " (`--min-per-class 2` leaves such classes out and lists them)");
   }
   for (int c = 0; c < K; ++c)
     if (count[size_t(c)] == 0) throw UsageError("train: class '" + classes[size_t(c)] + "' has no images");
@@ -420,6 +420,13 @@ void Classifier::save(const fs::path& file) const {
 
 Classifier Classifier::load(const fs::path& file) {
   const std::string name = file.string();
+  std::error_code ec;
+  // A folder here is most often the collection given where the classifier goes (`predict COLL img`).
+  if (fs::is_directory(file, ec))
+    throw UsageError(name + ": is a folder, not a classifier file (made by `irbis train --out FILE.clf`)" +
+                     (fs::exists(file / "catalog.sqlite", ec) ? "; it is a collection: the classifier comes first, "
+                                                               "e.g. `irbis predict MODEL.clf --collection " + name + "`"
+                                                             : std::string()));
   std::ifstream in(file, std::ios::binary);
   if (!in) throw IoError(name + ": cannot open the classifier file");
   std::string buf((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());

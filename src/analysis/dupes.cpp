@@ -61,6 +61,9 @@ bool is_zero(const ContentHash& h) {
 // True when item a should be kept rather than item b.
 bool better_keep(const DupeItem& a, size_t ia, const DupeItem& b, size_t ib) {
   if (a.pixels != b.pixels) return a.pixels > b.pixels;
+  // Same pixel count: the earliest-modified file is most likely the original (a lossless PNG
+  // re-encode of a JPEG is larger but not the original). File size decides when a time is unknown.
+  if (a.mtime_ns > 0 && b.mtime_ns > 0 && a.mtime_ns != b.mtime_ns) return a.mtime_ns < b.mtime_ns;
   if (a.file_size != b.file_size) return a.file_size > b.file_size;
   if (a.path != b.path) return a.path < b.path;
   return ia < ib;
@@ -121,6 +124,19 @@ struct HashCandidates {
 // matches best (sure evidence first, then band pairs confirmed by verify), or is kept itself.
 std::vector<DupeGroup> keep_centred_groups(std::span<const DupeItem> items, const DupesParams& p,
                                            const ExtraLinkage* extra) {
+  if (p.band.verify && p.band.verify_all) {
+    // A first pass that refuses every band pair records the pairs to verify, which are then
+    // checked in parallel; the decisions below find them in the verifier's cache.
+    DupesParams dry = p;
+    std::vector<std::pair<uint32_t, uint32_t>> asked;
+    dry.band.verify = [&asked](uint32_t keep, uint32_t cand) {
+      asked.emplace_back(keep, cand);
+      return PairCheck{};
+    };
+    dry.band.verify_all = {};
+    keep_centred_groups(items, dry, extra);
+    p.band.verify_all(asked);
+  }
   const size_t n = items.size();
   const int t = p.max_distance;
   const bool band_on = bool(p.band.verify);

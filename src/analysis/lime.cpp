@@ -120,6 +120,36 @@ std::vector<double> weighted_ridge(const cv::Mat& Z, const std::vector<double>& 
   return out;
 }
 
+cv::Mat lime_masks(int samples, int superpixels, uint64_t seed) {
+  cv::Mat Z(samples, superpixels, CV_32F);
+  std::mt19937_64 rng(seed);
+  for (int i = 0; i < samples; ++i) {
+    float* z = Z.ptr<float>(i);
+    for (int s = 0; s < superpixels; ++s) z[s] = i == 0 ? 1.f : float((rng() >> 63) & 1u);
+  }
+  return Z;
+}
+
+std::vector<double> lime_sample_weights(const cv::Mat& masks, double kernel_width) {
+  const int S = masks.cols;
+  std::vector<double> w(static_cast<size_t>(masks.rows));
+  for (int i = 0; i < masks.rows; ++i) {
+    double on = 0;
+    const float* z = masks.ptr<float>(i);
+    for (int s = 0; s < S; ++s) on += z[s];
+    // Cosine distance between the mask and the all-ones mask.
+    const double cosv = on > 0 ? on / (std::sqrt(on) * std::sqrt(double(S))) : 0;
+    const double d = 1 - cosv;
+    w[size_t(i)] = std::sqrt(std::exp(-(d * d) / (kernel_width * kernel_width)));
+  }
+  return w;
+}
+
+std::vector<double> fit_lime(const cv::Mat& masks, const std::vector<double>& scores, const LimeOptions& opts,
+                             double* intercept, double* r2) {
+  return weighted_ridge(masks, scores, lime_sample_weights(masks, opts.kernel_width), opts.ridge, intercept, r2);
+}
+
 LimeResult explain_image(const cv::Mat& rgb_in, Embedder& embedder, const Classifier& clf, const LimeOptions& opts) {
   IRBIS_THROW_IF_NOT(rgb_in.type() == CV_8UC3 && !rgb_in.empty(), UsageError, "explain: expected an 8-bit RGB image");
   IRBIS_THROW_IF_NOT(opts.samples >= 10, UsageError, "explain: use at least 10 samples");
@@ -181,14 +211,8 @@ LimeResult explain_image(const cv::Mat& rgb_in, Embedder& embedder, const Classi
     const double sigma = std::sqrt(double(r.image.total()) / S) / 2;
     cv::GaussianBlur(r.image, fill, cv::Size(0, 0), sigma);
   }
-  // Masks: row 0 = everything shown, the rest Bernoulli(1/2) per superpixel.
   const int N = opts.samples;
-  cv::Mat Z(N, S, CV_32F);
-  std::mt19937_64 rng(opts.seed);
-  for (int i = 0; i < N; ++i) {
-    float* z = Z.ptr<float>(i);
-    for (int s = 0; s < S; ++s) z[s] = i == 0 ? 1.f : float((rng() >> 63) & 1u);
-  }
+  const cv::Mat Z = lime_masks(N, S, opts.seed);
   r.seconds_perturb += since(t);
 
   // Score every sample.
@@ -223,18 +247,9 @@ LimeResult explain_image(const cv::Mat& rgb_in, Embedder& embedder, const Classi
   r.target = opts.target >= 0 ? opts.target
                               : int(std::max_element(r.proba.begin(), r.proba.end()) - r.proba.begin());
   IRBIS_THROW_IF_NOT(r.target < proba.cols, UsageError, "explain: class index out of range");
-  std::vector<double> y(static_cast<size_t>(N)), w(static_cast<size_t>(N));
-  for (int i = 0; i < N; ++i) {
-    y[size_t(i)] = proba.at<float>(i, r.target);
-    double on = 0;
-    const float* z = Z.ptr<float>(i);
-    for (int s = 0; s < S; ++s) on += z[s];
-    // Cosine distance between the mask and the all-ones mask.
-    const double cosv = on > 0 ? on / (std::sqrt(on) * std::sqrt(double(S))) : 0;
-    const double d = 1 - cosv;
-    w[size_t(i)] = std::sqrt(std::exp(-(d * d) / (opts.kernel_width * opts.kernel_width)));
-  }
-  const auto beta = weighted_ridge(Z, y, w, opts.ridge, &r.intercept, &r.r2);
+  std::vector<double> y(static_cast<size_t>(N));
+  for (int i = 0; i < N; ++i) y[size_t(i)] = proba.at<float>(i, r.target);
+  const auto beta = fit_lime(Z, y, opts, &r.intercept, &r.r2);
   for (int s = 0; s < S; ++s) r.superpixels[size_t(s)].weight = beta[size_t(s)];
   r.seconds_fit = since(t);
   r.samples = N;
@@ -293,8 +308,16 @@ nlohmann::json lime_json(const LimeResult& r, const Classifier& clf) {
 }
 
 LimeResult explain_file(const std::string& path, Embedder& embedder, const Classifier& clf, const LimeOptions& opts) {
+  // The probabilities shown are predict_file's: the decode and embedding of index, predict and
+  // search (decoded for the model's input size). The working image LIME perturbs is decoded
+  // larger and area-downscaled, so its own unmasked score can differ slightly; it only feeds the fit.
+  const cv::Mat p = predict_file(clf, embedder, path);
+  LimeOptions o = opts;
+  if (o.target < 0) o.target = int(std::max_element(p.ptr<float>(0), p.ptr<float>(0) + p.cols) - p.ptr<float>(0));
   const cv::Mat rgb = read_rgb(path, std::min(opts.max_side, 4096));
-  return explain_image(rgb, embedder, clf, opts);
+  LimeResult r = explain_image(rgb, embedder, clf, o);
+  r.proba.assign(p.ptr<float>(0), p.ptr<float>(0) + p.cols);
+  return r;
 }
 
 void check_lime_picture_path(const std::filesystem::path& file) {

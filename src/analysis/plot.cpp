@@ -166,8 +166,10 @@ class PngCanvas : public Canvas {
 std::unique_ptr<Canvas> make_canvas(const std::filesystem::path& file, int w, int h) {
   std::string ext = file.extension().string();
   std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return std::tolower(c); });
-  if (ext == ".png") return std::make_unique<PngCanvas>(w, h);
-  return std::make_unique<SvgCanvas>(w, h);
+  // The format follows the extension; any other is refused rather than written as SVG text.
+  if (ext == ".png" || ext == ".jpg" || ext == ".jpeg") return std::make_unique<PngCanvas>(w, h);
+  if (ext == ".svg") return std::make_unique<SvgCanvas>(w, h);
+  throw UsageError(file.string() + ": a plot is written as .png, .jpg or .svg (by its extension)");
 }
 
 // "Nice" tick positions covering [lo, hi].

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <mutex>
 #include <vector>
 
 #include <opencv2/calib3d.hpp>
@@ -21,6 +22,8 @@ struct PairVerifier::Features {
   std::vector<cv::KeyPoint> kp[2];  // [0] plain, [1] of the mirrored image
   cv::Mat desc[2];
   std::string error;
+  std::once_flag plain_once;   // gray, kp[0], desc[0] (PairVerifier's cache fills them once)
+  std::once_flag mirror_once;  // kp[1], desc[1]: only when a pair needs the mirrored orientation
 };
 
 namespace {
@@ -40,14 +43,21 @@ cv::Mat work_gray(const cv::Mat& img, int side) {
   return out;
 }
 
-void detect(PairVerifier::Features& f, const VerifyParams& p) {
-  auto orb = cv::ORB::create(p.max_keypoints);
-  orb->detectAndCompute(f.gray, cv::noArray(), f.kp[0], f.desc[0]);
-  cv::Mat mirrored;
-  cv::flip(f.gray, mirrored, 1);
-  orb->detectAndCompute(mirrored, cv::noArray(), f.kp[1], f.desc[1]);
-  // Keypoints of the mirrored image in the plain image's coordinates.
-  for (auto& k : f.kp[1]) k.pt.x = float(f.gray.cols - 1) - k.pt.x;
+void detect_plain(PairVerifier::Features& f, const VerifyParams& p) {
+  cv::ORB::create(p.max_keypoints)->detectAndCompute(f.gray, cv::noArray(), f.kp[0], f.desc[0]);
+}
+
+// The mirrored image's keypoints, in the plain image's coordinates. Computed on first use: a pair
+// whose plain orientation is confirmed, or an image only ever compared as the first of a pair,
+// never needs them (about a third of the keypoint cost).
+void detect_mirrored(PairVerifier::Features& f, const VerifyParams& p) {
+  std::call_once(f.mirror_once, [&] {
+    if (f.gray.empty()) return;
+    cv::Mat mirrored;
+    cv::flip(f.gray, mirrored, 1);
+    cv::ORB::create(p.max_keypoints)->detectAndCompute(mirrored, cv::noArray(), f.kp[1], f.desc[1]);
+    for (auto& k : f.kp[1]) k.pt.x = float(f.gray.cols - 1) - k.pt.x;
+  });
 }
 
 // Detail image for the dense check: difference of Gaussians at half the work size, so that
@@ -96,12 +106,13 @@ std::pair<double, double> dense_check(const cv::Mat& ga, const cv::Mat& gb, cons
   return {textured >= 4 ? double(agree) / textured : 0.0, overlap};
 }
 
-GeometricMatch match_features(const PairVerifier::Features& a, const PairVerifier::Features& b, const VerifyParams& p) {
+GeometricMatch match_features(const PairVerifier::Features& a, PairVerifier::Features& b, const VerifyParams& p) {
   GeometricMatch best;
   best.reason = "no keypoints";
   if (a.desc[0].empty()) return best;
   cv::BFMatcher matcher(cv::NORM_HAMMING);
   for (int mirrored = 0; mirrored < 2; ++mirrored) {
+    if (mirrored) detect_mirrored(b, p);
     if (b.desc[mirrored].empty()) continue;
     std::vector<std::vector<cv::DMatch>> knn;
     matcher.knnMatch(a.desc[0], b.desc[mirrored], knn, 2);
@@ -128,8 +139,10 @@ GeometricMatch match_features(const PairVerifier::Features& a, const PairVerifie
       if (!m.empty()) {
         g.scale = std::hypot(m.at<double>(0, 0), m.at<double>(1, 0));
         g.angle_deg = std::atan2(m.at<double>(1, 0), m.at<double>(0, 0)) * 180.0 / CV_PI;
-        cv::Mat gb = b.gray;
+        // A new buffer for the flip: b's gray is shared (cached, other threads) and stays as it is.
+        cv::Mat gb;
         if (mirrored) cv::flip(b.gray, gb, 1);
+        else gb = b.gray;
         if (g.inliers >= p.min_inliers) std::tie(g.agreement, g.overlap) = dense_check(a.gray, gb, m);
       }
       if (m.empty() || g.inliers < p.min_inliers) g.reason = "too few consistent matches";
@@ -153,8 +166,8 @@ GeometricMatch verify_geometry(const cv::Mat& a, const cv::Mat& b, const VerifyP
   PairVerifier::Features fa, fb;
   fa.gray = work_gray(a, params.work_side);
   fb.gray = work_gray(b, params.work_side);
-  detect(fa, params);
-  detect(fb, params);
+  detect_plain(fa, params);
+  detect_plain(fb, params);
   return match_features(fa, fb, params);
 }
 
@@ -163,39 +176,133 @@ PairVerifier::PairVerifier(Loader load, VerifyParams params, size_t max_cached_i
 
 PairVerifier::~PairVerifier() = default;
 
-const PairVerifier::Features& PairVerifier::features(uint32_t i) {
-  auto it = features_.find(i);
-  if (it != features_.end()) return *it->second;
-  if (features_.size() >= max_cached_) features_.erase(features_.begin());  // bounded memory
-  auto f = std::make_shared<Features>();
-  try {
-    const cv::Mat img = load_(i);
-    if (img.empty()) {
-      f->error = "cannot decode";
+std::shared_ptr<PairVerifier::Features> PairVerifier::features(uint32_t i) {
+  std::shared_ptr<Features> f;
+  {
+    std::lock_guard lk(mu_);
+    if (auto it = features_.find(i); it != features_.end()) {
+      f = it->second;
     } else {
-      f->gray = work_gray(img, params_.work_side);
-      detect(*f, params_);
+      // Bounded memory; a caller still holding an evicted entry keeps it alive.
+      if (features_.size() >= max_cached_) features_.erase(features_.begin());
+      f = std::make_shared<Features>();
+      features_.emplace(i, f);
     }
-  } catch (const std::exception& e) {
-    f->error = e.what();
   }
-  return *features_.emplace(i, std::move(f)).first->second;
+  std::call_once(f->plain_once, [&] {
+    try {
+      const cv::Mat img = load_(i);
+      if (img.empty()) {
+        f->error = "cannot decode";
+      } else {
+        f->gray = work_gray(img, params_.work_side);
+        detect_plain(*f, params_);
+      }
+    } catch (const std::exception& e) {
+      f->error = e.what();
+    }
+  });
+  return f;
+}
+
+GeometricMatch PairVerifier::verify_uncached(uint32_t a, uint32_t b) {
+  const auto fa = features(a);  // both held: the cache may evict one while loading the other
+  const auto fb = features(b);
+  GeometricMatch g;
+  if (!fa->error.empty() || !fb->error.empty()) {
+    g.reason = !fa->error.empty() ? fa->error : fb->error;
+    return g;
+  }
+  try {
+    g = match_features(*fa, *fb, params_);
+  } catch (const std::exception& e) {
+    g = GeometricMatch{};
+    g.reason = e.what();
+  }
+  return g;
 }
 
 GeometricMatch PairVerifier::verify(uint32_t a, uint32_t b) {
   const auto key = std::minmax(a, b);
-  if (auto it = cache_.find(key); it != cache_.end()) return it->second;
+  {
+    std::lock_guard lk(mu_);
+    if (auto it = cache_.find(key); it != cache_.end()) return it->second;
+  }
   const auto t0 = std::chrono::steady_clock::now();
-  // Hold both (the cache may evict one while loading the other).
-  features(key.first);
-  const auto fa = features_.at(key.first);
-  features(key.second);
-  const auto fb = features_.at(key.second);
-  GeometricMatch g;
-  if (!fa->error.empty() || !fb->error.empty()) g.reason = !fa->error.empty() ? fa->error : fb->error;
-  else g = match_features(*fa, *fb, params_);
+  const GeometricMatch g = verify_uncached(key.first, key.second);
+  std::lock_guard lk(mu_);
   seconds_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return cache_.emplace(key, g).first->second;
+}
+
+void PairVerifier::verify_all(const std::vector<std::pair<uint32_t, uint32_t>>& pairs) {
+  const auto t0 = std::chrono::steady_clock::now();
+  std::vector<std::pair<uint32_t, uint32_t>> todo;
+  {
+    std::lock_guard lk(mu_);
+    for (const auto& [a, b] : pairs) {
+      const auto key = std::minmax(a, b);
+      if (!cache_.count(key)) todo.push_back(key);
+    }
+  }
+  std::sort(todo.begin(), todo.end());
+  todo.erase(std::unique(todo.begin(), todo.end()), todo.end());
+  // Chunks whose images (at most two per pair) fit the keypoint cache, in the given order so that
+  // pairs sharing an image meet in one chunk.
+  const size_t chunk = std::max<size_t>(1, max_cached_ / 4);
+  for (size_t start = 0; start < todo.size(); start += chunk) {
+    const size_t end = std::min(todo.size(), start + chunk);
+    std::vector<GeometricMatch> got(end - start);
+    cv::parallel_for_(cv::Range(int(start), int(end)), [&](const cv::Range& r) {
+      for (int k = r.start; k < r.end; ++k) got[size_t(k) - start] = verify_uncached(todo[size_t(k)].first, todo[size_t(k)].second);
+    });
+    std::lock_guard lk(mu_);
+    for (size_t k = start; k < end; ++k) cache_.emplace(todo[k], std::move(got[k - start]));
+  }
+  std::lock_guard lk(mu_);
+  seconds_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+std::vector<GeometricMatch> PairVerifier::verify_image(const cv::Mat& image, const std::vector<uint32_t>& items) {
+  const auto t0 = std::chrono::steady_clock::now();
+  std::vector<GeometricMatch> out(items.size());
+  Features q;
+  try {
+    q.gray = work_gray(image, params_.work_side);
+    detect_plain(q, params_);
+  } catch (const std::exception& e) {
+    for (auto& g : out) g.reason = e.what();
+    return out;
+  }
+  cv::parallel_for_(cv::Range(0, int(items.size())), [&](const cv::Range& r) {
+    for (int k = r.start; k < r.end; ++k) {
+      const auto f = features(items[size_t(k)]);
+      GeometricMatch& g = out[size_t(k)];
+      if (!f->error.empty()) {
+        g.reason = f->error;
+        continue;
+      }
+      try {
+        g = match_features(q, *f, params_);
+      } catch (const std::exception& e) {
+        g = GeometricMatch{};
+        g.reason = e.what();
+      }
+    }
+  });
+  std::lock_guard lk(mu_);
+  seconds_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return out;
+}
+
+size_t PairVerifier::pairs_verified() const {
+  std::lock_guard lk(mu_);
+  return cache_.size();
+}
+
+double PairVerifier::seconds() const {
+  std::lock_guard lk(mu_);
+  return seconds_;
 }
 
 }  // namespace irbis

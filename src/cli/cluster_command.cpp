@@ -139,8 +139,16 @@ void add_cluster_command(CLI::App& root, int& result) {
       std::string title = "irbis clusters (k = " + std::to_string(rep.k) + ")";
       if (rep.low_memory) title += ", sample of " + std::to_string(rep.trained_on) + " images";
       plot_map(o->plot, xy, lab, rep.k, title, rep.map_method == "pca" ? "PCA" : "t-SNE");
+      std::cerr << "wrote " << display_path(o->plot) << '\n';
     }
-    if (!o->plot_k.empty()) plot_k_curves(o->plot_k, rep.table, rep.k, rep.elbow_k);
+    if (!o->plot_k.empty()) {
+      plot_k_curves(o->plot_k, rep.table, rep.k, rep.elbow_k);
+      std::cerr << "wrote " << display_path(o->plot_k) << '\n';
+    }
+    // A best k at the end of the range tried may only be the best of a range too small.
+    if (o->auto_k && rep.table.size() > 1 && (rep.k == p.k_max || rep.k == p.k_min))
+      std::cerr << "irbis: the best k (" << rep.k << ") is at the " << (rep.k == p.k_max ? "top" : "bottom")
+                << " of --k-range " << o->k_range << "; a wider range may find a better one\n";
 
     if (fmt == Format::json) {
       nlohmann::json j = cluster_report_json(rep, names);
@@ -156,7 +164,7 @@ void add_cluster_command(CLI::App& root, int& result) {
       if (rep.scores)
         std::cout << "\nagainst labels (" << class_names.size() << " classes): purity " << rep.scores->purity
                   << ", NMI " << rep.scores->nmi << ", ARI " << rep.scores->ari << '\n';
-      if (!o->out.empty()) std::cout << "\nwrote " << o->out << '\n';
+      if (!o->out.empty()) std::cerr << "wrote " << display_path(o->out) << '\n';
     }
     result = kExitOk;
   });

@@ -17,6 +17,7 @@ enum ExitCode : int {
 void add_index_command(CLI::App& root, int& result);
 void add_dupes_command(CLI::App& root, int& result);
 void add_issues_command(CLI::App& root, int& result);
+void add_match_command(CLI::App& root, int& result);
 void add_info_command(CLI::App& root, int& result);
 void add_model_command(CLI::App& root, int& result);
 void add_export_command(CLI::App& root, int& result);

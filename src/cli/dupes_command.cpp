@@ -21,7 +21,7 @@ void add_dupes_command(CLI::App& root, int& result) {
     int threshold = DupesParams{}.max_distance;
     std::string format = "table";
     bool json = false;
-    bool unbounded = false;
+    bool single_linkage = false;  // removed: refused with the reason
     bool cnn = false;
     double cnn_threshold = CnnDupesOptions{}.min_similarity;
     std::string model = kDefaultModel;
@@ -29,26 +29,33 @@ void add_dupes_command(CLI::App& root, int& result) {
   };
   auto o = std::make_shared<Opts>();
   cmd->add_option("collection", o->coll, "Collection directory")->required();
-  cmd->add_option("--threshold", o->threshold, "Largest pHash Hamming distance (of 64 bits) for a near duplicate")
+  cmd->add_option("--threshold", o->threshold,
+                  "Largest pHash Hamming distance (of 64 bits, over the image and its mirror) for a near duplicate "
+                  "without further checks; pairs up to " +
+                      std::to_string(DupesParams{}.band.max_hash_distance) + " are kept if geometric verification confirms them")
       ->capture_default_str()
       ->check(CLI::Range(0, 64));
   cmd->add_option("--format", o->format, "table, csv or json")->capture_default_str();
   cmd->add_flag("--json", o->json, "Same as --format json");
-  cmd->add_flag("--single-linkage", o->unbounded,
-                "Let chains of near pairs merge (a~b~c groups a with c even when they are far apart)");
+  cmd->add_flag("--single-linkage", o->single_linkage)->group("");  // removed; refused with the reason below
   cmd->add_flag("--cnn", o->cnn,
                 "Also pair images whose CNN embeddings are similar (catches crops, rotations, flips, overlays)");
-  cmd->add_option("--cnn-threshold", o->cnn_threshold, "Smallest cosine similarity for a CNN pair")
+  cmd->add_option("--cnn-threshold", o->cnn_threshold,
+                  "Smallest cosine similarity for a CNN pair without further checks; pairs down to " +
+                      fixed(1.0 - double(DupesParams{}.band.max_extra_distance), 2) +
+                      " are kept if geometric verification confirms them")
       ->capture_default_str()
       ->check(CLI::Range(-1.0, 1.0));
   cmd->add_option("--model", o->model, "Which model's embeddings (with --cnn)")->capture_default_str();
   cmd->add_option("--index", o->index, "auto, exact or hnsw (with --cnn)")->capture_default_str();
   cmd->callback([o, &result] {
+    if (o->single_linkage)
+      throw UsageError("--single-linkage was removed: every duplicate now matches the image its group keeps directly, "
+                       "so chains cannot form (docs/dupes.md, \"Grouping\"); drop the option");
     const Format fmt = o->json ? Format::json : parse_format(o->format);
     auto coll = Collection::open(o->coll);
     DupesParams params;
     params.max_distance = o->threshold;
-    params.bound_chaining = !o->unbounded;
     CnnDupesOptions cnn;
     cnn.enabled = o->cnn;
     cnn.min_similarity = o->cnn_threshold;
@@ -71,11 +78,22 @@ void add_dupes_command(CLI::App& root, int& result) {
           write_table(std::cout, t.header, t.rows);
           std::cout << '\n' << found.groups.size() << " groups, " << found.duplicates() << " duplicates among "
                     << n_images << " images (pHash distance <= " << o->threshold;
+          if (found.variants > 0) std::cout << ", mirror included";
           if (o->cnn) std::cout << " or CNN cosine similarity >= " << o->cnn_threshold;
           std::cout << ")\n";
         }
+        if (found.verify_max_distance || found.verify_min_similarity) {
+          std::cout << found.pairs_verified << " uncertain pairs (";
+          if (found.verify_max_distance) std::cout << "pHash distance <= " << *found.verify_max_distance;
+          if (found.verify_max_distance && found.verify_min_similarity) std::cout << ", ";
+          if (found.verify_min_similarity) std::cout << "CNN similarity >= " << fixed(*found.verify_min_similarity, 2);
+          std::cout << ") geometrically verified in " << fixed(found.verify_seconds, 1) << " s\n";
+        }
       }
     }
+    if (found.variants == 0 && n_images > 0 && params.variants_used > 0)
+      std::cerr << "irbis: " << display_path(o->coll) << " has no mirror hashes yet, so mirrored copies are found only "
+                << "with --cnn; `irbis index FOLDER --into " << display_path(o->coll) << "` adds them\n";
     result = kExitOk;
   });
 }

@@ -8,6 +8,7 @@
 #include "irbis/errors.h"
 #include "irbis/labels.h"
 #include "irbis/model.h"
+#include "irbis/results.h"
 #include "irbis/search.h"
 #include "irbis/text.h"
 
@@ -59,32 +60,13 @@ void add_evaluate_command(CLI::App& root, int& result) {
     if (rep.queries == 0)
       std::cerr << "irbis: no class has two images and another class to draw negatives from: top-k accuracy is "
                    "undefined (reported as null / n/a)\n";
-    const bool has_topk = rep.queries > 0, has_map = rep.map_queries > 0;
     if (fmt == Format::json) {
-      nlohmann::json j = {{"collection", display_path(o->coll)}, {"model", vs->card().name},
-                          {"labelled", rep.labelled},            {"classes", rep.classes},
-                          {"queries", rep.queries},              {"negatives", rep.negatives_used},
-                          {"seed", o->p.seed},                   {"top_k_accuracy", nlohmann::json::object()},
-                          {"knn1_accuracy", rep.knn1},           {"knn5_accuracy", rep.knn5},
-                          {"map", has_map ? nlohmann::json(rep.map) : nlohmann::json()},
-                          {"unknown_paths", labels.unknown},     {"skipped_classes", rep.skipped_classes}};
-      for (auto [k, a] : rep.topk) j["top_k_accuracy"][std::to_string(k)] = has_topk ? nlohmann::json(a) : nlohmann::json();
-      std::cout << json_dump(j) << '\n';
+      std::cout << json_dump(retrieval_json(rep, o->coll, vs->card().name, o->p, labels.unknown)) << '\n';
       result = kExitOk;
       return;
     }
-    auto f = [](double v) { return fixed(v, 4); };
-    std::vector<std::string> header{"metric", "value"};
-    std::vector<std::vector<std::string>> rows;
-    for (auto [k, a] : rep.topk) rows.push_back({"top-" + std::to_string(k) + " accuracy", has_topk ? f(a) : "n/a"});
-    rows.push_back({"leave-one-out 1-NN accuracy", f(rep.knn1)});
-    rows.push_back({"leave-one-out 5-NN accuracy", f(rep.knn5)});
-    rows.push_back({"mAP", has_map ? f(rep.map) : "n/a"});
-    if (fmt == Format::csv) {
-      write_csv_row(std::cout, header);
-      for (const auto& r : rows) write_csv_row(std::cout, r);
-    } else {
-      write_table(std::cout, header, rows);
+    write_rows(std::cout, fmt, retrieval_table(rep));
+    if (fmt != Format::csv) {
       std::cout << '\n' << rep.labelled << " labelled images in " << rep.classes << " classes; " << rep.queries
                 << " queries, each with 1 positive among " << rep.negatives_used << " negatives (seed " << o->p.seed
                 << ")\n";

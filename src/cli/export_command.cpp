@@ -4,6 +4,9 @@
 #include "cli/commands.h"
 #include "cli/output.h"
 #include "irbis/collection.h"
+#include "irbis/collection_analysis.h"
+#include "irbis/hashes.h"
+#include "irbis/results.h"
 #include "irbis/embeddings.h"
 #include "irbis/errors.h"
 #include "irbis/model.h"
@@ -12,26 +15,58 @@
 #include "irbis/text.h"
 
 namespace irbis::cli {
+namespace {
+
+// --view colors: one float32 row per image, L, a, b, weight for each of the kPaletteColors colours
+// (zeros for an empty slot) then the 64-bin RGB histogram (zeros without the color feature).
+EmbeddingMatrix color_matrix(std::vector<ImagePalette> palettes) {
+  EmbeddingMatrix m;
+  m.data = cv::Mat::zeros(int(palettes.size()), kPaletteDim + kColorHistBins, CV_32F);
+  for (size_t i = 0; i < palettes.size(); ++i) {
+    float* row = m.data.ptr<float>(int(i));
+    for (size_t c = 0; c < palettes[i].colors.size(); ++c) {
+      const PaletteColor& pc = palettes[i].colors[c];
+      row[4 * c] = pc.lab.L, row[4 * c + 1] = pc.lab.a, row[4 * c + 2] = pc.lab.b, row[4 * c + 3] = pc.weight;
+    }
+    std::copy(palettes[i].histogram.begin(), palettes[i].histogram.end(), row + kPaletteDim);
+    m.records.push_back(std::move(palettes[i].record));
+  }
+  return m;
+}
+
+}  // namespace
 
 void add_export_command(CLI::App& root, int& result) {
   auto* cmd = root.add_subcommand("export", "Write embeddings as .npy (+ .paths.csv) and hashes as CSV");
   struct Opts {
-    std::string coll, embeddings, hashes, model = kDefaultModel, view = "full";
+    std::string coll, embeddings, hashes, colors, model = kDefaultModel, view = "full";
   };
   auto o = std::make_shared<Opts>();
   cmd->add_option("collection", o->coll, "Collection directory")->required();
   cmd->add_option("--embeddings", o->embeddings, "Write float32 rows (catalog order) to this .npy file");
   cmd->add_option("--model", o->model, "Which model's embeddings")->capture_default_str();
   cmd->add_option("--view", o->view,
-                  "full (the model's descriptor), semantic (its last block), or blocks (every pooled block)")
+                  "full (the model's descriptor), semantic (its last block), blocks (every pooled block), or colors "
+                  "(dominant colours + RGB histogram, float32: L, a, b, weight x 5 then 64 bins)")
       ->capture_default_str();
   cmd->add_option("--hashes", o->hashes, "Write path,phash,dhash,ahash (hex) to this CSV file");
+  cmd->add_option("--colors", o->colors,
+                  "Write each image's dominant colours (#hex, weight, Lab) and RGB histogram to this CSV file");
   cmd->callback([o, &result] {
-    if (o->embeddings.empty() && o->hashes.empty()) throw UsageError("export: give --embeddings FILE.npy and/or --hashes FILE.csv");
+    if (o->embeddings.empty() && o->hashes.empty() && o->colors.empty())
+      throw UsageError("export: give --embeddings FILE.npy, --hashes FILE.csv and/or --colors FILE.csv");
     auto coll = Collection::open(o->coll);
     const auto recs = coll->records(ImageStatus::ok);
+    if (!o->colors.empty()) {
+      std::ofstream out(o->colors);
+      if (!out) throw IoError(o->colors + ": cannot open for writing");
+      const Table t = palettes_table(load_palettes(*coll));
+      write_csv_row(out, t.header);
+      for (const auto& r : t.rows) write_csv_row(out, r);
+    }
     if (!o->embeddings.empty()) {
-      const EmbeddingMatrix m = load_embeddings(*coll, o->model, parse_embedding_view(o->view));
+      const EmbeddingMatrix m = o->view == "colors" ? color_matrix(load_palettes(*coll))
+                                                    : load_embeddings(*coll, o->model, parse_embedding_view(o->view));
       NpyWriter npy(o->embeddings, m.data.rows, m.data.cols);
       std::string paths_file = o->embeddings;
       if (paths_file.ends_with(".npy")) paths_file.resize(paths_file.size() - 4);

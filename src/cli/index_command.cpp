@@ -1,3 +1,5 @@
+#include <algorithm>
+#include <filesystem>
 #include <iostream>
 
 #include "cli/commands.h"
@@ -9,6 +11,37 @@
 #include "irbis/text.h"
 
 namespace irbis::cli {
+
+namespace {
+// `index` creates or extends a collection; it never takes over a folder it did not make, and it
+// creates nothing when the sources are wrong. Each refusal says what to do instead.
+void check_index_target(const std::vector<std::string>& roots, const std::string& into) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  for (const auto& r : roots)
+    if (!fs::exists(r, ec)) throw UsageError(r + ": no such file or folder to index (nothing was created)");
+  const fs::path target = fs::weakly_canonical(into, ec);
+  for (const auto& r : roots) {
+    const fs::path root = fs::weakly_canonical(r, ec);
+    // The collection inside a scanned folder: its own files would be indexed, unless its name ends
+    // in .irbis (the scan skips such folders).
+    const auto [mismatch, _] = std::mismatch(root.begin(), root.end(), target.begin(), target.end());
+    const bool inside = mismatch == root.end();
+    if (inside && (target == root || target.extension() != ".irbis"))
+      throw UsageError("--into " + into + " is " + (target == root ? "the folder being indexed" : "inside " + r) +
+                       "; put the collection next to it, e.g. `irbis index " + r + " --into " +
+                       (target == root ? r : into) + ".irbis`");
+  }
+  const bool is_collection = fs::exists(fs::path(into) / "catalog.sqlite", ec);
+  if (fs::exists(into, ec) && !is_collection) {
+    if (!fs::is_directory(into, ec))
+      throw UsageError(into + ": --into must be a collection folder (e.g. photos.irbis), and this is a file");
+    if (fs::directory_iterator(into, ec) != fs::directory_iterator())
+      throw UsageError(into + ": exists and is not an irbis collection; --into takes a new folder (e.g. " + into +
+                       ".irbis) or an existing collection, so that no folder of yours is turned into one");
+  }
+}
+}  // namespace
 
 void add_index_command(CLI::App& root, int& result) {
   auto* cmd = root.add_subcommand("index", "Scan folders and catalog every image (new, changed and removed files)");
@@ -54,6 +87,8 @@ void add_index_command(CLI::App& root, int& result) {
       else if (f == "none" || f.empty()) continue;
       else throw UsageError("unknown feature '" + f + "' in --features (known: hashes, cnn)");
     }
+    check_index_target(o->roots, o->into);
+    if (!p.model.empty()) find_model(p.model);  // an unknown model stops here, before a collection exists
     auto coll = Collection::open_or_create(o->into);
     ProgressBar bar("indexing");
     p.progress = [&bar](int64_t done, int64_t total) { bar.update(done, total); };
@@ -83,10 +118,14 @@ void add_index_command(CLI::App& root, int& result) {
                           {"seconds", rep.seconds}};
       std::cout << json_dump(j) << '\n';
     } else {
-      std::cout << "indexed " << rep.scanned << " files in " << rep.seconds << " s: " << rep.added << " new, "
-                << rep.changed << " changed, " << rep.unchanged << " unchanged, " << rep.removed << " removed";
-      if (rep.not_images) std::cout << ", " << rep.not_images << " not images";
-      std::cout << "; " << rep.ok << " ok, " << rep.failed << " failed\n";
+      // One summary line; ok/failed count the images decoded in this run, so a re-index of unchanged
+      // files says "N unchanged" rather than "0 ok, 0 failed".
+      std::cout << "indexed " << count_of(rep.scanned, "file") << " in " << seconds_text(rep.seconds) << ": "
+                << rep.added << " new, " << rep.changed << " changed, " << rep.unchanged << " unchanged, " << rep.removed
+                << " removed";
+      if (rep.not_images) std::cout << ", " << count_of(rep.not_images, "not an image", "not images");
+      if (rep.ok || rep.failed) std::cout << "; " << rep.ok << " ok, " << rep.failed << " failed";
+      std::cout << '\n';
       for (const auto& pr : rep.problems) std::cerr << "irbis: " << display_path(pr.path) << ": " << pr.reason << '\n';
       if (rep.failed) std::cerr << "irbis: " << rep.failed << " files failed; see `irbis info " << o->into << " --failures`\n";
     }

@@ -33,8 +33,8 @@ void add_info_command(CLI::App& root, int& result) {
       std::cout << "collection  " << display_path(o->coll) << '\n'
                 << "images      " << ok << " ok, " << sum.failed << " failed, " << sum.removed << " removed, "
                 << sum.retired << " older versions\n"
-                << "size        " << human_bytes(double(sum.bytes)) << ", " << double(sum.pixels) / 1e6 << " megapixels";
-      if (ok) std::cout << " (mean " << human_bytes(double(sum.bytes / ok)) << ")";
+                << "size        " << human_bytes(double(sum.bytes), ByteUnits::decimal) << ", " << double(sum.pixels) / 1e6 << " megapixels";
+      if (ok) std::cout << " (mean " << human_bytes(double(sum.bytes / ok), ByteUnits::decimal) << ")";
       std::cout << "\nformats    ";
       for (const auto& [f, n] : sum.formats) std::cout << ' ' << f << ' ' << n;
       std::cout << "\nfeatures   ";

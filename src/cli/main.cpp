@@ -5,6 +5,7 @@
 #include <opencv2/core/utils/logger.hpp>
 
 #include "cli/commands.h"
+#include "cli/parse_errors.h"
 #include "irbis/errors.h"
 #include "irbis/fault_hooks.h"
 #include "irbis/warnings.h"
@@ -23,6 +24,7 @@ int main(int argc, char** argv) {
   add_index_command(app, result);
   add_dupes_command(app, result);
   add_issues_command(app, result);
+  add_match_command(app, result);
   add_info_command(app, result);
   add_sample_command(app, result);
   add_demo_command(app, result);
@@ -40,8 +42,11 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e) == 0 ? kExitOk : kExitUsage;
+    return report_parse_error(app, e, std::vector<std::string>(argv + 1, argv + argc));
   } catch (const irbis::UsageError& e) {
+    std::cerr << "irbis: " << e.what() << '\n';
+    return kExitUsage;
+  } catch (const irbis::NotACollectionError& e) {  // a photo folder or image where the collection goes
     std::cerr << "irbis: " << e.what() << '\n';
     return kExitUsage;
   } catch (const irbis::NotAvailableError& e) {  // asked for what the collection has not computed

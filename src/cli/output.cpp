@@ -84,11 +84,30 @@ std::string json_dump(const nlohmann::json& j, int indent) {
   return j.dump(indent, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
+std::string count_of(int64_t n, const std::string& singular, const std::string& plural) {
+  return std::to_string(n) + " " + (n == 1 ? singular : plural.empty() ? singular + "s" : plural);
+}
+
+std::string seconds_text(double seconds) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, seconds < 10 ? "%.2f s" : seconds < 100 ? "%.1f s" : "%.0f s", seconds);
+  return buf;
+}
+
 Format parse_format(const std::string& s) {
   if (s == "table") return Format::table;
   if (s == "csv") return Format::csv;
   if (s == "json") return Format::json;
   throw UsageError("unknown --format '" + s + "' (expected table, csv or json)");
+}
+
+void write_rows(std::ostream& out, Format fmt, const Table& t) {
+  if (fmt == Format::csv) {
+    write_csv_row(out, t.header);
+    for (const auto& r : t.rows) write_csv_row(out, r);
+  } else {
+    write_table(out, t.header, t.rows);
+  }
 }
 
 }  // namespace irbis::cli

@@ -10,6 +10,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "irbis/results.h"
+
 namespace irbis::cli {
 
 bool stderr_is_terminal();
@@ -36,7 +38,15 @@ void write_table(std::ostream& out, const std::vector<std::string>& header,
 // Dumps JSON with invalid UTF-8 replaced, never throwing.
 std::string json_dump(const nlohmann::json& j, int indent = 2);
 
+// "1 file", "3 files": counts in messages agree with their noun.
+std::string count_of(int64_t n, const std::string& singular, const std::string& plural = "");
+// Durations as people read them: "0.63 s", "12.4 s", "215 s".
+std::string seconds_text(double seconds);
+
 enum class Format { table, csv, json };
 Format parse_format(const std::string& s);
+
+// A result table as CSV (header + rows) or, for any other format, as an aligned terminal table.
+void write_rows(std::ostream& out, Format fmt, const Table& t);
 
 }  // namespace irbis::cli

@@ -12,58 +12,10 @@
 #include "irbis/collection_analysis.h"
 #include "irbis/errors.h"
 #include "irbis/model.h"
+#include "irbis/results.h"
 #include "irbis/text.h"
 
 namespace irbis::cli {
-namespace {
-
-
-struct Row {
-  std::string path, label, error;
-  std::vector<float> proba;
-};
-
-void write_rows(std::ostream& out, Format fmt, const std::vector<std::string>& classes, const std::vector<Row>& rows) {
-  std::vector<std::string> header{"path", "label", "probability"};
-  for (const auto& c : classes) header.push_back("p_" + c);
-  if (fmt == Format::json) {
-    nlohmann::json j = nlohmann::json::array();
-    for (const auto& r : rows) {
-      nlohmann::json o = {{"path", r.path}};
-      if (!r.error.empty()) {
-        o["error"] = r.error;
-      } else {
-        o["label"] = r.label;
-        o["probability"] = *std::max_element(r.proba.begin(), r.proba.end());
-        nlohmann::json p = nlohmann::json::object();
-        for (size_t c = 0; c < classes.size(); ++c) p[classes[c]] = r.proba[c];
-        o["probabilities"] = p;
-      }
-      j.push_back(o);
-    }
-    out << json_dump(j) << '\n';
-    return;
-  }
-  std::vector<std::vector<std::string>> table;
-  if (fmt == Format::csv) write_csv_row(out, header);
-  for (const auto& r : rows) {
-    std::vector<std::string> f{r.path, r.error.empty() ? r.label : "", ""};
-    if (r.error.empty()) {
-      f[2] = fixed(*std::max_element(r.proba.begin(), r.proba.end()));
-      for (float p : r.proba) f.push_back(fixed(p));
-    } else {
-      f[2] = "error: " + r.error;
-      f.resize(header.size());
-    }
-    if (fmt == Format::csv)
-      write_csv_row(out, f);
-    else
-      table.push_back(std::move(f));
-  }
-  if (fmt == Format::table) write_table(out, header, table);
-}
-
-}  // namespace
 
 void add_predict_command(CLI::App& root, int& result) {
   auto* cmd = root.add_subcommand("predict", "Label images with a classifier made by `irbis train`");
@@ -86,9 +38,9 @@ void add_predict_command(CLI::App& root, int& result) {
       throw UsageError("predict: give image files or --collection DIR (one of the two)");
     const Classifier clf = Classifier::load(o->clf);
     const ModelCard card = find_model(clf.embedding_model);
-    std::vector<Row> rows;
+    std::vector<PredictionRow> rows;
     bool failures = false;
-    auto fill = [&](Row& r, const float* p) {
+    auto fill = [&](PredictionRow& r, const float* p) {
       r.proba.assign(p, p + clf.classes.size());
       r.label = clf.classes[size_t(std::max_element(r.proba.begin(), r.proba.end()) - r.proba.begin())];
     };
@@ -96,8 +48,8 @@ void add_predict_command(CLI::App& root, int& result) {
       auto coll = Collection::open(o->collection);
       const CollectionPredictions pred = predict_collection(clf, card, *coll);
       for (size_t i = 0; i < pred.records.size(); ++i) {
-        Row r;
-        r.path = display_path(pred.records[i].path);
+        PredictionRow r;
+        r.path = pred.records[i].path;
         fill(r, pred.proba.ptr<float>(int(i)));
         rows.push_back(std::move(r));
       }
@@ -105,8 +57,8 @@ void add_predict_command(CLI::App& root, int& result) {
       clf.check_embedder(card);
       Embedder embedder(card);
       for (const auto& f : o->files) {
-        Row r;
-        r.path = display_path(f);
+        PredictionRow r;
+        r.path = f;
         try {
           fill(r, predict_file(clf, embedder, f).ptr<float>(0));
         } catch (const IoError& e) {
@@ -124,11 +76,17 @@ void add_predict_command(CLI::App& root, int& result) {
     if (!o->out.empty()) {
       std::ofstream out(o->out);
       if (!out) throw IoError(o->out + ": cannot open for writing");
-      write_rows(out, o->out.ends_with(".json") ? Format::json : Format::csv, clf.classes, rows);
+      if (o->out.ends_with(".json"))
+        out << json_dump(predictions_json(clf.classes, rows)) << '\n';
+      else
+        write_rows(out, Format::csv, predictions_table(clf.classes, rows));
       if (!out) throw IoError(o->out + ": write failed");
       std::cerr << "wrote " << rows.size() << " prediction(s) to " << display_path(o->out) << '\n';
     } else {
-      write_rows(std::cout, fmt, clf.classes, rows);
+      if (fmt == Format::json)
+        std::cout << json_dump(predictions_json(clf.classes, rows)) << '\n';
+      else
+        write_rows(std::cout, fmt, predictions_table(clf.classes, rows));
     }
     result = failures ? kExitPartial : kExitOk;
   });

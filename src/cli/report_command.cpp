@@ -1,7 +1,9 @@
 // `irbis report` and `irbis serve`: the collection as a static HTML folder, or live in a browser.
+#include <filesystem>
 #include <iostream>
 
 #include "cli/commands.h"
+#include "cli/output.h"
 #include "irbis/classifier.h"
 #include "irbis/errors.h"
 #include "irbis/model.h"
@@ -17,7 +19,7 @@ void add_report_options(CLI::App* cmd, ReportOptions& o) {
   cmd->add_option("--threshold", o.dupes_threshold, "pHash distance for near duplicates")
       ->capture_default_str()
       ->check(CLI::Range(0, 64));
-  cmd->add_option("-k", o.cluster_k, "Number of clusters (default: chosen by silhouette over --k-range)");
+  cmd->add_option("-k", o.cluster_k, "Number of clusters (default: chosen by silhouette over k = 2..--k-max)");
   cmd->add_option("--k-max", o.k_max, "Largest k tried when k is chosen automatically")->capture_default_str();
   cmd->add_option("--map", o.map, "Cluster map: auto (t-SNE up to 2000 images, else PCA), tsne, pca, none")
       ->capture_default_str();
@@ -39,11 +41,13 @@ void add_report_command(CLI::App& root, int& result) {
   auto* cmd = root.add_subcommand("report", "Write an HTML report (overview, duplicates, unique, clusters, classifier) with CSV tables");
   struct Opts {
     std::string coll, out;
+    bool force = false;
     ReportOptions r;
   };
   auto o = std::make_shared<Opts>();
   cmd->add_option("collection", o->coll, "Collection directory")->required();
   cmd->add_option("--out", o->out, "Output folder (default: <collection>-report)");
+  cmd->add_flag("--force", o->force, "Replace the files of an existing report in --out");
   add_report_options(cmd, o->r);
   cmd->callback([o, &result] {
     auto coll = Collection::open(o->coll);
@@ -55,9 +59,13 @@ void add_report_command(CLI::App& root, int& result) {
       out += "-report";
     }
     check_classifier(o->r);
+    std::error_code ec;
+    if (!o->force && std::filesystem::exists(out, ec) &&
+        std::filesystem::directory_iterator(out, ec) != std::filesystem::directory_iterator())
+      throw UsageError(out + ": exists and is not empty (a previous report?); --force replaces its files, or choose another --out");
     const ReportSummary s = write_report(*coll, o->r, out);
     std::cout << "report: " << s.index_html.string() << " (" << s.sections.size() << " sections, "
-              << s.csv_files.size() << " CSV tables, " << s.thumbnails << " thumbnails, " << s.seconds << " s)\n";
+              << s.csv_files.size() << " CSV tables, " << s.thumbnails << " thumbnails, " << seconds_text(s.seconds) << ")\n";
     result = kExitOk;
   });
 }
@@ -75,7 +83,9 @@ void add_serve_command(CLI::App& root, int& result) {
   cmd->add_option("collection", o->coll, "Collection directory")->required();
   cmd->add_option("--host", o->s.host, "Address to bind (loopback by default; 0.0.0.0 exposes it to the network)")
       ->capture_default_str();
-  cmd->add_option("--port", o->s.port, "Port (0 = any free port)")->capture_default_str();
+  cmd->add_option("--port", o->s.port, "Port, 0-65535 (0 = any free port; the bound port is printed)")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 65535));
   cmd->add_option("--max-upload-mb", o->max_upload_mb, "Largest query upload, in MB")->capture_default_str();
   cmd->add_option("--max-upload-pixels", o->s.max_upload_pixels, "Largest decoded query image, in pixels")
       ->capture_default_str();
@@ -83,7 +93,7 @@ void add_serve_command(CLI::App& root, int& result) {
   cmd->callback([o, &result] {
     auto coll = Collection::open(o->coll);
     check_classifier(o->r);
-    o->s.max_upload_bytes = o->max_upload_mb << 20;
+    o->s.max_upload_bytes = o->max_upload_mb * 1000000;  // MB as everywhere in irbis (decimal)
     o->s.on_listen = [o](int port) {
       std::cout << "irbis serve: http://" << (o->s.host.find(':') != std::string::npos ? "[" + o->s.host + "]" : o->s.host)
                 << ":" << port << "/  (Ctrl-C stops)" << std::endl;

@@ -5,6 +5,7 @@
 #include "cli/commands.h"
 #include "cli/output.h"
 #include "irbis/collection.h"
+#include "irbis/collection_analysis.h"
 #include "irbis/embeddings.h"
 #include "irbis/errors.h"
 #include "irbis/model.h"
@@ -42,7 +43,7 @@ void add_search_command(CLI::App& root, int& result) {
   auto* cmd = root.add_subcommand("search", "The k images most similar to a query image (cosine on CNN embeddings)");
   add_inference_options(cmd);
   struct Opts {
-    std::string coll, query, path, format = "table";
+    std::string coll, query, path, colors, format = "table";
     int64_t id = -1;
     int k = 10;
     bool json = false;
@@ -53,15 +54,38 @@ void add_search_command(CLI::App& root, int& result) {
   cmd->add_option("query", o->query, "Image file to search with (need not be in the collection)");
   cmd->add_option("--path", o->path, "Search with an indexed image, by its path");
   cmd->add_option("--id", o->id, "Search with an indexed image, by its id");
+  cmd->add_option("--colors", o->colors,
+                  "Rank images by dominant colours instead: comma-separated #rrggbb, e.g. '#1f3a5f,#ffffff' (docs/colors.md)");
   cmd->add_option("-k", o->k, "Number of results")->capture_default_str()->check(CLI::PositiveNumber);
   cmd->add_option("--format", o->format, "table, csv or json")->capture_default_str();
   cmd->add_flag("--json", o->json, "Same as --format json");
   o->idx.add(cmd);
   cmd->callback([o, &result] {
     const Format fmt = o->json ? Format::json : parse_format(o->format);
-    const int given = !o->query.empty() + !o->path.empty() + (o->id >= 0);
-    if (given != 1) throw UsageError("search: give exactly one of QUERY_FILE, --path PATH or --id ID");
+    const int given = !o->query.empty() + !o->path.empty() + (o->id >= 0) + !o->colors.empty();
+    if (given != 1) throw UsageError("search: give exactly one of QUERY_FILE, --path PATH, --id ID or --colors LIST");
     auto coll = Collection::open(o->coll);
+    if (!o->colors.empty()) {
+      const auto query = parse_hex_colors(o->colors);
+      std::vector<std::string> query_hex;
+      for (const LabColor& c : query) query_hex.push_back(hex_color(c));
+      const auto hits = search_collection_colors(*coll, query, o->k);
+      if (fmt == Format::json) {
+        nlohmann::json j = {{"collection", display_path(o->coll)}};
+        j.update(color_search_json(query_hex, hits));
+        std::cout << json_dump(j) << '\n';
+      } else {
+        const Table t = color_search_table(hits);
+        if (fmt == Format::csv) {
+          write_csv_row(std::cout, t.header);
+          for (const auto& r : t.rows) write_csv_row(std::cout, r);
+        } else {
+          write_table(std::cout, t.header, t.rows);
+        }
+      }
+      result = kExitOk;
+      return;
+    }
     auto vs = VectorSearch::open(*coll, o->idx.model, o->idx.options());
     cv::Mat q;
     int64_t exclude = -1;

@@ -15,6 +15,7 @@
 #include "irbis/errors.h"
 #include "irbis/labels.h"
 #include "irbis/model.h"
+#include "irbis/results.h"
 #include "irbis/text.h"
 
 namespace irbis::cli {
@@ -30,7 +31,7 @@ void add_train_command(CLI::App& root, int& result) {
     std::string coll, labels, out, model = kDefaultModel, input = "auto", plot, suspects, format = "table";
     double test_fraction = 0.3, l2 = -1, suspect_confidence = 0.8;
     uint64_t seed = 1;
-    int folds = 3;
+    int folds = 3, min_per_class = 0;
     bool no_class_weights = false, json = false, no_refit = false;
   };
   auto o = std::make_shared<Opts>();
@@ -38,6 +39,9 @@ void add_train_command(CLI::App& root, int& result) {
   cmd->add_option("--labels", o->labels, "'folders' (class = parent folder name) or a CSV file with columns path,label")
       ->required();
   cmd->add_option("--out", o->out, "Write the classifier to this file")->required();
+  cmd->add_option("--min-per-class", o->min_per_class,
+                  "Leave out classes with fewer labelled images than this (listed on stderr); default: keep all")
+      ->check(CLI::Range(2, 1000000));
   cmd->add_option("--test-fraction", o->test_fraction, "Share of each class held out for testing")
       ->capture_default_str()
       ->check(CLI::Range(0.0, 0.9));
@@ -79,7 +83,16 @@ void add_train_command(CLI::App& root, int& result) {
     }
     auto coll = Collection::open(o->coll);
     const ClassifierInputs m = load_classifier_inputs(*coll, o->model, inputs);
-    const LabelSet labels = load_labels(o->labels, m.records);
+    LabelSet labels = load_labels(o->labels, m.records);
+    if (o->min_per_class > 0) {
+      const std::vector<std::string> dropped = labels.drop_classes_below(o->min_per_class);
+      if (!dropped.empty()) {
+        std::string names;
+        for (const auto& d : dropped) names += (names.empty() ? "" : ", ") + d;
+        std::cerr << "irbis: left out " << count_of(int64_t(dropped.size()), "class", "classes") << " with fewer than "
+                  << count_of(o->min_per_class, "image") << ": " << names << '\n';
+      }
+    }
 
     TrainOptions topts;
     topts.test_fraction = o->test_fraction;
@@ -107,17 +120,12 @@ void add_train_command(CLI::App& root, int& result) {
                                std::to_string(has_test ? tr.test_rows.size() : tr.train_rows.size()) + " images)");
     }
 
-    nlohmann::json suspects = nlohmann::json::array();
+    std::vector<SuspectRow> suspects;
     if (!o->suspects.empty()) {
+      suspects = suspect_rows(suspect_labels(tr.oof_proba, labels.label, o->suspect_confidence), m.records, classes);
       std::ofstream out(o->suspects);
       if (!out) throw IoError(o->suspects + ": cannot open for writing");
-      write_csv_row(out, {"path", "label", "predicted", "confidence", "p_label"});
-      for (const auto& s : suspect_labels(tr.oof_proba, labels.label, o->suspect_confidence)) {
-        const std::string path = display_path(m.records[s.row].path);
-        const auto &given = classes[size_t(s.label)], &pred = classes[size_t(s.predicted)];
-        write_csv_row(out, {path, given, pred, fmt3(s.confidence), fmt3(s.p_label)});
-        suspects.push_back({{"path", path}, {"label", given}, {"predicted", pred}, {"confidence", s.confidence}});
-      }
+      write_rows(out, Format::csv, suspects_table(suspects));
       if (!out) throw IoError(o->suspects + ": write failed");
     }
 
@@ -127,7 +135,7 @@ void add_train_command(CLI::App& root, int& result) {
       j["classes"] = classes;
       j["embedding_model"] = m.card.name;
       j["input"] = classifier_input_name(input);
-      if (!o->suspects.empty()) j["suspects"] = suspects;
+      if (!o->suspects.empty()) j["suspects"] = suspects_json(suspects);
       std::cout << json_dump(j) << '\n';
     } else if (fmt == Format::csv) {
       throw UsageError("train: --format must be table or json");
@@ -165,23 +173,12 @@ void add_train_command(CLI::App& root, int& result) {
                 << tr.model_images << " labelled images\n\n";
       const bool has_test = !tr.test_rows.empty();
       const Evaluation& e = has_test ? tr.test_eval : tr.train_eval;
-      std::vector<std::vector<std::string>> rows;
-      for (int c = 0; c < K; ++c) {
-        const auto& s = e.per_class[size_t(c)];
-        rows.push_back({classes[size_t(c)], fmt3(s.precision), fmt3(s.recall), fmt3(s.f1), std::to_string(s.support)});
-      }
       std::cout << (has_test ? "test" : "train") << " per class:\n";
-      write_table(std::cout, {"class", "precision", "recall", "f1", "support"}, rows);
+      write_rows(std::cout, Format::table, class_scores_table(e, classes, 3));
       std::cout << "\nconfusion (" << (has_test ? "test" : "train") << "; rows: true class, columns: predicted):\n";
-      std::vector<std::string> header{"true \\ predicted"};
-      header.insert(header.end(), classes.begin(), classes.end());
-      rows.clear();
-      for (int r = 0; r < K; ++r) {
-        std::vector<std::string> row{classes[size_t(r)]};
-        for (int c = 0; c < K; ++c) row.push_back(std::to_string(e.confusion.at<int>(r, c)));
-        rows.push_back(row);
-      }
-      write_table(std::cout, header, rows);
+      Table confusion = confusion_table(e, classes, "");
+      confusion.header[0] = "true \\ predicted";
+      write_rows(std::cout, Format::table, confusion);
       if (!o->suspects.empty())
         std::cout << "\n" << suspects.size() << " suspect label(s) written to " << display_path(o->suspects) << '\n';
       std::cout << "classifier written to " << display_path(o->out) << '\n';

@@ -1,6 +1,7 @@
 // decode_image: JPEG through TurboJPEG (DCT-scaled), GIF through giflib, the other formats through
 // cv::imdecode; everything normalised to 8-bit RGB with EXIF orientation applied.
 #include <algorithm>
+#include <cctype>
 #include <cstring>
 #include <mutex>
 #include <libexif/exif-data.h>
@@ -213,6 +214,53 @@ bool png_has_iend(std::span<const uint8_t> b) {
   return std::search(b.begin() + std::min<size_t>(b.size(), 33), b.end(), std::begin(iend), std::end(iend)) != b.end();
 }
 
+// The PNG with only the chunks that shape its pixels: the critical ones (upper-case first letter:
+// IHDR, PLTE, IDAT, IEND) and tRNS. OpenCV decodes PNG through libpng with libpng's default
+// warning handler, which prints to stderr ("libpng warning: iCCP: known incorrect sRGB profile")
+// and cannot be replaced through OpenCV; the ancillary chunks those warnings are about (colour
+// profiles, gamma, text, times) are not used by imdecode, so they are not handed to it. Empty
+// when nothing would be dropped (or the chunk layout is not understood: libpng judges it).
+std::vector<uint8_t> png_without_ancillary_chunks(std::span<const uint8_t> b) {
+  if (b.size() < 8) return {};
+  std::vector<std::pair<size_t, size_t>> keep;  // [begin, end) of kept chunks
+  bool dropped = false;
+  size_t pos = 8;
+  while (pos + 12 <= b.size()) {
+    const uint64_t len = io::be32(b.data() + pos);
+    const size_t end = pos + 12 + size_t(len);
+    if (len > b.size() || end > b.size()) return {};
+    const char* type = reinterpret_cast<const char*>(b.data() + pos + 4);
+    const bool critical = type[0] >= 'A' && type[0] <= 'Z';
+    if (critical || std::memcmp(type, "tRNS", 4) == 0) keep.emplace_back(pos, end);
+    else dropped = true;
+    pos = end;
+    if (std::memcmp(type, "IEND", 4) == 0) break;
+  }
+  if (!dropped) return {};
+  std::vector<uint8_t> out(b.begin(), b.begin() + 8);
+  for (const auto& [from, to] : keep) out.insert(out.end(), b.begin() + ptrdiff_t(from), b.begin() + ptrdiff_t(to));
+  return out;
+}
+
+// Each chunk's declared length must fit in the file: libpng allocates an ancillary chunk's declared
+// length before reading it (found by fuzz_decode: a 700-byte PNG declaring a 2 GB eXIf chunk made
+// it allocate 2 GB). Empty when the chunks up to IEND fit, else what is wrong.
+std::string png_chunk_overrun(std::span<const uint8_t> b) {
+  size_t pos = 8;
+  while (pos + 12 <= b.size()) {
+    const uint64_t len = io::be32(b.data() + pos);
+    const uint8_t* type = b.data() + pos + 4;
+    if (std::memcmp(type, "IEND", 4) == 0) return "";
+    if (len > b.size() - pos - 12) {
+      const bool named = std::all_of(type, type + 4, [](uint8_t c) { return std::isalpha(c); });
+      return (named ? "chunk " + std::string(type, type + 4) : std::string("a chunk")) + " at byte " +
+             std::to_string(pos) + " declares " + std::to_string(len) + " bytes, past the end of the file";
+    }
+    pos += 12 + len;
+  }
+  return "";  // no IEND on the chunk walk: libpng reports the broken structure itself
+}
+
 bool webp_is_animated(std::span<const uint8_t> b) {
   return b.size() >= 30 && std::memcmp(b.data() + 12, "VP8X", 4) == 0 && (b[20] & 0x02);
 }
@@ -257,6 +305,8 @@ cv::Mat decode_with_opencv(std::span<const uint8_t> b, ImageFormat fmt) {
   if (b.size() > size_t(INT32_MAX)) throw DecodeError(name + " file too large to decode");
   // Checked before decoding: libpng and OpenCV's BMP reader would print their own errors.
   if (fmt == ImageFormat::png && !png_has_iend(b)) throw DecodeError("truncated PNG");
+  if (fmt == ImageFormat::png)
+    if (const std::string e = png_chunk_overrun(b); !e.empty()) throw DecodeError("malformed PNG: " + e);
   // cv::imdecode picks its decoder by signature, not by the format we sniffed: when OpenCV's WebP
   // decoder declines a file (WebPGetFeatures on its first 32 bytes fails), the next decoder whose
   // signature matches gets it; "DICM" at offset 128 hands it to GDCM, which abort()s on garbage.
@@ -274,8 +324,10 @@ cv::Mat decode_with_opencv(std::span<const uint8_t> b, ImageFormat fmt) {
     }
     if (bmp_is_truncated(b)) throw DecodeError("truncated BMP");
   }
+  const std::vector<uint8_t> png_pixels = fmt == ImageFormat::png ? png_without_ancillary_chunks(b) : std::vector<uint8_t>();
+  const std::span<const uint8_t> decoded = png_pixels.empty() ? b : std::span<const uint8_t>(png_pixels);
   // A header over the buffer, no copy (imdecode only reads it).
-  const cv::Mat buf(1, int(b.size()), CV_8U, const_cast<uint8_t*>(b.data()));
+  const cv::Mat buf(1, int(decoded.size()), CV_8U, const_cast<uint8_t*>(decoded.data()));
   cv::Mat m;
   try {
     m = cv::imdecode(buf, cv::IMREAD_UNCHANGED);

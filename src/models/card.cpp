@@ -208,8 +208,11 @@ ModelCard find_model(const std::string& name, const fs::path& dir) {
   }
   std::string installed;
   for (const auto& c : list_models(dir)) installed += (installed.empty() ? "" : ", ") + c.name;
-  throw ModelError("unknown model '" + name + "'; installed: " + (installed.empty() ? "none" : installed) +
-                   " (in " + dir.string() + "); run ./setup.sh to import the defaults");
+  // Point at setup.sh only when it would help: with the defaults installed, the user mistyped a
+  // name or wants a model of their own.
+  throw ModelError("unknown model '" + name + "'; installed: " +
+                   (installed.empty() ? "none (in " + dir.string() + "); run ./setup.sh to import the defaults"
+                                      : installed + " (`irbis model add` registers an ONNX model of your own)"));
 }
 
 ModelCard find_model(const std::string& name) { return find_model(name, model_dir()); }

@@ -54,20 +54,31 @@ CollectionDupes find_collection_dupes(const Collection& coll, const DupesParams&
   const FeatureView hashes = coll.view(kHashesFeature, "u64", 3);
   const bool have_color = coll.has_feature(kColorFeature);
   const FeatureView color = have_color ? coll.view(kColorFeature, "f32", kColorStatsDim) : FeatureView{};
+  // The variant hashes `index` stores (mirror, rotations); a collection indexed before them has
+  // none until the next index run back-fills them, and then matches without variants.
+  const bool have_variants = params_in.variants_used > 0 && coll.has_feature(kPhashVariantsFeature);
+  const FeatureView variants = have_variants ? coll.view(kPhashVariantsFeature, "u64", kHashVariants - 1) : FeatureView{};
   CollectionDupes out;
+  out.variants = have_variants ? std::min(params_in.variants_used, kHashVariants - 1) : 0;
   std::vector<DupeItem> items;
   for (auto& r : coll.records(ImageStatus::ok)) {
     if (r.id >= hashes.rows()) continue;  // hashes not computed for this row
     DupeItem it;
     it.hash = hashes.row_u64(r.id)[0];
+    if (have_variants && r.id < variants.rows()) {
+      const uint64_t* v = variants.row_u64(r.id);
+      it.variants.assign(v, v + std::min(params_in.variants_used, kHashVariants - 1));
+    }
     it.content = r.content_hash;
     it.pixels = int64_t(r.width) * r.height;
     it.file_size = r.size;
+    it.mtime_ns = r.mtime_ns;
     it.path = r.path;
     if (have_color && r.id < color.rows()) {
       const float* std = color.row_f32(r.id) + kColorHistBins + 3;
       it.low_detail = std::max({std[0], std[1], std[2]}) < kLowDetailStd;
     }
+    if (it.variants.empty()) out.variants = 0;
     items.push_back(std::move(it));
     out.records.push_back(std::move(r));
   }
@@ -77,21 +88,16 @@ CollectionDupes find_collection_dupes(const Collection& coll, const DupesParams&
     o.min_side = min_side;
     return decode_image(bytes, o).rgb;
   };
-  // Variant hashes (mirror, rotations) are not stored by `index` yet: computed here on request
-  // from a hash-size decode (the cost of the hashes in `index`). Unreadable files get none.
-  if (params_in.compute_variants && params_in.variants_used > 0)
-    for (size_t i = 0; i < items.size(); ++i) {
-      try {
-        const auto v = phash_variants(decode(uint32_t(i), kHashMinSide));
-        items[i].variants.assign(v.begin() + 1, v.end());
-      } catch (const std::exception&) {
-      }
-    }
   // Pairs in the uncertain band are confirmed by geometric verification on bounded-size decodes.
   DupesParams params = params_in;
   std::shared_ptr<PairVerifier> verifier;
   const bool band = params.band.max_hash_distance > params.max_distance ||
                     (cnn.enabled && params.band.max_extra_distance > float(1.0 - cnn.min_similarity));
+  if (band) {
+    if (params.band.max_hash_distance > params.max_distance) out.verify_max_distance = params.band.max_hash_distance;
+    if (cnn.enabled && params.band.max_extra_distance > float(1.0 - cnn.min_similarity))
+      out.verify_min_similarity = 1.0 - double(params.band.max_extra_distance);
+  }
   if (band && !params.band.verify) {
     const VerifyParams vp = params.verify;
     verifier = std::make_shared<PairVerifier>([&, vp](uint32_t i) { return decode(i, vp.work_side); }, vp);
@@ -99,10 +105,16 @@ CollectionDupes find_collection_dupes(const Collection& coll, const DupesParams&
       const GeometricMatch g = verifier->verify(keep, cand);
       return PairCheck{g.same, g.inliers};
     };
+    params.band.verify_all = [verifier](const std::vector<std::pair<uint32_t, uint32_t>>& pairs) {
+      verifier->verify_all(pairs);
+    };
   }
   auto finish = [&](std::vector<DupeGroup> groups) {
     out.groups = std::move(groups);
-    if (verifier && params.verify_stats) *params.verify_stats = {verifier->pairs_verified(), verifier->seconds()};
+    if (verifier) {
+      out.pairs_verified = verifier->pairs_verified();
+      out.verify_seconds = verifier->seconds();
+    }
     return out;
   };
   if (!cnn.enabled) return finish(group_duplicates(items, params));
@@ -177,6 +189,38 @@ FeatureMatrix load_feature_matrix(const Collection& coll, const std::string& fea
   if (rows.size() > 0) rows.read(0, rows.size(), in.data.ptr<float>());
   in.records = rows.take_records();
   return in;
+}
+
+std::vector<ImagePalette> load_palettes(const Collection& coll) {
+  const std::string dir = coll.dir().string();
+  if (!coll.has_feature(kPaletteFeature) || coll.feature_rows(kPaletteFeature) == 0)
+    throw UsageError(dir + ": no dominant colours (palette feature); run `irbis index FOLDER --into " + dir +
+                     "` (they are computed with the hashes and back-filled into older collections)");
+  const FeatureView pal = coll.view(kPaletteFeature, "f32", kPaletteDim);
+  const bool with_hist = coll.has_feature(kColorFeature);
+  std::optional<FeatureView> hist;
+  if (with_hist) hist.emplace(coll.view(kColorFeature, "f32", kColorStatsDim));
+  std::vector<ImagePalette> out;
+  for (auto& r : coll.records(ImageStatus::ok)) {
+    if (r.id >= pal.rows()) continue;
+    ImagePalette p;
+    p.colors = palette_colors(pal.row_f32(r.id));
+    if (hist && r.id < hist->rows()) p.histogram.assign(hist->row_f32(r.id), hist->row_f32(r.id) + kColorHistBins);
+    p.record = std::move(r);
+    out.push_back(std::move(p));
+  }
+  return out;
+}
+
+std::vector<ImagePalette> search_collection_colors(const Collection& coll, const std::vector<LabColor>& query, int k) {
+  std::vector<ImagePalette> all = load_palettes(coll);
+  for (ImagePalette& p : all) p.match = palette_match(p.colors, query);
+  const size_t keep = std::min(all.size(), size_t(std::max(0, k)));
+  std::partial_sort(all.begin(), all.begin() + long(keep), all.end(), [](const ImagePalette& a, const ImagePalette& b) {
+    return a.match != b.match ? a.match > b.match : a.record.id < b.record.id;
+  });
+  all.resize(keep);
+  return all;
 }
 
 EmbeddingMatrix load_classifier_input(const Collection& coll, const std::string& model, ClassifierInput input) {

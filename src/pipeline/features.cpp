@@ -9,6 +9,7 @@
 #include "irbis/errors.h"
 #include "irbis/hashes.h"
 #include "irbis/pipeline.h"
+#include "irbis/palette.h"
 #include "irbis/quality.h"
 
 namespace irbis::indexing {
@@ -38,14 +39,27 @@ const std::vector<ImageFeatureGroup>& image_feature_groups() {
             }},
            {{kColorFeature, "f32", kColorStatsDim},
             [](const FeatureInput& in, std::span<uint8_t> row) { put_row(row, color_stats(in.rgb)); }},
+           // The pHash of the mirrored and rotated image: sign flips and a transpose of the one
+           // 32x32 DCT's 8x8 block (no decode, no resize beyond the hash's), 56 bytes per image.
+           {{kPhashVariantsFeature, "u64", kHashVariants - 1},
+            [](const FeatureInput& in, std::span<uint8_t> row) {
+              const auto v = phash_variants(in.rgb);
+              std::array<uint64_t, kHashVariants - 1> rest;
+              std::copy(v.begin() + 1, v.end(), rest.begin());
+              put_row(row, rest);
+            }},
        }},
-      // Quality measures (irbis issues) at the CNN's input side: with embeddings the JPEG decode
+      // Quality measures, sharpness (irbis issues) and dominant colours at the CNN's input side: with embeddings the JPEG decode
       // is the model's own, so nothing is decoded twice. Asked for together with the hashes.
       {"quality",
        kQualityMinSide,
        {
            {{kQualityFeature, "f32", kQualityDim},
             [](const FeatureInput& in, std::span<uint8_t> row) { put_row(row, quality_measures(in.rgb)); }},
+           {{kSharpnessFeature, "f32", kSharpnessDim},
+            [](const FeatureInput& in, std::span<uint8_t> row) { put_row(row, sharpness_measures(in.rgb)); }},
+           {{kPaletteFeature, "f32", kPaletteDim},
+            [](const FeatureInput& in, std::span<uint8_t> row) { put_row(row, dominant_colors(in.rgb)); }},
        }},
   };
   return groups;

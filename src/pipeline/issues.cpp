@@ -109,19 +109,6 @@ CollectionIssues find_collection_issues(const Collection& coll, const IssueParam
     return clamp_threshold(s.median - p.z * s.scale, lo, hi);
   };
 
-  // ---- blurry: few sharp edges (edge ratio) and little fine detail (Laplacian).
-  {
-    const auto er = column([&](size_t i) { return double(q[i][kEdgeRatio]); });
-    const double t = low_threshold(er, 0.03, p.blurry_lo, p.blurry_hi);
-    summary[IssueKind::blurry].threshold = t;
-    summary[IssueKind::blurry].rule = "edge_ratio < " + fmt("%.3g", t) + " and laplacian_var < " +
-                                      fmt("%.4g", p.blurry_laplacian) + " and lum_std >= " + fmt("%.3g", p.blurry_min_contrast);
-    for (size_t i = 0; i < n; ++i)
-      if (er[i] < t && q[i][kLaplacianVar] < p.blurry_laplacian && q[i][kLumStd] >= p.blurry_min_contrast)
-        add(i, IssueKind::blurry, er[i], t,
-            "edges " + fmt("%.2f", er[i]) + " as sharp at full as at half scale (collection median " +
-                fmt("%.2f", robust_stats(er, 0.03).median) + "), Laplacian variance " + fmt("%.0f", q[i][kLaplacianVar]));
-  }
   // ---- dark: even the brightest 1 % is dim.
   {
     const auto v = column([&](size_t i) { return double(q[i][kLumP99]); });
@@ -158,6 +145,31 @@ CollectionIssues find_collection_issues(const Collection& coll, const IssueParam
       if ((v[i] < t || q[i][kLumStd] < p.low_info_contrast) && !exposure[i])
         add(i, IssueKind::low_information, v[i], t,
             "grey-level entropy " + fmt("%.2f", v[i]) + " bits, " + fmt("%.0f", q[i][kUniqueColors]) + " distinct colours");
+  }
+  // ---- blurry: edges a further blur hardly softens and no fine grain anywhere, when exposure or
+  // flatness does not explain it (judged after dark, bright and low_information).
+  {
+    std::vector<bool> explained(n, false);
+    for (const ImageIssue& is : out.issues)
+      if (is.kind == IssueKind::dark || is.kind == IssueKind::bright || is.kind == IssueKind::low_information)
+        explained[is.image] = true;
+    IssueSummary& s = summary[IssueKind::blurry];
+    s.threshold = p.blurry_reblur;
+    if (!coll.has_feature(kSharpnessFeature) || coll.feature_rows(kSharpnessFeature) == 0) {
+      s.rule = "not judged: no sharpness feature (`irbis index FOLDER --into " + dir + "` back-fills it)";
+    } else {
+      s.rule = "edge_reblur > " + fmt("%.3g", p.blurry_reblur) + " and fine_noise < " + fmt("%.3g", p.blurry_noise) +
+               " and neither dark, bright nor low_information";
+      const FeatureView sharp = coll.view(kSharpnessFeature);
+      for (size_t i = 0; i < n; ++i) {
+        if (explained[i] || out.records[i].id >= sharp.rows()) continue;
+        const float* v = sharp.row_f32(out.records[i].id);
+        if (v[kEdgeReblur] > p.blurry_reblur && v[kFineNoise] < p.blurry_noise)
+          add(i, IssueKind::blurry, v[kEdgeReblur], p.blurry_reblur,
+              "a 1 px blur keeps " + fmt("%.0f", 100 * v[kEdgeReblur]) + " % of the strongest edges' slope (sharp: ~65 %), fine grain " +
+                  fmt("%.2f", v[kFineNoise]) + " grey levels");
+      }
+    }
   }
   // ---- grayscale: (almost) no pixel has a colour.
   std::vector<bool> grey(n);
@@ -313,7 +325,7 @@ CollectionIssues find_collection_issues(const Collection& coll, const IssueParam
 
   // Order: by kind, then the worst first (low-side measures ascending, high-side descending).
   const auto high_is_worse = [](IssueKind k) {
-    return k == IssueKind::bright || k == IssueKind::odd_aspect || k == IssueKind::odd_one_out;
+    return k == IssueKind::blurry || k == IssueKind::bright || k == IssueKind::odd_aspect || k == IssueKind::odd_one_out;
   };
   std::stable_sort(out.issues.begin(), out.issues.end(), [&](const ImageIssue& a, const ImageIssue& b) {
     if (a.kind != b.kind) return a.kind < b.kind;

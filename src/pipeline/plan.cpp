@@ -49,10 +49,11 @@ FilePlan plan_files(const Collection& coll, const std::vector<std::string>& root
     plan.todo.push_back(e);
   }
   // What is left in `live` was not found: removed, unless its directory could not be read.
-  for (const auto& [path, r] : live) {
+  for (const auto& entry : live) {  // not a structured binding: clang 14 (sanitizer build) cannot capture one
+    const auto& path = entry.first;
     const bool unreadable = std::any_of(scanned.problems.begin(), scanned.problems.end(),
                                         [&](const ScanProblem& p) { return under_root(path, p.path); });
-    if (!unreadable) plan.removed.push_back(r.id);
+    if (!unreadable) plan.removed.push_back(entry.second.id);
   }
   std::sort(plan.removed.begin(), plan.removed.end());
   return plan;

@@ -31,7 +31,8 @@ th{background:#f1f3f6}td.num,th.num{text-align:right;font-variant-numeric:tabula
 figure.thumb{margin:0;width:150px;background:#fafafa;border:2px solid var(--line);border-radius:8px;overflow:hidden}
 figure.thumb img{display:block;width:100%;height:120px;object-fit:contain;background:#eceff3}
 figure.thumb figcaption{padding:3px 6px;font-size:11px;word-break:break-all;max-height:4.6em;overflow:hidden}
-figure.keep{border-color:var(--keep)}figure.keep figcaption b{color:var(--keep)}
+.pal{display:flex;height:8px}.pal span{display:block;height:100%}
+.dims{white-space:nowrap}figure.keep{border-color:var(--keep)}figure.keep figcaption b{color:var(--keep)}
 .group{border-top:1px solid var(--line);padding:10px 0}.group h3{margin:0 0 6px}
 .pairs{display:flex;flex-wrap:wrap;gap:12px}.pair{display:flex;gap:6px;border:1px solid var(--line);border-radius:8px;padding:6px}
 figure.uniq{border-color:#b45309}
@@ -56,13 +57,53 @@ static std::string base_name(const std::string& path) {
   return s == std::string::npos ? path : path.substr(s + 1);
 }
 
+std::vector<std::string> shortest_unique_suffixes(const std::vector<std::string>& paths) {
+  // The suffix of the last `n` components of a path ('/' separated), whole when it has fewer.
+  const auto suffix = [](const std::string& p, size_t n) {
+    size_t pos = p.size();
+    for (size_t k = 0; k < n; ++k) {
+      const size_t s = pos == 0 ? std::string::npos : p.find_last_of('/', pos - 1);
+      if (s == std::string::npos) return p;
+      pos = s;
+    }
+    return p.substr(pos + 1);
+  };
+  std::vector<std::string> out;
+  for (size_t i = 0; i < paths.size(); ++i) {
+    std::string s;
+    for (size_t n = 1;; ++n) {
+      s = suffix(paths[i], n);
+      bool unique = true;
+      for (size_t j = 0; j < paths.size() && unique; ++j)
+        if (j != i && paths[j] != paths[i] && (paths[j] == s || paths[j].ends_with("/" + s))) unique = false;
+      if (unique || s == paths[i]) break;
+    }
+    out.push_back(s);
+  }
+  return out;
+}
+
+std::string dimensions_html(int64_t width, int64_t height) {
+  return "<span class=\"dims\">" + std::to_string(width) + "&times;" + std::to_string(height) + "</span>";
+}
+
 std::string thumb_html(const ViewContext& ctx, const ImageRecord& r, const std::string& caption,
-                       const std::string& css_class) {
-  const std::string name = html_escape(display_path(base_name(r.path)));
+                       const std::string& css_class, const std::vector<PaletteColor>* palette,
+                       const std::string& shown_name) {
+  const std::string name = html_escape(display_path(shown_name.empty() ? base_name(r.path) : shown_name));
   const std::string full = html_escape(display_path(r.path));
   std::string img = "<img loading=\"lazy\" src=\"" + html_escape(ctx.thumb_url(r.id)) + "\" alt=\"" + name + "\">";
   const std::string link = ctx.link_url ? ctx.link_url(r.id) : "";
   if (!link.empty()) img = "<a href=\"" + html_escape(link) + "\" title=\"more like this\">" + img + "</a>";
+  if (palette && !palette->empty()) {
+    img += "<div class=\"pal\">";
+    for (const PaletteColor& c : *palette) {
+      const std::string hex = hex_color(c.lab);
+      img += "<span style=\"background:" + hex + ";width:" + fixed(100 * c.weight, 1) + "%\" title=\"" + hex + " " +
+             fixed(100 * c.weight, 0) + " %\"></span>";
+    }
+    img += "</div>";
+  }
   return "<figure class=\"thumb " + css_class + "\" data-id=\"" + std::to_string(r.id) + "\" title=\"" + full +
          "\">" + img + "<figcaption>" + caption + (caption.empty() ? "" : "<br>") + "<span class=\"name\">" +
          name + "</span></figcaption></figure>";

@@ -219,7 +219,8 @@ uint64_t peak_bytes_per_pixel(ImageFormat f) {
   }
 }
 
-DecodedImage decode_upload(std::span<const uint8_t> bytes, uint64_t max_pixels, DecodeBudget& budget) {
+DecodedImage decode_upload(std::span<const uint8_t> bytes, uint64_t max_pixels, DecodeBudget& budget,
+                           int min_side) {
   if (bytes.empty()) throw DecodeError("empty upload");
   const ImageHeader h = read_header(bytes);  // DecodeError for anything that is not a known image
   const uint64_t pixels = uint64_t(h.width) * uint64_t(h.height);
@@ -228,7 +229,7 @@ DecodedImage decode_upload(std::span<const uint8_t> bytes, uint64_t max_pixels, 
                       " pixels, over the upload limit of " + std::to_string(max_pixels));
   DecodeOptions d;
   d.max_pixels = max_pixels;
-  d.min_side = 256;
+  d.min_side = min_side;
   const DecodeBudget::Lease lease(budget, pixels * peak_bytes_per_pixel(h.format));
   return decode_image(bytes, d);
 }

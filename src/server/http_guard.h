@@ -70,8 +70,10 @@ uint64_t peak_bytes_per_pixel(ImageFormat f);
 
 // The upload path of POST /api/search up to the network: header read, declared pixels checked
 // against `max_pixels`, then the decode under a lease of the budget. DecodeError (400) for
-// anything that is not an acceptable image.
-DecodedImage decode_upload(std::span<const uint8_t> bytes, uint64_t max_pixels, DecodeBudget& budget);
+// anything that is not an acceptable image. `min_side` is the model's input side: the decode
+// index uses, so an uploaded copy of an indexed file gets the same embedding (0 = full size).
+DecodedImage decode_upload(std::span<const uint8_t> bytes, uint64_t max_pixels, DecodeBudget& budget,
+                           int min_side);
 
 struct ConnectionLimits {
   int per_client = 128;       // open connections from one address; more are closed at once

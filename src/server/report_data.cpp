@@ -132,6 +132,20 @@ const CollectionIssues* ReportData::issues() {
   return issues_->get();
 }
 
+const std::vector<PaletteColor>* ReportData::palette(int64_t id) {
+  std::lock_guard lk(palettes_mu_);
+  if (!palettes_) {
+    palettes_.emplace();
+    try {
+      for (ImagePalette& p : load_palettes(coll_)) (*palettes_)[p.record.id] = std::move(p.colors);
+    } catch (const UsageError&) {
+      // No palette feature: cards show no palette.
+    }
+  }
+  const auto it = palettes_->find(id);
+  return it == palettes_->end() || it->second.empty() ? nullptr : &it->second;
+}
+
 std::string ReportData::issues_error() {
   issues();
   std::lock_guard lk(issues_mu_);

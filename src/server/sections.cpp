@@ -11,6 +11,7 @@
 #include "irbis/classifier.h"
 #include "irbis/errors.h"
 #include "irbis/report.h"
+#include "irbis/results.h"
 #include "irbis/text.h"
 
 namespace irbis {
@@ -126,7 +127,12 @@ std::string dupes_html(ReportData& d, const ViewContext& ctx) {
   h += "<p><b class=\"count\">" + std::to_string(r.groups.size()) + "</b> groups, <b>" + std::to_string(r.duplicates()) +
        "</b> duplicates among " + std::to_string(r.records.size()) + " images (exact = same bytes, near = pHash " +
        "distance &le; " + std::to_string(d.options().dupes_threshold) +
-       "). The green image is the one to keep (most pixels, then largest file). Nothing is deleted.</p>";
+       (r.variants > 0 ? ", the mirror included" : "") +
+       (r.verify_max_distance ? "; up to " + std::to_string(*r.verify_max_distance) + " when geometric verification " +
+                                    "confirms the pair: verified, with its keypoint inliers"
+                              : std::string()) +
+       "). Each duplicate matches the image its group keeps (green; most pixels, then the earliest modified, then largest file) directly. "
+       "Nothing is deleted.</p>";
   const auto [first, last] = page_range(ctx, r.groups.size(), size_t(d.options().html_max_groups));
   if (ctx.page_size <= 0 && last < r.groups.size())
     h += "<p class=\"mut\">showing the first " + std::to_string(last) + " groups; dupes.csv lists all.</p>";
@@ -136,13 +142,16 @@ std::string dupes_html(ReportData& d, const ViewContext& ctx) {
     h += "<div class=\"group\" data-group=\"" + std::to_string(g + 1) + "\" data-size=\"" +
          std::to_string(grp.duplicates.size() + 1) + "\"><h3>group " + std::to_string(g + 1) + "</h3><div class=\"grid\">";
     const auto& k = r.records[grp.keep];
-    h += thumb_html(ctx, k, "<b>keep</b> " + std::to_string(k.width) + "&times;" + std::to_string(k.height), "keep");
-    for (const auto& m : grp.duplicates) {
+    // Enough of each path to tell the group's files apart (*/screenshot.png libraries).
+    std::vector<std::string> paths{k.path};
+    for (const auto& m : grp.duplicates) paths.push_back(r.records[m.index].path);
+    const std::vector<std::string> names = shortest_unique_suffixes(paths);
+    h += thumb_html(ctx, k, "<b>keep</b> " + dimensions_html(k.width, k.height), "keep", d.palette(k.id), names[0]);
+    for (size_t i = 0; i < grp.duplicates.size(); ++i) {
+      const auto& m = grp.duplicates[i];
       const auto& x = r.records[m.index];
-      h += thumb_html(ctx, x,
-                      std::string(dupe_kind_name(m.kind)) + ", distance " + std::to_string(m.distance) + ", " +
-                          std::to_string(x.width) + "&times;" + std::to_string(x.height),
-                      "dup");
+      h += thumb_html(ctx, x, html_escape(dupe_evidence_text(m)) + ", " + dimensions_html(x.width, x.height), "dup",
+                      d.palette(x.id), names[i + 1]);
     }
     h += "</div></div>";
   }
@@ -263,7 +272,7 @@ std::string clusters_html(ReportData& d, const ViewContext& ctx) {
          "height:12px;background:" + cluster_color(cl.cluster) + "\"></span> " + std::to_string(cl.cluster) +
          "</td><td class=\"num\">" + std::to_string(cl.size) + "</td><td><div class=\"grid\">";
     for (size_t j = 0; j < cl.most_central.size() && j < 4; ++j)
-      h += thumb_html(ctx, c->records[size_t(cl.most_central[j])], "");
+      h += thumb_html(ctx, c->records[size_t(cl.most_central[j])], "", "", d.palette(c->records[size_t(cl.most_central[j])].id));
     h += "</div></td></tr>";
   }
   return h + "</tbody></table></div></div></section>";
@@ -318,13 +327,14 @@ std::string unique_html(ReportData& d, const ViewContext& ctx) {
          "\" data-neighbor=\"" + (r.neighbor >= 0 ? std::to_string(vs.ids()[size_t(r.neighbor)]) : "") +
          "\" data-distance=\"" + (r.neighbor >= 0 ? num(r.distance, 6) : "") + "\">";
     if (r.neighbor < 0) {
-      h += thumb_html(ctx, rec, "<b>#" + std::to_string(i + 1) + "</b> no neighbour that is not a copy", "uniq");
+      h += thumb_html(ctx, rec, "<b>#" + std::to_string(i + 1) + "</b> no neighbour that is not a copy", "uniq", d.palette(rec.id));
     } else {
       h += thumb_html(ctx, rec,
                       "<b>#" + std::to_string(i + 1) + "</b> distance " + num(r.distance, 4) +
                           (side[0] == 'h' ? "<br>outlier" : side[0] == 'l' ? "<br>low outlier" : "") + (r.exact ? "" : " (approx.)"),
-                      "uniq");
-      h += thumb_html(ctx, vs.records()[size_t(r.neighbor)], "nearest neighbour", "nb");
+                      "uniq", d.palette(rec.id));
+      h += thumb_html(ctx, vs.records()[size_t(r.neighbor)], "nearest neighbour", "nb",
+                      d.palette(vs.records()[size_t(r.neighbor)].id));
     }
     h += "</div>";
   }
@@ -356,6 +366,79 @@ std::vector<int64_t> unique_images(ReportData& d, const ViewContext& ctx) {
   for (size_t i = first; i < last; ++i) {
     ids.push_back(vs.ids()[size_t(u->rows[i].row)]);
     if (u->rows[i].neighbor >= 0) ids.push_back(vs.ids()[size_t(u->rows[i].neighbor)]);
+  }
+  return ids;
+}
+
+// Issues: what `irbis issues` lists (find_collection_issues), the summary per issue and, per
+// issue, the worst images as thumbnails with the reason; issues.csv has every row.
+std::vector<CsvTable> issues_tables(ReportData& d) {
+  const CollectionIssues* c = d.issues();
+  if (!c) return {};
+  return {CsvTable("issues.csv", issues_table(*c))};
+}
+
+// The first images of each issue the static report shows (the served view pages the same list).
+constexpr size_t kIssueThumbs = 12;
+
+// Rows [first, last) of each issue kind within c.issues (which is ordered by kind).
+std::vector<std::pair<size_t, size_t>> issue_ranges(const CollectionIssues& c) {
+  std::vector<std::pair<size_t, size_t>> out;
+  for (IssueKind k : all_issue_kinds()) {
+    size_t first = c.issues.size(), last = first;
+    for (size_t i = 0; i < c.issues.size(); ++i)
+      if (c.issues[i].kind == k) {
+        if (first == c.issues.size()) first = i;
+        last = i + 1;
+      }
+    out.push_back(first == c.issues.size() ? std::pair<size_t, size_t>{0, 0} : std::pair<size_t, size_t>{first, last});
+  }
+  return out;
+}
+
+std::string issues_html(ReportData& d, const ViewContext& ctx) {
+  const CollectionIssues* c = d.issues();
+  if (!c)
+    return "<section id=\"issues\" data-total=\"0\"><h2>Issues</h2><p class=\"mut\">not available: " +
+           html_escape(display_path(d.issues_error())) + "</p></section>";
+  std::string h = "<section id=\"issues\" data-total=\"" + std::to_string(c->issues.size()) + "\"><h2>Issues" +
+                  csv_link(ctx, "issues.csv") + "</h2>";
+  h += "<p>What <code>irbis issues</code> lists: one row per (image, issue), thresholds from this collection's own "
+       "distribution within absolute limits (docs/issues.md). " + std::to_string(c->records.size()) +
+       " images checked" + (c->used_embeddings ? "; odd ones out use the CNN neighbourhood" : "") + ".</p>";
+  const Table sum = issues_summary_table(*c);
+  h += table_html(sum.header, sum.rows, sum.rows.size(), "issues-summary", {false, true, true, false});
+  const auto ranges = issue_ranges(*c);
+  for (size_t k = 0; k < ranges.size(); ++k) {
+    const auto [first, last] = ranges[k];
+    if (first == last) continue;
+    const std::string name = issue_name(all_issue_kinds()[k]);
+    const size_t shown = std::min(last - first, ctx.page_size > 0 ? size_t(ctx.page_size) : kIssueThumbs);
+    h += "<div class=\"issue\" data-issue=\"" + name + "\" data-images=\"" + std::to_string(last - first) +
+         "\" data-shown=\"" + std::to_string(shown) + "\"><h3>" + html_escape(name) + " (" + std::to_string(last - first) +
+         ")</h3><div class=\"grid\">";
+    for (size_t i = first; i < first + shown; ++i) {
+      const ImageIssue& is = c->issues[i];
+      const ImageRecord& rec = c->records[is.image];
+      h += thumb_html(ctx, rec, "<b>" + num(is.score, 3) + "</b> " + html_escape(is.reason), "issue", d.palette(rec.id));
+    }
+    h += "</div>";
+    if (shown < last - first)
+      h += "<p class=\"mut\">showing the worst " + std::to_string(shown) + " of " + std::to_string(last - first) +
+           "; issues.csv has all of them.</p>";
+    h += "</div>";
+  }
+  if (c->issues.empty()) h += "<p class=\"mut\">no issues found.</p>";
+  return h + "</section>";
+}
+
+std::vector<int64_t> issues_images(ReportData& d, const ViewContext& ctx) {
+  std::vector<int64_t> ids;
+  const CollectionIssues* c = d.issues();
+  if (!c) return ids;
+  for (const auto& [first, last] : issue_ranges(*c)) {
+    const size_t shown = std::min(last - first, ctx.page_size > 0 ? size_t(ctx.page_size) : kIssueThumbs);
+    for (size_t i = first; i < first + shown; ++i) ids.push_back(c->records[c->issues[i].image].id);
   }
   return ids;
 }
@@ -408,19 +491,24 @@ std::vector<CsvTable> classifier_tables(ReportData& d) {
     sum.rows.push_back({split + "_accuracy", num(e.accuracy, 4)});
     sum.rows.push_back({split + "_balanced_accuracy", num(e.balanced_accuracy, 4)});
   }
-  CsvTable scores{"classifier_scores.csv", {"split", "class", "precision", "recall", "f1", "support"}, {}};
-  std::vector<std::string> cm_header{"split", "true_class"};
-  for (const auto& name : c.classes) cm_header.push_back("predicted_" + name);
-  CsvTable confusion{"classifier_confusion.csv", cm_header, {}};
-  for (const auto& [split, e] : r.splits)
-    for (size_t k = 0; k < c.classes.size(); ++k) {
-      const ClassScores& s = e.per_class[k];
-      scores.rows.push_back({split, c.classes[k], num(s.precision, 4), num(s.recall, 4), num(s.f1, 4),
-                             std::to_string(s.support)});
-      std::vector<std::string> row{split, c.classes[k]};
-      for (size_t p = 0; p < c.classes.size(); ++p) row.push_back(std::to_string(e.confusion.at<int>(int(k), int(p))));
-      confusion.rows.push_back(std::move(row));
+  // One table per split from the one serializer, stacked with a leading split column.
+  auto stacked = [&](const char* file, auto table_of) {
+    CsvTable t{file, {}, {}};
+    for (const auto& [split, e] : r.splits) {
+      Table one = table_of(e);
+      if (t.header.empty()) {
+        t.header = {"split"};
+        t.header.insert(t.header.end(), one.header.begin(), one.header.end());
+      }
+      for (auto& row : one.rows) {
+        row.insert(row.begin(), split);
+        t.rows.push_back(std::move(row));
+      }
     }
+    return t;
+  };
+  CsvTable scores = stacked("classifier_scores.csv", [&](const Evaluation& e) { return class_scores_table(e, c.classes); });
+  CsvTable confusion = stacked("classifier_confusion.csv", [&](const Evaluation& e) { return confusion_table(e, c.classes); });
   std::vector<CsvTable> out{sum, scores, confusion};
   if (c.report.contains("cv_accuracy") && c.report["cv_accuracy"].is_array() && !c.report["cv_accuracy"].empty()) {
     CsvTable cv{"classifier_cv.csv", {"l2", "mean_heldout_accuracy"}, {}};
@@ -486,6 +574,7 @@ std::vector<ReportSection> report_sections(const ReportOptions& opts) {
   v.push_back({"dupes", "Duplicates", always, dupes_html, dupes_tables, dupes_images});
   v.push_back({"unique", "Unique", always, unique_html, unique_tables, unique_images});
   v.push_back({"clusters", "Clusters", always, clusters_html, clusters_tables, clusters_images});
+  v.push_back({"issues", "Issues", always, issues_html, issues_tables, issues_images});
   if (!opts.classifier.empty())
     v.push_back({"classifier", "Classifier", always, classifier_html, classifier_tables, none});
   return v;

@@ -5,6 +5,7 @@
 #include <csignal>
 #include <fstream>
 #include <iostream>
+#include <optional>
 #include <thread>
 
 #include <httplib.h>
@@ -126,6 +127,8 @@ struct Server {
   std::mutex embed_mu;
   std::unique_ptr<Embedder> embedder;
   http::DecodeBudget decode_budget{http::kDecodeBudgetBytes};
+  std::mutex match_mu;  // the matcher runs one network: one upload at a time
+  std::unique_ptr<CollectionMatcher> matcher;
 
   Server(const Collection& c, const ReportOptions& r, const ServeOptions& s)
       : coll(c), ropts(r), sopts(s), data(c, r), sections(report_sections(r)) {}
@@ -192,11 +195,37 @@ struct Server {
     return linked(search_json(vs, query, k, hits));
   }
 
+  // The answer of `irbis match` (match_json) for one upload: is it already in the collection?
+  nlohmann::json match_answer(const std::string& name, const std::string& bytes) {
+    if (bytes.empty()) throw DecodeError("empty upload");
+    MatchOptions o;
+    o.decode.max_pixels = sopts.max_upload_pixels;
+    const std::span<const uint8_t> b(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size());
+    // The decode runs under the upload budget like /api/search's (D8); an upload whose header
+    // cannot be read or declares too many pixels is refused by the matcher as a failed query.
+    std::optional<http::DecodeBudget::Lease> lease;
+    try {
+      const ImageHeader h = read_header(b);
+      const uint64_t pixels = uint64_t(h.width) * uint64_t(h.height);
+      if (pixels <= sopts.max_upload_pixels) lease.emplace(decode_budget, pixels * http::peak_bytes_per_pixel(h.format));
+    } catch (const DecodeError&) {
+    }
+    std::lock_guard lk(match_mu);
+    if (!matcher) matcher = std::make_unique<CollectionMatcher>(coll, o);
+    std::vector<MatchedQuery> q;
+    q.push_back(matcher->match(name, b));
+    nlohmann::json j = {{"collection", display_path(coll.dir().string())}};
+    j.update(match_json(matcher->result(std::move(q)), o));
+    return j;
+  }
+
   cv::Mat embed_upload(const std::string& bytes, nlohmann::json& info) {
     const std::span<const uint8_t> b(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size());
-    const DecodedImage img = http::decode_upload(b, sopts.max_upload_pixels, decode_budget);
-    info = {{"width", img.header.width}, {"height", img.header.height}, {"format", format_name(img.header.format)}};
     const VectorSearch* vs = data.search();
+    // The decode of index and embed_file (the model's input side): the same pixels, the same embedding.
+    const DecodedImage img =
+        http::decode_upload(b, sopts.max_upload_pixels, decode_budget, vs ? vs->card().input_size : 0);
+    info = {{"width", img.header.width}, {"height", img.header.height}, {"format", format_name(img.header.format)}};
     if (!vs) throw NotAvailableError("search is not available: " + data.search_error());
     std::lock_guard lk(embed_mu);  // one network, one query image at a time
     if (!embedder) embedder = std::make_unique<Embedder>(vs->card());
@@ -268,9 +297,11 @@ void serve(const Collection& coll, const ReportOptions& report, const ServeOptio
     }
     return httplib::Server::HandlerResponse::Unhandled;
   });
-  // Beyond one client's cap of connections, a reserve of workers so one client (slow or not)
-  // cannot hold every worker.
-  const int nthreads = std::max(4, opts.threads) + limits.per_client;
+  // Each connection holds a worker (cpp-httplib), and a connection waiting for one has no deadline:
+  // two clients' caps plus a reserve, so one client at its cap (slow or not) leaves another client
+  // as many workers (with one cap's worth, the load test's 64 slowloris + 64 wrk + 8 upload
+  // connections were 4 more than the workers: a reconnecting client waited for a slowloris cut).
+  const int nthreads = std::max(4, opts.threads) + 2 * limits.per_client;
   svr.new_task_queue = [nthreads] { return new httplib::ThreadPool(size_t(nthreads)); };
   svr.set_payload_max_length(opts.max_upload_bytes);
   svr.set_keep_alive_max_count(100000);
@@ -418,19 +449,64 @@ void serve(const Collection& coll, const ReportOptions& report, const ServeOptio
     if (row < 0) throw NotAvailableError("image " + std::to_string(id) + " has no embedding");
     send_json(res, S.search_answer(*vs, image_json(*q), vs->data().row(int(row)), k, row));
   }));
-  svr.Post("/api/search", guarded(true, [&S](const httplib::Request& req, httplib::Response& res) {
-    const int k = int(int_param(req, "k", 20, 1, 1000));
-    std::string bytes;
-    if (req.is_multipart_form_data()) {
-      if (!req.has_file("image")) throw UsageError("multipart upload needs a file field named 'image'");
-      bytes = req.get_file_value("image").content;
-    } else {
-      bytes = req.body;
-    }
-    nlohmann::json info;
-    const cv::Mat q = S.embed_upload(bytes, info);
-    send_json(res, S.search_answer(*S.data.search(), info, q, k, -1));
-  }));
+  // Uploads are read here, not by httplib: httplib refuses a body over 8 KB that claims to be a
+  // form (application/x-www-form-urlencoded, what `curl --data-binary` sends when no Content-Type
+  // is given) with 413, though it is the raw image these routes accept.
+  struct Upload {
+    std::string bytes, filename;
+    bool has_image = false;
+  };
+  // The multipart field `image`, or the whole body; false (and the error sent) when unreadable.
+  auto read_upload = [](const httplib::Request& req, httplib::Response& res, const httplib::ContentReader& read_body,
+                        Upload& up) {
+    std::string field;
+    up.has_image = !req.is_multipart_form_data();
+    const bool read_ok =
+        req.is_multipart_form_data()
+            ? read_body(
+                  [&](const httplib::MultipartFormData& part) {
+                    field = part.name;
+                    if (field == "image") {
+                      up.has_image = true;
+                      up.filename = part.filename;
+                    }
+                    return true;
+                  },
+                  [&](const char* data, size_t n) {
+                    if (field == "image") up.bytes.append(data, n);
+                    return true;
+                  })
+            : read_body([&](const char* data, size_t n) {
+                up.bytes.append(data, n);
+                return true;
+              });
+    if (!read_ok)
+      send_error(res, res.status == 413 ? 413 : 400, res.status == 413 ? "upload too large" : "could not read the upload");
+    return read_ok;
+  };
+  svr.Post("/api/search", [&S, read_upload](const httplib::Request& req, httplib::Response& res,
+                                            const httplib::ContentReader& read_body) {
+    Upload up;
+    if (!read_upload(req, res, read_body, up)) return;
+    guarded(true, [&S, &up](const httplib::Request& rq, httplib::Response& rs) {
+      const int k = int(int_param(rq, "k", 20, 1, 1000));
+      if (!up.has_image) throw UsageError("multipart upload needs a file field named 'image'");
+      nlohmann::json info;
+      const cv::Mat q = S.embed_upload(up.bytes, info);
+      send_json(rs, S.search_answer(*S.data.search(), info, q, k, -1));
+    })(req, res);
+  });
+  // "Already in the collection?": the upload matched like `irbis match` (same JSON; the query's
+  // path is the uploaded file's name, or "upload").
+  svr.Post("/api/match", [&S, read_upload](const httplib::Request& req, httplib::Response& res,
+                                           const httplib::ContentReader& read_body) {
+    Upload up;
+    if (!read_upload(req, res, read_body, up)) return;
+    guarded(true, [&S, &up](const httplib::Request&, httplib::Response& rs) {
+      if (!up.has_image) throw UsageError("multipart upload needs a file field named 'image'");
+      send_json(rs, S.match_answer(up.filename.empty() ? "upload" : up.filename, up.bytes));
+    })(req, res);
+  });
   // Unhandled: cpp-httplib then sends the error as it is, without applying the request's Range to it.
   svr.set_error_handler(httplib::Server::HandlerWithResponse([](const httplib::Request& req, httplib::Response& res) {
     if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
@@ -440,8 +516,18 @@ void serve(const Collection& coll, const ReportOptions& report, const ServeOptio
     return httplib::Server::HandlerResponse::Unhandled;
   }));
 
+  // httplib's default sets SO_REUSEPORT, which lets a second `irbis serve` share a taken port and
+  // silently receive none of its requests; SO_REUSEADDR alone still allows a quick restart.
+  svr.set_socket_options([](socket_t sock) {
+    int yes = 1;
+    setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+  });
+  if (opts.port < 0 || opts.port > 65535)
+    throw UsageError("--port " + std::to_string(opts.port) + " is out of range (0-65535; 0 picks a free port)");
   const int port = opts.port == 0 ? svr.bind_to_any_port(opts.host) : (svr.bind_to_port(opts.host, opts.port) ? opts.port : -1);
-  if (port < 0) throw IoError("cannot listen on " + opts.host + ":" + std::to_string(opts.port));
+  if (port < 0)
+    throw IoError("cannot listen on " + opts.host + ":" + std::to_string(opts.port) +
+                    (opts.port == 0 ? "" : " (port in use? choose another --port, or --port 0 for any free port)"));
   bound_port = port;
   if (opts.on_listen) opts.on_listen(port);
   // Warm the analyses in the background so the first views answer quickly.

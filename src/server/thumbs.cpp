@@ -1,15 +1,19 @@
 // Thumbnail cache: <collection>/thumbs/<id>.jpg (see report.h).
 #include <atomic>
-#include <fstream>
 #include <thread>
 
+#include <fcntl.h>
 #include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
 #include "irbis/collection_layout.h"
 #include "irbis/errors.h"
+#include "irbis/fault_hooks.h"
 #include "irbis/image.h"
 #include "irbis/report.h"
 #include "irbis/scan.h"
@@ -23,10 +27,49 @@ fs::path thumb_path(const Collection& coll, int64_t id) {
   return coll.dir() / kThumbsDir / (std::to_string(id) + ".jpg");
 }
 
+namespace {
+
+// Writes the JPEG to `tmp` and renames it over `out`, so a reader sees a whole thumbnail or none; on
+// any failure (a full disk, an I/O error) the temporary file is removed and the error names the
+// file. No fsync: a thumbnail is a cache, and one lost to a power cut is made again.
+void write_thumbnail_file(const fs::path& tmp, const fs::path& out, const std::vector<uint8_t>& jpg) {
+  const auto fail = [&](const fs::path& file, const std::string& what, int err) {
+    std::error_code ignored;
+    fs::remove(tmp, ignored);
+    throw StoreError(file.string() + ": cannot write thumbnail: " + what + ": " + std::strerror(err));
+  };
+  std::error_code stale;
+  fs::remove(tmp, stale);  // a crashed writer's, with the same pid and thread
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+  if (fd < 0) fail(tmp, "open", errno);
+  size_t done = 0;
+  while (done < jpg.size()) {
+    const int injected = injected_io_error(IoOp::write, tmp.string());
+    const ssize_t n = injected ? (errno = injected, -1) : ::write(fd, jpg.data() + done, jpg.size() - done);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      const int err = errno;
+      ::close(fd);
+      fail(tmp, "write", err);
+    }
+    done += size_t(n);
+  }
+  if (::close(fd) != 0) fail(tmp, "close", errno);
+  std::error_code ec;
+  fs::rename(tmp, out, ec);
+  if (ec) fail(out, "rename", ec.value());
+}
+
+}  // namespace
+
 fs::path ensure_thumbnail(const Collection& coll, const ImageRecord& rec, int side) {
   const fs::path out = thumb_path(coll, rec.id);
   std::error_code ec;
-  if (fs::exists(out, ec)) return out;
+  // Only a regular file is a cached thumbnail: anything else there (a symlink to a file outside the
+  // collection, which `serve` would otherwise send) is replaced.
+  const auto st = fs::symlink_status(out, ec);
+  if (!ec && fs::is_regular_file(st)) return out;
+  if (!ec && fs::exists(st)) fs::remove(out, ec);
   if (rec.status != ImageStatus::ok) throw DecodeError(display_path(rec.path) + ": not an indexed image");
   const auto bytes = read_file_bytes(rec.path, 1ull << 30);
   DecodeOptions opts;
@@ -46,16 +89,7 @@ fs::path ensure_thumbnail(const Collection& coll, const ImageRecord& rec, int si
   fs::create_directories(out.parent_path(), ec);
   const fs::path tmp = out.string() + ".tmp." + std::to_string(::getpid()) + "." +
                        std::to_string(std::hash<std::thread::id>{}(std::this_thread::get_id()));
-  {
-    std::ofstream f(tmp, std::ios::binary);
-    f.write(reinterpret_cast<const char*>(jpg.data()), std::streamsize(jpg.size()));
-    if (!f) throw IoError(tmp.string() + ": cannot write thumbnail");
-  }
-  fs::rename(tmp, out, ec);
-  if (ec) {
-    fs::remove(tmp, ec);
-    throw IoError(out.string() + ": cannot write thumbnail");
-  }
+  write_thumbnail_file(tmp, out, jpg);
   return out;
 }
 

@@ -68,8 +68,11 @@ std::span<const uint8_t> as_bytes(const std::string& s) {
 void sync_directory(const fs::path& d) {
   const int fd = ::open(d.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0) throw StoreError(sys_error(d, "cannot open directory to sync it"));
-  const int rc = fsync(fd);
+  const int injected = injected_io_error(IoOp::sync, d.string());
+  const int rc = injected ? (errno = injected, -1) : fsync(fd);
+  const int saved = errno;
   ::close(fd);
+  errno = saved;
   if (rc != 0) throw StoreError(sys_error(d, "fsync of directory"));
 }
 
@@ -121,6 +124,7 @@ struct Collection::Impl {
   std::map<std::string, FeatureState> features;
   int64_t committed_image_rows = 0;
   int64_t commits = 0;  // commit() calls, for the fault switch
+  std::string write_failed;  // the error of a failed feature write or sync: no more commits
 
   struct StagedStatus { int64_t id; ImageStatus status; };
   std::vector<ImageRecord> staged_images;
@@ -158,11 +162,15 @@ struct Collection::Impl {
                            "SELECT status FROM images WHERE status NOT IN ('ok', 'failed', 'retired', 'removed') LIMIT 1");
       if (bad.step()) throw damaged("unknown image status '" + bad.column_text(0) + "'");
     }
-    store::Statement st(db->handle(), "SELECT name, dtype, dim, committed_rows FROM features");
+    store::Statement st(db->handle(),
+                        "SELECT name, dtype, dim, committed_rows, typeof(dim) = 'integer' AND "
+                        "typeof(committed_rows) = 'integer' FROM features");
     while (st.step()) {
       FeatureState f;
       const std::string name = st.column_text(0);
       if (!valid_feature_name(name)) throw damaged("feature name '" + name + "' is not a plain name");
+      // SQLite reads '4x' or 4.7 as 4: a size or count that is not stored as an integer is damage.
+      if (st.column_int(4) != 1) throw damaged("feature '" + name + "' has a dimension or row count that is not an integer");
       const std::string dtype = st.column_text(1);
       if (dtype != "u64" && dtype != "f32" && dtype != "f16" && dtype != "u8")
         throw damaged("feature '" + name + "' has unknown dtype '" + dtype + "'");
@@ -180,13 +188,29 @@ struct Collection::Impl {
   }
 };
 
+namespace {
+// What the user most likely meant: a photo folder or an image given where the collection goes
+// gets the index command that makes a collection of it (next to it, never into the photos).
+std::string not_a_collection_message(const fs::path& dir) {
+  std::error_code ec;
+  std::string given = dir.string();
+  while (given.size() > 1 && given.back() == '/') given.pop_back();
+  const std::string head = given + ": not an irbis collection (no catalog.sqlite)";
+  if (fs::is_regular_file(dir, ec))
+    return head + "; it is a file. The collection (a folder made by `irbis index`) comes first, e.g. " +
+           "`irbis index " + (dir.has_parent_path() ? dir.parent_path().string() : std::string(".")) +
+           " --into " + (dir.has_parent_path() ? dir.parent_path().string() : std::string("photos")) + ".irbis`";
+  if (fs::is_directory(dir, ec))
+    return head + "; to make a collection of the images in it: `irbis index " + given + " --into " + given + ".irbis`";
+  return head + "; it does not exist. Create one with `irbis index PHOTO_FOLDER --into " + given + "`";
+}
+}  // namespace
+
 Collection::Collection(fs::path dir) : dir_(std::move(dir)), impl_(std::make_unique<Impl>()) {}
 Collection::~Collection() = default;
 
 std::unique_ptr<Collection> Collection::open(const fs::path& dir) {
-  if (!fs::exists(dir / kCatalogFile))
-    throw StoreError(dir.string() + ": not an irbis collection (no catalog.sqlite); create one with `irbis index FOLDER --into " +
-                     dir.string() + "`");
+  if (!fs::exists(dir / kCatalogFile)) throw NotACollectionError(not_a_collection_message(dir));
   return open_or_create(dir);
 }
 
@@ -201,6 +225,7 @@ std::unique_ptr<Collection> Collection::open_or_create(const fs::path& dir) {
   // synchronous=FULL: in WAL mode NORMAL may lose the last commits on power loss; FULL syncs the
   // WAL at every commit, so a commit that returned survives (cost measured in docs/reliability.md).
   db.exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;");
+  bool have_tables = false;
   {
     // A catalog with some of its tables is damaged; one with none is new.
     std::string missing;
@@ -213,12 +238,19 @@ std::unique_ptr<Collection> Collection::open_or_create(const fs::path& dir) {
     }
     if (have > 0 && !missing.empty())
       throw StoreError(dir.string() + ": catalog damaged: no table " + missing + " (re-create the collection)");
+    have_tables = have > 0;
   }
-  db.exec(kSchema);
+  // A new catalog gets its tables and schema version in one transaction: one whose creation failed
+  // half-way (a full disk) has no tables rather than some, so it is created again, not "damaged".
+  if (!have_tables)
+    db.transaction([&] {
+      db.exec(kSchema);
+      store::Statement st(db.handle(), "INSERT OR IGNORE INTO meta(key, value) VALUES (?, ?)");
+      st.bind_text(1, kSchemaVersionKey).bind_text(2, std::to_string(kSchemaVersion)).step();
+    });
   const std::string version = c->meta(kSchemaVersionKey);
   if (version.empty()) {
-    store::Statement st(db.handle(), "INSERT OR IGNORE INTO meta(key, value) VALUES (?, ?)");
-    st.bind_text(1, kSchemaVersionKey).bind_text(2, std::to_string(kSchemaVersion)).step();
+    throw StoreError(dir.string() + ": catalog damaged: no schema version (re-create the collection)");
   } else if (version.size() > 9 || !std::all_of(version.begin(), version.end(), [](char ch) { return ch >= '0' && ch <= '9'; })) {
     throw StoreError(dir.string() + ": catalog damaged: schema version '" + version + "' is not a number");
   } else if (std::stoi(version) != kSchemaVersion) {
@@ -307,7 +339,7 @@ FeatureView Collection::view(const std::string& name) const {
   const size_t len = size_t(v.rows_) * v.spec_.row_bytes();
   if (len == 0) return v;
   const fs::path file = feature_file(dir_, name);
-  const int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
+  const int fd = ::open(file.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
   if (fd < 0) throw StoreError(sys_error(file, "cannot open feature file"));
   struct stat sb {};
   if (fstat(fd, &sb) != 0 || size_t(sb.st_size) < len) {
@@ -342,7 +374,7 @@ std::string Collection::meta(const std::string& key, const std::string& fallback
 void Collection::acquire_writer() {
   if (impl_->lock_fd >= 0) return;
   const fs::path lock = dir_ / kLockFile;
-  const int fd = ::open(lock.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  const int fd = ::open(lock.c_str(), O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
   if (fd < 0) throw StoreError(sys_error(lock, "cannot open lock file"));
   if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
     ::close(fd);
@@ -353,15 +385,20 @@ void Collection::acquire_writer() {
   impl_->load_features(dir_);
   for (auto& [name, f] : impl_->features) {
     const fs::path file = feature_file(dir_, name);
-    f.fd = ::open(file.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    // O_NOFOLLOW everywhere: a feature file that is a symlink (a collection handed over by someone
+    // else) must not make the writer cut or overwrite the file it points to.
+    f.fd = ::open(file.c_str(), O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
     if (f.fd < 0) throw StoreError(sys_error(file, "cannot open feature file"));
     const off_t committed = off_t(f.committed_rows * int64_t(f.spec.row_bytes()));
     struct stat sb {};
     if (fstat(f.fd, &sb) != 0) throw StoreError(sys_error(file, "stat"));
     if (sb.st_size < committed)
       throw StoreError(file.string() + ": feature file is shorter than its committed rows (collection damaged)");
-    if (sb.st_size > committed && ftruncate(f.fd, committed) != 0)
-      throw StoreError(sys_error(file, "cannot cut uncommitted rows"));
+    if (sb.st_size > committed) {
+      const int injected = injected_io_error(IoOp::truncate, file.string());
+      if (injected ? (errno = injected, true) : ftruncate(f.fd, committed) != 0)
+        throw StoreError(sys_error(file, "cannot cut uncommitted rows"));
+    }
   }
 }
 
@@ -389,7 +426,7 @@ void Collection::ensure_feature(const FeatureSpec& spec) {
   Impl::FeatureState f;
   f.spec = spec;
   const fs::path file = feature_file(dir_, spec.name);
-  f.fd = ::open(file.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  f.fd = ::open(file.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
   if (f.fd < 0) throw StoreError(sys_error(file, "cannot create feature file"));
   impl_->features[spec.name] = std::move(f);
   // The new file's directory entry must be durable before the catalog names it.
@@ -454,20 +491,35 @@ size_t Collection::staged_images() const { return impl_->staged_images.size(); }
 void Collection::commit() {
   acquire_writer();
   auto& im = *impl_;
+  // After a failed write or sync the kernel may have dropped the dirty pages while marking them
+  // clean, so a retried fdatasync could "succeed" over lost bytes: this writer stops, and the next
+  // one cuts the uncommitted bytes and redoes them (docs/reliability.md, fault injection).
+  if (!im.write_failed.empty())
+    throw StoreError(dir_.string() + ": no more commits after a failed write (" + im.write_failed +
+                     "); open the collection again to continue");
   // 1. Feature bytes first, made durable, past the committed rows.
   for (auto& [name, f] : im.features) {
     if (f.staged.empty()) continue;
+    const fs::path file = feature_file(dir_, name);
+    const auto failed = [&](const char* what) {
+      StoreError e(sys_error(file, what));
+      im.write_failed = e.what();
+      return e;
+    };
     const off_t off = off_t(f.committed_rows * int64_t(f.spec.row_bytes()));
     size_t done = 0;
     while (done < f.staged.size()) {
-      const ssize_t n = pwrite(f.fd, f.staged.data() + done, f.staged.size() - done, off + off_t(done));
+      const int injected = injected_io_error(IoOp::write, file.string());
+      const ssize_t n = injected ? (errno = injected, -1)
+                                 : pwrite(f.fd, f.staged.data() + done, f.staged.size() - done, off + off_t(done));
       if (n < 0) {
         if (errno == EINTR) continue;
-        throw StoreError(sys_error(feature_file(dir_, name), "write failed"));
+        throw failed("write failed");
       }
       done += size_t(n);
     }
-    if (fdatasync(f.fd) != 0) throw StoreError(sys_error(feature_file(dir_, name), "fdatasync"));
+    const int injected = injected_io_error(IoOp::sync, file.string());
+    if (injected ? (errno = injected, true) : fdatasync(f.fd) != 0) throw failed("fdatasync");
   }
   // The crash-resume tests die here (fault_hooks.h): after the feature bytes are written, before
   // the catalog says they exist.
@@ -476,8 +528,7 @@ void Collection::commit() {
     hook(im.commits, im.committed_image_rows + int64_t(im.staged_images.size()));
   // 2. One transaction makes them visible.
   auto& db = *im.db;
-  db.exec("BEGIN IMMEDIATE");
-  try {
+  db.transaction([&] {
     {
       store::Statement ins(db.handle(),
                            "INSERT INTO images(id, path, size, mtime_ns, content_hash, format, width, height, status, "
@@ -508,11 +559,7 @@ void Collection::commit() {
         meta.reset();
       }
     }
-    db.exec("COMMIT");
-  } catch (...) {
-    db.exec("ROLLBACK");
-    throw;
-  }
+  });
   for (auto& [name, f] : im.features) {
     f.committed_rows += int64_t(f.staged.size() / f.spec.row_bytes());
     f.staged.clear();

@@ -18,6 +18,23 @@ FaultHooks& hooks() {
 void install_fault_hooks(FaultHooks h) { hooks() = std::move(h); }
 const FaultHooks& fault_hooks() { return hooks(); }
 
+int injected_io_error(IoOp op, const std::string& path) {
+  const auto& hook = hooks().before_io;
+  return hook ? hook(op, path) : 0;
+}
+
+const char* io_op_name(IoOp op) {
+  switch (op) {
+    case IoOp::write: return "write";
+    case IoOp::sync: return "sync";
+    case IoOp::truncate: return "truncate";
+    case IoOp::sqlite_write: return "sqlite_write";
+    case IoOp::sqlite_sync: return "sqlite_sync";
+    case IoOp::sqlite_truncate: return "sqlite_truncate";
+  }
+  return "?";
+}
+
 FaultHooks fault_hooks_from_environment() {
   FaultHooks h;
   const char* at_commit = std::getenv("IRBIS_FAULT_ABORT_AT_COMMIT");

@@ -16,6 +16,23 @@ namespace fs = std::filesystem;
 int LabelSet::count(int c) const { return int(std::count(label.begin(), label.end(), c)); }
 int LabelSet::labelled() const { return int(label.size()) - int(std::count(label.begin(), label.end(), -1)); }
 
+std::vector<std::string> LabelSet::drop_classes_below(int min_images) {
+  std::vector<std::string> kept, dropped;
+  std::vector<int> new_index(classes.size(), -1);
+  for (size_t c = 0; c < classes.size(); ++c) {
+    if (count(int(c)) < min_images) {
+      dropped.push_back(classes[c]);
+    } else {
+      new_index[c] = int(kept.size());
+      kept.push_back(classes[c]);
+    }
+  }
+  for (int& l : label)
+    if (l >= 0) l = new_index[size_t(l)];
+  classes = std::move(kept);
+  return dropped;
+}
+
 std::string LabelSet::unknown_message(const std::string& spec) const {
   std::string msg = spec + ": " + std::to_string(unknown) + " labelled paths are not in the collection:";
   for (const auto& u : unknown_paths) msg += " " + u;

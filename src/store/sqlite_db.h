@@ -4,6 +4,7 @@
 #include <sqlite3.h>
 
 #include <cstdint>
+#include <exception>
 #include <span>
 #include <string>
 #include <string_view>
@@ -44,6 +45,23 @@ class Database {
   Database& operator=(const Database&) = delete;
   ~Database();
   void exec(std::string_view sql);
+  // Runs f() between BEGIN IMMEDIATE and COMMIT; on an exception rolls back and rethrows it. SQLite
+  // may have rolled back already (a full disk, an I/O error): then ROLLBACK fails too, and must
+  // not replace the error that says what went wrong.
+  template <class F>
+  void transaction(F&& f) {
+    exec("BEGIN IMMEDIATE");
+    try {
+      f();
+      exec("COMMIT");
+    } catch (...) {
+      try {
+        exec("ROLLBACK");
+      } catch (const std::exception&) {
+      }
+      throw;
+    }
+  }
   sqlite3* handle() const { return db_; }
   const std::string& file() const { return file_; }
 

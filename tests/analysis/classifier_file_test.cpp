@@ -1,5 +1,8 @@
 #include <gtest/gtest.h>
 
+#include <cmath>
+#include <regex>
+
 #include <fstream>
 
 #include "irbis/classifier.h"
@@ -86,4 +89,34 @@ TEST(ClassifierFile, ConfusionPlots) {
   EXPECT_NE(s.find("data-row=\"1\" data-col=\"1\" data-count=\"6\""), std::string::npos);
   EXPECT_THROW(confusion_svg(cm, {"a", "b", "c"}, ""), UsageError);
   EXPECT_THROW(write_confusion_plot(tmp / "c.gif", cm, {"a", "b"}, ""), UsageError);
+}
+
+// Every count in the SVG confusion matrix is readable on its cell: its colour is set as an
+// inline style (a page stylesheet cannot override it) and contrasts >= 4.5 (WCAG AA) with the
+// cell's fill, from empty to full cells; class names carry their full text as a tooltip.
+TEST(ConfusionPlot, CountsContrastWithTheirCells) {
+  cv::Mat cm = (cv::Mat_<int>(4, 4) << 10, 0, 0, 0,  //
+                7, 3, 0, 0,                          //
+                4, 3, 3, 0,                          //
+                1, 2, 3, 4);
+  const std::vector<std::string> names{"naturalforms", "household", "a", "b"};
+  const std::string s = confusion_svg(cm, names, "t");
+  auto lum = [](double r, double g, double b) {
+    auto lin = [](double c) { c /= 255; return c <= 0.04045 ? c / 12.92 : std::pow((c + 0.055) / 1.055, 2.4); };
+    return 0.2126 * lin(r) + 0.7152 * lin(g) + 0.0722 * lin(b);
+  };
+  const std::regex cell(R"re(fill="rgb\((\d+),(\d+),(\d+)\)"[^\n]*\n<text class="count"[^>]*style="fill:#([0-9a-f]{6})">)re");
+  int cells = 0;
+  for (auto it = std::sregex_iterator(s.begin(), s.end(), cell); it != std::sregex_iterator(); ++it, ++cells) {
+    const auto& m = *it;
+    const double bg = lum(std::stod(m[1]), std::stod(m[2]), std::stod(m[3]));
+    const double fg = m[4] == "ffffff" ? 1.0 : m[4] == "000000" ? 0.0 : -1;
+    ASSERT_GE(fg, 0) << m[4];
+    const double ratio = (std::max(bg, fg) + 0.05) / (std::min(bg, fg) + 0.05);
+    EXPECT_GE(ratio, 4.5) << m.str();
+  }
+  EXPECT_EQ(cells, 16);
+  EXPECT_NE(s.find("<title>naturalforms</title>naturalforms</text>"), std::string::npos);
+  EXPECT_NE(s.find("style=\"fill:#ffffff\""), std::string::npos);  // the full diagonal cell
+  EXPECT_NE(s.find("style=\"fill:#000000\""), std::string::npos);  // the empty cells
 }

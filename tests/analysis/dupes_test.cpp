@@ -7,6 +7,7 @@
 #include <map>
 #include <numeric>
 #include <set>
+#include <tuple>
 
 #include <gtest/gtest.h>
 
@@ -207,7 +208,9 @@ TEST(GroupDuplicates, NeverThroughADuplicate) {
   // a ~ b (6 bits), b ~ c (6 bits), a to c = 12 > 8: c is not a's duplicate through b.
   const uint64_t a = 0, b = 0x3Full, c = 0xFFFull;
   std::vector<DupeItem> items{item(a, "a"), item(b, "b"), item(c, "c")};
-  const auto groups = group_duplicates(items);  // t = 8
+  DupesParams p;
+  p.max_distance = 8;  // the rule, not the default threshold, is under test
+  const auto groups = group_duplicates(items, p);
   ASSERT_EQ(groups.size(), 1u);
   EXPECT_EQ(groups[0].keep, 0u);
   ASSERT_EQ(groups[0].duplicates.size(), 1u);
@@ -220,7 +223,9 @@ TEST(GroupDuplicates, TwoEditsOfOnePhotoBothJoinItEvenWhenFarFromEachOther) {
   // from each other. Complete linkage put the second into a group of its own.
   std::vector<DupeItem> items{item(0, "orig.jpg", 1000), item(0x3Full, "crop.jpg", 500),
                               item(0xFC0ull, "edit.jpg", 500)};
-  const auto groups = group_duplicates(items);
+  DupesParams p;
+  p.max_distance = 8;  // the rule, not the default threshold, is under test
+  const auto groups = group_duplicates(items, p);
   ASSERT_EQ(groups.size(), 1u);
   EXPECT_EQ(groups[0].keep, 0u);
   EXPECT_EQ(groups[0].duplicates.size(), 2u);
@@ -341,7 +346,7 @@ TEST(GroupDuplicates, EveryDuplicateIsWithinTOfItsKeptItem) {
 }
 
 TEST(GroupDuplicates, UncertainBandIsDecidedByTheVerifier) {
-  // d = 12: beyond t = 8, inside the band (<= 14). The verifier accepts "yes.jpg", refuses "no.jpg".
+  // d = 12: beyond the sure threshold, inside the band (<= 14). The verifier accepts "yes.jpg", refuses "no.jpg".
   std::vector<DupeItem> items{item(0, "orig.jpg", 1000), item(0xFFFull, "yes.jpg", 10), item(0xFFF000ull, "no.jpg", 10),
                               item(0xFFFFFFFFull, "far.jpg", 10)};
   DupesParams p;
@@ -370,6 +375,63 @@ TEST(GroupDuplicates, UncertainBandIsDecidedByTheVerifier) {
   EXPECT_TRUE(group_duplicates(items, p).empty());
 }
 
+TEST(GroupDuplicates, VerifyAllSeesTheBandPairsFirstAndChangesNoDecision) {
+  // 40 photos with 8 edits each, 2..10 bits from their photo: sure pairs and band pairs. A fake
+  // verifier accepts a fixed, arbitrary half of the pairs. With verify_all (the parallel first
+  // pass) the groups must be exactly those of the sequential run, and the decisions must find
+  // nearly every pair they ask about already handed to verify_all.
+  std::mt19937_64 rng(7);
+  std::vector<DupeItem> items;
+  for (int o = 0; o < 40; ++o) {
+    const uint64_t h = rng();
+    items.push_back(item(h, "p" + std::to_string(o), 1000));
+    for (int e = 0; e < 8; ++e) {
+      uint64_t x = h;
+      for (int b = 0; b < 2 + int(rng() % 9); ++b) x ^= 1ull << (rng() % 64);
+      items.push_back(item(x, "p" + std::to_string(o) + "e" + std::to_string(e), 500 - e));
+    }
+  }
+  auto verdict = [](uint32_t keep, uint32_t cand) { return PairCheck{(keep * 7 + cand) % 2 == 0, int(keep + cand)}; };
+  DupesParams p;
+  std::vector<std::pair<uint32_t, uint32_t>> seq_calls;
+  p.band.verify = [&](uint32_t k, uint32_t c) { seq_calls.emplace_back(k, c); return verdict(k, c); };
+  const auto sequential = group_duplicates(items, p);
+
+  std::set<std::pair<uint32_t, uint32_t>> handed;
+  int verify_all_calls = 0;
+  p.band.verify_all = [&](const std::vector<std::pair<uint32_t, uint32_t>>& pairs) {
+    ++verify_all_calls;
+    handed.insert(pairs.begin(), pairs.end());
+  };
+  std::vector<std::pair<uint32_t, uint32_t>> calls;
+  p.band.verify = [&](uint32_t k, uint32_t c) { calls.emplace_back(k, c); return verdict(k, c); };
+  const auto parallel = group_duplicates(items, p);
+
+  EXPECT_EQ(verify_all_calls, 1);
+  EXPECT_EQ(calls, seq_calls);  // the decisions ask the same questions in the same order
+  ASSERT_GT(calls.size(), 20u);
+  size_t covered = 0;
+  for (const auto& c : calls) covered += handed.count(c);
+  EXPECT_GE(double(covered), 0.9 * double(calls.size())) << covered << " of " << calls.size();
+  for (const auto& [k, c] : handed) {  // only band pairs are handed over
+    const int d = std::popcount(items[k].hash ^ items[c].hash);
+    EXPECT_GT(d, p.max_distance);
+    EXPECT_LE(d, p.band.max_hash_distance);
+  }
+  ASSERT_EQ(parallel.size(), sequential.size());
+  bool some_verified = false;
+  for (size_t g = 0; g < parallel.size(); ++g) {
+    EXPECT_EQ(parallel[g].keep, sequential[g].keep);
+    ASSERT_EQ(parallel[g].duplicates.size(), sequential[g].duplicates.size());
+    for (size_t m = 0; m < parallel[g].duplicates.size(); ++m) {
+      const DupeMember &a = parallel[g].duplicates[m], &b = sequential[g].duplicates[m];
+      EXPECT_EQ(std::tie(a.index, a.kind, a.inliers, a.distance), std::tie(b.index, b.kind, b.inliers, b.distance));
+      some_verified |= a.kind == DupeKind::verified;
+    }
+  }
+  EXPECT_TRUE(some_verified);
+}
+
 TEST(GroupDuplicates, SureMatchIsNotVerified) {
   std::vector<DupeItem> items{item(0, "a", 1000), item(0x3ull, "b", 10)};
   DupesParams p;
@@ -385,6 +447,16 @@ TEST(GroupDuplicates, KeepRules) {
   {
     std::vector<DupeItem> v{item(1, "a", 100, 9000), item(1, "b", 200, 10)};
     EXPECT_EQ(group_duplicates(v)[0].keep, 1u);
+  }
+  // Then the earliest modified: a lossless PNG copy of a JPEG (same pixels, larger file, newer)
+  // is not kept over the original.
+  {
+    std::vector<DupeItem> v{item(1, "edits/apple-png.png", 100, 90), item(1, "photos/apple.jpg", 100, 20)};
+    v[0].mtime_ns = 2'000'000'000;
+    v[1].mtime_ns = 1'000'000'000;
+    EXPECT_EQ(group_duplicates(v)[0].keep, 1u);
+    v[1].mtime_ns = 0;  // a time unknown: file size decides
+    EXPECT_EQ(group_duplicates(v)[0].keep, 0u);
   }
   // Then file size.
   {

@@ -3,6 +3,7 @@
 // other viewpoints, other objects) refused.
 #include "irbis/verify.h"
 
+#include <atomic>
 #include <string>
 #include <vector>
 
@@ -135,6 +136,48 @@ TEST(PairVerifier, CachesPairsAndImagesAndRefusesUndecodable) {
   EXPECT_NE(bad.reason.find("decode"), std::string::npos) << bad.reason;
   EXPECT_EQ(loads, 3);
   EXPECT_GT(v.seconds(), 0.0);
+}
+
+TEST(PairVerifier, ParallelPathsDecideLikeOnePairAtATime) {
+  // verify_all (parallel, cached) and verify_image (a query that is not an item, parallel over
+  // items) must give the decisions of verify_geometry on each pair, with each image loaded once.
+  const cv::Mat img = cvdata("baboon.jpg"), other = cvdata("fruits.jpg");
+  if (img.empty() || other.empty()) GTEST_SKIP() << "opencv-doc sample photos not installed";
+  cv::Mat mirror;
+  cv::flip(crop_area(img, 0.7, 0.1, 0.2), mirror, 1);
+  std::vector<cv::Mat> images{img, crop_area(img, 0.5, 0.5, 0.5), mirror, rotate(img, 5), other, jpeg(other, 20)};
+  std::atomic<int> loads{0};
+  PairVerifier v([&](uint32_t i) { ++loads; return images.at(i); });
+  std::vector<std::pair<uint32_t, uint32_t>> pairs;
+  for (uint32_t a = 0; a < images.size(); ++a)
+    for (uint32_t b = a + 1; b < images.size(); ++b) pairs.emplace_back(b, a);  // either order
+  v.verify_all(pairs);
+  EXPECT_EQ(v.pairs_verified(), pairs.size());
+  EXPECT_EQ(loads.load(), int(images.size()));
+  auto family = [](uint32_t i) { return i < 4 ? 0 : 1; };  // baboon edits, fruits
+  for (const auto& [b, a] : pairs) {  // a < b: the cache verifies the smaller index first
+    const GeometricMatch one = verify_geometry(images[a], images[b]);
+    const GeometricMatch cached = v.verify(b, a);
+    EXPECT_EQ(cached.same, one.same) << a << "," << b << ": " << cached.reason << " / " << one.reason;
+    EXPECT_EQ(cached.inliers, one.inliers) << a << "," << b;
+    if (family(a) != family(b)) {
+      EXPECT_FALSE(cached.same) << a << "," << b;
+    } else if (a == 0 || a == 4) {
+      EXPECT_TRUE(cached.same) << a << "," << b << ": " << cached.reason;
+    }
+  }
+  EXPECT_EQ(v.pairs_verified(), pairs.size());  // verify found them all cached
+  const cv::Mat query = jpeg(rotate(img, -3), 40);
+  const std::vector<uint32_t> items{0, 4, 2, 5};
+  const auto got = v.verify_image(query, items);
+  ASSERT_EQ(got.size(), items.size());
+  for (size_t k = 0; k < items.size(); ++k) {
+    const GeometricMatch one = verify_geometry(query, images[items[k]]);
+    EXPECT_EQ(got[k].same, one.same) << k;
+    EXPECT_EQ(got[k].inliers, one.inliers) << k;
+  }
+  EXPECT_TRUE(got[0].same && got[2].same && !got[1].same && !got[3].same);
+  EXPECT_EQ(loads.load(), int(images.size()));  // the items' keypoints came from the cache
 }
 
 TEST(VerifyGeometry, BadInputThrows) {

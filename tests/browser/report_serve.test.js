@@ -92,6 +92,40 @@ async function startServe() {
     assert.ok(names.includes(expect.xss_name), 'the hostile file name is shown as text');
     const titles = await page.$$eval('figure.thumb', (els) => els.map((e) => e.title));
     assert.ok(titles.some((t) => t.endsWith('<script>alert(1)</script>.jpg')), 'the <script> path is shown as text');
+    // Duplicate cards tell their files apart: within a group the shown names differ, each the
+    // end of the card's full path (a shortest unique suffix), and sizes stay on one line.
+    const cards = await page.$$eval('#dupes .group', (gs) => gs.map((g) => [...g.querySelectorAll('figure.thumb')]
+      .map((f) => ({ name: f.querySelector('.name').textContent, path: f.title }))));
+    for (const g of cards) {
+      assert.equal(new Set(g.map((c) => c.name)).size, g.length, 'names differ within a group: ' + JSON.stringify(g));
+      for (const c of g) assert.ok(c.path === c.name || c.path.endsWith('/' + c.name), 'a suffix of the path: ' + JSON.stringify(c));
+    }
+    assert.ok(cards.some((g) => g.some((c) => c.name.includes('/'))), 'same-named copies are shown with their folder');
+    const dimLines = await page.$$eval('#dupes .dims', (ds) => ds.map((d) => d.getClientRects().length));
+    assert.ok(dimLines.length > 0 && dimLines.every((n) => n === 1), 'sizes never wrap: ' + JSON.stringify(dimLines));
+    // Confusion matrices: every count contrasts >= 4.5 with its cell (text colour chosen from the
+    // cell's luminance, not overridden by the page's stylesheet); class names are not cut.
+    const cm = await page.$$eval('.confusion-matrix svg', (svgs) => svgs.map((svg) => {
+      const rgb = (s) => s.match(/\d+(\.\d+)?/g).slice(0, 3).map(Number);
+      const lum = ([r, g, b]) => [r, g, b].map((c) => { c /= 255; return c <= 0.04045 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4; })
+        .reduce((a, c, i) => a + c * [0.2126, 0.7152, 0.0722][i], 0);
+      const ratios = [...svg.querySelectorAll('rect.cell')].map((rect) => {
+        const text = rect.nextElementSibling;
+        const a = lum(rgb(getComputedStyle(rect).fill)), b = lum(rgb(getComputedStyle(text).fill));
+        return (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
+      });
+      const box = svg.getBoundingClientRect();
+      const cut = [...svg.querySelectorAll('text.row-label, text.col-label')].filter((t) => {
+        const r = t.getBoundingClientRect();
+        return r.left < box.left - 0.5 || r.top < box.top - 0.5 || r.right > box.right + 0.5;
+      }).map((t) => t.textContent);
+      return { ratios, cut };
+    }));
+    assert.ok(cm.length >= 1, 'the report shows the classifier confusion matrix');
+    for (const m of cm) {
+      assert.ok(m.ratios.length >= 4 && Math.min(...m.ratios) >= 4.5, 'count contrast: ' + JSON.stringify(m.ratios));
+      assert.deepEqual(m.cut, [], 'class names inside the picture');
+    }
     await checkImagesLoaded(page, 'static report');
     await page.screenshot({ path: path.join(shots, 'report-top.png') });
     await page.locator('#dupes').scrollIntoViewIfNeeded();

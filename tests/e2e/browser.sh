@@ -16,11 +16,18 @@ cp "$QUERY" "$WORK/pics/<img src=x onerror=alert(1)>.jpg"
 mkdir -p "$WORK/pics/<script>alert(1)<"
 cp "$(ls "$WORK/pics/photos/"*.jpg | sed -n 2p)" "$WORK/pics/<script>alert(1)</script>.jpg"
 printf 'this is not an image' > "$WORK/pics/broken.jpg"
+# The same file name in two folders: their duplicate cards must tell them apart.
+mkdir -p "$WORK/pics/again"
+cp "$QUERY" "$WORK/pics/again/"
 cp "$WORK/pics/broken.jpg" "$WORK/bad-upload.jpg"
 
 run index "$WORK/pics" --into "$WORK/c.irbis"
 [ "$RC" -le 2 ] || fail "index ($ERR)"
-run report "$WORK/c.irbis" --out "$WORK/report"
+# A classifier (photos vs edits; the folders of one hostile-named copy left out) so the report
+# shows its confusion matrices.
+run train "$WORK/c.irbis" --labels folders --min-per-class 2 --out "$WORK/m.clf" --seed 1
+assert_eq "$RC" 0 "train ($ERR)"
+run report "$WORK/c.irbis" --out "$WORK/report" --classifier "$WORK/m.clf"
 assert_eq "$RC" 0 "report ($ERR)"
 
 run info "$WORK/c.irbis" --json

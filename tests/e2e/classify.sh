@@ -135,6 +135,18 @@ printf 'path,label\n%s,a\n%s,a\n%s,b\n' "$P/checker/00.png" "$P/checker/01.png" 
 run train "$WORK/c.irbis" --labels "$WORK/lonely.csv" --out "$WORK/x.clf"
 assert_eq "$RC" 1 "class with one image"
 assert_contains "$ERR" "only one image in: b" "one image message"
+assert_contains "$ERR" "--min-per-class 2" "the message offers the way forward"
+# --min-per-class leaves the small classes out and lists them; the rest trains.
+{ echo path,label
+  for i in 00 01 02 03 04 05; do echo "$P/checker/$i.png,a"; echo "$P/plain/$i.png,c"; done
+  echo "$P/checker/10.png,b"; } > "$WORK/small.csv"
+run train "$WORK/c.irbis" --labels "$WORK/small.csv" --out "$WORK/x.clf" --min-per-class 2 --seed 1 --json
+assert_eq "$RC" 0 "train with --min-per-class ($ERR)"
+assert_contains "$ERR" "left out 1 class with fewer than 2 images: b" "the classes left out are listed"
+assert_eq "$(json 'sorted(d["classes"])')" "['a', 'c']" "trained on the other classes"
+run train "$WORK/c.irbis" --labels "$WORK/small.csv" --out "$WORK/x.clf" --min-per-class 7
+assert_eq "$RC" 1 "every class left out"
+assert_contains "$ERR" "at least two classes" "too few classes left ($ERR)"
 printf 'path,label\n%s,a\n/no/such/file.png,b\n' "$P/checker/00.png" > "$WORK/missing.csv"
 run train "$WORK/c.irbis" --labels "$WORK/missing.csv" --out "$WORK/x.clf"
 assert_eq "$RC" 1 "labels for paths not in the collection"

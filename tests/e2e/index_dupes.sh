@@ -17,7 +17,7 @@ assert_eq "$(json 'd["formats"]["png"] > 0 and d["formats"]["jpeg"] > 0')" True 
 
 run dupes "$WORK/pics.irbis" --format csv
 assert_eq "$RC" 0 "dupes exit code"
-assert_eq "$(head -1 <<<"$OUT")" "group,path,role,distance,kind,width,height,size,id" "CSV header"
+assert_eq "$(head -1 <<<"$OUT")" "group,path,role,distance,kind,width,height,size,variant_distance,variant,inliers,id" "CSV header"
 echo "$OUT" > "$WORK/dupes.csv"
 
 # Exact copies and light edits are grouped with their original; no two originals share a group.
@@ -39,12 +39,32 @@ exact_missed = [p for p in missed if p.endswith("-copy.jpg")]
 # trades a few 5 % crops for fewer chance matches, docs/calibration.md); no false merges.
 if exact_missed or clash or hits < 0.95 * (hits + len(missed)):
     sys.exit(1)
+# Mirrored copies are found by the mirror pHash that `index` stores, and say so.
+rows = {os.path.relpath(r["path"], os.path.realpath(root)): r for r in csv.DictReader(open(dupes))}
+flips = [t for t in truth if t["transform"] == "flip"]
+found = [t for t in flips if group.get(t["path"]) is not None and group.get(t["path"]) == group.get(t["original"])]
+print(f"mirrors: {len(found)} of {len(flips)} grouped with their original")
+if len(flips) < 3 or len(found) < 0.9 * len(flips):
+    sys.exit(1)
+for t in found:  # the flip or its original is kept (the larger file); the other carries the evidence
+    r = rows[t["path"]] if rows[t["path"]]["role"] == "duplicate" else rows[t["original"]]
+    if r["variant"] != "mirror" or int(r["variant_distance"]) >= int(r["distance"]):
+        sys.exit(f"mirror evidence missing: {r}")
+# Every duplicate carries its evidence: a verified one its inliers, the others none.
+for r in rows.values():
+    if r["role"] == "duplicate" and (r["kind"] == "verified") != (r["inliers"] != ""):
+        sys.exit(f"inliers do not match the kind: {r}")
 PYEOF
+
+run dupes "$WORK/pics.irbis" --single-linkage
+assert_eq "$RC" 1 "--single-linkage is refused"
+assert_contains "$ERR" "--single-linkage was removed" "the reason"
 
 run dupes "$WORK/pics.irbis" --format json
 assert_eq "$(json 'all(g["keep"]["path"] and g["duplicates"] for g in d["groups"])')" True "JSON groups"
 run dupes "$WORK/pics.irbis"
 assert_contains "$OUT" "keep" "table output"
+assert_contains "$OUT" "mirror included" "table summary names the mirror"
 
 # Re-run: nothing changes. Then change one file and delete another.
 run index "$WORK/pics" --into "$WORK/pics.irbis" --json

@@ -147,8 +147,12 @@ assert_eq "$RC" 3 "report with a classifier of another format version"
 assert_contains "$ERR" "format version 99" "names the version"
 [ -e "$WORK/rb/index.html" ] && fail "a report was written despite the bad classifier"
 
-# Re-running overwrites in place; a collection without embeddings clusters by colour.
+# Re-running refuses without --force, then overwrites in place; a collection without embeddings clusters by colour.
 run report "$WORK/c.irbis" --out "$WORK/r" -k 4
+assert_eq "$RC" 1 "report over an existing report needs --force"
+assert_contains "$ERR" "exists and is not empty" "says why ($ERR)"
+assert_contains "$ERR" "--force" "says how"
+run report "$WORK/c.irbis" --out "$WORK/r" -k 4 --force
 assert_eq "$RC" 0 "report again"
 grep -q 'data-k="4"' "$H" || fail "-k 4"
 "$IRBIS" index "$WORK/pics/photos" --into "$WORK/h.irbis" --features hashes > /dev/null
@@ -159,5 +163,5 @@ grep -q '<section id="unique" data-ranked="0"' "$WORK/h-report/index.html" || fa
 grep -q 'not available: .*irbis index' "$WORK/h-report/index.html" || fail "unique section says why it is unavailable"
 [ -e "$WORK/h-report/unique.csv" ] && fail "unique.csv without embeddings"
 run report "$WORK/nope.irbis"
-assert_eq "$RC" 3 "missing collection"
+assert_eq "$RC" 1 "missing collection (a usage error)"
 echo "PASS"

@@ -54,6 +54,45 @@ TEST(Quality, SmoothContentWithSharpEdgesIsNotBlurry) {
   EXPECT_LT(soft[kEdgeRatio], 0.7f);
 }
 
+// A sharp scene with sensor-like grain: what a clean photo has and a blurred one loses.
+cv::Mat grainy(const cv::Mat& img, int seed) {
+  cv::Mat noise(img.size(), CV_16SC3), out;
+  cv::RNG(uint64_t(seed) + 100).fill(noise, cv::RNG::NORMAL, 0, 3);
+  img.convertTo(out, CV_16SC3);
+  out += noise;
+  out.convertTo(out, CV_8UC3);
+  return out;
+}
+
+TEST(Sharpness, BlurKeepsEdgesUnderReblurAndRemovesGrain) {
+  for (int s = 0; s < 4; ++s) {
+    const cv::Mat sharp = grainy(sharp_scene(s), s);
+    const SharpnessRow a = sharpness_measures(sharp), b = sharpness_measures(blurred(sharp, 2.0));
+    EXPECT_LT(a[kEdgeReblur], 0.8f) << "seed " << s;
+    EXPECT_GT(a[kFineNoise], 0.48f) << "seed " << s;
+    EXPECT_GT(b[kEdgeReblur], 0.82f) << "seed " << s;
+    EXPECT_LT(b[kFineNoise], 0.48f) << "seed " << s;
+  }
+}
+
+TEST(Sharpness, SmoothContentWithSharpEdgesIsNotBlurry) {
+  // No grain at all (fine_noise low), but the one thin line is sharp: a 1 px blur softens it.
+  cv::Mat img(240, 320, CV_8UC3);
+  for (int y = 0; y < img.rows; ++y)
+    for (int x = 0; x < img.cols; ++x) img.at<cv::Vec3b>(y, x) = cv::Vec3b(uchar(80 + x / 4), uchar(100 + y / 4), 150);
+  cv::rectangle(img, cv::Rect(100, 60, 120, 120), cv::Scalar(20, 20, 20), 2);
+  EXPECT_LT(sharpness_measures(img)[kEdgeReblur], 0.8f);
+  EXPECT_GT(sharpness_measures(blurred(img, 3.0))[kEdgeReblur], 0.82f);
+}
+
+TEST(Sharpness, FlatImageHasNoEdgesAndNoGrain) {
+  const SharpnessRow s = sharpness_measures(cv::Mat(100, 100, CV_8UC3, cv::Scalar(90, 90, 90)));
+  EXPECT_FLOAT_EQ(s[kEdgeReblur], 1.f);
+  EXPECT_FLOAT_EQ(s[kFineNoise], 0.f);
+  EXPECT_THROW(sharpness_measures(cv::Mat()), Error);
+  EXPECT_EQ(std::string(sharpness_column_names()[kFineNoise]), "fine_noise");
+}
+
 TEST(Quality, DarkAndBrightShiftTheLuminancePercentiles) {
   const cv::Mat img = synthetic_photo(320, 240, 7);
   cv::Mat dark, bright;

@@ -204,6 +204,24 @@ TEST(HostileWebp, BadBitstreamHeaderNeverReachesAnotherDecoder) {
   EXPECT_EQ(decode_error(sp(w)), "corrupt WebP data (bad bitstream header)");
 }
 
+// --- found by fuzz_decode: a PNG chunk longer than the file ----------------------------------------
+
+TEST(HostilePng, ChunkDeclaredPastTheEndOfTheFileIsRefusedBeforeLibpng) {
+  // libpng allocates an ancillary chunk's declared length before reading its data: a 700-byte PNG
+  // declaring a 2 GB eXIf chunk made it allocate 2 GB (and, under ASan, take a second per file).
+  const std::vector<uint8_t> png = encode(synthetic_photo(32, 24, 3), ".png");
+  ASSERT_EQ(std::memcmp(png.data() + 12, "IHDR", 4), 0);
+  std::vector<uint8_t> bad(png.begin(), png.begin() + 33);  // signature + IHDR chunk
+  bad.insert(bad.end(), {0x7F, 0x00, 0x00, 0x00, 'e', 'X', 'I', 'f', 'M', 'M', 0x00, 0x2A});
+  bad.insert(bad.end(), png.begin() + 33, png.end());  // IDAT ... IEND: the file still ends in IEND
+  EXPECT_EQ(decode_error(sp(bad)), "malformed PNG: chunk eXIf at byte 33 declares 2130706432 bytes, past the end of the file");
+  // Data after IEND is not a chunk: the walk ends at IEND and the file still decodes.
+  std::vector<uint8_t> trailing = png;
+  for (int i = 0; i < 100; ++i) trailing.push_back(uint8_t(0xFF - i));
+  EXPECT_EQ(decode_error(sp(trailing)), "");
+  EXPECT_EQ(decode_error(sp(png)), "");
+}
+
 TEST(HostileJpeg, HeadersAfterScanLimitedDecodesStayValid) {
   // With one TurboJPEG handle reused per thread, valid JPEGs failed with "Bogus Huffman table
   // definition" once other files had been decoded on the thread (state kept by the handle; seen

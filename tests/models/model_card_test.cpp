@@ -109,6 +109,17 @@ TEST(ModelRegistry, UnknownModelNamesInstalledAndSetup) {
     std::string m = e.what();
     EXPECT_NE(m.find("unknown model 'nope'"), std::string::npos) << m;
     EXPECT_NE(m.find("installed: tiny"), std::string::npos) << m;
+    // Models are installed: a mistyped name, not a missing setup (issue 20, item 6).
+    EXPECT_EQ(m.find("setup.sh"), std::string::npos) << m;
+    EXPECT_NE(m.find("irbis model add"), std::string::npos) << m;
+  }
+  irbis::test::TempDir empty("model_registry_empty");
+  try {
+    irbis::find_model("nope", empty.path());
+    FAIL() << "expected ModelError";
+  } catch (const ModelError& e) {
+    const std::string m = e.what();
+    EXPECT_NE(m.find("installed: none"), std::string::npos) << m;
     EXPECT_NE(m.find("run ./setup.sh"), std::string::npos) << m;
   }
   EXPECT_EQ(irbis::find_model("tiny", dir.path()).embedding_dim, 10);

@@ -1,6 +1,7 @@
 // Produce: one image decoded and featurized on a worker; failures become a reason, not rows.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstring>
 
 #include "irbis/hashes.h"
@@ -60,9 +61,15 @@ TEST(Produce, GeneratedImageGetsEveryProducersRows) {
   const cv::Mat small = decode_image_sizes(bytes, DecodeOptions{}, {kHashMinSide}).front().rgb;
   const ImageHashes h = image_hashes(small);
   ASSERT_TRUE(got.rows.computed(0));
-  ASSERT_EQ(got.rows.rows[0].size(), 2u);
+  ASSERT_EQ(got.rows.rows[0].size(), 3u);
   EXPECT_EQ((row_as<std::array<uint64_t, 3>>(got.rows.rows[0][0])), (std::array<uint64_t, 3>{h.phash, h.dhash, h.ahash}));
   EXPECT_EQ((row_as<std::array<float, kColorStatsDim>>(got.rows.rows[0][1])), color_stats(small));
+  // The mirror/rotation pHashes (all but the identity, which is h.phash) from the same decode.
+  const auto variants = phash_variants(small);
+  EXPECT_EQ(variants[0], h.phash);
+  std::array<uint64_t, kHashVariants - 1> want_variants;
+  std::copy(variants.begin() + 1, variants.end(), want_variants.begin());
+  EXPECT_EQ((row_as<std::array<uint64_t, kHashVariants - 1>>(got.rows.rows[0][2])), want_variants);
   // The producer registered by the test ran on the same file.
   ASSERT_TRUE(got.rows.computed(1));
   const auto mean = row_as<std::array<float, 3>>(got.rows.rows[1][0]);

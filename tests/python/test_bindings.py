@@ -63,20 +63,36 @@ def test_same_rows_and_hashes_as_cli(hashes_col, cli_col, cli, tmp_path):
     assert [f["name"] for f in info["features"]] == [f["name"] for f in cli_info["features"]]
 
 
+def dupes_row_as_csv(row):
+    """A row of Collection.dupes() as `irbis dupes --format csv` prints it (missing evidence: empty)."""
+    def cell(k, v):
+        if k in ("variant_distance", "inliers"):
+            return "" if np.isnan(v) else str(int(v))
+        if k == "similarity":
+            return "" if np.isnan(v) else f"{v:.4f}"
+        return "" if v is None else str(v)
+    return {k: cell(k, v) for k, v in row.items()}
+
+
 def test_dupes_same_as_cli(hashes_col, cli_col, cli):
     # Two collections of the same files: the ids may differ, the rest must not.
     want = [{k: v for k, v in r.items() if k != "id"} for r in cli_csv(run_cli(cli, "dupes", cli_col, "--format", "csv").stdout)]
     with irbis.Collection.open(hashes_col) as col:
         df = col.dupes()
-    assert list(df.columns)[:8] == ["group", "path", "role", "distance", "kind", "width", "height", "size"]
-    got = [{k: str(v) for k, v in row.items() if k != "id"} for row in df.to_dict("records")]
+    assert list(df.columns) == ["group", "path", "role", "distance", "kind", "width", "height", "size",
+                                "variant_distance", "variant", "inliers", "id"]
+    got = [{k: v for k, v in dupes_row_as_csv(row).items() if k != "id"} for row in df.to_dict("records")]
     assert len(got) > 10
     assert got == want
-    # Threshold and single linkage are passed through.
+    # The evidence: every duplicate has its mirror distance (index stores the mirror pHash).
+    dups = df[df.role == "duplicate"]
+    assert (dups["variant_distance"] >= 0).all() and set(dups["variant"]) <= {"mirror"}
+    # The threshold is passed through; single_linkage is gone and says so.
     want0 = cli_csv(run_cli(cli, "dupes", cli_col, "--format", "csv", "--threshold", "0").stdout)
     with irbis.Collection.open(hashes_col) as col:
         assert len(col.dupes(0)) == len(want0)
-        assert len(col.dupes(8, single_linkage=True)) >= len(df)
+        with pytest.raises(irbis.UsageError, match="single_linkage was removed"):
+            col.dupes(single_linkage=True)
 
 
 def test_cluster_same_as_cli(hashes_col, cli_col, cli, tmp_path):
@@ -448,21 +464,23 @@ def test_dupes_cnn_matches_cli(cnn_col, cli):
         with pytest.raises(TypeError, match="cnn must be a bool"):
             col.dupes(cnn="yes")
     assert list(df.columns) == ["group", "path", "role", "distance", "kind", "width", "height", "size", "similarity",
-                                "id"]
+                                "variant_distance", "variant", "inliers", "id"]
     assert "similarity" not in hashes_only.columns
-
-    def fmt(v):
-        return "" if np.isnan(v) else f"{v:.4f}"
-
-    got = [{k: (fmt(v) if k == "similarity" else str(v)) for k, v in row.items()} for row in df.to_dict("records")]
+    got = [dupes_row_as_csv(row) for row in df.to_dict("records")]
     assert got == want
     # The flips and rotations of cnn_pics are found by their embeddings, not by pHash.
     assert len(set(df["path"])) > len(set(hashes_only["path"]))
     # Duplicates matched by CNN similarity alone meet the sure threshold; band pairs (0.80-0.92)
     # need geometric verification (kind "verified"), hash matches carry the similarity as evidence.
     cnn_linked = df[(df.role == "duplicate") & (df.kind == "cnn")]
-    assert len(cnn_linked) > 0 and (cnn_linked["similarity"] >= 0.92).all()
-    assert len(strict) < len(df)
+    sure = json.loads(run_cli(cli, "dupes", path, "--cnn", "--json").stdout)["cnn_threshold"]
+    assert (cnn_linked["similarity"] >= sure - 1e-9).all()
+    verified = df[(df.role == "duplicate") & (df.kind == "verified")]
+    assert len(cnn_linked) + len(verified) > 0  # the embeddings (and their band) found some
+    assert (verified["inliers"] >= 12).all() and df[df.kind != "verified"]["inliers"].isna().all()
+    # min_similarity is passed through: the same rows as the CLI's --cnn-threshold.
+    want_strict = cli_csv(run_cli(cli, "dupes", path, "--cnn", "--cnn-threshold", "0.999", "--format", "csv").stdout)
+    assert [dupes_row_as_csv(row) for row in strict.to_dict("records")] == want_strict
 
 
 # ---------------------------------------------------------------------------------- classifiers

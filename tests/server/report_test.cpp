@@ -68,6 +68,39 @@ TEST(Report, ThumbnailsAreCachedByIdWithBoundedSide) {
   const auto t0 = std::filesystem::last_write_time(thumb_path(*coll, recs[0].id));
   ensure_thumbnail(*coll, recs[0]);
   EXPECT_EQ(std::filesystem::last_write_time(thumb_path(*coll, recs[0].id)), t0);
+
+  // A thumbnail that is a symlink (to a file outside the collection) is never served: it is
+  // replaced by a real thumbnail, and the file it pointed to is left alone.
+  const auto victim = tmp.path() / "secret.txt";
+  test::write_file(victim, {'s', 'e', 'c', 'r', 'e', 't'});
+  std::filesystem::remove(thumb_path(*coll, recs[0].id));
+  std::filesystem::create_symlink(victim, thumb_path(*coll, recs[0].id));
+  const auto p0 = ensure_thumbnail(*coll, recs[0]);
+  EXPECT_FALSE(std::filesystem::is_symlink(p0));
+  const auto bytes = test::read_file(p0);
+  ASSERT_GE(bytes.size(), 2u);
+  EXPECT_EQ(bytes[0], 0xFF);
+  EXPECT_EQ(bytes[1], 0xD8);
+  EXPECT_EQ(test::read_file(victim), (std::vector<uint8_t>{'s', 'e', 'c', 'r', 'e', 't'}));
+}
+
+TEST(Report, DuplicateCardsNameTheShortestUniqueSuffix) {
+  EXPECT_EQ(shortest_unique_suffixes({"w/a/5120x2880.png", "w/b/5120x2880.png", "w/b/screenshot.png"}),
+            (std::vector<std::string>{"a/5120x2880.png", "b/5120x2880.png", "screenshot.png"}));
+  EXPECT_EQ(shortest_unique_suffixes({"x/2019/IMG_1.jpg", "y/2019/IMG_1.jpg"}),
+            (std::vector<std::string>{"x/2019/IMG_1.jpg", "y/2019/IMG_1.jpg"}));
+  // One path the suffix of another: the shorter is shown whole, the longer one step further.
+  EXPECT_EQ(shortest_unique_suffixes({"a.png", "d/a.png"}), (std::vector<std::string>{"a.png", "d/a.png"}));
+  EXPECT_EQ(shortest_unique_suffixes({"/p/one.jpg"}), (std::vector<std::string>{"one.jpg"}));
+  // The card shows the given name, and its size never wraps inside the numbers.
+  ViewContext ctx;
+  ctx.thumb_url = [](int64_t id) { return "thumbs/" + std::to_string(id) + ".jpg"; };
+  ImageRecord r;
+  r.id = 3;
+  r.path = "w/a/5120x2880.png";
+  const std::string h = thumb_html(ctx, r, "<b>keep</b> " + dimensions_html(1751, 65), "keep", "a/5120x2880.png");
+  EXPECT_NE(h.find("<span class=\"name\">a/5120x2880.png</span>"), std::string::npos) << h;
+  EXPECT_NE(h.find("<span class=\"dims\">1751&times;65</span>"), std::string::npos) << h;
 }
 
 }  // namespace

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <functional>
 #include <set>
 
 #include "irbis/collection.h"
@@ -85,6 +86,18 @@ const Corruption kCorruptions[] = {
     {"garbage schema version", "UPDATE meta SET value='garbage' WHERE key='schema_version'"},
     {"huge schema version", "UPDATE meta SET value='99999999999999999999' WHERE key='schema_version'"},
     {"unknown status", "UPDATE images SET status='zombie' WHERE id=0"},
+    {"text dim", "UPDATE features SET dim='abc' WHERE name='color'"},
+    {"fractional dim", "UPDATE features SET dim=4.7 WHERE name='color'"},
+    {"dim with trailing text", "UPDATE features SET dim='4x' WHERE name='color'"},
+    {"text committed rows", "UPDATE features SET committed_rows='3x' WHERE name='hashes'"},
+    {"blob feature name", "UPDATE features SET name=x'2e2e2f76696374696d' WHERE name='color'"},
+    {"empty schema version", "UPDATE meta SET value='' WHERE key='schema_version'"},
+    {"negative schema version", "UPDATE meta SET value='-1' WHERE key='schema_version'"},
+    {"no schema version", "DELETE FROM meta WHERE key='schema_version'"},
+    {"images without a column", "ALTER TABLE images DROP COLUMN reason"},
+    {"features of another shape", "DROP TABLE features; CREATE TABLE features(x)"},
+    {"meta of another shape", "DROP TABLE meta; CREATE TABLE meta(k, v)"},
+    {"images a view", "ALTER TABLE images RENAME TO i2; CREATE VIEW images AS SELECT * FROM i2"},
 };
 
 // Everything a reader and a writer do with a collection; must succeed or throw StoreError.
@@ -104,6 +117,16 @@ void exercise(const fs::path& dir) {
   c->commit();
 }
 
+// The StoreError's message exercise() ends in ("" if none; any other exception fails the test).
+std::string store_error_of_exercise(const fs::path& dir) {
+  try {
+    exercise(dir);
+  } catch (const StoreError& e) {
+    return e.what();
+  }
+  return "";
+}
+
 }  // namespace
 
 TEST(CatalogCorruption, EveryCorruptionIsAStoreErrorNamingTheCollection) {
@@ -119,12 +142,7 @@ TEST(CatalogCorruption, EveryCorruptionIsAStoreErrorNamingTheCollection) {
     fs::copy(pristine, coll, fs::copy_options::recursive);
     { store::Database db((coll / kCatalogFile).string()); db.exec(k.sql); }
     const auto before = listing(box);
-    std::string message;
-    try {
-      exercise(coll);
-    } catch (const StoreError& e) {
-      message = e.what();
-    }
+    const std::string message = store_error_of_exercise(coll);
     EXPECT_NE(message.find(coll.string()), std::string::npos) << "no error naming the collection: '" << message << "'";
     // Nothing appears or changes outside the collection directory.
     auto after = listing(box);
@@ -170,4 +188,64 @@ TEST(CatalogCorruption, DupesOnWrongHashDimIsAStoreError) {
   { store::Database db((coll / kCatalogFile).string()); db.exec("UPDATE features SET dim=1 WHERE name='hashes'"); }
   auto c = Collection::open(coll);
   EXPECT_THROW(find_collection_dupes(*c, DupesParams{}, CnnDupesOptions{}), StoreError);
+}
+
+// Damage to the files rather than the rows: a catalog that is not SQLite or is cut short, a
+// feature file that is missing, short, or a symlink to a file outside the collection (a collection
+// handed over by someone else), features/ that is a file. Each ends in a StoreError naming the
+// collection; nothing outside it is changed.
+TEST(CatalogCorruption, DamagedFilesAreStoreErrorsAndNothingOutsideIsWritten) {
+  test::TempDir tmp("corrupt_files");
+  const fs::path pristine = tmp / "pristine.irbis";
+  make_collection(pristine);
+  { auto c = Collection::open(pristine); }  // checkpointed: everything in catalog.sqlite
+  struct FileDamage {
+    const char* what;
+    std::function<void(const fs::path& coll, const fs::path& victim)> apply;
+  };
+  const auto cut = [](const fs::path& p, size_t keep) {
+    auto b = test::read_file(p);
+    b.resize(std::min(b.size(), keep));
+    test::write_file(p, b);
+  };
+  const std::vector<FileDamage> damages = {
+      {"catalog is not SQLite", [](const fs::path& c, const fs::path&) {
+         fs::remove(c / (std::string(kCatalogFile) + "-wal"));
+         test::write_file(c / kCatalogFile, std::vector<uint8_t>(4096, 'x'));
+       }},
+      {"catalog cut short", [&](const fs::path& c, const fs::path&) {
+         fs::remove(c / (std::string(kCatalogFile) + "-wal"));
+         cut(c / kCatalogFile, 1500);
+       }},
+      {"feature file missing", [](const fs::path& c, const fs::path&) { fs::remove(feature_file(c, kColorFeature)); }},
+      {"feature file short", [&](const fs::path& c, const fs::path&) { cut(feature_file(c, kHashesFeature), 30); }},
+      {"feature file a symlink outside", [](const fs::path& c, const fs::path& victim) {
+         const fs::path f = feature_file(c, kColorFeature);
+         fs::remove(f);
+         fs::create_symlink(victim, f);
+       }},
+      {"features/ a file", [](const fs::path& c, const fs::path&) {
+         fs::remove_all(c / kFeaturesDir);
+         test::write_file(c / kFeaturesDir, {1, 2, 3});
+       }},
+      {"catalog a symlink outside", [](const fs::path& c, const fs::path& victim) {
+         fs::remove(c / kCatalogFile);
+         fs::remove(c / (std::string(kCatalogFile) + "-wal"));
+         fs::create_symlink(victim, c / kCatalogFile);
+       }},
+  };
+  for (size_t k = 0; k < damages.size(); ++k) {
+    SCOPED_TRACE(damages[k].what);
+    const fs::path box = tmp / ("box-" + std::to_string(k));
+    const fs::path coll = box / "c.irbis", victim = box / "victim";
+    fs::create_directories(box);
+    fs::copy(pristine, coll, fs::copy_options::recursive);
+    // The victim holds more bytes than any committed row count, so a truncation would show.
+    const std::vector<uint8_t> victim_bytes(4096, 0x5A);
+    test::write_file(victim, victim_bytes);
+    damages[k].apply(coll, victim);
+    const std::string message = store_error_of_exercise(coll);
+    EXPECT_NE(message.find(coll.string()), std::string::npos) << "no error naming the collection: '" << message << "'";
+    EXPECT_EQ(test::read_file(victim), victim_bytes) << "a file outside the collection was changed";
+  }
 }

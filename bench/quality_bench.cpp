@@ -1,0 +1,70 @@
+// CPU time of the index-time quality features (quality, sharpness, palette) on a folder of images,
+// decoded the way `irbis index` decodes them for the CNN (min side 224: the decode the features
+// share), one thread. bench/quality_vs_python.py runs it beside `irbis index` and the numpy/OpenCV
+// equivalent. Prints one JSON object: images, and seconds for decode and each feature.
+//   build/bench/quality_bench IMAGE_DIR
+#include <algorithm>
+#include <chrono>
+#include <filesystem>
+#include <iostream>
+
+#include <nlohmann/json.hpp>
+#include <opencv2/core.hpp>
+
+#include "irbis/errors.h"
+#include "irbis/image.h"
+#include "irbis/palette.h"
+#include "irbis/quality.h"
+#include "irbis/scan.h"
+
+namespace {
+double since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc != 2) {
+    std::cerr << "usage: quality_bench IMAGE_DIR\n";
+    return 2;
+  }
+  cv::setNumThreads(1);
+  std::vector<std::filesystem::path> files;
+  for (const auto& e : std::filesystem::directory_iterator(argv[1]))
+    if (e.is_regular_file()) files.push_back(e.path());
+  std::sort(files.begin(), files.end());
+  double t_read = 0, t_decode = 0, t_quality = 0, t_sharp = 0, t_palette = 0;
+  size_t images = 0, failed = 0;
+  float sink = 0;
+  for (const auto& f : files) {
+    auto t0 = std::chrono::steady_clock::now();
+    const auto bytes = irbis::read_file_bytes(f.string(), uint64_t(1) << 31);
+    t_read += since(t0);
+    irbis::DecodedImage d;
+    try {
+      t0 = std::chrono::steady_clock::now();
+      irbis::DecodeOptions opts;
+      opts.min_side = irbis::kQualityMinSide;
+      d = irbis::decode_image(bytes, opts);
+      t_decode += since(t0);
+    } catch (const irbis::Error&) {
+      ++failed;
+      continue;
+    }
+    t0 = std::chrono::steady_clock::now();
+    sink += irbis::quality_measures(d.rgb)[0];
+    t_quality += since(t0);
+    t0 = std::chrono::steady_clock::now();
+    sink += irbis::sharpness_measures(d.rgb)[0];
+    t_sharp += since(t0);
+    t0 = std::chrono::steady_clock::now();
+    sink += irbis::dominant_colors(d.rgb)[0];
+    t_palette += since(t0);
+    ++images;
+  }
+  nlohmann::json j = {{"images", images},          {"failed", failed},           {"read_s", t_read},
+                      {"decode_s", t_decode},      {"quality_s", t_quality},     {"sharpness_s", t_sharp},
+                      {"palette_s", t_palette},    {"checksum", double(sink)}};
+  std::cout << j.dump() << '\n';
+  return 0;
+}

@@ -1,0 +1,96 @@
+# SIGKILL a real `irbis index` at seeded random moments (not at a fault switch): after every kill
+# the collection opens, its feature rows equal its images, every committed row is byte-equal to a
+# clean run's row of the same id, and nothing committed before is lost; the last run completes
+# and equals a clean run byte for byte (no stray bytes left past the committed rows either).
+source "$(dirname "$0")/lib/common.bash"
+
+"$IRBIS" sample "$WORK/pics" > /dev/null
+N=$(($(wc -l < "$WORK/pics/truth.csv") - 1))
+now_ms() { echo $(($(date +%s%N) / 1000000)); }
+
+t0=$(now_ms)
+"$IRBIS" index "$WORK/pics" --into "$WORK/clean.irbis" --features hashes --commit-every 4 > /dev/null
+T=$(($(now_ms) - t0))
+echo "clean run: $T ms for $N images"
+row_bytes() { case $1 in hashes) echo 24 ;; color) echo 280 ;; quality) echo 52 ;; *) fail "unknown feature $1" ;; esac; }
+FEATURES=$(cd "$WORK/clean.irbis/features" && ls | sed 's/\.f$//')
+for f in $FEATURES; do
+  assert_eq "$(stat -c %s "$WORK/clean.irbis/features/$f.f")" "$((N * $(row_bytes "$f")))" "row size of $f"
+done
+
+# Starts `irbis index` into $1, SIGKILLs it after $2 ms; sets RC_KILL (137 if it was killed).
+index_killed_after() {
+  set +e
+  "$IRBIS" index "$WORK/pics" --into "$1" --features hashes --commit-every 4 > /dev/null 2>&1 &
+  local pid=$!
+  sleep "$(printf '%d.%03d' $(($2 / 1000)) $(($2 % 1000)))"
+  kill -9 "$pid" 2> /dev/null
+  { wait "$pid"; } 2> /dev/null
+  RC_KILL=$?
+  set -e
+}
+# After a kill: the collection opens, its feature rows equal its images, which are at least $2 (the
+# images committed before), and every committed row is the clean run's row of that id. Sets IMAGES.
+check_after_kill() {
+  IMAGES=0
+  [ -f "$1/catalog.sqlite" ] || return 0  # killed before the catalog existed
+  run info "$1" --json
+  assert_eq "$RC" 0 "the collection opens after the kill ($ERR)"
+  IMAGES=$(json 'd["images"]')
+  # (killed before its features were declared, a new collection has none yet)
+  assert_eq "$(json 'set(f["rows"] for f in d["features"]) <= {d["images"]}')" "True" "feature rows = images"
+  [ "$IMAGES" -ge "$2" ] || fail "the kill lost committed images ($2 -> $IMAGES)"
+  for f in $FEATURES; do
+    cmp -n $((IMAGES * $(row_bytes "$f"))) "$WORK/clean.irbis/features/$f.f" "$1/features/$f.f" ||
+      fail "committed $f rows differ from the clean run's"
+    [ "$(stat -c %s "$1/features/$f.f")" -gt $((IMAGES * $(row_bytes "$f"))) ] && STRAY=$((STRAY + 1))
+  done
+  # The next writer (here one with nothing to add) cuts whatever the killed one left past the
+  # committed rows, so no stray bytes can ever be taken for rows.
+  rm -rf "$WORK/trim.irbis"
+  cp -a "$1" "$WORK/trim.irbis"
+  "$IRBIS" index "$WORK/empty" --into "$WORK/trim.irbis" --features hashes > /dev/null
+  for f in $FEATURES; do
+    assert_eq "$(stat -c %s "$WORK/trim.irbis/features/$f.f")" "$((IMAGES * $(row_bytes "$f")))" \
+      "the next writer cuts the bytes past the committed rows of $f.f"
+  done
+}
+mkdir -p "$WORK/empty"
+STRAY=0
+
+# Each attempt: a new collection, killed once at a random moment, its resumed run killed again at
+# another, then run to the end and compared with the clean run.
+RANDOM=16  # seeded: the same kill moments every run (the machine's speed still moves them)
+kills=0 mid_run=0
+for attempt in 1 2 3 4 5; do
+  rm -rf "$WORK/kill.irbis"
+  first=$((30 + RANDOM % (T * 9 / 10 + 1)))
+  second=$((30 + RANDOM % (T * 9 / 10 + 1)))
+  committed=0
+  for delay in $first $second; do
+    index_killed_after "$WORK/kill.irbis" "$delay"
+    check_after_kill "$WORK/kill.irbis" "$committed"
+    echo "attempt $attempt, kill at $delay ms: exit $RC_KILL, $IMAGES of $N images committed"
+    [ "$RC_KILL" -eq 137 ] && kills=$((kills + 1))
+    [ "$RC_KILL" -eq 137 ] && [ "$IMAGES" -lt "$N" ] && mid_run=$((mid_run + 1))
+    committed=$IMAGES
+  done
+  run index "$WORK/pics" --into "$WORK/kill.irbis" --features hashes --commit-every 4 --json
+  assert_eq "$RC" 0 "the last run completes ($ERR)"
+  assert_eq "$(json 'd["unchanged"]')" "$committed" "committed images are not redone"
+  assert_eq "$(json 'd["unchanged"] + d["added"]')" "$N" "every image once"
+  for f in $FEATURES; do
+    assert_eq "$(stat -c %s "$WORK/kill.irbis/features/$f.f")" "$((N * $(row_bytes "$f")))" "no stray bytes in $f.f"
+    cmp "$WORK/clean.irbis/features/$f.f" "$WORK/kill.irbis/features/$f.f" || fail "$f rows differ from a clean run"
+  done
+done
+# The moments are random, so some may land after a run finished; enough must land inside one.
+[ "$mid_run" -ge 4 ] || fail "only $mid_run of 10 kills landed in the middle of a run (clean run $T ms)"
+
+a=$("$IRBIS" export "$WORK/clean.irbis" --hashes /dev/stdout)
+b=$("$IRBIS" export "$WORK/kill.irbis" --hashes /dev/stdout)
+assert_eq "$a" "$b" "same paths, statuses and hashes in the same id order"
+a=$("$IRBIS" dupes "$WORK/clean.irbis" --format csv)
+b=$("$IRBIS" dupes "$WORK/kill.irbis" --format csv)
+assert_eq "$a" "$b" "dupes after the kills"
+echo "PASS ($kills kills, $mid_run mid-run, $STRAY feature files left with bytes past their committed rows)"

@@ -1,0 +1,196 @@
+// match_images / CollectionMatcher: edited copies of collection photos (mirror, crop, JPEG
+// re-encode) find their original with the right evidence, unrelated photos find nothing, a corrupt
+// file is listed as failed while the rest go on. Photos from Debian's opencv-doc and python3-skimage.
+#include <bit>
+#include <cctype>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
+
+#include "irbis/collection_analysis.h"
+#include "irbis/dupes.h"
+#include "irbis/errors.h"
+#include "irbis/hashes.h"
+#include "irbis/model.h"
+#include "irbis/pipeline.h"
+#include "irbis/results.h"
+#include "test_util.h"
+
+namespace irbis {
+namespace {
+
+namespace fs = std::filesystem;
+
+const char* kCv = "/usr/share/doc/opencv-doc/examples/data/";
+const char* kSk = "/usr/lib/python3/dist-packages/skimage/data/";
+
+cv::Mat read_bgr(const std::string& path) { return cv::imread(path, cv::IMREAD_COLOR); }
+
+void write(const fs::path& p, const cv::Mat& bgr, int jpeg_quality = 95) {
+  ASSERT_TRUE(cv::imwrite(p.string(), bgr, {cv::IMWRITE_JPEG_QUALITY, jpeg_quality})) << p;
+}
+
+cv::Mat centre_crop(const cv::Mat& img, double keep_area) {
+  const double s = std::sqrt(keep_area);
+  const int w = int(img.cols * s), h = int(img.rows * s);
+  return img(cv::Rect((img.cols - w) / 2, (img.rows - h) / 2, w, h)).clone();
+}
+
+struct MatchFixture : ::testing::Test {
+  // Collection: originals; queries: their edits, photos not in the collection, a corrupt file.
+  const std::vector<std::string> originals = {std::string(kCv) + "baboon.jpg", std::string(kCv) + "fruits.jpg",
+                                              std::string(kCv) + "building.jpg", std::string(kSk) + "astronaut.png",
+                                              std::string(kSk) + "coffee.png", std::string(kSk) + "chelsea.png"};
+  const std::vector<std::string> unrelated = {std::string(kCv) + "butterfly.jpg", std::string(kCv) + "home.jpg",
+                                              std::string(kSk) + "rocket.jpg", std::string(kSk) + "motorcycle_left.png"};
+  std::unique_ptr<test::TempDir> tmp;
+  fs::path pics, queries;
+  bool have = true;
+
+  void SetUp() override {
+    for (const auto& p : originals) have = have && fs::exists(p);
+    for (const auto& p : unrelated) have = have && fs::exists(p);
+    if (!have) return;
+    tmp = std::make_unique<test::TempDir>("match");
+    pics = tmp->path() / "pics";
+    queries = tmp->path() / "queries";
+    fs::create_directories(pics);
+    fs::create_directories(queries);
+    for (size_t i = 0; i < originals.size(); ++i) {
+      const cv::Mat img = read_bgr(originals[i]);
+      write(pics / ("orig" + std::to_string(i) + ".png"), img);
+      cv::Mat mirrored;
+      cv::flip(img, mirrored, 1);
+      write(queries / ("mirror" + std::to_string(i) + ".png"), mirrored);
+      write(queries / ("crop" + std::to_string(i) + ".png"), centre_crop(img, 0.8));
+      write(queries / ("jpeg" + std::to_string(i) + ".jpg"), img, 30);
+    }
+    for (size_t i = 0; i < unrelated.size(); ++i) write(queries / ("other" + std::to_string(i) + ".png"), read_bgr(unrelated[i]));
+    const std::string junk = "\xff\xd8\xff\xe0 not really a jpeg";
+    test::write_file(queries / "corrupt.jpg", std::vector<uint8_t>(junk.begin(), junk.end()));
+  }
+
+  std::unique_ptr<Collection> make_collection(const std::string& model) {
+    auto coll = Collection::open_or_create(tmp->path() / "c.irbis");
+    IndexParams p;
+    p.roots = {pics.string()};
+    p.model = model;
+    index_collection(*coll, p);
+    return coll;
+  }
+
+  static std::string original_of(const std::string& query_path) {
+    std::string name = fs::path(query_path).stem().string();
+    while (!name.empty() && !std::isdigit(static_cast<unsigned char>(name.front()))) name.erase(0, 1);
+    return "orig" + name + ".png";
+  }
+};
+
+TEST_F(MatchFixture, HashesFindMirrorsAndReencodesAndListTheCorruptFile) {
+  if (!have) GTEST_SKIP() << "opencv-doc / python3-skimage sample photos not installed";
+  auto coll = make_collection("");
+  const MatchResult r = match_images(*coll, {queries.string()});
+  EXPECT_FALSE(r.cnn);
+  EXPECT_NE(r.note.find("irbis index"), std::string::npos) << r.note;  // names the command that adds embeddings
+  ASSERT_EQ(r.queries.size(), originals.size() * 3 + unrelated.size() + 1);
+  ASSERT_EQ(r.failed(), 1u);
+  for (const MatchedQuery& q : r.queries) {
+    const std::string name = fs::path(q.path).filename().string();
+    if (name == "corrupt.jpg") {
+      EXPECT_TRUE(q.failed());
+      EXPECT_TRUE(q.matches.empty());
+      continue;
+    }
+    EXPECT_FALSE(q.failed()) << name << ": " << q.reason;
+    if (name.starts_with("other")) {
+      EXPECT_TRUE(q.matches.empty()) << name << " matched " << r.records[q.matches[0].index].path;
+      continue;
+    }
+    if (name.starts_with("crop")) continue;  // crops are the CNN's and the band's (next test)
+    ASSERT_FALSE(q.matches.empty()) << name;
+    const DupeMember& best = q.matches[0];
+    EXPECT_EQ(fs::path(r.records[best.index].path).filename().string(), original_of(q.path)) << name;
+    if (name.starts_with("mirror")) {
+      EXPECT_EQ(best.variant, int(HashVariant::mirror)) << name;
+      EXPECT_LE(best.variant_distance, 8) << name;
+      EXPECT_GT(best.distance, 8) << name;  // only the query's mirror variant finds it
+    }
+  }
+}
+
+TEST_F(MatchFixture, ExactCopyIsExactAndNothingIsAdded) {
+  if (!have) GTEST_SKIP() << "sample photos not installed";
+  auto coll = make_collection("");
+  const size_t before = coll->records(ImageStatus::ok).size();
+  const MatchResult r = match_images(*coll, {(pics / "orig1.png").string(), (tmp->path() / "missing.png").string()});
+  ASSERT_EQ(r.queries.size(), 2u);
+  ASSERT_FALSE(r.queries[0].matches.empty());
+  EXPECT_EQ(r.queries[0].matches[0].kind, DupeKind::exact);
+  EXPECT_TRUE(r.queries[1].failed());
+  EXPECT_EQ(coll->records(ImageStatus::ok).size(), before);
+  // The serializer: one CSV row per matched pair plus one per failed query.
+  const Table t = match_table(r);
+  ASSERT_GE(t.header.size(), 2u);
+  EXPECT_EQ(t.header[0], "query");
+  EXPECT_EQ(t.header[1], "match");
+  const nlohmann::json j = match_json(r, MatchOptions{});
+  EXPECT_EQ(j["queries"], 2);
+  EXPECT_EQ(j["failed"], 1);
+  EXPECT_EQ(j["results"][0]["matches"][0]["kind"], "exact");
+  EXPECT_TRUE(j["results"][1]["query"].contains("reason"));
+}
+
+TEST_F(MatchFixture, CnnAndVerificationFindCropsWithoutMatchingUnrelatedPhotos) {
+  if (!have) GTEST_SKIP() << "sample photos not installed";
+  try {
+    find_model(kDefaultModel);
+  } catch (const Error&) {
+    GTEST_SKIP() << "model " << kDefaultModel << " not available";
+  }
+  auto coll = make_collection(kDefaultModel);
+  const MatchResult r = match_images(*coll, {queries.string()});
+  ASSERT_TRUE(r.cnn);
+  EXPECT_TRUE(r.note.empty());
+  size_t copies = 0, found = 0;
+  for (const MatchedQuery& q : r.queries) {
+    const std::string name = fs::path(q.path).filename().string();
+    if (name == "corrupt.jpg") {
+      EXPECT_TRUE(q.failed());
+    } else if (name.starts_with("other")) {
+      EXPECT_TRUE(q.matches.empty()) << name << " matched " << r.records[q.matches[0].index].path;
+    } else {
+      ++copies;
+      if (!q.matches.empty() && fs::path(r.records[q.matches[0].index].path).filename() == original_of(q.path)) ++found;
+      for (const DupeMember& m : q.matches) EXPECT_TRUE(m.has_similarity()) << name;  // CNN evidence is reported
+    }
+  }
+  EXPECT_EQ(found, copies);
+}
+
+TEST(NearQueryPairs, SameAsAScan) {
+  std::vector<uint64_t> items, queries;
+  uint64_t x = 0x9E3779B97F4A7C15ull;
+  auto next = [&] { x ^= x << 13; x ^= x >> 7; x ^= x << 17; return x; };
+  for (int i = 0; i < 3000; ++i) items.push_back(next());
+  for (int i = 0; i < 400; ++i) {
+    uint64_t q = i % 2 ? items[size_t(i) * 7] : next();
+    for (int b = 0; b < i % 13; ++b) q ^= uint64_t(1) << (next() % 64);  // 0..12 flipped bits
+    queries.push_back(q);
+  }
+  for (int t : {0, 5, 8, 12}) {
+    std::vector<QueryNearPair> want;
+    for (uint32_t q = 0; q < queries.size(); ++q)
+      for (uint32_t i = 0; i < items.size(); ++i)
+        if (std::popcount(queries[q] ^ items[i]) <= t) want.push_back({q, i, std::popcount(queries[q] ^ items[i])});
+    EXPECT_EQ(find_near_query_pairs(items, queries, t), want) << "t=" << t;
+    EXPECT_FALSE(want.empty());
+  }
+  EXPECT_THROW(find_near_query_pairs(items, queries, 65), Error);
+}
+
+}  // namespace
+}  // namespace irbis
