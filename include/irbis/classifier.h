@@ -131,8 +131,7 @@ struct TrainOptions {
   int cv_input_max_rows = 4000;
   // Temperature scaling of the saved model's probabilities (calibrate_temperature): converged
   // fold models at the chosen input and penalty on `calibration_folds` folds of the training part
-  // give out-of-fold logits; the temperature is kept only when it lowers their cross-fitted log-loss
-  // and is below 1 (those fold models saw fewer images than the saved one, which biases T upwards).
+  // give out-of-fold logits; the temperature is kept only when it lowers their cross-fitted log-loss.
   bool calibrate = true;
   int calibration_folds = 5;
 };
