@@ -2,7 +2,7 @@
 # The CNN inference engines side by side in one run (docs/models.md): first the machine's limits
 # (build/bench/machine_limits_bench: CPU model, the ISA oneDNN dispatches to, OpenBLAS sgemm fp32,
 # oneDNN matmul fp32 / bf16 / int8), then per engine/precision (opencv/fp32, onednn/fp32,
-# onednn/bf16):
+# onednn/bf16, onednn/int8):
 #   - inference only (build/bench/embed_infer_bench, the pipeline's configuration: one
 #     single-threaded network per core): images/s, GFLOP/s, % of the measured limit of that
 #     precision, CPU ms per image;
@@ -49,9 +49,9 @@ RES=$OUT/engines_${SIZE}_results.txt
 LOG=$OUT/engines_${SIZE}_last.log
 : > "$RES"
 $LIMITS 2048 "$CORES" 5 | tee -a "$RES"
-CONFIGS="opencv/fp32 onednn/fp32 onednn/bf16"
+CONFIGS="opencv/fp32 onednn/fp32 onednn/bf16 onednn/int8"
 for r in $(seq 1 "$ROUNDS"); do
-  echo "-- round $r (load $(cut -d' ' -f1 /proc/loadavg))"
+  echo "-- round $r (load $(cut -d' ' -f1-3 /proc/loadavg))" | tee -a "$RES"
   for cfg in $CONFIGS; do
     e=${cfg%/*} p=${cfg#*/}
     rm -rf $OUT/engines_bench.irbis
@@ -76,6 +76,8 @@ for line in open(res):
         continue
     if f[0] == "limit":
         limits[f[1]] = float(f[2])
+    elif f[0] == "--":
+        info.append("load average at " + line.strip()[3:])
     elif f[0] in ("cpu", "onednn_isa", "cpu_flags"):
         info.append(line.strip())
     elif f[0] == "e2e":
@@ -88,12 +90,13 @@ print("\n== summary", size, "(medians)")
 for i in info:
     print(i)
 print("limits (GFLOP/s, 2048^3):", ", ".join(f"{k} {v:.0f}" for k, v in limits.items()))
-lim = {"fp32": limits.get("onednn_matmul_fp32", 0), "bf16": limits.get("onednn_matmul_bf16", 0)}
+lim = {"fp32": limits.get("onednn_matmul_fp32", 0), "bf16": limits.get("onednn_matmul_bf16", 0),
+       "int8": limits.get("onednn_matmul_int8", 0)}
 sg = limits.get("openblas_sgemm_fp32", 0)
 base = st.median(x[0] for x in e2e["opencv/fp32"])
 print(f"\n| engine/precision | inference-only images/s | GFLOP/s | % of limit | CPU ms/image | end-to-end images/s | vs --engine opencv | end-to-end CPU ms/image | peak RSS MB |")
 print("|---|---|---|---|---|---|---|---|---|")
-for cfg in ["opencv/fp32", "onednn/fp32", "onednn/bf16"]:
+for cfg in ["opencv/fp32", "onednn/fp32", "onednn/bf16", "onednn/int8"]:
     if cfg not in e2e:
         continue
     inf = st.median(x[0] for x in infer[("infer", cfg)])

@@ -3,7 +3,9 @@
 # model registry (models/onnx/<name>.onnx + <name>.json) with the built importer
 # (`build/irbis model import`). Called by ./setup.sh after the build. Idempotent: a model whose
 # card exists, whose ONNX file matches the card's sha256 and that is newer than its source is
-# skipped. IRBIS=path/to/irbis overrides the binary; IRBIS_MODEL_DIR the output directory.
+# skipped. Each model is then calibrated for int8 (`irbis model calibrate`: activation ranges
+# measured on every 3rd of Debian's sample photos, recorded in the card) unless its card has the
+# ranges already. IRBIS=path/to/irbis overrides the binary; IRBIS_MODEL_DIR the output directory.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
@@ -11,6 +13,19 @@ IRBIS=${IRBIS:-$ROOT/build/irbis}
 OUT=${IRBIS_MODEL_DIR:-$ROOT/models/onnx}
 TFJS=$ROOT/models/tfjs
 MODELS=(mobilenet_v2_mid mobilenet_v2 inception_v3)
+# The calibration photos (opencv-doc, python3-skimage, python3-sklearn; setup.sh installs them).
+PHOTO_DIRS=(/usr/share/doc/opencv-doc/examples/data /usr/lib/python3/dist-packages/skimage/data
+            /usr/lib/python3/dist-packages/sklearn/datasets/images)
+calibrate() {
+  local m=$1 args=()
+  grep -q '"activation_ranges"' "$OUT/$m.json" && return 0
+  for d in "${PHOTO_DIRS[@]}"; do [ -d "$d" ] && args+=(--photos "$d"); done
+  if [ ${#args[@]} -eq 0 ]; then
+    echo "import_models: no sample photos for the int8 calibration of $m (install opencv-doc); int8 unavailable" >&2
+    return 0
+  fi
+  "$IRBIS" model --dir "$OUT" calibrate "$m" "${args[@]}"
+}
 
 [ -x "$IRBIS" ] || { echo "import_models: $IRBIS not built; run ./setup.sh" >&2; exit 1; }
 mkdir -p "$OUT"
@@ -23,7 +38,9 @@ for m in "${MODELS[@]}"; do
   if [ -s "$card" ] && [ -s "$onnx" ] && [ "$onnx" -nt "$TFJS/$m/weights.bin" ] && [ "$card" -nt "$IRBIS" ] &&
      grep -q "\"sha256\": \"$(sha256sum "$onnx" | awk '{print $1}')\"" "$card"; then
     echo "import_models: $m up to date"
+    calibrate "$m"
     continue
   fi
   "$IRBIS" model --dir "$OUT" import "$TFJS/$m" --package nsfwjs --package-version 4.3.0 --license MIT
+  calibrate "$m"
 done

@@ -33,9 +33,10 @@ struct VerifyBand {
   // (keep, candidate) item indices. Called only for pairs in the band, at most once per pair,
   // and only while the candidate has no sure match to a kept item.
   std::function<PairCheck(uint32_t keep, uint32_t candidate)> verify;
-  // Optional. Called once before the decisions with the (keep, candidate) pairs a first pass asks
-  // verify about when it takes every band pair as refused: nearly all the pairs the decisions ask
-  // about (a pair it misses is verified when asked), so that they can be checked in parallel.
+  // Optional: verifies (keep, candidate) pairs together (in parallel), so that verify answers them
+  // from a cache. Called before the decisions, once per dry pass of the grouping that lists pairs
+  // it has not handed over yet (at most 8), until a pass lists none: then the decisions ask
+  // verify only about pairs handed over. Dry passes call verify for handed-over pairs too.
   std::function<void(const std::vector<std::pair<uint32_t, uint32_t>>& pairs)> verify_all;
 };
 

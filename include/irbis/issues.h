@@ -40,7 +40,11 @@ struct IssueParams {
   double dark_lo = 0.25, dark_hi = 0.30;         // lum_p99 below
   double bright_lo = 0.70, bright_hi = 0.78;     // lum_p05 above
   double low_info_lo = 1.5, low_info_hi = 2.5;   // entropy (bits) below
-  double low_info_contrast = 0.02;        // ... or lum_std below (and the image neither dark nor bright)
+  // Flat: lum_std / min(lum_mean, 1 - lum_mean) below this. Darkening or brightening scales the
+  // spread and the headroom alike, so this contrast is what exposure leaves; a flat image is
+  // low_information whatever its exposure, and dark / bright only when it is nearly black / white.
+  double low_info_relative_contrast = 0.1;
+  double flat_dark_mean = 0.15, flat_bright_mean = 0.85;  // a flat image is dark below / bright above this mean
   double grayscale_max = 1.0;             // colorfulness at or below (a grey JPEG: exactly 0)
   double tiny_lo = 32, tiny_hi = 128;     // sqrt(width x height) below clamp(0.3 x median, lo, hi)
   double odd_aspect_min = 2.5;            // long side / short side above max(this, robust fence)

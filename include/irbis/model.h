@@ -11,6 +11,7 @@
 #pragma once
 #include <array>
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <string>
 #include <utility>
@@ -65,6 +66,17 @@ struct ModelCard {
   std::string semantic_block;
   std::vector<ModelOutput> outputs;
   int embedding_dim = 0;  // dimension of the descriptor (sum of its blocks' dims); checked on load
+
+  // int8 calibration (calibrate_int8): the range [min, max] of every activation tensor the oneDNN
+  // engine quantizes, measured with the fp32 engine on a fixed set of photos. Empty: the model
+  // has not been calibrated and runs int8 only after `irbis model calibrate`.
+  struct Int8Calibration {
+    int photos = 0;          // photos the ranges were measured on
+    std::string photo_set;   // which photos (folders and the selection rule)
+    std::string method;      // how the ranges were taken
+    std::map<std::string, std::pair<float, float>> ranges;  // tensor -> (min, max)
+    bool empty() const { return ranges.empty(); }
+  } int8;
 
   // Where the card was loaded from (not serialised); onnx_path() resolves against it.
   std::filesystem::path card_path;
@@ -123,14 +135,15 @@ std::string sha256_file(const std::filesystem::path& p);
 // --- inference engines and precisions (docs/models.md) ---
 // automatic: oneDNN when it covers every operator of the graph, else OpenCV DNN.
 enum class InferenceEngine { automatic, onednn, opencv };
-// automatic: the fastest precision that passes the accuracy gates on the running CPU (bf16 with
-// AMX or AVX-512 BF16, else fp32). OpenCV DNN runs fp32 only.
-enum class Precision { automatic, fp32, bf16 };
+// automatic: the fastest precision that passes the accuracy gates on the running CPU (see
+// auto_precision). OpenCV DNN runs fp32 only. int8: s8 weights with per-channel scales, u8/s8
+// activations with the per-tensor scales of the card's int8 calibration.
+enum class Precision { automatic, fp32, bf16, int8 };
 struct InferenceOptions {
   InferenceEngine engine = InferenceEngine::automatic;
   Precision precision = Precision::automatic;
 };
-// "auto" | "onednn" | "opencv" and "auto" | "fp32" | "bf16"; throw UsageError otherwise.
+// "auto" | "onednn" | "opencv" and "auto" | "fp32" | "bf16" | "int8"; throw UsageError otherwise.
 InferenceEngine parse_engine(const std::string& s);
 Precision parse_precision(const std::string& s);
 std::string engine_name(InferenceEngine e);
@@ -139,12 +152,20 @@ std::string precision_name(Precision p);
 // --precision, Python irbis.set_inference). Starts from $IRBIS_ENGINE / $IRBIS_PRECISION when set.
 void set_default_inference(const InferenceOptions& o);
 InferenceOptions default_inference();
-// The fastest precision this CPU runs natively with oneDNN (bf16 with AMX or AVX-512 BF16, else fp32).
+// The precisions this CPU runs natively with oneDNN, fastest first (measured, BENCHMARKS.md):
+// with AMX int8, bf16, fp32; with AVX-512 BF16 and VNNI (Zen 4) int8, bf16, fp32; with VNNI
+// only int8, fp32; else fp32. best_precision() is the first.
+std::vector<Precision> native_precisions();
 Precision best_precision();
-// What Precision::automatic resolves to for a model: best_precision() when the model passed that
-// precision's accuracy gates (tests/models/onednn_engine_test.cpp: bf16 for nsfwjs's
-// mobilenet_v2_mid and inception_v3; mobilenet_v2 fails it), else fp32.
+// What Precision::automatic resolves to for a model: the first of native_precisions() the model
+// passed the accuracy gates for (tests/models/onednn_engine_test.cpp; int8 also needs the card's
+// calibration): nsfwjs's mobilenet_v2_mid int8 or bf16, inception_v3 bf16, mobilenet_v2 fp32.
 Precision auto_precision(const ModelCard& card);
+// Measures the int8 activation ranges of a model: runs the fp32 oneDNN engine over 8-bit RGB
+// photos and returns the card with `int8` filled in (min and max of every activation tensor over
+// the photos). photo_set is recorded as it is. Throws ModelError when the engine cannot run the
+// graph, UsageError for no photos.
+ModelCard calibrate_int8(const ModelCard& card, const std::vector<cv::Mat>& rgb_photos, const std::string& photo_set);
 // The instruction set oneDNN dispatches to here, e.g. "avx512_core_bf16".
 std::string inference_isa();
 

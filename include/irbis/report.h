@@ -36,8 +36,12 @@ namespace irbis {
 // half-written file and concurrent makers of the same thumbnail are harmless.
 inline constexpr int kThumbSide = 256;
 std::filesystem::path thumb_path(const Collection& coll, int64_t id);
-// Returns the thumbnail's path, making it when missing. Throws IoError/DecodeError naming the file.
+// Returns the thumbnail's path, making it when missing. Throws IoError/DecodeError naming the
+// image, StoreError naming the thumbnail when it cannot be written (a full disk).
 std::filesystem::path ensure_thumbnail(const Collection& coll, const ImageRecord& rec, int side = kThumbSide);
+// The thumbnail's JPEG bytes, made from the image without touching the cache (what ensure_thumbnail
+// writes; `serve` answers with them when the cache cannot be written).
+std::vector<uint8_t> thumbnail_jpeg(const ImageRecord& rec, int side = kThumbSide);
 // Makes the thumbnails of many images on `threads` workers (0 = one per core); failures are
 // skipped (the views then show a placeholder). Returns how many exist afterwards.
 size_t ensure_thumbnails(const Collection& coll, const std::vector<ImageRecord>& recs, int threads = 0);

@@ -83,7 +83,7 @@ PYBIND11_MODULE(_irbis, m) {
         irbis::set_default_inference({irbis::parse_engine(engine), irbis::parse_precision(precision)});
       },
       py::arg("engine") = "auto", py::arg("precision") = "auto",
-      "Engine (auto, onednn, opencv) and precision (auto, fp32, bf16) of every later embedding in this process "
+      "Engine (auto, onednn, opencv) and precision (auto, fp32, bf16, int8) of every later embedding in this process "
       "(index, search by image, classifiers); as the CLI's --engine / --precision.");
   m.def(
       "inference",

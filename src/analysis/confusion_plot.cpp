@@ -5,9 +5,10 @@
 #include <fstream>
 #include <sstream>
 
-#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgcodecs.hpp>  // the IMREAD_ / IMWRITE_ constants
 #include <opencv2/imgproc.hpp>
 
+#include "io/opencv_codecs.h"
 #include "irbis/classifier.h"
 #include "irbis/errors.h"
 #include "irbis/text.h"
@@ -89,7 +90,7 @@ void write_raster(const std::filesystem::path& file, const cv::Mat& cm, const st
               cv::LINE_AA);
   bool ok = false;
   try {
-    ok = cv::imwrite(file.string(), img);
+    ok = opencv_codecs::imwrite(file.string(), img);
   } catch (const cv::Exception&) {
   }
   if (!ok) throw IoError(file.string() + ": cannot write the picture");

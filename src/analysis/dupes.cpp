@@ -7,6 +7,7 @@
 #include <functional>
 #include <map>
 #include <numeric>
+#include <set>
 #include <string>
 #include <tuple>
 
@@ -125,17 +126,29 @@ struct HashCandidates {
 std::vector<DupeGroup> keep_centred_groups(std::span<const DupeItem> items, const DupesParams& p,
                                            const ExtraLinkage* extra) {
   if (p.band.verify && p.band.verify_all) {
-    // A first pass that refuses every band pair records the pairs to verify, which are then
-    // checked in parallel; the decisions below find them in the verifier's cache.
-    DupesParams dry = p;
-    std::vector<std::pair<uint32_t, uint32_t>> asked;
-    dry.band.verify = [&asked](uint32_t keep, uint32_t cand) {
-      asked.emplace_back(keep, cand);
-      return PairCheck{};
-    };
-    dry.band.verify_all = {};
-    keep_centred_groups(items, dry, extra);
-    p.band.verify_all(asked);
+    // Dry passes find the pairs the decisions will ask about, so that they can be verified in
+    // parallel: a pair already verified answers with its result (from the verifier's cache), an
+    // unknown one is taken as confirmed (what most band pairs of a real collection are) and
+    // listed. The listed pairs are verified together, and the next pass sees their results.
+    // When a pass lists nothing new, it made exactly the decisions of the real pass below, so
+    // every pair that pass asks about is cached. At most kMaxDryPasses; later pairs are then
+    // verified one at a time when asked.
+    constexpr int kMaxDryPasses = 8;
+    std::set<std::pair<uint32_t, uint32_t>> known;
+    for (int pass = 0; pass < kMaxDryPasses; ++pass) {
+      DupesParams dry = p;
+      std::vector<std::pair<uint32_t, uint32_t>> asked;
+      dry.band.verify = [&](uint32_t keep, uint32_t cand) {
+        if (known.count({keep, cand})) return p.band.verify(keep, cand);
+        asked.emplace_back(keep, cand);
+        return PairCheck{true, 0};
+      };
+      dry.band.verify_all = {};
+      keep_centred_groups(items, dry, extra);
+      if (asked.empty()) break;
+      p.band.verify_all(asked);
+      known.insert(asked.begin(), asked.end());
+    }
   }
   const size_t n = items.size();
   const int t = p.max_distance;

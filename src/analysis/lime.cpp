@@ -7,10 +7,11 @@
 #include <cmath>
 #include <random>
 
-#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgcodecs.hpp>  // the IMREAD_ / IMWRITE_ constants
 #include <opencv2/imgproc.hpp>
 #include <opencv2/ximgproc/slic.hpp>
 
+#include "io/opencv_codecs.h"
 #include "irbis/errors.h"
 #include "irbis/text.h"
 
@@ -40,7 +41,7 @@ cv::Mat slic_superpixels(const cv::Mat& rgb, int superpixels, double ruler, int*
   }
   cv::Mat lab;
   cv::cvtColor(rgb, lab, cv::COLOR_RGB2Lab);
-  auto slic = cv::ximgproc::createSuperpixelSLIC(lab, cv::ximgproc::SLIC, region, float(ruler));
+  auto slic = opencv_codecs::create_superpixel_slic(lab, cv::ximgproc::SLIC, region, float(ruler));
   slic->iterate(10);
   slic->enforceLabelConnectivity(25);
   cv::Mat raw;
@@ -333,7 +334,7 @@ void write_lime_picture(const std::filesystem::path& file, const LimeResult& r, 
   cv::cvtColor(draw_lime(r, percentile), bgr, cv::COLOR_RGB2BGR);
   bool ok = false;
   try {
-    ok = cv::imwrite(file.string(), bgr);
+    ok = opencv_codecs::imwrite(file.string(), bgr);
   } catch (const cv::Exception&) {
   }
   if (!ok) throw IoError(display_path(file.string()) + ": cannot write the picture");

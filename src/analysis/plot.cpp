@@ -7,9 +7,10 @@
 #include <memory>
 #include <sstream>
 
-#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgcodecs.hpp>  // the IMREAD_ / IMWRITE_ constants
 #include <opencv2/imgproc.hpp>
 
+#include "io/opencv_codecs.h"
 #include "irbis/cluster.h"
 #include "irbis/errors.h"
 #include "irbis/text.h"
@@ -152,7 +153,7 @@ class PngCanvas : public Canvas {
   void save(const std::filesystem::path& file) override {
     bool ok = false;
     try {
-      ok = cv::imwrite(file.string(), img_);
+      ok = opencv_codecs::imwrite(file.string(), img_);
     } catch (const cv::Exception&) {
       ok = false;
     }

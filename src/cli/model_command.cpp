@@ -1,11 +1,16 @@
-// `irbis model import|add|list`: importing TF.js models, registering ONNX files, listing cards.
+// `irbis model import|add|calibrate|list`: importing TF.js models, registering ONNX files,
+// calibrating int8 ranges, listing cards.
+#include <algorithm>
+#include <cctype>
 #include <iostream>
 #include <memory>
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
 #include "irbis/errors.h"
+#include "irbis/image.h"
 #include "irbis/model.h"
+#include "irbis/scan.h"
 
 namespace irbis::cli {
 namespace fs = std::filesystem;
@@ -28,7 +33,45 @@ struct ModelArgs {
   int dim = 0;
   // list
   bool json = false;
+  // calibrate
+  std::vector<std::string> photo_dirs;
+  int every = 3;
 };
+
+// The calibration photos: every `every`-th of the sorted JPEG / PNG files of the folders that
+// decode to at least 64 x 64 (icons, masks and tiny patterns are left out), and a description.
+std::vector<cv::Mat> calibration_photos(const std::vector<std::string>& dirs, int every, std::string& description) {
+  std::vector<fs::path> files;
+  for (const auto& d : dirs) {
+    std::error_code ec;
+    if (!fs::is_directory(d, ec)) throw UsageError("--photos " + d + ": not a folder");
+    for (const auto& e : fs::directory_iterator(d, ec)) {
+      std::string ext = e.path().extension().string();
+      std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return char(std::tolower(c)); });
+      if (ext == ".jpg" || ext == ".jpeg" || ext == ".png") files.push_back(e.path());
+    }
+  }
+  std::sort(files.begin(), files.end());
+  std::vector<cv::Mat> photos;
+  size_t usable = 0;
+  for (const auto& f : files) {
+    DecodedImage im;
+    try {
+      im = decode_image(read_file_bytes(f.string(), uint64_t(256) << 20));
+    } catch (const Error&) {
+      continue;  // not a decodable image: not a photo
+    }
+    if (im.rgb.cols < 64 || im.rgb.rows < 64) continue;
+    if (usable++ % size_t(every) == 0) photos.push_back(im.rgb);
+  }
+  const int tens = every % 100, ones = every % 10;
+  const char* suffix = (tens >= 11 && tens <= 13) ? "th" : ones == 1 ? "st" : ones == 2 ? "nd" : ones == 3 ? "rd" : "th";
+  description = every == 1 ? std::string("all")
+                           : "every " + std::to_string(every) + suffix;
+  description += " of the sorted .jpg/.jpeg/.png files of at least 64 x 64 px in";
+  for (const auto& d : dirs) description += " " + d;
+  return photos;
+}
 
 fs::path registry(const ModelArgs& a) { return a.dir.empty() ? model_dir() : fs::path(a.dir); }
 
@@ -90,6 +133,26 @@ void add_model_command(CLI::App& root, int& result) {
     ModelCard saved = add_onnx_model(args->onnx, c, registry(*args));
     std::cout << "added " << saved.name << ": " << saved.onnx_path().string() << " (embedding " << saved.embedding_dim
               << ")\n";
+    result = kExitOk;
+  });
+
+  CLI::App* cal = model->add_subcommand(
+      "calibrate", "Measure a model's int8 activation ranges on photos and record them in its card");
+  cal->add_option("name", args->name, "Registered model name")->required();
+  cal->add_option("--photos", args->photo_dirs, "Folder(s) of photos (JPEG / PNG), e.g. Debian's sample photos")
+      ->required();
+  cal->add_option("--every", args->every, "Use every Nth photo of the sorted files (default 3)")->check(CLI::Range(1, 1000));
+  cal->callback([args, &result] {
+    fs::path dir = registry(*args);
+    ModelCard card = find_model(args->name, dir);
+    std::string description;
+    std::vector<cv::Mat> photos = calibration_photos(args->photo_dirs, args->every, description);
+    if (photos.size() < 8)
+      throw UsageError("only " + std::to_string(photos.size()) + " usable photos in the --photos folders; 8 or more needed");
+    ModelCard out = calibrate_int8(card, photos, description);
+    out.save(card.card_path);
+    std::cout << "calibrated " << out.name << " for int8 on " << out.int8.photos << " photos (" << out.int8.ranges.size()
+              << " activation ranges) -> " << card.card_path.string() << "\n";
     result = kExitOk;
   });
 

@@ -6,11 +6,12 @@
 #include <mutex>
 #include <libexif/exif-data.h>
 #include <opencv2/core/utils/logger.hpp>
-#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgcodecs.hpp>  // the IMREAD_ / IMWRITE_ constants
 #include <opencv2/imgproc.hpp>
 #include <turbojpeg.h>
 #include <webp/decode.h>
 
+#include "io/opencv_codecs.h"
 #include "io/io_internal.h"
 #include "irbis/errors.h"
 #include "irbis/image.h"
@@ -330,7 +331,7 @@ cv::Mat decode_with_opencv(std::span<const uint8_t> b, ImageFormat fmt) {
   const cv::Mat buf(1, int(decoded.size()), CV_8U, const_cast<uint8_t*>(decoded.data()));
   cv::Mat m;
   try {
-    m = cv::imdecode(buf, cv::IMREAD_UNCHANGED);
+    m = opencv_codecs::imdecode(buf, cv::IMREAD_UNCHANGED);
   } catch (const cv::Exception& e) {
     throw DecodeError("corrupt " + name + " data: " + e.err);
   }

@@ -4,10 +4,11 @@
 #include <cctype>
 #include <mutex>
 #include <opencv2/core/utils/logger.hpp>
-#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgcodecs.hpp>  // the IMREAD_ / IMWRITE_ constants
 #include <opencv2/imgproc.hpp>
 #include <string>
 
+#include "io/opencv_codecs.h"
 #include "io/io_internal.h"
 #include "irbis/errors.h"
 
@@ -70,7 +71,9 @@ NetpbmInfo parse_pam(std::span<const uint8_t> b) {
     if (line.empty() || line[0] == '#') continue;
     const size_t sp = line.find_first_of(" \t");
     const std::string key = line.substr(0, sp);
-    const std::string value = sp == std::string::npos ? "" : line.substr(line.find_first_not_of(" \t", sp));
+    // "KEY" alone or followed by blanks only has an empty value (found by fuzz_decode: substr(npos) threw).
+    const size_t vstart = sp == std::string::npos ? sp : line.find_first_not_of(" \t", sp);
+    const std::string value = vstart == std::string::npos ? "" : line.substr(vstart);
     const auto number = [&] {
       if (value.empty() || !std::isdigit(static_cast<unsigned char>(value[0]))) malformed(key + " is not a number");
       const unsigned long long v = std::stoull(value.substr(0, 10));
@@ -156,7 +159,7 @@ StoredImage decode_netpbm(std::span<const uint8_t> b, const DecodeOptions& opts)
   const cv::Mat buf(1, int(b.size()), CV_8U, const_cast<uint8_t*>(b.data()));
   cv::Mat m;
   try {
-    m = cv::imdecode(buf, cv::IMREAD_UNCHANGED);
+    m = opencv_codecs::imdecode(buf, cv::IMREAD_UNCHANGED);
   } catch (const cv::Exception& e) {
     throw DecodeError("corrupt Netpbm data: " + e.err);
   }

@@ -101,6 +101,12 @@ std::string ModelCard::to_json() const {
   for (const auto& o : outputs) outs.push_back({{"name", o.name}, {"tensor", o.tensor}, {"dim", o.dim}});
   j["outputs"] = outs;
   j["embedding_dim"] = embedding_dim;
+  if (!int8.empty()) {
+    json ranges = json::object();
+    for (const auto& [tensor, r] : int8.ranges) ranges[tensor] = {r.first, r.second};
+    j["int8"] = {{"calibration", {{"photos", int8.photos}, {"photo_set", int8.photo_set}, {"method", int8.method}}},
+                 {"activation_ranges", ranges}};
+  }
   return j.dump(2) + "\n";
 }
 
@@ -139,6 +145,18 @@ ModelCard ModelCard::from_json(const std::string& text, const fs::path& origin) 
       for (const auto& o : j["outputs"])
         c.outputs.push_back({o.at("name").get<std::string>(), o.at("tensor").get<std::string>(), o.value("dim", 0)});
     c.embedding_dim = j.at("embedding_dim").get<int>();
+    if (j.contains("int8")) {
+      const auto& q = j["int8"];
+      const auto& cal = q.at("calibration");
+      c.int8.photos = cal.value("photos", 0);
+      c.int8.photo_set = cal.value("photo_set", "");
+      c.int8.method = cal.value("method", "");
+      for (const auto& [tensor, r] : q.at("activation_ranges").items()) {
+        auto lo = r.at(0).get<float>(), hi = r.at(1).get<float>();
+        if (!(lo <= hi)) throw ModelError(where + ": int8 range of '" + tensor + "' has min > max");
+        c.int8.ranges[tensor] = {lo, hi};
+      }
+    }
   } catch (const json::exception& e) {
     throw ModelError(where + ": invalid model card: " + e.what());
   }

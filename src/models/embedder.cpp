@@ -74,7 +74,8 @@ Precision parse_precision(const std::string& s) {
   if (s == "auto") return Precision::automatic;
   if (s == "fp32") return Precision::fp32;
   if (s == "bf16") return Precision::bf16;
-  throw UsageError("unknown precision '" + s + "'; use auto, fp32 or bf16");
+  if (s == "int8") return Precision::int8;
+  throw UsageError("unknown precision '" + s + "'; use auto, fp32, bf16 or int8");
 }
 
 std::string engine_name(InferenceEngine e) {
@@ -89,6 +90,7 @@ std::string precision_name(Precision p) {
   switch (p) {
     case Precision::fp32: return "fp32";
     case Precision::bf16: return "bf16";
+    case Precision::int8: return "int8";
     default: return "auto";
   }
 }
@@ -117,20 +119,62 @@ InferenceOptions default_inference() {
   return inference_default_storage();
 }
 
-// bf16 passes the gates (tests/models/onednn_engine_test.cpp) and, with native bf16 dot products
-// (AMX or AVX-512 BF16), runs faster than fp32; without them oneDNN would emulate it, slower.
-Precision best_precision() { return onednn::cpu_has_native_bf16() ? Precision::bf16 : Precision::fp32; }
+// Only precisions with native dot products: without them oneDNN emulates bf16 (slower than fp32)
+// and runs int8 without VNNI at about fp32's speed. The order is the measured speed
+// (BENCHMARKS.md "int8"): AMX's int8 tiles have twice the bf16 rate; with VNNI and AVX-512 BF16
+// (Zen 4) int8 is also the faster of the two for mobilenet_v2_mid.
+std::vector<Precision> native_precisions() {
+  std::vector<Precision> v;
+  if (onednn::cpu_has_native_int8()) v.push_back(Precision::int8);
+  if (onednn::cpu_has_native_bf16()) v.push_back(Precision::bf16);
+  v.push_back(Precision::fp32);
+  return v;
+}
+
+Precision best_precision() { return native_precisions().front(); }
 
 Precision auto_precision(const ModelCard& card) {
-  // bf16 descriptors of these imported models agree with fp32 (cosine median >= 0.999, min >= 0.99
-  // on the Debian photos); the test holds this list to the gate. mobilenet_v2's median is 0.9988.
+  // The imported models whose descriptors pass each gate on the Debian photos
+  // (tests/models/onednn_engine_test.cpp holds these lists to the gates): bf16 median cosine to
+  // fp32 >= 0.999 and min >= 0.99 (mobilenet_v2's median is 0.9988); int8 median >= 0.995 and
+  // min >= 0.98, with the card's calibration.
   static const char* const kBf16Gated[] = {"mobilenet_v2_mid", "inception_v3"};
-  const Precision best = best_precision();
-  if (best != Precision::bf16) return best;
+  static const char* const kInt8Gated[] = {"mobilenet_v2_mid"};
   const bool imported = card.source == "npm" && card.source_package == "nsfwjs";
-  for (const char* m : kBf16Gated)
-    if (imported && card.source_path == std::string("dist/models/") + m) return best;
+  auto listed = [&](const auto& list) {
+    for (const char* m : list)
+      if (imported && card.source_path == std::string("dist/models/") + m) return true;
+    return false;
+  };
+  for (Precision p : native_precisions()) {
+    if (p == Precision::int8 && listed(kInt8Gated) && !card.int8.empty()) return p;
+    if (p == Precision::bf16 && listed(kBf16Gated)) return p;
+    if (p == Precision::fp32) return p;
+  }
   return Precision::fp32;
+}
+
+ModelCard calibrate_int8(const ModelCard& card, const std::vector<cv::Mat>& rgb_photos, const std::string& photo_set) {
+  IRBIS_THROW_IF_NOT(!rgb_photos.empty(), UsageError, "calibrate_int8: no photos");
+  Embedder pre(card, {InferenceEngine::onednn, Precision::fp32});  // the preprocessing
+  const int threads = cv::getNumThreads();
+  cv::setNumThreads(1);  // one team for the observing network (it is rebuilt when this changes)
+  try {
+    onednn::Network net(card, Precision::fp32, /*observe_ranges=*/true);
+    std::vector<float> blocks(size_t(card.blocks_dim()));
+    for (const auto& rgb : rgb_photos) net.run(pre.preprocess(rgb), blocks.data(), {});
+    ModelCard out = card;
+    out.int8 = {};
+    out.int8.photos = int(rgb_photos.size());
+    out.int8.photo_set = photo_set;
+    out.int8.method = "min and max of each activation tensor over the photos, oneDNN fp32";
+    out.int8.ranges = net.observed_ranges();
+    cv::setNumThreads(threads);
+    return out;
+  } catch (...) {
+    cv::setNumThreads(threads);
+    throw;
+  }
 }
 
 std::string inference_isa() { return onednn::effective_isa(); }
@@ -146,8 +190,8 @@ struct Embedder::Impl {
 Embedder::Embedder(const ModelCard& card, const InferenceOptions& opts) : card_(card), impl_(std::make_unique<Impl>()) {
   card_.validate();
   std::string where = "model '" + card_.name + "' (" + card_.onnx_path().string() + ")";
-  if (opts.engine == InferenceEngine::opencv && opts.precision == Precision::bf16)
-    throw UsageError("the OpenCV DNN engine runs fp32 only; use --engine onednn for bf16");
+  if (opts.engine == InferenceEngine::opencv && (opts.precision == Precision::bf16 || opts.precision == Precision::int8))
+    throw UsageError("the OpenCV DNN engine runs fp32 only; use --engine onednn for " + precision_name(opts.precision));
   if (opts.engine != InferenceEngine::opencv) {
     Precision p = opts.precision == Precision::automatic ? auto_precision(card_) : opts.precision;
     try {
@@ -157,7 +201,9 @@ Embedder::Embedder(const ModelCard& card, const InferenceOptions& opts) : card_(
       return;
     } catch (const ModelError&) {
       // auto falls back to OpenCV DNN for graphs (or precisions) oneDNN does not cover
-      if (opts.engine == InferenceEngine::onednn || opts.precision == Precision::bf16) throw;
+      if (opts.engine == InferenceEngine::onednn || opts.precision == Precision::bf16 ||
+          opts.precision == Precision::int8)
+        throw;
     }
   }
   engine_ = InferenceEngine::opencv;

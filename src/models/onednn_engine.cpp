@@ -6,9 +6,11 @@
 #include <cstring>
 #include <fstream>
 #include <functional>
+#include <limits>
 #include <map>
 #include <set>
 #include <unordered_map>
+#include <variant>
 #include <dnnl.hpp>
 #include <onnx/onnx_pb.h>
 
@@ -84,7 +86,11 @@ struct Tensor {
   bool owns = false;     // its buffer returns to the pool after last_use
   bool is_input = false;
   size_t buffer = 0;     // pool slot
+  float scale = 1.f;     // int8 (s8 / u8) tensors: the real value of one unit; 1 for f32 / bf16
 };
+
+bool is_int8(dt t) { return t == dt::s8 || t == dt::u8; }
+bool is_int8(const Tensor& t) { return is_int8(t.md.data_type()); }
 
 struct Step {
   dnnl::primitive prim;
@@ -133,7 +139,12 @@ bool cpu_has_native_int8() {
 struct Network::Impl {
   dnnl::engine eng{dnnl::engine::kind::cpu, 0};
   dnnl::stream strm{eng};
-  dt act = dt::f32;  // activation / weight type of convolutions
+  dt act = dt::f32;  // activation / weight type of convolutions (s8 stands for int8)
+  bool int8 = false;
+  // int8: the calibrated range of each tensor (the card's); observe: ranges measured per run.
+  const std::map<std::string, std::pair<float, float>>* ranges = nullptr;
+  bool observe = false;
+  std::map<std::string, std::pair<float, float>> observed;
   std::string where;
   std::map<std::string, Tensor> tensors;
   std::map<std::string, Initializer> inits;
@@ -199,13 +210,61 @@ struct Network::Impl {
   std::vector<size_t> scratch_steps;
   void uses_scratchpad() { scratch_steps.push_back(steps.size() - 1); }
 
-  // The tensor in md: itself, or a reordered copy (a temp that lives until `until`).
-  Tensor as(const Tensor& t, const memory::desc& md, std::vector<Tensor>& temps) {
-    if (t.md == md) return t;
+  // A reorder step; factor multiplies the values (int8 scale changes: from.scale / to.scale).
+  void add_reorder(const memory& from, const memory& to, float factor) {
+    if (factor == 1.f) {
+      add_prim(dnnl::reorder(from, to), {{DNNL_ARG_FROM, from}, {DNNL_ARG_TO, to}});
+      return;
+    }
+    dnnl::primitive_attr a;
+    a.set_output_scales(0, {factor});
+    dnnl::reorder::primitive_desc pd(eng, from.get_desc(), eng, to.get_desc(), a);
+    add_prim(dnnl::reorder(pd), {{DNNL_ARG_FROM, from}, {DNNL_ARG_TO, to}});
+  }
+
+  // The tensor in md (at scale `scale` when md is int8): itself, or a reordered copy (a temp).
+  Tensor as(const Tensor& t, const memory::desc& md, std::vector<Tensor>& temps, float scale = 1.f) {
+    if (!is_int8(md.data_type())) scale = 1.f;
+    if (t.md == md && t.scale == scale) return t;
     Tensor r = make(md, t.c, t.h, t.w);
-    add_prim(dnnl::reorder(t.mem, r.mem), {{DNNL_ARG_FROM, t.mem}, {DNNL_ARG_TO, r.mem}});
+    r.scale = scale;
+    add_reorder(t.mem, r.mem, t.scale / scale);
     temps.push_back(r);
     return r;
+  }
+  // An int8 tensor as f32 (channels-last) for the operators that run in f32.
+  Tensor as_f32(const Tensor& t, std::vector<Tensor>& temps) {
+    if (t.flat || !is_int8(t)) return t;
+    return as(t, memory::desc({1, t.c, t.h, t.w}, dt::f32, tag::nhwc), temps);
+  }
+
+  // The calibrated range of a tensor (int8 networks).
+  std::pair<float, float> range(const std::string& name) const {
+    auto it = ranges->find(name);
+    if (it == ranges->end())
+      throw ModelError(where + ": the int8 calibration has no range for tensor '" + name +
+                       "'; run `irbis model calibrate` for this model");
+    return it->second;
+  }
+  // Units of an int8 type for a range: u8 covers [0, max], s8 [-amax, amax].
+  static float scale_for(dt type, std::pair<float, float> r) {
+    float amax = type == dt::u8 ? std::max(r.second, 0.f) : std::max(std::fabs(r.first), std::fabs(r.second));
+    return amax > 0 ? amax / (type == dt::u8 ? 255.f : 127.f) : 1.f;
+  }
+
+  // Calibration: min and max of a tensor's values after the step that produced it.
+  void observe_range(const std::string& name, const Tensor& t) {
+    if (!observe || t.md.data_type() != dt::f32) return;
+    memory mem = t.mem;  // the input's handle is set per run: read it when the step runs
+    const size_t n = t.md.get_size() / sizeof(float);  // blocked layouts pad with zeros: harmless
+    auto* slot = &observed.try_emplace(name, std::numeric_limits<float>::max(), std::numeric_limits<float>::lowest())
+                      .first->second;
+    add_host([mem, n, slot] {
+      const float* p = static_cast<const float*>(mem.get_data_handle());
+      auto [lo, hi] = std::minmax_element(p, p + n);
+      slot->first = std::min(slot->first, *lo);
+      slot->second = std::max(slot->second, *hi);
+    });
   }
 
   // Flat f32 view of a 4-D tensor (NCHW order), as a new tensor.
@@ -214,7 +273,7 @@ struct Network::Impl {
     memory::desc md({1, t.c, t.h, t.w}, dt::f32, tag::nchw);
     Tensor r = make(md, t.c * t.h * t.w, 1, 1);
     r.flat = true;
-    add_prim(dnnl::reorder(t.mem, r.mem), {{DNNL_ARG_FROM, t.mem}, {DNNL_ARG_TO, r.mem}});
+    add_reorder(t.mem, r.mem, t.scale);
     return r;
   }
 
@@ -231,29 +290,37 @@ struct Network::Impl {
     // layouts); any other layout is first reordered to f32 channels-last.
     const memory::dims dims{1, t.c, t.h, t.w};
     const dt type = t.md.data_type();
-    const bool typed = type == dt::f32 || type == dt::bf16;
+    const bool typed = type == dt::f32 || type == dt::bf16 || is_int8(type);
     const bool nhwc = typed && t.md == memory::desc(dims, type, tag::nhwc);
     const bool nchw = typed && t.md == memory::desc(dims, type, tag::nchw);
     const char* src = nullptr;
-    bool bf16 = type == dt::bf16, channels_last = true;
+    dt read_type = type;
+    bool channels_last = true;
     if (nhwc || nchw) {
       src = static_cast<const char*>(t.mem.get_data_handle());
       channels_last = nhwc;
     } else {
       Tensor r = make(memory::desc(dims, dt::f32, tag::nhwc), t.c, t.h, t.w);
-      add_prim(dnnl::reorder(t.mem, r.mem), {{DNNL_ARG_FROM, t.mem}, {DNNL_ARG_TO, r.mem}});
+      add_reorder(t.mem, r.mem, t.scale);
       src = static_cast<const char*>(r.mem.get_data_handle());
-      bf16 = false;
+      read_type = dt::f32;
       release(r);  // read by the host step below, before any later step reuses it
     }
     const size_t c = size_t(t.c), hw = size_t(t.h) * size_t(t.w);
-    add_host([src, out, c, hw, bf16, channels_last] {
+    const double unit = read_type == type ? double(t.scale) : 1.0;  // int8: the tensor's scale
+    add_host([src, out, c, hw, read_type, channels_last, unit] {
       auto at = [&](size_t i) -> float {
-        if (!bf16) return reinterpret_cast<const float*>(src)[i];
-        uint32_t bits = uint32_t(reinterpret_cast<const uint16_t*>(src)[i]) << 16;
-        float f;
-        std::memcpy(&f, &bits, sizeof f);
-        return f;
+        switch (read_type) {
+          case dt::s8: return float(reinterpret_cast<const int8_t*>(src)[i]);
+          case dt::u8: return float(reinterpret_cast<const uint8_t*>(src)[i]);
+          case dt::bf16: {
+            uint32_t bits = uint32_t(reinterpret_cast<const uint16_t*>(src)[i]) << 16;
+            float f;
+            std::memcpy(&f, &bits, sizeof f);
+            return f;
+          }
+          default: return reinterpret_cast<const float*>(src)[i];
+        }
       };
       std::vector<double> sum(c, 0.0);
       if (channels_last) {
@@ -263,13 +330,19 @@ struct Network::Impl {
         for (size_t k = 0; k < c; ++k)
           for (size_t p = 0; p < hw; ++p) sum[k] += at(k * hw + p);
       }
-      for (size_t k = 0; k < c; ++k) out[k] = float(sum[k] / double(hw));
+      for (size_t k = 0; k < c; ++k) out[k] = float(sum[k] * unit / double(hw));
     });
   }
 };
 
-Network::Network(const ModelCard& card, Precision precision) : card_(card), precision_(precision) {
-  if (precision != Precision::bf16 && precision != Precision::fp32) throw UsageError("the oneDNN engine runs fp32 or bf16");
+Network::Network(const ModelCard& card, Precision precision, bool observe_ranges)
+    : card_(card), precision_(precision), observe_(observe_ranges) {
+  if (precision != Precision::bf16 && precision != Precision::fp32 && precision != Precision::int8)
+    throw UsageError("the oneDNN engine runs fp32, bf16 or int8");
+  if (observe_ && precision != Precision::fp32) throw UsageError("activation ranges are measured in fp32");
+  if (precision == Precision::int8 && card.int8.empty())
+    throw ModelError("model '" + card.name + "' has no int8 calibration; run `irbis model calibrate " + card.name +
+                     "` (scripts/import_models.sh does it for the default models)");
   build(std::max(1, cv::getNumThreads()));
 }
 
@@ -280,7 +353,10 @@ void Network::build(int threads) {
   impl_ = std::make_unique<Impl>();
   Impl& I = *impl_;
   I.where = "model '" + card.name + "' (" + card.onnx_path().string() + ")";
-  I.act = precision_ == Precision::bf16 ? dt::bf16 : dt::f32;
+  I.act = precision_ == Precision::bf16 ? dt::bf16 : precision_ == Precision::int8 ? dt::s8 : dt::f32;
+  I.int8 = precision_ == Precision::int8;
+  I.ranges = &card.int8.ranges;
+  I.observe = observe_;
   onnx::ModelProto model = read_onnx(card.onnx_path());
   const auto& g = model.graph();
   for (const auto& t : g.initializer()) I.inits[t.name()] = to_floats(t, I.where);
@@ -337,6 +413,7 @@ void Network::build(int threads) {
     in.is_input = true;
     I.input_mem = in.mem;
     I.tensors[card.input_tensor] = in;
+    I.observe_range(card.input_tensor, in);
   }
   auto set_last_use = [&](const std::string& name, int i) {
     auto& cs = consumers[name];
@@ -351,6 +428,7 @@ void Network::build(int threads) {
   auto produced = [&](const std::string& name, Tensor t, int i) {
     I.tensors[name] = t;
     set_last_use(name, i);
+    I.observe_range(name, t);
     auto pt = pool_targets.find(name);
     if (pt != pool_targets.end())
       for (const PoolTarget& target : pt->second) {
@@ -395,6 +473,12 @@ void Network::build(int threads) {
         std::string result = out_name;
         std::string residual;
         int add_index = -1;
+        bool nonnegative = false;  // the fused chain ends in ReLU / a clip at >= 0 (int8: u8 output)
+        struct Eltwise {
+          dnnl::algorithm alg;
+          float lo, hi;
+        };
+        std::vector<std::variant<Eltwise, std::monostate>> chain;  // eltwise, or the residual sum
         for (;;) {
           const auto& cs = consumers[result];
           if (cs.size() != 1 || pool_targets.count(result)) break;
@@ -404,18 +488,24 @@ void Network::build(int threads) {
             float lo = c.op_type() == "Relu" ? 0.f : attr_float(c, "min", -3.4e38f);
             float hi = c.op_type() == "Relu" ? 3.4e38f : attr_float(c, "max", 3.4e38f);
             if (c.op_type() == "Relu")
-              po.append_eltwise(1.f, dnnl::algorithm::eltwise_relu, 0.f, 0.f);
+              chain.push_back(Eltwise{dnnl::algorithm::eltwise_relu, 0.f, 0.f});
             else
-              po.append_eltwise(1.f, dnnl::algorithm::eltwise_clip, lo, hi);
-          } else if (c.op_type() == "Add" && cins.size() == 2 && residual.empty()) {
+              chain.push_back(Eltwise{dnnl::algorithm::eltwise_clip, lo, hi});
+            nonnegative = lo >= 0.f;
+          } else if (c.op_type() == "Add" && cins.size() == 2 && residual.empty() && !I.observe) {
+            // (calibration runs the Adds unfused: an int8 network that cannot fuse one needs the
+            // range of the convolution's own output)
             const std::string& other = cins[0] == result ? cins[1] : cins[0];
             auto it = I.tensors.find(other);
             if (other == result || it == I.tensors.end() || it->second.flat || it->second.is_input ||
-                it->second.c != oc || it->second.h != oh || it->second.w != ow || it->second.md.data_type() != I.act)
+                it->second.c != oc || it->second.h != oh || it->second.w != ow ||
+                // int8: an s8 residual (a u8 one would clip a negative sum; that Add runs unfused)
+                (I.int8 ? it->second.md.data_type() != dt::s8 : it->second.md.data_type() != I.act))
               break;
             residual = other;
             add_index = cs[0];
-            po.append_sum(1.f);
+            chain.push_back(std::monostate{});
+            nonnegative = false;
           } else {
             break;
           }
@@ -423,12 +513,48 @@ void Network::build(int threads) {
           result = c.output(0);
         }
         memory::dims strides{st[0], st[1]}, dil{dl[0] - 1, dl[1] - 1}, pl{pd4[0], pd4[1]}, pr{pd4[2], pd4[3]};
-        memory::desc src_md({1, x.c, x.h, x.w}, I.act, tag::any);
-        memory::desc w_md = group == 1 ? memory::desc({oc, icg, kh, kw}, I.act, tag::any)
-                                       : memory::desc({group, oc / group, icg, kh, kw}, I.act, tag::any);
+        // int8: u8 / s8 activations in units of their calibrated range, s8 weights with one scale
+        // per output channel; oneDNN computes dst = out_scale[oc] * (acc + bias) then the post-ops,
+        // so the bias is given in accumulator units and the post-ops in the output's units.
+        dt src_t = I.act, dst_t = I.act;
+        float src_scale = 1.f, dst_scale = 1.f;
+        std::vector<float> w_scale(size_t(oc), 1.f);
+        if (I.int8) {
+          if (is_int8(x)) {
+            src_t = x.md.data_type();
+            src_scale = x.scale;
+          } else {
+            auto r = I.range(ins[0]);
+            src_t = r.first >= 0.f ? dt::u8 : dt::s8;
+            src_scale = Impl::scale_for(src_t, r);
+          }
+          dst_t = residual.empty() ? (nonnegative ? dt::u8 : dt::s8) : get(residual).md.data_type();
+          dst_scale = Impl::scale_for(dst_t, I.range(result));
+          const size_t per = size_t(icg) * size_t(kh) * size_t(kw);
+          for (size_t o = 0; o < size_t(oc); ++o) {
+            float m = 0.f;
+            for (size_t k = 0; k < per; ++k) m = std::max(m, std::fabs(W.data[o * per + k]));
+            w_scale[o] = m > 0 ? m / 127.f : 1.f;
+          }
+        }
+        const float out_units = I.int8 ? 1.f / dst_scale : 1.f;
+        for (const auto& link : chain) {
+          if (const auto* e = std::get_if<Eltwise>(&link))
+            po.append_eltwise(1.f, e->alg, e->lo * out_units, e->hi * out_units);
+          else
+            po.append_sum(I.int8 ? get(residual).scale * out_units : 1.f);  // rescaled if copied (below)
+        }
+        memory::desc src_md({1, x.c, x.h, x.w}, src_t, tag::any);
+        memory::desc w_md = group == 1 ? memory::desc({oc, icg, kh, kw}, I.int8 ? dt::s8 : I.act, tag::any)
+                                       : memory::desc({group, oc / group, icg, kh, kw}, I.int8 ? dt::s8 : I.act, tag::any);
         memory::desc b_md({oc}, dt::f32, tag::x);
-        memory::desc dst_md = residual.empty() ? memory::desc({1, oc, oh, ow}, I.act, tag::any) : get(residual).md;
+        memory::desc dst_md = residual.empty() ? memory::desc({1, oc, oh, ow}, dst_t, tag::any) : get(residual).md;
         dnnl::primitive_attr pa;
+        if (I.int8) {
+          std::vector<float> out_scales(static_cast<size_t>(oc));
+          for (size_t o = 0; o < size_t(oc); ++o) out_scales[o] = src_scale * w_scale[o] / dst_scale;
+          pa.set_output_scales(1 << 1, out_scales);
+        }
         pa.set_post_ops(po);
         pa.set_scratchpad_mode(dnnl::scratchpad_mode::user);
         dnnl::convolution_forward::primitive_desc pd;
@@ -438,7 +564,7 @@ void Network::build(int threads) {
                strides, dil, pl, pr},
               pa, I.eng);
         } catch (const dnnl::error& e) {
-          throw ModelError(I.where + ": oneDNN has no " + (I.act == dt::bf16 ? "bf16" : "fp32") +
+          throw ModelError(I.where + ": oneDNN has no " + (I.int8 ? "int8" : I.act == dt::bf16 ? "bf16" : "fp32") +
                            " convolution for '" + n.name() + "' on this CPU (" + effective_isa() + "): " + e.what());
         }
         I.note_scratchpad(pd);
@@ -447,15 +573,26 @@ void Network::build(int threads) {
                                          : memory::desc({group, oc / group, icg, kh, kw}, dt::f32, tag::goihw);
         memory wsrc(w_user, I.eng, const_cast<float*>(W.data.data()));
         memory wmem(pd.weights_desc(), I.eng);
-        dnnl::reorder(wsrc, wmem).execute(I.strm, wsrc, wmem);
+        if (I.int8) {
+          dnnl::primitive_attr wa;  // quantized per output channel (and the s8 compensation oneDNN adds)
+          std::vector<float> inv(static_cast<size_t>(oc));
+          for (size_t o = 0; o < size_t(oc); ++o) inv[o] = 1.f / w_scale[o];
+          wa.set_output_scales(group == 1 ? 1 : (1 << 0) | (1 << 1), inv);
+          dnnl::reorder(dnnl::reorder::primitive_desc(I.eng, w_user, I.eng, pd.weights_desc(), wa))
+              .execute(I.strm, wsrc, wmem);
+        } else {
+          dnnl::reorder(wsrc, wmem).execute(I.strm, wsrc, wmem);
+        }
         std::vector<float> bias(size_t(oc), 0.f);
         if (n.input_size() > 2 && !n.input(2).empty()) bias = I.inits.at(n.input(2)).data;
+        if (I.int8)
+          for (size_t o = 0; o < size_t(oc); ++o) bias[o] /= src_scale * w_scale[o];
         memory bmem(b_md, I.eng);
         std::memcpy(bmem.get_data_handle(), bias.data(), bias.size() * sizeof(float));
         I.strm.wait();
         I.constants.push_back(wmem);
         I.constants.push_back(bmem);
-        Tensor xs = I.as(x, pd.src_desc(), temps);
+        Tensor xs = I.as(x, pd.src_desc(), temps, src_scale);
         Tensor y;
         if (!residual.empty()) {
           Tensor& r = get(residual);
@@ -468,8 +605,9 @@ void Network::build(int threads) {
             y = r;
             r.owns = false;
           } else {
+            // A plain copy: the sum post-op's scale converts r's units to the output's.
             y = I.make(pd.dst_desc(), oc, oh, ow);
-            I.add_prim(dnnl::reorder(r.mem, y.mem), {{DNNL_ARG_FROM, r.mem}, {DNNL_ARG_TO, y.mem}});
+            I.add_reorder(r.mem, y.mem, 1.f);
           }
         } else {
           y = I.make(pd.dst_desc(), oc, oh, ow);
@@ -482,10 +620,15 @@ void Network::build(int threads) {
         for (auto& t : temps) I.release(t);
         temps.clear();
         y.c = oc, y.h = oh, y.w = ow;
+        y.scale = dst_scale;
         produced(result, y, i);
       } else if (op == "Clip" || op == "Relu" || op == "Sigmoid" ||
                  ((op == "Mul" || op == "Sub" || op == "Add") && ins.size() == 1)) {
-        Tensor& x = get(ins[0]);
+        // int8 tensors are taken as f32 here (no operator of the imported graphs takes this path).
+        Tensor& x0 = get(ins[0]);
+        Tensor xf = I.as_f32(x0, temps);
+        const bool converted = !temps.empty();
+        Tensor& x = converted ? xf : x0;
         dnnl::algorithm alg = dnnl::algorithm::eltwise_linear;
         float a = 1.f, b = 0.f;
         const Initializer* cst = nullptr;
@@ -512,7 +655,7 @@ void Network::build(int threads) {
           }
         }
         // In place when nothing reads the input afterwards and it is the engine's own buffer.
-        bool inplace = x.owns && x.last_use == i && !x.is_input;
+        bool inplace = !converted && x.owns && x.last_use == i && !x.is_input;
         Tensor y;
         if (x.flat) {
           y = inplace ? x : I.make(x.md, x.c, 1, 1);
@@ -550,21 +693,27 @@ void Network::build(int threads) {
         if (inplace) x.owns = false;
         y.is_input = false;
         y.owns = true;
+        y.scale = 1.f;
+        for (auto& t : temps) I.release(t);
         produced(out_name, y, i);
       } else if (op == "Add") {
         if (ins.size() != 2) throw unsupported(n, "two tensor operands expected");
-        Tensor& a = get(ins[0]);
+        Tensor& a0 = get(ins[0]);
         Tensor b = get(ins[1]);
-        if (a.flat || b.flat) throw unsupported(n, "on 2-D tensors");
-        if (a.c != b.c || a.h != b.h || a.w != b.w) throw unsupported(n, "operands of different shapes");
-        Tensor bs = I.as(b, a.md, temps);
-        bool inplace = a.owns && a.last_use == i && !a.is_input;
+        if (a0.flat || b.flat) throw unsupported(n, "on 2-D tensors");
+        if (a0.c != b.c || a0.h != b.h || a0.w != b.w) throw unsupported(n, "operands of different shapes");
+        Tensor af = I.as_f32(a0, temps);  // int8: the sum in f32
+        const bool converted = !temps.empty();
+        Tensor& a = converted ? af : a0;
+        Tensor bs = I.as(I.as_f32(b, temps), a.md, temps);
+        bool inplace = !converted && a.owns && a.last_use == i && !a.is_input;
         Tensor y = inplace ? a : I.make(a.md, a.c, a.h, a.w);
         dnnl::binary::primitive_desc pd({dnnl::algorithm::binary_add, a.md, a.md, a.md}, I.eng);
         I.add_prim(dnnl::binary(pd), {{DNNL_ARG_SRC_0, a.mem}, {DNNL_ARG_SRC_1, bs.mem}, {DNNL_ARG_DST, y.mem}});
         if (inplace) a.owns = false;
         y.owns = true;
         y.is_input = false;
+        y.scale = 1.f;
         for (auto& t : temps) I.release(t);
         produced(out_name, y, i);
       } else if (op == "MaxPool" || op == "AveragePool") {
@@ -588,6 +737,7 @@ void Network::build(int threads) {
             pa, I.eng);
         I.note_scratchpad(pd);
         Tensor y = I.make(pd.dst_desc(), x.c, oh, ow);
+        y.scale = x.scale;  // int8 pooling keeps the units
         I.add_prim(dnnl::pooling_forward(pd), {{DNNL_ARG_SRC, x.mem}, {DNNL_ARG_DST, y.mem}});
         I.uses_scratchpad();
         produced(out_name, y, i);
@@ -603,17 +753,35 @@ void Network::build(int threads) {
         std::vector<memory::desc> mds;
         int c = 0;
         const Tensor& first = get(ins[0]);
+        bool any_int8 = false, all_u8 = true;
         for (const auto& in : ins) {
           const Tensor& t = get(in);
           if (t.flat || t.h != first.h || t.w != first.w) throw unsupported(n, "inputs of different sizes");
-          mds.push_back(t.md);
+          any_int8 |= is_int8(t);
+          all_u8 &= t.md.data_type() == dt::u8;
+        }
+        // oneDNN concatenates one data type in one set of units: int8 inputs are requantized to
+        // the output's calibrated range when theirs differ.
+        std::vector<Tensor> parts;
+        float scale = 1.f;
+        const dt type = all_u8 ? dt::u8 : dt::s8;
+        if (any_int8) scale = Impl::scale_for(type, I.range(out_name));
+        for (const auto& in : ins) {
+          const Tensor& t = get(in);
+          if (any_int8 && (t.md.data_type() != type || t.scale != scale))
+            parts.push_back(I.as(t, memory::desc({1, t.c, t.h, t.w}, type, tag::nhwc), temps, scale));
+          else
+            parts.push_back(t);
+          mds.push_back(parts.back().md);
           c += t.c;
         }
         dnnl::concat::primitive_desc pd(1, mds, I.eng);
         Tensor y = I.make(pd.dst_desc(), c, first.h, first.w);
+        y.scale = scale;
         std::unordered_map<int, memory> args{{DNNL_ARG_DST, y.mem}};
-        for (size_t k = 0; k < ins.size(); ++k) args[DNNL_ARG_MULTIPLE_SRC + int(k)] = get(ins[k]).mem;
+        for (size_t k = 0; k < parts.size(); ++k) args[DNNL_ARG_MULTIPLE_SRC + int(k)] = parts[k].mem;
         I.add_prim(dnnl::concat(pd), args);
+        for (auto& t : temps) I.release(t);
         produced(out_name, y, i);
       } else if (op == "Flatten" || op == "Identity" || op == "Transpose") {
         Tensor& x = get(ins[0]);
@@ -704,6 +872,8 @@ void Network::build(int threads) {
 Network::~Network() = default;
 
 double Network::macs() const { return impl_->macs; }
+
+const std::map<std::string, std::pair<float, float>>& Network::observed_ranges() const { return impl_->observed; }
 
 void Network::run(const cv::Mat& input, float* blocks_row, const std::vector<float*>& outputs) {
   IRBIS_THROW_IF_NOT(input.type() == CV_32FC3 && input.isContinuous(), UsageError,

@@ -4,6 +4,7 @@
 // the public face (include/irbis/model.h). See docs/models.md for the covered operators.
 #pragma once
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -24,7 +25,7 @@ bool cpu_has_native_bf16();
 bool cpu_has_native_int8();
 bool cpu_has_amx();
 
-// One network for one card at one precision (fp32 or bf16), batch 1. Not thread-safe: one per
+// One network for one card at one precision (fp32, bf16 or int8), batch 1. Not thread-safe: one per
 // worker. Threads of one forward pass: cv::getNumThreads() at the time of run(), applied to the
 // calling thread's OpenMP team (oneDNN's Debian build uses OpenMP), so a worker with
 // cv::setNumThreads(1) runs single-threaded and never starts a pool of its own. oneDNN fixes a
@@ -33,8 +34,10 @@ bool cpu_has_amx();
 class Network {
  public:
   // Throws ModelError naming the operator when the graph has one the engine does not cover, and
-  // when oneDNN has no implementation for the precision on this CPU.
-  Network(const ModelCard& card, Precision precision);
+  // when oneDNN has no implementation for the precision on this CPU. int8 needs the card's
+  // calibration (card.int8; ModelError without it). observe_ranges (fp32 only): every run also
+  // records the min and max of each activation tensor (observed_ranges(), for calibrate_int8).
+  Network(const ModelCard& card, Precision precision, bool observe_ranges = false);
   ~Network();
   Network(const Network&) = delete;
   Network& operator=(const Network&) = delete;
@@ -47,11 +50,15 @@ class Network {
   // Multiply-accumulates of one forward pass (convolutions and the classifier), for GFLOP/s.
   double macs() const;
 
+  // Tensor -> (min, max) over every run so far (observe_ranges networks; empty otherwise).
+  const std::map<std::string, std::pair<float, float>>& observed_ranges() const;
+
  private:
   struct Impl;
   void build(int threads);
   ModelCard card_;
   Precision precision_;
+  bool observe_ = false;
   int threads_ = 0;
   std::unique_ptr<Impl> impl_;
   int other_threads_ = 0;

@@ -109,6 +109,13 @@ CollectionIssues find_collection_issues(const Collection& coll, const IssueParam
     return clamp_threshold(s.median - p.z * s.scale, lo, hi);
   };
 
+  // Flat images (docs/issues.md, relative contrast): low_information, and dark or bright only
+  // when nearly black or white.
+  const auto relative_contrast = column([&](size_t i) {
+    return double(q[i][kLumStd]) / std::max(1e-3, std::min(double(q[i][kLumMean]), 1.0 - q[i][kLumMean]));
+  });
+  std::vector<bool> flat(n);
+  for (size_t i = 0; i < n; ++i) flat[i] = relative_contrast[i] < p.low_info_relative_contrast;
   // ---- dark: even the brightest 1 % is dim.
   {
     const auto v = column([&](size_t i) { return double(q[i][kLumP99]); });
@@ -116,7 +123,7 @@ CollectionIssues find_collection_issues(const Collection& coll, const IssueParam
     summary[IssueKind::dark].threshold = t;
     summary[IssueKind::dark].rule = "lum_p99 < " + fmt("%.3g", t);
     for (size_t i = 0; i < n; ++i)
-      if (v[i] < t)
+      if (v[i] < t && !(flat[i] && q[i][kLumMean] >= p.flat_dark_mean))
         add(i, IssueKind::dark, v[i], t, "brightest 1 % of pixels at " + fmt("%.0f", 100 * v[i]) + " % luminance");
   }
   // ---- bright: even the darkest 5 % is light.
@@ -127,7 +134,7 @@ CollectionIssues find_collection_issues(const Collection& coll, const IssueParam
     summary[IssueKind::bright].threshold = t;
     summary[IssueKind::bright].rule = "lum_p05 > " + fmt("%.3g", t);
     for (size_t i = 0; i < n; ++i)
-      if (v[i] > t)
+      if (v[i] > t && !(flat[i] && q[i][kLumMean] <= p.flat_bright_mean))
         add(i, IssueKind::bright, v[i], t, "darkest 5 % of pixels at " + fmt("%.0f", 100 * v[i]) + " % luminance");
   }
   // ---- low information: a narrow grey histogram or next to no contrast, when exposure does not
@@ -139,12 +146,14 @@ CollectionIssues find_collection_issues(const Collection& coll, const IssueParam
     const auto v = column([&](size_t i) { return double(q[i][kEntropy]); });
     const double t = low_threshold(v, 0.2, p.low_info_lo, p.low_info_hi);
     summary[IssueKind::low_information].threshold = t;
-    summary[IssueKind::low_information].rule = "(entropy < " + fmt("%.3g", t) + " bits or lum_std < " +
-                                               fmt("%.3g", p.low_info_contrast) + ") and neither dark nor bright";
+    summary[IssueKind::low_information].rule =
+        "lum_std / min(lum_mean, 1 - lum_mean) < " + fmt("%.3g", p.low_info_relative_contrast) + ", or entropy < " +
+        fmt("%.3g", t) + " bits and neither dark nor bright";
     for (size_t i = 0; i < n; ++i)
-      if ((v[i] < t || q[i][kLumStd] < p.low_info_contrast) && !exposure[i])
+      if (flat[i] || (v[i] < t && !exposure[i]))
         add(i, IssueKind::low_information, v[i], t,
-            "grey-level entropy " + fmt("%.2f", v[i]) + " bits, " + fmt("%.0f", q[i][kUniqueColors]) + " distinct colours");
+            "grey-level entropy " + fmt("%.2f", v[i]) + " bits, contrast " + fmt("%.3f", relative_contrast[i]) +
+                " of the exposure's headroom, " + fmt("%.0f", q[i][kUniqueColors]) + " distinct colours");
   }
   // ---- blurry: edges a further blur hardly softens and no fine grain anywhere, when exposure or
   // flatness does not explain it (judged after dark, bright and low_information).

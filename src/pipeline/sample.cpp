@@ -5,9 +5,10 @@
 
 #include <fstream>
 
-#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgcodecs.hpp>  // the IMREAD_ / IMWRITE_ constants
 #include <opencv2/imgproc.hpp>
 
+#include "io/opencv_codecs.h"
 #include "irbis/errors.h"
 
 namespace irbis {
@@ -28,7 +29,7 @@ const char* kPhotos[] = {
     "retina.jpg", "grass.png", "gravel.png", "brick.png", "camera.png", "moon.png", "ihc.png", "coins.png"};
 
 void write_image(const fs::path& p, const cv::Mat& bgr, std::vector<int> params = {}) {
-  if (!cv::imwrite(p.string(), bgr, params)) throw IoError(p.string() + ": cannot write sample image");
+  if (!opencv_codecs::imwrite(p.string(), bgr, params)) throw IoError(p.string() + ": cannot write sample image");
 }
 
 // libpng prints warnings about the ICC profiles of some shipped PNGs straight to stderr; they
@@ -64,7 +65,7 @@ std::vector<SampleFile> make_sample_collection(const fs::path& out, const Sample
       cv::Mat img;
       {
         StderrSilenced quiet;
-        img = cv::imread(p.string(), cv::IMREAD_COLOR);
+        img = opencv_codecs::imread(p.string(), cv::IMREAD_COLOR);
       }
       if (!img.empty()) photos.emplace_back(name, img);
       break;

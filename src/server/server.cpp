@@ -337,8 +337,12 @@ void serve(const Collection& coll, const ReportOptions& report, const ServeOptio
   svr.Get(R"(/thumbs/(\d{1,18})\.jpg)", guarded(false, [&S](const httplib::Request& req, httplib::Response& res) {
     const ImageRecord* r = S.data.by_id(std::stoll(req.matches[1]));
     if (!r || r->status != ImageStatus::ok) throw IoError("no such image");
-    const auto p = ensure_thumbnail(S.coll, *r);
-    const auto bytes = read_file_bytes(p.string(), 16u << 20);
+    std::vector<uint8_t> bytes;
+    try {
+      bytes = read_file_bytes(ensure_thumbnail(S.coll, *r).string(), 16u << 20);
+    } catch (const StoreError&) {
+      bytes = thumbnail_jpeg(*r);  // the cache cannot be written (a full disk): answer uncached
+    }
     res.set_header("Cache-Control", "max-age=3600");
     res.set_content(std::string(bytes.begin(), bytes.end()), "image/jpeg");
   }));

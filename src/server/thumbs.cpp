@@ -8,9 +8,10 @@
 #include <cerrno>
 #include <cstring>
 
-#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgcodecs.hpp>  // the IMREAD_ / IMWRITE_ constants
 #include <opencv2/imgproc.hpp>
 
+#include "io/opencv_codecs.h"
 #include "irbis/collection_layout.h"
 #include "irbis/errors.h"
 #include "irbis/fault_hooks.h"
@@ -70,6 +71,15 @@ fs::path ensure_thumbnail(const Collection& coll, const ImageRecord& rec, int si
   const auto st = fs::symlink_status(out, ec);
   if (!ec && fs::is_regular_file(st)) return out;
   if (!ec && fs::exists(st)) fs::remove(out, ec);
+  const std::vector<uint8_t> jpg = thumbnail_jpeg(rec, side);
+  fs::create_directories(out.parent_path(), ec);
+  const fs::path tmp = out.string() + ".tmp." + std::to_string(::getpid()) + "." +
+                       std::to_string(std::hash<std::thread::id>{}(std::this_thread::get_id()));
+  write_thumbnail_file(tmp, out, jpg);
+  return out;
+}
+
+std::vector<uint8_t> thumbnail_jpeg(const ImageRecord& rec, int side) {
   if (rec.status != ImageStatus::ok) throw DecodeError(display_path(rec.path) + ": not an indexed image");
   const auto bytes = read_file_bytes(rec.path, 1ull << 30);
   DecodeOptions opts;
@@ -84,13 +94,9 @@ fs::path ensure_thumbnail(const Collection& coll, const ImageRecord& rec, int si
   cv::Mat bgr;
   cv::cvtColor(rgb, bgr, cv::COLOR_RGB2BGR);
   std::vector<uint8_t> jpg;
-  if (!cv::imencode(".jpg", bgr, jpg, {cv::IMWRITE_JPEG_QUALITY, 80}))
+  if (!opencv_codecs::imencode(".jpg", bgr, jpg, {cv::IMWRITE_JPEG_QUALITY, 80}))
     throw IoError(display_path(rec.path) + ": cannot encode thumbnail");
-  fs::create_directories(out.parent_path(), ec);
-  const fs::path tmp = out.string() + ".tmp." + std::to_string(::getpid()) + "." +
-                       std::to_string(std::hash<std::thread::id>{}(std::this_thread::get_id()));
-  write_thumbnail_file(tmp, out, jpg);
-  return out;
+  return jpg;
 }
 
 size_t ensure_thumbnails(const Collection& coll, const std::vector<ImageRecord>& recs, int threads) {

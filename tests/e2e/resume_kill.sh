@@ -12,7 +12,10 @@ t0=$(now_ms)
 "$IRBIS" index "$WORK/pics" --into "$WORK/clean.irbis" --features hashes --commit-every 4 > /dev/null
 T=$(($(now_ms) - t0))
 echo "clean run: $T ms for $N images"
-row_bytes() { case $1 in hashes) echo 24 ;; color) echo 280 ;; quality) echo 52 ;; *) fail "unknown feature $1" ;; esac; }
+# Each feature's row size, from the catalog's dtype and dimension.
+run info "$WORK/clean.irbis" --json
+ROWS=$(json '"\n".join("%s %d" % (f["name"], f["dim"] * {"u64": 8, "f32": 4, "f16": 2, "u8": 1}[f["dtype"]]) for f in d["features"])')
+row_bytes() { awk -v n="$1" '$1 == n {print $2; found = 1} END {if (!found) exit 1}' <<<"$ROWS" || fail "unknown feature $1"; }
 FEATURES=$(cd "$WORK/clean.irbis/features" && ls | sed 's/\.f$//')
 for f in $FEATURES; do
   assert_eq "$(stat -c %s "$WORK/clean.irbis/features/$f.f")" "$((N * $(row_bytes "$f")))" "row size of $f"

@@ -222,6 +222,22 @@ TEST(HostilePng, ChunkDeclaredPastTheEndOfTheFileIsRefusedBeforeLibpng) {
   EXPECT_EQ(decode_error(sp(png)), "");
 }
 
+// --- found by fuzz_decode: a PAM header line of a key and trailing blanks ------------------------
+
+TEST(HostilePam, KeyFollowedByBlanksOnlyIsNotAnUncaughtException) {
+  // parse_pam took the value with substr(find_first_not_of(" \t")), npos for "X " : an uncaught
+  // std::out_of_range from sniff_format, which ended `irbis index` (found by fuzz_decode).
+  const std::string head = "P7\nWIDTH 1\nHEIGHT 1\nDEPTH 3\nMAXVAL 255\nTUPLTYPE RGB\nX \t\nENDHDR\n";
+  std::vector<uint8_t> pam(head.begin(), head.end());
+  pam.insert(pam.end(), {10, 20, 30});
+  EXPECT_EQ(header_error(sp(pam)), "");
+  EXPECT_EQ(decode_error(sp(pam)), "");
+  // A number key with blanks only is a clear error, not an exception of another type.
+  const std::string bad = "P7\nWIDTH \nHEIGHT 1\nDEPTH 3\nMAXVAL 255\nENDHDR\n";
+  const std::vector<uint8_t> b2(bad.begin(), bad.end());
+  EXPECT_NE(header_error(sp(b2)), "");
+}
+
 TEST(HostileJpeg, HeadersAfterScanLimitedDecodesStayValid) {
   // With one TurboJPEG handle reused per thread, valid JPEGs failed with "Bogus Huffman table
   // definition" once other files had been decoded on the thread (state kept by the handle; seen

@@ -1,0 +1,82 @@
+#include "io/opencv_codecs.h"
+
+#include <dlfcn.h>
+#include <mutex>
+
+#include "irbis/errors.h"
+
+namespace irbis::opencv_codecs {
+namespace {
+
+// The sonames the build found (CMake passes them), e.g. libopencv_imgcodecs.so.406.
+void* library(const char* soname, void*& handle, std::once_flag& once, std::string& error) {
+  std::call_once(once, [&] {
+    handle = dlopen(soname, RTLD_NOW | RTLD_GLOBAL);
+    if (!handle) error = dlerror();
+  });
+  if (!handle) throw NotAvailableError(std::string("cannot load ") + soname + " (OpenCV's image codecs): " + error);
+  return handle;
+}
+
+void* codecs_handle = nullptr;
+std::once_flag codecs_once;
+std::string codecs_error;
+void* ximgproc_handle = nullptr;
+std::once_flag ximgproc_once;
+std::string ximgproc_error;
+
+// A function of the library by its mangled C++ name (OpenCV 4's, Itanium ABI).
+template <class Fn>
+Fn* codecs_fn(const char* mangled) {
+  void* lib = library(IRBIS_OPENCV_IMGCODECS_SONAME, codecs_handle, codecs_once, codecs_error);
+  void* f = dlsym(lib, mangled);
+  if (!f) throw NotAvailableError(std::string(IRBIS_OPENCV_IMGCODECS_SONAME) + " has no " + mangled);
+  return reinterpret_cast<Fn*>(f);
+}
+
+}  // namespace
+
+cv::Mat imdecode(cv::InputArray buf, int flags) {
+  using Fn = cv::Mat(cv::InputArray, int);
+  static Fn* f = codecs_fn<Fn>("_ZN2cv8imdecodeERKNS_11_InputArrayEi");
+  return f(buf, flags);
+}
+
+bool imencode(const std::string& ext, cv::InputArray img, std::vector<uchar>& buf, const std::vector<int>& params) {
+  using Fn = bool(const cv::String&, cv::InputArray, std::vector<uchar>&, const std::vector<int>&);
+  static Fn* f = codecs_fn<Fn>(
+      "_ZN2cv8imencodeERKNSt7__cxx1112basic_stringIcSt11char_traitsIcESaIcEEERKNS_11_InputArrayERSt6vectorIhSaIhEERKSB_"
+      "IiSaIiEE");
+  return f(ext, img, buf, params);
+}
+
+cv::Mat imread(const std::string& path, int flags) {
+  using Fn = cv::Mat(const cv::String&, int);
+  static Fn* f = codecs_fn<Fn>("_ZN2cv6imreadERKNSt7__cxx1112basic_stringIcSt11char_traitsIcESaIcEEEi");
+  return f(path, flags);
+}
+
+bool imwrite(const std::string& path, cv::InputArray img, const std::vector<int>& params) {
+  using Fn = bool(const cv::String&, cv::InputArray, const std::vector<int>&);
+  static Fn* f = codecs_fn<Fn>(
+      "_ZN2cv7imwriteERKNSt7__cxx1112basic_stringIcSt11char_traitsIcESaIcEEERKNS_11_InputArrayERKSt6vectorIiSaIiEE");
+  return f(path, img, params);
+}
+
+cv::Ptr<cv::ximgproc::SuperpixelSLIC> create_superpixel_slic(cv::InputArray image, int algorithm, int region_size,
+                                                             float ruler) {
+  using Fn = cv::Ptr<cv::ximgproc::SuperpixelSLIC>(cv::InputArray, int, int, float);
+  static Fn* f = [] {
+    void* lib = library(IRBIS_OPENCV_XIMGPROC_SONAME, ximgproc_handle, ximgproc_once, ximgproc_error);
+    void* sym = dlsym(lib, "_ZN2cv8ximgproc20createSuperpixelSLICERKNS_11_InputArrayEiif");
+    if (!sym) throw NotAvailableError(std::string(IRBIS_OPENCV_XIMGPROC_SONAME) + " has no createSuperpixelSLIC");
+    return reinterpret_cast<Fn*>(sym);
+  }();
+  return f(image, algorithm, region_size, ruler);
+}
+
+bool codecs_loaded() {
+  return dlopen(IRBIS_OPENCV_IMGCODECS_SONAME, RTLD_NOW | RTLD_NOLOAD) != nullptr;
+}
+
+}  // namespace irbis::opencv_codecs
