@@ -70,8 +70,7 @@ void add_dupes_command(CLI::App& root, int& result) {
     } else {
       const Table t = dupes_table(found, o->cnn);
       if (fmt == Format::csv) {
-        write_csv_row(std::cout, t.header);
-        for (const auto& r : t.rows) write_csv_row(std::cout, r);
+        write_rows(std::cout, Format::csv, t);
       } else {
         if (t.rows.empty()) std::cout << "no duplicates among " << n_images << " images\n";
         else {

@@ -61,8 +61,7 @@ void add_export_command(CLI::App& root, int& result) {
       std::ofstream out(o->colors);
       if (!out) throw IoError(o->colors + ": cannot open for writing");
       const Table t = palettes_table(load_palettes(*coll));
-      write_csv_row(out, t.header);
-      for (const auto& r : t.rows) write_csv_row(out, r);
+      write_rows(out, Format::csv, t);
     }
     if (!o->embeddings.empty()) {
       const EmbeddingMatrix m = o->view == "colors" ? color_matrix(load_palettes(*coll))

@@ -47,8 +47,7 @@ void add_issues_command(CLI::App& root, int& result) {
       std::cout << json_dump(j) << '\n';
     } else if (fmt == Format::csv) {
       const Table t = issues_table(found);
-      write_csv_row(std::cout, t.header);
-      for (const auto& r : t.rows) write_csv_row(std::cout, r);
+      write_rows(std::cout, Format::csv, t);
     } else {
       const Table t = issues_table(found);
       if (t.rows.empty()) std::cout << "no issues among " << found.records.size() << " images\n";

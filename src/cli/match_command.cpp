@@ -53,8 +53,7 @@ void add_match_command(CLI::App& root, int& result) {
     } else {
       const Table t = match_table(found);
       if (fmt == Format::csv) {
-        write_csv_row(std::cout, t.header);
-        for (const auto& r : t.rows) write_csv_row(std::cout, r);
+        write_rows(std::cout, Format::csv, t);
       } else {
         if (!t.rows.empty()) write_table(std::cout, t.header, t.rows);
         std::cout << (t.rows.empty() ? "" : "\n") << found.matched() << " of " << found.queries.size()

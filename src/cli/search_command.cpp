@@ -76,12 +76,7 @@ void add_search_command(CLI::App& root, int& result) {
         std::cout << json_dump(j) << '\n';
       } else {
         const Table t = color_search_table(hits);
-        if (fmt == Format::csv) {
-          write_csv_row(std::cout, t.header);
-          for (const auto& r : t.rows) write_csv_row(std::cout, r);
-        } else {
-          write_table(std::cout, t.header, t.rows);
-        }
+        write_rows(std::cout, fmt, t);
       }
       result = kExitOk;
       return;
@@ -115,12 +110,7 @@ void add_search_command(CLI::App& root, int& result) {
       std::cout << json_dump(j) << '\n';
     } else {
       const Table t = search_table(*vs, hits);
-      if (fmt == Format::csv) {
-        write_csv_row(std::cout, t.header);
-        for (const auto& r : t.rows) write_csv_row(std::cout, r);
-      } else {
-        write_table(std::cout, t.header, t.rows);
-      }
+      write_rows(std::cout, fmt, t);
     }
     result = kExitOk;
   });
@@ -161,8 +151,7 @@ void add_unique_command(CLI::App& root, int& result) {
     } else {
       const Table t = unique_table(*vs, res, page);
       if (fmt == Format::csv) {
-        write_csv_row(std::cout, t.header);
-        for (const auto& r : t.rows) write_csv_row(std::cout, r);
+        write_rows(std::cout, Format::csv, t);
       } else {
         write_table(std::cout, t.header, t.rows);
         if (s.n == 0) std::cout << "\nno image has a neighbour to measure a distance to\n";

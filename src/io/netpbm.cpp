@@ -84,6 +84,9 @@ NetpbmInfo parse_pam(std::span<const uint8_t> b) {
     else if (key == "HEIGHT") info.height = number();
     else if (key == "DEPTH") info.depth = number();
     else if (key == "MAXVAL") info.maxval = number();
+    // OpenCV's PAM reader refuses any other key (and prints to stderr doing so): refuse it here,
+    // with its name, before any pixels are handed over.
+    else if (key != "TUPLTYPE") malformed("unknown PAM header key '" + key.substr(0, 32) + "'");
   }
   info.data_offset = pos;
   if (info.depth < 1 || info.depth > 4) malformed("DEPTH " + std::to_string(info.depth) + " is not 1 to 4");

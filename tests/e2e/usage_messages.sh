@@ -3,8 +3,8 @@
 source "$(dirname "$0")/lib/common.bash"
 
 "$IRBIS" sample "$WORK/photos" > /dev/null
-IMG=$(find "$WORK/photos" -name '*.jpg' | head -1)
-[ -n "$IMG" ] || IMG=$(find "$WORK/photos" -type f -name '*.png' | head -1)
+IMG=$(find "$WORK/photos" -name '*.jpg' -print -quit)
+[ -n "$IMG" ] || IMG=$(find "$WORK/photos" -type f -name '*.png' -print -quit)
 
 # --- a photo folder or an image where the collection goes ---
 run dupes "$WORK/photos"

@@ -235,13 +235,18 @@ def test_failures_reported_like_cli(cli, pics, tmp_path):
     latin1 = os.path.join(os.fsencode(d), b"caf\xe9.jpg")
     good = sorted(pics.glob("photos/*.jpg"))[0]
     shutil.copy(good, os.fsdecode(latin1))
-    run_cli(cli, "index", d, tmp_path / "missing-folder", "--into", tmp_path / "cli.irbis", "--features", "hashes")
+    # The CLI refuses a missing source before creating anything (a typo must not make a
+    # collection); the library records it as a scan problem of the run and indexes the rest.
+    r = run_cli(cli, "index", d, tmp_path / "missing-folder", "--into", tmp_path / "cli.irbis", check=False)
+    assert r.returncode == 1 and "missing-folder" in r.stderr and not (tmp_path / "cli.irbis").exists()
+    run_cli(cli, "index", d, "--into", tmp_path / "cli.irbis", "--features", "hashes")
     want = json.loads(run_cli(cli, "info", tmp_path / "cli.irbis", "--failures", "--json").stdout)
     with irbis.Collection.create(tmp_path / "py.irbis", model=None) as col:
         rep = col.index([d, tmp_path / "missing-folder"])
         assert rep.failed == 2 and rep.not_images == 1 and len(rep.problems) == 1
+        assert "missing-folder" in str(rep.problems[0])
         f = col.failures()
-        got = sorted(zip(f["path"], f["reason"]))
+        got = sorted((p, why) for p, why in zip(f["path"], f["reason"]) if "missing-folder" not in p)
         recs = col.records()
     assert got == sorted((x["path"], x["reason"]) for x in want["failures"] + want["scan_problems"])
     # A non-UTF-8 name comes back as the same bytes.
