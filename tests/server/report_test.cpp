@@ -98,7 +98,7 @@ TEST(Report, DuplicateCardsNameTheShortestUniqueSuffix) {
   ImageRecord r;
   r.id = 3;
   r.path = "w/a/5120x2880.png";
-  const std::string h = thumb_html(ctx, r, "<b>keep</b> " + dimensions_html(1751, 65), "keep", "a/5120x2880.png");
+  const std::string h = thumb_html(ctx, r, "<b>keep</b> " + dimensions_html(1751, 65), "keep", nullptr, "a/5120x2880.png");
   EXPECT_NE(h.find("<span class=\"name\">a/5120x2880.png</span>"), std::string::npos) << h;
   EXPECT_NE(h.find("<span class=\"dims\">1751&times;65</span>"), std::string::npos) << h;
 }
