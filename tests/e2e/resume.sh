@@ -27,7 +27,7 @@ partial=$(json 'd["images"]')
 [ "$partial" -gt 0 ] || fail "the commits before the crash must be kept ($partial images)"
 [ "$partial" -lt 20 ] || fail "rows past the crash point must not be committed ($partial)"
 assert_eq "$(json 'sorted(set(f["rows"] for f in d["features"]))')" "[$partial]" "feature rows = committed images"
-assert_eq "$(json 'len(d["features"])')" 4 "hashes, color, phash_variants and quality"
+assert_eq "$(json 'len(d["features"])')" 6 "hashes, color, phash_variants, quality, sharpness and palette"
 size=$(stat -c %s "$WORK/crash.irbis/features/hashes.f")
 [ "$size" -gt $((partial * 24)) ] || fail "the crash should have left uncommitted bytes ($size)"
 

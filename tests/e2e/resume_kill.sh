@@ -12,7 +12,7 @@ t0=$(now_ms)
 "$IRBIS" index "$WORK/pics" --into "$WORK/clean.irbis" --features hashes --commit-every 4 > /dev/null
 T=$(($(now_ms) - t0))
 echo "clean run: $T ms for $N images"
-row_bytes() { case $1 in hashes) echo 24 ;; color) echo 280 ;; quality) echo 52 ;; *) fail "unknown feature $1" ;; esac; }
+row_bytes() { case $1 in hashes) echo 24 ;; color) echo 280 ;; quality) echo 52 ;; sharpness) echo 8 ;; palette) echo 80 ;; phash_variants) echo 56 ;; *) fail "unknown feature $1" ;; esac; }
 FEATURES=$(cd "$WORK/clean.irbis/features" && ls | sed 's/\.f$//')
 for f in $FEATURES; do
   assert_eq "$(stat -c %s "$WORK/clean.irbis/features/$f.f")" "$((N * $(row_bytes "$f")))" "row size of $f"
