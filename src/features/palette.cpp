@@ -43,7 +43,7 @@ PaletteRow dominant_colors(const cv::Mat& rgb) {
   cv::RNG& rng = cv::theRNG();
   const uint64_t saved = rng.state;
   rng.state = 0x1f3a5f;
-  cv::kmeans(points, k, labels, cv::TermCriteria(cv::TermCriteria::COUNT | cv::TermCriteria::EPS, 20, 0.1), 1,
+  cv::kmeans(points, k, labels, cv::TermCriteria(cv::TermCriteria::COUNT | cv::TermCriteria::EPS, 10, 0.1), 1,
              cv::KMEANS_PP_CENTERS, centers);
   rng.state = saved;
   // Centroids, then merge those closer than kSameDeltaE (k-means splits a colour in two when an
