@@ -74,6 +74,9 @@ struct CnnDupesOptions {
   IndexOptions index;
   int neighbours = 10;  // nearest neighbours examined per image
 };
+// The collection's perceptual hashes (u64 x 3 per id); UsageError naming the index command when
+// the collection has none.
+FeatureView perceptual_hashes(const Collection& coll);
 // Throws UsageError (naming the index command to run) when the collection has no hashes, or,
 // with cnn.enabled, no embeddings of cnn.model. DupeMember::similarity is set for CNN pairs.
 CollectionDupes find_collection_dupes(const Collection& coll, const DupesParams& params = {},

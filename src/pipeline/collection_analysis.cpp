@@ -46,12 +46,17 @@ size_t CollectionDupes::duplicates() const {
   return n;
 }
 
-CollectionDupes find_collection_dupes(const Collection& coll, const DupesParams& params_in, const CnnDupesOptions& cnn) {
+FeatureView perceptual_hashes(const Collection& coll) {
   const std::string dir = coll.dir().string();
   if (!coll.has_feature(kHashesFeature))
     throw UsageError(dir + ": collection has no perceptual hashes; run `irbis index FOLDER --into " + dir +
                      " --features hashes`");
-  const FeatureView hashes = coll.view(kHashesFeature, "u64", 3);
+  return coll.view(kHashesFeature, "u64", 3);
+}
+
+CollectionDupes find_collection_dupes(const Collection& coll, const DupesParams& params_in, const CnnDupesOptions& cnn) {
+  const std::string dir = coll.dir().string();
+  const FeatureView hashes = perceptual_hashes(coll);
   const bool have_color = coll.has_feature(kColorFeature);
   const FeatureView color = have_color ? coll.view(kColorFeature, "f32", kColorStatsDim) : FeatureView{};
   // The variant hashes `index` stores (mirror, rotations); a collection indexed before them has

@@ -71,10 +71,7 @@ CollectionMatcher::CollectionMatcher(const Collection& coll, const MatchOptions&
   Impl& m = *impl_;
   m.o = options;
   const std::string dir = coll.dir().string();
-  if (!coll.has_feature(kHashesFeature))
-    throw UsageError(dir + ": collection has no perceptual hashes; run `irbis index FOLDER --into " + dir +
-                     " --features hashes`");
-  const FeatureView hv = coll.view(kHashesFeature, "u64", 3);
+  const FeatureView hv = perceptual_hashes(coll);
   const bool have_color = coll.has_feature(kColorFeature);
   const FeatureView color = have_color ? coll.view(kColorFeature, "f32", kColorStatsDim) : FeatureView{};
   std::map<int64_t, uint32_t> record_of_id;
