@@ -5,6 +5,9 @@
 #include <unistd.h>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
+#include <gtest/gtest.h>
+
+#include "irbis/errors.h"
 
 namespace irbis::test {
 
@@ -62,6 +65,29 @@ std::vector<uint8_t> encode(const cv::Mat& rgb, const std::string& ext, int jpeg
   std::vector<uint8_t> out;
   cv::imencode(ext, bgr, out, {cv::IMWRITE_JPEG_QUALITY, jpeg_quality});
   return out;
+}
+
+std::string decode_error(std::span<const uint8_t> bytes, const DecodeOptions& opts) {
+  try {
+    decode_image(bytes, opts);
+  } catch (const DecodeError& e) {
+    return e.what();
+  }
+  return "";
+}
+
+std::string decode_error(const std::vector<uint8_t>& bytes, const DecodeOptions& opts) {
+  return decode_error(std::span<const uint8_t>(bytes.data(), bytes.size()), opts);
+}
+
+double mean_abs_diff(const cv::Mat& a, const cv::Mat& b) {
+  EXPECT_EQ(a.size(), b.size());
+  EXPECT_EQ(a.type(), b.type());
+  if (a.size() != b.size() || a.type() != b.type()) return 1e9;
+  const cv::Scalar m = cv::mean(cv::abs(a - b));
+  double s = 0;
+  for (int c = 0; c < a.channels(); ++c) s += m[c];
+  return s / a.channels();
 }
 
 }  // namespace irbis::test

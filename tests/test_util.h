@@ -1,9 +1,13 @@
 // Helpers shared by tests: temporary directories and generated images.
 #pragma once
+#include <cstdint>
 #include <filesystem>
+#include <span>
 #include <string>
 #include <vector>
 #include <opencv2/core.hpp>
+
+#include "irbis/image.h"
 
 namespace irbis::test {
 
@@ -26,5 +30,11 @@ std::vector<uint8_t> read_file(const std::filesystem::path& p);
 void write_file(const std::filesystem::path& p, const std::vector<uint8_t>& bytes);
 // Encodes an RGB image with OpenCV to the format of the extension (".jpg", ".png", ...).
 std::vector<uint8_t> encode(const cv::Mat& rgb, const std::string& ext, int jpeg_quality = 92);
+
+// The DecodeError message of decoding `bytes`, or "" when they decode.
+std::string decode_error(std::span<const uint8_t> bytes, const DecodeOptions& opts = {});
+std::string decode_error(const std::vector<uint8_t>& bytes, const DecodeOptions& opts = {});
+// Mean absolute difference per channel; a test failure (and 1e9) when size or type differ.
+double mean_abs_diff(const cv::Mat& a, const cv::Mat& b);
 
 }  // namespace irbis::test

@@ -21,28 +21,10 @@ namespace {
 using test::encode;
 using test::synthetic_photo;
 using test::TempDir;
+using test::decode_error;
+using test::mean_abs_diff;
 
 std::span<const uint8_t> sp(const std::vector<uint8_t>& v) { return {v.data(), v.size()}; }
-
-// The DecodeError message of decoding `bytes`, or "" if it decodes.
-std::string decode_error(const std::vector<uint8_t>& bytes, const DecodeOptions& opts = {}) {
-  try {
-    decode_image(sp(bytes), opts);
-  } catch (const DecodeError& e) {
-    return e.what();
-  }
-  return "";
-}
-
-double mean_abs_diff(const cv::Mat& a, const cv::Mat& b) {
-  EXPECT_EQ(a.size(), b.size());
-  EXPECT_EQ(a.type(), b.type());
-  if (a.size() != b.size() || a.type() != b.type()) return 1e9;
-  cv::Scalar m = cv::mean(cv::abs(a - b));
-  double s = 0;
-  for (int c = 0; c < a.channels(); ++c) s += m[c];
-  return s / a.channels();
-}
 
 cv::Vec3b px(const cv::Mat& m, int x, int y) { return m.at<cv::Vec3b>(y, x); }
 

@@ -17,25 +17,11 @@ namespace irbis {
 namespace {
 
 using test::TempDir;
+using test::decode_error;
+using test::mean_abs_diff;
 namespace fs = std::filesystem;
 
 std::span<const uint8_t> sp(const std::vector<uint8_t>& v) { return {v.data(), v.size()}; }
-
-std::string decode_error(const std::vector<uint8_t>& bytes, const DecodeOptions& opts = {}) {
-  try {
-    decode_image(sp(bytes), opts);
-  } catch (const DecodeError& e) {
-    return e.what();
-  }
-  return "";
-}
-
-double mean_abs_diff(const cv::Mat& a, const cv::Mat& b) {
-  EXPECT_EQ(a.size(), b.size());
-  if (a.size() != b.size() || a.type() != b.type()) return 1e9;
-  const cv::Scalar m = cv::mean(cv::abs(a - b));
-  return (m[0] + m[1] + m[2]) / 3;
-}
 
 // Runs a shell command in `dir`; fails the test with the command when it does not succeed.
 void run(const fs::path& dir, const std::string& cmd) {

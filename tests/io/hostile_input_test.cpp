@@ -16,18 +16,10 @@ namespace irbis {
 namespace {
 
 using test::encode;
+using test::decode_error;
 using test::synthetic_photo;
 
 std::span<const uint8_t> sp(const std::vector<uint8_t>& v) { return {v.data(), v.size()}; }
-
-std::string decode_error(std::span<const uint8_t> bytes, const DecodeOptions& opts = {}) {
-  try {
-    decode_image(bytes, opts);
-  } catch (const DecodeError& e) {
-    return e.what();
-  }
-  return "";
-}
 
 std::string header_error(std::span<const uint8_t> bytes) {
   try {
