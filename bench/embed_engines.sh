@@ -16,11 +16,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SIZE=${1:-1mp}
-case $SIZE in
-  1mp) W=1200 H=900 N=${2:-300} ;;
-  12mp) W=4000 H=3000 N=${2:-60} ;;
-  *) echo "SIZE is 1mp or 12mp" >&2; exit 2 ;;
-esac
+source bench/lib/image_size.bash
+bench_image_size "$SIZE" "${2:-}" 300 60
 ROUNDS=${3:-3}
 PY=/usr/bin/python3
 IRBIS=build/irbis
