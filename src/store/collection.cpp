@@ -420,17 +420,24 @@ void Collection::ensure_feature(const FeatureSpec& spec) {
   dtype_size(spec.dtype);  // validates
   if (!valid_feature_name(spec.name) || spec.dim < 1 || spec.dim > kMaxFeatureDim)
     throw StoreError(dir_.string() + ": cannot declare feature '" + spec.name + "' [" + std::to_string(spec.dim) + "]");
-  store::Statement st(impl_->db->handle(),
-                      "INSERT INTO features(name, dtype, dim, committed_rows) VALUES (?, ?, ?, 0)");
-  st.bind_text(1, spec.name).bind_text(2, spec.dtype).bind(3, int64_t(spec.dim)).step();
+  // The file and its directory entry are made durable before the catalog names the feature: a
+  // kill between the two leaves at worst an unnamed file, which the next declaration truncates.
+  const fs::path file = feature_file(dir_, spec.name);
+  const int fd = ::open(file.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
+  if (fd < 0) throw StoreError(sys_error(file, "cannot create feature file"));
   Impl::FeatureState f;
   f.spec = spec;
-  const fs::path file = feature_file(dir_, spec.name);
-  f.fd = ::open(file.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
-  if (f.fd < 0) throw StoreError(sys_error(file, "cannot create feature file"));
+  f.fd = fd;
+  try {
+    sync_directory(dir_ / kFeaturesDir);
+    store::Statement st(impl_->db->handle(),
+                        "INSERT INTO features(name, dtype, dim, committed_rows) VALUES (?, ?, ?, 0)");
+    st.bind_text(1, spec.name).bind_text(2, spec.dtype).bind(3, int64_t(spec.dim)).step();
+  } catch (...) {
+    ::close(fd);
+    throw;
+  }
   impl_->features[spec.name] = std::move(f);
-  // The new file's directory entry must be durable before the catalog names it.
-  sync_directory(dir_ / kFeaturesDir);
 }
 
 int64_t Collection::stage_image(const ImageRecord& rec,
