@@ -24,8 +24,10 @@ uint64_t dhash(const cv::Mat& rgb);
 uint64_t ahash(const cv::Mat& rgb);
 
 // The decode `index` gives the hashes and colour statistics: JPEGs at the smallest DCT scale with
-// both sides >= this, other formats shrunk to the same size (DecodeOptions::min_side).
-constexpr int kHashMinSide = 32;
+// both sides >= this, other formats shrunk to the same size (DecodeOptions::min_side). The quality
+// measures' and the default CNN input's side, so one decode serves all of them (until 2026-12 it
+// was 32, a second decode of every photo under ~1800 px; docs/features.md).
+constexpr int kHashMinSide = 224;
 
 // All three at once, converting to gray a single time (what `index` uses).
 struct ImageHashes {
