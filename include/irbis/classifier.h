@@ -148,23 +148,9 @@ struct TemperatureCalibration {
   double log_loss_uncalibrated = 0;  // out-of-fold log-loss at temperature 1
   double log_loss_cross_fitted = 0;  // out-of-fold log-loss at the temperatures fitted on the other folds
   int rows = 0;
-  // Set by train_classifier when `fitted` > 1 passed the check: the temperature fitted on the
-  // out-of-fold logits of models on (k-2)/k of the rows (0: not measured), and the temperatures
-  // extrapolated (extrapolate_temperature) to the evaluated model's and to the saved model's images.
-  double fitted_fewer = 0;
-  double evaluated_temperature = 1;
 };
 TemperatureCalibration calibrate_temperature(const cv::Mat& oof_logits, const std::vector<int>& truth,
                                              const std::vector<int>& fold, int folds);
-
-// The temperature a model fitted on `n_target` images needs, from the temperatures fitted on
-// out-of-fold logits of models fitted on fewer images: `t_fewer` (models on n_fewer images) and
-// `t_more` (on n_more > n_fewer). Fold models are over-confident partly because they saw fewer
-// images than the saved model; when that shows (t_fewer > t_more > 1: the temperature falls as the
-// training set grows) log T is taken as linear in log(images) and followed to n_target, never above
-// t_more nor below 1. Otherwise 1: a softening temperature whose fall with more images cannot be
-// measured is not applied.
-double extrapolate_temperature(double t_fewer, double n_fewer, double t_more, double n_more, double n_target);
 
 // One input candidate of train_classifier: its kind and its rows (n x dim CV_32F, row i belongs
 // to label i).
@@ -201,11 +187,8 @@ struct TrainResult {
   double test_ece_uncalibrated = 0;  // the same at temperature 1
   double test_log_loss = 0, test_log_loss_uncalibrated = 0;
   double temperature = 1;  // model.temperature (1 = not calibrated, or calibration did not help)
-  double test_temperature = 1;  // the temperature of the evaluated model (test ECE and log-loss);
-                                // differs from `temperature` only when a softening one was
-                                // extrapolated to the two models' image counts
-  double test_ece_fitted = -1;  // test ECE had the fold models' temperature been used as it is
-                                // (when it was > 1; -1 otherwise): the bias the extrapolation removes
+  double test_ece_fitted = -1;  // test ECE had the fitted temperature been kept although it was
+                                // above 1 (-1 when it was not): the evidence for the rule
   TemperatureCalibration calibration;  // how it was chosen (rows = 0: not calibrated)
   cv::Mat oof_proba;     // n x K when out_of_fold (each row predicted by a model that never saw it)
   double seconds = 0;

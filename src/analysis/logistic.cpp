@@ -231,14 +231,6 @@ TemperatureCalibration calibrate_temperature(const cv::Mat& oof_logits, const st
   return c;
 }
 
-double extrapolate_temperature(double t_fewer, double n_fewer, double t_more, double n_more, double n_target) {
-  // Only a temperature that softens and falls with more images: anything else gives no measurable
-  // trend to follow (and a rising one would soften the larger model more, against the bias).
-  if (!(t_more > 1) || !(t_fewer > t_more) || !(n_fewer > 0) || !(n_more > n_fewer) || !(n_target > 0)) return 1;
-  const double slope = std::log(t_more / t_fewer) / std::log(n_more / n_fewer);  // < 0
-  return std::clamp(t_more * std::pow(n_target / n_more, slope), 1.0, t_more);
-}
-
 cv::Mat LogisticModel::params() const {
   cv::Mat p(W.rows, W.cols + 1, CV_64F);
   for (int k = 0; k < W.rows; ++k) {
