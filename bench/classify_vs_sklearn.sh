@@ -11,7 +11,8 @@
 # Accuracy = share of held-out images whose predicted class is their folder.
 # Usage: bench/classify_vs_sklearn.sh DIR [build-dir]   (DIR from scripts/make_texture_set.py)
 # Environment: INDEXED=PREFIX reuses collections PREFIX.train.irbis and PREFIX.heldout.irbis
-# (already indexed from DIR/train and DIR/heldout) instead of indexing again.
+# (already indexed from DIR/train and DIR/heldout) instead of indexing again; SKLEARN=0 skips part 3
+# (scikit-learn's lbfgs needs minutes per input at the weakest penalty on a loaded machine).
 set -euo pipefail
 DIR=$1
 BUILD=${2:-build}
@@ -22,12 +23,15 @@ trap 'rm -rf "$TMP"' EXIT
 [ -x "$IRBIS" ] || { echo "build $IRBIS first" >&2; exit 1; }
 echo "machine: $(lscpu | grep 'Model name' | sed 's/.*: *//'), $(nproc) cores; load $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "set: $DIR: train $(find "$DIR/train" -type f | wc -l) images, heldout $(find "$DIR/heldout" -type f | wc -l)"
+# (the collections are used where they are: irbis refuses a collection reached through a symlink)
 if [ -n "${INDEXED:-}" ]; then
-  ln -s "$(realpath "$INDEXED.train.irbis")" "$TMP/train.irbis"
-  ln -s "$(realpath "$INDEXED.heldout.irbis")" "$TMP/held.irbis"
+  TRAIN=$INDEXED.train.irbis
+  HELD=$INDEXED.heldout.irbis
 else
-  "$IRBIS" index "$DIR/train" --into "$TMP/train.irbis" >/dev/null
-  "$IRBIS" index "$DIR/heldout" --into "$TMP/held.irbis" >/dev/null
+  TRAIN=$TMP/train.irbis
+  HELD=$TMP/held.irbis
+  "$IRBIS" index "$DIR/train" --into "$TRAIN" >/dev/null
+  "$IRBIS" index "$DIR/heldout" --into "$HELD" >/dev/null
 fi
 
 score() {  # predictions CSV (path,label,...) -> accuracy against the parent folder
@@ -43,9 +47,9 @@ run() {  # name, train options...
   shift
   local t0 t1
   t0=$(date +%s.%N)
-  "$IRBIS" train "$TMP/train.irbis" --labels folders --out "$TMP/$name.clf" --seed 1 --json "$@" >"$TMP/$name.json"
+  "$IRBIS" train "$TRAIN" --labels folders --out "$TMP/$name.clf" --seed 1 --json "$@" >"$TMP/$name.json"
   t1=$(date +%s.%N)
-  "$IRBIS" predict "$TMP/$name.clf" --collection "$TMP/held.irbis" --out "$TMP/$name.csv" >/dev/null 2>&1
+  "$IRBIS" predict "$TMP/$name.clf" --collection "$HELD" --out "$TMP/$name.csv" >/dev/null 2>&1
   "$PY" -c '
 import json, sys
 r = json.load(open(sys.argv[1]))
@@ -67,10 +71,10 @@ for input in full blocks blocks-sqrt; do
   run "forced-$input" --input "$input"
 done
 
-for c in train held; do
-  for v in full blocks; do
-    "$IRBIS" export "$TMP/$c.irbis" --view "$v" --embeddings "$TMP/$c.$v.npy" >/dev/null
-  done
+[ "${SKLEARN:-1}" = 0 ] && exit 0
+for v in full blocks; do
+  "$IRBIS" export "$TRAIN" --view "$v" --embeddings "$TMP/train.$v.npy" >/dev/null
+  "$IRBIS" export "$HELD" --view "$v" --embeddings "$TMP/held.$v.npy" >/dev/null
 done
 echo "3. scikit-learn $("$PY" -c 'import sklearn; print(sklearn.__version__)') LogisticRegression on the exported features"
 "$PY" "$(dirname "$0")/classify_sklearn.py" "$TMP" "$IRBIS"

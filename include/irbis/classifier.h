@@ -187,6 +187,8 @@ struct TrainResult {
   double test_ece_uncalibrated = 0;  // the same at temperature 1
   double test_log_loss = 0, test_log_loss_uncalibrated = 0;
   double temperature = 1;  // model.temperature (1 = not calibrated, or calibration did not help)
+  double test_ece_fitted = -1;  // test ECE had the fitted temperature been kept although it was
+                                // above 1 (-1 when it was not): the evidence for the rule
   TemperatureCalibration calibration;  // how it was chosen (rows = 0: not calibrated)
   cv::Mat oof_proba;     // n x K when out_of_fold (each row predicted by a model that never saw it)
   double seconds = 0;

@@ -357,4 +357,19 @@ TEST(ClassifierCalibration, ASofteningTemperatureIsNotKept) {
   EXPECT_EQ(tr.temperature, 1.0);
   EXPECT_EQ(tr.model.temperature, 1.0);
   EXPECT_EQ(tr.test_ece, tr.test_ece_uncalibrated);
+  // What the refused temperature would have given is reported (the evidence for the rule): the
+  // test ECE of the evaluated model (kept as the saved one here) at that temperature.
+  EXPECT_GE(tr.test_ece_fitted, 0.0);
+  TrainOptions no_refit = opts;
+  no_refit.refit = false;
+  const TrainResult ev = train_classifier(X, y, kClasses, no_refit);
+  cv::Mat Xte(int(ev.test_rows.size()), X.cols, CV_32F);
+  std::vector<int> yte;
+  for (size_t i = 0; i < ev.test_rows.size(); ++i) {
+    X.row(ev.test_rows[i]).copyTo(Xte.row(int(i)));
+    yte.push_back(y[size_t(ev.test_rows[i])]);
+  }
+  EXPECT_NEAR(ev.test_ece_fitted,
+              expected_calibration_error(softmax_rows(ev.model.logits(Xte), ev.calibration.fitted), yte), 1e-6);
+  EXPECT_NE(ev.test_ece_fitted, ev.test_ece);
 }
