@@ -1,11 +1,13 @@
 // `irbis issues` at collection scale without embedding that many images: writes a collection of
 // N synthetic images through the Collection API (the default model's embedding feature from a
 // Gaussian mixture, quality and sharpness rows drawn around the values real photos give, random
-// perceptual hashes with 1 % near-copies), then times find_collection_issues on it twice: first
-// with no vector index on disk (the first `issues` or `unique` of a collection builds it), then
-// with the index the first run saved. The parts (vector index, k-th neighbours, duplicates) are
-// timed on their own too. Prints the CPU it ran on and one JSON line per run.
-//   build/bench/issues_bench --n 100000 --dir /tmp/issues100k
+// perceptual hashes with 1 % near-copies), then times find_collection_issues on it, side by side:
+// the shipped path (the k-NN self-join, no vector index) and, unless --old 0, the path before it
+// (an HNSW graph, one query per row) twice: with no index on disk (built and saved), then with the
+// saved one. The parts (vector index, k-th neighbours, duplicates) are timed on their own too, in
+// wall and CPU seconds. Prints the CPU it ran on, one JSON line per run and one comparing the
+// paths' odd_one_out rows and neighbours.
+//   build/bench/issues_bench --n 100000 --dir /tmp/issues100k [--old 0]
 #include <sys/resource.h>
 
 #include <chrono>
@@ -125,15 +127,25 @@ void write_collection(const fs::path& dir, int64_t n) {
 
 }  // namespace
 
+// The first `top` odd_one_out images (collection ids), worst first.
+std::vector<int64_t> odd_ones(const irbis::CollectionIssues& out, size_t top) {
+  std::vector<int64_t> ids;
+  for (const auto& is : out.issues)
+    if (is.kind == irbis::IssueKind::odd_one_out && ids.size() < top) ids.push_back(out.records[is.image].id);
+  return ids;
+}
+
 int main(int argc, char** argv) {
   int64_t n = 100000;
+  int old_path = 1;
   fs::path dir = "/tmp/irbis-issues-bench";
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string a = argv[i], v = argv[i + 1];
     if (a == "--n") n = std::stoll(v);
     else if (a == "--dir") dir = v;
+    else if (a == "--old") old_path = std::stoi(v);
     else {
-      std::cerr << "usage: issues_bench [--n N] [--dir DIR]\n";
+      std::cerr << "usage: issues_bench [--n N] [--dir DIR] [--old 0|1]\n";
       return 2;
     }
   }
@@ -141,30 +153,69 @@ int main(int argc, char** argv) {
   if (!fs::exists(dir / irbis::kCatalogFile)) write_collection(dir, n);
   fs::remove_all(dir / irbis::kVectorIndexDir);
   auto coll = irbis::Collection::open(dir);
-  const irbis::IssueParams params;
-  for (const char* run : {"no index on disk", "index saved by the first run"}) {
+  irbis::IssueParams params;  // the shipped path: exact below 10 000 images, the self-join above, no graph
+  std::vector<std::pair<std::string, irbis::IssueParams>> runs = {{"self-join (shipped)", params}};
+  if (old_path) {
+    irbis::IssueParams graph = params;  // the path before: HNSW graph (built, then saved), one query per row
+    graph.index.open_graph = true;
+    graph.index.self_join = false;
+    runs.push_back({"hnsw per row, no index on disk", graph});
+    runs.push_back({"hnsw per row, index saved by the previous run", graph});
+  }
+  std::vector<std::vector<int64_t>> odd;
+  std::vector<std::vector<std::vector<irbis::Neighbor>>> knns;
+  for (const auto& [run, p] : runs) {
     nlohmann::json j;
     j["run"] = run;
     j["images"] = coll->committed_rows();
     auto t = Clock::now();
     double c0 = cpu_seconds();
-    const irbis::CollectionIssues out = irbis::find_collection_issues(*coll, params);
+    const irbis::CollectionIssues out = irbis::find_collection_issues(*coll, p);
     j["issues_wall_s"] = since(t);
     j["issues_cpu_s"] = cpu_seconds() - c0;
     j["rows"] = out.issues.size();
     j["used_embeddings"] = out.used_embeddings;
+    odd.push_back(odd_ones(out, 20));
     t = Clock::now();
-    auto vs = irbis::VectorSearch::open(*coll, params.model, {});
+    c0 = cpu_seconds();
+    auto vs = irbis::VectorSearch::open(*coll, p.model, p.index);
     j["parts"]["vector_index_open_s"] = since(t);
+    j["parts"]["vector_index_open_cpu_s"] = cpu_seconds() - c0;
     j["parts"]["index_kind"] = irbis::index_kind_name(vs->status().kind);
     t = Clock::now();
-    const auto knn = vs->self_knn(params.neighbours);
+    c0 = cpu_seconds();
+    knns.push_back(vs->self_knn(p.neighbours));
     j["parts"]["self_knn_s"] = since(t);
+    j["parts"]["self_knn_cpu_s"] = cpu_seconds() - c0;
     t = Clock::now();
-    const irbis::CollectionDupes d = irbis::find_collection_dupes(*coll, params.dupes);
+    c0 = cpu_seconds();
+    const irbis::CollectionDupes d = irbis::find_collection_dupes(*coll, p.dupes);
     j["parts"]["dupes_s"] = since(t);
+    j["parts"]["dupes_cpu_s"] = cpu_seconds() - c0;
     j["parts"]["dupe_groups"] = d.groups.size();
     j["peak_rss_mb"] = peak_rss_mb();
+    std::cout << j.dump() << std::endl;
+  }
+  if (odd.size() > 1) {
+    // Same odd ones out? The first 20 of each path, and how many of one path's k neighbours the
+    // other path lists too (neither is exact at this size).
+    nlohmann::json j;
+    size_t common = 0, same_rank = 0;
+    for (size_t i = 0; i < odd[0].size(); ++i) {
+      common += std::count(odd[1].begin(), odd[1].end(), odd[0][i]);
+      same_rank += i < odd[1].size() && odd[1][i] == odd[0][i];
+    }
+    int64_t agree = 0, total = 0;
+    for (size_t r = 0; r < knns[0].size(); ++r) {
+      for (const auto& a : knns[0][r])
+        for (const auto& b : knns[1][r]) agree += a.row == b.row;
+      total += int64_t(knns[1][r].size());
+    }
+    j["odd_one_out_top20_self_join"] = odd[0];
+    j["odd_one_out_top20_hnsw"] = odd[1];
+    j["odd_one_out_top20_common"] = common;
+    j["odd_one_out_top20_same_rank"] = same_rank;
+    j["knn_agreement"] = double(agree) / double(std::max<int64_t>(1, total));
     std::cout << j.dump() << std::endl;
   }
   return 0;

@@ -1,7 +1,7 @@
 // Vector search at scale on synthetic embeddings with structure (Gaussian mixture, unit norm):
 // build time, query latency p50/p99 at k = 10, recall@10 against exact, memory, for exact
 // (OpenBLAS), irbis's HNSW (hnswlib + AVX-512 kernel) and FAISS IndexHNSWFlat (Debian build,
-// SSE only); then `unique` on a second set. Writes the graphs, queries and ground truth to --out
+// SSE only); then `unique` on a second set (--unique-graph 1: also the per-row graph path it replaced). Writes the graphs, queries and ground truth to --out
 // so bench/search_python.py can time the same indexes from Python. Not a test; bounded options.
 //   build/bench/search_bench --n 200000 --dim 256 --centres 2000 --out /tmp/sb
 #include <sys/resource.h>
@@ -29,6 +29,11 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 double since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+double cpu_s() {  // process CPU seconds (all threads)
+  timespec t{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+  return double(t.tv_sec) + 1e-9 * double(t.tv_nsec);
+}
 double rss_gb() {
   rusage u{};
   getrusage(RUSAGE_SELF, &u);
@@ -72,6 +77,7 @@ void save_npy(const std::string& path, const cv::Mat& m) {
 int main(int argc, char** argv) {
   std::setvbuf(stdout, nullptr, _IOLBF, 0);  // progress lines as they come
   int64_t n = 200000, unique_n = 100000;
+  int unique_graph = 0;
   int dim = 256, centres = 2000, queries = 1000, k = 10, unique_dim = 2696, ef = 128;
   float spread = 0.6f;
   bool faiss_too = true;
@@ -90,6 +96,7 @@ int main(int argc, char** argv) {
     else if (a == "--reduce") reduce = std::stoi(v);
     else if (a == "--unique-n") unique_n = std::stoll(v);
     else if (a == "--unique-dim") unique_dim = std::stoi(v);
+    else if (a == "--unique-graph") unique_graph = std::stoi(v);
     else if (a == "--out") out = v;
   }
   std::filesystem::create_directories(out);
@@ -182,16 +189,25 @@ int main(int argc, char** argv) {
     cv::Mat u = mixture(unique_n, unique_dim, centres, spread, 3, 43);
     std::vector<int64_t> uid(static_cast<size_t>(unique_n));
     for (int64_t i = 0; i < unique_n; ++i) uid[size_t(i)] = i;
-    irbis::IndexOptions uo;  // the product's defaults: automatic -> hnsw over PCA-256 + exact re-rank
-    t = Clock::now();
-    auto us = irbis::VectorSearch::from_matrix(u, uid, uo);
-    const double ub = since(t);
-    t = Clock::now();
-    const auto res = irbis::rank_unique(*us, {}, 20);
-    std::printf("unique: n=%lld dim=%d index %s (indexed dim %d) built in %.1f s, ranking %.1f s "
-                "(re-checked %lld exactly, top-20 exact: %s), peak RSS %.2f GB\n",
-                (long long)unique_n, unique_dim, irbis::index_kind_name(us->status().kind), us->status().indexed_dim, ub,
-                since(t), (long long)res.rechecked, res.top_exact ? "yes" : "no", rss_gb());
+    // What `irbis unique` runs (no graph: the k-NN self-join, then the exact re-check of the top),
+    // then with --unique-graph 1 the path before it (HNSW over PCA-256 built, one query per row).
+    for (int graph = 0; graph <= unique_graph; ++graph) {
+      irbis::IndexOptions uo;  // automatic: above hnsw_min_images
+      uo.open_graph = graph == 1;
+      uo.self_join = graph == 0;
+      t = Clock::now();
+      const double c0 = cpu_s();
+      auto us = irbis::VectorSearch::from_matrix(u, uid, uo);
+      const double ub = since(t), ubc = cpu_s() - c0;
+      t = Clock::now();
+      const double c1 = cpu_s();
+      const auto res = irbis::rank_unique(*us, {}, 20);
+      std::printf("unique (%s): n=%lld dim=%d, index open %.1f s (%.1f s CPU), ranking %.1f s (%.1f s CPU) "
+                  "(re-checked %lld exactly, top-20 exact: %s), peak RSS %.2f GB\n",
+                  graph ? "per-row HNSW queries, graph built" : "self-join, no graph", (long long)unique_n, unique_dim,
+                  ub, ubc, since(t), cpu_s() - c1, (long long)res.rechecked, res.top_exact ? "yes" : "no", rss_gb());
+      std::fflush(stdout);
+    }
   }
   return 0;
 }

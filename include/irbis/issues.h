@@ -10,6 +10,7 @@
 #include "irbis/collection.h"
 #include "irbis/collection_analysis.h"
 #include "irbis/model.h"
+#include "irbis/search.h"
 
 namespace irbis {
 
@@ -51,6 +52,14 @@ struct IssueParams {
   double odd_one_out = 4.0;               // combined score (see docs/issues.md) above
   int neighbours = 7;                     // k of the k-th-neighbour distance
   std::string model = kDefaultModel;      // embeddings for the neighbourhood (skipped when missing)
+  // How the neighbours are found (search.h): exact below index.hnsw_min_images images, the
+  // self-join above; no HNSW graph is opened or built (benchmarks set open_graph and self_join to
+  // time the per-row graph path).
+  IndexOptions index = [] {
+    IndexOptions o;
+    o.open_graph = false;
+    return o;
+  }();
   DupesParams dupes;
 };
 

@@ -9,6 +9,8 @@
 //           (new ids added, ids no longer ok tombstoned, rebuilt past 20 % tombstones or when a
 //           file is damaged).
 // `automatic` picks exact below IndexOptions::hnsw_min_images live images, hnsw from there on.
+// The k neighbours of every row at once (self_knn: issues, unique, dupes --cnn) come from an exact
+// sgemm below that size and from the all-rows self-join (self_join_knn) above it, not the graph.
 #pragma once
 #include <cstdint>
 #include <filesystem>
@@ -26,6 +28,22 @@
 namespace irbis {
 
 enum class IndexKind { automatic, exact, hnsw };
+
+// The all-rows k-NN self-join (self_join_knn): rows reduced to their top principal directions
+// (uncentred, so inner products are kept; a randomized range finder on a sample, seeded), k-means
+// into ~sqrt(n) lists, each row compared by sgemm with the members of its nprobe nearest lists in
+// the reduced space, its best `candidates` re-scored on the full rows. Compute-bound blocks
+// instead of one latency-bound graph walk per row (BENCHMARKS.md, "issues on 100 000").
+struct SelfJoinOptions {
+  int reduced_dim = 256;       // 0 or >= the rows' dimension = compare full rows
+  int64_t fit_sample = 8000;   // rows the reduction is fitted on (evenly spaced)
+  int lists = 0;               // 0 = round(sqrt(n))
+  int64_t train_per_list = 64; // k-means runs on up to this many rows per list (a seeded sample)
+  int nprobe = 8;              // lists per row (more when these hold fewer than `candidates` rows)
+  int candidates = 0;          // per row, re-scored on the full rows; 0 = max(2k, k + 16)
+  uint64_t seed = 1;
+  int threads = 0;             // 0 = hardware_concurrency
+};
 IndexKind parse_index_kind(const std::string& s);  // "auto" | "exact" | "hnsw"; UsageError otherwise
 const char* index_kind_name(IndexKind k);
 
@@ -51,6 +69,13 @@ struct IndexOptions {
   // once (irbis serve: concurrent sgemv calls contend inside OpenBLAS, see BENCHMARKS.md).
   bool single_thread_queries = false;
   int threads = 0;                  // 0 = hardware_concurrency
+  // false: the HNSW graph is neither loaded nor built (callers that need self_knn and exact
+  // searches only: `irbis issues`, `irbis unique`); search() is then exact.
+  bool open_graph = true;
+  // self_knn above the exact threshold: true = the self-join; false = one graph query per row (the
+  // path before the self-join, kept for side-by-side benchmarks; needs open_graph).
+  bool self_join = true;
+  SelfJoinOptions join;
 };
 
 // What opening the index did (for --verbose output and tests).
@@ -102,10 +127,12 @@ class VectorSearch {
   // is skipped. k larger than the candidates available returns fewer.
   std::vector<Neighbor> search(const float* q, int k, int64_t exclude = -1) const;
   std::vector<Neighbor> search_exact(const float* q, int k, int64_t exclude = -1) const;
-  // k neighbours of every row (itself excluded), from the index (approximate for hnsw);
-  // threads as in IndexOptions.
+  // k neighbours of every row (itself excluded), best first: exact when the index kind is exact
+  // (automatic below hnsw_min_images), else approximate (self_join_knn, or the graph when
+  // IndexOptions::self_join is false); threads as in IndexOptions.
   std::vector<std::vector<Neighbor>> self_knn(int k) const;
   std::vector<std::vector<Neighbor>> self_knn_exact(int k) const;
+  bool self_knn_is_exact() const;
   // Writes the HNSW graph alone (hnswlib format, labels = ids) for other tools, e.g.
   // python3-hnswlib's Index(space='ip').load_index(). Throws UsageError for an exact index.
   void save_hnsw(const std::filesystem::path& file) const;
@@ -115,6 +142,19 @@ class VectorSearch {
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };
+
+// What self_join_knn spent its CPU time on, in seconds of all its threads (benchmarks).
+struct SelfJoinStats {
+  int reduced_dim = 0, lists = 0;
+  int64_t compared = 0;  // reduced-space similarities computed
+  double fit_s = 0, project_s = 0, cluster_s = 0, join_s = 0, rerank_s = 0;
+};
+// The k nearest rows of every row of `data` (n x dim CV_32F, L2-normalised rows), itself
+// excluded, best first (ties: lower row first), similarities on the full rows. Approximate: a
+// true neighbour is missed when it is not among the row's best candidates in the reduced space of
+// its probed lists. Deterministic for a given seed and thread count.
+std::vector<std::vector<Neighbor>> self_join_knn(const cv::Mat& data, int k, const SelfJoinOptions& o = {},
+                                                 SelfJoinStats* stats = nullptr);
 
 // Called by `irbis index` after a commit: repairs an index that already exists on disk (does
 // nothing if there is none). Never throws; problems go to warn() (warnings.h), the next search repairs.

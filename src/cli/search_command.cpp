@@ -137,7 +137,9 @@ void add_unique_command(CLI::App& root, int& result) {
   cmd->callback([o, &result] {
     const Format fmt = o->json ? Format::json : parse_format(o->format);
     auto coll = Collection::open(o->coll);
-    auto vs = VectorSearch::open(*coll, o->idx.model, o->idx.options());
+    IndexOptions io = o->idx.options();
+    io.open_graph = false;  // the ranking needs self_knn and exact searches, never the graph
+    auto vs = VectorSearch::open(*coll, o->idx.model, io);
     const int64_t n = vs->size();
     const int top = o->top == 0 ? int(n) : int(std::min<int64_t>(o->top, n));
     if (o->top > n) std::cerr << "irbis: --top " << o->top << " is more than the " << n << " images; listing all " << n << '\n';

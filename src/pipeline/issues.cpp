@@ -231,8 +231,7 @@ CollectionIssues find_collection_issues(const Collection& coll, const IssueParam
     std::vector<double> kth(n, -1);
     int k_used = 0;
     try {
-      IndexOptions io;
-      auto vs = VectorSearch::open(coll, p.model, io);
+      auto vs = VectorSearch::open(coll, p.model, p.index);
       k_used = int(std::min<int64_t>(p.neighbours, vs->size() - 1));
       if (k_used >= 1) {
         const auto knn = vs->self_knn(k_used);

@@ -93,7 +93,7 @@ UniqueResult rank_unique(const VectorSearch& vs, const std::vector<ContentHash>&
     u.exact = true;
   };
   const auto knn = vs.self_knn(fetch);
-  const bool approximate = vs.status().kind == IndexKind::hnsw;
+  const bool approximate = !vs.self_knn_is_exact();
   res.rows.resize(size_t(n));
   for (int64_t r = 0; r < n; ++r) {
     UniqueRow& u = res.rows[size_t(r)];

@@ -22,6 +22,7 @@
 #include "irbis/search.h"
 #include "irbis/warnings.h"
 #include "features/inner_product.h"
+#include "search/parallel.h"
 
 namespace fs = std::filesystem;
 
@@ -40,22 +41,7 @@ class IpSpace : public hnswlib::SpaceInterface<float> {
 };
 using Graph = hnswlib::HierarchicalNSW<float>;
 
-int thread_count(int t) { return t > 0 ? t : std::max(1u, std::thread::hardware_concurrency()); }
-
-// Runs f(i) for i in [0, n) on `threads` threads (dynamic chunks of 64).
-template <class F>
-void parallel_for(int64_t n, int threads, F&& f) {
-  threads = int(std::min<int64_t>(thread_count(threads), std::max<int64_t>(1, n / 64)));
-  std::atomic<int64_t> next{0};
-  auto work = [&] {
-    for (int64_t b; (b = next.fetch_add(64)) < n;)
-      for (int64_t i = b; i < std::min(n, b + 64); ++i) f(i);
-  };
-  if (threads <= 1) return work();
-  std::vector<std::thread> pool;
-  for (int t = 0; t < threads; ++t) pool.emplace_back(work);
-  for (auto& t : pool) t.join();
-}
+using search_detail::parallel_for;
 
 // Top k of (similarity, row) pairs, best first (ties: smaller row first).
 std::vector<Neighbor> top_k(const float* sims, int64_t n, int k, int64_t exclude) {
@@ -357,7 +343,7 @@ struct VectorSearch::Impl {
     if (k == IndexKind::automatic) k = n() >= opts.hnsw_min_images ? IndexKind::hnsw : IndexKind::exact;
     status.kind = k;
     status.indexed_dim = dim();
-    if (k == IndexKind::hnsw && n() > 0) {
+    if (k == IndexKind::hnsw && n() > 0 && opts.open_graph) {
       bool changed = false;
       if (dir.empty() || !load()) {
         build(dir.empty() ? "in memory" : (fs::exists(file(".json")) ? "damaged or incompatible" : "missing"));
@@ -487,9 +473,16 @@ std::vector<std::vector<Neighbor>> VectorSearch::self_knn_exact(int k) const {
   return out;
 }
 
+bool VectorSearch::self_knn_is_exact() const { return impl_->status.kind == IndexKind::exact; }
+
 std::vector<std::vector<Neighbor>> VectorSearch::self_knn(int k) const {
   const auto& m = *impl_;
-  if (!m.graph) return self_knn_exact(k);
+  if (self_knn_is_exact()) return self_knn_exact(k);
+  if (m.opts.self_join || !m.graph) {
+    SelfJoinOptions jo = m.opts.join;
+    if (jo.threads == 0) jo.threads = m.opts.threads;
+    return self_join_knn(m.emb.data, k, jo);
+  }
   std::vector<std::vector<Neighbor>> out(size_t(m.n()));
   parallel_for(m.n(), m.opts.threads, [&](int64_t r) {
     const float* q = m.emb.data.ptr<float>(int(r));

@@ -1,0 +1,164 @@
+// Recall and time of the all-rows k-NN self-join (self_join_knn) against the exact self_knn and
+// the per-row HNSW path, on a Gaussian mixture like issues_bench's or on stored embedding rows
+// (a collection's features/emb.<model>.f files: raw little-endian f32 rows, concatenated).
+//   build/bench/self_join_bench --n 20000 --k 7                       (mixture, 2696-d)
+//   build/bench/self_join_bench --rows a.f,b.f --dim 2696 --k 7        (real embeddings)
+// Options: --reduced R --nprobe P --candidates C --lists L (one self-join configuration each, as a
+// comma list: every combination is run), --hnsw 1 (also the graph path), --threads T, --exact 0
+// (no exact reference: times only, recall printed as 0).
+#include <sys/resource.h>
+
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <set>
+#include <sstream>
+#include <string>
+#include <thread>
+
+#include "irbis/search.h"
+#include "synthetic_embeddings.h"
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+double since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+double cpu_seconds() {
+  timespec t{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+  return double(t.tv_sec) + 1e-9 * double(t.tv_nsec);
+}
+
+std::vector<int> int_list(const std::string& s) {
+  std::vector<int> v;
+  std::stringstream in(s);
+  for (std::string part; std::getline(in, part, ',');) v.push_back(std::stoi(part));
+  return v;
+}
+
+// Rows of the files (each a whole number of dim-float rows), normalised; zero rows (failed
+// images) and repeats of a row (the same image in two collections) dropped; at most n, evenly spaced.
+cv::Mat load_rows(const std::string& files, int dim, int64_t n) {
+  std::vector<float> all;
+  std::set<std::string> seen;
+  std::stringstream in(files);
+  for (std::string f; std::getline(in, f, ',');) {
+    std::ifstream s(f, std::ios::binary);
+    std::vector<float> row(static_cast<size_t>(dim));
+    while (s.read(reinterpret_cast<char*>(row.data()), std::streamsize(row.size() * sizeof(float)))) {
+      double nn = 0;
+      for (float x : row) nn += double(x) * x;
+      if (nn <= 0 || !seen.insert(std::string(reinterpret_cast<const char*>(row.data()), row.size() * sizeof(float))).second)
+        continue;
+      for (float& x : row) x = float(x / std::sqrt(nn));
+      all.insert(all.end(), row.begin(), row.end());
+    }
+  }
+  const int64_t have = int64_t(all.size() / size_t(dim));
+  const int64_t m = std::min(have, n);
+  cv::Mat x(int(m), dim, CV_32F);
+  for (int64_t i = 0; i < m; ++i) std::copy_n(all.data() + (i * have / m) * dim, dim, x.ptr<float>(int(i)));
+  return x;
+}
+
+double recall(const std::vector<std::vector<irbis::Neighbor>>& got, const std::vector<std::vector<irbis::Neighbor>>& truth) {
+  int64_t hit = 0, total = 0;
+  for (size_t i = 0; i < truth.size(); ++i) {
+    std::set<int64_t> t;
+    for (const auto& nb : truth[i]) t.insert(nb.row);
+    for (const auto& nb : got[i]) hit += t.count(nb.row);
+    total += int64_t(truth[i].size());
+  }
+  return total ? double(hit) / double(total) : 1.0;
+}
+
+// Mean relative error of the k-th neighbour's distance (what `issues` uses) against exact.
+double kth_error(const std::vector<std::vector<irbis::Neighbor>>& got, const std::vector<std::vector<irbis::Neighbor>>& truth) {
+  double s = 0;
+  int64_t c = 0;
+  for (size_t i = 0; i < truth.size(); ++i) {
+    if (truth[i].empty() || got[i].empty()) continue;
+    const double t = 1.0 - truth[i].back().similarity, g = 1.0 - got[i].back().similarity;
+    s += t > 0 ? (g - t) / t : 0;
+    ++c;
+  }
+  return c ? s / double(c) : 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  int64_t n = 20000;
+  int dim = 2696, k = 7, threads = 0, hnsw = 0, with_exact = 1;
+  std::string rows, reduced = "256", nprobe = "8", candidates = "0", lists = "0";
+  for (int i = 1; i + 1 < argc; i += 2) {
+    const std::string a = argv[i], v = argv[i + 1];
+    if (a == "--n") n = std::stoll(v);
+    else if (a == "--dim") dim = std::stoi(v);
+    else if (a == "--k") k = std::stoi(v);
+    else if (a == "--rows") rows = v;
+    else if (a == "--reduced") reduced = v;
+    else if (a == "--nprobe") nprobe = v;
+    else if (a == "--candidates") candidates = v;
+    else if (a == "--lists") lists = v;
+    else if (a == "--threads") threads = std::stoi(v);
+    else if (a == "--hnsw") hnsw = std::stoi(v);
+    else if (a == "--exact") with_exact = std::stoi(v);
+    else {
+      std::cerr << "unknown option " << a << "\n";
+      return 2;
+    }
+  }
+  const cv::Mat x = rows.empty() ? irbis::bench::mixture(n, dim, int(std::max<int64_t>(1, n / 50)), 0.6f, 1, 2)
+                                 : load_rows(rows, dim, n);
+  std::printf("data: %s, %d x %d, k %d\n", rows.empty() ? "mixture (n/50 centres, spread 0.6)" : rows.c_str(), x.rows,
+              x.cols, k);
+  std::vector<int64_t> ids(static_cast<size_t>(x.rows));
+  for (int i = 0; i < x.rows; ++i) ids[size_t(i)] = i;
+  irbis::IndexOptions eo;
+  eo.kind = irbis::IndexKind::exact;
+  eo.threads = threads;
+  auto exact = irbis::VectorSearch::from_matrix(x, ids, eo);
+  auto t = Clock::now();
+  double c = cpu_seconds();
+  const auto truth = with_exact ? exact->self_knn_exact(k) : std::vector<std::vector<irbis::Neighbor>>(size_t(x.rows));
+  std::printf("exact: %.2f s wall, %.2f s CPU\n", since(t), cpu_seconds() - c);
+  if (hnsw) {
+    irbis::IndexOptions ho;
+    ho.kind = irbis::IndexKind::hnsw;
+    ho.self_join = false;
+    ho.threads = threads;
+    t = Clock::now();
+    c = cpu_seconds();
+    auto h = irbis::VectorSearch::from_matrix(x, ids, ho);
+    const double build = since(t), build_cpu = cpu_seconds() - c;
+    t = Clock::now();
+    c = cpu_seconds();
+    const auto got = h->self_knn(k);
+    std::printf("hnsw (per-row graph queries): build %.2f s wall / %.2f s CPU, self_knn %.2f s wall / %.2f s CPU, "
+                "recall@%d %.4f, k-th distance error %+.5f\n",
+                build, build_cpu, since(t), cpu_seconds() - c, k, recall(got, truth), kth_error(got, truth));
+  }
+  for (int r : int_list(reduced))
+    for (int p : int_list(nprobe))
+      for (int cand : int_list(candidates))
+        for (int l : int_list(lists)) {
+          irbis::SelfJoinOptions o;
+          o.reduced_dim = r;
+          o.nprobe = p;
+          o.candidates = cand;
+          o.lists = l;
+          o.threads = threads;
+          irbis::SelfJoinStats st;
+          t = Clock::now();
+          c = cpu_seconds();
+          const auto got = irbis::self_join_knn(x, k, o, &st);
+          std::printf("self-join reduced %d lists %d nprobe %d candidates %d: %.2f s wall, %.2f s CPU (fit %.2f, "
+                      "project %.2f, cluster %.2f, join %.2f, rerank %.2f), recall@%d %.4f, k-th distance error %+.5f\n",
+                      st.reduced_dim, st.lists, p, cand, since(t), cpu_seconds() - c, st.fit_s, st.project_s,
+                      st.cluster_s, st.join_s, st.rerank_s, k, recall(got, truth), kth_error(got, truth));
+          std::fflush(stdout);
+        }
+  return 0;
+}

@@ -1,0 +1,173 @@
+// The all-rows k-NN self-join (self_join_knn) and how VectorSearch::self_knn picks it.
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <set>
+
+#include "irbis/search.h"
+#include "search/search_data.h"
+
+namespace irbis {
+namespace {
+
+using test::iota_ids;
+using test::mixture;
+using Knn = std::vector<std::vector<Neighbor>>;
+
+Knn exact_knn(const cv::Mat& x, int k) {
+  IndexOptions o;
+  o.kind = IndexKind::exact;
+  return VectorSearch::from_matrix(x.clone(), iota_ids(x.rows), o)->self_knn_exact(k);
+}
+
+double recall(const Knn& got, const Knn& truth) {
+  int64_t hit = 0, total = 0;
+  for (size_t i = 0; i < truth.size(); ++i) {
+    std::set<int64_t> t;
+    for (const auto& nb : truth[i]) t.insert(nb.row);
+    for (const auto& nb : got[i]) hit += int64_t(t.count(nb.row));
+    total += int64_t(truth[i].size());
+  }
+  return double(hit) / double(total);
+}
+
+// Every list: min(k, n - 1) distinct rows, never the row itself, best first, similarities equal
+// to the full rows' inner products.
+void expect_well_formed(const cv::Mat& x, const Knn& knn, int k) {
+  ASSERT_EQ(int64_t(knn.size()), int64_t(x.rows));
+  for (int i = 0; i < x.rows; ++i) {
+    const auto& v = knn[size_t(i)];
+    ASSERT_EQ(int64_t(v.size()), std::min<int64_t>(k, x.rows - 1)) << "row " << i;
+    std::set<int64_t> seen;
+    for (size_t j = 0; j < v.size(); ++j) {
+      EXPECT_NE(v[j].row, i);
+      EXPECT_TRUE(seen.insert(v[j].row).second) << "row " << i << " lists " << v[j].row << " twice";
+      EXPECT_NEAR(v[j].similarity, float(x.row(i).dot(x.row(int(v[j].row)))), 1e-4);
+      if (j > 0) EXPECT_GE(v[j - 1].similarity, v[j].similarity);
+    }
+  }
+}
+
+// The shipped defaults except the dimensions: a 384-d mixture reduced to 64, so the reduction,
+// the lists and the re-score all take part. Floor stated in docs/search.md.
+TEST(SelfJoin, RecallAgainstExactOnMixture) {
+  const cv::Mat x = mixture(8000, 384, 160, 0.7f, 21);
+  SelfJoinOptions o;
+  o.reduced_dim = 64;
+  SelfJoinStats st;
+  const Knn got = self_join_knn(x, 10, o, &st);
+  expect_well_formed(x, got, 10);
+  const double r = recall(got, exact_knn(x, 10));
+  std::printf("self-join recall@10 (8000 x 384 -> 64, %d lists, nprobe 8): %.4f\n", st.lists, r);
+  EXPECT_EQ(st.reduced_dim, 64);
+  EXPECT_EQ(st.lists, 89);  // round(sqrt(8000))
+  EXPECT_GE(r, 0.95);
+  // The join compares each row with ~nprobe lists' members, not all rows.
+  EXPECT_LT(st.compared, int64_t(x.rows) * x.rows / 4);
+}
+
+TEST(SelfJoin, SameAnswerOnOneThreadAndMany) {
+  const cv::Mat x = mixture(3000, 96, 60, 0.7f, 22);
+  SelfJoinOptions o;
+  o.reduced_dim = 32;
+  o.threads = 1;
+  const Knn one = self_join_knn(x, 7, o);
+  o.threads = 4;
+  EXPECT_EQ(self_join_knn(x, 7, o), one);
+}
+
+// Exact copies: each copy's first neighbour is its twin (similarity 1), never itself.
+TEST(SelfJoin, DuplicateRowsFindEachOther) {
+  const cv::Mat base = mixture(2000, 64, 40, 0.7f, 23);
+  cv::Mat x;
+  cv::vconcat(base, base.rowRange(0, 300), x);  // rows 2000.. copy rows 0..299
+  SelfJoinOptions o;
+  o.reduced_dim = 24;
+  const Knn got = self_join_knn(x, 5, o);
+  expect_well_formed(x, got, 5);
+  for (int i = 0; i < 300; ++i) {
+    EXPECT_EQ(got[size_t(i)][0].row, 2000 + i);
+    EXPECT_EQ(got[size_t(2000 + i)][0].row, i);
+    EXPECT_NEAR(got[size_t(i)][0].similarity, 1.f, 1e-5);
+  }
+}
+
+// Lists far smaller than k: a row keeps probing further lists until they hold enough rows, so it
+// still gets k neighbours; with every list probed and no reduction the answer is exact.
+TEST(SelfJoin, TinyListsStillGiveKNeighbours) {
+  const cv::Mat x = mixture(400, 32, 8, 0.8f, 24);
+  SelfJoinOptions o;
+  o.reduced_dim = 0;
+  o.lists = 200;  // ~2 rows per list
+  o.nprobe = 1;
+  const Knn got = self_join_knn(x, 12, o);
+  expect_well_formed(x, got, 12);
+  o.lists = 7;
+  o.nprobe = 7;  // every list
+  o.candidates = 399;
+  const Knn all = self_join_knn(x, 12, o);
+  const Knn truth = exact_knn(x, 12);
+  for (int i = 0; i < x.rows; ++i)
+    for (size_t j = 0; j < truth[size_t(i)].size(); ++j)
+      EXPECT_NEAR(all[size_t(i)][j].similarity, truth[size_t(i)][j].similarity, 1e-5) << i << " " << j;
+}
+
+TEST(SelfJoin, SmallAndDegenerateInputs) {
+  const cv::Mat x = mixture(5, 16, 2, 0.5f, 25);
+  EXPECT_EQ(self_join_knn(x.rowRange(0, 1).clone(), 3).at(0).size(), 0u);  // one row: no neighbour
+  expect_well_formed(x, self_join_knn(x, 10), 10);                          // k >= n: the n - 1 others
+  EXPECT_TRUE(self_join_knn(cv::Mat(0, 16, CV_32F), 3).empty());
+  for (const auto& v : self_join_knn(x, 0)) EXPECT_TRUE(v.empty());
+  // All-zero rows span no direction to reduce to: the full rows are compared.
+  SelfJoinOptions o;
+  o.reduced_dim = 4;
+  const Knn z = self_join_knn(cv::Mat::zeros(50, 16, CV_32F), 3, o);
+  for (const auto& v : z) EXPECT_EQ(v.size(), 3u);
+}
+
+// self_knn: exact below hnsw_min_images, the self-join from there on; open_graph = false builds no
+// graph (search() is then exact).
+TEST(SelfJoin, VectorSearchSwitchesAtTheExactThreshold) {
+  const int n = 3000;
+  const cv::Mat x = mixture(n, 64, 60, 0.7f, 26);
+  IndexOptions o;
+  o.hnsw_min_images = n + 1;  // n just below the switch
+  auto below = VectorSearch::from_matrix(x.clone(), iota_ids(n), o);
+  EXPECT_TRUE(below->self_knn_is_exact());
+  const Knn truth = below->self_knn(8);
+  EXPECT_EQ(truth, below->self_knn_exact(8));
+  o.hnsw_min_images = n;  // at the switch
+  o.open_graph = false;
+  o.join.reduced_dim = 16;
+  auto above = VectorSearch::from_matrix(x.clone(), iota_ids(n), o);
+  EXPECT_FALSE(above->self_knn_is_exact());
+  EXPECT_EQ(above->status().kind, IndexKind::hnsw);
+  EXPECT_FALSE(above->status().built);
+  const Knn got = above->self_knn(8);
+  EXPECT_EQ(got, self_join_knn(x, 8, o.join));
+  EXPECT_NE(got, truth);  // reduced to 16 of 64 dimensions: some neighbours differ
+  EXPECT_GE(recall(got, truth), 0.9);
+  EXPECT_EQ(above->search(x.ptr<float>(5), 4), above->search_exact(x.ptr<float>(5), 4));
+}
+
+// unique's ranking over the self-join: the re-check still proves the top ranks exact.
+TEST(SelfJoin, UniqueTopRanksAreExact) {
+  const cv::Mat x = mixture(6000, 64, 150, 0.8f, 27);
+  IndexOptions o;
+  o.kind = IndexKind::hnsw;
+  o.open_graph = false;
+  o.join.reduced_dim = 12;  // coarse, so the approximate distances need the re-check
+  auto j = VectorSearch::from_matrix(x.clone(), iota_ids(6000), o);
+  o.kind = IndexKind::exact;
+  auto e = VectorSearch::from_matrix(x.clone(), iota_ids(6000), o);
+  const auto a = rank_unique(*j, {}, 20);
+  const auto b = rank_unique(*e, {}, 20);
+  EXPECT_TRUE(a.top_exact);
+  for (int i = 0; i < 20; ++i) {
+    EXPECT_EQ(a.rows[size_t(i)].row, b.rows[size_t(i)].row) << i;
+    EXPECT_NEAR(a.rows[size_t(i)].distance, b.rows[size_t(i)].distance, 1e-5);
+  }
+}
+
+}  // namespace
+}  // namespace irbis
