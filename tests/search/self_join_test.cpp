@@ -43,7 +43,9 @@ void expect_well_formed(const cv::Mat& x, const Knn& knn, int k) {
       EXPECT_NE(v[j].row, i);
       EXPECT_TRUE(seen.insert(v[j].row).second) << "row " << i << " lists " << v[j].row << " twice";
       EXPECT_NEAR(v[j].similarity, float(x.row(i).dot(x.row(int(v[j].row)))), 1e-4);
-      if (j > 0) EXPECT_GE(v[j - 1].similarity, v[j].similarity);
+      if (j > 0) {
+        EXPECT_GE(v[j - 1].similarity, v[j].similarity);
+      }
     }
   }
 }
