@@ -2,7 +2,8 @@
 // L2-normalised descriptors), the most unique images, and retrieval evaluation. See docs/search.md.
 //
 // Two index kinds:
-//   exact — blocked OpenBLAS sgemm/sgemv over the stored vectors; nothing is written to disk.
+//   exact — one dot-product kernel per stored vector (a query), blocked OpenBLAS sgemm (all rows
+//           at once, self_knn); nothing is written to disk.
 //   hnsw  — hnswlib graph over PCA-reduced (default 256-d), re-normalised vectors; every answer is
 //           re-ranked exactly on the full stored vectors. Persisted as derived state under
 //           <collection>/index/<model>.{hnsw,pca,json}; repaired against the catalog when opened
@@ -64,9 +65,10 @@ struct IndexOptions {
   bool rerank = true;
   double rebuild_tombstones = 0.2;  // rebuild when tombstones exceed this share of the graph
   bool persist = true;              // read/write <collection>/index (false: build in memory only)
-  // Exact queries: false = one OpenBLAS sgemv (multi-threaded, fastest for one query at a time);
-  // true = a single-threaded dot-product loop per query, for callers running many queries at
-  // once (irbis serve: concurrent sgemv calls contend inside OpenBLAS, see BENCHMARKS.md).
+  // Exact queries score every row with the same dot-product kernel either way, so the answers
+  // (similarities bit for bit, order of ties) do not depend on this. false = rows split over
+  // `threads` threads when the scan is large (fastest for one query at a time); true = one
+  // thread per query, for callers running many queries at once (irbis serve).
   bool single_thread_queries = false;
   int threads = 0;                  // 0 = hardware_concurrency
   // false: the HNSW graph is neither loaded nor built (callers that need self_knn and exact

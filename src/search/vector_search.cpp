@@ -1,4 +1,4 @@
-// Exact (OpenBLAS) and HNSW (hnswlib over PCA-reduced vectors, exact re-rank) search, and the
+// Exact (dot-product kernel per query, OpenBLAS sgemm for all rows) and HNSW (hnswlib over PCA-reduced vectors, exact re-rank) search, and the
 // on-disk index as derived state of the catalog. See include/irbis/search.h and docs/search.md.
 #include <algorithm>
 #include <atomic>
@@ -359,14 +359,20 @@ struct VectorSearch::Impl {
     status.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   }
 
+  // Every exact query scores each row with the one kernel the HNSW re-rank uses (kernels::dot),
+  // however it is threaded: the CLI (threads) and the server (one thread per query) then give
+  // bit-identical similarities, and equal ones (copies of an image) tie-break by row alike. An
+  // OpenBLAS sgemv here rounded differently from the server's loop, so near-ties came out in
+  // another order in `irbis search --json` than in /api/search (e2e.json_equality, 1 run in ~12).
   std::vector<Neighbor> exact(const float* q, int k, int64_t exclude) const {
     if (n() == 0 || k <= 0) return {};
     std::vector<float> sims(static_cast<size_t>(n()));
-    if (opts.single_thread_queries) {
-      for (int64_t r = 0; r < n(); ++r) sims[size_t(r)] = kernels::dot(q, emb.data.ptr<float>(int(r)), size_t(dim()));
+    auto score = [&](int64_t r) { sims[size_t(r)] = kernels::dot(q, emb.data.ptr<float>(int(r)), size_t(dim())); };
+    // Threads pay for their start only over many rows (a scan of >= 16 MB of vectors).
+    if (opts.single_thread_queries || n() * int64_t(dim()) < (int64_t(1) << 22)) {
+      for (int64_t r = 0; r < n(); ++r) score(r);
     } else {
-      cblas_sgemv(CblasRowMajor, CblasNoTrans, int(n()), dim(), 1.f, emb.data.ptr<float>(), dim(), q, 1, 0.f,
-                  sims.data(), 1);
+      parallel_for(n(), opts.threads, score);
     }
     return top_k(sims.data(), n(), k, exclude);
   }

@@ -55,6 +55,47 @@ TEST(VectorSearch, ExactMatchesBruteForceAndClampsK) {
   }
 }
 
+// The CLI (rows over threads) and the server (one thread per query) must give the same answer bit
+// for bit: same similarities, same order, copies of an image tie-broken by row. Copies sit at
+// many positions (block edges of any BLAS kernel), near-ties differ in the last bits only, and the
+// scan is large enough for the threaded path. Failed when the CLI's path was an OpenBLAS sgemv
+// (e2e.json_equality compares `irbis search --json` with /api/search).
+TEST(VectorSearch, ExactQueriesAreBitIdenticalOnEveryThreadingPath) {
+  const int n = 4500, d = 1024;  // 4.6 M floats: above the threaded-scan threshold
+  cv::Mat x = mixture(n, d, 40, 0.6f, 21);
+  for (int r : {1, 2, 3, 7, 64, 65, 127, 128, 255, 1000, 2047, 2048, 4095, 4499}) x.row(0).copyTo(x.row(r));
+  for (int r : {10, 11, 500, 3333}) {  // near-ties of row 0: one coordinate nudged by an ulp
+    x.row(0).copyTo(x.row(r));
+    float& v = x.at<float>(r, r % d);
+    v = std::nextafter(v, 2.f);
+  }
+  IndexOptions o;
+  o.kind = IndexKind::exact;
+  o.threads = 2;
+  auto threaded = VectorSearch::from_matrix(x.clone(), iota_ids(n), o);
+  o.single_thread_queries = true;
+  auto single = VectorSearch::from_matrix(x.clone(), iota_ids(n), o);
+  for (int q : {0, 10, 77, 4499}) {
+    const auto a = threaded->search(x.ptr<float>(q), 40, q), b = single->search(x.ptr<float>(q), 40, q);
+    ASSERT_EQ(a.size(), 40u);
+    ASSERT_EQ(a.size(), b.size());
+    for (size_t i = 0; i < a.size(); ++i) {
+      EXPECT_EQ(a[i].row, b[i].row) << "query " << q << " rank " << i;
+      EXPECT_EQ(a[i].similarity, b[i].similarity) << "query " << q << " rank " << i;  // bit for bit
+      if (i > 0 && a[i].similarity == a[i - 1].similarity) {
+        EXPECT_LT(a[i - 1].row, a[i].row) << "ties by row";
+      }
+    }
+  }
+  // Row 0's 14 copies and 4 near-copies are its 18 nearest; the copies (equal similarities) in row
+  // order.
+  const std::vector<int64_t> copies{1, 2, 3, 7, 64, 65, 127, 128, 255, 1000, 2047, 2048, 4095, 4499};
+  std::vector<int64_t> copies_found;
+  for (const auto& nb : threaded->search(x.ptr<float>(0), 18, 0))
+    if (std::find(copies.begin(), copies.end(), nb.row) != copies.end()) copies_found.push_back(nb.row);
+  EXPECT_EQ(copies_found, copies);
+}
+
 double recall_at(const VectorSearch& a, const VectorSearch& exact, const cv::Mat& qs, int k) {
   int64_t hit = 0;
   for (int i = 0; i < qs.rows; ++i) {
