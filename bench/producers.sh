@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # CPU ms per image of each image-feature producer of `irbis index` and of the decode they share
-# (build/bench/producers_bench, one thread), and how many hash bits moved when the hashes began to
-# share the 224 px decode instead of their own 32 px one: on the Debian photos (opencv-doc,
+# (build/bench/producers_bench, one thread), and how many hash bits would move if the hashes shared
+# the 224 px decode instead of their own 32 px one: on the Debian photos (opencv-doc,
 # python3-skimage) and on N generated JPEGs of SIZE (bench/lib/image_size.bash: 1mp, 12mp).
 #   usage: bench/producers.sh [SIZE=1mp] [N]
 set -euo pipefail

@@ -1,11 +1,11 @@
 // CPU cost per image of each image-feature producer of `irbis index` (the registry in
 // src/pipeline/features.cpp), and of decoding, on a folder of images, one thread:
-//   - decode: the pass's one decode at the side every image producer and the default CNN share
-//     (224 px), and the separate 32 px hash decode it replaced (decode_32_former);
+//   - decode: the 224 px decode the quality group and the default CNN share, and the hashes' own
+//     32 px decode (decode_32_hashes);
 //   - each registered feature's compute on the decode `index` gives it, and the quality group's
 //     shared small image (quality_input);
-//   - how many hash bits move when the hashes are computed from the shared 224 px decode instead
-//     of the 32 px one (pHash, dHash, aHash and the stored pHash variants), per image.
+//   - how many hash bits would move if the hashes were computed from the shared 224 px decode
+//     instead of their own 32 px one (why they are not) (pHash, dHash, aHash and the stored pHash variants), per image.
 // Prints one JSON object (ms CPU per image; bit counts). bench/producers.sh runs it.
 //   build/bench/producers_bench IMAGE_DIR
 #include <algorithm>
@@ -35,8 +35,6 @@ double cpu_now() {
 
 int bits_moved(uint64_t a, uint64_t b) { return irbis::hamming(a, b); }
 
-// The hashes' own decode side before they shared the 224 px decode (kHashMinSide was 32).
-constexpr int kFormerHashSide = 32;
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -63,16 +61,16 @@ int main(int argc, char** argv) {
       d.push_back(irbis::decode_image(bytes, opts));
       cpu["decode_224"] += cpu_now() - t0;
       t0 = cpu_now();
-      opts.min_side = kFormerHashSide;
+      opts.min_side = irbis::kHashMinSide;
       d.push_back(irbis::decode_image(bytes, opts));
-      cpu["decode_32_former"] += cpu_now() - t0;
+      cpu["decode_32_hashes"] += cpu_now() - t0;
     } catch (const irbis::Error&) {
       ++failed;
       continue;
     }
     const cv::Mat& shared = d[0].rgb;
     for (const auto& group : image_feature_groups()) {
-      const cv::Mat& rgb = shared;  // every group's side is kQualityMinSide
+      const cv::Mat& rgb = group.min_side == irbis::kHashMinSide ? d[1].rgb : shared;
       t0 = cpu_now();
       const irbis::indexing::GroupInput prepared = irbis::indexing::prepare_group_input(group, rgb);
       cpu[group.label + ".prepare"] += cpu_now() - t0;
@@ -84,7 +82,7 @@ int main(int argc, char** argv) {
         cpu[feature.spec.name] += cpu_now() - t0;
       }
     }
-    // Hashes from the shared decode against the former 32 px decode.
+    // What hashing the shared 224 px decode instead of the hashes' own 32 px one would move.
     const irbis::ImageHashes own = irbis::image_hashes(d[1].rgb), from_shared = irbis::image_hashes(shared);
     moved["phash"].push_back(bits_moved(own.phash, from_shared.phash));
     moved["dhash"].push_back(bits_moved(own.dhash, from_shared.dhash));

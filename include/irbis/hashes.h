@@ -24,10 +24,10 @@ uint64_t dhash(const cv::Mat& rgb);
 uint64_t ahash(const cv::Mat& rgb);
 
 // The decode `index` gives the hashes and colour statistics: JPEGs at the smallest DCT scale with
-// both sides >= this, other formats shrunk to the same size (DecodeOptions::min_side). The quality
-// measures' and the default CNN input's side, so one decode serves all of them (until 2026-12 it
-// was 32, a second decode of every photo under ~1800 px; docs/features.md).
-constexpr int kHashMinSide = 224;
+// both sides >= this, other formats shrunk to the same size (DecodeOptions::min_side). Not the CNN's
+// 224 px decode: hashing that would save ~1 ms CPU per photo but move bits of every stored hash of
+// a photo under ~1800 px (bench/producers.sh), so old and new rows of one photo would disagree.
+constexpr int kHashMinSide = 32;
 
 // All three and the pHash variants at once, converting to gray and taking the 32x32 DCT a single
 // time (what `index` uses, for its `hashes` and `phash_variants` features).
