@@ -6,12 +6,11 @@ tests/e2e/golden_hashes.sh to pin irbis's hashes on real photos.
 
 The PPM files are what both sides hash: irbis reads their raw pixels (no decoder, no EXIF), and
 every side is at most 62 px so `index` hashes them as they are (no pre-shrink, docs/features.md).
-A few larger JPEGs pin what `index` feeds the hashes (docs/features.md): their own decode at
-kHashMinSide = 32, i.e. libjpeg's DCT scaling to the smallest n/8 with both sides >= 32 (1/8 for
-these; PIL's draft mode, the same libjpeg-turbo scaled IDCT through its other API). How many of
-them hashing the 224 px decode the CNN uses would change on clear bits is printed (on these smooth
-photos none: the two decodes differ by less than the margins; bench/producers.sh counts the bits
-on real 1 MP photos).
+A few larger JPEGs pin what `index` feeds the hashes (docs/features.md): the decode at
+kHashMinSide = 32, i.e. libjpeg's DCT scaling to the smallest n/8 with both sides >= 32 (PIL's
+draft mode, the same libjpeg-turbo scaled IDCT through its other API). How many of them the CNN's
+224 px decode would hash differently on clear bits is printed (bench/producers.sh counts the bits
+on real 1 MP photos; docs/features.md says why the hashes keep their own decode).
 """
 import sys
 from pathlib import Path
@@ -99,11 +98,11 @@ def read_ppm(path):
 # Sizes of at most 62 px on each side (never pre-shrunk), none dividing 32, 9 or 8 evenly: output
 # pixels of the area resampler mix fractional source pixels.
 SIZES = [(61, 47), (50, 37), (62, 57), (37, 58), (45, 33), (59, 41), (33, 62), (55, 55)]
-# JPEGs large enough to be DCT-scaled: to 1/8 for the hashes (32 px rule); the 224 px decode the CNN
-# and the quality measures share would be 1/2, 1/2, 1/4 and 1/8 (scales PIL's draft mode offers).
+# JPEGs large enough to be DCT-scaled to 1/8 by the 32 px rule (a scale PIL's draft mode offers);
+# the CNN's 224 px rule would decode them at 1/2, 1/2, 1/4 and 1/8.
 LARGE = [(640, 480), (512, 512), (1024, 960), (1792, 1800)]
 DECODE_SIDE = 32  # kHashMinSide
-SHARED_DECODE_SIDE = 224  # kQualityMinSide, the default CNN's input side
+CNN_DECODE_SIDE = 224
 
 
 def index_input(path, side=DECODE_SIDE):
@@ -144,19 +143,19 @@ def check(out_dir, export_csv):
     large = sorted(Path(out_dir).glob("*_large.jpg"))
     assert len(files) >= 12 and len(large) == len(LARGE), (len(files), len(large))
     assert set(f.name for f in files + large) == set(got), (len(files), sorted(got))
-    failures, unpinned, bilinear_caught, shared_rule_differs = [], 0, 0, 0
+    failures, unpinned, bilinear_caught, cnn_rule_caught = [], 0, 0, 0
     for f in large:
         ref = hashes(index_input(f))
-        shared = hashes(index_input(f, SHARED_DECODE_SIDE))
+        cnn_rule = hashes(index_input(f, CNN_DECODE_SIDE))
         for name, (want, margins) in ref.items():
             have = got[f.name][name]
             bad = differing_pinned_bits(have, want, margins, MARGIN[name])
             print(f"{f.name:24s} {name} irbis {have:016x} reference {want:016x}" + (f"  {bad} pinned bits differ" if bad else ""))
             if bad:
                 failures.append(f"{f.name} {name}")
-        if any(differing_pinned_bits(got[f.name][n], shared[n][0], ref[n][1], MARGIN[n]) for n in ("phash", "dhash", "ahash")):
-            shared_rule_differs += 1
-    print(f"{len(large)} large JPEGs: hashing the shared 224 px decode would differ on {shared_rule_differs}")
+        if any(differing_pinned_bits(got[f.name][n], cnn_rule[n][0], ref[n][1], MARGIN[n]) for n in ("phash", "dhash", "ahash")):
+            cnn_rule_caught += 1
+    print(f"{len(large)} large JPEGs: hashing the CNN's 224 px decode instead would differ on {cnn_rule_caught}")
     for f in files:
         rgb = read_ppm(f)
         ref = hashes(rgb)
