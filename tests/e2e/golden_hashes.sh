@@ -1,8 +1,8 @@
 # Golden pHash, dHash and aHash of real photos (opencv-doc and scikit-image, Debian packages),
 # computed at test time by an independent numpy/scipy reference of docs/features.md
 # (lib/hash_reference.py): any change to the hashes, such as bilinear instead of area resizing, or
-# to the decode `index` hashes (their own 32 px one, kHashMinSide, checked on four large JPEGs),
-# fails here and must be a deliberate decision (docs/features.md, then this reference).
+# to the decode `index` hashes (kHashMinSide, checked on four large JPEGs), fails here and must be a
+# deliberate decision (docs/features.md, then this reference).
 source "$(dirname "$0")/lib/common.bash"
 
 DATA=/usr/share/doc/opencv-doc/examples/data
