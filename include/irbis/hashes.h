@@ -29,9 +29,11 @@ uint64_t ahash(const cv::Mat& rgb);
 // a photo under ~1800 px (bench/producers.sh), so old and new rows of one photo would disagree.
 constexpr int kHashMinSide = 32;
 
-// All three at once, converting to gray a single time (what `index` uses).
+// All three and the pHash variants at once, converting to gray and taking the 32x32 DCT a single
+// time (what `index` uses, for its `hashes` and `phash_variants` features).
 struct ImageHashes {
   uint64_t phash = 0, dhash = 0, ahash = 0;
+  std::array<uint64_t, kHashVariants> variants{};  // == phash_variants(rgb); variants[0] == phash
 };
 ImageHashes image_hashes(const cv::Mat& rgb);
 

@@ -172,7 +172,13 @@ std::array<uint64_t, kHashVariants> phash_variants(const cv::Mat& rgb) {
 ImageHashes image_hashes(const cv::Mat& rgb) {
   check_input(rgb, "image_hashes");
   const cv::Mat gray = gray_float(rgb);
-  return {phash_of_gray(gray), dhash_of_gray(gray), ahash_of_gray(gray)};
+  const PhashBlock block = phash_block_of_gray(gray);
+  ImageHashes h;
+  for (int v = 0; v < kHashVariants; ++v) h.variants[size_t(v)] = phash_of_block(transform_block(block, HashVariant(v)));
+  h.phash = h.variants[0];
+  h.dhash = dhash_of_gray(gray);
+  h.ahash = ahash_of_gray(gray);
+  return h;
 }
 
 std::array<float, kColorStatsDim> color_stats(const cv::Mat& rgb) {

@@ -34,7 +34,7 @@ const std::vector<ImageFeatureGroup>& image_feature_groups() {
        {
            {{kHashesFeature, "u64", 3},
             [](const FeatureInput& in, std::span<uint8_t> row) {
-              const ImageHashes h = image_hashes(in.rgb);
+              const ImageHashes& h = *in.hashes;
               put_row(row, std::array<uint64_t, 3>{h.phash, h.dhash, h.ahash});
             }},
            {{kColorFeature, "f32", kColorStatsDim},
@@ -43,12 +43,14 @@ const std::vector<ImageFeatureGroup>& image_feature_groups() {
            // 32x32 DCT's 8x8 block (no decode, no resize beyond the hash's), 56 bytes per image.
            {{kPhashVariantsFeature, "u64", kHashVariants - 1},
             [](const FeatureInput& in, std::span<uint8_t> row) {
-              const auto v = phash_variants(in.rgb);
+              const auto& v = in.hashes->variants;
               std::array<uint64_t, kHashVariants - 1> rest;
               std::copy(v.begin() + 1, v.end(), rest.begin());
               put_row(row, rest);
             }},
-       }},
+       },
+       /*shares_quality_input=*/false,
+       /*shares_hashes=*/true},
       // Quality measures, sharpness (irbis issues) and dominant colours at the CNN's input side: with embeddings the JPEG decode
       // is the model's own, so nothing is decoded twice. Asked for together with the hashes.
       {"quality",
@@ -61,7 +63,8 @@ const std::vector<ImageFeatureGroup>& image_feature_groups() {
            {{kPaletteFeature, "f32", kPaletteDim},
             [](const FeatureInput& in, std::span<uint8_t> row) { put_row(row, dominant_colors(*in.quality)); }},
        },
-       /*shares_quality_input=*/true},
+       /*shares_quality_input=*/true,
+       /*shares_hashes=*/false},
   };
   return groups;
 }
@@ -95,6 +98,7 @@ ProducerRows zeroed_rows(const std::vector<FeatureSpec>& specs) {
 GroupInput prepare_group_input(const ImageFeatureGroup& group, const cv::Mat& rgb) {
   GroupInput g;
   if (group.shares_quality_input) g.quality = quality_input(rgb);
+  if (group.shares_hashes) g.hashes = image_hashes(rgb);
   return g;
 }
 

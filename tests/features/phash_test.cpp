@@ -68,4 +68,7 @@ TEST(ImageHashes, EqualsTheThreeSeparateHashes) {
   EXPECT_EQ(h.phash, irbis::phash(img));
   EXPECT_EQ(h.dhash, irbis::dhash(img));
   EXPECT_EQ(h.ahash, irbis::ahash(img));
+  // The variants `index` stores come from the same grey image and DCT: equal to phash_variants.
+  EXPECT_EQ(h.variants, irbis::phash_variants(img));
+  EXPECT_EQ(h.variants[0], h.phash);
 }

@@ -16,6 +16,7 @@
 #include <opencv2/core.hpp>
 
 #include "irbis/collection.h"
+#include "irbis/hashes.h"
 #include "irbis/model.h"
 #include "irbis/quality.h"
 
@@ -27,6 +28,7 @@ struct FeatureInput {
   const Embedder* embedder = nullptr;  // model features: the network that ran
   const cv::Mat* blocks = nullptr;     // model features: its raw pooled blocks, 1 x blocks_dim CV_32F
   const QualityInput* quality = nullptr;  // groups with shares_quality_input: the small images made once
+  const ImageHashes* hashes = nullptr;    // groups with shares_hashes: every hash of the image, made once
 };
 
 // Fills `row` (exactly spec.row_bytes() bytes, zeroed) with one image's row. Runs on worker
@@ -47,13 +49,19 @@ struct ImageFeatureGroup {
   // The group's features read FeatureInput::quality (quality_input of the decode, made once per
   // image for all of them) instead of each shrinking the decode again.
   bool shares_quality_input = false;
+  // The group's features read FeatureInput::hashes (image_hashes of the decode: one grey image and
+  // one DCT for the hashes and the pHash variants).
+  bool shares_hashes = false;
 };
 const std::vector<ImageFeatureGroup>& image_feature_groups();
 
 // What a group's features of one image are computed from: the decode, and what the group shares.
 struct GroupInput {
   std::optional<QualityInput> quality;
-  FeatureInput input(const cv::Mat& rgb) const { return {rgb, nullptr, nullptr, quality ? &*quality : nullptr}; }
+  std::optional<ImageHashes> hashes;
+  FeatureInput input(const cv::Mat& rgb) const {
+    return {rgb, nullptr, nullptr, quality ? &*quality : nullptr, hashes ? &*hashes : nullptr};
+  }
 };
 GroupInput prepare_group_input(const ImageFeatureGroup& group, const cv::Mat& rgb);
 
