@@ -88,6 +88,7 @@ struct MatchOptions {
   // max_distance over the query's hash and its first `variants_used` variants (1 = mirror).
   int max_distance = DupesParams{}.max_distance;
   int variants_used = DupesParams{}.variants_used;
+  HashAgreement agreement = DupesParams{}.agreement;  // the dHash that must agree, as in dupes
   // CNN similarity through the collection's vector index when it has embeddings of `model`
   // (false: hashes only). Without embeddings the answer is the hash one and MatchResult::note
   // names the index command that adds them.

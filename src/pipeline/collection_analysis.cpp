@@ -70,6 +70,7 @@ CollectionDupes find_collection_dupes(const Collection& coll, const DupesParams&
     if (r.id >= hashes.rows()) continue;  // hashes not computed for this row
     DupeItem it;
     it.hash = hashes.row_u64(r.id)[0];
+    it.dhash = hashes.row_u64(r.id)[1];
     if (have_variants && r.id < variants.rows()) {
       const uint64_t* v = variants.row_u64(r.id);
       it.variants.assign(v, v + std::min(params_in.variants_used, kHashVariants - 1));
