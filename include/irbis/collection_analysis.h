@@ -61,6 +61,7 @@ struct CollectionDupes {
   // threshold < distance <= verify_max_distance, and with --cnn CNN pairs with
   // verify_min_similarity <= cosine < the CNN threshold.
   std::optional<int> verify_max_distance;
+  std::optional<int> verify_max_dhash_distance;  // ... and dHash distance <= this (docs/dupes.md, "Two hashes agree")
   std::optional<double> verify_min_similarity;
 };
 // `dupes --cnn`: also link images whose CNN embeddings are close (crops, rotations, flips,

@@ -90,7 +90,8 @@ void add_dupes_command(CLI::App& root, int& result) {
         else {
           write_table(std::cout, t.header, t.rows);
           std::cout << '\n' << found.groups.size() << " groups, " << found.duplicates() << " duplicates among "
-                    << n_images << " images (pHash distance <= " << o->threshold;
+                    << n_images << " images (pHash distance <= " << o->threshold << " with dHash <= "
+                    << o->agreement.max_sure_dhash;
           if (found.variants > 0) std::cout << ", mirror included";
           if (o->cnn) std::cout << " or CNN cosine similarity >= " << o->cnn_threshold;
           std::cout << ")\n" << keep_reasons_line(found) << '\n';
@@ -98,6 +99,7 @@ void add_dupes_command(CLI::App& root, int& result) {
         if (found.verify_max_distance || found.verify_min_similarity) {
           std::cout << found.pairs_verified << " uncertain pairs (";
           if (found.verify_max_distance) std::cout << "pHash distance <= " << *found.verify_max_distance;
+          if (found.verify_max_dhash_distance) std::cout << " with dHash distance <= " << *found.verify_max_dhash_distance;
           if (found.verify_max_distance && found.verify_min_similarity) std::cout << ", ";
           if (found.verify_min_similarity) std::cout << "CNN similarity >= " << fixed(*found.verify_min_similarity, 2);
           std::cout << ") geometrically verified in " << fixed(found.verify_seconds, 1) << " s\n";

@@ -89,6 +89,8 @@ nlohmann::json dupes_json(const CollectionDupes& d, int threshold, std::optional
           {"cnn_threshold", or_null(cnn_threshold.value_or(0), cnn_threshold.has_value())},
           {"variants", std::move(variants)},
           {"verify_max_distance", or_null(d.verify_max_distance.value_or(0), d.verify_max_distance.has_value())},
+          {"verify_max_dhash_distance",
+           or_null(d.verify_max_dhash_distance.value_or(0), d.verify_max_dhash_distance.has_value())},
           {"verify_min_similarity", or_null(d.verify_min_similarity.value_or(0), d.verify_min_similarity.has_value())},
           {"pairs_verified", d.pairs_verified},
           {"verify_seconds", d.verify_seconds},
