@@ -2,8 +2,10 @@
 // (no images): n items with a pHash, its mirror variant and a dHash, of which 1 % are planted
 // copies of another item (pHash 0..16 and dHash 0..12 bits flipped, some mirrored).
 //
-//   dupes_scale_bench [n=100000] [queries=1000] [threads=2]
+//   dupes_scale_bench [n=100000] [queries=1000] [threads=2] [phash-only]
 //
+// "phash-only": the rows have no dHash, so the pHash-only rule of before (band pHash <= 12) runs,
+// for a side-by-side on the same rows.
 // Times (1) group_duplicates at the defaults with a verifier that accepts every band pair and
 // counts them (the pairs a real run would verify; the real cost per pair is in BENCHMARKS.md),
 // (2) `match`'s hash stage for `queries` new rows against the n: the pHash search (with the
@@ -38,6 +40,7 @@ int main(int argc, char** argv) {
   const size_t n = argc > 1 ? std::stoul(argv[1]) : 100'000;
   const size_t nq = argc > 2 ? std::stoul(argv[2]) : 1'000;
   const int threads = argc > 3 ? std::stoi(argv[3]) : 2;
+  const bool phash_only = argc > 4 && std::string(argv[4]) == "phash-only";
   std::mt19937_64 rng(1);
   auto random_item = [&](size_t i) {
     irbis::DupeItem it;
@@ -63,6 +66,8 @@ int main(int argc, char** argv) {
   const size_t planted = n / 100;
   for (size_t i = 0; i + planted < n; ++i) items.push_back(random_item(i));
   for (size_t k = 0; k < planted; ++k) items.push_back(copy_of(items[rng() % (n - planted)], k));
+  if (phash_only)
+    for (auto& it : items) it.dhash.reset();
 
   irbis::DupesParams p;
   p.threads = threads;
@@ -77,11 +82,12 @@ int main(int argc, char** argv) {
   const double s_group = since(t0), c_group = cpu_now() - c0;
   size_t dups = 0;
   for (const auto& g : groups) dups += g.duplicates.size();
-  std::printf("group_duplicates n=%zu (%zu planted copies), defaults (pHash %d with dHash <= %d sure; band pHash <= %d "
+  std::printf("%sgroup_duplicates n=%zu (%zu planted copies), defaults (pHash %d with dHash <= %d sure; band pHash <= %d "
               "and dHash <= %d), threads=%d: %.3f s wall, %.3f s CPU, %zu duplicates, %zu band pairs verified\n",
-              n, planted, p.max_distance, p.agreement.max_sure_dhash, p.agreement.max_band_phash,
+              phash_only ? "[no dHash: pHash-only band <= 12] " : "", n, planted, p.max_distance, p.agreement.max_sure_dhash, p.agreement.max_band_phash,
               p.agreement.max_band_dhash, threads, s_group, c_group, dups, band_pairs);
 
+  if (phash_only) return 0;
   // match: nq new rows (half of them copies of collection rows) against the n.
   std::vector<uint64_t> ph(n), dh(n);
   for (size_t i = 0; i < n; ++i) ph[i] = items[i].hash, dh[i] = *items[i].dhash;
