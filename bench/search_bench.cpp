@@ -23,6 +23,7 @@
 
 #include "irbis/npy.h"
 #include "irbis/search.h"
+#include "synthetic_embeddings.h"
 
 namespace {
 
@@ -34,31 +35,10 @@ double rss_gb() {
   return double(u.ru_maxrss) / 1048576.0;
 }
 
-// Points around `centres` Gaussian centres, coordinate j scaled by (1 + j)^-alpha: a decaying
-// spectrum like the PCA spectrum of real CNN embeddings (alpha 0.5: the top 256 of 2696
-// directions hold ~70 % of the variance). alpha 0 = isotropic.
+// Coordinate j of the synthetic embeddings scaled by (1 + j)^-alpha (synthetic_embeddings.h).
 float g_alpha = 0.5f;
 cv::Mat mixture(int64_t n, int d, int centres, float spread, uint64_t seed, uint64_t centre_seed) {
-  std::mt19937_64 crng(centre_seed), rng(seed);
-  std::normal_distribution<float> g(0.f, 1.f);
-  cv::Mat c(centres, d, CV_32F), x(int(n), d, CV_32F);
-  std::vector<float> scale(static_cast<size_t>(d));
-  for (int j = 0; j < d; ++j) scale[size_t(j)] = std::pow(1.f + float(j), -g_alpha);
-  for (int i = 0; i < centres; ++i)
-    for (int j = 0; j < d; ++j) c.at<float>(i, j) = g(crng);
-  std::uniform_int_distribution<int> pick(0, centres - 1);
-  for (int64_t i = 0; i < n; ++i) {
-    const float* cc = c.ptr<float>(pick(rng));
-    float* r = x.ptr<float>(int(i));
-    double s = 0;
-    for (int j = 0; j < d; ++j) {
-      r[j] = (cc[j] + spread * g(rng)) * scale[size_t(j)];
-      s += double(r[j]) * r[j];
-    }
-    const float inv = float(1.0 / std::sqrt(s));
-    for (int j = 0; j < d; ++j) r[j] *= inv;
-  }
-  return x;
+  return irbis::bench::mixture(n, d, centres, spread, seed, centre_seed, g_alpha);
 }
 
 struct Lat {

@@ -8,24 +8,29 @@ source "$(dirname "$0")/lib/common.bash"
 N=$(($(wc -l < "$WORK/pics/truth.csv") - 1))
 "$IRBIS" index "$WORK/pics" --into "$WORK/clean.irbis" --features hashes > /dev/null
 
-# The fault switch holds the run inside its second commit until the marker file is removed, so
-# the signal (a real SIGINT, sent by this shell) lands in the middle of the run on any machine.
-# Job control on: a background job of a script otherwise starts with SIGINT ignored.
-set -m
-IRBIS_FAULT_PAUSE_AT_COMMIT=2 IRBIS_FAULT_PAUSE_FILE="$WORK/paused" \
-  "$IRBIS" index "$WORK/pics" --into "$WORK/c.irbis" --features hashes --commit-every 4 \
-  > "$WORK/run.out" 2> "$WORK/run.err" &
-PID=$!
-set +m
-for _ in $(seq 600); do [ -e "$WORK/paused" ] && break; sleep 0.1; done
-[ -e "$WORK/paused" ] || fail "the run never reached its second commit: $(cat "$WORK/run.err")"
-kill -INT "$PID"
-sleep 0.2
-rm "$WORK/paused"
-set +e
-wait "$PID"
-RC=$?
-set -e
+# interrupted_index COMMIT OUT ERR ARGS...: runs `irbis index ARGS...` held by the fault switch
+# inside commit number COMMIT until the marker file is removed, so the signal (a real SIGINT, sent
+# by this shell) lands in the middle of the run on any machine; sets RC. Job control is on while
+# it starts: a background job of a script otherwise starts with SIGINT ignored.
+interrupted_index() {
+  local commit=$1 out=$2 err=$3
+  shift 3
+  set -m
+  IRBIS_FAULT_PAUSE_AT_COMMIT=$commit IRBIS_FAULT_PAUSE_FILE="$WORK/paused" "$IRBIS" index "$@" > "$out" 2> "$err" &
+  local pid=$!
+  set +m
+  for _ in $(seq 600); do [ -e "$WORK/paused" ] && break; sleep 0.1; done
+  [ -e "$WORK/paused" ] || fail "the run never reached commit $commit: $(cat "$err")"
+  kill -INT "$pid"
+  sleep 0.2
+  rm "$WORK/paused"
+  set +e
+  wait "$pid"
+  RC=$?
+  set -e
+}
+
+interrupted_index 2 "$WORK/run.out" "$WORK/run.err" "$WORK/pics" --into "$WORK/c.irbis" --features hashes --commit-every 4
 ERR=$(cat "$WORK/run.err")
 assert_eq "$RC" 130 "an interrupted index exits 130 ($ERR)"
 assert_contains "$ERR" "interrupted" "says it was interrupted"
@@ -45,21 +50,7 @@ for f in hashes color; do
 done
 
 # --json: the interruption is in the report too.
-set -m
-IRBIS_FAULT_PAUSE_AT_COMMIT=1 IRBIS_FAULT_PAUSE_FILE="$WORK/paused" \
-  "$IRBIS" index "$WORK/pics" --into "$WORK/j.irbis" --features hashes --commit-every 4 --json \
-  > "$WORK/j.out" 2> "$WORK/j.err" &
-PID=$!
-set +m
-for _ in $(seq 600); do [ -e "$WORK/paused" ] && break; sleep 0.1; done
-[ -e "$WORK/paused" ] || fail "the --json run never reached its first commit: $(cat "$WORK/j.err")"
-kill -INT "$PID"
-sleep 0.2
-rm "$WORK/paused"
-set +e
-wait "$PID"
-RC=$?
-set -e
+interrupted_index 1 "$WORK/j.out" "$WORK/j.err" "$WORK/pics" --into "$WORK/j.irbis" --features hashes --commit-every 4 --json
 assert_eq "$RC" 130 "--json: exit 130"
 OUT=$(cat "$WORK/j.out")
 assert_eq "$(json 'd["interrupted"]')" "True" "--json says interrupted"

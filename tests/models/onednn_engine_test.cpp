@@ -54,6 +54,52 @@ std::vector<cv::Mat> debian_photos_rgb() {
   return out;
 }
 
+std::vector<float> random_weights(cv::RNG& rng, size_t n) {
+  std::vector<float> v(n);
+  for (auto& x : v) x = float(rng.uniform(-1.0, 1.0));
+  return v;
+}
+
+// The start of both small test graphs (3x19x19 input, `ch` channels): a strided 3x3 convolution
+// with asymmetric pads ("a"), ReLU6 ("a6"), a depthwise 3x3 convolution ("dw") and the residual
+// sum "res" = a6 + dw.
+irbis::ir::Graph small_graph_stem(int ch, cv::RNG& rng) {
+  irbis::ir::Graph g("input", {3, 19, 19});
+  irbis::ir::Node a;
+  a.op = "Conv", a.inputs = {"input"}, a.output = "a";
+  a.weight = random_weights(rng, size_t(ch) * 27), a.weight_shape = {ch, 3, 3, 3}, a.bias = random_weights(rng, ch);
+  a.kernel = {3, 3}, a.stride = {2, 2}, a.pads = {0, 0, 1, 1};
+  g.add(a);
+  irbis::ir::Node relu;
+  relu.op = "Clip", relu.inputs = {"a"}, relu.output = "a6", relu.clip_min = 0, relu.clip_max = 6;
+  g.add(relu);
+  irbis::ir::Node dw;
+  dw.op = "Conv", dw.inputs = {"a6"}, dw.output = "dw";
+  dw.weight = random_weights(rng, size_t(ch) * 9), dw.weight_shape = {ch, 1, 3, 3};
+  dw.bias = random_weights(rng, ch), dw.group = ch;
+  dw.kernel = {3, 3}, dw.pads = {1, 1, 1, 1};
+  g.add(dw);
+  irbis::ir::Node add;
+  add.op = "Add", add.inputs = {"a6", "dw"}, add.output = "res";
+  g.add(add);
+  return g;
+}
+
+// "cat" = Concat(MaxPool 3x3 of `max_in`, AveragePool 3x3 of `avg_in`), both padded by 1.
+void add_pools_and_concat(irbis::ir::Graph& g, const std::string& max_in, const std::string& avg_in) {
+  irbis::ir::Node mp;
+  mp.op = "MaxPool", mp.inputs = {max_in}, mp.output = "mp", mp.kernel = {3, 3}, mp.stride = {1, 1};
+  mp.pads = {1, 1, 1, 1};
+  g.add(mp);
+  irbis::ir::Node ap;
+  ap.op = "AveragePool", ap.inputs = {avg_in}, ap.output = "ap", ap.kernel = {3, 3}, ap.stride = {1, 1};
+  ap.pads = {1, 1, 1, 1};
+  g.add(ap);
+  irbis::ir::Node cat;
+  cat.op = "Concat", cat.inputs = {"mp", "ap"}, cat.output = "cat", cat.axis = 1;
+  g.add(cat);
+}
+
 irbis::ModelCard default_card() { return irbis::find_model(irbis::kDefaultModel, kModelDir); }
 
 // The photos preprocessed for the default model once (both engines share the preprocessing).
@@ -210,38 +256,8 @@ TEST(OnednnEngine, UncoveredOperatorFallsBackToOpencv) {
 TEST(OnednnEngine, SmallGraphMatchesOpencv) {
   irbis::test::TempDir dir("onednn");
   cv::RNG rng(7);
-  auto rnd = [&](size_t n) {
-    std::vector<float> v(n);
-    for (auto& x : v) x = float(rng.uniform(-1.0, 1.0));
-    return v;
-  };
-  irbis::ir::Graph g("input", {3, 19, 19});
-  irbis::ir::Node a;
-  a.op = "Conv", a.inputs = {"input"}, a.output = "a";
-  a.weight = rnd(8 * 3 * 3 * 3), a.weight_shape = {8, 3, 3, 3}, a.bias = rnd(8);
-  a.kernel = {3, 3}, a.stride = {2, 2}, a.pads = {0, 0, 1, 1};
-  g.add(a);
-  irbis::ir::Node relu;
-  relu.op = "Clip", relu.inputs = {"a"}, relu.output = "a6", relu.clip_min = 0, relu.clip_max = 6;
-  g.add(relu);
-  irbis::ir::Node dw;
-  dw.op = "Conv", dw.inputs = {"a6"}, dw.output = "dw";
-  dw.weight = rnd(8 * 9), dw.weight_shape = {8, 1, 3, 3}, dw.bias = rnd(8), dw.group = 8;
-  dw.kernel = {3, 3}, dw.pads = {1, 1, 1, 1};
-  g.add(dw);
-  irbis::ir::Node add;
-  add.op = "Add", add.inputs = {"a6", "dw"}, add.output = "res";
-  g.add(add);
-  irbis::ir::Node mp;
-  mp.op = "MaxPool", mp.inputs = {"res"}, mp.output = "mp", mp.kernel = {3, 3}, mp.stride = {1, 1}, mp.pads = {1, 1, 1, 1};
-  g.add(mp);
-  irbis::ir::Node ap;
-  ap.op = "AveragePool", ap.inputs = {"res"}, ap.output = "ap", ap.kernel = {3, 3}, ap.stride = {1, 1};
-  ap.pads = {1, 1, 1, 1};
-  g.add(ap);
-  irbis::ir::Node cat;
-  cat.op = "Concat", cat.inputs = {"mp", "ap"}, cat.output = "cat", cat.axis = 1;
-  g.add(cat);
+  irbis::ir::Graph g = small_graph_stem(8, rng);
+  add_pools_and_concat(g, "res", "res");
   g.mark_output("res");
   g.mark_output("cat");
   g.write_onnx(dir.path() / "small.onnx", "small", "test");
@@ -363,28 +379,8 @@ TEST(OnednnEngine, Int8CalibrationAndSmallGraph) {
 
   irbis::test::TempDir dir("onednn_int8");
   cv::RNG rng(11);
-  auto rnd = [&](size_t n) {
-    std::vector<float> v(n);
-    for (auto& x : v) x = float(rng.uniform(-1.0, 1.0));
-    return v;
-  };
-  irbis::ir::Graph g("input", {3, 19, 19});
-  irbis::ir::Node a;
-  a.op = "Conv", a.inputs = {"input"}, a.output = "a";
-  a.weight = rnd(16 * 3 * 3 * 3), a.weight_shape = {16, 3, 3, 3}, a.bias = rnd(16);
-  a.kernel = {3, 3}, a.stride = {2, 2}, a.pads = {0, 0, 1, 1};
-  g.add(a);
-  irbis::ir::Node relu;
-  relu.op = "Clip", relu.inputs = {"a"}, relu.output = "a6", relu.clip_min = 0, relu.clip_max = 6;
-  g.add(relu);
-  irbis::ir::Node dw;
-  dw.op = "Conv", dw.inputs = {"a6"}, dw.output = "dw";
-  dw.weight = rnd(16 * 9), dw.weight_shape = {16, 1, 3, 3}, dw.bias = rnd(16), dw.group = 16;
-  dw.kernel = {3, 3}, dw.pads = {1, 1, 1, 1};
-  g.add(dw);
-  irbis::ir::Node add;
-  add.op = "Add", add.inputs = {"a6", "dw"}, add.output = "res";
-  g.add(add);
+  auto rnd = [&](size_t n) { return random_weights(rng, n); };
+  irbis::ir::Graph g = small_graph_stem(16, rng);
   irbis::ir::Node pw;  // 1x1 with a residual of an s8 tensor: fused as a sum post-op
   pw.op = "Conv", pw.inputs = {"res"}, pw.output = "pw";
   pw.weight = rnd(16 * 16), pw.weight_shape = {16, 16, 1, 1}, pw.bias = rnd(16);
@@ -398,17 +394,7 @@ TEST(OnednnEngine, Int8CalibrationAndSmallGraph) {
   irbis::ir::Node add2;
   add2.op = "Add", add2.inputs = {"proj", "pw"}, add2.output = "res2";
   g.add(add2);
-  irbis::ir::Node mp;
-  mp.op = "MaxPool", mp.inputs = {"res2"}, mp.output = "mp", mp.kernel = {3, 3}, mp.stride = {1, 1};
-  mp.pads = {1, 1, 1, 1};
-  g.add(mp);
-  irbis::ir::Node ap;
-  ap.op = "AveragePool", ap.inputs = {"a6"}, ap.output = "ap", ap.kernel = {3, 3}, ap.stride = {1, 1};
-  ap.pads = {1, 1, 1, 1};
-  g.add(ap);
-  irbis::ir::Node cat;
-  cat.op = "Concat", cat.inputs = {"mp", "ap"}, cat.output = "cat", cat.axis = 1;
-  g.add(cat);
+  add_pools_and_concat(g, "res2", "a6");
   g.mark_output("res2");
   g.mark_output("cat");
   g.write_onnx(dir.path() / "small.onnx", "small", "test");
