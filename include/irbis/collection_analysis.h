@@ -61,6 +61,7 @@ struct CollectionDupes {
   // threshold < distance <= verify_max_distance, and with --cnn CNN pairs with
   // verify_min_similarity <= cosine < the CNN threshold.
   std::optional<int> verify_max_distance;
+  std::optional<int> verify_max_dhash_distance;  // ... and dHash distance <= this (docs/dupes.md, "Two hashes agree")
   std::optional<double> verify_min_similarity;
 };
 // `dupes --cnn`: also link images whose CNN embeddings are close (crops, rotations, flips,
@@ -88,6 +89,7 @@ struct MatchOptions {
   // max_distance over the query's hash and its first `variants_used` variants (1 = mirror).
   int max_distance = DupesParams{}.max_distance;
   int variants_used = DupesParams{}.variants_used;
+  HashAgreement agreement = DupesParams{}.agreement;  // the dHash that must agree, as in dupes
   // CNN similarity through the collection's vector index when it has embeddings of `model`
   // (false: hashes only). Without embeddings the answer is the hash one and MatchResult::note
   // names the index command that adds them.

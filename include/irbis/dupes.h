@@ -4,6 +4,7 @@
 #include <array>
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <span>
 #include <string>
 #include <utility>
@@ -26,7 +27,8 @@ struct PairCheck {
 // Pairs a little beyond the sure thresholds are kept only when `verify` confirms them. The band is
 // off when verify is empty or the band limits equal the sure thresholds.
 struct VerifyBand {
-  // Hash pairs with max_distance < distance <= max_hash_distance (over the variants too) are verified.
+  // Hash pairs with max_distance < distance <= max_hash_distance (over the variants too) are
+  // verified when one of the two items has no dHash; with two hashes, HashAgreement decides.
   int max_hash_distance = 0;
   // Extra-scale pairs (ExtraLinkage) with extra.max_distance < distance <= this are verified.
   float max_extra_distance = 0;
@@ -40,12 +42,30 @@ struct VerifyBand {
   std::function<void(const std::vector<std::pair<uint32_t, uint32_t>>& pairs)> verify_all;
 };
 
+// The second hash (dHash) a pair's pHash must agree with, when both items have one (DupeItem::dhash).
+// Two independent hashes both close are far rarer by chance than one (docs/dupes.md, "Two hashes
+// agree"; calibration in docs/calibration.md, "Two hashes agree"). Compared for the same transform:
+// the pHash distance of the identity with the dHash distance of the identity, the mirror variant's
+// with the mirrored dHash (dhash_mirrored); pHash variants beyond the mirror have no dHash and
+// follow the pHash-only rule (DupesParams::max_distance sure, VerifyBand::max_hash_distance band).
+struct HashAgreement {
+  // A pHash pair within DupesParams::max_distance is sure only when the dHash distance is <= this;
+  // otherwise it is verified (a static-camera frame or a mirrored render agrees in pHash only).
+  int max_sure_dhash = 8;
+  // Band pairs (verified): pHash distance <= max_band_phash and dHash distance <= max_band_dhash.
+  // Replaces VerifyBand::max_hash_distance for pairs with two hashes: wider in pHash (captions,
+  // logos, small rotations move the pHash), far narrower by chance.
+  int max_band_phash = 16;
+  int max_band_dhash = 12;
+};
+
 struct DupesParams {
   // Largest hamming distance between two 64-bit hashes (over the compared variants) that counts as
-  // a near duplicate without verification. 4 of 64 bits for pHash, with pairs up to
-  // band.max_hash_distance verified: the best pair precision on the Copydays-style set
+  // a near duplicate without verification (with a dHash, only when it agrees: `agreement`). 4 of
+  // 64 bits for pHash, with band pairs verified: the best pair precision on the Copydays-style set
   // (docs/calibration.md, "Calibrated defaults").
   int max_distance = 4;
+  HashAgreement agreement;
   // Which of DupeItem::variants are compared with the other item's hash (a mirrored copy is
   // found when variants hold the mirrored pHash). 0 = none, 1 = mirror only, 7 = all eight
   // dihedral transforms; each compared variant adds about one more chance pair per 64 bits.
@@ -98,6 +118,9 @@ struct DupeItem {
   // Hashes of the item's transformed versions (phash_variants()[1..]: mirror, vertical flip,
   // rotations...), optional. The first DupesParams::variants_used are compared.
   std::vector<uint64_t> variants;
+  // dHash of the image (hashes.h), optional: with one on both items the pHash must agree with it
+  // (DupesParams::agreement); without, the pHash-only rule applies.
+  std::optional<uint64_t> dhash;
   ContentHash content{};    // equal content => exact duplicates; all zero = unknown, never equal
   int64_t pixels = 0;       // width * height, to pick the item to keep
   int64_t file_size = 0;    // bytes
@@ -126,6 +149,9 @@ struct DupeMember {
   // in DupeItem::variants plus 1 (HashVariant numbering: 1 = mirror), 0 when none.
   int variant_distance = -1;
   int variant = 0;
+  // dHash distance for the transform of the best pHash distance (identity, or the mirrored dHash
+  // for the mirror variant); -1 = not compared (an item without dHash, or a rotation variant).
+  int dhash_distance = -1;
   double similarity = -2;          // extra-scale similarity (1 - extra distance) to the kept item; -2 = none
   int inliers = -1;                // geometric verification inliers; -1 = not verified
   bool has_similarity() const { return similarity >= -1.5; }  // false: linked by hashes alone
@@ -146,6 +172,15 @@ struct DupeGroup {
   KeepReason keep_reason = KeepReason::most_pixels;
   std::vector<DupeMember> duplicates;  // the others, sorted by (kind, best distance, path, index)
 };
+
+// What the hashes alone say of a pair (the rule of docs/dupes.md, "Two hashes agree"): sure (a
+// duplicate), band (a duplicate only if geometric verification confirms it; only when
+// band_on), or none. Fills m.distance, variant_distance, variant and dhash_distance, and
+// `strength` (smaller = stronger: the best pHash distance over max_distance). Low-detail items
+// are never hash matches. `irbis dupes` and `irbis match` both decide with it.
+enum class HashMatch { none, band, sure };
+HashMatch judge_hash_pair(const DupeItem& a, const DupeItem& b, const DupesParams& p, bool band_on, DupeMember& m,
+                          double& strength);
 
 // Keep-centred duplicate groups (docs/dupes.md, "Grouping"): items are visited best-to-keep first
 // (by the KeepReason rules, then index); an item with a direct match

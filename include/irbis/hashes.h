@@ -20,6 +20,11 @@ const char* hash_variant_name(HashVariant v);  // "mirror", "rotate-90", ...
 std::array<uint64_t, kHashVariants> phash_variants(const cv::Mat& rgb);
 // 64-bit difference hash: gray 9x8 (area), bit = pixel(x, y) < pixel(x + 1, y).
 uint64_t dhash(const cv::Mat& rgb);
+// dHash of the mirrored image, from the dHash alone: each row's bits in reverse order and inverted
+// (mirroring turns "brighter to the right" into "brighter to the left"). Exact except where two
+// neighbouring cells of the 9x8 image are equal within rounding (both orders give 0 there), so a
+// real mirror's dHash is within a few bits of it on flat rows (docs/dupes.md, "Two hashes agree").
+uint64_t dhash_mirrored(uint64_t dhash);
 // 64-bit average hash: gray 8x8 (area), bit = pixel > mean.
 uint64_t ahash(const cv::Mat& rgb);
 

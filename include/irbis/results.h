@@ -52,16 +52,17 @@ nlohmann::json collection_summary_json(const CollectionSummary& s);
 // evidence]}], the evidence being
 // kind (exact | near | cnn | verified), distance (pHash hamming distance to the kept image),
 // variant_distance and variant (smallest distance over the variant hashes and its name, e.g.
-// "mirror"; null when none were compared), similarity (CNN cosine to the kept image; only with
+// "mirror"; null when none were compared), dhash_distance (dHash distance for the transform that
+// decided, identity or mirror; null when not compared), similarity (CNN cosine to the kept image; only with
 // --cnn, null when an embedding is missing), inliers (geometric verification; null = not verified).
 // cnn_threshold set = the groups came from find_collection_dupes with CNN pairs.
 nlohmann::json dupes_json(const CollectionDupes& d, int threshold, std::optional<double> cnn_threshold,
                           Page groups = {});
 // group, path, role (keep | duplicate), distance, kind, width, height, size, [similarity,]
-// variant_distance, variant, inliers, id; evidence cells empty where it did not apply.
+// variant_distance, variant, dhash_distance, inliers, id; evidence cells empty where it did not apply.
 Table dupes_table(const CollectionDupes& d, bool with_similarity);
 // One line of a duplicate's evidence for a caption: "near, distance 2, mirror distance 0,
-// similarity 0.981, 57 inliers" (the parts that applied; the variant only when it matched closer).
+// dHash distance 3, similarity 0.981, 57 inliers" (the parts that applied; the variant only when it matched closer).
 std::string dupe_evidence_text(const DupeMember& m);
 // Why the kept images were kept, under the table: "kept: most pixels (4 groups); earliest modified
 // of equal pixels (groups 2, 5)". Empty without groups.
@@ -97,9 +98,10 @@ Table issues_summary_table(const CollectionIssues& c);
 // embeddings), images (collection), queries, matched, failed, verified_pairs,
 // results [{query: {path, format, width, height} or {path, reason}, matches: [image + kind,
 // distance, variant_distance (null: none compared), variant (null | "mirror" | ...),
-// similarity (null: none), inliers (null: not verified)]}].
+// dhash_distance (null: not compared), similarity (null: none), inliers (null: not verified)]}].
 nlohmann::json match_json(const MatchResult& m, const MatchOptions& o);
-// query, match, kind, distance, variant_distance, variant, similarity, inliers, match_id, reason:
+// query, match, kind, distance, variant_distance, variant, dhash_distance, similarity, inliers,
+// match_id, reason:
 // one row per matched pair (best first per query), and one row with the reason (match empty) per
 // query that failed.
 Table match_table(const MatchResult& m);

@@ -431,7 +431,8 @@ class Collection:
         (keep/duplicate), distance, kind (exact/near/cnn/verified), width, height, size, then the
         evidence tying each duplicate to its group's kept image — variant_distance and variant
         (pHash distance over the mirrored image, NaN/None when the collection has no mirror
-        hashes), inliers (geometric verification, NaN when not verified) — and id
+        hashes), dhash_distance (the second hash that must agree, NaN when not compared), inliers
+        (geometric verification, NaN when not verified) — and id
         (irbis::find_collection_dupes; groups and evidence in docs/dupes.md).
 
         threshold: largest pHash Hamming distance (of 64 bits) for a near duplicate without
@@ -478,7 +479,7 @@ class Collection:
         file or folder, or a list of them; nothing is added to the collection. Each entry of
         ``results`` has the ``query`` ({path, format, width, height}, or {path, reason} when it
         could not be read or decoded) and its ``matches``, best first (kind exact/near/cnn/verified,
-        distance, variant_distance, variant, similarity, inliers). cnn=False: hashes only; a
+        distance, variant_distance, variant, dhash_distance, similarity, inliers). cnn=False: hashes only; a
         collection without embeddings gets the hash answer and a ``note`` naming the index
         command that adds them. verify=False: no geometric verification of the uncertain band.
         threshold and min_similarity default to those of :meth:`dupes` (docs/calibration.md)."""

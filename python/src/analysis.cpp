@@ -165,7 +165,7 @@ void bind_analysis(py::module_& m, py::class_<PyCollection>& cls) {
              found = find_collection_dupes(*coll, params, cnn_opts);
            }
            // The columns of `irbis dupes --format csv` (dupes_table), typed: counts as int64, the
-           // evidence that may be missing (similarity, variant_distance, inliers) as float64 with
+           // evidence that may be missing (similarity, variant_distance, dhash_distance, inliers) as float64 with
            // NaN, variant as str or None.
            const Table t = dupes_table(found, cnn);
            py::dict cols;
@@ -182,7 +182,8 @@ void bind_analysis(py::module_& m, py::class_<PyCollection>& cls) {
                  else v.append(r[col]);
                }
                cols[name.c_str()] = v;
-             } else if (name == "similarity" || name == "variant_distance" || name == "inliers") {
+             } else if (name == "similarity" || name == "variant_distance" || name == "dhash_distance" ||
+                        name == "inliers") {
                std::vector<double> v;
                for (const auto& r : t.rows)
                  v.push_back(r[col].empty() ? std::numeric_limits<double>::quiet_NaN() : std::stod(r[col]));

@@ -13,6 +13,7 @@
 
 #include "analysis/impl/mih.h"
 #include "irbis/errors.h"
+#include "irbis/hashes.h"
 
 namespace irbis {
 namespace {
@@ -103,28 +104,23 @@ std::pair<int, int> variant_distance(const DupeItem& a, const DupeItem& b, const
   return {best, which};
 }
 
-// Hash entries of the detailed items (their own hash and the compared variants), collapsed to
-// distinct values; value pairs within `radius` (MIH) give the candidate pairs of items.
+// Hash entries (value, item) collapsed to distinct values; value pairs within `radius` (MIH) give
+// the candidate pairs of items.
 struct HashCandidates {
   std::vector<uint64_t> values;
   std::vector<uint32_t> nb_start;           // CSR over values: neighbour values within radius
   std::vector<uint32_t> nb;
   std::vector<std::vector<uint32_t>> values_of_item;
 
-  HashCandidates(std::span<const DupeItem> items, const DupesParams& p, int radius) : values_of_item(items.size()) {
-    std::vector<std::pair<uint64_t, uint32_t>> entries;
-    for (size_t i = 0; i < items.size(); ++i) {
-      if (items[i].low_detail) continue;
-      entries.push_back({items[i].hash, uint32_t(i)});
-      for (int k = 0; k < variants_compared(items[i], p); ++k) entries.push_back({items[i].variants[size_t(k)], uint32_t(i)});
-    }
+  HashCandidates(size_t n, std::vector<std::pair<uint64_t, uint32_t>> entries, int radius, int threads)
+      : values_of_item(n) {
     std::sort(entries.begin(), entries.end());
     entries.erase(std::unique(entries.begin(), entries.end()), entries.end());
     for (const auto& [value, item] : entries) {
       if (values.empty() || values.back() != value) values.push_back(value);
       values_of_item[item].push_back(uint32_t(values.size() - 1));
     }
-    const std::vector<NearPair> vp = find_near_value_pairs(values, radius, p.threads);
+    const std::vector<NearPair> vp = find_near_value_pairs(values, radius, threads);
     std::vector<uint32_t> deg(values.size() + 1, 0);
     for (const NearPair& e : vp) ++deg[e.i], ++deg[e.j];
     nb_start.assign(values.size() + 1, 0);
@@ -134,6 +130,29 @@ struct HashCandidates {
     for (const NearPair& e : vp) nb[fill[e.i]++] = e.j, nb[fill[e.j]++] = e.i;
   }
 };
+
+// pHash entries of the detailed items: their own hash and the compared variants.
+std::vector<std::pair<uint64_t, uint32_t>> phash_entries(std::span<const DupeItem> items, const DupesParams& p) {
+  std::vector<std::pair<uint64_t, uint32_t>> entries;
+  for (size_t i = 0; i < items.size(); ++i) {
+    if (items[i].low_detail) continue;
+    entries.push_back({items[i].hash, uint32_t(i)});
+    for (int k = 0; k < variants_compared(items[i], p); ++k) entries.push_back({items[i].variants[size_t(k)], uint32_t(i)});
+  }
+  return entries;
+}
+
+// dHash entries of the detailed items that have one: the dHash and, when the mirror variant is
+// compared, the mirrored dHash.
+std::vector<std::pair<uint64_t, uint32_t>> dhash_entries(std::span<const DupeItem> items, const DupesParams& p) {
+  std::vector<std::pair<uint64_t, uint32_t>> entries;
+  for (size_t i = 0; i < items.size(); ++i) {
+    if (items[i].low_detail || !items[i].dhash) continue;
+    entries.push_back({*items[i].dhash, uint32_t(i)});
+    if (p.variants_used >= 1) entries.push_back({dhash_mirrored(*items[i].dhash), uint32_t(i)});
+  }
+  return entries;
+}
 
 // The grouping of docs/dupes.md ("Grouping"): best-to-keep order, each item joins the kept item it
 // matches best (sure evidence first, then band pairs confirmed by verify), or is kept itself.
@@ -167,12 +186,19 @@ std::vector<DupeGroup> keep_centred_groups(std::span<const DupeItem> items, cons
   const size_t n = items.size();
   const int t = p.max_distance;
   const bool band_on = bool(p.band.verify);
-  const int hash_radius = band_on ? std::max(t, p.band.max_hash_distance) : t;
-  check_args(n, hash_radius);
+  // pHash candidates reach the pHash-only band when an item has no dHash or rotation variants are
+  // compared (they have no dHash); pairs with two hashes are found through the dHash search.
+  const bool all_two_hashes = std::all_of(items.begin(), items.end(), [](const DupeItem& it) { return it.low_detail || it.dhash; });
+  const int phash_radius = band_on && (!all_two_hashes || p.variants_used > 1) ? std::max(t, p.band.max_hash_distance) : t;
+  const int dhash_radius = p.agreement.max_band_dhash;  // searched only with the band on
+  check_args(n, phash_radius);
+  check_args(n, dhash_radius);
   const float extra_sure = extra ? extra->max_distance : 0.f;
   const float extra_band = extra ? (band_on ? std::max(extra_sure, p.band.max_extra_distance) : extra_sure) : 0.f;
 
-  HashCandidates hc(items, p, hash_radius);
+  HashCandidates hc(n, phash_entries(items, p), phash_radius, p.threads);
+  HashCandidates dc(n, band_on ? dhash_entries(items, p) : std::vector<std::pair<uint64_t, uint32_t>>{}, dhash_radius,
+                    p.threads);
   // Extra pairs per item (both directions), within the band.
   std::vector<std::vector<std::pair<uint32_t, float>>> extra_of(extra ? n : 0);
   if (extra)
@@ -191,7 +217,7 @@ std::vector<DupeGroup> keep_centred_groups(std::span<const DupeItem> items, cons
 
   // Kept items so far: by content hash and by hash value (an entry of theirs at that value).
   std::map<ContentHash, uint32_t> kept_content;
-  std::vector<std::vector<uint32_t>> kept_at_value(hc.values.size());
+  std::vector<std::vector<uint32_t>> kept_at_value(hc.values.size()), kept_at_dvalue(dc.values.size());
   std::vector<char> is_kept(n, 0);
   constexpr uint32_t kNotDecided = UINT32_MAX;
   std::vector<uint32_t> kept_of(n, kNotDecided);  // a duplicate's kept item, once decided
@@ -206,11 +232,12 @@ std::vector<DupeGroup> keep_centred_groups(std::span<const DupeItem> items, cons
       const auto f = kept_content.find(it.content);
       if (f != kept_content.end()) cand.push_back(f->second);
     }
-    for (uint32_t v : hc.values_of_item[x]) {
-      for (uint32_t c : kept_at_value[v]) cand.push_back(c);
-      for (uint32_t k = hc.nb_start[v]; k < hc.nb_start[v + 1]; ++k)
-        for (uint32_t c : kept_at_value[hc.nb[k]]) cand.push_back(c);
-    }
+    for (const auto& [c_, kept] : {std::pair{&hc, &kept_at_value}, std::pair{&dc, &kept_at_dvalue}})
+      for (uint32_t v : c_->values_of_item[x]) {
+        for (uint32_t c : (*kept)[v]) cand.push_back(c);
+        for (uint32_t k = c_->nb_start[v]; k < c_->nb_start[v + 1]; ++k)
+          for (uint32_t c : (*kept)[c_->nb[k]]) cand.push_back(c);
+      }
     // CNN candidates: a kept neighbour, and the kept item of a neighbour that is already a
     // duplicate. The second matters when a photo has many copies: they crowd the k nearest
     // neighbours of a crop of it, and the photo itself falls out of that list (on the
@@ -238,8 +265,8 @@ std::vector<DupeGroup> keep_centred_groups(std::span<const DupeItem> items, cons
       DupeMember m;
       m.index = x;
       const bool exact = has_content && k.content == it.content;
-      m.distance = std::popcount(it.hash ^ k.hash);
-      std::tie(m.variant_distance, m.variant) = variant_distance(it, k, p);
+      double hash_strength = 1e30;
+      const HashMatch hm = judge_hash_pair(it, k, p, band_on, m, hash_strength);
       double ed = 1e30;
       if (extra) {
         for (const auto& [y, d] : extra_of[x])
@@ -249,8 +276,7 @@ std::vector<DupeGroup> keep_centred_groups(std::span<const DupeItem> items, cons
       }
       // Low-detail items match by content only (their hash is noise), on every scale.
       const bool detailed = !(it.low_detail || k.low_detail);
-      const int hd = m.best_distance();
-      const bool hash_sure = detailed && hd <= t;
+      const bool hash_sure = hm == HashMatch::sure;
       const bool extra_sure_match = detailed && extra && ed <= double(extra_sure) + 1e-7;
       double strength = 1e30;
       bool sure = exact || hash_sure || extra_sure_match;
@@ -258,10 +284,10 @@ std::vector<DupeGroup> keep_centred_groups(std::span<const DupeItem> items, cons
         m.kind = DupeKind::exact, m.distance = 0, strength = 0;
       } else if (sure) {
         m.kind = hash_sure ? DupeKind::near : DupeKind::cnn;
-        if (hash_sure) strength = double(hd) / std::max(t, 1);
+        if (hash_sure) strength = hash_strength;
         if (extra_sure_match) strength = std::min(strength, extra_sure > 0 ? ed / double(extra_sure) : 0.0);
       } else if (band_on && detailed) {
-        if (hd <= hash_radius) strength = double(hd) / std::max(t, 1);
+        if (hm == HashMatch::band) strength = hash_strength;
         if (extra && ed <= double(extra_band) + 1e-7)
           strength = std::min(strength, extra_sure > 0 ? ed / double(extra_sure) : 1.0);
         m.kind = DupeKind::verified;
@@ -291,6 +317,7 @@ std::vector<DupeGroup> keep_centred_groups(std::span<const DupeItem> items, cons
     group_of[x].keep = x;
     if (has_content) kept_content.emplace(it.content, x);
     for (uint32_t v : hc.values_of_item[x]) kept_at_value[v].push_back(x);
+    for (uint32_t v : dc.values_of_item[x]) kept_at_dvalue[v].push_back(x);
   }
 
   std::vector<DupeGroup> groups;
@@ -317,6 +344,47 @@ std::vector<DupeGroup> keep_centred_groups(std::span<const DupeItem> items, cons
 }
 
 }  // namespace
+
+HashMatch judge_hash_pair(const DupeItem& a, const DupeItem& b, const DupesParams& p, bool band_on, DupeMember& m,
+                          double& strength) {
+  m.distance = std::popcount(a.hash ^ b.hash);
+  std::tie(m.variant_distance, m.variant) = variant_distance(a, b, p);
+  m.dhash_distance = -1;
+  strength = 1e30;
+  if (a.low_detail || b.low_detail) return HashMatch::none;
+  const int t = p.max_distance;
+  const HashAgreement& ag = p.agreement;
+  const bool two_hashes = a.dhash && b.dhash;
+  HashMatch best = HashMatch::none;
+  int best_pd = 65, best_dd = -1;
+  // One transform: its pHash distance pd and dHash distance dd (-1 = no dHash for it).
+  auto consider = [&](int pd, int dd) {
+    HashMatch r = HashMatch::none;
+    if (dd >= 0) {
+      if (pd <= t && dd <= ag.max_sure_dhash) r = HashMatch::sure;
+      else if (band_on && (pd <= t || (pd <= ag.max_band_phash && dd <= ag.max_band_dhash))) r = HashMatch::band;
+    } else if (pd <= t) {
+      r = HashMatch::sure;
+    } else if (band_on && pd <= p.band.max_hash_distance) {
+      r = HashMatch::band;
+    }
+    if (r > best || (r == best && r != HashMatch::none && pd < best_pd)) best = r, best_pd = pd, best_dd = dd;
+  };
+  consider(m.distance, two_hashes ? std::popcount(*a.dhash ^ *b.dhash) : -1);
+  const int nv = std::max(variants_compared(a, p), variants_compared(b, p));
+  for (int k = 0; k < nv; ++k) {
+    int pd = 65;
+    if (k < variants_compared(a, p)) pd = std::min(pd, std::popcount(a.variants[size_t(k)] ^ b.hash));
+    if (k < variants_compared(b, p)) pd = std::min(pd, std::popcount(b.variants[size_t(k)] ^ a.hash));
+    const bool mirror = k + 1 == int(HashVariant::mirror);
+    consider(pd, two_hashes && mirror ? std::popcount(dhash_mirrored(*a.dhash) ^ *b.dhash) : -1);
+  }
+  if (best != HashMatch::none) {
+    m.dhash_distance = best_dd;
+    strength = double(best_pd) / std::max(t, 1);
+  }
+  return best;
+}
 
 const char* dupe_kind_name(DupeKind k) {
   switch (k) {

@@ -19,6 +19,7 @@ void add_dupes_command(CLI::App& root, int& result) {
   struct Opts {
     std::string coll;
     int threshold = DupesParams{}.max_distance;
+    HashAgreement agreement = DupesParams{}.agreement;
     std::string format = "table";
     bool json = false;
     bool single_linkage = false;  // removed: refused with the reason
@@ -31,8 +32,20 @@ void add_dupes_command(CLI::App& root, int& result) {
   cmd->add_option("collection", o->coll, "Collection directory")->required();
   cmd->add_option("--threshold", o->threshold,
                   "Largest pHash Hamming distance (of 64 bits, over the image and its mirror) for a near duplicate "
-                  "without further checks; pairs up to " +
-                      std::to_string(DupesParams{}.band.max_hash_distance) + " are kept if geometric verification confirms them")
+                  "without further checks, when the dHash agrees (--dhash-threshold)")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 64));
+  cmd->add_option("--dhash-threshold", o->agreement.max_sure_dhash,
+                  "Largest dHash distance of a pair within --threshold for a near duplicate without further checks; "
+                  "beyond it the pair is geometrically verified")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 64));
+  cmd->add_option("--band-phash", o->agreement.max_band_phash,
+                  "Pairs with pHash distance <= this and dHash distance <= --band-dhash are kept if geometric "
+                  "verification confirms them")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 64));
+  cmd->add_option("--band-dhash", o->agreement.max_band_dhash, "dHash limit of the verified band (see --band-phash)")
       ->capture_default_str()
       ->check(CLI::Range(0, 64));
   cmd->add_option("--format", o->format, "table, csv or json")->capture_default_str();
@@ -56,6 +69,7 @@ void add_dupes_command(CLI::App& root, int& result) {
     auto coll = Collection::open(o->coll);
     DupesParams params;
     params.max_distance = o->threshold;
+    params.agreement = o->agreement;
     CnnDupesOptions cnn;
     cnn.enabled = o->cnn;
     cnn.min_similarity = o->cnn_threshold;
@@ -76,7 +90,8 @@ void add_dupes_command(CLI::App& root, int& result) {
         else {
           write_table(std::cout, t.header, t.rows);
           std::cout << '\n' << found.groups.size() << " groups, " << found.duplicates() << " duplicates among "
-                    << n_images << " images (pHash distance <= " << o->threshold;
+                    << n_images << " images (pHash distance <= " << o->threshold << " with dHash <= "
+                    << o->agreement.max_sure_dhash;
           if (found.variants > 0) std::cout << ", mirror included";
           if (o->cnn) std::cout << " or CNN cosine similarity >= " << o->cnn_threshold;
           std::cout << ")\n" << keep_reasons_line(found) << '\n';
@@ -84,6 +99,7 @@ void add_dupes_command(CLI::App& root, int& result) {
         if (found.verify_max_distance || found.verify_min_similarity) {
           std::cout << found.pairs_verified << " uncertain pairs (";
           if (found.verify_max_distance) std::cout << "pHash distance <= " << *found.verify_max_distance;
+          if (found.verify_max_dhash_distance) std::cout << " with dHash distance <= " << *found.verify_max_dhash_distance;
           if (found.verify_max_distance && found.verify_min_similarity) std::cout << ", ";
           if (found.verify_min_similarity) std::cout << "CNN similarity >= " << fixed(*found.verify_min_similarity, 2);
           std::cout << ") geometrically verified in " << fixed(found.verify_seconds, 1) << " s\n";

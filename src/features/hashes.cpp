@@ -137,6 +137,17 @@ uint64_t phash(const cv::Mat& rgb) {
   return phash_of_gray(gray_float(rgb));
 }
 
+uint64_t dhash_mirrored(uint64_t dhash) {
+  uint64_t out = 0;
+  for (int y = 0; y < 8; ++y) {
+    const unsigned row = unsigned(dhash >> (56 - 8 * y)) & 0xffu;  // bit 7 = column 0
+    unsigned mirrored = 0;
+    for (int x = 0; x < 8; ++x) mirrored |= ((row >> (7 - x)) & 1u) << x;  // column x -> column 7 - x
+    out |= uint64_t(~mirrored & 0xffu) << (56 - 8 * y);
+  }
+  return out;
+}
+
 uint64_t dhash(const cv::Mat& rgb) {
   check_input(rgb, "dhash");
   return dhash_of_gray(gray_float(rgb));

@@ -71,6 +71,7 @@ CollectionDupes find_collection_dupes(const Collection& coll, const DupesParams&
     if (r.id >= hashes.rows()) continue;  // hashes not computed for this row
     DupeItem it;
     it.hash = hashes.row_u64(r.id)[0];
+    it.dhash = hashes.row_u64(r.id)[1];
     if (have_variants && r.id < variants.rows()) {
       const uint64_t* v = variants.row_u64(r.id);
       it.variants.assign(v, v + std::min(params_in.variants_used, kHashVariants - 1));
@@ -98,10 +99,17 @@ CollectionDupes find_collection_dupes(const Collection& coll, const DupesParams&
   // Pairs in the uncertain band are confirmed by geometric verification on bounded-size decodes.
   DupesParams params = params_in;
   std::shared_ptr<PairVerifier> verifier;
-  const bool band = params.band.max_hash_distance > params.max_distance ||
-                    (cnn.enabled && params.band.max_extra_distance > float(1.0 - cnn.min_similarity));
+  // Every item has a dHash (the hashes feature holds it), so the hash band is the two-hash one
+  // (HashAgreement); it is on unless it adds nothing to the sure rule.
+  const HashAgreement& ag = params.agreement;
+  const bool hash_band = ag.max_band_phash > params.max_distance || ag.max_band_dhash > ag.max_sure_dhash ||
+                         (params.variants_used > 1 && params.band.max_hash_distance > params.max_distance);
+  const bool band = hash_band || (cnn.enabled && params.band.max_extra_distance > float(1.0 - cnn.min_similarity));
   if (band) {
-    if (params.band.max_hash_distance > params.max_distance) out.verify_max_distance = params.band.max_hash_distance;
+    if (hash_band) {
+      out.verify_max_distance = std::max(params.max_distance, ag.max_band_phash);
+      out.verify_max_dhash_distance = ag.max_band_dhash;
+    }
     if (cnn.enabled && params.band.max_extra_distance > float(1.0 - cnn.min_similarity))
       out.verify_min_similarity = 1.0 - double(params.band.max_extra_distance);
   }

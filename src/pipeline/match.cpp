@@ -54,7 +54,8 @@ size_t MatchResult::failed() const {
 struct CollectionMatcher::Impl {
   MatchOptions o;
   std::vector<ImageRecord> records;
-  std::vector<uint64_t> hashes;  // phash per record
+  std::vector<uint64_t> hashes;   // phash per record
+  std::vector<uint64_t> dhashes;  // dhash per record
   std::vector<bool> low_detail;
   std::multimap<ContentHash, uint32_t> by_content;
   bool cnn = false;
@@ -79,6 +80,7 @@ CollectionMatcher::CollectionMatcher(const Collection& coll, const MatchOptions&
     if (r.id >= hv.rows()) continue;
     const auto i = uint32_t(m.records.size());
     m.hashes.push_back(hv.row_u64(r.id)[0]);
+    m.dhashes.push_back(hv.row_u64(r.id)[1]);
     m.low_detail.push_back(have_color && r.id < color.rows() && low_detail_stats(color.row_f32(r.id)));
     if (r.content_hash != ContentHash{}) m.by_content.emplace(r.content_hash, i);
     record_of_id[r.id] = i;
@@ -115,6 +117,7 @@ MatchedQuery CollectionMatcher::match(const std::string& name, std::span<const u
   MatchedQuery q;
   q.path = name;
   std::array<uint64_t, kHashVariants> variants{};
+  uint64_t query_dhash = 0;
   cv::Mat embedding;  // 1 x dim, L2-normalised
   bool query_low_detail = false;
   try {
@@ -124,6 +127,7 @@ MatchedQuery CollectionMatcher::match(const std::string& name, std::span<const u
     q.width = shown.width;
     q.height = shown.height;
     variants = phash_variants(small.rgb);
+    query_dhash = image_hashes(small.rgb).dhash;  // as index computes it from the same decode
     query_low_detail = low_detail_stats(color_stats(small.rgb).data());
     if (m.cnn) {
       // The model producer of `index` (decode at the model's side, forward pass, descriptor).
@@ -157,54 +161,74 @@ MatchedQuery CollectionMatcher::match(const std::string& name, std::span<const u
   const ContentHash content = indexing::content_hash(bytes);
 
   // Candidates: same bytes, hash (and variant) pairs within the band, the vector index's neighbours.
-  std::map<uint32_t, DupeMember> cand;
+  // The hash evidence is judged by the rule of dupes (judge_hash_pair): the query as one item, each
+  // collection image as the other (its variants are not compared: the query's are).
+  DupesParams rule;
+  rule.max_distance = o.max_distance;
+  rule.variants_used = o.variants_used;
+  rule.agreement = o.agreement;
+  rule.band.max_hash_distance = o.band.max_hash_distance;
+  DupeItem query_item;
+  query_item.hash = variants[0];
+  query_item.variants.assign(variants.begin() + 1, variants.end());
+  query_item.dhash = query_dhash;
+  query_item.low_detail = query_low_detail;
+  DupeItem coll_item;
+  struct Candidate {
+    DupeMember m;
+    HashMatch hash = HashMatch::none;
+  };
+  std::map<uint32_t, Candidate> cand;
   auto member = [&](uint32_t i) -> DupeMember& {
     auto [it, fresh] = cand.try_emplace(i);
     if (fresh) {
-      DupeMember& d = it->second;
-      d.index = i;
-      d.distance = std::popcount(variants[0] ^ m.hashes[i]);
-      if (o.variants_used > 0) {
-        d.variant_distance = 65;
-        for (int v = 1; v <= std::min(o.variants_used, kHashVariants - 1); ++v) {
-          const int dv = std::popcount(variants[size_t(v)] ^ m.hashes[i]);
-          if (dv < d.variant_distance) d.variant_distance = dv, d.variant = v;
-        }
-      }
+      it->second.m.index = i;
+      coll_item.hash = m.hashes[i];
+      coll_item.dhash = m.dhashes[i];
+      coll_item.low_detail = m.low_detail[i];
+      double unused = 0;
+      it->second.hash = judge_hash_pair(query_item, coll_item, rule, o.verify, it->second.m, unused);
     }
-    return it->second;
+    return it->second.m;
   };
   for (auto [it, end] = m.by_content.equal_range(content); it != end; ++it) member(it->second);
-  const int hash_reach = std::max(o.max_distance, o.verify ? o.band.max_hash_distance : 0);
+  // pHash candidates reach the pHash-only band only for rotation variants (no dHash for them); the
+  // band of two agreeing hashes is found through the dHash (and the mirrored dHash).
+  const int hash_reach = std::max(o.max_distance, o.verify && o.variants_used > 1 ? o.band.max_hash_distance : 0);
   std::vector<uint64_t> probes(variants.begin(), variants.begin() + 1 + std::clamp(o.variants_used, 0, kHashVariants - 1));
   for (const QueryNearPair& p : find_near_query_pairs(m.hashes, probes, hash_reach)) member(p.item);
+  if (o.verify) {
+    std::vector<uint64_t> dprobes{query_dhash};
+    if (o.variants_used >= 1) dprobes.push_back(dhash_mirrored(query_dhash));
+    for (const QueryNearPair& p : find_near_query_pairs(m.dhashes, dprobes, o.agreement.max_band_dhash)) member(p.item);
+  }
   if (m.cnn) {
     const double min_sim = std::min(o.min_similarity, o.verify ? 1.0 - o.band.max_extra_distance : 2.0);
     for (const Neighbor& nb : m.vs->search(embedding.ptr<float>(0), o.neighbours)) {
       const int64_t i = m.record_of_row[size_t(nb.row)];
       if (i >= 0 && nb.similarity >= min_sim) member(uint32_t(i)).similarity = nb.similarity;
     }
-    for (auto& [i, d] : cand)
-      if (!d.has_similarity()) {
+    for (auto& [i, c] : cand)
+      if (!c.m.has_similarity()) {
         const int64_t row = m.vs->row_of_id(m.records[i].id);
-        if (row >= 0) d.similarity = embedding.dot(m.vs->data().row(int(row)));
+        if (row >= 0) c.m.similarity = embedding.dot(m.vs->data().row(int(row)));
       }
   }
 
   // Decide with the rules of dupes: sure evidence, else the band through verification.
   std::vector<DupeMember> band;
-  for (auto& [i, d] : cand) {
-    const bool flat = query_low_detail || m.low_detail[i];
+  for (auto& [i, c] : cand) {
+    DupeMember& d = c.m;
     if (content != ContentHash{} && m.records[i].content_hash == content) {
       d.kind = DupeKind::exact;
       q.matches.push_back(d);
-    } else if (!flat && d.best_distance() <= o.max_distance) {
+    } else if (c.hash == HashMatch::sure) {
       d.kind = DupeKind::near;
       q.matches.push_back(d);
     } else if (d.has_similarity() && d.similarity >= o.min_similarity) {
       d.kind = DupeKind::cnn;
       q.matches.push_back(d);
-    } else if (o.verify && ((!flat && d.best_distance() <= o.band.max_hash_distance) ||
+    } else if (o.verify && (c.hash == HashMatch::band ||
                             (d.has_similarity() && d.similarity >= 1.0 - o.band.max_extra_distance))) {
       band.push_back(d);
     }

@@ -58,7 +58,8 @@ nlohmann::json dupe_evidence_json(const DupeMember& m, bool with_similarity) {
                       {"distance", m.distance},
                       {"variant_distance", or_null(m.variant_distance, m.variant_distance >= 0)},
                       {"variant", m.variant > 0 ? nlohmann::json(hash_variant_name(HashVariant(m.variant)))
-                                                : nlohmann::json(nullptr)}};
+                                                : nlohmann::json(nullptr)},
+                      {"dhash_distance", or_null(m.dhash_distance, m.dhash_distance >= 0)}};
   if (with_similarity) j["similarity"] = or_null(m.similarity, m.has_similarity());
   j["inliers"] = or_null(m.inliers, m.verified());
   return j;
@@ -88,6 +89,8 @@ nlohmann::json dupes_json(const CollectionDupes& d, int threshold, std::optional
           {"cnn_threshold", or_null(cnn_threshold.value_or(0), cnn_threshold.has_value())},
           {"variants", std::move(variants)},
           {"verify_max_distance", or_null(d.verify_max_distance.value_or(0), d.verify_max_distance.has_value())},
+          {"verify_max_dhash_distance",
+           or_null(d.verify_max_dhash_distance.value_or(0), d.verify_max_dhash_distance.has_value())},
           {"verify_min_similarity", or_null(d.verify_min_similarity.value_or(0), d.verify_min_similarity.has_value())},
           {"pairs_verified", d.pairs_verified},
           {"verify_seconds", d.verify_seconds},
@@ -100,7 +103,7 @@ nlohmann::json dupes_json(const CollectionDupes& d, int threshold, std::optional
 Table dupes_table(const CollectionDupes& d, bool with_similarity) {
   Table t{{"group", "path", "role", "distance", "kind", "width", "height", "size"}, {}};
   if (with_similarity) t.header.push_back("similarity");
-  for (const char* h : {"variant_distance", "variant", "inliers", "id"}) t.header.push_back(h);
+  for (const char* h : {"variant_distance", "variant", "dhash_distance", "inliers", "id"}) t.header.push_back(h);
   auto row = [&](size_t g, const ImageRecord& r, const char* role, const DupeMember* m) {
     std::vector<std::string> v{std::to_string(g + 1), r.path, role, m ? std::to_string(m->distance) : "0",
                                m ? dupe_kind_name(m->kind) : "", std::to_string(r.width), std::to_string(r.height),
@@ -108,6 +111,7 @@ Table dupes_table(const CollectionDupes& d, bool with_similarity) {
     if (with_similarity) v.push_back(!m ? "1.0000" : m->has_similarity() ? fixed(m->similarity, 4) : "");
     v.push_back(m && m->variant_distance >= 0 ? std::to_string(m->variant_distance) : "");
     v.push_back(m && m->variant > 0 ? hash_variant_name(HashVariant(m->variant)) : "");
+    v.push_back(m && m->dhash_distance >= 0 ? std::to_string(m->dhash_distance) : "");
     v.push_back(m && m->verified() ? std::to_string(m->inliers) : "");
     v.push_back(std::to_string(r.id));
     t.rows.push_back(std::move(v));
@@ -123,6 +127,7 @@ std::string dupe_evidence_text(const DupeMember& m) {
   std::string s = std::string(dupe_kind_name(m.kind)) + ", distance " + std::to_string(m.distance);
   if (m.variant > 0 && m.variant_distance < m.distance)
     s += std::string(", ") + hash_variant_name(HashVariant(m.variant)) + " distance " + std::to_string(m.variant_distance);
+  if (m.dhash_distance >= 0) s += ", dHash distance " + std::to_string(m.dhash_distance);
   if (m.has_similarity()) s += ", similarity " + fixed(m.similarity, 3);
   if (m.verified()) s += ", " + std::to_string(m.inliers) + " inliers";
   return s;
@@ -154,16 +159,17 @@ nlohmann::json match_json(const MatchResult& m, const MatchOptions& o) {
 }
 
 Table match_table(const MatchResult& m) {
-  Table t{{"query", "match", "kind", "distance", "variant_distance", "variant", "similarity", "inliers", "match_id",
-           "reason"},
+  Table t{{"query", "match", "kind", "distance", "variant_distance", "variant", "dhash_distance", "similarity",
+           "inliers", "match_id", "reason"},
           {}};
   for (const MatchedQuery& q : m.queries) {
-    if (q.failed()) t.rows.push_back({q.path, "", "", "", "", "", "", "", "", q.reason});
+    if (q.failed()) t.rows.push_back({q.path, "", "", "", "", "", "", "", "", "", q.reason});
     for (const DupeMember& d : q.matches) {
       const ImageRecord& r = m.records[d.index];
       t.rows.push_back({q.path, r.path, dupe_kind_name(d.kind), std::to_string(d.distance),
                         d.variant_distance >= 0 ? std::to_string(d.variant_distance) : "",
                         d.variant > 0 ? hash_variant_name(HashVariant(d.variant)) : "",
+                        d.dhash_distance >= 0 ? std::to_string(d.dhash_distance) : "",
                         d.has_similarity() ? fixed(d.similarity, 4) : "", d.verified() ? std::to_string(d.inliers) : "",
                         std::to_string(r.id), ""});
     }

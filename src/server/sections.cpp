@@ -128,7 +128,11 @@ std::string dupes_html(ReportData& d, const ViewContext& ctx) {
        "</b> duplicates among " + std::to_string(r.records.size()) + " images (exact = same bytes, near = pHash " +
        "distance &le; " + std::to_string(d.options().dupes_threshold) +
        (r.variants > 0 ? ", the mirror included" : "") +
-       (r.verify_max_distance ? "; up to " + std::to_string(*r.verify_max_distance) + " when geometric verification " +
+       (r.verify_max_distance ? "; up to " + std::to_string(*r.verify_max_distance) +
+                                    (r.verify_max_dhash_distance
+                                         ? " with dHash distance &le; " + std::to_string(*r.verify_max_dhash_distance)
+                                         : std::string()) +
+                                    " when geometric verification " +
                                     "confirms the pair: verified, with its keypoint inliers"
                               : std::string()) +
        "). Each duplicate matches the image its group keeps (green) directly: most pixels; of equal pixels the earliest modified, then a JPEG over a re-encode "

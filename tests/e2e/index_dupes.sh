@@ -17,7 +17,7 @@ assert_eq "$(json 'd["formats"]["png"] > 0 and d["formats"]["jpeg"] > 0')" True 
 
 run dupes "$WORK/pics.irbis" --format csv
 assert_eq "$RC" 0 "dupes exit code"
-assert_eq "$(head -1 <<<"$OUT")" "group,path,role,distance,kind,width,height,size,variant_distance,variant,inliers,id" "CSV header"
+assert_eq "$(head -1 <<<"$OUT")" "group,path,role,distance,kind,width,height,size,variant_distance,variant,dhash_distance,inliers,id" "CSV header"
 echo "$OUT" > "$WORK/dupes.csv"
 
 # Exact copies and light edits are grouped with their original; no two originals share a group.

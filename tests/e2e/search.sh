@@ -91,10 +91,10 @@ assert all(float(r['distance'])>1e-6 for r in rows), 'exact copies skipped'
 
 # dupes --cnn: existing columns stay, kind cnn and similarity are added; catches the flip.
 run dupes "$WORK/p.irbis" --format csv
-assert_eq "$(head -1 <<<"$OUT")" "group,path,role,distance,kind,width,height,size,variant_distance,variant,inliers,id" "plain dupes columns"
+assert_eq "$(head -1 <<<"$OUT")" "group,path,role,distance,kind,width,height,size,variant_distance,variant,dhash_distance,inliers,id" "plain dupes columns"
 run dupes "$WORK/p.irbis" --cnn --format csv
 assert_eq "$RC" 0 "dupes --cnn ($ERR)"
-assert_eq "$(head -1 <<<"$OUT")" "group,path,role,distance,kind,width,height,size,similarity,variant_distance,variant,inliers,id" "cnn dupes columns"
+assert_eq "$(head -1 <<<"$OUT")" "group,path,role,distance,kind,width,height,size,similarity,variant_distance,variant,dhash_distance,inliers,id" "cnn dupes columns"
 assert_contains "$OUT" ",cnn," "cnn kind"
 run dupes "$WORK/p.irbis" --cnn --json
 assert_eq "$RC" 0 "dupes --cnn json ($ERR)"

@@ -39,5 +39,25 @@ TEST(DHash, FlatAndTinyImagesGiveZero) {
   EXPECT_NO_THROW(dhash(synthetic_photo(1, 300, 2)));
 }
 
+// The mirrored dHash follows from the dHash (row bits reversed and inverted): equal to the dHash
+// of the really mirrored image except where two neighbouring cells tie.
+TEST(DHash, MirroredFromTheHashMatchesTheMirroredImage) {
+  int worst = 0;
+  for (int s = 0; s < 12; ++s) {
+    const cv::Mat img = synthetic_photo(640, 480, s);
+    cv::Mat flipped;
+    cv::flip(img, flipped, 1);
+    worst = std::max(worst, hamming(dhash_mirrored(dhash(img)), dhash(flipped)));
+    EXPECT_EQ(dhash_mirrored(dhash_mirrored(dhash(img))), dhash(img)) << "an involution";
+  }
+  EXPECT_LE(worst, 2);
+  // Exact on a gradient: brighter to the right becomes brighter to the left.
+  cv::Mat inc(16, 90, CV_8UC3);
+  for (int x = 0; x < 90; ++x) inc.col(x).setTo(cv::Scalar::all(x * 2));
+  EXPECT_EQ(dhash_mirrored(dhash(inc)), 0ull);
+  // Bit layout: row-major, bit i at 63 - i; column 0 of row 0 maps to column 7 of row 0, inverted.
+  EXPECT_EQ(dhash_mirrored(uint64_t(1) << 63), ~(uint64_t(1) << 56));
+}
+
 }  // namespace
 }  // namespace irbis::test

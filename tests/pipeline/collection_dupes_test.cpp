@@ -76,6 +76,8 @@ TEST(CollectionDupes, MirroredCopyIsFoundByTheStoredMirrorHashWithItsEvidence) {
 
   DupesParams p;
   p.band.max_hash_distance = 0;  // no verification: the hash evidence alone
+  p.agreement.max_band_phash = 0;
+  p.agreement.max_band_dhash = 0;
   const CollectionDupes found = find_collection_dupes(*coll, p);
   EXPECT_EQ(found.variants, 1);
   ASSERT_EQ(found.groups.size(), 1u);
@@ -85,6 +87,9 @@ TEST(CollectionDupes, MirroredCopyIsFoundByTheStoredMirrorHashWithItsEvidence) {
   EXPECT_GT(m->distance, p.max_distance);  // the plain pHash would not match
   EXPECT_LE(m->variant_distance, 2);
   EXPECT_EQ(HashVariant(m->variant), HashVariant::mirror);
+  // The stored dHash agrees through its mirrored form (the sure rule asks for <= max_sure_dhash).
+  EXPECT_GE(m->dhash_distance, 0);
+  EXPECT_LE(m->dhash_distance, p.agreement.max_sure_dhash);
   EXPECT_FALSE(m->verified());
   EXPECT_EQ(found.pairs_verified, 0u);
   EXPECT_FALSE(found.verify_max_distance.has_value());

@@ -101,17 +101,17 @@ TEST(Results, DupesTableColumns) {
   const CollectionDupes d = two_groups();
   const Table t = dupes_table(d, false);
   EXPECT_EQ(t.header, (std::vector<std::string>{"group", "path", "role", "distance", "kind", "width", "height", "size",
-                                                "variant_distance", "variant", "inliers", "id"}));
+                                                "variant_distance", "variant", "dhash_distance", "inliers", "id"}));
   ASSERT_EQ(t.rows.size(), 5u);
-  EXPECT_EQ(t.rows[0], (std::vector<std::string>{"1", "/p/a.png", "keep", "0", "", "4", "3", "100", "", "", "", "10"}));
+  EXPECT_EQ(t.rows[0], (std::vector<std::string>{"1", "/p/a.png", "keep", "0", "", "4", "3", "100", "", "", "", "", "10"}));
   EXPECT_EQ(t.rows[2], (std::vector<std::string>{"1", "/p/a,small.png", "duplicate", "30", "near", "2", "2", "50", "3",
-                                                 "mirror", "", "12"}));
+                                                 "mirror", "", "", "12"}));
   const Table c = dupes_table(d, true);
   EXPECT_EQ(c.header[8], "similarity");
   EXPECT_EQ(c.rows[0][8], "1.0000");   // the kept image
   EXPECT_EQ(c.rows[1][8], "");         // no similarity known
   EXPECT_EQ(c.rows[4][8], "0.9500");   // the verified CNN pair
-  EXPECT_EQ(c.rows[4][11], "57");      // its inliers
+  EXPECT_EQ(c.rows[4][12], "57");      // its inliers
   EXPECT_EQ(c.rows[4].back(), "14");
 }
 

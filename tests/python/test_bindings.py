@@ -66,7 +66,7 @@ def test_same_rows_and_hashes_as_cli(hashes_col, cli_col, cli, tmp_path):
 def dupes_row_as_csv(row):
     """A row of Collection.dupes() as `irbis dupes --format csv` prints it (missing evidence: empty)."""
     def cell(k, v):
-        if k in ("variant_distance", "inliers"):
+        if k in ("variant_distance", "dhash_distance", "inliers"):
             return "" if np.isnan(v) else str(int(v))
         if k == "similarity":
             return "" if np.isnan(v) else f"{v:.4f}"
@@ -80,7 +80,7 @@ def test_dupes_same_as_cli(hashes_col, cli_col, cli):
     with irbis.Collection.open(hashes_col) as col:
         df = col.dupes()
     assert list(df.columns) == ["group", "path", "role", "distance", "kind", "width", "height", "size",
-                                "variant_distance", "variant", "inliers", "id"]
+                                "variant_distance", "variant", "dhash_distance", "inliers", "id"]
     got = [{k: v for k, v in dupes_row_as_csv(row).items() if k != "id"} for row in df.to_dict("records")]
     assert len(got) > 10
     assert got == want
@@ -469,7 +469,7 @@ def test_dupes_cnn_matches_cli(cnn_col, cli):
         with pytest.raises(TypeError, match="cnn must be a bool"):
             col.dupes(cnn="yes")
     assert list(df.columns) == ["group", "path", "role", "distance", "kind", "width", "height", "size", "similarity",
-                                "variant_distance", "variant", "inliers", "id"]
+                                "variant_distance", "variant", "dhash_distance", "inliers", "id"]
     assert "similarity" not in hashes_only.columns
     got = [dupes_row_as_csv(row) for row in df.to_dict("records")]
     assert got == want
