@@ -8,13 +8,10 @@
 // wall and CPU seconds. Prints the CPU it ran on, one JSON line per run and one comparing the
 // paths' odd_one_out rows and neighbours.
 //   build/bench/issues_bench --n 100000 --dir /tmp/issues100k [--old 0]
-#include <sys/resource.h>
 
 #include <chrono>
 #include <cstdio>
-#include <ctime>
 #include <filesystem>
-#include <fstream>
 #include <iostream>
 #include <random>
 #include <string>
@@ -29,30 +26,18 @@
 #include "irbis/model.h"
 #include "irbis/quality.h"
 #include "irbis/search.h"
+#include "bench_clock.h"
 #include "synthetic_embeddings.h"
 
 namespace fs = std::filesystem;
 
 namespace {
 
-using Clock = std::chrono::steady_clock;
-double since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
-double cpu_seconds() {
-  timespec t{};
-  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
-  return double(t.tv_sec) + 1e-9 * double(t.tv_nsec);
-}
-double peak_rss_mb() {
-  rusage u{};
-  getrusage(RUSAGE_SELF, &u);
-  return double(u.ru_maxrss) / 1024.0;
-}
-std::string cpu_model() {
-  std::ifstream in("/proc/cpuinfo");
-  for (std::string line; std::getline(in, line);)
-    if (line.rfind("model name", 0) == 0) return line.substr(line.find(':') + 2);
-  return "unknown";
-}
+using irbis::bench::Clock;
+using irbis::bench::cpu_model;
+using irbis::bench::peak_rss_mb;
+using irbis::bench::since;
+double cpu_seconds() { return irbis::bench::process_cpu_seconds(); }
 
 // Plausible per-image measures of ordinary photos (docs/issues.md gives the ranges), so the
 // thresholds flag a realistic handful rather than everything or nothing.

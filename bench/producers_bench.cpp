@@ -9,7 +9,6 @@
 // Prints one JSON object (ms CPU per image; bit counts). bench/producers.sh runs it.
 //   build/bench/producers_bench IMAGE_DIR
 #include <algorithm>
-#include <ctime>
 #include <filesystem>
 #include <iostream>
 #include <map>
@@ -24,14 +23,11 @@
 #include "irbis/quality.h"
 #include "irbis/scan.h"
 #include "pipeline/impl/feature_producer.h"
+#include "bench_clock.h"
 
 namespace {
 // This thread's CPU seconds: what the work costs, whatever else the machine is running.
-double cpu_now() {
-  timespec t{};
-  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
-  return double(t.tv_sec) + 1e-9 * double(t.tv_nsec);
-}
+double cpu_now() { return irbis::bench::thread_cpu_seconds(); }
 
 int bits_moved(uint64_t a, uint64_t b) { return irbis::hamming(a, b); }
 

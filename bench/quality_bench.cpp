@@ -5,7 +5,6 @@
 // each feature.
 //   build/bench/quality_bench IMAGE_DIR
 #include <algorithm>
-#include <ctime>
 #include <filesystem>
 #include <iostream>
 
@@ -17,14 +16,11 @@
 #include "irbis/palette.h"
 #include "irbis/quality.h"
 #include "irbis/scan.h"
+#include "bench_clock.h"
 
 namespace {
 // This thread's CPU seconds: what the features cost, whatever else the machine is running.
-double cpu_now() {
-  timespec t{};
-  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
-  return double(t.tv_sec) + 1e-9 * double(t.tv_nsec);
-}
+double cpu_now() { return irbis::bench::thread_cpu_seconds(); }
 double since(double t0) { return cpu_now() - t0; }
 }  // namespace
 

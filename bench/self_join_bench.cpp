@@ -6,7 +6,6 @@
 // Options: --reduced R --nprobe P --candidates C --lists L (one self-join configuration each, as a
 // comma list: every combination is run), --hnsw 1 (also the graph path), --threads T, --exact 0
 // (no exact reference: times only, recall printed as 0).
-#include <sys/resource.h>
 
 #include <chrono>
 #include <cstdio>
@@ -18,17 +17,14 @@
 #include <thread>
 
 #include "irbis/search.h"
+#include "bench_clock.h"
 #include "synthetic_embeddings.h"
 
 namespace {
 
-using Clock = std::chrono::steady_clock;
-double since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
-double cpu_seconds() {
-  timespec t{};
-  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
-  return double(t.tv_sec) + 1e-9 * double(t.tv_nsec);
-}
+using irbis::bench::Clock;
+using irbis::bench::since;
+double cpu_seconds() { return irbis::bench::process_cpu_seconds(); }
 
 std::vector<int> int_list(const std::string& s) {
   std::vector<int> v;

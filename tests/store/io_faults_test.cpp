@@ -262,7 +262,10 @@ using Param = std::tuple<Scenario, IoOp, int>;
 class IoFaults : public ::testing::TestWithParam<Param> {};
 
 TEST_P(IoFaults, EveryPointFailsCleanlyAndARerunEqualsACleanRun) {
-  const auto [scenario, op, err] = GetParam();
+  // Named copies, not a structured binding: clang 14 (the sanitizer build) cannot capture those.
+  const Scenario scenario = std::get<0>(GetParam());
+  const IoOp op = std::get<1>(GetParam());
+  const int err = std::get<2>(GetParam());
   static std::map<Scenario, std::unique_ptr<Workbench>> benches;  // built once per scenario
   auto& bench = benches[scenario];
   if (!bench) bench = std::make_unique<Workbench>(scenario);
