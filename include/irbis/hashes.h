@@ -24,7 +24,9 @@ uint64_t dhash(const cv::Mat& rgb);
 uint64_t ahash(const cv::Mat& rgb);
 
 // The decode `index` gives the hashes and colour statistics: JPEGs at the smallest DCT scale with
-// both sides >= this, other formats shrunk to the same size (DecodeOptions::min_side).
+// both sides >= this, other formats shrunk to the same size (DecodeOptions::min_side). Not the CNN's
+// 224 px decode: hashing that would save ~1 ms CPU per photo but move bits of every stored hash of
+// a photo under ~1800 px (bench/producers.sh), so old and new rows of one photo would disagree.
 constexpr int kHashMinSide = 32;
 
 // All three at once, converting to gray a single time (what `index` uses).

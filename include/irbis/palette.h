@@ -8,6 +8,8 @@
 
 #include <opencv2/core.hpp>
 
+#include "irbis/quality.h"
+
 namespace irbis {
 
 constexpr int kPaletteColors = 5;
@@ -32,6 +34,9 @@ struct PaletteColor {
 // k-means (k = kPaletteColors, k-means++ seeded with a fixed seed: the same image always gives the
 // same palette) on the CIELAB pixels of one CV_8UC3 RGB image. Throws irbis::Error for an empty image.
 PaletteRow dominant_colors(const cv::Mat& rgb);
+// The same from the small colour image `index` shares with the quality measures (quality.h),
+// area-resized to kPaletteSide.
+PaletteRow dominant_colors(const QualityInput& in);
 
 // The colours of a stored row with a weight above zero, heaviest first.
 std::vector<PaletteColor> palette_colors(const float* row);

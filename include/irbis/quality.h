@@ -4,6 +4,7 @@
 // every image's full, EXIF-oriented width and height.
 #pragma once
 #include <array>
+#include <cstdint>
 
 #include <opencv2/core.hpp>
 
@@ -44,11 +45,28 @@ enum SharpnessColumn : int {
 };
 using SharpnessRow = std::array<float, kSharpnessDim>;
 
-// The measures of one CV_8UC3 RGB image. Throws irbis::Error for an empty image.
-QualityRow quality_measures(const cv::Mat& rgb);
+// Side of the small colour image the colour statistics (distinct colours, colourfulness, coloured
+// fraction) and the palette are computed on: a sample of the decode's pixels (each the mean of a
+// k x k block, k = the decode's largest side / 128), never enlarged.
+constexpr int kQualityColorSide = 128;
 
-// The sharpness measures of one CV_8UC3 RGB image. Throws irbis::Error for an empty image.
-SharpnessRow sharpness_measures(const cv::Mat& rgb);
+// The small images the quality, sharpness and palette measures share, made once per image from
+// the decode (`index` makes it once for all three: no measure reads the decode itself).
+struct QualityInput {
+  std::array<int64_t, 256> lum_hist{};  // BT.601 grey levels of the decode itself, counted
+  cv::Mat grey;   // CV_8U kQualityGreySide x kQualityGreySide: BT.601 grey of the decode, area-resized
+  cv::Mat color;  // CV_8UC3 RGB, a sample of the decode's block means, at most kQualityColorSide a side
+};
+// Throws irbis::Error for an empty or non-CV_8UC3 image.
+QualityInput quality_input(const cv::Mat& rgb);
+
+// The measures of one image. Throws irbis::Error for an empty image.
+QualityRow quality_measures(const QualityInput& in);
+QualityRow quality_measures(const cv::Mat& rgb);  // CV_8UC3 RGB: quality_measures(quality_input(rgb))
+
+// The sharpness measures of one image. Throws irbis::Error for an empty image.
+SharpnessRow sharpness_measures(const QualityInput& in);
+SharpnessRow sharpness_measures(const cv::Mat& rgb);  // CV_8UC3 RGB
 
 // Column names in order ("laplacian_var", "edge_ratio", ...).
 const std::array<const char*, kQualityDim>& quality_column_names();

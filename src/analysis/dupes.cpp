@@ -193,6 +193,8 @@ std::vector<DupeGroup> keep_centred_groups(std::span<const DupeItem> items, cons
   std::map<ContentHash, uint32_t> kept_content;
   std::vector<std::vector<uint32_t>> kept_at_value(hc.values.size());
   std::vector<char> is_kept(n, 0);
+  constexpr uint32_t kNotDecided = UINT32_MAX;
+  std::vector<uint32_t> kept_of(n, kNotDecided);  // a duplicate's kept item, once decided
   std::vector<DupeGroup> group_of(n);
   std::vector<uint32_t> cand;
 
@@ -209,9 +211,17 @@ std::vector<DupeGroup> keep_centred_groups(std::span<const DupeItem> items, cons
       for (uint32_t k = hc.nb_start[v]; k < hc.nb_start[v + 1]; ++k)
         for (uint32_t c : kept_at_value[hc.nb[k]]) cand.push_back(c);
     }
+    // CNN candidates: a kept neighbour, and the kept item of a neighbour that is already a
+    // duplicate. The second matters when a photo has many copies: they crowd the k nearest
+    // neighbours of a crop of it, and the photo itself falls out of that list (on the
+    // Copydays-style set, half of the lost 50 % crops). Only the candidate comes through the
+    // neighbour: the evidence is measured against the kept item itself (extra->distance), so this
+    // cannot chain.
     if (extra)
-      for (const auto& [y, d] : extra_of[x])
+      for (const auto& [y, d] : extra_of[x]) {
         if (is_kept[y]) cand.push_back(y);
+        else if (kept_of[y] != kNotDecided && extra->distance) cand.push_back(kept_of[y]);
+      }
     std::sort(cand.begin(), cand.end(), [&](uint32_t a, uint32_t b) { return rank[a] < rank[b]; });
     cand.erase(std::unique(cand.begin(), cand.end()), cand.end());
 
@@ -273,6 +283,7 @@ std::vector<DupeGroup> keep_centred_groups(std::span<const DupeItem> items, cons
     }
     if (chosen) {
       group_of[chosen->keep].duplicates.push_back(chosen->m);
+      kept_of[x] = chosen->keep;
       continue;
     }
     // Kept: later items are compared with it.

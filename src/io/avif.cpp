@@ -5,19 +5,27 @@
 #include <opencv2/imgproc.hpp>
 
 #include "io/io_internal.h"
+#include "io/lazy_library.h"
 #include "irbis/errors.h"
 
 namespace irbis::io {
 
 namespace {
 
+// libavif, loaded the first time a file needs it (lazy_library.h): not linked, so commands that
+// decode no such file do not load it and its codecs at start-up.
+LazyLibrary& libavif() {
+  static LazyLibrary library(IRBIS_AVIF_SONAME, "AVIF decoding");
+  return library;
+}
+
 struct AvifDecoderDeleter {
-  void operator()(avifDecoder* d) const { avifDecoderDestroy(d); }
+  void operator()(avifDecoder* d) const { IRBIS_LAZY_FN(libavif(), avifDecoderDestroy)(d); }
 };
 using AvifDecoderPtr = std::unique_ptr<avifDecoder, AvifDecoderDeleter>;
 
 [[noreturn]] void avif_fail(std::span<const uint8_t> b, const char* what, avifResult r) {
-  const std::string why = avifResultToString(r);
+  const std::string why = IRBIS_LAZY_FN(libavif(), avifResultToString)(r);
   if (r == AVIF_RESULT_TRUNCATED_DATA || isobmff_is_truncated(b)) throw DecodeError(std::string("truncated AVIF data (") + what + ")");
   if (r == AVIF_RESULT_NOT_IMPLEMENTED || r == AVIF_RESULT_NO_CODEC_AVAILABLE) {
     throw DecodeError("unsupported format: AVIF (" + why + ")");
@@ -27,7 +35,7 @@ using AvifDecoderPtr = std::unique_ptr<avifDecoder, AvifDecoderDeleter>;
 
 // A decoder over the bytes with the container parsed (sizes known, nothing decoded yet).
 AvifDecoderPtr parse_avif(std::span<const uint8_t> b, uint64_t max_pixels) {
-  AvifDecoderPtr d(avifDecoderCreate());
+  AvifDecoderPtr d(IRBIS_LAZY_FN(libavif(), avifDecoderCreate)());
   if (!d) throw DecodeError("cannot initialise the AVIF decoder");
   d->maxThreads = 1;  // index already decodes one file per core
   d->ignoreXMP = AVIF_TRUE;
@@ -35,9 +43,9 @@ AvifDecoderPtr parse_avif(std::span<const uint8_t> b, uint64_t max_pixels) {
   d->strictFlags = AVIF_STRICT_DISABLED;  // phones and old encoders omit boxes the spec requires
   // libavif's own bound stays at its default (a file over it fails to parse); ours is checked right
   // after parsing, which reads the boxes only: no pixel plane exists before avifDecoderNextImage.
-  avifResult r = avifDecoderSetIOMemory(d.get(), b.data(), b.size());
+  avifResult r = IRBIS_LAZY_FN(libavif(), avifDecoderSetIOMemory)(d.get(), b.data(), b.size());
   if (r != AVIF_RESULT_OK) avif_fail(b, "cannot read the file", r);
-  r = avifDecoderParse(d.get());
+  r = IRBIS_LAZY_FN(libavif(), avifDecoderParse)(d.get());
   if (r != AVIF_RESULT_OK) avif_fail(b, "cannot read the file structure", r);
   const avifImage* img = d->image;
   if (img->width == 0 || img->height == 0) throw DecodeError("malformed AVIF header: zero width or height");
@@ -64,18 +72,18 @@ StoredImage decode_avif(std::span<const uint8_t> b, const DecodeOptions& opts) {
   const int mirror = (meta->transformFlags & AVIF_TRANSFORM_IMIR) ? meta->imir.mode & 1 : -1;
   out.orientation = orientation_from_irot_imir(turns, mirror);
 
-  const avifResult r = avifDecoderNextImage(d.get());  // the primary image (first frame of a sequence)
+  const avifResult r = IRBIS_LAZY_FN(libavif(), avifDecoderNextImage)(d.get());  // the primary image (first frame of a sequence)
   if (r != AVIF_RESULT_OK) avif_fail(b, "cannot decode the image", r);
   const avifImage* img = d->image;
   avifRGBImage rgb;
-  avifRGBImageSetDefaults(&rgb, img);
+  IRBIS_LAZY_FN(libavif(), avifRGBImageSetDefaults)(&rgb, img);
   rgb.depth = 8;  // libavif scales 10/12-bit samples
   const bool alpha = img->alphaPlane != nullptr;
   rgb.format = alpha ? AVIF_RGB_FORMAT_BGRA : AVIF_RGB_FORMAT_RGB;
   cv::Mat m(int(rgb.height), int(rgb.width), alpha ? CV_8UC4 : CV_8UC3);
   rgb.pixels = m.data;
   rgb.rowBytes = uint32_t(m.step);
-  const avifResult c = avifImageYUVToRGB(img, &rgb);
+  const avifResult c = IRBIS_LAZY_FN(libavif(), avifImageYUVToRGB)(img, &rgb);
   if (c != AVIF_RESULT_OK) avif_fail(b, "cannot convert to RGB", c);
   out.rgb = alpha ? opencv_to_rgb8(m) : m;  // BGRA: composited on white like PNG
   return out;

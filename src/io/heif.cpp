@@ -8,11 +8,19 @@
 #include <vector>
 
 #include "io/io_internal.h"
+#include "io/lazy_library.h"
 #include "irbis/errors.h"
 
 namespace irbis::io {
 
 namespace {
+
+// libheif, loaded the first time a file needs it (lazy_library.h): not linked, so commands that
+// decode no such file do not load it and its codecs at start-up.
+LazyLibrary& libheif() {
+  static LazyLibrary library(IRBIS_HEIF_SONAME, "HEIF/HEIC decoding");
+  return library;
+}
 
 bool brand_is(const uint8_t* p, const char* brand) { return std::memcmp(p, brand, 4) == 0; }
 
@@ -109,10 +117,10 @@ int heif_primary_orientation(std::span<const uint8_t> b) {
 }
 
 struct HeifDeleter {
-  void operator()(heif_context* c) const { heif_context_free(c); }
-  void operator()(heif_image_handle* h) const { heif_image_handle_release(h); }
-  void operator()(heif_image* i) const { heif_image_release(i); }
-  void operator()(heif_decoding_options* o) const { heif_decoding_options_free(o); }
+  void operator()(heif_context* c) const { IRBIS_LAZY_FN(libheif(), heif_context_free)(c); }
+  void operator()(heif_image_handle* h) const { IRBIS_LAZY_FN(libheif(), heif_image_handle_release)(h); }
+  void operator()(heif_image* i) const { IRBIS_LAZY_FN(libheif(), heif_image_release)(i); }
+  void operator()(heif_decoding_options* o) const { IRBIS_LAZY_FN(libheif(), heif_decoding_options_free)(o); }
 };
 template <class T>
 using HeifPtr = std::unique_ptr<T, HeifDeleter>;
@@ -135,13 +143,13 @@ struct OpenHeif {
 
 OpenHeif open_heif(std::span<const uint8_t> b) {
   OpenHeif h;
-  h.ctx.reset(heif_context_alloc());
+  h.ctx.reset(IRBIS_LAZY_FN(libheif(), heif_context_alloc)());
   if (!h.ctx) throw DecodeError("cannot initialise the HEIF decoder");
   // libheif only reads the boxes here; nothing is decoded yet.
-  heif_error err = heif_context_read_from_memory_without_copy(h.ctx.get(), b.data(), b.size(), nullptr);
+  heif_error err = IRBIS_LAZY_FN(libheif(), heif_context_read_from_memory_without_copy)(h.ctx.get(), b.data(), b.size(), nullptr);
   if (err.code != heif_error_Ok) heif_fail(b, "cannot read the file structure", err);
   heif_image_handle* handle = nullptr;
-  err = heif_context_get_primary_image_handle(h.ctx.get(), &handle);
+  err = IRBIS_LAZY_FN(libheif(), heif_context_get_primary_image_handle)(h.ctx.get(), &handle);
   if (err.code != heif_error_Ok) heif_fail(b, "no primary image", err);
   h.primary.reset(handle);
   return h;
@@ -149,10 +157,10 @@ OpenHeif open_heif(std::span<const uint8_t> b) {
 
 // The size as stored (ispe), before irot: libheif's handle size is after the transformations.
 ImageHeader stored_header(heif_image_handle* h, ImageFormat fmt) {
-  int w = heif_image_handle_get_ispe_width(h), hh = heif_image_handle_get_ispe_height(h);
+  int w = IRBIS_LAZY_FN(libheif(), heif_image_handle_get_ispe_width)(h), hh = IRBIS_LAZY_FN(libheif(), heif_image_handle_get_ispe_height)(h);
   if (w <= 0 || hh <= 0) {
-    w = heif_image_handle_get_width(h);
-    hh = heif_image_handle_get_height(h);
+    w = IRBIS_LAZY_FN(libheif(), heif_image_handle_get_width)(h);
+    hh = IRBIS_LAZY_FN(libheif(), heif_image_handle_get_height)(h);
   }
   if (w <= 0 || hh <= 0) throw DecodeError("malformed HEIF header: zero width or height");
   return {fmt, w, hh};
@@ -238,15 +246,15 @@ StoredImage decode_heif(std::span<const uint8_t> b, const DecodeOptions& opts) {
   heif_image_handle* source = h.primary.get();
   HeifPtr<heif_image_handle> thumb;
   if (opts.min_side > 0) {
-    const int n = heif_image_handle_get_number_of_thumbnails(source);
+    const int n = IRBIS_LAZY_FN(libheif(), heif_image_handle_get_number_of_thumbnails)(source);
     std::vector<heif_item_id> ids(size_t(std::max(n, 0)));
-    if (n > 0) heif_image_handle_get_list_of_thumbnail_IDs(source, ids.data(), n);
-    int64_t best = int64_t(heif_image_handle_get_width(source)) * heif_image_handle_get_height(source);
+    if (n > 0) IRBIS_LAZY_FN(libheif(), heif_image_handle_get_list_of_thumbnail_IDs)(source, ids.data(), n);
+    int64_t best = int64_t(IRBIS_LAZY_FN(libheif(), heif_image_handle_get_width)(source)) * IRBIS_LAZY_FN(libheif(), heif_image_handle_get_height)(source);
     for (heif_item_id id : ids) {
       heif_image_handle* t = nullptr;
-      if (heif_image_handle_get_thumbnail(source, id, &t).code != heif_error_Ok) continue;
+      if (IRBIS_LAZY_FN(libheif(), heif_image_handle_get_thumbnail)(source, id, &t).code != heif_error_Ok) continue;
       HeifPtr<heif_image_handle> candidate(t);
-      const int tw = heif_image_handle_get_width(t), th = heif_image_handle_get_height(t);
+      const int tw = IRBIS_LAZY_FN(libheif(), heif_image_handle_get_width)(t), th = IRBIS_LAZY_FN(libheif(), heif_image_handle_get_height)(t);
       if (tw >= opts.min_side && th >= opts.min_side && int64_t(tw) * th < best) {
         best = int64_t(tw) * th;
         thumb = std::move(candidate);
@@ -254,17 +262,17 @@ StoredImage decode_heif(std::span<const uint8_t> b, const DecodeOptions& opts) {
     }
     if (thumb) source = thumb.get();
   }
-  const bool alpha = heif_image_handle_has_alpha_channel(source);
-  HeifPtr<heif_decoding_options> dopts(heif_decoding_options_alloc());
+  const bool alpha = IRBIS_LAZY_FN(libheif(), heif_image_handle_has_alpha_channel)(source);
+  HeifPtr<heif_decoding_options> dopts(IRBIS_LAZY_FN(libheif(), heif_decoding_options_alloc)());
   heif_image* raw = nullptr;
   const heif_error err =
-      heif_decode_image(source, &raw, heif_colorspace_RGB, alpha ? heif_chroma_interleaved_RGBA : heif_chroma_interleaved_RGB,
+      IRBIS_LAZY_FN(libheif(), heif_decode_image)(source, &raw, heif_colorspace_RGB, alpha ? heif_chroma_interleaved_RGBA : heif_chroma_interleaved_RGB,
                         dopts.get());
   if (err.code != heif_error_Ok) heif_fail(b, "cannot decode the image", err);
   HeifPtr<heif_image> img(raw);
-  const int w = heif_image_get_width(raw, heif_channel_interleaved), hh = heif_image_get_height(raw, heif_channel_interleaved);
+  const int w = IRBIS_LAZY_FN(libheif(), heif_image_get_width)(raw, heif_channel_interleaved), hh = IRBIS_LAZY_FN(libheif(), heif_image_get_height)(raw, heif_channel_interleaved);
   int stride = 0;
-  const uint8_t* data = heif_image_get_plane_readonly(raw, heif_channel_interleaved, &stride);
+  const uint8_t* data = IRBIS_LAZY_FN(libheif(), heif_image_get_plane_readonly)(raw, heif_channel_interleaved, &stride);
   if (!data || w <= 0 || hh <= 0) throw DecodeError("corrupt HEIF data: the decoder returned no pixels");
   const cv::Mat view(hh, w, alpha ? CV_8UC4 : CV_8UC3, const_cast<uint8_t*>(data), size_t(stride));
   if (alpha) {

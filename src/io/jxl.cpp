@@ -7,14 +7,22 @@
 #include <vector>
 
 #include "io/io_internal.h"
+#include "io/lazy_library.h"
 #include "irbis/errors.h"
 
 namespace irbis::io {
 
 namespace {
 
+// libjxl, loaded the first time a file needs it (lazy_library.h): not linked, so commands that
+// decode no such file do not load it and its codecs at start-up.
+LazyLibrary& libjxl() {
+  static LazyLibrary library(IRBIS_JXL_SONAME, "JPEG XL decoding");
+  return library;
+}
+
 struct JxlDeleter {
-  void operator()(JxlDecoder* d) const { JxlDecoderDestroy(d); }
+  void operator()(JxlDecoder* d) const { IRBIS_LAZY_FN(libjxl(), JxlDecoderDestroy)(d); }
 };
 
 [[noreturn]] void jxl_truncated() { throw DecodeError("truncated JPEG XL data"); }
@@ -35,26 +43,26 @@ struct JxlResult {
 };
 
 JxlResult run_jxl(std::span<const uint8_t> b, uint64_t max_pixels, bool want_pixels) {
-  std::unique_ptr<JxlDecoder, JxlDeleter> dec(JxlDecoderCreate(nullptr));
+  std::unique_ptr<JxlDecoder, JxlDeleter> dec(IRBIS_LAZY_FN(libjxl(), JxlDecoderCreate)(nullptr));
   if (!dec) throw DecodeError("cannot initialise the JPEG XL decoder");
   JxlDecoder* d = dec.get();
   int events = JXL_DEC_BASIC_INFO;
   if (want_pixels) events |= JXL_DEC_JPEG_RECONSTRUCTION | JXL_DEC_FULL_IMAGE;
-  if (JxlDecoderSubscribeEvents(d, events) != JXL_DEC_SUCCESS) jxl_corrupt("cannot subscribe to decoder events");
+  if (IRBIS_LAZY_FN(libjxl(), JxlDecoderSubscribeEvents)(d, events) != JXL_DEC_SUCCESS) jxl_corrupt("cannot subscribe to decoder events");
   // The input is not closed: a file that ends early then gives NEED_MORE_INPUT (reported as
   // truncated) instead of an error that libjxl also prints to stderr.
-  if (JxlDecoderSetInput(d, b.data(), b.size()) != JXL_DEC_SUCCESS) jxl_corrupt("cannot set the input");
+  if (IRBIS_LAZY_FN(libjxl(), JxlDecoderSetInput)(d, b.data(), b.size()) != JXL_DEC_SUCCESS) jxl_corrupt("cannot set the input");
   JxlResult r;
   bool reconstructing = false;
   size_t jpeg_used = 0;
   JxlPixelFormat format{3, JXL_TYPE_UINT8, JXL_NATIVE_ENDIAN, 0};
   for (;;) {
-    const JxlDecoderStatus s = JxlDecoderProcessInput(d);
+    const JxlDecoderStatus s = IRBIS_LAZY_FN(libjxl(), JxlDecoderProcessInput)(d);
     switch (s) {
       case JXL_DEC_ERROR: jxl_corrupt("the decoder refused the data");
       case JXL_DEC_NEED_MORE_INPUT: jxl_truncated();
       case JXL_DEC_BASIC_INFO:
-        if (JxlDecoderGetBasicInfo(d, &r.info) != JXL_DEC_SUCCESS) jxl_corrupt("cannot read the basic info");
+        if (IRBIS_LAZY_FN(libjxl(), JxlDecoderGetBasicInfo)(d, &r.info) != JXL_DEC_SUCCESS) jxl_corrupt("cannot read the basic info");
         if (r.info.xsize == 0 || r.info.ysize == 0) throw DecodeError("malformed JPEG XL header: zero width or height");
         check_pixels(r.info.xsize, r.info.ysize, max_pixels);
         if (!want_pixels) return r;
@@ -63,33 +71,33 @@ JxlResult run_jxl(std::span<const uint8_t> b, uint64_t max_pixels, bool want_pix
       case JXL_DEC_JPEG_RECONSTRUCTION:
         reconstructing = true;
         r.jpeg.resize(b.size() * 2 + 65536);  // a recompressed JPEG is about 20% smaller than the JPEG
-        if (JxlDecoderSetJPEGBuffer(d, r.jpeg.data(), r.jpeg.size()) != JXL_DEC_SUCCESS) jxl_corrupt("cannot set the JPEG buffer");
+        if (IRBIS_LAZY_FN(libjxl(), JxlDecoderSetJPEGBuffer)(d, r.jpeg.data(), r.jpeg.size()) != JXL_DEC_SUCCESS) jxl_corrupt("cannot set the JPEG buffer");
         break;
       case JXL_DEC_JPEG_NEED_MORE_OUTPUT: {
-        const size_t unused = JxlDecoderReleaseJPEGBuffer(d);
+        const size_t unused = IRBIS_LAZY_FN(libjxl(), JxlDecoderReleaseJPEGBuffer)(d);
         jpeg_used = r.jpeg.size() - unused;
         if (r.jpeg.size() > b.size() * 16 + (64u << 20)) jxl_corrupt("the reconstructed JPEG keeps growing");
         r.jpeg.resize(r.jpeg.size() * 2);
-        if (JxlDecoderSetJPEGBuffer(d, r.jpeg.data() + jpeg_used, r.jpeg.size() - jpeg_used) != JXL_DEC_SUCCESS) {
+        if (IRBIS_LAZY_FN(libjxl(), JxlDecoderSetJPEGBuffer)(d, r.jpeg.data() + jpeg_used, r.jpeg.size() - jpeg_used) != JXL_DEC_SUCCESS) {
           jxl_corrupt("cannot set the JPEG buffer");
         }
         break;
       }
       case JXL_DEC_NEED_IMAGE_OUT_BUFFER: {
         size_t size = 0;
-        if (JxlDecoderImageOutBufferSize(d, &format, &size) != JXL_DEC_SUCCESS) jxl_corrupt("no output size");
+        if (IRBIS_LAZY_FN(libjxl(), JxlDecoderImageOutBufferSize)(d, &format, &size) != JXL_DEC_SUCCESS) jxl_corrupt("no output size");
         // Orientations 5..8 swap the sides of the output; the frame may not exceed the declared size.
         const bool swap = r.info.orientation >= 5;
         const int w = int(swap ? r.info.ysize : r.info.xsize), h = int(swap ? r.info.xsize : r.info.ysize);
         r.pixels.create(h, w, format.num_channels == 4 ? CV_8UC4 : CV_8UC3);
         if (size != r.pixels.total() * r.pixels.elemSize()) jxl_corrupt("unexpected output size");
-        if (JxlDecoderSetImageOutBuffer(d, &format, r.pixels.data, size) != JXL_DEC_SUCCESS) jxl_corrupt("cannot set the output");
+        if (IRBIS_LAZY_FN(libjxl(), JxlDecoderSetImageOutBuffer)(d, &format, r.pixels.data, size) != JXL_DEC_SUCCESS) jxl_corrupt("cannot set the output");
         break;
       }
       case JXL_DEC_FULL_IMAGE:  // the first frame is enough (animations: irbis keeps the first)
       case JXL_DEC_SUCCESS:
         if (reconstructing) {
-          const size_t unused = JxlDecoderReleaseJPEGBuffer(d);
+          const size_t unused = IRBIS_LAZY_FN(libjxl(), JxlDecoderReleaseJPEGBuffer)(d);
           r.jpeg.resize(r.jpeg.size() - unused);
           r.pixels.release();
         } else {
@@ -105,7 +113,7 @@ JxlResult run_jxl(std::span<const uint8_t> b, uint64_t max_pixels, bool want_pix
 }  // namespace
 
 bool is_jxl(std::span<const uint8_t> b) {
-  const JxlSignature s = JxlSignatureCheck(b.data(), b.size());
+  const JxlSignature s = IRBIS_LAZY_FN(libjxl(), JxlSignatureCheck)(b.data(), b.size());
   return s == JXL_SIG_CODESTREAM || s == JXL_SIG_CONTAINER;
 }
 

@@ -1,37 +1,24 @@
 #include "io/opencv_codecs.h"
 
-#include <dlfcn.h>
-#include <mutex>
-
-#include "irbis/errors.h"
+#include "io/lazy_library.h"
 
 namespace irbis::opencv_codecs {
 namespace {
 
 // The sonames the build found (CMake passes them), e.g. libopencv_imgcodecs.so.406.
-void* library(const char* soname, void*& handle, std::once_flag& once, std::string& error) {
-  std::call_once(once, [&] {
-    handle = dlopen(soname, RTLD_NOW | RTLD_GLOBAL);
-    if (!handle) error = dlerror();
-  });
-  if (!handle) throw NotAvailableError(std::string("cannot load ") + soname + " (OpenCV's image codecs): " + error);
-  return handle;
+io::LazyLibrary& codecs() {
+  static io::LazyLibrary library(IRBIS_OPENCV_IMGCODECS_SONAME, "OpenCV's image codecs");
+  return library;
 }
-
-void* codecs_handle = nullptr;
-std::once_flag codecs_once;
-std::string codecs_error;
-void* ximgproc_handle = nullptr;
-std::once_flag ximgproc_once;
-std::string ximgproc_error;
+io::LazyLibrary& ximgproc() {
+  static io::LazyLibrary library(IRBIS_OPENCV_XIMGPROC_SONAME, "OpenCV's ximgproc");
+  return library;
+}
 
 // A function of the library by its mangled C++ name (OpenCV 4's, Itanium ABI).
 template <class Fn>
 Fn* codecs_fn(const char* mangled) {
-  void* lib = library(IRBIS_OPENCV_IMGCODECS_SONAME, codecs_handle, codecs_once, codecs_error);
-  void* f = dlsym(lib, mangled);
-  if (!f) throw NotAvailableError(std::string(IRBIS_OPENCV_IMGCODECS_SONAME) + " has no " + mangled);
-  return reinterpret_cast<Fn*>(f);
+  return codecs().function<Fn>(mangled);
 }
 
 }  // namespace
@@ -66,17 +53,10 @@ bool imwrite(const std::string& path, cv::InputArray img, const std::vector<int>
 cv::Ptr<cv::ximgproc::SuperpixelSLIC> create_superpixel_slic(cv::InputArray image, int algorithm, int region_size,
                                                              float ruler) {
   using Fn = cv::Ptr<cv::ximgproc::SuperpixelSLIC>(cv::InputArray, int, int, float);
-  static Fn* f = [] {
-    void* lib = library(IRBIS_OPENCV_XIMGPROC_SONAME, ximgproc_handle, ximgproc_once, ximgproc_error);
-    void* sym = dlsym(lib, "_ZN2cv8ximgproc20createSuperpixelSLICERKNS_11_InputArrayEiif");
-    if (!sym) throw NotAvailableError(std::string(IRBIS_OPENCV_XIMGPROC_SONAME) + " has no createSuperpixelSLIC");
-    return reinterpret_cast<Fn*>(sym);
-  }();
+  static Fn* f = ximgproc().function<Fn>("_ZN2cv8ximgproc20createSuperpixelSLICERKNS_11_InputArrayEiif");
   return f(image, algorithm, region_size, ruler);
 }
 
-bool codecs_loaded() {
-  return dlopen(IRBIS_OPENCV_IMGCODECS_SONAME, RTLD_NOW | RTLD_NOLOAD) != nullptr;
-}
+bool codecs_loaded() { return codecs().loaded(); }
 
 }  // namespace irbis::opencv_codecs

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <memory>
+#include <tuple>
 
 #include <nlohmann/json.hpp>
 
@@ -135,12 +136,21 @@ CollectionDupes find_collection_dupes(const Collection& coll, const DupesParams&
   extra.max_distance = float(1.0 - cnn.min_similarity);
   const double min_pair_similarity = 1.0 - std::max(double(extra.max_distance), double(params.band.max_extra_distance));
   const auto knn = vs->self_knn(cnn.neighbours);
+  // Neighbour lists are not symmetric: b may be among a's nearest while a is not among b's (a crop
+  // next to a photo with many copies: the photo's list holds only its copies). Every listed pair
+  // counts, once.
   for (int64_t r = 0; r < vs->size(); ++r)
     for (const auto& nb : knn[size_t(r)]) {
       const int64_t a = item_of_row[size_t(r)], b = item_of_row[size_t(nb.row)];
-      if (r < nb.row && nb.similarity >= min_pair_similarity && a >= 0 && b >= 0)
-        extra.pairs.push_back({uint32_t(a), uint32_t(b), 1.f - nb.similarity});
+      if (r != nb.row && nb.similarity >= min_pair_similarity && a >= 0 && b >= 0)
+        extra.pairs.push_back({uint32_t(std::min(a, b)), uint32_t(std::max(a, b)), 1.f - nb.similarity});
     }
+  std::sort(extra.pairs.begin(), extra.pairs.end(), [](const ExtraLinkage::Pair& x, const ExtraLinkage::Pair& y) {
+    return std::tie(x.i, x.j, x.distance) < std::tie(y.i, y.j, y.distance);
+  });
+  extra.pairs.erase(std::unique(extra.pairs.begin(), extra.pairs.end(),
+                                [](const ExtraLinkage::Pair& x, const ExtraLinkage::Pair& y) { return x.i == y.i && x.j == y.j; }),
+                    extra.pairs.end());
   const cv::Mat& data = vs->data();
   extra.distance = [&](uint32_t a, uint32_t b) {
     const int64_t ra = row_of_item[a], rb = row_of_item[b];

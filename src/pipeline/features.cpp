@@ -55,12 +55,13 @@ const std::vector<ImageFeatureGroup>& image_feature_groups() {
        kQualityMinSide,
        {
            {{kQualityFeature, "f32", kQualityDim},
-            [](const FeatureInput& in, std::span<uint8_t> row) { put_row(row, quality_measures(in.rgb)); }},
+            [](const FeatureInput& in, std::span<uint8_t> row) { put_row(row, quality_measures(*in.quality)); }},
            {{kSharpnessFeature, "f32", kSharpnessDim},
-            [](const FeatureInput& in, std::span<uint8_t> row) { put_row(row, sharpness_measures(in.rgb)); }},
+            [](const FeatureInput& in, std::span<uint8_t> row) { put_row(row, sharpness_measures(*in.quality)); }},
            {{kPaletteFeature, "f32", kPaletteDim},
-            [](const FeatureInput& in, std::span<uint8_t> row) { put_row(row, dominant_colors(in.rgb)); }},
-       }},
+            [](const FeatureInput& in, std::span<uint8_t> row) { put_row(row, dominant_colors(*in.quality)); }},
+       },
+       /*shares_quality_input=*/true},
   };
   return groups;
 }
@@ -89,6 +90,16 @@ ProducerRows zeroed_rows(const std::vector<FeatureSpec>& specs) {
   return rows;
 }
 
+}  // namespace
+
+GroupInput prepare_group_input(const ImageFeatureGroup& group, const cv::Mat& rgb) {
+  GroupInput g;
+  if (group.shares_quality_input) g.quality = quality_input(rgb);
+  return g;
+}
+
+namespace {
+
 class ImageProducer final : public FeatureProducer {
  public:
   explicit ImageProducer(const ImageFeatureGroup& group) : group_(group) {
@@ -106,7 +117,8 @@ class ImageProducer final : public FeatureProducer {
     explicit Run(const ImageProducer& p) : p(p) {}
     ProducerRows compute(const cv::Mat& rgb) override {
       ProducerRows rows = zeroed_rows(p.specs_);
-      const FeatureInput in{rgb};
+      const GroupInput prepared = prepare_group_input(p.group_, rgb);
+      const FeatureInput in = prepared.input(rgb);
       for (size_t f = 0; f < rows.size(); ++f) p.group_.features[f].compute(in, rows[f]);
       return rows;
     }

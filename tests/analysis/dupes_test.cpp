@@ -280,6 +280,57 @@ TEST(GroupDuplicates, CropAndMirrorOfOneOriginalBothGroupedWithItOnTheCnnScale) 
   }
 }
 
+TEST(GroupDuplicates, ACropWhoseNeighboursAreCopiesStillMeetsTheKeptOriginal) {
+  // The CNN pairs are each image's k nearest neighbours. A photo with many near-identical copies
+  // (re-encodes) fills a crop's neighbour list with them, so the pair (photo, crop) is in nobody's
+  // list. The crop meets the photo through the kept item of a neighbour that is its duplicate,
+  // and is judged on its own similarity to the photo (0.95 here), never on the neighbour's.
+  std::vector<DupeItem> items{item(0x0F0F0F0F0F0F0F0Full, "orig.jpg", 1000), item(0x1111222233334444ull, "q75.jpg", 900),
+                              item(0x5555666677778888ull, "q50.jpg", 900), item(0x1234567812345678ull, "crop.jpg", 400)};
+  float sim[4][4] = {{1, 0.999f, 0.998f, 0.95f}, {0.999f, 1, 0.999f, 0.96f}, {0.998f, 0.999f, 1, 0.96f},
+                     {0.95f, 0.96f, 0.96f, 1}};
+  ExtraLinkage extra;
+  extra.max_distance = 0.08f;
+  extra.pairs = {{0, 1, 0.001f}, {0, 2, 0.002f}, {1, 2, 0.001f}, {1, 3, 0.04f}, {2, 3, 0.04f}};  // no (0, 3)
+  extra.distance = [&](uint32_t a, uint32_t b) { return 1.f - sim[a][b]; };
+  DupesParams p;
+  p.band.max_extra_distance = 0;  // no uncertain band here
+  auto groups = group_duplicates(items, p, extra);
+  ASSERT_EQ(groups.size(), 1u);
+  EXPECT_EQ(groups[0].keep, 0u);
+  ASSERT_EQ(groups[0].duplicates.size(), 3u);
+  const DupeMember& crop = groups[0].duplicates.back();
+  EXPECT_EQ(crop.index, 3u);
+  EXPECT_EQ(crop.kind, DupeKind::cnn);
+  EXPECT_NEAR(crop.similarity, 0.95, 1e-6) << "the evidence is the crop's similarity to the kept photo";
+
+  // No chain: when the crop is far from the photo itself (0.85, beyond 0.92) it is not its
+  // duplicate, however close it is to the photo's copies; it is kept on its own.
+  sim[0][3] = sim[3][0] = 0.85f;
+  groups = group_duplicates(items, p, extra);
+  ASSERT_EQ(groups.size(), 1u);
+  EXPECT_EQ(groups[0].keep, 0u);
+  EXPECT_EQ(groups[0].duplicates.size(), 2u);
+  for (const auto& d : groups[0].duplicates) EXPECT_NE(d.index, 3u);
+
+  // In the uncertain band the crop is verified against the photo itself, never against a copy.
+  p.band.max_extra_distance = 0.2f;
+  std::vector<std::pair<uint32_t, uint32_t>> calls;
+  p.band.verify = [&](uint32_t keep, uint32_t cand) {
+    calls.push_back({keep, cand});
+    return PairCheck{true, 40};
+  };
+  groups = group_duplicates(items, p, extra);
+  ASSERT_EQ(groups.size(), 1u);
+  ASSERT_EQ(groups[0].duplicates.size(), 3u);
+  EXPECT_EQ(groups[0].duplicates.back().index, 3u);
+  EXPECT_EQ(groups[0].duplicates.back().kind, DupeKind::verified);
+  EXPECT_EQ(groups[0].duplicates.back().inliers, 40);
+  EXPECT_NEAR(groups[0].duplicates.back().similarity, 0.85, 1e-6);
+  const std::vector<std::pair<uint32_t, uint32_t>> want{{0, 3}};
+  EXPECT_EQ(calls, want);
+}
+
 TEST(GroupDuplicates, ACandidateGoesToTheKeptImageItMatchesBest) {
   // Two kept images 16 bits apart (t = 14); candidates matching both go to the closer one.
   const uint64_t k1 = 0, k2 = 0xFF00FFull;

@@ -1,7 +1,8 @@
 # Golden pHash, dHash and aHash of real photos (opencv-doc and scikit-image, Debian packages),
 # computed at test time by an independent numpy/scipy reference of docs/features.md
-# (lib/hash_reference.py): any change to the hashes, such as bilinear instead of area resizing,
-# fails here and must be a deliberate decision (docs/features.md, then this reference).
+# (lib/hash_reference.py): any change to the hashes, such as bilinear instead of area resizing, or
+# to the decode `index` hashes (kHashMinSide, checked on four large JPEGs), fails here and must be a
+# deliberate decision (docs/features.md, then this reference).
 source "$(dirname "$0")/lib/common.bash"
 
 DATA=/usr/share/doc/opencv-doc/examples/data
@@ -16,7 +17,8 @@ done
 $PY "$(dirname "$0")/lib/hash_reference.py" make "$WORK/small" "${photos[@]}"
 "$IRBIS" index "$WORK/small" --into "$WORK/c.irbis" --features hashes > /dev/null
 run info "$WORK/c.irbis" --json
-assert_eq "$(json '(d["images"], d["failed"])')" "(${#photos[@]}, 0)" "every photo indexed"
+# Every photo as a small PPM, and four of them as large JPEGs (the decode rule).
+assert_eq "$(json '(d["images"], d["failed"])')" "($(( ${#photos[@]} + 4 )), 0)" "every photo indexed"
 "$IRBIS" export "$WORK/c.irbis" --hashes "$WORK/hashes.csv"
 $PY "$(dirname "$0")/lib/hash_reference.py" check "$WORK/small" "$WORK/hashes.csv"
 echo "PASS"

@@ -483,9 +483,21 @@ TEST(DupesExtra, CnnPairsJoinTheKeptImageOnly) {
   DupesParams band;
   band.band.max_extra_distance = 0.12f;
   band.band.verify = [](uint32_t, uint32_t) { return PairCheck{true, 40}; };
+  // The pair (0, 2) is not among extra.pairs: 0 is a candidate of 2 only as the kept item of its
+  // neighbour 1, and 2 is judged on d(0, 2) itself.
   const auto g2 = group_duplicates(items, band, extra);
   ASSERT_EQ(g2.size(), 1u);
-  ASSERT_EQ(g2[0].duplicates.size(), 1u);  // the pair (0, 2) is not among extra.pairs: no candidate
+  ASSERT_EQ(g2[0].duplicates.size(), 2u);
+  EXPECT_EQ(g2[0].duplicates[1].index, 2u);
+  EXPECT_EQ(g2[0].duplicates[1].kind, DupeKind::verified);
+  EXPECT_NEAR(g2[0].duplicates[1].similarity, 0.90, 1e-6);
+  // Refused by the verifier: 2 is kept alone (never a duplicate of 1, a duplicate itself).
+  DupesParams refuse = band;
+  refuse.band.verify = [](uint32_t, uint32_t) { return PairCheck{false, 3}; };
+  const auto g2r = group_duplicates(items, refuse, extra);
+  ASSERT_EQ(g2r.size(), 1u);
+  ASSERT_EQ(g2r[0].duplicates.size(), 1u);
+  EXPECT_EQ(g2r[0].duplicates[0].index, 1u);
   extra.pairs.push_back({0, 2, 0.10f});
   const auto g3 = group_duplicates(items, band, extra);
   ASSERT_EQ(g3.size(), 1u);

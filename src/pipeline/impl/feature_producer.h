@@ -7,6 +7,7 @@
 #include <cstring>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <type_traits>
@@ -16,6 +17,7 @@
 
 #include "irbis/collection.h"
 #include "irbis/model.h"
+#include "irbis/quality.h"
 
 namespace irbis::indexing {
 
@@ -24,6 +26,7 @@ struct FeatureInput {
   const cv::Mat& rgb;                  // CV_8UC3 RGB, EXIF-oriented, decoded at the producer's side
   const Embedder* embedder = nullptr;  // model features: the network that ran
   const cv::Mat* blocks = nullptr;     // model features: its raw pooled blocks, 1 x blocks_dim CV_32F
+  const QualityInput* quality = nullptr;  // groups with shares_quality_input: the small images made once
 };
 
 // Fills `row` (exactly spec.row_bytes() bytes, zeroed) with one image's row. Runs on worker
@@ -41,8 +44,18 @@ struct ImageFeatureGroup {
   std::string label;  // in IndexReport::also_computed, and what IndexParams asks for ("hashes")
   int min_side = 0;   // the decode each feature of the group sees (the DCT-scaled JPEG decode)
   std::vector<FeatureDef> features;
+  // The group's features read FeatureInput::quality (quality_input of the decode, made once per
+  // image for all of them) instead of each shrinking the decode again.
+  bool shares_quality_input = false;
 };
 const std::vector<ImageFeatureGroup>& image_feature_groups();
+
+// What a group's features of one image are computed from: the decode, and what the group shares.
+struct GroupInput {
+  std::optional<QualityInput> quality;
+  FeatureInput input(const cv::Mat& rgb) const { return {rgb, nullptr, nullptr, quality ? &*quality : nullptr}; }
+};
+GroupInput prepare_group_input(const ImageFeatureGroup& group, const cv::Mat& rgb);
 
 // A feature every model gives, derived from its forward pass; registered in model_features().
 struct ModelFeatureDef {

@@ -6,8 +6,11 @@ tests/e2e/golden_hashes.sh to pin irbis's hashes on real photos.
 
 The PPM files are what both sides hash: irbis reads their raw pixels (no decoder, no EXIF), and
 every side is at most 62 px so `index` hashes them as they are (no pre-shrink, docs/features.md).
-Written from the definitions only, not from the C++: area averaging as a matrix of exact
-covered fractions, BT.601 luma, scipy's orthonormal DCT-II.
+A few larger JPEGs pin what `index` feeds the hashes (docs/features.md): the decode at
+kHashMinSide = 32, i.e. libjpeg's DCT scaling to the smallest n/8 with both sides >= 32 (PIL's
+draft mode, the same libjpeg-turbo scaled IDCT through its other API). How many of them the CNN's
+224 px decode would hash differently on clear bits is printed (bench/producers.sh counts the bits
+on real 1 MP photos; docs/features.md says why the hashes keep their own decode).
 """
 import sys
 from pathlib import Path
@@ -92,9 +95,25 @@ def read_ppm(path):
     return np.frombuffer(data[end + 1 : end + 1 + w * h * 3], np.uint8).reshape(h, w, 3)
 
 
-# Sizes of at most 62 px on each side (63 would be pre-shrunk: ceil(63 / 2) = 32), none dividing
-# 32, 9 or 8 evenly: output pixels of the area resampler mix fractional source pixels.
+# Sizes of at most 62 px on each side (never pre-shrunk), none dividing 32, 9 or 8 evenly: output
+# pixels of the area resampler mix fractional source pixels.
 SIZES = [(61, 47), (50, 37), (62, 57), (37, 58), (45, 33), (59, 41), (33, 62), (55, 55)]
+# JPEGs large enough to be DCT-scaled to 1/8 by the 32 px rule (a scale PIL's draft mode offers);
+# the CNN's 224 px rule would decode them at 1/2, 1/2, 1/4 and 1/8.
+LARGE = [(640, 480), (512, 512), (1024, 960), (1792, 1800)]
+DECODE_SIDE = 32  # kHashMinSide
+CNN_DECODE_SIDE = 224
+
+
+def index_input(path, side=DECODE_SIDE):
+    """What `index` hashes for a JPEG: decoded at the smallest scale n/8 whose sides are both >= side."""
+    img = Image.open(path)
+    w, h = img.size
+    n = next(n for n in range(1, 9) if -(-w * n // 8) >= side and -(-h * n // 8) >= side)
+    assert n in (1, 2, 4, 8), "PIL's draft mode scales by 1/8, 1/4, 1/2 or 1"
+    img.draft("RGB", (-(-w * n // 8), -(-h * n // 8)))
+    assert img.size == (-(-w * n // 8), -(-h * n // 8)), (img.size, n)
+    return np.asarray(img.convert("RGB"))
 
 
 def make(out_dir, photos):
@@ -107,6 +126,9 @@ def make(out_dir, photos):
         small = np.clip(np.rint(small), 0, 255).astype(np.uint8)
         name = out / (Path(photo).stem + ".ppm")
         name.write_bytes(b"P6\n%d %d\n255\n" % (w, h) + small.tobytes())
+    for k, photo in enumerate(photos[: len(LARGE)]):
+        w, h = LARGE[k]
+        Image.open(photo).convert("RGB").resize((w, h), Image.LANCZOS).save(out / (Path(photo).stem + "_large.jpg"), quality=90)
 
 
 def differing_pinned_bits(got, want, margins, margin):
@@ -118,8 +140,22 @@ def check(out_dir, export_csv):
     rows = [line.split(",") for line in Path(export_csv).read_text().splitlines()[1:]]
     got = {Path(r[0]).name: {"phash": int(r[1], 16), "dhash": int(r[2], 16), "ahash": int(r[3], 16)} for r in rows}
     files = sorted(Path(out_dir).glob("*.ppm"))
-    assert len(files) >= 12 and set(f.name for f in files) == set(got), (len(files), sorted(got))
-    failures, unpinned, bilinear_caught = [], 0, 0
+    large = sorted(Path(out_dir).glob("*_large.jpg"))
+    assert len(files) >= 12 and len(large) == len(LARGE), (len(files), len(large))
+    assert set(f.name for f in files + large) == set(got), (len(files), sorted(got))
+    failures, unpinned, bilinear_caught, cnn_rule_caught = [], 0, 0, 0
+    for f in large:
+        ref = hashes(index_input(f))
+        cnn_rule = hashes(index_input(f, CNN_DECODE_SIDE))
+        for name, (want, margins) in ref.items():
+            have = got[f.name][name]
+            bad = differing_pinned_bits(have, want, margins, MARGIN[name])
+            print(f"{f.name:24s} {name} irbis {have:016x} reference {want:016x}" + (f"  {bad} pinned bits differ" if bad else ""))
+            if bad:
+                failures.append(f"{f.name} {name}")
+        if any(differing_pinned_bits(got[f.name][n], cnn_rule[n][0], ref[n][1], MARGIN[n]) for n in ("phash", "dhash", "ahash")):
+            cnn_rule_caught += 1
+    print(f"{len(large)} large JPEGs: hashing the CNN's 224 px decode instead would differ on {cnn_rule_caught}")
     for f in files:
         rgb = read_ppm(f)
         ref = hashes(rgb)

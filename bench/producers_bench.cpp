@@ -1,0 +1,110 @@
+// CPU cost per image of each image-feature producer of `irbis index` (the registry in
+// src/pipeline/features.cpp), and of decoding, on a folder of images, one thread:
+//   - decode: the 224 px decode the quality group and the default CNN share, and the hashes' own
+//     32 px decode (decode_32_hashes);
+//   - each registered feature's compute on the decode `index` gives it, and the quality group's
+//     shared small image (quality_input);
+//   - how many hash bits would move if the hashes were computed from the shared 224 px decode
+//     instead of their own 32 px one (why they are not) (pHash, dHash, aHash and the stored pHash variants), per image.
+// Prints one JSON object (ms CPU per image; bit counts). bench/producers.sh runs it.
+//   build/bench/producers_bench IMAGE_DIR
+#include <algorithm>
+#include <ctime>
+#include <filesystem>
+#include <iostream>
+#include <map>
+#include <numeric>
+
+#include <nlohmann/json.hpp>
+#include <opencv2/core.hpp>
+
+#include "irbis/errors.h"
+#include "irbis/hashes.h"
+#include "irbis/image.h"
+#include "irbis/quality.h"
+#include "irbis/scan.h"
+#include "pipeline/impl/feature_producer.h"
+
+namespace {
+// This thread's CPU seconds: what the work costs, whatever else the machine is running.
+double cpu_now() {
+  timespec t{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+  return double(t.tv_sec) + 1e-9 * double(t.tv_nsec);
+}
+
+int bits_moved(uint64_t a, uint64_t b) { return irbis::hamming(a, b); }
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc != 2) {
+    std::cerr << "usage: producers_bench IMAGE_DIR\n";
+    return 2;
+  }
+  cv::setNumThreads(1);
+  std::vector<std::filesystem::path> files;
+  for (const auto& e : std::filesystem::directory_iterator(argv[1]))
+    if (e.is_regular_file()) files.push_back(e.path());
+  std::sort(files.begin(), files.end());
+  using irbis::indexing::image_feature_groups;
+  std::map<std::string, double> cpu;  // seconds per step
+  size_t images = 0, failed = 0;
+  std::map<std::string, std::vector<int>> moved;  // hash -> bits moved per image
+  for (const auto& f : files) {
+    const auto bytes = irbis::read_file_bytes(f.string(), uint64_t(1) << 31);
+    std::vector<irbis::DecodedImage> d;
+    irbis::DecodeOptions opts;
+    double t0 = cpu_now();
+    try {
+      opts.min_side = irbis::kQualityMinSide;
+      d.push_back(irbis::decode_image(bytes, opts));
+      cpu["decode_224"] += cpu_now() - t0;
+      t0 = cpu_now();
+      opts.min_side = irbis::kHashMinSide;
+      d.push_back(irbis::decode_image(bytes, opts));
+      cpu["decode_32_hashes"] += cpu_now() - t0;
+    } catch (const irbis::Error&) {
+      ++failed;
+      continue;
+    }
+    const cv::Mat& shared = d[0].rgb;
+    for (const auto& group : image_feature_groups()) {
+      const cv::Mat& rgb = group.min_side == irbis::kHashMinSide ? d[1].rgb : shared;
+      t0 = cpu_now();
+      const irbis::indexing::GroupInput prepared = irbis::indexing::prepare_group_input(group, rgb);
+      cpu[group.label + ".prepare"] += cpu_now() - t0;
+      const irbis::indexing::FeatureInput in = prepared.input(rgb);
+      for (const auto& feature : group.features) {
+        std::vector<uint8_t> row(feature.spec.row_bytes(), 0);
+        t0 = cpu_now();
+        feature.compute(in, row);
+        cpu[feature.spec.name] += cpu_now() - t0;
+      }
+    }
+    // What hashing the shared 224 px decode instead of the hashes' own 32 px one would move.
+    const irbis::ImageHashes own = irbis::image_hashes(d[1].rgb), from_shared = irbis::image_hashes(shared);
+    moved["phash"].push_back(bits_moved(own.phash, from_shared.phash));
+    moved["dhash"].push_back(bits_moved(own.dhash, from_shared.dhash));
+    moved["ahash"].push_back(bits_moved(own.ahash, from_shared.ahash));
+    const auto v_own = irbis::phash_variants(d[1].rgb), v_shared = irbis::phash_variants(shared);
+    int v = 0;
+    for (size_t i = 1; i < v_own.size(); ++i) v = std::max(v, bits_moved(v_own[i], v_shared[i]));
+    moved["phash_variants_max"].push_back(v);
+    ++images;
+  }
+  nlohmann::json ms, bits;
+  for (const auto& [name, s] : cpu) ms[name] = images ? 1000 * s / double(images) : 0.0;
+  for (auto& [name, v] : moved) {
+    std::sort(v.begin(), v.end());
+    const auto count_over = [&](int k) { return std::count_if(v.begin(), v.end(), [&](int b) { return b > k; }); };
+    bits[name] = {{"images_changed", count_over(0)},
+                  {"images_over_2_bits", count_over(2)},
+                  {"max", v.empty() ? 0 : v.back()},
+                  {"median", v.empty() ? 0 : v[v.size() / 2]},
+                  {"mean", v.empty() ? 0.0 : double(std::accumulate(v.begin(), v.end(), 0)) / double(v.size())}};
+  }
+  std::cout << nlohmann::json{{"images", images}, {"failed", failed}, {"ms_cpu_per_image", ms}, {"hash_bits_moved", bits}}.dump(1)
+            << '\n';
+  return 0;
+}

@@ -1,0 +1,177 @@
+// The quality, sharpness and palette rows computed from the one shared small image (quality_input)
+// against plain formulations of their definitions (docs/issues.md, docs/colors.md) on the decode
+// `index` gives them, on real photos from Debian packages: the exact measures must agree to
+// floating-point rounding, the sampled colour statistics within the stated tolerances.
+#include <algorithm>
+#include <bitset>
+#include <cmath>
+#include <filesystem>
+
+#include <gtest/gtest.h>
+#include <opencv2/imgproc.hpp>
+
+#include "irbis/hashes.h"
+#include "irbis/image.h"
+#include "irbis/palette.h"
+#include "irbis/quality.h"
+#include "test_util.h"
+
+namespace irbis::test {
+namespace {
+
+std::vector<std::filesystem::path> debian_photos() {
+  std::vector<std::filesystem::path> out;
+  const std::string data = "/usr/share/doc/opencv-doc/examples/data/";
+  for (const char* name : {"baboon.jpg", "fruits.jpg", "building.jpg", "messi5.jpg", "aero1.jpg", "orange.jpg",
+                           "butterfly.jpg", "HappyFish.jpg", "board.jpg", "home.jpg", "lena.jpg", "apple.jpg"})
+    if (std::filesystem::exists(data + name)) out.push_back(data + name);
+  return out;
+}
+
+cv::Mat decode_for_index(const std::filesystem::path& p) {
+  DecodeOptions o;
+  o.min_side = kQualityMinSide;
+  return decode_image(read_file(p), o).rgb;
+}
+
+// p99 of the Sobel magnitude (1/8 scale) by sorting every interior value: the definition.
+float reference_high_gradient(const cv::Mat& grey) {
+  cv::Mat f, gx, gy, mag;
+  grey.convertTo(f, CV_32F);
+  cv::Sobel(f, gx, CV_32F, 1, 0, 3, 0.125);
+  cv::Sobel(f, gy, CV_32F, 0, 1, 3, 0.125);
+  cv::magnitude(gx, gy, mag);
+  std::vector<float> v;
+  for (int y = 2; y < mag.rows - 2; ++y)
+    for (int x = 2; x < mag.cols - 2; ++x) v.push_back(mag.at<float>(y, x));
+  const auto nth = v.begin() + long(double(v.size()) * 0.99);
+  std::nth_element(v.begin(), nth, v.end());
+  return *nth;
+}
+
+TEST(QualityInput, ExactMeasuresMatchTheirDefinitionsOnPhotos) {
+  const auto photos = debian_photos();
+  ASSERT_GE(photos.size(), 8u) << "opencv-doc's example photos are needed";
+  for (const auto& p : photos) {
+    SCOPED_TRACE(p.string());
+    const cv::Mat rgb = decode_for_index(p);
+    const QualityInput in = quality_input(rgb);
+    // The shared grey is the decode's grey, area-resized.
+    cv::Mat grey;
+    cv::cvtColor(rgb, grey, cv::COLOR_RGB2GRAY);
+    EXPECT_EQ(cv::norm(in.grey, resize_area(grey, kQualityGreySide, kQualityGreySide), cv::NORM_INF), 0);
+    const QualityRow q = quality_measures(in);
+    // Luminance over every pixel of the decode.
+    std::vector<uint8_t> lum(grey.begin<uint8_t>(), grey.end<uint8_t>());
+    std::sort(lum.begin(), lum.end());
+    const auto pct = [&](double f) { return lum[std::min(lum.size() - 1, size_t(std::ceil(f * double(lum.size())) - 1))] / 255.f; };
+    EXPECT_FLOAT_EQ(q[kLumP01], pct(0.01));
+    EXPECT_FLOAT_EQ(q[kLumP50], pct(0.50));
+    EXPECT_FLOAT_EQ(q[kLumP99], pct(0.99));
+    cv::Scalar mean, sd;
+    cv::meanStdDev(grey, mean, sd);
+    EXPECT_NEAR(q[kLumMean], mean[0] / 255, 1e-5);
+    EXPECT_NEAR(q[kLumStd], sd[0] / 255, 1e-5);
+    // Laplacian variance (float Laplacian) and the gradient percentiles (sorting every value).
+    cv::Mat lap, fine;
+    in.grey.convertTo(fine, CV_32F);
+    cv::Laplacian(fine, lap, CV_32F, 1);
+    cv::meanStdDev(lap, mean, sd);
+    EXPECT_NEAR(q[kLaplacianVar], sd[0] * sd[0], 1e-4 * sd[0] * sd[0]);
+    const float g_fine = reference_high_gradient(in.grey);
+    const float g_coarse = reference_high_gradient(resize_area(in.grey, kQualityGreySide / 2, kQualityGreySide / 2));
+    EXPECT_NEAR(q[kEdgeRatio], std::min(2.f, g_fine / g_coarse), 1e-5);
+    // Sharpness: re-blur ratio and Immerkaer's noise in float.
+    const SharpnessRow s = sharpness_measures(in);
+    cv::Mat reblurred, response;
+    cv::GaussianBlur(fine, reblurred, cv::Size(0, 0), 1.0);
+    EXPECT_NEAR(s[kEdgeReblur], std::min(1.f, reference_high_gradient(reblurred) / g_fine), 1e-5);
+    const cv::Mat mask = (cv::Mat_<float>(3, 3) << 1, -2, 1, -2, 4, -2, 1, -2, 1);
+    cv::filter2D(fine, response, CV_32F, mask);
+    const double mean_abs = cv::mean(cv::abs(response(cv::Rect(1, 1, response.cols - 2, response.rows - 2))))[0];
+    EXPECT_NEAR(s[kFineNoise], std::sqrt(M_PI / 2) * mean_abs / 6.0, 1e-4);
+  }
+}
+
+// The colour statistics come from a sample of at most 128 x 128 of the decode's pixels: they
+// estimate the whole decode's. Tolerances: colourfulness within 8 % (+0.5), coloured fraction
+// within 0.04; distinct colours are counted in the sample, so only bounded by the whole's count.
+TEST(QualityInput, SampledColourStatisticsEstimateTheWholeDecode) {
+  for (const auto& p : debian_photos()) {
+    SCOPED_TRACE(p.string());
+    const cv::Mat rgb = decode_for_index(p);
+    const QualityRow q = quality_measures(quality_input(rgb));
+    double s_rg = 0, s_yb = 0, q_rg = 0, q_yb = 0, coloured = 0;
+    std::bitset<32768> colours;
+    for (auto it = rgb.begin<cv::Vec3b>(); it != rgb.end<cv::Vec3b>(); ++it) {
+      const int r = (*it)[0], g = (*it)[1], b = (*it)[2];
+      const double rg = r - g, yb = 0.5 * (r + g) - b;
+      s_rg += rg, s_yb += yb, q_rg += rg * rg, q_yb += yb * yb;
+      coloured += std::max({r, g, b}) - std::min({r, g, b}) > 16;
+      colours.set(size_t(((r >> 3) << 10) | ((g >> 3) << 5) | (b >> 3)));
+    }
+    const double n = double(rgb.total()), m_rg = s_rg / n, m_yb = s_yb / n;
+    const double whole = std::hypot(std::sqrt(q_rg / n - m_rg * m_rg), std::sqrt(q_yb / n - m_yb * m_yb)) +
+                         0.3 * std::hypot(m_rg, m_yb);
+    EXPECT_NEAR(q[kColorfulness], whole, 0.08 * whole + 0.5);
+    EXPECT_NEAR(q[kColoredFraction], coloured / n, 0.04);
+    EXPECT_GE(q[kUniqueColors], 1.f);
+    EXPECT_LE(q[kUniqueColors], float(colours.count()));
+  }
+}
+
+// How far palette a's colours are from palette b's, weighted by a's weights (Delta E).
+double palette_distance(const std::vector<PaletteColor>& a, const std::vector<PaletteColor>& b) {
+  double sum = 0;
+  for (const PaletteColor& x : a) {
+    double nearest = 1e9;
+    for (const PaletteColor& y : b) nearest = std::min(nearest, delta_e(x.lab, y.lab));
+    sum += x.weight * nearest;
+  }
+  return sum;
+}
+
+// The palette from the shared colour sample against the palette of the decode itself (its
+// area-resized 32 px image, what was stored before the sample was shared). k-means moves a
+// centroid by several Delta E when its input changes slightly (so do the area-resized 128 px image
+// and the decode, 0.2 median / 9 max on these photos); tolerance: median over the photos of the
+// symmetric weighted distance below 3 Delta E, every photo below 10 (search's soft match is 20).
+TEST(QualityInput, PaletteFromTheSampleMatchesThePaletteOfTheDecode) {
+  std::vector<double> distances;
+  for (const auto& p : debian_photos()) {
+    SCOPED_TRACE(p.string());
+    const cv::Mat rgb = decode_for_index(p);
+    const auto shared = palette_colors(dominant_colors(quality_input(rgb)).data());
+    QualityInput whole = quality_input(rgb);
+    whole.color = rgb;  // dominant_colors area-resizes it to kPaletteSide itself
+    const auto reference = palette_colors(dominant_colors(whole).data());
+    ASSERT_FALSE(shared.empty());
+    const double d = std::max(palette_distance(shared, reference), palette_distance(reference, shared));
+    EXPECT_LT(d, 10.0);
+    distances.push_back(d);
+  }
+  ASSERT_FALSE(distances.empty());
+  std::sort(distances.begin(), distances.end());
+  EXPECT_LT(distances[distances.size() / 2], 3.0);
+}
+
+// Queries (`search --colors`) and palettes share one sRGB -> Lab conversion: it agrees with
+// OpenCV's float conversion within 0.5 Delta E (a just-noticeable difference is about 2.3; the
+// largest, 0.3, in saturated blues, where OpenCV's approximated curves differ) on a 17-step grid of
+// the RGB cube.
+TEST(Palette, LabConversionMatchesOpenCV) {
+  for (int r = 0; r < 256; r += 17)
+    for (int g = 0; g < 256; g += 17)
+      for (int b = 0; b < 256; b += 17) {
+        char hex[8];
+        std::snprintf(hex, sizeof hex, "#%02x%02x%02x", r, g, b);
+        const LabColor mine = parse_hex_color(hex);
+        cv::Mat px(1, 1, CV_32FC3, cv::Scalar(r / 255.f, g / 255.f, b / 255.f)), lab;
+        cv::cvtColor(px, lab, cv::COLOR_RGB2Lab);
+        const cv::Vec3f v = lab.at<cv::Vec3f>(0, 0);
+        ASSERT_LT(delta_e(mine, {v[0], v[1], v[2]}), 0.5) << hex;  // OpenCV approximates the curves
+      }
+}
+
+}  // namespace
+}  // namespace irbis::test
