@@ -1,12 +1,16 @@
-// Clocks and machine facts the benchmarks print beside their figures: wall and CPU time (CPU
-// seconds are the figure to read on a shared machine), peak memory, and the CPU they ran on.
+// Clocks, machine facts and inputs the benchmarks share: wall and CPU time (CPU
+// seconds are the figure to read on a shared machine), peak memory, the CPU they ran on, and a
+// folder's files in a fixed order.
 #pragma once
 #include <sys/resource.h>
 
+#include <algorithm>
 #include <chrono>
+#include <filesystem>
 #include <ctime>
 #include <fstream>
 #include <string>
+#include <vector>
 
 namespace irbis::bench {
 
@@ -32,6 +36,15 @@ inline std::string cpu_model() {
   for (std::string line; std::getline(in, line);)
     if (line.rfind("model name", 0) == 0) return line.substr(line.find(':') + 2);
   return "unknown";
+}
+
+// The regular files of a folder, sorted (a fixed order for every run).
+inline std::vector<std::filesystem::path> sorted_files(const std::filesystem::path& dir) {
+  std::vector<std::filesystem::path> files;
+  for (const auto& e : std::filesystem::directory_iterator(dir))
+    if (e.is_regular_file()) files.push_back(e.path());
+  std::sort(files.begin(), files.end());
+  return files;
 }
 
 }  // namespace irbis::bench

@@ -39,10 +39,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   cv::setNumThreads(1);
-  std::vector<std::filesystem::path> files;
-  for (const auto& e : std::filesystem::directory_iterator(argv[1]))
-    if (e.is_regular_file()) files.push_back(e.path());
-  std::sort(files.begin(), files.end());
+  const std::vector<std::filesystem::path> files = irbis::bench::sorted_files(argv[1]);
   using irbis::indexing::image_feature_groups;
   std::map<std::string, double> cpu;  // seconds per step
   size_t images = 0, failed = 0;

@@ -30,10 +30,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   cv::setNumThreads(1);
-  std::vector<std::filesystem::path> files;
-  for (const auto& e : std::filesystem::directory_iterator(argv[1]))
-    if (e.is_regular_file()) files.push_back(e.path());
-  std::sort(files.begin(), files.end());
+  const std::vector<std::filesystem::path> files = irbis::bench::sorted_files(argv[1]);
   double t_read = 0, t_decode = 0, t_quality = 0, t_sharp = 0, t_palette = 0;
   size_t images = 0, failed = 0;
   float sink = 0;
