@@ -12,6 +12,7 @@
 #include <tuple>
 
 #include "analysis/impl/mih.h"
+#include "analysis/impl/two_hash_join.h"
 #include "irbis/errors.h"
 #include "irbis/hashes.h"
 
@@ -107,29 +108,63 @@ std::pair<int, int> variant_distance(const DupeItem& a, const DupeItem& b, const
 // Hash entries (value, item) collapsed to distinct values; value pairs within `radius` (MIH) give
 // the candidate pairs of items.
 struct HashCandidates {
-  std::vector<uint64_t> values;
+  size_t value_count = 0;
   std::vector<uint32_t> nb_start;           // CSR over values: neighbour values within radius
   std::vector<uint32_t> nb;
   std::vector<std::vector<uint32_t>> values_of_item;
 
+  explicit HashCandidates(size_t n) : values_of_item(n) {}
   HashCandidates(size_t n, std::vector<std::pair<uint64_t, uint32_t>> entries, int radius, int threads)
       : values_of_item(n) {
     std::sort(entries.begin(), entries.end());
     entries.erase(std::unique(entries.begin(), entries.end()), entries.end());
+    std::vector<uint64_t> values;
     for (const auto& [value, item] : entries) {
       if (values.empty() || values.back() != value) values.push_back(value);
       values_of_item[item].push_back(uint32_t(values.size() - 1));
     }
     const std::vector<NearPair> vp = find_near_value_pairs(values, radius, threads);
-    std::vector<uint32_t> deg(values.size() + 1, 0);
-    for (const NearPair& e : vp) ++deg[e.i], ++deg[e.j];
-    nb_start.assign(values.size() + 1, 0);
-    for (size_t v = 0; v < values.size(); ++v) nb_start[v + 1] = nb_start[v] + deg[v];
+    std::vector<std::pair<uint32_t, uint32_t>> links(vp.size());
+    for (size_t k = 0; k < vp.size(); ++k) links[k] = {vp[k].i, vp[k].j};
+    link(values.size(), links);
+  }
+  // Neighbour lists (CSR) from value pairs.
+  void link(size_t values, const std::vector<std::pair<uint32_t, uint32_t>>& vp) {
+    value_count = values;
+    std::vector<uint32_t> deg(values + 1, 0);
+    for (const auto& [i, j] : vp) ++deg[i], ++deg[j];
+    nb_start.assign(values + 1, 0);
+    for (size_t v = 0; v < values; ++v) nb_start[v + 1] = nb_start[v] + deg[v];
     nb.resize(nb_start.back());
     std::vector<uint32_t> fill(nb_start.begin(), nb_start.end() - 1);
-    for (const NearPair& e : vp) nb[fill[e.i]++] = e.j, nb[fill[e.j]++] = e.i;
+    for (const auto& [i, j] : vp) nb[fill[i]++] = j, nb[fill[j]++] = i;
   }
 };
+
+// The band candidates of the items with two hashes (docs/dupes.md, "Two hashes agree"): items
+// collapsed to distinct (pHash, dHash, mirror pHash) keys, and the key pairs whose pHash and dHash
+// are both within the band for the identity or the mirror (impl::two_hash_pairs).
+HashCandidates two_hash_candidates(std::span<const DupeItem> items, const DupesParams& p) {
+  HashCandidates c(items.size());
+  std::vector<std::pair<impl::TwoHashKey, uint32_t>> entries;
+  for (size_t i = 0; i < items.size(); ++i) {
+    const DupeItem& it = items[i];
+    if (it.low_detail || !it.dhash) continue;
+    impl::TwoHashKey key{.phash = it.hash, .dhash = *it.dhash, .mirror_phash = 0, .has_mirror = variants_compared(it, p) >= 1};
+    if (key.has_mirror) key.mirror_phash = it.variants[0];
+    entries.push_back({key, uint32_t(i)});
+  }
+  std::sort(entries.begin(), entries.end());
+  std::vector<impl::TwoHashKey> keys;
+  for (const auto& [key, item] : entries) {
+    if (keys.empty() || keys.back() != key) keys.push_back(key);
+    c.values_of_item[item].push_back(uint32_t(keys.size() - 1));
+  }
+  const impl::TwoHashReach reach{.phash = p.agreement.max_band_phash, .dhash = p.agreement.max_band_dhash,
+                                 .mirror = p.variants_used >= 1};
+  c.link(keys.size(), impl::two_hash_pairs(keys, reach, p.threads));
+  return c;
+}
 
 // pHash entries of the detailed items: their own hash and the compared variants.
 std::vector<std::pair<uint64_t, uint32_t>> phash_entries(std::span<const DupeItem> items, const DupesParams& p) {
@@ -197,8 +232,9 @@ std::vector<DupeGroup> keep_centred_groups(std::span<const DupeItem> items, cons
   const float extra_band = extra ? (band_on ? std::max(extra_sure, p.band.max_extra_distance) : extra_sure) : 0.f;
 
   HashCandidates hc(n, phash_entries(items, p), phash_radius, p.threads);
-  HashCandidates dc(n, band_on ? dhash_entries(items, p) : std::vector<std::pair<uint64_t, uint32_t>>{}, dhash_radius,
-                    p.threads);
+  HashCandidates dc = !band_on                       ? HashCandidates(n)
+                      : impl::two_hash_join_enabled() ? two_hash_candidates(items, p)
+                                                      : HashCandidates(n, dhash_entries(items, p), dhash_radius, p.threads);
   // Extra pairs per item (both directions), within the band.
   std::vector<std::vector<std::pair<uint32_t, float>>> extra_of(extra ? n : 0);
   if (extra)
@@ -217,7 +253,7 @@ std::vector<DupeGroup> keep_centred_groups(std::span<const DupeItem> items, cons
 
   // Kept items so far: by content hash and by hash value (an entry of theirs at that value).
   std::map<ContentHash, uint32_t> kept_content;
-  std::vector<std::vector<uint32_t>> kept_at_value(hc.values.size()), kept_at_dvalue(dc.values.size());
+  std::vector<std::vector<uint32_t>> kept_at_value(hc.value_count), kept_at_dvalue(dc.value_count);
   std::vector<char> is_kept(n, 0);
   constexpr uint32_t kNotDecided = UINT32_MAX;
   std::vector<uint32_t> kept_of(n, kNotDecided);  // a duplicate's kept item, once decided
