@@ -7,6 +7,7 @@
 #include <functional>
 #include <map>
 #include <numeric>
+#include <optional>
 #include <set>
 #include <string>
 #include <tuple>
@@ -189,10 +190,34 @@ std::vector<std::pair<uint64_t, uint32_t>> dhash_entries(std::span<const DupeIte
   return entries;
 }
 
+// The hash candidates of a grouping: the pHash search and, with the band on, the two-hash band
+// search. Made once per group_duplicates call and shared by its dry passes and the real one.
+struct HashSearch {
+  HashCandidates hc, dc;
+  HashSearch(std::span<const DupeItem> items, const DupesParams& p) : hc(items.size()), dc(items.size()) {
+    const size_t n = items.size();
+    const int t = p.max_distance;
+    const bool band_on = bool(p.band.verify);
+    // pHash candidates reach the pHash-only band when an item has no dHash or rotation variants are
+    // compared (they have no dHash); pairs with two hashes are found through the two-hash search.
+    const bool all_two_hashes = std::all_of(items.begin(), items.end(), [](const DupeItem& it) { return it.low_detail || it.dhash; });
+    const int phash_radius = band_on && (!all_two_hashes || p.variants_used > 1) ? std::max(t, p.band.max_hash_distance) : t;
+    const int dhash_radius = p.agreement.max_band_dhash;  // searched only with the band on
+    check_args(n, phash_radius);
+    check_args(n, dhash_radius);
+    hc = HashCandidates(n, phash_entries(items, p), phash_radius, p.threads);
+    if (band_on)
+      dc = impl::two_hash_join_enabled() ? two_hash_candidates(items, p)
+                                         : HashCandidates(n, dhash_entries(items, p), dhash_radius, p.threads);
+  }
+};
+
 // The grouping of docs/dupes.md ("Grouping"): best-to-keep order, each item joins the kept item it
 // matches best (sure evidence first, then band pairs confirmed by verify), or is kept itself.
 std::vector<DupeGroup> keep_centred_groups(std::span<const DupeItem> items, const DupesParams& p,
-                                           const ExtraLinkage* extra) {
+                                           const ExtraLinkage* extra, const HashSearch* search = nullptr) {
+  std::optional<HashSearch> own_search;
+  if (!search) search = &own_search.emplace(items, p);
   if (p.band.verify && p.band.verify_all) {
     // Dry passes find the pairs the decisions will ask about, so that they can be verified in
     // parallel: a pair already verified answers with its result (from the verifier's cache), an
@@ -212,29 +237,18 @@ std::vector<DupeGroup> keep_centred_groups(std::span<const DupeItem> items, cons
         return PairCheck{true, 0};
       };
       dry.band.verify_all = {};
-      keep_centred_groups(items, dry, extra);
+      keep_centred_groups(items, dry, extra, search);
       if (asked.empty()) break;
       p.band.verify_all(asked);
       known.insert(asked.begin(), asked.end());
     }
   }
   const size_t n = items.size();
-  const int t = p.max_distance;
   const bool band_on = bool(p.band.verify);
-  // pHash candidates reach the pHash-only band when an item has no dHash or rotation variants are
-  // compared (they have no dHash); pairs with two hashes are found through the dHash search.
-  const bool all_two_hashes = std::all_of(items.begin(), items.end(), [](const DupeItem& it) { return it.low_detail || it.dhash; });
-  const int phash_radius = band_on && (!all_two_hashes || p.variants_used > 1) ? std::max(t, p.band.max_hash_distance) : t;
-  const int dhash_radius = p.agreement.max_band_dhash;  // searched only with the band on
-  check_args(n, phash_radius);
-  check_args(n, dhash_radius);
   const float extra_sure = extra ? extra->max_distance : 0.f;
   const float extra_band = extra ? (band_on ? std::max(extra_sure, p.band.max_extra_distance) : extra_sure) : 0.f;
-
-  HashCandidates hc(n, phash_entries(items, p), phash_radius, p.threads);
-  HashCandidates dc = !band_on                       ? HashCandidates(n)
-                      : impl::two_hash_join_enabled() ? two_hash_candidates(items, p)
-                                                      : HashCandidates(n, dhash_entries(items, p), dhash_radius, p.threads);
+  const HashCandidates& hc = search->hc;
+  const HashCandidates& dc = search->dc;
   // Extra pairs per item (both directions), within the band.
   std::vector<std::vector<std::pair<uint32_t, float>>> extra_of(extra ? n : 0);
   if (extra)
