@@ -11,6 +11,7 @@
 #include <set>
 #include <string>
 #include <tuple>
+#include <unordered_map>
 
 #include "analysis/impl/mih.h"
 #include "analysis/impl/two_hash_join.h"
@@ -107,27 +108,41 @@ std::pair<int, int> variant_distance(const DupeItem& a, const DupeItem& b, const
 }
 
 // Hash entries (value, item) collapsed to distinct values; value pairs within `radius` (MIH) give
-// the candidate pairs of items.
+// the candidate pairs of items. Flat arrays (CSR), so that a grouping pass allocates nothing per item.
 struct HashCandidates {
   size_t value_count = 0;
   std::vector<uint32_t> nb_start;           // CSR over values: neighbour values within radius
   std::vector<uint32_t> nb;
-  std::vector<std::vector<uint32_t>> values_of_item;
+  std::vector<uint32_t> item_start;         // CSR over items: the values of item x
+  std::vector<uint32_t> item_values;
 
-  explicit HashCandidates(size_t n) : values_of_item(n) {}
-  HashCandidates(size_t n, std::vector<std::pair<uint64_t, uint32_t>> entries, int radius, int threads)
-      : values_of_item(n) {
+  explicit HashCandidates(size_t n) : item_start(n + 1, 0) {}
+  HashCandidates(size_t n, std::vector<std::pair<uint64_t, uint32_t>> entries, int radius, int threads) {
     std::sort(entries.begin(), entries.end());
     entries.erase(std::unique(entries.begin(), entries.end()), entries.end());
     std::vector<uint64_t> values;
+    std::vector<std::pair<uint32_t, uint32_t>> item_value;  // (item, value index)
+    item_value.reserve(entries.size());
     for (const auto& [value, item] : entries) {
       if (values.empty() || values.back() != value) values.push_back(value);
-      values_of_item[item].push_back(uint32_t(values.size() - 1));
+      item_value.emplace_back(item, uint32_t(values.size() - 1));
     }
+    set_item_values(n, std::move(item_value));
     const std::vector<NearPair> vp = find_near_value_pairs(values, radius, threads);
     std::vector<std::pair<uint32_t, uint32_t>> links(vp.size());
     for (size_t k = 0; k < vp.size(); ++k) links[k] = {vp[k].i, vp[k].j};
     link(values.size(), links);
+  }
+  std::span<const uint32_t> values_of(uint32_t x) const {
+    return {item_values.data() + item_start[x], item_values.data() + item_start[x + 1]};
+  }
+  void set_item_values(size_t n, std::vector<std::pair<uint32_t, uint32_t>> item_value) {
+    std::sort(item_value.begin(), item_value.end());
+    item_start.assign(n + 1, 0);
+    for (const auto& iv : item_value) ++item_start[iv.first + 1];
+    for (size_t x = 0; x < n; ++x) item_start[x + 1] += item_start[x];
+    item_values.resize(item_value.size());
+    for (size_t k = 0; k < item_value.size(); ++k) item_values[k] = item_value[k].second;
   }
   // Neighbour lists (CSR) from value pairs.
   void link(size_t values, const std::vector<std::pair<uint32_t, uint32_t>>& vp) {
@@ -140,6 +155,30 @@ struct HashCandidates {
     std::vector<uint32_t> fill(nb_start.begin(), nb_start.end() - 1);
     for (const auto& [i, j] : vp) nb[fill[i]++] = j, nb[fill[j]++] = i;
   }
+};
+
+// The kept items at each value of a HashCandidates, in the order they were kept. Most values get at
+// most one, so the first is stored flat and only further ones in a list: no allocation per item.
+class KeptAtValue {
+ public:
+  explicit KeptAtValue(size_t values) : first_(values, kNone) {}
+  void add(uint32_t v, uint32_t item) {
+    if (first_[v] == kNone) first_[v] = item;
+    else more_[v].push_back(item);
+  }
+  template <class Fn>
+  void each(uint32_t v, Fn&& fn) const {
+    if (first_[v] == kNone) return;
+    fn(first_[v]);
+    if (more_.empty()) return;
+    if (const auto f = more_.find(v); f != more_.end())
+      for (uint32_t c : f->second) fn(c);
+  }
+
+ private:
+  static constexpr uint32_t kNone = UINT32_MAX;
+  std::vector<uint32_t> first_;
+  std::unordered_map<uint32_t, std::vector<uint32_t>> more_;
 };
 
 // The band candidates of the items with two hashes (docs/dupes.md, "Two hashes agree"): items
@@ -157,10 +196,13 @@ HashCandidates two_hash_candidates(std::span<const DupeItem> items, const DupesP
   }
   std::sort(entries.begin(), entries.end());
   std::vector<impl::TwoHashKey> keys;
+  std::vector<std::pair<uint32_t, uint32_t>> item_value;
+  item_value.reserve(entries.size());
   for (const auto& [key, item] : entries) {
     if (keys.empty() || keys.back() != key) keys.push_back(key);
-    c.values_of_item[item].push_back(uint32_t(keys.size() - 1));
+    item_value.emplace_back(item, uint32_t(keys.size() - 1));
   }
+  c.set_item_values(items.size(), std::move(item_value));
   const impl::TwoHashReach reach{.phash = p.agreement.max_band_phash, .dhash = p.agreement.max_band_dhash,
                                  .mirror = p.variants_used >= 1};
   c.link(keys.size(), impl::two_hash_pairs(keys, reach, p.threads));
@@ -190,12 +232,19 @@ std::vector<std::pair<uint64_t, uint32_t>> dhash_entries(std::span<const DupeIte
   return entries;
 }
 
-// The hash candidates of a grouping: the pHash search and, with the band on, the two-hash band
-// search. Made once per group_duplicates call and shared by its dry passes and the real one.
+// What every pass of a grouping shares: the visiting order (best to keep first) and the hash
+// candidates (the pHash search and, with the band on, the two-hash band search). Made once per
+// group_duplicates call, for its dry passes and the real one.
 struct HashSearch {
   HashCandidates hc, dc;
+  std::vector<uint32_t> order, rank;
   HashSearch(std::span<const DupeItem> items, const DupesParams& p) : hc(items.size()), dc(items.size()) {
     const size_t n = items.size();
+    order.resize(n);
+    std::iota(order.begin(), order.end(), 0u);
+    std::sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) { return better_keep(items[a], a, items[b], b); });
+    rank.resize(n);
+    for (size_t r = 0; r < n; ++r) rank[order[r]] = uint32_t(r);
     const int t = p.max_distance;
     const bool band_on = bool(p.band.verify);
     // pHash candidates reach the pHash-only band when an item has no dHash or rotation variants are
@@ -259,15 +308,12 @@ std::vector<DupeGroup> keep_centred_groups(std::span<const DupeItem> items, cons
         extra_of[e.j].push_back({e.i, e.distance});
       }
 
-  std::vector<uint32_t> order(n);
-  std::iota(order.begin(), order.end(), 0u);
-  std::sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) { return better_keep(items[a], a, items[b], b); });
-  std::vector<uint32_t> rank(n);
-  for (size_t r = 0; r < n; ++r) rank[order[r]] = uint32_t(r);
+  const std::vector<uint32_t>& order = search->order;
+  const std::vector<uint32_t>& rank = search->rank;
 
   // Kept items so far: by content hash and by hash value (an entry of theirs at that value).
   std::map<ContentHash, uint32_t> kept_content;
-  std::vector<std::vector<uint32_t>> kept_at_value(hc.value_count), kept_at_dvalue(dc.value_count);
+  KeptAtValue kept_at_value(hc.value_count), kept_at_dvalue(dc.value_count);
   std::vector<char> is_kept(n, 0);
   constexpr uint32_t kNotDecided = UINT32_MAX;
   std::vector<uint32_t> kept_of(n, kNotDecided);  // a duplicate's kept item, once decided
@@ -282,11 +328,11 @@ std::vector<DupeGroup> keep_centred_groups(std::span<const DupeItem> items, cons
       const auto f = kept_content.find(it.content);
       if (f != kept_content.end()) cand.push_back(f->second);
     }
+    const auto add_cand = [&](uint32_t c) { cand.push_back(c); };
     for (const auto& [c_, kept] : {std::pair{&hc, &kept_at_value}, std::pair{&dc, &kept_at_dvalue}})
-      for (uint32_t v : c_->values_of_item[x]) {
-        for (uint32_t c : (*kept)[v]) cand.push_back(c);
-        for (uint32_t k = c_->nb_start[v]; k < c_->nb_start[v + 1]; ++k)
-          for (uint32_t c : (*kept)[c_->nb[k]]) cand.push_back(c);
+      for (uint32_t v : c_->values_of(x)) {
+        kept->each(v, add_cand);
+        for (uint32_t k = c_->nb_start[v]; k < c_->nb_start[v + 1]; ++k) kept->each(c_->nb[k], add_cand);
       }
     // CNN candidates: a kept neighbour, and the kept item of a neighbour that is already a
     // duplicate. The second matters when a photo has many copies: they crowd the k nearest
@@ -366,8 +412,8 @@ std::vector<DupeGroup> keep_centred_groups(std::span<const DupeItem> items, cons
     is_kept[x] = 1;
     group_of[x].keep = x;
     if (has_content) kept_content.emplace(it.content, x);
-    for (uint32_t v : hc.values_of_item[x]) kept_at_value[v].push_back(x);
-    for (uint32_t v : dc.values_of_item[x]) kept_at_dvalue[v].push_back(x);
+    for (uint32_t v : hc.values_of(x)) kept_at_value.add(v, x);
+    for (uint32_t v : dc.values_of(x)) kept_at_dvalue.add(v, x);
   }
 
   std::vector<DupeGroup> groups;

@@ -99,10 +99,12 @@ TEST(NearPairs, EveryPlanGivesTheSameAnswer) {
   for (int t : {0, 3, 7, 10, 12, 20}) {
     std::vector<NearPair> want = brute(h, t);
     for (int m = 4; m <= 8; ++m) {
-      impl::MihPlan plan{false, m, t / m, 0};
-      std::vector<NearPair> got = impl::self_join(h, t, plan, 2);
-      std::sort(got.begin(), got.end(), [](auto& a, auto& b) { return std::tie(a.i, a.j) < std::tie(b.i, b.j); });
-      EXPECT_TRUE(got == want) << "t=" << t << " m=" << m;
+      // The plain pigeonhole (floor(t / m) in every chunk) and the generalised one.
+      for (const impl::MihPlan& plan : {impl::MihPlan{false, m, t / m, 0}, impl::MihPlan{false, m, t / m, 0, impl::pigeonhole_radii(t, m)}}) {
+        std::vector<NearPair> got = impl::self_join(h, t, plan, 2);
+        std::sort(got.begin(), got.end(), [](auto& a, auto& b) { return std::tie(a.i, a.j) < std::tie(b.i, b.j); });
+        EXPECT_TRUE(got == want) << "t=" << t << " m=" << m << " generalised " << !plan.radii.empty();
+      }
     }
     impl::MihPlan bf;
     bf.brute_force = true;
@@ -138,6 +140,9 @@ TEST(NearPairs, PlanChoice) {
   EXPECT_FALSE(big.brute_force);
   EXPECT_EQ(big.chunks, 4);
   EXPECT_EQ(big.radius, 2);
+  EXPECT_EQ(big.radii, (std::vector<int>{2, 2, 2, 1}));  // sum(r + 1) = 11: one chunk at 1 suffices
+  EXPECT_EQ(impl::pigeonhole_radii(4, 5), (std::vector<int>{0, 0, 0, 0, 0}));
+  EXPECT_EQ(impl::pigeonhole_radii(2, 4), (std::vector<int>{0, 0, 0, -1}));  // a chunk left out
   EXPECT_TRUE(impl::choose_plan(100, 10).brute_force);
   EXPECT_TRUE(impl::choose_plan(1'000'000, 64).brute_force);
 }

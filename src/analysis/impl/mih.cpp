@@ -158,6 +158,13 @@ int resolve_threads(int threads) {
   return hc ? int(hc) : 1;
 }
 
+std::vector<int> pigeonhole_radii(int t, int m) {
+  std::vector<int> r(size_t(std::max(m, 0)));
+  const int total = std::max(t, 0) + 1;
+  for (int k = 0; k < m; ++k) r[size_t(k)] = total / m + (k < total % m ? 1 : 0) - 1;
+  return r;
+}
+
 MihPlan choose_plan(size_t n, int t) {
   const double N = double(n);
   MihPlan best;
@@ -165,10 +172,12 @@ MihPlan choose_plan(size_t n, int t) {
   best.est_cost = N * (N - 1) / 2;
   if (t >= 64 || n < 2) return best;
   for (int m = 4; m <= 8; ++m) {
-    const int r = t / m;
+    const std::vector<int> radii = pigeonhole_radii(t, m);
+    const std::vector<Chunk> chunks = split_chunks(m);
     double cost = 0;
-    for (const Chunk& c : split_chunks(m)) {
-      const double cells = std::ldexp(1.0, c.bits), vol = ball(c.bits, r);
+    for (size_t k = 0; k < chunks.size(); ++k) {
+      if (radii[k] < 0) continue;
+      const double cells = std::ldexp(1.0, chunks[k].bits), vol = ball(chunks[k].bits, radii[k]);
       // Candidate checks: pairs whose chunk values are within r (each bucket pair once).
       cost += N * N / 2 * vol / cells;
       // Bucket probes: each non-empty bucket visits half of its radius-r neighbours; a probe
@@ -176,7 +185,7 @@ MihPlan choose_plan(size_t n, int t) {
       cost += std::min(N, cells) * vol / 2 * 2.0;
       cost += N * 3;  // building the table
     }
-    if (cost < best.est_cost) best = MihPlan{false, m, r, cost};
+    if (cost < best.est_cost) best = MihPlan{false, m, t / m, cost, radii};
   }
   return best;
 }
@@ -189,12 +198,14 @@ std::vector<NearPair> self_join(std::span<const uint64_t> values, int t, const M
   if (plan.brute_force) return brute_join(values, t, threads);
 
   const std::vector<Chunk> chunks = split_chunks(plan.chunks);
-  const int r = plan.radius;
+  auto radius_of = [&](size_t c) { return plan.radii.empty() ? plan.radius : plan.radii[c]; };
   std::vector<NearPair> result;
   std::vector<uint32_t> offsets;
   std::vector<uint64_t> sv(n);   // values ordered by chunk value (then index)
   std::vector<uint32_t> si(n);   // their indices
   for (size_t ci = 0; ci < chunks.size(); ++ci) {
+    const int r = radius_of(ci);
+    if (r < 0) continue;  // not needed by the pigeonhole
     const Chunk ch = chunks[ci];
     const size_t cells = size_t(1) << ch.bits;
     // Counting sort by chunk value: offsets[v] .. offsets[v + 1] is bucket v.
@@ -218,7 +229,7 @@ std::vector<NearPair> self_join(std::span<const uint64_t> values, int t, const M
     // first qualifying chunk, so every pair comes out once.
     auto first_here = [&](uint64_t x) {
       for (size_t cp = 0; cp < ci; ++cp)
-        if (std::popcount(x & (chunks[cp].mask << chunks[cp].shift)) <= r) return false;
+        if (std::popcount(x & (chunks[cp].mask << chunks[cp].shift)) <= radius_of(cp)) return false;
       return true;
     };
     auto emit = [&](uint32_t a, uint32_t b, int d, std::vector<NearPair>& out) {

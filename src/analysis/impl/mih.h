@@ -18,10 +18,19 @@ struct MihPlan {
   int chunks = 4;            // m: 64 bits split into m contiguous chunks, MSB first
   int radius = 0;            // floor(t / m): per-chunk search radius (pigeonhole)
   double est_cost = 0;       // estimated work units (popcounts + bucket probes)
+  // Per-chunk radii (generalised pigeonhole, pigeonhole_radii); empty = `radius` for every chunk.
+  std::vector<int> radii = {};
 };
 
-// Chooses m in 4..8 (chunks of 8..16 bits, so every chunk table is a flat offset array) or brute
-// force, by the expected number of candidate checks and bucket probes for n uniform hashes.
+// Generalised pigeonhole: radii r_k of m chunks with sum(r_k + 1) = t + 1, the larger ones first
+// (on the wider chunks). Two values within t differ by at most r_k bits in some chunk k, or else
+// by at least t + 1 bits; r_k = -1 means chunk k need not be searched. With t + 1 a multiple of m
+// these are the plain floor(t / m); otherwise fewer candidates (t = 12, m = 4: 3,2,2,2, not 3,3,3,3).
+std::vector<int> pigeonhole_radii(int t, int m);
+
+// Chooses m in 4..8 (chunks of 8..16 bits, so every chunk table is a flat offset array) with
+// pigeonhole_radii, or brute force, by the expected number of candidate checks and bucket probes
+// for n uniform hashes.
 MihPlan choose_plan(size_t n, int max_distance);
 
 // All pairs (i < j) of `values` within max_distance, each once, unsorted.

@@ -62,10 +62,7 @@ bool within_reach(const TwoHashKey& a, const TwoHashKey& b, const TwoHashReach& 
 std::vector<int> two_hash_chunk_radii(int max_dhash) {
   // Generalised pigeonhole: if every chunk k differed by more than r_k bits, the dHashes would
   // differ by at least sum(r_k + 1) = max_dhash + 1 bits. Even shares make the fewest candidates.
-  std::vector<int> r(kChunks);
-  const int total = std::max(0, max_dhash) + 1;
-  for (int k = 0; k < kChunks; ++k) r[size_t(k)] = total / kChunks + (k < total % kChunks ? 1 : 0) - 1;
-  return r;
+  return pigeonhole_radii(max_dhash, kChunks);
 }
 
 std::vector<std::pair<uint32_t, uint32_t>> two_hash_pairs(std::span<const TwoHashKey> keys, const TwoHashReach& reach,
