@@ -2,14 +2,15 @@
 // (no images): n items with a pHash, its mirror variant and a dHash, of which 1 % are planted
 // copies of another item (pHash 0..16 and dHash 0..12 bits flipped, some mirrored).
 //
-//   dupes_scale_bench [n=100000] [queries=1000] [threads=2] [phash-only | both | before]
+//   dupes_scale_bench [n=100000] [queries=1000] [threads=2] [phash-only | both | before | nodry]
 //
 // "phash-only": the rows have no dHash, so the pHash-only rule of before (band pHash <= 12) runs,
 // for a side-by-side on the same rows. "both": group_duplicates with the band search of before
 // (a self-join of the dHashes and mirrored dHashes at radius 12, impl::use_two_hash_join(false))
 // and then with today's (the (pHash, dHash) join), on the same rows in one run, and CHECKS that
 // the groups, every duplicate's evidence and the verifier calls are identical (exit 1 if not).
-// "before": only the search of before. Each run prints CPU, wall and its own peak RSS.
+// "before": only the search of before. "nodry": no verify_all (one pass, as main's bench of
+// before ran it). Each run prints CPU, wall and its own peak RSS.
 // Times (1) group_duplicates at the defaults with a verifier that accepts every band pair and
 // counts them, and a verify_all that counts its lists (the dry passes of find_collection_dupes) (the pairs a real run would verify; the real cost per pair is in BENCHMARKS.md),
 // (2) `match`'s hash stage for `queries` new rows against the n: the pHash search (with the
@@ -94,7 +95,7 @@ int main(int argc, char** argv) {
   };
   // As find_collection_dupes does: dry passes of the grouping list the band pairs to verify together.
   size_t dry_lists = 0;
-  p.band.verify_all = [&](const std::vector<std::pair<uint32_t, uint32_t>>&) { ++dry_lists; };
+  if (mode != "nodry") p.band.verify_all = [&](const std::vector<std::pair<uint32_t, uint32_t>>&) { ++dry_lists; };
   std::printf("CPU: %s\n", irbis::bench::cpu_model().c_str());
   using Row = std::tuple<size_t, size_t, int, int, int, int, int>;
   auto run = [&](const char* label) {
@@ -130,7 +131,7 @@ int main(int argc, char** argv) {
     run("");
   }
 
-  if (!mode.empty()) return 0;
+  if (!mode.empty() && mode != "nodry") return 0;
   // match: nq new rows (half of them copies of collection rows) against the n.
   std::vector<uint64_t> ph(n), dh(n);
   for (size_t i = 0; i < n; ++i) ph[i] = items[i].hash, dh[i] = *items[i].dhash;
