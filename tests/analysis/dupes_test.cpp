@@ -14,16 +14,12 @@
 #include "analysis/impl/mih.h"
 #include "irbis/errors.h"
 #include "irbis/hashes.h"
+#include "analysis/grouping_replay.h"
 
 namespace irbis {
 namespace {
 
-// Flips exactly d distinct random bits of h.
-uint64_t flip(uint64_t h, int d, std::mt19937_64& rng) {
-  uint64_t mask = 0;
-  while (std::popcount(mask) < d) mask |= uint64_t(1) << (rng() % 64);
-  return h ^ mask;
-}
+using test::flip;
 
 std::vector<NearPair> brute(const std::vector<uint64_t>& h, int t) {
   std::vector<NearPair> out;
@@ -621,23 +617,8 @@ TEST(TwoHashes, GroupingEqualsTheBruteForceJudgementOfEveryPair) {
   std::sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) {
     return items[a].pixels != items[b].pixels ? items[a].pixels > items[b].pixels : items[a].path < items[b].path;
   });
-  std::vector<uint32_t> kept;
   std::map<size_t, size_t> want_keep_of;  // duplicate -> kept
-  for (uint32_t x : order) {
-    int best = -1;
-    double best_strength = 1e30;
-    bool best_sure = false;
-    for (uint32_t k : kept) {
-      DupeMember m;
-      double st = 0;
-      const HashMatch h = judge_hash_pair(items[x], items[k], p, true, m, st);
-      if (h == HashMatch::none) continue;
-      const bool sure = h == HashMatch::sure;
-      if (best < 0 || (sure && !best_sure) || (sure == best_sure && st < best_strength)) best = int(k), best_strength = st, best_sure = sure;
-    }
-    if (best >= 0) want_keep_of[x] = size_t(best);
-    else kept.push_back(x);
-  }
+  for (const auto& [x, kept_kind] : test::brute_force_grouping(items, p, order)) want_keep_of[x] = kept_kind.first;
   std::map<size_t, size_t> got_keep_of;
   for (const auto& g : groups)
     for (const auto& d : g.duplicates) got_keep_of[d.index] = g.keep;

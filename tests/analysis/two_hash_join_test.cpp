@@ -13,15 +13,12 @@
 
 #include "irbis/dupes.h"
 #include "irbis/hashes.h"
+#include "analysis/grouping_replay.h"
 
 namespace irbis {
 namespace {
 
-uint64_t flip(uint64_t h, int d, std::mt19937_64& rng) {
-  uint64_t mask = 0;
-  while (std::popcount(mask) < d) mask |= uint64_t(1) << (rng() % 64);
-  return h ^ mask;
-}
+using test::flip;
 
 // Distances that sit on the limits: the pHash at 3..5, 7..9, 15..17, the dHash at 7..9, 11..13.
 int near_limit(std::mt19937_64& rng) {
@@ -196,24 +193,7 @@ TEST(TwoHashes, GroupingEqualsTheBruteForceJudgementAtTheLimits) {
   std::sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) {
     return std::tie(items[b].pixels, items[b].file_size) < std::tie(items[a].pixels, items[a].file_size);
   });
-  std::vector<uint32_t> kept;
-  std::map<size_t, std::pair<size_t, int>> want;  // duplicate -> (kept, kind)
-  for (uint32_t x : order) {
-    int best = -1, best_kind = 0;
-    double best_strength = 1e30;
-    bool best_sure = false;
-    for (uint32_t k : kept) {
-      DupeMember m;
-      double st = 0;
-      const HashMatch h = judge_hash_pair(items[x], items[k], p, true, m, st);
-      if (h == HashMatch::none) continue;
-      const bool sure = h == HashMatch::sure;
-      if (best < 0 || (sure && !best_sure) || (sure == best_sure && st < best_strength))
-        best = int(k), best_strength = st, best_sure = sure, best_kind = int(sure ? DupeKind::near : DupeKind::verified);
-    }
-    if (best >= 0) want[x] = {size_t(best), best_kind};
-    else kept.push_back(x);
-  }
+  const std::map<size_t, std::pair<size_t, int>> want = test::brute_force_grouping(items, p, order);  // duplicate -> (kept, kind)
   std::map<size_t, std::pair<size_t, int>> got;
   for (const auto& g : groups)
     for (const auto& d : g.duplicates) got[d.index] = {g.keep, int(d.kind)};
