@@ -52,7 +52,7 @@ int main(int argc, char** argv) {
     const GeometricMatch g = v.verify(r.a, r.b);
     std::cout << r.label << '\t' << paths[r.a] << '\t' << paths[r.b] << '\t' << g.same << '\t' << g.reason << '\t'
               << g.inliers << '\t' << g.matches << '\t' << g.mirrored << '\t' << g.agreement << '\t' << g.overlap << '\t'
-              << g.scale << '\t' << g.moved_tiles << '\n';
+              << g.scale << '\t' << g.moved_tiles << '\t' << g.changed_tiles << '\t' << g.changed_one_side << '\n';
   }
   std::fprintf(stderr, "pairs %zu seconds %.2f ms_per_pair %.1f\n", v.pairs_verified(), secs,
                1000.0 * secs / double(std::max<size_t>(1, v.pairs_verified())));

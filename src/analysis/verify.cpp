@@ -75,6 +75,8 @@ struct DenseCheck {
   double agreement = 0;  // share of textured tiles whose aligned detail correlates
   double overlap = 0;    // overlap / smaller image's area
   int moved_tiles = 0;   // disagreeing tiles whose detail is found shifted, like a neighbour's
+  int changed_tiles = 0; // textured tiles whose aligned detail does not correlate
+  int b_stronger = 0;    // of those, the tiles where B's detail is the stronger
 };
 
 // A tile of A whose detail disagrees with B at the aligned place: is it found at a small shift in
@@ -142,6 +144,8 @@ DenseCheck dense_check(const cv::Mat& ga, const cv::Mat& gb, const cv::Mat& m) {
         ++agree;
         continue;
       }
+      ++out.changed_tiles;
+      out.b_stronger += sb[0] > sa[0];
       const cv::Rect win = cv::Rect(x - kShiftRadius, y - kShiftRadius, kTile + 2 * kShiftRadius,
                                     kTile + 2 * kShiftRadius) & image;
       cv::Mat ncc;
@@ -199,6 +203,8 @@ GeometricMatch match_features(const PairVerifier::Features& a, PairVerifier::Fea
           g.agreement = d.agreement;
           g.overlap = d.overlap;
           g.moved_tiles = d.moved_tiles;
+          g.changed_tiles = d.changed_tiles;
+          g.changed_one_side = d.changed_tiles ? double(std::max(d.b_stronger, d.changed_tiles - d.b_stronger)) / d.changed_tiles : 1.0;
         }
       }
       if (m.empty() || g.inliers < p.min_inliers) g.reason = "too few consistent matches";
@@ -207,6 +213,8 @@ GeometricMatch match_features(const PairVerifier::Features& a, PairVerifier::Fea
       else if (g.overlap < p.min_overlap) g.reason = "too little overlap";
       else if (g.agreement < p.min_agreement) g.reason = "aligned detail differs";
       else if (g.moved_tiles > p.max_moved_tiles) g.reason = "part of the picture moved";
+      else if (g.changed_tiles >= p.min_changed_tiles && g.changed_one_side < p.min_changed_one_side)
+        g.reason = "content changed in both images";
       else g.same = true;
     }
     const auto key = [](const GeometricMatch& x) { return std::make_tuple(x.same, x.agreement, x.inliers); };
