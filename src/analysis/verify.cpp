@@ -107,8 +107,8 @@ int coherent_shifts(const std::vector<ShiftedTile>& s) {
 // (>= 0.5), and the overlap fraction of the smaller image. Tiles, not one global correlation, so
 // that a caption or a logo (a few tiles of new detail) does not refuse a copy, while a second
 // viewpoint (detail misaligned all over) does. A disagreeing tile is then searched for within
-// +-kShiftRadius in warped B (normalized cross-correlation): found (>= 0.8) at a shift of >= 2 px,
-// its content moved; `moved_tiles` counts those that moved like a neighbour (docs/dupes.md).
+// +-kShiftRadius in warped B (normalized cross-correlation): found (>= 0.8, and >= 0.1 above any
+// other shift) at a shift of >= 2 px, its content moved; `moved_tiles` counts those that moved like a neighbour (docs/dupes.md).
 DenseCheck dense_check(const cv::Mat& ga, const cv::Mat& gb, const cv::Mat& m) {
   DenseCheck out;
   cv::Mat mh = m.clone();  // half size: scale the translation
@@ -126,6 +126,7 @@ DenseCheck dense_check(const cv::Mat& ga, const cv::Mat& gb, const cv::Mat& m) {
   constexpr int kShiftRadius = 12;    // half-size pixels searched around a disagreeing tile
   constexpr double kFound = 0.8;      // correlation at which a shifted tile counts as found
   constexpr double kMinShift = 2.0;   // half-size pixels: below, a fit error rather than a motion
+  constexpr double kUnique = 0.1;     // the best shift must beat any other (2+ px away) by this
   const cv::Rect image(0, 0, da.cols, da.rows);
   std::vector<ShiftedTile> shifted;
   int textured = 0, agree = 0;
@@ -150,11 +151,15 @@ DenseCheck dense_check(const cv::Mat& ga, const cv::Mat& gb, const cv::Mat& m) {
                                     kTile + 2 * kShiftRadius) & image;
       cv::Mat ncc;
       cv::matchTemplate(warped(win), da(r), ncc, cv::TM_CCOEFF_NORMED);
-      double best = 0;
+      double best = 0, second = 0;
       cv::Point at;
       cv::minMaxLoc(ncc, nullptr, &best, nullptr, &at);
       const float dx = float(at.x + win.x - x), dy = float(at.y + win.y - y);
-      if (best >= kFound && std::hypot(dx, dy) >= kMinShift) shifted.push_back({x / kTile, y / kTile, dx, dy});
+      if (best < kFound || std::hypot(dx, dy) < kMinShift) continue;
+      // Found at one shift only: a periodic pattern (a chessboard, bricks) is found at every period.
+      cv::rectangle(ncc, cv::Rect(at.x - 2, at.y - 2, 5, 5), cv::Scalar(-1), cv::FILLED);
+      cv::minMaxLoc(ncc, nullptr, &second);
+      if (best - second >= kUnique) shifted.push_back({x / kTile, y / kTile, dx, dy});
     }
   out.agreement = textured >= 4 ? double(agree) / textured : 0.0;
   out.moved_tiles = coherent_shifts(shifted);

@@ -160,10 +160,10 @@ cv::Mat logo(const cv::Mat& img) {
 // picture against the rest. One object moved by 10 px between two shots of a static scene agrees
 // everywhere else, so only the shifted-tile search can refuse it.
 TEST(VerifyGeometry, RefusesASceneWhereOneObjectMoved) {
-  const cv::Mat background = scene(1), object = scene(2, 130, 110);
-  const cv::Mat a = with_object(background, object, 250, 180);
+  const cv::Mat background = scene(1), object = scene(2, 180, 150);  // ~9 % of the picture
+  const cv::Mat a = with_object(background, object, 230, 160);
   for (const auto& [dx, dy] : {std::pair{10, 0}, std::pair{0, 10}, std::pair{-8, 6}}) {
-    const cv::Mat b = with_object(background, object, 250 + dx, 180 + dy);
+    const cv::Mat b = with_object(background, object, 230 + dx, 160 + dy);
     const GeometricMatch g = verify_geometry(a, b);
     EXPECT_FALSE(g.same) << dx << "," << dy << ": agreement " << g.agreement << ", moved tiles " << g.moved_tiles;
     EXPECT_GT(g.moved_tiles, VerifyParams{}.max_moved_tiles) << dx << "," << dy;
