@@ -108,10 +108,11 @@ struct MatchOptions {
   VerifyParams verify_params;
   // Which pairs are verified (the rule of dupes, judge_pair): the band and sure-but-weak pairs,
   // only while the query has no accepted match, strongest first, at most
-  // policy.max_verified_per_item per query; the first confirmed one is the match.
+  // policy.max_verified_per_item per query.
   VerifyPolicy policy = DupesParams{}.policy;
-  // Band candidates handed to the verifier at once (verified in parallel); the answer is that of
-  // one at a time (the strongest confirmed), a batch only saves waiting. 2 = this machine's cores.
+  // Pairs handed to the verifier at once (verified in parallel; a batch also takes in every pair
+  // as strong as its last). After the first batch with a confirmed pair, the confirmed pair with
+  // the most inliers is the match and no further pair is verified. 2 = this machine's cores.
   int verify_batch = 2;
   DecodeOptions decode;             // pixel limit of the queries (min_side is set per use)
 };

@@ -72,8 +72,9 @@ struct VerifyPolicy {
   // far apart) is verified: a mirrored render, or another frame of a scene seen mirrored, agrees
   // in both hashes by chance far more often than a plain pair does.
   bool verify_variant_only = true;
-  // Verifications per candidate (dupes: per item; match: per query), strongest pair first; the
-  // first confirmed pair decides. 0 = none is verified.
+  // Verifications per candidate (dupes: per item; match: per query), strongest pair first; dupes
+  // takes the first confirmed pair, match the confirmed pair with the most inliers of its first
+  // batch that has one. 0 = none is verified.
   int max_verified_per_item = 5;
 };
 

@@ -274,21 +274,31 @@ MatchedQuery CollectionMatcher::match(const MatchQuery& query, const QueryVerifi
   const std::vector<size_t> order = q.matches.empty() ? verification_order(judged, o.policy) : std::vector<size_t>{};
   if (!order.empty()) {
     const auto t0 = std::chrono::steady_clock::now();
-    // In batches (verified in parallel), strongest first; the first confirmed pair in this order
-    // is the match, as if verified one at a time.
+    // In batches (verified in parallel), strongest first; a batch takes in every pair as strong as
+    // its last one. After the first batch with a confirmed pair, the confirmed pair with the most
+    // inliers is the match (ties: the stronger): another frame of a static scene is confirmed
+    // too, at the same hash distance, but fewer of its keypoints correspond than the copy's.
     const size_t batch = size_t(std::max(1, o.verify_batch));
-    for (size_t first = 0; first < order.size() && q.matches.empty(); first += batch) {
+    const DupeMember* best = nullptr;
+    int best_inliers = -1;
+    for (size_t first = 0; first < order.size() && !best;) {
+      size_t last = std::min(order.size(), first + batch);
+      while (last < order.size() && judged[order[last]].strength == judged[order[last - 1]].strength) ++last;
       std::vector<uint32_t> items;
-      for (size_t k = first; k < std::min(order.size(), first + batch); ++k) items.push_back(members[order[k]].index);
+      for (size_t k = first; k < last; ++k) items.push_back(members[order[k]].index);
       const std::vector<PairCheck> got = verify(items);
       q.verified_pairs += int(items.size());  // an image changed or gone since indexing is refused
       for (size_t k = 0; k < items.size() && k < got.size(); ++k)
-        if (got[k].same) {
-          DupeMember d = members[order[first + k]];
-          d.inliers = got[k].inliers;
-          q.matches.push_back(d);
-          break;
+        if (got[k].same && got[k].inliers > best_inliers) {
+          best = &members[order[first + k]];
+          best_inliers = got[k].inliers;
         }
+      first = last;
+    }
+    if (best) {
+      DupeMember d = *best;
+      d.inliers = best_inliers;
+      q.matches.push_back(d);
     }
     q.verify_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   }

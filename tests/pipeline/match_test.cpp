@@ -268,6 +268,20 @@ TEST_F(HashRowsFixture, AQueryWithASureMatchVerifiesNothingAndTheBandIsCappedStr
   EXPECT_EQ(q.matches[0].inliers, 28);
   EXPECT_EQ(q.verified_pairs, 4);
   EXPECT_EQ(calls, (std::vector<std::vector<uint32_t>>{{0, 1}, {2, 3}}));
+  // Of the confirmed pairs of the batches verified, the one with the most inliers is the match
+  // (another frame of a static scene is confirmed too, with fewer corresponding keypoints).
+  const QueryVerifier all_confirmed = [&](const std::vector<uint32_t>& items) {
+    calls.push_back(items);
+    std::vector<PairCheck> out;
+    for (uint32_t i : items) out.push_back({true, i == 1 ? 400 : 100});
+    return out;
+  };
+  calls.clear();
+  q = matcher.match(farther, all_confirmed);
+  ASSERT_EQ(q.matches.size(), 1u);
+  EXPECT_EQ(q.matches[0].index, 1u);
+  EXPECT_EQ(q.matches[0].inliers, 400);
+  EXPECT_EQ(calls, (std::vector<std::vector<uint32_t>>{{0, 1}}));
   // The cap is an option.
   MatchOptions o2 = o;
   o2.policy.max_verified_per_item = 1;
