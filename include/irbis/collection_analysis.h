@@ -3,7 +3,9 @@
 // duplicate groups behind `irbis dupes`, the matrix `irbis cluster` clusters, the scan problems
 // `irbis index` records, and the rows `irbis train` / `irbis predict --collection` read. Front ends only format what these return.
 #pragma once
+#include <array>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <span>
@@ -18,6 +20,7 @@
 #include "irbis/collection_layout.h"  // save_scan_problems, load_scan_problems
 #include "irbis/dupes.h"
 #include "irbis/embeddings.h"
+#include "irbis/hashes.h"
 #include "irbis/model.h"
 #include "irbis/palette.h"
 #include "irbis/scan.h"
@@ -103,9 +106,29 @@ struct MatchOptions {
   VerifyBand band = DupesParams{}.band;  // band.verify is ignored: match verifies with verify_geometry
   bool verify = true;
   VerifyParams verify_params;
-  int max_verified_per_query = 5;  // band candidates verified per query, strongest first
+  // Which pairs are verified (the rule of dupes, judge_pair): the band and sure-but-weak pairs,
+  // only while the query has no accepted match, strongest first, at most
+  // policy.max_verified_per_item per query.
+  VerifyPolicy policy = DupesParams{}.policy;
+  // Pairs handed to the verifier at once (verified in parallel; a batch also takes in every pair
+  // as strong as its last). After the first batch with a confirmed pair, the confirmed pair with
+  // the most inliers is the match and no further pair is verified. 2 = this machine's cores.
+  int verify_batch = 2;
   DecodeOptions decode;             // pixel limit of the queries (min_side is set per use)
 };
+
+// A query's features as `irbis index` computes them: what match compares once the image is decoded.
+struct MatchQuery {
+  std::string path;
+  ContentHash content{};                                // all zero = unknown
+  std::array<uint64_t, kHashVariants> phash_variants{};  // [0] = the pHash, [1] = the mirror's, ...
+  uint64_t dhash = 0;
+  bool low_detail = false;
+  std::vector<float> embedding;  // the model's descriptor; empty = hashes only
+};
+// Verifies a query against collection images (MatchResult::records indices): one PairCheck each,
+// same order. match() decodes the query at VerifyParams::work_side and runs verify_geometry.
+using QueryVerifier = std::function<std::vector<PairCheck>(const std::vector<uint32_t>& records)>;
 
 struct MatchedQuery {
   std::string path;             // as given, or found under a given folder
@@ -143,6 +166,9 @@ class CollectionMatcher {
   // One image given by its bytes (`name` is what the answer calls it). Never throws for the
   // image's content: an undecodable one comes back with MatchedQuery::reason set.
   MatchedQuery match(const std::string& name, std::span<const uint8_t> bytes);
+  // The part of match() after the decode: candidates, the decision and the verification of what
+  // judge_pair sends to it, through `verify` (benchmarks count it; match() passes the geometric one).
+  MatchedQuery match(const MatchQuery& query, const QueryVerifier& verify);
   // The answer for these queries (the collection's records and the queries' statistics).
   MatchResult result(std::vector<MatchedQuery> queries) const;
 

@@ -59,6 +59,25 @@ struct HashAgreement {
   int max_band_dhash = 12;
 };
 
+// Which pairs geometric verification decides before they count, one policy for `irbis dupes` and
+// `irbis match` (docs/dupes.md, "Which pairs are verified"). It applies when a verifier is on;
+// without one the thresholds decide alone.
+struct VerifyPolicy {
+  // A CNN pair at or above the sure similarity but below this one is verified before it counts:
+  // another frame of one scene, a stereo partner or a look-alike object reaches cosine 0.92-0.97
+  // (docs/calibration.md, "irbis match"). No effect while the sure similarity is >= this (the
+  // default 0.99); it matters when --cnn-threshold is lowered.
+  double verify_similarity_below = 0.97;
+  // A sure hash match that holds only through a variant hash (the mirror: the plain hashes are
+  // far apart) is verified: a mirrored render, or another frame of a scene seen mirrored, agrees
+  // in both hashes by chance far more often than a plain pair does.
+  bool verify_variant_only = true;
+  // Verifications per candidate (dupes: per item; match: per query), strongest pair first; dupes
+  // takes the first confirmed pair, match the confirmed pair with the most inliers of its first
+  // batch that has one. 0 = none is verified.
+  int max_verified_per_item = 5;
+};
+
 struct DupesParams {
   // Largest hamming distance between two 64-bit hashes (over the compared variants) that counts as
   // a near duplicate without verification (with a dHash, only when it agrees: `agreement`). 4 of
@@ -76,6 +95,7 @@ struct DupesParams {
   // (settings below) when the band is wider than the sure thresholds and no verify is given.
   VerifyBand band{.max_hash_distance = 12, .max_extra_distance = 0.20f, .verify = {}, .verify_all = {}};
   VerifyParams verify;
+  VerifyPolicy policy;  // which pairs the verifier decides (sure-but-weak ones too), and how many
 };
 
 // One near pair: i < j, distance = hamming(hash[i], hash[j]) <= max_distance.
@@ -178,9 +198,40 @@ struct DupeGroup {
 // band_on), or none. Fills m.distance, variant_distance, variant and dhash_distance, and
 // `strength` (smaller = stronger: the best pHash distance over max_distance). Low-detail items
 // are never hash matches. `irbis dupes` and `irbis match` both decide with it.
+// `identity`, when given, receives the verdict of the plain hashes alone (no variant): a sure
+// verdict with a weaker identity one is a match through a variant only (VerifyPolicy).
 enum class HashMatch { none, band, sure };
 HashMatch judge_hash_pair(const DupeItem& a, const DupeItem& b, const DupesParams& p, bool band_on, DupeMember& m,
-                          double& strength);
+                          double& strength, HashMatch* identity = nullptr);
+
+// The evidence of one pair (a kept item or collection image, and a candidate or query) that
+// judge_pair decides on.
+struct PairEvidence {
+  bool exact = false;                 // same non-zero content hash
+  HashMatch hash = HashMatch::none;   // judge_hash_pair's verdict
+  double hash_strength = 1e30;        // and its strength
+  bool hash_variant_only = false;     // a sure hash verdict that holds only through a variant
+  double cnn_distance = 1e30;         // 1 - cosine of the embeddings; >= 1e29 = none
+  bool detailed = true;               // false: one of the two is nearly flat (content only)
+};
+// What to do with a pair: accept it (sure evidence the policy does not send to verification),
+// verify it (the uncertain band, and sure-but-weak pairs: VerifyPolicy), or nothing.
+enum class PairAction { none, accept, verify };
+struct PairJudgement {
+  PairAction action = PairAction::none;
+  DupeKind kind = DupeKind::near;  // what tied it: exact/near/cnn when accepted, verified otherwise
+  double strength = 1e30;          // smaller = stronger; sure evidence <= 1, the band above
+};
+// The one decision rule of `dupes` and `match` (docs/dupes.md, "Which pairs are verified").
+// cnn_sure: the sure CNN distance (1 - sure similarity); cnn_band: the largest CNN distance
+// verified (the band's edge). band_on: a verifier is there (without one nothing is verified:
+// the band is off and sure pairs are accepted).
+PairJudgement judge_pair(const PairEvidence& e, const DupesParams& p, double cnn_sure, double cnn_band, bool band_on);
+// Which of a candidate's (or query's) judged pairs go to the verifier, in order: none when any
+// pair is accepted (a sure match decides, as in the grouping); otherwise the pairs to verify,
+// strongest first (ties in input order), at most policy.max_verified_per_item of them. The caller
+// takes the first one confirmed.
+std::vector<size_t> verification_order(std::span<const PairJudgement> pairs, const VerifyPolicy& policy);
 
 // Keep-centred duplicate groups (docs/dupes.md, "Grouping"): items are visited best-to-keep first
 // (by the KeepReason rules, then index); an item with a direct match

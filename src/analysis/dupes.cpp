@@ -348,64 +348,56 @@ std::vector<DupeGroup> keep_centred_groups(std::span<const DupeItem> items, cons
     std::sort(cand.begin(), cand.end(), [&](uint32_t a, uint32_t b) { return rank[a] < rank[b]; });
     cand.erase(std::unique(cand.begin(), cand.end()), cand.end());
 
-    // Evidence against each kept candidate; the strongest sure match wins (ties: better keep).
-    struct Ev {
-      uint32_t keep;
-      DupeMember m;
-      double strength;
-      bool sure;
-    };
-    std::vector<Ev> evs;
+    // Evidence against each kept candidate, judged by the rule match uses too (judge_pair): the
+    // strongest accepted match wins (ties: better keep); without one, the pairs to verify in
+    // verification_order until one is confirmed.
+    std::vector<DupeMember> ms;
+    std::vector<PairJudgement> js;
+    std::vector<uint32_t> keeps;
     for (uint32_t c : cand) {
       const DupeItem& k = items[c];
       DupeMember m;
       m.index = x;
-      const bool exact = has_content && k.content == it.content;
-      double hash_strength = 1e30;
-      const HashMatch hm = judge_hash_pair(it, k, p, band_on, m, hash_strength);
-      double ed = 1e30;
+      PairEvidence ev;
+      ev.exact = has_content && k.content == it.content;
+      HashMatch identity = HashMatch::none;
+      ev.hash = judge_hash_pair(it, k, p, band_on, m, ev.hash_strength, &identity);
+      ev.hash_variant_only = ev.hash == HashMatch::sure && identity != HashMatch::sure;
       if (extra) {
+        double ed = 1e30;
         for (const auto& [y, d] : extra_of[x])
           if (y == c) ed = std::min(ed, double(d));
         if (extra->distance) ed = std::min(ed, double(extra->distance(x, c)));
-        if (ed < 1e29) m.similarity = 1.0 - ed;
+        if (ed < 1e29) m.similarity = 1.0 - ed, ev.cnn_distance = ed;
       }
       // Low-detail items match by content only (their hash is noise), on every scale.
-      const bool detailed = !(it.low_detail || k.low_detail);
-      const bool hash_sure = hm == HashMatch::sure;
-      const bool extra_sure_match = detailed && extra && ed <= double(extra_sure) + 1e-7;
-      double strength = 1e30;
-      bool sure = exact || hash_sure || extra_sure_match;
-      if (exact) {
-        m.kind = DupeKind::exact, m.distance = 0, strength = 0;
-      } else if (sure) {
-        m.kind = hash_sure ? DupeKind::near : DupeKind::cnn;
-        if (hash_sure) strength = hash_strength;
-        if (extra_sure_match) strength = std::min(strength, extra_sure > 0 ? ed / double(extra_sure) : 0.0);
-      } else if (band_on && detailed) {
-        if (hm == HashMatch::band) strength = hash_strength;
-        if (extra && ed <= double(extra_band) + 1e-7)
-          strength = std::min(strength, extra_sure > 0 ? ed / double(extra_sure) : 1.0);
-        m.kind = DupeKind::verified;
-      }
-      if (strength < 1e29) evs.push_back({c, m, strength, sure});
+      ev.detailed = !(it.low_detail || k.low_detail);
+      const PairJudgement j = judge_pair(ev, p, extra ? double(extra_sure) : -1.0, extra ? double(extra_band) : -1.0, band_on);
+      if (j.action == PairAction::none) continue;
+      m.kind = j.kind;
+      if (m.kind == DupeKind::exact) m.distance = 0;
+      ms.push_back(m), js.push_back(j), keeps.push_back(c);
     }
-    std::stable_sort(evs.begin(), evs.end(), [](const Ev& a, const Ev& b) {
-      return a.sure != b.sure ? a.sure : a.strength < b.strength;
-    });
-    const Ev* chosen = nullptr;
-    for (Ev& e : evs) {
-      if (!e.sure) {
-        const PairCheck check = p.band.verify(e.keep, x);
+    const DupeMember* chosen_m = nullptr;
+    uint32_t chosen_keep = 0;
+    size_t best_accept = js.size();
+    for (size_t e = 0; e < js.size(); ++e)
+      if (js[e].action == PairAction::accept && (best_accept == js.size() || js[e].strength < js[best_accept].strength))
+        best_accept = e;
+    if (best_accept < js.size()) {
+      chosen_m = &ms[best_accept], chosen_keep = keeps[best_accept];
+    } else {
+      for (size_t e : verification_order(js, p.policy)) {
+        const PairCheck check = p.band.verify(keeps[e], x);
         if (!check.same) continue;
-        e.m.inliers = check.inliers;
+        ms[e].inliers = check.inliers;
+        chosen_m = &ms[e], chosen_keep = keeps[e];
+        break;
       }
-      chosen = &e;
-      break;
     }
-    if (chosen) {
-      group_of[chosen->keep].duplicates.push_back(chosen->m);
-      kept_of[x] = chosen->keep;
+    if (chosen_m) {
+      group_of[chosen_keep].duplicates.push_back(*chosen_m);
+      kept_of[x] = chosen_keep;
       continue;
     }
     // Kept: later items are compared with it.
@@ -442,11 +434,12 @@ std::vector<DupeGroup> keep_centred_groups(std::span<const DupeItem> items, cons
 }  // namespace
 
 HashMatch judge_hash_pair(const DupeItem& a, const DupeItem& b, const DupesParams& p, bool band_on, DupeMember& m,
-                          double& strength) {
+                          double& strength, HashMatch* identity) {
   m.distance = std::popcount(a.hash ^ b.hash);
   std::tie(m.variant_distance, m.variant) = variant_distance(a, b, p);
   m.dhash_distance = -1;
   strength = 1e30;
+  if (identity) *identity = HashMatch::none;
   if (a.low_detail || b.low_detail) return HashMatch::none;
   const int t = p.max_distance;
   const HashAgreement& ag = p.agreement;
@@ -467,6 +460,7 @@ HashMatch judge_hash_pair(const DupeItem& a, const DupeItem& b, const DupesParam
     if (r > best || (r == best && r != HashMatch::none && pd < best_pd)) best = r, best_pd = pd, best_dd = dd;
   };
   consider(m.distance, two_hashes ? std::popcount(*a.dhash ^ *b.dhash) : -1);
+  if (identity) *identity = best;
   const int nv = std::max(variants_compared(a, p), variants_compared(b, p));
   for (int k = 0; k < nv; ++k) {
     int pd = 65;
@@ -480,6 +474,48 @@ HashMatch judge_hash_pair(const DupeItem& a, const DupeItem& b, const DupesParam
     strength = double(best_pd) / std::max(t, 1);
   }
   return best;
+}
+
+PairJudgement judge_pair(const PairEvidence& e, const DupesParams& p, double cnn_sure, double cnn_band, bool band_on) {
+  PairJudgement j;
+  if (e.exact) {
+    j.action = PairAction::accept, j.kind = DupeKind::exact, j.strength = 0;
+    return j;
+  }
+  if (!e.detailed) return j;  // nearly flat: content only
+  const VerifyPolicy& pol = p.policy;
+  const bool has_cnn = e.cnn_distance < 1e29;
+  const bool hash_sure = e.hash == HashMatch::sure;
+  const bool cnn_sure_match = has_cnn && e.cnn_distance <= cnn_sure + 1e-7;
+  const double cnn_strength = has_cnn ? (cnn_sure > 0 ? e.cnn_distance / cnn_sure : (e.cnn_distance > 0 ? 1e6 : 0.0)) : 1e30;
+  // Sure evidence the policy still wants confirmed: a hash match through a variant only, a CNN
+  // pair below verify_similarity_below. Only with a verifier: without one the thresholds decide.
+  const bool hash_accept = hash_sure && !(band_on && pol.verify_variant_only && e.hash_variant_only);
+  const bool cnn_accept = cnn_sure_match && !(band_on && e.cnn_distance > 1.0 - pol.verify_similarity_below + 1e-7);
+  if (hash_accept || cnn_accept) {
+    j.action = PairAction::accept;
+    j.kind = hash_accept ? DupeKind::near : DupeKind::cnn;
+    j.strength = std::min(hash_accept ? e.hash_strength : 1e30, cnn_accept ? cnn_strength : 1e30);
+    return j;
+  }
+  if (!band_on) return j;
+  // Everything else within reach is verified: sure-but-weak first (strength <= 1), then the band.
+  double s = 1e30;
+  if (hash_sure || e.hash == HashMatch::band) s = e.hash_strength;
+  if (has_cnn && e.cnn_distance <= std::max(cnn_sure, cnn_band) + 1e-7) s = std::min(s, cnn_strength);
+  if (s < 1e29) j.action = PairAction::verify, j.kind = DupeKind::verified, j.strength = s;
+  return j;
+}
+
+std::vector<size_t> verification_order(std::span<const PairJudgement> pairs, const VerifyPolicy& policy) {
+  std::vector<size_t> order;
+  for (size_t i = 0; i < pairs.size(); ++i) {
+    if (pairs[i].action == PairAction::accept) return {};
+    if (pairs[i].action == PairAction::verify) order.push_back(i);
+  }
+  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return pairs[a].strength < pairs[b].strength; });
+  order.resize(std::min(order.size(), size_t(std::max(0, policy.max_verified_per_item))));
+  return order;
 }
 
 const char* dupe_kind_name(DupeKind k) {

@@ -27,6 +27,8 @@ void add_dupes_command(CLI::App& root, int& result) {
     double cnn_threshold = CnnDupesOptions{}.min_similarity;
     std::string model = kDefaultModel;
     std::string index = "auto";
+    double band_similarity = 1.0 - double(DupesParams{}.band.max_extra_distance);
+    int max_verified = VerifyPolicy{}.max_verified_per_item;
   };
   auto o = std::make_shared<Opts>();
   cmd->add_option("collection", o->coll, "Collection directory")->required();
@@ -59,6 +61,14 @@ void add_dupes_command(CLI::App& root, int& result) {
                       " are kept if geometric verification confirms them")
       ->capture_default_str()
       ->check(CLI::Range(-1.0, 1.0));
+  cmd->add_option("--band-similarity", o->band_similarity,
+                  "Smallest cosine similarity of a CNN pair that geometric verification decides (with --cnn)")
+      ->capture_default_str()
+      ->check(CLI::Range(-1.0, 1.0));
+  cmd->add_option("--max-verified", o->max_verified,
+                  "Pairs verified per image at most, strongest first, when it has no sure match (0 = none)")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 1000));
   cmd->add_option("--model", o->model, "Which model's embeddings (with --cnn)")->capture_default_str();
   cmd->add_option("--index", o->index, "auto, exact or hnsw (with --cnn)")->capture_default_str();
   cmd->callback([o, &result] {
@@ -70,6 +80,8 @@ void add_dupes_command(CLI::App& root, int& result) {
     DupesParams params;
     params.max_distance = o->threshold;
     params.agreement = o->agreement;
+    params.band.max_extra_distance = float(1.0 - o->band_similarity);
+    params.policy.max_verified_per_item = o->max_verified;
     CnnDupesOptions cnn;
     cnn.enabled = o->cnn;
     cnn.min_similarity = o->cnn_threshold;

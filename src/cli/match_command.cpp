@@ -34,6 +34,16 @@ void add_match_command(CLI::App& root, int& result) {
       ->check(CLI::Range(-1.0, 1.0));
   cmd->add_flag("--no-cnn", o->no_cnn, "Hashes only, even when the collection has embeddings");
   cmd->add_flag("--no-verify", o->no_verify, "Do not verify the uncertain band geometrically");
+  double band_similarity = 1.0 - double(o->match.band.max_extra_distance);
+  cmd->add_option_function<double>(
+         "--band-similarity", [o](double s) { o->match.band.max_extra_distance = float(1.0 - s); },
+         "Smallest cosine similarity of a CNN candidate that geometric verification decides (default " +
+             fixed(band_similarity, 2) + ")")
+      ->check(CLI::Range(-1.0, 1.0));
+  cmd->add_option("--max-verified", o->match.policy.max_verified_per_item,
+                  "Candidates verified per image at most, strongest first, when it has no sure match (0 = none)")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 1000));
   cmd->add_option("--model", o->match.model, "Which model's embeddings")->capture_default_str();
   cmd->add_option("--index", o->index, "auto, exact or hnsw")->capture_default_str();
   cmd->add_option("--format", o->format, "table, csv or json")->capture_default_str();

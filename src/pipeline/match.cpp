@@ -116,19 +116,17 @@ MatchedQuery CollectionMatcher::match(const std::string& name, std::span<const u
   const MatchOptions& o = m.o;
   MatchedQuery q;
   q.path = name;
-  std::array<uint64_t, kHashVariants> variants{};
-  uint64_t query_dhash = 0;
-  cv::Mat embedding;  // 1 x dim, L2-normalised
-  bool query_low_detail = false;
+  MatchQuery query;
+  query.path = name;
   try {
     const DecodedImage small = decode_image(bytes, with_min_side(o.decode, kHashMinSide));
     q.format = small.header.format;
     const ImageHeader shown = oriented_header(small.header, small.orientation);
     q.width = shown.width;
     q.height = shown.height;
-    variants = phash_variants(small.rgb);
-    query_dhash = image_hashes(small.rgb).dhash;  // as index computes it from the same decode
-    query_low_detail = low_detail_stats(color_stats(small.rgb).data());
+    query.phash_variants = phash_variants(small.rgb);
+    query.dhash = image_hashes(small.rgb).dhash;  // as index computes it from the same decode
+    query.low_detail = low_detail_stats(color_stats(small.rgb).data());
     if (m.cnn) {
       // The model producer of `index` (decode at the model's side, forward pass, descriptor).
       if (!m.run) m.run = m.producers[0]->begin();
@@ -144,9 +142,8 @@ MatchedQuery CollectionMatcher::match(const std::string& name, std::span<const u
       }
       m.run = std::move(runs[0]);
       const auto& row = rows.rows[0][0];  // model_features()[0]: the descriptor
-      embedding = cv::Mat(1, int(row.size() / sizeof(float)), CV_32F);
-      std::memcpy(embedding.data, row.data(), row.size());
-      cv::normalize(embedding, embedding);
+      query.embedding.resize(row.size() / sizeof(float));
+      std::memcpy(query.embedding.data(), row.data(), row.size());
     }
   } catch (const Error& e) {
     q.reason = e.what();
@@ -158,7 +155,43 @@ MatchedQuery CollectionMatcher::match(const std::string& name, std::span<const u
     q.reason = "out of memory while decoding";
     return q;
   }
-  const ContentHash content = indexing::content_hash(bytes);
+  query.content = indexing::content_hash(bytes);
+  // The query is decoded at the verifier's size only when a pair is verified.
+  cv::Mat query_img;
+  bool decoded = false;
+  const QueryVerifier verify = [&](const std::vector<uint32_t>& items) {
+    if (!decoded) {
+      decoded = true;
+      try {
+        query_img = decode_image(bytes, with_min_side(o.decode, o.verify_params.work_side)).rgb;
+      } catch (const std::exception&) {
+      }
+    }
+    std::vector<PairCheck> out(items.size());
+    if (query_img.empty()) return out;  // refused
+    const std::vector<GeometricMatch> got = m.verifier->verify_image(query_img, items);
+    for (size_t k = 0; k < items.size(); ++k) out[k] = {got[k].same, got[k].inliers};
+    return out;
+  };
+  MatchedQuery answer = match(query, verify);
+  answer.format = q.format;
+  answer.width = q.width;
+  answer.height = q.height;
+  return answer;
+}
+
+MatchedQuery CollectionMatcher::match(const MatchQuery& query, const QueryVerifier& verify) {
+  Impl& m = *impl_;
+  const MatchOptions& o = m.o;
+  MatchedQuery q;
+  q.path = query.path;
+  const auto& variants = query.phash_variants;
+  const ContentHash& content = query.content;
+  cv::Mat embedding;  // 1 x dim, L2-normalised
+  if (m.cnn && !query.embedding.empty()) {
+    embedding = cv::Mat(1, int(query.embedding.size()), CV_32F, const_cast<float*>(query.embedding.data())).clone();
+    cv::normalize(embedding, embedding);
+  }
 
   // Candidates: same bytes, hash (and variant) pairs within the band, the vector index's neighbours.
   // The hash evidence is judged by the rule of dupes (judge_hash_pair): the query as one item, each
@@ -168,26 +201,31 @@ MatchedQuery CollectionMatcher::match(const std::string& name, std::span<const u
   rule.variants_used = o.variants_used;
   rule.agreement = o.agreement;
   rule.band.max_hash_distance = o.band.max_hash_distance;
+  rule.policy = o.policy;
   DupeItem query_item;
   query_item.hash = variants[0];
   query_item.variants.assign(variants.begin() + 1, variants.end());
-  query_item.dhash = query_dhash;
-  query_item.low_detail = query_low_detail;
+  query_item.dhash = query.dhash;
+  query_item.low_detail = query.low_detail;
   DupeItem coll_item;
   struct Candidate {
     DupeMember m;
-    HashMatch hash = HashMatch::none;
+    PairEvidence ev;
   };
   std::map<uint32_t, Candidate> cand;
   auto member = [&](uint32_t i) -> DupeMember& {
     auto [it, fresh] = cand.try_emplace(i);
     if (fresh) {
-      it->second.m.index = i;
+      Candidate& c = it->second;
+      c.m.index = i;
       coll_item.hash = m.hashes[i];
       coll_item.dhash = m.dhashes[i];
       coll_item.low_detail = m.low_detail[i];
-      double unused = 0;
-      it->second.hash = judge_hash_pair(query_item, coll_item, rule, o.verify, it->second.m, unused);
+      HashMatch identity = HashMatch::none;
+      c.ev.hash = judge_hash_pair(query_item, coll_item, rule, o.verify, c.m, c.ev.hash_strength, &identity);
+      c.ev.hash_variant_only = c.ev.hash == HashMatch::sure && identity != HashMatch::sure;
+      c.ev.exact = content != ContentHash{} && m.records[i].content_hash == content;
+      c.ev.detailed = !(query.low_detail || m.low_detail[i]);
     }
     return it->second.m;
   };
@@ -198,11 +236,11 @@ MatchedQuery CollectionMatcher::match(const std::string& name, std::span<const u
   std::vector<uint64_t> probes(variants.begin(), variants.begin() + 1 + std::clamp(o.variants_used, 0, kHashVariants - 1));
   for (const QueryNearPair& p : find_near_query_pairs(m.hashes, probes, hash_reach)) member(p.item);
   if (o.verify) {
-    std::vector<uint64_t> dprobes{query_dhash};
-    if (o.variants_used >= 1) dprobes.push_back(dhash_mirrored(query_dhash));
+    std::vector<uint64_t> dprobes{query.dhash};
+    if (o.variants_used >= 1) dprobes.push_back(dhash_mirrored(query.dhash));
     for (const QueryNearPair& p : find_near_query_pairs(m.dhashes, dprobes, o.agreement.max_band_dhash)) member(p.item);
   }
-  if (m.cnn) {
+  if (!embedding.empty()) {
     const double min_sim = std::min(o.min_similarity, o.verify ? 1.0 - o.band.max_extra_distance : 2.0);
     for (const Neighbor& nb : m.vs->search(embedding.ptr<float>(0), o.neighbours)) {
       const int64_t i = m.record_of_row[size_t(nb.row)];
@@ -215,52 +253,52 @@ MatchedQuery CollectionMatcher::match(const std::string& name, std::span<const u
       }
   }
 
-  // Decide with the rules of dupes: sure evidence, else the band through verification.
-  std::vector<DupeMember> band;
+  // Decide with the rule of dupes (judge_pair): accepted evidence, else the pairs to verify
+  // (verification_order: only without an accepted match, strongest first, capped), the strongest
+  // confirmed one being the match.
+  const double cnn_sure = 1.0 - o.min_similarity;
+  const double cnn_band = o.verify ? double(o.band.max_extra_distance) : cnn_sure;
+  std::vector<DupeMember> members;
+  std::vector<PairJudgement> judged;
   for (auto& [i, c] : cand) {
-    DupeMember& d = c.m;
-    if (content != ContentHash{} && m.records[i].content_hash == content) {
-      d.kind = DupeKind::exact;
-      q.matches.push_back(d);
-    } else if (c.hash == HashMatch::sure) {
-      d.kind = DupeKind::near;
-      q.matches.push_back(d);
-    } else if (d.has_similarity() && d.similarity >= o.min_similarity) {
-      d.kind = DupeKind::cnn;
-      q.matches.push_back(d);
-    } else if (o.verify && (c.hash == HashMatch::band ||
-                            (d.has_similarity() && d.similarity >= 1.0 - o.band.max_extra_distance))) {
-      band.push_back(d);
-    }
+    if (c.m.has_similarity()) c.ev.cnn_distance = 1.0 - c.m.similarity;
+    const PairJudgement j = judge_pair(c.ev, rule, cnn_sure, cnn_band, o.verify);
+    if (j.action == PairAction::none) continue;
+    c.m.kind = j.kind;
+    if (j.kind == DupeKind::exact) c.m.distance = 0;
+    members.push_back(c.m);
+    judged.push_back(j);
   }
-  // As in dupes, the band is verified only when there is no sure match.
-  if (!band.empty() && q.matches.empty()) {
-    // Strongest first: the smaller of the two distances relative to their band limits.
-    auto band_rank = [&](const DupeMember& d) {
-      double r = double(d.best_distance()) / std::max(1, o.band.max_hash_distance);
-      if (d.has_similarity()) r = std::min(r, (1.0 - d.similarity) / std::max(1e-9, double(o.band.max_extra_distance)));
-      return r;
-    };
-    std::stable_sort(band.begin(), band.end(), [&](const DupeMember& a, const DupeMember& b) { return band_rank(a) < band_rank(b); });
-    if (band.size() > size_t(std::max(0, o.max_verified_per_query))) band.resize(size_t(std::max(0, o.max_verified_per_query)));
+  for (size_t e = 0; e < judged.size(); ++e)
+    if (judged[e].action == PairAction::accept) q.matches.push_back(members[e]);
+  const std::vector<size_t> order = q.matches.empty() ? verification_order(judged, o.policy) : std::vector<size_t>{};
+  if (!order.empty()) {
     const auto t0 = std::chrono::steady_clock::now();
-    cv::Mat query_img;
-    try {
-      query_img = decode_image(bytes, with_min_side(o.decode, o.verify_params.work_side)).rgb;
-    } catch (const std::exception&) {
-    }
-    if (!query_img.empty()) {
+    // In batches (verified in parallel), strongest first; a batch takes in every pair as strong as
+    // its last one. After the first batch with a confirmed pair, the confirmed pair with the most
+    // inliers is the match (ties: the stronger): another frame of a static scene is confirmed
+    // too, at the same hash distance, but fewer of its keypoints correspond than the copy's.
+    const size_t batch = size_t(std::max(1, o.verify_batch));
+    const DupeMember* best = nullptr;
+    int best_inliers = -1;
+    for (size_t first = 0; first < order.size() && !best;) {
+      size_t last = std::min(order.size(), first + batch);
+      while (last < order.size() && judged[order[last]].strength == judged[order[last - 1]].strength) ++last;
       std::vector<uint32_t> items;
-      for (const DupeMember& d : band) items.push_back(d.index);
-      const std::vector<GeometricMatch> got = m.verifier->verify_image(query_img, items);
-      for (size_t k = 0; k < band.size(); ++k) {
-        ++q.verified_pairs;  // an image changed or gone since indexing is refused with the reason
-        if (got[k].same) {
-          band[k].kind = DupeKind::verified;
-          band[k].inliers = got[k].inliers;
-          q.matches.push_back(band[k]);
+      for (size_t k = first; k < last; ++k) items.push_back(members[order[k]].index);
+      const std::vector<PairCheck> got = verify(items);
+      q.verified_pairs += int(items.size());  // an image changed or gone since indexing is refused
+      for (size_t k = 0; k < items.size() && k < got.size(); ++k)
+        if (got[k].same && got[k].inliers > best_inliers) {
+          best = &members[order[first + k]];
+          best_inliers = got[k].inliers;
         }
-      }
+      first = last;
+    }
+    if (best) {
+      DupeMember d = *best;
+      d.inliers = best_inliers;
+      q.matches.push_back(d);
     }
     q.verify_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   }

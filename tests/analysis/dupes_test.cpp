@@ -580,6 +580,7 @@ TEST(TwoHashes, MirroredCopyAgreesThroughTheMirroredDhash) {
   mirror.variants = {ph ^ 0x1};
   const std::vector<DupeItem> items{orig, mirror};
   DupesParams p;
+  p.policy.verify_variant_only = false;  // the hash rule alone (VerifyPolicy.AMirrorOnlyHashPairIsVerified: with it)
   p.band.verify = [](uint32_t, uint32_t) { return PairCheck{false, 0}; };
   const auto groups = group_duplicates(items, p);
   ASSERT_EQ(groups.size(), 1u);
@@ -609,6 +610,7 @@ TEST(TwoHashes, GroupingEqualsTheBruteForceJudgementOfEveryPair) {
     }
   }
   DupesParams p;
+  p.policy.verify_variant_only = false;  // sure means sure here, as in the replay below
   p.band.verify = [](uint32_t, uint32_t) { return PairCheck{true, 20}; };
   const auto groups = group_duplicates(items, p);
   // Replay the visiting order (pixels, then path) with a brute-force search over the kept items.
@@ -740,3 +742,173 @@ TEST(GroupDuplicates, LowDetailItemsGroupOnlyByContent) {
   items[1].low_detail = items[0].low_detail = items[2].low_detail = false;
   EXPECT_EQ(irbis::group_duplicates(items).at(0).duplicates.size(), 2u) << "detailed items do match by hash";
 }
+
+namespace irbis {
+namespace {
+
+// ---- Which pairs are verified (VerifyPolicy, judge_pair, verification_order): one rule for
+// dupes and match (docs/dupes.md, "Which pairs are verified").
+
+// A CNN pair above the sure similarity but below verify_similarity_below (a look-alike's range:
+// another frame, a stereo partner) is verified before it counts; one above it is taken.
+TEST(VerifyPolicy, ASureButLowCnnPairIsVerified) {
+  std::vector<DupeItem> items{item(0x0F0F0F0F0F0F0F0Full, "orig.jpg", 1000), item(0x1234567812345678ull, "frame.jpg", 900),
+                              item(0x5555666677778888ull, "q90.jpg", 800)};
+  const float sim[3] = {1, 0.94f, 0.985f};  // to the original
+  ExtraLinkage extra;
+  extra.max_distance = 0.08f;  // sure similarity 0.92 (a lowered --cnn-threshold)
+  extra.pairs = {{0, 1, 1 - sim[1]}, {0, 2, 1 - sim[2]}};
+  extra.distance = [&](uint32_t a, uint32_t b) { return a == b ? 0.f : 1.f - (a == 0 ? sim[b] : b == 0 ? sim[a] : 0.5f); };
+  DupesParams p;
+  std::vector<std::pair<uint32_t, uint32_t>> asked;
+  bool confirm = false;
+  p.band.verify = [&](uint32_t keep, uint32_t cand) {
+    asked.push_back({keep, cand});
+    return PairCheck{confirm, confirm ? 30 : 2};
+  };
+  auto groups = group_duplicates(items, p, extra);
+  ASSERT_EQ(groups.size(), 1u);
+  ASSERT_EQ(groups[0].duplicates.size(), 1u) << "the refused frame is not a duplicate";
+  EXPECT_EQ(groups[0].duplicates[0].index, 2u);
+  EXPECT_EQ(groups[0].duplicates[0].kind, DupeKind::cnn);
+  EXPECT_FALSE(groups[0].duplicates[0].verified());
+  EXPECT_EQ(asked, (std::vector<std::pair<uint32_t, uint32_t>>{{0, 1}})) << "only the 0.94 pair is verified";
+  confirm = true;
+  asked.clear();
+  groups = group_duplicates(items, p, extra);
+  ASSERT_EQ(groups.size(), 1u);
+  ASSERT_EQ(groups[0].duplicates.size(), 2u);
+  const DupeMember& frame = groups[0].duplicates[1];
+  EXPECT_EQ(frame.index, 1u);
+  EXPECT_EQ(frame.kind, DupeKind::verified);
+  EXPECT_EQ(frame.inliers, 30);
+  EXPECT_NEAR(frame.similarity, 0.94, 1e-6);
+  // The policy off: the sure threshold alone decides, nothing is verified.
+  p.policy.verify_similarity_below = 0;
+  asked.clear();
+  groups = group_duplicates(items, p, extra);
+  EXPECT_TRUE(asked.empty());
+  ASSERT_EQ(groups.at(0).duplicates.size(), 2u);
+  EXPECT_EQ(groups[0].duplicates[1].kind, DupeKind::cnn);
+}
+
+// A pair whose hashes agree only through the mirror variant (the plain pHashes 30+ bits apart) is
+// verified; a plain sure pair of the same item is not.
+TEST(VerifyPolicy, AMirrorOnlyHashPairIsVerified) {
+  const uint64_t ph = 0x0123456789ABCDEFull, dh = 0x13579BDF02468ACEull;
+  DupeItem orig = two_hash_item(ph, dh, "orig.jpg", 1000);
+  orig.variants = {0xF0F0F0F00F0F0F0Full};
+  DupeItem mirror = two_hash_item(0xF0F0F0F00F0F0F0Full ^ 0x1, dhash_mirrored(dh) ^ 0x3, "mirror.jpg", 999);
+  mirror.variants = {ph ^ 0x1};
+  DupeItem copy = two_hash_item(ph ^ 0x3, dh ^ 0x1, "copy.jpg", 998);
+  copy.variants = {0xF0F0F0F00F0F0F0Full ^ 0x6};
+  const std::vector<DupeItem> items{orig, mirror, copy};
+  DupeMember m;
+  double strength = 0;
+  HashMatch identity = HashMatch::sure;
+  DupesParams p;
+  EXPECT_EQ(judge_hash_pair(items[1], items[0], p, true, m, strength, &identity), HashMatch::sure);
+  EXPECT_EQ(identity, HashMatch::none) << "sure through the mirror only";
+  EXPECT_EQ(judge_hash_pair(items[2], items[0], p, true, m, strength, &identity), HashMatch::sure);
+  EXPECT_EQ(identity, HashMatch::sure);
+
+  std::vector<uint32_t> asked;
+  bool confirm = false;
+  p.band.verify = [&](uint32_t keep, uint32_t cand) {
+    EXPECT_EQ(keep, 0u);
+    asked.push_back(cand);
+    return PairCheck{confirm, confirm ? 200 : 0};
+  };
+  auto groups = group_duplicates(items, p);
+  ASSERT_EQ(groups.size(), 1u);
+  ASSERT_EQ(groups[0].duplicates.size(), 1u);
+  EXPECT_EQ(groups[0].duplicates[0].index, 2u);
+  EXPECT_EQ(groups[0].duplicates[0].kind, DupeKind::near);
+  EXPECT_EQ(asked, std::vector<uint32_t>{1}) << "the mirror-only pair is verified (refused here), the plain one is not";
+  confirm = true;
+  asked.clear();
+  groups = group_duplicates(items, p);
+  ASSERT_EQ(groups.at(0).duplicates.size(), 2u);
+  const DupeMember& d = groups[0].duplicates[1];
+  EXPECT_EQ(d.index, 1u);
+  EXPECT_EQ(d.kind, DupeKind::verified);
+  EXPECT_EQ(d.inliers, 200);
+  EXPECT_EQ(d.variant, int(HashVariant::mirror));  // the evidence still says how it matched
+  EXPECT_EQ(d.variant_distance, 1);
+  EXPECT_EQ(asked, std::vector<uint32_t>{1});
+  // Without a verifier the hash rule alone decides (the mirror is a sure duplicate).
+  p.band.verify = {};
+  groups = group_duplicates(items, p);
+  ASSERT_EQ(groups.at(0).duplicates.size(), 2u);
+  EXPECT_EQ(groups[0].duplicates[1].kind, DupeKind::near);
+}
+
+// An item with a sure match to one kept item verifies none of its band pairs with others (and
+// verification_order says so for any judged list that holds an accepted pair).
+TEST(VerifyPolicy, ACandidateWithASureMatchVerifiesNoBandPair) {
+  // Kept: k0 and k1, 13 bits apart (beyond the band of 12). cand is 2 bits from k1 (sure) and 11
+  // from k0 (band); band-only is 6 bits from k0 and far from the rest.
+  std::vector<DupeItem> items{item(0, "k0", 1000), item(0x1FFFull, "k1", 1000), item(0x1FFCull, "cand", 10),
+                              item(0xFC0000000ull, "band-only", 10)};
+  DupesParams p;
+  p.band.max_hash_distance = 12;
+  std::vector<std::pair<uint32_t, uint32_t>> asked;
+  p.band.verify = [&](uint32_t keep, uint32_t cand) {
+    asked.push_back({keep, cand});
+    return PairCheck{false, 0};
+  };
+  const auto groups = group_duplicates(items, p);
+  // cand joins k1 on its sure match; its band pair with k0 is not verified. band-only's is.
+  EXPECT_EQ(asked, (std::vector<std::pair<uint32_t, uint32_t>>{{0, 3}}));
+  ASSERT_EQ(groups.size(), 1u);
+  EXPECT_EQ(groups[0].keep, 1u);
+  ASSERT_EQ(groups[0].duplicates.size(), 1u);
+  EXPECT_EQ(groups[0].duplicates[0].index, 2u);
+  EXPECT_EQ(groups[0].duplicates[0].kind, DupeKind::near);
+
+  const std::vector<PairJudgement> with_sure{{PairAction::verify, DupeKind::verified, 1.5},
+                                             {PairAction::accept, DupeKind::near, 0.5},
+                                             {PairAction::verify, DupeKind::verified, 0.7}};
+  EXPECT_TRUE(verification_order(with_sure, VerifyPolicy{}).empty());
+}
+
+// At most max_verified_per_item verifications per candidate, strongest pair first; sure-but-weak
+// pairs (strength <= 1) come before the band.
+TEST(VerifyPolicy, VerificationsPerCandidateAreCappedStrongestFirst) {
+  std::vector<PairJudgement> js;
+  const double strengths[] = {2.5, 1.25, 3.0, 0.75, 2.0, 1.5, 2.75, 1.75};
+  for (double s : strengths) js.push_back({PairAction::verify, DupeKind::verified, s});
+  js.push_back({PairAction::none, DupeKind::near, 1e30});
+  VerifyPolicy pol;
+  EXPECT_EQ(pol.max_verified_per_item, 5);
+  EXPECT_EQ(verification_order(js, pol), (std::vector<size_t>{3, 1, 5, 7, 4}));
+  pol.max_verified_per_item = 0;
+  EXPECT_TRUE(verification_order(js, pol).empty());
+
+  // In the grouping: a candidate with 8 band pairs to kept items (16 or 24 bits away, a pHash-only
+  // band of 30; the kept items 16-32 bits apart, their own band pairs refused), all refused: 5
+  // verifications, nearest kept item first; with the cap at 2, two.
+  std::vector<DupeItem> items;
+  for (int k = 0; k < 8; ++k)
+    items.push_back(item((0xFFFFull << (16 * (k % 4))) ^ (k >= 4 ? 0xF000F000F000F000ull : 0), std::string(1, char('a' + k)), 1000));
+  items.push_back(item(0, "cand", 10));
+  const uint32_t c = uint32_t(items.size() - 1);
+  DupesParams p;
+  p.band.max_hash_distance = 30;
+  std::vector<uint32_t> asked;
+  p.band.verify = [&](uint32_t keep, uint32_t who) {
+    if (who == c) asked.push_back(keep);
+    return PairCheck{false, 0};
+  };
+  group_duplicates(items, p);
+  ASSERT_EQ(asked.size(), 5u);
+  for (size_t i = 1; i < asked.size(); ++i)
+    EXPECT_LE(std::popcount(items[asked[i - 1]].hash), std::popcount(items[asked[i]].hash)) << "strongest first";
+  p.policy.max_verified_per_item = 2;
+  asked.clear();
+  group_duplicates(items, p);
+  EXPECT_EQ(asked.size(), 2u);
+}
+
+}  // namespace
+}  // namespace irbis

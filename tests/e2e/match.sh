@@ -69,14 +69,15 @@ assert_contains "$OUT" "0 of 1 images already in the collection" "table summary"
 run match "$WORK/c.irbis"
 assert_eq "$RC" 1 "no path is a usage error"
 
-# Hashes only (no embeddings): the mirror and the re-encode are still found, and the note names
-# the index command that adds embeddings.
+# Hashes only (no embeddings): the mirror and the re-encode are still found (the mirror, a hash
+# match through the mirror variant only, is verified geometrically), and the note names the index
+# command that adds embeddings.
 run index "$WORK/pics" --into "$WORK/h.irbis" --features hashes
 assert_eq "$RC" 0 "hash-only index ($ERR)"
 run match "$WORK/h.irbis" "$WORK/q/fruits_mirror.png" "$WORK/q/building_q30.jpg" --json
 assert_eq "$RC" 0 "hash-only match ($ERR)"
 assert_contains "$(json 'd["note"]')" "irbis index" "note names the index command"
-assert_eq "$(json '[r["matches"][0]["kind"] for r in d["results"]]')" "['near', 'near']" "hash answers"
+assert_eq "$(json '[r["matches"][0]["kind"] for r in d["results"]]')" "['verified', 'near']" "hash answers"
 assert_eq "$(json 'd["cnn_threshold"]')" "None" "no CNN threshold without embeddings"
 
 # The server: POST /api/match answers with the CLI's JSON (the query named by the upload).
@@ -125,4 +126,48 @@ PYEOF
 elif [ "${IRBIS_PYTHON_TESTS_OPTIONAL:-0}" != 1 ]; then
   fail "the Python module is not built in $PYDIR (IRBIS_PYTHON_TESTS_OPTIONAL=1 skips this part)"
 fi
+# A hard negative: two frames of one static scene (a photo with an object pasted left in frame1,
+# right in frame2; the rest of the picture identical, so geometric verification accepts the pair).
+# Edited copies of frame1 (q30, mirror, 80 % crop, 5° rotation) must match frame1 and never frame2:
+# a query with a sure match verifies nothing, a mirror-only hash match is verified, and of the
+# band candidates the strongest confirmed one is the match (docs/dupes.md, "Which pairs are verified").
+mkdir -p "$WORK/frames" "$WORK/fq"
+$PY - "$CV" "$WORK" <<'PYEOF'
+import sys, cv2, numpy as np
+cv, work = sys.argv[1], sys.argv[2]
+scene, obj = cv2.imread(f"{cv}/building.jpg"), cv2.imread(f"{cv}/baboon.jpg")
+h, w = scene.shape[:2]
+patch = cv2.resize(obj, (w // 4, h // 3))
+f1, f2 = scene.copy(), scene.copy()
+f1[h // 3: h // 3 + h // 3, w // 10: w // 10 + w // 4] = patch
+f2[h // 3: h // 3 + h // 3, w - w // 10 - w // 4: w - w // 10] = patch
+cv2.imwrite(f"{work}/frames/frame1.jpg", f1, [cv2.IMWRITE_JPEG_QUALITY, 95])
+cv2.imwrite(f"{work}/frames/frame2.jpg", f2, [cv2.IMWRITE_JPEG_QUALITY, 95])
+for n in ("fruits", "messi5"):
+    cv2.imwrite(f"{work}/frames/{n}.jpg", cv2.imread(f"{cv}/{n}.jpg"))
+cv2.imwrite(f"{work}/fq/q30.jpg", f1, [cv2.IMWRITE_JPEG_QUALITY, 30])
+cv2.imwrite(f"{work}/fq/mirror.png", cv2.flip(f1, 1))
+s = np.sqrt(0.8); cw, ch = int(w * s), int(h * s)
+cv2.imwrite(f"{work}/fq/crop80.png", f1[(h - ch) // 2: (h - ch) // 2 + ch, (w - cw) // 2: (w - cw) // 2 + cw])
+rot = cv2.getRotationMatrix2D((w / 2, h / 2), 5, 1.0)
+cv2.imwrite(f"{work}/fq/rot5.png", cv2.warpAffine(f1, rot, (w, h), borderMode=cv2.BORDER_REFLECT))
+PYEOF
+run index "$WORK/frames" --into "$WORK/f.irbis"
+assert_eq "$RC" 0 "index the frames ($ERR)"
+run match "$WORK/f.irbis" "$WORK/fq" --json
+assert_eq "$RC" 0 "match the frame edits ($ERR)"
+echo "$OUT" > "$WORK/frames.json"
+$PY - "$WORK/frames.json" <<'PYEOF' || fail "hard negative: $OUT"
+import json, os, sys
+d = json.load(open(sys.argv[1]))
+by = {os.path.basename(r["query"]["path"]): r["matches"] for r in d["results"]}
+assert len(by) == 4, by
+for q, ms in by.items():  # the other frame of the scene never matches
+    assert [m["name"] for m in ms] == ["frame1.jpg"], (q, ms)
+kind = {q: ms[0]["kind"] for q, ms in by.items()}
+assert kind["q30.jpg"] == "near", kind  # sure: nothing verified for it
+assert kind["mirror.png"] == "verified" and by["mirror.png"][0]["variant"] == "mirror", by["mirror.png"]  # mirror-only: verified
+assert kind["crop80.png"] == kind["rot5.png"] == "verified", kind
+assert d["verified_pairs"] <= 3 * 5, d["verified_pairs"]  # at most 5 per query, none for q30
+PYEOF
 echo "match: ok"

@@ -1,6 +1,7 @@
 // match_images / CollectionMatcher: edited copies of collection photos (mirror, crop, JPEG
 // re-encode) find their original with the right evidence, unrelated photos find nothing, a corrupt
 // file is listed as failed while the rest go on. Photos from Debian's opencv-doc and python3-skimage.
+#include <array>
 #include <bit>
 #include <cctype>
 #include <filesystem>
@@ -190,6 +191,135 @@ TEST(NearQueryPairs, SameAsAScan) {
     EXPECT_FALSE(want.empty());
   }
   EXPECT_THROW(find_near_query_pairs(items, queries, 65), Error);
+}
+
+// ---- Which pairs match verifies (the rule of dupes: judge_pair, verification_order), on a
+// collection of hash rows only: the verifier is the test's, so no file is read.
+struct HashRowsFixture : ::testing::Test {
+  std::unique_ptr<test::TempDir> tmp;
+  std::unique_ptr<Collection> coll;
+  // Collection image i has pHash rows[i][0], dHash rows[i][1].
+  void make(const std::vector<std::array<uint64_t, 3>>& rows) {
+    tmp = std::make_unique<test::TempDir>("match_policy");
+    coll = Collection::open_or_create(tmp->path() / "c.irbis");
+    coll->ensure_feature({kHashesFeature, "u64", 3});
+    for (size_t i = 0; i < rows.size(); ++i) {
+      ImageRecord r;
+      r.path = "/nowhere/" + std::to_string(1000 + i) + ".jpg";
+      r.size = 1000;
+      r.format = ImageFormat::jpeg;
+      r.width = r.height = 100;
+      r.content_hash[0] = uint8_t(i + 1);
+      coll->stage_image(r, {{kHashesFeature, std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(rows[i].data()), 24)}});
+    }
+    coll->commit();
+  }
+  static MatchQuery query(uint64_t phash, uint64_t dhash, uint64_t mirror_phash = 0x5555AAAA5555AAAAull) {
+    MatchQuery q;
+    q.path = "query.jpg";
+    q.phash_variants.fill(0x123456789ull);
+    q.phash_variants[0] = phash;
+    q.phash_variants[1] = mirror_phash;
+    q.dhash = dhash;
+    return q;
+  }
+};
+
+TEST_F(HashRowsFixture, AQueryWithASureMatchVerifiesNothingAndTheBandIsCappedStrongestFirst) {
+  // Image 0: the query's copy (pHash 2 bits, dHash 1 bit: sure). Images 1..8: pHash 6..13 bits,
+  // dHash 2 bits: the band of two agreeing hashes, each farther than the last.
+  const uint64_t ph = 0x0123456789ABCDEFull, dh = 0x0F0F0F0F0F0F0F0Full;
+  std::vector<std::array<uint64_t, 3>> rows{{ph ^ 0x3, dh ^ 0x1, 0}};
+  for (int k = 0; k < 8; ++k) rows.push_back({ph ^ ((1ull << (6 + k)) - 1) << 20, dh ^ (0x3ull << (2 * k + 8)), 0});
+  make(rows);
+  MatchOptions o;
+  o.cnn = false;
+  CollectionMatcher matcher(*coll, o);
+  std::vector<std::vector<uint32_t>> calls;
+  bool confirm_third = false;
+  const QueryVerifier verify = [&](const std::vector<uint32_t>& items) {
+    calls.push_back(items);
+    std::vector<PairCheck> out;
+    for (uint32_t i : items) out.push_back({confirm_third && i >= 3, 25 + int(i)});
+    return out;
+  };
+  // With the copy in the collection: one sure match, not one verification.
+  MatchedQuery q = matcher.match(query(ph, dh), verify);
+  ASSERT_EQ(q.matches.size(), 1u);
+  EXPECT_EQ(q.matches[0].index, 0u);
+  EXPECT_EQ(q.matches[0].kind, DupeKind::near);
+  EXPECT_TRUE(calls.empty());
+  EXPECT_EQ(q.verified_pairs, 0);
+  // A query 4 bits further (6 from the copy: a band pair now, the strongest; 10..17 from the
+  // others): the band is verified strongest first in batches of two, at most 5 pairs, all refused.
+  const MatchQuery farther = query(ph ^ 0x3C, dh);
+  q = matcher.match(farther, verify);
+  EXPECT_TRUE(q.matches.empty());
+  EXPECT_EQ(q.verified_pairs, 5);
+  const std::vector<std::vector<uint32_t>> want{{0, 1}, {2, 3}, {4}};
+  EXPECT_EQ(calls, want);
+  // The first confirmed pair in that order is the match; later batches are not asked.
+  calls.clear();
+  confirm_third = true;
+  q = matcher.match(farther, verify);
+  ASSERT_EQ(q.matches.size(), 1u);
+  EXPECT_EQ(q.matches[0].index, 3u);
+  EXPECT_EQ(q.matches[0].kind, DupeKind::verified);
+  EXPECT_EQ(q.matches[0].inliers, 28);
+  EXPECT_EQ(q.verified_pairs, 4);
+  EXPECT_EQ(calls, (std::vector<std::vector<uint32_t>>{{0, 1}, {2, 3}}));
+  // Of the confirmed pairs of the batches verified, the one with the most inliers is the match
+  // (another frame of a static scene is confirmed too, with fewer corresponding keypoints).
+  const QueryVerifier all_confirmed = [&](const std::vector<uint32_t>& items) {
+    calls.push_back(items);
+    std::vector<PairCheck> out;
+    for (uint32_t i : items) out.push_back({true, i == 1 ? 400 : 100});
+    return out;
+  };
+  calls.clear();
+  q = matcher.match(farther, all_confirmed);
+  ASSERT_EQ(q.matches.size(), 1u);
+  EXPECT_EQ(q.matches[0].index, 1u);
+  EXPECT_EQ(q.matches[0].inliers, 400);
+  EXPECT_EQ(calls, (std::vector<std::vector<uint32_t>>{{0, 1}}));
+  // The cap is an option.
+  MatchOptions o2 = o;
+  o2.policy.max_verified_per_item = 1;
+  CollectionMatcher one(*coll, o2);
+  calls.clear();
+  confirm_third = false;
+  q = one.match(farther, verify);
+  EXPECT_EQ(calls, (std::vector<std::vector<uint32_t>>{{0}}));
+}
+
+TEST_F(HashRowsFixture, AMirrorOnlyHashMatchIsVerified) {
+  // Image 0 agrees with the query only mirrored (the query's mirror pHash 1 bit from it, the
+  // mirrored dHash 0): verified, and refused by this verifier; with verification off it is a near match.
+  const uint64_t ph = 0x0123456789ABCDEFull, dh = 0x13579BDF02468ACEull;
+  make({{ph, dhash_mirrored(dh), 0}, {0x3C3C3C3C3C3C3C3Cull, 0x1111111111111111ull, 0}});
+  MatchOptions o;
+  o.cnn = false;
+  CollectionMatcher matcher(*coll, o);
+  int asked = 0;
+  const QueryVerifier refuse = [&](const std::vector<uint32_t>& items) {
+    asked += int(items.size());
+    return std::vector<PairCheck>(items.size());
+  };
+  const MatchQuery q = query(~ph, dh, ph ^ 0x1);  // the plain pHashes 64 bits apart
+  MatchedQuery got = matcher.match(q, refuse);
+  EXPECT_TRUE(got.matches.empty());
+  EXPECT_EQ(asked, 1);
+  const QueryVerifier confirm = [&](const std::vector<uint32_t>& items) { return std::vector<PairCheck>(items.size(), PairCheck{true, 99}); };
+  got = matcher.match(q, confirm);
+  ASSERT_EQ(got.matches.size(), 1u);
+  EXPECT_EQ(got.matches[0].kind, DupeKind::verified);
+  EXPECT_EQ(HashVariant(got.matches[0].variant), HashVariant::mirror);
+  EXPECT_EQ(got.matches[0].variant_distance, 1);
+  o.verify = false;
+  CollectionMatcher unverified(*coll, o);
+  got = unverified.match(q, refuse);
+  ASSERT_EQ(got.matches.size(), 1u);
+  EXPECT_EQ(got.matches[0].kind, DupeKind::near);
 }
 
 }  // namespace

@@ -524,6 +524,9 @@ TEST(DupesExtra, CnnPairsJoinTheKeptImageOnly) {
   DupesParams band;
   band.band.max_extra_distance = 0.12f;
   band.band.verify = [](uint32_t, uint32_t) { return PairCheck{true, 40}; };
+  // The sure threshold (0.93) taken as sure, unverified: this test is about chaining
+  // (VerifyPolicy.ASureButLowCnnPairIsVerified checks that pairs below 0.97 are verified).
+  band.policy.verify_similarity_below = 0;
   // The pair (0, 2) is not among extra.pairs: 0 is a candidate of 2 only as the kept item of its
   // neighbour 1, and 2 is judged on d(0, 2) itself.
   const auto g2 = group_duplicates(items, band, extra);
