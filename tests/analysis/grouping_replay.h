@@ -23,7 +23,9 @@ inline uint64_t flip(uint64_t h, int d, std::mt19937_64& rng) {
 
 // The items visited in `order`, each judged by judge_hash_pair against every item kept so far
 // (every band pair accepted; sure before band, then the smallest strength, ties to the earlier
-// kept item: docs/dupes.md, "Grouping"). Returns duplicate -> (kept item, DupeKind as int).
+// kept item: docs/dupes.md, "Grouping"; a sure pair through a variant only is verified under
+// p.policy.verify_variant_only, so it ranks with the band: "Which pairs are verified").
+// Returns duplicate -> (kept item, DupeKind as int).
 inline std::map<size_t, std::pair<size_t, int>> brute_force_grouping(std::span<const DupeItem> items,
                                                                      const DupesParams& p,
                                                                      std::span<const uint32_t> order) {
@@ -36,9 +38,10 @@ inline std::map<size_t, std::pair<size_t, int>> brute_force_grouping(std::span<c
     for (uint32_t k : kept) {
       DupeMember m;
       double st = 0;
-      const HashMatch h = judge_hash_pair(items[x], items[k], p, true, m, st);
+      HashMatch identity = HashMatch::none;
+      const HashMatch h = judge_hash_pair(items[x], items[k], p, true, m, st, &identity);
       if (h == HashMatch::none) continue;
-      const bool sure = h == HashMatch::sure;
+      const bool sure = h == HashMatch::sure && !(p.policy.verify_variant_only && identity != HashMatch::sure);
       if (best < 0 || (sure && !best_sure) || (sure == best_sure && st < best_strength))
         best = int(k), best_strength = st, best_sure = sure;
     }
