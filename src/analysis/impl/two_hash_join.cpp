@@ -108,17 +108,21 @@ std::vector<std::pair<uint32_t, uint32_t>> two_hash_pairs(std::span<const TwoHas
         std::vector<uint64_t> nvals;
         std::vector<std::pair<uint32_t, uint32_t>> runs;
         std::vector<Match> matches;
-        auto check_same = [&](uint32_t b0) {
-          for (const Match& mt : matches) {
-            const uint32_t i = order[b0 + mt.a], j = order[b0 + mt.b];
-            if (within_reach(keys[i], keys[j], reach)) emit(i, j, res);
-          }
+        // A pair is kept from the first chunk whose radius it meets only (so a cluster of close
+        // keys does not list its pairs once per chunk), then checked on both hashes.
+        auto keep = [&](uint32_t i, uint32_t j, bool mirror) {
+          const uint64_t x = (mirror ? mirrored[i] : keys[i].dhash) ^ keys[j].dhash;
+          for (int e = 0; e < k; ++e)
+            if (std::popcount(uint32_t(x >> chunk_shift(e)) & 0xFFFFu) <= radii[size_t(e)]) return;
+          if (within_reach(keys[i], keys[j], reach)) emit(i, j, res);
         };
-        auto check_runs = [&](uint32_t b0) {
+        auto check_same = [&](uint32_t b0, bool mirror) {
+          for (const Match& mt : matches) keep(order[b0 + mt.a], order[b0 + mt.b], mirror);
+        };
+        auto check_runs = [&](uint32_t b0, bool mirror) {
           for (const Match& mt : matches) {
             const auto run = std::upper_bound(runs.begin(), runs.end(), std::pair{mt.b, UINT32_MAX}) - 1;
-            const uint32_t i = order[b0 + mt.a], j = order[run->second + (mt.b - run->first)];
-            if (within_reach(keys[i], keys[j], reach)) emit(i, j, res);
+            keep(order[b0 + mt.a], order[run->second + (mt.b - run->first)], mirror);
           }
         };
         // Bucket pairs {u, w} with w >= u: u's items against w's, each unordered pair of buckets
@@ -135,14 +139,14 @@ std::vector<std::pair<uint32_t, uint32_t>> two_hash_pairs(std::span<const TwoHas
           // Identity: the bucket itself, then the neighbour buckets within r.
           matches.clear();
           compare_block(&sd[b0], nu, &sd[b0], nu, true, t, matches);
-          check_same(b0);
+          check_same(b0, false);
           nvals.clear(), runs.clear();
           for (uint32_t m : masks)
             if (const uint32_t w = uint32_t(u) ^ m; w > u) gather(w);
           if (!nvals.empty()) {
             matches.clear();
             compare_block(&sd[b0], nu, nvals.data(), uint32_t(nvals.size()), false, t, matches);
-            check_runs(b0);
+            check_runs(b0, false);
           }
           if (!reach.mirror) continue;
           // Mirror: u's mirrored dHashes against the buckets within r of the mirrored chunk.
@@ -154,13 +158,13 @@ std::vector<std::pair<uint32_t, uint32_t>> two_hash_pairs(std::span<const TwoHas
             } else if (w == u) {
               matches.clear();
               compare_block(&smd[b0], nu, &sd[b0], nu, true, t, matches);
-              check_same(b0);
+              check_same(b0, true);
             }
           }
           if (!nvals.empty()) {
             matches.clear();
             compare_block(&smd[b0], nu, nvals.data(), uint32_t(nvals.size()), false, t, matches);
-            check_runs(b0);
+            check_runs(b0, true);
           }
         }
       });
