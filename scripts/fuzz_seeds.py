@@ -114,6 +114,15 @@ with tempfile.TemporaryDirectory() as tmp:
         if shutil.which(cmd.split()[0]) and subprocess.run(cmd, shell=True, cwd=tmp, capture_output=True).returncode == 0:
             images[out_name] = open(os.path.join(tmp, out_name), "rb").read()
 images["two.mpo"] = images["exif6.jpg"] + images["baseline.jpg"]
+# F8's regression seeds: a HEIF and an AVIF whose ispe box declares another size than the coded frame.
+for src in ("a.heic", "a.avif"):
+    if src not in images:
+        continue
+    for name, (w, h) in (("ispe_small." + src[2:], (2, 2)), ("ispe_large." + src[2:], (4000, 3000))):
+        b = bytearray(images[src])
+        at = b.find(b"ispe") + 8
+        b[at:at + 8] = struct.pack(">II", w, h)
+        images[name] = bytes(b)
 
 for name, data in images.items():
     put("decode", name, data)
@@ -205,7 +214,6 @@ for i, fields in enumerate([
         ["0007", "[::1]:8080", "null", "same-site", "bytes=-5", "PUT"],
         ["99999999999999999999", "[::1", "", "", "", "HEAD"]]):
     put("server_params", f"req{i}", "\n".join(fields))
-print(f"fuzz seeds written to {out}: " + ", ".join(f"{t} {len(os.listdir(os.path.join(out, t)))}" for t in sorted(os.listdir(out))))
 
 # vector_index (fuzz/vector_index.cpp): byte 0 picks the file. 0 = an HNSW graph of 4-float vectors
 # built with M = 4, in hnswlib 0.6.2's saveIndex layout (src/search/index_files.h), written field
@@ -238,3 +246,4 @@ put("vector_index", "graph6", b"\0" + hnsw_graph(6, False))
 put("vector_index", "graph12_levels", b"\0" + hnsw_graph(12, True))
 pca = np.random.default_rng(8).standard_normal(4 * 8 + 4).astype("<f4")
 put("vector_index", "pca8to4", b"\1" + b"IRBISPCA" + struct.pack("<III", 1, 8, 4) + pca.tobytes())
+print(f"fuzz seeds written to {out}: " + ", ".join(f"{t} {len(os.listdir(os.path.join(out, t)))}" for t in sorted(os.listdir(out))))

@@ -4,6 +4,8 @@
 #include <memory>
 #include <opencv2/imgproc.hpp>
 
+#include <algorithm>
+
 #include "io/io_internal.h"
 #include "io/lazy_library.h"
 #include "irbis/errors.h"
@@ -72,9 +74,18 @@ StoredImage decode_avif(std::span<const uint8_t> b, const DecodeOptions& opts) {
   const int mirror = (meta->transformFlags & AVIF_TRANSFORM_IMIR) ? meta->imir.mode & 1 : -1;
   out.orientation = orientation_from_irot_imir(turns, mirror);
 
+  // The size checked above is the container's (ispe); the AV1 frame declares its own, which dav1d
+  // allocates. Bound that by max_pixels too (libavif hands the limit to dav1d when it creates the
+  // codec, in avifDecoderNextImage), and refuse a frame of another size than the container's, as
+  // for a TIFF whose size tags disagree (docs/reliability.md, F8).
+  d->imageSizeLimit = uint32_t(std::min<uint64_t>({opts.max_pixels, d->imageSizeLimit, UINT32_MAX}));
   const avifResult r = IRBIS_LAZY_FN(libavif(), avifDecoderNextImage)(d.get());  // the primary image (first frame of a sequence)
   if (r != AVIF_RESULT_OK) avif_fail(b, "cannot decode the image", r);
   const avifImage* img = d->image;
+  if (int(img->width) != out.header.width || int(img->height) != out.header.height)
+    throw DecodeError("corrupt AVIF data: the AV1 image is " + std::to_string(img->width) + "x" +
+                      std::to_string(img->height) + " pixels, the file declares " + std::to_string(out.header.width) +
+                      "x" + std::to_string(out.header.height));
   avifRGBImage rgb;
   IRBIS_LAZY_FN(libavif(), avifRGBImageSetDefaults)(&rgb, img);
   rgb.depth = 8;  // libavif scales 10/12-bit samples

@@ -274,6 +274,13 @@ StoredImage decode_heif(std::span<const uint8_t> b, const DecodeOptions& opts) {
   int stride = 0;
   const uint8_t* data = IRBIS_LAZY_FN(libheif(), heif_image_get_plane_readonly)(raw, heif_channel_interleaved, &stride);
   if (!data || w <= 0 || hh <= 0) throw DecodeError("corrupt HEIF data: the decoder returned no pixels");
+  // libheif decodes the coded frame at the size its bitstream declares, which need not be the
+  // size the container declares (ispe, checked against max_pixels above): F8, found by fuzz_decode.
+  const int want_w = IRBIS_LAZY_FN(libheif(), heif_image_handle_get_width)(source),
+            want_h = IRBIS_LAZY_FN(libheif(), heif_image_handle_get_height)(source);
+  if (w != want_w || hh != want_h)
+    throw DecodeError("corrupt HEIF data: the decoded image is " + std::to_string(w) + "x" + std::to_string(hh) +
+                      " pixels, the file declares " + std::to_string(want_w) + "x" + std::to_string(want_h));
   const cv::Mat view(hh, w, alpha ? CV_8UC4 : CV_8UC3, const_cast<uint8_t*>(data), size_t(stride));
   if (alpha) {
     cv::Mat bgra;

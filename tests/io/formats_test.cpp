@@ -1,6 +1,7 @@
 // HEIF, AVIF, JPEG XL, Netpbm, MPO and camera RAW (issue 19). The files are made at test time by
 // Debian's own encoders (heif-enc, avifenc, cjxl, ImageMagick) from a real photo shipped by Debian
 // (opencv-doc); the DNG and the MPO are assembled here. Each must decode close to its JPEG source.
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <gtest/gtest.h>
@@ -447,6 +448,44 @@ TEST_F(Formats, DeclaredSizeIsCheckedBeforeDecoding) {
   }
   o.max_pixels = 240 * 160;
   EXPECT_EQ(decode_error(file("a.heic"), o), "");
+}
+
+// F8 (found by fuzz_decode): the pixel limit is checked on the size the container declares (the
+// ispe box), while the codec decodes the frame at the size its own bitstream declares. libheif
+// returned that frame as it was: a HEIF whose ispe says 24x16 around a 240x160 frame passed a
+// 1,000-pixel limit and came back 240x160 (an image of another size than its header). Refused now;
+// libavif scales the frame to the ispe size, and the frame itself is now bounded by max_pixels too.
+TEST_F(Formats, FrameOfAnotherSizeThanItsContainerIsRefusedOrBounded) {
+  const auto with_ispe = [](std::vector<uint8_t> b, uint32_t w, uint32_t h) {
+    const char tag[4] = {'i', 's', 'p', 'e'};
+    auto it = std::search(b.begin(), b.end(), tag, tag + 4);
+    EXPECT_NE(it, b.end());
+    const size_t at = size_t(it - b.begin()) + 8;  // after the tag, version and flags
+    for (int k = 0; k < 4; ++k) {
+      b[at + size_t(k)] = uint8_t(w >> (24 - 8 * k));
+      b[at + 4 + size_t(k)] = uint8_t(h >> (24 - 8 * k));
+    }
+    return b;
+  };
+  DecodeOptions limit;
+  limit.max_pixels = 1000;
+  for (const std::string name : {"a.heic", "a.avif"}) {
+    const auto small = with_ispe(file(name), 24, 16), large = with_ispe(file(name), 2400, 1600);
+    EXPECT_EQ(read_header(small).width, 24) << name;
+    EXPECT_NE(decode_error(small, limit), "") << name << ": a 240x160 frame under a 1,000-pixel limit";
+    for (const auto& b : {small, large}) {
+      try {
+        const DecodedImage d = decode_image(b);
+        EXPECT_EQ(d.rgb.cols, d.header.width) << name;  // libavif: scaled to the declared size
+        EXPECT_EQ(d.rgb.rows, d.header.height) << name;
+      } catch (const DecodeError& e) {  // libheif: refused with both sizes
+        EXPECT_NE(std::string(e.what()).find("the decoded image is 240x160 pixels, the file declares"), std::string::npos)
+            << name << ": " << e.what();
+      }
+    }
+    EXPECT_EQ(decode_error(file(name), {}), "") << name;
+  }
+  EXPECT_NE(decode_error(with_ispe(file("a.heic"), 24, 16), {}).find("the file declares 24x16"), std::string::npos);
 }
 
 TEST_F(Formats, RecognisedButUnsupportedFormatsAreNamed) {

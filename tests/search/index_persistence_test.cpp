@@ -451,27 +451,27 @@ TEST(IndexFiles, GraphFileIsHnswlibsLayoutAndPassesItsChecks) {
 // right shape.
 TEST(IndexFiles, CutOrBitFlippedFilesAreRefusedOrStayInBounds) {
   TestCollection tc;
-  const cv::Mat x = test::mixture(60, tc.dim(), 4, 0.5f, 32);
+  const cv::Mat x = test::mixture(24, tc.dim(), 4, 0.5f, 32);  // small: every byte is loaded once
   tc.add(x);
-  tc.open(hnsw_options(8));
+  tc.open(hnsw_options(4));
   const auto graph = bytes_of(tc.index_file(".hnsw"));
   const auto pca = bytes_of(tc.index_file(".pca"));
-  ASSERT_EQ(index_files::check_hnsw(graph, 8, 16, 60), "");
+  ASSERT_EQ(index_files::check_hnsw(graph, 4, 16, 24), "");
   test::TempDir tmp("vindex_flip");
-  std::vector<float> queries(8 * 3);
+  std::vector<float> queries(4 * 3);
   for (size_t i = 0; i < queries.size(); ++i) queries[i] = float((i * 37) % 11) / 11.f - 0.5f;
   int refused = 0, loaded = 0;
   for (size_t cut = 0; cut < graph.size(); ++cut)
-    EXPECT_NE(index_files::check_hnsw(std::span(graph).first(cut), 8, 16, 60), "") << "cut at " << cut;
+    EXPECT_NE(index_files::check_hnsw(std::span(graph).first(cut), 4, 16, 24), "") << "cut at " << cut;
   for (size_t i = 0; i < graph.size(); ++i) {
     auto flipped = graph;
     flipped[i] ^= uint8_t(1u << (i % 8));
-    if (!index_files::check_hnsw(flipped, 8, 16, 60).empty()) {
+    if (!index_files::check_hnsw(flipped, 4, 16, 24).empty()) {
       ++refused;
       continue;
     }
     test::write_file(tmp / "g.hnsw", flipped);
-    const auto hits = index_files::search_hnsw_file(tmp / "g.hnsw", 8, queries, 5);
+    const auto hits = index_files::search_hnsw_file(tmp / "g.hnsw", 4, queries, 5);
     ASSERT_EQ(hits.size(), 3u);
     for (const auto& h : hits)
       for (size_t label : h) EXPECT_LT(label, size_t(1) << 62);
@@ -479,19 +479,19 @@ TEST(IndexFiles, CutOrBitFlippedFilesAreRefusedOrStayInBounds) {
   }
   RecordProperty("refused", refused);
   RecordProperty("loaded", loaded);
-  EXPECT_GT(refused, 100);  // the header, the list counts and ids
-  EXPECT_GT(loaded, 1000);  // the vectors themselves: any float is a valid vector
+  EXPECT_GT(refused, int(graph.size() / 20));  // the header, the list counts and ids, the labels
+  EXPECT_GT(loaded, int(graph.size() / 10));   // the vectors, unused link slots: harmless
   std::string why;
   for (size_t cut = 0; cut < pca.size(); ++cut)
-    EXPECT_EQ(index_files::read_pca(std::span(pca).first(cut), tc.dim(), 8, why), nullptr) << "cut at " << cut;
+    EXPECT_EQ(index_files::read_pca(std::span(pca).first(cut), tc.dim(), 4, why), nullptr) << "cut at " << cut;
   for (size_t i = 0; i < 20; ++i) {  // the header
     auto flipped = pca;
     flipped[i] ^= 0x10;
-    EXPECT_EQ(index_files::read_pca(flipped, tc.dim(), 8, why), nullptr) << "flip at " << i;
+    EXPECT_EQ(index_files::read_pca(flipped, tc.dim(), 4, why), nullptr) << "flip at " << i;
   }
   auto nan = pca;
   std::fill(nan.end() - 4, nan.end(), 0xFF);
-  EXPECT_EQ(index_files::read_pca(nan, tc.dim(), 8, why), nullptr);
+  EXPECT_EQ(index_files::read_pca(nan, tc.dim(), 4, why), nullptr);
   EXPECT_NE(why.find("not a finite number"), std::string::npos) << why;
 }
 
