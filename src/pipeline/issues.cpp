@@ -293,15 +293,17 @@ CollectionIssues find_collection_issues(const Collection& coll, const IssueParam
         // Above 10 000 images the neighbours are approximate, and an approximate k-th distance is
         // never below the exact one: only an image whose score passes with it can be odd, and those
         // (a margin below the threshold, for the median moving when their distances shrink) get
-        // their neighbours searched exhaustively. The rest cannot pass, so the rows flagged are the
+        // their neighbours searched exhaustively, unless the distance adds nothing to their score
+        // either way (z <= 0). The rest cannot pass, so the rows flagged, and their order, are the
         // exact answer's wherever the refined neighbours are exact (docs/issues.md).
         const RowsToRefine candidates = [&](const std::vector<std::vector<Neighbor>>& knn) {
           const std::vector<double> d = kth_of(knn);
           const RobustStats st = kth_distance_stats(d);
           std::vector<int64_t> rows;
-          for (size_t i = 0; i < n; ++i)
-            if (d[i] >= 0 && part[i].score + std::max(0.0, st.z(d[i])) > t - p.odd_one_out_refine_margin)
-              rows.push_back(row[i]);
+          for (size_t i = 0; i < n; ++i) {
+            const double z = d[i] >= 0 ? st.z(d[i]) : 0;
+            if (z > 0 && part[i].score + z > t - p.odd_one_out_refine_margin) rows.push_back(row[i]);
+          }
           return rows;
         };
         kth = kth_of(vs->self_knn(k_used, p.odd_one_out_refine_margin >= 0 ? candidates : RowsToRefine{}));

@@ -273,6 +273,11 @@ std::vector<std::vector<Neighbor>> self_join_knn(const cv::Mat& data, int k, con
   std::vector<std::mutex> locks(4096);
   std::atomic<int64_t> compared{0};
   // Compares each (row, list) pair of probes[] (rows in ascending order) and keeps candidates.
+  // Candidates of row q go to slot slot_of(q) of `tab` (the row itself, or its place among the
+  // named rows in their own wider table).
+  std::vector<int32_t> named_slot;  // row -> slot in the named rows' table, -1 for the others
+  CandidateTable* tab = &table;
+  const auto slot_of = [&](int64_t q) { return named_slot.empty() ? q : int64_t(named_slot[size_t(q)]); };
   const auto join = [&](const std::vector<std::vector<int32_t>>& probes, const std::vector<int64_t>& rows) {
     std::vector<int64_t> qstart(size_t(lists) + 1, 0);  // rows probing list l: queries[qstart[l] .. qstart[l + 1])
     for (const auto& pr : probes)
@@ -298,12 +303,13 @@ std::vector<std::vector<Neighbor>> self_join_knn(const cv::Mat& data, int k, con
             const int64_t q = queries[size_t(q0 + j)];
             const float* sq = sims.data() + j * m;
             std::lock_guard<std::mutex> hold(locks[size_t(q) % locks.size()]);
-            float floor = table.floor(q);
+            const int64_t at = slot_of(q);
+            float floor = tab->floor(at);
             for (int64_t x = 0; x < m; ++x) {
               const int64_t other = perm[size_t(start[size_t(l)] + x)];
               if (sq[x] >= floor && other != q) {
-                table.push(q, sq[x], int32_t(other));
-                floor = table.floor(q);
+                tab->push(at, sq[x], int32_t(other));
+                floor = tab->floor(at);
               }
             }
           }
@@ -317,9 +323,10 @@ std::vector<std::vector<Neighbor>> self_join_knn(const cv::Mat& data, int k, con
     parallel_for(int64_t(rows.size()), threads, [&](int64_t i) {
       const int64_t row = rows[size_t(i)];
       const float* x = data.ptr<float>(int(row));
-      std::vector<Neighbor> v(size_t(table.count[size_t(row)]));
+      const int64_t at = slot_of(row);
+      std::vector<Neighbor> v(size_t(tab->count[size_t(at)]));
       for (size_t j = 0; j < v.size(); ++j) {
-        const int32_t other = table.row[size_t(row * cand) + j];
+        const int32_t other = tab->row[size_t(at * tab->cap) + j];
         v[j] = {other, kernels::dot(x, data.ptr<float>(other), size_t(dim))};
       }
       // A re-score after a refine keeps the neighbours found before (new candidates can push one
@@ -441,7 +448,21 @@ std::vector<std::vector<Neighbor>> self_join_knn(const cv::Mat& data, int k, con
     std::sort(rows.begin(), rows.end());
     rows.erase(std::unique(rows.begin(), rows.end()), rows.end());
     st.exhaustive = int64_t(rows.size());
-    if (!rows.empty()) probe_more(std::move(rows), lists);
+    if (!rows.empty()) {
+      // Their own table, 4x wider (the reduced space ranks only roughly, and these answers are
+      // meant to be exact), filled from every list; the re-score keeps what the join found.
+      CandidateTable wide(int64_t(rows.size()), std::min<int64_t>(n - 1, 4 * cand));
+      named_slot.assign(size_t(n), -1);
+      for (size_t j = 0; j < rows.size(); ++j) named_slot[size_t(rows[j])] = int32_t(j);
+      std::vector<int32_t> every(static_cast<size_t>(lists));
+      std::iota(every.begin(), every.end(), 0);
+      tab = &wide;
+      join(std::vector<std::vector<int32_t>>(rows.size(), every), rows);
+      std::sort(rows.begin(), rows.end(), [&](int64_t x, int64_t y) { return pos_of[size_t(x)] < pos_of[size_t(y)]; });
+      rescore(rows);
+      tab = &table;
+      named_slot.clear();
+    }
   }
   st.refine_s = process_cpu() - t;
   st.compared = compared;

@@ -81,8 +81,7 @@ TEST(OddOneOut, SelfJoinSideOfTheThresholdFlagsTheExactSidesRows) {
   const CollectionIssues e = find_collection_issues(*coll, exact);
   IssueParams join = exact;
   join.index.hnsw_min_images = n + 5;  // at the switch: the self-join
-  join.index.join.reduced_dim = 32;    // coarse, so the join alone is visibly off
-  join.index.join.nprobe = 2;
+  join.index.join.nprobe = 2;          // so the join alone is visibly off
   const CollectionIssues a = find_collection_issues(*coll, join);
   IssueParams plain = join;  // the join alone: no refine pass, no exhaustive search
   plain.index.join.refine_share = 0;
@@ -102,8 +101,11 @@ TEST(OddOneOut, SelfJoinSideOfTheThresholdFlagsTheExactSidesRows) {
   EXPECT_EQ(std::set<std::string>(join_rows.begin(), join_rows.begin() + 5), strays);
   EXPECT_EQ(join_rows, exact_rows);
   // The refined distances are the exact ones for every image flagged.
-  for (const auto& is : a.issues)
-    if (is.kind == IssueKind::odd_one_out) EXPECT_NEAR(a.kth_distance[is.image], e.kth_distance[is.image], 1e-5);
+  for (const auto& is : a.issues) {
+    if (is.kind == IssueKind::odd_one_out) {
+      EXPECT_NEAR(a.kth_distance[is.image], e.kth_distance[is.image], 1e-5);
+    }
+  }
 }
 
 }  // namespace
