@@ -6,12 +6,15 @@
 // (an HNSW graph, one query per row) twice: with no index on disk (built and saved), then with the
 // saved one. The parts (vector index, k-th neighbours, duplicates) are timed on their own too, in
 // wall and CPU seconds. Prints the CPU it ran on, one JSON line per run and one comparing the
-// paths' odd_one_out rows and neighbours.
-//   build/bench/issues_bench --n 100000 --dir /tmp/issues100k [--old 0]
+// paths' odd_one_out rows and neighbours. --exact 1 also compares every run with exact k-NN (one
+// blocked sgemm of all rows against all: ~54 TFLOP at 100 000, minutes on two cores), whose
+// odd_one_out rows and k-th distances are cached in DIR/bench_exact_k<K>.json for the next run.
+//   build/bench/issues_bench --n 100000 --dir /tmp/issues100k [--old 0] [--exact 1]
 
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <iostream>
 #include <random>
 #include <string>
@@ -120,17 +123,91 @@ std::vector<int64_t> odd_ones(const irbis::CollectionIssues& out, size_t top) {
   return ids;
 }
 
+// What a run is compared with the exact answer by: its odd_one_out images (worst first) and
+// every record's k-th neighbour distance.
+struct OddAnswer {
+  std::vector<int64_t> odd;
+  std::vector<double> kth;
+};
+
+OddAnswer odd_answer(const irbis::CollectionIssues& out) {
+  return {odd_ones(out, out.issues.size()), out.kth_distance};
+}
+
+// How many of the first `top` of `a` are among the first `top` of `b`.
+size_t common_top(const std::vector<int64_t>& a, const std::vector<int64_t>& b, size_t top) {
+  const size_t ta = std::min(top, a.size()), tb = std::min(top, b.size());
+  size_t c = 0;
+  for (size_t i = 0; i < ta; ++i) c += std::count(b.begin(), b.begin() + long(tb), a[i]);
+  return c;
+}
+
+nlohmann::json compare_with_exact(const OddAnswer& got, const OddAnswer& exact) {
+  nlohmann::json j;
+  j["odd_one_out_rows"] = got.odd.size();
+  j["exact_odd_one_out_rows"] = exact.odd.size();
+  for (size_t top : {5, 20, 100}) j["top" + std::to_string(top) + "_common_with_exact"] = common_top(got.odd, exact.odd, top);
+  j["all_common_with_exact"] = common_top(got.odd, exact.odd, std::max(got.odd.size(), exact.odd.size()));
+  double rel = 0, over = 0;
+  int64_t c = 0, above = 0;
+  for (size_t i = 0; i < std::min(got.kth.size(), exact.kth.size()); ++i) {
+    if (got.kth[i] < 0 || exact.kth[i] <= 0) continue;
+    const double e = (got.kth[i] - exact.kth[i]) / exact.kth[i];
+    rel += e;
+    over = std::max(over, e);
+    above += got.kth[i] > exact.kth[i] + 1e-6;
+    ++c;
+  }
+  j["kth_distance_mean_relative_error"] = c ? rel / double(c) : 0;
+  const irbis::RobustStats gs = irbis::kth_distance_stats(got.kth), es = irbis::kth_distance_stats(exact.kth);
+  j["kth_median_scale"] = {gs.median, gs.scale};
+  j["exact_kth_median_scale"] = {es.median, es.scale};
+  j["kth_distance_max_relative_error"] = over;
+  j["kth_distance_over_exact_share"] = c ? double(above) / double(c) : 0;
+  return j;
+}
+
+// The exact answer: read from `file` if an earlier run cached it, else computed (and cached).
+OddAnswer exact_answer(const irbis::Collection& coll, irbis::IssueParams p, const fs::path& file) {
+  if (fs::exists(file)) {
+    std::ifstream in(file);
+    const nlohmann::json j = nlohmann::json::parse(in);
+    std::cout << "exact answer read from " << file << " (computed in " << j["issues_wall_s"] << " s wall, "
+              << j["issues_cpu_s"] << " s CPU)" << std::endl;
+    return {j["odd"].get<std::vector<int64_t>>(), j["kth"].get<std::vector<double>>()};
+  }
+  p.index.kind = irbis::IndexKind::exact;
+  const auto t = Clock::now();
+  const double c0 = cpu_seconds();
+  const irbis::CollectionIssues out = irbis::find_collection_issues(coll, p);
+  OddAnswer a = odd_answer(out);
+  nlohmann::json j;
+  j["issues_wall_s"] = since(t);
+  j["issues_cpu_s"] = cpu_seconds() - c0;
+  j["odd"] = a.odd;
+  j["kth"] = a.kth;
+  std::ofstream(file) << j.dump();
+  std::cout << "{\"run\":\"exact k-NN\",\"issues_wall_s\":" << j["issues_wall_s"] << ",\"issues_cpu_s\":" << j["issues_cpu_s"]
+            << ",\"odd_one_out_rows\":" << a.odd.size() << "}" << std::endl;
+  return a;
+}
+
 int main(int argc, char** argv) {
   int64_t n = 100000;
-  int old_path = 1;
+  int old_path = 1, with_exact = 0;
+  double refine_share = -1, refine_margin = -2;  // unset: the defaults
   fs::path dir = "/tmp/irbis-issues-bench";
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string a = argv[i], v = argv[i + 1];
     if (a == "--n") n = std::stoll(v);
     else if (a == "--dir") dir = v;
     else if (a == "--old") old_path = std::stoi(v);
+    else if (a == "--exact") with_exact = std::stoi(v);
+    else if (a == "--refine-share") refine_share = std::stod(v);
+    else if (a == "--refine-margin") refine_margin = std::stod(v);
     else {
-      std::cerr << "usage: issues_bench [--n N] [--dir DIR] [--old 0|1]\n";
+      std::cerr << "usage: issues_bench [--n N] [--dir DIR] [--old 0|1] [--exact 0|1] [--refine-share S] "
+                   "[--refine-margin M (< 0: no exhaustive refine)]\n";
       return 2;
     }
   }
@@ -139,6 +216,8 @@ int main(int argc, char** argv) {
   fs::remove_all(dir / irbis::kVectorIndexDir);
   auto coll = irbis::Collection::open(dir);
   irbis::IssueParams params;  // the shipped path: exact below 10 000 images, the self-join above, no graph
+  if (refine_share >= 0) params.index.join.refine_share = refine_share;
+  if (refine_margin > -2) params.odd_one_out_refine_margin = refine_margin;
   std::vector<std::pair<std::string, irbis::IssueParams>> runs = {{"self-join (shipped)", params}};
   if (old_path) {
     irbis::IssueParams graph = params;  // the path before: HNSW graph (built, then saved), one query per row
@@ -149,9 +228,14 @@ int main(int argc, char** argv) {
   }
   std::vector<std::vector<int64_t>> odd;
   std::vector<std::vector<std::vector<irbis::Neighbor>>> knns;
+  OddAnswer exact;
+  if (with_exact)
+    exact = exact_answer(*coll, params, dir / ("bench_exact_k" + std::to_string(params.neighbours) + ".json"));
   for (const auto& [run, p] : runs) {
     nlohmann::json j;
     j["run"] = run;
+    j["refine_share"] = p.index.join.refine_share;
+    j["refine_margin"] = p.odd_one_out_refine_margin;
     j["images"] = coll->committed_rows();
     auto t = Clock::now();
     double c0 = cpu_seconds();
@@ -161,6 +245,7 @@ int main(int argc, char** argv) {
     j["rows"] = out.issues.size();
     j["used_embeddings"] = out.used_embeddings;
     odd.push_back(odd_ones(out, 20));
+    if (with_exact) j["vs_exact"] = compare_with_exact(odd_answer(out), exact);
     t = Clock::now();
     c0 = cpu_seconds();
     auto vs = irbis::VectorSearch::open(*coll, p.model, p.index);

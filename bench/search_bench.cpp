@@ -1,7 +1,8 @@
 // Vector search at scale on synthetic embeddings with structure (Gaussian mixture, unit norm):
 // build time, query latency p50/p99 at k = 10, recall@10 against exact, memory, for exact
 // (OpenBLAS), irbis's HNSW (hnswlib + AVX-512 kernel) and FAISS IndexHNSWFlat (Debian build,
-// SSE only); then `unique` on a second set (--unique-graph 1: also the per-row graph path it replaced). Writes the graphs, queries and ground truth to --out
+// SSE only); then `unique` on a second set (--unique-refine S1,S2: the self-join with these refine
+// shares, default 0.1; --unique-graph 1: also the per-row graph path it replaced). Writes the graphs, queries and ground truth to --out
 // so bench/search_python.py can time the same indexes from Python. Not a test; bounded options.
 //   build/bench/search_bench --n 200000 --dim 256 --centres 2000 --out /tmp/sb
 #include <sys/resource.h>
@@ -78,6 +79,7 @@ int main(int argc, char** argv) {
   std::setvbuf(stdout, nullptr, _IOLBF, 0);  // progress lines as they come
   int64_t n = 200000, unique_n = 100000;
   int unique_graph = 0;
+  std::string unique_refine = "0.1";  // SelfJoinOptions::refine_share values for the self-join path (comma list)
   int dim = 256, centres = 2000, queries = 1000, k = 10, unique_dim = 2696, ef = 128;
   float spread = 0.6f;
   bool faiss_too = true;
@@ -97,6 +99,7 @@ int main(int argc, char** argv) {
     else if (a == "--unique-n") unique_n = std::stoll(v);
     else if (a == "--unique-dim") unique_dim = std::stoi(v);
     else if (a == "--unique-graph") unique_graph = std::stoi(v);
+    else if (a == "--unique-refine") unique_refine = v;
     else if (a == "--out") out = v;
   }
   std::filesystem::create_directories(out);
@@ -191,10 +194,20 @@ int main(int argc, char** argv) {
     for (int64_t i = 0; i < unique_n; ++i) uid[size_t(i)] = i;
     // What `irbis unique` runs (no graph: the k-NN self-join, then the exact re-check of the top),
     // then with --unique-graph 1 the path before it (HNSW over PCA-256 built, one query per row).
-    for (int graph = 0; graph <= unique_graph; ++graph) {
+    std::vector<double> shares;
+    for (size_t at = 0; at <= unique_refine.size();) {
+      const size_t comma = std::min(unique_refine.find(',', at), unique_refine.size());
+      shares.push_back(std::stod(unique_refine.substr(at, comma - at)));
+      at = comma + 1;
+    }
+    std::vector<std::pair<int, double>> runs;  // (graph, refine share)
+    for (double sh : shares) runs.push_back({0, sh});
+    if (unique_graph) runs.push_back({1, 0.0});
+    for (const auto& [graph, share] : runs) {
       irbis::IndexOptions uo;  // automatic: above hnsw_min_images
       uo.open_graph = graph == 1;
       uo.self_join = graph == 0;
+      uo.join.refine_share = share;
       t = Clock::now();
       const double c0 = cpu_s();
       auto us = irbis::VectorSearch::from_matrix(u, uid, uo);
@@ -202,10 +215,11 @@ int main(int argc, char** argv) {
       t = Clock::now();
       const double c1 = cpu_s();
       const auto res = irbis::rank_unique(*us, {}, 20);
-      std::printf("unique (%s): n=%lld dim=%d, index open %.1f s (%.1f s CPU), ranking %.1f s (%.1f s CPU) "
+      std::printf("unique (%s, refine share %g): n=%lld dim=%d, index open %.1f s (%.1f s CPU), ranking %.1f s (%.1f s CPU) "
                   "(re-checked %lld exactly, top-20 exact: %s), peak RSS %.2f GB\n",
-                  graph ? "per-row HNSW queries, graph built" : "self-join, no graph", (long long)unique_n, unique_dim,
-                  ub, ubc, since(t), cpu_s() - c1, (long long)res.rechecked, res.top_exact ? "yes" : "no", rss_gb());
+                  graph ? "per-row HNSW queries, graph built" : "self-join, no graph", graph ? 0.0 : share,
+                  (long long)unique_n, unique_dim, ub, ubc, since(t), cpu_s() - c1, (long long)res.rechecked,
+                  res.top_exact ? "yes" : "no", rss_gb());
       std::fflush(stdout);
     }
   }

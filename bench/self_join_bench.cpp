@@ -3,9 +3,14 @@
 // (a collection's features/emb.<model>.f files: raw little-endian f32 rows, concatenated).
 //   build/bench/self_join_bench --n 20000 --k 7                       (mixture, 2696-d)
 //   build/bench/self_join_bench --rows a.f,b.f --dim 2696 --k 7        (real embeddings)
-// Options: --reduced R --nprobe P --candidates C --lists L (one self-join configuration each, as a
-// comma list: every combination is run), --hnsw 1 (also the graph path), --threads T, --exact 0
-// (no exact reference: times only, recall printed as 0).
+// Options: --reduced R --nprobe P --candidates C --lists L --refine-share S --refine-nprobe Q (one
+// self-join configuration each, as a comma list: every combination is run), --hnsw 1 (also the
+// graph path), --threads T, --exact 0 (no exact reference: times only, recall printed as 0).
+// Each path's odd ones out by the neighbourhood term alone (odd_one_out's robust z of the k-th
+// distance above 4, issues.h kth_distance_stats) are compared with exact's: how many, and how many
+// of exact's first 20 / 100 / all the path finds. --refine-z Z (a comma list; -1 = none): the rows
+// whose approximate z is above Z are searched exhaustively (issues' RowsToRefine, neighbourhood
+// term alone).
 
 #include <chrono>
 #include <cstdio>
@@ -16,6 +21,7 @@
 #include <string>
 #include <thread>
 
+#include "irbis/issues.h"
 #include "irbis/search.h"
 #include "bench_clock.h"
 #include "synthetic_embeddings.h"
@@ -82,12 +88,50 @@ double kth_error(const std::vector<std::vector<irbis::Neighbor>>& got, const std
   return c ? s / double(c) : 0;
 }
 
+std::vector<double> doubles(const std::string& s) {
+  std::vector<double> v;
+  std::stringstream in(s);
+  for (std::string part; std::getline(in, part, ',');) v.push_back(std::stod(part));
+  return v;
+}
+
+// Rows whose k-th distance is an outlier by odd_one_out's neighbourhood term (z > z_min), furthest first.
+std::vector<int64_t> far_rows(const std::vector<std::vector<irbis::Neighbor>>& knn, double z_min = 4) {
+  std::vector<double> kth(knn.size(), -1);
+  for (size_t i = 0; i < knn.size(); ++i)
+    if (!knn[i].empty()) kth[i] = 1.0 - knn[i].back().similarity;
+  const irbis::RobustStats st = irbis::kth_distance_stats(kth);
+  std::vector<int64_t> rows;
+  for (size_t i = 0; i < kth.size(); ++i)
+    if (kth[i] >= 0 && st.z(kth[i]) > z_min) rows.push_back(int64_t(i));
+  std::sort(rows.begin(), rows.end(), [&](int64_t a, int64_t b) { return kth[size_t(a)] != kth[size_t(b)] ? kth[size_t(a)] > kth[size_t(b)] : a < b; });
+  return rows;
+}
+
+size_t common_top(const std::vector<int64_t>& a, const std::vector<int64_t>& b, size_t top) {
+  const std::set<int64_t> sb(b.begin(), b.begin() + long(std::min(top, b.size())));
+  size_t c = 0;
+  for (size_t i = 0; i < std::min(top, a.size()); ++i) c += sb.count(a[i]);
+  return c;
+}
+
+// "far rows N (exact M), of exact's first 20: a, 100: b, all: c"
+std::string far_summary(const std::vector<std::vector<irbis::Neighbor>>& got, const std::vector<int64_t>& exact_far) {
+  const auto f = far_rows(got);
+  char buf[200];
+  std::snprintf(buf, sizeof buf, "far rows %zu (exact %zu), common top 20: %zu, top 100: %zu, all: %zu", f.size(),
+                exact_far.size(), common_top(f, exact_far, 20), common_top(f, exact_far, 100),
+                common_top(f, exact_far, std::max(f.size(), exact_far.size())));
+  return buf;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   int64_t n = 20000;
   int dim = 2696, k = 7, threads = 0, hnsw = 0, with_exact = 1;
-  std::string rows, reduced = "256", nprobe = "8", candidates = "0", lists = "0";
+  std::string rows, reduced = "256", nprobe = "8", candidates = "0", lists = "0", refine_share = "0.1",
+                    refine_nprobe = "32", refine_z = "-1";
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string a = argv[i], v = argv[i + 1];
     if (a == "--n") n = std::stoll(v);
@@ -98,6 +142,9 @@ int main(int argc, char** argv) {
     else if (a == "--nprobe") nprobe = v;
     else if (a == "--candidates") candidates = v;
     else if (a == "--lists") lists = v;
+    else if (a == "--refine-share") refine_share = v;
+    else if (a == "--refine-nprobe") refine_nprobe = v;
+    else if (a == "--refine-z") refine_z = v;
     else if (a == "--threads") threads = std::stoi(v);
     else if (a == "--hnsw") hnsw = std::stoi(v);
     else if (a == "--exact") with_exact = std::stoi(v);
@@ -120,6 +167,7 @@ int main(int argc, char** argv) {
   double c = cpu_seconds();
   const auto truth = with_exact ? exact->self_knn_exact(k) : std::vector<std::vector<irbis::Neighbor>>(size_t(x.rows));
   std::printf("exact: %.2f s wall, %.2f s CPU\n", since(t), cpu_seconds() - c);
+  const std::vector<int64_t> exact_far = far_rows(truth);
   if (hnsw) {
     irbis::IndexOptions ho;
     ho.kind = irbis::IndexKind::hnsw;
@@ -133,14 +181,20 @@ int main(int argc, char** argv) {
     c = cpu_seconds();
     const auto got = h->self_knn(k);
     std::printf("hnsw (per-row graph queries): build %.2f s wall / %.2f s CPU, self_knn %.2f s wall / %.2f s CPU, "
-                "recall@%d %.4f, k-th distance error %+.5f\n",
-                build, build_cpu, since(t), cpu_seconds() - c, k, recall(got, truth), kth_error(got, truth));
+                "recall@%d %.4f, k-th distance error %+.5f, %s\n",
+                build, build_cpu, since(t), cpu_seconds() - c, k, recall(got, truth), kth_error(got, truth),
+                far_summary(got, exact_far).c_str());
   }
   for (int r : int_list(reduced))
     for (int p : int_list(nprobe))
       for (int cand : int_list(candidates))
-        for (int l : int_list(lists)) {
+        for (int l : int_list(lists))
+          for (double rs : doubles(refine_share))
+            for (int rp : int_list(refine_nprobe))
+              for (double rz : doubles(refine_z)) {
           irbis::SelfJoinOptions o;
+          o.refine_share = rs;
+          o.refine_nprobe = rp;
           o.reduced_dim = r;
           o.nprobe = p;
           o.candidates = cand;
@@ -149,11 +203,15 @@ int main(int argc, char** argv) {
           irbis::SelfJoinStats st;
           t = Clock::now();
           c = cpu_seconds();
-          const auto got = irbis::self_join_knn(x, k, o, &st);
-          std::printf("self-join reduced %d lists %d nprobe %d candidates %d: %.2f s wall, %.2f s CPU (fit %.2f, "
-                      "project %.2f, cluster %.2f, join %.2f, rerank %.2f), recall@%d %.4f, k-th distance error %+.5f\n",
-                      st.reduced_dim, st.lists, p, cand, since(t), cpu_seconds() - c, st.fit_s, st.project_s,
-                      st.cluster_s, st.join_s, st.rerank_s, k, recall(got, truth), kth_error(got, truth));
+          const irbis::RowsToRefine far = [&](const std::vector<std::vector<irbis::Neighbor>>& knn) { return far_rows(knn, rz); };
+          const auto got = irbis::self_join_knn(x, k, o, &st, rz >= 0 ? far : irbis::RowsToRefine{});
+          std::printf("self-join reduced %d lists %d nprobe %d candidates %d refine %g x %d, z > %g (%lld rows): %.2f s "
+                      "wall, %.2f s CPU (fit %.2f, project %.2f, cluster %.2f, join %.2f, rerank %.2f, refine %.2f), "
+                      "recall@%d %.4f, k-th distance error %+.5f, %s\n",
+                      st.reduced_dim, st.lists, p, cand, rs, rp, rz, static_cast<long long>(st.exhaustive), since(t),
+                      cpu_seconds() - c, st.fit_s, st.project_s,
+                      st.cluster_s, st.join_s, st.rerank_s, st.refine_s, k, recall(got, truth), kth_error(got, truth),
+                      far_summary(got, exact_far).c_str());
           std::fflush(stdout);
         }
   return 0;

@@ -51,6 +51,10 @@ struct IssueParams {
   double odd_aspect_min = 2.5;            // long side / short side above max(this, robust fence)
   double odd_one_out = 4.0;               // combined score (see docs/issues.md) above
   int neighbours = 7;                     // k of the k-th-neighbour distance
+  // Above the exact threshold, images whose score with the approximate neighbours exceeds
+  // odd_one_out minus this get their neighbours searched exhaustively (docs/issues.md); < 0: none
+  // (benchmarks of the path before).
+  double odd_one_out_refine_margin = 0.5;
   std::string model = kDefaultModel;      // embeddings for the neighbourhood (skipped when missing)
   // How the neighbours are found (search.h): exact below index.hnsw_min_images images, the
   // self-join above; no HNSW graph is opened or built (benchmarks set open_graph and self_join to
@@ -83,6 +87,9 @@ struct CollectionIssues {
   std::vector<ImageIssue> issues;     // by kind (report order), then worst first
   std::vector<IssueSummary> summary;  // one per kind, report order
   bool used_embeddings = false;       // odd_one_out used the CNN neighbourhood
+  // Per record: the distance (1 - cosine) to its k-th CNN neighbour that odd_one_out scored, -1
+  // without one (benchmarks compare the neighbour paths by it; not part of the serialized answer).
+  std::vector<double> kth_distance;
 };
 
 // Robust location and scale: median and 1.4826 x median absolute deviation (at least min_scale).
@@ -91,6 +98,9 @@ struct RobustStats {
   double z(double v) const { return (v - median) / scale; }
 };
 RobustStats robust_stats(std::vector<double> values, double min_scale);
+// The statistics odd_one_out scores the distance to the k-th CNN neighbour against (robust z;
+// entries < 0, images without neighbours, are left out).
+RobustStats kth_distance_stats(const std::vector<double>& kth);
 
 // Throws UsageError naming the index command when the collection has no quality feature.
 CollectionIssues find_collection_issues(const Collection& coll, const IssueParams& params = {});

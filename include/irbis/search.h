@@ -15,6 +15,7 @@
 #pragma once
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -42,6 +43,11 @@ struct SelfJoinOptions {
   int64_t train_per_list = 64; // k-means runs on up to this many rows per list (a seeded sample)
   int nprobe = 8;              // lists per row (more when these hold fewer than `candidates` rows)
   int candidates = 0;          // per row, re-scored on the full rows; 0 = max(2k, k + 16)
+  // Refine pass: this share of the rows, those furthest from their k-th neighbour after the join
+  // (what odd-one-out and unique rankings put first), also probe their refine_nprobe nearest
+  // lists (0 = every list) and are re-scored. 0 = no refine pass.
+  double refine_share = 0.1;
+  int refine_nprobe = 32;
   uint64_t seed = 1;
   int threads = 0;             // 0 = hardware_concurrency
 };
@@ -99,6 +105,12 @@ struct Neighbor {
   friend bool operator==(const Neighbor&, const Neighbor&) = default;
 };
 
+// Given an approximate answer of self_knn (every row's k neighbours; an approximate k-th
+// distance is a real distance, so never below the exact one), the rows whose neighbours must be
+// searched exhaustively: a caller ranking rows by their k-th distance names the rows its answer
+// could contain (`irbis issues`: every image whose approximate odd_one_out score passes).
+using RowsToRefine = std::function<std::vector<int64_t>(const std::vector<std::vector<Neighbor>>& knn)>;
+
 class VectorSearch {
  public:
   // Loads the collection's embeddings for `model` (UsageError naming the command to run if there
@@ -132,7 +144,9 @@ class VectorSearch {
   // k neighbours of every row (itself excluded), best first: exact when the index kind is exact
   // (automatic below hnsw_min_images), else approximate (self_join_knn, or the graph when
   // IndexOptions::self_join is false); threads as in IndexOptions.
-  std::vector<std::vector<Neighbor>> self_knn(int k) const;
+  // refine (approximate paths only): rows it names are searched exhaustively (the self-join: against
+  // every row in the reduced space, re-scored on the full rows; the graph path: exact search).
+  std::vector<std::vector<Neighbor>> self_knn(int k, const RowsToRefine& refine = {}) const;
   std::vector<std::vector<Neighbor>> self_knn_exact(int k) const;
   bool self_knn_is_exact() const;
   // Writes the HNSW graph alone (hnswlib format, labels = ids) for other tools, e.g.
@@ -148,15 +162,18 @@ class VectorSearch {
 // What self_join_knn spent its CPU time on, in seconds of all its threads (benchmarks).
 struct SelfJoinStats {
   int reduced_dim = 0, lists = 0;
-  int64_t compared = 0;  // reduced-space similarities computed
-  double fit_s = 0, project_s = 0, cluster_s = 0, join_s = 0, rerank_s = 0;
+  int64_t compared = 0;  // reduced-space similarities computed (join and refine)
+  int64_t refined = 0;   // rows the refine pass re-probed
+  int64_t exhaustive = 0;  // rows a RowsToRefine named, searched against every list
+  double fit_s = 0, project_s = 0, cluster_s = 0, join_s = 0, rerank_s = 0, refine_s = 0;
 };
 // The k nearest rows of every row of `data` (n x dim CV_32F, L2-normalised rows), itself
 // excluded, best first (ties: lower row first), similarities on the full rows. Approximate: a
 // true neighbour is missed when it is not among the row's best candidates in the reduced space of
-// its probed lists. Deterministic for a given seed and thread count.
+// its probed lists. Deterministic for a given seed (and `refine`), whatever the thread count.
+// `refine`, when given, is asked once after the refine pass which rows to search against every list.
 std::vector<std::vector<Neighbor>> self_join_knn(const cv::Mat& data, int k, const SelfJoinOptions& o = {},
-                                                 SelfJoinStats* stats = nullptr);
+                                                 SelfJoinStats* stats = nullptr, const RowsToRefine& refine = {});
 
 // Called by `irbis index` after a commit: repairs an index that already exists on disk (does
 // nothing if there is none). Never throws; problems go to warn() (warnings.h), the next search repairs.

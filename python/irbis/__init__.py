@@ -473,6 +473,22 @@ class Collection:
         return IssuesResult(table=_table(cols), summary=d["summary"], images=d["images"],
                             embeddings=d["embeddings"])
 
+    def search_colors(self, colors: Union[str, Sequence[str]], k: int = 10) -> Any:
+        """The ``k`` images whose dominant colours best hold every query colour, as `irbis search
+        --colors` (irbis::search_collection_colors, docs/colors.md), best first: a table with the
+        columns of its CSV (rank, match, path, palette, id); ``palette`` is each image's colours,
+        heaviest first, as dicts ``color`` ("#rrggbb"), ``weight``, ``lab`` ([L, a, b]).
+        colors: "#1f3a5f,#ffffff" or a list of "#rrggbb" strings."""
+        import json
+
+        if isinstance(colors, (list, tuple)):
+            text = ",".join(_str(c, "colors[]") for c in colors)
+        else:
+            text = _str(colors, "colors")
+        d = json.loads(self._c.search_colors(text, _int(k, "k", 1)))
+        names = ("rank", "match", "path", "palette", "id")
+        return _table({n: [row[n] for row in d["results"]] for n in names})
+
     def match(self, paths: Any, *, threshold: Optional[int] = None, cnn: bool = True,
               min_similarity: Optional[float] = None, model: Optional[str] = None, index: str = "auto",
               verify: bool = True) -> dict:

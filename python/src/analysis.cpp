@@ -10,7 +10,7 @@
 #include "irbis/results.h"
 #include "irbis/errors.h"
 #include "irbis/labels.h"
-#include "irbis/results.h"
+#include "irbis/palette.h"
 #include "irbis/text.h"
 
 namespace irbis::py_bind {
@@ -227,6 +227,24 @@ void bind_analysis(py::module_& m, py::class_<PyCollection>& cls) {
           },
           py::arg("model") = std::string(kDefaultModel), py::arg("neighbours") = IssueParams{}.neighbours,
           py::arg("z") = IssueParams{}.z, "irbis::find_collection_issues as issues_json text: what `irbis issues` lists.")
+      .def(
+          "search_colors",
+          [](const PyCollection& c, const std::string& colors, int k) {
+            auto coll = c.get();
+            if (k < 1) throw UsageError("k must be at least 1, not " + std::to_string(k));
+            const std::vector<LabColor> query = parse_hex_colors(colors);
+            std::vector<std::string> query_hex;
+            for (const LabColor& q : query) query_hex.push_back(hex_color(q));
+            std::string out;
+            {
+              py::gil_scoped_release nogil;
+              out = color_search_json(query_hex, search_collection_colors(*coll, query, k))
+                        .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+            }
+            return out;  // `irbis search --colors --format json` (results.h: color_search_json)
+          },
+          py::arg("colors"), py::arg("k") = 10,
+          "irbis::search_collection_colors as color_search_json text: what `irbis search --colors` lists.")
       .def(
           "cluster",
           [](const PyCollection& c, int k, bool auto_k, int k_min, int k_max, const std::string& features,

@@ -10,7 +10,11 @@
 //   3. join: a list at a time, one sgemm of every row probing it (~nprobe sqrt(n) rows) against
 //      its members (copied into list order, so each list is one contiguous block), each row's
 //      best `candidates` kept (lists run in parallel; a row's candidates are under a striped lock);
-//   4. re-score the candidates on the full rows and keep k.
+//   4. re-score the candidates on the full rows and keep k;
+//   5. refine: the share of rows furthest from their k-th neighbour (what `issues` and `unique`
+//      rank first) probe more lists (refine_nprobe) and are re-scored;
+//   6. the rows a caller's RowsToRefine names (its answer's candidates) probe every list: exact
+//      in the reduced space, re-scored on the full rows.
 // Candidates are ranked by (similarity, lower row), so the set kept does not depend on the order
 // the lists ran in: the answer does not depend on the thread count.
 #include <algorithm>
@@ -148,7 +152,7 @@ struct CandidateTable {
 }  // namespace
 
 std::vector<std::vector<Neighbor>> self_join_knn(const cv::Mat& data, int k, const SelfJoinOptions& o,
-                                                 SelfJoinStats* stats) {
+                                                 SelfJoinStats* stats, const RowsToRefine& refine) {
   IRBIS_THROW_IF_NOT(data.empty() || (data.type() == CV_32F && data.isContinuous()), Error,
                      "self_join_knn needs a continuous CV_32F matrix");
   const int64_t n = data.rows;
@@ -263,73 +267,205 @@ std::vector<std::vector<Neighbor>> self_join_knn(const cv::Mat& data, int k, con
 
   // 3. join
   t = process_cpu();
-  std::vector<int64_t> qstart(size_t(lists) + 1, 0);  // rows probing list l: queries[qstart[l] .. qstart[l + 1])
-  std::vector<int32_t> queries;
-  {
-    std::vector<std::vector<int32_t>> probes(static_cast<size_t>(n));
-    parallel_for(n, threads, [&](int64_t i) { probes_of(i, probes[size_t(i)]); }, 1024);
-    for (const auto& pr : probes)
-      for (int32_t l : pr) ++qstart[size_t(l) + 1];
-    std::partial_sum(qstart.begin(), qstart.end(), qstart.begin());
-    queries.resize(size_t(qstart.back()));
-    std::vector<int64_t> at = qstart;
-    for (int64_t i = 0; i < n; ++i)
-      for (int32_t l : probes[size_t(i)]) queries[size_t(at[size_t(l)]++)] = int32_t(i);
-  }
   std::vector<int64_t> pos_of(static_cast<size_t>(n));  // row -> position in list order
   for (int64_t p = 0; p < n; ++p) pos_of[size_t(perm[size_t(p)])] = p;
   CandidateTable table(n, cand);
   std::vector<std::mutex> locks(4096);
   std::atomic<int64_t> compared{0};
-  parallel_for(
-      lists, threads,
-      [&](int64_t l) {
-        const int64_t m = start[size_t(l) + 1] - start[size_t(l)];
-        const int64_t q0 = qstart[size_t(l)], nq = qstart[size_t(l) + 1] - q0;
-        if (m == 0 || nq == 0) return;
-        const float* mem = members.data() + start[size_t(l)] * r;
-        std::vector<float> a_rows(size_t(nq) * size_t(r)), sims(size_t(nq) * size_t(m));
-        for (int64_t j = 0; j < nq; ++j)
-          std::copy_n(members.data() + pos_of[size_t(queries[size_t(q0 + j)])] * r, r, a_rows.data() + j * r);
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, int(nq), int(m), r, 1.f, a_rows.data(), r, mem, r, 0.f,
-                    sims.data(), int(m));
-        for (int64_t j = 0; j < nq; ++j) {
-          const int64_t q = queries[size_t(q0 + j)];
-          const float* sq = sims.data() + j * m;
-          std::lock_guard<std::mutex> hold(locks[size_t(q) % locks.size()]);
-          float floor = table.floor(q);
-          for (int64_t x = 0; x < m; ++x) {
-            const int64_t other = perm[size_t(start[size_t(l)] + x)];
-            if (sq[x] >= floor && other != q) {
-              table.push(q, sq[x], int32_t(other));
-              floor = table.floor(q);
+  // Compares each (row, list) pair of probes[] (rows in ascending order) and keeps candidates.
+  // Candidates of row q go to slot slot_of(q) of `tab` (the row itself, or its place among the
+  // named rows in their own wider table).
+  std::vector<int32_t> named_slot;  // row -> slot in the named rows' table, -1 for the others
+  CandidateTable* tab = &table;
+  const auto slot_of = [&](int64_t q) { return named_slot.empty() ? q : int64_t(named_slot[size_t(q)]); };
+  const auto join = [&](const std::vector<std::vector<int32_t>>& probes, const std::vector<int64_t>& rows) {
+    std::vector<int64_t> qstart(size_t(lists) + 1, 0);  // rows probing list l: queries[qstart[l] .. qstart[l + 1])
+    for (const auto& pr : probes)
+      for (int32_t l : pr) ++qstart[size_t(l) + 1];
+    std::partial_sum(qstart.begin(), qstart.end(), qstart.begin());
+    std::vector<int32_t> queries(size_t(qstart.back()));
+    std::vector<int64_t> at = qstart;
+    for (size_t i = 0; i < rows.size(); ++i)
+      for (int32_t l : probes[i]) queries[size_t(at[size_t(l)]++)] = int32_t(rows[i]);
+    parallel_for(
+        lists, threads,
+        [&](int64_t l) {
+          const int64_t m = start[size_t(l) + 1] - start[size_t(l)];
+          const int64_t q0 = qstart[size_t(l)], nq = qstart[size_t(l) + 1] - q0;
+          if (m == 0 || nq == 0) return;
+          const float* mem = members.data() + start[size_t(l)] * r;
+          std::vector<float> a_rows(size_t(nq) * size_t(r)), sims(size_t(nq) * size_t(m));
+          for (int64_t j = 0; j < nq; ++j)
+            std::copy_n(members.data() + pos_of[size_t(queries[size_t(q0 + j)])] * r, r, a_rows.data() + j * r);
+          cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, int(nq), int(m), r, 1.f, a_rows.data(), r, mem, r, 0.f,
+                      sims.data(), int(m));
+          for (int64_t j = 0; j < nq; ++j) {
+            const int64_t q = queries[size_t(q0 + j)];
+            const float* sq = sims.data() + j * m;
+            std::lock_guard<std::mutex> hold(locks[size_t(q) % locks.size()]);
+            const int64_t at = slot_of(q);
+            float floor = tab->floor(at);
+            for (int64_t x = 0; x < m; ++x) {
+              const int64_t other = perm[size_t(start[size_t(l)] + x)];
+              if (sq[x] >= floor && other != q) {
+                tab->push(at, sq[x], int32_t(other));
+                floor = tab->floor(at);
+              }
             }
           }
-        }
-        compared += nq * m;
-      },
-      1);
-  st.compared = compared;
-  st.join_s = process_cpu() - t;
-
-  // 4. re-score on the full rows, rows in list order (their candidates are mostly the same few lists' rows)
-  t = process_cpu();
-  parallel_for(n, threads, [&](int64_t p) {
-    const int64_t row = perm[size_t(p)];
-    const float* x = data.ptr<float>(int(row));
-    std::vector<Neighbor> v(size_t(table.count[size_t(row)]));
-    for (size_t j = 0; j < v.size(); ++j) {
-      const int32_t other = table.row[size_t(row * cand) + j];
-      v[j] = {other, kernels::dot(x, data.ptr<float>(other), size_t(dim))};
-    }
-    const size_t kk = std::min(v.size(), size_t(k));
-    std::partial_sort(v.begin(), v.begin() + long(kk), v.end(), [](const Neighbor& a1, const Neighbor& b1) {
-      return a1.similarity != b1.similarity ? a1.similarity > b1.similarity : a1.row < b1.row;
+          compared += nq * m;
+        },
+        1);
+  };
+  // 4. re-score on the full rows (rows given in list order: their candidates are mostly the same
+  // few lists' rows).
+  const auto rescore = [&](const std::vector<int64_t>& rows) {
+    parallel_for(int64_t(rows.size()), threads, [&](int64_t i) {
+      const int64_t row = rows[size_t(i)];
+      const float* x = data.ptr<float>(int(row));
+      const int64_t at = slot_of(row);
+      std::vector<Neighbor> v(size_t(tab->count[size_t(at)]));
+      for (size_t j = 0; j < v.size(); ++j) {
+        const int32_t other = tab->row[size_t(at * tab->cap) + j];
+        v[j] = {other, kernels::dot(x, data.ptr<float>(other), size_t(dim))};
+      }
+      // A re-score after a refine keeps the neighbours found before (new candidates can push one
+      // out of the table by their reduced similarity): a refined row's k-th neighbour never gets
+      // further.
+      for (const Neighbor& was : out[size_t(row)])
+        if (std::none_of(v.begin(), v.end(), [&](const Neighbor& c) { return c.row == was.row; })) v.push_back(was);
+      const size_t kk = std::min(v.size(), size_t(k));
+      std::partial_sort(v.begin(), v.begin() + long(kk), v.end(), [](const Neighbor& a1, const Neighbor& b1) {
+        return a1.similarity != b1.similarity ? a1.similarity > b1.similarity : a1.row < b1.row;
+      });
+      v.resize(kk);
+      out[size_t(row)] = std::move(v);
     });
-    v.resize(kk);
-    out[size_t(row)] = std::move(v);
-  });
+  };
+  std::vector<int64_t> all_rows(static_cast<size_t>(n));
+  std::iota(all_rows.begin(), all_rows.end(), 0);
+  {
+    std::vector<std::vector<int32_t>> probes(static_cast<size_t>(n));
+    parallel_for(n, threads, [&](int64_t i) { probes_of(i, probes[size_t(i)]); }, 1024);
+    join(probes, all_rows);
+  }
+  st.join_s = process_cpu() - t;
+  t = process_cpu();
+  rescore(perm);
   st.rerank_s = process_cpu() - t;
+  // 5. refine: the rows furthest from their k-th neighbour (the ones `issues` and `unique` single
+  // out, and the likeliest to have neighbours behind list boundaries: a row far from everything is
+  // far from every centroid too) probe their refine_nprobe nearest lists and are re-scored.
+  t = process_cpu();
+  const int refine_probe = std::min(lists, o.refine_nprobe > 0 ? o.refine_nprobe : lists);
+  const int64_t refine_rows = std::min<int64_t>(n, int64_t(std::ceil(std::clamp(o.refine_share, 0.0, 1.0) * double(n))));
+  // Rows that probed lists beyond probes_of (ascending) and those lists: a list is never probed
+  // twice for a row (its candidates would enter the table twice).
+  std::vector<int64_t> refined;
+  std::vector<std::vector<int32_t>> refined_extra;
+  const auto already_probed = [&](int64_t row, std::vector<int32_t>& pr) {
+    probes_of(row, pr);
+    const auto it = std::lower_bound(refined.begin(), refined.end(), row);
+    if (it != refined.end() && *it == row) {
+      const auto& more = refined_extra[size_t(it - refined.begin())];
+      pr.insert(pr.end(), more.begin(), more.end());
+    }
+  };
+  // The probe lists of `rows` (ascending) grow by their first `probe` lists by centroid
+  // similarity (all lists when probe == lists); the new pairs are joined and the rows re-scored.
+  const auto probe_more = [&](std::vector<int64_t> rows, int probe) {
+    std::vector<std::vector<int32_t>> extra(rows.size());
+    const int64_t block = 256;
+    parallel_for(
+        (int64_t(rows.size()) + block - 1) / block, threads,
+        [&](int64_t b) {
+          const int64_t lo = b * block, m = std::min<int64_t>(block, int64_t(rows.size()) - lo);
+          std::vector<int32_t> idx(static_cast<size_t>(lists)), pr;
+          std::vector<float> sims;
+          if (probe < lists) {
+            std::vector<float> a_rows(size_t(m) * size_t(r));
+            sims.resize(size_t(m) * size_t(lists));
+            for (int64_t j = 0; j < m; ++j)
+              std::copy_n(members.data() + pos_of[size_t(rows[size_t(lo + j)])] * r, r, a_rows.data() + j * r);
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, int(m), lists, r, 1.f, a_rows.data(), r,
+                        centroids.data(), r, 0.f, sims.data(), lists);
+          }
+          for (int64_t j = 0; j < m; ++j) {
+            std::iota(idx.begin(), idx.end(), 0);
+            if (probe < lists) {
+              const float* sj = sims.data() + j * lists;
+              std::partial_sort(idx.begin(), idx.begin() + probe, idx.end(),
+                                [&](int32_t a, int32_t c) { return sj[a] != sj[c] ? sj[a] > sj[c] : a < c; });
+            }
+            already_probed(rows[size_t(lo + j)], pr);
+            for (int q = 0; q < probe; ++q)
+              if (std::find(pr.begin(), pr.end(), idx[size_t(q)]) == pr.end()) extra[size_t(lo + j)].push_back(idx[size_t(q)]);
+          }
+        },
+        1);
+    join(extra, rows);
+    // Remember what these rows probed (merged with what they had probed before).
+    std::vector<int64_t> merged_rows;
+    std::vector<std::vector<int32_t>> merged_extra;
+    size_t a = 0, b = 0;
+    while (a < refined.size() || b < rows.size()) {
+      if (b == rows.size() || (a < refined.size() && refined[a] < rows[b])) {
+        merged_rows.push_back(refined[a]);
+        merged_extra.push_back(std::move(refined_extra[a++]));
+      } else {
+        merged_rows.push_back(rows[b]);
+        std::vector<int32_t> e = std::move(extra[b]);
+        if (a < refined.size() && refined[a] == rows[b]) {
+          e.insert(e.end(), refined_extra[a].begin(), refined_extra[a].end());
+          ++a;
+        }
+        merged_extra.push_back(std::move(e));
+        ++b;
+      }
+    }
+    refined = std::move(merged_rows);
+    refined_extra = std::move(merged_extra);
+    std::sort(rows.begin(), rows.end(), [&](int64_t x, int64_t y) { return pos_of[size_t(x)] < pos_of[size_t(y)]; });
+    rescore(rows);
+  };
+  if (refine_rows > 0 && refine_probe > nprobe) {
+    // The rows by k-th similarity, lowest first (ties: lower row), the first refine_rows kept.
+    std::vector<int64_t> rows(static_cast<size_t>(n));
+    std::iota(rows.begin(), rows.end(), 0);
+    const auto kth = [&](int64_t i) { return out[size_t(i)].empty() ? -INFINITY : out[size_t(i)].back().similarity; };
+    std::nth_element(rows.begin(), rows.begin() + long(refine_rows - 1), rows.end(), [&](int64_t a, int64_t b) {
+      return kth(a) != kth(b) ? kth(a) < kth(b) : a < b;
+    });
+    rows.resize(size_t(refine_rows));
+    std::sort(rows.begin(), rows.end());
+    probe_more(std::move(rows), refine_probe);
+    st.refined = refine_rows;
+  }
+  // 6. the rows the caller names (its answer's candidates) against every list.
+  if (refine) {
+    std::vector<int64_t> rows = refine(out);
+    rows.erase(std::remove_if(rows.begin(), rows.end(), [&](int64_t i) { return i < 0 || i >= n; }), rows.end());
+    std::sort(rows.begin(), rows.end());
+    rows.erase(std::unique(rows.begin(), rows.end()), rows.end());
+    st.exhaustive = int64_t(rows.size());
+    if (!rows.empty()) {
+      // Their own table, 4x wider (the reduced space ranks only roughly, and these answers are
+      // meant to be exact), filled from every list; the re-score keeps what the join found.
+      CandidateTable wide(int64_t(rows.size()), std::min<int64_t>(n - 1, 4 * cand));
+      named_slot.assign(size_t(n), -1);
+      for (size_t j = 0; j < rows.size(); ++j) named_slot[size_t(rows[j])] = int32_t(j);
+      std::vector<int32_t> every(static_cast<size_t>(lists));
+      std::iota(every.begin(), every.end(), 0);
+      tab = &wide;
+      join(std::vector<std::vector<int32_t>>(rows.size(), every), rows);
+      std::sort(rows.begin(), rows.end(), [&](int64_t x, int64_t y) { return pos_of[size_t(x)] < pos_of[size_t(y)]; });
+      rescore(rows);
+      tab = &table;
+      named_slot.clear();
+    }
+  }
+  st.refine_s = process_cpu() - t;
+  st.compared = compared;
   if (stats) *stats = st;
   return out;
 }

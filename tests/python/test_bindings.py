@@ -421,6 +421,33 @@ def test_search_bad_input(cnn_col):
             col.unique(index="faiss")
 
 
+def test_search_colors_matches_cli(hashes_col, cli):
+    """Collection.search_colors: the CLI's `search --colors` rows (one serializer,
+    color_search_json), its CSV columns, typed values, and the CLI's errors."""
+    query = "#1f3a5f,#ffffff"
+    want = json.loads(run_cli(cli, "search", hashes_col, "--colors", query, "-k", 6, "--format", "json").stdout)
+    header = run_cli(cli, "search", hashes_col, "--colors", query, "-k", 6, "--format", "csv").stdout.splitlines()[0]
+    with irbis.Collection.open(hashes_col) as col:
+        t = col.search_colors(query, k=6)
+        same = col.search_colors(["1f3a5f", "#FFFFFF"], k=6)
+        with pytest.raises(irbis.UsageError, match="navy"):
+            col.search_colors("navy")
+        with pytest.raises(ValueError, match="k must be in"):
+            col.search_colors(query, k=0)
+        with pytest.raises(TypeError, match="colors must be a str"):
+            col.search_colors(3)
+    assert list(t.columns) == header.split(",") == ["rank", "match", "path", "palette", "id"]
+    assert len(want["results"]) == len(t) == 6
+    assert t["rank"].tolist() == list(range(1, 7)) and t["id"].dtype == np.int64
+    m = t["match"].to_numpy()
+    assert (np.diff(m) <= 0).all() and 0 <= m.min() and m.max() <= 1
+    for row, w in zip(t.to_dict("records"), want["results"]):
+        assert (row["path"], row["id"], row["palette"]) == (w["path"], w["id"], w["palette"])
+        assert row["match"] == pytest.approx(w["match"], abs=1e-12)
+        assert abs(sum(c["weight"] for c in row["palette"]) - 1) < 1e-4
+    assert same.equals(t)
+
+
 def test_unique_matches_cli(cnn_col, cli):
     path, _ = cnn_col
     want = json.loads(run_cli(cli, "unique", path, "--top", 0, "--format", "json").stdout)

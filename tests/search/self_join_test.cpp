@@ -1,9 +1,11 @@
 // The all-rows k-NN self-join (self_join_knn) and how VectorSearch::self_knn picks it.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <set>
 
+#include "irbis/issues.h"
 #include "irbis/search.h"
 #include "search/search_data.h"
 
@@ -169,6 +171,157 @@ TEST(SelfJoin, UniqueTopRanksAreExact) {
     EXPECT_EQ(a.rows[size_t(i)].row, b.rows[size_t(i)].row) << i;
     EXPECT_NEAR(a.rows[size_t(i)].distance, b.rows[size_t(i)].distance, 1e-5);
   }
+}
+
+// A mixture with planted outliers: a group of three from one foreign centre (each other's nearest
+// rows, so only the k-th neighbour, k > 2, shows them) and two singles, appended after row n.
+cv::Mat mixture_with_strays(int n, int d, int centres, float spread, uint64_t seed) {
+  const cv::Mat base = mixture(n, d, centres, spread, seed);
+  const cv::Mat group = mixture(3, d, 1, 0.25f, seed + 200);  // its own centre
+  const cv::Mat single1 = mixture(1, d, 1, 0.25f, seed + 100), single2 = mixture(1, d, 1, 0.25f, seed + 101);
+  cv::Mat x;
+  cv::vconcat(std::vector<cv::Mat>{base, group, single1, single2}, x);
+  return x;
+}
+
+// Rows whose k-th distance is an outlier by odd_one_out's neighbourhood term (z > 4), furthest first.
+std::vector<int64_t> far_rows(const Knn& knn) {
+  std::vector<double> kth(knn.size(), -1);
+  for (size_t i = 0; i < knn.size(); ++i)
+    if (!knn[i].empty()) kth[i] = 1.0 - knn[i].back().similarity;
+  const RobustStats st = kth_distance_stats(kth);
+  std::vector<int64_t> rows;
+  for (size_t i = 0; i < kth.size(); ++i)
+    if (kth[i] >= 0 && st.z(kth[i]) > 4) rows.push_back(int64_t(i));
+  std::sort(rows.begin(), rows.end(), [&](int64_t a, int64_t b) { return kth[size_t(a)] > kth[size_t(b)]; });
+  return rows;
+}
+
+RowsToRefine far_candidates(double z_min) {
+  return [z_min](const Knn& knn) {
+    std::vector<double> kth(knn.size(), -1);
+    for (size_t i = 0; i < knn.size(); ++i)
+      if (!knn[i].empty()) kth[i] = 1.0 - knn[i].back().similarity;
+    const RobustStats st = kth_distance_stats(kth);
+    std::vector<int64_t> rows;
+    for (size_t i = 0; i < kth.size(); ++i)
+      if (kth[i] >= 0 && st.z(kth[i]) > z_min) rows.push_back(int64_t(i));
+    return rows;
+  };
+}
+
+// Rows a RowsToRefine names are searched against every list: with no reduction that is exact,
+// whatever nprobe left out; the other rows keep their join answer.
+TEST(SelfJoinRefine, NamedRowsGetExactNeighboursWithoutReduction) {
+  const cv::Mat x = mixture(3000, 48, 60, 0.8f, 31);
+  SelfJoinOptions o;
+  o.reduced_dim = 0;
+  o.nprobe = 1;
+  o.refine_share = 0;
+  const std::vector<int64_t> named = {0, 7, 512, 1999, 2999};
+  SelfJoinStats st;
+  const Knn plain = self_join_knn(x, 9, o);
+  const Knn got = self_join_knn(x, 9, o, &st, [&](const Knn& first) {
+    EXPECT_EQ(first, plain);  // asked once, with the join's answer
+    return std::vector<int64_t>{2999, 0, 7, 512, 1999, 7, -1, 3000};  // unsorted, repeated, out of range
+  });
+  expect_well_formed(x, got, 9);
+  EXPECT_EQ(st.exhaustive, 5);
+  const Knn truth = exact_knn(x, 9);
+  for (int64_t r : named)
+    for (size_t j = 0; j < truth[size_t(r)].size(); ++j) {
+      EXPECT_EQ(got[size_t(r)][j].row, truth[size_t(r)][j].row) << r << " " << j;
+      EXPECT_NEAR(got[size_t(r)][j].similarity, truth[size_t(r)][j].similarity, 1e-5);
+    }
+  int changed = 0;
+  for (int r = 0; r < x.rows; ++r)
+    if (std::find(named.begin(), named.end(), r) == named.end()) changed += got[size_t(r)] != plain[size_t(r)];
+  EXPECT_EQ(changed, 0);
+}
+
+// The refine pass (the rows furthest from their k-th neighbour probe more lists) only adds
+// candidates: no row's k-th neighbour gets further, and the far rows' recall rises.
+TEST(SelfJoinRefine, RefinePassNeverWorsensARow) {
+  const cv::Mat x = mixture_with_strays(6000, 96, 120, 0.8f, 32);
+  SelfJoinOptions o;
+  o.reduced_dim = 16;
+  o.nprobe = 2;
+  o.refine_share = 0;
+  const Knn before = self_join_knn(x, 7, o);
+  o.refine_share = 0.1;
+  o.refine_nprobe = 16;
+  SelfJoinStats st;
+  const Knn after = self_join_knn(x, 7, o, &st);
+  expect_well_formed(x, after, 7);
+  EXPECT_EQ(st.refined, 601);  // ceil(0.1 x 6005)
+  const Knn truth = exact_knn(x, 7);
+  int better = 0;
+  for (int r = 0; r < x.rows; ++r) {
+    EXPECT_GE(after[size_t(r)].back().similarity, before[size_t(r)].back().similarity) << r;
+    better += after[size_t(r)].back().similarity > before[size_t(r)].back().similarity;
+  }
+  EXPECT_GT(better, 0);
+  EXPECT_GT(recall(after, truth), recall(before, truth));
+}
+
+// What `issues` relies on: with the refine pass and the rows whose approximate neighbourhood z
+// passes (less a margin) searched exhaustively, the self-join's far rows are exact's, the planted
+// strays among them; the graph path with the same RowsToRefine too. nprobe 2, so the join alone
+// is visibly off.
+TEST(SelfJoinRefine, FarRowsAgreeWithExactAndFindThePlantedStrays) {
+  const int n = 6000;
+  const cv::Mat x = mixture_with_strays(n, 96, 120, 0.5f, 33);
+  const Knn truth = exact_knn(x, 7);
+  const std::vector<int64_t> exact_far = far_rows(truth);
+  const auto holds_strays = [&](const std::vector<int64_t>& rows) {
+    for (int64_t s = n; s < n + 5; ++s)
+      if (std::find(rows.begin(), rows.end(), s) == rows.end()) return false;
+    return true;
+  };
+  EXPECT_TRUE(holds_strays(exact_far));
+  SelfJoinOptions o;
+  o.reduced_dim = 48;
+  o.nprobe = 2;
+  o.refine_share = 0;
+  const std::vector<int64_t> plain = far_rows(self_join_knn(x, 7, o));
+  o.refine_share = 0.1;
+  o.refine_nprobe = 16;
+  SelfJoinStats st;
+  const Knn got = self_join_knn(x, 7, o, &st, far_candidates(3.5));
+  const std::vector<int64_t> refined = far_rows(got);
+  std::printf("far rows: exact %zu, join alone %zu, refined %zu (%lld searched exhaustively)\n", exact_far.size(),
+              plain.size(), refined.size(), static_cast<long long>(st.exhaustive));
+  EXPECT_TRUE(holds_strays(refined));
+  EXPECT_EQ(refined, exact_far);
+  // The graph path (one HNSW query per row) with the same candidates searched exactly.
+  IndexOptions ho;
+  ho.kind = IndexKind::hnsw;
+  ho.self_join = false;
+  ho.reduced_dim = 48;
+  auto graph = VectorSearch::from_matrix(x.clone(), iota_ids(x.rows), ho);
+  const std::vector<int64_t> graph_far = far_rows(graph->self_knn(7, far_candidates(3.5)));
+  EXPECT_TRUE(holds_strays(graph_far));
+  EXPECT_EQ(graph_far, exact_far);
+}
+
+// The refine pass and the exhaustive rows give the same answer on one thread and many.
+TEST(SelfJoinRefine, SameAnswerOnOneThreadAndMany) {
+  const cv::Mat x = mixture_with_strays(4000, 64, 80, 0.8f, 34);
+  SelfJoinOptions o;
+  o.reduced_dim = 16;
+  o.nprobe = 3;
+  o.refine_nprobe = 12;
+  o.threads = 1;
+  const Knn one = self_join_knn(x, 7, o, nullptr, far_candidates(2.5));
+  o.threads = 4;
+  EXPECT_EQ(self_join_knn(x, 7, o, nullptr, far_candidates(2.5)), one);
+}
+
+// self_knn_exact's lists hold k entries (each once kept the capacity of all n candidates: n^2
+// entries in all, 160 GB at 100 000 rows).
+TEST(SelfJoinRefine, ExactListsHoldOnlyK) {
+  const cv::Mat x = mixture(2000, 32, 40, 0.8f, 35);
+  for (const auto& v : exact_knn(x, 5)) EXPECT_LE(v.capacity(), 5u);
 }
 
 }  // namespace
