@@ -46,7 +46,7 @@ struct IssueParams {
   // spread and the headroom alike, so this contrast is what exposure leaves; a flat image is
   // low_information whatever its exposure, and dark / bright only when it is nearly black / white.
   double low_info_relative_contrast = 0.1;
-  double flat_dark_mean = 0.15, flat_bright_mean = 0.85;  // a flat image is dark below / bright above this mean
+  double flat_dark_mean = 0.05, flat_bright_mean = 0.95;  // a flat image is dark below / bright above this mean (nearly black / white)
   double grayscale_max = 1.0;             // colorfulness at or below (a grey JPEG: exactly 0)
   double tiny_lo = 32, tiny_hi = 128;     // sqrt(width x height) below clamp(0.3 x median, lo, hi)
   double odd_aspect_min = 2.5;            // long side / short side above max(this, robust fence)
