@@ -206,3 +206,35 @@ for i, fields in enumerate([
         ["99999999999999999999", "[::1", "", "", "", "HEAD"]]):
     put("server_params", f"req{i}", "\n".join(fields))
 print(f"fuzz seeds written to {out}: " + ", ".join(f"{t} {len(os.listdir(os.path.join(out, t)))}" for t in sorted(os.listdir(out))))
+
+# vector_index (fuzz/vector_index.cpp): byte 0 picks the file. 0 = an HNSW graph of 4-float vectors
+# built with M = 4, in hnswlib 0.6.2's saveIndex layout (src/search/index_files.h), written field
+# by field here; 1 = a PCA file projecting 8 to 4 dimensions (irbis's own layout).
+def hnsw_graph(n, upper):
+    M, dim = 4, 4
+    links0 = 2 * M * 4 + 4
+    label_offset = links0 + dim * 4
+    per = label_offset + 8
+    rng = np.random.default_rng(n)
+    head = struct.pack("<QQQQQQiIQQQdQ", 0, n, n, per, label_offset, links0, 1 if upper else 0, 0,
+                       M, 2 * M, M, 1 / np.log(M), 200)
+    level0 = b""
+    for i in range(n):
+        nb = [j for j in range(n) if j != i][: 2 * M]
+        level0 += struct.pack("<I", len(nb)) + b"".join(struct.pack("<I", j) for j in nb)
+        level0 += b"\0" * (4 * (2 * M - len(nb)))
+        level0 += rng.standard_normal(dim).astype("<f4").tobytes() + struct.pack("<Q", 100 + i)
+    tail = b""
+    for i in range(n):
+        if upper and i < 2:  # elements 0 and 1 on level 1, linked to each other
+            tail += struct.pack("<I", M * 4 + 4) + struct.pack("<I", 1) + struct.pack("<I", 1 - i) + b"\0" * (4 * (M - 1))
+        else:
+            tail += struct.pack("<I", 0)
+    return head + level0 + tail
+
+
+put("vector_index", "graph1", b"\0" + hnsw_graph(1, False))
+put("vector_index", "graph6", b"\0" + hnsw_graph(6, False))
+put("vector_index", "graph12_levels", b"\0" + hnsw_graph(12, True))
+pca = np.random.default_rng(8).standard_normal(4 * 8 + 4).astype("<f4")
+put("vector_index", "pca8to4", b"\1" + b"IRBISPCA" + struct.pack("<III", 1, 8, 4) + pca.tobytes())

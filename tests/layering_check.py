@@ -29,7 +29,7 @@ RANKS = {
 PUBLIC_HEADERS = {
     "errors.h": "io", "text.h": "io", "image.h": "io", "scan.h": "io", "npy.h": "io", "warnings.h": "io",
     "collection.h": "store", "collection_layout.h": "store", "merge.h": "store", "labels.h": "store",
-    "fault_hooks.h": "store",
+    "fault_hooks.h": "store", "replace_file.h": "store",
     "hashes.h": "features",
     "quality.h": "features",
     "palette.h": "features",

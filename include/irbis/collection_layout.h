@@ -47,6 +47,11 @@ std::vector<std::string> embedding_models(const std::vector<FeatureSpec>& specs)
 // ---- catalog meta keys
 constexpr const char* kSchemaVersionKey = "schema_version";
 constexpr const char* kScanProblemsKey = "last_scan_problems";  // JSON [{path, reason}] of the last index run
+// Set by merge_collections while a merge is under way (JSON {base_rows, partials [{path, rows}]}),
+// emptied by its last commit: a collection holding it is half-merged (irbis/merge.h).
+constexpr const char* kMergeInProgressKey = "merge_in_progress";
+// The same record of the last merge that finished, so running it again changes nothing.
+constexpr const char* kLastMergeKey = "last_merge";
 // The sha256 of the ONNX file that computed a model's rows.
 std::string model_weights_key(const std::string& model);  // "model.<model>.onnx_sha256"
 // Catalog meta key holding the engine/precision that computed a model's rows, e.g. "onednn/bf16"

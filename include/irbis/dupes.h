@@ -95,8 +95,8 @@ std::vector<NearPair> find_near_pairs(std::span<const uint64_t> hashes, int max_
 
 // Near pairs between two sets (`irbis match`: new images against a collection's hashes): every
 // (query, item) with hamming(queries[q], items[i]) <= max_distance, sorted by (query, item).
-// Multi-index hashing over `items` (four 16-bit chunk tables, probed with every chunk value within
-// floor(max_distance / 4) bits of the query's), so the cost grows with the candidates, not with
+// Multi-index hashing over `items` (four 16-bit chunk tables, chunk c probed with every value within
+// r_c bits of the query's, sum(r_c + 1) = max_distance + 1: 3,2,2,2 for 12), so the cost grows with the candidates, not with
 // queries x items; small inputs and max_distance >= 20 use a plain scan. Throws irbis::Error for
 // max_distance outside 0..64.
 struct QueryNearPair {

@@ -198,7 +198,10 @@ struct ReportSummary {
   double seconds = 0;
 };
 // Writes out_dir/index.html (self-contained: inline CSS, SVG charts, no scripts needed, no
-// network), out_dir/<table>.csv and out_dir/thumbs/<id>.jpg (copied from the collection's cache).
+// network), out_dir/<table>.csv and out_dir/thumbs/<id>.jpg (linked or copied from the
+// collection's cache). Each file replaces its old version whole, index.html last (replace_file.h):
+// a folder that fills up or is read-only ends in an IoError naming the file and the reason, with
+// no part-written file, the old index.html kept and the collection untouched.
 ReportSummary write_report(const Collection& coll, const ReportOptions& opts, const std::filesystem::path& out_dir);
 
 // --- HTML/CSV helpers shared with the server ---

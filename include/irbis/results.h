@@ -17,6 +17,7 @@
 #include "irbis/collection.h"
 #include "irbis/collection_analysis.h"
 #include "irbis/issues.h"
+#include "irbis/merge.h"
 #include "irbis/search.h"
 
 namespace irbis {
@@ -42,6 +43,11 @@ nlohmann::json image_json(const ImageRecord& r);
 // images (ok), failed, removed, retired, formats {name: images}, bytes, megapixels,
 // features [{name, dtype, dim, rows}], failures [{id, path, reason}], scan_problems [{path, reason}].
 nlohmann::json collection_summary_json(const CollectionSummary& s);
+
+// ---- `irbis merge`
+// partials, records (appended by the whole merge), ok, failed, resumed (of records, those an
+// interrupted run of the same merge had already committed), scan_problems [{path, reason}].
+nlohmann::json merge_report_json(const MergeReport& r);
 
 // ---- `irbis dupes`, /api/dupes, dupes.csv
 // threshold, cnn_threshold (null without --cnn), variants (names of the variant hashes compared,

@@ -27,6 +27,17 @@ struct VerifyParams {
   double min_agreement = 0.65;  // share of textured tiles whose aligned detail correlates
   double min_overlap = 0.15;  // overlap area / smaller image's area
   double max_scale = 5.0;     // the transform's scale must lie in [1/max_scale, max_scale]
+  // More tiles than this whose detail is found shifted (2..12 px at half the work size), each like
+  // a neighbour: part of the picture moved against the rest, which no copy edit does (another frame,
+  // another viewpoint). Copies on the calibration set: <= 2; docs/dupes.md.
+  int max_moved_tiles = 3;
+  // Pasted content (a caption, a logo) is on one side: in the tiles that disagree, one image holds
+  // the stronger detail. When at least min_changed_tiles disagree and neither image is the stronger
+  // in min_changed_one_side of them, each image has content the other lacks: things moved far or
+  // came and went (two frames of a static camera), not a copy. Copies on the calibration set:
+  // <= 12 such tiles or >= 0.81 one-sided; docs/dupes.md.
+  int min_changed_tiles = 14;
+  double min_changed_one_side = 0.75;
 };
 
 struct GeometricMatch {
@@ -37,6 +48,9 @@ struct GeometricMatch {
   double scale = 0, angle_deg = 0;
   double agreement = 0;   // share of textured tiles of the overlap whose aligned detail correlates
   double overlap = 0;     // overlap / smaller image's area
+  int moved_tiles = 0;    // disagreeing tiles found shifted in the other image, like a neighbour
+  int changed_tiles = 0;  // textured tiles of the overlap whose aligned detail does not correlate
+  double changed_one_side = 1;  // share of those where the same image holds the stronger detail
   std::string reason;     // why it was refused ("" when same)
 };
 

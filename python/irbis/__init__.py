@@ -258,12 +258,14 @@ class ClusterResult:
 
 @dataclass
 class MergeReport:
-    """What merge_collections appended (irbis::MergeReport)."""
+    """What merge_collections appended (irbis::MergeReport); ``resumed``: of ``records``, those an
+    interrupted run of the same merge had already committed (running it again finishes it)."""
 
     partials: int
     records: int
     ok: int
     failed: int
+    resumed: int = 0
     problems: Any = field(default=None)
 
 
@@ -928,7 +930,8 @@ def merge_collections(dest: Union[Collection, PathLike], partials: Iterable[Path
                       commit_every: int = 1024) -> MergeReport:
     """Appends every partial collection's catalog rows and feature rows to ``dest`` in the
     order given (irbis::merge_collections); refuses partials with different models or feature
-    files, and paths present twice. ``dest`` is a Collection or a path (created if missing)."""
+    files, and paths present twice. ``dest`` is a Collection or a path (created if missing).
+    A merge that failed or was killed is finished by calling it again with the same arguments."""
     ps = _paths(partials, "partials")
     commit_every = _int(commit_every, "commit_every", 1)
     if isinstance(dest, Collection):

@@ -30,6 +30,7 @@ void bind_store(py::module_& m) {
         d["records"] = rep.records;
         d["ok"] = rep.ok;
         d["failed"] = rep.failed;
+        d["resumed"] = rep.resumed;
         d["problems"] = problems;
         return d;
       },

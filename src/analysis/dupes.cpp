@@ -7,11 +7,14 @@
 #include <functional>
 #include <map>
 #include <numeric>
+#include <optional>
 #include <set>
 #include <string>
 #include <tuple>
+#include <unordered_map>
 
 #include "analysis/impl/mih.h"
+#include "analysis/impl/two_hash_join.h"
 #include "irbis/errors.h"
 #include "irbis/hashes.h"
 
@@ -105,31 +108,106 @@ std::pair<int, int> variant_distance(const DupeItem& a, const DupeItem& b, const
 }
 
 // Hash entries (value, item) collapsed to distinct values; value pairs within `radius` (MIH) give
-// the candidate pairs of items.
+// the candidate pairs of items. Flat arrays (CSR), so that a grouping pass allocates nothing per item.
 struct HashCandidates {
-  std::vector<uint64_t> values;
+  size_t value_count = 0;
   std::vector<uint32_t> nb_start;           // CSR over values: neighbour values within radius
   std::vector<uint32_t> nb;
-  std::vector<std::vector<uint32_t>> values_of_item;
+  std::vector<uint32_t> item_start;         // CSR over items: the values of item x
+  std::vector<uint32_t> item_values;
 
-  HashCandidates(size_t n, std::vector<std::pair<uint64_t, uint32_t>> entries, int radius, int threads)
-      : values_of_item(n) {
+  explicit HashCandidates(size_t n) : item_start(n + 1, 0) {}
+  HashCandidates(size_t n, std::vector<std::pair<uint64_t, uint32_t>> entries, int radius, int threads) {
     std::sort(entries.begin(), entries.end());
     entries.erase(std::unique(entries.begin(), entries.end()), entries.end());
+    std::vector<uint64_t> values;
+    std::vector<std::pair<uint32_t, uint32_t>> item_value;  // (item, value index)
+    item_value.reserve(entries.size());
     for (const auto& [value, item] : entries) {
       if (values.empty() || values.back() != value) values.push_back(value);
-      values_of_item[item].push_back(uint32_t(values.size() - 1));
+      item_value.emplace_back(item, uint32_t(values.size() - 1));
     }
+    set_item_values(n, std::move(item_value));
     const std::vector<NearPair> vp = find_near_value_pairs(values, radius, threads);
-    std::vector<uint32_t> deg(values.size() + 1, 0);
-    for (const NearPair& e : vp) ++deg[e.i], ++deg[e.j];
-    nb_start.assign(values.size() + 1, 0);
-    for (size_t v = 0; v < values.size(); ++v) nb_start[v + 1] = nb_start[v] + deg[v];
+    std::vector<std::pair<uint32_t, uint32_t>> links(vp.size());
+    for (size_t k = 0; k < vp.size(); ++k) links[k] = {vp[k].i, vp[k].j};
+    link(values.size(), links);
+  }
+  std::span<const uint32_t> values_of(uint32_t x) const {
+    return {item_values.data() + item_start[x], item_values.data() + item_start[x + 1]};
+  }
+  void set_item_values(size_t n, std::vector<std::pair<uint32_t, uint32_t>> item_value) {
+    std::sort(item_value.begin(), item_value.end());
+    item_start.assign(n + 1, 0);
+    for (const auto& iv : item_value) ++item_start[iv.first + 1];
+    for (size_t x = 0; x < n; ++x) item_start[x + 1] += item_start[x];
+    item_values.resize(item_value.size());
+    for (size_t k = 0; k < item_value.size(); ++k) item_values[k] = item_value[k].second;
+  }
+  // Neighbour lists (CSR) from value pairs.
+  void link(size_t values, const std::vector<std::pair<uint32_t, uint32_t>>& vp) {
+    value_count = values;
+    std::vector<uint32_t> deg(values + 1, 0);
+    for (const auto& [i, j] : vp) ++deg[i], ++deg[j];
+    nb_start.assign(values + 1, 0);
+    for (size_t v = 0; v < values; ++v) nb_start[v + 1] = nb_start[v] + deg[v];
     nb.resize(nb_start.back());
     std::vector<uint32_t> fill(nb_start.begin(), nb_start.end() - 1);
-    for (const NearPair& e : vp) nb[fill[e.i]++] = e.j, nb[fill[e.j]++] = e.i;
+    for (const auto& [i, j] : vp) nb[fill[i]++] = j, nb[fill[j]++] = i;
   }
 };
+
+// The kept items at each value of a HashCandidates, in the order they were kept. Most values get at
+// most one, so the first is stored flat and only further ones in a list: no allocation per item.
+class KeptAtValue {
+ public:
+  explicit KeptAtValue(size_t values) : first_(values, kNone) {}
+  void add(uint32_t v, uint32_t item) {
+    if (first_[v] == kNone) first_[v] = item;
+    else more_[v].push_back(item);
+  }
+  template <class Fn>
+  void each(uint32_t v, Fn&& fn) const {
+    if (first_[v] == kNone) return;
+    fn(first_[v]);
+    if (more_.empty()) return;
+    if (const auto f = more_.find(v); f != more_.end())
+      for (uint32_t c : f->second) fn(c);
+  }
+
+ private:
+  static constexpr uint32_t kNone = UINT32_MAX;
+  std::vector<uint32_t> first_;
+  std::unordered_map<uint32_t, std::vector<uint32_t>> more_;
+};
+
+// The band candidates of the items with two hashes (docs/dupes.md, "Two hashes agree"): items
+// collapsed to distinct (pHash, dHash, mirror pHash) keys, and the key pairs whose pHash and dHash
+// are both within the band for the identity or the mirror (impl::two_hash_pairs).
+HashCandidates two_hash_candidates(std::span<const DupeItem> items, const DupesParams& p) {
+  HashCandidates c(items.size());
+  std::vector<std::pair<impl::TwoHashKey, uint32_t>> entries;
+  for (size_t i = 0; i < items.size(); ++i) {
+    const DupeItem& it = items[i];
+    if (it.low_detail || !it.dhash) continue;
+    impl::TwoHashKey key{.phash = it.hash, .dhash = *it.dhash, .mirror_phash = 0, .has_mirror = variants_compared(it, p) >= 1};
+    if (key.has_mirror) key.mirror_phash = it.variants[0];
+    entries.push_back({key, uint32_t(i)});
+  }
+  std::sort(entries.begin(), entries.end());
+  std::vector<impl::TwoHashKey> keys;
+  std::vector<std::pair<uint32_t, uint32_t>> item_value;
+  item_value.reserve(entries.size());
+  for (const auto& [key, item] : entries) {
+    if (keys.empty() || keys.back() != key) keys.push_back(key);
+    item_value.emplace_back(item, uint32_t(keys.size() - 1));
+  }
+  c.set_item_values(items.size(), std::move(item_value));
+  const impl::TwoHashReach reach{.phash = p.agreement.max_band_phash, .dhash = p.agreement.max_band_dhash,
+                                 .mirror = p.variants_used >= 1};
+  c.link(keys.size(), impl::two_hash_pairs(keys, reach, p.threads));
+  return c;
+}
 
 // pHash entries of the detailed items: their own hash and the compared variants.
 std::vector<std::pair<uint64_t, uint32_t>> phash_entries(std::span<const DupeItem> items, const DupesParams& p) {
@@ -154,10 +232,41 @@ std::vector<std::pair<uint64_t, uint32_t>> dhash_entries(std::span<const DupeIte
   return entries;
 }
 
+// What every pass of a grouping shares: the visiting order (best to keep first) and the hash
+// candidates (the pHash search and, with the band on, the two-hash band search). Made once per
+// group_duplicates call, for its dry passes and the real one.
+struct HashSearch {
+  HashCandidates hc, dc;
+  std::vector<uint32_t> order, rank;
+  HashSearch(std::span<const DupeItem> items, const DupesParams& p) : hc(items.size()), dc(items.size()) {
+    const size_t n = items.size();
+    order.resize(n);
+    std::iota(order.begin(), order.end(), 0u);
+    std::sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) { return better_keep(items[a], a, items[b], b); });
+    rank.resize(n);
+    for (size_t r = 0; r < n; ++r) rank[order[r]] = uint32_t(r);
+    const int t = p.max_distance;
+    const bool band_on = bool(p.band.verify);
+    // pHash candidates reach the pHash-only band when an item has no dHash or rotation variants are
+    // compared (they have no dHash); pairs with two hashes are found through the two-hash search.
+    const bool all_two_hashes = std::all_of(items.begin(), items.end(), [](const DupeItem& it) { return it.low_detail || it.dhash; });
+    const int phash_radius = band_on && (!all_two_hashes || p.variants_used > 1) ? std::max(t, p.band.max_hash_distance) : t;
+    const int dhash_radius = p.agreement.max_band_dhash;  // searched only with the band on
+    check_args(n, phash_radius);
+    check_args(n, dhash_radius);
+    hc = HashCandidates(n, phash_entries(items, p), phash_radius, p.threads);
+    if (band_on)
+      dc = impl::two_hash_join_enabled() ? two_hash_candidates(items, p)
+                                         : HashCandidates(n, dhash_entries(items, p), dhash_radius, p.threads);
+  }
+};
+
 // The grouping of docs/dupes.md ("Grouping"): best-to-keep order, each item joins the kept item it
 // matches best (sure evidence first, then band pairs confirmed by verify), or is kept itself.
 std::vector<DupeGroup> keep_centred_groups(std::span<const DupeItem> items, const DupesParams& p,
-                                           const ExtraLinkage* extra) {
+                                           const ExtraLinkage* extra, const HashSearch* search = nullptr) {
+  std::optional<HashSearch> own_search;
+  if (!search) search = &own_search.emplace(items, p);
   if (p.band.verify && p.band.verify_all) {
     // Dry passes find the pairs the decisions will ask about, so that they can be verified in
     // parallel: a pair already verified answers with its result (from the verifier's cache), an
@@ -177,28 +286,18 @@ std::vector<DupeGroup> keep_centred_groups(std::span<const DupeItem> items, cons
         return PairCheck{true, 0};
       };
       dry.band.verify_all = {};
-      keep_centred_groups(items, dry, extra);
+      keep_centred_groups(items, dry, extra, search);
       if (asked.empty()) break;
       p.band.verify_all(asked);
       known.insert(asked.begin(), asked.end());
     }
   }
   const size_t n = items.size();
-  const int t = p.max_distance;
   const bool band_on = bool(p.band.verify);
-  // pHash candidates reach the pHash-only band when an item has no dHash or rotation variants are
-  // compared (they have no dHash); pairs with two hashes are found through the dHash search.
-  const bool all_two_hashes = std::all_of(items.begin(), items.end(), [](const DupeItem& it) { return it.low_detail || it.dhash; });
-  const int phash_radius = band_on && (!all_two_hashes || p.variants_used > 1) ? std::max(t, p.band.max_hash_distance) : t;
-  const int dhash_radius = p.agreement.max_band_dhash;  // searched only with the band on
-  check_args(n, phash_radius);
-  check_args(n, dhash_radius);
   const float extra_sure = extra ? extra->max_distance : 0.f;
   const float extra_band = extra ? (band_on ? std::max(extra_sure, p.band.max_extra_distance) : extra_sure) : 0.f;
-
-  HashCandidates hc(n, phash_entries(items, p), phash_radius, p.threads);
-  HashCandidates dc(n, band_on ? dhash_entries(items, p) : std::vector<std::pair<uint64_t, uint32_t>>{}, dhash_radius,
-                    p.threads);
+  const HashCandidates& hc = search->hc;
+  const HashCandidates& dc = search->dc;
   // Extra pairs per item (both directions), within the band.
   std::vector<std::vector<std::pair<uint32_t, float>>> extra_of(extra ? n : 0);
   if (extra)
@@ -209,15 +308,12 @@ std::vector<DupeGroup> keep_centred_groups(std::span<const DupeItem> items, cons
         extra_of[e.j].push_back({e.i, e.distance});
       }
 
-  std::vector<uint32_t> order(n);
-  std::iota(order.begin(), order.end(), 0u);
-  std::sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) { return better_keep(items[a], a, items[b], b); });
-  std::vector<uint32_t> rank(n);
-  for (size_t r = 0; r < n; ++r) rank[order[r]] = uint32_t(r);
+  const std::vector<uint32_t>& order = search->order;
+  const std::vector<uint32_t>& rank = search->rank;
 
   // Kept items so far: by content hash and by hash value (an entry of theirs at that value).
   std::map<ContentHash, uint32_t> kept_content;
-  std::vector<std::vector<uint32_t>> kept_at_value(hc.values.size()), kept_at_dvalue(dc.values.size());
+  KeptAtValue kept_at_value(hc.value_count), kept_at_dvalue(dc.value_count);
   std::vector<char> is_kept(n, 0);
   constexpr uint32_t kNotDecided = UINT32_MAX;
   std::vector<uint32_t> kept_of(n, kNotDecided);  // a duplicate's kept item, once decided
@@ -232,11 +328,11 @@ std::vector<DupeGroup> keep_centred_groups(std::span<const DupeItem> items, cons
       const auto f = kept_content.find(it.content);
       if (f != kept_content.end()) cand.push_back(f->second);
     }
+    const auto add_cand = [&](uint32_t c) { cand.push_back(c); };
     for (const auto& [c_, kept] : {std::pair{&hc, &kept_at_value}, std::pair{&dc, &kept_at_dvalue}})
-      for (uint32_t v : c_->values_of_item[x]) {
-        for (uint32_t c : (*kept)[v]) cand.push_back(c);
-        for (uint32_t k = c_->nb_start[v]; k < c_->nb_start[v + 1]; ++k)
-          for (uint32_t c : (*kept)[c_->nb[k]]) cand.push_back(c);
+      for (uint32_t v : c_->values_of(x)) {
+        kept->each(v, add_cand);
+        for (uint32_t k = c_->nb_start[v]; k < c_->nb_start[v + 1]; ++k) kept->each(c_->nb[k], add_cand);
       }
     // CNN candidates: a kept neighbour, and the kept item of a neighbour that is already a
     // duplicate. The second matters when a photo has many copies: they crowd the k nearest
@@ -316,8 +412,8 @@ std::vector<DupeGroup> keep_centred_groups(std::span<const DupeItem> items, cons
     is_kept[x] = 1;
     group_of[x].keep = x;
     if (has_content) kept_content.emplace(it.content, x);
-    for (uint32_t v : hc.values_of_item[x]) kept_at_value[v].push_back(x);
-    for (uint32_t v : dc.values_of_item[x]) kept_at_dvalue[v].push_back(x);
+    for (uint32_t v : hc.values_of(x)) kept_at_value.add(v, x);
+    for (uint32_t v : dc.values_of(x)) kept_at_dvalue.add(v, x);
   }
 
   std::vector<DupeGroup> groups;

@@ -2,6 +2,7 @@
 #include <algorithm>
 #include <bit>
 
+#include "analysis/impl/mih.h"
 #include "irbis/dupes.h"
 #include "irbis/errors.h"
 
@@ -30,7 +31,8 @@ std::vector<QueryNearPair> find_near_query_pairs(std::span<const uint64_t> items
   if (max_distance < 0 || max_distance > 64)
     throw Error("hash distance threshold " + std::to_string(max_distance) + " is outside 0..64");
   std::vector<QueryNearPair> out;
-  const int r = max_distance / kChunks;  // pigeonhole: some chunk differs by <= r bits
+  // Generalised pigeonhole: some chunk c differs by <= radii[c] bits (12: 3,2,2,2; -1: not probed).
+  const std::vector<int> radii = impl::pigeonhole_radii(max_distance, kChunks);
   const bool scan = max_distance >= 20 || items.size() * queries.size() <= (size_t(1) << 20);
   if (scan) {
     for (size_t q = 0; q < queries.size(); ++q)
@@ -50,13 +52,14 @@ std::vector<QueryNearPair> find_near_query_pairs(std::span<const uint64_t> items
     std::vector<uint32_t> fill(off.begin(), off.end() - 1);
     for (size_t i = 0; i < items.size(); ++i) order[size_t(c)][fill[chunk_of(items[i], c)]++] = uint32_t(i);
   }
-  const std::vector<uint32_t> masks = masks_up_to(r);
+  std::vector<std::vector<uint32_t>> masks(kChunks);
+  for (int c = 0; c < kChunks; ++c) masks[size_t(c)] = masks_up_to(radii[size_t(c)]);
   for (size_t q = 0; q < queries.size(); ++q) {
     const uint64_t h = queries[q];
     const size_t first = out.size();
     for (int c = 0; c < kChunks; ++c) {
       const uint32_t qc = chunk_of(h, c);
-      for (uint32_t m : masks) {
+      for (uint32_t m : masks[size_t(c)]) {
         const uint32_t v = qc ^ m;
         const auto& off = offsets[size_t(c)];
         for (uint32_t k = off[v]; k < off[v + 1]; ++k) {
@@ -66,7 +69,7 @@ std::vector<QueryNearPair> find_near_query_pairs(std::span<const uint64_t> items
           // Report each pair from the first chunk within r only.
           bool earlier = false;
           for (int e = 0; e < c && !earlier; ++e)
-            earlier = std::popcount(chunk_of(h, e) ^ chunk_of(items[i], e)) <= r;
+            earlier = std::popcount(chunk_of(h, e) ^ chunk_of(items[i], e)) <= radii[size_t(e)];
           if (!earlier) out.push_back({uint32_t(q), i, d});
         }
       }

@@ -20,6 +20,7 @@ void add_dupes_command(CLI::App& root, int& result);
 void add_issues_command(CLI::App& root, int& result);
 void add_match_command(CLI::App& root, int& result);
 void add_info_command(CLI::App& root, int& result);
+void add_merge_command(CLI::App& root, int& result);
 void add_model_command(CLI::App& root, int& result);
 void add_export_command(CLI::App& root, int& result);
 void add_cluster_command(CLI::App& root, int& result);

@@ -26,6 +26,7 @@ int main(int argc, char** argv) {
   add_issues_command(app, result);
   add_match_command(app, result);
   add_info_command(app, result);
+  add_merge_command(app, result);
   add_sample_command(app, result);
   add_demo_command(app, result);
   add_model_command(app, result);

@@ -13,6 +13,7 @@
 #include <opencv2/core.hpp>
 
 #include "irbis/errors.h"
+#include "irbis/merge.h"
 #include "pipeline/impl/commit.h"
 #include "pipeline/impl/ordered_parallel.h"
 #include "pipeline/impl/plan.h"
@@ -65,6 +66,8 @@ IndexReport index_collection(Collection& coll, const IndexParams& params) {
   using namespace indexing;
   const auto t0 = std::chrono::steady_clock::now();
   IRBIS_THROW_IF_NOT(params.commit_every >= 1, UsageError, "commit_every must be at least 1");
+  // New ids appended after a half-merged prefix would sit where the merge's remaining rows belong.
+  if (const std::string merge = unfinished_merge(coll); !merge.empty()) throw StoreError(merge + " before indexing");
   IndexReport rep;
   std::vector<std::string> roots;
   for (const auto& r : params.roots) roots.push_back(absolute_root(r));

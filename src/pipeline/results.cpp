@@ -35,6 +35,13 @@ nlohmann::json image_json(const ImageRecord& r) {
   return j;
 }
 
+nlohmann::json merge_report_json(const MergeReport& r) {
+  nlohmann::json problems = nlohmann::json::array();
+  for (const auto& p : r.scan_problems) problems.push_back({{"path", p.path}, {"reason", p.reason}});
+  return {{"partials", r.partials}, {"records", r.records}, {"ok", r.ok},
+          {"failed", r.failed},     {"resumed", r.resumed}, {"scan_problems", problems}};
+}
+
 nlohmann::json collection_summary_json(const CollectionSummary& s) {
   nlohmann::json features = nlohmann::json::array(), failures = nlohmann::json::array(),
                  problems = nlohmann::json::array();

@@ -12,7 +12,6 @@
 #include <cblas.h>
 #include <faiss/VectorTransform.h>
 #include <hnswlib/hnswlib.h>
-#include <faiss/index_io.h>
 #include <nlohmann/json.hpp>
 #include <unistd.h>
 #include <xxhash.h>
@@ -22,6 +21,8 @@
 #include "irbis/search.h"
 #include "irbis/warnings.h"
 #include "features/inner_product.h"
+#include "irbis/replace_file.h"
+#include "search/index_files.h"
 #include "search/parallel.h"
 
 namespace fs = std::filesystem;
@@ -40,6 +41,36 @@ class IpSpace : public hnswlib::SpaceInterface<float> {
   size_t dim_;
 };
 using Graph = hnswlib::HierarchicalNSW<float>;
+
+template <class T>
+void put(FileReplacer& out, const T& v) {
+  out.write(std::span(reinterpret_cast<const uint8_t*>(&v), sizeof v));
+}
+
+// The graph in hnswlib 0.6.2's saveIndex layout, field by field (index_files::check_hnsw reads it).
+void write_hnsw(const Graph& g, FileReplacer& out) {
+  put(out, g.offsetLevel0_);
+  put(out, g.max_elements_);
+  put(out, g.cur_element_count);
+  put(out, g.size_data_per_element_);
+  put(out, g.label_offset_);
+  put(out, g.offsetData_);
+  put(out, g.maxlevel_);
+  put(out, g.enterpoint_node_);
+  put(out, g.maxM_);
+  put(out, g.maxM0_);
+  put(out, g.M_);
+  put(out, g.mult_);
+  put(out, g.ef_construction_);
+  out.write(std::span(reinterpret_cast<const uint8_t*>(g.data_level0_memory_),
+                      g.cur_element_count * g.size_data_per_element_));
+  for (size_t i = 0; i < g.cur_element_count; ++i) {
+    const unsigned int size = g.element_levels_[i] > 0 ? unsigned(g.size_links_per_element_ * size_t(g.element_levels_[i])) : 0;
+    put(out, size);
+    if (size) out.write(std::span(reinterpret_cast<const uint8_t*>(g.linkLists_[i]), size));
+  }
+}
+
 
 using search_detail::parallel_for;
 
@@ -64,21 +95,30 @@ std::string hex64(uint64_t h) {
   return buf;
 }
 
-// xxh3-64 of a file's bytes; empty on read errors.
-std::string file_digest(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  if (!in) return "";
-  XXH3_state_t* st = XXH3_createState();
-  XXH3_64bits_reset(st);
-  std::vector<char> buf(1 << 20);
-  while (in) {
-    in.read(buf.data(), std::streamsize(buf.size()));
-    XXH3_64bits_update(st, buf.data(), size_t(in.gcount()));
-  }
-  const uint64_t h = XXH3_64bits_digest(st);
-  XXH3_freeState(st);
-  return hex64(h);
+// A file's bytes, up to `max`; nullopt when it cannot be read whole.
+std::optional<std::vector<uint8_t>> read_bytes(const fs::path& p, uint64_t max) {
+  std::ifstream in(p, std::ios::binary | std::ios::ate);
+  if (!in) return std::nullopt;
+  const auto size = uint64_t(in.tellg());
+  if (size > max) return std::nullopt;
+  std::vector<uint8_t> b(size);
+  in.seekg(0);
+  if (!in.read(reinterpret_cast<char*>(b.data()), std::streamsize(size))) return std::nullopt;
+  return b;
 }
+
+std::string digest(std::span<const uint8_t> b) { return hex64(XXH3_64bits(b.data(), b.size())); }
+
+// The digest of a file just written, read back (IoError naming it when it cannot be).
+std::string file_digest_checked(const fs::path& p) {
+  const auto b = read_bytes(p, uint64_t(1) << 40);
+  if (!b) throw IoError(p.string() + ": cannot read back what was written");
+  return digest(*b);
+}
+
+// <model>.json "format": 2 since the PCA file is irbis's own layout (index_files.h); an index saved
+// in another format is rebuilt.
+constexpr int kIndexFormat = 2;
 
 void normalise_rows(float* x, int64_t n, int d) {
   for (int64_t i = 0; i < n; ++i) {
@@ -206,71 +246,101 @@ struct VectorSearch::Impl {
     add_to_graph(ids);
   }
 
-  bool load() {
+  // Reads the saved index; empty when it was loaded, else why not (a missing file, another model
+  // configuration, or damage: a digest that does not match, a file that fails its checks). The
+  // files are bytes read back from disk: checked (index_files.h) before hnswlib or the projection
+  // trust a size or an id in them.
+  std::string load() {
+    graph.reset();
+    pca.reset();
     try {
-      if (!fs::exists(file(".json"))) return false;
-      std::ifstream in(file(".json"));
-      const auto j = nlohmann::json::parse(in);
-      if (j.at("format").get<int>() != 1 || j.at("dim").get<int>() != dim() || j.at("M").get<int>() != opts.M)
-        return false;
-      if (file_digest(file(".hnsw")) != j.at("hnsw_xxh3").get<std::string>()) return false;
-      gdim = j.at("indexed_dim").get<int>();
-      pca.reset();
-      if (j.at("pca").get<bool>()) {
-        if (file_digest(file(".pca")) != j.at("pca_xxh3").get<std::string>()) return false;
-        std::unique_ptr<faiss::VectorTransform> vt(faiss::read_VectorTransform(file(".pca").c_str()));
-        auto* p = dynamic_cast<faiss::PCAMatrix*>(vt.get());
-        if (!p || p->d_in != dim() || p->d_out != gdim) return false;
-        vt.release();
-        pca.reset(p);
+      const fs::path json_file = file(".json"), hnsw_file = file(".hnsw"), pca_file = file(".pca");
+      const auto damaged = [](const fs::path& f, const std::string& why) { return "damaged: " + f.string() + ": " + why; };
+      const auto jb = read_bytes(json_file, uint64_t(1) << 32);
+      if (!jb) return "missing";
+      const auto j = nlohmann::json::parse(jb->begin(), jb->end(), nullptr, false);
+      if (!j.is_object()) return damaged(json_file, "not JSON");
+      if (j.value("format", 0) != kIndexFormat) return "saved by another version (format " + j.value("format", nlohmann::json(0)).dump() + ")";
+      if (j.at("dim").get<int>() != dim() || j.at("M").get<int>() != opts.M) return "built for another dimension or M";
+      const int indexed_dim = j.at("indexed_dim").get<int>();
+      const bool has_pca = j.at("pca").get<bool>();
+      if (indexed_dim < 1 || indexed_dim > dim() || (!has_pca && indexed_dim != dim()))
+        return damaged(json_file, "indexed dimension " + std::to_string(indexed_dim));
+      auto ids_read = j.at("ids").get<std::vector<int64_t>>();
+      auto tombstones_read = j.at("tombstones").get<std::vector<int64_t>>();
+      const auto hb = read_bytes(hnsw_file, uint64_t(1) << 40);
+      if (!hb) return damaged(hnsw_file, "missing or unreadable");
+      if (digest(*hb) != j.at("hnsw_xxh3").get<std::string>()) return damaged(hnsw_file, "its xxh3 digest does not match (torn or changed)");
+      if (auto why = index_files::check_hnsw(*hb, indexed_dim, size_t(opts.M), ids_read.size(), ids_read); !why.empty())
+        return damaged(hnsw_file, why);
+      std::unique_ptr<faiss::PCAMatrix> p;
+      if (has_pca) {
+        const auto pb = read_bytes(pca_file, uint64_t(1) << 32);
+        if (!pb) return damaged(pca_file, "missing or unreadable");
+        if (digest(*pb) != j.at("pca_xxh3").get<std::string>()) return damaged(pca_file, "its xxh3 digest does not match (torn or changed)");
+        std::string why;
+        p = index_files::read_pca(*pb, dim(), indexed_dim, why);
+        if (!p) return damaged(pca_file, why);
         pca_trained_rows = j.at("pca_trained_rows").get<int64_t>();
-      } else if (gdim != dim()) {
-        return false;
       }
+      gdim = indexed_dim;
+      pca = std::move(p);
       space = std::make_unique<IpSpace>(size_t(gdim));
-      graph = std::make_unique<Graph>(space.get(), file(".hnsw").string());
-      covered = j.at("ids").get<std::vector<int64_t>>();
-      tombstones = j.at("tombstones").get<std::vector<int64_t>>();
-      if (size_t(graph->cur_element_count) != covered.size()) return false;
+      graph = std::make_unique<Graph>(space.get(), hnsw_file.string());
+      covered = std::move(ids_read);
+      tombstones = std::move(tombstones_read);
       std::sort(covered.begin(), covered.end());
       std::sort(tombstones.begin(), tombstones.end());
+      if (std::adjacent_find(covered.begin(), covered.end()) != covered.end()) {
+        graph.reset();
+        pca.reset();
+        return damaged(json_file, "an id listed twice");
+      }
       status.loaded = true;
-      return true;
-    } catch (const std::exception& e) {
-      warn(dir.string() + ": vector index unreadable (" + e.what() + "); rebuilding");
+      return "";
+    } catch (const std::exception& e) {  // a JSON field missing or of the wrong type, an allocation
       graph.reset();
       pca.reset();
-      return false;
+      return "damaged: " + file(".json").string() + ": " + e.what();
     }
   }
 
+  // Writes the graph, the projection and last the JSON that names their digests, each replacing its
+  // file whole (a reader opening them meanwhile sees an old JSON whose digests do not match the new
+  // files, and rebuilds). A failure (a full disk, a read-only folder) leaves the old files and no
+  // temporary ones; the index stays in memory and the warning names the file and the reason.
   void save() {
     try {
-      fs::create_directories(dir);
-      std::string tag(".");
-      tag += std::to_string(getpid());
-      tag += ".tmp";
-      nlohmann::json j = {{"format", 1},        {"model", model},          {"kind", "hnsw"},
-                          {"dim", dim()},       {"indexed_dim", gdim},     {"M", opts.M},
-                          {"ef_construction", opts.ef_construction},       {"pca", bool(pca)},
-                          {"pca_trained_rows", pca_trained_rows},          {"ids", covered},
+      std::error_code ec;
+      fs::create_directories(dir, ec);
+      if (ec) throw IoError(dir.string() + ": cannot create: " + ec.message());
+      nlohmann::json j = {{"format", kIndexFormat}, {"model", model},          {"kind", "hnsw"},
+                          {"dim", dim()},           {"indexed_dim", gdim},     {"M", opts.M},
+                          {"ef_construction", opts.ef_construction},           {"pca", bool(pca)},
+                          {"pca_trained_rows", pca_trained_rows},              {"ids", covered},
                           {"tombstones", tombstones}};
-      graph->saveIndex(file(".hnsw").string() + tag);
-      j["hnsw_xxh3"] = file_digest(file(".hnsw").string() + tag);
+      // Both binary files whole in their temporary files before either replaces an old one, so a
+      // full disk leaves the old, matching set (a failed rename, the old JSON with a digest that
+      // no longer matches: rebuilt on the next open).
+      FileReplacer hnsw_out(file(".hnsw"));
+      write_hnsw(*graph, hnsw_out);
+      hnsw_out.finish();
+      j["hnsw_xxh3"] = file_digest_checked(hnsw_out.temporary());
+      std::optional<FileReplacer> pca_out;
       if (pca) {
-        faiss::write_VectorTransform(pca.get(), (file(".pca").string() + tag).c_str());
-        j["pca_xxh3"] = file_digest(file(".pca").string() + tag);
-        fs::rename(file(".pca").string() + tag, file(".pca"));
+        pca_out.emplace(file(".pca"));
+        index_files::write_pca(*pca, *pca_out);
+        pca_out->finish();
+        j["pca_xxh3"] = file_digest_checked(pca_out->temporary());
       }
-      fs::rename(file(".hnsw").string() + tag, file(".hnsw"));
-      {
-        std::ofstream out(file(".json").string() + tag);
-        out << j.dump() << '\n';
-        if (!out) throw IoError("write failed");
-      }
-      fs::rename(file(".json").string() + tag, file(".json"));
+      FileReplacer json_out(file(".json"));
+      json_out.write(j.dump() + "\n");
+      json_out.finish();
+      hnsw_out.commit();
+      if (pca_out) pca_out->commit();
+      json_out.commit();
     } catch (const std::exception& e) {
-      warn(dir.string() + ": could not save the vector index (" + e.what() + "); it stays in memory");
+      warn("could not save the vector index: " + std::string(e.what()) + "; it stays in memory, the next search saves it again");
     }
   }
 
@@ -345,8 +415,10 @@ struct VectorSearch::Impl {
     status.indexed_dim = dim();
     if (k == IndexKind::hnsw && n() > 0 && opts.open_graph) {
       bool changed = false;
-      if (dir.empty() || !load()) {
-        build(dir.empty() ? "in memory" : (fs::exists(file(".json")) ? "damaged or incompatible" : "missing"));
+      const std::string not_loaded = dir.empty() ? "in memory" : load();
+      if (!not_loaded.empty()) {
+        if (not_loaded.starts_with("damaged")) warn("vector index " + not_loaded + "; rebuilding it");
+        build(not_loaded);
         changed = true;
       } else {
         changed = repair();
@@ -500,7 +572,23 @@ std::vector<std::vector<Neighbor>> VectorSearch::self_knn(int k) const {
 
 void VectorSearch::save_hnsw(const fs::path& file) const {
   if (!impl_->graph) throw UsageError("save_hnsw: the index is exact, there is no graph");
-  impl_->graph->saveIndex(file.string());
+  FileReplacer out(file);
+  write_hnsw(*impl_->graph, out);
+  out.commit();
+}
+
+std::vector<std::vector<size_t>> index_files::search_hnsw_file(const fs::path& file, int dim,
+                                                              std::span<const float> queries, int k) {
+  IpSpace space{size_t(dim)};
+  Graph g(&space, file.string());
+  std::vector<std::vector<size_t>> out;
+  for (size_t q = 0; q + size_t(dim) <= queries.size(); q += size_t(dim)) {
+    auto heap = g.searchKnn(queries.data() + q, size_t(k));
+    std::vector<size_t> labels;
+    for (; !heap.empty(); heap.pop()) labels.push_back(heap.top().second);
+    out.push_back(std::move(labels));
+  }
+  return out;
 }
 
 void update_vector_index_if_present(const Collection& coll, const std::string& model) noexcept {

@@ -10,8 +10,10 @@
 
 #include "irbis/classifier.h"
 #include "irbis/errors.h"
+#include "irbis/replace_file.h"
 #include "irbis/report.h"
 #include "irbis/results.h"
+#include "irbis/scan.h"
 #include "irbis/text.h"
 
 namespace irbis {
@@ -593,7 +595,7 @@ ReportSummary write_report(const Collection& coll, const ReportOptions& opts, co
   ReportSummary sum;
   std::error_code ec;
   fs::create_directories(out_dir / "thumbs", ec);
-  if (ec) throw IoError(out_dir.string() + ": cannot create (" + ec.message() + ")");
+  if (ec) throw IoError(out_dir.string() + ": cannot create: " + ec.message());
   ViewContext ctx;
   ctx.live = false;
   ctx.thumb_url = [](int64_t id) { return "thumbs/" + std::to_string(id) + ".jpg"; };
@@ -615,13 +617,18 @@ ReportSummary write_report(const Collection& coll, const ReportOptions& opts, co
   for (int64_t id : ids)
     if (const ImageRecord* r = data.by_id(id)) recs.push_back(*r);
   ensure_thumbnails(coll, recs);
+  // Every file of the report replaces its old version whole (replace_file.h): a full or read-only
+  // folder ends in an IoError naming the file and the reason, with no part-written file left.
   for (const auto& r : recs) {
     const fs::path src = thumb_path(coll, r.id), dst = out_dir / "thumbs" / src.filename();
-    if (!fs::exists(src, ec)) continue;
+    if (!fs::exists(src, ec)) continue;  // not made (the image could not be read again)
     fs::remove(dst, ec);
     fs::create_hard_link(src, dst, ec);
-    if (ec) fs::copy_file(src, dst, fs::copy_options::overwrite_existing, ec);
-    if (!ec) ++sum.thumbnails;
+    if (ec) {  // another file system, or no links there: a copy
+      const std::vector<uint8_t> jpg = read_file_bytes(src.string(), uint64_t(1) << 26);
+      replace_file(dst, std::string_view(reinterpret_cast<const char*>(jpg.data()), jpg.size()));
+    }
+    ++sum.thumbnails;
   }
 
   std::string nav, body;
@@ -629,21 +636,14 @@ ReportSummary write_report(const Collection& coll, const ReportOptions& opts, co
     nav += "<a href=\"#" + s.id + "\">" + html_escape(s.title) + "</a>";
     body += s.html(data, ctx) + "\n";
     for (const CsvTable& t : s.tables(data)) {
-      std::ofstream f(out_dir / t.file, std::ios::binary);
-      f << csv_text(t);
-      if (!f) throw IoError((out_dir / t.file).string() + ": cannot write");
+      replace_file(out_dir / t.file, csv_text(t));
       sum.csv_files.push_back(t.file);
     }
     sum.sections.push_back(s.id);
   }
   const std::string title = "irbis report: " + display_path(coll.dir().filename().string());
-  const fs::path index = out_dir / "index.html", tmp = out_dir / "index.html.tmp";
-  {
-    std::ofstream f(tmp, std::ios::binary);
-    f << page_html(title, nav, "<h1 style=\"font-size:22px\">" + html_escape(title) + "</h1>" + body);
-    if (!f) throw IoError(index.string() + ": cannot write");
-  }
-  fs::rename(tmp, index);
+  const fs::path index = out_dir / "index.html";
+  replace_file(index, page_html(title, nav, "<h1 style=\"font-size:22px\">" + html_escape(title) + "</h1>" + body));
   sum.index_html = index;
   sum.images = data.live().size();
   sum.dupe_groups = data.dupes().groups.size();

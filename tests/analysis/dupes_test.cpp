@@ -14,16 +14,12 @@
 #include "analysis/impl/mih.h"
 #include "irbis/errors.h"
 #include "irbis/hashes.h"
+#include "analysis/grouping_replay.h"
 
 namespace irbis {
 namespace {
 
-// Flips exactly d distinct random bits of h.
-uint64_t flip(uint64_t h, int d, std::mt19937_64& rng) {
-  uint64_t mask = 0;
-  while (std::popcount(mask) < d) mask |= uint64_t(1) << (rng() % 64);
-  return h ^ mask;
-}
+using test::flip;
 
 std::vector<NearPair> brute(const std::vector<uint64_t>& h, int t) {
   std::vector<NearPair> out;
@@ -99,10 +95,12 @@ TEST(NearPairs, EveryPlanGivesTheSameAnswer) {
   for (int t : {0, 3, 7, 10, 12, 20}) {
     std::vector<NearPair> want = brute(h, t);
     for (int m = 4; m <= 8; ++m) {
-      impl::MihPlan plan{false, m, t / m, 0};
-      std::vector<NearPair> got = impl::self_join(h, t, plan, 2);
-      std::sort(got.begin(), got.end(), [](auto& a, auto& b) { return std::tie(a.i, a.j) < std::tie(b.i, b.j); });
-      EXPECT_TRUE(got == want) << "t=" << t << " m=" << m;
+      // The plain pigeonhole (floor(t / m) in every chunk) and the generalised one.
+      for (const impl::MihPlan& plan : {impl::MihPlan{false, m, t / m, 0}, impl::MihPlan{false, m, t / m, 0, impl::pigeonhole_radii(t, m)}}) {
+        std::vector<NearPair> got = impl::self_join(h, t, plan, 2);
+        std::sort(got.begin(), got.end(), [](auto& a, auto& b) { return std::tie(a.i, a.j) < std::tie(b.i, b.j); });
+        EXPECT_TRUE(got == want) << "t=" << t << " m=" << m << " generalised " << !plan.radii.empty();
+      }
     }
     impl::MihPlan bf;
     bf.brute_force = true;
@@ -138,6 +136,9 @@ TEST(NearPairs, PlanChoice) {
   EXPECT_FALSE(big.brute_force);
   EXPECT_EQ(big.chunks, 4);
   EXPECT_EQ(big.radius, 2);
+  EXPECT_EQ(big.radii, (std::vector<int>{2, 2, 2, 1}));  // sum(r + 1) = 11: one chunk at 1 suffices
+  EXPECT_EQ(impl::pigeonhole_radii(4, 5), (std::vector<int>{0, 0, 0, 0, 0}));
+  EXPECT_EQ(impl::pigeonhole_radii(2, 4), (std::vector<int>{0, 0, 0, -1}));  // a chunk left out
   EXPECT_TRUE(impl::choose_plan(100, 10).brute_force);
   EXPECT_TRUE(impl::choose_plan(1'000'000, 64).brute_force);
 }
@@ -616,23 +617,8 @@ TEST(TwoHashes, GroupingEqualsTheBruteForceJudgementOfEveryPair) {
   std::sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) {
     return items[a].pixels != items[b].pixels ? items[a].pixels > items[b].pixels : items[a].path < items[b].path;
   });
-  std::vector<uint32_t> kept;
   std::map<size_t, size_t> want_keep_of;  // duplicate -> kept
-  for (uint32_t x : order) {
-    int best = -1;
-    double best_strength = 1e30;
-    bool best_sure = false;
-    for (uint32_t k : kept) {
-      DupeMember m;
-      double st = 0;
-      const HashMatch h = judge_hash_pair(items[x], items[k], p, true, m, st);
-      if (h == HashMatch::none) continue;
-      const bool sure = h == HashMatch::sure;
-      if (best < 0 || (sure && !best_sure) || (sure == best_sure && st < best_strength)) best = int(k), best_strength = st, best_sure = sure;
-    }
-    if (best >= 0) want_keep_of[x] = size_t(best);
-    else kept.push_back(x);
-  }
+  for (const auto& [x, kept_kind] : test::brute_force_grouping(items, p, order)) want_keep_of[x] = kept_kind.first;
   std::map<size_t, size_t> got_keep_of;
   for (const auto& g : groups)
     for (const auto& d : g.duplicates) got_keep_of[d.index] = g.keep;

@@ -5,15 +5,21 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <cstring>
+#include <map>
 #include <set>
+
+#include <xxhash.h>
 
 #include <nlohmann/json.hpp>
 
 #include "irbis/collection.h"
+#include "irbis/fault_hooks.h"
 #include "irbis/model.h"
 #include "irbis/pipeline.h"
 #include "irbis/search.h"
 #include "irbis/warnings.h"
+#include "search/index_files.h"
 #include "search/search_data.h"
 #include "test_util.h"
 
@@ -350,7 +356,8 @@ TEST(IndexPersistence, HalfWrittenOrTruncatedFilesAreRebuilt) {
   {
     auto vs = tc.open(hnsw_options());
     EXPECT_TRUE(vs->status().built);
-    EXPECT_EQ(vs->status().rebuild_reason, "damaged or incompatible");
+    EXPECT_EQ(vs->status().rebuild_reason,
+              "damaged: " + tc.index_file(".hnsw").string() + ": its xxh3 digest does not match (torn or changed)");
     expect_found(*vs, x.rowRange(250, 300), added);
   }
   EXPECT_TRUE(tc.open(hnsw_options())->status().loaded);  // the rebuilt triple is consistent
@@ -374,7 +381,8 @@ TEST(IndexPersistence, HalfWrittenOrTruncatedFilesAreRebuilt) {
   fs::resize_file(tc.index_file(".pca"), 100);
   auto vs = tc.open(pca);
   EXPECT_TRUE(vs->status().built);
-  EXPECT_EQ(vs->status().rebuild_reason, "damaged or incompatible");
+  EXPECT_EQ(vs->status().rebuild_reason,
+            "damaged: " + tc.index_file(".pca").string() + ": its xxh3 digest does not match (torn or changed)");
   EXPECT_EQ(vs->status().indexed_dim, 16);
   expect_found(*vs, x.rowRange(0, 20), ids);
 }
@@ -394,13 +402,192 @@ TEST(IndexPersistence, DamagedIndexIsReportedThroughTheWarningHandler) {
   set_warning_handler(nullptr);
   EXPECT_EQ(stderr_text, "");
   ASSERT_EQ(warnings.size(), 1u);
-  EXPECT_NE(warnings[0].find("vector index unreadable"), std::string::npos) << warnings[0];
+  EXPECT_NE(warnings[0].find("vector index damaged: " + tc.index_file(".json").string()), std::string::npos) << warnings[0];
   EXPECT_NE(warnings[0].find(tc.dir().string()), std::string::npos) << warnings[0];
   // No handler: dropped, still nothing on stderr.
   fs::resize_file(tc.index_file(".json"), 10);
   testing::internal::CaptureStderr();
   EXPECT_TRUE(tc.open(hnsw_options())->status().built);
   EXPECT_EQ(testing::internal::GetCapturedStderr(), "");
+}
+
+
+// ---------------------------------------------------------------- the index files as untrusted bytes
+
+std::vector<uint8_t> bytes_of(const fs::path& f) { return test::read_file(f); }
+
+// Every file in index/ (name -> bytes): what a failed save must leave as it was.
+std::map<std::string, std::vector<uint8_t>> index_files_of(const TestCollection& tc) {
+  std::map<std::string, std::vector<uint8_t>> m;
+  for (const auto& e : fs::directory_iterator(tc.dir() / "index")) m[e.path().filename().string()] = bytes_of(e.path());
+  return m;
+}
+
+// The graph irbis writes is byte for byte hnswlib's own saveIndex output, and check_hnsw accepts it.
+TEST(IndexFiles, GraphFileIsHnswlibsLayoutAndPassesItsChecks) {
+  TestCollection tc;
+  const cv::Mat x = test::mixture(300, tc.dim(), 10, 0.5f, 31);
+  tc.add(x);
+  auto vs = tc.open(hnsw_options(16));
+  const auto graph = bytes_of(tc.index_file(".hnsw"));
+  EXPECT_EQ(index_files::check_hnsw(graph, 16, 16, 300), "");
+  test::TempDir tmp("vindex_save");
+  vs->save_hnsw(tmp / "g.hnsw");
+  EXPECT_EQ(bytes_of(tmp / "g.hnsw"), graph);
+  // The wrong expectations are refused with the reason.
+  EXPECT_NE(index_files::check_hnsw(graph, 32, 16, 300).find("32-float vectors"), std::string::npos);
+  EXPECT_NE(index_files::check_hnsw(graph, 16, 8, 300).find("built with M = 16"), std::string::npos);
+  EXPECT_NE(index_files::check_hnsw(graph, 16, 16, 299).find("holds 300 elements"), std::string::npos);
+  std::string why;
+  const auto pca = bytes_of(tc.index_file(".pca"));
+  EXPECT_NE(index_files::read_pca(pca, tc.dim(), 16, why), nullptr) << why;
+  EXPECT_EQ(index_files::read_pca(pca, tc.dim(), 17, why), nullptr);
+  EXPECT_NE(why.find("expected " + std::to_string(tc.dim()) + " to 17"), std::string::npos) << why;
+}
+
+// Every truncation and a bit flip at every byte of a graph file (digest made to match, as a
+// crafted file would): check_hnsw refuses it, or hnswlib loads and searches it within bounds
+// (run under ASan in the sanitizer job). A PCA file the same way: refused, or a projection of the
+// right shape.
+TEST(IndexFiles, CutOrBitFlippedFilesAreRefusedOrStayInBounds) {
+  TestCollection tc;
+  const cv::Mat x = test::mixture(60, tc.dim(), 4, 0.5f, 32);
+  tc.add(x);
+  tc.open(hnsw_options(8));
+  const auto graph = bytes_of(tc.index_file(".hnsw"));
+  const auto pca = bytes_of(tc.index_file(".pca"));
+  ASSERT_EQ(index_files::check_hnsw(graph, 8, 16, 60), "");
+  test::TempDir tmp("vindex_flip");
+  std::vector<float> queries(8 * 3);
+  for (size_t i = 0; i < queries.size(); ++i) queries[i] = float((i * 37) % 11) / 11.f - 0.5f;
+  int refused = 0, loaded = 0;
+  for (size_t cut = 0; cut < graph.size(); ++cut)
+    EXPECT_NE(index_files::check_hnsw(std::span(graph).first(cut), 8, 16, 60), "") << "cut at " << cut;
+  for (size_t i = 0; i < graph.size(); ++i) {
+    auto flipped = graph;
+    flipped[i] ^= uint8_t(1u << (i % 8));
+    if (!index_files::check_hnsw(flipped, 8, 16, 60).empty()) {
+      ++refused;
+      continue;
+    }
+    test::write_file(tmp / "g.hnsw", flipped);
+    const auto hits = index_files::search_hnsw_file(tmp / "g.hnsw", 8, queries, 5);
+    ASSERT_EQ(hits.size(), 3u);
+    for (const auto& h : hits)
+      for (size_t label : h) EXPECT_LT(label, size_t(1) << 62);
+    ++loaded;
+  }
+  RecordProperty("refused", refused);
+  RecordProperty("loaded", loaded);
+  EXPECT_GT(refused, 100);  // the header, the list counts and ids
+  EXPECT_GT(loaded, 1000);  // the vectors themselves: any float is a valid vector
+  std::string why;
+  for (size_t cut = 0; cut < pca.size(); ++cut)
+    EXPECT_EQ(index_files::read_pca(std::span(pca).first(cut), tc.dim(), 8, why), nullptr) << "cut at " << cut;
+  for (size_t i = 0; i < 20; ++i) {  // the header
+    auto flipped = pca;
+    flipped[i] ^= 0x10;
+    EXPECT_EQ(index_files::read_pca(flipped, tc.dim(), 8, why), nullptr) << "flip at " << i;
+  }
+  auto nan = pca;
+  std::fill(nan.end() - 4, nan.end(), 0xFF);
+  EXPECT_EQ(index_files::read_pca(nan, tc.dim(), 8, why), nullptr);
+  EXPECT_NE(why.find("not a finite number"), std::string::npos) << why;
+}
+
+// A graph file that is damaged on disk but keeps a matching digest (edited along with its JSON)
+// is refused on open, named in the warning and the rebuild reason, and rebuilt.
+TEST(IndexFiles, DamagedGraphWithAMatchingDigestIsRebuiltWithTheReason) {
+  TestCollection tc;
+  const cv::Mat x = test::mixture(120, tc.dim(), 4, 0.5f, 33);
+  const auto ids = tc.add(x);
+  tc.open(hnsw_options());
+  auto graph = bytes_of(tc.index_file(".hnsw"));
+  // The entry point (bytes 52..55 of the header) moved past the last element.
+  const uint32_t bad_entry = 5000;
+  std::memcpy(graph.data() + 52, &bad_entry, 4);
+  test::write_file(tc.index_file(".hnsw"), graph);
+  auto j = tc.sidecar();
+  char hex[17];
+  snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(XXH3_64bits(graph.data(), graph.size())));
+  j["hnsw_xxh3"] = hex;
+  std::ofstream(tc.index_file(".json")) << j.dump();
+  std::vector<std::string> warnings;
+  set_warning_handler([&](const std::string& m) { warnings.push_back(m); });
+  auto vs = tc.open(hnsw_options());
+  set_warning_handler(nullptr);
+  EXPECT_TRUE(vs->status().built);
+  EXPECT_EQ(vs->status().rebuild_reason,
+            "damaged: " + tc.index_file(".hnsw").string() + ": entry point 5000 is not an element");
+  ASSERT_EQ(warnings.size(), 1u);
+  EXPECT_NE(warnings[0].find(tc.index_file(".hnsw").string()), std::string::npos) << warnings[0];
+  expect_found(*vs, x.rowRange(0, 10), ids);
+  EXPECT_TRUE(tc.open(hnsw_options())->status().loaded);  // the rebuilt files are whole
+}
+
+// Saving the index into a folder that fills up or fails (every write and sync of every file
+// failed in turn, ENOSPC and EIO; EROFS for a read-only folder): the search still answers from
+// memory, the warning names the file and the reason, the files on disk are the old ones byte for
+// byte with no temporary file left, and the next open saves it.
+TEST(IndexFiles, FailedSavesKeepTheOldFilesAndNameTheFile) {
+  TestCollection tc;
+  const cv::Mat x = test::mixture(300, tc.dim(), 10, 0.5f, 34);
+  const auto first = tc.add(x.rowRange(0, 250));
+  tc.open(hnsw_options(16));
+  const auto before = index_files_of(tc);
+  const auto added = tc.add(x.rowRange(250, 300));  // the next open repairs and saves
+  test::TempDir keep("vindex_keep");
+  fs::copy(tc.dir(), keep / "c.irbis", fs::copy_options::recursive);
+  const auto restore = [&] {
+    fs::remove_all(tc.dir());
+    fs::copy(keep / "c.irbis", tc.dir(), fs::copy_options::recursive);
+  };
+  for (IoOp op : {IoOp::write}) {  // derived files are not synced: a torn one fails its digest
+    std::vector<std::string> points;
+    {
+      FaultHooks h;
+      h.before_io = [&](IoOp o, const std::string& path) {
+        if (o == op && path.find("/index") != std::string::npos) points.push_back(path);
+        return 0;
+      };
+      install_fault_hooks(std::move(h));
+      tc.open(hnsw_options(16));
+      install_fault_hooks({});
+      restore();
+    }
+    EXPECT_GE(points.size(), 3u) << "hnsw, pca and json";
+    for (int err : {ENOSPC, EIO, EROFS}) {
+      for (size_t k = 0; k < points.size(); ++k) {
+        SCOPED_TRACE(std::string(io_op_name(op)) + " #" + std::to_string(k + 1) + " (" + points[k] + "): " + std::strerror(err));
+        std::vector<std::string> warnings;
+        set_warning_handler([&](const std::string& m) { warnings.push_back(m); });
+        size_t seen = 0;
+        FaultHooks h;
+        h.before_io = [&](IoOp o, const std::string& path) {
+          return o == op && path.find("/index") != std::string::npos && seen++ == k ? err : 0;
+        };
+        install_fault_hooks(std::move(h));
+        auto vs = tc.open(hnsw_options(16));
+        install_fault_hooks({});
+        set_warning_handler(nullptr);
+        expect_found(*vs, x.rowRange(250, 260), added);
+        ASSERT_EQ(warnings.size(), 1u);
+        EXPECT_NE(warnings[0].find(tc.dir().string() + "/index/"), std::string::npos) << warnings[0];
+        EXPECT_NE(warnings[0].find(std::strerror(err)), std::string::npos) << warnings[0];
+        const auto after = index_files_of(tc);
+        for (const auto& [name, bytes] : after) {
+          EXPECT_EQ(name.find(".tmp"), std::string::npos) << "left behind: " << name;
+          EXPECT_EQ(bytes, before.at(name)) << name << " changed";  // every file is written whole before any is replaced
+        }
+        EXPECT_EQ(after.size(), before.size());
+        auto again = tc.open(hnsw_options(16));  // no faults: loads the old files, repairs and saves
+        EXPECT_TRUE(again->status().loaded) << again->status().rebuild_reason;
+        expect_found(*again, x.rowRange(0, 10), first);
+        EXPECT_TRUE(tc.open(hnsw_options(16))->status().loaded);
+        restore();
+      }
+    }
+  }
 }
 
 }  // namespace

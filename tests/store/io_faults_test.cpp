@@ -329,8 +329,7 @@ TEST_P(IoFaults, EveryPointFailsCleanlyAndARerunEqualsACleanRun) {
         EXPECT_TRUE(is_prefix(after, bench->clean())) << "the collection is not a prefix of the clean result";
       }
     }
-    // 3. The re-run (a merge starts again from the destination it had: merge.h).
-    if (scenario == Scenario::merge) copy_dir(bench->dir() / "base", work);
+    // 3. The re-run, on what the failed run left (a merge resumes: merge.h).
     bench->run(work);
     EXPECT_TRUE(equal(bench->snapshot_of(work), bench->clean())) << "the re-run differs from a clean run";
     expect_no_bytes_past_committed(collection_of(scenario, work));
@@ -361,6 +360,87 @@ std::string point_name(const ::testing::TestParamInfo<Param>& info) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Matrix, IoFaults, ::testing::ValuesIn(fault_points()), point_name);
+
+// ---------------------------------------------------------------- the HTML report's folder
+
+// `irbis report` into a folder that fills up, fails or is read-only: every write into it failed
+// in turn (ENOSPC, EIO, EROFS). Each ends in an irbis::Error naming a file of the report folder
+// and the reason; no temporary or part-written file is left; an older report there keeps its
+// index.html; the collection is untouched; and the report is then written completely.
+TEST(ReportFolderFaults, EveryWriteFailsCleanlyAndTheOldReportStays) {
+  ScratchDir tmp("report_faults");
+  write_images(tmp / "images", 0, 4);
+  run_index(tmp / "c.irbis", tmp / "images");
+  const Snapshot coll_before = snapshot(tmp / "c.irbis");
+  const auto files_of = [](const fs::path& dir) {
+    std::map<std::string, std::vector<uint8_t>> m;
+    for (const auto& e : fs::recursive_directory_iterator(dir))
+      if (e.is_regular_file()) m[fs::relative(e.path(), dir).string()] = test::read_file(e.path());
+    return m;
+  };
+  auto coll = Collection::open(tmp / "c.irbis");
+  write_report(*coll, ReportOptions{}, tmp / "clean");
+  const auto clean = files_of(tmp / "clean");
+  ASSERT_TRUE(clean.count("index.html"));
+  std::vector<std::string> points;
+  {
+    FaultHooks h;
+    h.before_io = [&](IoOp o, const std::string& path) {
+      if (o == IoOp::write && path.starts_with((tmp / "count").string())) points.push_back(path);
+      return 0;
+    };
+    HooksGuard guard(std::move(h));
+    write_report(*coll, ReportOptions{}, tmp / "count");
+  }
+  ASSERT_GE(points.size(), 3u) << "CSV files and index.html";
+  int checked = 0;
+  for (const bool old_report : {false, true}) {
+    for (int err : {ENOSPC, EIO, EROFS}) {
+      for (size_t k = 0; k < points.size(); ++k) {
+        SCOPED_TRACE(std::string(old_report ? "over an older report, " : "new folder, ") + "write #" +
+                     std::to_string(k + 1) + " (" + points[k] + "): " + std::strerror(err));
+        const fs::path out = tmp / "count";  // the same names as counted
+        fs::remove_all(out);
+        if (old_report) copy_dir(tmp / "clean", out);
+        std::string error;
+        {
+          size_t seen = 0;
+          FaultHooks h;
+          h.before_io = [&](IoOp o, const std::string& path) {
+            return o == IoOp::write && path.starts_with(out.string()) && seen++ == k ? err : 0;
+          };
+          HooksGuard guard(std::move(h));
+          try {
+            write_report(*coll, ReportOptions{}, out);
+          } catch (const Error& e) {
+            error = e.what();
+          }
+        }
+        ASSERT_NE(error, "") << "the failed write went unnoticed";
+        EXPECT_NE(error.find(out.string() + "/"), std::string::npos) << error;
+        EXPECT_NE(error.find(std::strerror(err)), std::string::npos) << error;
+        const auto left = files_of(out);
+        for (const auto& [name, bytes] : left) {
+          EXPECT_EQ(name.find(".tmp"), std::string::npos) << "left behind: " << name;
+          if (name.ends_with(".csv") || name.starts_with("thumbs/")) {
+            EXPECT_EQ(bytes, clean.at(name)) << name;
+          }
+        }
+        if (old_report) {
+          EXPECT_EQ(left.at("index.html"), clean.at("index.html")) << "the old report's page";
+        } else {
+          EXPECT_EQ(left.count("index.html"), 0u) << "a page of a report that failed";
+        }
+        EXPECT_TRUE(equal(snapshot(tmp / "c.irbis"), coll_before));
+        write_report(*coll, ReportOptions{}, out);
+        EXPECT_EQ(files_of(out).size(), clean.size());
+        ++checked;
+      }
+    }
+  }
+  RecordProperty("points", int(points.size()));
+  EXPECT_EQ(checked, int(points.size()) * 6);
+}
 
 // ---------------------------------------------------------------- power loss
 

@@ -43,37 +43,6 @@ double ball(int bits, int r) {
   return total;
 }
 
-// Runs fn(begin, end, out) over [0, n) in blocks on `threads` threads; returns the outputs
-// concatenated (order is not deterministic; callers sort).
-template <class Fn>
-std::vector<NearPair> parallel_blocks(size_t n, size_t block, int threads, Fn fn) {
-  std::atomic<size_t> next{0};
-  const int t = std::max(1, std::min<int>(threads, int((n + block - 1) / block)));
-  std::vector<std::vector<NearPair>> outs(t);
-  auto work = [&](int k) {
-    for (;;) {
-      const size_t b = next.fetch_add(block);
-      if (b >= n) break;
-      fn(b, std::min(n, b + block), outs[k]);
-    }
-  };
-  std::vector<std::thread> pool;
-  for (int k = 1; k < t; ++k) pool.emplace_back(work, k);
-  work(0);
-  for (auto& th : pool) th.join();
-  size_t total = 0;
-  for (auto& o : outs) total += o.size();
-  std::vector<NearPair> all;
-  all.reserve(total);
-  for (auto& o : outs) all.insert(all.end(), o.begin(), o.end());
-  return all;
-}
-
-// Positions (a in A, b in B) of a candidate block whose full distance is <= t.
-struct Match {
-  uint32_t a, b;
-};
-
 // Scalar kernel. With `same`, A and B are one array and only b > a is compared.
 void compare_block_scalar(const uint64_t* A, uint32_t na, const uint64_t* B, uint32_t nb,
                           bool same, int t, std::vector<Match>& out) {
@@ -85,13 +54,43 @@ void compare_block_scalar(const uint64_t* A, uint32_t na, const uint64_t* B, uin
 }
 
 #if defined(__GNUC__) && defined(__x86_64__)
+// Rows p..p+3 of A (broadcast in a0..a3) against 8 values of B from q (lanes lm).
+__attribute__((target("avx512f,avx512vpopcntdq"), always_inline)) inline void compare_four(
+    __m512i a0, __m512i a1, __m512i a2, __m512i a3, __m512i bv, __mmask8 lm, __m512i tv, uint32_t p, uint32_t q,
+    std::vector<Match>& out) {
+  const __mmask8 m0 = _mm512_mask_cmple_epu64_mask(lm, _mm512_popcnt_epi64(_mm512_xor_si512(a0, bv)), tv);
+  const __mmask8 m1 = _mm512_mask_cmple_epu64_mask(lm, _mm512_popcnt_epi64(_mm512_xor_si512(a1, bv)), tv);
+  const __mmask8 m2 = _mm512_mask_cmple_epu64_mask(lm, _mm512_popcnt_epi64(_mm512_xor_si512(a2, bv)), tv);
+  const __mmask8 m3 = _mm512_mask_cmple_epu64_mask(lm, _mm512_popcnt_epi64(_mm512_xor_si512(a3, bv)), tv);
+  if ((m0 | m1 | m2 | m3) == 0) return;
+  const unsigned ms[4] = {m0, m1, m2, m3};
+  for (uint32_t k = 0; k < 4; ++k)
+    for (unsigned m = ms[k]; m; m &= m - 1) out.push_back({p + k, q + uint32_t(std::countr_zero(m))});
+}
+
 // AVX-512 VPOPCNTQ kernel: 8 candidates per step. Only called when the CPU has the extension
 // (runtime check); the rest of the build stays at the x86-64-v3 baseline.
 __attribute__((target("avx512f,avx512vpopcntdq"))) void compare_block_avx512(
     const uint64_t* A, uint32_t na, const uint64_t* B, uint32_t nb, bool same, int t,
     std::vector<Match>& out) {
   const __m512i tv = _mm512_set1_epi64(t);
-  for (uint32_t p = 0; p < na; ++p) {
+  uint32_t p = 0;
+  if (!same) {
+    // Four rows of A per load of B: a candidate block is mostly misses, so the loop is loads,
+    // popcounts and one test of the four masks together.
+    const uint32_t full = nb & ~7u;
+    for (; p + 4 <= na; p += 4) {
+      const __m512i a0 = _mm512_set1_epi64(int64_t(A[p])), a1 = _mm512_set1_epi64(int64_t(A[p + 1]));
+      const __m512i a2 = _mm512_set1_epi64(int64_t(A[p + 2])), a3 = _mm512_set1_epi64(int64_t(A[p + 3]));
+      uint32_t q = 0;
+      for (; q < full; q += 8) compare_four(a0, a1, a2, a3, _mm512_loadu_si512(B + q), 0xFF, tv, p, q, out);
+      if (q < nb) {
+        const __mmask8 lm = __mmask8((1u << (nb - q)) - 1);
+        compare_four(a0, a1, a2, a3, _mm512_maskz_loadu_epi64(lm, B + q), lm, tv, p, q, out);
+      }
+    }
+  }
+  for (; p < na; ++p) {
     const __m512i av = _mm512_set1_epi64(int64_t(A[p]));
     for (uint32_t q = same ? p + 1 : 0; q < nb; q += 8) {
       const uint32_t left = nb - q;
@@ -116,6 +115,8 @@ bool have_avx512_popcnt() {
 
 std::atomic<bool> g_force_scalar{false};
 
+}  // namespace
+
 void compare_block(const uint64_t* A, uint32_t na, const uint64_t* B, uint32_t nb, bool same,
                    int t, std::vector<Match>& out) {
 #if defined(__GNUC__) && defined(__x86_64__)
@@ -124,10 +125,12 @@ void compare_block(const uint64_t* A, uint32_t na, const uint64_t* B, uint32_t n
   compare_block_scalar(A, na, B, nb, same, t, out);
 }
 
+namespace {
+
 std::vector<NearPair> brute_join(std::span<const uint64_t> v, int t, int threads) {
   const size_t n = v.size();
   // Rows near the start have more work; small blocks keep threads balanced.
-  return parallel_blocks(n, 64, threads, [&](size_t b, size_t e, std::vector<NearPair>& out) {
+  return parallel_blocks<NearPair>(n, 64, threads, [&](size_t b, size_t e, std::vector<NearPair>& out) {
     std::vector<Match> matches;
     for (size_t i = b; i < e; ++i) {
       matches.clear();
@@ -155,6 +158,13 @@ int resolve_threads(int threads) {
   return hc ? int(hc) : 1;
 }
 
+std::vector<int> pigeonhole_radii(int t, int m) {
+  std::vector<int> r(size_t(std::max(m, 0)));
+  const int total = std::max(t, 0) + 1;
+  for (int k = 0; k < m; ++k) r[size_t(k)] = total / m + (k < total % m ? 1 : 0) - 1;
+  return r;
+}
+
 MihPlan choose_plan(size_t n, int t) {
   const double N = double(n);
   MihPlan best;
@@ -162,10 +172,12 @@ MihPlan choose_plan(size_t n, int t) {
   best.est_cost = N * (N - 1) / 2;
   if (t >= 64 || n < 2) return best;
   for (int m = 4; m <= 8; ++m) {
-    const int r = t / m;
+    const std::vector<int> radii = pigeonhole_radii(t, m);
+    const std::vector<Chunk> chunks = split_chunks(m);
     double cost = 0;
-    for (const Chunk& c : split_chunks(m)) {
-      const double cells = std::ldexp(1.0, c.bits), vol = ball(c.bits, r);
+    for (size_t k = 0; k < chunks.size(); ++k) {
+      if (radii[k] < 0) continue;
+      const double cells = std::ldexp(1.0, chunks[k].bits), vol = ball(chunks[k].bits, radii[k]);
       // Candidate checks: pairs whose chunk values are within r (each bucket pair once).
       cost += N * N / 2 * vol / cells;
       // Bucket probes: each non-empty bucket visits half of its radius-r neighbours; a probe
@@ -173,7 +185,7 @@ MihPlan choose_plan(size_t n, int t) {
       cost += std::min(N, cells) * vol / 2 * 2.0;
       cost += N * 3;  // building the table
     }
-    if (cost < best.est_cost) best = MihPlan{false, m, r, cost};
+    if (cost < best.est_cost) best = MihPlan{false, m, t / m, cost, radii};
   }
   return best;
 }
@@ -186,12 +198,14 @@ std::vector<NearPair> self_join(std::span<const uint64_t> values, int t, const M
   if (plan.brute_force) return brute_join(values, t, threads);
 
   const std::vector<Chunk> chunks = split_chunks(plan.chunks);
-  const int r = plan.radius;
+  auto radius_of = [&](size_t c) { return plan.radii.empty() ? plan.radius : plan.radii[c]; };
   std::vector<NearPair> result;
   std::vector<uint32_t> offsets;
   std::vector<uint64_t> sv(n);   // values ordered by chunk value (then index)
   std::vector<uint32_t> si(n);   // their indices
   for (size_t ci = 0; ci < chunks.size(); ++ci) {
+    const int r = radius_of(ci);
+    if (r < 0) continue;  // not needed by the pigeonhole
     const Chunk ch = chunks[ci];
     const size_t cells = size_t(1) << ch.bits;
     // Counting sort by chunk value: offsets[v] .. offsets[v + 1] is bucket v.
@@ -215,14 +229,14 @@ std::vector<NearPair> self_join(std::span<const uint64_t> values, int t, const M
     // first qualifying chunk, so every pair comes out once.
     auto first_here = [&](uint64_t x) {
       for (size_t cp = 0; cp < ci; ++cp)
-        if (std::popcount(x & (chunks[cp].mask << chunks[cp].shift)) <= r) return false;
+        if (std::popcount(x & (chunks[cp].mask << chunks[cp].shift)) <= radius_of(cp)) return false;
       return true;
     };
     auto emit = [&](uint32_t a, uint32_t b, int d, std::vector<NearPair>& out) {
       if (a < b) out.push_back({a, b, d});
       else out.push_back({b, a, d});
     };
-    std::vector<NearPair> part = parallel_blocks(
+    std::vector<NearPair> part = parallel_blocks<NearPair>(
         cells, 1024, threads, [&](size_t vb, size_t ve, std::vector<NearPair>& out) {
           std::vector<uint64_t> nvals;  // values of all neighbour buckets w > v, contiguous
           std::vector<uint32_t> npos;   // their positions in sv

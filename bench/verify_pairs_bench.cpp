@@ -1,0 +1,60 @@
+// Runs the geometric verifier (PairVerifier, images decoded as `dupes` decodes them) on a list of
+// labelled pairs and prints each decision with its evidence, for calibrating the verifier's rule
+// (docs/calibration.md, "Verifier: moved content"). Prints ms per verified pair to stderr.
+// usage: verify_pairs_bench PAIRS.tsv > out.tsv     (PAIRS.tsv: path_a <TAB> path_b <TAB> label)
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "irbis/image.h"
+#include "irbis/scan.h"
+#include "irbis/verify.h"
+
+using namespace irbis;
+
+int main(int argc, char** argv) {
+  if (argc < 2) {
+    std::fprintf(stderr, "usage: %s PAIRS.tsv\n", argv[0]);
+    return 2;
+  }
+  std::ifstream in(argv[1]);
+  std::vector<std::string> paths;
+  std::map<std::string, uint32_t> id;
+  struct Row { uint32_t a, b; std::string label; };
+  std::vector<Row> rows;
+  for (std::string line; std::getline(in, line);) {
+    std::istringstream ls(line);
+    std::string a, b, label;
+    std::getline(ls, a, '\t');
+    std::getline(ls, b, '\t');
+    std::getline(ls, label);
+    for (const auto* p : {&a, &b})
+      if (!id.count(*p)) id.emplace(*p, uint32_t(paths.size())), paths.push_back(*p);
+    rows.push_back({id[a], id[b], label});
+  }
+  const VerifyParams vp;
+  PairVerifier v([&](uint32_t i) {
+    DecodeOptions o;
+    o.min_side = vp.work_side;
+    return decode_image(read_file_bytes(paths[i], uint64_t(1) << 31), o).rgb;
+  }, vp, 4096);
+  std::vector<std::pair<uint32_t, uint32_t>> pairs;
+  for (const Row& r : rows) pairs.emplace_back(r.a, r.b);
+  const auto t0 = std::chrono::steady_clock::now();
+  v.verify_all(pairs);
+  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  for (const Row& r : rows) {
+    const GeometricMatch g = v.verify(r.a, r.b);
+    std::cout << r.label << '\t' << paths[r.a] << '\t' << paths[r.b] << '\t' << g.same << '\t' << g.reason << '\t'
+              << g.inliers << '\t' << g.matches << '\t' << g.mirrored << '\t' << g.agreement << '\t' << g.overlap << '\t'
+              << g.scale << '\t' << g.moved_tiles << '\t' << g.changed_tiles << '\t' << g.changed_one_side << '\n';
+  }
+  std::fprintf(stderr, "pairs %zu seconds %.2f ms_per_pair %.1f\n", v.pairs_verified(), secs,
+               1000.0 * secs / double(std::max<size_t>(1, v.pairs_verified())));
+  return 0;
+}
