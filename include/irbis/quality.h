@@ -33,7 +33,7 @@ constexpr int kQualityGreySide = 128;
 // Grey side the sharpness feature resizes to (version 2; 256 px in version 1): at 128 px a mild
 // blur (sigma 2 px on a 400 px photo) could no longer be told from a soft photo (docs/issues.md).
 constexpr int kSharpnessGreySide = 192;
-// Points of the grid the luminance histogram counts (about 128 x 128; every pixel of a smaller
+// Points of the grid the luminance histogram counts (at least this many, fewer than 4x: every pixel of a smaller
 // decode), and of the colour sample's (about 64 x 64).
 constexpr int kLumGridPoints = 128 * 128;
 constexpr int kColorGridPoints = 64 * 64;

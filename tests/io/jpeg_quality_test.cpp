@@ -1,4 +1,5 @@
 // jpeg_quality: the IJG quality factor estimated from a JPEG's quantisation tables.
+#include <array>
 #include <cmath>
 #include <filesystem>
 
@@ -29,7 +30,7 @@ TEST(JpegQuality, EstimateWithinTwoOnOpenCvReencodes) {
   cv::cvtColor(bgr, grey, cv::COLOR_BGR2GRAY);
   int exact = 0, tried = 0;
   for (int q = 10; q <= 100; ++q)
-    for (const cv::Mat* img : {&bgr, &grey}) {
+    for (const cv::Mat* img : std::array<const cv::Mat*, 2>{&bgr, &grey}) {
       const float est = jpeg_quality(jpeg_at(*img, q));
       ASSERT_TRUE(std::isfinite(est)) << "q " << q;
       EXPECT_NEAR(est, q, 2.0) << "q " << q << (img == &grey ? " grey" : " colour");
