@@ -67,7 +67,7 @@ int main(int argc, char** argv) {
       t0 = cpu_now();
       const irbis::indexing::GroupInput prepared = irbis::indexing::prepare_group_input(group, rgb);
       cpu[group.label + ".prepare"] += cpu_now() - t0;
-      const irbis::indexing::FeatureInput in = prepared.input(rgb);
+      const irbis::indexing::FeatureInput in = prepared.input(rgb, bytes);
       for (const auto& feature : group.features) {
         std::vector<uint8_t> row(feature.spec.row_bytes(), 0);
         t0 = cpu_now();

@@ -101,6 +101,11 @@ class Collection {
   // Declares a feature file; a file declared after images exist starts empty and must be
   // back-filled in id order (append_feature_rows) before it is complete.
   void ensure_feature(const FeatureSpec& spec);
+  // Empties a declared feature (its definition changed): the catalog's committed rows drop to 0,
+  // with `meta` written in the same transaction, and an empty file replaces the old one (readers
+  // that mapped it keep their rows). Back-fill it in id order like a newly declared feature.
+  // Commits nothing else that is staged; throws StoreError if rows of it are staged.
+  void clear_feature(const std::string& name, const std::vector<std::pair<std::string, std::string>>& meta = {});
   // Stages a new image version: assigns its id (= next row) and its row of each named feature.
   // An ok image must give a row of every complete feature (StoreError otherwise); a failed one
   // gets zero rows. Incomplete features get none. Not visible to readers until commit().

@@ -31,6 +31,8 @@ constexpr const char* kColorFeature = "color";    // f32[kColorStatsDim]
 constexpr const char* kQualityFeature = "quality";  // f32[kQualityDim], columns in irbis/quality.h
 constexpr const char* kSharpnessFeature = "sharpness";  // f32[kSharpnessDim], columns in irbis/quality.h
 constexpr const char* kPaletteFeature = "palette";  // f32[kPaletteDim]: dominant colours, irbis/palette.h
+// f32[1]: the IJG quality (1..100) of a JPEG's quantisation tables (irbis::jpeg_quality), NaN otherwise.
+constexpr const char* kJpegQualityFeature = "jpeg_quality";
 // u64[kHashVariants - 1]: the pHash of the image mirrored, flipped, rotated... (phash_variants()[1..],
 // HashVariant order after identity), for dupes' mirror- and rotation-proof matching (docs/dupes.md).
 constexpr const char* kPhashVariantsFeature = "phash_variants";
@@ -55,6 +57,10 @@ std::string model_weights_key(const std::string& model);  // "model.<model>.onnx
 // Catalog meta key holding the engine/precision that computed a model's rows, e.g. "onednn/bf16"
 // (Embedder::inference_tag; absent in collections indexed before it was recorded: opencv/fp32).
 std::string model_inference_key(const std::string& model);  // "model.<model>.inference"
+// The definition version of an image feature's rows (FeatureDef::version in the pipeline's
+// registry), e.g. "2"; absent = 1. A run whose registry defines a feature differently empties
+// and back-fills it (docs/storage.md, "Definition versions").
+std::string feature_version_key(const std::string& feature);  // "feature.<name>.version"
 // Whether rows made by two engine/precision tags ("engine/precision") may share a collection:
 // fp32 from either engine, bf16 only with bf16 (docs/models.md, "Engines and precisions").
 bool inference_interchangeable(const std::string& tag_a, const std::string& tag_b);

@@ -89,6 +89,12 @@ std::vector<DecodedImage> decode_image_sizes(std::span<const uint8_t> bytes, con
 // ImageRecord::width/height hold these oriented dimensions; ImageHeader keeps the stored ones.
 ImageHeader oriented_header(const ImageHeader& header, int orientation);
 
+// The IJG quality (1..100) a JPEG's quantisation tables were made with: the q whose scaled
+// ITU-T T.81 Annex K tables (what libjpeg, PIL and OpenCV write) are nearest to the file's
+// luminance and chrominance tables (docs/issues.md, `jpeg_quality`). NaN for anything that is not
+// a JPEG or whose header libjpeg cannot read. Reads the header only (~20 us).
+float jpeg_quality(std::span<const uint8_t> bytes);
+
 // Area-averaging resize to exactly (width, height); the resampler every feature uses so that a
 // JPEG and a PNG copy of one photo give the same features.
 cv::Mat resize_area(const cv::Mat& src, int width, int height);

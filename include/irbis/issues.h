@@ -23,6 +23,7 @@ enum class IssueKind {
   grayscale,
   tiny,
   odd_aspect,
+  low_jpeg_quality,
   odd_one_out,
   exact_duplicate,
   near_duplicate
@@ -36,8 +37,8 @@ const std::vector<IssueKind>& all_issue_kinds();
 struct IssueParams {
   double z = 3.5;                         // robust z beyond which a measure is unusual for this collection
   // blurry (absolute: blur is the image's own property; calibrated in docs/issues.md):
-  double blurry_reblur = 0.82;            // edge_reblur above (a 1 px blur hardly changes the edges)
-  double blurry_noise = 0.48;             // ... and fine_noise below (no grain anywhere), grey levels
+  double blurry_reblur = 0.775;           // edge_reblur above (a 1 px blur hardly changes the edges)
+  double blurry_noise = 0.69;             // ... and fine_noise below (no grain anywhere), grey levels
   double dark_lo = 0.25, dark_hi = 0.30;         // lum_p99 below
   double bright_lo = 0.70, bright_hi = 0.78;     // lum_p05 above
   double low_info_lo = 1.5, low_info_hi = 2.5;   // entropy (bits) below
@@ -45,10 +46,14 @@ struct IssueParams {
   // spread and the headroom alike, so this contrast is what exposure leaves; a flat image is
   // low_information whatever its exposure, and dark / bright only when it is nearly black / white.
   double low_info_relative_contrast = 0.1;
-  double flat_dark_mean = 0.15, flat_bright_mean = 0.85;  // a flat image is dark below / bright above this mean
+  double flat_dark_mean = 0.05, flat_bright_mean = 0.95;  // a flat image is dark below / bright above this mean (nearly black / white)
   double grayscale_max = 1.0;             // colorfulness at or below (a grey JPEG: exactly 0)
   double tiny_lo = 32, tiny_hi = 128;     // sqrt(width x height) below clamp(0.3 x median, lo, hi)
   double odd_aspect_min = 2.5;            // long side / short side above max(this, robust fence)
+  // JPEG quality factor (jpeg_quality) at or below clamp(median - z * scale, lo, hi): q <= 50 in a
+  // collection of well-kept JPEGs, only the collection's own outliers and q <= 30 among JPEGs
+  // that are all strongly compressed.
+  double jpeg_quality_lo = 30, jpeg_quality_hi = 50;
   double odd_one_out = 4.0;               // combined score (see docs/issues.md) above
   int neighbours = 7;                     // k of the k-th-neighbour distance
   // Above the exact threshold, images whose score with the approximate neighbours exceeds

@@ -16,9 +16,9 @@ constexpr int kPaletteColors = 5;
 // Per colour, heaviest first: L (0..100), a, b, weight (share of the pixels, the weights sum to 1).
 // An image with fewer distinct colours than kPaletteColors has zero-weight slots at the end.
 constexpr int kPaletteDim = kPaletteColors * 4;
-// Side the image is area-resized to before clustering (1024 pixels: a palette, not a segmentation;
-// 64 px, 4096 pixels, gave the same colours at four times the k-means cost).
-constexpr int kPaletteSide = 32;
+// Pixels clustered, about: a grid of the colour sample (a palette, not a segmentation; 4096 gave
+// the same colours at four times the k-means cost).
+constexpr int kPaletteSamples = 1024;
 
 using PaletteRow = std::array<float, kPaletteDim>;
 
@@ -34,8 +34,8 @@ struct PaletteColor {
 // k-means (k = kPaletteColors, k-means++ seeded with a fixed seed: the same image always gives the
 // same palette) on the CIELAB pixels of one CV_8UC3 RGB image. Throws irbis::Error for an empty image.
 PaletteRow dominant_colors(const cv::Mat& rgb);
-// The same from the small colour image `index` shares with the quality measures (quality.h),
-// area-resized to kPaletteSide.
+// The same from the small colour image `index` shares with the quality measures (quality.h): about
+// kPaletteSamples of its pixels, on a regular grid.
 PaletteRow dominant_colors(const QualityInput& in);
 
 // The colours of a stored row with a weight above zero, heaviest first.

@@ -45,6 +45,9 @@ struct IndexReport {
   // Features computed although not asked for, because the collection has them: "hashes",
   // "cnn:<model>".
   std::vector<std::string> also_computed;
+  // Features whose stored rows were of an older definition (docs/storage.md, "Definition
+  // versions"): emptied and computed again for every image ("quality", "sharpness", ...).
+  std::vector<std::string> redefined;
   std::vector<ScanProblem> problems;  // unreadable directories, missing roots, ...
   double seconds = 0;
   // should_stop ended the run early: everything counted above is committed; `left` files (and

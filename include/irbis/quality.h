@@ -11,9 +11,9 @@
 namespace irbis {
 
 enum QualityColumn : int {
-  kLaplacianVar = 0,   // variance of the 3x3 Laplacian of the grey image area-resized to 256x256 (0..255 scale)
-  kEdgeRatio,          // p99 gradient magnitude at 256 px / the same at 128 px: ~1 sharp edges, ~0.5 blurred
-  kLumP01,             // luminance (Rec. 601, 0..1) percentiles
+  kLaplacianVar = 0,   // variance of the 3x3 Laplacian of the grey image area-resized to 128x128 (0..255 scale)
+  kEdgeRatio,          // p99 gradient magnitude at 128 px / the same at 64 px: ~1 sharp edges, ~0.5 blurred
+  kLumP01,             // luminance (Rec. 601, 0..1) percentiles, on a grid of ~kLumGridPoints of the decode's pixels
   kLumP05,
   kLumP50,
   kLumP95,
@@ -27,8 +27,19 @@ enum QualityColumn : int {
   kQualityDim
 };
 
-// Grey side the sharpness measures resize to, so they do not depend on the decode's size.
-constexpr int kQualityGreySide = 256;
+// Grey side the sharpness measures resize to, so they do not depend on the decode's size. 128 px
+// since definition version 2 (256 px before; docs/issues.md, "Definition versions").
+constexpr int kQualityGreySide = 128;
+// Grey side the sharpness feature resizes to (version 2; 256 px in version 1): at 128 px a mild
+// blur (sigma 2 px on a 400 px photo) could no longer be told from a soft photo (docs/issues.md).
+constexpr int kSharpnessGreySide = 192;
+// Points of the grid the luminance histogram counts (at least this many, fewer than 4x: every pixel of a smaller
+// decode), and of the colour sample's (about 64 x 64).
+constexpr int kLumGridPoints = 128 * 128;
+constexpr int kColorGridPoints = 64 * 64;
+// A sampling grid's step for a decode of cols x rows: every step-th pixel of every step-th row,
+// starting at step / 2, step = max(1, floor(sqrt(cols * rows / points))).
+int sample_grid_step(int cols, int rows, int points);
 // Decoded side the quality feature asks for (the CNN's input side, so with embeddings the JPEG
 // DCT-scaled decode is shared and nothing is decoded twice).
 constexpr int kQualityMinSide = 224;
@@ -39,23 +50,19 @@ using QualityRow = std::array<float, kQualityDim>;
 // with the quality measures; docs/issues.md). Blur is judged by two things a blurred photo lacks:
 // edges that a further small blur still softens, and fine grain (sensor noise, texture) anywhere.
 enum SharpnessColumn : int {
-  kEdgeReblur = 0,  // p99 gradient of the 256 px grey after a Gaussian blur (sigma 1 px) / before: ~0.65 sharp, -> 1 blurred
-  kFineNoise,       // Immerkaer's (1996) noise sigma of the 256 px grey, grey levels (0..255)
+  kEdgeReblur = 0,  // p99 gradient of the 192 px grey after a Gaussian blur (sigma 1 px) / before: ~0.65 sharp, -> 1 blurred
+  kFineNoise,       // Immerkaer's (1996) noise sigma of the 192 px grey, grey levels (0..255)
   kSharpnessDim
 };
 using SharpnessRow = std::array<float, kSharpnessDim>;
 
-// Side of the small colour image the colour statistics (distinct colours, colourfulness, coloured
-// fraction) and the palette are computed on: a sample of the decode's pixels (each the mean of a
-// k x k block, k = the decode's largest side / 128), never enlarged.
-constexpr int kQualityColorSide = 128;
-
 // The small images the quality, sharpness and palette measures share, made once per image from
 // the decode (`index` makes it once for all three: no measure reads the decode itself).
 struct QualityInput {
-  std::array<int64_t, 256> lum_hist{};  // BT.601 grey levels of the decode itself, counted
+  std::array<int64_t, 256> lum_hist{};  // BT.601 grey levels of the decode, counted on the kLumGridPoints grid
   cv::Mat grey;   // CV_8U kQualityGreySide x kQualityGreySide: BT.601 grey of the decode, area-resized
-  cv::Mat color;  // CV_8UC3 RGB, a sample of the decode's block means, at most kQualityColorSide a side
+  cv::Mat color;  // CV_8UC3 RGB: the decode's pixels at the kColorGridPoints grid's points (~64 x 64)
+  cv::Mat sharpness_grey;  // CV_8U kSharpnessGreySide x kSharpnessGreySide: the same grey, area-resized
 };
 // Throws irbis::Error for an empty or non-CV_8UC3 image.
 QualityInput quality_input(const cv::Mat& rgb);

@@ -105,6 +105,11 @@ void add_index_command(CLI::App& root, int& result) {
                 << ": the collection has these features, and every image gets all of them\n";
     }
 
+    if (!rep.redefined.empty() && !o->json) {
+      std::string names;
+      for (const auto& f : rep.redefined) names += (names.empty() ? "" : ", ") + f;
+      std::cerr << "irbis: recomputed " << names << " for every image: this irbis defines them differently\n";
+    }
     nlohmann::json problems = nlohmann::json::array();
     for (const auto& pr : rep.problems) problems.push_back({{"path", display_path(pr.path)}, {"reason", pr.reason}});
     save_scan_problems(*coll, rep.problems);
@@ -116,7 +121,8 @@ void add_index_command(CLI::App& root, int& result) {
                           {"changed", rep.changed},     {"removed", rep.removed},
                           {"not_images", rep.not_images}, {"ok", rep.ok},
                           {"failed", rep.failed},       {"backfilled", rep.backfilled},
-                          {"also_computed", rep.also_computed}, {"problems", problems},
+                          {"also_computed", rep.also_computed}, {"redefined", rep.redefined},
+                          {"problems", problems},
                           {"seconds", rep.seconds}, {"interrupted", rep.interrupted},
                           {"left", rep.left}};
       std::cout << json_dump(j) << '\n';

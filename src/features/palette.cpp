@@ -6,6 +6,8 @@
 #include <cctype>
 #include <cmath>
 #include <cstdio>
+#include <limits>
+#include <vector>
 
 #include <opencv2/imgproc.hpp>
 
@@ -45,6 +47,72 @@ constexpr double kMatchDeltaE = 20.0;
 // Centroids closer than this are one colour (a just-noticeable difference is about 2.3).
 constexpr double kSameDeltaE = 2.0;
 
+// k-means (Lloyd) of Lab points: k-means++ seeding from a fixed-seed generator, so an image always
+// gets the same palette whatever ran before on the thread; at most 10 passes, stopping when no
+// centre moves by 0.1 Delta E. Written out because cv::kmeans cost 0.22 ms for 1024 points, more
+// than every other quality measure together; this costs ~0.03 ms.
+std::vector<std::array<float, 3>> seeded_kmeans(const std::vector<std::array<float, 3>>& pts, int k, std::vector<int>& labels) {
+  const auto d2 = [](const std::array<float, 3>& x, const std::array<float, 3>& y) {
+    const float a = x[0] - y[0], b = x[1] - y[1], c = x[2] - y[2];
+    return a * a + b * b + c * c;
+  };
+  uint64_t state = 0x1f3a5f;
+  const auto uniform = [&state] {  // splitmix64 -> [0, 1)
+    uint64_t z = (state += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return double((z ^ (z >> 31)) >> 11) * 0x1.0p-53;
+  };
+  const size_t n = pts.size();
+  std::vector<std::array<float, 3>> centers;
+  std::vector<float> nearest(n, std::numeric_limits<float>::max());
+  centers.push_back(pts[std::min(n - 1, size_t(uniform() * double(n)))]);
+  while (int(centers.size()) < k) {
+    double total = 0;
+    for (size_t i = 0; i < n; ++i) total += nearest[i] = std::min(nearest[i], d2(pts[i], centers.back()));
+    if (total <= 0) break;  // fewer distinct colours than k
+    double r = uniform() * total;
+    size_t pick = n - 1;
+    for (size_t i = 0; i < n; ++i)
+      if ((r -= nearest[i]) < 0) {
+        pick = i;
+        break;
+      }
+    centers.push_back(pts[pick]);
+  }
+  // Lloyd passes over the points in columns (L, a, b apart), so the distances to one centre are
+  // one vectorised loop.
+  std::vector<float> L(n), A(n), B(n), best_d(n);
+  for (size_t i = 0; i < n; ++i) L[i] = pts[i][0], A[i] = pts[i][1], B[i] = pts[i][2];
+  labels.assign(n, 0);
+  for (int pass = 0; pass < 10; ++pass) {
+    std::fill(best_d.begin(), best_d.end(), std::numeric_limits<float>::max());
+    for (int c = 0; c < int(centers.size()); ++c) {
+      const float cl = centers[size_t(c)][0], ca = centers[size_t(c)][1], cb = centers[size_t(c)][2];
+      for (size_t i = 0; i < n; ++i) {
+        const float dl = L[i] - cl, da = A[i] - ca, db = B[i] - cb;
+        const float d = dl * dl + da * da + db * db;
+        labels[i] = d < best_d[i] ? c : labels[i];
+        best_d[i] = std::min(d, best_d[i]);
+      }
+    }
+    std::vector<std::array<double, 4>> sum(centers.size(), {0, 0, 0, 0});
+    for (size_t i = 0; i < n; ++i) {
+      auto& s = sum[size_t(labels[i])];
+      s[0] += L[i], s[1] += A[i], s[2] += B[i], s[3] += 1;
+    }
+    float moved = 0;
+    for (size_t c = 0; c < centers.size(); ++c) {
+      if (sum[c][3] == 0) continue;  // an empty cluster keeps its centre (and gets no weight)
+      const std::array<float, 3> m{float(sum[c][0] / sum[c][3]), float(sum[c][1] / sum[c][3]), float(sum[c][2] / sum[c][3])};
+      moved = std::max(moved, d2(m, centers[c]));
+      centers[c] = m;
+    }
+    if (moved < 0.01f) break;  // 0.1 Delta E
+  }
+  return centers;
+}
+
 }  // namespace
 
 PaletteRow dominant_colors(const cv::Mat& rgb) {
@@ -55,36 +123,29 @@ PaletteRow dominant_colors(const cv::Mat& rgb) {
 PaletteRow dominant_colors(const QualityInput& in) {
   const cv::Mat& rgb = in.color;
   IRBIS_THROW_IF_NOT(!rgb.empty() && rgb.type() == CV_8UC3, Error, "dominant_colors: expects quality_input's colour image");
-  const cv::Mat small = resize_area(rgb, std::min(rgb.cols, kPaletteSide), std::min(rgb.rows, kPaletteSide));
-  cv::Mat points(int(small.total()), 3, CV_32F);
-  int i = 0;
-  for (int y = 0; y < small.rows; ++y) {
-    const uint8_t* p = small.ptr<uint8_t>(y);
-    for (int x = 0; x < small.cols; ++x, p += 3, ++i) {
-      const LabColor c = rgb_to_lab(p[0], p[1], p[2]);
-      float* row = points.ptr<float>(i);
-      row[0] = c.L, row[1] = c.a, row[2] = c.b;
+  // About kPaletteSamples of the sample's pixels, on a regular grid.
+  const int step = std::max(1, int(std::sqrt(double(rgb.total()) / double(kPaletteSamples))));
+  std::vector<std::array<float, 3>> points;
+  points.reserve(size_t((rgb.rows / step + 1) * (rgb.cols / step + 1)));
+  for (int y = step / 2; y < rgb.rows; y += step) {
+    const uint8_t* p = rgb.ptr<uint8_t>(y);
+    for (int x = step / 2; x < rgb.cols; x += step) {
+      const LabColor c = rgb_to_lab(p[3 * x], p[3 * x + 1], p[3 * x + 2]);
+      points.push_back({c.L, c.a, c.b});
     }
   }
-  const int k = std::min<int>(kPaletteColors, points.rows);
-  cv::Mat labels, centers;
-  // cv::kmeans seeds from the calling thread's RNG: fix it so a palette does not depend on which
-  // worker computed it or what ran before.
-  cv::RNG& rng = cv::theRNG();
-  const uint64_t saved = rng.state;
-  rng.state = 0x1f3a5f;
-  cv::kmeans(points, k, labels, cv::TermCriteria(cv::TermCriteria::COUNT | cv::TermCriteria::EPS, 10, 0.1), 1,
-             cv::KMEANS_PP_CENTERS, centers);
-  rng.state = saved;
+  const int k = std::min<int>(kPaletteColors, int(points.size()));
+  std::vector<int> labels;
+  const std::vector<std::array<float, 3>> centers = seeded_kmeans(points, k, labels);
   // Centroids, then merge those closer than kSameDeltaE (k-means splits a colour in two when an
   // image has fewer distinct colours than k), heaviest first.
   std::vector<PaletteColor> found;
   std::vector<int> count(static_cast<size_t>(k), 0);
-  for (int i = 0; i < labels.rows; ++i) ++count[size_t(labels.at<int>(i))];
+  for (const int l : labels) ++count[size_t(l)];
   for (int c = 0; c < k; ++c) {
     if (count[size_t(c)] == 0) continue;
-    const PaletteColor pc{{centers.at<float>(c, 0), centers.at<float>(c, 1), centers.at<float>(c, 2)},
-                          float(count[size_t(c)]) / float(labels.rows)};
+    const auto& m = centers[size_t(c)];
+    const PaletteColor pc{{m[0], m[1], m[2]}, float(count[size_t(c)]) / float(labels.size())};
     auto same = std::find_if(found.begin(), found.end(), [&](const PaletteColor& f) { return delta_e(f.lab, pc.lab) < kSameDeltaE; });
     if (same == found.end()) {
       found.push_back(pc);

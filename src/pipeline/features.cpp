@@ -7,7 +7,9 @@
 #include <mutex>
 
 #include "irbis/errors.h"
+#include "irbis/collection_layout.h"
 #include "irbis/hashes.h"
+#include "irbis/image.h"
 #include "irbis/pipeline.h"
 #include "irbis/palette.h"
 #include "irbis/quality.h"
@@ -53,15 +55,22 @@ const std::vector<ImageFeatureGroup>& image_feature_groups() {
        /*shares_hashes=*/true},
       // Quality measures, sharpness (irbis issues) and dominant colours at the CNN's input side: with embeddings the JPEG decode
       // is the model's own, so nothing is decoded twice. Asked for together with the hashes.
+      // Version 2 (128 px grey, sampled histogram and colour sample, own k-means): docs/issues.md.
       {"quality",
        kQualityMinSide,
        {
            {{kQualityFeature, "f32", kQualityDim},
-            [](const FeatureInput& in, std::span<uint8_t> row) { put_row(row, quality_measures(*in.quality)); }},
+            [](const FeatureInput& in, std::span<uint8_t> row) { put_row(row, quality_measures(*in.quality)); },
+            2},
            {{kSharpnessFeature, "f32", kSharpnessDim},
-            [](const FeatureInput& in, std::span<uint8_t> row) { put_row(row, sharpness_measures(*in.quality)); }},
+            [](const FeatureInput& in, std::span<uint8_t> row) { put_row(row, sharpness_measures(*in.quality)); },
+            2},
            {{kPaletteFeature, "f32", kPaletteDim},
-            [](const FeatureInput& in, std::span<uint8_t> row) { put_row(row, dominant_colors(*in.quality)); }},
+            [](const FeatureInput& in, std::span<uint8_t> row) { put_row(row, dominant_colors(*in.quality)); },
+            2},
+           // The IJG quality of a JPEG's quantisation tables, from the file's header; NaN otherwise.
+           {{kJpegQualityFeature, "f32", 1},
+            [](const FeatureInput& in, std::span<uint8_t> row) { put_row(row, jpeg_quality(in.file)); }},
        },
        /*shares_quality_input=*/true,
        /*shares_hashes=*/false},
@@ -112,6 +121,7 @@ class ImageProducer final : public FeatureProducer {
   const std::string& label() const override { return group_.label; }
   const std::string& model() const override { return no_model_; }
   const std::vector<FeatureSpec>& specs() const override { return specs_; }
+  int version(size_t f) const override { return group_.features[f].version; }
   int min_side() const override { return group_.min_side; }
 
   std::unique_ptr<Computation> begin() override { return std::make_unique<Run>(*this); }
@@ -119,10 +129,10 @@ class ImageProducer final : public FeatureProducer {
  private:
   struct Run final : Computation {
     explicit Run(const ImageProducer& p) : p(p) {}
-    ProducerRows compute(const cv::Mat& rgb) override {
+    ProducerRows compute(const cv::Mat& rgb, std::span<const uint8_t> file) override {
       ProducerRows rows = zeroed_rows(p.specs_);
       const GroupInput prepared = prepare_group_input(p.group_, rgb);
-      const FeatureInput in = prepared.input(rgb);
+      const FeatureInput in = prepared.input(rgb, file);
       for (size_t f = 0; f < rows.size(); ++f) p.group_.features[f].compute(in, rows[f]);
       return rows;
     }
@@ -201,10 +211,10 @@ class ModelProducer final : public FeatureProducer {
   struct Run final : Computation {
     Run(ModelProducer& p, std::unique_ptr<Embedder> e) : p(p), embedder(std::move(e)) {}
     ~Run() override { p.pool_.give_back(std::move(embedder)); }
-    ProducerRows compute(const cv::Mat& rgb) override {
+    ProducerRows compute(const cv::Mat& rgb, std::span<const uint8_t> file) override {
       const cv::Mat blocks = embedder->forward_blocks({embedder->preprocess(rgb)});
       ProducerRows rows = zeroed_rows(p.specs_);
-      const FeatureInput in{rgb, embedder.get(), &blocks};
+      const FeatureInput in{rgb, embedder.get(), &blocks, nullptr, nullptr, file};
       const auto& defs = model_features();
       for (size_t f = 0; f < rows.size(); ++f) defs[f].compute(in, rows[f]);
       return rows;

@@ -84,7 +84,7 @@ IndexReport index_collection(Collection& coll, const IndexParams& params) {
   const auto& producers = features.producers;
   for (int64_t id : files.removed) coll.stage_status(id, ImageStatus::removed);
   rep.removed = int64_t(files.removed.size());
-  declare_features(coll, producers);
+  rep.redefined = declare_features(coll, producers);
   // Feature files that stop short of the catalog (declared this run, or a back-fill that was
   // interrupted) are filled in id order first, so their rows line up with ids before new images
   // are appended.

@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <map>
 
+#include "irbis/collection_layout.h"
 #include "irbis/errors.h"
 #include "irbis/quality.h"
 #include "irbis/search.h"
@@ -51,6 +52,7 @@ const char* issue_name(IssueKind k) {
     case IssueKind::grayscale: return "grayscale";
     case IssueKind::tiny: return "tiny";
     case IssueKind::odd_aspect: return "odd_aspect";
+    case IssueKind::low_jpeg_quality: return "low_jpeg_quality";
     case IssueKind::odd_one_out: return "odd_one_out";
     case IssueKind::exact_duplicate: return "exact_duplicate";
     case IssueKind::near_duplicate: return "near_duplicate";
@@ -61,7 +63,8 @@ const char* issue_name(IssueKind k) {
 const std::vector<IssueKind>& all_issue_kinds() {
   static const std::vector<IssueKind> kinds = {
       IssueKind::blurry,     IssueKind::dark,        IssueKind::bright,          IssueKind::low_information,
-      IssueKind::grayscale,  IssueKind::tiny,        IssueKind::odd_aspect,      IssueKind::odd_one_out,
+      IssueKind::grayscale,  IssueKind::tiny,        IssueKind::odd_aspect,      IssueKind::low_jpeg_quality,
+      IssueKind::odd_one_out,
       IssueKind::exact_duplicate, IssueKind::near_duplicate};
   return kinds;
 }
@@ -234,6 +237,29 @@ CollectionIssues find_collection_issues(const Collection& coll, const IssueParam
       if (a > t)
         add(i, IssueKind::odd_aspect, a, t,
             size_text(out.records[i]) + " (" + fmt("%.1f", a) + ":1; usual " + fmt("%.1f", std::exp(aspect_stats.median)) + ":1)");
+    }
+  }
+
+  // ---- low JPEG quality: the quantisation tables of a strongly compressed JPEG (JPEGs only).
+  {
+    IssueSummary& s = summary[IssueKind::low_jpeg_quality];
+    if (!coll.has_feature(kJpegQualityFeature) || coll.feature_rows(kJpegQualityFeature) == 0) {
+      s.threshold = p.jpeg_quality_hi;
+      s.rule = "not judged: no jpeg_quality feature (`irbis index FOLDER --into " + dir + "` back-fills it)";
+    } else {
+      const FeatureView jq = coll.view(kJpegQualityFeature, "f32", 1);
+      std::vector<double> quality(n, std::nan("")), have;
+      for (size_t i = 0; i < n; ++i)
+        if (out.records[i].id < jq.rows() && std::isfinite(*jq.row_f32(out.records[i].id)))
+          have.push_back(quality[i] = *jq.row_f32(out.records[i].id));
+      const RobustStats st = robust_stats(have, 5.0);
+      const double t = clamp_threshold(st.median - p.z * st.scale, p.jpeg_quality_lo, p.jpeg_quality_hi);
+      s.threshold = t;
+      s.rule = "JPEG quality factor <= " + fmt("%.0f", t) + " (estimated from the quantisation tables)";
+      for (size_t i = 0; i < n; ++i)
+        if (std::isfinite(quality[i]) && quality[i] <= t)
+          add(i, IssueKind::low_jpeg_quality, quality[i], t,
+              "saved at JPEG quality ~" + fmt("%.0f", quality[i]) + " (usual here " + fmt("%.0f", st.median) + ")");
     }
   }
 

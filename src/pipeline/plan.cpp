@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <unordered_map>
 
+#include "irbis/collection_layout.h"
 #include "irbis/errors.h"
 #include "irbis/model.h"
 
@@ -125,7 +126,7 @@ FeaturePlan plan_features(const Collection& coll, const IndexParams& params) {
   return plan;
 }
 
-void declare_features(Collection& coll, const std::vector<std::unique_ptr<FeatureProducer>>& producers) {
+std::vector<std::string> declare_features(Collection& coll, const std::vector<std::unique_ptr<FeatureProducer>>& producers) {
   const auto have = coll.feature_specs();
   for (const auto& p : producers)
     for (const auto& w : p->specs())
@@ -136,7 +137,25 @@ void declare_features(Collection& coll, const std::vector<std::unique_ptr<Featur
                            std::to_string(w.dim) + "]");
   for (const auto& p : producers)
     for (const auto& w : p->specs()) coll.ensure_feature(w);
+  // Rows of another definition version are emptied (and back-filled): a collection never holds
+  // values of two definitions in one feature file.
+  std::vector<std::string> redefined;
+  for (const auto& p : producers)
+    for (size_t f = 0; f < p->specs().size(); ++f) {
+      const std::string& name = p->specs()[f].name;
+      const std::string key = feature_version_key(name), want = std::to_string(p->version(f));
+      const bool existed = std::any_of(have.begin(), have.end(), [&](const FeatureSpec& h) { return h.name == name; });
+      if (!existed) {
+        coll.set_meta(key, want);  // committed with its first rows
+        continue;
+      }
+      const std::string stored = coll.meta(key, "1");
+      if (stored == want) continue;
+      coll.clear_feature(name, {{key, want}});
+      redefined.push_back(name);
+    }
   for (const auto& p : producers) p->record_provenance(coll);
+  return redefined;
 }
 
 std::vector<int64_t> backfill_starts(const Collection& coll,

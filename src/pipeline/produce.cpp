@@ -57,7 +57,7 @@ ImageHeader compute_rows(std::span<const uint8_t> bytes, const ProduceContext& c
   out.rows.resize(ctx.producers.size());
   size_t k = 0;
   for (size_t p = 0; p < ctx.producers.size(); ++p)
-    if (want[p]) out.rows[p] = runs[p]->compute(img[k++].rgb);
+    if (want[p]) out.rows[p] = runs[p]->compute(img[k++].rgb, bytes);
   return oriented_header(img.front().header, img.front().orientation);
 }
 

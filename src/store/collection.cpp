@@ -440,6 +440,41 @@ void Collection::ensure_feature(const FeatureSpec& spec) {
   impl_->features[spec.name] = std::move(f);
 }
 
+void Collection::clear_feature(const std::string& name, const std::vector<std::pair<std::string, std::string>>& meta) {
+  acquire_writer();
+  auto it = impl_->features.find(name);
+  if (it == impl_->features.end()) throw StoreError("clear_feature: undeclared feature '" + name + "'");
+  Impl::FeatureState& f = it->second;
+  if (!f.staged.empty()) throw StoreError("clear_feature: '" + name + "' has staged rows");
+  // The catalog first: once it says 0 rows, a crash before the file is replaced leaves old bytes
+  // past the committed rows, which the next writer cuts.
+  auto& db = *impl_->db;
+  db.transaction([&] {
+    store::Statement st(db.handle(), "UPDATE features SET committed_rows = 0 WHERE name = ?");
+    st.bind_text(1, name).step();
+    store::Statement m(db.handle(), "INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)");
+    for (const auto& [k, v] : meta) {
+      m.bind_text(1, k).bind_text(2, v).step();
+      m.reset();
+    }
+  });
+  f.committed_rows = 0;
+  // A new empty file renamed over the old one, not the old one cut: a reader that mapped the old
+  // rows keeps them (cutting a mapped file under a reader would end it with SIGBUS).
+  const fs::path file = feature_file(dir_, name);
+  fs::path fresh = file;
+  fresh += ".new";
+  const int fd = ::open(fresh.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
+  if (fd < 0) throw StoreError(sys_error(fresh, "cannot create feature file"));
+  if (::rename(fresh.c_str(), file.c_str()) != 0) {
+    ::close(fd);
+    throw StoreError(sys_error(file, "cannot replace feature file"));
+  }
+  ::close(f.fd);
+  f.fd = fd;
+  sync_directory(dir_ / kFeaturesDir);
+}
+
 int64_t Collection::stage_image(const ImageRecord& rec,
                                 const std::vector<std::pair<std::string, std::span<const uint8_t>>>& rows) {
   acquire_writer();

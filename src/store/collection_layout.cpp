@@ -34,6 +34,8 @@ std::string blocks_feature(const std::string& model) { return kBlocksPrefix + mo
 std::string model_weights_key(const std::string& model) { return "model." + model + ".onnx_sha256"; }
 std::string model_inference_key(const std::string& model) { return "model." + model + ".inference"; }
 
+std::string feature_version_key(const std::string& feature) { return "feature." + feature + ".version"; }
+
 bool inference_interchangeable(const std::string& a, const std::string& b) {
   auto precision_of = [](const std::string& tag) { return tag.substr(tag.find('/') + 1); };
   return precision_of(a) == precision_of(b);

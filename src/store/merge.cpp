@@ -190,6 +190,16 @@ MergeReport merge_collections(Collection& dest, const std::vector<fs::path>& par
       }
     }
   }
+  // ... and one definition version per feature (docs/storage.md, "Definition versions"; absent = 1).
+  for (const auto& f : specs) {
+    const std::string key = feature_version_key(f.name);
+    // A destination with no rows yet (or one whose first merge commit never happened) takes the partials' version.
+    const std::string want = dest.committed_rows() > 0 ? dest.meta(key, "1") : parts[0]->meta(key, "1");
+    for (size_t i = 0; i < parts.size(); ++i)
+      if (const std::string got = parts[i]->meta(key, "1"); got != want)
+        throw StoreError("cannot merge " + partials[i].string() + ": its feature '" + f.name + "' is of definition version " +
+                         got + ", not " + want + " (index the partials with one irbis)");
+  }
   // Every live path once.
   // Every live path once (dest's rows before the merge; those it merged are the partials' own).
   std::unordered_set<std::string> live;
@@ -216,6 +226,9 @@ MergeReport merge_collections(Collection& dest, const std::vector<fs::path>& par
   // ---- write
   if (!dest_has_features)
     for (const auto& f : specs) dest.ensure_feature(f);
+  for (const auto& f : specs)
+    if (const std::string v = parts[0]->meta(feature_version_key(f.name)); !v.empty() && dest.meta(feature_version_key(f.name)) != v)
+      dest.set_meta(feature_version_key(f.name), v);
   for (const auto& model : embedding_models(specs)) {
     for (const std::string& key : {model_weights_key(model), model_inference_key(model)})
       for (const auto& p : parts)

@@ -27,6 +27,9 @@ flat = np.full((240, 320, 3), 128, np.uint8); cv2.imwrite(f"{root}/flat.png", fl
 cv2.imwrite(f"{root}/tiny.png", cv2.resize(photo(104), (16, 12), interpolation=cv2.INTER_AREA))
 cv2.imwrite(f"{root}/banner.png", cv2.resize(photo(105), (960, 120), interpolation=cv2.INTER_AREA))
 cv2.imwrite(f"{root}/copy.png", photo(3))
+# JPEG quality factor from the quantisation tables: a q15 JPEG is flagged, a q90 one is not.
+cv2.imwrite(f"{root}/lowq.jpg", photo(106), [cv2.IMWRITE_JPEG_QUALITY, 15])
+cv2.imwrite(f"{root}/clean_q90.jpg", photo(107), [cv2.IMWRITE_JPEG_QUALITY, 90])
 PYEOF
 
 run index "$WORK/imgs" --into "$WORK/c.irbis" --features hashes --json
@@ -49,7 +52,7 @@ j = json.load(open(sys.argv[2]))
 got = {(os.path.basename(r["path"]), r["issue"]) for r in rows}
 want = {("blurry.png", "blurry"), ("dark.png", "dark"), ("bright.png", "bright"), ("grey.png", "grayscale"),
         ("flat.png", "low_information"), ("tiny.png", "tiny"), ("banner.png", "odd_aspect"),
-        ("copy.png", "exact_duplicate")}
+        ("copy.png", "exact_duplicate"), ("lowq.jpg", "low_jpeg_quality")}
 missing = want - got
 assert not missing, f"not flagged: {missing}"
 clean_flags = sorted(g for g in got if g[0].startswith("clean_") and g[1] not in ("odd_one_out", "exact_duplicate"))
@@ -59,7 +62,10 @@ assert j["total"] == len(rows) == len(j["issues"]), (j["total"], len(rows))
 assert [(r["issue"], r["reason"]) for r in rows] == [(i["issue"], i["reason"]) for i in j["issues"]]
 summary = {s["issue"]: s["images"] for s in j["summary"]}
 assert summary["dark"] == sum(1 for r in rows if r["issue"] == "dark")
-assert len(j["summary"]) == 10 and j["embeddings"] is False
+assert len(j["summary"]) == 11 and j["embeddings"] is False
+lowq = [i for i in j["issues"] if i["issue"] == "low_jpeg_quality"]
+assert [os.path.basename(i["path"]) for i in lowq] == ["lowq.jpg"], lowq
+assert abs(lowq[0]["score"] - 15) <= 2 and "quality ~15" in lowq[0]["reason"], lowq[0]
 odd = [os.path.basename(i["path"]) for i in j["issues"] if i["issue"] == "odd_one_out"]
 assert odd and odd[0] in ("tiny.png", "banner.png", "grey.png"), odd
 print("issues ok:", len(rows), "rows; odd ones out", odd)

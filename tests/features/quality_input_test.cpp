@@ -34,16 +34,17 @@ cv::Mat decode_for_index(const std::filesystem::path& p) {
   return decode_image(read_file(p), o).rgb;
 }
 
-// p99 of the Sobel magnitude (1/8 scale) by sorting every interior value: the definition.
-float reference_high_gradient(const cv::Mat& grey) {
+// p99 of the Sobel magnitude (1/8 scale) by sorting every interior value (every stride-th of
+// every stride-th row): the definition.
+float reference_high_gradient(const cv::Mat& grey, int stride = 1) {
   cv::Mat f, gx, gy, mag;
   grey.convertTo(f, CV_32F);
   cv::Sobel(f, gx, CV_32F, 1, 0, 3, 0.125);
   cv::Sobel(f, gy, CV_32F, 0, 1, 3, 0.125);
   cv::magnitude(gx, gy, mag);
   std::vector<float> v;
-  for (int y = 2; y < mag.rows - 2; ++y)
-    for (int x = 2; x < mag.cols - 2; ++x) v.push_back(mag.at<float>(y, x));
+  for (int y = 2; y < mag.rows - 2; y += stride)
+    for (int x = 2; x < mag.cols - 2; x += stride) v.push_back(mag.at<float>(y, x));
   const auto nth = v.begin() + long(double(v.size()) * 0.99);
   std::nth_element(v.begin(), nth, v.end());
   return *nth;
@@ -56,20 +57,27 @@ TEST(QualityInput, ExactMeasuresMatchTheirDefinitionsOnPhotos) {
     SCOPED_TRACE(p.string());
     const cv::Mat rgb = decode_for_index(p);
     const QualityInput in = quality_input(rgb);
-    // The shared grey is the decode's grey, area-resized.
+    // The shared grey is the decode's grey, area-resized (rounded once: within one grey level).
     cv::Mat grey;
     cv::cvtColor(rgb, grey, cv::COLOR_RGB2GRAY);
-    EXPECT_EQ(cv::norm(in.grey, resize_area(grey, kQualityGreySide, kQualityGreySide), cv::NORM_INF), 0);
+    EXPECT_LE(cv::norm(in.grey, resize_area(grey, kQualityGreySide, kQualityGreySide), cv::NORM_INF), 1);
     const QualityRow q = quality_measures(in);
-    // Luminance over every pixel of the decode.
-    std::vector<uint8_t> lum(grey.begin<uint8_t>(), grey.end<uint8_t>());
+    // Luminance over the grid's pixels: every step-th of every step-th row, from step / 2.
+    const int step = sample_grid_step(grey.cols, grey.rows, kLumGridPoints);
+    std::vector<uint8_t> lum;
+    for (int y = step / 2; y < grey.rows; y += step)
+      for (int x = step / 2; x < grey.cols; x += step) lum.push_back(grey.at<uint8_t>(y, x));
+    // step = floor(sqrt(pixels / kLumGridPoints)): between kLumGridPoints and 4x that many points.
+    EXPECT_GE(double(lum.size()), 0.9 * kLumGridPoints);
+    EXPECT_LE(double(lum.size()), 4.2 * kLumGridPoints);
     std::sort(lum.begin(), lum.end());
     const auto pct = [&](double f) { return lum[std::min(lum.size() - 1, size_t(std::ceil(f * double(lum.size())) - 1))] / 255.f; };
     EXPECT_FLOAT_EQ(q[kLumP01], pct(0.01));
     EXPECT_FLOAT_EQ(q[kLumP50], pct(0.50));
     EXPECT_FLOAT_EQ(q[kLumP99], pct(0.99));
+    cv::Mat lum_mat(lum, false);
     cv::Scalar mean, sd;
-    cv::meanStdDev(grey, mean, sd);
+    cv::meanStdDev(lum_mat, mean, sd);
     EXPECT_NEAR(q[kLumMean], mean[0] / 255, 1e-5);
     EXPECT_NEAR(q[kLumStd], sd[0] / 255, 1e-5);
     // Laplacian variance (float Laplacian) and the gradient percentiles (sorting every value).
@@ -81,11 +89,14 @@ TEST(QualityInput, ExactMeasuresMatchTheirDefinitionsOnPhotos) {
     const float g_fine = reference_high_gradient(in.grey);
     const float g_coarse = reference_high_gradient(resize_area(in.grey, kQualityGreySide / 2, kQualityGreySide / 2));
     EXPECT_NEAR(q[kEdgeRatio], std::min(2.f, g_fine / g_coarse), 1e-5);
-    // Sharpness: re-blur ratio and Immerkaer's noise in float.
+    // Sharpness, on its own 192 px grey: re-blur ratio (p99s on every other pixel of every other
+    // row) and Immerkaer's noise in float.
+    EXPECT_LE(cv::norm(in.sharpness_grey, resize_area(grey, kSharpnessGreySide, kSharpnessGreySide), cv::NORM_INF), 1);
     const SharpnessRow s = sharpness_measures(in);
     cv::Mat reblurred, response;
+    in.sharpness_grey.convertTo(fine, CV_32F);
     cv::GaussianBlur(fine, reblurred, cv::Size(0, 0), 1.0);
-    EXPECT_NEAR(s[kEdgeReblur], std::min(1.f, reference_high_gradient(reblurred) / g_fine), 1e-5);
+    EXPECT_NEAR(s[kEdgeReblur], std::min(1.f, reference_high_gradient(reblurred, 2) / reference_high_gradient(in.sharpness_grey, 2)), 1e-5);
     const cv::Mat mask = (cv::Mat_<float>(3, 3) << 1, -2, 1, -2, 4, -2, 1, -2, 1);
     cv::filter2D(fine, response, CV_32F, mask);
     const double mean_abs = cv::mean(cv::abs(response(cv::Rect(1, 1, response.cols - 2, response.rows - 2))))[0];
@@ -93,7 +104,31 @@ TEST(QualityInput, ExactMeasuresMatchTheirDefinitionsOnPhotos) {
   }
 }
 
-// The colour statistics come from a sample of at most 128 x 128 of the decode's pixels: they
+// The grid's luminance estimates the whole decode's: percentiles within 2 grey levels (a
+// highlight that makes a photo "not dark" covers many grid points), mean and contrast within 1 %.
+TEST(QualityInput, GridLuminanceEstimatesTheWholeDecode) {
+  for (const auto& p : debian_photos()) {
+    SCOPED_TRACE(p.string());
+    const cv::Mat rgb = decode_for_index(p);
+    const QualityRow q = quality_measures(quality_input(rgb));
+    cv::Mat grey;
+    cv::cvtColor(rgb, grey, cv::COLOR_RGB2GRAY);
+    std::vector<uint8_t> lum(grey.begin<uint8_t>(), grey.end<uint8_t>());
+    std::sort(lum.begin(), lum.end());
+    const auto pct = [&](double f) { return lum[std::min(lum.size() - 1, size_t(std::ceil(f * double(lum.size())) - 1))] / 255.f; };
+    EXPECT_NEAR(q[kLumP01], pct(0.01), 2.5 / 255);
+    EXPECT_NEAR(q[kLumP05], pct(0.05), 2.5 / 255);
+    EXPECT_NEAR(q[kLumP50], pct(0.50), 2.5 / 255);
+    EXPECT_NEAR(q[kLumP95], pct(0.95), 2.5 / 255);
+    EXPECT_NEAR(q[kLumP99], pct(0.99), 2.5 / 255);
+    cv::Scalar mean, sd;
+    cv::meanStdDev(grey, mean, sd);
+    EXPECT_NEAR(q[kLumMean], mean[0] / 255, 0.01);
+    EXPECT_NEAR(q[kLumStd], sd[0] / 255, 0.01);
+  }
+}
+
+// The colour statistics come from a sample of about 64 x 64 of the decode's pixels: they
 // estimate the whole decode's. Tolerances: colourfulness within 8 % (+0.5), coloured fraction
 // within 0.04; distinct colours are counted in the sample, so only bounded by the whole's count.
 TEST(QualityInput, SampledColourStatisticsEstimateTheWholeDecode) {
@@ -131,11 +166,12 @@ double palette_distance(const std::vector<PaletteColor>& a, const std::vector<Pa
   return sum;
 }
 
-// The palette from the shared colour sample against the palette of the decode itself (its
-// area-resized 32 px image, what was stored before the sample was shared). k-means moves a
+// The palette from the shared colour sample against the palette of the decode itself (about
+// kPaletteSamples of its own pixels on a grid). k-means moves a
 // centroid by several Delta E when its input changes slightly (so do the area-resized 128 px image
 // and the decode, 0.2 median / 9 max on these photos); tolerance: median over the photos of the
-// symmetric weighted distance below 3 Delta E, every photo below 10 (search's soft match is 20).
+// symmetric weighted distance below 6 Delta E, every photo below 15 (search's soft match is 20;
+// both palettes cluster ~1024 single pixels, so k-means' own variance is most of the distance).
 TEST(QualityInput, PaletteFromTheSampleMatchesThePaletteOfTheDecode) {
   std::vector<double> distances;
   for (const auto& p : debian_photos()) {
@@ -143,16 +179,16 @@ TEST(QualityInput, PaletteFromTheSampleMatchesThePaletteOfTheDecode) {
     const cv::Mat rgb = decode_for_index(p);
     const auto shared = palette_colors(dominant_colors(quality_input(rgb)).data());
     QualityInput whole = quality_input(rgb);
-    whole.color = rgb;  // dominant_colors area-resizes it to kPaletteSide itself
+    whole.color = rgb;  // dominant_colors takes its grid of kPaletteSamples from it
     const auto reference = palette_colors(dominant_colors(whole).data());
     ASSERT_FALSE(shared.empty());
     const double d = std::max(palette_distance(shared, reference), palette_distance(reference, shared));
-    EXPECT_LT(d, 10.0);
+    EXPECT_LT(d, 15.0);
     distances.push_back(d);
   }
   ASSERT_FALSE(distances.empty());
   std::sort(distances.begin(), distances.end());
-  EXPECT_LT(distances[distances.size() / 2], 3.0);
+  EXPECT_LT(distances[distances.size() / 2], 6.0);
 }
 
 // Queries (`search --colors`) and palettes share one sRGB -> Lab conversion: it agrees with

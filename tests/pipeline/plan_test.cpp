@@ -3,8 +3,10 @@
 
 #include <algorithm>
 
+#include "irbis/collection_layout.h"
 #include "irbis/errors.h"
 #include "irbis/pipeline.h"
+#include "irbis/quality.h"
 #include "irbis/scan.h"
 #include "pipeline/impl/plan.h"
 #include "pipeline_test_util.h"
@@ -152,4 +154,44 @@ TEST(PlanFeatures, DeclareRefusesAnotherShapeBeforeDeclaringAnything) {
   const FeaturePlan plan = plan_features(*coll, params_for(tmp / "pics", true));
   EXPECT_THROW(declare_features(*coll, plan.producers), StoreError);
   EXPECT_FALSE(coll->has_feature(kColorFeature));
+}
+
+// A feature whose stored rows are of another definition version (FeatureDef::version) is emptied
+// and back-filled by the next run, and the collection records the version; one of the same
+// version is left alone.
+TEST(PlanFeatures, RowsOfAnotherDefinitionVersionAreEmptiedAndBackFilled) {
+  test::TempDir tmp("plan_version");
+  const fs::path root = tmp / "pics";
+  test::write_photos(root, 3);
+  auto coll = Collection::open_or_create(tmp / "c.irbis");
+  index_collection(*coll, params_for(root, true));
+  ASSERT_EQ(coll->feature_rows(kSharpnessFeature), 3);
+  EXPECT_EQ(coll->meta(feature_version_key(kSharpnessFeature)), "2");
+  const FeatureView before = coll->view(kSharpnessFeature);
+  const std::vector<float> first_row(before.row_f32(0), before.row_f32(0) + kSharpnessDim);
+
+  // As a collection indexed by an irbis whose sharpness was version 1 would be: its rows are
+  // other values and no version is recorded.
+  const std::vector<float> old_rows(3 * kSharpnessDim, 7.f);
+  coll->clear_feature(kSharpnessFeature, {{feature_version_key(kSharpnessFeature), "1"}});
+  coll->stage_feature_rows(kSharpnessFeature, 0,
+                           {reinterpret_cast<const uint8_t*>(old_rows.data()), old_rows.size() * sizeof(float)});
+  coll->commit();
+  ASSERT_EQ(coll->view(kSharpnessFeature).row_f32(2)[0], 7.f);
+  const FeatureView reader = coll->view(kSharpnessFeature);  // mapped before the run empties it
+
+  const IndexReport rep = index_collection(*coll, params_for(root, true));
+  EXPECT_EQ(rep.redefined, std::vector<std::string>{kSharpnessFeature});
+  EXPECT_EQ(rep.backfilled, 3);
+  EXPECT_EQ(coll->meta(feature_version_key(kSharpnessFeature)), "2");
+  ASSERT_EQ(coll->feature_rows(kSharpnessFeature), 3);
+  const FeatureView after = coll->view(kSharpnessFeature);
+  for (int k = 0; k < kSharpnessDim; ++k) EXPECT_EQ(after.row_f32(0)[k], first_row[size_t(k)]);
+  EXPECT_NE(after.row_f32(2)[0], 7.f);
+  EXPECT_EQ(reader.row_f32(2)[0], 7.f);  // the old mapping still reads its rows
+
+  // Same version: nothing is redone.
+  const IndexReport again = index_collection(*coll, params_for(root, true));
+  EXPECT_TRUE(again.redefined.empty());
+  EXPECT_EQ(again.backfilled, 0);
 }

@@ -29,16 +29,21 @@ struct FeatureInput {
   const cv::Mat* blocks = nullptr;     // model features: its raw pooled blocks, 1 x blocks_dim CV_32F
   const QualityInput* quality = nullptr;  // groups with shares_quality_input: the small images made once
   const ImageHashes* hashes = nullptr;    // groups with shares_hashes: every hash of the image, made once
+  std::span<const uint8_t> file;          // the file's bytes (jpeg_quality reads its header)
 };
 
 // Fills `row` (exactly spec.row_bytes() bytes, zeroed) with one image's row. Runs on worker
 // threads, concurrently; throws what decoding or inference throws.
 using ComputeRow = std::function<void(const FeatureInput& in, std::span<uint8_t> row)>;
 
-// One feature file and how its rows are computed.
+// One feature file and how its rows are computed. `version` numbers the definition of its values:
+// raise it when a change moves stored values (another resize, a sampled statistic), and `index`
+// empties and back-fills the feature in collections holding rows of another version
+// (feature_version_key; docs/storage.md, "Definition versions").
 struct FeatureDef {
   FeatureSpec spec;
   ComputeRow compute;
+  int version = 1;
 };
 
 // Features computed from one decoded image; registered in image_feature_groups().
@@ -59,8 +64,8 @@ const std::vector<ImageFeatureGroup>& image_feature_groups();
 struct GroupInput {
   std::optional<QualityInput> quality;
   std::optional<ImageHashes> hashes;
-  FeatureInput input(const cv::Mat& rgb) const {
-    return {rgb, nullptr, nullptr, quality ? &*quality : nullptr, hashes ? &*hashes : nullptr};
+  FeatureInput input(const cv::Mat& rgb, std::span<const uint8_t> file) const {
+    return {rgb, nullptr, nullptr, quality ? &*quality : nullptr, hashes ? &*hashes : nullptr, file};
   }
 };
 GroupInput prepare_group_input(const ImageFeatureGroup& group, const cv::Mat& rgb);
@@ -87,6 +92,8 @@ class FeatureProducer {
   // The model whose network runs, or empty.
   virtual const std::string& model() const = 0;
   virtual const std::vector<FeatureSpec>& specs() const = 0;
+  // The definition version of specs()[f] (FeatureDef::version).
+  virtual int version(size_t f) const { (void)f; return 1; }
   // Smallest decoded side its features need (decode.min_side is a floor under it).
   virtual int min_side() const = 0;
   // Readies `workers` concurrent computations (a model loads and warms one network per worker).
@@ -99,8 +106,9 @@ class FeatureProducer {
   class Computation {
    public:
     virtual ~Computation() = default;
-    // Every feature's row of one image. Throws what decoding and inference throw.
-    virtual ProducerRows compute(const cv::Mat& rgb) = 0;
+    // Every feature's row of one image, from its decode and the file's bytes. Throws what decoding
+    // and inference throw.
+    virtual ProducerRows compute(const cv::Mat& rgb, std::span<const uint8_t> file) = 0;
   };
   virtual std::unique_ptr<Computation> begin() = 0;
 };

@@ -43,7 +43,9 @@ std::vector<std::string> collection_models(const Collection& coll);
 
 // Declares every producer's feature files and records their provenance; refuses before declaring
 // any when one exists with another shape.
-void declare_features(Collection& coll, const std::vector<std::unique_ptr<FeatureProducer>>& producers);
+// Returns the features emptied because the collection's rows are of another definition version
+// (they are back-filled like new ones).
+std::vector<std::string> declare_features(Collection& coll, const std::vector<std::unique_ptr<FeatureProducer>>& producers);
 
 // Per producer, the first id some of its feature files lack a committed row for (declared this
 // run, or an interrupted back-fill); committed_rows() when they are complete. After declaring.
