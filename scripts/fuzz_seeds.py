@@ -124,6 +124,9 @@ for src in ("a.heic", "a.avif"):
         b[at:at + 8] = struct.pack(">II", w, h)
         images[name] = bytes(b)
 
+# F9's regression seed (found by fuzz_decode): a '#' touching the width, which OpenCV's reader takes
+# as the width's terminator and Netpbm's as a comment, so the two read different sizes.
+images["comment_touching_width.pbm"] = b"P4\n4#2\n32\n" + b"\xff" * 4
 for name, data in images.items():
     put("decode", name, data)
     put("header", name, data)

@@ -24,6 +24,8 @@ struct NetpbmInfo {
 
 [[noreturn]] void malformed(const std::string& why) { throw DecodeError("malformed Netpbm header: " + why); }
 
+std::string printable(uint8_t c) { return std::isprint(c) ? std::string(1, char(c)) : "\\x" + std::to_string(int(c)); }
+
 // P1..P6: whitespace-separated decimal fields, '#' comments to the end of the line.
 class Fields {
  public:
@@ -43,6 +45,12 @@ class Fields {
     while (pos_ < b_.size() && std::isdigit(b_[pos_])) {
       v = v * 10 + uint64_t(b_[pos_++] - '0');
       if (v > 0xFFFFFFFFull) malformed(std::string("the ") + name + " is too large");
+    }
+    // A '#' touching a number is read two ways: as a comment by Netpbm's own reader, as the
+    // number's terminator by OpenCV's (which then reads the "comment" as the next field). Refused,
+    // so that the size checked here is the size decoded (F9, found by fuzz_decode).
+    if (pos_ < b_.size() && !std::isspace(b_[pos_])) {
+      malformed(std::string("the ") + name + " is followed by '" + printable(b_[pos_]) + "', not whitespace");
     }
     return v;
   }
@@ -175,6 +183,12 @@ StoredImage decode_netpbm(std::span<const uint8_t> b, const DecodeOptions& opts)
   // OpenCV's PAM reader keeps the file's RGB(A) order (its PPM reader gives BGR).
   if (i.kind == '7' && m.channels() == 3) cv::cvtColor(m, m, cv::COLOR_RGB2BGR);
   if (i.kind == '7' && m.channels() == 4) cv::cvtColor(m, m, cv::COLOR_RGBA2BGRA);
+  // Defence in depth for F9: the pixel limit was checked on the header's size, so a decoder that
+  // reads another size must not be believed.
+  if (uint64_t(m.cols) != i.width || uint64_t(m.rows) != i.height) {
+    throw DecodeError("Netpbm header declares " + std::to_string(i.width) + "x" + std::to_string(i.height) +
+                      " pixels but the data decodes as " + std::to_string(m.cols) + "x" + std::to_string(m.rows));
+  }
   out.rgb = opencv_to_rgb8(m);
   return out;
 }

@@ -277,6 +277,19 @@ TEST_F(Formats, NetpbmSmallMaxvalIsStretched) {
   EXPECT_EQ(d.rgb.at<cv::Vec3b>(0, 1), cv::Vec3b(255, 255, 255));
 }
 
+TEST_F(Formats, NetpbmCommentTouchingANumberIsRefused) {
+  // F9 (fuzz_decode): OpenCV reads "4#2..." as width 4, height 2; Netpbm's rule reads a comment.
+  // Whichever size were checked against the pixel limit, the other would be decoded: refused.
+  for (const std::string& pbm : {std::string("P4\n4#2\n32\n") + std::string(4, '\xff'),
+                                std::string("P4\n4 2#9\n") + std::string(2, '\xff')}) {
+    // The weak P4 magic needs a header that parses, so such a file is not taken for Netpbm at all.
+    EXPECT_THROW(decode_image({reinterpret_cast<const uint8_t*>(pbm.data()), pbm.size()}), DecodeError);
+  }
+  // A comment after whitespace stays fine (NetpbmSmallMaxvalIsStretched has one on its own line).
+  const std::string ok = "P2 # size next\n2 1\n15\n0 15\n";
+  EXPECT_EQ(decode_image({reinterpret_cast<const uint8_t*>(ok.data()), ok.size()}).rgb.cols, 2);
+}
+
 TEST_F(Formats, AlphaIsCompositedOnWhite) {
   for (const std::string name : {"alpha.heic", "alpha.avif", "alpha.jxl", "alpha.pam"}) {
     const cv::Mat m = decode_image(sp(file(name))).rgb;
