@@ -89,14 +89,7 @@ void write_collection(const fs::path& dir, int64_t n) {
   std::mt19937_64 rng(3);
   std::vector<std::array<uint64_t, 3>> hashes;
   for (int64_t i = 0; i < n; ++i) {
-    irbis::ImageRecord r;
-    r.path = "/photos/" + std::to_string(i / 1000) + "/" + std::to_string(i) + ".jpg";
-    r.size = 200000 + int64_t(rng() % 100000);
-    for (size_t b = 0; b < 8; ++b) r.content_hash[b] = uint8_t(uint64_t(i) >> (8 * b));
-    r.content_hash[8] = 1;
-    r.format = irbis::ImageFormat::jpeg;
-    r.width = 1024 + int(rng() % 512);
-    r.height = 768 + int(rng() % 256);
+    const irbis::ImageRecord r = irbis::bench::synthetic_record(i, "/photos/" + std::to_string(i / 1000) + "/" + std::to_string(i) + ".jpg", rng);
     std::array<uint64_t, 3> h{rng(), rng(), rng()};
     if (i > 0 && i % 100 == 0) {  // 1 %: a near-copy of an earlier image, 2 bits flipped
       h = hashes[size_t(rng() % uint64_t(i))];

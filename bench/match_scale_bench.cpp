@@ -105,14 +105,7 @@ void write_collection(const fs::path& dir, int64_t n, const cv::Mat& x, int dim,
     }
     hashes.push_back(h);
     family.push_back(fam);
-    irbis::ImageRecord r;
-    r.path = path_of(i, fam);
-    r.size = 200000 + int64_t(rng() % 100000);
-    for (size_t b = 0; b < 8; ++b) r.content_hash[b] = uint8_t(uint64_t(i) >> (8 * b));
-    r.content_hash[8] = 1;
-    r.format = irbis::ImageFormat::jpeg;
-    r.width = 1024 + int(rng() % 512);
-    r.height = 768 + int(rng() % 256);
+    const irbis::ImageRecord r = irbis::bench::synthetic_record(i, path_of(i, fam), rng);
     c->stage_image(r, {{emb, {reinterpret_cast<const uint8_t*>(e.data()), e.size() * sizeof(float)}},
                        {irbis::kHashesFeature, {reinterpret_cast<const uint8_t*>(h.data()), sizeof(h)}}});
     if ((i + 1) % 10000 == 0) c->commit();

@@ -4,9 +4,12 @@
 #include <cmath>
 #include <cstdint>
 #include <random>
+#include <string>
 #include <vector>
 
 #include <opencv2/core.hpp>
+
+#include "irbis/collection.h"
 
 namespace irbis::bench {
 
@@ -35,6 +38,19 @@ inline cv::Mat mixture(int64_t n, int d, int centres, float spread, uint64_t see
     for (int j = 0; j < d; ++j) r[j] *= inv;
   }
   return x;
+}
+
+// The catalog row of synthetic image i: a 1-1.5 MP JPEG of ~250 KB at `path`, content hash from i.
+inline ImageRecord synthetic_record(int64_t i, std::string path, std::mt19937_64& rng) {
+  ImageRecord r;
+  r.path = std::move(path);
+  r.size = 200000 + int64_t(rng() % 100000);
+  for (size_t b = 0; b < 8; ++b) r.content_hash[b] = uint8_t(uint64_t(i) >> (8 * b));
+  r.content_hash[8] = 1;
+  r.format = ImageFormat::jpeg;
+  r.width = 1024 + int(rng() % 512);
+  r.height = 768 + int(rng() % 256);
+  return r;
 }
 
 }  // namespace irbis::bench
