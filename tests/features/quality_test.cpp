@@ -7,6 +7,7 @@
 
 #include "irbis/errors.h"
 #include "irbis/image.h"
+#include "irbis/issues.h"
 #include "test_util.h"
 
 namespace irbis::test {
@@ -69,10 +70,13 @@ TEST(Sharpness, BlurKeepsEdgesUnderReblurAndRemovesGrain) {
   for (int s = 0; s < 4; ++s) {
     const cv::Mat sharp = grainy(sharp_scene(s), s);
     const SharpnessRow a = sharpness_measures(sharp), b = sharpness_measures(blurred(sharp, 2.0));
-    EXPECT_LT(a[kEdgeReblur], 0.8f) << "seed " << s;
-    EXPECT_GT(a[kFineNoise], 0.48f) << "seed " << s;
-    EXPECT_GT(b[kEdgeReblur], 0.82f) << "seed " << s;
-    EXPECT_LT(b[kFineNoise], 0.48f) << "seed " << s;
+    // Against the shipped blurry rule (both measures must cross: reblur above, noise below), with
+    // a margin, not the bits of one compiler's float rounding (clang and gcc differ in the 3rd digit).
+    const IssueParams rule;
+    EXPECT_LT(a[kEdgeReblur], rule.blurry_reblur - 0.02) << "seed " << s;
+    EXPECT_GT(a[kFineNoise], rule.blurry_noise + 0.1) << "seed " << s;
+    EXPECT_GT(b[kEdgeReblur], rule.blurry_reblur + 0.02) << "seed " << s;
+    EXPECT_LT(b[kFineNoise], rule.blurry_noise) << "seed " << s;
   }
 }
 
