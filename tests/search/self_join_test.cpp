@@ -184,30 +184,34 @@ cv::Mat mixture_with_strays(int n, int d, int centres, float spread, uint64_t se
   return x;
 }
 
-// Rows whose k-th distance is an outlier by odd_one_out's neighbourhood term (z > 4), furthest first.
-std::vector<int64_t> far_rows(const Knn& knn) {
+// Each row's distance to its k-th neighbour (-1 for a row without neighbours).
+std::vector<double> kth_distances(const Knn& knn) {
   std::vector<double> kth(knn.size(), -1);
   for (size_t i = 0; i < knn.size(); ++i)
     if (!knn[i].empty()) kth[i] = 1.0 - knn[i].back().similarity;
+  return kth;
+}
+
+// Rows whose k-th distance has a robust z-score above z_min (odd_one_out's neighbourhood term).
+std::vector<int64_t> rows_with_z_above(const Knn& knn, double z_min) {
+  const std::vector<double> kth = kth_distances(knn);
   const RobustStats st = kth_distance_stats(kth);
   std::vector<int64_t> rows;
   for (size_t i = 0; i < kth.size(); ++i)
-    if (kth[i] >= 0 && st.z(kth[i]) > 4) rows.push_back(int64_t(i));
+    if (kth[i] >= 0 && st.z(kth[i]) > z_min) rows.push_back(int64_t(i));
+  return rows;
+}
+
+// Rows whose k-th distance is an outlier by odd_one_out's neighbourhood term (z > 4), furthest first.
+std::vector<int64_t> far_rows(const Knn& knn) {
+  const std::vector<double> kth = kth_distances(knn);
+  std::vector<int64_t> rows = rows_with_z_above(knn, 4);
   std::sort(rows.begin(), rows.end(), [&](int64_t a, int64_t b) { return kth[size_t(a)] > kth[size_t(b)]; });
   return rows;
 }
 
 RowsToRefine far_candidates(double z_min) {
-  return [z_min](const Knn& knn) {
-    std::vector<double> kth(knn.size(), -1);
-    for (size_t i = 0; i < knn.size(); ++i)
-      if (!knn[i].empty()) kth[i] = 1.0 - knn[i].back().similarity;
-    const RobustStats st = kth_distance_stats(kth);
-    std::vector<int64_t> rows;
-    for (size_t i = 0; i < kth.size(); ++i)
-      if (kth[i] >= 0 && st.z(kth[i]) > z_min) rows.push_back(int64_t(i));
-    return rows;
-  };
+  return [z_min](const Knn& knn) { return rows_with_z_above(knn, z_min); };
 }
 
 // Rows a RowsToRefine names are searched against every list: with no reduction that is exact,
