@@ -7,6 +7,7 @@
 #include <opencv2/imgproc.hpp>
 #include <vector>
 
+#include "io/dav1d_log.h"
 #include "io/io_internal.h"
 #include "io/lazy_library.h"
 #include "irbis/errors.h"
@@ -18,7 +19,7 @@ namespace {
 // libheif, loaded the first time a file needs it (lazy_library.h): not linked, so commands that
 // decode no such file do not load it and its codecs at start-up.
 LazyLibrary& libheif() {
-  static LazyLibrary library(IRBIS_HEIF_SONAME, "HEIF/HEIC decoding");
+  static LazyLibrary library(IRBIS_HEIF_SONAME, "HEIF/HEIC decoding", route_dav1d_log);  // AV1 items
   return library;
 }
 
@@ -126,7 +127,8 @@ template <class T>
 using HeifPtr = std::unique_ptr<T, HeifDeleter>;
 
 [[noreturn]] void heif_fail(std::span<const uint8_t> b, const char* what, const heif_error& err) {
-  const std::string msg = err.message ? err.message : "unknown libheif error";
+  std::string msg = err.message ? err.message : "unknown libheif error";
+  if (const std::string said = take_dav1d_messages(); !said.empty()) msg += " (dav1d: " + said + ")";
   if (isobmff_is_truncated(b)) throw DecodeError(std::string("truncated HEIF data (") + what + ")");
   if (err.code == heif_error_Unsupported_feature || err.code == heif_error_Unsupported_filetype) {
     throw DecodeError(std::string("unsupported format: HEIF (") + msg + ")");
@@ -265,6 +267,7 @@ StoredImage decode_heif(std::span<const uint8_t> b, const DecodeOptions& opts) {
   const bool alpha = IRBIS_LAZY_FN(libheif(), heif_image_handle_has_alpha_channel)(source);
   HeifPtr<heif_decoding_options> dopts(IRBIS_LAZY_FN(libheif(), heif_decoding_options_alloc)());
   heif_image* raw = nullptr;
+  take_dav1d_messages();  // only this decode's messages name its error
   const heif_error err =
       IRBIS_LAZY_FN(libheif(), heif_decode_image)(source, &raw, heif_colorspace_RGB, alpha ? heif_chroma_interleaved_RGBA : heif_chroma_interleaved_RGB,
                         dopts.get());

@@ -1,6 +1,9 @@
 # No library writes to our stderr: a PNG with a broken colour profile (iCCP) and an sRGB chunk
 # out of place made libpng print "libpng warning: ..." through `index` and `report`, breaking
-# the progress bar. The image still decodes to the same pixels.
+# the progress bar. The image still decodes to the same pixels. dav1d (the AV1 decoder under
+# libavif and libheif) printed its errors ("Frame size 800x600 exceeds limit 10000" for an AVIF whose
+# frame is over the pixel limit, "Unknown OBU type ..." for a damaged one): they now go into the
+# file's own error (src/io/dav1d_log.h).
 source "$(dirname "$0")/lib/common.bash"
 
 mkdir -p "$WORK/pics"
@@ -29,4 +32,53 @@ assert_eq "$RC" 0 "report ($ERR)"
 assert_eq "$ERR" "" "report stderr"
 run info "$WORK/c.irbis" --json
 assert_eq "$(json '(d["images"], d["failed"])')" "(3, 0)" "all three decoded"
+
+# AVIFs that make dav1d complain, made here: one whose container (ispe) declares 20x20 while its AV1
+# frame is 800x600 (over --max-pixels 10000, so dav1d refuses the frame), one with its AV1 data
+# scrambled.
+mkdir -p "$WORK/avif"
+$PY - "$WORK" <<'PYEOF'
+import struct, sys, numpy as np, cv2
+cv2.imwrite(f"{sys.argv[1]}/src.png", np.random.RandomState(1).randint(0, 255, (600, 800, 3), np.uint8))
+PYEOF
+avifenc -s 10 -j 1 "$WORK/src.png" "$WORK/frame.avif" > /dev/null 2>&1
+$PY - "$WORK" <<'PYEOF'
+import struct, sys
+b = bytearray(open(f"{sys.argv[1]}/frame.avif", "rb").read())
+at = b.find(b"ispe") + 8
+assert struct.unpack(">II", bytes(b[at:at + 8])) == (800, 600)
+liar = bytearray(b); liar[at:at + 8] = struct.pack(">II", 20, 20)
+open(f"{sys.argv[1]}/avif/frame_over_limit.avif", "wb").write(liar)
+at = b.find(b"mdat") + 4
+for i in range(40): b[at + i] ^= 0x5A
+open(f"{sys.argv[1]}/avif/scrambled.avif", "wb").write(b)
+PYEOF
+# The control: libavif's own tool (same libavif and dav1d) prints dav1d's messages on these files.
+set +e
+control=$(avifdec --size-limit 10000 "$WORK/avif/frame_over_limit.avif" "$WORK/out.png" 2>&1)
+control2=$(avifdec "$WORK/avif/scrambled.avif" "$WORK/out.png" 2>&1)
+set -e
+assert_contains "$control" "exceeds limit 10000" "control: dav1d on the over-limit frame"
+assert_contains "$control2" "OBU" "control: dav1d on the scrambled data"
+
+# The over-limit frame under --max-pixels 10000 (its container's 20x20 passes), the scrambled one
+# under the default limit: each fails with irbis's error, which says what dav1d said; stderr holds
+# irbis's own lines only.
+mkdir -p "$WORK/avif2"
+mv "$WORK/avif/scrambled.avif" "$WORK/avif2/"
+for dir_limit in "avif 10000" "avif2 0"; do
+  read -r dir limit <<<"$dir_limit"
+  limit_args=(); [ "$limit" = 0 ] || limit_args=(--max-pixels "$limit")
+  run index "$WORK/$dir" --into "$WORK/$dir.irbis" "${limit_args[@]}"
+  assert_eq "$RC" 2 "index of a bad AVIF ($ERR)"
+  assert_eq "$(grep -v '^irbis: ' <<<"$ERR" || true)" "" "index stderr holds irbis's own lines only"
+done
+run info "$WORK/avif.irbis" --failures --json
+reason=$(json "d['failures'][0]['reason']")
+assert_contains "$reason" "corrupt AVIF data: cannot decode the image" "the over-limit frame's error"
+assert_contains "$reason" "(dav1d: Frame size 800x600 exceeds limit 10000)" "the over-limit frame's error names dav1d's reason"
+run info "$WORK/avif2.irbis" --failures --json
+reason=$(json "d['failures'][0]['reason']")
+assert_contains "$reason" "corrupt AVIF data: cannot decode the image" "the scrambled file's error"
+assert_contains "$reason" "(dav1d: " "the scrambled file's error names dav1d's reason"
 echo PASS
