@@ -127,6 +127,9 @@ for src in ("a.heic", "a.avif"):
 # F9's regression seed (found by fuzz_decode): a '#' touching the width, which OpenCV's reader takes
 # as the width's terminator and Netpbm's as a comment, so the two read different sizes.
 images["comment_touching_width.pbm"] = b"P4\n4#2\n32\n" + b"\xff" * 4
+# F10's regression seed (found by fuzz_header): a JPEG XL codestream declaring ysize 2^30 at the 2:1
+# ratio, so a width of 2^31, past an int.
+images["side_over_int.jxl"] = b"\xff\x0a\xfe\xff\xff\xff\x1f" + b"\x00" * 16
 for name, data in images.items():
     put("decode", name, data)
     put("header", name, data)

@@ -7,7 +7,7 @@
 #include <opencv2/imgproc.hpp>
 #include <vector>
 
-#include "io/dav1d_log.h"
+#include "io/library_messages.h"
 #include "io/io_internal.h"
 #include "io/lazy_library.h"
 #include "irbis/errors.h"
@@ -128,7 +128,7 @@ using HeifPtr = std::unique_ptr<T, HeifDeleter>;
 
 [[noreturn]] void heif_fail(std::span<const uint8_t> b, const char* what, const heif_error& err) {
   std::string msg = err.message ? err.message : "unknown libheif error";
-  if (const std::string said = take_dav1d_messages(); !said.empty()) msg += " (dav1d: " + said + ")";
+  if (const std::string said = take_library_messages(); !said.empty()) msg += " (dav1d: " + said + ")";
   if (isobmff_is_truncated(b)) throw DecodeError(std::string("truncated HEIF data (") + what + ")");
   if (err.code == heif_error_Unsupported_feature || err.code == heif_error_Unsupported_filetype) {
     throw DecodeError(std::string("unsupported format: HEIF (") + msg + ")");
@@ -267,7 +267,7 @@ StoredImage decode_heif(std::span<const uint8_t> b, const DecodeOptions& opts) {
   const bool alpha = IRBIS_LAZY_FN(libheif(), heif_image_handle_has_alpha_channel)(source);
   HeifPtr<heif_decoding_options> dopts(IRBIS_LAZY_FN(libheif(), heif_decoding_options_alloc)());
   heif_image* raw = nullptr;
-  take_dav1d_messages();  // only this decode's messages name its error
+  take_library_messages();  // only this decode's messages name its error
   const heif_error err =
       IRBIS_LAZY_FN(libheif(), heif_decode_image)(source, &raw, heif_colorspace_RGB, alpha ? heif_chroma_interleaved_RGBA : heif_chroma_interleaved_RGB,
                         dopts.get());

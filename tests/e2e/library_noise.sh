@@ -2,8 +2,9 @@
 # out of place made libpng print "libpng warning: ..." through `index` and `report`, breaking
 # the progress bar. The image still decodes to the same pixels. dav1d (the AV1 decoder under
 # libavif and libheif) printed its errors ("Frame size 800x600 exceeds limit 10000" for an AVIF whose
-# frame is over the pixel limit, "Unknown OBU type ..." for a damaged one): they now go into the
-# file's own error (src/io/dav1d_log.h).
+# frame is over the pixel limit, "Unknown OBU type ..." for a damaged one), libjxl its internal
+# failures ("./lib/jxl/image_metadata.cc:52: JXL_FAILURE: Invalid bits_per_sample: 3"): they now go
+# into the file's own error (src/io/library_messages.h).
 source "$(dirname "$0")/lib/common.bash"
 
 mkdir -p "$WORK/pics"
@@ -81,4 +82,25 @@ run info "$WORK/avif2.irbis" --failures --json
 reason=$(json "d['failures'][0]['reason']")
 assert_contains "$reason" "corrupt AVIF data: cannot decode the image" "the scrambled file's error"
 assert_contains "$reason" "(dav1d: " "the scrambled file's error names dav1d's reason"
+
+# A JPEG XL file with one byte of its header changed (bits per sample 3): libjxl prints
+# JXL_FAILURE lines; its own tool is the control.
+mkdir -p "$WORK/jxl"
+$PY - "$WORK" <<'PYEOF'
+import sys, numpy as np, cv2
+cv2.imwrite(f"{sys.argv[1]}/small.png", np.random.RandomState(2).randint(0, 255, (48, 64, 3), np.uint8))
+PYEOF
+cjxl "$WORK/small.png" "$WORK/small.jxl" -d 1 --quiet > /dev/null 2>&1
+$PY -c "import sys; b = bytearray(open(sys.argv[1], 'rb').read()); b[4] = 0xFF; open(sys.argv[2], 'wb').write(b)" \
+  "$WORK/small.jxl" "$WORK/jxl/bad_header.jxl"
+set +e
+control=$(djxl "$WORK/jxl/bad_header.jxl" "$WORK/out.png" 2>&1)
+set -e
+assert_contains "$control" "JXL_FAILURE" "control: libjxl on the changed header"
+run index "$WORK/jxl" --into "$WORK/jxl.irbis"
+assert_eq "$RC" 2 "index of a bad JPEG XL ($ERR)"
+assert_eq "$(grep -v '^irbis: ' <<<"$ERR" || true)" "" "index stderr holds irbis's own lines only (JPEG XL)"
+run info "$WORK/jxl.irbis" --failures --json
+reason=$(json "d['failures'][0]['reason']")
+assert_contains "$reason" "corrupt JPEG XL data: the decoder refused the data (libjxl: Invalid bits_per_sample" "the JPEG XL file's error names libjxl's reason"
 echo PASS

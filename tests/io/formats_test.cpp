@@ -277,6 +277,22 @@ TEST_F(Formats, NetpbmSmallMaxvalIsStretched) {
   EXPECT_EQ(d.rgb.at<cv::Vec3b>(0, 1), cv::Vec3b(255, 255, 255));
 }
 
+TEST_F(Formats, JxlSideOverAnIntIsRefused) {
+  // F10 (fuzz_header): a codestream whose SizeHeader declares ysize 2^30 at the 2:1 ratio, so
+  // xsize 2^31; read_header returned a width of -2147483648. Bits LSB first after FF 0A: small 0,
+  // ysize selector 3 + 30 bits of 2^30 - 1, ratio 7, all_default metadata.
+  std::vector<uint8_t> b = {0xFF, 0x0A, 0xFE, 0xFF, 0xFF, 0xFF, 0x1F};
+  b.resize(23, 0);
+  ASSERT_EQ(sniff_format(b), ImageFormat::jxl);
+  try {
+    const ImageHeader h = read_header(b);
+    ADD_FAILURE() << "read as " << h.width << "x" << h.height;
+  } catch (const DecodeError& e) {
+    EXPECT_NE(std::string(e.what()).find("2147483648x1073741824"), std::string::npos) << e.what();
+  }
+  EXPECT_THROW(decode_image(b), DecodeError);
+}
+
 TEST_F(Formats, NetpbmCommentTouchingANumberIsRefused) {
   // F9 (fuzz_decode): OpenCV reads "4#2..." as width 4, height 2; Netpbm's rule reads a comment.
   // Whichever size were checked against the pixel limit, the other would be decoded: refused.
