@@ -57,8 +57,11 @@ void* redirect_import(void* dl_handle, const char* symbol, void* replacement) {
 #if defined(__x86_64__) || defined(__aarch64__)
   link_map* lm = nullptr;
   if (!dl_handle || dlinfo(dl_handle, RTLD_DI_LINKMAP, &lm) != 0 || !lm || !lm->l_ld) return nullptr;
-  void* const current = dlsym(dl_handle, symbol);  // what the library's slot holds when bound
-  if (!current) return nullptr;
+  // What the library's slot holds once bound: the definition in its own dependencies, or one that
+  // comes first in the global scope (a sanitizer's interceptor of printf, another interposer).
+  void* const own = dlsym(dl_handle, symbol);
+  void* const global = dlsym(RTLD_DEFAULT, symbol);
+  if (!own && !global) return nullptr;
   const ElfW(Addr) base = lm->l_addr;
   // glibc relocates the dynamic section's addresses in place on these targets; be safe either way.
   const auto address = [base](ElfW(Addr) p) { return p < base ? p + base : p; };
@@ -89,10 +92,15 @@ void* redirect_import(void* dl_handle, const char* symbol, void* replacement) {
       const size_t sym = ELF64_R_SYM(r.r_info);  // both targets above are 64-bit
       if (sym == 0 || std::strcmp(strtab + symtab[sym].st_name, symbol) != 0) continue;
       void** slot = reinterpret_cast<void**>(base + r.r_offset);
-      // Only a slot bound to the function itself (BIND_NOW, or already called once): anything else
-      // is not a slot we understand.
-      if (*slot != current) continue;
-      if (write_slot(slot, replacement, relro)) previous = current;
+      // A slot bound to the function (BIND_NOW, or called once already), or one still pointing at
+      // the library's own lazy-binding stub (a library loaded at start-up by a program linked
+      // without -z now, as the fuzz targets are): anything else is not a slot we understand.
+      void* const bound = *slot;
+      if (!bound) continue;
+      Dl_info where{};
+      const bool lazy_stub = dladdr(bound, &where) && where.dli_fbase == reinterpret_cast<void*>(base);
+      if (bound != own && bound != global && !lazy_stub) continue;
+      if (write_slot(slot, replacement, relro)) previous = lazy_stub ? (own ? own : global) : bound;
     }
   }
   return previous;
