@@ -4,7 +4,9 @@
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <unistd.h>
 #include <memory>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
@@ -275,6 +277,54 @@ TEST_F(Formats, NetpbmSmallMaxvalIsStretched) {
   const DecodedImage d = decode_image({reinterpret_cast<const uint8_t*>(pgm.data()), pgm.size()});
   EXPECT_EQ(d.rgb.at<cv::Vec3b>(0, 0), cv::Vec3b(0, 0, 0));
   EXPECT_EQ(d.rgb.at<cv::Vec3b>(0, 1), cv::Vec3b(255, 255, 255));
+}
+
+// What dav1d (under libavif) and libjxl would print on stderr goes into the file's DecodeError
+// instead (src/io/library_messages.h): stderr is captured around each decode and must stay empty.
+TEST_F(Formats, LibraryMessagesGoIntoTheErrorNotStderr) {
+  struct Case {
+    const char* what;
+    std::vector<uint8_t> bytes;
+    DecodeOptions opts;
+    const char* said;
+  };
+  std::vector<uint8_t> avif = file("a.avif");  // a 240x160 frame in a container that says 24x16
+  const char tag[4] = {'i', 's', 'p', 'e'};
+  const size_t at = size_t(std::search(avif.begin(), avif.end(), tag, tag + 4) - avif.begin()) + 8;
+  ASSERT_LT(at + 8, avif.size());
+  const uint8_t small_ispe[8] = {0, 0, 0, 24, 0, 0, 0, 16};
+  std::copy(small_ispe, small_ispe + 8, avif.begin() + long(at));
+  DecodeOptions limit;
+  limit.max_pixels = 1000;
+  std::vector<uint8_t> jxl = file("pixels.jxl");
+  jxl[4] = 0xFF;  // bits per sample 3 in its image header
+  const std::vector<Case> cases = {
+      {"AVIF frame over the limit", avif, limit, "(dav1d: Frame size 240x160 exceeds limit 1000)"},
+      {"JPEG XL header changed", jxl, {}, "(libjxl: Invalid bits_per_sample: 3)"},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.what);
+    TempDir tmp("stderr");
+    const fs::path captured = tmp.path() / "stderr.txt";
+    std::fflush(stderr);
+    const int saved = ::dup(2);
+    const int fd = ::open(captured.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    ASSERT_GE(fd, 0);
+    ::dup2(fd, 2);
+    ::close(fd);
+    std::string error;
+    try {
+      decode_image(sp(c.bytes), c.opts);
+    } catch (const DecodeError& e) {
+      error = e.what();
+    }
+    std::fflush(stderr);
+    ::dup2(saved, 2);
+    ::close(saved);
+    const std::vector<uint8_t> printed = test::read_file(captured);
+    EXPECT_EQ(std::string(printed.begin(), printed.end()), "") << "a library printed on stderr";
+    EXPECT_NE(error.find(c.said), std::string::npos) << error;
+  }
 }
 
 TEST_F(Formats, JxlSideOverAnIntIsRefused) {
