@@ -327,6 +327,52 @@ TEST_F(Formats, LibraryMessagesGoIntoTheErrorNotStderr) {
   }
 }
 
+// F11 (fuzz_decode, a 13 s slow unit under ASan): a HEIC grid item whose ispe says 32x24 and whose
+// grid box declares an 8192x6144 canvas (one 32x24 tile). libheif allocated and filled the whole
+// canvas (1.1 s, ~200 MB in a Release build) before the decoded size was found to disagree; now
+// libheif's side limit follows the declared size and it is refused before anything is decoded. The
+// file is the fuzzer's input cut to its boxes (also a seed in scripts/fuzz_seeds.py).
+TEST_F(Formats, HeifCanvasLargerThanItsDeclaredSizeIsRefusedBeforeDecoding) {
+  const std::string hex =
+      "0000001c6674797068656963000000006d696631686569636d696166000001aa6d657461000000000000002168646c72"
+      "000000000000000070696374000000000000000000000000000000000e7069746d000000000002000000106964617400"
+      "0000000020001800000038696c6f630100000044400002000100000000000001ce0001000000000000010c0002000100"
+      "0000000001000100000000000000080000003869696e6600000000000200000015696e66650200000100010000687663"
+      "310000000015696e666502000000000200006772696400000000d569707270000000b36970636f000000736876634301"
+      "03700000000000000000001ef000fcfdf8f800000f03200001001840010c01ffff03700000030090000003000003001e"
+      "ba0240210001002742010103700000030090000003000003001ea020810596eaae9ae6c0800000030080000003008422"
+      "000100064401c173c1890000001469737065000000000000004000000040000000146973706500000000000000200000"
+      "0018000000107069786900000000030808080000001a69706d610000000000000002000102810200020203840000001a"
+      "69726566000000000000000e64696d67000200010001000001146d646174000001082801af1321f0fa37e535106b0513"
+      "faa3552bd4b3cacb7ffa9d854f9bffbaae90149acfff65aeb093d94a2088d1571c3b6b6c43b531daa2ac1803868f8f1e"
+      "b7cde15eb44259664735ab594575520e7bcae54599e45a6b7030f43ab57d69fc814d5814141414141414141414141414"
+      "14141414141414141414141414e9f56fb54c7531ebd04820f0cad2b7af7dd54df1f6a49fa48461a98796412681050205"
+      "80cca0f716995ffdfcefe46b1e103775f2dce72a2e22f7f90faa62d998b1a5b26fdf4033fb36cae9a08e6608b77fd521"
+      "c0c57f0e1356e50847286d183080d1dafd25d00c50f73c360ccd100434b295f283282420f94dde67155ebb8723138392"
+      "fd9ce9d97886bfa5a5ff";
+  std::vector<uint8_t> grid;
+  for (size_t i = 0; i + 1 < hex.size(); i += 2) grid.push_back(uint8_t(std::stoi(hex.substr(i, 2), nullptr, 16)));
+  ASSERT_EQ(grid.size(), 730u);
+  EXPECT_EQ(read_header(grid).width, 32);
+  const std::string error = decode_error(grid, {});
+  EXPECT_NE(error.find("Image size 8192x6144 exceeds the maximum image size"), std::string::npos) << error;
+
+  // The HEVC frame of a plain image likewise (libde265 decodes it at the size its SPS declares): a
+  // 1280x720 frame in a container that says 32x24 is refused before it is decoded.
+  TempDir tmp("heifframe");
+  test::write_file(tmp.path() / "wide.png", test::encode(test::synthetic_photo(1280, 720, 5), ".png"));
+  run(tmp.path(), "heif-enc -q 30 -o wide.heic wide.png");
+  std::vector<uint8_t> heic = test::read_file(tmp.path() / "wide.heic");
+  const char tag[4] = {'i', 's', 'p', 'e'};
+  const size_t at = size_t(std::search(heic.begin(), heic.end(), tag, tag + 4) - heic.begin()) + 8;
+  ASSERT_LT(at + 8, heic.size());
+  EXPECT_EQ(decode_image(heic).rgb.cols, 1280);  // as written
+  const uint8_t small_ispe[8] = {0, 0, 0, 32, 0, 0, 0, 24};
+  std::copy(small_ispe, small_ispe + 8, heic.begin() + long(at));
+  const std::string frame_error = decode_error(heic, {});
+  EXPECT_NE(frame_error.find("Coded image size 1280x720 exceeds the maximum image size"), std::string::npos) << frame_error;
+}
+
 TEST_F(Formats, JxlSideOverAnIntIsRefused) {
   // F10 (fuzz_header): a codestream whose SizeHeader declares ysize 2^30 at the 2:1 ratio, so
   // xsize 2^31; read_header returned a width of -2147483648. Bits LSB first after FF 0A: small 0,
