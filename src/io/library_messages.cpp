@@ -2,10 +2,13 @@
 
 #include <dav1d/dav1d.h>
 #include <dlfcn.h>
+#include <link.h>
 
 #include <atomic>
 #include <cstdarg>
 #include <cstdio>
+#include <cstring>
+#include <vector>
 #include <utility>
 
 #include "io/library_imports.h"
@@ -69,6 +72,27 @@ int fprintf_chk_kept(FILE* stream, int /*fortify flag*/, const char* format, ...
   va_end(ap);
   return n;
 }
+void keep_text(const char* text, size_t n) {
+  std::string m(text, n);
+  while (!m.empty() && (m.back() == '\n' || m.back() == ' ')) m.pop_back();
+  if (m.empty() || messages.size() >= kMaxMessages) return;
+  messages += (messages.empty() ? "" : "; ") + m;
+  if (messages.size() > kMaxMessages) messages.resize(kMaxMessages);
+}
+int fputs_kept(const char* text, FILE* stream) {
+  if (stream != stderr) return std::fputs(text, stream);
+  keep_text(text, std::strlen(text));
+  return 1;
+}
+int fputc_kept(int c, FILE* stream) {
+  if (stream != stderr) return std::fputc(c, stream);
+  return c;  // single characters to stderr are line ends after a message
+}
+size_t fwrite_kept(const void* data, size_t size, size_t count, FILE* stream) {
+  if (stream != stderr) return std::fwrite(data, size, count, stream);  // e.g. libpng writing a PNG
+  keep_text(static_cast<const char*>(data), size * count);
+  return count;
+}
 
 }  // namespace
 
@@ -86,6 +110,30 @@ void route_stderr_prints(void* dl_handle) {
   redirect_import(dl_handle, "vfprintf", reinterpret_cast<void*>(&vfprintf_kept));
   redirect_import(dl_handle, "__fprintf_chk", reinterpret_cast<void*>(&fprintf_chk_kept));
   redirect_import(dl_handle, "fprintf", reinterpret_cast<void*>(&fprintf_kept));
+  redirect_import(dl_handle, "fputs", reinterpret_cast<void*>(&fputs_kept));
+  redirect_import(dl_handle, "fputc", reinterpret_cast<void*>(&fputc_kept));
+  redirect_import(dl_handle, "fwrite", reinterpret_cast<void*>(&fwrite_kept));
+}
+
+void route_stderr_prints_of_loaded(std::initializer_list<const char*> names) {
+  std::vector<std::string> paths;
+  dl_iterate_phdr(
+      [](dl_phdr_info* info, size_t, void* data) {
+        if (info->dlpi_name && *info->dlpi_name) static_cast<std::vector<std::string>*>(data)->push_back(info->dlpi_name);
+        return 0;
+      },
+      &paths);
+  for (const std::string& path : paths) {
+    const std::string file = path.substr(path.rfind('/') + 1);
+    for (const char* name : names) {
+      if (file.rfind(name, 0) != 0) continue;
+      // Already loaded (by the library that needs it): this only gets a handle, no new load.
+      if (void* handle = dlopen(path.c_str(), RTLD_NOW | RTLD_NOLOAD)) {
+        route_stderr_prints(handle);
+        dlclose(handle);
+      }
+    }
+  }
 }
 
 std::string take_library_messages() { return std::exchange(messages, std::string()); }

@@ -3,8 +3,9 @@
 # the progress bar. The image still decodes to the same pixels. dav1d (the AV1 decoder under
 # libavif and libheif) printed its errors ("Frame size 800x600 exceeds limit 10000" for an AVIF whose
 # frame is over the pixel limit, "Unknown OBU type ..." for a damaged one), libjxl its internal
-# failures ("./lib/jxl/image_metadata.cc:52: JXL_FAILURE: Invalid bits_per_sample: 3"): they now go
-# into the file's own error (src/io/library_messages.h).
+# failures ("./lib/jxl/image_metadata.cc:52: JXL_FAILURE: Invalid bits_per_sample: 3"), libpng its
+# errors ("libpng error: IDAT: CRC error"): they now go into the file's own error
+# (src/io/library_messages.h).
 source "$(dirname "$0")/lib/common.bash"
 
 mkdir -p "$WORK/pics"
@@ -103,4 +104,24 @@ assert_eq "$(grep -v '^irbis: ' <<<"$ERR" || true)" "" "index stderr holds irbis
 run info "$WORK/jxl.irbis" --failures --json
 reason=$(json "d['failures'][0]['reason']")
 assert_contains "$reason" "corrupt JPEG XL data: the decoder refused the data (libjxl: Invalid bits_per_sample" "the JPEG XL file's error names libjxl's reason"
+
+# A PNG whose compressed data is scrambled: libpng's error handler printed "libpng error: IDAT: ..."
+# (OpenCV itself, same libpng, is the control).
+mkdir -p "$WORK/png"
+$PY - "$WORK/png" <<'PYEOF'
+import subprocess, sys, numpy as np, cv2
+ok, buf = cv2.imencode(".png", np.random.RandomState(3).randint(0, 255, (64, 64, 3), np.uint8))
+b = bytearray(buf.tobytes())
+at = b.find(b"IDAT") + 4 + 10
+for k in range(20): b[at + k] ^= 0xA5
+open(f"{sys.argv[1]}/scrambled.png", "wb").write(b)
+r = subprocess.run([sys.executable, "-c", f"import cv2; cv2.imread('{sys.argv[1]}/scrambled.png')"], capture_output=True, text=True)
+assert "libpng error" in r.stderr, "the test PNG no longer makes libpng print an error: " + r.stderr
+PYEOF
+run index "$WORK/png" --into "$WORK/png.irbis"
+assert_eq "$RC" 2 "index of a bad PNG ($ERR)"
+assert_eq "$(grep -v '^irbis: ' <<<"$ERR" || true)" "" "index stderr holds irbis's own lines only (PNG)"
+run info "$WORK/png.irbis" --failures --json
+reason=$(json "d['failures'][0]['reason']")
+assert_contains "$reason" "corrupt or truncated PNG data (could not be decoded: IDAT: " "the PNG's error names libpng's reason"
 echo PASS

@@ -279,7 +279,7 @@ TEST_F(Formats, NetpbmSmallMaxvalIsStretched) {
   EXPECT_EQ(d.rgb.at<cv::Vec3b>(0, 1), cv::Vec3b(255, 255, 255));
 }
 
-// What dav1d (under libavif) and libjxl would print on stderr goes into the file's DecodeError
+// What dav1d (under libavif), libjxl and libpng would print on stderr goes into the file's DecodeError
 // instead (src/io/library_messages.h): stderr is captured around each decode and must stay empty.
 TEST_F(Formats, LibraryMessagesGoIntoTheErrorNotStderr) {
   struct Case {
@@ -298,9 +298,15 @@ TEST_F(Formats, LibraryMessagesGoIntoTheErrorNotStderr) {
   limit.max_pixels = 1000;
   std::vector<uint8_t> jxl = file("pixels.jxl");
   jxl[4] = 0xFF;  // bits per sample 3 in its image header
+  std::vector<uint8_t> png = test::encode(src_rgb_, ".png");
+  const char idat[4] = {'I', 'D', 'A', 'T'};
+  const size_t data = size_t(std::search(png.begin(), png.end(), idat, idat + 4) - png.begin()) + 4;
+  ASSERT_LT(data + 30, png.size());
+  for (size_t k = 10; k < 30; ++k) png[data + k] ^= 0xA5;  // scrambled compressed data: CRC error
   const std::vector<Case> cases = {
       {"AVIF frame over the limit", avif, limit, "(dav1d: Frame size 240x160 exceeds limit 1000)"},
       {"JPEG XL header changed", jxl, {}, "(libjxl: Invalid bits_per_sample: 3)"},
+      {"PNG data scrambled", png, {}, "corrupt or truncated PNG data (could not be decoded: IDAT: "},
   };
   for (const Case& c : cases) {
     SCOPED_TRACE(c.what);
