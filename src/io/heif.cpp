@@ -58,6 +58,70 @@ void for_each_box(std::span<const uint8_t> b, F f) {
     if (!f(box)) return;
 }
 
+// libheif 1.15 asserts (aborting the process) when a derived image (grid, iden, iovl) refers through
+// `dimg` to an item that is not an image it knows (F12: an `iden` item over an item of type
+// 'hvc2'). Every dimg reference must name an item whose infe type is one libheif decodes as an
+// image; "" when they all do (or the boxes cannot be followed: libheif reports that), else why not.
+std::string heif_bad_derivation(std::span<const uint8_t> b) {
+  std::span<const uint8_t> meta;
+  for_each_box(b, [&](const Box& x) {
+    if (std::memcmp(x.type, "meta", 4) != 0) return true;
+    if (x.payload.size() >= 4) meta = x.payload.subspan(4);  // full box: version and flags
+    return false;
+  });
+  std::span<const uint8_t> iinf, iref;
+  for_each_box(meta, [&](const Box& x) {
+    if (std::memcmp(x.type, "iinf", 4) == 0) iinf = x.payload;
+    if (std::memcmp(x.type, "iref", 4) == 0) iref = x.payload;
+    return true;
+  });
+  if (iref.size() < 4) return "";
+  std::vector<std::pair<uint32_t, std::string>> types;  // item id, infe item_type ("" before version 2)
+  if (iinf.size() >= 6) {
+    const size_t header = iinf[0] == 0 ? 6 : 8;  // version, flags, entry count (16 or 32 bits)
+    if (iinf.size() >= header) {
+      for_each_box(iinf.subspan(header), [&](const Box& x) {
+        if (std::memcmp(x.type, "infe", 4) != 0 || x.payload.size() < 4) return true;
+        const int version = x.payload[0];
+        const std::span<const uint8_t> p = x.payload.subspan(4);
+        if (version >= 2) {
+          const size_t id_size = version == 2 ? 2 : 4;
+          if (p.size() >= id_size + 6)
+            types.emplace_back(id_size == 2 ? be16(p.data()) : be32(p.data()),
+                               std::string(reinterpret_cast<const char*>(p.data()) + id_size + 2, 4));
+        } else if (p.size() >= 2) {
+          types.emplace_back(be16(p.data()), "");
+        }
+        return true;
+      });
+    }
+  }
+  const auto is_image = [&](uint32_t id) {
+    for (const auto& [item, type] : types)
+      if (item == id) return type == "hvc1" || type == "av01" || type == "grid" || type == "iden" || type == "iovl";
+    return false;
+  };
+  const size_t id_size = iref[0] == 0 ? 2 : 4;
+  std::string why;
+  for_each_box(iref.subspan(4), [&](const Box& x) {
+    if (std::memcmp(x.type, "dimg", 4) != 0) return true;
+    const std::span<const uint8_t> p = x.payload;
+    if (p.size() < id_size + 2) return true;
+    const auto id_at = [&](size_t at) { return id_size == 2 ? be16(p.data() + at) : be32(p.data() + at); };
+    const uint32_t from = id_at(0);
+    const uint32_t count = be16(p.data() + id_size);
+    for (uint32_t k = 0; k < count && id_size + 2 + (k + 1) * id_size <= p.size(); ++k) {
+      const uint32_t to = id_at(id_size + 2 + k * id_size);
+      if (!is_image(to)) {
+        why = "item " + std::to_string(from) + " is derived from item " + std::to_string(to) + ", which is not an image";
+        return false;
+      }
+    }
+    return true;
+  });
+  return why;
+}
+
 // The primary item's irot/imir, in the order ipma lists them, as an Exif orientation; 1 when the
 // file has none or its boxes cannot be followed (libheif then reports the problem, if any).
 int heif_primary_orientation(std::span<const uint8_t> b) {
@@ -238,6 +302,7 @@ ImageHeader heif_header(std::span<const uint8_t> b) {
 }
 
 StoredImage decode_heif(std::span<const uint8_t> b, const DecodeOptions& opts) {
+  if (const std::string why = heif_bad_derivation(b); !why.empty()) throw DecodeError("malformed HEIF: " + why);
   OpenHeif h = open_heif(b);
   StoredImage out;
   out.header = stored_header(h.primary.get(), ImageFormat::heif);

@@ -361,6 +361,20 @@ TEST_F(Formats, HeifCanvasLargerThanItsDeclaredSizeIsRefusedBeforeDecoding) {
   EXPECT_NE(frame_error.find("Coded image size 1280x720 exceeds the maximum image size"), std::string::npos) << frame_error;
 }
 
+// F12 (fuzz_decode, after 870,989 executions): an `iden` item derived from an item of type 'hvc2',
+// which libheif 1.15 does not know as an image: its decode asserted ("Assertion `imginfo' failed")
+// and aborted the process. Refused before libheif decodes (fuzz/regressions/, also a seed).
+TEST_F(Formats, HeifDerivedFromANonImageItemIsRefused) {
+  const std::vector<uint8_t> bad = test::read_file(fs::path(IRBIS_SOURCE_DIR) / "fuzz/regressions/iden_of_a_non_image.heic");
+  EXPECT_EQ(decode_error(bad, {}), "malformed HEIF: item 2 is derived from item 1, which is not an image");
+  // Real files still decode: derived items of real images are images (heif-enc's grid-free files
+  // have none; the F11 grid's tile is an hvc1 item and gets as far as the canvas limit).
+  EXPECT_EQ(decode_image(file("a.heic")).rgb.cols, 240);
+  EXPECT_EQ(decode_error(test::read_file(fs::path(IRBIS_SOURCE_DIR) / "fuzz/regressions/grid_canvas_over_ispe.heic"), {})
+                .find("malformed HEIF"),
+            std::string::npos);
+}
+
 TEST_F(Formats, JxlSideOverAnIntIsRefused) {
   // F10 (fuzz_header): a codestream whose SizeHeader declares ysize 2^30 at the 2:1 ratio, so
   // xsize 2^31; read_header returned a width of -2147483648. Bits LSB first after FF 0A: small 0,
