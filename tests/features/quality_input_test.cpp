@@ -154,6 +154,12 @@ TEST(QualityInput, ShrinkIsThePerPixelAreaAverage) {
     cv::Mat grey;
     cv::cvtColor(rgb, grey, cv::COLOR_RGB2GRAY);
     const QualityInput in = quality_input(rgb);
+    // The luminance histogram is of cvtColor's grey too.
+    std::array<int64_t, 256> hist{};
+    const int step = sample_grid_step(rgb.cols, rgb.rows, kLumGridPoints);
+    for (int y = step / 2; y < grey.rows; y += step)
+      for (int x = step / 2; x < grey.cols; x += step) ++hist[grey.at<uint8_t>(y, x)];
+    EXPECT_EQ(in.lum_hist, hist);
     EXPECT_EQ(cv::norm(in.grey, reference_shrink(grey, kQualityGreySide, kQualityGreySide), cv::NORM_INF), 0);
     EXPECT_EQ(cv::norm(in.sharpness_grey, reference_shrink(grey, kSharpnessGreySide, kSharpnessGreySide), cv::NORM_INF), 0);
   }
