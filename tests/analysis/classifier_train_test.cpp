@@ -95,8 +95,8 @@ TEST(ClassifierTrain, CrossValidationPicksTheInformativeInput) {
   const cv::Mat useless = noise(informative.rows, 8, 6);
   for (int order = 0; order < 2; ++order) {
     // The informative rows under either name and in either position.
-    std::vector<ClassifierCandidate> c = {{ClassifierInput::full, order ? informative : useless},
-                                          {ClassifierInput::blocks, order ? useless : informative}};
+    std::vector<ClassifierCandidate> c = {{ClassifierInput::full, order ? informative : useless, {}},
+                                          {ClassifierInput::blocks, order ? useless : informative, {}}};
     TrainOptions opts;
     const TrainResult tr = train_classifier(c, y, kClasses, opts);
     EXPECT_TRUE(tr.input_cross_validated);
