@@ -22,7 +22,8 @@ namespace irbis {
 //   blocks-sqrt: the same after a signed square root of every pooled value (power normalisation:
 //                damps the few channels that dominate a block; helps on textures)
 //   blocks-sqrt-rff: blocks-sqrt mapped through random Fourier features (RandomFeatures below):
-//                the linear model on them is a non-linear (Gaussian-kernel) classifier of blocks-sqrt
+//                the linear model on them is a non-linear (Gaussian-kernel) classifier of blocks-sqrt;
+//                only when asked for (`--input blocks-sqrt-rff`), not a default candidate
 // All are computed from what a collection stores (the descriptor and every pooled block), so
 // `irbis train` can cross-validate them without re-indexing.
 enum class ClassifierInput { full, blocks, blocks_sqrt, blocks_sqrt_rff };

@@ -158,6 +158,8 @@ TEST(ClassifierTrain, BlockInputs) {
   EXPECT_EQ(classifier_input_dim(card, ClassifierInput::full), 2);
   for (ClassifierInput v : default_classifier_inputs())
     EXPECT_EQ(parse_classifier_input(classifier_input_name(v)), v);
+  EXPECT_EQ(parse_classifier_input("blocks-sqrt-rff"), ClassifierInput::blocks_sqrt_rff);
+  EXPECT_EQ(classifier_input_name(ClassifierInput::blocks_sqrt_rff), std::string("blocks-sqrt-rff"));
   EXPECT_THROW(parse_classifier_input("auto"), UsageError);
 }
 
