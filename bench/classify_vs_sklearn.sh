@@ -12,16 +12,21 @@
 # Usage: bench/classify_vs_sklearn.sh DIR [build-dir]   (DIR from scripts/make_texture_set.py)
 # Environment: INDEXED=PREFIX reuses collections PREFIX.train.irbis and PREFIX.heldout.irbis
 # (already indexed from DIR/train and DIR/heldout) instead of indexing again; SKLEARN=0 skips part 3
-# (scikit-learn's lbfgs needs minutes per input at the weakest penalty on a loaded machine).
+# (scikit-learn's lbfgs needs minutes per input at the weakest penalty on a loaded machine);
+# MODEL=NAME trains on that model's embeddings (e.g. inception_v3; the collections must have them:
+# `irbis index DIR/train --into PREFIX.train.irbis --model NAME`); INPUTS="full blocks ..." sets the
+# forced inputs of part 2 (default: every input).
 set -euo pipefail
 DIR=$1
 BUILD=${2:-build}
 PY=/usr/bin/python3
 IRBIS="$BUILD/irbis"
+MODEL=${MODEL:-mobilenet_v2_mid}
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
 [ -x "$IRBIS" ] || { echo "build $IRBIS first" >&2; exit 1; }
 echo "machine: $(lscpu | grep 'Model name' | sed 's/.*: *//'), $(nproc) cores; load $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "model: $MODEL"
 echo "set: $DIR: train $(find "$DIR/train" -type f | wc -l) images, heldout $(find "$DIR/heldout" -type f | wc -l)"
 # (the collections are used where they are: irbis refuses a collection reached through a symlink)
 if [ -n "${INDEXED:-}" ]; then
@@ -47,7 +52,7 @@ run() {  # name, train options...
   shift
   local t0 t1
   t0=$(date +%s.%N)
-  "$IRBIS" train "$TRAIN" --labels folders --out "$TMP/$name.clf" --seed 1 --json "$@" >"$TMP/$name.json"
+  "$IRBIS" train "$TRAIN" --labels folders --out "$TMP/$name.clf" --seed 1 --json --model "$MODEL" "$@" >"$TMP/$name.json"
   t1=$(date +%s.%N)
   "$IRBIS" predict "$TMP/$name.clf" --collection "$HELD" --out "$TMP/$name.csv" >/dev/null 2>&1
   "$PY" -c '
@@ -66,7 +71,7 @@ echo "1. old default (irbis train --input full --no-refit)"
 run old --input full --no-refit
 echo "2. new default (irbis train)"
 run new
-for input in full blocks blocks-sqrt; do
+for input in ${INPUTS:-full blocks blocks-sqrt blocks-sqrt-rff}; do
   echo "   forced --input $input"
   run "forced-$input" --input "$input"
 done

@@ -21,10 +21,14 @@ namespace irbis {
 //                (default model: 3720-d; better on texture-like classes)
 //   blocks-sqrt: the same after a signed square root of every pooled value (power normalisation:
 //                damps the few channels that dominate a block; helps on textures)
+//   blocks-sqrt-rff: blocks-sqrt mapped through random Fourier features (RandomFeatures below):
+//                the linear model on them is a non-linear (Gaussian-kernel) classifier of blocks-sqrt;
+//                only when asked for (`--input blocks-sqrt-rff`), not a default candidate
 // All are computed from what a collection stores (the descriptor and every pooled block), so
 // `irbis train` can cross-validate them without re-indexing.
-enum class ClassifierInput { full, blocks, blocks_sqrt };
-ClassifierInput parse_classifier_input(const std::string& s);  // "full" | "blocks" | "blocks-sqrt"
+enum class ClassifierInput { full, blocks, blocks_sqrt, blocks_sqrt_rff };
+// "full" | "blocks" | "blocks-sqrt" | "blocks-sqrt-rff"
+ClassifierInput parse_classifier_input(const std::string& s);
 const char* classifier_input_name(ClassifierInput v);
 // The candidates `irbis train` cross-validates when --input is not given, simplest first (ties
 // go to the earlier one).
@@ -33,11 +37,40 @@ std::vector<ClassifierInput> default_classifier_inputs();
 inline bool reads_blocks(ClassifierInput v) { return v != ClassifierInput::full; }
 int classifier_input_dim(const ModelCard& card, ClassifierInput v);
 
+// Random Fourier features (Rahimi & Recht, "Random features for large-scale kernel machines",
+// NIPS 2007): z(x) = sqrt(2 / dim) cos(W x + b) with W ~ N(0, 1 / sigma^2) and b ~ U[0, 2 pi)
+// drawn from a fixed seed by a portable generator (same numbers on every platform), so z·z'
+// approximates the Gaussian kernel exp(-|x - x'|^2 / (2 sigma^2)) and the logistic regression on
+// z is a non-linear classifier of x that keeps the convex fit, the calibrated probabilities and
+// LIME. The map is stored by its parameters (a .clf holds seed, dim and sigma, not W).
+inline constexpr int kRandomFeatureDim = 4096;
+inline constexpr uint64_t kRandomFeatureSeed = 20071203;
+struct RandomFeatures {
+  int input_dim = 0;
+  int dim = 0;          // 0: no map
+  uint64_t seed = 0;
+  double sigma = 1;     // kernel width
+  cv::Mat W;            // dim x input_dim CV_32F, scaled by 1 / sigma
+  cv::Mat b;            // 1 x dim CV_32F
+  bool empty() const { return dim == 0; }
+  // Rows n x input_dim CV_32F -> n x dim CV_32F. ModelError when the width differs.
+  cv::Mat map(const cv::Mat& X) const;
+  nlohmann::json to_json() const;  // {input_dim, dim, seed, sigma}
+  static RandomFeatures from_json(const nlohmann::json& j);  // ModelError when incomplete
+};
+// The map with these parameters (W and b drawn from the seed). UsageError for bad sizes or sigma.
+RandomFeatures make_random_features(int input_dim, int dim, uint64_t seed, double sigma);
+// The median heuristic: the median Euclidean distance between rows of X (pairs among at most
+// `max_rows` evenly spaced rows; label-free, like the standardisation), 1 when all rows coincide.
+double median_row_distance(const cv::Mat& X, int max_rows = 600);
+
 // Rows of raw pooled blocks (n x card.blocks_dim()) -> the "blocks" classifier input.
 cv::Mat normalise_blocks(const ModelCard& card, const cv::Mat& blocks);
 // Rows of raw pooled blocks -> a block input (reads_blocks(input); full is the stored descriptor,
-// or Embedder::descriptor_from_blocks).
-cv::Mat classifier_features_from_blocks(const ModelCard& card, ClassifierInput input, const cv::Mat& blocks);
+// or Embedder::descriptor_from_blocks). blocks-sqrt-rff needs its map (`rff`; UsageError without).
+struct RandomFeatures;
+cv::Mat classifier_features_from_blocks(const ModelCard& card, ClassifierInput input, const cv::Mat& blocks,
+                                        const RandomFeatures* rff = nullptr);
 
 struct FitOptions {
   double l2 = 1e-2;           // L2 penalty on the weights (features are standardised)
@@ -157,7 +190,11 @@ TemperatureCalibration calibrate_temperature(const cv::Mat& oof_logits, const st
 struct ClassifierCandidate {
   ClassifierInput input = ClassifierInput::full;
   cv::Mat X;
+  RandomFeatures rff;  // the map X was made with (blocks-sqrt-rff), empty otherwise
 };
+// The blocks-sqrt-rff candidate from blocks-sqrt rows: kRandomFeatureDim features from
+// kRandomFeatureSeed, sigma = median_row_distance of the rows (every image given, labelled or not).
+ClassifierCandidate random_feature_candidate(const cv::Mat& blocks_sqrt);
 
 // Cross-validation of one input candidate: pooled held-out accuracy per penalty, and its best.
 struct InputScore {
@@ -175,6 +212,7 @@ struct TrainResult {
   bool refitted = false;
   int model_images = 0;  // rows `model` was fitted on
   ClassifierInput input = ClassifierInput::full;  // the chosen candidate
+  RandomFeatures rff;                             // its random-feature map (blocks-sqrt-rff)
   bool input_cross_validated = false;             // several candidates were compared
   std::vector<InputScore> input_scores;           // one per candidate (when cross-validated)
   double l2 = 0;
@@ -215,6 +253,7 @@ struct Classifier {
   std::string embedding_model;   // registry name of the embedding model
   std::string embedding_sha256;  // its ONNX sha256 when trained
   ClassifierInput input = ClassifierInput::full;
+  RandomFeatures rff;            // blocks-sqrt-rff: the map applied to blocks-sqrt rows
   std::vector<std::string> classes;
   LogisticModel model;
   nlohmann::json report;         // training report (accuracies, confusion, l2, split, seed)

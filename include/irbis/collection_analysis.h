@@ -219,7 +219,8 @@ ColorSearch search_collection_colors(const Collection& coll, const std::string& 
 // ---- `irbis train`, `irbis predict --collection`
 // The rows a classifier of this input kind reads, for the live images with embeddings of `model`
 // (records in id order): the stored descriptors, or the pooled blocks through normalise_blocks.
-// Throws UsageError naming the index command when the collection has none.
+// Throws UsageError naming the index command when the collection has none. blocks-sqrt-rff needs
+// its classifier's map: load blocks-sqrt and apply Classifier::rff (predict_collection does).
 EmbeddingMatrix load_classifier_input(const Collection& coll, const std::string& model, ClassifierInput input);
 
 // The input candidates `irbis train` compares (rows aligned with `records`): `inputs`, or when

@@ -592,7 +592,9 @@ class Collection:
         labels: "folders" (class = parent folder name), the path of a CSV with columns
         path,label, or a mapping path -> label (images left out are unlabelled and ignored);
         input: "auto" (cross-validation picks), "full" (the model's descriptor), "blocks" (every
-        pooled block) or "blocks-sqrt" (their signed square root; better for textures); class_weights: weight classes by 1 / their size; suspects=True: also
+        pooled block), "blocks-sqrt" (their signed square root; better for textures) or
+        "blocks-sqrt-rff" (random Fourier features of blocks-sqrt: a non-linear classifier, never
+        chosen by "auto"); class_weights: weight classes by 1 / their size; suspects=True: also
         predict every image out of fold and list labels contradicted with probability >=
         ``suspect_confidence`` in ``Classifier.suspects``. Returns an :class:`irbis.Classifier`
         (``.report``: accuracies, per-class precision/recall/F1, confusion)."""

@@ -23,7 +23,8 @@ ClassifierInput parse_classifier_input(const std::string& s) {
   if (s == "full") return ClassifierInput::full;
   if (s == "blocks") return ClassifierInput::blocks;
   if (s == "blocks-sqrt") return ClassifierInput::blocks_sqrt;
-  throw UsageError("unknown classifier input '" + s + "' (expected full, blocks or blocks-sqrt)");
+  if (s == "blocks-sqrt-rff") return ClassifierInput::blocks_sqrt_rff;
+  throw UsageError("unknown classifier input '" + s + "' (expected full, blocks, blocks-sqrt or blocks-sqrt-rff)");
 }
 
 const char* classifier_input_name(ClassifierInput v) {
@@ -31,16 +32,28 @@ const char* classifier_input_name(ClassifierInput v) {
     case ClassifierInput::full: return "full";
     case ClassifierInput::blocks: return "blocks";
     case ClassifierInput::blocks_sqrt: return "blocks-sqrt";
+    case ClassifierInput::blocks_sqrt_rff: return "blocks-sqrt-rff";
   }
   return "full";
 }
 
 std::vector<ClassifierInput> default_classifier_inputs() {
+  // blocks-sqrt-rff is not a default candidate: on seven labelled sets it gained nothing beyond
+  // noise where CV chose it and lost 4 points on one (docs/classify.md, "A non-linear head").
   return {ClassifierInput::full, ClassifierInput::blocks, ClassifierInput::blocks_sqrt};
 }
 
 int classifier_input_dim(const ModelCard& card, ClassifierInput v) {
+  if (v == ClassifierInput::blocks_sqrt_rff) return kRandomFeatureDim;
   return reads_blocks(v) ? card.blocks_dim() : card.descriptor_dim();
+}
+
+ClassifierCandidate random_feature_candidate(const cv::Mat& blocks_sqrt) {
+  ClassifierCandidate c;
+  c.input = ClassifierInput::blocks_sqrt_rff;
+  c.rff = make_random_features(blocks_sqrt.cols, kRandomFeatureDim, kRandomFeatureSeed, median_row_distance(blocks_sqrt));
+  c.X = c.rff.map(blocks_sqrt);
+  return c;
 }
 
 namespace {
@@ -79,10 +92,14 @@ cv::Mat blocks_l2(const ModelCard& card, const cv::Mat& blocks, bool signed_sqrt
 
 cv::Mat normalise_blocks(const ModelCard& card, const cv::Mat& blocks) { return blocks_l2(card, blocks, false); }
 
-cv::Mat classifier_features_from_blocks(const ModelCard& card, ClassifierInput input, const cv::Mat& blocks) {
+cv::Mat classifier_features_from_blocks(const ModelCard& card, ClassifierInput input, const cv::Mat& blocks,
+                                        const RandomFeatures* rff) {
   switch (input) {
     case ClassifierInput::blocks: return blocks_l2(card, blocks, false);
     case ClassifierInput::blocks_sqrt: return blocks_l2(card, blocks, true);
+    case ClassifierInput::blocks_sqrt_rff:
+      if (!rff || rff->empty()) throw UsageError("the blocks-sqrt-rff classifier input needs its random-feature map");
+      return rff->map(blocks_l2(card, blocks, true));
     case ClassifierInput::full: break;
   }
   throw UsageError("the full classifier input is the stored descriptor (Embedder::descriptor_from_blocks)");
@@ -244,6 +261,7 @@ TrainResult train_classifier(const std::vector<ClassifierCandidate>& candidates,
   }
   const cv::Mat& X = candidates[chosen].X;
   res.input = candidates[chosen].input;
+  res.rff = candidates[chosen].rff;
   fo.l2 = res.l2;
   const cv::Mat Xtr = gather_rows(X, tr_rows);
   if (opts.calibrate) {
@@ -334,7 +352,7 @@ TrainResult train_classifier(const std::vector<ClassifierCandidate>& candidates,
 
 TrainResult train_classifier(const cv::Mat& X, const std::vector<int>& y, const std::vector<std::string>& classes,
                              const TrainOptions& opts) {
-  return train_classifier(std::vector<ClassifierCandidate>{{ClassifierInput::full, X}}, y, classes, opts);
+  return train_classifier(std::vector<ClassifierCandidate>{{ClassifierInput::full, X, {}}}, y, classes, opts);
 }
 
 cv::Mat read_rgb(const std::string& path, int min_side) {
@@ -352,7 +370,7 @@ cv::Mat read_rgb(const std::string& path, int min_side) {
 // the classifier file
 
 cv::Mat Classifier::features_from_blocks(const Embedder& embedder, const cv::Mat& blocks) const {
-  return reads_blocks(input) ? classifier_features_from_blocks(embedder.card(), input, blocks)
+  return reads_blocks(input) ? classifier_features_from_blocks(embedder.card(), input, blocks, &rff)
                              : embedder.descriptor_from_blocks(blocks);
 }
 
@@ -372,6 +390,12 @@ void Classifier::check_embedder(const ModelCard& card) const {
     throw ModelError("the installed model '" + card.name + "' (sha256 " + card.onnx_sha256.substr(0, 12) +
                      ") differs from the one the classifier was trained with (sha256 " +
                      embedding_sha256.substr(0, 12) + "); retrain");
+  if (input == ClassifierInput::blocks_sqrt_rff) {
+    if (rff.input_dim != card.blocks_dim() || rff.dim != input_dim())
+      throw ModelError("the classifier's random features read " + std::to_string(rff.input_dim) +
+                       "-d pooled blocks but model '" + card.name + "' gives " + std::to_string(card.blocks_dim()));
+    return;
+  }
   const int want = classifier_input_dim(card, input);
   if (want != input_dim())
     throw ModelError("the classifier expects " + std::to_string(input_dim()) + "-d inputs but model '" + card.name +
@@ -396,6 +420,7 @@ void Classifier::save(const fs::path& file) const {
   h["dim"] = model.dim();
   h["kind"] = "multinomial_logistic_regression";
   h["temperature"] = model.temperature;
+  if (!rff.empty()) h["random_features"] = rff.to_json();
   h["report"] = report;
   const std::string js = h.dump();
   std::string buf(kMagic, 8);
@@ -464,6 +489,12 @@ Classifier Classifier::load(const fs::path& file) {
     c.model.temperature = h.value("temperature", 1.0);
     if (!(c.model.temperature > 0) || !std::isfinite(c.model.temperature))
       throw ModelError(name + ": classifier file is corrupted (temperature " + std::to_string(c.model.temperature) + ")");
+    if (c.input == ClassifierInput::blocks_sqrt_rff) {
+      if (!h.contains("random_features"))
+        throw ModelError(name + ": classifier file is corrupted (blocks-sqrt-rff without its random features)");
+      c.rff = RandomFeatures::from_json(h.at("random_features"));
+      if (c.rff.dim != D) throw ModelError(name + ": classifier file is corrupted (random features width)");
+    }
   } catch (const Error&) {
     throw ModelError(name + ": classifier file is corrupted (bad header)");
   } catch (const nlohmann::json::exception& e) {
@@ -494,6 +525,7 @@ Classifier make_classifier(const ModelCard& card, const std::vector<std::string>
   clf.embedding_model = card.name;
   clf.embedding_sha256 = card.onnx_sha256;
   clf.input = tr.input;
+  clf.rff = tr.rff;
   clf.classes = classes;
   clf.model = tr.model;
   nlohmann::json rep = source.is_object() ? source : nlohmann::json::object();
@@ -503,6 +535,7 @@ Classifier make_classifier(const ModelCard& card, const std::vector<std::string>
   rep["solver"] = "multinomial logistic regression, L-BFGS (liblbfgs)";
   rep["input"] = classifier_input_name(tr.input);
   rep["input_chosen_by"] = tr.input_cross_validated ? "cross-validation" : "user";
+  if (!tr.rff.empty()) rep["random_features"] = tr.rff.to_json();
   if (tr.input_cross_validated) {
     rep["inputs_cv"] = nlohmann::json::array();
     for (const auto& s : tr.input_scores) {

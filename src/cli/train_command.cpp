@@ -48,8 +48,9 @@ void add_train_command(CLI::App& root, int& result) {
   cmd->add_option("--seed", o->seed, "Seed of the split and the cross-validation folds")->capture_default_str();
   cmd->add_option("--model", o->model, "Embedding model whose vectors are used")->capture_default_str();
   cmd->add_option("--input", o->input,
-                  "auto (cross-validation picks), full (the model's descriptor), blocks (every pooled block) or "
-                  "blocks-sqrt (signed square root of the blocks)")
+                  "auto (cross-validation picks), full (the model's descriptor), blocks (every pooled block), "
+                  "blocks-sqrt (signed square root of the blocks) or blocks-sqrt-rff (random Fourier features of "
+                  "blocks-sqrt: a non-linear classifier)")
       ->capture_default_str();
   cmd->add_flag("--no-refit", o->no_refit,
                 "Save the evaluated model (fitted on the training part) instead of refitting on every labelled image");

@@ -302,9 +302,18 @@ ClassifierInputs load_classifier_inputs(const Collection& coll, const std::strin
   }
   ClassifierInputs out;
   out.card = need_full ? desc.card : blocks.card;
-  for (ClassifierInput in : inputs)
+  cv::Mat sqrt_rows;  // blocks-sqrt, shared by the random-feature candidate
+  for (ClassifierInput in : inputs) {
+    if (in == ClassifierInput::blocks_sqrt_rff) {
+      if (sqrt_rows.empty())
+        sqrt_rows = classifier_features_from_blocks(blocks.card, ClassifierInput::blocks_sqrt, blocks.data);
+      out.candidates.push_back(random_feature_candidate(sqrt_rows));
+      continue;
+    }
     out.candidates.push_back({in, reads_blocks(in) ? classifier_features_from_blocks(blocks.card, in, blocks.data)
-                                                   : desc.data});
+                                                   : desc.data, {}});
+    if (in == ClassifierInput::blocks_sqrt) sqrt_rows = out.candidates.back().X;
+  }
   out.records = std::move(need_full ? desc.records : blocks.records);
   return out;
 }
@@ -329,7 +338,9 @@ CollectionPredictions predict_collection(const Classifier& clf, const ModelCard&
                      "' were computed with other weights (ONNX sha256 " + stored.substr(0, 12) +
                      "…) than the classifier was trained on (" + clf.embedding_sha256.substr(0, 12) +
                      "…); re-index the collection with those weights or retrain");
-  EmbeddingMatrix m = load_classifier_input(coll, card.name, clf.input);
+  const bool random_features = clf.input == ClassifierInput::blocks_sqrt_rff;
+  EmbeddingMatrix m = load_classifier_input(coll, card.name, random_features ? ClassifierInput::blocks_sqrt : clf.input);
+  if (random_features) m.data = clf.rff.map(m.data);
   CollectionPredictions out;
   out.proba = clf.predict_proba(m.data);
   out.records = std::move(m.records);

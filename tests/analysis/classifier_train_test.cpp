@@ -95,8 +95,8 @@ TEST(ClassifierTrain, CrossValidationPicksTheInformativeInput) {
   const cv::Mat useless = noise(informative.rows, 8, 6);
   for (int order = 0; order < 2; ++order) {
     // The informative rows under either name and in either position.
-    std::vector<ClassifierCandidate> c = {{ClassifierInput::full, order ? informative : useless},
-                                          {ClassifierInput::blocks, order ? useless : informative}};
+    std::vector<ClassifierCandidate> c = {{ClassifierInput::full, order ? informative : useless, {}},
+                                          {ClassifierInput::blocks, order ? useless : informative, {}}};
     TrainOptions opts;
     const TrainResult tr = train_classifier(c, y, kClasses, opts);
     EXPECT_TRUE(tr.input_cross_validated);
@@ -158,6 +158,8 @@ TEST(ClassifierTrain, BlockInputs) {
   EXPECT_EQ(classifier_input_dim(card, ClassifierInput::full), 2);
   for (ClassifierInput v : default_classifier_inputs())
     EXPECT_EQ(parse_classifier_input(classifier_input_name(v)), v);
+  EXPECT_EQ(parse_classifier_input("blocks-sqrt-rff"), ClassifierInput::blocks_sqrt_rff);
+  EXPECT_EQ(classifier_input_name(ClassifierInput::blocks_sqrt_rff), std::string("blocks-sqrt-rff"));
   EXPECT_THROW(parse_classifier_input("auto"), UsageError);
 }
 

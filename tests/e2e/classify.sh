@@ -70,6 +70,19 @@ run predict "$WORK/s.clf" "$WORK/new/c.png" --format csv
 assert_eq "$(sed -n 2p <<<"$OUT" | cut -d, -f2)" checker "blocks-sqrt classifier on a new file"
 run predict "$WORK/s.clf" --collection "$WORK/c.irbis" --format csv
 assert_eq "$RC" 0 "blocks-sqrt classifier on the collection ($ERR)"
+# The non-linear input (random Fourier features of blocks-sqrt) only when asked for; its map is in
+# the file, so predict (files and collection) and explain read the same features.
+run train "$WORK/c.irbis" --labels folders --input blocks-sqrt-rff --out "$WORK/r.clf" --seed 1 --json
+assert_eq "$(json '(d["input"], d["random_features"]["dim"], d["random_features"]["sigma"] > 0)')" \
+  "('blocks-sqrt-rff', 4096, True)" "train on random features"
+run train "$WORK/c.irbis" --labels folders --seed 1 --out "$WORK/auto.clf" --json
+assert_eq "$(json '[c["input"] for c in d["inputs_cv"]]')" "['full', 'blocks', 'blocks-sqrt']" "default candidates"
+run predict "$WORK/r.clf" "$WORK/new/c.png" --format csv
+assert_eq "$(sed -n 2p <<<"$OUT" | cut -d, -f2)" checker "random-feature classifier on a new file"
+run predict "$WORK/r.clf" --collection "$WORK/c.irbis" --format json
+assert_eq "$RC" 0 "random-feature classifier on the collection ($ERR)"
+run explain "$WORK/r.clf" "$WORK/new/c.png" --superpixels 12 --samples 30 --seed 3 --json
+assert_eq "$RC" 0 "explain a random-feature classifier ($ERR)"
 
 # --- predict ---
 run predict "$WORK/m.clf" "$WORK/new/c.png" "$WORK/new/p.png" --format csv
