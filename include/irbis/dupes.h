@@ -84,7 +84,7 @@ struct VerifyPolicy {
   // so in a crowd of look-alikes no neighbour stands out and nothing is verified, while a copy is
   // nearer its original than anything unrelated (docs/dupes.md, "Which pairs are verified").
   // Negative = off (every band pair is verified, up to max_verified_per_item).
-  double cnn_stand_out = 0.0;
+  double cnn_stand_out = 0.02;
 };
 
 struct DupesParams {

@@ -296,6 +296,9 @@ std::vector<DupeGroup> keep_centred_groups(std::span<const DupeItem> items, cons
   const bool band_on = bool(p.band.verify);
   const float extra_sure = extra ? extra->max_distance : 0.f;
   const float extra_band = extra ? (band_on ? std::max(extra_sure, p.band.max_extra_distance) : extra_sure) : 0.f;
+  // Neighbours a little beyond the band count as rivals of a band pair (VerifyPolicy::cnn_stand_out):
+  // a pair at the band's edge stands out only if nothing else is about as close, in the band or not.
+  const float extra_reach = extra_band + (band_on ? float(std::max(0.0, p.policy.cnn_stand_out)) : 0.f);
   const HashCandidates& hc = search->hc;
   const HashCandidates& dc = search->dc;
   // Extra pairs per item (both directions), within the band.
@@ -303,7 +306,7 @@ std::vector<DupeGroup> keep_centred_groups(std::span<const DupeItem> items, cons
   if (extra)
     for (const auto& e : extra->pairs)
       if (e.i < n && e.j < n && e.i != e.j && !items[e.i].low_detail && !items[e.j].low_detail &&
-          e.distance <= extra_band + 1e-7f) {
+          e.distance <= extra_reach + 1e-7f) {
         extra_of[e.i].push_back({e.j, e.distance});
         extra_of[e.j].push_back({e.i, e.distance});
       }

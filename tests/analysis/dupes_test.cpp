@@ -939,14 +939,15 @@ TEST(VerifyPolicy, ACnnBandPairIsVerifiedOnlyWhenItStandsOutFromTheNeighbourhood
     extra.max_distance = 0.01f;
     for (uint32_t a = 0; a < 3; ++a)
       for (uint32_t b = a + 1; b < 3; ++b)
-        if (sim(a, b) >= 0.80f) extra.pairs.push_back({a, b, 1.f - sim(a, b)});
+        if (sim(a, b) >= 0.78f) extra.pairs.push_back({a, b, 1.f - sim(a, b)});  // the k-NN lists
     extra.distance = [&](uint32_t a, uint32_t b) { return 1.f - sim(a, b); };
     asked.clear();
     return group_duplicates(items, p, extra);
   };
-  EXPECT_EQ(p.policy.cnn_stand_out, 0.0);
-  // A kept look-alike is closer to the crop than its photo: neither pair of the crop stands out
-  // from the other... but the look-alike's does (the photo is further), so only it is verified.
+  EXPECT_EQ(p.policy.cnn_stand_out, 0.02);
+  // A kept look-alike is closer to the crop than its photo: the photo's pair does not stand out,
+  // the look-alike's does without a margin (the photo is further), so only it is verified.
+  p.policy.cnn_stand_out = 0.0;
   run();
   EXPECT_EQ(asked, (std::vector<std::pair<uint32_t, uint32_t>>{{y, x}}));
   // With a margin the look-alike at 0.90 no longer stands out from the photo at 0.88 either.
@@ -954,10 +955,19 @@ TEST(VerifyPolicy, ACnnBandPairIsVerifiedOnlyWhenItStandsOutFromTheNeighbourhood
   run();
   EXPECT_TRUE(asked.empty());
   // No rival near the crop: the photo stands out and is verified.
-  p.policy.cnn_stand_out = 0.0;
+  p.policy.cnn_stand_out = 0.02;
   s_xy = 0.70f;
   run();
   EXPECT_EQ(asked, (std::vector<std::pair<uint32_t, uint32_t>>{{c, x}}));
+  // A rival just below the band (0.79) but within the margin of the photo's pair at 0.80: no
+  // verification. Outside the margin (0.77): verified.
+  s_xc = 0.80f, s_xy = 0.79f;
+  run();
+  EXPECT_TRUE(asked.empty());
+  s_xy = 0.77f;
+  run();
+  EXPECT_EQ(asked, (std::vector<std::pair<uint32_t, uint32_t>>{{c, x}}));
+  s_xc = 0.88f;
   // The close neighbour is a copy of the photo (a sure pair, in its group): no rival, verified.
   s_xy = 0.90f, s_cy = 0.995f;
   run();
