@@ -21,7 +21,10 @@ namespace irbis {
 
 struct PairVerifier::Features {
   cv::Mat gray;  // work size, CV_8U
-  uint64_t order_key = 0;  // of the pixels: which image of a pair is matched against the other
+  // Which image of a pair is matched against the other (match_pair): the one decoded with fewer
+  // pixels (the crop, the copy), then the smaller key of the work-size pixels.
+  int64_t source_pixels = 0;
+  uint64_t order_key = 0;
   std::vector<cv::KeyPoint> kp[2];  // [0] plain, [1] of the mirrored image
   cv::Mat desc[2];
   std::string error;
@@ -268,14 +271,17 @@ GeometricMatch match_features(const PairVerifier::Features& a, PairVerifier::Fea
 
 // The same evidence whichever way round a pair is given (a, b or b, a; a query against an item or
 // the item in `dupes`): the ratio test matches one image's keypoints against the other's and the
-// dense check tiles the first image, so the image with the smaller pixel key always goes first and
-// the transform is turned round for the caller. Before, the order came from the caller (item
+// dense check tiles the first image, so the image decoded with fewer pixels always goes first (a
+// crop or a smaller copy: its tiles cover the shared content at the finer scale, so content that
+// moved shows larger; it is also the order `dupes` and `match` mostly used on the calibration
+// set: the smaller item index, i.e. edit/ before orig/, and the query), then the one with the
+// smaller pixel key, and the transform is turned round for the caller. Before, the order came from the caller (item
 // indices in `dupes`, query first in `match`), so one pair could give 50 inliers in one command and
 // 483 in the other. The fit itself is repeatable: OpenCV's RANSAC seeds its own generator on every
 // call (calib3d ptsetreg.cpp); the thread's generator is still set from the pair and restored, so
 // that nothing here depends on what ran on the thread before, in any OpenCV build.
 GeometricMatch match_pair(PairVerifier::Features& a, PairVerifier::Features& b, const VerifyParams& p) {
-  const bool swap = b.order_key < a.order_key;
+  const bool swap = std::make_pair(b.source_pixels, b.order_key) < std::make_pair(a.source_pixels, a.order_key);
   PairVerifier::Features& first = swap ? b : a;
   PairVerifier::Features& second = swap ? a : b;
   cv::RNG& rng = cv::theRNG();
@@ -304,6 +310,7 @@ GeometricMatch verify_geometry(const cv::Mat& a, const cv::Mat& b, const VerifyP
   PairVerifier::Features fa, fb;
   fa.gray = work_gray(a, params.work_side);
   fb.gray = work_gray(b, params.work_side);
+  fa.source_pixels = int64_t(a.total()), fb.source_pixels = int64_t(b.total());
   detect_plain(fa, params);
   detect_plain(fb, params);
   return match_pair(fa, fb, params);
@@ -342,6 +349,7 @@ std::shared_ptr<PairVerifier::Features> PairVerifier::features(uint32_t i) {
         f->error = "cannot decode";
       } else {
         f->gray = work_gray(img, params_.work_side);
+        f->source_pixels = int64_t(img.total());
         detect_plain(*f, params_);
       }
     } catch (const std::exception& e) {
@@ -424,6 +432,7 @@ std::vector<GeometricMatch> PairVerifier::verify_image(const cv::Mat& image, con
   Features q;
   try {
     q.gray = work_gray(image, params_.work_side);
+    q.source_pixels = int64_t(image.total());
     detect_plain(q, params_);
   } catch (const std::exception& e) {
     for (auto& g : out) g.reason = e.what();
