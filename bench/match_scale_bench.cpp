@@ -22,6 +22,7 @@
 #include <filesystem>
 #include <iostream>
 #include <random>
+#include <set>
 #include <string>
 #include <thread>
 
@@ -82,6 +83,11 @@ std::string path_of(int64_t i, int64_t family) {
   return "/photos/f" + std::to_string(family) + "/" + std::to_string(i) + ".jpg";
 }
 int64_t family_of(const std::string& path) { return std::stoll(path.substr(9, path.find('/', 9) - 9)); }
+// The image's own number (its file name): an edit's differs from its family's.
+int64_t family_of_self(const std::string& path) {
+  const size_t slash = path.rfind('/');
+  return std::stoll(path.substr(slash + 1, path.rfind('.') - slash - 1));
+}
 
 void write_collection(const fs::path& dir, int64_t n, const cv::Mat& x, int dim, const std::string& emb) {
   std::cerr << "writing " << n << " synthetic images to " << dir << "\n";
@@ -114,17 +120,37 @@ void write_collection(const fs::path& dir, int64_t n, const cv::Mat& x, int dim,
 }
 
 // CPU seconds per verified pair on real photos: `pairs` (original, edit) pairs and as many
-// (original, other original) pairs of a Copydays-style set, each with a fresh verifier (no cache).
-void measure_verification(const fs::path& set, int pairs) {
+// (original, other original) pairs of a Copydays-style set. First each pair with a fresh verifier
+// (no cache: both images decoded and their keypoints computed for the pair alone), then all pairs of
+// a kind through one verifier, whose Stats split the CPU into per image (512 px decode + keypoints,
+// once while cached) and per pair (matching, fit, dense check): the cost of a run is then
+// images x per image + pairs x per pair.
+struct VerifyCost {
+  double per_image = 0, per_pair_copy = 0, per_pair_other = 0;  // CPU seconds
+};
+VerifyCost measure_verification(const fs::path& set, int pairs, int work_side) {
+  VerifyCost cost;
   std::vector<fs::path> originals = irbis::bench::sorted_files(set / "orig");
   std::vector<fs::path> edits = irbis::bench::sorted_files(set / "edit");
   if (originals.size() < 2 || edits.empty()) {
     std::cout << "no photos under " << set << "/orig and /edit\n";
-    return;
+    return cost;
   }
+  irbis::VerifyParams vp;
+  vp.work_side = work_side;
+  const auto loader = [&vp](const std::vector<fs::path>& files) {
+    return [&vp, &files](uint32_t i) {
+      irbis::DecodeOptions o;
+      o.min_side = vp.work_side;
+      return irbis::decode_image(irbis::read_file_bytes(files[i].string(), uint64_t(1) << 31), o).rgb;
+    };
+  };
+  double images_cpu = 0;
+  size_t images = 0;
   for (int kind = 0; kind < 2; ++kind) {
     double cpu = 0, wall = 0;
     int same = 0, done = 0;
+    std::vector<fs::path> all;  // every pair's two files, for the shared verifier below
     for (int k = 0; k < pairs; ++k) {
       const fs::path a = originals[size_t(k) % originals.size()];
       fs::path b = originals[(size_t(k) + 1) % originals.size()];
@@ -137,14 +163,8 @@ void measure_verification(const fs::path& set, int pairs) {
         b = mine[size_t(k) % mine.size()];
       }
       const std::vector<fs::path> files{a, b};
-      irbis::VerifyParams vp;
-      irbis::PairVerifier v(
-          [&](uint32_t i) {
-            irbis::DecodeOptions o;
-            o.min_side = vp.work_side;
-            return irbis::decode_image(irbis::read_file_bytes(files[i].string(), uint64_t(1) << 31), o).rgb;
-          },
-          vp);
+      all.push_back(a), all.push_back(b);
+      irbis::PairVerifier v(loader(files), vp);
       const double c0 = process_cpu_seconds();
       const auto t0 = Clock::now();
       same += v.verify(0, 1).same;
@@ -152,10 +172,20 @@ void measure_verification(const fs::path& set, int pairs) {
       wall += since(t0);
       ++done;
     }
-    std::printf("real verification, %s: %d pairs, %d confirmed, %.1f ms CPU / pair, %.1f ms wall / pair (512 px decode of both included)\n",
-                kind == 0 ? "original vs its edit" : "two different originals", done, same, 1e3 * cpu / std::max(1, done),
-                1e3 * wall / std::max(1, done));
+    irbis::PairVerifier shared(loader(all), vp, all.size() + 2);
+    for (size_t k = 0; k + 1 < all.size(); k += 2) shared.verify(uint32_t(k), uint32_t(k + 1));
+    const irbis::PairVerifier::Stats st = shared.stats();
+    const double per_pair = st.pair_cpu_seconds / double(std::max<size_t>(1, st.pairs));
+    images_cpu += st.image_cpu_seconds, images += st.images;
+    (kind == 0 ? cost.per_pair_copy : cost.per_pair_other) = per_pair;
+    std::printf("real verification at %d px, %s: %d pairs, %d confirmed, fresh verifier per pair %.1f ms CPU / pair "
+                "(%.1f ms wall); split: %.1f ms CPU per image (decode + keypoints), %.1f ms CPU per pair (match, fit, dense check)\n",
+                work_side, kind == 0 ? "original vs its edit" : "two different originals", done, same,
+                1e3 * cpu / std::max(1, done), 1e3 * wall / std::max(1, done),
+                1e3 * st.image_cpu_seconds / double(std::max<size_t>(1, st.images)), 1e3 * per_pair);
   }
+  cost.per_image = images_cpu / double(std::max<size_t>(1, images));
+  return cost;
 }
 
 }  // namespace
@@ -165,6 +195,9 @@ int main(int argc, char** argv) {
   int queries = 1000, verify_pairs = 40;
   fs::path dir = "/tmp/irbis-match-scale", photos;
   double band_similarity = 1.0 - irbis::DupesParams{}.band.max_extra_distance;  // CNN pairs verified from here up
+  // VerifyPolicy::cnn_stand_out values, each run on the same collection and queries (-1 = off: every
+  // band pair is verified, the rule before the neighbourhood test).
+  std::vector<double> stand_outs{-1.0, irbis::VerifyPolicy{}.cnn_stand_out};
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string a = argv[i], v = argv[i + 1];
     if (a == "--n") n = std::stoll(v);
@@ -173,13 +206,32 @@ int main(int argc, char** argv) {
     else if (a == "--photos") photos = v;
     else if (a == "--pairs") verify_pairs = std::stoi(v);
     else if (a == "--band-similarity") band_similarity = std::stod(v);
+    else if (a == "--stand-out") {
+      stand_outs.clear();
+      for (size_t at = 0; at <= v.size();) {
+        const size_t comma = std::min(v.find(',', at), v.size());
+        stand_outs.push_back(std::stod(v.substr(at, comma - at)));
+        at = comma + 1;
+      }
+    }
     else {
-      std::cerr << "usage: match_scale_bench [--n N] [--queries Q] [--dir DIR] [--photos SET] [--pairs P] [--band-similarity S]\n";
+      std::cerr << "usage: match_scale_bench [--n N] [--queries Q] [--dir DIR] [--photos SET] [--pairs P] [--band-similarity S] "
+                   "[--stand-out M1,M2,...]\n";
       return 2;
     }
   }
   std::printf("cpu: %s, %u threads\n", irbis::bench::cpu_model().c_str(), std::thread::hardware_concurrency());
-  if (!photos.empty()) measure_verification(photos, verify_pairs);
+  VerifyCost cost;
+  if (!photos.empty()) {
+    cv::setNumThreads(1);  // one pair at a time on one core: CPU per pair without pool overhead
+    cost = measure_verification(photos, verify_pairs, irbis::VerifyParams{}.work_side);
+    cv::setNumThreads(-1);
+  }
+  // A run's verification CPU: each distinct image once (kept in the cache), every pair (a quarter
+  // of them copies, the rest refused look-alikes: the band of a large collection is mostly those).
+  const auto verify_cpu = [&cost](size_t images, size_t pairs) {
+    return double(images) * cost.per_image + double(pairs) * (0.25 * cost.per_pair_copy + 0.75 * cost.per_pair_other);
+  };
 
   const irbis::ModelCard card = irbis::find_model(irbis::kDefaultModel);
   const std::string emb = irbis::embedding_feature(card.name);
@@ -242,6 +294,10 @@ int main(int argc, char** argv) {
     std::printf("mixture: a new image's nearest collection image at cosine %.3f on average; of its 10 nearest, %.1f >= 0.80 and %.1f >= 0.90\n",
                 top / probe, at80 / probe, at90 / probe);
   }
+  for (const double stand_out : stand_outs) {
+  mo.policy.cnn_stand_out = stand_out;
+  irbis::CollectionMatcher matcher_so(*coll, mo);
+  std::set<uint32_t> verified_images;
   size_t verified = 0, matched_edits = 0, edits = 0, false_pairs = 0, pairs = 0;
   std::vector<size_t> per_query_verified(6, 0);
   c0 = process_cpu_seconds();
@@ -249,8 +305,9 @@ int main(int argc, char** argv) {
   for (int k = 0; k < queries; ++k) {
     const int64_t fam = q_family[size_t(k)];
     const size_t before = verified;
-    const irbis::MatchedQuery got = matcher.match(qs[size_t(k)], [&](const std::vector<uint32_t>& items) {
+    const irbis::MatchedQuery got = matcher_so.match(qs[size_t(k)], [&](const std::vector<uint32_t>& items) {
       verified += items.size();  // confirmed when of the query's family
+      verified_images.insert(items.begin(), items.end());
       std::vector<irbis::PairCheck> out;
       for (uint32_t i : items) out.push_back({fam >= 0 && family[i] == fam, 50});
       return out;
@@ -267,20 +324,30 @@ int main(int argc, char** argv) {
     matched_edits += found;
   }
   const double match_wall = since(t0), match_cpu = process_cpu_seconds() - c0;
-  std::printf("match: %d queries against %zu images: %.2f s wall, %.2f s CPU without verification; %zu pairs verified "
-              "(queries verifying 0/1/2/3/4/5: %zu/%zu/%zu/%zu/%zu/%zu); edits found %zu of %zu, pairs %zu (%zu false)\n",
-              queries, records.size(), match_wall, match_cpu, verified, per_query_verified[0], per_query_verified[1],
+  std::printf("match, stand-out %.2f: %d queries against %zu images: %.2f s wall, %.2f s CPU without verification; %zu pairs verified "
+              "(%zu distinct collection images; queries verifying 0/1/2/3/4/5: %zu/%zu/%zu/%zu/%zu/%zu); edits found %zu of %zu, pairs %zu (%zu false)\n",
+              stand_out, queries, records.size(), match_wall, match_cpu, verified, verified_images.size(), per_query_verified[0], per_query_verified[1],
               per_query_verified[2], per_query_verified[3], per_query_verified[4], per_query_verified[5], matched_edits, edits,
               pairs, false_pairs);
+  if (cost.per_image > 0)
+    std::printf("match, stand-out %.2f: + verification %.1f s CPU (%zu queries decoded + %zu collection images + %zu pairs) = %.1f s CPU\n",
+                stand_out, verify_cpu(verified ? size_t(queries) - per_query_verified[0] + verified_images.size() : 0, verified) ,
+                size_t(queries) - per_query_verified[0], verified_images.size(), verified,
+                match_cpu + verify_cpu(verified ? size_t(queries) - per_query_verified[0] + verified_images.size() : 0, verified));
+  }
 
   // ---- dupes --cnn
+  for (const double stand_out : stand_outs) {
   irbis::DupesParams dp;
+  dp.policy.cnn_stand_out = stand_out;
+  std::set<uint32_t> dupes_images;
   dp.band.max_extra_distance = float(1.0 - band_similarity);
   size_t dupes_verified = 0;
   std::vector<int64_t> item_family;
   for (const auto& r : coll->records(irbis::ImageStatus::ok)) item_family.push_back(family_of(r.path));
   dp.band.verify = [&](uint32_t keep, uint32_t cand) {
     ++dupes_verified;
+    dupes_images.insert(keep), dupes_images.insert(cand);
     return irbis::PairCheck{item_family[keep] == item_family[cand], 50};
   };
   irbis::CnnDupesOptions cnn;
@@ -292,8 +359,16 @@ int main(int argc, char** argv) {
   size_t good = 0, bad = 0;
   for (const auto& g : d.groups)
     for (const auto& m : g.duplicates) (item_family[m.index] == item_family[g.keep] ? good : bad)++;
-  std::printf("dupes --cnn: %zu images: %.2f s wall, %.2f s CPU without verification; %zu pairs verified; %zu groups, "
-              "%zu duplicates of their family, %zu not\n",
-              d.records.size(), dupes_wall, dupes_cpu, dupes_verified, d.groups.size(), good, bad);
+  size_t edits_in_collection = 0;
+  for (size_t i = 0; i < item_family.size(); ++i) edits_in_collection += item_family[i] != family_of_self(d.records[i].path);
+  std::printf("dupes --cnn, stand-out %.2f: %zu images: %.2f s wall, %.2f s CPU without verification; %zu pairs verified "
+              "(%zu distinct images); %zu groups, %zu duplicates of their family (of %zu edits), %zu not\n",
+              stand_out, d.records.size(), dupes_wall, dupes_cpu, dupes_verified, dupes_images.size(), d.groups.size(), good,
+              edits_in_collection, bad);
+  if (cost.per_image > 0)
+    std::printf("dupes --cnn, stand-out %.2f: + verification %.1f s CPU (%zu images + %zu pairs) = %.1f s CPU\n", stand_out,
+                verify_cpu(dupes_images.size(), dupes_verified), dupes_images.size(), dupes_verified,
+                dupes_cpu + verify_cpu(dupes_images.size(), dupes_verified));
+  }
   return 0;
 }

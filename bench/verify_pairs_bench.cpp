@@ -1,7 +1,7 @@
 // Runs the geometric verifier (PairVerifier, images decoded as `dupes` decodes them) on a list of
 // labelled pairs and prints each decision with its evidence, for calibrating the verifier's rule
 // (docs/calibration.md, "Verifier: moved content"). Prints ms per verified pair to stderr.
-// usage: verify_pairs_bench PAIRS.tsv > out.tsv     (PAIRS.tsv: path_a <TAB> path_b <TAB> label)
+// usage: verify_pairs_bench PAIRS.tsv [--work-side PX] > out.tsv   (PAIRS.tsv: path_a <TAB> path_b <TAB> label)
 #include <chrono>
 #include <cstdio>
 #include <fstream>
@@ -18,10 +18,12 @@
 using namespace irbis;
 
 int main(int argc, char** argv) {
-  if (argc < 2) {
-    std::fprintf(stderr, "usage: %s PAIRS.tsv\n", argv[0]);
+  if (argc < 2 || (argc > 2 && (argc != 4 || std::string(argv[2]) != "--work-side"))) {
+    std::fprintf(stderr, "usage: %s PAIRS.tsv [--work-side PX]\n", argv[0]);
     return 2;
   }
+  VerifyParams vp;
+  if (argc == 4) vp.work_side = std::stoi(argv[3]);
   std::ifstream in(argv[1]);
   std::vector<std::string> paths;
   std::map<std::string, uint32_t> id;
@@ -37,7 +39,6 @@ int main(int argc, char** argv) {
       if (!id.count(*p)) id.emplace(*p, uint32_t(paths.size())), paths.push_back(*p);
     rows.push_back({id[a], id[b], label});
   }
-  const VerifyParams vp;
   PairVerifier v([&](uint32_t i) {
     DecodeOptions o;
     o.min_side = vp.work_side;
@@ -54,7 +55,10 @@ int main(int argc, char** argv) {
               << g.inliers << '\t' << g.matches << '\t' << g.mirrored << '\t' << g.agreement << '\t' << g.overlap << '\t'
               << g.scale << '\t' << g.moved_tiles << '\t' << g.changed_tiles << '\t' << g.changed_one_side << '\n';
   }
-  std::fprintf(stderr, "pairs %zu seconds %.2f ms_per_pair %.1f\n", v.pairs_verified(), secs,
-               1000.0 * secs / double(std::max<size_t>(1, v.pairs_verified())));
+  const PairVerifier::Stats st = v.stats();
+  std::fprintf(stderr, "work side %d: pairs %zu seconds %.2f ms_per_pair %.1f; CPU: %zu images %.1f ms each, %zu pairs %.1f ms each\n",
+               vp.work_side, v.pairs_verified(), secs, 1000.0 * secs / double(std::max<size_t>(1, v.pairs_verified())),
+               st.images, 1e3 * st.image_cpu_seconds / double(std::max<size_t>(1, st.images)), st.pairs,
+               1e3 * st.pair_cpu_seconds / double(std::max<size_t>(1, st.pairs)));
   return 0;
 }

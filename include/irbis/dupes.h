@@ -76,6 +76,15 @@ struct VerifyPolicy {
   // takes the first confirmed pair, match the confirmed pair with the most inliers of its first
   // batch that has one. 0 = none is verified.
   int max_verified_per_item = 5;
+  // A pair that is in the uncertain band by its CNN similarity s alone (no hash evidence) is
+  // verified only when it stands out from the candidate's neighbourhood: no rival neighbour is at
+  // similarity >= s - this. A rival is a CNN neighbour of the candidate that belongs elsewhere
+  // (dupes: already visited and not in the kept item's group; match: a collection image closer to
+  // the query than to the kept image). Real photos are dense (5 % of unrelated pairs reach 0.80),
+  // so in a crowd of look-alikes no neighbour stands out and nothing is verified, while a copy is
+  // nearer its original than anything unrelated (docs/dupes.md, "Which pairs are verified").
+  // Negative = off (every band pair is verified, up to max_verified_per_item).
+  double cnn_stand_out = 0.02;
 };
 
 struct DupesParams {
@@ -213,6 +222,9 @@ struct PairEvidence {
   bool hash_variant_only = false;     // a sure hash verdict that holds only through a variant
   double cnn_distance = 1e30;         // 1 - cosine of the embeddings; >= 1e29 = none
   bool detailed = true;               // false: one of the two is nearly flat (content only)
+  // false: a rival neighbour is as close as this pair (VerifyPolicy::cnn_stand_out), so its CNN
+  // similarity alone does not send it to verification (sure CNN pairs are not affected).
+  bool cnn_stands_out = true;
 };
 // What to do with a pair: accept it (sure evidence the policy does not send to verification),
 // verify it (the uncertain band, and sure-but-weak pairs: VerifyPolicy), or nothing.

@@ -6,10 +6,12 @@
 #pragma once
 #include <cstdint>
 #include <functional>
+#include <list>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <string>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -77,6 +79,16 @@ class PairVerifier {
   std::vector<GeometricMatch> verify_image(const cv::Mat& image, const std::vector<uint32_t>& items);
   size_t pairs_verified() const;
   double seconds() const;  // wall time spent in verify, verify_all and verify_image (decode included)
+  // Where the CPU goes (each thread's own CPU time, summed): per image, the decode at the work size
+  // and its keypoints, once while it stays cached; per pair, matching, the fit and the dense check
+  // (and the mirrored keypoints the first time a pair needs them).
+  struct Stats {
+    size_t images = 0;  // images loaded and their keypoints computed (a re-load after eviction counts again)
+    double image_cpu_seconds = 0;
+    size_t pairs = 0;   // pairs matched (verify_image's included)
+    double pair_cpu_seconds = 0;
+  };
+  Stats stats() const;
 
   struct Features;  // keypoints and descriptors of one image, plain and (lazily) mirrored
 
@@ -86,10 +98,13 @@ class PairVerifier {
   Loader load_;
   VerifyParams params_;
   size_t max_cached_;
-  mutable std::mutex mu_;  // guards the two maps and seconds_
-  std::map<uint32_t, std::shared_ptr<Features>> features_;
+  mutable std::mutex mu_;  // guards the maps, the list, seconds_ and stats_
+  // Keypoints per image, least recently used evicted first (lru_ front = most recent).
+  std::list<uint32_t> lru_;
+  std::unordered_map<uint32_t, std::pair<std::shared_ptr<Features>, std::list<uint32_t>::iterator>> features_;
   std::map<std::pair<uint32_t, uint32_t>, GeometricMatch> cache_;
   double seconds_ = 0;
+  Stats stats_;
 };
 
 }  // namespace irbis

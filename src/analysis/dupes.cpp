@@ -296,6 +296,9 @@ std::vector<DupeGroup> keep_centred_groups(std::span<const DupeItem> items, cons
   const bool band_on = bool(p.band.verify);
   const float extra_sure = extra ? extra->max_distance : 0.f;
   const float extra_band = extra ? (band_on ? std::max(extra_sure, p.band.max_extra_distance) : extra_sure) : 0.f;
+  // Neighbours a little beyond the band count as rivals of a band pair (VerifyPolicy::cnn_stand_out):
+  // a pair at the band's edge stands out only if nothing else is about as close, in the band or not.
+  const float extra_reach = extra_band + (band_on ? float(std::max(0.0, p.policy.cnn_stand_out)) : 0.f);
   const HashCandidates& hc = search->hc;
   const HashCandidates& dc = search->dc;
   // Extra pairs per item (both directions), within the band.
@@ -303,7 +306,7 @@ std::vector<DupeGroup> keep_centred_groups(std::span<const DupeItem> items, cons
   if (extra)
     for (const auto& e : extra->pairs)
       if (e.i < n && e.j < n && e.i != e.j && !items[e.i].low_detail && !items[e.j].low_detail &&
-          e.distance <= extra_band + 1e-7f) {
+          e.distance <= extra_reach + 1e-7f) {
         extra_of[e.i].push_back({e.j, e.distance});
         extra_of[e.j].push_back({e.i, e.distance});
       }
@@ -348,6 +351,21 @@ std::vector<DupeGroup> keep_centred_groups(std::span<const DupeItem> items, cons
     std::sort(cand.begin(), cand.end(), [&](uint32_t a, uint32_t b) { return rank[a] < rank[b]; });
     cand.erase(std::unique(cand.begin(), cand.end()), cand.end());
 
+    // Does the pair (x, kept c) at CNN distance d stand out from x's neighbourhood
+    // (VerifyPolicy::cnn_stand_out)? A rival is a CNN neighbour y of x at least about as close as
+    // c that belongs elsewhere: already visited and not in c's group (kept itself, or a duplicate of
+    // another kept item), and closer to x than to c (a sibling copy of c kept apart, another frame
+    // or the stereo partner of c is nearer c and is no rival). Neighbours not visited yet are no
+    // rivals: a photo's other copies are often among them.
+    const auto stands_out = [&](uint32_t x_, uint32_t c, double d) {
+      if (p.policy.cnn_stand_out < 0) return true;
+      for (const auto& [y, dy] : extra_of[x_]) {
+        if (y == c || double(dy) > d + p.policy.cnn_stand_out + 1e-7) continue;
+        if (!is_kept[y] && (kept_of[y] == kNotDecided || kept_of[y] == c)) continue;
+        if (!extra->distance || extra->distance(y, c) > dy) return false;
+      }
+      return true;
+    };
     // Evidence against each kept candidate, judged by the rule match uses too (judge_pair): the
     // strongest accepted match wins (ties: better keep); without one, the pairs to verify in
     // verification_order until one is confirmed.
@@ -369,6 +387,7 @@ std::vector<DupeGroup> keep_centred_groups(std::span<const DupeItem> items, cons
           if (y == c) ed = std::min(ed, double(d));
         if (extra->distance) ed = std::min(ed, double(extra->distance(x, c)));
         if (ed < 1e29) m.similarity = 1.0 - ed, ev.cnn_distance = ed;
+        if (ed < 1e29 && band_on) ev.cnn_stands_out = stands_out(x, c, ed);
       }
       // Low-detail items match by content only (their hash is noise), on every scale.
       ev.detailed = !(it.low_detail || k.low_detail);
@@ -502,7 +521,8 @@ PairJudgement judge_pair(const PairEvidence& e, const DupesParams& p, double cnn
   // Everything else within reach is verified: sure-but-weak first (strength <= 1), then the band.
   double s = 1e30;
   if (hash_sure || e.hash == HashMatch::band) s = e.hash_strength;
-  if (has_cnn && e.cnn_distance <= std::max(cnn_sure, cnn_band) + 1e-7) s = std::min(s, cnn_strength);
+  const bool cnn_reach = e.cnn_distance <= (e.cnn_stands_out ? std::max(cnn_sure, cnn_band) : cnn_sure) + 1e-7;
+  if (has_cnn && cnn_reach) s = std::min(s, cnn_strength);
   if (s < 1e29) j.action = PairAction::verify, j.kind = DupeKind::verified, j.strength = s;
   return j;
 }

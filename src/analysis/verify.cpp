@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstring>
+#include <ctime>
 #include <mutex>
 #include <vector>
 
@@ -19,6 +21,10 @@ namespace irbis {
 
 struct PairVerifier::Features {
   cv::Mat gray;  // work size, CV_8U
+  // Which image of a pair is matched against the other (match_pair): the one decoded with fewer
+  // pixels (the crop, the copy), then the smaller key of the work-size pixels.
+  int64_t source_pixels = 0;
+  uint64_t order_key = 0;
   std::vector<cv::KeyPoint> kp[2];  // [0] plain, [1] of the mirrored image
   cv::Mat desc[2];
   std::string error;
@@ -43,8 +49,35 @@ cv::Mat work_gray(const cv::Mat& img, int side) {
   return out;
 }
 
+// A 64-bit FNV-1a of the work image's size and pixels: orders the two images of a pair the same way
+// whichever way round they are given (see match_pair).
+uint64_t pixels_key(const cv::Mat& gray) {
+  uint64_t h = 1469598103934665603ull;
+  const auto mix = [&h](uint64_t v) { h = (h ^ v) * 1099511628211ull; };
+  mix(uint64_t(gray.rows)), mix(uint64_t(gray.cols));
+  for (int y = 0; y < gray.rows; ++y) {
+    const uint8_t* row = gray.ptr<uint8_t>(y);
+    int x = 0;
+    for (; x + 8 <= gray.cols; x += 8) {
+      uint64_t v;
+      std::memcpy(&v, row + x, 8);
+      mix(v);
+    }
+    for (; x < gray.cols; ++x) mix(row[x]);
+  }
+  return h;
+}
+
 void detect_plain(PairVerifier::Features& f, const VerifyParams& p) {
+  f.order_key = pixels_key(f.gray);
   cv::ORB::create(p.max_keypoints)->detectAndCompute(f.gray, cv::noArray(), f.kp[0], f.desc[0]);
+}
+
+// CPU seconds of the calling thread (the verifier's cost split: per image, per pair).
+double thread_cpu_seconds() {
+  timespec ts{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return double(ts.tv_sec) + 1e-9 * double(ts.tv_nsec);
 }
 
 // The mirrored image's keypoints, in the plain image's coordinates. Computed on first use: a pair
@@ -187,6 +220,9 @@ GeometricMatch match_features(const PairVerifier::Features& a, PairVerifier::Fea
     g.matches = int(pa.size());
     if (pa.size() < 3) {
       g.reason = "too few matches";
+    } else if (int(pa.size()) < p.min_inliers) {
+      // Inliers are a subset of the matches: the fit cannot reach min_inliers, so it is not run.
+      g.reason = "too few consistent matches";
     } else {
       std::vector<uchar> in;
       // Fit in the plain frame of b: mirrored points are mapped back by x -> w-1-x, so the
@@ -203,7 +239,10 @@ GeometricMatch match_features(const PairVerifier::Features& a, PairVerifier::Fea
         cv::Mat gb;
         if (mirrored) cv::flip(b.gray, gb, 1);
         else gb = b.gray;
-        if (g.inliers >= p.min_inliers) {
+        // The dense check (the costly step) only when the cheap checks before it in the list of
+        // reasons below pass: a refusal stops early with the same reason.
+        if (g.inliers >= p.min_inliers && double(g.inliers) >= p.min_inlier_ratio * g.matches &&
+            g.scale >= 1.0 / p.max_scale && g.scale <= p.max_scale) {
           const DenseCheck d = dense_check(a.gray, gb, m);
           g.agreement = d.agreement;
           g.overlap = d.overlap;
@@ -230,15 +269,51 @@ GeometricMatch match_features(const PairVerifier::Features& a, PairVerifier::Fea
   return best;
 }
 
+// The same evidence whichever way round a pair is given (a, b or b, a; a query against an item or
+// the item in `dupes`): the ratio test matches one image's keypoints against the other's and the
+// dense check tiles the first image, so the image decoded with fewer pixels always goes first (a
+// crop or a smaller copy: its tiles cover the shared content at the finer scale, so content that
+// moved shows larger; it is also the order `dupes` and `match` mostly used on the calibration
+// set: the smaller item index, i.e. edit/ before orig/, and the query), then the one with the
+// smaller pixel key, and the transform is turned round for the caller. Before, the order came from the caller (item
+// indices in `dupes`, query first in `match`), so one pair could give 50 inliers in one command and
+// 483 in the other. The fit itself is repeatable: OpenCV's RANSAC seeds its own generator on every
+// call (calib3d ptsetreg.cpp); the thread's generator is still set from the pair and restored, so
+// that nothing here depends on what ran on the thread before, in any OpenCV build.
+GeometricMatch match_pair(PairVerifier::Features& a, PairVerifier::Features& b, const VerifyParams& p) {
+  const bool swap = std::make_pair(b.source_pixels, b.order_key) < std::make_pair(a.source_pixels, a.order_key);
+  PairVerifier::Features& first = swap ? b : a;
+  PairVerifier::Features& second = swap ? a : b;
+  cv::RNG& rng = cv::theRNG();
+  const uint64 saved = rng.state;
+  rng.state = (first.order_key * 0x9E3779B97F4A7C15ull) ^ second.order_key;
+  GeometricMatch g;
+  try {
+    g = match_features(first, second, p);
+  } catch (...) {
+    rng.state = saved;
+    throw;
+  }
+  rng.state = saved;
+  if (swap && g.scale > 0) {
+    // second -> first: the inverse similarity. Plain: 1/s, -angle. Mirrored (a similarity onto
+    // the flipped image): 1/s and the same angle, since F R(-t) F = R(t).
+    g.scale = 1.0 / g.scale;
+    if (!g.mirrored) g.angle_deg = -g.angle_deg;
+  }
+  return g;
+}
+
 }  // namespace
 
 GeometricMatch verify_geometry(const cv::Mat& a, const cv::Mat& b, const VerifyParams& params) {
   PairVerifier::Features fa, fb;
   fa.gray = work_gray(a, params.work_side);
   fb.gray = work_gray(b, params.work_side);
+  fa.source_pixels = int64_t(a.total()), fb.source_pixels = int64_t(b.total());
   detect_plain(fa, params);
   detect_plain(fb, params);
-  return match_features(fa, fb, params);
+  return match_pair(fa, fb, params);
 }
 
 PairVerifier::PairVerifier(Loader load, VerifyParams params, size_t max_cached_images)
@@ -251,26 +326,39 @@ std::shared_ptr<PairVerifier::Features> PairVerifier::features(uint32_t i) {
   {
     std::lock_guard lk(mu_);
     if (auto it = features_.find(i); it != features_.end()) {
-      f = it->second;
+      f = it->second.first;
+      lru_.splice(lru_.begin(), lru_, it->second.second);  // most recently used first
     } else {
-      // Bounded memory; a caller still holding an evicted entry keeps it alive.
-      if (features_.size() >= max_cached_) features_.erase(features_.begin());
+      // Bounded memory: the least recently used image goes (a kept image of `dupes` or a
+      // collection image of `match` met again and again stays). A caller still holding an evicted
+      // entry keeps it alive.
+      if (features_.size() >= max_cached_) {
+        features_.erase(lru_.back());
+        lru_.pop_back();
+      }
       f = std::make_shared<Features>();
-      features_.emplace(i, f);
+      lru_.push_front(i);
+      features_.emplace(i, std::make_pair(f, lru_.begin()));
     }
   }
   std::call_once(f->plain_once, [&] {
+    const double t0 = thread_cpu_seconds();
     try {
       const cv::Mat img = load_(i);
       if (img.empty()) {
         f->error = "cannot decode";
       } else {
         f->gray = work_gray(img, params_.work_side);
+        f->source_pixels = int64_t(img.total());
         detect_plain(*f, params_);
       }
     } catch (const std::exception& e) {
       f->error = e.what();
     }
+    const double cpu = thread_cpu_seconds() - t0;
+    std::lock_guard lk(mu_);
+    ++stats_.images;
+    stats_.image_cpu_seconds += cpu;
   });
   return f;
 }
@@ -283,12 +371,17 @@ GeometricMatch PairVerifier::verify_uncached(uint32_t a, uint32_t b) {
     g.reason = !fa->error.empty() ? fa->error : fb->error;
     return g;
   }
+  const double t0 = thread_cpu_seconds();
   try {
-    g = match_features(*fa, *fb, params_);
+    g = match_pair(*fa, *fb, params_);
   } catch (const std::exception& e) {
     g = GeometricMatch{};
     g.reason = e.what();
   }
+  const double cpu = thread_cpu_seconds() - t0;
+  std::lock_guard lk(mu_);
+  ++stats_.pairs;
+  stats_.pair_cpu_seconds += cpu;
   return g;
 }
 
@@ -339,6 +432,7 @@ std::vector<GeometricMatch> PairVerifier::verify_image(const cv::Mat& image, con
   Features q;
   try {
     q.gray = work_gray(image, params_.work_side);
+    q.source_pixels = int64_t(image.total());
     detect_plain(q, params_);
   } catch (const std::exception& e) {
     for (auto& g : out) g.reason = e.what();
@@ -352,12 +446,17 @@ std::vector<GeometricMatch> PairVerifier::verify_image(const cv::Mat& image, con
         g.reason = f->error;
         continue;
       }
+      const double t0 = thread_cpu_seconds();
       try {
-        g = match_features(q, *f, params_);
+        g = match_pair(q, *f, params_);
       } catch (const std::exception& e) {
         g = GeometricMatch{};
         g.reason = e.what();
       }
+      const double cpu = thread_cpu_seconds() - t0;
+      std::lock_guard lk(mu_);
+      ++stats_.pairs;
+      stats_.pair_cpu_seconds += cpu;
     }
   });
   std::lock_guard lk(mu_);
@@ -373,6 +472,11 @@ size_t PairVerifier::pairs_verified() const {
 double PairVerifier::seconds() const {
   std::lock_guard lk(mu_);
   return seconds_;
+}
+
+PairVerifier::Stats PairVerifier::stats() const {
+  std::lock_guard lk(mu_);
+  return stats_;
 }
 
 }  // namespace irbis

@@ -29,6 +29,7 @@ void add_dupes_command(CLI::App& root, int& result) {
     std::string index = "auto";
     double band_similarity = 1.0 - double(DupesParams{}.band.max_extra_distance);
     int max_verified = VerifyPolicy{}.max_verified_per_item;
+    double stand_out = VerifyPolicy{}.cnn_stand_out;
   };
   auto o = std::make_shared<Opts>();
   cmd->add_option("collection", o->coll, "Collection directory")->required();
@@ -69,6 +70,11 @@ void add_dupes_command(CLI::App& root, int& result) {
                   "Pairs verified per image at most, strongest first, when it has no sure match (0 = none)")
       ->capture_default_str()
       ->check(CLI::Range(0, 1000));
+  cmd->add_option("--stand-out", o->stand_out,
+                  "A pair in the CNN band is verified only when no other neighbour of the image that belongs "
+                  "elsewhere is within this cosine of it (negative = verify every band pair)")
+      ->capture_default_str()
+      ->check(CLI::Range(-1.0, 1.0));
   cmd->add_option("--model", o->model, "Which model's embeddings (with --cnn)")->capture_default_str();
   cmd->add_option("--index", o->index, "auto, exact or hnsw (with --cnn)")->capture_default_str();
   cmd->callback([o, &result] {
@@ -82,6 +88,7 @@ void add_dupes_command(CLI::App& root, int& result) {
     params.agreement = o->agreement;
     params.band.max_extra_distance = float(1.0 - o->band_similarity);
     params.policy.max_verified_per_item = o->max_verified;
+    params.policy.cnn_stand_out = o->stand_out;
     CnnDupesOptions cnn;
     cnn.enabled = o->cnn;
     cnn.min_similarity = o->cnn_threshold;

@@ -44,6 +44,11 @@ void add_match_command(CLI::App& root, int& result) {
                   "Candidates verified per image at most, strongest first, when it has no sure match (0 = none)")
       ->capture_default_str()
       ->check(CLI::Range(0, 1000));
+  cmd->add_option("--stand-out", o->match.policy.cnn_stand_out,
+                  "A CNN band candidate is verified only when no other neighbour of the image that belongs "
+                  "elsewhere is within this cosine of it (negative = verify every band candidate)")
+      ->capture_default_str()
+      ->check(CLI::Range(-1.0, 1.0));
   cmd->add_option("--model", o->match.model, "Which model's embeddings")->capture_default_str();
   cmd->add_option("--index", o->index, "auto, exact or hnsw")->capture_default_str();
   cmd->add_option("--format", o->format, "table, csv or json")->capture_default_str();

@@ -142,7 +142,10 @@ CollectionDupes find_collection_dupes(const Collection& coll, const DupesParams&
     if (row_of_item[i] >= 0) item_of_row[size_t(row_of_item[i])] = int64_t(i);
   ExtraLinkage extra;
   extra.max_distance = float(1.0 - cnn.min_similarity);
-  const double min_pair_similarity = 1.0 - std::max(double(extra.max_distance), double(params.band.max_extra_distance));
+  // Down to the band's edge, and by the stand-out margin beyond it: those neighbours can only be
+  // rivals of a band pair (VerifyPolicy::cnn_stand_out), never matches.
+  const double min_pair_similarity = 1.0 - std::max(double(extra.max_distance), double(params.band.max_extra_distance)) -
+                                     (band ? std::max(0.0, params.policy.cnn_stand_out) : 0.0);
   const auto knn = vs->self_knn(cnn.neighbours);
   // Neighbour lists are not symmetric: b may be among a's nearest while a is not among b's (a crop
   // next to a photo with many copies: the photo's list holds only its copies). Every listed pair

@@ -240,9 +240,11 @@ MatchedQuery CollectionMatcher::match(const MatchQuery& query, const QueryVerifi
     if (o.variants_used >= 1) dprobes.push_back(dhash_mirrored(query.dhash));
     for (const QueryNearPair& p : find_near_query_pairs(m.dhashes, dprobes, o.agreement.max_band_dhash)) member(p.item);
   }
+  std::vector<Neighbor> neighbours;
   if (!embedding.empty()) {
     const double min_sim = std::min(o.min_similarity, o.verify ? 1.0 - o.band.max_extra_distance : 2.0);
-    for (const Neighbor& nb : m.vs->search(embedding.ptr<float>(0), o.neighbours)) {
+    neighbours = m.vs->search(embedding.ptr<float>(0), o.neighbours);
+    for (const Neighbor& nb : neighbours) {
       const int64_t i = m.record_of_row[size_t(nb.row)];
       if (i >= 0 && nb.similarity >= min_sim) member(uint32_t(i)).similarity = nb.similarity;
     }
@@ -260,8 +262,22 @@ MatchedQuery CollectionMatcher::match(const MatchQuery& query, const QueryVerifi
   const double cnn_band = o.verify ? double(o.band.max_extra_distance) : cnn_sure;
   std::vector<DupeMember> members;
   std::vector<PairJudgement> judged;
+  // Does a CNN pair stand out from the query's neighbourhood (VerifyPolicy::cnn_stand_out)? A
+  // rival is a neighbour at least about as similar to the query that is closer to the query than
+  // to the candidate (so not a copy of the candidate inside the collection).
+  const auto stands_out = [&](uint32_t i, double s) {
+    if (o.policy.cnn_stand_out < 0) return true;
+    const int64_t ri = m.vs->row_of_id(m.records[i].id);
+    for (const Neighbor& nb : neighbours) {
+      if (nb.similarity < s - o.policy.cnn_stand_out - 1e-7) continue;
+      if (nb.row == ri || ri < 0) continue;
+      if (m.vs->data().row(int(nb.row)).dot(m.vs->data().row(int(ri))) < nb.similarity) return false;
+    }
+    return true;
+  };
   for (auto& [i, c] : cand) {
     if (c.m.has_similarity()) c.ev.cnn_distance = 1.0 - c.m.similarity;
+    if (c.m.has_similarity() && o.verify && c.m.similarity < o.min_similarity) c.ev.cnn_stands_out = stands_out(i, c.m.similarity);
     const PairJudgement j = judge_pair(c.ev, rule, cnn_sure, cnn_band, o.verify);
     if (j.action == PairAction::none) continue;
     c.m.kind = j.kind;

@@ -912,3 +912,104 @@ TEST(VerifyPolicy, VerificationsPerCandidateAreCappedStrongestFirst) {
 
 }  // namespace
 }  // namespace irbis
+
+namespace irbis {
+namespace {
+
+// The neighbourhood rule (VerifyPolicy::cnn_stand_out): a crop x of the kept photo c (cosine 0.88)
+// is verified only when no rival neighbour (a visited image outside c's group) is about as close.
+TEST(VerifyPolicy, ACnnBandPairIsVerifiedOnlyWhenItStandsOutFromTheNeighbourhood) {
+  std::vector<DupeItem> items{item(0x0F0F0F0F0F0F0F0Full, "orig.jpg", 1000), item(0x1234567812345678ull, "other.jpg", 900),
+                              item(0x5555666677778888ull, "crop.jpg", 500)};
+  constexpr uint32_t c = 0, y = 1, x = 2;
+  float s_xc = 0.88f, s_xy = 0.90f, s_cy = 0.5f;
+  const auto sim = [&](uint32_t a, uint32_t b) {
+    if (a == b) return 1.f;
+    const auto k = std::minmax(a, b);
+    return k == std::minmax(c, x) ? s_xc : k == std::minmax(x, y) ? s_xy : s_cy;
+  };
+  DupesParams p;  // sure CNN 0.99 below, band from 0.80
+  std::vector<std::pair<uint32_t, uint32_t>> asked;
+  p.band.verify = [&](uint32_t keep, uint32_t cand) {
+    asked.push_back({keep, cand});
+    return PairCheck{false, 3};
+  };
+  const auto run = [&] {
+    ExtraLinkage extra;
+    extra.max_distance = 0.01f;
+    for (uint32_t a = 0; a < 3; ++a)
+      for (uint32_t b = a + 1; b < 3; ++b)
+        if (sim(a, b) >= 0.78f) extra.pairs.push_back({a, b, 1.f - sim(a, b)});  // the k-NN lists
+    extra.distance = [&](uint32_t a, uint32_t b) { return 1.f - sim(a, b); };
+    asked.clear();
+    return group_duplicates(items, p, extra);
+  };
+  EXPECT_EQ(p.policy.cnn_stand_out, 0.02);
+  // A kept look-alike is closer to the crop than its photo: the photo's pair does not stand out,
+  // the look-alike's does without a margin (the photo is further), so only it is verified.
+  p.policy.cnn_stand_out = 0.0;
+  run();
+  EXPECT_EQ(asked, (std::vector<std::pair<uint32_t, uint32_t>>{{y, x}}));
+  // With a margin the look-alike at 0.90 no longer stands out from the photo at 0.88 either.
+  p.policy.cnn_stand_out = 0.03;
+  run();
+  EXPECT_TRUE(asked.empty());
+  // No rival near the crop: the photo stands out and is verified.
+  p.policy.cnn_stand_out = 0.02;
+  s_xy = 0.70f;
+  run();
+  EXPECT_EQ(asked, (std::vector<std::pair<uint32_t, uint32_t>>{{c, x}}));
+  // A rival just below the band (0.79) but within the margin of the photo's pair at 0.80: no
+  // verification. Outside the margin (0.77): verified.
+  s_xc = 0.80f, s_xy = 0.79f;
+  run();
+  EXPECT_TRUE(asked.empty());
+  s_xy = 0.77f;
+  run();
+  EXPECT_EQ(asked, (std::vector<std::pair<uint32_t, uint32_t>>{{c, x}}));
+  s_xc = 0.88f;
+  // The close neighbour is a copy of the photo (a sure pair, in its group): no rival, verified.
+  s_xy = 0.90f, s_cy = 0.995f;
+  run();
+  EXPECT_EQ(asked, (std::vector<std::pair<uint32_t, uint32_t>>{{c, x}}));
+  // The rule off: every band pair, strongest first.
+  s_cy = 0.5f;
+  p.policy.cnn_stand_out = -1;
+  run();
+  EXPECT_EQ(asked, (std::vector<std::pair<uint32_t, uint32_t>>{{y, x}, {c, x}}));
+  // A confirmed pair still groups: confirm everything, the rule on, the rival present.
+  p.policy.cnn_stand_out = 0.0;
+  p.band.verify = [&](uint32_t keep, uint32_t cand) {
+    asked.push_back({keep, cand});
+    return PairCheck{true, 40};
+  };
+  const auto groups = run();
+  ASSERT_EQ(groups.size(), 1u);
+  EXPECT_EQ(groups[0].keep, y);
+  EXPECT_EQ(groups[0].duplicates.at(0).inliers, 40);
+}
+
+// judge_pair: the rule removes only the CNN band as a reason to verify; hash evidence and sure CNN
+// pairs are unaffected.
+TEST(VerifyPolicy, ANeighbourhoodRefusalLeavesHashEvidenceAndSurePairsAlone) {
+  DupesParams p;
+  const double sure = 0.01, band = 0.20;
+  PairEvidence e;
+  e.cnn_distance = 0.12;
+  e.cnn_stands_out = false;
+  EXPECT_EQ(judge_pair(e, p, sure, band, true).action, PairAction::none);
+  e.cnn_stands_out = true;
+  EXPECT_EQ(judge_pair(e, p, sure, band, true).action, PairAction::verify);
+  e.cnn_stands_out = false;
+  e.hash = HashMatch::band;
+  e.hash_strength = 2.0;
+  const PairJudgement j = judge_pair(e, p, sure, band, true);
+  EXPECT_EQ(j.action, PairAction::verify);
+  EXPECT_DOUBLE_EQ(j.strength, 2.0) << "the hash band decides the order, not the CNN";
+  e.hash = HashMatch::none;
+  e.cnn_distance = 0.005;
+  EXPECT_EQ(judge_pair(e, p, sure, band, true).action, PairAction::accept);
+}
+
+}  // namespace
+}  // namespace irbis

@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -256,6 +257,90 @@ TEST(PairVerifier, ParallelPathsDecideLikeOnePairAtATime) {
   }
   EXPECT_TRUE(got[0].same && got[2].same && !got[1].same && !got[3].same);
   EXPECT_EQ(loads.load(), int(images.size()));  // the items' keypoints came from the cache
+}
+
+void expect_same_evidence(const GeometricMatch& a, const GeometricMatch& b, const std::string& what) {
+  EXPECT_EQ(a.same, b.same) << what;
+  EXPECT_EQ(a.inliers, b.inliers) << what;
+  EXPECT_EQ(a.matches, b.matches) << what;
+  EXPECT_EQ(a.mirrored, b.mirrored) << what;
+  EXPECT_DOUBLE_EQ(a.scale, b.scale) << what;
+  EXPECT_DOUBLE_EQ(a.angle_deg, b.angle_deg) << what;
+  EXPECT_DOUBLE_EQ(a.agreement, b.agreement) << what;
+  EXPECT_DOUBLE_EQ(a.overlap, b.overlap) << what;
+  EXPECT_EQ(a.moved_tiles, b.moved_tiles) << what;
+  EXPECT_EQ(a.changed_tiles, b.changed_tiles) << what;
+  EXPECT_DOUBLE_EQ(a.changed_one_side, b.changed_one_side) << what;
+  EXPECT_EQ(a.reason, b.reason) << what;
+}
+
+// One pair, the same evidence on every path: either order, one or two OpenCV threads, another
+// thread, after the thread's random generator was used, the parallel verify_all beside other
+// pairs and verify_image (a query against an item). Before, the order of the two images came from
+// the caller, and a pair of `match` (query first) could give other inliers than in `dupes`.
+TEST(PairVerifier, APairGivesTheSameEvidenceWhicheverWayRoundAndOnAnyThreads) {
+  const cv::Mat img = cvdata("baboon.jpg"), other = cvdata("fruits.jpg");
+  if (img.empty() || other.empty()) GTEST_SKIP() << "opencv-doc sample photos not installed";
+  cv::Mat mirrored;
+  cv::flip(rotate(crop_area(img, 0.6, 0.2, 0.3), 4), mirrored, 1);
+  const std::vector<std::pair<cv::Mat, cv::Mat>> pairs{
+      {img, jpeg(rotate(crop_area(img, 0.5, 0.3, 0.6), 7), 30)}, {img, mirrored}, {img, other}};
+  EXPECT_TRUE(verify_geometry(pairs[0].first, pairs[0].second).same);
+  EXPECT_TRUE(verify_geometry(pairs[1].first, pairs[1].second).mirrored);
+  const int threads_before = cv::getNumThreads();
+  for (size_t k = 0; k < pairs.size(); ++k) {
+    const auto& [a, b] = pairs[k];
+    const std::string what = "pair " + std::to_string(k);
+    cv::setNumThreads(1);
+    const GeometricMatch ab = verify_geometry(a, b);
+    cv::setNumThreads(2);
+    for (int r = 0; r < 1000; ++r) cv::theRNG().next();  // the thread's generator moved on
+    // b -> a is the inverse transform: the scale inverted, the angle negated unless mirrored.
+    const auto turned = [&](GeometricMatch g, const std::string& how) {
+      if (g.scale > 0) {
+        g.scale = 1.0 / g.scale;
+        if (!g.mirrored) g.angle_deg = -g.angle_deg;
+      }
+      EXPECT_NEAR(g.scale, ab.scale, 1e-12) << what << how;
+      EXPECT_NEAR(g.angle_deg, ab.angle_deg, 1e-9) << what << how;
+      g.scale = ab.scale, g.angle_deg = ab.angle_deg;
+      return g;
+    };
+    expect_same_evidence(ab, turned(verify_geometry(b, a), ""), what + " reversed");
+    GeometricMatch on_thread;
+    std::thread([&] { on_thread = verify_geometry(a, b); }).join();
+    expect_same_evidence(ab, on_thread, what + " on another thread");
+    // In a verifier, among other pairs verified in parallel, and with the items the other way round.
+    std::vector<cv::Mat> items{b, other, img, a};
+    PairVerifier v([&](uint32_t i) { return items.at(i); });
+    v.verify_all({{3, 0}, {1, 2}, {0, 1}, {2, 3}});
+    expect_same_evidence(ab, turned(v.verify(0, 3), " in verify_all"), what + " in verify_all");
+    expect_same_evidence(ab, v.verify_image(a, {0}).at(0), what + " in verify_image");
+  }
+  cv::setNumThreads(threads_before);
+}
+
+// The keypoint cache keeps the most recently used images (a kept image met by many candidates is
+// decoded once) and gives the evidence of a verifier that decodes every pair afresh.
+TEST(PairVerifier, TheCacheKeepsRecentImagesAndChangesNoEvidence) {
+  const cv::Mat img = cvdata("baboon.jpg"), other = cvdata("fruits.jpg");
+  if (img.empty() || other.empty()) GTEST_SKIP() << "opencv-doc sample photos not installed";
+  std::vector<cv::Mat> images{img, crop_area(img, 0.5, 0.5, 0.5), rotate(img, 5), jpeg(img, 20), other, resize(img, 0.5)};
+  std::vector<int> loads(images.size(), 0);
+  PairVerifier v([&](uint32_t i) { ++loads[i]; return images.at(i); }, {}, 2);  // room for two images
+  for (uint32_t i = 1; i < images.size(); ++i) {
+    const GeometricMatch cached = v.verify(0, i);
+    PairVerifier fresh([&](uint32_t j) { return images.at(j); });
+    expect_same_evidence(cached, fresh.verify(0, i), "pair 0," + std::to_string(i));
+    EXPECT_EQ(cached.same, i != 4) << i;
+  }
+  EXPECT_EQ(loads[0], 1) << "the image in every pair stays cached";
+  for (uint32_t i = 1; i < images.size(); ++i) EXPECT_EQ(loads[i], 1) << i;
+  const PairVerifier::Stats st = v.stats();
+  EXPECT_EQ(st.images, images.size());
+  EXPECT_EQ(st.pairs, images.size() - 1);
+  EXPECT_GT(st.image_cpu_seconds, 0.0);
+  EXPECT_GT(st.pair_cpu_seconds, 0.0);
 }
 
 TEST(VerifyGeometry, BadInputThrows) {
