@@ -147,7 +147,7 @@ void add_index_command(CLI::App& root, int& result) {
       if (rep.ok || rep.failed) std::cout << "; " << rep.ok << " ok, " << rep.failed << " failed";
       std::cout << '\n';
       for (const auto& pr : rep.problems) std::cerr << "irbis: " << display_path(pr.path) << ": " << pr.reason << '\n';
-      if (rep.failed) std::cerr << "irbis: " << rep.failed << " files failed; see `irbis info " << o->into << " --failures`\n";
+      if (rep.failed) std::cerr << "irbis: " << count_of(rep.failed, "file") << " failed; see `irbis info " << o->into << " --failures`\n";
     }
     result = rep.interrupted ? kExitInterrupted : (rep.failed || !rep.problems.empty()) ? kExitPartial : kExitOk;
   });
