@@ -365,14 +365,17 @@ void serve(const Collection& coll, const ReportOptions& report, const ServeOptio
   svr.Get(R"(/thumbs/(\d{1,18})\.jpg)", guarded(false, [&S](const httplib::Request& req, httplib::Response& res) {
     const ImageRecord* r = S.data.by_id(std::stoll(req.matches[1]));
     if (!r || r->status != ImageStatus::ok) throw IoError("no such image");
-    std::vector<uint8_t> bytes;
-    try {
-      bytes = read_file_bytes(ensure_thumbnail(S.coll, *r).string(), 16u << 20);
-    } catch (const StoreError&) {
-      bytes = thumbnail_jpeg(*r);  // the cache cannot be written (a full disk): answer uncached
+    // When the cache cannot be written (a full disk) the thumbnail made in memory is the answer,
+    // and a header says why it was not cached (nothing of the failed write is left to serve later).
+    const Thumbnail t = cached_thumbnail(S.coll, *r);
+    if (!t.cache_error.empty()) {
+      std::string why = display_path(t.cache_error);
+      for (char& c : why)
+        if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = ' ';
+      res.set_header("X-Irbis-Thumbnail-Cache", "not written: " + why);
     }
     res.set_header("Cache-Control", "max-age=3600");
-    res.set_content(std::string(bytes.begin(), bytes.end()), "image/jpeg");
+    res.set_content(std::string(t.jpeg.begin(), t.jpeg.end()), "image/jpeg");
   }));
   svr.Get(R"(/images/(\d{1,18}))", guarded(false, [&S](const httplib::Request& req, httplib::Response& res) {
     const ImageRecord* r = S.data.by_id(std::stoll(req.matches[1]));
