@@ -34,6 +34,8 @@ APT_PACKAGES=(
   # HEIF/HEIC (HEVC via libde265), AVIF, JPEG XL and camera RAW decoding (src/io/{heif,avif,jxl,raw}.cpp);
   # their encoders make the test and benchmark files at test time (tests/io/formats_test.cpp)
   libheif-dev libde265-dev libavif-dev libjxl-dev libraw-dev libheif-examples libavif-bin libjxl-tools
+  # dav1d's header: its messages are routed into irbis's errors (src/io/dav1d_log.cpp)
+  libdav1d-dev
   # browser tests of the report and web UI (driven by playwright-core, tests/browser); load generator
   chromium wrk
   # Python bindings (pybind11, built by CMake) and their packaging, tests and Dask scale-out

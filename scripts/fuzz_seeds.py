@@ -127,6 +127,14 @@ for src in ("a.heic", "a.avif"):
 # F9's regression seed (found by fuzz_decode): a '#' touching the width, which OpenCV's reader takes
 # as the width's terminator and Netpbm's as a comment, so the two read different sizes.
 images["comment_touching_width.pbm"] = b"P4\n4#2\n32\n" + b"\xff" * 4
+# F10's regression seed (found by fuzz_header): a JPEG XL codestream declaring ysize 2^30 at the 2:1
+# ratio, so a width of 2^31, past an int.
+images["side_over_int.jxl"] = b"\xff\x0a\xfe\xff\xff\xff\x1f" + b"\x00" * 16
+# Inputs a fuzzer found that cannot be rebuilt from an encoder's output, kept as files
+# (fuzz/regressions/, also read by the unit tests): F11's HEIC grid whose canvas is larger than its ispe.
+regressions = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fuzz", "regressions")
+for name in sorted(os.listdir(regressions)):
+    images[name] = open(os.path.join(regressions, name), "rb").read()
 for name, data in images.items():
     put("decode", name, data)
     put("header", name, data)

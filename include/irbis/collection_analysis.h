@@ -218,6 +218,14 @@ struct ImagePalette {
 std::vector<ImagePalette> load_palettes(const Collection& coll);
 // The k images whose palettes best hold every query colour, best first (ties by id).
 std::vector<ImagePalette> search_collection_colors(const Collection& coll, const std::vector<LabColor>& query, int k);
+// A colour search from its text, as `irbis search --colors`, Python's search_colors and serve's
+// /api/search?colors= take it: the colours as given back (#rrggbb) and the hits, for
+// color_search_json / color_search_table (results.h). Throws UsageError naming a malformed colour.
+struct ColorSearch {
+  std::vector<std::string> query;
+  std::vector<ImagePalette> hits;
+};
+ColorSearch search_collection_colors(const Collection& coll, const std::string& colors, int k);
 
 // ---- `irbis train`, `irbis predict --collection`
 // The rows a classifier of this input kind reads, for the live images with embeddings of `model`

@@ -55,6 +55,9 @@ int injected_io_error(IoOp op, const std::string& path);
 //                                     test can signal a run caught in the middle
 //   IRBIS_FAULT_VANISH_BEFORE_READ=NAME  delete the scanned file whose path ends in /NAME just
 //                                     before index_collection reads it
+//   IRBIS_FAULT_IO_ERROR=OP:ERRNO:TEXT  every OP (io_op_name: write, sync, ...) of a file whose path
+//                                     contains TEXT fails with ERRNO (ENOSPC, EIO or EROFS), e.g.
+//                                     sync:ENOSPC:/thumbs/ for `serve`'s thumbnail cache
 FaultHooks fault_hooks_from_environment();
 
 }  // namespace irbis

@@ -60,7 +60,17 @@ struct IssueParams {
   // odd_one_out minus this get their neighbours searched exhaustively (docs/issues.md); < 0: none
   // (benchmarks of the path before).
   double odd_one_out_refine_margin = 0.5;
+  // ... and then up to this many of them, highest approximate score first, get their k-th distance
+  // from an exact search (one sgemm against every image): the self-join's exhaustive search runs
+  // in its reduced space and can still miss a far image's neighbours (+47 % on one row of a
+  // 100 000-image mixture). 0: none (benchmarks of the path before).
+  int odd_one_out_exact_rows = 500;
   std::string model = kDefaultModel;      // embeddings for the neighbourhood (skipped when missing)
+  // Given instead of searched: per image of CollectionIssues::records (live ok images with the
+  // quality feature, id order) the distance to its k-th CNN neighbour, -1 for none. Benchmarks
+  // score neighbours found elsewhere (exact ones computed once) through the same rules. Empty:
+  // searched (below). Throws UsageError when the size is not the records'.
+  std::vector<double> kth_distance;
   // How the neighbours are found (search.h): exact below index.hnsw_min_images images, the
   // self-join above; no HNSW graph is opened or built (benchmarks set open_graph and self_join to
   // time the per-row graph path).

@@ -32,15 +32,26 @@ namespace irbis {
 
 // ---------------------------------------------------------------------------------------------
 // Thumbnails: <collection>/thumbs/<id>.jpg, long side kThumbSide px (never upscaled), JPEG q80.
-// Made lazily (or by `irbis report`), written atomically (tmp + rename), so readers never see a
-// half-written file and concurrent makers of the same thumbnail are harmless.
+// Made lazily (or by `irbis report`), written whole through FileReplacer (replace_file.h: temporary
+// file, fdatasync, rename), so readers never see a half-written file, a power cut leaves none under
+// the thumbnail's name, and concurrent makers of the same thumbnail are harmless. A cached file
+// that is not a whole JPEG (cut, emptied) is made again, never served.
 inline constexpr int kThumbSide = 256;
 std::filesystem::path thumb_path(const Collection& coll, int64_t id);
+// The thumbnail's JPEG bytes (what `serve` answers): the cached file, else made from the image and
+// written to the cache. When the cache cannot be written (a full disk, an I/O error) the bytes made
+// in memory are returned all the same and `cache_error` names the thumbnail and the reason; no
+// part of the failed write is left. Throws IoError/DecodeError naming the image when it cannot be
+// read.
+struct Thumbnail {
+  std::vector<uint8_t> jpeg;
+  std::string cache_error;  // "" when served from or written to the cache
+};
+Thumbnail cached_thumbnail(const Collection& coll, const ImageRecord& rec, int side = kThumbSide);
 // Returns the thumbnail's path, making it when missing. Throws IoError/DecodeError naming the
-// image, StoreError naming the thumbnail when it cannot be written (a full disk).
+// image, StoreError naming the thumbnail and the reason when it cannot be written (a full disk).
 std::filesystem::path ensure_thumbnail(const Collection& coll, const ImageRecord& rec, int side = kThumbSide);
-// The thumbnail's JPEG bytes, made from the image without touching the cache (what ensure_thumbnail
-// writes; `serve` answers with them when the cache cannot be written).
+// The thumbnail's JPEG bytes, made from the image without touching the cache (what the cache holds).
 std::vector<uint8_t> thumbnail_jpeg(const ImageRecord& rec, int side = kThumbSide);
 // Makes the thumbnails of many images on `threads` workers (0 = one per core); failures are
 // skipped (the views then show a placeholder). Returns how many exist afterwards.

@@ -148,6 +148,10 @@ class VectorSearch {
   // every row in the reduced space, re-scored on the full rows; the graph path: exact search).
   std::vector<std::vector<Neighbor>> self_knn(int k, const RowsToRefine& refine = {}) const;
   std::vector<std::vector<Neighbor>> self_knn_exact(int k) const;
+  // The exact k nearest rows of each of `rows` (in that order; a row is not its own neighbour):
+  // blocks of them against every row by one sgemm each, as self_knn_exact does for all rows.
+  // Out-of-range rows get an empty list.
+  std::vector<std::vector<Neighbor>> knn_exact_rows(const std::vector<int64_t>& rows, int k) const;
   bool self_knn_is_exact() const;
   // Writes the HNSW graph alone (hnswlib format, labels = ids) for other tools, e.g.
   // python3-hnswlib's Index(space='ip').load_index(). Throws UsageError for an exact index.

@@ -234,14 +234,11 @@ void bind_analysis(py::module_& m, py::class_<PyCollection>& cls) {
           [](const PyCollection& c, const std::string& colors, int k) {
             auto coll = c.get();
             if (k < 1) throw UsageError("k must be at least 1, not " + std::to_string(k));
-            const std::vector<LabColor> query = parse_hex_colors(colors);
-            std::vector<std::string> query_hex;
-            for (const LabColor& q : query) query_hex.push_back(hex_color(q));
             std::string out;
             {
               py::gil_scoped_release nogil;
-              out = color_search_json(query_hex, search_collection_colors(*coll, query, k))
-                        .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+              const ColorSearch found = search_collection_colors(*coll, colors, k);
+              out = color_search_json(found.query, found.hits).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
             }
             return out;  // `irbis search --colors --format json` (results.h: color_search_json)
           },

@@ -66,16 +66,13 @@ void add_search_command(CLI::App& root, int& result) {
     if (given != 1) throw UsageError("search: give exactly one of QUERY_FILE, --path PATH, --id ID or --colors LIST");
     auto coll = Collection::open(o->coll);
     if (!o->colors.empty()) {
-      const auto query = parse_hex_colors(o->colors);
-      std::vector<std::string> query_hex;
-      for (const LabColor& c : query) query_hex.push_back(hex_color(c));
-      const auto hits = search_collection_colors(*coll, query, o->k);
+      const ColorSearch found = search_collection_colors(*coll, o->colors, o->k);
       if (fmt == Format::json) {
         nlohmann::json j = {{"collection", display_path(o->coll)}};
-        j.update(color_search_json(query_hex, hits));
+        j.update(color_search_json(found.query, found.hits));
         std::cout << json_dump(j) << '\n';
       } else {
-        const Table t = color_search_table(hits);
+        const Table t = color_search_table(found.hits);
         write_rows(std::cout, fmt, t);
       }
       result = kExitOk;

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <bitset>
 #include <cmath>
+#include <deque>
 #include <type_traits>
 #include <vector>
 
@@ -93,52 +94,136 @@ float high_gradient(const cv::Mat& grey, int stride = 1) {
 // their covered share), rows first (whole-row multiply-adds the compiler vectorises), then columns;
 // float throughout, rounded once. OpenCV's fractional INTER_AREA cost 0.14 ms for a 300x225 decode
 // and 0.34 ms for 500x375, this 0.02-0.04 ms. Agrees with resize_area within one grey level.
-struct AreaTap {
-  int first = 0;               // first source index
-  std::vector<float> weights;  // of source indices first, first + 1, ...
+// The taps of one axis are padded to the same count (zero weights, indices kept in range) and
+// stored tap-major, so the column pass is one loop over every output pixel per tap (vectorised;
+// a loop over each pixel's own taps was a chain of dependent multiply-adds per pixel, half of
+// quality_input's time). Adding a zero-weight tap leaves a sum as it was, so the values are those
+// of the per-pixel loop, bit for bit (QualityInput.ShrinkIsThePerPixelAreaAverage).
+struct AreaTaps {
+  int count = 0;               // taps per output index (the longest; the others padded)
+  std::vector<int> index;      // count x dst, tap-major: source index of tap k of output o
+  std::vector<float> weight;   // count x dst, tap-major: its weight (0 for padding)
 };
-std::vector<AreaTap> area_taps(int src, int dst) {
-  std::vector<AreaTap> taps(static_cast<size_t>(dst));
+AreaTaps area_taps(int src, int dst) {
+  std::vector<int> first(static_cast<size_t>(dst));
+  std::vector<std::vector<float>> w(static_cast<size_t>(dst));
   const double scale = double(src) / double(dst);
+  AreaTaps t;
   for (int o = 0; o < dst; ++o) {
     const double a = o * scale, b = (o + 1) * scale;
-    AreaTap& t = taps[size_t(o)];
-    t.first = int(std::floor(a));
-    for (int i = t.first; i < src && double(i) < b; ++i)
-      t.weights.push_back(float((std::min(b, double(i + 1)) - std::max(a, double(i))) / scale));
+    first[size_t(o)] = int(std::floor(a));
+    for (int i = first[size_t(o)]; i < src && double(i) < b; ++i)
+      w[size_t(o)].push_back(float((std::min(b, double(i + 1)) - std::max(a, double(i))) / scale));
+    t.count = std::max(t.count, int(w[size_t(o)].size()));
   }
-  return taps;
+  t.index.assign(size_t(t.count) * size_t(dst), 0);
+  t.weight.assign(size_t(t.count) * size_t(dst), 0.f);
+  for (int k = 0; k < t.count; ++k)
+    for (int o = 0; o < dst; ++o) {
+      const size_t at = size_t(k) * size_t(dst) + size_t(o);
+      t.index[at] = std::min(src - 1, first[size_t(o)] + k);
+      if (size_t(k) < w[size_t(o)].size()) t.weight[at] = w[size_t(o)][size_t(k)];
+    }
+  return t;
+}
+
+// The taps of (src, dst), made once per thread: decodes come in a few sizes. A deque, so a
+// reference handed out stays valid while the next one is added; emptied only by forget_old_taps.
+thread_local std::deque<std::pair<std::pair<int, int>, AreaTaps>> taps_cache;
+const AreaTaps& cached_area_taps(int src, int dst) {
+  for (const auto& [key, taps] : taps_cache)
+    if (key == std::make_pair(src, dst)) return taps;
+  taps_cache.push_back({{src, dst}, area_taps(src, dst)});
+  return taps_cache.back().second;
+}
+void forget_old_taps() {
+  if (taps_cache.size() > 16) taps_cache.clear();
 }
 
 cv::Mat shrink_area_grey(const cv::Mat& grey, int w, int h) {
-  thread_local std::vector<float> rows;  // h x grey.cols, the row pass
-  const std::vector<AreaTap> ty = area_taps(grey.rows, h), tx = area_taps(grey.cols, w);
+  thread_local std::vector<float> rows, col;  // h x grey.cols, the row pass; one output row
+  forget_old_taps();  // before taking references
+  const AreaTaps &ty = cached_area_taps(grey.rows, h), &tx = cached_area_taps(grey.cols, w);
   const int cols = grey.cols;
   rows.assign(size_t(h) * size_t(cols), 0.f);
   for (int oy = 0; oy < h; ++oy) {
     float* acc = rows.data() + size_t(oy) * size_t(cols);
-    const AreaTap& t = ty[size_t(oy)];
-    for (size_t k = 0; k < t.weights.size(); ++k) {
-      const uint8_t* src = grey.ptr<uint8_t>(t.first + int(k));
-      const float wk = t.weights[k];
+    for (int k = 0; k < ty.count; ++k) {
+      const size_t at = size_t(k) * size_t(h) + size_t(oy);
+      const float wk = ty.weight[at];
+      if (wk == 0.f) continue;  // padding (the source row index is repeated)
+      const uint8_t* src = grey.ptr<uint8_t>(ty.index[at]);
       for (int x = 0; x < cols; ++x) acc[x] += wk * float(src[x]);
     }
   }
   cv::Mat out(h, w, CV_8U);
+  col.resize(size_t(w));
+  // Plain restrict pointers: the output row's stores may not alias the sums or the taps (else
+  // every element reloads them, the thread_local ones through the TLS block).
+  float* __restrict sum = col.data();
   for (int oy = 0; oy < h; ++oy) {
-    const float* acc = rows.data() + size_t(oy) * size_t(cols);
-    uint8_t* dst = out.ptr<uint8_t>(oy);
-    for (int ox = 0; ox < w; ++ox) {
-      const AreaTap& t = tx[size_t(ox)];
-      float v = 0;
-      for (size_t k = 0; k < t.weights.size(); ++k) v += t.weights[k] * acc[t.first + int(k)];
-      dst[ox] = cv::saturate_cast<uint8_t>(v);
+    const float* __restrict acc = rows.data() + size_t(oy) * size_t(cols);
+    std::fill(sum, sum + w, 0.f);
+    for (int k = 0; k < tx.count; ++k) {
+      const int* __restrict idx = tx.index.data() + size_t(k) * size_t(w);
+      const float* __restrict wk = tx.weight.data() + size_t(k) * size_t(w);
+      for (int ox = 0; ox < w; ++ox) sum[ox] += wk[ox] * acc[idx[ox]];
     }
+    uint8_t* __restrict dst = out.ptr<uint8_t>(oy);
+    // cv::saturate_cast<uint8_t>(float): round half to even (the default rounding mode, as
+    // cvRound's cvtss2si), then clamp; written so it vectorises.
+    for (int ox = 0; ox < w; ++ox) dst[ox] = uint8_t(std::clamp(int(std::nearbyint(sum[ox])), 0, 255));
   }
   return out;
 }
 
 }  // namespace
+
+void gaussian_blur_sigma1(const cv::Mat& grey, cv::Mat& out) {
+  IRBIS_THROW_IF_NOT(grey.type() == CV_8U && grey.rows >= 5 && grey.cols >= 5, Error,
+                     "gaussian_blur_sigma1: expects an 8-bit grey image of 5 x 5 or more");
+  // OpenCV's 9 taps for sigma 1 (getGaussianKernel, as GaussianBlur makes them for float images).
+  static const std::array<float, 9> taps = [] {
+    const cv::Mat k = cv::getGaussianKernel(9, 1.0, CV_32F);
+    std::array<float, 9> t{};
+    for (int i = 0; i < 9; ++i) t[size_t(i)] = k.at<float>(i);
+    return t;
+  }();
+  const int w = grey.cols, h = grey.rows;
+  const auto reflect = [](int i, int n) { return i < 0 ? -i : i >= n ? 2 * n - 2 - i : i; };  // BORDER_REFLECT_101
+  thread_local std::vector<float> ext, rows;  // one row with 4 reflected pixels each side; the row pass
+  ext.resize(size_t(w) + 8);
+  rows.resize(size_t(w) * size_t(h));
+  // Rows: a multiply-add per tap in order, from 0 (OpenCV's RowVec_32f).
+  for (int y = 0; y < h; ++y) {
+    const uint8_t* g = grey.ptr<uint8_t>(y);
+    float* __restrict e = ext.data();
+    for (int x = -4; x < w + 4; ++x) e[x + 4] = float(g[reflect(x, w)]);
+    float* __restrict r = rows.data() + size_t(y) * size_t(w);
+    for (int x = 0; x < w; ++x) {
+      float acc = 0.f;
+      for (int k = 0; k < 9; ++k) acc = std::fma(e[x + k], taps[size_t(k)], acc);
+      r[x] = acc;
+    }
+  }
+  // Columns: the centre tap, then each symmetric pair of rows added first (SymmColumnVec_32f).
+  out.create(h, w, CV_32F);
+  for (int y = 0; y < h; ++y) {
+    const float* c = rows.data() + size_t(y) * size_t(w);
+    const float* up[5];
+    const float* down[5];
+    for (int k = 1; k <= 4; ++k) {
+      up[k] = rows.data() + size_t(reflect(y - k, h)) * size_t(w);
+      down[k] = rows.data() + size_t(reflect(y + k, h)) * size_t(w);
+    }
+    float* __restrict o = out.ptr<float>(y);
+    for (int x = 0; x < w; ++x) {
+      float acc = std::fma(c[x], taps[4], 0.f);
+      for (int k = 1; k <= 4; ++k) acc = std::fma(down[k][x] + up[k][x], taps[size_t(4 + k)], acc);
+      o[x] = acc;
+    }
+  }
+}
 
 QualityInput quality_input(const cv::Mat& rgb) {
   IRBIS_THROW_IF_NOT(!rgb.empty() && rgb.type() == CV_8UC3, Error, "quality_input: expects a CV_8UC3 image");
@@ -194,9 +279,8 @@ SharpnessRow sharpness_measures(const QualityInput& in) {
   // a few pixels hardly any (Crete-Roffet et al. 2007 compare the image with itself the same way).
   // The blurred copy stays float: rounding it to grey levels would move the ratio near blurry's
   // threshold.
-  thread_local cv::Mat fine, reblurred;
-  g.convertTo(fine, CV_32F);
-  cv::GaussianBlur(fine, reblurred, cv::Size(0, 0), 1.0);
+  thread_local cv::Mat reblurred;
+  gaussian_blur_sigma1(g, reblurred);
   const float before = high_gradient(g, 2), after = high_gradient(reblurred, 2);
   s[kEdgeReblur] = before > 0.5f ? std::min(1.f, after / before) : 1.f;
   // Immerkaer's fast noise estimate: the mask [1 -2 1; -2 4 -2; 1 -2 1] cancels smooth content and
@@ -288,16 +372,25 @@ QualityRow quality_measures(const QualityInput& in) {
 
   // Sharpness on the fixed-size grey image, so the decode's size does not change the scores.
   // Integer Laplacian of integer grey: exact.
-  thread_local cv::Mat lap;
-  cv::Laplacian(in.grey, lap, CV_16S, 1);
-  int64_t lap_sum = 0, lap_sq = 0;  // integer moments (cv::meanStdDev on 16-bit cost more than the rest)
-  for (int y = 0; y < lap.rows; ++y) {
-    const int16_t* row = lap.ptr<int16_t>(y);
-    int32_t s = 0, sq = 0;  // per row: |lap| <= 1020, 256 * 1020^2 fits in 32 bits
-    for (int x = 0; x < lap.cols; ++x) s += row[x], sq += int32_t(row[x]) * row[x];
+  // cv::Laplacian(grey, CV_16S, 1)'s values (the 4-neighbour kernel, reflected borders: row -1 is
+  // row 1) in one loop with their moments: cv::Laplacian's call cost more than its arithmetic.
+  const cv::Mat& gq = in.grey;
+  const int gw = gq.cols, gh = gq.rows;
+  const auto reflect = [](int i, int n) { return i < 0 ? -i : i >= n ? 2 * n - 2 - i : i; };
+  int64_t lap_sum = 0, lap_sq = 0;  // integer moments
+  for (int y = 0; y < gh; ++y) {
+    const uint8_t *a = gq.ptr<uint8_t>(reflect(y - 1, gh)), *b = gq.ptr<uint8_t>(y), *c = gq.ptr<uint8_t>(reflect(y + 1, gh));
+    int32_t s = 0, sq = 0;  // per row: |lap| <= 1020, 128 * 1020^2 fits in 32 bits
+    const auto add = [&](int x, int left, int right) {
+      const int32_t v = int32_t(a[x]) + c[x] + b[left] + b[right] - 4 * int32_t(b[x]);
+      s += v, sq += v * v;
+    };
+    add(0, 1, 1);
+    for (int x = 1; x < gw - 1; ++x) add(x, x - 1, x + 1);
+    add(gw - 1, gw - 2, gw - 2);
     lap_sum += s, lap_sq += sq;
   }
-  const double lap_n = double(lap.total()), lap_mean = double(lap_sum) / lap_n;
+  const double lap_n = double(gq.total()), lap_mean = double(lap_sum) / lap_n;
   q[kLaplacianVar] = float(std::max(0.0, double(lap_sq) / lap_n - lap_mean * lap_mean));
   const cv::Mat coarse = resize_area(in.grey, kQualityGreySide / 2, kQualityGreySide / 2);
   const float g_fine = high_gradient(in.grey), g_coarse = high_gradient(coarse);

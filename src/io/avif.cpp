@@ -6,6 +6,7 @@
 
 #include <algorithm>
 
+#include "io/library_messages.h"
 #include "io/io_internal.h"
 #include "io/lazy_library.h"
 #include "irbis/errors.h"
@@ -17,7 +18,7 @@ namespace {
 // libavif, loaded the first time a file needs it (lazy_library.h): not linked, so commands that
 // decode no such file do not load it and its codecs at start-up.
 LazyLibrary& libavif() {
-  static LazyLibrary library(IRBIS_AVIF_SONAME, "AVIF decoding");
+  static LazyLibrary library(IRBIS_AVIF_SONAME, "AVIF decoding", route_dav1d_log);
   return library;
 }
 
@@ -27,7 +28,8 @@ struct AvifDecoderDeleter {
 using AvifDecoderPtr = std::unique_ptr<avifDecoder, AvifDecoderDeleter>;
 
 [[noreturn]] void avif_fail(std::span<const uint8_t> b, const char* what, avifResult r) {
-  const std::string why = IRBIS_LAZY_FN(libavif(), avifResultToString)(r);
+  std::string why = IRBIS_LAZY_FN(libavif(), avifResultToString)(r);
+  if (const std::string said = take_library_messages(); !said.empty()) why += " (dav1d: " + said + ")";
   if (r == AVIF_RESULT_TRUNCATED_DATA || isobmff_is_truncated(b)) throw DecodeError(std::string("truncated AVIF data (") + what + ")");
   if (r == AVIF_RESULT_NOT_IMPLEMENTED || r == AVIF_RESULT_NO_CODEC_AVAILABLE) {
     throw DecodeError("unsupported format: AVIF (" + why + ")");
@@ -79,6 +81,7 @@ StoredImage decode_avif(std::span<const uint8_t> b, const DecodeOptions& opts) {
   // codec, in avifDecoderNextImage), and refuse a frame of another size than the container's, as
   // for a TIFF whose size tags disagree (docs/reliability.md, F8).
   d->imageSizeLimit = uint32_t(std::min<uint64_t>({opts.max_pixels, d->imageSizeLimit, UINT32_MAX}));
+  take_library_messages();  // only this decode's messages name its error
   const avifResult r = IRBIS_LAZY_FN(libavif(), avifDecoderNextImage)(d.get());  // the primary image (first frame of a sequence)
   if (r != AVIF_RESULT_OK) avif_fail(b, "cannot decode the image", r);
   const avifImage* img = d->image;

@@ -13,6 +13,7 @@
 
 #include "io/opencv_codecs.h"
 #include "io/io_internal.h"
+#include "io/library_messages.h"
 #include "irbis/errors.h"
 #include "irbis/image.h"
 
@@ -330,17 +331,22 @@ cv::Mat decode_with_opencv(std::span<const uint8_t> b, ImageFormat fmt) {
   // A header over the buffer, no copy (imdecode only reads it).
   const cv::Mat buf(1, int(decoded.size()), CV_8U, const_cast<uint8_t*>(decoded.data()));
   cv::Mat m;
+  io::take_library_messages();  // only this file's messages name its error
   try {
     m = opencv_codecs::imdecode(buf, cv::IMREAD_UNCHANGED);
   } catch (const cv::Exception& e) {
     throw DecodeError("corrupt " + name + " data: " + e.err);
   }
   if (m.empty()) {
+    // What libpng/libtiff said instead of printing it (library_messages.h), without their prefix.
+    std::string said = io::take_library_messages();
+    for (const char* prefix : {"libpng error: ", "libpng warning: "})
+      if (said.rfind(prefix, 0) == 0) said.erase(0, std::strlen(prefix));
     if (fmt == ImageFormat::webp && webp_is_animated(b)) throw DecodeError("animated WebP is not supported");
     // libwebp may still decode a file a little shorter than its RIFF size, so this is only the
     // explanation of a failure, not a check made before.
     if (fmt == ImageFormat::webp && webp_is_truncated(b)) throw DecodeError("truncated WebP");
-    throw DecodeError("corrupt or truncated " + name + " data (could not be decoded)");
+    throw DecodeError("corrupt or truncated " + name + " data (could not be decoded" + (said.empty() ? "" : ": " + said) + ")");
   }
   return to_rgb8(m);
 }

@@ -3,10 +3,12 @@
 #include <algorithm>
 #include <cstring>
 #include <libheif/heif.h>
+#include <string>
 #include <memory>
 #include <opencv2/imgproc.hpp>
 #include <vector>
 
+#include "io/library_messages.h"
 #include "io/io_internal.h"
 #include "io/lazy_library.h"
 #include "irbis/errors.h"
@@ -18,7 +20,7 @@ namespace {
 // libheif, loaded the first time a file needs it (lazy_library.h): not linked, so commands that
 // decode no such file do not load it and its codecs at start-up.
 LazyLibrary& libheif() {
-  static LazyLibrary library(IRBIS_HEIF_SONAME, "HEIF/HEIC decoding");
+  static LazyLibrary library(IRBIS_HEIF_SONAME, "HEIF/HEIC decoding", route_dav1d_log);  // AV1 items
   return library;
 }
 
@@ -126,7 +128,8 @@ template <class T>
 using HeifPtr = std::unique_ptr<T, HeifDeleter>;
 
 [[noreturn]] void heif_fail(std::span<const uint8_t> b, const char* what, const heif_error& err) {
-  const std::string msg = err.message ? err.message : "unknown libheif error";
+  std::string msg = err.message ? err.message : "unknown libheif error";
+  if (const std::string said = take_library_messages(); !said.empty()) msg += " (dav1d: " + said + ")";
   if (isobmff_is_truncated(b)) throw DecodeError(std::string("truncated HEIF data (") + what + ")");
   if (err.code == heif_error_Unsupported_feature || err.code == heif_error_Unsupported_filetype) {
     throw DecodeError(std::string("unsupported format: HEIF (") + msg + ")");
@@ -262,9 +265,22 @@ StoredImage decode_heif(std::span<const uint8_t> b, const DecodeOptions& opts) {
     }
     if (thumb) source = thumb.get();
   }
+  // A grid's or an overlay's canvas, and the HEVC frame itself, are allocated at the sizes their own
+  // boxes and bitstream declare, which can differ from the ispe the pixel limit was checked on (F11:
+  // a 756-byte HEIC whose grid item's ispe says 32x24 and whose grid box says 8192x6144 took 1.1 s
+  // and ~200 MB, a 4000x3000 frame under an ispe of 32x24 0.77 s, before the size was found to
+  // disagree). libheif checks canvases and coded frames against its side limit before decoding:
+  // it is set to the declared long side plus the HEVC coding padding (frames are coded in blocks of
+  // up to 64 px, a 32x24 image as 64x64), never below 1024 (a small image's grid tiles); an image
+  // of another size than declared is refused below anyway.
+  const ImageHeader declared = stored_header(source, ImageFormat::heif);
+  const int long_side = std::max(declared.width, declared.height);
+  const int side_limit = std::max(1024, (long_side + 63) / 64 * 64 + 64);
+  IRBIS_LAZY_FN(libheif(), heif_context_set_maximum_image_size_limit)(h.ctx.get(), side_limit);
   const bool alpha = IRBIS_LAZY_FN(libheif(), heif_image_handle_has_alpha_channel)(source);
   HeifPtr<heif_decoding_options> dopts(IRBIS_LAZY_FN(libheif(), heif_decoding_options_alloc)());
   heif_image* raw = nullptr;
+  take_library_messages();  // only this decode's messages name its error
   const heif_error err =
       IRBIS_LAZY_FN(libheif(), heif_decode_image)(source, &raw, heif_colorspace_RGB, alpha ? heif_chroma_interleaved_RGBA : heif_chroma_interleaved_RGB,
                         dopts.get());

@@ -2,12 +2,14 @@
 // is reconstructed and decoded by TurboJPEG at the DCT scale the caller needs, which is much cheaper
 // than a full-size decode; other files are decoded to 8-bit RGB at full size, oriented by libjxl.
 #include <jxl/decode.h>
+#include <cstdint>
 #include <memory>
 #include <opencv2/imgproc.hpp>
 #include <vector>
 
 #include "io/io_internal.h"
 #include "io/lazy_library.h"
+#include "io/library_messages.h"
 #include "irbis/errors.h"
 
 namespace irbis::io {
@@ -17,7 +19,7 @@ namespace {
 // libjxl, loaded the first time a file needs it (lazy_library.h): not linked, so commands that
 // decode no such file do not load it and its codecs at start-up.
 LazyLibrary& libjxl() {
-  static LazyLibrary library(IRBIS_JXL_SONAME, "JPEG XL decoding");
+  static LazyLibrary library(IRBIS_JXL_SONAME, "JPEG XL decoding", route_stderr_prints);
   return library;
 }
 
@@ -26,7 +28,22 @@ struct JxlDeleter {
 };
 
 [[noreturn]] void jxl_truncated() { throw DecodeError("truncated JPEG XL data"); }
-[[noreturn]] void jxl_corrupt(const char* what) { throw DecodeError(std::string("corrupt JPEG XL data: ") + what); }
+// libjxl's own words for a refused file: the first "JXL_FAILURE: <why>" it would have printed
+// (library_messages.h), without its source location; "" when it said none.
+std::string libjxl_failure() {
+  const std::string said = take_library_messages();
+  const std::string tag = "JXL_FAILURE: ";
+  const size_t at = said.find(tag);
+  if (at == std::string::npos) return "";
+  const size_t from = at + tag.size();
+  return said.substr(from, said.find(';', from) - from);
+}
+
+[[noreturn]] void jxl_corrupt(const char* what) {
+  std::string m = std::string("corrupt JPEG XL data: ") + what;
+  if (const std::string why = libjxl_failure(); !why.empty()) m += " (libjxl: " + why + ")";
+  throw DecodeError(m);
+}
 
 void check_pixels(uint64_t w, uint64_t h, uint64_t max_pixels) {
   if (w * h > max_pixels) {
@@ -43,6 +60,7 @@ struct JxlResult {
 };
 
 JxlResult run_jxl(std::span<const uint8_t> b, uint64_t max_pixels, bool want_pixels) {
+  take_library_messages();  // only this file's messages name its error
   std::unique_ptr<JxlDecoder, JxlDeleter> dec(IRBIS_LAZY_FN(libjxl(), JxlDecoderCreate)(nullptr));
   if (!dec) throw DecodeError("cannot initialise the JPEG XL decoder");
   JxlDecoder* d = dec.get();
@@ -64,6 +82,11 @@ JxlResult run_jxl(std::span<const uint8_t> b, uint64_t max_pixels, bool want_pix
       case JXL_DEC_BASIC_INFO:
         if (IRBIS_LAZY_FN(libjxl(), JxlDecoderGetBasicInfo)(d, &r.info) != JXL_DEC_SUCCESS) jxl_corrupt("cannot read the basic info");
         if (r.info.xsize == 0 || r.info.ysize == 0) throw DecodeError("malformed JPEG XL header: zero width or height");
+        // A side can reach 2^31 (ysize 2^30 at the 2:1 aspect ratio), past an int (F10).
+        if (r.info.xsize > uint32_t(INT32_MAX) || r.info.ysize > uint32_t(INT32_MAX)) {
+          throw DecodeError("malformed JPEG XL header: " + std::to_string(r.info.xsize) + "x" +
+                            std::to_string(r.info.ysize) + " pixels, a side over 2147483647");
+        }
         check_pixels(r.info.xsize, r.info.ysize, max_pixels);
         if (!want_pixels) return r;
         if (r.info.alpha_bits > 0) format.num_channels = 4;

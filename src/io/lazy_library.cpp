@@ -10,6 +10,7 @@ void* LazyLibrary::handle() {
   std::call_once(once_, [&] {
     handle_ = dlopen(soname_, RTLD_NOW | RTLD_GLOBAL);
     if (!handle_) error_ = dlerror();
+    else if (on_load_) on_load_(handle_);
   });
   if (!handle_) throw NotAvailableError(std::string("cannot load ") + soname_ + " (" + what_ + "): " + error_);
   return handle_;

@@ -12,8 +12,10 @@ namespace irbis::io {
 class LazyLibrary {
  public:
   // soname: e.g. "libheif.so.1" (CMake passes the one the build found); what: what it is for,
-  // named in the error when it cannot be loaded ("HEIF decoding").
-  LazyLibrary(const char* soname, const char* what) : soname_(soname), what_(what) {}
+  // named in the error when it cannot be loaded ("HEIF decoding"); on_load: called once with the
+  // dlopen handle right after loading, before any function of it is handed out.
+  LazyLibrary(const char* soname, const char* what, void (*on_load)(void* handle) = nullptr)
+      : soname_(soname), what_(what), on_load_(on_load) {}
 
   // The address of function `name`, loading the library first. Throws NotAvailableError naming the
   // library and dlerror() when it cannot be loaded or lacks the function.
@@ -32,6 +34,7 @@ class LazyLibrary {
   void* handle();
   const char* soname_;
   const char* what_;
+  void (*on_load_)(void* handle);
   std::once_flag once_;
   void* handle_ = nullptr;
   std::string error_;

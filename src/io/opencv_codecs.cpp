@@ -1,13 +1,16 @@
 #include "io/opencv_codecs.h"
 
 #include "io/lazy_library.h"
+#include "io/library_messages.h"
 
 namespace irbis::opencv_codecs {
 namespace {
 
 // The sonames the build found (CMake passes them), e.g. libopencv_imgcodecs.so.406.
 io::LazyLibrary& codecs() {
-  static io::LazyLibrary library(IRBIS_OPENCV_IMGCODECS_SONAME, "OpenCV's image codecs");
+  // The format libraries OpenCV loads with it print their errors on stderr (library_messages.h).
+  static io::LazyLibrary library(IRBIS_OPENCV_IMGCODECS_SONAME, "OpenCV's image codecs",
+                                 [](void*) { io::route_stderr_prints_of_loaded({"libpng", "libtiff"}); });
   return library;
 }
 io::LazyLibrary& ximgproc() {

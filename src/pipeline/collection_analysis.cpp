@@ -253,6 +253,14 @@ std::vector<ImagePalette> search_collection_colors(const Collection& coll, const
   return all;
 }
 
+ColorSearch search_collection_colors(const Collection& coll, const std::string& colors, int k) {
+  const std::vector<LabColor> query = parse_hex_colors(colors);  // before any read: a bad colour is the caller's
+  ColorSearch out;
+  for (const LabColor& c : query) out.query.push_back(hex_color(c));
+  out.hits = search_collection_colors(coll, query, k);
+  return out;
+}
+
 EmbeddingMatrix load_classifier_input(const Collection& coll, const std::string& model, ClassifierInput input) {
   EmbeddingMatrix m = load_embeddings(coll, model, reads_blocks(input) ? EmbeddingView::blocks : EmbeddingView::full);
   if (reads_blocks(input)) m.data = classifier_features_from_blocks(m.card, input, m.data);

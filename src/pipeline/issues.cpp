@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <functional>
 #include <map>
 
 #include "irbis/collection_layout.h"
@@ -308,7 +309,14 @@ CollectionIssues find_collection_issues(const Collection& coll, const IssueParam
     // The neighbourhood part: the robust z of the distance to the k-th CNN neighbour.
     std::vector<double> kth(n, -1), sampled;  // sampled: the stats' sample (approximate neighbours only)
     int k_used = 0;
-    try {
+    if (!p.kth_distance.empty()) {
+      if (p.kth_distance.size() != n)
+        throw UsageError(dir + ": " + std::to_string(p.kth_distance.size()) + " k-th neighbour distances given for " +
+                         std::to_string(n) + " images");
+      kth = p.kth_distance;
+      k_used = p.neighbours;
+      out.used_embeddings = true;
+    } else try {
       auto vs = VectorSearch::open(coll, p.model, p.index);
       k_used = int(std::min<int64_t>(p.neighbours, vs->size() - 1));
       if (k_used >= 1) {
@@ -346,6 +354,25 @@ CollectionIssues find_collection_issues(const Collection& coll, const IssueParam
         if (refine) {
           sampled.assign(n, -1);
           for (size_t i = 0; i < n; i += step) sampled[i] = kth[i];
+          // The images that can still pass, best first, searched exactly (up to a budget): the
+          // join's search of them ran in its reduced space, which can miss a far image's
+          // neighbours, and these are the rows listed first.
+          const RobustStats st = kth_distance_stats(sampled);
+          std::vector<std::pair<double, size_t>> passing;
+          for (size_t i = 0; i < n; ++i) {
+            const double z = kth[i] >= 0 ? st.z(kth[i]) : 0;
+            if (z > 0 && part[i].score + z > t - p.odd_one_out_refine_margin) passing.push_back({part[i].score + z, i});
+          }
+          std::sort(passing.begin(), passing.end(), std::greater<>());
+          passing.resize(std::min(passing.size(), size_t(std::max(0, p.odd_one_out_exact_rows))));
+          std::vector<int64_t> rows;
+          for (const auto& pa : passing) rows.push_back(row[pa.second]);
+          const auto exact = vs->knn_exact_rows(rows, k_used);
+          for (size_t j = 0; j < passing.size(); ++j) {
+            const size_t i = passing[j].second;
+            if (!exact[j].empty()) kth[i] = 1.0 - exact[j].back().similarity;
+            if (sampled[i] >= 0) sampled[i] = kth[i];
+          }
         }
         out.used_embeddings = true;
       }

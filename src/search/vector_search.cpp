@@ -552,6 +552,31 @@ std::vector<std::vector<Neighbor>> VectorSearch::self_knn_exact(int k) const {
   return out;
 }
 
+std::vector<std::vector<Neighbor>> VectorSearch::knn_exact_rows(const std::vector<int64_t>& rows, int k) const {
+  const auto& m = *impl_;
+  const int64_t n = m.n();
+  const int dim = m.dim();
+  std::vector<int64_t> valid;  // positions in `rows` of the rows in range
+  for (size_t i = 0; i < rows.size(); ++i)
+    if (rows[i] >= 0 && rows[i] < n) valid.push_back(int64_t(i));
+  std::vector<std::vector<Neighbor>> out(rows.size());
+  const int64_t block = 256;
+  std::vector<float> queries(size_t(std::min<int64_t>(block, int64_t(valid.size())) * dim));
+  std::vector<float> sims(size_t(std::min<int64_t>(block, int64_t(valid.size())) * n));
+  for (int64_t b = 0; b < int64_t(valid.size()); b += block) {
+    const int64_t nq = std::min(block, int64_t(valid.size()) - b);
+    for (int64_t i = 0; i < nq; ++i)
+      std::copy_n(m.emb.data.ptr<float>(int(rows[size_t(valid[size_t(b + i)])])), dim, queries.data() + i * dim);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, int(nq), int(n), dim, 1.f, queries.data(), dim,
+                m.emb.data.ptr<float>(), dim, 0.f, sims.data(), int(n));
+    parallel_for(nq, m.opts.threads, [&](int64_t i) {
+      const size_t at = size_t(valid[size_t(b + i)]);
+      out[at] = top_k(sims.data() + i * n, n, k, rows[at]);
+    });
+  }
+  return out;
+}
+
 bool VectorSearch::self_knn_is_exact() const { return impl_->status.kind == IndexKind::exact; }
 
 std::vector<std::vector<Neighbor>> VectorSearch::self_knn(int k, const RowsToRefine& refine) const {

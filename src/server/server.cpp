@@ -87,14 +87,21 @@ const char* kSearchScript = R"JS(
   const drop=document.getElementById('drop'), input=document.getElementById('upload'),
         out=document.getElementById('results'), err=document.getElementById('error'),
         info=document.getElementById('query-info');
-  function show(data){
+  // caption(r): the score line under a result (similarity for an image query, match for colours).
+  function show(data,caption){
     out.textContent='';
     (data.results||[]).forEach(function(r){
       const f=document.createElement('figure'); f.className='thumb'; f.dataset.id=r.id; f.title=r.path;
       const a=document.createElement('a'); a.href='/search?id='+r.id;
       const img=document.createElement('img'); img.src=r.thumb; img.alt=r.name; img.loading='lazy';
       a.appendChild(img); f.appendChild(a);
-      const c=document.createElement('figcaption'); c.textContent='similarity '+r.similarity.toFixed(3)+' ';
+      if(r.palette){  // the image's dominant colours, each as wide as its weight
+        const p=document.createElement('div'); p.className='pal';
+        r.palette.forEach(function(c){ const s=document.createElement('span'); s.style.background=c.color;
+          s.style.width=(100*c.weight).toFixed(1)+'%'; s.title=c.color+' '+Math.round(100*c.weight)+'%'; p.appendChild(s); });
+        f.appendChild(p);
+      }
+      const c=document.createElement('figcaption'); c.textContent=caption(r)+' ';
       const n=document.createElement('span'); n.className='name'; n.textContent=r.name;
       c.appendChild(document.createElement('br')); c.appendChild(n); f.appendChild(c); out.appendChild(f);
     });
@@ -108,9 +115,25 @@ const char* kSearchScript = R"JS(
     }).then(function(x){
       if(!x.ok){ err.textContent='error '+x.status+': '+(x.j.error||''); info.textContent=''; out.textContent=''; out.dataset.count=0; return; }
       info.textContent='results for uploaded '+file.name+' ('+x.j.query.width+'\u00d7'+x.j.query.height+')';
-      show(x.j);
+      show(x.j,function(r){ return 'similarity '+r.similarity.toFixed(3); });
     }).catch(function(e){ err.textContent=String(e); });
   }
+  // Colour search: GET /api/search?colors=... (what `irbis search --colors` answers).
+  const form=document.getElementById('color-form'), colors=document.getElementById('colors'),
+        pick=document.getElementById('color-pick');
+  function by_colors(list){
+    err.textContent=''; info.textContent='searching colours '+list+' ...';
+    fetch('/api/search?k=24&colors='+encodeURIComponent(list)).then(function(r){
+      return r.json().then(function(j){ return {ok:r.ok,status:r.status,j:j}; });
+    }).then(function(x){
+      if(!x.ok){ err.textContent='error '+x.status+': '+(x.j.error||''); info.textContent=''; out.textContent=''; out.dataset.count=0; return; }
+      info.textContent='images holding '+x.j.query.join(', ');
+      show(x.j,function(r){ return 'match '+r.match.toFixed(3); });
+    }).catch(function(e){ err.textContent=String(e); });
+  }
+  form.addEventListener('submit',function(e){ e.preventDefault(); by_colors(colors.value); });
+  pick.addEventListener('change',function(){ colors.value=colors.value.trim()?colors.value.trim()+','+pick.value:pick.value; });
+  if(colors.value.trim()) by_colors(colors.value);
   input.addEventListener('change',function(){ if(input.files.length) send(input.files[0]); });
   ['dragenter','dragover'].forEach(function(t){ drop.addEventListener(t,function(e){ e.preventDefault(); drop.classList.add('over'); }); });
   ['dragleave','drop'].forEach(function(t){ drop.addEventListener(t,function(e){ e.preventDefault(); drop.classList.remove('over'); }); });
@@ -156,8 +179,13 @@ struct Server {
     if (!data.search())
       body += "<p class=\"err\">search is not available: " + html_escape(display_path(data.search_error())) + "</p>";
     body += "<div id=\"drop\">Drop an image here, or <input type=\"file\" id=\"upload\" accept=\"image/*\"> "
-            "&mdash; or click any thumbnail for more like it.</div><p id=\"error\" class=\"err\"></p>"
-            "<p id=\"query-info\" class=\"mut\"></p>";
+            "&mdash; or click any thumbnail for more like it.</div>"
+            "<form id=\"color-form\" action=\"/search\" method=\"get\"><label>Or by colours: <input type=\"text\" "
+            "id=\"colors\" name=\"colors\" size=\"28\" placeholder=\"#1f3a5f,#ffffff\" value=\"" +
+            html_escape(req.has_param("colors") ? req.get_param_value("colors") : std::string()) +
+            "\"></label> <input type=\"color\" id=\"color-pick\" value=\"#1f3a5f\" title=\"add a colour\"> "
+            "<button type=\"submit\">Search colours</button></form>"
+            "<p id=\"error\" class=\"err\"></p><p id=\"query-info\" class=\"mut\"></p>";
     std::string results;
     size_t count = 0;
     if (req.has_param("id")) {
@@ -337,14 +365,17 @@ void serve(const Collection& coll, const ReportOptions& report, const ServeOptio
   svr.Get(R"(/thumbs/(\d{1,18})\.jpg)", guarded(false, [&S](const httplib::Request& req, httplib::Response& res) {
     const ImageRecord* r = S.data.by_id(std::stoll(req.matches[1]));
     if (!r || r->status != ImageStatus::ok) throw IoError("no such image");
-    std::vector<uint8_t> bytes;
-    try {
-      bytes = read_file_bytes(ensure_thumbnail(S.coll, *r).string(), 16u << 20);
-    } catch (const StoreError&) {
-      bytes = thumbnail_jpeg(*r);  // the cache cannot be written (a full disk): answer uncached
+    // When the cache cannot be written (a full disk) the thumbnail made in memory is the answer,
+    // and a header says why it was not cached (nothing of the failed write is left to serve later).
+    const Thumbnail t = cached_thumbnail(S.coll, *r);
+    if (!t.cache_error.empty()) {
+      std::string why = display_path(t.cache_error);
+      for (char& c : why)
+        if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = ' ';
+      res.set_header("X-Irbis-Thumbnail-Cache", "not written: " + why);
     }
     res.set_header("Cache-Control", "max-age=3600");
-    res.set_content(std::string(bytes.begin(), bytes.end()), "image/jpeg");
+    res.set_content(std::string(t.jpeg.begin(), t.jpeg.end()), "image/jpeg");
   }));
   svr.Get(R"(/images/(\d{1,18}))", guarded(false, [&S](const httplib::Request& req, httplib::Response& res) {
     const ImageRecord* r = S.data.by_id(std::stoll(req.matches[1]));
@@ -442,9 +473,16 @@ void serve(const Collection& coll, const ReportOptions& report, const ServeOptio
     send_json(res, j);
   }));
   svr.Get("/api/search", guarded(true, [&S](const httplib::Request& req, httplib::Response& res) {
-    if (!req.has_param("id")) throw UsageError("give ?id=IMAGE_ID, or POST an image");
-    const int64_t id = int_param(req, "id", -1, 0, kMaxId);
     const int k = int(int_param(req, "k", 20, 1, 1000));
+    if (req.has_param("colors")) {  // `irbis search --colors`: images ranked by dominant colours
+      if (req.has_param("id")) throw UsageError("give ?id=IMAGE_ID or ?colors=LIST, not both");
+      const ColorSearch found = search_collection_colors(S.coll, req.get_param_value("colors"), k);
+      nlohmann::json j = {{"collection", display_path(S.coll.dir().string())}};
+      j.update(linked(color_search_json(found.query, found.hits)));
+      return send_json(res, j);
+    }
+    if (!req.has_param("id")) throw UsageError("give ?id=IMAGE_ID or ?colors=#rrggbb,..., or POST an image");
+    const int64_t id = int_param(req, "id", -1, 0, kMaxId);
     const ImageRecord* q = S.data.by_id(id);
     if (!q || q->status != ImageStatus::ok) throw IoError("no image with id " + std::to_string(id));
     const VectorSearch* vs = S.data.search();

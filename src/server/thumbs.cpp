@@ -2,20 +2,14 @@
 #include <atomic>
 #include <thread>
 
-#include <fcntl.h>
-#include <unistd.h>
-
-#include <cerrno>
-#include <cstring>
-
 #include <opencv2/imgcodecs.hpp>  // the IMREAD_ / IMWRITE_ constants
 #include <opencv2/imgproc.hpp>
 
 #include "io/opencv_codecs.h"
 #include "irbis/collection_layout.h"
 #include "irbis/errors.h"
-#include "irbis/fault_hooks.h"
 #include "irbis/image.h"
+#include "irbis/replace_file.h"
 #include "irbis/report.h"
 #include "irbis/scan.h"
 #include "irbis/text.h"
@@ -30,53 +24,67 @@ fs::path thumb_path(const Collection& coll, int64_t id) {
 
 namespace {
 
-// Writes the JPEG to `tmp` and renames it over `out`, so a reader sees a whole thumbnail or none; on
-// any failure (a full disk, an I/O error) the temporary file is removed and the error names the
-// file. No fsync: a thumbnail is a cache, and one lost to a power cut is made again.
-void write_thumbnail_file(const fs::path& tmp, const fs::path& out, const std::vector<uint8_t>& jpg) {
-  const auto fail = [&](const fs::path& file, const std::string& what, int err) {
-    std::error_code ignored;
-    fs::remove(tmp, ignored);
-    throw StoreError(file.string() + ": cannot write thumbnail: " + what + ": " + std::strerror(err));
-  };
-  std::error_code stale;
-  fs::remove(tmp, stale);  // a crashed writer's, with the same pid and thread
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
-  if (fd < 0) fail(tmp, "open", errno);
-  size_t done = 0;
-  while (done < jpg.size()) {
-    const int injected = injected_io_error(IoOp::write, tmp.string());
-    const ssize_t n = injected ? (errno = injected, -1) : ::write(fd, jpg.data() + done, jpg.size() - done);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      const int err = errno;
-      ::close(fd);
-      fail(tmp, "write", err);
-    }
-    done += size_t(n);
-  }
-  if (::close(fd) != 0) fail(tmp, "close", errno);
+// A thumbnail file is ours only when it is a whole JPEG (OpenCV's encoder ends every one with EOI):
+// anything else under the name — cut by a power loss before an older irbis synced it, emptied, or
+// written by something else — is made again, never served.
+bool is_whole_jpeg(const std::vector<uint8_t>& b) {
+  return b.size() >= 4 && b[0] == 0xFF && b[1] == 0xD8 && b[2] == 0xFF && b[b.size() - 2] == 0xFF &&
+         b[b.size() - 1] == 0xD9;
+}
+
+// The cached thumbnail's bytes, or empty when there is no whole one.
+std::vector<uint8_t> read_cached(const fs::path& out) {
   std::error_code ec;
-  fs::rename(tmp, out, ec);
-  if (ec) fail(out, "rename", ec.value());
+  const auto st = fs::symlink_status(out, ec);
+  // Only a regular file is a cached thumbnail: anything else there (a symlink to a file outside the
+  // collection, which `serve` would otherwise send) is replaced.
+  if (ec || !fs::exists(st)) return {};
+  if (fs::is_regular_file(st)) {
+    try {
+      std::vector<uint8_t> bytes = read_file_bytes(out.string(), 16u << 20);
+      if (is_whole_jpeg(bytes)) return bytes;
+    } catch (const std::exception&) {  // unreadable: made again below
+    }
+  }
+  fs::remove(out, ec);
+  return {};
+}
+
+// Writes the thumbnail through the one whole-file writer (replace_file.h): a temporary file beside
+// it, every write and the sync through the before_io test hook, synced before the rename so that
+// neither a failed write nor a power cut leaves a cut file under the thumbnail's name. The
+// directory itself is not synced: a thumbnail whose name a power cut loses is made again.
+// Returns "" or why the cache could not be written (the temporary file is gone then).
+std::string write_cached(const fs::path& out, const std::vector<uint8_t>& jpg) {
+  try {
+    std::error_code ec;
+    fs::create_directories(out.parent_path(), ec);
+    FileReplacer w(out);
+    w.write(jpg);
+    w.finish(/*durable=*/true);
+    w.commit();
+    return "";
+  } catch (const IoError& e) {
+    return std::string("cannot write thumbnail: ") + e.what();
+  }
 }
 
 }  // namespace
 
-fs::path ensure_thumbnail(const Collection& coll, const ImageRecord& rec, int side) {
+Thumbnail cached_thumbnail(const Collection& coll, const ImageRecord& rec, int side) {
   const fs::path out = thumb_path(coll, rec.id);
-  std::error_code ec;
-  // Only a regular file is a cached thumbnail: anything else there (a symlink to a file outside the
-  // collection, which `serve` would otherwise send) is replaced.
-  const auto st = fs::symlink_status(out, ec);
-  if (!ec && fs::is_regular_file(st)) return out;
-  if (!ec && fs::exists(st)) fs::remove(out, ec);
-  const std::vector<uint8_t> jpg = thumbnail_jpeg(rec, side);
-  fs::create_directories(out.parent_path(), ec);
-  const fs::path tmp = out.string() + ".tmp." + std::to_string(::getpid()) + "." +
-                       std::to_string(std::hash<std::thread::id>{}(std::this_thread::get_id()));
-  write_thumbnail_file(tmp, out, jpg);
-  return out;
+  Thumbnail t;
+  t.jpeg = read_cached(out);
+  if (!t.jpeg.empty()) return t;
+  t.jpeg = thumbnail_jpeg(rec, side);
+  t.cache_error = write_cached(out, t.jpeg);
+  return t;
+}
+
+fs::path ensure_thumbnail(const Collection& coll, const ImageRecord& rec, int side) {
+  const Thumbnail t = cached_thumbnail(coll, rec, side);
+  if (!t.cache_error.empty()) throw StoreError(t.cache_error);
+  return thumb_path(coll, rec.id);
 }
 
 std::vector<uint8_t> thumbnail_jpeg(const ImageRecord& rec, int side) {

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdlib>
 #include <utility>
 
@@ -65,6 +66,20 @@ FaultHooks fault_hooks_from_environment() {
       if (fd >= 0) ::close(fd);
       for (int i = 0; i < 6000 && ::access(file.c_str(), F_OK) == 0; ++i) ::usleep(10000);
     };
+  }
+  if (const char* spec = std::getenv("IRBIS_FAULT_IO_ERROR"); spec && *spec) {
+    // OP:ERRNO:TEXT, e.g. sync:ENOSPC:/thumbs/ (an unknown OP or ERRNO installs nothing).
+    const std::string s = spec;
+    const size_t a = s.find(':'), b = a == std::string::npos ? a : s.find(':', a + 1);
+    if (b != std::string::npos) {
+      const std::string op_name = s.substr(0, a), err_name = s.substr(a + 1, b - a - 1), text = s.substr(b + 1);
+      const int err = err_name == "ENOSPC" ? ENOSPC : err_name == "EIO" ? EIO : err_name == "EROFS" ? EROFS : 0;
+      for (IoOp op : {IoOp::write, IoOp::sync, IoOp::truncate, IoOp::sqlite_write, IoOp::sqlite_sync, IoOp::sqlite_truncate})
+        if (err && op_name == io_op_name(op))
+          h.before_io = [op, err, text](IoOp o, const std::string& path) {
+            return o == op && path.find(text) != std::string::npos ? err : 0;
+          };
+    }
   }
   if (const char* name = std::getenv("IRBIS_FAULT_VANISH_BEFORE_READ"); name && *name) {
     h.before_read = [suffix = std::string("/") + name](const std::string& path) {

@@ -1,6 +1,8 @@
 # Dominant colours: `search --colors` ranks the images holding every query colour first (JSON and
 # CSV the same order), `export --colors` / `--view colors` write one row per image, a bad colour is
 # refused by name, and the report shows the palettes and an issues section with thumbnails.
+# `serve` answers the same colour search at /api/search?colors=... (the CLI's JSON, with links),
+# refuses a bad colour with a 400 naming it, and its search page has the colour box.
 source "$(dirname "$0")/lib/common.bash"
 
 mkdir -p "$WORK/imgs"
@@ -51,6 +53,47 @@ assert_eq "$RC" 1 "a bad colour is a usage error"
 assert_contains "$ERR" "'navy' is not a colour" "names the bad colour"
 run search "$WORK/c.irbis" --colors '#1f3a5f' --id 1
 assert_eq "$RC" 1 "--colors with another query is refused"
+
+# serve: /api/search?colors= is `search --colors --format json` (same serializer), plus links.
+"$IRBIS" serve "$WORK/c.irbis" --port 0 > "$WORK/serve.out" 2>&1 &
+SERVE_PID=$!
+trap 'kill $SERVE_PID 2>/dev/null || true; cleanup' EXIT
+for _ in $(seq 100); do grep -q http "$WORK/serve.out" && break; sleep 0.2; done
+URL=$(grep -o 'http://127.0.0.1:[0-9]*' "$WORK/serve.out") || fail "serve did not start: $(cat "$WORK/serve.out")"
+$PY - "$URL" "$WORK/colors.json" <<'PYEOF' || fail "serve colour search"
+import json, sys, urllib.error, urllib.parse, urllib.request
+url, cli = sys.argv[1], json.load(open(sys.argv[2]))
+def get(path):
+    try:
+        with urllib.request.urlopen(url + path, timeout=60) as r:
+            return r.status, r.headers.get("Content-Type", ""), r.read()
+    except urllib.error.HTTPError as e:
+        return e.code, e.headers.get("Content-Type", ""), e.read()
+st, ct, body = get("/api/search?k=10&colors=" + urllib.parse.quote("#1f3a5f,#ffffff"))
+assert st == 200 and ct.startswith("application/json"), (st, ct, body[:200])
+api = json.loads(body)
+assert api["query"] == cli["query"], api["query"]
+for a, c in zip(api["results"], cli["results"]):
+    assert a["thumb"] == f"/thumbs/{a['id']}.jpg" and a["file"] == f"/images/{a['id']}", a
+    for key in ("thumb", "file"):
+        a.pop(key)
+    assert a == c, (a, c)
+assert len(api["results"]) == len(cli["results"]) == 5
+st, _, body = get("/api/search?k=2&colors=" + urllib.parse.quote("1f3a5f,#FFFFFF"))
+assert st == 200 and [r["name"] for r in json.loads(body)["results"]] == ["navy_white.png", cli["results"][1]["name"]], body[:300]
+st, ct, body = get("/api/search?colors=" + urllib.parse.quote("#1f3a5f,navy"))
+assert st == 400 and ct.startswith("application/json"), (st, ct)
+assert "'navy' is not a colour" in json.loads(body)["error"], body
+st, _, body = get("/api/search?id=1&colors=" + urllib.parse.quote("#ffffff"))
+assert st == 400 and "not both" in json.loads(body)["error"], body
+st, _, body = get("/search?colors=" + urllib.parse.quote('#ffffff"><script>'))
+html = body.decode()
+assert st == 200 and 'id="color-form"' in html and 'id="colors"' in html, html[:500]
+assert '<script>"' not in html and "&quot;&gt;&lt;script&gt;" in html, "the box's value is escaped"
+assert "/api/search?k=24&colors=" in html, "the page's script asks the API"
+print("serve colour search ok:", [r["name"] for r in api["results"]])
+PYEOF
+kill $SERVE_PID; wait $SERVE_PID 2>/dev/null || true
 
 run export "$WORK/c.irbis" --colors "$WORK/colors.csv" --view colors --embeddings "$WORK/colors.npy"
 assert_eq "$RC" 0 "export colours exit code ($ERR)"

@@ -2,7 +2,8 @@
 # other than this server's are refused (DNS rebinding), cross-origin writes are refused and no CORS
 # header is sent, multi-range requests are refused and originals are streamed exactly, out-of-range
 # query integers are 400, and clients trickling headers neither block a normal request nor keep
-# their connection past the header deadline.
+# their connection past the header deadline. A thumbnail the cache cannot take (a full disk) is
+# answered from memory and leaves no file.
 source "$(dirname "$0")/lib/common.bash"
 
 "$IRBIS" sample "$WORK/pics" > /dev/null
@@ -98,4 +99,26 @@ assert answered is not None and answered < 1.0, answered
 assert len(cut) == 40, len(cut)
 PYEOF
 kill -0 $PID || fail "server died"
+
+# --- a full disk under the thumbnail cache: answered from memory, nothing left in thumbs/ ---
+kill $PID 2>/dev/null || true; wait $PID 2>/dev/null || true
+rm -rf "$WORK/c.irbis/thumbs"
+IRBIS_FAULT_IO_ERROR=sync:ENOSPC:/thumbs/ "$IRBIS" serve "$WORK/c.irbis" --port 0 > "$WORK/serve2.out" 2>&1 &
+PID=$!
+for _ in $(seq 100); do grep -q http "$WORK/serve2.out" && break; sleep 0.2; done
+URL=$(grep -o 'http://127.0.0.1:[0-9]*' "$WORK/serve2.out") || fail "serve did not start: $(cat "$WORK/serve2.out")"
+assert_eq "$(code "$URL/thumbs/$ID.jpg")" 200 "thumbnail on a full disk"
+assert_eq "$(head -c 3 "$WORK/body" | od -An -tx1 | tr -d ' ')" "ffd8ff" "the answer is a JPEG"
+cp "$WORK/body" "$WORK/uncached.jpg"
+assert_contains "$(grep -i '^x-irbis-thumbnail-cache:' "$WORK/headers")" "No space left on device" "the header says why it was not cached"
+[ -z "$(ls -A "$WORK/c.irbis/thumbs" 2>/dev/null)" ] || fail "a failed thumbnail write left: $(ls "$WORK/c.irbis/thumbs")"
+kill $PID 2>/dev/null || true; wait $PID 2>/dev/null || true
+"$IRBIS" serve "$WORK/c.irbis" --port 0 > "$WORK/serve3.out" 2>&1 &
+PID=$!
+for _ in $(seq 100); do grep -q http "$WORK/serve3.out" && break; sleep 0.2; done
+URL=$(grep -o 'http://127.0.0.1:[0-9]*' "$WORK/serve3.out") || fail "serve did not start: $(cat "$WORK/serve3.out")"
+assert_eq "$(code "$URL/thumbs/$ID.jpg")" 200 "thumbnail with room on the disk"
+grep -qi '^x-irbis-thumbnail-cache:' "$WORK/headers" && fail "cached, yet the header says it was not"
+cmp -s "$WORK/body" "$WORK/uncached.jpg" || fail "the uncached answer differs from the cached thumbnail"
+cmp -s "$WORK/body" "$WORK/c.irbis/thumbs/$ID.jpg" || fail "the cached file differs from the answer"
 echo "serve_hardening: ok"

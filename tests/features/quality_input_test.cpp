@@ -106,6 +106,86 @@ TEST(QualityInput, ExactMeasuresMatchTheirDefinitionsOnPhotos) {
 
 // The grid's luminance estimates the whole decode's: percentiles within 2 grey levels (a
 // highlight that makes a photo "not dark" covers many grid points), mean and contrast within 1 %.
+// The shared greys as the per-pixel area average (each output pixel the weighted sum of the
+// source pixels it covers, rows first, then columns, rounded once): the stored quality and
+// sharpness rows of version 2 came from this loop, and the tap-major column pass that replaced it
+// must give the same grey levels, so no stored row changes (decodes of several sizes, one of them
+// an odd shape, and a size seen twice: the cached taps).
+cv::Mat reference_shrink(const cv::Mat& grey, int w, int h) {
+  const auto taps = [](int src, int dst) {
+    std::vector<std::pair<int, std::vector<float>>> t(static_cast<size_t>(dst));
+    const double scale = double(src) / double(dst);
+    for (int o = 0; o < dst; ++o) {
+      const double a = o * scale, b = (o + 1) * scale;
+      t[size_t(o)].first = int(std::floor(a));
+      for (int i = t[size_t(o)].first; i < src && double(i) < b; ++i)
+        t[size_t(o)].second.push_back(float((std::min(b, double(i + 1)) - std::max(a, double(i))) / scale));
+    }
+    return t;
+  };
+  const auto ty = taps(grey.rows, h), tx = taps(grey.cols, w);
+  std::vector<float> rows(size_t(h) * size_t(grey.cols), 0.f);
+  for (int oy = 0; oy < h; ++oy)
+    for (size_t k = 0; k < ty[size_t(oy)].second.size(); ++k)
+      for (int x = 0; x < grey.cols; ++x)
+        rows[size_t(oy) * size_t(grey.cols) + size_t(x)] +=
+            ty[size_t(oy)].second[k] * float(grey.at<uint8_t>(ty[size_t(oy)].first + int(k), x));
+  cv::Mat out(h, w, CV_8U);
+  for (int oy = 0; oy < h; ++oy)
+    for (int ox = 0; ox < w; ++ox) {
+      float v = 0;
+      for (size_t k = 0; k < tx[size_t(ox)].second.size(); ++k)
+        v += tx[size_t(ox)].second[k] * rows[size_t(oy) * size_t(grey.cols) + size_t(tx[size_t(ox)].first) + k];
+      out.at<uint8_t>(oy, ox) = cv::saturate_cast<uint8_t>(v);
+    }
+  return out;
+}
+
+TEST(QualityInput, ShrinkIsThePerPixelAreaAverage) {
+  const auto photos = debian_photos();
+  ASSERT_GE(photos.size(), 4u) << "opencv-doc's example photos are needed";
+  std::vector<cv::Mat> decodes;
+  for (size_t i = 0; i < 4; ++i) decodes.push_back(decode_for_index(photos[i]));
+  decodes.push_back(decodes[0](cv::Rect(3, 1, 251, 237)).clone());  // odd sides
+  decodes.push_back(decode_for_index(photos[0]));                   // taps made before
+  for (const cv::Mat& rgb : decodes) {
+    SCOPED_TRACE(std::to_string(rgb.cols) + "x" + std::to_string(rgb.rows));
+    ASSERT_GE(std::min(rgb.cols, rgb.rows), kSharpnessGreySide);
+    cv::Mat grey;
+    cv::cvtColor(rgb, grey, cv::COLOR_RGB2GRAY);
+    const QualityInput in = quality_input(rgb);
+    // The luminance histogram is of cvtColor's grey too.
+    std::array<int64_t, 256> hist{};
+    const int step = sample_grid_step(rgb.cols, rgb.rows, kLumGridPoints);
+    for (int y = step / 2; y < grey.rows; y += step)
+      for (int x = step / 2; x < grey.cols; x += step) ++hist[grey.at<uint8_t>(y, x)];
+    EXPECT_EQ(in.lum_hist, hist);
+    EXPECT_EQ(cv::norm(in.grey, reference_shrink(grey, kQualityGreySide, kQualityGreySide), cv::NORM_INF), 0);
+    EXPECT_EQ(cv::norm(in.sharpness_grey, reference_shrink(grey, kSharpnessGreySide, kSharpnessGreySide), cv::NORM_INF), 0);
+  }
+}
+
+// The re-blur is OpenCV's Gaussian on the float grey, value for value (so edge_reblur keeps its
+// stored values), on the sharpness greys of photos and on an odd-sized image.
+TEST(QualityInput, ReblurIsOpenCvsGaussian) {
+  const auto photos = debian_photos();
+  ASSERT_GE(photos.size(), 4u) << "opencv-doc's example photos are needed";
+  std::vector<cv::Mat> greys;
+  for (size_t i = 0; i < photos.size(); ++i) greys.push_back(quality_input(decode_for_index(photos[i])).sharpness_grey);
+  cv::Mat odd;
+  cv::cvtColor(decode_for_index(photos[0])(cv::Rect(0, 0, 37, 23)), odd, cv::COLOR_RGB2GRAY);
+  greys.push_back(odd);
+  for (const cv::Mat& g : greys) {
+    SCOPED_TRACE(std::to_string(g.cols) + "x" + std::to_string(g.rows));
+    cv::Mat f, want, got;
+    g.convertTo(f, CV_32F);
+    cv::GaussianBlur(f, want, cv::Size(0, 0), 1.0);
+    gaussian_blur_sigma1(g, got);
+    ASSERT_EQ(got.type(), CV_32F);
+    EXPECT_EQ(cv::norm(got, want, cv::NORM_INF), 0);
+  }
+}
+
 TEST(QualityInput, GridLuminanceEstimatesTheWholeDecode) {
   for (const auto& p : debian_photos()) {
     SCOPED_TRACE(p.string());

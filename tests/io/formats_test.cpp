@@ -4,7 +4,9 @@
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <unistd.h>
 #include <memory>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
@@ -275,6 +277,104 @@ TEST_F(Formats, NetpbmSmallMaxvalIsStretched) {
   const DecodedImage d = decode_image({reinterpret_cast<const uint8_t*>(pgm.data()), pgm.size()});
   EXPECT_EQ(d.rgb.at<cv::Vec3b>(0, 0), cv::Vec3b(0, 0, 0));
   EXPECT_EQ(d.rgb.at<cv::Vec3b>(0, 1), cv::Vec3b(255, 255, 255));
+}
+
+// What dav1d (under libavif), libjxl and libpng would print on stderr goes into the file's DecodeError
+// instead (src/io/library_messages.h): stderr is captured around each decode and must stay empty.
+TEST_F(Formats, LibraryMessagesGoIntoTheErrorNotStderr) {
+  struct Case {
+    const char* what;
+    std::vector<uint8_t> bytes;
+    DecodeOptions opts;
+    const char* said;
+  };
+  std::vector<uint8_t> avif = file("a.avif");  // a 240x160 frame in a container that says 24x16
+  const char tag[4] = {'i', 's', 'p', 'e'};
+  const size_t at = size_t(std::search(avif.begin(), avif.end(), tag, tag + 4) - avif.begin()) + 8;
+  ASSERT_LT(at + 8, avif.size());
+  const uint8_t small_ispe[8] = {0, 0, 0, 24, 0, 0, 0, 16};
+  std::copy(small_ispe, small_ispe + 8, avif.begin() + long(at));
+  DecodeOptions limit;
+  limit.max_pixels = 1000;
+  std::vector<uint8_t> jxl = file("pixels.jxl");
+  jxl[4] = 0xFF;  // bits per sample 3 in its image header
+  std::vector<uint8_t> png = test::encode(src_rgb_, ".png");
+  const char idat[4] = {'I', 'D', 'A', 'T'};
+  const size_t data = size_t(std::search(png.begin(), png.end(), idat, idat + 4) - png.begin()) + 4;
+  ASSERT_LT(data + 30, png.size());
+  for (size_t k = 10; k < 30; ++k) png[data + k] ^= 0xA5;  // scrambled compressed data: CRC error
+  const std::vector<Case> cases = {
+      {"AVIF frame over the limit", avif, limit, "(dav1d: Frame size 240x160 exceeds limit 1000)"},
+      {"JPEG XL header changed", jxl, {}, "(libjxl: Invalid bits_per_sample: 3)"},
+      {"PNG data scrambled", png, {}, "corrupt or truncated PNG data (could not be decoded: IDAT: "},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.what);
+    TempDir tmp("stderr");
+    const fs::path captured = tmp.path() / "stderr.txt";
+    std::fflush(stderr);
+    const int saved = ::dup(2);
+    const int fd = ::open(captured.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    ASSERT_GE(fd, 0);
+    ::dup2(fd, 2);
+    ::close(fd);
+    std::string error;
+    try {
+      decode_image(sp(c.bytes), c.opts);
+    } catch (const DecodeError& e) {
+      error = e.what();
+    }
+    std::fflush(stderr);
+    ::dup2(saved, 2);
+    ::close(saved);
+    const std::vector<uint8_t> printed = test::read_file(captured);
+    EXPECT_EQ(std::string(printed.begin(), printed.end()), "") << "a library printed on stderr";
+    EXPECT_NE(error.find(c.said), std::string::npos) << error;
+  }
+}
+
+// F11 (fuzz_decode, a 13 s slow unit under ASan): a HEIC grid item whose ispe says 32x24 and whose
+// grid box declares an 8192x6144 canvas (one 32x24 tile). libheif allocated and filled the whole
+// canvas (1.1 s, ~200 MB in a Release build) before the decoded size was found to disagree; now
+// libheif's side limit follows the declared size and it is refused before anything is decoded. The
+// file is the fuzzer's input cut to its boxes, kept in fuzz/regressions/ (also a seed: scripts/fuzz_seeds.py).
+TEST_F(Formats, HeifCanvasLargerThanItsDeclaredSizeIsRefusedBeforeDecoding) {
+  const std::vector<uint8_t> grid = test::read_file(fs::path(IRBIS_SOURCE_DIR) / "fuzz/regressions/grid_canvas_over_ispe.heic");
+  ASSERT_EQ(grid.size(), 730u);
+  EXPECT_EQ(read_header(grid).width, 32);
+  const std::string error = decode_error(grid, {});
+  EXPECT_NE(error.find("Image size 8192x6144 exceeds the maximum image size"), std::string::npos) << error;
+
+  // The HEVC frame of a plain image likewise (libde265 decodes it at the size its SPS declares): a
+  // 1280x720 frame in a container that says 32x24 is refused before it is decoded.
+  TempDir tmp("heifframe");
+  test::write_file(tmp.path() / "wide.png", test::encode(test::synthetic_photo(1280, 720, 5), ".png"));
+  run(tmp.path(), "heif-enc -q 30 -o wide.heic wide.png");
+  std::vector<uint8_t> heic = test::read_file(tmp.path() / "wide.heic");
+  const char tag[4] = {'i', 's', 'p', 'e'};
+  const size_t at = size_t(std::search(heic.begin(), heic.end(), tag, tag + 4) - heic.begin()) + 8;
+  ASSERT_LT(at + 8, heic.size());
+  EXPECT_EQ(decode_image(heic).rgb.cols, 1280);  // as written
+  const uint8_t small_ispe[8] = {0, 0, 0, 32, 0, 0, 0, 24};
+  std::copy(small_ispe, small_ispe + 8, heic.begin() + long(at));
+  const std::string frame_error = decode_error(heic, {});
+  EXPECT_NE(frame_error.find("Coded image size 1280x720 exceeds the maximum image size"), std::string::npos) << frame_error;
+}
+
+TEST_F(Formats, JxlSideOverAnIntIsRefused) {
+  // F10 (fuzz_header): a codestream whose SizeHeader declares ysize 2^30 at the 2:1 ratio, so
+  // xsize 2^31; read_header returned a width of -2147483648. Bits LSB first after FF 0A: small 0,
+  // ysize selector 3 + 30 bits of 2^30 - 1, ratio 7, all_default metadata.
+  std::vector<uint8_t> b = {0xFF, 0x0A, 0xFE, 0xFF, 0xFF, 0xFF, 0x1F};
+  b.resize(23, 0);
+  ASSERT_EQ(sniff_format(b), ImageFormat::jxl);
+  try {
+    const ImageHeader h = read_header(b);
+    ADD_FAILURE() << "read as " << h.width << "x" << h.height;
+  } catch (const DecodeError& e) {
+    EXPECT_NE(std::string(e.what()).find("2147483648x1073741824"), std::string::npos) << e.what();
+  }
+  EXPECT_THROW(decode_image(b), DecodeError);
 }
 
 TEST_F(Formats, NetpbmCommentTouchingANumberIsRefused) {

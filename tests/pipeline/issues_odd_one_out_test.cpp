@@ -7,6 +7,7 @@
 
 #include "irbis/collection.h"
 #include "irbis/collection_layout.h"
+#include "irbis/errors.h"
 #include "irbis/issues.h"
 #include "irbis/model.h"
 #include "irbis/quality.h"
@@ -106,6 +107,33 @@ TEST(OddOneOut, SelfJoinSideOfTheThresholdFlagsTheExactSidesRows) {
       EXPECT_NEAR(a.kth_distance[is.image], e.kth_distance[is.image], 1e-5);
     }
   }
+}
+
+// Neighbours found elsewhere (issues_bench scores exact ones computed once) go through the same
+// rules: the searched distances given back give the same rows, a changed distance moves its row,
+// and a list of the wrong length is refused.
+TEST(OddOneOut, GivenKthDistancesAreScoredAsSearchedOnes) {
+  test::TempDir dir("odd-one-out-given");
+  const int n = 600;
+  write_collection(dir.path(), n);
+  const auto coll = Collection::open(dir.path());
+  const CollectionIssues searched = find_collection_issues(*coll);
+  ASSERT_TRUE(searched.used_embeddings);
+  IssueParams given;
+  given.kth_distance = searched.kth_distance;
+  const CollectionIssues same = find_collection_issues(*coll, given);
+  EXPECT_TRUE(same.used_embeddings);
+  ASSERT_EQ(odd_paths(same), odd_paths(searched));
+  EXPECT_EQ(same.kth_distance, searched.kth_distance);
+  // An ordinary image given a distance far beyond every other's becomes the first odd one out.
+  size_t ordinary = 0;
+  while (searched.records[ordinary].path != "/photos/7.jpg") ++ordinary;
+  given.kth_distance[ordinary] = 2.0;
+  const auto moved = odd_paths(find_collection_issues(*coll, given));
+  ASSERT_FALSE(moved.empty());
+  EXPECT_EQ(moved.front(), "/photos/7.jpg");
+  given.kth_distance.pop_back();
+  EXPECT_THROW(find_collection_issues(*coll, given), UsageError);
 }
 
 }  // namespace

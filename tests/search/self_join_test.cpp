@@ -328,5 +328,23 @@ TEST(SelfJoinRefine, ExactListsHoldOnlyK) {
   for (const auto& v : exact_knn(x, 5)) EXPECT_LE(v.capacity(), 5u);
 }
 
+// knn_exact_rows (issues' exact search of its candidates) gives the given rows' lists of
+// self_knn_exact, in the order given and across sgemm blocks (more than 256 rows); a row out of
+// range gets an empty list.
+TEST(SelfJoinRefine, ExactRowsAreTheExactLists) {
+  const cv::Mat x = mixture(1500, 48, 30, 0.7f, 36);
+  IndexOptions o;
+  o.kind = IndexKind::exact;
+  const auto vs = VectorSearch::from_matrix(x.clone(), iota_ids(x.rows), o);
+  const Knn all = vs->self_knn_exact(6);
+  std::vector<int64_t> rows;
+  for (int64_t r = x.rows - 1; r >= 0; r -= 4) rows.push_back(r);  // 375 rows, descending
+  rows.push_back(x.rows);  // out of range
+  const Knn got = vs->knn_exact_rows(rows, 6);
+  ASSERT_EQ(got.size(), rows.size());
+  for (size_t i = 0; i + 1 < rows.size(); ++i) EXPECT_EQ(got[i], all[size_t(rows[i])]) << "row " << rows[i];
+  EXPECT_TRUE(got.back().empty());
+}
+
 }  // namespace
 }  // namespace irbis

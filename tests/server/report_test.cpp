@@ -3,6 +3,12 @@
 
 #include <opencv2/imgcodecs.hpp>
 
+#include <cerrno>
+#include <cstring>
+
+#include "irbis/collection_layout.h"
+#include "irbis/errors.h"
+#include "irbis/fault_hooks.h"
 #include "irbis/pipeline.h"
 #include "irbis/report.h"
 #include "test_util.h"
@@ -82,6 +88,86 @@ TEST(Report, ThumbnailsAreCachedByIdWithBoundedSide) {
   EXPECT_EQ(bytes[0], 0xFF);
   EXPECT_EQ(bytes[1], 0xD8);
   EXPECT_EQ(test::read_file(victim), (std::vector<uint8_t>{'s', 'e', 'c', 'r', 'e', 't'}));
+}
+
+// `serve`'s thumbnail when the cache cannot be written (issue 16): every write and sync of the
+// thumbnail fails in turn with ENOSPC and EIO; the answer is the thumbnail made in memory, the
+// reason names the thumbnail, and nothing is left in the cache (no cut file a later request would
+// serve, no temporary file). Once the disk has room the same call caches it. A cut or empty file
+// already under the thumbnail's name (a power cut before an older irbis synced it) is made again.
+struct HooksGuard {
+  explicit HooksGuard(FaultHooks h) { install_fault_hooks(std::move(h)); }
+  ~HooksGuard() { install_fault_hooks({}); }
+};
+
+TEST(Report, AThumbnailTheCacheCannotTakeIsAnsweredFromMemoryAndNeverLeftCut) {
+  test::TempDir tmp("thumbfault");
+  const auto dir = tmp.path() / "pics";
+  std::filesystem::create_directories(dir);
+  test::write_file(dir / "a.jpg", test::encode(test::synthetic_photo(900, 600, 3), ".jpg"));
+  auto coll = Collection::open_or_create(tmp.path() / "c.irbis");
+  IndexParams p;
+  p.roots = {dir.string()};
+  index_collection(*coll, p);
+  const auto recs = coll->records(ImageStatus::ok);
+  ASSERT_EQ(recs.size(), 1u);
+  const ImageRecord& r = recs[0];
+  const std::vector<uint8_t> expected = thumbnail_jpeg(r);
+  const auto thumbs = coll->dir() / kThumbsDir;
+  const auto files_in_cache = [&] {
+    std::vector<std::string> names;
+    std::error_code ec;
+    if (std::filesystem::exists(thumbs, ec))
+      for (const auto& f : std::filesystem::directory_iterator(thumbs)) names.push_back(f.path().filename().string());
+    return names;
+  };
+
+  int failed_points = 0;
+  for (const IoOp op : {IoOp::write, IoOp::sync}) {
+    for (const int err : {ENOSPC, EIO}) {
+      SCOPED_TRACE(std::string(io_op_name(op)) + " " + std::strerror(err));
+      std::filesystem::remove_all(thumbs);
+      std::vector<std::string> seen;
+      Thumbnail t;
+      {
+        FaultHooks h;
+        h.before_io = [&](IoOp o, const std::string& path) {
+          if (path.find("/thumbs/") == std::string::npos) return 0;
+          seen.push_back(io_op_name(o));
+          return o == op ? err : 0;
+        };
+        HooksGuard guard(std::move(h));
+        t = cached_thumbnail(*coll, r);
+        EXPECT_THROW(ensure_thumbnail(*coll, r), StoreError);  // the report's path: names the reason too
+      }
+      ASSERT_FALSE(seen.empty()) << "the thumbnail's write never went through the fault hook";
+      ++failed_points;
+      EXPECT_EQ(t.jpeg, expected) << "the answer is not the thumbnail made in memory";
+      EXPECT_NE(t.cache_error.find(thumb_path(*coll, r.id).string()), std::string::npos) << t.cache_error;
+      EXPECT_NE(t.cache_error.find(std::strerror(err)), std::string::npos) << t.cache_error;
+      EXPECT_EQ(files_in_cache(), std::vector<std::string>{}) << "a failed write left a file in the cache";
+      // The next request, with room on the disk: made again and cached whole.
+      const Thumbnail later = cached_thumbnail(*coll, r);
+      EXPECT_EQ(later.jpeg, expected);
+      EXPECT_EQ(later.cache_error, "");
+      EXPECT_EQ(test::read_file(thumb_path(*coll, r.id)), expected);
+    }
+  }
+  EXPECT_EQ(failed_points, 4);
+
+  // Cut, empty or foreign bytes under the thumbnail's name are never served: made again, cached.
+  for (const size_t keep : {size_t(0), size_t(3), expected.size() / 2, expected.size() - 1}) {
+    SCOPED_TRACE("a cached file of " + std::to_string(keep) + " bytes");
+    test::write_file(thumb_path(*coll, r.id), std::vector<uint8_t>(expected.begin(), expected.begin() + long(keep)));
+    const Thumbnail t = cached_thumbnail(*coll, r);
+    EXPECT_EQ(t.jpeg, expected);
+    EXPECT_EQ(t.cache_error, "");
+    EXPECT_EQ(test::read_file(thumb_path(*coll, r.id)), expected);
+  }
+  // A whole cached file is served as it is (not made again).
+  std::vector<uint8_t> other = test::encode(test::synthetic_photo(40, 30, 9), ".jpg");
+  test::write_file(thumb_path(*coll, r.id), other);
+  EXPECT_EQ(cached_thumbnail(*coll, r).jpeg, other);
 }
 
 TEST(Report, DuplicateCardsNameTheShortestUniqueSuffix) {

@@ -346,7 +346,7 @@ std::vector<Param> fault_points() {
       {Scenario::index_new, {IoOp::write, IoOp::sync, IoOp::sqlite_write, IoOp::sqlite_sync}},
       {Scenario::index_more, {IoOp::write, IoOp::sync, IoOp::truncate, IoOp::sqlite_write, IoOp::sqlite_sync}},
       {Scenario::merge, {IoOp::write, IoOp::sync, IoOp::sqlite_write, IoOp::sqlite_sync}},
-      {Scenario::thumbnails, {IoOp::write}},
+      {Scenario::thumbnails, {IoOp::write, IoOp::sync}},
   };
   for (const auto& [s, ops] : matrix)
     for (IoOp op : ops)
