@@ -60,6 +60,9 @@ struct CollectionDupes {
   // (decoding both files at VerifyParams::work_side included).
   size_t pairs_verified = 0;
   double verify_seconds = 0;
+  // Pixel checks of sure pairs (VerifyPolicy::check_sure_pixels) and their seconds (decodes included).
+  size_t pairs_checked = 0;
+  double check_seconds = 0;
   // The uncertain band that was verified (absent: no band): hash pairs with
   // threshold < distance <= verify_max_distance, and with --cnn CNN pairs with
   // verify_min_similarity <= cosine < the CNN threshold.
@@ -129,6 +132,9 @@ struct MatchQuery {
 // Verifies a query against collection images (MatchResult::records indices): one PairCheck each,
 // same order. match() decodes the query at VerifyParams::work_side and runs verify_geometry.
 using QueryVerifier = std::function<std::vector<PairCheck>(const std::vector<uint32_t>& records)>;
+// Pixel-checks a query against collection images (compare_pixels, VerifyPolicy::check_sure_pixels):
+// one PixelCheck each, same order. match() decodes the query once for this and for verification.
+using QueryPixelCheck = std::function<std::vector<PixelCheck>(const std::vector<uint32_t>& records)>;
 
 struct MatchedQuery {
   std::string path;             // as given, or found under a given folder
@@ -140,6 +146,8 @@ struct MatchedQuery {
   std::vector<DupeMember> matches;
   int verified_pairs = 0;       // band pairs geometrically verified for this query
   double verify_seconds = 0;
+  int checked_pairs = 0;        // sure pairs pixel-checked (VerifyPolicy::check_sure_pixels)
+  double check_seconds = 0;
   bool failed() const { return !reason.empty(); }
 };
 
@@ -150,6 +158,8 @@ struct MatchResult {
   std::string note;                   // e.g. how to add embeddings; "" when none
   size_t verified_pairs = 0;          // geometric verifications run
   double verify_seconds = 0;
+  size_t checked_pairs = 0;           // pixel checks of sure pairs run
+  double check_seconds = 0;
   size_t matched() const;             // queries with at least one match
   size_t failed() const;              // queries that could not be read or decoded
 };
@@ -167,8 +177,9 @@ class CollectionMatcher {
   // image's content: an undecodable one comes back with MatchedQuery::reason set.
   MatchedQuery match(const std::string& name, std::span<const uint8_t> bytes);
   // The part of match() after the decode: candidates, the decision and the verification of what
-  // judge_pair sends to it, through `verify` (benchmarks count it; match() passes the geometric one).
-  MatchedQuery match(const MatchQuery& query, const QueryVerifier& verify);
+  // judge_pair sends to it, through `verify` (benchmarks count it; match() passes the geometric one),
+  // and the pixel check of sure pairs through `check` (none when empty).
+  MatchedQuery match(const MatchQuery& query, const QueryVerifier& verify, const QueryPixelCheck& check = {});
   // The answer for these queries (the collection's records and the queries' statistics).
   MatchResult result(std::vector<MatchedQuery> queries) const;
 

@@ -40,6 +40,12 @@ struct VerifyBand {
   // it has not handed over yet (at most 8), until a pass lists none: then the decisions ask
   // verify only about pairs handed over. Dry passes call verify for handed-over pairs too.
   std::function<void(const std::vector<std::pair<uint32_t, uint32_t>>& pairs)> verify_all;
+  // Optional: the pixel check of a sure pair (VerifyPolicy::check_sure_pixels; irbis/verify.h's
+  // compare_pixels gives the usual answer). A pair whose pixels do not agree is verified instead of
+  // accepted; one that could not be compared (PixelCheck::reason) stays sure. check_all, like
+  // verify_all, runs the pairs the dry passes list together.
+  std::function<PixelCheck(uint32_t keep, uint32_t candidate)> check;
+  std::function<void(const std::vector<std::pair<uint32_t, uint32_t>>& pairs)> check_all;
 };
 
 // The second hash (dHash) a pair's pHash must agree with, when both items have one (DupeItem::dhash).
@@ -85,7 +91,18 @@ struct VerifyPolicy {
   // nearer its original than anything unrelated (docs/dupes.md, "Which pairs are verified").
   // Negative = off (every band pair is verified, up to max_verified_per_item).
   double cnn_stand_out = 0.02;
+  // A sure hash or CNN pair (not byte-identical) counts only when the two images agree pixel for
+  // pixel at a small size (compare_pixels, cheap: no keypoints); otherwise it is verified like a
+  // band pair. Near-identical hashes and descriptors are what two frames of a static camera have
+  // too (the background identical, a person moved): the pixels tell them from a copy, which
+  // differs everywhere a little or nowhere. Pairs that differ (captions, logos, rotations, strong
+  // re-encodes, 25 % resizes: ~16 % of the sure copies of the calibration set) pay a verification.
+  bool check_sure_pixels = true;
 };
+
+// Whether a sure pair stays sure after its pixel check: the pixels agree, or they could not be
+// compared (a file gone or unreadable since indexing: the stored evidence decides, as without a check).
+inline bool stays_sure(const PixelCheck& c) { return c.agree || !c.reason.empty(); }
 
 struct DupesParams {
   // Largest hamming distance between two 64-bit hashes (over the compared variants) that counts as
@@ -102,7 +119,7 @@ struct DupesParams {
   int threads = 0;
   // Uncertain band and its verifier. find_collection_dupes fills band.verify with a PairVerifier
   // (settings below) when the band is wider than the sure thresholds and no verify is given.
-  VerifyBand band{.max_hash_distance = 12, .max_extra_distance = 0.20f, .verify = {}, .verify_all = {}};
+  VerifyBand band{.max_hash_distance = 12, .max_extra_distance = 0.20f, .verify = {}, .verify_all = {}, .check = {}, .check_all = {}};
   VerifyParams verify;
   VerifyPolicy policy;  // which pairs the verifier decides (sure-but-weak ones too), and how many
 };

@@ -53,7 +53,8 @@ nlohmann::json merge_report_json(const MergeReport& r);
 // threshold, cnn_threshold (null without --cnn), variants (names of the variant hashes compared,
 // e.g. ["mirror"]; [] when the collection has none stored), verify_max_distance and
 // verify_min_similarity (the uncertain band that was geometrically verified; null = no band),
-// pairs_verified, verify_seconds, images, total_groups, duplicates,
+// pairs_verified, verify_seconds, pairs_checked and check_seconds (pixel checks of sure pairs),
+// images, total_groups, duplicates,
 // groups [{group (1-based), keep: image, keep_reason (keep_reason_text), duplicates: [image +
 // evidence]}], the evidence being
 // kind (exact | near | cnn | verified), distance (pHash hamming distance to the kept image),
@@ -101,7 +102,7 @@ Table issues_table(const CollectionIssues& c);
 Table issues_summary_table(const CollectionIssues& c);
 // ---- `irbis match`, /api/match, Collection.match
 // threshold, cnn_threshold (null when CNN similarity was not used), note (null or how to add
-// embeddings), images (collection), queries, matched, failed, verified_pairs,
+// embeddings), images (collection), queries, matched, failed, verified_pairs, checked_pairs,
 // results [{query: {path, format, width, height} or {path, reason}, matches: [image + kind,
 // distance, variant_distance (null: none compared), variant (null | "mirror" | ...),
 // dhash_distance (null: not compared), similarity (null: none), inliers (null: not verified)]}].

@@ -40,7 +40,38 @@ struct VerifyParams {
   // <= 12 such tiles or >= 0.81 one-sided; docs/dupes.md.
   int min_changed_tiles = 14;
   double min_changed_one_side = 0.75;
+  // The pixel check of a sure pair (compare_pixels): both images at this longest side, tone-matched,
+  // compared in tiles of pixel_tile; the pair agrees when the 90th percentile of the tiles' mean
+  // absolute difference is <= max_pixel_difference grey levels (the picture as a whole) and no
+  // tile's exceeds max_tile_difference (no part of it: a small object moved, a logo). On the
+  // Copydays-style set's sure pairs, re-encodes (q >= 30), grayscale and darkening stay below 2 and
+  // 3; another frame of a static camera (a person moved) reaches 13-31 and 36-64, a 1 px motion of a
+  // whole scene (rubberwhale) 3.7-4.3 and 6-8 (docs/calibration.md, "Sure pairs: the pixel check").
+  int pixel_side = 128;
+  int pixel_tile = 8;
+  double max_pixel_difference = 3.0;
+  double max_tile_difference = 16.0;
+  // ... unless every tile above max_tile_difference lies in one box on two or three sides of the
+  // picture (a caption banner, a corner logo) covering at most this share, and the tiles outside
+  // it meet max_pixel_difference: an overlay, agreed.
+  double max_overlay_share = 0.25;
 };
+
+// A sure pair's pixel check (docs/dupes.md, "Sure pairs are looked at"): hashes and CNN
+// descriptors cannot tell a copy from another frame of a static camera (same background, one
+// object moved), pixels can. Same picture = the images, resized to one small size and
+// tone-matched, agree in every part; otherwise the pair is not sure and goes to verify_geometry.
+struct PixelCheck {
+  bool agree = false;      // difference and largest within VerifyParams' limits
+  double difference = -1;  // 90th percentile of the tiles' mean |a - b|, grey levels; -1 = not compared
+  double largest = -1;     // the largest tile's mean |a - b| (same orientation)
+  bool overlay = false;    // what differs is an overlay's box (VerifyParams::max_overlay_share)
+  bool mirrored = false;   // the better orientation was the left-right flip
+  std::string reason;      // why it could not be compared ("" otherwise)
+};
+// Compares two RGB or gray 8-bit images of any size, in both orientations (the better one counts:
+// a CNN pair does not say whether it is mirrored). Throws irbis::Error for an empty or non-8-bit image.
+PixelCheck compare_pixels(const cv::Mat& a, const cv::Mat& b, const VerifyParams& params = {});
 
 struct GeometricMatch {
   bool same = false;      // the decision: a copy of the same picture
@@ -77,7 +108,14 @@ class PairVerifier {
   // An image that is not one of the items (a new image of `irbis match`) against items, in
   // parallel: its keypoints once, the items' from the cache. Not cached by pair.
   std::vector<GeometricMatch> verify_image(const cv::Mat& image, const std::vector<uint32_t>& items);
+  // The pixel check (compare_pixels) of items a and b on the verifier's decodes (no keypoints are
+  // computed for it), cached by unordered pair; check_all runs pairs in parallel and caches them;
+  // check_image compares an image that is not an item with items (not cached by pair).
+  PixelCheck check(uint32_t a, uint32_t b);
+  void check_all(const std::vector<std::pair<uint32_t, uint32_t>>& pairs);
+  std::vector<PixelCheck> check_image(const cv::Mat& image, const std::vector<uint32_t>& items);
   size_t pairs_verified() const;
+  size_t pairs_checked() const;  // pixel checks run (check, check_all, check_image)
   double seconds() const;  // wall time spent in verify, verify_all and verify_image (decode included)
   // Where the CPU goes (each thread's own CPU time, summed): per image, the decode at the work size
   // and its keypoints, once while it stays cached; per pair, matching, the fit and the dense check
@@ -89,21 +127,25 @@ class PairVerifier {
     double pair_cpu_seconds = 0;
   };
   Stats stats() const;
+  double check_seconds() const;  // wall time spent in pixel checks (decode included)
 
   struct Features;  // keypoints and descriptors of one image, plain and (lazily) mirrored
 
  private:
-  std::shared_ptr<Features> features(uint32_t i);
+  std::shared_ptr<Features> features(uint32_t i, bool keypoints = true);
   GeometricMatch verify_uncached(uint32_t a, uint32_t b);
+  PixelCheck check_uncached(uint32_t a, uint32_t b);
   Loader load_;
   VerifyParams params_;
   size_t max_cached_;
-  mutable std::mutex mu_;  // guards the maps, the list, seconds_ and stats_
+  mutable std::mutex mu_;  // guards the maps, the list, the counters, the seconds and stats_
   // Keypoints per image, least recently used evicted first (lru_ front = most recent).
   std::list<uint32_t> lru_;
   std::unordered_map<uint32_t, std::pair<std::shared_ptr<Features>, std::list<uint32_t>::iterator>> features_;
   std::map<std::pair<uint32_t, uint32_t>, GeometricMatch> cache_;
-  double seconds_ = 0;
+  std::map<std::pair<uint32_t, uint32_t>, PixelCheck> checks_;
+  size_t image_checks_ = 0;
+  double seconds_ = 0, check_seconds_ = 0;
   Stats stats_;
 };
 

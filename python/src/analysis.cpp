@@ -202,6 +202,8 @@ void bind_analysis(py::module_& m, py::class_<PyCollection>& cls) {
            d["variants"] = found.variants;
            d["pairs_verified"] = found.pairs_verified;
            d["verify_seconds"] = found.verify_seconds;
+           d["pairs_checked"] = found.pairs_checked;
+           d["check_seconds"] = found.check_seconds;
            return d;
          },
          py::arg("threshold") = DupesParams{}.max_distance, py::arg("cnn") = false,

@@ -263,6 +263,24 @@ struct HashSearch {
 
 // The grouping of docs/dupes.md ("Grouping"): best-to-keep order, each item joins the kept item it
 // matches best (sure evidence first, then band pairs confirmed by verify), or is kept itself.
+// The accepted pair that decides (the strongest; ties: the earlier, i.e. the better keep), after
+// the pixel check of sure pairs (VerifyPolicy::check_sure_pixels): a pair whose pixels do not agree
+// becomes a pair to verify and the next accepted one is looked at. js.size() when none is left.
+size_t first_sure_match(std::vector<PairJudgement>& js, std::span<DupeMember> ms,
+                        const std::function<PixelCheck(size_t)>& check, bool check_pixels) {
+  std::vector<size_t> accepted;
+  for (size_t e = 0; e < js.size(); ++e)
+    if (js[e].action == PairAction::accept) accepted.push_back(e);
+  std::stable_sort(accepted.begin(), accepted.end(), [&](size_t a, size_t b) { return js[a].strength < js[b].strength; });
+  for (size_t e : accepted) {
+    if (!check_pixels || ms[e].kind == DupeKind::exact) return e;
+    const PixelCheck c = check(e);
+    if (stays_sure(c)) return e;
+    js[e].action = PairAction::verify, js[e].kind = ms[e].kind = DupeKind::verified;
+  }
+  return js.size();
+}
+
 std::vector<DupeGroup> keep_centred_groups(std::span<const DupeItem> items, const DupesParams& p,
                                            const ExtraLinkage* extra, const HashSearch* search = nullptr) {
   std::optional<HashSearch> own_search;
@@ -276,24 +294,39 @@ std::vector<DupeGroup> keep_centred_groups(std::span<const DupeItem> items, cons
     // every pair that pass asks about is cached. At most kMaxDryPasses; later pairs are then
     // verified one at a time when asked.
     constexpr int kMaxDryPasses = 8;
-    std::set<std::pair<uint32_t, uint32_t>> known;
+    // Pixel checks of sure pairs (band.check) are listed and run together the same way.
+    std::set<std::pair<uint32_t, uint32_t>> known, known_checks;
+    const bool batch_checks = p.band.check && p.band.check_all;
     for (int pass = 0; pass < kMaxDryPasses; ++pass) {
       DupesParams dry = p;
-      std::vector<std::pair<uint32_t, uint32_t>> asked;
+      std::vector<std::pair<uint32_t, uint32_t>> asked, asked_checks;
       dry.band.verify = [&](uint32_t keep, uint32_t cand) {
         if (known.count({keep, cand})) return p.band.verify(keep, cand);
         asked.emplace_back(keep, cand);
         return PairCheck{true, 0};
       };
       dry.band.verify_all = {};
+      if (batch_checks) {
+        dry.band.check = [&](uint32_t keep, uint32_t cand) {
+          if (known_checks.count({keep, cand})) return p.band.check(keep, cand);
+          asked_checks.emplace_back(keep, cand);
+          PixelCheck agree;
+          agree.agree = true;
+          return agree;
+        };
+        dry.band.check_all = {};
+      }
       keep_centred_groups(items, dry, extra, search);
-      if (asked.empty()) break;
-      p.band.verify_all(asked);
+      if (asked.empty() && asked_checks.empty()) break;
+      if (!asked_checks.empty()) p.band.check_all(asked_checks);
+      if (!asked.empty()) p.band.verify_all(asked);
       known.insert(asked.begin(), asked.end());
+      known_checks.insert(asked_checks.begin(), asked_checks.end());
     }
   }
   const size_t n = items.size();
   const bool band_on = bool(p.band.verify);
+  const bool check_pixels = band_on && p.policy.check_sure_pixels && bool(p.band.check);
   const float extra_sure = extra ? extra->max_distance : 0.f;
   const float extra_band = extra ? (band_on ? std::max(extra_sure, p.band.max_extra_distance) : extra_sure) : 0.f;
   // Neighbours a little beyond the band count as rivals of a band pair (VerifyPolicy::cnn_stand_out):
@@ -399,10 +432,7 @@ std::vector<DupeGroup> keep_centred_groups(std::span<const DupeItem> items, cons
     }
     const DupeMember* chosen_m = nullptr;
     uint32_t chosen_keep = 0;
-    size_t best_accept = js.size();
-    for (size_t e = 0; e < js.size(); ++e)
-      if (js[e].action == PairAction::accept && (best_accept == js.size() || js[e].strength < js[best_accept].strength))
-        best_accept = e;
+    const size_t best_accept = first_sure_match(js, ms, [&](size_t e) { return p.band.check(keeps[e], x); }, check_pixels);
     if (best_accept < js.size()) {
       chosen_m = &ms[best_accept], chosen_keep = keeps[best_accept];
     } else {

@@ -3,11 +3,13 @@
 #include "irbis/verify.h"
 
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <cmath>
 #include <cstring>
 #include <ctime>
 #include <mutex>
+#include <tuple>
 #include <vector>
 
 #include <opencv2/calib3d.hpp>
@@ -28,7 +30,8 @@ struct PairVerifier::Features {
   std::vector<cv::KeyPoint> kp[2];  // [0] plain, [1] of the mirrored image
   cv::Mat desc[2];
   std::string error;
-  std::once_flag plain_once;   // gray, kp[0], desc[0] (PairVerifier's cache fills them once)
+  std::once_flag gray_once;    // gray or error (PairVerifier's cache fills them once)
+  std::once_flag plain_once;   // kp[0], desc[0]
   std::once_flag mirror_once;  // kp[1], desc[1]: only when a pair needs the mirrored orientation
 };
 
@@ -304,7 +307,107 @@ GeometricMatch match_pair(PairVerifier::Features& a, PairVerifier::Features& b, 
   return g;
 }
 
+// a's grey levels mapped onto b's by their cumulative histograms: a monotone tone curve
+// (brightness, contrast, gamma, clipping, another grey conversion) leaves no difference.
+cv::Mat tone_matched(const cv::Mat& a, const cv::Mat& b) {
+  const auto cdf = [](const cv::Mat& m) {
+    std::array<double, 256> c{};
+    for (int y = 0; y < m.rows; ++y)
+      for (int x = 0; x < m.cols; ++x) c[m.at<uint8_t>(y, x)] += 1;
+    double sum = 0;
+    for (double& v : c) v = (sum += v) / double(m.total());
+    return c;
+  };
+  const std::array<double, 256> ca = cdf(a), cb = cdf(b);
+  cv::Mat lut(1, 256, CV_8U);
+  for (int v = 0; v < 256; ++v)
+    lut.at<uint8_t>(v) = uint8_t(std::min<ptrdiff_t>(255, std::lower_bound(cb.begin(), cb.end(), ca[size_t(v)] - 1e-12) - cb.begin()));
+  cv::Mat out;
+  cv::LUT(a, lut, out);
+  return out;
+}
+
+struct TileDifference {
+  double p90 = 0, largest = 0;
+  bool overlay = false;  // every tile above max_pixel_difference lies in one small corner or edge box
+};
+
+// The 90th percentile and the largest of the tile means of |a - b| (both gray, same size, a
+// tone-matched to b), and whether the tiles that differ a lot have an overlay's shape: a caption
+// banner or a logo is a box on the picture's edge or in a corner (touching two or three of its
+// sides) over at most max_overlay_share of it, with everything else in place; a moved person is
+// not on two sides.
+TileDifference tile_difference(const cv::Mat& a, const cv::Mat& b, const VerifyParams& p) {
+  const int tile = p.pixel_tile;
+  cv::Mat fa, fb, d, tiles;
+  a.convertTo(fa, CV_32F);
+  b.convertTo(fb, CV_32F);
+  // A little blur: re-encoding noise and resampling differences are finer than anything moved.
+  cv::GaussianBlur(fa, fa, cv::Size(0, 0), 1.0);
+  cv::GaussianBlur(fb, fb, cv::Size(0, 0), 1.0);
+  cv::absdiff(fa, fb, d);
+  const int tx = std::max(1, d.cols / tile), ty = std::max(1, d.rows / tile);
+  cv::resize(d(cv::Rect(0, 0, std::min(d.cols, tx * tile), std::min(d.rows, ty * tile))), tiles, cv::Size(tx, ty), 0, 0, cv::INTER_AREA);
+  TileDifference out;
+  const auto p90 = [](std::vector<float> v) {
+    if (v.empty()) return 0.0;
+    const size_t k = std::min(v.size() - 1, size_t(std::ceil(0.9 * double(v.size()))) - 1);
+    std::nth_element(v.begin(), v.begin() + ptrdiff_t(k), v.end());
+    return double(v[k]);
+  };
+  const std::vector<float> all(tiles.begin<float>(), tiles.end<float>());
+  out.p90 = p90(all);
+  out.largest = *std::max_element(all.begin(), all.end());
+  // The box of the tiles that differ a lot, and the rest in place.
+  cv::Rect box;
+  for (int y = 0; y < ty; ++y)
+    for (int x = 0; x < tx; ++x)
+      if (tiles.at<float>(y, x) > p.max_tile_difference) box = box.empty() ? cv::Rect(x, y, 1, 1) : box | cv::Rect(x, y, 1, 1);
+  if (!box.empty()) {
+    const int sides = (box.x == 0) + (box.y == 0) + (box.x + box.width == tx) + (box.y + box.height == ty);
+    std::vector<float> rest;
+    for (int y = 0; y < ty; ++y)
+      for (int x = 0; x < tx; ++x)
+        if (!box.contains(cv::Point(x, y))) rest.push_back(tiles.at<float>(y, x));
+    out.overlay = sides >= 2 && sides < 4 && double(box.area()) <= p.max_overlay_share * double(tx * ty) &&
+                  p90(rest) <= p.max_pixel_difference;
+  }
+  return out;
+}
+
+PixelCheck compare_gray(const cv::Mat& ga, const cv::Mat& gb, const VerifyParams& p) {
+  // Both at a's shape (longest side pixel_side): a copy resized or re-encoded lines up pixel for
+  // pixel; a crop or another aspect ratio does not, and goes to verification.
+  const int side = std::max(p.pixel_side, p.pixel_tile);
+  const double s = double(side) / std::max(ga.cols, ga.rows);
+  const cv::Size size(std::max(1, int(std::lround(ga.cols * s))), std::max(1, int(std::lround(ga.rows * s))));
+  cv::Mat a, b, bm;
+  cv::resize(ga, a, size, 0, 0, cv::INTER_AREA);
+  cv::resize(gb, b, size, 0, 0, cv::INTER_AREA);
+  cv::flip(b, bm, 1);
+  PixelCheck out;
+  // Each orientation as it is and tone-matched, the better counting: an overlay's dark banner
+  // skews the histograms, so the tone map helps a brightness edit and hurts a caption.
+  const auto better = [](const TileDifference& x, const TileDifference& y) {
+    return (x.overlay && !y.overlay) || (x.overlay == y.overlay && std::tie(x.p90, x.largest) < std::tie(y.p90, y.largest));
+  };
+  const auto best_of = [&](const cv::Mat& other) {
+    const TileDifference raw = tile_difference(a, other, p), toned = tile_difference(tone_matched(a, other), other, p);
+    return better(toned, raw) ? toned : raw;
+  };
+  const TileDifference plain = best_of(b), mirrored = best_of(bm);
+  out.mirrored = better(mirrored, plain);
+  const TileDifference& d = out.mirrored ? mirrored : plain;
+  out.difference = d.p90, out.largest = d.largest, out.overlay = d.overlay;
+  out.agree = (out.difference <= p.max_pixel_difference && out.largest <= p.max_tile_difference) || out.overlay;
+  return out;
+}
+
 }  // namespace
+
+PixelCheck compare_pixels(const cv::Mat& a, const cv::Mat& b, const VerifyParams& params) {
+  return compare_gray(work_gray(a, params.work_side), work_gray(b, params.work_side), params);
+}
 
 GeometricMatch verify_geometry(const cv::Mat& a, const cv::Mat& b, const VerifyParams& params) {
   PairVerifier::Features fa, fb;
@@ -321,7 +424,7 @@ PairVerifier::PairVerifier(Loader load, VerifyParams params, size_t max_cached_i
 
 PairVerifier::~PairVerifier() = default;
 
-std::shared_ptr<PairVerifier::Features> PairVerifier::features(uint32_t i) {
+std::shared_ptr<PairVerifier::Features> PairVerifier::features(uint32_t i, bool keypoints) {
   std::shared_ptr<Features> f;
   {
     std::lock_guard lk(mu_);
@@ -341,7 +444,7 @@ std::shared_ptr<PairVerifier::Features> PairVerifier::features(uint32_t i) {
       features_.emplace(i, std::make_pair(f, lru_.begin()));
     }
   }
-  std::call_once(f->plain_once, [&] {
+  std::call_once(f->gray_once, [&] {
     const double t0 = thread_cpu_seconds();
     try {
       const cv::Mat img = load_(i);
@@ -350,7 +453,6 @@ std::shared_ptr<PairVerifier::Features> PairVerifier::features(uint32_t i) {
       } else {
         f->gray = work_gray(img, params_.work_side);
         f->source_pixels = int64_t(img.total());
-        detect_plain(*f, params_);
       }
     } catch (const std::exception& e) {
       f->error = e.what();
@@ -360,6 +462,19 @@ std::shared_ptr<PairVerifier::Features> PairVerifier::features(uint32_t i) {
     ++stats_.images;
     stats_.image_cpu_seconds += cpu;
   });
+  if (keypoints)
+    std::call_once(f->plain_once, [&] {
+      if (!f->error.empty()) return;
+      const double t0 = thread_cpu_seconds();
+      try {
+        detect_plain(*f, params_);
+      } catch (const std::exception&) {
+        f->kp[0].clear(), f->desc[0].release();  // refused as "no keypoints" (error is read unlocked)
+      }
+      const double cpu = thread_cpu_seconds() - t0;
+      std::lock_guard lk(mu_);
+      stats_.image_cpu_seconds += cpu;
+    });
   return f;
 }
 
@@ -462,6 +577,104 @@ std::vector<GeometricMatch> PairVerifier::verify_image(const cv::Mat& image, con
   std::lock_guard lk(mu_);
   seconds_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return out;
+}
+
+PixelCheck PairVerifier::check_uncached(uint32_t a, uint32_t b) {
+  const auto fa = features(a, false);
+  const auto fb = features(b, false);
+  PixelCheck c;
+  if (!fa->error.empty() || !fb->error.empty()) {
+    c.reason = !fa->error.empty() ? fa->error : fb->error;
+    return c;
+  }
+  try {
+    c = compare_gray(fa->gray, fb->gray, params_);
+  } catch (const std::exception& e) {
+    c = PixelCheck{};
+    c.reason = e.what();
+  }
+  return c;
+}
+
+PixelCheck PairVerifier::check(uint32_t a, uint32_t b) {
+  const auto key = std::minmax(a, b);
+  {
+    std::lock_guard lk(mu_);
+    if (auto it = checks_.find(key); it != checks_.end()) return it->second;
+  }
+  const auto t0 = std::chrono::steady_clock::now();
+  const PixelCheck c = check_uncached(key.first, key.second);
+  std::lock_guard lk(mu_);
+  check_seconds_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return checks_.emplace(key, c).first->second;
+}
+
+void PairVerifier::check_all(const std::vector<std::pair<uint32_t, uint32_t>>& pairs) {
+  const auto t0 = std::chrono::steady_clock::now();
+  std::vector<std::pair<uint32_t, uint32_t>> todo;
+  {
+    std::lock_guard lk(mu_);
+    for (const auto& [a, b] : pairs) {
+      const auto key = std::minmax(a, b);
+      if (!checks_.count(key)) todo.push_back(key);
+    }
+  }
+  std::sort(todo.begin(), todo.end());
+  todo.erase(std::unique(todo.begin(), todo.end()), todo.end());
+  const size_t chunk = std::max<size_t>(1, max_cached_ / 4);  // as verify_all: images fit the cache
+  for (size_t start = 0; start < todo.size(); start += chunk) {
+    const size_t end = std::min(todo.size(), start + chunk);
+    std::vector<PixelCheck> got(end - start);
+    cv::parallel_for_(cv::Range(int(start), int(end)), [&](const cv::Range& r) {
+      for (int k = r.start; k < r.end; ++k) got[size_t(k) - start] = check_uncached(todo[size_t(k)].first, todo[size_t(k)].second);
+    });
+    std::lock_guard lk(mu_);
+    for (size_t k = start; k < end; ++k) checks_.emplace(todo[k], std::move(got[k - start]));
+  }
+  std::lock_guard lk(mu_);
+  check_seconds_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+std::vector<PixelCheck> PairVerifier::check_image(const cv::Mat& image, const std::vector<uint32_t>& items) {
+  const auto t0 = std::chrono::steady_clock::now();
+  std::vector<PixelCheck> out(items.size());
+  cv::Mat q;
+  try {
+    q = work_gray(image, params_.work_side);
+  } catch (const std::exception& e) {
+    for (auto& c : out) c.reason = e.what();
+    return out;
+  }
+  cv::parallel_for_(cv::Range(0, int(items.size())), [&](const cv::Range& r) {
+    for (int k = r.start; k < r.end; ++k) {
+      const auto f = features(items[size_t(k)], false);
+      PixelCheck& c = out[size_t(k)];
+      if (!f->error.empty()) {
+        c.reason = f->error;
+        continue;
+      }
+      try {
+        c = compare_gray(q, f->gray, params_);
+      } catch (const std::exception& e) {
+        c = PixelCheck{};
+        c.reason = e.what();
+      }
+    }
+  });
+  std::lock_guard lk(mu_);
+  image_checks_ += items.size();
+  check_seconds_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return out;
+}
+
+size_t PairVerifier::pairs_checked() const {
+  std::lock_guard lk(mu_);
+  return checks_.size() + image_checks_;
+}
+
+double PairVerifier::check_seconds() const {
+  std::lock_guard lk(mu_);
+  return check_seconds_;
 }
 
 size_t PairVerifier::pairs_verified() const {

@@ -123,12 +123,18 @@ CollectionDupes find_collection_dupes(const Collection& coll, const DupesParams&
     params.band.verify_all = [verifier](const std::vector<std::pair<uint32_t, uint32_t>>& pairs) {
       verifier->verify_all(pairs);
     };
+    params.band.check = [verifier](uint32_t keep, uint32_t cand) { return verifier->check(keep, cand); };
+    params.band.check_all = [verifier](const std::vector<std::pair<uint32_t, uint32_t>>& pairs) {
+      verifier->check_all(pairs);
+    };
   }
   auto finish = [&](std::vector<DupeGroup> groups) {
     out.groups = std::move(groups);
     if (verifier) {
       out.pairs_verified = verifier->pairs_verified();
       out.verify_seconds = verifier->seconds();
+      out.pairs_checked = verifier->pairs_checked();
+      out.check_seconds = verifier->check_seconds();
     }
     return out;
   };

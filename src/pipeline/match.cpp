@@ -156,10 +156,10 @@ MatchedQuery CollectionMatcher::match(const std::string& name, std::span<const u
     return q;
   }
   query.content = indexing::content_hash(bytes);
-  // The query is decoded at the verifier's size only when a pair is verified.
+  // The query is decoded at the verifier's size only when a pair is checked or verified.
   cv::Mat query_img;
   bool decoded = false;
-  const QueryVerifier verify = [&](const std::vector<uint32_t>& items) {
+  const auto decode_query = [&] {
     if (!decoded) {
       decoded = true;
       try {
@@ -167,20 +167,31 @@ MatchedQuery CollectionMatcher::match(const std::string& name, std::span<const u
       } catch (const std::exception&) {
       }
     }
+    return !query_img.empty();
+  };
+  const QueryVerifier verify = [&](const std::vector<uint32_t>& items) {
     std::vector<PairCheck> out(items.size());
-    if (query_img.empty()) return out;  // refused
+    if (!decode_query()) return out;  // refused
     const std::vector<GeometricMatch> got = m.verifier->verify_image(query_img, items);
     for (size_t k = 0; k < items.size(); ++k) out[k] = {got[k].same, got[k].inliers};
     return out;
   };
-  MatchedQuery answer = match(query, verify);
+  const QueryPixelCheck check = [&](const std::vector<uint32_t>& items) {
+    std::vector<PixelCheck> out(items.size());
+    if (!decode_query()) {
+      for (auto& c : out) c.reason = "cannot decode";
+      return out;
+    }
+    return m.verifier->check_image(query_img, items);
+  };
+  MatchedQuery answer = match(query, verify, check);
   answer.format = q.format;
   answer.width = q.width;
   answer.height = q.height;
   return answer;
 }
 
-MatchedQuery CollectionMatcher::match(const MatchQuery& query, const QueryVerifier& verify) {
+MatchedQuery CollectionMatcher::match(const MatchQuery& query, const QueryVerifier& verify, const QueryPixelCheck& check) {
   Impl& m = *impl_;
   const MatchOptions& o = m.o;
   MatchedQuery q;
@@ -285,6 +296,24 @@ MatchedQuery CollectionMatcher::match(const MatchQuery& query, const QueryVerifi
     members.push_back(c.m);
     judged.push_back(j);
   }
+  // Sure pairs are accepted only when the pixels agree (VerifyPolicy::check_sure_pixels, the rule of
+  // dupes); the others are verified like band pairs, and only when no sure pair is left (another
+  // frame of a static scene next to the copy's own original is then simply not listed).
+  if (o.verify && o.policy.check_sure_pixels && check) {
+    std::vector<size_t> sure;
+    std::vector<uint32_t> items;
+    for (size_t e = 0; e < judged.size(); ++e)
+      if (judged[e].action == PairAction::accept && members[e].kind != DupeKind::exact)
+        sure.push_back(e), items.push_back(members[e].index);
+    if (!items.empty()) {
+      const auto t0 = std::chrono::steady_clock::now();
+      const std::vector<PixelCheck> got = check(items);
+      q.checked_pairs += int(items.size());
+      for (size_t k = 0; k < sure.size() && k < got.size(); ++k)
+        if (!stays_sure(got[k])) judged[sure[k]].action = PairAction::verify, judged[sure[k]].kind = members[sure[k]].kind = DupeKind::verified;
+      q.check_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    }
+  }
   for (size_t e = 0; e < judged.size(); ++e)
     if (judged[e].action == PairAction::accept) q.matches.push_back(members[e]);
   const std::vector<size_t> order = q.matches.empty() ? verification_order(judged, o.policy) : std::vector<size_t>{};
@@ -335,7 +364,10 @@ MatchResult CollectionMatcher::result(std::vector<MatchedQuery> queries) const {
   r.queries = std::move(queries);
   r.cnn = impl_->cnn;
   r.note = impl_->note;
-  for (const MatchedQuery& q : r.queries) r.verified_pairs += size_t(q.verified_pairs), r.verify_seconds += q.verify_seconds;
+  for (const MatchedQuery& q : r.queries) {
+    r.verified_pairs += size_t(q.verified_pairs), r.verify_seconds += q.verify_seconds;
+    r.checked_pairs += size_t(q.checked_pairs), r.check_seconds += q.check_seconds;
+  }
   return r;
 }
 

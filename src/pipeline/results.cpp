@@ -101,6 +101,8 @@ nlohmann::json dupes_json(const CollectionDupes& d, int threshold, std::optional
           {"verify_min_similarity", or_null(d.verify_min_similarity.value_or(0), d.verify_min_similarity.has_value())},
           {"pairs_verified", d.pairs_verified},
           {"verify_seconds", d.verify_seconds},
+          {"pairs_checked", d.pairs_checked},
+          {"check_seconds", d.check_seconds},
           {"images", d.records.size()},
           {"total_groups", d.groups.size()},
           {"duplicates", d.duplicates()},
@@ -162,6 +164,7 @@ nlohmann::json match_json(const MatchResult& m, const MatchOptions& o) {
           {"matched", m.matched()},
           {"failed", m.failed()},
           {"verified_pairs", m.verified_pairs},
+          {"checked_pairs", m.checked_pairs},
           {"results", std::move(results)}};
 }
 

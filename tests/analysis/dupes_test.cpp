@@ -910,6 +910,90 @@ TEST(VerifyPolicy, VerificationsPerCandidateAreCappedStrongestFirst) {
   EXPECT_EQ(asked.size(), 2u);
 }
 
+// A sure pair counts only when its pixels agree (VerifyPolicy::check_sure_pixels): otherwise it is
+// verified like a band pair. Two frames of a static camera have hashes as close as a re-encode's.
+TEST(VerifyPolicy, ASurePairWhosePixelsDifferIsVerified) {
+  const uint64_t ph = 0x0123456789ABCDEFull, dh = 0x13579BDF02468ACEull;
+  const std::vector<DupeItem> items{two_hash_item(ph, dh, "frame1.jpg", 1000), two_hash_item(ph ^ 0x1, dh ^ 0x3, "frame2.jpg", 999),
+                                    two_hash_item(ph ^ 0x2, dh ^ 0x1, "frame1.q75.jpg", 998)};
+  DupesParams p;
+  std::vector<std::pair<uint32_t, uint32_t>> checked, verified;
+  bool confirm = false;
+  p.band.check = [&](uint32_t keep, uint32_t cand) {
+    checked.push_back({keep, cand});
+    PixelCheck c;
+    c.difference = cand == 1 ? 14.0 : 0.8;  // frame2 differs where the object moved, the re-encode nowhere
+    c.agree = c.difference <= 3.0;
+    return c;
+  };
+  p.band.verify = [&](uint32_t keep, uint32_t cand) {
+    verified.push_back({keep, cand});
+    return PairCheck{confirm, confirm ? 40 : 3};
+  };
+  auto groups = group_duplicates(items, p);
+  ASSERT_EQ(groups.size(), 1u);
+  ASSERT_EQ(groups[0].duplicates.size(), 1u) << "the frame is refused";
+  EXPECT_EQ(groups[0].duplicates[0].index, 2u);
+  EXPECT_EQ(groups[0].duplicates[0].kind, DupeKind::near);
+  EXPECT_FALSE(groups[0].duplicates[0].verified());
+  EXPECT_EQ(checked, (std::vector<std::pair<uint32_t, uint32_t>>{{0, 1}, {0, 2}}));
+  EXPECT_EQ(verified, (std::vector<std::pair<uint32_t, uint32_t>>{{0, 1}})) << "only the pair whose pixels differ";
+
+  confirm = true;  // e.g. a caption: the pixels differ, the verifier confirms
+  checked.clear(), verified.clear();
+  groups = group_duplicates(items, p);
+  ASSERT_EQ(groups.size(), 1u);
+  ASSERT_EQ(groups[0].duplicates.size(), 2u);
+  const auto frame = std::find_if(groups[0].duplicates.begin(), groups[0].duplicates.end(), [](const DupeMember& m) { return m.index == 1; });
+  ASSERT_NE(frame, groups[0].duplicates.end());
+  EXPECT_EQ(frame->kind, DupeKind::verified);
+  EXPECT_EQ(frame->inliers, 40);
+  EXPECT_EQ(frame->distance, 1) << "the hash evidence stays on the row";
+
+  // Off, or without a check function: the hashes decide alone, as before.
+  for (int off = 0; off < 2; ++off) {
+    DupesParams q = p;
+    if (off == 0) q.policy.check_sure_pixels = false;
+    else q.band.check = {};
+    checked.clear(), verified.clear(), confirm = false;
+    groups = group_duplicates(items, q);
+    ASSERT_EQ(groups.size(), 1u);
+    EXPECT_EQ(groups[0].duplicates.size(), 2u);
+    EXPECT_TRUE(checked.empty() && verified.empty());
+  }
+}
+
+// A pair that cannot be compared (a file gone since indexing) stays sure; a byte-identical copy is
+// never checked; the dry passes hand the checks over in batches (check_all) before deciding.
+TEST(VerifyPolicy, PixelChecksBatchedAndUncomparablePairsStaySure) {
+  const uint64_t ph = 0x0123456789ABCDEFull, dh = 0x13579BDF02468ACEull;
+  std::vector<DupeItem> items{two_hash_item(ph, dh, "a.jpg", 1000), two_hash_item(ph ^ 0x1, dh, "gone.jpg", 999),
+                              two_hash_item(ph, dh, "a-copy.jpg", 998)};
+  items[0].content.fill(7);
+  items[2].content.fill(7);
+  DupesParams p;
+  std::vector<std::pair<uint32_t, uint32_t>> checked, batched;
+  p.band.verify = [](uint32_t, uint32_t) { return PairCheck{false, 0}; };
+  p.band.verify_all = [](const std::vector<std::pair<uint32_t, uint32_t>>&) {};
+  p.band.check = [&](uint32_t keep, uint32_t cand) {
+    checked.push_back({keep, cand});
+    PixelCheck c;
+    c.reason = "cannot decode";
+    return c;
+  };
+  p.band.check_all = [&](const std::vector<std::pair<uint32_t, uint32_t>>& pairs) {
+    batched.insert(batched.end(), pairs.begin(), pairs.end());
+  };
+  const auto groups = group_duplicates(items, p);
+  ASSERT_EQ(groups.size(), 1u);
+  ASSERT_EQ(groups[0].duplicates.size(), 2u);
+  EXPECT_EQ(groups[0].duplicates[0].kind, DupeKind::exact);
+  EXPECT_EQ(groups[0].duplicates[1].kind, DupeKind::near);
+  EXPECT_EQ(batched, (std::vector<std::pair<uint32_t, uint32_t>>{{0, 1}})) << "the exact copy is not checked";
+  EXPECT_FALSE(checked.empty());
+  for (const auto& c : checked) EXPECT_EQ(c, (std::pair<uint32_t, uint32_t>{0, 1}));
+}
+
 }  // namespace
 }  // namespace irbis
 

@@ -4,6 +4,7 @@
 #include "irbis/verify.h"
 
 #include <atomic>
+#include <bit>
 #include <string>
 #include <thread>
 #include <vector>
@@ -12,7 +13,9 @@
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
+#include "irbis/dupes.h"
 #include "irbis/errors.h"
+#include "irbis/hashes.h"
 
 namespace irbis {
 namespace {
@@ -341,10 +344,112 @@ TEST(PairVerifier, TheCacheKeepsRecentImagesAndChangesNoEvidence) {
   EXPECT_EQ(st.pairs, images.size() - 1);
   EXPECT_GT(st.image_cpu_seconds, 0.0);
   EXPECT_GT(st.pair_cpu_seconds, 0.0);
+// ---- The pixel check of sure pairs (compare_pixels; docs/dupes.md, "Sure pairs are looked at").
+
+int phash_distance(const cv::Mat& a, const cv::Mat& b) { return std::popcount(image_hashes(a).phash ^ image_hashes(b).phash); }
+int dhash_distance(const cv::Mat& a, const cv::Mat& b) { return std::popcount(image_hashes(a).dhash ^ image_hashes(b).dhash); }
+
+// A person-like figure (a patterned shirt, a light face) standing at x in the scene: ~8 % of the
+// picture, in strong contrast with the background, as a person in a room is.
+cv::Mat with_person(const cv::Mat& scene_img, int x) {
+  cv::Mat out = scene_img.clone();
+  const int y = out.rows / 3;
+  cv::Mat shirt = scene(9, 110, 200), dark;
+  shirt.convertTo(dark, -1, 0.5, 0);  // the figure's own texture, darker than the room
+  dark.copyTo(out(cv::Rect(x, y + 40, 110, 200)));
+  cv::circle(out, cv::Point(x + 55, y + 15), 25, cv::Scalar(235, 190, 160), cv::FILLED);
+  return out;
+}
+
+// Two frames of a static camera: the background identical, one small object moved. Their hashes
+// agree as closely as a re-encode's (a "sure" pair by hashes alone); the pixels do not, and
+// verify_geometry then refuses them. The copies that keep every pixel in place (re-encodes,
+// resizes, tone changes, the mirror) agree, and so do overlays on the picture's edge.
+TEST(ComparePixels, TellsAStaticSceneFrameFromACopy) {
+  const cv::Mat background = scene(7);
+  const cv::Mat frame1 = with_person(background, 200), frame2 = with_person(background, 212);  // moved 12 px
+  EXPECT_LE(phash_distance(frame1, frame2), DupesParams{}.max_distance) << "the hashes must call this pair sure";
+  EXPECT_LE(dhash_distance(frame1, frame2), HashAgreement{}.max_sure_dhash);
+  const PixelCheck frames = compare_pixels(frame1, frame2);
+  EXPECT_FALSE(frames.agree) << frames.difference;
+  EXPECT_GT(frames.largest, 1.5 * VerifyParams{}.max_tile_difference) << "where the person was and is";
+  cv::Mat mirror, gray, gray3;
+  cv::flip(frame1, mirror, 1);
+  cv::cvtColor(frame1, gray, cv::COLOR_RGB2GRAY);
+  cv::cvtColor(gray, gray3, cv::COLOR_GRAY2RGB);
+  const std::vector<std::pair<const char*, cv::Mat>> copies = {
+      {"q30", jpeg(frame1, 30)}, {"resize 50 %", resize(frame1, 0.5)}, {"q50 of a 50 % resize", jpeg(resize(frame1, 0.5), 50)},
+      {"darker", [&] { cv::Mat o; frame1.convertTo(o, -1, 0.7); return o; }()}, {"grayscale", gray3}, {"mirror", mirror}};
+  for (const auto& [what, copy] : copies) {
+    const PixelCheck c = compare_pixels(frame1, copy);
+    EXPECT_TRUE(c.agree) << what << ": " << c.difference;
+    EXPECT_EQ(c.mirrored, std::string(what) == "mirror") << what;
+    EXPECT_TRUE(c.reason.empty());
+    EXPECT_LE(compare_pixels(copy, frame1).difference, VerifyParams{}.max_pixel_difference) << what << " (other order)";
+  }
+  // A caption banner or a corner logo changes one box on the picture's edge: an overlay, agreed.
+  const PixelCheck cap = compare_pixels(frame1, jpeg(caption(frame1), 60));
+  EXPECT_TRUE(cap.agree && cap.overlay) << cap.difference << " / " << cap.largest;
+  EXPECT_GT(cap.largest, VerifyParams{}.max_tile_difference);
+  // A logo 25 px inside the corner touches no side: not agreed, so it is verified, and confirmed.
+  const PixelCheck lg = compare_pixels(frame1, logo(frame1));
+  EXPECT_FALSE(lg.agree) << lg.largest;
+  EXPECT_TRUE(verify_geometry(frame1, logo(frame1)).same);
+  EXPECT_FALSE(frames.overlay);
+  EXPECT_FALSE(verify_geometry(frame1, frame2).same) << "the moved object refuses the frames when they are verified";
+}
+
+// The real frames of opencv-doc: basketball1/2 (two people moved, the room identical) differ at
+// the pixel level; the copies of real photos in place agree.
+TEST(ComparePixels, RealFramesDifferAndRealCopiesAgree) {
+  const cv::Mat b1 = cvdata("basketball1.png"), b2 = cvdata("basketball2.png");
+  if (b1.empty() || b2.empty()) GTEST_SKIP() << "opencv-doc sample data not installed";
+  const PixelCheck frames = compare_pixels(b1, b2);
+  EXPECT_FALSE(frames.agree) << frames.difference;
+  EXPECT_FALSE(compare_pixels(jpeg(b1, 50), b2).agree);
+  for (const char* name : {"baboon.jpg", "fruits.jpg", "building.jpg", "messi5.jpg", "home.jpg", "starry_night.jpg"}) {
+    const cv::Mat img = cvdata(name);
+    if (img.empty()) continue;
+    for (const auto& [what, copy] : {std::pair{"q30", jpeg(img, 30)}, std::pair{"resize 50 %", resize(img, 0.5)}}) {
+      const PixelCheck c = compare_pixels(img, copy);
+      EXPECT_TRUE(c.agree) << name << " / " << what << ": " << c.difference;
+    }
+  }
+}
+
+TEST(PairVerifier, PixelChecksAreCachedAndNeedNoKeypoints) {
+  const cv::Mat background = scene(7);
+  std::vector<cv::Mat> images{with_person(background, 200), with_person(background, 212), cv::Mat()};
+  images.push_back(jpeg(images[0], 40));
+  std::atomic<int> loads{0};
+  PairVerifier v([&](uint32_t i) { ++loads; return images.at(i); });
+  EXPECT_FALSE(v.check(0, 1).agree);
+  EXPECT_EQ(v.check(1, 0).difference, v.check(0, 1).difference);  // cached: unordered pair
+  EXPECT_TRUE(v.check(3, 0).agree);
+  const PixelCheck bad = v.check(0, 2);
+  EXPECT_FALSE(bad.agree);
+  EXPECT_NE(bad.reason.find("decode"), std::string::npos) << bad.reason;
+  EXPECT_TRUE(stays_sure(bad)) << "not comparable: the stored evidence decides";
+  EXPECT_EQ(v.pairs_checked(), 3u);
+  EXPECT_EQ(v.pairs_verified(), 0u);
+  EXPECT_EQ(loads.load(), 4);
+  v.check_all({{1, 3}, {3, 1}, {0, 1}});
+  EXPECT_EQ(v.pairs_checked(), 4u);
+  EXPECT_EQ(v.check(1, 3).agree, compare_pixels(images[1], images[3]).agree);
+  const auto got = v.check_image(jpeg(images[1], 60), {0, 1, 2});
+  ASSERT_EQ(got.size(), 3u);
+  EXPECT_FALSE(got[0].agree);
+  EXPECT_TRUE(got[1].agree);
+  EXPECT_FALSE(got[2].reason.empty());
+  EXPECT_EQ(loads.load(), 4) << "the items' decodes came from the cache";
+  EXPECT_GT(v.check_seconds(), 0.0);
+  EXPECT_FALSE(v.verify(0, 1).same) << "verification of a checked pair computes its keypoints then";
 }
 
 TEST(VerifyGeometry, BadInputThrows) {
   EXPECT_THROW(verify_geometry(cv::Mat(), cv::Mat(4, 4, CV_8UC3)), Error);
+  EXPECT_THROW(compare_pixels(cv::Mat(), cv::Mat(4, 4, CV_8UC3)), Error);
+  EXPECT_THROW(compare_pixels(cv::Mat(4, 4, CV_16U), cv::Mat(4, 4, CV_8UC3)), Error);
   EXPECT_THROW(verify_geometry(cv::Mat(4, 4, CV_32F), cv::Mat(4, 4, CV_8UC3)), Error);
 }
 

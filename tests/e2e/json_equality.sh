@@ -22,7 +22,7 @@ import json, math, os, sys, urllib.request
 url, work, qid = sys.argv[1], sys.argv[2], sys.argv[3]
 API_ONLY_TOP = {"offset", "limit", "collection"}
 API_ONLY_IMAGE = {"thumb", "file"}
-TIMINGS = {"verify_seconds"}  # how long a run took: a number in both, not the same number
+TIMINGS = {"verify_seconds", "check_seconds"}  # how long a run took: a number in both, not the same number
 
 def api(path):
     return json.load(urllib.request.urlopen(url + path, timeout=120))

@@ -170,4 +170,59 @@ assert kind["mirror.png"] == "verified" and by["mirror.png"][0]["variant"] == "m
 assert kind["crop80.png"] == kind["rot5.png"] == "verified", kind
 assert d["verified_pairs"] <= 3 * 5, d["verified_pairs"]  # at most 5 per query, none for q30
 PYEOF
+# Two frames of a static camera whose hashes agree as closely as a re-encode's (a textured figure,
+# ~7 % of the picture, moved by 2 % of the width in front of an identical room): sure by hashes and
+# CNN alone (`--no-verify` lists it as near), but their pixels differ in one part, so the pair is
+# verified and refused; a re-encoded copy of frame 1 with a caption banner (what differs is an
+# overlay's box on the edge) is still found. dupes (hashes and --cnn) groups the copy, never the
+# other frame.
+# (docs/dupes.md, "Sure pairs are looked at").
+mkdir -p "$WORK/sc" "$WORK/sq" "$WORK/sall"
+$PY - "$CV" "$WORK" <<'PYEOF'
+import sys, cv2
+cv, work = sys.argv[1], sys.argv[2]
+room, person = cv2.imread(f"{cv}/building.jpg"), cv2.imread(f"{cv}/baboon.jpg")
+h, w = room.shape[:2]
+pw, ph = w // 6, h * 2 // 5
+fig = cv2.resize(person, (pw, ph), interpolation=cv2.INTER_AREA)
+x, y, dx = w // 3, h // 3, w // 50
+f1, f2 = room.copy(), room.copy()
+f1[y:y + ph, x:x + pw] = fig
+f2[y:y + ph, x + dx:x + dx + pw] = fig
+cap = f1.copy()
+bh = h // 8
+cv2.rectangle(cap, (0, h - bh), (w, h), (30, 30, 30), -1)
+cv2.putText(cap, "holiday 2026 - do not copy", (8, h - bh // 3), cv2.FONT_HERSHEY_SIMPLEX, bh / 40, (255, 255, 255), max(1, bh // 16))
+for d in ("sc", "sall"):
+    cv2.imwrite(f"{work}/{d}/frame1.jpg", f1, [cv2.IMWRITE_JPEG_QUALITY, 95])
+for d in ("sq", "sall"):
+    cv2.imwrite(f"{work}/{d}/frame2.jpg", f2, [cv2.IMWRITE_JPEG_QUALITY, 95])
+    cv2.imwrite(f"{work}/{d}/frame1-caption-q70.jpg", cap, [cv2.IMWRITE_JPEG_QUALITY, 70])
+for n in ("fruits", "messi5"):
+    cv2.imwrite(f"{work}/sc/{n}.jpg", cv2.imread(f"{cv}/{n}.jpg"))
+PYEOF
+run index "$WORK/sc" --into "$WORK/sc.irbis"
+assert_eq "$RC" 0 "index the static scene ($ERR)"
+run match "$WORK/sc.irbis" "$WORK/sq/frame2.jpg" --no-verify --format csv
+assert_eq "$(cut -d, -f3,4,7 <<<"$OUT" | sed -n 2p)" "near,2,0" "frame 2 is sure by its hashes alone (pHash 2, dHash 0)"
+run match "$WORK/sc.irbis" "$WORK/sq" --json
+assert_eq "$RC" 0 "match the static scene ($ERR)"
+echo "$OUT" > "$WORK/scene.json"
+$PY - "$WORK/scene.json" <<'PYEOF' || fail "static scene: $OUT"
+import json, os, sys
+d = json.load(open(sys.argv[1]))
+by = {os.path.basename(r["query"]["path"]): r["matches"] for r in d["results"]}
+assert by["frame2.jpg"] == [], by["frame2.jpg"]  # the other frame: checked, verified, refused
+m = by["frame1-caption-q70.jpg"]
+assert [x["name"] for x in m] == ["frame1.jpg"] and m[0]["kind"] in ("near", "verified"), m
+assert d["checked_pairs"] >= 2, d["checked_pairs"]
+PYEOF
+run index "$WORK/sall" --into "$WORK/sall.irbis"
+assert_eq "$RC" 0 "index the static scene with its copy ($ERR)"
+for cnn in "" --cnn; do
+  run dupes "$WORK/sall.irbis" $cnn --format csv
+  assert_eq "$RC" 0 "dupes $cnn ($ERR)"
+  assert_eq "$(tail -n +2 <<<"$OUT" | cut -d, -f2,3 | sed 's|.*/||' | sort | tr '\n' ' ')" \
+    "frame1-caption-q70.jpg,duplicate frame1.jpg,keep " "dupes $cnn: the copy grouped, the other frame not"
+done
 echo "match: ok"
