@@ -294,6 +294,17 @@ std::vector<SuspectLabel> suspect_labels(const cv::Mat& oof_proba, const std::ve
 // classifier's model; see check_embedder). Throws IoError/DecodeError naming the file.
 cv::Mat predict_file(const Classifier& clf, Embedder& embedder, const std::string& path);
 
+// predict_file on many files, as `irbis index` embeds them: one network per worker, each on its own
+// share of the cores (one network shared by a multi-threaded team spends most of its CPU waiting on a
+// busy machine). Rows keep the order of `paths`; an unreadable or undecodable file gets its error and
+// an empty proba, the rest go on. workers <= 0: one per core.
+struct FilePrediction {
+  cv::Mat proba;      // 1 x K CV_32F, empty when the file failed
+  std::string error;  // IoError/DecodeError text naming the file
+};
+std::vector<FilePrediction> predict_files(const Classifier& clf, const ModelCard& card,
+                                          const std::vector<std::string>& paths, int workers = 0);
+
 // Reads and decodes an image file to 8-bit RGB with at least min_side pixels on its shorter side
 // when the file has them (0: full size). Throws IoError/DecodeError naming the file.
 cv::Mat read_rgb(const std::string& path, int min_side);

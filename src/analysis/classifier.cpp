@@ -1,12 +1,17 @@
 // Training (split, cross-validated regularisation, evaluation, out-of-fold predictions), the
 // classifier file and the inputs it reads.
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cmath>
 #include <cstring>
+#include <exception>
 #include <fstream>
 #include <map>
+#include <memory>
+#include <mutex>
 #include <sstream>
+#include <thread>
 
 #include <xxhash.h>
 
@@ -604,6 +609,50 @@ cv::Mat predict_file(const Classifier& clf, Embedder& embedder, const std::strin
   const cv::Mat rgb = read_rgb(path, embedder.input_size());
   const cv::Mat blocks = embedder.forward_blocks({embedder.preprocess(rgb)});
   return clf.predict_proba(clf.features_from_blocks(embedder, blocks));
+}
+
+std::vector<FilePrediction> predict_files(const Classifier& clf, const ModelCard& card,
+                                          const std::vector<std::string>& paths, int workers) {
+  std::vector<FilePrediction> out(paths.size());
+  if (paths.empty()) return out;
+  clf.check_embedder(card);
+  const int cores = std::max(1, int(std::thread::hardware_concurrency()));
+  const int n = std::clamp(workers > 0 ? workers : cores, 1, int(paths.size()));
+  // The networks size their thread teams from OpenCV's count when they are built and run.
+  const int saved_threads = cv::getNumThreads();
+  cv::setNumThreads(std::max(1, cores / n));
+  std::exception_ptr fatal;
+  try {
+    std::vector<std::unique_ptr<Embedder>> nets;
+    for (int w = 0; w < n; ++w) nets.push_back(std::make_unique<Embedder>(card));  // one after another
+    std::atomic<size_t> next{0};
+    std::mutex mu;
+    const auto work = [&](Embedder& embedder) {
+      for (size_t i; (i = next++) < paths.size();) {
+        try {
+          out[i].proba = predict_file(clf, embedder, paths[i]);
+        } catch (const IoError& e) {
+          out[i].error = e.what();
+        } catch (const DecodeError& e) {
+          out[i].error = e.what();
+        } catch (...) {  // not the file's fault (a model error): stop every worker, rethrow once
+          std::lock_guard lk(mu);
+          if (!fatal) fatal = std::current_exception();
+          next = paths.size();
+        }
+      }
+    };
+    std::vector<std::thread> threads;
+    for (int w = 1; w < n; ++w) threads.emplace_back(work, std::ref(*nets[size_t(w)]));
+    work(*nets[0]);
+    for (auto& t : threads) t.join();
+  } catch (...) {
+    cv::setNumThreads(saved_threads);
+    throw;
+  }
+  cv::setNumThreads(saved_threads);
+  if (fatal) std::rethrow_exception(fatal);
+  return out;
 }
 
 }  // namespace irbis

@@ -54,18 +54,12 @@ void add_predict_command(CLI::App& root, int& result) {
         rows.push_back(std::move(r));
       }
     } else {
-      clf.check_embedder(card);
-      Embedder embedder(card);
-      for (const auto& f : o->files) {
+      const std::vector<FilePrediction> pred = predict_files(clf, card, o->files);
+      for (size_t i = 0; i < pred.size(); ++i) {
         PredictionRow r;
-        r.path = f;
-        try {
-          fill(r, predict_file(clf, embedder, f).ptr<float>(0));
-        } catch (const IoError& e) {
-          r.error = e.what();
-        } catch (const DecodeError& e) {
-          r.error = e.what();
-        }
+        r.path = o->files[i];
+        r.error = pred[i].error;
+        if (r.error.empty()) fill(r, pred[i].proba.ptr<float>(0));
         if (!r.error.empty()) {
           failures = true;
           std::cerr << "irbis: " << r.error << '\n';

@@ -344,6 +344,8 @@ TEST(PairVerifier, TheCacheKeepsRecentImagesAndChangesNoEvidence) {
   EXPECT_EQ(st.pairs, images.size() - 1);
   EXPECT_GT(st.image_cpu_seconds, 0.0);
   EXPECT_GT(st.pair_cpu_seconds, 0.0);
+}
+
 // ---- The pixel check of sure pairs (compare_pixels; docs/dupes.md, "Sure pairs are looked at").
 
 int phash_distance(const cv::Mat& a, const cv::Mat& b) { return std::popcount(image_hashes(a).phash ^ image_hashes(b).phash); }

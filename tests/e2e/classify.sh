@@ -97,6 +97,32 @@ run predict "$WORK/m.clf" "$WORK/new/c.png" --json
 assert_eq "$(json 'round(sum(d[0]["probabilities"].values()), 4)')" 1.0 "probabilities sum to 1"
 run predict "$WORK/m.clf" "$WORK/new/c.png" "$WORK/nope.png"
 assert_eq "$RC" 2 "a missing file is a partial failure"
+# Many files are embedded by one network per core: rows keep the order given, a failure in the
+# middle stays in its row, and every file's probabilities are the collection's for that image
+# (the same embedding, stored at index time).
+mapfile -t FILES < <(find "$P" -type f -name '*.png' | sort | head -n 9)
+run predict "$WORK/m.clf" "${FILES[@]:0:4}" "$WORK/nope.png" "${FILES[@]:4}" --json
+assert_eq "$RC" 2 "many files with one missing"
+printf '%s' "$OUT" > "$WORK/files_pred.json"
+"$IRBIS" predict "$WORK/m.clf" --collection "$WORK/c.irbis" --json > "$WORK/coll_pred.json"
+$PY - "$P" "$WORK/files_pred.json" "$WORK/coll_pred.json" "$WORK/nope.png" "${FILES[@]:0:4}" "$WORK/nope.png" "${FILES[@]:4}" <<'PYEOF'
+import json, os, sys
+root = os.path.realpath(sys.argv[1])
+files = json.load(open(sys.argv[2]))
+coll = json.load(open(sys.argv[3]))
+missing, given = sys.argv[4], sys.argv[5:]
+key = lambda path: os.path.relpath(os.path.realpath(path), root) if os.path.isabs(path) else path
+assert [r["path"] for r in files] == given, "rows in the order given"
+by_name = {key(r["path"]): r for r in coll}
+for r in files:
+    if r["path"] == missing:
+        assert r.get("error"), r
+        continue
+    c = by_name[key(r["path"])]
+    assert r["label"] == c["label"], (r, c)
+    for k, v in r["probabilities"].items():
+        assert abs(v - c["probabilities"][k]) < 2e-3, (r["path"], k, v, c["probabilities"][k])
+PYEOF
 
 # --- explain ---
 # On the model fitted on the training part: the refit one also learns the deliberately mislabelled
