@@ -292,7 +292,8 @@ TEST(PairVerifier, APairGivesTheSameEvidenceWhicheverWayRoundAndOnAnyThreads) {
   EXPECT_TRUE(verify_geometry(pairs[1].first, pairs[1].second).mirrored);
   const int threads_before = cv::getNumThreads();
   for (size_t k = 0; k < pairs.size(); ++k) {
-    const auto& [a, b] = pairs[k];
+    const cv::Mat& a = pairs[k].first;  // not a structured binding: clang 14 cannot capture one
+    const cv::Mat& b = pairs[k].second;
     const std::string what = "pair " + std::to_string(k);
     cv::setNumThreads(1);
     const GeometricMatch ab = verify_geometry(a, b);
