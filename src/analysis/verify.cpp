@@ -403,6 +403,55 @@ PixelCheck compare_gray(const cv::Mat& ga, const cv::Mat& gb, const VerifyParams
   return out;
 }
 
+using PairKey = std::pair<uint32_t, uint32_t>;
+
+// One pair's answer from `cache`, else computed outside the lock and kept; the computing's wall
+// time goes to `seconds`. (verify and check: the same caching, different answers.)
+template <class Result, class Compute>
+Result cached_pair(std::mutex& mu, std::map<PairKey, Result>& cache, double& seconds, uint32_t a, uint32_t b,
+                   const Compute& compute) {
+  const PairKey key = std::minmax(a, b);
+  {
+    std::lock_guard lk(mu);
+    if (auto it = cache.find(key); it != cache.end()) return it->second;
+  }
+  const auto t0 = std::chrono::steady_clock::now();
+  Result r = compute(key.first, key.second);
+  std::lock_guard lk(mu);
+  seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return cache.emplace(key, std::move(r)).first->second;
+}
+
+// The pairs missing from `cache`, computed in parallel and kept: in chunks of `chunk` pairs whose
+// images (at most two per pair) fit the keypoint cache, in sorted order so that pairs sharing an
+// image meet in one chunk.
+template <class Result, class Compute>
+void cached_pairs(std::mutex& mu, std::map<PairKey, Result>& cache, double& seconds, size_t chunk,
+                  const std::vector<PairKey>& pairs, const Compute& compute) {
+  const auto t0 = std::chrono::steady_clock::now();
+  std::vector<PairKey> todo;
+  {
+    std::lock_guard lk(mu);
+    for (const auto& [a, b] : pairs) {
+      const PairKey key = std::minmax(a, b);
+      if (!cache.count(key)) todo.push_back(key);
+    }
+  }
+  std::sort(todo.begin(), todo.end());
+  todo.erase(std::unique(todo.begin(), todo.end()), todo.end());
+  for (size_t start = 0; start < todo.size(); start += chunk) {
+    const size_t end = std::min(todo.size(), start + chunk);
+    std::vector<Result> got(end - start);
+    cv::parallel_for_(cv::Range(int(start), int(end)), [&](const cv::Range& r) {
+      for (int k = r.start; k < r.end; ++k) got[size_t(k) - start] = compute(todo[size_t(k)].first, todo[size_t(k)].second);
+    });
+    std::lock_guard lk(mu);
+    for (size_t k = start; k < end; ++k) cache.emplace(todo[k], std::move(got[k - start]));
+  }
+  std::lock_guard lk(mu);
+  seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
 }  // namespace
 
 PixelCheck compare_pixels(const cv::Mat& a, const cv::Mat& b, const VerifyParams& params) {
@@ -501,44 +550,12 @@ GeometricMatch PairVerifier::verify_uncached(uint32_t a, uint32_t b) {
 }
 
 GeometricMatch PairVerifier::verify(uint32_t a, uint32_t b) {
-  const auto key = std::minmax(a, b);
-  {
-    std::lock_guard lk(mu_);
-    if (auto it = cache_.find(key); it != cache_.end()) return it->second;
-  }
-  const auto t0 = std::chrono::steady_clock::now();
-  const GeometricMatch g = verify_uncached(key.first, key.second);
-  std::lock_guard lk(mu_);
-  seconds_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  return cache_.emplace(key, g).first->second;
+  return cached_pair(mu_, cache_, seconds_, a, b, [this](uint32_t x, uint32_t y) { return verify_uncached(x, y); });
 }
 
 void PairVerifier::verify_all(const std::vector<std::pair<uint32_t, uint32_t>>& pairs) {
-  const auto t0 = std::chrono::steady_clock::now();
-  std::vector<std::pair<uint32_t, uint32_t>> todo;
-  {
-    std::lock_guard lk(mu_);
-    for (const auto& [a, b] : pairs) {
-      const auto key = std::minmax(a, b);
-      if (!cache_.count(key)) todo.push_back(key);
-    }
-  }
-  std::sort(todo.begin(), todo.end());
-  todo.erase(std::unique(todo.begin(), todo.end()), todo.end());
-  // Chunks whose images (at most two per pair) fit the keypoint cache, in the given order so that
-  // pairs sharing an image meet in one chunk.
-  const size_t chunk = std::max<size_t>(1, max_cached_ / 4);
-  for (size_t start = 0; start < todo.size(); start += chunk) {
-    const size_t end = std::min(todo.size(), start + chunk);
-    std::vector<GeometricMatch> got(end - start);
-    cv::parallel_for_(cv::Range(int(start), int(end)), [&](const cv::Range& r) {
-      for (int k = r.start; k < r.end; ++k) got[size_t(k) - start] = verify_uncached(todo[size_t(k)].first, todo[size_t(k)].second);
-    });
-    std::lock_guard lk(mu_);
-    for (size_t k = start; k < end; ++k) cache_.emplace(todo[k], std::move(got[k - start]));
-  }
-  std::lock_guard lk(mu_);
-  seconds_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  cached_pairs(mu_, cache_, seconds_, std::max<size_t>(1, max_cached_ / 4), pairs,
+               [this](uint32_t x, uint32_t y) { return verify_uncached(x, y); });
 }
 
 std::vector<GeometricMatch> PairVerifier::verify_image(const cv::Mat& image, const std::vector<uint32_t>& items) {
@@ -597,42 +614,12 @@ PixelCheck PairVerifier::check_uncached(uint32_t a, uint32_t b) {
 }
 
 PixelCheck PairVerifier::check(uint32_t a, uint32_t b) {
-  const auto key = std::minmax(a, b);
-  {
-    std::lock_guard lk(mu_);
-    if (auto it = checks_.find(key); it != checks_.end()) return it->second;
-  }
-  const auto t0 = std::chrono::steady_clock::now();
-  const PixelCheck c = check_uncached(key.first, key.second);
-  std::lock_guard lk(mu_);
-  check_seconds_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  return checks_.emplace(key, c).first->second;
+  return cached_pair(mu_, checks_, check_seconds_, a, b, [this](uint32_t x, uint32_t y) { return check_uncached(x, y); });
 }
 
 void PairVerifier::check_all(const std::vector<std::pair<uint32_t, uint32_t>>& pairs) {
-  const auto t0 = std::chrono::steady_clock::now();
-  std::vector<std::pair<uint32_t, uint32_t>> todo;
-  {
-    std::lock_guard lk(mu_);
-    for (const auto& [a, b] : pairs) {
-      const auto key = std::minmax(a, b);
-      if (!checks_.count(key)) todo.push_back(key);
-    }
-  }
-  std::sort(todo.begin(), todo.end());
-  todo.erase(std::unique(todo.begin(), todo.end()), todo.end());
-  const size_t chunk = std::max<size_t>(1, max_cached_ / 4);  // as verify_all: images fit the cache
-  for (size_t start = 0; start < todo.size(); start += chunk) {
-    const size_t end = std::min(todo.size(), start + chunk);
-    std::vector<PixelCheck> got(end - start);
-    cv::parallel_for_(cv::Range(int(start), int(end)), [&](const cv::Range& r) {
-      for (int k = r.start; k < r.end; ++k) got[size_t(k) - start] = check_uncached(todo[size_t(k)].first, todo[size_t(k)].second);
-    });
-    std::lock_guard lk(mu_);
-    for (size_t k = start; k < end; ++k) checks_.emplace(todo[k], std::move(got[k - start]));
-  }
-  std::lock_guard lk(mu_);
-  check_seconds_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  cached_pairs(mu_, checks_, check_seconds_, std::max<size_t>(1, max_cached_ / 4), pairs,
+               [this](uint32_t x, uint32_t y) { return check_uncached(x, y); });
 }
 
 std::vector<PixelCheck> PairVerifier::check_image(const cv::Mat& image, const std::vector<uint32_t>& items) {
