@@ -42,18 +42,25 @@ namespace {
 // calling thread with OpenCV's TBB pool over all cores plus a decode worker ran 3 busy threads on
 // 2 cores, and every layer of a forward pass ends in a barrier, so a preempted pool thread
 // stalled the others; see BENCHMARKS.md.) With fewer workers than cores (--threads), each
-// forward pass gets the spare cores.
+// forward pass gets the spare cores. Set before the plan builds the first network: a oneDNN
+// network takes its OpenMP team size from this count when it is built, so a network built and
+// warmed with the process default (every core) started a team whose idle thread spun through
+// the build, and was then built again on its worker (docs/models.md, "Threads").
 class OpenCvThreads {
  public:
-  OpenCvThreads(bool runs_models, int cores, int workers) : saved_(cv::getNumThreads()) {
-    cv::setNumThreads(runs_models ? std::max(1, cores / workers) : 1);
-  }
-  ~OpenCvThreads() { cv::setNumThreads(saved_); }
+  OpenCvThreads(int cores, int workers) : saved_(cv::getNumThreads()) { cv::setNumThreads(std::max(1, cores / workers)); }
+  ~OpenCvThreads() { restore(); }
   OpenCvThreads(const OpenCvThreads&) = delete;
   OpenCvThreads& operator=(const OpenCvThreads&) = delete;
+  void no_models() { cv::setNumThreads(1); }  // decode workers only: OpenCV's pool stays off
+  void restore() {
+    if (active_) cv::setNumThreads(saved_);
+    active_ = false;
+  }
 
  private:
   int saved_;
+  bool active_ = true;
 };
 
 // Thrown by an ordered sink when params.should_stop() says so: ordered_parallel stops its workers
@@ -78,6 +85,9 @@ IndexReport index_collection(Collection& coll, const IndexParams& params) {
   rep.problems = scanned.problems;
   const FilePlan files = plan_files(coll, roots, scanned);
   rep.unchanged = files.unchanged;
+  const int cores = int(std::max(1u, std::thread::hardware_concurrency()));
+  const int threads = params.threads > 0 ? params.threads : cores;
+  OpenCvThreads cv_threads(cores, threads);  // the run's until the rows are committed
   // Everything that can fail on a model is checked before the collection is touched.
   FeaturePlan features = plan_features(coll, params);
   rep.also_computed = features.also_computed;
@@ -95,11 +105,9 @@ IndexReport index_collection(Collection& coll, const IndexParams& params) {
 
   // ---- produce and commit
   const auto stop_requested = [&params] { return params.should_stop && params.should_stop(); };
-  const int cores = int(std::max(1u, std::thread::hardware_concurrency()));
-  const int threads = params.threads > 0 ? params.threads : cores;
   const bool runs_models = std::any_of(producers.begin(), producers.end(), [](const auto& p) { return !p->model().empty(); });
-  {  // OpenCV's thread count is the run's until here
-    const OpenCvThreads cv_threads(runs_models, cores, threads);
+  if (!runs_models) cv_threads.no_models();
+  {
     if (!files.todo.empty() || fill_from < committed)
       for (auto& p : producers) p->prepare(threads);
     const ProduceContext ctx{producers, params.decode, params.max_file_bytes};
@@ -149,6 +157,7 @@ IndexReport index_collection(Collection& coll, const IndexParams& params) {
       sink.finish();
     }
   }
+  cv_threads.restore();
 
   for (const auto& p : producers)  // derived state; never throws. After an interruption the next
     if (!p->model().empty() && !rep.interrupted)  // search repairs it, so Ctrl-C returns at once.
