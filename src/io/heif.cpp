@@ -316,7 +316,10 @@ bool hevc_sps_size(std::span<const uint8_t> nal, uint64_t* width, uint64_t* heig
 
 // The largest frame area the HEVC parameter sets of an hvc1 item declare: those in its hvcC
 // property and those inside its data (libde265 takes an SPS from either); 0 when none is found.
-uint64_t hevc_largest_frame(const HeifMeta& m, std::span<const uint8_t> b, uint32_t item, std::string* size) {
+// *budget: how many bytes of item data may still be read; when this item's is larger, returns
+// UINT64_MAX with *size empty.
+uint64_t hevc_largest_frame(const HeifMeta& m, std::span<const uint8_t> b, uint32_t item, size_t* budget,
+                            std::string* size) {
   uint64_t largest = 0;
   const auto consider = [&](std::span<const uint8_t> nal) {
     uint64_t w = 0, h = 0;
@@ -346,7 +349,12 @@ uint64_t hevc_largest_frame(const HeifMeta& m, std::span<const uint8_t> b, uint3
   }
   // The item's data: length-prefixed NAL units (libheif gives it to libde265 after the hvcC ones).
   if (length_size != 4 && length_size != 2) return largest;  // 1 and 3 byte lengths: never written by encoders
-  const std::vector<uint8_t> data = heif_item_data(m, b, item, b.size());
+  const std::vector<uint8_t> data = heif_item_data(m, b, item, *budget + 1);
+  if (data.size() > *budget) {
+    size->clear();
+    return UINT64_MAX;
+  }
+  *budget -= data.size();
   for (size_t pos = 0; pos < data.size();) {
     uint64_t len = 0;
     if (!read_be(data, &pos, length_size, &len) || len > data.size() - pos) break;
@@ -365,18 +373,24 @@ uint64_t hevc_largest_frame(const HeifMeta& m, std::span<const uint8_t> b, uint3
 std::string heif_canvas_over_area(const HeifMeta& m, std::span<const uint8_t> b, uint64_t bound) {
   // The items reachable from the primary: what it is derived from (dimg), its thumbnails (thmb) and
   // auxiliary images (auxl), and theirs, found breadth first.
-  std::set<uint32_t> reached = {m.primary};
-  std::vector<uint32_t> queue = {m.primary};
-  for (size_t q = 0; q < queue.size(); ++q) {
-    const uint32_t item = queue[q];
-    for (const HeifMeta::Ref& ref : m.refs) {
-      const bool down = std::memcmp(ref.type, "dimg", 4) == 0 && ref.from == item;
-      const bool up = (std::memcmp(ref.type, "thmb", 4) == 0 || std::memcmp(ref.type, "auxl", 4) == 0) &&
-                      std::find(ref.to.begin(), ref.to.end(), item) != ref.to.end();
-      for (uint32_t next : down ? ref.to : up ? std::vector<uint32_t>{ref.from} : std::vector<uint32_t>{})
-        if (reached.insert(next).second) queue.push_back(next);
+  std::map<uint32_t, std::vector<uint32_t>> next_of;
+  for (const HeifMeta::Ref& ref : m.refs) {
+    if (std::memcmp(ref.type, "dimg", 4) == 0) {
+      std::vector<uint32_t>& next = next_of[ref.from];
+      next.insert(next.end(), ref.to.begin(), ref.to.end());
+    } else if (std::memcmp(ref.type, "thmb", 4) == 0 || std::memcmp(ref.type, "auxl", 4) == 0) {
+      for (uint32_t to : ref.to) next_of[to].push_back(ref.from);
     }
   }
+  std::set<uint32_t> reached = {m.primary};
+  std::vector<uint32_t> queue = {m.primary};
+  for (size_t q = 0; q < queue.size(); ++q)
+    if (const auto it = next_of.find(queue[q]); it != next_of.end())
+      for (uint32_t next : it->second)
+        if (reached.insert(next).second) queue.push_back(next);
+  // The HEVC items' data is read for in-band parameter sets; each byte of a real file belongs to one
+  // item, so more than twice the file's size means extents that repeat the file (unbounded work).
+  size_t data_budget = 2 * b.size() + (64 << 10);
   for (uint32_t item : reached) {
     const auto t = m.types.find(item);
     if (t == m.types.end()) continue;
@@ -392,7 +406,8 @@ std::string heif_canvas_over_area(const HeifMeta& m, std::span<const uint8_t> b,
       what = grid ? "grid canvas" : "overlay canvas";
     } else if (t->second == "hvc1") {
       std::string size;
-      if (hevc_largest_frame(m, b, item, &size) <= bound) continue;
+      if (hevc_largest_frame(m, b, item, &data_budget, &size) <= bound) continue;
+      if (size.empty()) return "the items' data repeats the file more than twice";
       return "item " + std::to_string(item) + "'s HEVC frame is " + size + " pixels";
     } else {
       continue;
