@@ -15,6 +15,7 @@
 #include "irbis/errors.h"
 #include "irbis/merge.h"
 #include "pipeline/impl/commit.h"
+#include "pipeline/impl/opencv_threads.h"
 #include "pipeline/impl/ordered_parallel.h"
 #include "pipeline/impl/plan.h"
 #include "pipeline/impl/produce.h"
@@ -35,33 +36,6 @@ bool has_image_extension(const std::string& path) {
 }
 
 namespace {
-
-// Sets OpenCV's thread count for the run and restores it after. One worker per core; each
-// decodes its file and, with a model, runs the network on it with its own Embedder. OpenCV's pool
-// is off: inference parallelises across images, not within one forward pass. (Inference on the
-// calling thread with OpenCV's TBB pool over all cores plus a decode worker ran 3 busy threads on
-// 2 cores, and every layer of a forward pass ends in a barrier, so a preempted pool thread
-// stalled the others; see BENCHMARKS.md.) With fewer workers than cores (--threads), each
-// forward pass gets the spare cores. Set before the plan builds the first network: a oneDNN
-// network takes its OpenMP team size from this count when it is built, so a network built and
-// warmed with the process default (every core) started a team whose idle thread spun through
-// the build, and was then built again on its worker (docs/models.md, "Threads").
-class OpenCvThreads {
- public:
-  OpenCvThreads(int cores, int workers) : saved_(cv::getNumThreads()) { cv::setNumThreads(std::max(1, cores / workers)); }
-  ~OpenCvThreads() { restore(); }
-  OpenCvThreads(const OpenCvThreads&) = delete;
-  OpenCvThreads& operator=(const OpenCvThreads&) = delete;
-  void no_models() { cv::setNumThreads(1); }  // decode workers only: OpenCV's pool stays off
-  void restore() {
-    if (active_) cv::setNumThreads(saved_);
-    active_ = false;
-  }
-
- private:
-  int saved_;
-  bool active_ = true;
-};
 
 // Thrown by an ordered sink when params.should_stop() says so: ordered_parallel stops its workers
 // and rethrows it, and the run commits what was staged.
