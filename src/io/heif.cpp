@@ -174,20 +174,24 @@ HeifMeta read_heif_meta(std::span<const uint8_t> b) {
         return true;
       });
     } else if (std::memcmp(x.type, "iref", 4) == 0 && p.size() >= 4) {
+      // Read as libheif 1.15 reads it: each reference's box header is parsed but its size is not
+      // used; the from id, count and to ids follow one after another to the end of the iref (F13: a
+      // dimg box whose size was wrong hid F12's non-image reference from a reader that skips by size).
       const size_t id_size = p[0] == 0 ? 2 : 4;
-      for_each_box(p.subspan(4), [&](const Box& r) {
-        const std::span<const uint8_t> q = r.payload;
-        if (q.size() < id_size + 2) return true;
-        const auto id_at = [&](size_t at) { return id_size == 2 ? be16(q.data() + at) : be32(q.data() + at); };
+      size_t pos = 4;
+      uint64_t size = 0, id = 0, count = 0;
+      while (pos + 8 <= p.size()) {
         HeifMeta::Ref ref;
-        std::memcpy(ref.type, r.type, 4);
-        ref.from = id_at(0);
-        const uint32_t count = be16(q.data() + id_size);
-        for (uint32_t k = 0; k < count && id_size + 2 + (k + 1) * id_size <= q.size(); ++k)
-          ref.to.push_back(id_at(id_size + 2 + k * id_size));
+        read_be(p, &pos, 4, &size);
+        std::memcpy(ref.type, p.data() + pos, 4);
+        pos += 4;
+        if (size == 1) pos += 8;                                 // a 64-bit size follows
+        if (std::memcmp(ref.type, "uuid", 4) == 0) pos += 16;  // an extended type follows
+        if (!read_be(p, &pos, int(id_size), &id) || !read_be(p, &pos, 2, &count)) break;
+        ref.from = uint32_t(id);
+        for (uint64_t k = 0; k < count && read_be(p, &pos, int(id_size), &id); ++k) ref.to.push_back(uint32_t(id));
         m.refs.push_back(std::move(ref));
-        return true;
-      });
+      }
     } else if (std::memcmp(x.type, "iprp", 4) == 0) {
       for_each_box(p, [&](const Box& y) {
         if (std::memcmp(y.type, "ipco", 4) == 0)
