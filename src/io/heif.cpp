@@ -75,7 +75,9 @@ struct HeifMeta {
     std::vector<std::pair<uint64_t, uint64_t>> extents;  // offset, length (0: to the end)
   };
   uint32_t primary = 0;
-  std::map<uint32_t, std::string> types;  // infe item type ("" before version 2); the first entry per id
+  // infe item types ("" before version 2), every entry of an id: which of repeated entries libheif
+  // keeps is its own business, so an id is taken as an image only when every entry says so.
+  std::map<uint32_t, std::vector<std::string>> types;
   std::vector<Ref> refs;
   std::vector<Box> props;                           // ipco children; ipma indexes them from 1
   std::map<uint32_t, std::vector<size_t>> item_props;  // first ipma entry per item, in order
@@ -166,10 +168,10 @@ HeifMeta read_heif_meta(std::span<const uint8_t> b) {
         if (version >= 2) {
           const size_t id_size = version == 2 ? 2 : 4;
           if (q.size() >= id_size + 6)
-            m.types.emplace(id_size == 2 ? be16(q.data()) : be32(q.data()),
-                            std::string(reinterpret_cast<const char*>(q.data()) + id_size + 2, 4));
+            m.types[id_size == 2 ? be16(q.data()) : be32(q.data())].emplace_back(
+                reinterpret_cast<const char*>(q.data()) + id_size + 2, 4);
         } else if (q.size() >= 2) {
-          m.types.emplace(be16(q.data()), "");
+          m.types[be16(q.data())].emplace_back();
         }
         return true;
       });
@@ -228,7 +230,7 @@ bool is_image_type(const std::string& type) {
 std::string heif_bad_derivation(const HeifMeta& m) {
   const auto is_image = [&](uint32_t id) {
     const auto t = m.types.find(id);
-    return t != m.types.end() && is_image_type(t->second);
+    return t != m.types.end() && std::all_of(t->second.begin(), t->second.end(), is_image_type);
   };
   for (const HeifMeta::Ref& ref : m.refs) {
     if (std::memcmp(ref.type, "dimg", 4) != 0) continue;
@@ -395,20 +397,22 @@ std::string heif_canvas_over_area(const HeifMeta& m, std::span<const uint8_t> b,
   // The HEVC items' data is read for in-band parameter sets; each byte of a real file belongs to one
   // item, so more than twice the file's size means extents that repeat the file (unbounded work).
   size_t data_budget = 2 * b.size() + (64 << 10);
-  for (uint32_t item : reached) {
-    const auto t = m.types.find(item);
-    if (t == m.types.end()) continue;
+  std::vector<std::pair<uint32_t, std::string>> typed;  // each reached item with each type it is given
+  for (uint32_t item : reached)
+    if (const auto t = m.types.find(item); t != m.types.end())
+      for (const std::string& type : t->second) typed.emplace_back(item, type);
+  for (const auto& [item, type] : typed) {
     uint64_t w = 0, h = 0;
     std::string what;
-    if (t->second == "grid" || t->second == "iovl") {
+    if (type == "grid" || type == "iovl") {
       const std::vector<uint8_t> d = heif_item_data(m, b, item, 32);
-      const bool grid = t->second == "grid";
+      const bool grid = type == "grid";
       if (d.size() < 2 || (!grid && d[0] != 0)) continue;  // libheif refuses other overlay versions
       const int field = d[1] & 1 ? 4 : 2;
       size_t pos = grid ? 4 : 10;  // grid: version, flags, rows, columns; iovl: version, flags, 4 colours
       if (!read_be(d, &pos, field, &w) || !read_be(d, &pos, field, &h)) continue;
       what = grid ? "grid canvas" : "overlay canvas";
-    } else if (t->second == "hvc1") {
+    } else if (type == "hvc1") {
       std::string size;
       if (hevc_largest_frame(m, b, item, &data_budget, &size) <= bound) continue;
       if (size.empty()) return "the items' data repeats the file more than twice";
