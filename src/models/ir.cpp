@@ -37,8 +37,24 @@ Shape Graph::infer(const Node& n) const {
   const Shape& x = shape(n.inputs[0]);
   Shape y = x;
   const std::string& op = n.op;
+  // A converter builds the parameters from a model file's weights: they must fit the input, since
+  // folding, export and inference index them by these shapes (a TF.js Conv2D given a 2-D kernel
+  // read past its shape: F14 in docs/reliability.md).
+  const auto volume = [](const std::vector<int64_t>& s) {
+    int64_t v = 1;
+    for (int64_t d : s) v = d <= 0 || v > INT32_MAX / d ? -1 : v * d;
+    return v;
+  };
+  const auto fits = [&](bool ok, const std::string& what) {
+    if (!ok) throw ModelError("importer: " + op + " '" + n.output + "': " + what);
+  };
   if (op == "Conv") {
     if (x.flat) throw ModelError("importer: Conv '" + n.output + "' on a 2-D tensor");
+    const std::vector<int64_t>& ws = n.weight_shape;
+    fits(ws.size() == 4 && volume(ws) > 0 && size_t(volume(ws)) == n.weight.size(), "weights do not match their shape");
+    fits(n.group >= 1 && ws[1] * n.group == x.c, "weights for " + std::to_string(ws[1] * n.group) + " input channels, the input has " + std::to_string(x.c));
+    fits(n.kernel[0] == ws[2] && n.kernel[1] == ws[3], "kernel size differs from the weights'");
+    fits(n.bias.empty() || n.bias.size() == size_t(ws[0]), "bias of another size than the output channels");
     y.c = int(n.weight_shape[0]);
     y.h = conv_out(x.h, n.kernel[0], n.stride[0], n.dilation[0], n.pads[0] + n.pads[2]);
     y.w = conv_out(x.w, n.kernel[1], n.stride[1], n.dilation[1], n.pads[1] + n.pads[3]);
@@ -58,9 +74,17 @@ Shape Graph::infer(const Node& n) const {
   } else if (op == "Transpose") {
     y = Shape{x.h, x.w, x.c, false};  // only perm {0, 2, 3, 1} (NCHW -> NHWC) is emitted
   } else if (op == "Gemm") {
+    const std::vector<int64_t>& ws = n.weight_shape;
+    fits(ws.size() == 2 && volume(ws) > 0 && size_t(volume(ws)) == n.weight.size(), "weights do not match their shape");
+    fits(x.flat && ws[1] == x.c, "weights for " + std::to_string(ws[1]) + " inputs, the input has " + std::to_string(x.c));
+    fits(n.bias.empty() || n.bias.size() == size_t(ws[0]), "bias of another size than the outputs");
     y = Shape{int(n.weight_shape[0]), 1, 1, true};
+  } else if (op == "BatchNormalization") {
+    const size_t c = size_t(x.c);
+    fits(n.bn_gamma.size() == c && n.bn_beta.size() == c && n.bn_mean.size() == c && n.bn_var.size() == c,
+         "parameters of another size than the " + std::to_string(c) + " channels");
   } else if (op == "Add" || op == "Mul" || op == "Sub" || op == "Clip" || op == "Relu" || op == "Softmax" ||
-             op == "Identity" || op == "BatchNormalization" || op == "Sigmoid") {
+             op == "Identity" || op == "Sigmoid") {
     // same shape as the first input
   } else {
     throw ModelError("importer: cannot infer the shape of op " + op);

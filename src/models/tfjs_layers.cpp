@@ -109,7 +109,7 @@ Converted convert_layers_model(const Model& m) {
       g.add(std::move(n));
     } else if (type == "Conv2D" || type == "DepthwiseConv2D") {
       bool depthwise = type == "DepthwiseConv2D";
-      const Weight& w = m.weight(name + (depthwise ? "/depthwise_kernel" : "/kernel"));
+      const Weight& w = m.weight(name + (depthwise ? "/depthwise_kernel" : "/kernel"), 4);
       int64_t kh = w.shape[0], kw = w.shape[1], ci = w.shape[2], co = w.shape[3];
       ir::Node n;
       n.op = "Conv";
@@ -230,7 +230,7 @@ Converted convert_layers_model(const Model& m) {
       g.add(std::move(f));
     } else if (type == "Dense") {
       if (!g.shape(x).flat) throw ModelError("layers model: " + name + ": Dense on a 4-D tensor");
-      const Weight& w = m.weight(name + "/kernel");
+      const Weight& w = m.weight(name + "/kernel", 2);
       int64_t rows = w.shape[0], cols = w.shape[1];
       ir::Node n;
       n.op = "Gemm";
