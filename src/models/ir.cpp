@@ -9,7 +9,19 @@
 
 namespace irbis::ir {
 
+namespace {
+// Window sizes come from model files: bounded so that no product below overflows and no stride
+// divides by zero (F16: a Conv2D with strides [0, 1], SIGFPE before).
+constexpr int kMaxWindow = 4096;
+void check_window(int k, int s, int d) {
+  if (k < 1 || k > kMaxWindow || s < 1 || s > kMaxWindow || d < 1 || d > kMaxWindow)
+    throw ModelError("importer: kernel " + std::to_string(k) + ", stride " + std::to_string(s) + ", dilation " +
+                     std::to_string(d) + ": each must be 1.." + std::to_string(kMaxWindow));
+}
+}  // namespace
+
 std::array<int, 2> same_pads(int in, int k, int s, int d) {
+  check_window(k, s, d);
   int out = (in + s - 1) / s;
   int eff = (k - 1) * d + 1;
   int total = std::max((out - 1) * s + eff - in, 0);
@@ -17,6 +29,8 @@ std::array<int, 2> same_pads(int in, int k, int s, int d) {
 }
 
 int conv_out(int in, int k, int s, int d, int pad_total) {
+  check_window(k, s, d);
+  if (pad_total < 0 || pad_total > 2 * kMaxWindow) throw ModelError("importer: padding " + std::to_string(pad_total) + " out of range");
   int eff = (k - 1) * d + 1;
   return (in + pad_total - eff) / s + 1;
 }
@@ -62,6 +76,8 @@ Shape Graph::infer(const Node& n) const {
     y.h = conv_out(x.h, n.kernel[0], n.stride[0], 1, n.pads[0] + n.pads[2]);
     y.w = conv_out(x.w, n.kernel[1], n.stride[1], 1, n.pads[1] + n.pads[3]);
   } else if (op == "Pad") {
+    for (int p : n.pads)
+      fits(p >= 0 && p <= kMaxWindow, "padding " + std::to_string(p) + " out of range");
     y.h = x.h + n.pads[0] + n.pads[2];
     y.w = x.w + n.pads[1] + n.pads[3];
   } else if (op == "GlobalAveragePool") {

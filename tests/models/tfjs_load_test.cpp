@@ -106,5 +106,24 @@ TEST(TfjsLoad, WeightsThatDoNotFitTheirLayerAreModelErrors) {
   EXPECT_NE(dense.find("Gemm 'dense/gemm': weights for 6 inputs, the input has 4"), std::string::npos) << dense;
 }
 
+TEST(TfjsLoad, WindowsAndIntegersOutOfRangeAreModelErrors) {
+  test::TempDir dir("tfjs-window");
+  const auto [json, bin] =
+      layers_model({{"conv/kernel", "[3, 3, 3, 4]"}, {"conv/bias", "[4]"}, {"dense/kernel", "[4, 2]"}, {"dense/bias", "[2]"}});
+  const auto with = [&](const std::string& from, const std::string& to) {
+    std::string j = json;
+    const size_t at = j.find(from);
+    EXPECT_NE(at, std::string::npos) << from;
+    return load_error(dir, j.replace(at, from.size(), to), bin);
+  };
+  // F16 (fuzz_tfjs, after 11,169 executions): strides [0, 1] divided by zero computing the padding
+  // (UBSan; SIGFPE in a normal build).
+  const std::string stride = with(R"("strides": [1, 1])", R"("strides": [0, 1])");
+  EXPECT_NE(stride.find("importer: kernel 3, stride 0, dilation 1: each must be 1..4096"), std::string::npos) << stride;
+  // F15's class in model.json: an integer field holding 1e31 (nlohmann converts it unchecked).
+  const std::string huge = with(R"("strides": [1, 1])", R"("strides": [1e31, 1])");
+  EXPECT_NE(huge.find("where an integer was expected"), std::string::npos) << huge;
+}
+
 }  // namespace
 }  // namespace irbis
