@@ -8,7 +8,6 @@
 #include <cctype>
 #include <chrono>
 #include <numeric>
-#include <thread>
 
 #include <opencv2/core.hpp>
 
@@ -42,13 +41,11 @@ namespace {
 // calling thread with OpenCV's TBB pool over all cores plus a decode worker ran 3 busy threads on
 // 2 cores, and every layer of a forward pass ends in a barrier, so a preempted pool thread
 // stalled the others; see BENCHMARKS.md.) With fewer workers than cores (--threads), each
-// forward pass gets the spare cores. Set before the plan builds the first network: a oneDNN
-// network takes its OpenMP team size from this count when it is built, so a network built and
-// warmed with the process default (every core) started a team whose idle thread spun through
-// the build, and was then built again on its worker (docs/models.md, "Threads").
+// forward pass gets the spare cores (OpenCV DNN through this count, oneDNN through
+// network_threads). Set before the plan builds and warms the first network.
 class OpenCvThreads {
  public:
-  OpenCvThreads(int cores, int workers) : saved_(cv::getNumThreads()) { cv::setNumThreads(std::max(1, cores / workers)); }
+  explicit OpenCvThreads(int threads) : saved_(cv::getNumThreads()) { cv::setNumThreads(threads); }
   ~OpenCvThreads() { restore(); }
   OpenCvThreads(const OpenCvThreads&) = delete;
   OpenCvThreads& operator=(const OpenCvThreads&) = delete;
@@ -85,9 +82,8 @@ IndexReport index_collection(Collection& coll, const IndexParams& params) {
   rep.problems = scanned.problems;
   const FilePlan files = plan_files(coll, roots, scanned);
   rep.unchanged = files.unchanged;
-  const int cores = int(std::max(1u, std::thread::hardware_concurrency()));
-  const int threads = params.threads > 0 ? params.threads : cores;
-  OpenCvThreads cv_threads(cores, threads);  // the run's until the rows are committed
+  const int threads = index_workers(params);
+  OpenCvThreads cv_threads(network_threads(params));  // the run's until the rows are committed
   // Everything that can fail on a model is checked before the collection is touched.
   FeaturePlan features = plan_features(coll, params);
   rep.also_computed = features.also_computed;
