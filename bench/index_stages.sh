@@ -65,7 +65,7 @@ rest = whole - D - I
 slower = cores * 1000 / max(D, I)
 print(f"\ndecode-only D = {D:.2f} ms ({cores * 1000 / D:.0f} images/s on {cores} cores), "
       f"inference-only I = {I:.2f} ms ({cores * 1000 / I:.0f} images/s); slower side {slower:.0f} images/s")
-print(f"everything else the index does per image: {rest:.2f} ms (hashes' own decode, features, read, write)")
+print(f"everything else the index does per image: {rest:.2f} ms (the hashes' own decode when its scale differs, the features, read, write)")
 print(f"bound, decode + inference only: rate <= {cores * 1000 / (D + I):.0f} images/s, ratio <= max(D, I) / (D + I) = {max(D, I) / (D + I):.2f}")
 print(f"bound, the index as it is:      rate <= {cores * 1000 / whole:.0f} images/s, ratio <= {max(D, I) / whole:.2f}")
 for b, v in e2e.items():
@@ -73,5 +73,6 @@ for b, v in e2e.items():
     cpu = st.median(x[1] for x in v)
     print(f"end to end {b}: {n / wall:.0f} images/s (median wall {wall:.2f} s, {', '.join(f'{x[0]:.2f}' for x in v)}), "
           f"{1000 * cpu / n:.2f} ms CPU/image (user+sys {', '.join(f'{x[1]:.2f}' for x in v)} s), "
-          f"ratio to the slower side {n / wall / slower:.2f}; load {', '.join(f'{x[2]:.1f}' for x in v)}")
+          f"ratio to the slower side {n / wall / slower:.2f} (wall) / {cores * n / cpu / slower:.2f} (CPU: cores / CPU per image, "
+          f"what {cores} free cores would give); load {', '.join(f'{x[2]:.1f}' for x in v)}")
 PY
