@@ -8,12 +8,14 @@
 #include <cctype>
 #include <chrono>
 #include <numeric>
+#include <thread>
 
 #include <opencv2/core.hpp>
 
 #include "irbis/errors.h"
 #include "irbis/merge.h"
 #include "pipeline/impl/commit.h"
+#include "pipeline/impl/opencv_threads.h"
 #include "pipeline/impl/ordered_parallel.h"
 #include "pipeline/impl/plan.h"
 #include "pipeline/impl/produce.h"
@@ -34,31 +36,6 @@ bool has_image_extension(const std::string& path) {
 }
 
 namespace {
-
-// Sets OpenCV's thread count for the run and restores it after. One worker per core; each
-// decodes its file and, with a model, runs the network on it with its own Embedder. OpenCV's pool
-// is off: inference parallelises across images, not within one forward pass. (Inference on the
-// calling thread with OpenCV's TBB pool over all cores plus a decode worker ran 3 busy threads on
-// 2 cores, and every layer of a forward pass ends in a barrier, so a preempted pool thread
-// stalled the others; see BENCHMARKS.md.) With fewer workers than cores (--threads), each
-// forward pass gets the spare cores (OpenCV DNN through this count, oneDNN through
-// network_threads). Set before the plan builds and warms the first network.
-class OpenCvThreads {
- public:
-  explicit OpenCvThreads(int threads) : saved_(cv::getNumThreads()) { cv::setNumThreads(threads); }
-  ~OpenCvThreads() { restore(); }
-  OpenCvThreads(const OpenCvThreads&) = delete;
-  OpenCvThreads& operator=(const OpenCvThreads&) = delete;
-  void no_models() { cv::setNumThreads(1); }  // decode workers only: OpenCV's pool stays off
-  void restore() {
-    if (active_) cv::setNumThreads(saved_);
-    active_ = false;
-  }
-
- private:
-  int saved_;
-  bool active_ = true;
-};
 
 // Thrown by an ordered sink when params.should_stop() says so: ordered_parallel stops its workers
 // and rethrows it, and the run commits what was staged.
@@ -83,7 +60,7 @@ IndexReport index_collection(Collection& coll, const IndexParams& params) {
   const FilePlan files = plan_files(coll, roots, scanned);
   rep.unchanged = files.unchanged;
   const int threads = index_workers(params);
-  OpenCvThreads cv_threads(network_threads(params));  // the run's until the rows are committed
+  OpenCvThreads cv_threads(int(std::max(1u, std::thread::hardware_concurrency())), threads);  // the run's until the rows are committed
   // Everything that can fail on a model is checked before the collection is touched.
   FeaturePlan features = plan_features(coll, params);
   rep.also_computed = features.also_computed;
