@@ -618,13 +618,16 @@ std::vector<FilePrediction> predict_files(const Classifier& clf, const ModelCard
   clf.check_embedder(card);
   const int cores = std::max(1, int(std::thread::hardware_concurrency()));
   const int n = std::clamp(workers > 0 ? workers : cores, 1, int(paths.size()));
-  // The networks size their thread teams from OpenCV's count when they are built and run.
+  // One network per worker; with fewer workers than cores each forward pass gets the spare cores
+  // (OpenCV DNN through OpenCV's count, oneDNN through its team size).
   const int saved_threads = cv::getNumThreads();
   cv::setNumThreads(std::max(1, cores / n));
+  InferenceOptions inference = default_inference();
+  inference.threads = std::max(1, cores / n);
   std::exception_ptr fatal;
   try {
     std::vector<std::unique_ptr<Embedder>> nets;
-    for (int w = 0; w < n; ++w) nets.push_back(std::make_unique<Embedder>(card));  // one after another
+    for (int w = 0; w < n; ++w) nets.push_back(std::make_unique<Embedder>(card, inference));  // one after another
     std::atomic<size_t> next{0};
     std::mutex mu;
     const auto work = [&](Embedder& embedder) {

@@ -2,10 +2,15 @@
 #include "irbis/lime.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cctype>
 #include <chrono>
 #include <cmath>
+#include <exception>
+#include <memory>
+#include <mutex>
 #include <random>
+#include <thread>
 
 #include <opencv2/imgcodecs.hpp>  // the IMREAD_ / IMWRITE_ constants
 #include <opencv2/imgproc.hpp>
@@ -216,33 +221,69 @@ LimeResult explain_image(const cv::Mat& rgb_in, Embedder& embedder, const Classi
   const cv::Mat Z = lime_masks(N, S, opts.seed);
   r.seconds_perturb += since(t);
 
-  // Score every sample.
+  // Score every sample: batches are shared out between one single-threaded network per core (the
+  // one given and copies of it with its engine and precision; docs/models.md, "Threads"). A
+  // sample's score depends only on its mask, so the result is the same for any number of workers.
+  // A copy costs about as much as 15 int8 forward passes to build, so short runs keep one.
   cv::Mat proba(N, int(clf.classes.size()), CV_32F);
-  std::vector<cv::Mat> batch;
-  cv::Mat img(r.image.size(), CV_8UC3);
-  for (int start = 0; start < N; start += opts.batch) {
-    const int end = std::min(N, start + opts.batch);
-    t = Clock::now();
-    batch.clear();
-    for (int i = start; i < end; ++i) {
-      const float* z = Z.ptr<float>(i);
-      for (int y = 0; y < img.rows; ++y) {
-        const int* l = r.labels.ptr<int>(y);
-        const cv::Vec3b* a = r.image.ptr<cv::Vec3b>(y);
-        const cv::Vec3b* b = fill.ptr<cv::Vec3b>(y);
-        cv::Vec3b* d = img.ptr<cv::Vec3b>(y);
-        for (int x = 0; x < img.cols; ++x) d[x] = z[l[x]] != 0.f ? a[x] : b[x];
+  const int batches = (N + opts.batch - 1) / opts.batch;
+  const int cores = std::max(1, int(std::thread::hardware_concurrency()));
+  const bool copies = embedder.engine() == InferenceEngine::onednn && embedder.threads() == 1 && N >= 64;
+  const int workers = copies ? std::min(cores, batches) : 1;
+  std::vector<std::unique_ptr<Embedder>> extra;
+  for (int w = 1; w < workers; ++w)
+    extra.push_back(std::make_unique<Embedder>(embedder.card(),
+                                               InferenceOptions{embedder.engine(), embedder.precision(), 1}));
+  std::atomic<int> next{0};
+  std::mutex mu;  // done, the progress callback, the timers and the first error
+  int done = 0;
+  std::exception_ptr error;
+  const auto score = [&](Embedder& net) {
+    std::vector<cv::Mat> batch;
+    cv::Mat img(r.image.size(), CV_8UC3);
+    double perturb = 0, infer = 0;
+    try {
+      for (int b; (b = next++) < batches;) {
+        const int start = b * opts.batch, end = std::min(N, start + opts.batch);
+        auto tb = Clock::now();
+        batch.clear();
+        for (int i = start; i < end; ++i) {
+          const float* z = Z.ptr<float>(i);
+          for (int y = 0; y < img.rows; ++y) {
+            const int* l = r.labels.ptr<int>(y);
+            const cv::Vec3b* a = r.image.ptr<cv::Vec3b>(y);
+            const cv::Vec3b* f = fill.ptr<cv::Vec3b>(y);
+            cv::Vec3b* d = img.ptr<cv::Vec3b>(y);
+            for (int x = 0; x < img.cols; ++x) d[x] = z[l[x]] != 0.f ? a[x] : f[x];
+          }
+          batch.push_back(net.preprocess(img));
+        }
+        perturb += since(tb);
+        tb = Clock::now();
+        const cv::Mat blocks = net.forward_blocks(batch);
+        const cv::Mat P = clf.predict_proba(clf.features_from_blocks(net, blocks));
+        P.copyTo(proba.rowRange(start, end));
+        infer += since(tb);
+        std::lock_guard lk(mu);
+        done += end - start;
+        if (opts.progress) opts.progress(done, N);
       }
-      batch.push_back(embedder.preprocess(img));
+    } catch (...) {
+      next = batches;  // the others stop after their batch
+      std::lock_guard lk(mu);
+      if (!error) error = std::current_exception();
     }
-    r.seconds_perturb += since(t);
-    t = Clock::now();
-    const cv::Mat blocks = embedder.forward_blocks(batch);
-    const cv::Mat P = clf.predict_proba(clf.features_from_blocks(embedder, blocks));
-    P.copyTo(proba.rowRange(start, end));
-    r.seconds_infer += since(t);
-    if (opts.progress) opts.progress(end, N);
+    std::lock_guard lk(mu);  // busy seconds summed over the workers
+    r.seconds_perturb += perturb;
+    r.seconds_infer += infer;
+  };
+  {
+    std::vector<std::thread> threads;
+    for (auto& e : extra) threads.emplace_back(score, std::ref(*e));
+    score(embedder);
+    for (auto& th : threads) th.join();
   }
+  if (error) std::rethrow_exception(error);
 
   t = Clock::now();
   r.proba.assign(proba.ptr<float>(0), proba.ptr<float>(0) + proba.cols);
