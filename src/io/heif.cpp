@@ -75,7 +75,9 @@ struct HeifMeta {
     std::vector<std::pair<uint64_t, uint64_t>> extents;  // offset, length (0: to the end)
   };
   uint32_t primary = 0;
-  std::map<uint32_t, std::string> types;  // infe item type ("" before version 2); the first entry per id
+  // infe item types ("" before version 2), every entry of an id: which of repeated entries libheif
+  // keeps is its own business, so an id is taken as an image only when every entry says so.
+  std::map<uint32_t, std::vector<std::string>> types;
   std::vector<Ref> refs;
   std::vector<Box> props;                           // ipco children; ipma indexes them from 1
   std::map<uint32_t, std::vector<size_t>> item_props;  // first ipma entry per item, in order
@@ -166,28 +168,32 @@ HeifMeta read_heif_meta(std::span<const uint8_t> b) {
         if (version >= 2) {
           const size_t id_size = version == 2 ? 2 : 4;
           if (q.size() >= id_size + 6)
-            m.types.emplace(id_size == 2 ? be16(q.data()) : be32(q.data()),
-                            std::string(reinterpret_cast<const char*>(q.data()) + id_size + 2, 4));
+            m.types[id_size == 2 ? be16(q.data()) : be32(q.data())].emplace_back(
+                reinterpret_cast<const char*>(q.data()) + id_size + 2, 4);
         } else if (q.size() >= 2) {
-          m.types.emplace(be16(q.data()), "");
+          m.types[be16(q.data())].emplace_back();
         }
         return true;
       });
     } else if (std::memcmp(x.type, "iref", 4) == 0 && p.size() >= 4) {
+      // Read as libheif 1.15 reads it: each reference's box header is parsed but its size is not
+      // used; the from id, count and to ids follow one after another to the end of the iref (F13: a
+      // dimg box whose size was wrong hid F12's non-image reference from a reader that skips by size).
       const size_t id_size = p[0] == 0 ? 2 : 4;
-      for_each_box(p.subspan(4), [&](const Box& r) {
-        const std::span<const uint8_t> q = r.payload;
-        if (q.size() < id_size + 2) return true;
-        const auto id_at = [&](size_t at) { return id_size == 2 ? be16(q.data() + at) : be32(q.data() + at); };
+      size_t pos = 4;
+      uint64_t size = 0, id = 0, count = 0;
+      while (pos + 8 <= p.size()) {
         HeifMeta::Ref ref;
-        std::memcpy(ref.type, r.type, 4);
-        ref.from = id_at(0);
-        const uint32_t count = be16(q.data() + id_size);
-        for (uint32_t k = 0; k < count && id_size + 2 + (k + 1) * id_size <= q.size(); ++k)
-          ref.to.push_back(id_at(id_size + 2 + k * id_size));
+        read_be(p, &pos, 4, &size);
+        std::memcpy(ref.type, p.data() + pos, 4);
+        pos += 4;
+        if (size == 1) pos += 8;                                 // a 64-bit size follows
+        if (std::memcmp(ref.type, "uuid", 4) == 0) pos += 16;  // an extended type follows
+        if (!read_be(p, &pos, int(id_size), &id) || !read_be(p, &pos, 2, &count)) break;
+        ref.from = uint32_t(id);
+        for (uint64_t k = 0; k < count && read_be(p, &pos, int(id_size), &id); ++k) ref.to.push_back(uint32_t(id));
         m.refs.push_back(std::move(ref));
-        return true;
-      });
+      }
     } else if (std::memcmp(x.type, "iprp", 4) == 0) {
       for_each_box(p, [&](const Box& y) {
         if (std::memcmp(y.type, "ipco", 4) == 0)
@@ -224,7 +230,7 @@ bool is_image_type(const std::string& type) {
 std::string heif_bad_derivation(const HeifMeta& m) {
   const auto is_image = [&](uint32_t id) {
     const auto t = m.types.find(id);
-    return t != m.types.end() && is_image_type(t->second);
+    return t != m.types.end() && std::all_of(t->second.begin(), t->second.end(), is_image_type);
   };
   for (const HeifMeta::Ref& ref : m.refs) {
     if (std::memcmp(ref.type, "dimg", 4) != 0) continue;
@@ -391,20 +397,22 @@ std::string heif_canvas_over_area(const HeifMeta& m, std::span<const uint8_t> b,
   // The HEVC items' data is read for in-band parameter sets; each byte of a real file belongs to one
   // item, so more than twice the file's size means extents that repeat the file (unbounded work).
   size_t data_budget = 2 * b.size() + (64 << 10);
-  for (uint32_t item : reached) {
-    const auto t = m.types.find(item);
-    if (t == m.types.end()) continue;
+  std::vector<std::pair<uint32_t, std::string>> typed;  // each reached item with each type it is given
+  for (uint32_t item : reached)
+    if (const auto t = m.types.find(item); t != m.types.end())
+      for (const std::string& type : t->second) typed.emplace_back(item, type);
+  for (const auto& [item, type] : typed) {
     uint64_t w = 0, h = 0;
     std::string what;
-    if (t->second == "grid" || t->second == "iovl") {
+    if (type == "grid" || type == "iovl") {
       const std::vector<uint8_t> d = heif_item_data(m, b, item, 32);
-      const bool grid = t->second == "grid";
+      const bool grid = type == "grid";
       if (d.size() < 2 || (!grid && d[0] != 0)) continue;  // libheif refuses other overlay versions
       const int field = d[1] & 1 ? 4 : 2;
       size_t pos = grid ? 4 : 10;  // grid: version, flags, rows, columns; iovl: version, flags, 4 colours
       if (!read_be(d, &pos, field, &w) || !read_be(d, &pos, field, &h)) continue;
       what = grid ? "grid canvas" : "overlay canvas";
-    } else if (t->second == "hvc1") {
+    } else if (type == "hvc1") {
       std::string size;
       if (hevc_largest_frame(m, b, item, &data_budget, &size) <= bound) continue;
       if (size.empty()) return "the items' data repeats the file more than twice";

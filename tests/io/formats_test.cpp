@@ -409,6 +409,12 @@ TEST_F(Formats, HeifCanvasOverItsDeclaredAreaIsRefusedBeforeDecoding) {
 TEST_F(Formats, HeifDerivedFromANonImageItemIsRefused) {
   const std::vector<uint8_t> bad = test::read_file(fs::path(IRBIS_SOURCE_DIR) / "fuzz/regressions/iden_of_a_non_image.heic");
   EXPECT_EQ(decode_error(bad, {}), "malformed HEIF: item 2 is derived from item 1, which is not an image");
+  // F13 (fuzz_server_upload, after 815,982 executions): the same file with its dimg box's size
+  // wrong (0x0040000e). libheif ignores that size and still follows the reference, so a reader
+  // skipping by box size missed it and the upload aborted the process again.
+  const std::vector<uint8_t> bad_size =
+      test::read_file(fs::path(IRBIS_SOURCE_DIR) / "fuzz/regressions/iden_of_a_non_image_ref_size_wrong.heic");
+  EXPECT_EQ(decode_error(bad_size, {}), "malformed HEIF: item 2 is derived from item 1, which is not an image");
   // Real files still decode: derived items of real images are images (heif-enc's grid-free files
   // have none; the F11 grid's tile is an hvc1 item and is refused for its canvas, not its derivation).
   EXPECT_EQ(decode_image(file("a.heic")).rgb.cols, 240);
