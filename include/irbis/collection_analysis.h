@@ -240,6 +240,9 @@ struct ImagePalette {
 std::vector<ImagePalette> load_palettes(const Collection& coll);
 // The k images whose palettes best hold every query colour, best first (ties by id).
 std::vector<ImagePalette> search_collection_colors(const Collection& coll, const std::vector<LabColor>& query, int k);
+// The same ranking over palettes already loaded (load_palettes' list; serve keeps it with its other
+// analyses instead of reading every palette per query).
+std::vector<ImagePalette> rank_palettes(const std::vector<ImagePalette>& palettes, const std::vector<LabColor>& query, int k);
 // A colour search from its text, as `irbis search --colors`, Python's search_colors and serve's
 // /api/search?colors= take it: the colours as given back (#rrggbb) and the hits, for
 // color_search_json / color_search_table (results.h). Throws UsageError naming a malformed colour.
@@ -248,6 +251,8 @@ struct ColorSearch {
   std::vector<ImagePalette> hits;
 };
 ColorSearch search_collection_colors(const Collection& coll, const std::string& colors, int k);
+// The same answer over palettes already loaded, the colours already read (parse_hex_colors).
+ColorSearch color_search(const std::vector<LabColor>& query, const std::vector<ImagePalette>& palettes, int k);
 
 // ---- `irbis train`, `irbis predict --collection`
 // The rows a classifier of this input kind reads, for the live images with embeddings of `model`

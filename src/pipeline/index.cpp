@@ -59,6 +59,9 @@ IndexReport index_collection(Collection& coll, const IndexParams& params) {
   rep.problems = scanned.problems;
   const FilePlan files = plan_files(coll, roots, scanned);
   rep.unchanged = files.unchanged;
+  const int cores = int(std::max(1u, std::thread::hardware_concurrency()));
+  const int threads = params.threads > 0 ? params.threads : cores;
+  OpenCvThreads cv_threads(cores, threads);  // the run's until the rows are committed
   // Everything that can fail on a model is checked before the collection is touched.
   FeaturePlan features = plan_features(coll, params);
   rep.also_computed = features.also_computed;
@@ -76,11 +79,9 @@ IndexReport index_collection(Collection& coll, const IndexParams& params) {
 
   // ---- produce and commit
   const auto stop_requested = [&params] { return params.should_stop && params.should_stop(); };
-  const int cores = int(std::max(1u, std::thread::hardware_concurrency()));
-  const int threads = params.threads > 0 ? params.threads : cores;
   const bool runs_models = std::any_of(producers.begin(), producers.end(), [](const auto& p) { return !p->model().empty(); });
-  {  // OpenCV's thread count is the run's until here
-    const OpenCvThreads cv_threads(runs_models, cores, threads);
+  if (!runs_models) cv_threads.no_models();
+  {
     if (!files.todo.empty() || fill_from < committed)
       for (auto& p : producers) p->prepare(threads);
     const ProduceContext ctx{producers, params.decode, params.max_file_bytes};
@@ -130,6 +131,7 @@ IndexReport index_collection(Collection& coll, const IndexParams& params) {
       sink.finish();
     }
   }
+  cv_threads.restore();
 
   for (const auto& p : producers)  // derived state; never throws. After an interruption the next
     if (!p->model().empty() && !rep.interrupted)  // search repairs it, so Ctrl-C returns at once.

@@ -463,7 +463,7 @@ MatchResult match_images(const Collection& coll, const std::vector<std::string>&
   CollectionMatcher::Impl& m = *matcher.impl_;
   const int workers = worker_count(options.threads, jobs.size());
   const int cores = int(std::max(1u, std::thread::hardware_concurrency()));
-  const indexing::OpenCvThreads cv_threads(true, cores, workers);
+  const indexing::OpenCvThreads cv_threads(cores, workers);
   if (m.cnn) m.producers[0]->prepare(workers);
   run_workers(jobs.size(), workers, [&](size_t k) {
     std::unique_ptr<indexing::FeatureProducer::Computation> run;  // a network of the pool, given back after

@@ -4,7 +4,10 @@
 // images, not within one forward pass. (Inference on the calling thread with OpenCV's TBB pool over
 // all cores plus a decode worker ran 3 busy threads on 2 cores, and every layer of a forward pass
 // ends in a barrier, so a preempted pool thread stalled the others; see BENCHMARKS.md.) With fewer
-// workers than cores (--threads), each forward pass gets the spare cores.
+// workers than cores (--threads), each forward pass gets the spare cores. Set before the first
+// network is built: a oneDNN network takes its OpenMP team size from this count when it is built,
+// so a network built and warmed with the process default (every core) started a team whose idle
+// thread spun through the build, and was then built again on its worker (docs/models.md, "Threads").
 #pragma once
 #include <algorithm>
 
@@ -14,16 +17,21 @@ namespace irbis::indexing {
 
 class OpenCvThreads {
  public:
-  // runs_models false: nothing inside the workers profits from OpenCV threads.
-  OpenCvThreads(bool runs_models, int cores, int workers) : saved_(cv::getNumThreads()) {
-    cv::setNumThreads(runs_models ? std::max(1, cores / std::max(1, workers)) : 1);
+  OpenCvThreads(int cores, int workers) : saved_(cv::getNumThreads()) {
+    cv::setNumThreads(std::max(1, cores / std::max(1, workers)));
   }
-  ~OpenCvThreads() { cv::setNumThreads(saved_); }
+  ~OpenCvThreads() { restore(); }
   OpenCvThreads(const OpenCvThreads&) = delete;
   OpenCvThreads& operator=(const OpenCvThreads&) = delete;
+  void no_models() { cv::setNumThreads(1); }  // decode workers only: OpenCV's pool stays off
+  void restore() {
+    if (active_) cv::setNumThreads(saved_);
+    active_ = false;
+  }
 
  private:
   int saved_;
+  bool active_ = true;
 };
 
 }  // namespace irbis::indexing
