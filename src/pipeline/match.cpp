@@ -346,10 +346,11 @@ MatchedQuery CollectionMatcher::Impl::decide(const MatchQuery& query, const Quer
   // rival is a neighbour at least about as similar to the query that is closer to the query than
   // to the candidate (so not a copy of the candidate inside the collection).
   const auto stands_out = [&](uint32_t i, double s) {
-    if (o.policy.cnn_stand_out < 0) return true;
+    const double margin = stand_out_margin(s, o.policy);
+    if (margin < 0) return true;
     const int64_t ri = m.vs->row_of_id(m.records[i].id);
     for (const Neighbor& nb : neighbours) {
-      if (nb.similarity < s - o.policy.cnn_stand_out - 1e-7) continue;
+      if (nb.similarity < s - margin - 1e-7) continue;
       if (nb.row == ri || ri < 0) continue;
       if (m.vs->data().row(int(nb.row)).dot(m.vs->data().row(int(ri))) < nb.similarity) return false;
     }
