@@ -11,16 +11,9 @@
 #include "irbis/model.h"
 #include "test_util.h"
 
-namespace fs = std::filesystem;
 using namespace irbis;
 
 namespace {
-
-int process_threads() {
-  int n = 0;
-  for ([[maybe_unused]] const auto& e : fs::directory_iterator("/proc/self/task")) ++n;
-  return n;
-}
 
 // A two-class classifier on the full descriptor with fixed random weights: its scores move with
 // the picture, which is all LIME needs here.
@@ -61,9 +54,9 @@ TEST(LimeThreads, SharedBatchesGiveTheWeightsOfOneNetworkAndLeaveNoThread) {
     few.progress = nullptr;
     (void)explain_image(rgb, one, clf, few);
   }
-  const int threads_before = process_threads();
+  const int threads_before = test::process_threads();
   const LimeResult shared = explain_image(rgb, one, clf, opts);
-  EXPECT_EQ(process_threads(), threads_before) << "threads left behind by explain";
+  EXPECT_EQ(test::process_threads(), threads_before) << "threads left behind by explain";
   EXPECT_EQ(calls, (opts.samples + opts.batch - 1) / opts.batch);
   EXPECT_TRUE(monotonic);
   EXPECT_EQ(last, opts.samples);

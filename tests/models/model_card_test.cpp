@@ -22,7 +22,7 @@ ModelCard sample_card() {
   c.input_size = 32;
   c.blocks = {{"a", "conv_a", 4}, {"b", "pool_b", 6}};
   c.descriptor = {"a", "b"};
-  c.semantic_block = "b";
+  c.semantic_block = c.descriptor.back();  // "b" (assigned from a literal here, GCC 12 warns -Wrestrict: its bug 105329)
   c.embedding_dim = 10;
   return c;
 }
