@@ -108,8 +108,10 @@ TEST(TfjsLoad, WeightsThatDoNotFitTheirLayerAreModelErrors) {
 
 TEST(TfjsLoad, WindowsAndIntegersOutOfRangeAreModelErrors) {
   test::TempDir dir("tfjs-window");
-  const auto [json, bin] =
+  // Not a structured binding: clang 14 (the sanitizer build) cannot capture one in the lambda.
+  const std::pair<std::string, std::string> model =
       layers_model({{"conv/kernel", "[3, 3, 3, 4]"}, {"conv/bias", "[4]"}, {"dense/kernel", "[4, 2]"}, {"dense/bias", "[2]"}});
+  const std::string &json = model.first, &bin = model.second;
   const auto with = [&](const std::string& from, const std::string& to) {
     std::string j = json;
     const size_t at = j.find(from);
