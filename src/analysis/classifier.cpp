@@ -1,7 +1,6 @@
 // Training (split, cross-validated regularisation, evaluation, out-of-fold predictions), the
 // classifier file and the inputs it reads.
 #include <algorithm>
-#include <atomic>
 #include <chrono>
 #include <cmath>
 #include <cstring>
@@ -9,7 +8,6 @@
 #include <fstream>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <sstream>
 #include <thread>
 
@@ -20,6 +18,7 @@
 #include "irbis/image.h"
 #include "irbis/scan.h"
 #include "irbis/text.h"
+#include "io/parallel_indices.h"
 
 namespace irbis {
 namespace fs = std::filesystem;
@@ -624,37 +623,24 @@ std::vector<FilePrediction> predict_files(const Classifier& clf, const ModelCard
   cv::setNumThreads(std::max(1, cores / n));
   InferenceOptions inference = default_inference();
   inference.threads = std::max(1, cores / n);
-  std::exception_ptr fatal;
   try {
     std::vector<std::unique_ptr<Embedder>> nets;
     for (int w = 0; w < n; ++w) nets.push_back(std::make_unique<Embedder>(card, inference));  // one after another
-    std::atomic<size_t> next{0};
-    std::mutex mu;
-    const auto work = [&](Embedder& embedder) {
-      for (size_t i; (i = next++) < paths.size();) {
-        try {
-          out[i].proba = predict_file(clf, embedder, paths[i]);
-        } catch (const IoError& e) {
-          out[i].error = e.what();
-        } catch (const DecodeError& e) {
-          out[i].error = e.what();
-        } catch (...) {  // not the file's fault (a model error): stop every worker, rethrow once
-          std::lock_guard lk(mu);
-          if (!fatal) fatal = std::current_exception();
-          next = paths.size();
-        }
+    // A file's own error stays in its row; any other (a model error) stops every worker.
+    parallel_indices(paths.size(), n, [&](int w, size_t i) {
+      try {
+        out[i].proba = predict_file(clf, *nets[size_t(w)], paths[i]);
+      } catch (const IoError& e) {
+        out[i].error = e.what();
+      } catch (const DecodeError& e) {
+        out[i].error = e.what();
       }
-    };
-    std::vector<std::thread> threads;
-    for (int w = 1; w < n; ++w) threads.emplace_back(work, std::ref(*nets[size_t(w)]));
-    work(*nets[0]);
-    for (auto& t : threads) t.join();
+    });
   } catch (...) {
     cv::setNumThreads(saved_threads);
     throw;
   }
   cv::setNumThreads(saved_threads);
-  if (fatal) std::rethrow_exception(fatal);
   return out;
 }
 

@@ -2,7 +2,6 @@
 #include "irbis/lime.h"
 
 #include <algorithm>
-#include <atomic>
 #include <cctype>
 #include <chrono>
 #include <cmath>
@@ -17,6 +16,7 @@
 #include <opencv2/ximgproc/slic.hpp>
 
 #include "io/opencv_codecs.h"
+#include "io/parallel_indices.h"
 #include "irbis/errors.h"
 #include "irbis/text.h"
 
@@ -234,56 +234,45 @@ LimeResult explain_image(const cv::Mat& rgb_in, Embedder& embedder, const Classi
   for (int w = 1; w < workers; ++w)
     extra.push_back(std::make_unique<Embedder>(embedder.card(),
                                                InferenceOptions{embedder.engine(), embedder.precision(), 1}));
-  std::atomic<int> next{0};
-  std::mutex mu;  // done, the progress callback, the timers and the first error
-  int done = 0;
-  std::exception_ptr error;
-  const auto score = [&](Embedder& net) {
+  std::vector<Embedder*> nets{&embedder};
+  for (auto& e : extra) nets.push_back(e.get());
+  struct WorkerBuffers {
     std::vector<cv::Mat> batch;
-    cv::Mat img(r.image.size(), CV_8UC3);
-    double perturb = 0, infer = 0;
-    try {
-      for (int b; (b = next++) < batches;) {
-        const int start = b * opts.batch, end = std::min(N, start + opts.batch);
-        auto tb = Clock::now();
-        batch.clear();
-        for (int i = start; i < end; ++i) {
-          const float* z = Z.ptr<float>(i);
-          for (int y = 0; y < img.rows; ++y) {
-            const int* l = r.labels.ptr<int>(y);
-            const cv::Vec3b* a = r.image.ptr<cv::Vec3b>(y);
-            const cv::Vec3b* f = fill.ptr<cv::Vec3b>(y);
-            cv::Vec3b* d = img.ptr<cv::Vec3b>(y);
-            for (int x = 0; x < img.cols; ++x) d[x] = z[l[x]] != 0.f ? a[x] : f[x];
-          }
-          batch.push_back(net.preprocess(img));
-        }
-        perturb += since(tb);
-        tb = Clock::now();
-        const cv::Mat blocks = net.forward_blocks(batch);
-        const cv::Mat P = clf.predict_proba(clf.features_from_blocks(net, blocks));
-        P.copyTo(proba.rowRange(start, end));
-        infer += since(tb);
-        std::lock_guard lk(mu);
-        done += end - start;
-        if (opts.progress) opts.progress(done, N);
+    cv::Mat img;
+  };
+  std::vector<WorkerBuffers> buffers(nets.size());
+  std::mutex mu;  // done, the progress callback and the timers (busy seconds summed over the workers)
+  int done = 0;
+  parallel_indices(size_t(batches), workers, [&](int w, size_t b) {
+    Embedder& net = *nets[size_t(w)];
+    auto& [batch, img] = buffers[size_t(w)];
+    img.create(r.image.size(), CV_8UC3);
+    const int start = int(b) * opts.batch, end = std::min(N, start + opts.batch);
+    auto tb = Clock::now();
+    batch.clear();
+    for (int i = start; i < end; ++i) {
+      const float* z = Z.ptr<float>(i);
+      for (int y = 0; y < img.rows; ++y) {
+        const int* l = r.labels.ptr<int>(y);
+        const cv::Vec3b* a = r.image.ptr<cv::Vec3b>(y);
+        const cv::Vec3b* f = fill.ptr<cv::Vec3b>(y);
+        cv::Vec3b* d = img.ptr<cv::Vec3b>(y);
+        for (int x = 0; x < img.cols; ++x) d[x] = z[l[x]] != 0.f ? a[x] : f[x];
       }
-    } catch (...) {
-      next = batches;  // the others stop after their batch
-      std::lock_guard lk(mu);
-      if (!error) error = std::current_exception();
+      batch.push_back(net.preprocess(img));
     }
-    std::lock_guard lk(mu);  // busy seconds summed over the workers
+    const double perturb = since(tb);
+    tb = Clock::now();
+    const cv::Mat blocks = net.forward_blocks(batch);
+    const cv::Mat P = clf.predict_proba(clf.features_from_blocks(net, blocks));
+    P.copyTo(proba.rowRange(start, end));
+    const double infer = since(tb);
+    std::lock_guard lk(mu);
     r.seconds_perturb += perturb;
     r.seconds_infer += infer;
-  };
-  {
-    std::vector<std::thread> threads;
-    for (auto& e : extra) threads.emplace_back(score, std::ref(*e));
-    score(embedder);
-    for (auto& th : threads) th.join();
-  }
-  if (error) std::rethrow_exception(error);
+    done += end - start;
+    if (opts.progress) opts.progress(done, N);
+  });
 
   t = Clock::now();
   r.proba.assign(proba.ptr<float>(0), proba.ptr<float>(0) + proba.cols);
