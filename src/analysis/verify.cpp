@@ -18,6 +18,7 @@
 
 #include "irbis/errors.h"
 #include "irbis/image.h"
+#include "analysis/impl/hamming_knn.h"
 
 namespace irbis {
 
@@ -206,12 +207,11 @@ GeometricMatch match_features(const PairVerifier::Features& a, PairVerifier::Fea
   GeometricMatch best;
   best.reason = "no keypoints";
   if (a.desc[0].empty()) return best;
-  cv::BFMatcher matcher(cv::NORM_HAMMING);
   for (int mirrored = 0; mirrored < 2; ++mirrored) {
     if (mirrored) detect_mirrored(b, p);
     if (b.desc[mirrored].empty()) continue;
-    std::vector<std::vector<cv::DMatch>> knn;
-    matcher.knnMatch(a.desc[0], b.desc[mirrored], knn, 2);
+    // BFMatcher(NORM_HAMMING).knnMatch(..., 2), match for match, at a fraction of its cost.
+    const std::vector<std::vector<cv::DMatch>> knn = impl::knn2_hamming(a.desc[0], b.desc[mirrored]);
     std::vector<cv::Point2f> pa, pb;
     for (const auto& m : knn)
       if (m.size() == 2 && m[0].distance < p.ratio * m[1].distance) {
