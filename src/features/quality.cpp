@@ -113,6 +113,12 @@ struct AreaTaps {
   int count = 0;               // taps per output index (the longest; the others padded)
   std::vector<int> index;      // count x dst, tap-major: source index of tap k of output o
   std::vector<float> weight;   // count x dst, tap-major: its weight (0 for padding)
+  // Per group of 8 consecutive outputs: the lowest source index any of its taps reads (`base`), and
+  // each tap's index less its group's base (`local`, count x dst, tap-major); `spans` source
+  // vectors of 8 from base hold every index a group reads (the largest over the groups).
+  std::vector<int> base;
+  std::vector<int> local;
+  int spans = 0;
 };
 AreaTaps area_taps(int src, int dst) {
   std::vector<int> first(static_cast<size_t>(dst));
@@ -134,6 +140,19 @@ AreaTaps area_taps(int src, int dst) {
       t.index[at] = std::min(src - 1, first[size_t(o)] + k);
       if (size_t(k) < w[size_t(o)].size()) t.weight[at] = w[size_t(o)][size_t(k)];
     }
+  t.local.assign(t.index.size(), 0);
+  for (int g = 0; g * 8 < dst; ++g) {
+    const int first_out = g * 8, last_out = std::min(dst, first_out + 8) - 1;
+    const int lo = t.index[size_t(first_out)];  // tap 0 of the group's first output: the lowest
+    const int hi = t.index[size_t(t.count - 1) * size_t(dst) + size_t(last_out)];
+    t.base.push_back(lo);
+    t.spans = std::max(t.spans, (hi - lo) / 8 + 1);
+    for (int k = 0; k < t.count; ++k)
+      for (int o = first_out; o <= last_out; ++o) {
+        const size_t at = size_t(k) * size_t(dst) + size_t(o);
+        t.local[at] = t.index[at] - lo;
+      }
+  }
   return t;
 }
 
@@ -150,21 +169,54 @@ void forget_old_taps() {
   if (taps_cache.size() > 16) taps_cache.clear();
 }
 
-// sum[o] = sum over taps k, in order, of weight[k][o] * acc[index[k][o]], each step one fused
-// multiply-add from 0 (the values of `sum[o] += w * acc[i]` per tap, bit for bit); eight outputs at
-// a time with AVX2 gathers where the baseline has them (the scalar loop was four loads and a store
-// per output and tap: most of quality_input's time).
-void gather_taps(const AreaTaps& t, int w, const float* __restrict acc, float* __restrict sum) {
-  int ox = 0;
 #if defined(__AVX2__) && defined(__FMA__)
-  for (; ox + 8 <= w; ox += 8) {
+// Lane j of the result: the local[j]-th float of the `Spans` vectors v (local < 8 * Spans), by
+// in-register permutes and blends (an AVX2 gather cost ~8 cycles per 8 floats on Zen 4).
+template <int Spans>
+inline __m256 pick(const __m256 (&v)[4], __m256i local) {
+  __m256 r = _mm256_permutevar8x32_ps(v[0], local);
+  for (int m = 1; m < Spans; ++m) {
+    const __m256 in_m = _mm256_castsi256_ps(_mm256_cmpgt_epi32(local, _mm256_set1_epi32(8 * m - 1)));
+    r = _mm256_blendv_ps(r, _mm256_permutevar8x32_ps(v[m], local), in_m);
+  }
+  return r;
+}
+
+// Groups of 8 outputs whose taps lie within Spans vectors of their base (acc readable for
+// 8 * Spans floats past every base).
+template <int Spans>
+void pick_taps(const AreaTaps& t, int w, const float* __restrict acc, float* __restrict sum) {
+  for (int ox = 0; ox + 8 <= w; ox += 8) {
+    const float* src = acc + t.base[size_t(ox / 8)];
+    __m256 v[4];
+    for (int m = 0; m < Spans; ++m) v[m] = _mm256_loadu_ps(src + 8 * m);
     __m256 s = _mm256_setzero_ps();
     for (int k = 0; k < t.count; ++k) {
       const size_t at = size_t(k) * size_t(w) + size_t(ox);
-      const __m256i idx = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(t.index.data() + at));
-      s = _mm256_fmadd_ps(_mm256_loadu_ps(t.weight.data() + at), _mm256_i32gather_ps(acc, idx, 4), s);
+      const __m256i local = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(t.local.data() + at));
+      s = _mm256_fmadd_ps(_mm256_loadu_ps(t.weight.data() + at), pick<Spans>(v, local), s);
     }
     _mm256_storeu_ps(sum + ox, s);
+  }
+}
+#endif
+
+// sum[o] = sum over taps k, in order, of weight[k][o] * acc[index[k][o]], each step one fused
+// multiply-add from 0 (the values of `sum[o] += w * acc[i]` per tap, bit for bit). Eight outputs
+// at a time where the baseline has AVX2: the source floats a group reads are loaded as a few
+// vectors and permuted into place (the scalar loop was four loads and a store per output and tap,
+// most of quality_input's time); acc must be readable for 32 floats past its end.
+void gather_taps(const AreaTaps& t, int w, const float* __restrict acc, float* __restrict sum) {
+  int ox = 0;
+#if defined(__AVX2__) && defined(__FMA__)
+  if (t.spans <= 4) {
+    switch (t.spans) {
+      case 1: pick_taps<1>(t, w, acc, sum); break;
+      case 2: pick_taps<2>(t, w, acc, sum); break;
+      case 3: pick_taps<3>(t, w, acc, sum); break;
+      default: pick_taps<4>(t, w, acc, sum); break;
+    }
+    ox = w / 8 * 8;
   }
 #endif
   for (; ox < w; ++ox) {
@@ -182,7 +234,7 @@ cv::Mat shrink_area_grey(const cv::Mat& grey, int w, int h) {
   forget_old_taps();  // before taking references
   const AreaTaps &ty = cached_area_taps(grey.rows, h), &tx = cached_area_taps(grey.cols, w);
   const int cols = grey.cols;
-  row.resize(size_t(cols));
+  row.resize(size_t(cols) + 32, 0.f);  // gather_taps reads up to 32 floats past a group's base
   col.resize(size_t(w));
   cv::Mat out(h, w, CV_8U);
   // Each output row's row pass, then at once its column pass: one source-wide row stays in L1
