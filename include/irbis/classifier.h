@@ -4,6 +4,7 @@
 // predictions for mislabel hints, and a versioned, checksummed model file. See docs/classify.md.
 #pragma once
 #include <cstdint>
+#include <exception>
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -301,6 +302,7 @@ cv::Mat predict_file(const Classifier& clf, Embedder& embedder, const std::strin
 struct FilePrediction {
   cv::Mat proba;      // 1 x K CV_32F, empty when the file failed
   std::string error;  // IoError/DecodeError text naming the file
+  std::exception_ptr failure;  // that error itself (callers that raise rethrow it with its type)
 };
 std::vector<FilePrediction> predict_files(const Classifier& clf, const ModelCard& card,
                                           const std::vector<std::string>& paths, int workers = 0);

@@ -20,8 +20,9 @@ namespace {
 
 std::string dump(const nlohmann::json& j) { return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace); }
 
-// A classifier and, made on first use, the embedder of its model (predicting files and explaining
-// need one; loading the ONNX file takes a while). The embedder is not thread-safe: one call at a time.
+// A classifier and, made on first use, the embedder of its model (explaining needs one; loading the
+// ONNX file takes a while). The embedder is not thread-safe: one call at a time. Predicting files
+// builds its own networks, one per core (predict_files).
 class PyClassifier {
  public:
   explicit PyClassifier(Classifier c) : clf_(std::move(c)) {}
@@ -90,25 +91,20 @@ void bind_classifier(py::module_& m, py::class_<PyCollection>& coll_cls) {
       .def_property_readonly("report_json", [](const PyClassifier& c) { return dump(c.clf().report); })
       .def(
           "predict_files",
-          [](PyClassifier& c, const std::vector<std::string>& files, bool raise_errors) {
+          [](const PyClassifier& c, const std::vector<std::string>& files, bool raise_errors) {
             const size_t K = c.clf().classes.size();
             cv::Mat P(int(files.size()), int(K), CV_32F, cv::Scalar(std::numeric_limits<float>::quiet_NaN()));
             std::vector<std::string> errors(files.size());
             {
+              // The path of `irbis predict FILES`: one single-threaded network per core, rows in the
+              // given order, an unreadable file reported in its row while the rest go on.
               py::gil_scoped_release nogil;
-              std::lock_guard<std::mutex> lock(c.mutex());
-              Embedder& e = c.embedder();
-              for (size_t i = 0; i < files.size(); ++i) {
-                // Like `irbis predict`: an unreadable file is reported in its row, the rest go on.
-                try {
-                  predict_file(c.clf(), e, files[i]).copyTo(P.row(int(i)));
-                } catch (const IoError& ex) {
-                  if (raise_errors) throw;
-                  errors[i] = ex.what();
-                } catch (const DecodeError& ex) {
-                  if (raise_errors) throw;
-                  errors[i] = ex.what();
-                }
+              const std::vector<FilePrediction> pred =
+                  predict_files(c.clf(), find_model(c.clf().embedding_model), files);
+              for (size_t i = 0; i < pred.size(); ++i) {
+                if (pred[i].failure && raise_errors) std::rethrow_exception(pred[i].failure);
+                errors[i] = pred[i].error;
+                if (errors[i].empty()) pred[i].proba.copyTo(P.row(int(i)));
               }
             }
             py::list err;
@@ -117,8 +113,8 @@ void bind_classifier(py::module_& m, py::class_<PyCollection>& coll_cls) {
             return py::make_tuple(proba_array(std::move(P)), best, err);
           },
           py::arg("files"), py::arg("raise_errors") = false,
-          "predict_file on each file: (n x K float32 probabilities with NaN rows for failures, best class or -1, "
-          "error or None per file).")
+          "irbis::predict_files (as `irbis predict FILES`): (n x K float32 probabilities with NaN rows for failures, "
+          "best class or -1, error or None per file); raise_errors rethrows the first failed file's error.")
       .def(
           "predict_collection",
           [](const PyClassifier& c, const PyCollection& pc) {

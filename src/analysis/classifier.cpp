@@ -633,8 +633,10 @@ std::vector<FilePrediction> predict_files(const Classifier& clf, const ModelCard
           out[i].proba = predict_file(clf, embedder, paths[i]);
         } catch (const IoError& e) {
           out[i].error = e.what();
+          out[i].failure = std::current_exception();
         } catch (const DecodeError& e) {
           out[i].error = e.what();
+          out[i].failure = std::current_exception();
         } catch (...) {  // not the file's fault (a model error): stop every worker, rethrow once
           std::lock_guard lk(mu);
           if (!fatal) fatal = std::current_exception();

@@ -648,6 +648,28 @@ def test_predict_bad_input(trained, classes_dir, hashes_col, tmp_path):
         irbis.Classifier("x")
 
 
+def test_predict_files_equals_cli_predict(trained, classes_dir, cli, tmp_path):
+    """Python's file prediction is `irbis predict FILES`'s path: same rows in the same order, the
+    same probabilities, and a missing file's row carries the CLI's error text."""
+    _, f = trained
+    clf = irbis.Classifier.load(f)
+    files = [classes_dir / "new" / "c.png", tmp_path / "missing.png", classes_dir / "new" / "p.png"]
+    df = clf.predict(files)
+    r = run_cli(cli, "predict", f, *files, "--format", "csv")
+    assert r.returncode == 2 and "missing.png" in r.stderr
+    want = cli_csv(r.stdout)
+    assert [w["path"] for w in want] == [str(p) for p in files] == df["path"].tolist()
+    assert [w["probability"].startswith("error: ") for w in want] == [False, True, False]
+    for w, (_, g) in zip(want, df.iterrows()):
+        if w["probability"].startswith("error: "):  # the CSV's error row
+            assert g["error"] == w["probability"][len("error: "):] and "missing.png" in g["error"]
+            assert g["label"] is None and np.isnan(g["p_plain"])
+            continue
+        assert g["error"] is None and g["label"] == w["label"]
+        for name in clf.classes:
+            assert g[f"p_{name}"] == pytest.approx(float(w[f"p_{name}"]), abs=1e-4)
+
+
 def test_explain_same_seed_same_weights(trained, classes_dir, cli, tmp_path):
     clf, f = trained
     img = classes_dir / "new" / "c.png"
