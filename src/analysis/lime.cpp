@@ -151,10 +151,11 @@ std::vector<double> fit_lime(const cv::Mat& masks, const std::vector<double>& sc
   return weighted_ridge(masks, scores, lime_sample_weights(masks, opts.kernel_width), opts.ridge, intercept, r2);
 }
 
-LimeResult explain_image(const cv::Mat& rgb_in, Embedder& embedder, const Classifier& clf, const LimeOptions& opts) {
+LimeResult explain_image(const cv::Mat& rgb_in, ClassifierNetworks& nets, const Classifier& clf, const LimeOptions& opts) {
   IRBIS_THROW_IF_NOT(rgb_in.type() == CV_8UC3 && !rgb_in.empty(), UsageError, "explain: expected an 8-bit RGB image");
   IRBIS_THROW_IF_NOT(opts.samples >= 10, UsageError, "explain: use at least 10 samples");
   IRBIS_THROW_IF_NOT(opts.batch >= 1, UsageError, "explain: batch must be at least 1");
+  IRBIS_THROW_IF_NOT(nets.size() == clf.heads.size(), UsageError, "explain: one network per classifier head");
   const auto t_all = Clock::now();
   LimeResult r;
   // Working image.
@@ -218,12 +219,13 @@ LimeResult explain_image(const cv::Mat& rgb_in, Embedder& embedder, const Classi
 
   // Score every sample.
   cv::Mat proba(N, int(clf.classes.size()), CV_32F);
-  std::vector<cv::Mat> batch;
+  // Per head: the perturbed images preprocessed for its network (each model has its own input size).
+  std::vector<std::vector<cv::Mat>> batch(nets.size());
   cv::Mat img(r.image.size(), CV_8UC3);
   for (int start = 0; start < N; start += opts.batch) {
     const int end = std::min(N, start + opts.batch);
     t = Clock::now();
-    batch.clear();
+    for (auto& b : batch) b.clear();
     for (int i = start; i < end; ++i) {
       const float* z = Z.ptr<float>(i);
       for (int y = 0; y < img.rows; ++y) {
@@ -233,12 +235,14 @@ LimeResult explain_image(const cv::Mat& rgb_in, Embedder& embedder, const Classi
         cv::Vec3b* d = img.ptr<cv::Vec3b>(y);
         for (int x = 0; x < img.cols; ++x) d[x] = z[l[x]] != 0.f ? a[x] : b[x];
       }
-      batch.push_back(embedder.preprocess(img));
+      for (size_t h = 0; h < nets.size(); ++h) batch[h].push_back(nets[h].preprocess(img));
     }
     r.seconds_perturb += since(t);
     t = Clock::now();
-    const cv::Mat blocks = embedder.forward_blocks(batch);
-    const cv::Mat P = clf.predict_proba(clf.features_from_blocks(embedder, blocks));
+    std::vector<cv::Mat> features;
+    for (size_t h = 0; h < nets.size(); ++h)
+      features.push_back(clf.heads[h].features_from_blocks(nets[h], nets[h].forward_blocks(batch[h])));
+    const cv::Mat P = clf.predict_proba(features);
     P.copyTo(proba.rowRange(start, end));
     r.seconds_infer += since(t);
     if (opts.progress) opts.progress(end, N);
@@ -309,15 +313,15 @@ nlohmann::json lime_json(const LimeResult& r, const Classifier& clf) {
   return j;
 }
 
-LimeResult explain_file(const std::string& path, Embedder& embedder, const Classifier& clf, const LimeOptions& opts) {
+LimeResult explain_file(const std::string& path, ClassifierNetworks& nets, const Classifier& clf, const LimeOptions& opts) {
   // The probabilities shown are predict_file's: the decode and embedding of index, predict and
   // search (decoded for the model's input size). The working image LIME perturbs is decoded
   // larger and area-downscaled, so its own unmasked score can differ slightly; it only feeds the fit.
-  const cv::Mat p = predict_file(clf, embedder, path);
+  const cv::Mat p = predict_file(clf, nets, path);
   LimeOptions o = opts;
   if (o.target < 0) o.target = int(std::max_element(p.ptr<float>(0), p.ptr<float>(0) + p.cols) - p.ptr<float>(0));
   const cv::Mat rgb = read_rgb(path, std::min(opts.max_side, 4096));
-  LimeResult r = explain_image(rgb, embedder, clf, o);
+  LimeResult r = explain_image(rgb, nets, clf, o);
   r.proba.assign(p.ptr<float>(0), p.ptr<float>(0) + p.cols);
   return r;
 }

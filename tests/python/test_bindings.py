@@ -670,6 +670,33 @@ def test_predict_files_equals_cli_predict(trained, classes_dir, cli, tmp_path):
             assert g[f"p_{name}"] == pytest.approx(float(w[f"p_{name}"]), abs=1e-4)
 
 
+def test_two_model_classifier_as_the_cli(classes_col, classes_dir, cli, tmp_path):
+    """A collection indexed with two models: train's default gives one head per model (as `irbis
+    train`), the file and the CLI read the same classifier, predictions equal the CLI's."""
+    col_path = tmp_path / "two.irbis"
+    shutil.copytree(classes_col, col_path)
+    with irbis.Collection.open(col_path) as col:
+        col.index(classes_dir / "pics", model="inception_v3")
+        clf = col.train(labels="folders", seed=1)
+        one = col.train(labels="folders", seed=1, model=irbis.DEFAULT_MODEL)
+    assert clf.embedding_model == f"{irbis.DEFAULT_MODEL},inception_v3" and one.embedding_model == irbis.DEFAULT_MODEL
+    assert [h["embedding_model"] for h in clf.report["heads"]] == [irbis.DEFAULT_MODEL, "inception_v3"]
+    assert "heads" not in one.report
+    want = json.loads(run_cli(cli, "train", col_path, "--labels", "folders", "--seed", "1", "--out",
+                              tmp_path / "cli.clf", "--json").stdout)
+    assert want["embedding_model"] == clf.embedding_model and want["input"] == clf.input
+    assert want["test"]["accuracy"] == clf.report["test"]["accuracy"]
+    f = tmp_path / "py.clf"
+    clf.save(f)
+    new = [classes_dir / "new" / "c.png", classes_dir / "new" / "p.png"]
+    df = clf.predict(new)
+    rows = json.loads(run_cli(cli, "predict", f, *new, "--json").stdout)
+    assert df["label"].tolist() == [r["label"] for r in rows] == ["checker", "plain"]
+    for r, (_, g) in zip(rows, df.iterrows()):
+        for name in clf.classes:
+            assert g[f"p_{name}"] == pytest.approx(r["probabilities"][name], abs=1e-5)
+
+
 def test_explain_same_seed_same_weights(trained, classes_dir, cli, tmp_path):
     clf, f = trained
     img = classes_dir / "new" / "c.png"
