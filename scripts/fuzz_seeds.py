@@ -132,7 +132,8 @@ images["comment_touching_width.pbm"] = b"P4\n4#2\n32\n" + b"\xff" * 4
 images["side_over_int.jxl"] = b"\xff\x0a\xfe\xff\xff\xff\x1f" + b"\x00" * 16
 # Inputs a fuzzer found that cannot be rebuilt from an encoder's output, kept as files
 # (fuzz/regressions/, also read by the unit tests): F11's HEIC grid whose canvas is larger than its
-# ispe, F12's iden item derived from a non-image item.
+# ispe, the same grid under an elongated ispe (32x8192: within the side limit, not the area),
+# F12's iden item derived from a non-image item.
 regressions = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fuzz", "regressions")
 for name in sorted(os.listdir(regressions)):
     images[name] = open(os.path.join(regressions, name), "rb").read()

@@ -53,11 +53,11 @@ export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1:log_path=$SANLOGS/ubsan
 # End-to-end tests under the sanitizers: the ones that feed irbis's parsers hostile or unusual
 # bytes (every image format, damaged files, uploads and HTTP requests, model folders and cards,
 # golden hashes of real photos, a killed index run's leftovers) plus one run of index + dupes +
-# serve on the sample. The rest (report, embeddings, classify, ...) repeat those code paths on
+# serve on the sample, and serve on a taken port (its exit is leak-checked: serve_port.sh). The rest (report, embeddings, classify, ...) repeat those code paths on
 # valid input for minutes under ASan; IRBIS_SANITIZE_E2E=all runs them too. Never under the
 # sanitizers: python (the module links the normal build), browser (chromium against the normal
 # build's report), demo (minutes, covers nothing e2e.index_* and e2e.report do not).
-E2E_UNDER_SANITIZERS='bad_input|formats|golden_hashes|index_dupes|json_equality|model_cli|parse_errors|resume|serve_hardening'
+E2E_UNDER_SANITIZERS='bad_input|formats|golden_hashes|index_dupes|json_equality|model_cli|parse_errors|resume|serve_hardening|serve_port'
 E2E=${IRBIS_SANITIZE_E2E:-$E2E_UNDER_SANITIZERS}
 [ "$E2E" = all ] && E2E='.*'
 if [ "$MODE" != --fuzz-only ]; then

@@ -118,6 +118,11 @@ struct MatchOptions {
   // the most inliers is the match and no further pair is verified. 2 = this machine's cores.
   int verify_batch = 2;
   DecodeOptions decode;             // pixel limit of the queries (min_side is set per use)
+  // Queries matched at once by match_images and the batch match(): each worker takes whole queries
+  // (decode, forward pass on its own network, decision, verification), so the verification of
+  // all queries spreads over the cores instead of one query's few pairs at a time. The answer does
+  // not depend on it (a pair's evidence is the same on any thread). 0 = the machine's cores.
+  int threads = 0;
 };
 
 // A query's features as `irbis index` computes them: what match compares once the image is decoded.
@@ -135,6 +140,10 @@ using QueryVerifier = std::function<std::vector<PairCheck>(const std::vector<uin
 // Pixel-checks a query against collection images (compare_pixels, VerifyPolicy::check_sure_pixels):
 // one PixelCheck each, same order. match() decodes the query once for this and for verification.
 using QueryPixelCheck = std::function<std::vector<PixelCheck>(const std::vector<uint32_t>& records)>;
+// The same for a batch of queries: `query` is the query's position in the batch. Called from
+// MatchOptions::threads threads at once (one query at a time per thread).
+using BatchQueryVerifier = std::function<std::vector<PairCheck>(size_t query, const std::vector<uint32_t>& records)>;
+using BatchQueryPixelCheck = std::function<std::vector<PixelCheck>(size_t query, const std::vector<uint32_t>& records)>;
 
 struct MatchedQuery {
   std::string path;             // as given, or found under a given folder
@@ -165,7 +174,8 @@ struct MatchResult {
 };
 
 // The collection side of `match`, opened once (hashes, colour statistics, the vector index and the
-// network) and asked per image: match_images for files, the server for uploads. Not thread-safe.
+// network) and asked per image: match_images for files, the server for uploads. One call at a
+// time (the batch match() and match_images run their own threads).
 class CollectionMatcher {
  public:
   // Throws UsageError (naming the index command) when the collection has no hashes.
@@ -180,10 +190,15 @@ class CollectionMatcher {
   // judge_pair sends to it, through `verify` (benchmarks count it; match() passes the geometric one),
   // and the pixel check of sure pairs through `check` (none when empty).
   MatchedQuery match(const MatchQuery& query, const QueryVerifier& verify, const QueryPixelCheck& check = {});
+  // The same for many queries on MatchOptions::threads threads (whole queries per thread): the
+  // answers, in the queries' order, are those of match() called on each query one after another.
+  std::vector<MatchedQuery> match(std::span<const MatchQuery> queries, const BatchQueryVerifier& verify,
+                                  const BatchQueryPixelCheck& check = {});
   // The answer for these queries (the collection's records and the queries' statistics).
   MatchResult result(std::vector<MatchedQuery> queries) const;
 
  private:
+  friend MatchResult match_images(const Collection&, const std::vector<std::string>&, const MatchOptions&);
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };
@@ -218,6 +233,9 @@ struct ImagePalette {
 std::vector<ImagePalette> load_palettes(const Collection& coll);
 // The k images whose palettes best hold every query colour, best first (ties by id).
 std::vector<ImagePalette> search_collection_colors(const Collection& coll, const std::vector<LabColor>& query, int k);
+// The same ranking over palettes already loaded (load_palettes' list; serve keeps it with its other
+// analyses instead of reading every palette per query).
+std::vector<ImagePalette> rank_palettes(const std::vector<ImagePalette>& palettes, const std::vector<LabColor>& query, int k);
 // A colour search from its text, as `irbis search --colors`, Python's search_colors and serve's
 // /api/search?colors= take it: the colours as given back (#rrggbb) and the hits, for
 // color_search_json / color_search_table (results.h). Throws UsageError naming a malformed colour.
@@ -226,6 +244,8 @@ struct ColorSearch {
   std::vector<ImagePalette> hits;
 };
 ColorSearch search_collection_colors(const Collection& coll, const std::string& colors, int k);
+// The same answer over palettes already loaded, the colours already read (parse_hex_colors).
+ColorSearch color_search(const std::vector<LabColor>& query, const std::vector<ImagePalette>& palettes, int k);
 
 // ---- `irbis train`, `irbis predict --collection`
 // The rows a classifier of this input kind reads, for the live images with embeddings of `model`

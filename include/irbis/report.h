@@ -117,6 +117,10 @@ class ReportData {
   // An image's dominant colours (load_palettes), heaviest first; null when it has none (a
   // collection without the palette feature, a failed image).
   const std::vector<PaletteColor>* palette(int64_t id);
+  // The colour search of `irbis search --colors` (search_collection_colors' answer) over the
+  // palettes loaded once, with the other analyses, not read again per query. Throws UsageError
+  // naming a malformed colour, or the index command when the collection has no palettes.
+  ColorSearch color_search(const std::string& colors, int k);
 
  private:
   const Collection& coll_;
@@ -139,7 +143,9 @@ class ReportData {
   std::optional<std::unique_ptr<CollectionIssues>> issues_;
   std::string issues_error_;
   std::mutex palettes_mu_;
-  std::optional<std::map<int64_t, std::vector<PaletteColor>>> palettes_;
+  std::optional<std::vector<ImagePalette>> palettes_;  // load_palettes, id order; empty when it threw
+  std::string palettes_error_;                         // what load_palettes threw
+  const std::vector<ImagePalette>& palettes_locked();
   void load_records_locked();
 };
 

@@ -98,9 +98,11 @@ void add_serve_command(CLI::App& root, int& result) {
     auto coll = Collection::open(o->coll);
     check_classifier(o->r);
     o->s.max_upload_bytes = o->max_upload_mb * 1000000;  // MB as everywhere in irbis (decimal)
-    o->s.on_listen = [o](int port) {
-      std::cout << "irbis serve: http://" << (o->s.host.find(':') != std::string::npos ? "[" + o->s.host + "]" : o->s.host)
-                << ":" << port << "/  (Ctrl-C stops)" << std::endl;
+    // The host by value: a callback stored in *o that held `o` itself would keep the options alive
+    // forever (a shared_ptr cycle LeakSanitizer reported when serve exits, e.g. on a taken port).
+    o->s.on_listen = [host = o->s.host](int port) {
+      std::cout << "irbis serve: http://" << (host.find(':') != std::string::npos ? "[" + host + "]" : host) << ":"
+                << port << "/  (Ctrl-C stops)" << std::endl;
     };
     serve(*coll, o->r, o->s);
     result = kExitOk;

@@ -2,6 +2,8 @@
 // large enough. Also the ISOBMFF brand sniffing shared with AVIF and Canon CR3.
 #include <algorithm>
 #include <cstring>
+#include <map>
+#include <set>
 #include <libheif/heif.h>
 #include <string>
 #include <memory>
@@ -58,128 +60,370 @@ void for_each_box(std::span<const uint8_t> b, F f) {
     if (!f(box)) return;
 }
 
+// The boxes of a HEIF file's `meta` that irbis reads itself before libheif decodes anything (item
+// types, references, properties, locations). Fields stay empty where the boxes cannot be followed:
+// libheif then reports the problem, if any.
+struct HeifMeta {
+  struct Ref {
+    char type[4];
+    uint32_t from = 0;
+    std::vector<uint32_t> to;
+  };
+  struct Location {
+    int method = 0;  // 0: file offsets, 1: inside idat, else not read here
+    uint64_t base = 0;
+    std::vector<std::pair<uint64_t, uint64_t>> extents;  // offset, length (0: to the end)
+  };
+  uint32_t primary = 0;
+  // infe item types ("" before version 2), every entry of an id: which of repeated entries libheif
+  // keeps is its own business, so an id is taken as an image only when every entry says so.
+  std::map<uint32_t, std::vector<std::string>> types;
+  std::vector<Ref> refs;
+  std::vector<Box> props;                           // ipco children; ipma indexes them from 1
+  std::map<uint32_t, std::vector<size_t>> item_props;  // first ipma entry per item, in order
+  std::map<uint32_t, Location> locations;
+  std::span<const uint8_t> idat;  // as libheif reads it (below)
+};
+
+// An unsigned big-endian field of 0, 2, 4 or 8 bytes at *pos, advancing it; false past `end`.
+bool read_be(std::span<const uint8_t> p, size_t* pos, int bytes, uint64_t* out) {
+  if (*pos + size_t(bytes) > p.size()) return false;
+  uint64_t v = 0;
+  for (int i = 0; i < bytes; ++i) v = v << 8 | p[*pos + size_t(i)];
+  *pos += size_t(bytes);
+  *out = v;
+  return true;
+}
+
+void read_iloc(std::span<const uint8_t> p, HeifMeta* m) {
+  if (p.size() < 6) return;
+  const int version = p[0];
+  if (version > 2) return;
+  const int offset_size = p[4] >> 4, length_size = p[4] & 15, base_size = p[5] >> 4;
+  const int index_size = version >= 1 ? p[5] & 15 : 0;
+  for (int s : {offset_size, length_size, base_size, index_size})
+    if (s != 0 && s != 4 && s != 8) return;
+  size_t pos = 6;
+  uint64_t count = 0;
+  if (!read_be(p, &pos, version < 2 ? 2 : 4, &count)) return;
+  for (uint64_t i = 0; i < count; ++i) {
+    uint64_t id = 0, method = 0, unused = 0, extents = 0;
+    if (!read_be(p, &pos, version < 2 ? 2 : 4, &id)) return;
+    if (version >= 1 && !read_be(p, &pos, 2, &method)) return;
+    HeifMeta::Location loc;
+    loc.method = int(method & 15);
+    if (!read_be(p, &pos, 2, &unused) || !read_be(p, &pos, base_size, &loc.base) || !read_be(p, &pos, 2, &extents))
+      return;
+    for (uint64_t e = 0; e < extents; ++e) {
+      uint64_t offset = 0, length = 0;
+      if (!read_be(p, &pos, index_size, &unused) || !read_be(p, &pos, offset_size, &offset) ||
+          !read_be(p, &pos, length_size, &length))
+        return;
+      loc.extents.emplace_back(offset, length);
+    }
+    m->locations.emplace(uint32_t(id), std::move(loc));
+  }
+}
+
+void read_ipma(std::span<const uint8_t> p, HeifMeta* m) {
+  if (p.size() < 8) return;
+  const int version = p[0];
+  const bool wide_index = p[3] & 1;
+  const uint32_t entries = be32(p.data() + 4);
+  size_t pos = 8;
+  for (uint32_t e = 0; e < entries; ++e) {
+    const size_t id_size = version < 1 ? 2 : 4;
+    if (pos + id_size + 1 > p.size()) return;
+    const uint32_t item = version < 1 ? be16(p.data() + pos) : be32(p.data() + pos);
+    pos += id_size;
+    const size_t n = p[pos++];
+    const size_t step = wide_index ? 2 : 1;
+    if (pos + n * step > p.size()) return;
+    std::vector<size_t> indices;
+    for (size_t k = 0; k < n; ++k, pos += step)
+      indices.push_back(wide_index ? (be16(p.data() + pos) & 0x7fff) : (p[pos] & 0x7f));
+    m->item_props.emplace(item, std::move(indices));
+  }
+}
+
+HeifMeta read_heif_meta(std::span<const uint8_t> b) {
+  HeifMeta m;
+  std::span<const uint8_t> meta;
+  for_each_box(b, [&](const Box& x) {
+    if (std::memcmp(x.type, "meta", 4) != 0) return true;
+    if (x.payload.size() >= 4) meta = x.payload.subspan(4);  // full box: version and flags
+    return false;
+  });
+  for_each_box(meta, [&](const Box& x) {
+    const std::span<const uint8_t> p = x.payload;
+    if (std::memcmp(x.type, "pitm", 4) == 0 && p.size() >= 6) {
+      m.primary = p[0] == 0 ? be16(p.data() + 4) : (p.size() >= 8 ? be32(p.data() + 4) : 0);
+    } else if (std::memcmp(x.type, "iinf", 4) == 0 && p.size() >= 6) {
+      const size_t header = p[0] == 0 ? 6 : 8;  // version, flags, entry count (16 or 32 bits)
+      if (p.size() < header) return true;
+      for_each_box(p.subspan(header), [&](const Box& e) {
+        if (std::memcmp(e.type, "infe", 4) != 0 || e.payload.size() < 4) return true;
+        const int version = e.payload[0];
+        const std::span<const uint8_t> q = e.payload.subspan(4);
+        if (version >= 2) {
+          const size_t id_size = version == 2 ? 2 : 4;
+          if (q.size() >= id_size + 6)
+            m.types[id_size == 2 ? be16(q.data()) : be32(q.data())].emplace_back(
+                reinterpret_cast<const char*>(q.data()) + id_size + 2, 4);
+        } else if (q.size() >= 2) {
+          m.types[be16(q.data())].emplace_back();
+        }
+        return true;
+      });
+    } else if (std::memcmp(x.type, "iref", 4) == 0 && p.size() >= 4) {
+      // Read as libheif 1.15 reads it: each reference's box header is parsed but its size is not
+      // used; the from id, count and to ids follow one after another to the end of the iref (F13: a
+      // dimg box whose size was wrong hid F12's non-image reference from a reader that skips by size).
+      const size_t id_size = p[0] == 0 ? 2 : 4;
+      size_t pos = 4;
+      uint64_t size = 0, id = 0, count = 0;
+      while (pos + 8 <= p.size()) {
+        HeifMeta::Ref ref;
+        read_be(p, &pos, 4, &size);
+        std::memcpy(ref.type, p.data() + pos, 4);
+        pos += 4;
+        if (size == 1) pos += 8;                                 // a 64-bit size follows
+        if (std::memcmp(ref.type, "uuid", 4) == 0) pos += 16;  // an extended type follows
+        if (!read_be(p, &pos, int(id_size), &id) || !read_be(p, &pos, 2, &count)) break;
+        ref.from = uint32_t(id);
+        for (uint64_t k = 0; k < count && read_be(p, &pos, int(id_size), &id); ++k) ref.to.push_back(uint32_t(id));
+        m.refs.push_back(std::move(ref));
+      }
+    } else if (std::memcmp(x.type, "iprp", 4) == 0) {
+      for_each_box(p, [&](const Box& y) {
+        if (std::memcmp(y.type, "ipco", 4) == 0)
+          for_each_box(y.payload, [&](const Box& z) {
+            m.props.push_back(z);
+            return true;
+          });
+        if (std::memcmp(y.type, "ipma", 4) == 0) read_ipma(y.payload, &m);
+        return true;
+      });
+    } else if (std::memcmp(x.type, "iloc", 4) == 0) {
+      read_iloc(p, &m);
+    } else if (std::memcmp(x.type, "idat", 4) == 0) {
+      // libheif 1.15 reads an idat item from the box's payload but bounds the read by the box's
+      // whole size, so up to a header's length past its end (the F11 input's grid data does).
+      const size_t at = size_t(p.data() - b.data());
+      m.idat = b.subspan(at, std::min(b.size() - at, x.total));
+    }
+    return true;
+  });
+  return m;
+}
+
+uint64_t area(uint64_t w, uint64_t h) { return h != 0 && w > UINT64_MAX / h ? UINT64_MAX : w * h; }
+
+bool is_image_type(const std::string& type) {
+  return type == "hvc1" || type == "av01" || type == "grid" || type == "iden" || type == "iovl";
+}
+
 // libheif 1.15 asserts (aborting the process) when a derived image (grid, iden, iovl) refers through
 // `dimg` to an item that is not an image it knows (F12: an `iden` item over an item of type
 // 'hvc2'). Every dimg reference must name an item whose infe type is one libheif decodes as an
 // image; "" when they all do (or the boxes cannot be followed: libheif reports that), else why not.
-std::string heif_bad_derivation(std::span<const uint8_t> b) {
-  std::span<const uint8_t> meta;
-  for_each_box(b, [&](const Box& x) {
-    if (std::memcmp(x.type, "meta", 4) != 0) return true;
-    if (x.payload.size() >= 4) meta = x.payload.subspan(4);  // full box: version and flags
-    return false;
-  });
-  std::span<const uint8_t> iinf, iref;
-  for_each_box(meta, [&](const Box& x) {
-    if (std::memcmp(x.type, "iinf", 4) == 0) iinf = x.payload;
-    if (std::memcmp(x.type, "iref", 4) == 0) iref = x.payload;
-    return true;
-  });
-  if (iref.size() < 4) return "";
-  std::vector<std::pair<uint32_t, std::string>> types;  // item id, infe item_type ("" before version 2)
-  if (iinf.size() >= 6) {
-    const size_t header = iinf[0] == 0 ? 6 : 8;  // version, flags, entry count (16 or 32 bits)
-    if (iinf.size() >= header) {
-      for_each_box(iinf.subspan(header), [&](const Box& x) {
-        if (std::memcmp(x.type, "infe", 4) != 0 || x.payload.size() < 4) return true;
-        const int version = x.payload[0];
-        const std::span<const uint8_t> p = x.payload.subspan(4);
-        if (version >= 2) {
-          const size_t id_size = version == 2 ? 2 : 4;
-          if (p.size() >= id_size + 6)
-            types.emplace_back(id_size == 2 ? be16(p.data()) : be32(p.data()),
-                               std::string(reinterpret_cast<const char*>(p.data()) + id_size + 2, 4));
-        } else if (p.size() >= 2) {
-          types.emplace_back(be16(p.data()), "");
-        }
-        return true;
-      });
-    }
-  }
+std::string heif_bad_derivation(const HeifMeta& m) {
   const auto is_image = [&](uint32_t id) {
-    for (const auto& [item, type] : types)
-      if (item == id) return type == "hvc1" || type == "av01" || type == "grid" || type == "iden" || type == "iovl";
-    return false;
+    const auto t = m.types.find(id);
+    return t != m.types.end() && std::all_of(t->second.begin(), t->second.end(), is_image_type);
   };
-  const size_t id_size = iref[0] == 0 ? 2 : 4;
-  std::string why;
-  for_each_box(iref.subspan(4), [&](const Box& x) {
-    if (std::memcmp(x.type, "dimg", 4) != 0) return true;
-    const std::span<const uint8_t> p = x.payload;
-    if (p.size() < id_size + 2) return true;
-    const auto id_at = [&](size_t at) { return id_size == 2 ? be16(p.data() + at) : be32(p.data() + at); };
-    const uint32_t from = id_at(0);
-    const uint32_t count = be16(p.data() + id_size);
-    for (uint32_t k = 0; k < count && id_size + 2 + (k + 1) * id_size <= p.size(); ++k) {
-      const uint32_t to = id_at(id_size + 2 + k * id_size);
-      if (!is_image(to)) {
-        why = "item " + std::to_string(from) + " is derived from item " + std::to_string(to) + ", which is not an image";
-        return false;
-      }
-    }
-    return true;
-  });
-  return why;
+  for (const HeifMeta::Ref& ref : m.refs) {
+    if (std::memcmp(ref.type, "dimg", 4) != 0) continue;
+    for (uint32_t to : ref.to)
+      if (!is_image(to))
+        return "item " + std::to_string(ref.from) + " is derived from item " + std::to_string(to) + ", which is not an image";
+  }
+  return "";
 }
 
 // The primary item's irot/imir, in the order ipma lists them, as an Exif orientation; 1 when the
 // file has none or its boxes cannot be followed (libheif then reports the problem, if any).
-int heif_primary_orientation(std::span<const uint8_t> b) {
-  std::span<const uint8_t> meta;
-  for_each_box(b, [&](const Box& x) {
-    if (std::memcmp(x.type, "meta", 4) != 0) return true;
-    if (x.payload.size() >= 4) meta = x.payload.subspan(4);  // full box: version and flags
-    return false;
-  });
-  if (meta.empty()) return 1;
-  uint32_t primary = 0;
-  std::span<const uint8_t> ipco, ipma;
-  for_each_box(meta, [&](const Box& x) {
-    if (std::memcmp(x.type, "pitm", 4) == 0 && x.payload.size() >= 6) {
-      primary = x.payload[0] == 0 ? be16(x.payload.data() + 4) : (x.payload.size() >= 8 ? be32(x.payload.data() + 4) : 0);
-    } else if (std::memcmp(x.type, "iprp", 4) == 0) {
-      for_each_box(x.payload, [&](const Box& y) {
-        if (std::memcmp(y.type, "ipco", 4) == 0) ipco = y.payload;
-        if (std::memcmp(y.type, "ipma", 4) == 0) ipma = y.payload;
-        return true;
-      });
+int heif_primary_orientation(const HeifMeta& m) {
+  const auto it = m.item_props.find(m.primary);
+  if (it == m.item_props.end()) return 1;
+  int turns = 0, axis = -1;
+  for (size_t index : it->second) {
+    if (index == 0 || index > m.props.size()) continue;
+    const Box& p = m.props[index - 1];
+    if (p.payload.empty()) continue;
+    if (std::memcmp(p.type, "irot", 4) == 0) turns = p.payload[0] & 3;
+    if (std::memcmp(p.type, "imir", 4) == 0) axis = p.payload[0] & 1;
+  }
+  return orientation_from_irot_imir(turns, axis);
+}
+
+// An item's bytes (its extents, in order), at most `limit` of them; fewer when an extent lies
+// outside the file or idat, or the construction method is one libheif 1.15 does not read.
+std::vector<uint8_t> heif_item_data(const HeifMeta& m, std::span<const uint8_t> b, uint32_t item, size_t limit) {
+  std::vector<uint8_t> out;
+  const auto it = m.locations.find(item);
+  if (it == m.locations.end() || (it->second.method != 0 && it->second.method != 1)) return out;
+  const std::span<const uint8_t> source = it->second.method == 0 ? b : m.idat;
+  for (const auto& [offset, length] : it->second.extents) {
+    const uint64_t start = it->second.base + offset;
+    if (start < it->second.base || start > source.size()) return out;
+    const uint64_t avail = source.size() - start;
+    const uint64_t n = std::min<uint64_t>({length == 0 ? avail : length, avail, limit - out.size()});
+    out.insert(out.end(), source.begin() + long(start), source.begin() + long(start + n));
+    if (out.size() >= limit || n < length) return out;
+  }
+  return out;
+}
+
+// The luma size an HEVC sequence parameter set (a NAL unit with its 2-byte header, emulation
+// prevention bytes still in) declares: pic_width/height_in_luma_samples, what libde265 allocates
+// a frame for. False when the unit is too short or malformed.
+bool hevc_sps_size(std::span<const uint8_t> nal, uint64_t* width, uint64_t* height) {
+  std::vector<uint8_t> rbsp;  // without the 0x000003 emulation prevention bytes
+  for (size_t i = 2; i < nal.size() && rbsp.size() < 256; ++i) {
+    if (i >= 4 && nal[i] == 3 && nal[i - 1] == 0 && nal[i - 2] == 0 && rbsp.size() >= 2 && rbsp.back() == 0 &&
+        rbsp[rbsp.size() - 2] == 0)
+      continue;
+    rbsp.push_back(nal[i]);
+  }
+  size_t bit = 0;
+  bool ok = true;
+  const auto u = [&](int n) {
+    uint64_t v = 0;
+    for (int k = 0; k < n; ++k, ++bit) {
+      if (bit / 8 >= rbsp.size()) { ok = false; return uint64_t(0); }
+      v = v << 1 | ((rbsp[bit / 8] >> (7 - bit % 8)) & 1);
     }
-    return true;
-  });
-  if (ipco.empty() || ipma.size() < 8) return 1;
-  std::vector<Box> props;  // 1-based in ipma
-  for_each_box(ipco, [&](const Box& x) {
-    props.push_back(x);
-    return true;
-  });
-  const int version = ipma[0];
-  const bool wide_index = ipma[3] & 1;
-  const uint32_t entries = be32(ipma.data() + 4);
-  size_t pos = 8;
-  for (uint32_t e = 0; e < entries; ++e) {
-    const size_t id_size = version < 1 ? 2 : 4;
-    if (pos + id_size + 1 > ipma.size()) return 1;
-    const uint32_t item = version < 1 ? be16(ipma.data() + pos) : be32(ipma.data() + pos);
-    pos += id_size;
-    const int n = ipma[pos++];
-    const size_t step = wide_index ? 2 : 1;
-    if (pos + n * step > ipma.size()) return 1;
-    if (item != primary) {
-      pos += n * step;
+    return v;
+  };
+  const auto ue = [&] {  // Exp-Golomb
+    int zeros = 0;
+    while (ok && u(1) == 0)
+      if (++zeros > 32) ok = false;
+    return ok ? (uint64_t(1) << zeros) - 1 + u(zeros) : uint64_t(0);
+  };
+  u(4);  // sps_video_parameter_set_id
+  const int sub_layers = int(u(3));  // sps_max_sub_layers_minus1
+  u(1);
+  u(88 + 8);  // general profile, tier, flags and level
+  auto present = std::vector<std::pair<bool, bool>>(static_cast<size_t>(sub_layers));
+  for (auto& [profile, level] : present) {
+    profile = u(1);
+    level = u(1);
+  }
+  if (sub_layers > 0) u(2 * (8 - sub_layers));
+  for (const auto& [profile, level] : present) u((profile ? 88 : 0) + (level ? 8 : 0));
+  ue();  // sps_seq_parameter_set_id
+  if (ue() == 3) u(1);  // chroma_format_idc 4:4:4: separate_colour_plane_flag
+  *width = ue();
+  *height = ue();
+  return ok;
+}
+
+// The largest frame area the HEVC parameter sets of an hvc1 item declare: those in its hvcC
+// property and those inside its data (libde265 takes an SPS from either); 0 when none is found.
+// *budget: how many bytes of item data may still be read; when this item's is larger, returns
+// UINT64_MAX with *size empty.
+uint64_t hevc_largest_frame(const HeifMeta& m, std::span<const uint8_t> b, uint32_t item, size_t* budget,
+                            std::string* size) {
+  uint64_t largest = 0;
+  const auto consider = [&](std::span<const uint8_t> nal) {
+    uint64_t w = 0, h = 0;
+    if (nal.size() < 3 || ((nal[0] >> 1) & 63) != 33 || !hevc_sps_size(nal, &w, &h) || area(w, h) <= largest) return;
+    largest = area(w, h);
+    *size = std::to_string(w) + "x" + std::to_string(h);
+  };
+  int length_size = 4;  // of the NAL unit lengths in the item's data (hvcC lengthSizeMinusOne + 1)
+  if (const auto it = m.item_props.find(item); it != m.item_props.end()) {
+    for (size_t index : it->second) {
+      if (index == 0 || index > m.props.size() || std::memcmp(m.props[index - 1].type, "hvcC", 4) != 0) continue;
+      const std::span<const uint8_t> c = m.props[index - 1].payload;
+      if (c.size() < 23) continue;
+      length_size = (c[21] & 3) + 1;
+      size_t pos = 23;
+      for (int a = 0; a < c[22] && pos + 3 <= c.size(); ++a) {
+        const uint32_t count = be16(c.data() + pos + 1);
+        pos += 3;
+        for (uint32_t k = 0; k < count && pos + 2 <= c.size(); ++k) {
+          const size_t len = be16(c.data() + pos);
+          if (pos + 2 + len > c.size()) break;
+          consider(c.subspan(pos + 2, len));
+          pos += 2 + len;
+        }
+      }
+    }
+  }
+  // The item's data: length-prefixed NAL units (libheif gives it to libde265 after the hvcC ones).
+  if (length_size != 4 && length_size != 2) return largest;  // 1 and 3 byte lengths: never written by encoders
+  const std::vector<uint8_t> data = heif_item_data(m, b, item, *budget + 1);
+  if (data.size() > *budget) {
+    size->clear();
+    return UINT64_MAX;
+  }
+  *budget -= data.size();
+  for (size_t pos = 0; pos < data.size();) {
+    uint64_t len = 0;
+    if (!read_be(data, &pos, length_size, &len) || len > data.size() - pos) break;
+    consider(std::span<const uint8_t>(data).subspan(pos, size_t(len)));
+    pos += size_t(len);
+  }
+  return largest;
+}
+
+// F11 by area: libheif's size limit is per side, so an image declaring a very elongated size (32 x
+// 16384) still let a grid canvas, an overlay canvas or an HEVC frame of its long side squared be
+// allocated and decoded before the decoded size was found to differ. Every grid and overlay canvas
+// and every HEVC frame of the primary image, of what it is derived from, of its thumbnails and of
+// its alpha (what heif_decode_image can decode for it) must fit in `bound` pixels; "" when they do,
+// else which item does not.
+std::string heif_canvas_over_area(const HeifMeta& m, std::span<const uint8_t> b, uint64_t bound) {
+  // The items reachable from the primary: what it is derived from (dimg), its thumbnails (thmb) and
+  // auxiliary images (auxl), and theirs, found breadth first.
+  std::map<uint32_t, std::vector<uint32_t>> next_of;
+  for (const HeifMeta::Ref& ref : m.refs) {
+    if (std::memcmp(ref.type, "dimg", 4) == 0) {
+      std::vector<uint32_t>& next = next_of[ref.from];
+      next.insert(next.end(), ref.to.begin(), ref.to.end());
+    } else if (std::memcmp(ref.type, "thmb", 4) == 0 || std::memcmp(ref.type, "auxl", 4) == 0) {
+      for (uint32_t to : ref.to) next_of[to].push_back(ref.from);
+    }
+  }
+  std::set<uint32_t> reached = {m.primary};
+  std::vector<uint32_t> queue = {m.primary};
+  for (size_t q = 0; q < queue.size(); ++q)
+    if (const auto it = next_of.find(queue[q]); it != next_of.end())
+      for (uint32_t next : it->second)
+        if (reached.insert(next).second) queue.push_back(next);
+  // The HEVC items' data is read for in-band parameter sets; each byte of a real file belongs to one
+  // item, so more than twice the file's size means extents that repeat the file (unbounded work).
+  size_t data_budget = 2 * b.size() + (64 << 10);
+  std::vector<std::pair<uint32_t, std::string>> typed;  // each reached item with each type it is given
+  for (uint32_t item : reached)
+    if (const auto t = m.types.find(item); t != m.types.end())
+      for (const std::string& type : t->second) typed.emplace_back(item, type);
+  for (const auto& [item, type] : typed) {
+    uint64_t w = 0, h = 0;
+    std::string what;
+    if (type == "grid" || type == "iovl") {
+      const std::vector<uint8_t> d = heif_item_data(m, b, item, 32);
+      const bool grid = type == "grid";
+      if (d.size() < 2 || (!grid && d[0] != 0)) continue;  // libheif refuses other overlay versions
+      const int field = d[1] & 1 ? 4 : 2;
+      size_t pos = grid ? 4 : 10;  // grid: version, flags, rows, columns; iovl: version, flags, 4 colours
+      if (!read_be(d, &pos, field, &w) || !read_be(d, &pos, field, &h)) continue;
+      what = grid ? "grid canvas" : "overlay canvas";
+    } else if (type == "hvc1") {
+      std::string size;
+      if (hevc_largest_frame(m, b, item, &data_budget, &size) <= bound) continue;
+      if (size.empty()) return "the items' data repeats the file more than twice";
+      return "item " + std::to_string(item) + "'s HEVC frame is " + size + " pixels";
+    } else {
       continue;
     }
-    int turns = 0, axis = -1;
-    for (int k = 0; k < n; ++k, pos += step) {
-      const size_t index = wide_index ? (be16(ipma.data() + pos) & 0x7fff) : (ipma[pos] & 0x7f);
-      if (index == 0 || index > props.size()) continue;
-      const Box& p = props[index - 1];
-      if (p.payload.empty()) continue;
-      if (std::memcmp(p.type, "irot", 4) == 0) turns = p.payload[0] & 3;
-      if (std::memcmp(p.type, "imir", 4) == 0) axis = p.payload[0] & 1;
-    }
-    return orientation_from_irot_imir(turns, axis);
+    if (area(w, h) > bound)
+      return "item " + std::to_string(item) + "'s " + what + " is " + std::to_string(w) + "x" + std::to_string(h) + " pixels";
   }
-  return 1;
+  return "";
 }
 
 struct HeifDeleter {
@@ -302,12 +546,21 @@ ImageHeader heif_header(std::span<const uint8_t> b) {
 }
 
 StoredImage decode_heif(std::span<const uint8_t> b, const DecodeOptions& opts) {
-  if (const std::string why = heif_bad_derivation(b); !why.empty()) throw DecodeError("malformed HEIF: " + why);
+  const HeifMeta meta = read_heif_meta(b);
+  if (const std::string why = heif_bad_derivation(meta); !why.empty()) throw DecodeError("malformed HEIF: " + why);
   OpenHeif h = open_heif(b);
   StoredImage out;
   out.header = stored_header(h.primary.get(), ImageFormat::heif);
   check_pixels(out.header.width, out.header.height, opts.max_pixels);
-  out.orientation = heif_primary_orientation(b);
+  // The declared size with the HEVC coding padding (frames are coded in blocks of up to 64 px), at
+  // least 1 MP (a small image's grid tiles, coded frames of a few blocks): what any canvas or frame
+  // decoded for it may cover (F11 by area; the side limit below cannot bound an elongated size).
+  const auto padded = [](int side) { return uint64_t(side + 63) / 64 * 64 + 64; };
+  const uint64_t area_bound = std::max<uint64_t>(1 << 20, padded(out.header.width) * padded(out.header.height));
+  if (const std::string why = heif_canvas_over_area(meta, b, area_bound); !why.empty())
+    throw DecodeError("malformed HEIF: " + why + ", more than the " + std::to_string(out.header.width) + "x" +
+                      std::to_string(out.header.height) + " the file declares");
+  out.orientation = heif_primary_orientation(meta);
   out.oriented = true;  // libheif applies irot/imir (and clap) when decoding
 
   // The smallest thumbnail whose displayed sides are both >= min_side, else the primary image.

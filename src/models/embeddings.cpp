@@ -44,15 +44,46 @@ void EmbeddingReader::read(int64_t id, float* out) const {
   }
 }
 
-EmbeddingMatrix load_embeddings(const Collection& coll, const std::string& model, EmbeddingView view) {
+namespace {
+
+// The card and the live records that have a row.
+EmbeddingMatrix embedding_records(const Collection& coll, const EmbeddingReader& rows) {
   EmbeddingMatrix m;
-  const EmbeddingReader rows(coll, model, view);
   m.card = rows.card();
   for (auto& r : coll.records(ImageStatus::ok))
     if (r.id < rows.rows()) m.records.push_back(std::move(r));
+  return m;
+}
+
+void copy_rows(const EmbeddingReader& rows, EmbeddingMatrix& m) {
   m.data.create(int(m.records.size()), rows.dim(), CV_32F);
   for (size_t i = 0; i < m.records.size(); ++i) rows.read(m.records[i].id, m.data.ptr<float>(int(i)));
+}
+
+}  // namespace
+
+EmbeddingMatrix load_embeddings(const Collection& coll, const std::string& model, EmbeddingView view) {
+  const EmbeddingReader rows(coll, model, view);
+  EmbeddingMatrix m = embedding_records(coll, rows);
+  copy_rows(rows, m);
   return m;
+}
+
+MappedEmbeddings map_embeddings(const Collection& coll, const std::string& model) {
+  const EmbeddingReader rows(coll, model, EmbeddingView::full);
+  MappedEmbeddings out;
+  EmbeddingMatrix& m = out.matrix;
+  m = embedding_records(coll, rows);
+  bool in_place = !m.records.empty();
+  for (size_t i = 0; in_place && i < m.records.size(); ++i) in_place = m.records[i].id == int64_t(i);
+  if (!in_place) {
+    copy_rows(rows, m);
+    return out;
+  }
+  auto view = std::make_shared<const FeatureView>(coll.view(embedding_feature(m.card.name), "f32", rows.dim()));
+  m.data = cv::Mat(int(m.records.size()), rows.dim(), CV_32F, const_cast<float*>(view->row_f32(0)));
+  out.mapping = std::move(view);
+  return out;
 }
 
 cv::Mat embed_image(Embedder& embedder, const cv::Mat& rgb) {

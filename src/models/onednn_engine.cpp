@@ -29,6 +29,20 @@ const std::set<std::string> kCovered = {"Conv",    "Clip",       "Relu",        
                                         "Flatten", "Identity",   "Transpose",     "GlobalAveragePool", "Gemm",
                                         "Softmax"};
 
+// The calling thread's OpenMP team size for oneDNN while a network is built or run, and the
+// caller's own size again afterwards: a network built on the main thread with one thread must not
+// leave k-means, t-SNE or faiss on that thread single-threaded (Python runs them after an index).
+class ScopedOmpThreads {
+ public:
+  explicit ScopedOmpThreads(int threads) : saved_(omp_get_max_threads()) { omp_set_num_threads(threads); }
+  ~ScopedOmpThreads() { omp_set_num_threads(saved_); }
+  ScopedOmpThreads(const ScopedOmpThreads&) = delete;
+  ScopedOmpThreads& operator=(const ScopedOmpThreads&) = delete;
+
+ private:
+  int saved_;
+};
+
 onnx::ModelProto read_onnx(const std::filesystem::path& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in)
@@ -348,7 +362,7 @@ Network::Network(const ModelCard& card, Precision precision, bool observe_ranges
 
 void Network::build(int threads) {
   const ModelCard& card = card_;
-  omp_set_num_threads(threads);  // oneDNN plans each primitive's team from this
+  const ScopedOmpThreads team(threads);  // oneDNN plans each primitive's team (and its weight reorders') from this
   threads_ = threads;
   impl_ = std::make_unique<Impl>();
   Impl& I = *impl_;
@@ -892,7 +906,7 @@ void Network::run(const cv::Mat& input, float* blocks_row, const std::vector<flo
     }
   }
   Impl& I = *impl_;
-  omp_set_num_threads(threads);
+  const ScopedOmpThreads team(threads);
   I.input_mem.set_data_handle(const_cast<uchar*>(input.data));
   for (auto& s : I.steps) {
     if (s.host) {

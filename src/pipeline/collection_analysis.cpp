@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <memory>
+#include <numeric>
 #include <tuple>
 
 #include <nlohmann/json.hpp>
@@ -246,23 +247,37 @@ std::vector<ImagePalette> load_palettes(const Collection& coll) {
   return out;
 }
 
-std::vector<ImagePalette> search_collection_colors(const Collection& coll, const std::vector<LabColor>& query, int k) {
-  std::vector<ImagePalette> all = load_palettes(coll);
-  for (ImagePalette& p : all) p.match = palette_match(p.colors, query);
-  const size_t keep = std::min(all.size(), size_t(std::max(0, k)));
-  std::partial_sort(all.begin(), all.begin() + long(keep), all.end(), [](const ImagePalette& a, const ImagePalette& b) {
-    return a.match != b.match ? a.match > b.match : a.record.id < b.record.id;
+std::vector<ImagePalette> rank_palettes(const std::vector<ImagePalette>& palettes, const std::vector<LabColor>& query, int k) {
+  std::vector<double> match(palettes.size());
+  for (size_t i = 0; i < palettes.size(); ++i) match[i] = palette_match(palettes[i].colors, query);
+  std::vector<size_t> order(palettes.size());
+  std::iota(order.begin(), order.end(), 0);
+  const size_t keep = std::min(order.size(), size_t(std::max(0, k)));
+  std::partial_sort(order.begin(), order.begin() + long(keep), order.end(), [&](size_t a, size_t b) {
+    return match[a] != match[b] ? match[a] > match[b] : palettes[a].record.id < palettes[b].record.id;
   });
-  all.resize(keep);
-  return all;
+  std::vector<ImagePalette> out;
+  for (size_t j = 0; j < keep; ++j) {
+    out.push_back(palettes[order[j]]);
+    out.back().match = match[order[j]];
+  }
+  return out;
+}
+
+std::vector<ImagePalette> search_collection_colors(const Collection& coll, const std::vector<LabColor>& query, int k) {
+  return rank_palettes(load_palettes(coll), query, k);
+}
+
+ColorSearch color_search(const std::vector<LabColor>& query, const std::vector<ImagePalette>& palettes, int k) {
+  ColorSearch out;
+  for (const LabColor& c : query) out.query.push_back(hex_color(c));
+  out.hits = rank_palettes(palettes, query, k);
+  return out;
 }
 
 ColorSearch search_collection_colors(const Collection& coll, const std::string& colors, int k) {
   const std::vector<LabColor> query = parse_hex_colors(colors);  // before any read: a bad colour is the caller's
-  ColorSearch out;
-  for (const LabColor& c : query) out.query.push_back(hex_color(c));
-  out.hits = search_collection_colors(coll, query, k);
-  return out;
+  return color_search(query, load_palettes(coll), k);
 }
 
 EmbeddingMatrix load_classifier_input(const Collection& coll, const std::string& model, ClassifierInput input) {

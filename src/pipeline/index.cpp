@@ -15,6 +15,7 @@
 #include "irbis/errors.h"
 #include "irbis/merge.h"
 #include "pipeline/impl/commit.h"
+#include "pipeline/impl/opencv_threads.h"
 #include "pipeline/impl/ordered_parallel.h"
 #include "pipeline/impl/plan.h"
 #include "pipeline/impl/produce.h"
@@ -35,26 +36,6 @@ bool has_image_extension(const std::string& path) {
 }
 
 namespace {
-
-// Sets OpenCV's thread count for the run and restores it after. One worker per core; each
-// decodes its file and, with a model, runs the network on it with its own Embedder. OpenCV's pool
-// is off: inference parallelises across images, not within one forward pass. (Inference on the
-// calling thread with OpenCV's TBB pool over all cores plus a decode worker ran 3 busy threads on
-// 2 cores, and every layer of a forward pass ends in a barrier, so a preempted pool thread
-// stalled the others; see BENCHMARKS.md.) With fewer workers than cores (--threads), each
-// forward pass gets the spare cores.
-class OpenCvThreads {
- public:
-  OpenCvThreads(bool runs_models, int cores, int workers) : saved_(cv::getNumThreads()) {
-    cv::setNumThreads(runs_models ? std::max(1, cores / workers) : 1);
-  }
-  ~OpenCvThreads() { cv::setNumThreads(saved_); }
-  OpenCvThreads(const OpenCvThreads&) = delete;
-  OpenCvThreads& operator=(const OpenCvThreads&) = delete;
-
- private:
-  int saved_;
-};
 
 // Thrown by an ordered sink when params.should_stop() says so: ordered_parallel stops its workers
 // and rethrows it, and the run commits what was staged.
@@ -78,6 +59,9 @@ IndexReport index_collection(Collection& coll, const IndexParams& params) {
   rep.problems = scanned.problems;
   const FilePlan files = plan_files(coll, roots, scanned);
   rep.unchanged = files.unchanged;
+  const int cores = int(std::max(1u, std::thread::hardware_concurrency()));
+  const int threads = params.threads > 0 ? params.threads : cores;
+  OpenCvThreads cv_threads(cores, threads);  // the run's until the rows are committed
   // Everything that can fail on a model is checked before the collection is touched.
   FeaturePlan features = plan_features(coll, params);
   rep.also_computed = features.also_computed;
@@ -95,11 +79,9 @@ IndexReport index_collection(Collection& coll, const IndexParams& params) {
 
   // ---- produce and commit
   const auto stop_requested = [&params] { return params.should_stop && params.should_stop(); };
-  const int cores = int(std::max(1u, std::thread::hardware_concurrency()));
-  const int threads = params.threads > 0 ? params.threads : cores;
   const bool runs_models = std::any_of(producers.begin(), producers.end(), [](const auto& p) { return !p->model().empty(); });
-  {  // OpenCV's thread count is the run's until here
-    const OpenCvThreads cv_threads(runs_models, cores, threads);
+  if (!runs_models) cv_threads.no_models();
+  {
     if (!files.todo.empty() || fill_from < committed)
       for (auto& p : producers) p->prepare(threads);
     const ProduceContext ctx{producers, params.decode, params.max_file_bytes};
@@ -149,6 +131,7 @@ IndexReport index_collection(Collection& coll, const IndexParams& params) {
       sink.finish();
     }
   }
+  cv_threads.restore();
 
   for (const auto& p : producers)  // derived state; never throws. After an interruption the next
     if (!p->model().empty() && !rep.interrupted)  // search repairs it, so Ctrl-C returns at once.

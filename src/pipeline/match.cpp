@@ -5,7 +5,11 @@
 #include <algorithm>
 #include <bit>
 #include <chrono>
+#include <atomic>
 #include <map>
+#include <mutex>
+#include <optional>
+#include <thread>
 
 #include "irbis/collection_analysis.h"
 #include "irbis/errors.h"
@@ -15,6 +19,7 @@
 #include "irbis/scan.h"
 #include "irbis/verify.h"
 #include "pipeline/impl/feature_producer.h"
+#include "pipeline/impl/opencv_threads.h"
 #include "pipeline/impl/produce.h"
 
 namespace irbis {
@@ -66,11 +71,54 @@ struct CollectionMatcher::Impl {
   std::unique_ptr<indexing::FeatureProducer::Computation> run;
   // Keypoints of collection images, computed once and kept across queries (bounded cache).
   std::unique_ptr<PairVerifier> verifier;
+
+  // One image: its features as index computes them (on the network `run` holds, leased on first
+  // use), then decide() with the geometric verifier. Safe on several threads, each with its own run.
+  MatchedQuery match_bytes(const std::string& name, std::span<const uint8_t> bytes,
+                           std::unique_ptr<indexing::FeatureProducer::Computation>& run) const;
+  // Candidates, the decision and the verification of one query. Safe on several threads.
+  MatchedQuery decide(const MatchQuery& query, const QueryVerifier& verify, const QueryPixelCheck& check) const;
 };
+
+namespace {
+
+int worker_count(int threads, size_t jobs) {
+  const int cores = int(std::max(1u, std::thread::hardware_concurrency()));
+  return int(std::clamp<size_t>(size_t(threads > 0 ? threads : cores), 1, std::max<size_t>(1, jobs)));
+}
+
+// Runs work(i) for i in [0, n) on `workers` threads (the calling thread is one), each taking the
+// next index; the first exception stops the others and is rethrown.
+template <class Work>
+void run_workers(size_t n, int workers, const Work& work) {
+  std::atomic<size_t> next{0};
+  std::mutex mu;
+  std::exception_ptr error;
+  const auto loop = [&] {
+    for (size_t i; (i = next++) < n;) {
+      try {
+        work(i);
+      } catch (...) {
+        std::lock_guard lk(mu);
+        if (!error) error = std::current_exception();
+        next = n;
+      }
+    }
+  };
+  std::vector<std::thread> pool;
+  for (int w = 1; w < workers; ++w) pool.emplace_back(loop);
+  loop();
+  for (auto& t : pool) t.join();
+  if (error) std::rethrow_exception(error);
+}
+
+}  // namespace
 
 CollectionMatcher::CollectionMatcher(const Collection& coll, const MatchOptions& options) : impl_(std::make_unique<Impl>()) {
   Impl& m = *impl_;
   m.o = options;
+  // Queries run on several threads at once: each exact search on one (same answers either way).
+  if (worker_count(options.threads, SIZE_MAX) > 1) m.o.index.single_thread_queries = true;
   const std::string dir = coll.dir().string();
   const FeatureView hv = perceptual_hashes(coll);
   const bool have_color = coll.has_feature(kColorFeature);
@@ -112,7 +160,12 @@ CollectionMatcher::CollectionMatcher(const Collection& coll, const MatchOptions&
 CollectionMatcher::~CollectionMatcher() = default;
 
 MatchedQuery CollectionMatcher::match(const std::string& name, std::span<const uint8_t> bytes) {
-  Impl& m = *impl_;
+  return impl_->match_bytes(name, bytes, impl_->run);
+}
+
+MatchedQuery CollectionMatcher::Impl::match_bytes(const std::string& name, std::span<const uint8_t> bytes,
+                                                  std::unique_ptr<indexing::FeatureProducer::Computation>& run) const {
+  const Impl& m = *this;
   const MatchOptions& o = m.o;
   MatchedQuery q;
   q.path = name;
@@ -129,18 +182,18 @@ MatchedQuery CollectionMatcher::match(const std::string& name, std::span<const u
     query.low_detail = low_detail_stats(color_stats(small.rgb).data());
     if (m.cnn) {
       // The model producer of `index` (decode at the model's side, forward pass, descriptor).
-      if (!m.run) m.run = m.producers[0]->begin();
+      if (!run) run = m.producers[0]->begin();
       indexing::ProduceContext ctx{m.producers, with_min_side(o.decode, 0)};
       indexing::ImageRows rows;
       std::vector<std::unique_ptr<indexing::FeatureProducer::Computation>> runs;
-      runs.push_back(std::move(m.run));
+      runs.push_back(std::move(run));
       try {
         indexing::compute_rows(bytes, ctx, {true}, runs, rows);
       } catch (...) {
-        m.run = std::move(runs[0]);
+        run = std::move(runs[0]);
         throw;
       }
-      m.run = std::move(runs[0]);
+      run = std::move(runs[0]);
       const auto& row = rows.rows[0][0];  // model_features()[0]: the descriptor
       query.embedding.resize(row.size() / sizeof(float));
       std::memcpy(query.embedding.data(), row.data(), row.size());
@@ -184,7 +237,7 @@ MatchedQuery CollectionMatcher::match(const std::string& name, std::span<const u
     }
     return m.verifier->check_image(query_img, items);
   };
-  MatchedQuery answer = match(query, verify, check);
+  MatchedQuery answer = decide(query, verify, check);
   answer.format = q.format;
   answer.width = q.width;
   answer.height = q.height;
@@ -192,7 +245,23 @@ MatchedQuery CollectionMatcher::match(const std::string& name, std::span<const u
 }
 
 MatchedQuery CollectionMatcher::match(const MatchQuery& query, const QueryVerifier& verify, const QueryPixelCheck& check) {
-  Impl& m = *impl_;
+  return impl_->decide(query, verify, check);
+}
+
+std::vector<MatchedQuery> CollectionMatcher::match(std::span<const MatchQuery> queries, const BatchQueryVerifier& verify,
+                                                   const BatchQueryPixelCheck& check) {
+  std::vector<MatchedQuery> out(queries.size());
+  run_workers(queries.size(), worker_count(impl_->o.threads, queries.size()), [&](size_t k) {
+    const QueryVerifier v = [&](const std::vector<uint32_t>& items) { return verify(k, items); };
+    QueryPixelCheck c;
+    if (check) c = [&](const std::vector<uint32_t>& items) { return check(k, items); };
+    out[k] = impl_->decide(queries[k], v, c);
+  });
+  return out;
+}
+
+MatchedQuery CollectionMatcher::Impl::decide(const MatchQuery& query, const QueryVerifier& verify, const QueryPixelCheck& check) const {
+  const Impl& m = *this;
   const MatchOptions& o = m.o;
   MatchedQuery q;
   q.path = query.path;
@@ -373,31 +442,53 @@ MatchResult CollectionMatcher::result(std::vector<MatchedQuery> queries) const {
 
 MatchResult match_images(const Collection& coll, const std::vector<std::string>& paths, const MatchOptions& options) {
   CollectionMatcher matcher(coll, options);
-  std::vector<MatchedQuery> queries;
+  // The queries in answer order: per given path, what its scan could not read, then its files.
+  struct Job {
+    std::string path;
+    std::string reason;  // a scan problem: the query fails with it
+    bool in_folder = false;
+  };
+  std::vector<Job> jobs;
   for (const std::string& root : paths) {
     std::error_code ec;
     const bool folder = std::filesystem::is_directory(root, ec);
     const ScanResult found = scan({root});
-    auto failed = [&](const std::string& path, const std::string& reason) {
-      MatchedQuery q;
-      q.path = path;
-      q.reason = reason;
-      queries.push_back(std::move(q));
-    };
-    for (const ScanProblem& p : found.problems) failed(p.path, p.reason);
-    for (const ScanEntry& e : found.files) {
-      std::vector<uint8_t> bytes;
-      try {
-        bytes = read_file_bytes(e.path, uint64_t(1) << 30);
-      } catch (const Error& err) {
-        failed(e.path, err.what());
-        continue;
-      }
-      // Inside a folder, files that are neither images nor named like one are not queries.
-      if (folder && sniff_format(bytes) == ImageFormat::unknown && !has_image_extension(e.path)) continue;
-      queries.push_back(matcher.match(e.path, bytes));
-    }
+    for (const ScanProblem& p : found.problems) jobs.push_back({p.path, p.reason, false});
+    for (const ScanEntry& e : found.files) jobs.push_back({e.path, "", folder});
   }
+  // Whole queries on per-core workers, each with its own network (as index runs them) and its
+  // verifications on its own core; answers in job order.
+  std::vector<std::optional<MatchedQuery>> got(jobs.size());
+  CollectionMatcher::Impl& m = *matcher.impl_;
+  const int workers = worker_count(options.threads, jobs.size());
+  const int cores = int(std::max(1u, std::thread::hardware_concurrency()));
+  const indexing::OpenCvThreads cv_threads(cores, workers);
+  if (m.cnn) m.producers[0]->prepare(workers);
+  run_workers(jobs.size(), workers, [&](size_t k) {
+    std::unique_ptr<indexing::FeatureProducer::Computation> run;  // a network of the pool, given back after
+    const Job& job = jobs[k];
+    MatchedQuery q;
+    q.path = job.path;
+    if (!job.reason.empty()) {
+      q.reason = job.reason;
+      got[k] = std::move(q);
+      return;
+    }
+    std::vector<uint8_t> bytes;
+    try {
+      bytes = read_file_bytes(job.path, uint64_t(1) << 30);
+    } catch (const Error& err) {
+      q.reason = err.what();
+      got[k] = std::move(q);
+      return;
+    }
+    // Inside a folder, files that are neither images nor named like one are not queries.
+    if (job.in_folder && sniff_format(bytes) == ImageFormat::unknown && !has_image_extension(job.path)) return;
+    got[k] = m.match_bytes(job.path, bytes, run);
+  });
+  std::vector<MatchedQuery> queries;
+  for (auto& q : got)
+    if (q) queries.push_back(std::move(*q));
   return matcher.result(std::move(queries));
 }
 

@@ -117,35 +117,46 @@ std::vector<float> principal_directions(const std::vector<float>& s, int m, int 
   return out;
 }
 
-// Every row's best candidates so far (unordered), `cap` slots each: a new one replaces the worst
-// when better by (similarity, lower row).
+// Every row's best candidates so far, `cap` slots each, kept as a binary heap whose root is the
+// worst by (similarity, lower row): a better candidate replaces the root and sinks, log(cap) steps
+// where a scan for the new worst took cap (the named rows' tables are 92 wide). Which candidates
+// are kept does not depend on how they are stored: the best `cap` by that order.
 struct CandidateTable {
   int64_t cap;
   std::vector<float> sim;
   std::vector<int32_t> row;
-  std::vector<int32_t> count, worst;
-  CandidateTable(int64_t n, int64_t c)
-      : cap(c), sim(size_t(n * c)), row(size_t(n * c)), count(size_t(n), 0), worst(size_t(n), 0) {}
+  std::vector<int32_t> count;
+  CandidateTable(int64_t n, int64_t c) : cap(c), sim(size_t(n * c)), row(size_t(n * c)), count(size_t(n), 0) {}
   static bool better(float s1, int32_t r1, float s2, int32_t r2) { return s1 != s2 ? s1 > s2 : r1 < r2; }
   // The lowest similarity a candidate must reach to enter (ties decided in push).
-  float floor(int64_t q) const { return count[size_t(q)] < cap ? -INFINITY : sim[size_t(q * cap + worst[size_t(q)])]; }
+  float floor(int64_t q) const { return count[size_t(q)] < cap ? -INFINITY : sim[size_t(q * cap)]; }
   void push(int64_t q, float s, int32_t r) {
     float* qs = sim.data() + q * cap;
     int32_t* qr = row.data() + q * cap;
     int32_t& c = count[size_t(q)];
-    int32_t& w = worst[size_t(q)];
-    if (c < cap) {
-      qs[c] = s;
-      qr[c] = r;
-      if (c == 0 || better(qs[w], qr[w], s, r)) w = c;
-      ++c;
-      return;
+    int64_t i;
+    if (c < cap) {  // rises past every parent it is worse than
+      for (i = c++; i > 0;) {
+        const int64_t up = (i - 1) / 2;
+        if (!better(qs[up], qr[up], s, r)) break;
+        qs[i] = qs[up];
+        qr[i] = qr[up];
+        i = up;
+      }
+    } else {  // replaces the worst, sinks below every child it is better than
+      if (!better(s, r, qs[0], qr[0])) return;
+      for (i = 0;;) {
+        int64_t w = 2 * i + 1;
+        if (w >= cap) break;
+        if (w + 1 < cap && better(qs[w], qr[w], qs[w + 1], qr[w + 1])) ++w;  // the worse child
+        if (!better(s, r, qs[w], qr[w])) break;
+        qs[i] = qs[w];
+        qr[i] = qr[w];
+        i = w;
+      }
     }
-    if (!better(s, r, qs[w], qr[w])) return;
-    qs[w] = s;
-    qr[w] = r;
-    for (int32_t j = 0; j < cap; ++j)
-      if (better(qs[w], qr[w], qs[j], qr[j])) w = j;
+    qs[i] = s;
+    qr[i] = r;
   }
 };
 
@@ -305,11 +316,19 @@ std::vector<std::vector<Neighbor>> self_join_knn(const cv::Mat& data, int k, con
             std::lock_guard<std::mutex> hold(locks[size_t(q) % locks.size()]);
             const int64_t at = slot_of(q);
             float floor = tab->floor(at);
-            for (int64_t x = 0; x < m; ++x) {
-              const int64_t other = perm[size_t(start[size_t(l)] + x)];
-              if (sq[x] >= floor && other != q) {
-                tab->push(at, sq[x], int32_t(other));
-                floor = tab->floor(at);
+            // 16 similarities at a time, skipped when none reaches the floor (most, once the row's
+            // table is full; the floor only rises, so a skipped one could not have entered).
+            for (int64_t x0 = 0; x0 < m; x0 += 16) {
+              const int64_t x1 = std::min(m, x0 + 16);
+              bool any = false;
+              for (int64_t x = x0; x < x1; ++x) any |= sq[x] >= floor;
+              if (!any) continue;
+              for (int64_t x = x0; x < x1; ++x) {
+                const int64_t other = perm[size_t(start[size_t(l)] + x)];
+                if (sq[x] >= floor && other != q) {
+                  tab->push(at, sq[x], int32_t(other));
+                  floor = tab->floor(at);
+                }
               }
             }
           }

@@ -150,7 +150,8 @@ const char* index_kind_name(IndexKind k) {
 
 struct VectorSearch::Impl {
   IndexOptions opts;
-  EmbeddingMatrix emb;           // records + data (rows L2-normalised)
+  EmbeddingMatrix emb;           // records + data (rows L2-normalised; read-only: may be the mapped file)
+  std::shared_ptr<const FeatureView> mapping;  // keeps emb.data's file mapped (map_embeddings), or null
   std::vector<int64_t> ids;
   std::vector<int32_t> row_of;   // by id, -1 = not live
   IndexStatus status;
@@ -481,7 +482,9 @@ std::unique_ptr<VectorSearch> VectorSearch::open(const Collection& coll, const s
   std::unique_ptr<VectorSearch> vs(new VectorSearch());
   auto& m = *vs->impl_;
   m.opts = opts;
-  m.emb = load_embeddings(coll, model, EmbeddingView::full);
+  MappedEmbeddings e = map_embeddings(coll, model);
+  m.emb = std::move(e.matrix);
+  m.mapping = std::move(e.mapping);
   m.model = m.emb.card.name;
   for (const auto& r : m.emb.records) m.ids.push_back(r.id);
   m.index_rows();

@@ -132,18 +132,32 @@ const CollectionIssues* ReportData::issues() {
   return issues_->get();
 }
 
-const std::vector<PaletteColor>* ReportData::palette(int64_t id) {
-  std::lock_guard lk(palettes_mu_);
+const std::vector<ImagePalette>& ReportData::palettes_locked() {
   if (!palettes_) {
     palettes_.emplace();
     try {
-      for (ImagePalette& p : load_palettes(coll_)) (*palettes_)[p.record.id] = std::move(p.colors);
-    } catch (const UsageError&) {
-      // No palette feature: cards show no palette.
+      *palettes_ = load_palettes(coll_);
+    } catch (const UsageError& e) {
+      // No palette feature: cards show no palette, a colour search says why.
+      palettes_error_ = e.what();
     }
   }
-  const auto it = palettes_->find(id);
-  return it == palettes_->end() || it->second.empty() ? nullptr : &it->second;
+  return *palettes_;
+}
+
+const std::vector<PaletteColor>* ReportData::palette(int64_t id) {
+  std::lock_guard lk(palettes_mu_);
+  const std::vector<ImagePalette>& all = palettes_locked();
+  const auto it = std::lower_bound(all.begin(), all.end(), id, [](const ImagePalette& p, int64_t v) { return p.record.id < v; });
+  return it == all.end() || it->record.id != id || it->colors.empty() ? nullptr : &it->colors;
+}
+
+ColorSearch ReportData::color_search(const std::string& colors, int k) {
+  const std::vector<LabColor> query = parse_hex_colors(colors);  // a bad colour is named before anything is read
+  std::lock_guard lk(palettes_mu_);
+  const std::vector<ImagePalette>& all = palettes_locked();
+  if (!palettes_error_.empty()) throw UsageError(palettes_error_);
+  return irbis::color_search(query, all, k);
 }
 
 std::string ReportData::issues_error() {

@@ -476,7 +476,7 @@ void serve(const Collection& coll, const ReportOptions& report, const ServeOptio
     const int k = int(int_param(req, "k", 20, 1, 1000));
     if (req.has_param("colors")) {  // `irbis search --colors`: images ranked by dominant colours
       if (req.has_param("id")) throw UsageError("give ?id=IMAGE_ID or ?colors=LIST, not both");
-      const ColorSearch found = search_collection_colors(S.coll, req.get_param_value("colors"), k);
+      const ColorSearch found = S.data.color_search(req.get_param_value("colors"), k);
       nlohmann::json j = {{"collection", display_path(S.coll.dir().string())}};
       j.update(linked(color_search_json(found.query, found.hits)));
       return send_json(res, j);

@@ -2,6 +2,7 @@
 # CSV the same order), `export --colors` / `--view colors` write one row per image, a bad colour is
 # refused by name, and the report shows the palettes and an issues section with thumbnails.
 # `serve` answers the same colour search at /api/search?colors=... (the CLI's JSON, with links),
+# from the palettes it loaded once (later queries answer the same with the palette file cut),
 # refuses a bad colour with a 400 naming it, and its search page has the colour box.
 source "$(dirname "$0")/lib/common.bash"
 
@@ -60,9 +61,9 @@ SERVE_PID=$!
 trap 'kill $SERVE_PID 2>/dev/null || true; cleanup' EXIT
 for _ in $(seq 100); do grep -q http "$WORK/serve.out" && break; sleep 0.2; done
 URL=$(grep -o 'http://127.0.0.1:[0-9]*' "$WORK/serve.out") || fail "serve did not start: $(cat "$WORK/serve.out")"
-$PY - "$URL" "$WORK/colors.json" <<'PYEOF' || fail "serve colour search"
-import json, sys, urllib.error, urllib.parse, urllib.request
-url, cli = sys.argv[1], json.load(open(sys.argv[2]))
+$PY - "$URL" "$WORK/colors.json" "$WORK/c.irbis/features/palette.f" <<'PYEOF' || fail "serve colour search"
+import json, os, sys, urllib.error, urllib.parse, urllib.request
+url, cli, palette_file = sys.argv[1], json.load(open(sys.argv[2])), sys.argv[3]
 def get(path):
     try:
         with urllib.request.urlopen(url + path, timeout=60) as r:
@@ -71,7 +72,7 @@ def get(path):
         return e.code, e.headers.get("Content-Type", ""), e.read()
 st, ct, body = get("/api/search?k=10&colors=" + urllib.parse.quote("#1f3a5f,#ffffff"))
 assert st == 200 and ct.startswith("application/json"), (st, ct, body[:200])
-api = json.loads(body)
+api, first = json.loads(body), body
 assert api["query"] == cli["query"], api["query"]
 for a, c in zip(api["results"], cli["results"]):
     assert a["thumb"] == f"/thumbs/{a['id']}.jpg" and a["file"] == f"/images/{a['id']}", a
@@ -79,8 +80,16 @@ for a, c in zip(api["results"], cli["results"]):
         a.pop(key)
     assert a == c, (a, c)
 assert len(api["results"]) == len(cli["results"]) == 5
-st, _, body = get("/api/search?k=2&colors=" + urllib.parse.quote("1f3a5f,#FFFFFF"))
-assert st == 200 and [r["name"] for r in json.loads(body)["results"]] == ["navy_white.png", cli["results"][1]["name"]], body[:300]
+# The palettes stay loaded: with the file cut (any re-read would fail), the same answers.
+saved = open(palette_file, "rb").read()
+os.truncate(palette_file, 0)
+try:
+    st, _, body = get("/api/search?k=10&colors=" + urllib.parse.quote("#1f3a5f,#ffffff"))
+    assert st == 200 and json.loads(body) == json.loads(first), (st, body[:300])
+    st, _, body = get("/api/search?k=2&colors=" + urllib.parse.quote("1f3a5f,#FFFFFF"))
+    assert st == 200 and [r["name"] for r in json.loads(body)["results"]] == ["navy_white.png", cli["results"][1]["name"]], body[:300]
+finally:
+    open(palette_file, "wb").write(saved)
 st, ct, body = get("/api/search?colors=" + urllib.parse.quote("#1f3a5f,navy"))
 assert st == 400 and ct.startswith("application/json"), (st, ct)
 assert "'navy' is not a colour" in json.loads(body)["error"], body

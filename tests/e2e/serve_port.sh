@@ -3,7 +3,7 @@
 source "$(dirname "$0")/lib/common.bash"
 
 "$IRBIS" sample "$WORK/pics" > /dev/null
-"$IRBIS" index "$WORK/pics" --into "$WORK/c.irbis" > /dev/null 2>&1
+"$IRBIS" index "$WORK/pics" --into "$WORK/c.irbis" --features hashes > /dev/null 2>&1  # no CNN: seconds under ASan
 
 run serve "$WORK/c.irbis" --port 99999
 assert_eq "$RC" 1 "--port 99999 is a usage error"
@@ -21,8 +21,12 @@ PORT=${URL##*:}
 $PY -c "import urllib.request; assert urllib.request.urlopen('$URL/api/overview', timeout=60).status == 200" || fail "not listening on the printed port $PORT"
 
 # A second server on the same port must fail, not share it (SO_REUSEPORT) and receive nothing.
+# It must also free what it allocated: under the sanitizer build (scripts/sanitize.sh turns leak
+# checks off for the tests, for third-party one-time allocations) this run checks leaks, which
+# found a shared_ptr cycle in the serve command's options; elsewhere ASAN_OPTIONS is ignored.
 set +e
-timeout 20 "$IRBIS" serve "$WORK/c.irbis" --port "$PORT" > "$WORK/second.out" 2> "$WORK/second.err"
+ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=1" \
+  timeout 20 "$IRBIS" serve "$WORK/c.irbis" --port "$PORT" > "$WORK/second.out" 2> "$WORK/second.err"
 RC=$?
 set -e
 assert_eq "$RC" 3 "a taken port is fatal ($(cat "$WORK/second.out" "$WORK/second.err"))"

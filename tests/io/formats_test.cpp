@@ -343,7 +343,8 @@ TEST_F(Formats, HeifCanvasLargerThanItsDeclaredSizeIsRefusedBeforeDecoding) {
   ASSERT_EQ(grid.size(), 730u);
   EXPECT_EQ(read_header(grid).width, 32);
   const std::string error = decode_error(grid, {});
-  EXPECT_NE(error.find("Image size 8192x6144 exceeds the maximum image size"), std::string::npos) << error;
+  // (libheif reads the grid's 8 bytes from idat offset 1, one byte past the box's payload: 8192x6144.)
+  EXPECT_NE(error.find("grid canvas is 8192x6144 pixels, more than the 32x24 the file declares"), std::string::npos) << error;
 
   // The HEVC frame of a plain image likewise (libde265 decodes it at the size its SPS declares): a
   // 1280x720 frame in a container that says 32x24 is refused before it is decoded.
@@ -361,17 +362,64 @@ TEST_F(Formats, HeifCanvasLargerThanItsDeclaredSizeIsRefusedBeforeDecoding) {
   EXPECT_NE(frame_error.find("Coded image size 1280x720 exceeds the maximum image size"), std::string::npos) << frame_error;
 }
 
+// F11 by area: libheif's limit is per side, so a declared size of 32 x (long side) let a canvas or
+// frame of (long side) squared be allocated and decoded before the size was found to differ. Now
+// every canvas and HEVC frame the primary image can decode must fit in its declared area (with
+// coding padding, at least 1 MP), checked by irbis before libheif decodes.
+TEST_F(Formats, HeifCanvasOverItsDeclaredAreaIsRefusedBeforeDecoding) {
+  const auto set_ispe = [](std::vector<uint8_t>& heic, size_t nth, uint32_t w, uint32_t h) {
+    const char tag[4] = {'i', 's', 'p', 'e'};
+    auto at = heic.begin();
+    for (size_t k = 0; k <= nth; ++k) {
+      at = std::search(k == 0 ? heic.begin() : at + 4, heic.end(), tag, tag + 4);
+      ASSERT_NE(at, heic.end()) << "ispe " << nth;
+    }
+    const size_t pos = size_t(at - heic.begin()) + 8;  // after the tag, version and flags
+    for (int i = 0; i < 4; ++i) {
+      heic[pos + size_t(i)] = uint8_t(w >> (24 - 8 * i));
+      heic[pos + 4 + size_t(i)] = uint8_t(h >> (24 - 8 * i));
+    }
+  };
+  // The F11 grid (an 8192x6144 canvas of one 64x64 tile) under an elongated 32x8192: its long side
+  // admits the canvas per side (the limit was 8256), its area does not.
+  std::vector<uint8_t> grid = test::read_file(fs::path(IRBIS_SOURCE_DIR) / "fuzz/regressions/grid_canvas_over_ispe.heic");
+  set_ispe(grid, 1, 32, 8192);  // the grid item's ispe (the first is its tile's, 64x64)
+  EXPECT_EQ(grid, test::read_file(fs::path(IRBIS_SOURCE_DIR) / "fuzz/regressions/grid_canvas_over_elongated_ispe.heic"));
+  EXPECT_EQ(read_header(grid).height, 8192);
+  EXPECT_EQ(decode_error(grid, {}), "malformed HEIF: item 2's grid canvas is 8192x6144 pixels, more than the 32x8192 the file declares");
+
+  // An HEVC frame of 1600x900 (1.44 MP) under an ispe of 32x1600: refused from its parameter set.
+  TempDir tmp("heifarea");
+  test::write_file(tmp.path() / "wide.png", test::encode(test::synthetic_photo(1600, 900, 7), ".png"));
+  test::write_file(tmp.path() / "long.png", test::encode(test::synthetic_photo(2048, 64, 8), ".png"));
+  run(tmp.path(), "heif-enc -q 30 -o wide.heic wide.png && heif-enc -q 30 -o long.heic long.png");
+  std::vector<uint8_t> frame = test::read_file(tmp.path() / "wide.heic");
+  EXPECT_EQ(decode_image(frame).rgb.cols, 1600);  // as written
+  set_ispe(frame, 0, 32, 1600);
+  EXPECT_EQ(decode_error(frame, {}), "malformed HEIF: item 1's HEVC frame is 1600x904 pixels, more than the 32x1600 the file declares");
+  // A real elongated image is within its own area.
+  const DecodedImage long_image = decode_image(test::read_file(tmp.path() / "long.heic"));
+  EXPECT_EQ(long_image.rgb.cols, 2048);
+  EXPECT_EQ(long_image.rgb.rows, 64);
+}
+
 // F12 (fuzz_decode, after 870,989 executions): an `iden` item derived from an item of type 'hvc2',
 // which libheif 1.15 does not know as an image: its decode asserted ("Assertion `imginfo' failed")
 // and aborted the process. Refused before libheif decodes (fuzz/regressions/, also a seed).
 TEST_F(Formats, HeifDerivedFromANonImageItemIsRefused) {
   const std::vector<uint8_t> bad = test::read_file(fs::path(IRBIS_SOURCE_DIR) / "fuzz/regressions/iden_of_a_non_image.heic");
   EXPECT_EQ(decode_error(bad, {}), "malformed HEIF: item 2 is derived from item 1, which is not an image");
+  // F13 (fuzz_server_upload, after 815,982 executions): the same file with its dimg box's size
+  // wrong (0x0040000e). libheif ignores that size and still follows the reference, so a reader
+  // skipping by box size missed it and the upload aborted the process again.
+  const std::vector<uint8_t> bad_size =
+      test::read_file(fs::path(IRBIS_SOURCE_DIR) / "fuzz/regressions/iden_of_a_non_image_ref_size_wrong.heic");
+  EXPECT_EQ(decode_error(bad_size, {}), "malformed HEIF: item 2 is derived from item 1, which is not an image");
   // Real files still decode: derived items of real images are images (heif-enc's grid-free files
-  // have none; the F11 grid's tile is an hvc1 item and gets as far as the canvas limit).
+  // have none; the F11 grid's tile is an hvc1 item and is refused for its canvas, not its derivation).
   EXPECT_EQ(decode_image(file("a.heic")).rgb.cols, 240);
   EXPECT_EQ(decode_error(test::read_file(fs::path(IRBIS_SOURCE_DIR) / "fuzz/regressions/grid_canvas_over_ispe.heic"), {})
-                .find("malformed HEIF"),
+                .find("derived from"),
             std::string::npos);
 }
 

@@ -3,7 +3,10 @@
 // flagged are the exact path's.
 #include <gtest/gtest.h>
 
+#include <array>
+#include <map>
 #include <random>
+#include <set>
 
 #include "irbis/collection.h"
 #include "irbis/collection_layout.h"
@@ -25,7 +28,9 @@ std::span<const uint8_t> bytes_of(const Row& r) {
 // n photos' worth of rows around n / 50 centres (the default model's dimension), plus five
 // strays: three from one foreign centre (each other's nearest) and two singles. Measured
 // properties vary mildly (brightness), so a few images carry a property part in their score.
-void write_collection(const std::filesystem::path& dir, int n) {
+// With hashes: random perceptual hashes, every 40th image a near copy of an earlier one (pHash
+// 2 bits off) and every 300th an exact copy (same content hash), so there are duplicate rows.
+void write_collection(const std::filesystem::path& dir, int n, bool hashes = false) {
   const ModelCard card = find_model(kDefaultModel);
   const int dim = card.embedding_dim;
   const cv::Mat base = test::mixture(n, dim, n / 50, 0.6f, 41);
@@ -36,13 +41,16 @@ void write_collection(const std::filesystem::path& dir, int n) {
   const std::string emb = embedding_feature(card.name);
   c->ensure_feature({emb, "f32", dim});
   c->ensure_feature({kQualityFeature, "f32", kQualityDim});
+  if (hashes) c->ensure_feature({kHashesFeature, "u64", 3});
+  std::vector<std::array<uint64_t, 3>> hash_rows;
   std::mt19937_64 rng(44);
   std::normal_distribution<float> g(0.f, 1.f);
   for (int i = 0; i < x.rows; ++i) {
     ImageRecord r;
     r.path = "/photos/" + std::to_string(i) + ".jpg";
     r.size = 1000 + i;
-    for (size_t b = 0; b < 8; ++b) r.content_hash[b] = uint8_t(uint64_t(i) >> (8 * b));
+    const int content = hashes && i > 0 && i % 300 == 0 ? i / 300 : i;  // an exact copy of image i / 300
+    for (size_t b = 0; b < 8; ++b) r.content_hash[b] = uint8_t(uint64_t(content) >> (8 * b));
     r.content_hash[8] = 1;
     r.format = ImageFormat::jpeg;
     r.width = 640;
@@ -59,8 +67,18 @@ void write_collection(const std::filesystem::path& dir, int n) {
     q[kUniqueColors] = 9000;
     q[kColorfulness] = 40;
     q[kColoredFraction] = 0.8f;
-    c->stage_image(r, {{emb, std::span<const uint8_t>(x.ptr<uint8_t>(i), size_t(dim) * sizeof(float))},
-                       {kQualityFeature, bytes_of(q)}});
+    std::vector<std::pair<std::string, std::span<const uint8_t>>> rows = {
+        {emb, std::span<const uint8_t>(x.ptr<uint8_t>(i), size_t(dim) * sizeof(float))}, {kQualityFeature, bytes_of(q)}};
+    if (hashes) {
+      std::array<uint64_t, 3> h{rng(), rng(), rng()};
+      if (i > 0 && i % 40 == 0) {
+        h = hash_rows[size_t(rng() % uint64_t(i))];
+        h[0] ^= (1ull << (i % 64)) | (1ull << ((i + 7) % 64));
+      }
+      hash_rows.push_back(h);
+      rows.push_back({kHashesFeature, bytes_of(hash_rows.back())});
+    }
+    c->stage_image(r, rows);
   }
   c->commit();
 }
@@ -107,6 +125,37 @@ TEST(OddOneOut, SelfJoinSideOfTheThresholdFlagsTheExactSidesRows) {
       EXPECT_NEAR(a.kth_distance[is.image], e.kth_distance[is.image], 1e-5);
     }
   }
+}
+
+// The duplicate groups are found on a thread of their own while the neighbours are searched, and
+// the self-join's lists run on several threads: neither may change the answer. The same rows in
+// the same order, with the same scores and words, as on one thread (everything in turn).
+TEST(OddOneOut, SameRowsOnOneThreadAsOnAll) {
+  test::TempDir dir("issues-threads");
+  const int n = 3000;
+  write_collection(dir.path(), n, /*hashes=*/true);
+  const auto coll = Collection::open(dir.path());
+  IssueParams all;
+  all.index.hnsw_min_images = n;  // the self-join, and the exact search of its candidates
+  IssueParams one = all;
+  one.index.threads = 1;
+  const CollectionIssues a = find_collection_issues(*coll, all), b = find_collection_issues(*coll, one);
+  ASSERT_TRUE(a.used_embeddings);
+  std::map<IssueKind, size_t> kinds;
+  for (const auto& is : a.issues) ++kinds[is.kind];
+  EXPECT_GE(kinds[IssueKind::odd_one_out], 5u);
+  EXPECT_GE(kinds[IssueKind::near_duplicate], 50u);
+  EXPECT_GE(kinds[IssueKind::exact_duplicate], 5u);
+  ASSERT_EQ(a.issues.size(), b.issues.size());
+  for (size_t i = 0; i < a.issues.size(); ++i) {
+    SCOPED_TRACE("row " + std::to_string(i));
+    EXPECT_EQ(a.issues[i].kind, b.issues[i].kind);
+    EXPECT_EQ(a.records[a.issues[i].image].path, b.records[b.issues[i].image].path);
+    EXPECT_EQ(a.issues[i].score, b.issues[i].score);
+    EXPECT_EQ(a.issues[i].threshold, b.issues[i].threshold);
+    EXPECT_EQ(a.issues[i].reason, b.issues[i].reason);
+  }
+  EXPECT_EQ(a.kth_distance, b.kth_distance);
 }
 
 // Neighbours found elsewhere (issues_bench scores exact ones computed once) go through the same

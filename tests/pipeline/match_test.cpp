@@ -4,6 +4,11 @@
 #include <array>
 #include <bit>
 #include <cctype>
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
+#include <random>
+#include <tuple>
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -172,6 +177,36 @@ TEST_F(MatchFixture, CnnAndVerificationFindCropsWithoutMatchingUnrelatedPhotos) 
   EXPECT_EQ(found, copies);
 }
 
+// match_images runs whole queries on per-core workers (MatchOptions::threads): the answer is the
+// one of a single worker, row for row, evidence and verification counts included.
+TEST_F(MatchFixture, TwoWorkersAnswerAsOne) {
+  if (!have) GTEST_SKIP() << "sample photos not installed";
+  std::string model = kDefaultModel;
+  try {
+    find_model(kDefaultModel);
+  } catch (const Error&) {
+    model.clear();  // hashes and their band only
+  }
+  auto coll = make_collection(model);
+  MatchOptions one, two;
+  one.threads = 1;
+  two.threads = 2;
+  const MatchResult a = match_images(*coll, {queries.string(), (tmp->path() / "missing.png").string()}, one);
+  const MatchResult b = match_images(*coll, {queries.string(), (tmp->path() / "missing.png").string()}, two);
+  ASSERT_EQ(a.queries.size(), originals.size() * 3 + unrelated.size() + 2);
+  const auto rows = [](const MatchResult& r) {
+    nlohmann::json j = match_json(r, MatchOptions{});
+    for (auto& q : j["results"]) q["query"].erase("verify_seconds"), q["query"].erase("check_seconds");
+    j.erase("verify_seconds"), j.erase("check_seconds");
+    return j;
+  };
+  EXPECT_EQ(rows(a), rows(b));
+  EXPECT_EQ(a.verified_pairs, b.verified_pairs);
+  EXPECT_EQ(a.checked_pairs, b.checked_pairs);
+  EXPECT_GT(a.matched(), originals.size());  // not two empty answers
+  EXPECT_TRUE(b.queries.back().failed());     // the missing file stays last, with its reason
+}
+
 TEST(NearQueryPairs, SameAsAScan) {
   std::vector<uint64_t> items, queries;
   uint64_t x = 0x9E3779B97F4A7C15ull;
@@ -290,6 +325,75 @@ TEST_F(HashRowsFixture, AQueryWithASureMatchVerifiesNothingAndTheBandIsCappedStr
   confirm_third = false;
   q = one.match(farther, verify);
   EXPECT_EQ(calls, (std::vector<std::vector<uint32_t>>{{0}}));
+}
+
+// The batch match() verifies queries on several threads at once, and each query's answer and the
+// pairs it hands to the verifier (which and in what order) are those of match() on that query alone.
+TEST_F(HashRowsFixture, ABatchOnTwoThreadsAnswersAsOneQueryAtATime) {
+  std::mt19937_64 rng(7);
+  std::vector<std::array<uint64_t, 3>> rows;
+  for (int i = 0; i < 60; ++i) rows.push_back({rng(), rng(), 0});
+  make(rows);
+  const auto flip = [&](uint64_t h, int bits) {
+    for (int b = 0; b < bits; ++b) h ^= uint64_t(1) << (rng() % 64);
+    return h;
+  };
+  std::vector<MatchQuery> qs;
+  for (int k = 0; k < 80; ++k) {  // copies 0-14 pHash bits and 0-10 dHash bits from an image, or new
+    const auto& r = rows[size_t(k) % rows.size()];
+    qs.push_back(k % 4 == 3 ? query(rng(), rng()) : query(flip(r[0], k % 15), flip(r[1], k % 11)));
+    qs.back().path = std::to_string(k) + ".jpg";
+  }
+  // Confirms some pairs, with inliers that depend on the pair only.
+  const auto answer = [](size_t k, uint32_t i) { return PairCheck{(k + i) % 3 != 0, 20 + int((k * 7 + i) % 50)}; };
+  MatchOptions o;
+  o.cnn = false;
+  o.threads = 2;
+  CollectionMatcher matcher(*coll, o);
+  std::vector<MatchedQuery> serial;
+  std::vector<std::vector<uint32_t>> serial_calls(qs.size());
+  for (size_t k = 0; k < qs.size(); ++k)
+    serial.push_back(matcher.match(qs[k], [&](const std::vector<uint32_t>& items) {
+      serial_calls[k].insert(serial_calls[k].end(), items.begin(), items.end());
+      std::vector<PairCheck> out;
+      for (uint32_t i : items) out.push_back(answer(k, i));
+      return out;
+    }));
+  // The first query that verifies waits in its verifier until another query is verified on the other thread.
+  size_t first = 0;
+  while (first < qs.size() && serial_calls[first].empty()) ++first;
+  ASSERT_LT(first + 10, qs.size());
+  std::mutex mu;
+  std::condition_variable cv;
+  bool other_started = false, waited = false;
+  std::vector<std::vector<uint32_t>> batch_calls(qs.size());
+  const std::vector<MatchedQuery> batch = matcher.match(qs, [&](size_t k, const std::vector<uint32_t>& items) {
+    std::unique_lock lk(mu);
+    if (k == first && !waited) waited = cv.wait_for(lk, std::chrono::seconds(20), [&] { return other_started; });
+    if (k != first) other_started = true, cv.notify_all();
+    batch_calls[k].insert(batch_calls[k].end(), items.begin(), items.end());
+    std::vector<PairCheck> out;
+    for (uint32_t i : items) out.push_back(answer(k, i));
+    return out;
+  });
+  EXPECT_TRUE(waited) << "no other query was verified while the first one waited: not two threads";
+  ASSERT_EQ(batch.size(), serial.size());
+  size_t verified = 0, matched = 0;
+  for (size_t k = 0; k < qs.size(); ++k) {
+    EXPECT_EQ(batch[k].path, qs[k].path);
+    EXPECT_EQ(batch_calls[k], serial_calls[k]) << k;
+    EXPECT_EQ(batch[k].verified_pairs, serial[k].verified_pairs) << k;
+    ASSERT_EQ(batch[k].matches.size(), serial[k].matches.size()) << k;
+    for (size_t e = 0; e < batch[k].matches.size(); ++e) {
+      const DupeMember &x = batch[k].matches[e], &y = serial[k].matches[e];
+      EXPECT_EQ(std::tie(x.index, x.kind, x.distance, x.dhash_distance, x.inliers),
+                std::tie(y.index, y.kind, y.distance, y.dhash_distance, y.inliers)) << k;
+    }
+    verified += size_t(serial[k].verified_pairs), matched += !serial[k].matches.empty();
+  }
+  EXPECT_GT(verified, 20u);  // the fixture verifies, confirms and refuses
+  EXPECT_GT(matched, 20u);
+  EXPECT_LT(matched, qs.size());
 }
 
 TEST_F(HashRowsFixture, AMirrorOnlyHashMatchIsVerified) {

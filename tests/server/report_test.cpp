@@ -9,6 +9,7 @@
 #include "irbis/collection_layout.h"
 #include "irbis/errors.h"
 #include "irbis/fault_hooks.h"
+#include "irbis/palette.h"
 #include "irbis/pipeline.h"
 #include "irbis/report.h"
 #include "test_util.h"
@@ -187,6 +188,68 @@ TEST(Report, DuplicateCardsNameTheShortestUniqueSuffix) {
   const std::string h = thumb_html(ctx, r, "<b>keep</b> " + dimensions_html(1751, 65), "keep", nullptr, "a/5120x2880.png");
   EXPECT_NE(h.find("<span class=\"name\">a/5120x2880.png</span>"), std::string::npos) << h;
   EXPECT_NE(h.find("<span class=\"dims\">1751&times;65</span>"), std::string::npos) << h;
+}
+
+// serve's colour search (/api/search?colors=) keeps the palettes it loaded with its other analyses:
+// the answer is `irbis search --colors`'s, and a second query reads no palette again (the palette
+// file cut after the first query would make any re-read fail).
+TEST(Report, ColourSearchReadsThePalettesOnce) {
+  test::TempDir tmp("report-colours");
+  {
+    auto c = Collection::open_or_create(tmp.path() / "c.irbis");
+    c->ensure_feature({kPaletteFeature, "f32", kPaletteDim});
+    const std::vector<std::vector<std::pair<std::string, float>>> images = {
+        {{"#1f3a5f", 0.5f}, {"#ffffff", 0.5f}}, {{"#1f3a5f", 1.f}}, {{"#ffffff", 0.9f}, {"#fafafa", 0.1f}},
+        {{"#c81e1e", 0.5f}, {"#1ea028", 0.5f}}, {{"#f0c814", 0.3f}, {"#141414", 0.7f}}};
+    for (size_t i = 0; i < images.size(); ++i) {
+      ImageRecord r;
+      r.path = "/pics/" + std::to_string(i) + ".png";
+      r.content_hash[0] = uint8_t(i + 1);
+      r.format = ImageFormat::png;
+      r.width = r.height = 100;
+      PaletteRow row{};
+      for (size_t j = 0; j < images[i].size(); ++j) {
+        const LabColor lab = parse_hex_color(images[i][j].first);
+        row[4 * j] = lab.L;
+        row[4 * j + 1] = lab.a;
+        row[4 * j + 2] = lab.b;
+        row[4 * j + 3] = images[i][j].second;
+      }
+      c->stage_image(r, {{kPaletteFeature, std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(row.data()), sizeof row)}});
+    }
+    c->commit();
+  }
+  const auto coll = Collection::open(tmp.path() / "c.irbis");
+  ReportData data(*coll, ReportOptions{});
+  const auto answer = [](const ColorSearch& s) { return color_search_json(s.query, s.hits).dump(); };
+  const std::string cli = answer(search_collection_colors(*coll, "#1f3a5f,#ffffff", 3));
+  const ColorSearch first = data.color_search("#1f3a5f,#ffffff", 3);
+  ASSERT_EQ(first.hits.size(), 3u);
+  EXPECT_EQ(first.hits[0].record.path, "/pics/0.png");
+  EXPECT_EQ(answer(first), cli);
+  EXPECT_THROW(data.color_search("#1f3a5f,navy", 3), UsageError);  // named before anything is read
+  std::filesystem::resize_file(feature_file(coll->dir(), kPaletteFeature), 0);
+  EXPECT_THROW(search_collection_colors(*coll, "#1f3a5f,#ffffff", 3), StoreError);  // a re-read fails now
+  EXPECT_EQ(answer(data.color_search("#1f3a5f,#ffffff", 3)), cli);
+  EXPECT_EQ(answer(data.color_search("#ffffff", 5)).find("/pics/2.png") != std::string::npos, true);
+  ASSERT_NE(data.palette(1), nullptr);  // the cards' palettes come from the same load
+  EXPECT_EQ(data.palette(1)->size(), 1u);
+  EXPECT_EQ(data.palette(99), nullptr);
+}
+
+// Without the palette feature a colour search says which command computes them; cards show none.
+TEST(Report, ColourSearchWithoutPalettesNamesTheIndexCommand) {
+  test::TempDir tmp("report-no-colours");
+  { Collection::open_or_create(tmp.path() / "c.irbis"); }
+  const auto coll = Collection::open(tmp.path() / "c.irbis");
+  ReportData data(*coll, ReportOptions{});
+  EXPECT_EQ(data.palette(0), nullptr);
+  try {
+    data.color_search("#ffffff", 3);
+    FAIL() << "no palettes, no answer";
+  } catch (const UsageError& e) {
+    EXPECT_NE(std::string(e.what()).find("irbis index"), std::string::npos) << e.what();
+  }
 }
 
 }  // namespace
