@@ -4,6 +4,7 @@
 # classifier trained on the files' own embeddings (two arbitrary classes: the timing does not
 # depend on them), then each build's Python module predicts every file in a fresh process
 # (network loading included, as a first call pays it), alternately ROUNDS times; wall and CPU
+# (the classifier is written by OLD's irbis: every build reads the older file format)
 # (user + sys) per run, and whether both builds' outputs are identical.
 # Usage: bench/python_predict_files.sh OLD_BUILD NEW_BUILD IMAGE_DIR [ROUNDS]
 set -euo pipefail
@@ -12,9 +13,9 @@ PY=/usr/bin/python3
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
 echo "machine: $(lscpu | grep 'Model name' | sed 's/.*: *//'), $(nproc) cores; load $(cut -d' ' -f1-3 /proc/loadavg)"
-"$NEW/irbis" index "$DIR" --into "$TMP/c.irbis" --features cnn >/dev/null
+"$OLD/irbis" index "$DIR" --into "$TMP/c.irbis" --features cnn >/dev/null
 find "$DIR" -maxdepth 1 -type f | sort | awk '{print $0 "," (NR % 2 ? "a" : "b")}' | sed '1i path,label' >"$TMP/labels.csv"
-"$NEW/irbis" train "$TMP/c.irbis" --labels "$TMP/labels.csv" --out "$TMP/c.clf" --input full --l2 1 >/dev/null
+"$OLD/irbis" train "$TMP/c.irbis" --labels "$TMP/labels.csv" --out "$TMP/c.clf" --input full --l2 1 >/dev/null
 cat >"$TMP/predict.py" <<'PYEOF'
 import sys, glob, irbis
 clf = irbis.Classifier.load(sys.argv[1])

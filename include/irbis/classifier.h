@@ -300,8 +300,8 @@ struct Classifier {
   // Class probabilities from each head's feature rows (features[h]: n rows of head h): the mean of
   // the heads' calibrated probabilities. UsageError when the counts differ.
   cv::Mat predict_proba(const std::vector<cv::Mat>& features) const;
-  // Rows of one head are {rows}: a bare matrix would convert to a vector of its rows (cv::Mat's
-  // conversion operator), so that call is refused at compile time.
+  // One head's rows go in as std::vector<cv::Mat>{rows}: a bare matrix (or {rows}) would convert to
+  // a vector of its elements through cv::Mat's conversion operator, so that call is refused.
   cv::Mat predict_proba(const cv::Mat& features) const = delete;
   // Index of a class name; throws UsageError listing the classes if unknown.
   int class_index(const std::string& name) const;
