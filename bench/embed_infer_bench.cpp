@@ -52,8 +52,11 @@ int main(int argc, char** argv) {
 
   std::vector<std::unique_ptr<irbis::Embedder>> emb;
   const irbis::ModelCard card = irbis::find_model(model);
-  for (int s = 0; s < streams; ++s) emb.push_back(std::make_unique<irbis::Embedder>(card));
-  // Engine and precision: $IRBIS_ENGINE / $IRBIS_PRECISION (irbis::default_inference).
+  // Engine and precision: $IRBIS_ENGINE / $IRBIS_PRECISION (irbis::default_inference); the threads
+  // of one forward pass: CV_THREADS (OpenCV's pool for OpenCV DNN, the OpenMP team for oneDNN).
+  irbis::InferenceOptions inference = irbis::default_inference();
+  inference.threads = std::max(1, cv_threads);
+  for (int s = 0; s < streams; ++s) emb.push_back(std::make_unique<irbis::Embedder>(card, inference));
   std::printf("engine %s (oneDNN isa %s)\n", emb[0]->inference_tag().c_str(), irbis::inference_isa().c_str());
 
   // Decode + preprocess, one thread, OpenCV's pool off (as a pipeline worker would run it).

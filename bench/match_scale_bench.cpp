@@ -13,14 +13,23 @@
 // cost of a real verification is measured on real photos when --photos SET is given (a
 // Copydays-style set: bench/make_copydays_set.py; pairs of an original and one of its edits, and
 // of two different originals, each decoded at 512 px and verified like `dupes` does), so the
-// totals are (measured seconds) + (verified pairs) x (measured CPU per pair).
+// totals are (measured seconds) + (verified pairs) x (measured CPU per pair); sure pairs' pixel
+// checks are counted and costed the same way. With --real-verify 1 each rule whose modelled
+// verification is at most --real-max-cpu seconds runs again with real work: every pair the counter
+// is asked about is also verified for real on real photos (RealWork), on the threads the run uses
+// (match: --threads query workers; dupes: verify_all), so wall and CPU are measured, not modelled.
+// --rules M[:G[:all]],... : the neighbourhood rules (VerifyPolicy cnn_stand_out M, growth G,
+// unvisited rivals with "all"); -1 = off.
 //   build/bench/match_scale_bench --n 100000 --queries 1000 --dir /tmp/match100k [--photos /tmp/h14set]
+//       [--rules -1,0.02,0.02:0.5:all] [--threads 2] [--real-verify 1]
 #include <algorithm>
 #include <functional>
 #include <bit>
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
+#include <memory>
+#include <mutex>
 #include <random>
 #include <set>
 #include <string>
@@ -127,6 +136,7 @@ void write_collection(const fs::path& dir, int64_t n, const cv::Mat& x, int dim,
 // images x per image + pairs x per pair.
 struct VerifyCost {
   double per_image = 0, per_pair_copy = 0, per_pair_other = 0;  // CPU seconds
+  double per_check_image = 0, per_check = 0;  // pixel check of a sure pair: grey decode per image, compare per pair
 };
 VerifyCost measure_verification(const fs::path& set, int pairs, int work_side) {
   VerifyCost cost;
@@ -185,19 +195,110 @@ VerifyCost measure_verification(const fs::path& set, int pairs, int work_side) {
                 1e3 * st.image_cpu_seconds / double(std::max<size_t>(1, st.images)), 1e3 * per_pair);
   }
   cost.per_image = images_cpu / double(std::max<size_t>(1, images));
+  // The pixel check of sure pairs (VerifyPolicy::check_sure_pixels) on the copy pairs: a grey decode
+  // per image (no keypoints), then the tile comparison per pair.
+  std::vector<fs::path> all;
+  for (int k = 0; k < pairs; ++k) {
+    const fs::path a = originals[size_t(k) % originals.size()];
+    const std::string stem = a.stem().string() + ".";
+    std::vector<fs::path> mine;
+    for (const auto& e : edits)
+      if (e.filename().string().rfind(stem, 0) == 0) mine.push_back(e);
+    if (!mine.empty()) all.push_back(a), all.push_back(mine[size_t(k) % mine.size()]);
+  }
+  irbis::PairVerifier checker(loader(all), vp, all.size() + 2);
+  const double c0 = process_cpu_seconds();
+  for (size_t k = 0; k + 1 < all.size(); k += 2) checker.check(uint32_t(k), uint32_t(k + 1));
+  const double cpu = process_cpu_seconds() - c0;
+  const irbis::PairVerifier::Stats st = checker.stats();
+  cost.per_check_image = st.image_cpu_seconds / double(std::max<size_t>(1, st.images));
+  cost.per_check = std::max(0.0, cpu - st.image_cpu_seconds) / double(std::max<size_t>(1, all.size() / 2));
+  std::printf("real pixel check at %d px grey: %zu copy pairs, %.1f ms CPU per image (decode), %.2f ms CPU per pair (compare)\n",
+              vp.work_side, all.size() / 2, 1e3 * cost.per_check_image, 1e3 * cost.per_check);
   return cost;
+}
+
+// A verifier that does the work of a real one while the counter decides: collection item i is
+// real photo i % photos (decoded at the work size, keypoints cached by item as PairVerifier does),
+// a query is a real photo decoded once per query. Its answers are thrown away: the synthetic
+// families decide (so the decisions, and the pairs verified, are the counter's), and the CPU and
+// wall are those of real verifications of that many pairs and images on real photos.
+struct RealWork {
+  std::vector<fs::path> photos;
+  irbis::VerifyParams vp;
+  std::unique_ptr<irbis::PairVerifier> verifier;
+  explicit RealWork(const fs::path& set) {
+    for (const char* sub : {"orig", "edit", "neg"})
+      for (auto& f : irbis::bench::sorted_files(set / sub)) photos.push_back(f);
+    reset();
+  }
+  void reset() {
+    verifier = std::make_unique<irbis::PairVerifier>([this](uint32_t i) { return decode(i); }, vp);
+  }
+  cv::Mat decode(size_t i) const {
+    irbis::DecodeOptions o;
+    o.min_side = vp.work_side;
+    return irbis::decode_image(irbis::read_file_bytes(photos[i % photos.size()].string(), uint64_t(1) << 31), o).rgb;
+  }
+  // The query's image, decoded once per query on its thread (match decodes a query once too).
+  const cv::Mat& query_image(size_t k) const {
+    thread_local size_t last = SIZE_MAX;
+    thread_local cv::Mat img;
+    if (last != k) img = decode(k * 7919 + 13), last = k;
+    return img;
+  }
+};
+
+// One neighbourhood rule to run (VerifyPolicy): stand-out margin, its growth, which rivals count.
+struct Rule {
+  double stand_out = 0.02, growth = 0;
+  bool all_rivals = false;
+  std::string name() const {
+    char b[96];
+    std::snprintf(b, sizeof b, "stand-out %.2f growth %.2f rivals %s", stand_out, growth, all_rivals ? "all" : "visited");
+    return stand_out < 0 ? std::string("stand-out off") : std::string(b);
+  }
+  void apply(irbis::VerifyPolicy& p) const {
+    p.cnn_stand_out = stand_out, p.cnn_stand_out_growth = growth, p.cnn_unvisited_rivals = all_rivals;
+  }
+};
+// "M[:G[:all|visited]]" per rule, comma-separated.
+std::vector<Rule> parse_rules(const std::string& v) {
+  std::vector<Rule> out;
+  for (size_t at = 0; at <= v.size();) {
+    const size_t comma = std::min(v.find(',', at), v.size());
+    const std::string one = v.substr(at, comma - at);
+    Rule r;
+    const size_t c1 = one.find(':');
+    r.stand_out = std::stod(one.substr(0, c1));
+    if (c1 != std::string::npos) {
+      const size_t c2 = one.find(':', c1 + 1);
+      r.growth = std::stod(one.substr(c1 + 1, c2 - c1 - 1));
+      if (c2 != std::string::npos) r.all_rivals = one.substr(c2 + 1) == "all";
+    }
+    out.push_back(r);
+    at = comma + 1;
+  }
+  return out;
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
   int64_t n = 100000;
-  int queries = 1000, verify_pairs = 40;
+  int queries = 1000, verify_pairs = 40, threads = 2;
+  double real_max_cpu = 150;
+  bool real = false;
+  std::string only;
   fs::path dir = "/tmp/irbis-match-scale", photos;
   double band_similarity = 1.0 - irbis::DupesParams{}.band.max_extra_distance;  // CNN pairs verified from here up
-  // VerifyPolicy::cnn_stand_out values, each run on the same collection and queries (-1 = off: every
-  // band pair is verified, the rule before the neighbourhood test).
-  std::vector<double> stand_outs{-1.0, irbis::VerifyPolicy{}.cnn_stand_out};
+  // Rules, each run on the same collection and queries (stand-out -1 = off: every band pair is
+  // verified, the rule before the neighbourhood test).
+  std::vector<Rule> rules{Rule{-1.0, 0, false}, Rule{}};
+  {
+    const irbis::VerifyPolicy d;
+    rules[1] = Rule{d.cnn_stand_out, d.cnn_stand_out_growth, d.cnn_unvisited_rivals};
+  }
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string a = argv[i], v = argv[i + 1];
     if (a == "--n") n = std::stoll(v);
@@ -206,31 +307,33 @@ int main(int argc, char** argv) {
     else if (a == "--photos") photos = v;
     else if (a == "--pairs") verify_pairs = std::stoi(v);
     else if (a == "--band-similarity") band_similarity = std::stod(v);
-    else if (a == "--stand-out") {
-      stand_outs.clear();
-      for (size_t at = 0; at <= v.size();) {
-        const size_t comma = std::min(v.find(',', at), v.size());
-        stand_outs.push_back(std::stod(v.substr(at, comma - at)));
-        at = comma + 1;
-      }
-    }
+    else if (a == "--threads") threads = std::stoi(v);
+    else if (a == "--real-verify") real = v == "1" || v == "yes";
+    else if (a == "--real-max-cpu") real_max_cpu = std::stod(v);
+    else if (a == "--only") only = v;  // "match" or "dupes": run that part alone
+    else if (a == "--stand-out" || a == "--rules") rules = parse_rules(v);
     else {
       std::cerr << "usage: match_scale_bench [--n N] [--queries Q] [--dir DIR] [--photos SET] [--pairs P] [--band-similarity S] "
-                   "[--stand-out M1,M2,...]\n";
+                   "[--rules M[:G[:all]],...] [--threads T] [--real-verify 1 [--real-max-cpu S]] [--only match|dupes]\n";
       return 2;
     }
   }
-  std::printf("cpu: %s, %u threads\n", irbis::bench::cpu_model().c_str(), std::thread::hardware_concurrency());
+  std::setvbuf(stdout, nullptr, _IOLBF, 0);  // lines as they come, also into a file
+  std::printf("cpu: %s, %u threads; match on %d threads\n", irbis::bench::cpu_model().c_str(), std::thread::hardware_concurrency(), threads);
   VerifyCost cost;
+  std::unique_ptr<RealWork> work;
   if (!photos.empty()) {
     cv::setNumThreads(1);  // one pair at a time on one core: CPU per pair without pool overhead
     cost = measure_verification(photos, verify_pairs, irbis::VerifyParams{}.work_side);
     cv::setNumThreads(-1);
+    if (real) work = std::make_unique<RealWork>(photos);
   }
   // A run's verification CPU: each distinct image once (kept in the cache), every pair (a quarter
-  // of them copies, the rest refused look-alikes: the band of a large collection is mostly those).
-  const auto verify_cpu = [&cost](size_t images, size_t pairs) {
-    return double(images) * cost.per_image + double(pairs) * (0.25 * cost.per_pair_copy + 0.75 * cost.per_pair_other);
+  // of them copies, the rest refused look-alikes: the band of a large collection is mostly those),
+  // and the pixel checks of sure pairs (a grey decode of each image, one comparison per pair).
+  const auto verify_cpu = [&cost](size_t images, size_t pairs, size_t check_images, size_t checks) {
+    return double(images) * cost.per_image + double(pairs) * (0.25 * cost.per_pair_copy + 0.75 * cost.per_pair_other) +
+           double(check_images) * cost.per_check_image + double(checks) * cost.per_check;
   };
 
   const irbis::ModelCard card = irbis::find_model(irbis::kDefaultModel);
@@ -244,6 +347,7 @@ int main(int argc, char** argv) {
   // ---- match
   irbis::MatchOptions mo;
   mo.band.max_extra_distance = float(1.0 - band_similarity);
+  mo.threads = threads;
   const bool index_on_disk = fs::exists(dir / irbis::kVectorIndexDir);
   double c0 = process_cpu_seconds();
   auto t0 = Clock::now();
@@ -294,81 +398,137 @@ int main(int argc, char** argv) {
     std::printf("mixture: a new image's nearest collection image at cosine %.3f on average; of its 10 nearest, %.1f >= 0.80 and %.1f >= 0.90\n",
                 top / probe, at80 / probe, at90 / probe);
   }
-  for (const double stand_out : stand_outs) {
-  mo.policy.cnn_stand_out = stand_out;
-  irbis::CollectionMatcher matcher_so(*coll, mo);
-  std::set<uint32_t> verified_images;
-  size_t verified = 0, matched_edits = 0, edits = 0, false_pairs = 0, pairs = 0;
-  std::vector<size_t> per_query_verified(6, 0);
-  c0 = process_cpu_seconds();
-  t0 = Clock::now();
-  for (int k = 0; k < queries; ++k) {
-    const int64_t fam = q_family[size_t(k)];
-    const size_t before = verified;
-    const irbis::MatchedQuery got = matcher_so.match(qs[size_t(k)], [&](const std::vector<uint32_t>& items) {
-      verified += items.size();  // confirmed when of the query's family
-      verified_images.insert(items.begin(), items.end());
-      std::vector<irbis::PairCheck> out;
-      for (uint32_t i : items) out.push_back({fam >= 0 && family[i] == fam, 50});
-      return out;
-    });
-    per_query_verified[std::min<size_t>(5, verified - before)]++;
-    edits += fam >= 0;
-    bool found = false;
-    for (const auto& m : got.matches) {
-      ++pairs;
-      const bool ok = fam >= 0 && family[m.index] == fam;
-      found |= ok;
-      false_pairs += !ok;
+  // The queries on `threads` threads (CollectionMatcher's batch match, as match_images runs them),
+  // the verifier a counter; with_work: the counter's pairs are also verified for real (RealWork).
+  const auto run_match = [&](const Rule& rule, bool with_work) {
+    mo.policy = irbis::VerifyPolicy{};
+    rule.apply(mo.policy);
+    irbis::CollectionMatcher matcher_so(*coll, mo);
+    std::mutex mu;
+    std::set<uint32_t> verified_images, checked_images;
+    size_t verified = 0, checked = 0, matched_edits = 0, edits = 0, false_pairs = 0, pairs = 0;
+    std::vector<size_t> per_query_verified(6, 0);
+    if (with_work) work->reset();
+    c0 = process_cpu_seconds();
+    t0 = Clock::now();
+    const std::vector<irbis::MatchedQuery> got = matcher_so.match(
+        qs,
+        [&](size_t k, const std::vector<uint32_t>& items) {
+          const int64_t fam = q_family[k];
+          if (with_work) work->verifier->verify_image(work->query_image(k), items);
+          std::lock_guard lk(mu);
+          verified += items.size();  // confirmed when of the query's family
+          verified_images.insert(items.begin(), items.end());
+          std::vector<irbis::PairCheck> out;
+          for (uint32_t i : items) out.push_back({fam >= 0 && family[i] == fam, 50});
+          return out;
+        },
+        [&](size_t k, const std::vector<uint32_t>& items) {
+          const int64_t fam = q_family[k];
+          if (with_work) work->verifier->check_image(work->query_image(k), items);
+          std::lock_guard lk(mu);
+          checked += items.size();
+          checked_images.insert(items.begin(), items.end());
+          std::vector<irbis::PixelCheck> out(items.size());
+          for (size_t e = 0; e < items.size(); ++e) out[e].agree = fam >= 0 && family[items[e]] == fam;
+          return out;
+        });
+    const double match_wall = since(t0), match_cpu = process_cpu_seconds() - c0;
+    size_t queries_verifying = 0, queries_looking = 0;
+    for (int k = 0; k < queries; ++k) {
+      const irbis::MatchedQuery& q = got[size_t(k)];
+      const int64_t fam = q_family[size_t(k)];
+      per_query_verified[std::min<size_t>(5, size_t(q.verified_pairs))]++;
+      queries_verifying += q.verified_pairs > 0;
+      queries_looking += q.verified_pairs > 0 || q.checked_pairs > 0;
+      edits += fam >= 0;
+      bool found = false;
+      for (const auto& m : q.matches) {
+        ++pairs;
+        const bool ok = fam >= 0 && family[m.index] == fam;
+        found |= ok;
+        false_pairs += !ok;
+      }
+      matched_edits += found;
     }
-    matched_edits += found;
-  }
-  const double match_wall = since(t0), match_cpu = process_cpu_seconds() - c0;
-  std::printf("match, stand-out %.2f: %d queries against %zu images: %.2f s wall, %.2f s CPU without verification; %zu pairs verified "
-              "(%zu distinct collection images; queries verifying 0/1/2/3/4/5: %zu/%zu/%zu/%zu/%zu/%zu); edits found %zu of %zu, pairs %zu (%zu false)\n",
-              stand_out, queries, records.size(), match_wall, match_cpu, verified, verified_images.size(), per_query_verified[0], per_query_verified[1],
-              per_query_verified[2], per_query_verified[3], per_query_verified[4], per_query_verified[5], matched_edits, edits,
-              pairs, false_pairs);
-  if (cost.per_image > 0)
-    std::printf("match, stand-out %.2f: + verification %.1f s CPU (%zu queries decoded + %zu collection images + %zu pairs) = %.1f s CPU\n",
-                stand_out, verify_cpu(verified ? size_t(queries) - per_query_verified[0] + verified_images.size() : 0, verified) ,
-                size_t(queries) - per_query_verified[0], verified_images.size(), verified,
-                match_cpu + verify_cpu(verified ? size_t(queries) - per_query_verified[0] + verified_images.size() : 0, verified));
+    std::printf("match, %s%s: %d queries against %zu images on %d threads: %.2f s wall, %.2f s CPU%s; %zu pairs verified "
+                "(%zu distinct collection images; queries verifying 0/1/2/3/4/5: %zu/%zu/%zu/%zu/%zu/%zu), %zu sure pairs pixel-checked; "
+                "edits found %zu of %zu, pairs %zu (%zu false)\n",
+                rule.name().c_str(), with_work ? ", REAL verification work" : "", queries, records.size(), threads, match_wall, match_cpu,
+                with_work ? " (decisions + real verification)" : " without verification", verified, verified_images.size(),
+                per_query_verified[0], per_query_verified[1], per_query_verified[2], per_query_verified[3], per_query_verified[4],
+                per_query_verified[5], checked, matched_edits, edits, pairs, false_pairs);
+    const double model = verify_cpu(verified ? queries_verifying + verified_images.size() : 0, verified,
+                                    checked ? queries_looking + checked_images.size() : 0, checked);
+    if (!with_work && cost.per_image > 0)
+      std::printf("match, %s: + modelled verification %.1f s CPU (%zu queries decoded + %zu collection images + %zu pairs + %zu checks) = %.1f s CPU\n",
+                  rule.name().c_str(), model, queries_verifying, verified_images.size(), verified, checked, match_cpu + model);
+    return model;
+  };
+  for (const Rule& rule : only == "dupes" ? std::vector<Rule>{} : rules) {
+    const double model = run_match(rule, false);
+    if (work && model <= real_max_cpu) run_match(rule, true);
   }
 
   // ---- dupes --cnn
-  for (const double stand_out : stand_outs) {
-  irbis::DupesParams dp;
-  dp.policy.cnn_stand_out = stand_out;
-  std::set<uint32_t> dupes_images;
-  dp.band.max_extra_distance = float(1.0 - band_similarity);
-  size_t dupes_verified = 0;
   std::vector<int64_t> item_family;
   for (const auto& r : coll->records(irbis::ImageStatus::ok)) item_family.push_back(family_of(r.path));
-  dp.band.verify = [&](uint32_t keep, uint32_t cand) {
-    ++dupes_verified;
-    dupes_images.insert(keep), dupes_images.insert(cand);
-    return irbis::PairCheck{item_family[keep] == item_family[cand], 50};
+  const auto run_dupes = [&](const Rule& rule, bool with_work) {
+    irbis::DupesParams dp;
+    rule.apply(dp.policy);
+    dp.band.max_extra_distance = float(1.0 - band_similarity);
+    std::mutex mu;
+    std::set<uint32_t> dupes_images, check_images;
+    std::set<std::pair<uint32_t, uint32_t>> verified_pairs, checked_pairs;
+    if (with_work) work->reset();
+    dp.band.verify = [&](uint32_t keep, uint32_t cand) {
+      if (with_work) work->verifier->verify(keep, cand);  // from its cache after verify_all
+      std::lock_guard lk(mu);
+      verified_pairs.insert({keep, cand});
+      dupes_images.insert(keep), dupes_images.insert(cand);
+      return irbis::PairCheck{item_family[keep] == item_family[cand], 50};
+    };
+    dp.band.check = [&](uint32_t keep, uint32_t cand) {
+      if (with_work) work->verifier->check(keep, cand);
+      std::lock_guard lk(mu);
+      checked_pairs.insert({keep, cand});
+      check_images.insert(keep), check_images.insert(cand);
+      irbis::PixelCheck c;
+      c.agree = item_family[keep] == item_family[cand];
+      return c;
+    };
+    if (with_work) {  // the real pairs verified in parallel, as find_collection_dupes' own verifier does
+      dp.band.verify_all = [&](const std::vector<std::pair<uint32_t, uint32_t>>& ps) { work->verifier->verify_all(ps); };
+      dp.band.check_all = [&](const std::vector<std::pair<uint32_t, uint32_t>>& ps) { work->verifier->check_all(ps); };
+    }
+    irbis::CnnDupesOptions cnn;
+    cnn.enabled = true;
+    c0 = process_cpu_seconds();
+    t0 = Clock::now();
+    const irbis::CollectionDupes d = irbis::find_collection_dupes(*coll, dp, cnn);
+    const double dupes_wall = since(t0), dupes_cpu = process_cpu_seconds() - c0;
+    size_t good = 0, bad = 0;
+    for (const auto& g : d.groups)
+      for (const auto& m : g.duplicates) (item_family[m.index] == item_family[g.keep] ? good : bad)++;
+    size_t edits_in_collection = 0;
+    for (size_t i = 0; i < item_family.size(); ++i) edits_in_collection += item_family[i] != family_of_self(d.records[i].path);
+    std::printf("dupes --cnn, %s%s: %zu images: %.2f s wall, %.2f s CPU%s; %zu pairs verified (%zu distinct images), "
+                "%zu sure pairs pixel-checked; %zu groups, %zu duplicates of their family (of %zu edits), %zu not\n",
+                rule.name().c_str(), with_work ? ", REAL verification work" : "", d.records.size(), dupes_wall, dupes_cpu,
+                with_work ? " (decisions + real verification)" : " without verification", verified_pairs.size(), dupes_images.size(),
+                checked_pairs.size(), d.groups.size(), good, edits_in_collection, bad);
+    if (with_work)
+      std::printf("dupes --cnn, %s: the real verifier ran %zu verifications and %zu pixel checks (the dry passes' lists)\n",
+                  rule.name().c_str(), work->verifier->pairs_verified(), work->verifier->pairs_checked());
+    const double model = verify_cpu(dupes_images.size(), verified_pairs.size(), check_images.size(), checked_pairs.size());
+    if (!with_work && cost.per_image > 0)
+      std::printf("dupes --cnn, %s: + modelled verification %.1f s CPU (%zu images + %zu pairs + %zu checks) = %.1f s CPU\n",
+                  rule.name().c_str(), model, dupes_images.size(), verified_pairs.size(), checked_pairs.size(), dupes_cpu + model);
+    return model;
   };
-  irbis::CnnDupesOptions cnn;
-  cnn.enabled = true;
-  c0 = process_cpu_seconds();
-  t0 = Clock::now();
-  const irbis::CollectionDupes d = irbis::find_collection_dupes(*coll, dp, cnn);
-  const double dupes_wall = since(t0), dupes_cpu = process_cpu_seconds() - c0;
-  size_t good = 0, bad = 0;
-  for (const auto& g : d.groups)
-    for (const auto& m : g.duplicates) (item_family[m.index] == item_family[g.keep] ? good : bad)++;
-  size_t edits_in_collection = 0;
-  for (size_t i = 0; i < item_family.size(); ++i) edits_in_collection += item_family[i] != family_of_self(d.records[i].path);
-  std::printf("dupes --cnn, stand-out %.2f: %zu images: %.2f s wall, %.2f s CPU without verification; %zu pairs verified "
-              "(%zu distinct images); %zu groups, %zu duplicates of their family (of %zu edits), %zu not\n",
-              stand_out, d.records.size(), dupes_wall, dupes_cpu, dupes_verified, dupes_images.size(), d.groups.size(), good,
-              edits_in_collection, bad);
-  if (cost.per_image > 0)
-    std::printf("dupes --cnn, stand-out %.2f: + verification %.1f s CPU (%zu images + %zu pairs) = %.1f s CPU\n", stand_out,
-                verify_cpu(dupes_images.size(), dupes_verified), dupes_images.size(), dupes_verified,
-                dupes_cpu + verify_cpu(dupes_images.size(), dupes_verified));
+  for (const Rule& rule : only == "match" ? std::vector<Rule>{} : rules) {
+    const double model = run_dupes(rule, false);
+    if (work && model <= real_max_cpu) run_dupes(rule, true);
   }
   return 0;
 }

@@ -36,5 +36,7 @@ std::string decode_error(std::span<const uint8_t> bytes, const DecodeOptions& op
 std::string decode_error(const std::vector<uint8_t>& bytes, const DecodeOptions& opts = {});
 // Mean absolute difference per channel; a test failure (and 1e9) when size or type differ.
 double mean_abs_diff(const cv::Mat& a, const cv::Mat& b);
+// Threads of this process now (OpenMP's pool threads stay alive after their team's region ends).
+int process_threads();
 
 }  // namespace irbis::test

@@ -313,14 +313,22 @@ struct Classifier {
 };
 
 // One network per head of a classifier, in head order (predicting files and explaining embed an
-// image with every head's model). Not thread-safe: one image at a time.
+// image with every head's model). Not thread-safe: one image at a time; workers keep one each.
 class ClassifierNetworks {
  public:
-  explicit ClassifierNetworks(const std::vector<ModelCard>& cards);  // builds one Embedder per card
+  // One Embedder per card, each with opts (engine, precision, oneDNN team size).
+  explicit ClassifierNetworks(const std::vector<ModelCard>& cards,
+                              const InferenceOptions& opts = default_inference());
   size_t size() const { return nets_.size(); }
   Embedder& operator[](size_t h) { return *nets_[h]; }
+  // The same networks again, each with its engine and precision (so the same weights) and a
+  // one-thread team: LIME's per-core copies.
+  std::unique_ptr<ClassifierNetworks> single_threaded_copy() const;
+  // Every network runs on oneDNN with a one-thread team (the case where per-core copies pay).
+  bool single_threaded_onednn() const;
 
  private:
+  ClassifierNetworks() = default;
   std::vector<std::unique_ptr<Embedder>> nets_;
 };
 

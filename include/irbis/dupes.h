@@ -91,6 +91,16 @@ struct VerifyPolicy {
   // nearer its original than anything unrelated (docs/dupes.md, "Which pairs are verified").
   // Negative = off (every band pair is verified, up to max_verified_per_item).
   double cnn_stand_out = 0.02;
+  // The margin grows as the pair's similarity falls deeper into the band: by this much per unit of
+  // similarity below cnn_stand_out_from (stand_out_margin). Copies sit mostly at >= 0.87 (only 30 %
+  // crops lower), while a chance neighbour of a dense collection sits at the band's edge among others
+  // about as close; a deep pair must stand out further. 0 = one margin over the whole band.
+  double cnn_stand_out_growth = 0.5;
+  double cnn_stand_out_from = 0.90;
+  // dupes: neighbours not visited yet count as rivals too (match counts every neighbour), when they
+  // are closer to the candidate than to the kept image and below the band with it (a sibling copy
+  // of the kept image visited later could still join it). false: only visited neighbours are rivals.
+  bool cnn_unvisited_rivals = true;
   // A sure hash or CNN pair (not byte-identical) counts only when the two images agree pixel for
   // pixel at a small size (compare_pixels, cheap: no keypoints); otherwise it is verified like a
   // band pair. Near-identical hashes and descriptors are what two frames of a static camera have
@@ -99,6 +109,11 @@ struct VerifyPolicy {
   // re-encodes, 25 % resizes: ~16 % of the sure copies of the calibration set) pay a verification.
   bool check_sure_pixels = true;
 };
+
+// The margin by which a CNN band pair at this similarity must stand out from its neighbourhood:
+// cnn_stand_out, plus cnn_stand_out_growth per unit of similarity below cnn_stand_out_from. Negative
+// when the rule is off.
+double stand_out_margin(double similarity, const VerifyPolicy& policy);
 
 // Whether a sure pair stays sure after its pixel check: the pixels agree, or they could not be
 // compared (a file gone or unreadable since indexing: the stored evidence decides, as without a check).

@@ -34,6 +34,7 @@ struct LimeOptions {
   int max_side = 512;         // the image is area-downscaled to at most this long side first
   double ruler = 10.0;        // SLIC compactness
   // Called after each scored batch (samples scored so far, of all): the scoring is most of the time.
+  // Batches are scored on one network per core (oneDNN), so this comes from those threads, one call at a time.
   std::function<void(int done, int total)> progress;
 };
 
@@ -51,6 +52,7 @@ struct LimeResult {
   int target = 0;                   // explained class
   std::vector<float> proba;         // classifier probabilities of the unperturbed image
   double intercept = 0, r2 = 0;     // local model
+  // perturb and infer: busy seconds summed over the scoring workers (one network per core).
   double seconds_segment = 0, seconds_perturb = 0, seconds_infer = 0, seconds_fit = 0, seconds_total = 0;
   int samples = 0;
 };

@@ -142,6 +142,11 @@ enum class Precision { automatic, fp32, bf16, int8 };
 struct InferenceOptions {
   InferenceEngine engine = InferenceEngine::automatic;
   Precision precision = Precision::automatic;
+  // oneDNN: threads of one forward pass (the network's OpenMP team, fixed when it is built). 1 is
+  // the scheme irbis uses: one single-threaded network per worker, images (or LIME samples) shared
+  // out between workers; a team waits at every layer's barrier and, on a busy machine, spins there
+  // (docs/models.md, "Threads"). OpenCV DNN runs on OpenCV's own pool (cv::setNumThreads).
+  int threads = 1;
 };
 // "auto" | "onednn" | "opencv" and "auto" | "fp32" | "bf16" | "int8"; throw UsageError otherwise.
 InferenceEngine parse_engine(const std::string& s);
@@ -171,7 +176,7 @@ std::string inference_isa();
 
 // --- inference ---
 // Runs a model on the CPU with the chosen engine. Not thread-safe: use one Embedder per thread.
-// cv::setNumThreads() controls the threads of one forward pass (both engines).
+// Threads of one forward pass: InferenceOptions::threads (oneDNN), cv::setNumThreads() (OpenCV DNN).
 class Embedder {
  public:
   // Loads the card's ONNX file; throws ModelError (with the setup step to run) if it is missing,
@@ -181,6 +186,8 @@ class Embedder {
   // The engine and precision in use (never automatic) and their tag, e.g. "onednn/bf16".
   InferenceEngine engine() const { return engine_; }
   Precision precision() const { return precision_; }
+  // The oneDNN network's team size (InferenceOptions::threads; 1 for OpenCV DNN, which uses OpenCV's pool).
+  int threads() const { return threads_; }
   std::string inference_tag() const;
   ~Embedder();
   Embedder(const Embedder&) = delete;
@@ -213,6 +220,7 @@ class Embedder {
   ModelCard card_;
   InferenceEngine engine_ = InferenceEngine::opencv;
   Precision precision_ = Precision::fp32;
+  int threads_ = 1;
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };

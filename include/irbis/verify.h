@@ -134,6 +134,8 @@ class PairVerifier {
  private:
   std::shared_ptr<Features> features(uint32_t i, bool keypoints = true);
   GeometricMatch verify_uncached(uint32_t a, uint32_t b);
+  // match_pair of two loaded images, its failure as the reason, its CPU counted in stats().
+  GeometricMatch match_counted(Features& a, Features& b);
   PixelCheck check_uncached(uint32_t a, uint32_t b);
   Loader load_;
   VerifyParams params_;

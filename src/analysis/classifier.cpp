@@ -1,7 +1,6 @@
 // Training (split, cross-validated regularisation, evaluation, out-of-fold predictions), the
 // classifier file and the inputs it reads.
 #include <algorithm>
-#include <atomic>
 #include <chrono>
 #include <cmath>
 #include <cstring>
@@ -9,7 +8,6 @@
 #include <fstream>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <sstream>
 #include <thread>
 
@@ -20,6 +18,7 @@
 #include "irbis/image.h"
 #include "irbis/scan.h"
 #include "irbis/text.h"
+#include "io/parallel_indices.h"
 
 namespace irbis {
 namespace fs = std::filesystem;
@@ -482,8 +481,21 @@ std::vector<ModelCard> Classifier::cards() const {
   return out;
 }
 
-ClassifierNetworks::ClassifierNetworks(const std::vector<ModelCard>& cards) {
-  for (const auto& c : cards) nets_.push_back(std::make_unique<Embedder>(c));
+ClassifierNetworks::ClassifierNetworks(const std::vector<ModelCard>& cards, const InferenceOptions& opts) {
+  for (const auto& c : cards) nets_.push_back(std::make_unique<Embedder>(c, opts));
+}
+
+std::unique_ptr<ClassifierNetworks> ClassifierNetworks::single_threaded_copy() const {
+  auto copy = std::unique_ptr<ClassifierNetworks>(new ClassifierNetworks());
+  for (const auto& e : nets_)
+    copy->nets_.push_back(std::make_unique<Embedder>(e->card(), InferenceOptions{e->engine(), e->precision(), 1}));
+  return copy;
+}
+
+bool ClassifierNetworks::single_threaded_onednn() const {
+  return std::all_of(nets_.begin(), nets_.end(), [](const auto& e) {
+    return e->engine() == InferenceEngine::onednn && e->threads() == 1;
+  });
 }
 
 int Classifier::class_index(const std::string& name) const {
@@ -820,42 +832,34 @@ std::vector<FilePrediction> predict_files(const Classifier& clf, const std::vect
   for (size_t h = 0; h < cards.size(); ++h) clf.heads[h].check_embedder(cards[h]);
   const int cores = std::max(1, int(std::thread::hardware_concurrency()));
   const int n = std::clamp(workers > 0 ? workers : cores, 1, int(paths.size()));
-  // The networks size their thread teams from OpenCV's count when they are built and run.
+  // One network per worker; with fewer workers than cores each forward pass gets the spare cores
+  // (OpenCV DNN through OpenCV's count, oneDNN through its team size).
   const int saved_threads = cv::getNumThreads();
   cv::setNumThreads(std::max(1, cores / n));
-  std::exception_ptr fatal;
+  InferenceOptions inference = default_inference();
+  inference.threads = std::max(1, cores / n);
   try {
     std::vector<std::unique_ptr<ClassifierNetworks>> nets;
-    for (int w = 0; w < n; ++w) nets.push_back(std::make_unique<ClassifierNetworks>(cards));  // one after another
-    std::atomic<size_t> next{0};
-    std::mutex mu;
-    const auto work = [&](ClassifierNetworks& worker_nets) {
-      for (size_t i; (i = next++) < paths.size();) {
-        try {
-          out[i].proba = predict_file(clf, worker_nets, paths[i]);
-        } catch (const IoError& e) {
-          out[i].error = e.what();
-          out[i].failure = std::current_exception();
-        } catch (const DecodeError& e) {
-          out[i].error = e.what();
-          out[i].failure = std::current_exception();
-        } catch (...) {  // not the file's fault (a model error): stop every worker, rethrow once
-          std::lock_guard lk(mu);
-          if (!fatal) fatal = std::current_exception();
-          next = paths.size();
-        }
+    for (int w = 0; w < n; ++w)  // one after another
+      nets.push_back(std::make_unique<ClassifierNetworks>(cards, inference));
+    // A file's own error stays in its row (with its exception, for Python's errors="raise"); any
+    // other (a model error) stops every worker.
+    parallel_indices(paths.size(), n, [&](int w, size_t i) {
+      try {
+        out[i].proba = predict_file(clf, *nets[size_t(w)], paths[i]);
+      } catch (const IoError& e) {
+        out[i].error = e.what();
+        out[i].failure = std::current_exception();
+      } catch (const DecodeError& e) {
+        out[i].error = e.what();
+        out[i].failure = std::current_exception();
       }
-    };
-    std::vector<std::thread> threads;
-    for (int w = 1; w < n; ++w) threads.emplace_back(work, std::ref(*nets[size_t(w)]));
-    work(*nets[0]);
-    for (auto& t : threads) t.join();
+    });
   } catch (...) {
     cv::setNumThreads(saved_threads);
     throw;
   }
   cv::setNumThreads(saved_threads);
-  if (fatal) std::rethrow_exception(fatal);
   return out;
 }
 

@@ -331,7 +331,7 @@ std::vector<DupeGroup> keep_centred_groups(std::span<const DupeItem> items, cons
   const float extra_band = extra ? (band_on ? std::max(extra_sure, p.band.max_extra_distance) : extra_sure) : 0.f;
   // Neighbours a little beyond the band count as rivals of a band pair (VerifyPolicy::cnn_stand_out):
   // a pair at the band's edge stands out only if nothing else is about as close, in the band or not.
-  const float extra_reach = extra_band + (band_on ? float(std::max(0.0, p.policy.cnn_stand_out)) : 0.f);
+  const float extra_reach = extra_band + (band_on ? float(std::max(0.0, stand_out_margin(1.0 - extra_band, p.policy))) : 0.f);
   const HashCandidates& hc = search->hc;
   const HashCandidates& dc = search->dc;
   // Extra pairs per item (both directions), within the band.
@@ -385,17 +385,22 @@ std::vector<DupeGroup> keep_centred_groups(std::span<const DupeItem> items, cons
     cand.erase(std::unique(cand.begin(), cand.end()), cand.end());
 
     // Does the pair (x, kept c) at CNN distance d stand out from x's neighbourhood
-    // (VerifyPolicy::cnn_stand_out)? A rival is a CNN neighbour y of x at least about as close as
-    // c that belongs elsewhere: already visited and not in c's group (kept itself, or a duplicate of
-    // another kept item), and closer to x than to c (a sibling copy of c kept apart, another frame
-    // or the stereo partner of c is nearer c and is no rival). Neighbours not visited yet are no
-    // rivals: a photo's other copies are often among them.
+    // (VerifyPolicy::cnn_stand_out, stand_out_margin)? A rival is a CNN neighbour y of x at least
+    // about as close as c that belongs elsewhere: not in c's group (kept itself, a duplicate of
+    // another kept item, or, with cnn_unvisited_rivals, not visited yet and below the band with c,
+    // so no copy of c by its CNN similarity), and closer to x than to c (a sibling copy of c,
+    // another frame or the stereo partner of c is nearer c and is no rival).
     const auto stands_out = [&](uint32_t x_, uint32_t c, double d) {
-      if (p.policy.cnn_stand_out < 0) return true;
+      const double margin = stand_out_margin(1.0 - d, p.policy);
+      if (margin < 0) return true;
       for (const auto& [y, dy] : extra_of[x_]) {
-        if (y == c || double(dy) > d + p.policy.cnn_stand_out + 1e-7) continue;
-        if (!is_kept[y] && (kept_of[y] == kNotDecided || kept_of[y] == c)) continue;
-        if (!extra->distance || extra->distance(y, c) > dy) return false;
+        if (y == c || double(dy) > d + margin + 1e-7) continue;
+        const bool visited = is_kept[y] || kept_of[y] != kNotDecided;
+        if (visited ? !is_kept[y] && kept_of[y] == c : !p.policy.cnn_unvisited_rivals) continue;
+        const float dyc = extra->distance ? extra->distance(y, c) : 1e30f;
+        // Not visited yet: a rival only if its CNN similarity cannot make it one of c's copies.
+        if (!visited && dyc <= extra_band + 1e-7f) continue;
+        if (dyc > dy) return false;
       }
       return true;
     };
@@ -566,6 +571,11 @@ std::vector<size_t> verification_order(std::span<const PairJudgement> pairs, con
   std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return pairs[a].strength < pairs[b].strength; });
   order.resize(std::min(order.size(), size_t(std::max(0, policy.max_verified_per_item))));
   return order;
+}
+
+double stand_out_margin(double similarity, const VerifyPolicy& policy) {
+  if (policy.cnn_stand_out < 0) return policy.cnn_stand_out;
+  return policy.cnn_stand_out + std::max(0.0, policy.cnn_stand_out_growth) * std::max(0.0, policy.cnn_stand_out_from - similarity);
 }
 
 const char* dupe_kind_name(DupeKind k) {

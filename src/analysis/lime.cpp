@@ -5,13 +5,18 @@
 #include <cctype>
 #include <chrono>
 #include <cmath>
+#include <exception>
+#include <memory>
+#include <mutex>
 #include <random>
+#include <thread>
 
 #include <opencv2/imgcodecs.hpp>  // the IMREAD_ / IMWRITE_ constants
 #include <opencv2/imgproc.hpp>
 #include <opencv2/ximgproc/slic.hpp>
 
 #include "io/opencv_codecs.h"
+#include "io/parallel_indices.h"
 #include "irbis/errors.h"
 #include "irbis/text.h"
 
@@ -217,36 +222,61 @@ LimeResult explain_image(const cv::Mat& rgb_in, ClassifierNetworks& nets, const 
   const cv::Mat Z = lime_masks(N, S, opts.seed);
   r.seconds_perturb += since(t);
 
-  // Score every sample.
+  // Score every sample: batches are shared out between one single-threaded set of networks per core
+  // (the one given and copies of it, each head's with its engine and precision; docs/models.md,
+  // "Threads"); every head scores every sample and their probabilities are averaged. A
+  // sample's score depends only on its mask, so the result is the same for any number of workers.
+  // A copy costs about as much as 15 int8 forward passes to build, so short runs keep one.
   cv::Mat proba(N, int(clf.classes.size()), CV_32F);
-  // Per head: the perturbed images preprocessed for its network (each model has its own input size).
-  std::vector<std::vector<cv::Mat>> batch(nets.size());
-  cv::Mat img(r.image.size(), CV_8UC3);
-  for (int start = 0; start < N; start += opts.batch) {
-    const int end = std::min(N, start + opts.batch);
-    t = Clock::now();
-    for (auto& b : batch) b.clear();
+  const int batches = (N + opts.batch - 1) / opts.batch;
+  const int cores = std::max(1, int(std::thread::hardware_concurrency()));
+  const bool copies = nets.single_threaded_onednn() && N >= 64;
+  const int workers = copies ? std::min(cores, batches) : 1;
+  std::vector<std::unique_ptr<ClassifierNetworks>> extra;
+  for (int w = 1; w < workers; ++w) extra.push_back(nets.single_threaded_copy());
+  std::vector<ClassifierNetworks*> worker_nets{&nets};
+  for (auto& e : extra) worker_nets.push_back(e.get());
+  struct WorkerBuffers {
+    // Per head: the perturbed images preprocessed for its network (each model has its own input size).
+    std::vector<std::vector<cv::Mat>> batch;
+    cv::Mat img;
+  };
+  std::vector<WorkerBuffers> buffers(worker_nets.size());
+  std::mutex mu;  // done, the progress callback and the timers (busy seconds summed over the workers)
+  int done = 0;
+  parallel_indices(size_t(batches), workers, [&](int w, size_t b) {
+    ClassifierNetworks& net = *worker_nets[size_t(w)];
+    auto& [batch, img] = buffers[size_t(w)];
+    img.create(r.image.size(), CV_8UC3);
+    batch.resize(net.size());
+    const int start = int(b) * opts.batch, end = std::min(N, start + opts.batch);
+    auto tb = Clock::now();
+    for (auto& head_batch : batch) head_batch.clear();
     for (int i = start; i < end; ++i) {
       const float* z = Z.ptr<float>(i);
       for (int y = 0; y < img.rows; ++y) {
         const int* l = r.labels.ptr<int>(y);
         const cv::Vec3b* a = r.image.ptr<cv::Vec3b>(y);
-        const cv::Vec3b* b = fill.ptr<cv::Vec3b>(y);
+        const cv::Vec3b* f = fill.ptr<cv::Vec3b>(y);
         cv::Vec3b* d = img.ptr<cv::Vec3b>(y);
-        for (int x = 0; x < img.cols; ++x) d[x] = z[l[x]] != 0.f ? a[x] : b[x];
+        for (int x = 0; x < img.cols; ++x) d[x] = z[l[x]] != 0.f ? a[x] : f[x];
       }
-      for (size_t h = 0; h < nets.size(); ++h) batch[h].push_back(nets[h].preprocess(img));
+      for (size_t h = 0; h < net.size(); ++h) batch[h].push_back(net[h].preprocess(img));
     }
-    r.seconds_perturb += since(t);
-    t = Clock::now();
+    const double perturb = since(tb);
+    tb = Clock::now();
     std::vector<cv::Mat> features;
-    for (size_t h = 0; h < nets.size(); ++h)
-      features.push_back(clf.heads[h].features_from_blocks(nets[h], nets[h].forward_blocks(batch[h])));
+    for (size_t h = 0; h < net.size(); ++h)
+      features.push_back(clf.heads[h].features_from_blocks(net[h], net[h].forward_blocks(batch[h])));
     const cv::Mat P = clf.predict_proba(features);
     P.copyTo(proba.rowRange(start, end));
-    r.seconds_infer += since(t);
-    if (opts.progress) opts.progress(end, N);
-  }
+    const double infer = since(tb);
+    std::lock_guard lk(mu);
+    r.seconds_perturb += perturb;
+    r.seconds_infer += infer;
+    done += end - start;
+    if (opts.progress) opts.progress(done, N);
+  });
 
   t = Clock::now();
   r.proba.assign(proba.ptr<float>(0), proba.ptr<float>(0) + proba.cols);

@@ -535,9 +535,14 @@ GeometricMatch PairVerifier::verify_uncached(uint32_t a, uint32_t b) {
     g.reason = !fa->error.empty() ? fa->error : fb->error;
     return g;
   }
+  return match_counted(*fa, *fb);
+}
+
+GeometricMatch PairVerifier::match_counted(Features& a, Features& b) {
+  GeometricMatch g;
   const double t0 = thread_cpu_seconds();
   try {
-    g = match_pair(*fa, *fb, params_);
+    g = match_pair(a, b, params_);
   } catch (const std::exception& e) {
     g = GeometricMatch{};
     g.reason = e.what();
@@ -574,21 +579,10 @@ std::vector<GeometricMatch> PairVerifier::verify_image(const cv::Mat& image, con
     for (int k = r.start; k < r.end; ++k) {
       const auto f = features(items[size_t(k)]);
       GeometricMatch& g = out[size_t(k)];
-      if (!f->error.empty()) {
+      if (!f->error.empty())
         g.reason = f->error;
-        continue;
-      }
-      const double t0 = thread_cpu_seconds();
-      try {
-        g = match_pair(q, *f, params_);
-      } catch (const std::exception& e) {
-        g = GeometricMatch{};
-        g.reason = e.what();
-      }
-      const double cpu = thread_cpu_seconds() - t0;
-      std::lock_guard lk(mu_);
-      ++stats_.pairs;
-      stats_.pair_cpu_seconds += cpu;
+      else
+        g = match_counted(q, *f);
     }
   });
   std::lock_guard lk(mu_);

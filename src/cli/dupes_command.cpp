@@ -30,6 +30,8 @@ void add_dupes_command(CLI::App& root, int& result) {
     double band_similarity = 1.0 - double(DupesParams{}.band.max_extra_distance);
     int max_verified = VerifyPolicy{}.max_verified_per_item;
     double stand_out = VerifyPolicy{}.cnn_stand_out;
+    double stand_out_growth = VerifyPolicy{}.cnn_stand_out_growth;
+    std::string rivals = VerifyPolicy{}.cnn_unvisited_rivals ? "all" : "visited";
   };
   auto o = std::make_shared<Opts>();
   cmd->add_option("collection", o->coll, "Collection directory")->required();
@@ -75,6 +77,16 @@ void add_dupes_command(CLI::App& root, int& result) {
                   "elsewhere is within this cosine of it (negative = verify every band pair)")
       ->capture_default_str()
       ->check(CLI::Range(-1.0, 1.0));
+  cmd->add_option("--stand-out-growth", o->stand_out_growth,
+                  "How much the --stand-out margin grows per unit of cosine below 0.90 (a pair deep in the band "
+                  "must stand out further)")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 10.0));
+  cmd->add_option("--rivals", o->rivals,
+                  "Which neighbours of an image can keep its CNN band pair from verification: visited (already "
+                  "grouped elsewhere) or all (those not looked at yet too)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"visited", "all"}));
   cmd->add_option("--model", o->model, "Which model's embeddings (with --cnn)")->capture_default_str();
   cmd->add_option("--index", o->index, "auto, exact or hnsw (with --cnn)")->capture_default_str();
   cmd->callback([o, &result] {
@@ -89,6 +101,8 @@ void add_dupes_command(CLI::App& root, int& result) {
     params.band.max_extra_distance = float(1.0 - o->band_similarity);
     params.policy.max_verified_per_item = o->max_verified;
     params.policy.cnn_stand_out = o->stand_out;
+    params.policy.cnn_stand_out_growth = o->stand_out_growth;
+    params.policy.cnn_unvisited_rivals = o->rivals == "all";
     CnnDupesOptions cnn;
     cnn.enabled = o->cnn;
     cnn.min_similarity = o->cnn_threshold;

@@ -49,6 +49,10 @@ void add_match_command(CLI::App& root, int& result) {
                   "elsewhere is within this cosine of it (negative = verify every band candidate)")
       ->capture_default_str()
       ->check(CLI::Range(-1.0, 1.0));
+  cmd->add_option("--stand-out-growth", o->match.policy.cnn_stand_out_growth,
+                  "How much the --stand-out margin grows per unit of cosine below 0.90")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 10.0));
   cmd->add_option("--model", o->match.model, "Which model's embeddings")->capture_default_str();
   cmd->add_option("--index", o->index, "auto, exact or hnsw")->capture_default_str();
   cmd->add_option("--format", o->format, "table, csv or json")->capture_default_str();

@@ -85,7 +85,7 @@ struct HeifMeta {
   std::span<const uint8_t> idat;  // as libheif reads it (below)
 };
 
-// An unsigned big-endian field of 0, 2, 4 or 8 bytes at *pos, advancing it; false past `end`.
+// An unsigned big-endian field of 0 to 8 bytes at *pos, advancing it; false past the end of p.
 bool read_be(std::span<const uint8_t> p, size_t* pos, int bytes, uint64_t* out) {
   if (*pos + size_t(bytes) > p.size()) return false;
   uint64_t v = 0;
@@ -114,6 +114,9 @@ void read_iloc(std::span<const uint8_t> p, HeifMeta* m) {
     loc.method = int(method & 15);
     if (!read_be(p, &pos, 2, &unused) || !read_be(p, &pos, base_size, &loc.base) || !read_be(p, &pos, 2, &extents))
       return;
+    // Extents of zero-width fields take no bytes and are all (0, 0), the whole source: keep one, so a
+    // small file cannot make this loop run 65535 times per item.
+    if (index_size + offset_size + length_size == 0) extents = std::min<uint64_t>(extents, 1);
     for (uint64_t e = 0; e < extents; ++e) {
       uint64_t offset = 0, length = 0;
       if (!read_be(p, &pos, index_size, &unused) || !read_be(p, &pos, offset_size, &offset) ||

@@ -1,5 +1,6 @@
 // Model card JSON and the model registry directory.
 #include <algorithm>
+#include <climits>
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
@@ -110,13 +111,28 @@ std::string ModelCard::to_json() const {
   return j.dump(2) + "\n";
 }
 
+namespace {
+// An integer field of a card: a JSON integer within int. nlohmann's get<int>() converts 1e31 or 4.7
+// unchecked (1e31: undefined behaviour, F15 in docs/reliability.md).
+int card_int(const json& v, const std::string& where, const std::string& field) {
+  if (!v.is_number_integer()) throw ModelError(where + ": " + field + " must be an integer");
+  const bool fits = v.is_number_unsigned() ? v.get<uint64_t>() <= uint64_t(INT_MAX)
+                                           : v.get<int64_t>() >= INT_MIN && v.get<int64_t>() <= INT_MAX;
+  if (!fits) throw ModelError(where + ": " + field + " is out of range");
+  return int(v.get<int64_t>());
+}
+int card_int(const json& obj, const char* key, int fallback, const std::string& where) {
+  return obj.contains(key) ? card_int(obj[key], where, key) : fallback;
+}
+}  // namespace
+
 ModelCard ModelCard::from_json(const std::string& text, const fs::path& origin) {
   std::string where = origin.empty() ? std::string("model card") : origin.string();
   ModelCard c;
   c.card_path = origin;
   try {
     json j = json::parse(text);
-    c.card_version = j.value("card_version", 1);
+    c.card_version = card_int(j, "card_version", 1, where);
     if (c.card_version != 1) throw ModelError(where + ": unsupported card_version " + std::to_string(c.card_version));
     c.name = j.at("name").get<std::string>();
     c.architecture = j.value("architecture", "");
@@ -132,23 +148,25 @@ ModelCard ModelCard::from_json(const std::string& text, const fs::path& origin) 
     c.onnx_sha256 = j["onnx"].value("sha256", "");
     const auto& in = j.at("input");
     c.input_tensor = in.value("tensor", "input");
-    c.input_size = in.at("size").get<int>();
+    c.input_size = card_int(in.at("size"), where, "input size");
     c.color_order = in.value("color_order", "RGB");
     c.pixel_scale = in.value("pixel_scale", 1.0 / 255.0);
     if (in.contains("mean")) c.mean = in["mean"].get<std::array<double, 3>>();
     if (in.contains("std")) c.std = in["std"].get<std::array<double, 3>>();
     for (const auto& b : j.at("blocks"))
-      c.blocks.push_back({b.at("name").get<std::string>(), b.at("tensor").get<std::string>(), b.at("dim").get<int>()});
+      c.blocks.push_back({b.at("name").get<std::string>(), b.at("tensor").get<std::string>(),
+                          card_int(b.at("dim"), where, "block dim")});
     c.descriptor = j.at("descriptor").at("blocks").get<std::vector<std::string>>();
     c.semantic_block = j.value("semantic_block", "");
     if (j.contains("outputs"))
       for (const auto& o : j["outputs"])
-        c.outputs.push_back({o.at("name").get<std::string>(), o.at("tensor").get<std::string>(), o.value("dim", 0)});
-    c.embedding_dim = j.at("embedding_dim").get<int>();
+        c.outputs.push_back({o.at("name").get<std::string>(), o.at("tensor").get<std::string>(),
+                             card_int(o, "dim", 0, where)});
+    c.embedding_dim = card_int(j.at("embedding_dim"), where, "embedding_dim");
     if (j.contains("int8")) {
       const auto& q = j["int8"];
       const auto& cal = q.at("calibration");
-      c.int8.photos = cal.value("photos", 0);
+      c.int8.photos = card_int(cal, "photos", 0, where);
       c.int8.photo_set = cal.value("photo_set", "");
       c.int8.method = cal.value("method", "");
       for (const auto& [tensor, r] : q.at("activation_ranges").items()) {

@@ -157,9 +157,7 @@ Precision auto_precision(const ModelCard& card) {
 ModelCard calibrate_int8(const ModelCard& card, const std::vector<cv::Mat>& rgb_photos, const std::string& photo_set) {
   IRBIS_THROW_IF_NOT(!rgb_photos.empty(), UsageError, "calibrate_int8: no photos");
   Embedder pre(card, {InferenceEngine::onednn, Precision::fp32});  // the preprocessing
-  const int threads = cv::getNumThreads();
-  cv::setNumThreads(1);  // one team for the observing network (it is rebuilt when this changes)
-  try {
+  {
     onednn::Network net(card, Precision::fp32, /*observe_ranges=*/true);
     std::vector<float> blocks(size_t(card.blocks_dim()));
     for (const auto& rgb : rgb_photos) net.run(pre.preprocess(rgb), blocks.data(), {});
@@ -169,11 +167,7 @@ ModelCard calibrate_int8(const ModelCard& card, const std::vector<cv::Mat>& rgb_
     out.int8.photo_set = photo_set;
     out.int8.method = "min and max of each activation tensor over the photos, oneDNN fp32";
     out.int8.ranges = net.observed_ranges();
-    cv::setNumThreads(threads);
     return out;
-  } catch (...) {
-    cv::setNumThreads(threads);
-    throw;
   }
 }
 
@@ -195,9 +189,11 @@ Embedder::Embedder(const ModelCard& card, const InferenceOptions& opts) : card_(
   if (opts.engine != InferenceEngine::opencv) {
     Precision p = opts.precision == Precision::automatic ? auto_precision(card_) : opts.precision;
     try {
-      impl_->onednn = std::make_unique<onednn::Network>(card_, p);
+      IRBIS_THROW_IF_NOT(opts.threads >= 1, UsageError, "inference needs at least one thread");
+      impl_->onednn = std::make_unique<onednn::Network>(card_, p, /*observe_ranges=*/false, opts.threads);
       engine_ = InferenceEngine::onednn;
       precision_ = p;
+      threads_ = opts.threads;
       return;
     } catch (const ModelError&) {
       // auto falls back to OpenCV DNN for graphs (or precisions) oneDNN does not cover

@@ -9,7 +9,19 @@
 
 namespace irbis::ir {
 
+namespace {
+// Window sizes come from model files: bounded so that no product below overflows and no stride
+// divides by zero (F16: a Conv2D with strides [0, 1], SIGFPE before).
+constexpr int kMaxWindow = 4096;
+void check_window(int k, int s, int d) {
+  if (k < 1 || k > kMaxWindow || s < 1 || s > kMaxWindow || d < 1 || d > kMaxWindow)
+    throw ModelError("importer: kernel " + std::to_string(k) + ", stride " + std::to_string(s) + ", dilation " +
+                     std::to_string(d) + ": each must be 1.." + std::to_string(kMaxWindow));
+}
+}  // namespace
+
 std::array<int, 2> same_pads(int in, int k, int s, int d) {
+  check_window(k, s, d);
   int out = (in + s - 1) / s;
   int eff = (k - 1) * d + 1;
   int total = std::max((out - 1) * s + eff - in, 0);
@@ -17,6 +29,8 @@ std::array<int, 2> same_pads(int in, int k, int s, int d) {
 }
 
 int conv_out(int in, int k, int s, int d, int pad_total) {
+  check_window(k, s, d);
+  if (pad_total < 0 || pad_total > 2 * kMaxWindow) throw ModelError("importer: padding " + std::to_string(pad_total) + " out of range");
   int eff = (k - 1) * d + 1;
   return (in + pad_total - eff) / s + 1;
 }
@@ -37,8 +51,24 @@ Shape Graph::infer(const Node& n) const {
   const Shape& x = shape(n.inputs[0]);
   Shape y = x;
   const std::string& op = n.op;
+  // A converter builds the parameters from a model file's weights: they must fit the input, since
+  // folding, export and inference index them by these shapes (a TF.js Conv2D given a 2-D kernel
+  // read past its shape: F14 in docs/reliability.md).
+  const auto volume = [](const std::vector<int64_t>& s) {
+    int64_t v = 1;
+    for (int64_t d : s) v = d <= 0 || v > INT32_MAX / d ? -1 : v * d;
+    return v;
+  };
+  const auto fits = [&](bool ok, const std::string& what) {
+    if (!ok) throw ModelError("importer: " + op + " '" + n.output + "': " + what);
+  };
   if (op == "Conv") {
     if (x.flat) throw ModelError("importer: Conv '" + n.output + "' on a 2-D tensor");
+    const std::vector<int64_t>& ws = n.weight_shape;
+    fits(ws.size() == 4 && volume(ws) > 0 && size_t(volume(ws)) == n.weight.size(), "weights do not match their shape");
+    fits(n.group >= 1 && ws[1] * n.group == x.c, "weights for " + std::to_string(ws[1] * n.group) + " input channels, the input has " + std::to_string(x.c));
+    fits(n.kernel[0] == ws[2] && n.kernel[1] == ws[3], "kernel size differs from the weights'");
+    fits(n.bias.empty() || n.bias.size() == size_t(ws[0]), "bias of another size than the output channels");
     y.c = int(n.weight_shape[0]);
     y.h = conv_out(x.h, n.kernel[0], n.stride[0], n.dilation[0], n.pads[0] + n.pads[2]);
     y.w = conv_out(x.w, n.kernel[1], n.stride[1], n.dilation[1], n.pads[1] + n.pads[3]);
@@ -46,6 +76,8 @@ Shape Graph::infer(const Node& n) const {
     y.h = conv_out(x.h, n.kernel[0], n.stride[0], 1, n.pads[0] + n.pads[2]);
     y.w = conv_out(x.w, n.kernel[1], n.stride[1], 1, n.pads[1] + n.pads[3]);
   } else if (op == "Pad") {
+    for (int p : n.pads)
+      fits(p >= 0 && p <= kMaxWindow, "padding " + std::to_string(p) + " out of range");
     y.h = x.h + n.pads[0] + n.pads[2];
     y.w = x.w + n.pads[1] + n.pads[3];
   } else if (op == "GlobalAveragePool") {
@@ -58,9 +90,17 @@ Shape Graph::infer(const Node& n) const {
   } else if (op == "Transpose") {
     y = Shape{x.h, x.w, x.c, false};  // only perm {0, 2, 3, 1} (NCHW -> NHWC) is emitted
   } else if (op == "Gemm") {
+    const std::vector<int64_t>& ws = n.weight_shape;
+    fits(ws.size() == 2 && volume(ws) > 0 && size_t(volume(ws)) == n.weight.size(), "weights do not match their shape");
+    fits(x.flat && ws[1] == x.c, "weights for " + std::to_string(ws[1]) + " inputs, the input has " + std::to_string(x.c));
+    fits(n.bias.empty() || n.bias.size() == size_t(ws[0]), "bias of another size than the outputs");
     y = Shape{int(n.weight_shape[0]), 1, 1, true};
+  } else if (op == "BatchNormalization") {
+    const size_t c = size_t(x.c);
+    fits(n.bn_gamma.size() == c && n.bn_beta.size() == c && n.bn_mean.size() == c && n.bn_var.size() == c,
+         "parameters of another size than the " + std::to_string(c) + " channels");
   } else if (op == "Add" || op == "Mul" || op == "Sub" || op == "Clip" || op == "Relu" || op == "Softmax" ||
-             op == "Identity" || op == "BatchNormalization" || op == "Sigmoid") {
+             op == "Identity" || op == "Sigmoid") {
     // same shape as the first input
   } else {
     throw ModelError("importer: cannot infer the shape of op " + op);

@@ -349,15 +349,16 @@ struct Network::Impl {
   }
 };
 
-Network::Network(const ModelCard& card, Precision precision, bool observe_ranges)
+Network::Network(const ModelCard& card, Precision precision, bool observe_ranges, int threads)
     : card_(card), precision_(precision), observe_(observe_ranges) {
+  IRBIS_THROW_IF_NOT(threads >= 1, UsageError, "the oneDNN engine needs at least one thread");
   if (precision != Precision::bf16 && precision != Precision::fp32 && precision != Precision::int8)
     throw UsageError("the oneDNN engine runs fp32, bf16 or int8");
   if (observe_ && precision != Precision::fp32) throw UsageError("activation ranges are measured in fp32");
   if (precision == Precision::int8 && card.int8.empty())
     throw ModelError("model '" + card.name + "' has no int8 calibration; run `irbis model calibrate " + card.name +
                      "` (scripts/import_models.sh does it for the default models)");
-  build(std::max(1, cv::getNumThreads()));
+  build(threads);
 }
 
 void Network::build(int threads) {
@@ -892,21 +893,8 @@ const std::map<std::string, std::pair<float, float>>& Network::observed_ranges()
 void Network::run(const cv::Mat& input, float* blocks_row, const std::vector<float*>& outputs) {
   IRBIS_THROW_IF_NOT(input.type() == CV_32FC3 && input.isContinuous(), UsageError,
                      "oneDNN engine: the input must be a continuous CV_32FC3 image");
-  const int threads = std::max(1, cv::getNumThreads());
-  if (threads != threads_) {
-    // Keep the previous build too: a caller that alternates (serve's thumbnails set one thread
-    // for a moment) does not rebuild every time.
-    if (other_ && other_threads_ == threads) {
-      std::swap(impl_, other_);
-      std::swap(threads_, other_threads_);
-    } else {
-      other_ = std::move(impl_);
-      other_threads_ = threads_;
-      build(threads);
-    }
-  }
   Impl& I = *impl_;
-  const ScopedOmpThreads team(threads);
+  const ScopedOmpThreads team(threads_);
   I.input_mem.set_data_handle(const_cast<uchar*>(input.data));
   for (auto& s : I.steps) {
     if (s.host) {

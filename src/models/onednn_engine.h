@@ -26,18 +26,18 @@ bool cpu_has_native_int8();
 bool cpu_has_amx();
 
 // One network for one card at one precision (fp32, bf16 or int8), batch 1. Not thread-safe: one per
-// worker. Threads of one forward pass: cv::getNumThreads() at the time of run(), applied to the
-// calling thread's OpenMP team (oneDNN's Debian build uses OpenMP), so a worker with
-// cv::setNumThreads(1) runs single-threaded and never starts a pool of its own. oneDNN fixes a
-// primitive's team size when it is created, so the primitives are rebuilt when that count changes
-// (once per worker: a team planned for 2 threads on a busy core spins at every barrier).
+// worker. Threads of one forward pass: `threads`, the calling thread's OpenMP team while it is
+// built and run (oneDNN's Debian build uses OpenMP; oneDNN fixes a primitive's team when it is
+// created). 1 (one network per worker) never starts an OpenMP pool; a larger team waits at every
+// layer's barrier, and on a busy machine its threads spin there (docs/models.md, "Threads"). The
+// caller's own OpenMP thread count is restored after each build and run.
 class Network {
  public:
   // Throws ModelError naming the operator when the graph has one the engine does not cover, and
   // when oneDNN has no implementation for the precision on this CPU. int8 needs the card's
   // calibration (card.int8; ModelError without it). observe_ranges (fp32 only): every run also
   // records the min and max of each activation tensor (observed_ranges(), for calibrate_int8).
-  Network(const ModelCard& card, Precision precision, bool observe_ranges = false);
+  Network(const ModelCard& card, Precision precision, bool observe_ranges = false, int threads = 1);
   ~Network();
   Network(const Network&) = delete;
   Network& operator=(const Network&) = delete;
@@ -59,10 +59,8 @@ class Network {
   ModelCard card_;
   Precision precision_;
   bool observe_ = false;
-  int threads_ = 0;
+  int threads_ = 1;
   std::unique_ptr<Impl> impl_;
-  int other_threads_ = 0;
-  std::unique_ptr<Impl> other_;  // the build for the previous thread count
 };
 
 }  // namespace irbis::onednn

@@ -22,6 +22,8 @@ struct Model {
   std::map<std::string, Weight> weights;
   bool is_graph_model() const;
   const Weight& weight(const std::string& name) const;  // throws ModelError naming it
+  // The same, and it must have `rank` dimensions (a converter indexes its shape).
+  const Weight& weight(const std::string& name, size_t rank) const;
 };
 
 // Reads model.json and the weight files its manifest names (joined in `paths` order).

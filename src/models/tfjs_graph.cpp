@@ -184,7 +184,7 @@ Converted convert_graph_model(const Model& m) {
     } else if (op == "Conv2D" || op == "_FusedConv2D" || op == "DepthwiseConv2dNative" ||
                op == "FusedDepthwiseConv2dNative") {
       bool depthwise = op.find("Depthwise") != std::string::npos;
-      const Weight& w = m.weight(t.inputs.at(1));
+      const Weight& w = m.weight(t.inputs.at(1), 4);
       std::string x = tensor(t.inputs.at(0));
       ir::Node n;
       n.op = "Conv";
@@ -274,7 +274,7 @@ Converted convert_graph_model(const Model& m) {
       if (t.b("transpose_a")) throw ModelError("graph model: " + t.name + ": transpose_a is not supported");
       std::string x = tensor(t.inputs.at(0));
       if (!g.shape(x).flat) throw ModelError("graph model: " + t.name + ": MatMul on a 4-D tensor");
-      const Weight& w = m.weight(t.inputs.at(1));
+      const Weight& w = m.weight(t.inputs.at(1), 2);
       ir::Node n;
       n.op = "Gemm";
       n.inputs = {x};

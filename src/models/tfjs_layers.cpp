@@ -1,4 +1,6 @@
 // TF.js Keras layers model (model_config JSON, NHWC) -> ir::Graph (NCHW).
+#include <climits>
+
 #include "irbis/errors.h"
 #include "models/tfjs.h"
 
@@ -7,10 +9,20 @@ using nlohmann::json;
 
 namespace {
 
+// An integer of model.json: a JSON integer within int (nlohmann's get<int>() converts 1e31 or 4.7
+// unchecked, F15's class); anything else is a ModelError.
+int int_of(const json& v) {
+  if (!v.is_number_integer() || (v.is_number_unsigned() ? v.get<uint64_t>() > uint64_t(INT_MAX)
+                                                        : v.get<int64_t>() < INT_MIN || v.get<int64_t>() > INT_MAX))
+    throw ModelError("layers model: " + v.dump() + " where an integer was expected");
+  return int(v.get<int64_t>());
+}
+int int_of(const json& obj, const char* key, int fallback) { return obj.contains(key) ? int_of(obj[key]) : fallback; }
+
 std::array<int, 2> pair_of(const json& v, int def) {
   if (v.is_null()) return {def, def};
-  if (v.is_number()) return {v.get<int>(), v.get<int>()};
-  return {v.at(0).get<int>(), v.at(1).get<int>()};
+  if (v.is_number()) return {int_of(v), int_of(v)};
+  return {int_of(v.at(0)), int_of(v.at(1))};
 }
 
 }  // namespace
@@ -35,7 +47,7 @@ Converted convert_layers_model(const Model& m) {
   if (bis.size() != 4 || bis[1].is_null() || bis[2].is_null())
     throw ModelError("layers model: input must be NHWC with a fixed size");
   std::string in_name = input_layer->at("config").value("name", input_layer->value("name", "input"));
-  Converted out{ir::Graph(in_name, ir::Shape{bis[3].get<int>(), bis[1].get<int>(), bis[2].get<int>(), false}),
+  Converted out{ir::Graph(in_name, ir::Shape{int_of(bis[3]), int_of(bis[1]), int_of(bis[2]), false}),
                 in_name, "", "", {}, {}};
   ir::Graph& g = out.graph;
   auto tensor = [&](const std::string& n) { return out.resolve(n); };
@@ -82,7 +94,7 @@ Converted convert_layers_model(const Model& m) {
     const json& inbound = l.at("inbound_nodes");
     if (inbound.size() != 1) throw ModelError("layers model: " + name + ": shared layers are not supported");
     for (const auto& i : inbound[0]) {
-      if (i.at(1).get<int>() != 0 || i.at(2).get<int>() != 0)
+      if (int_of(i.at(1)) != 0 || int_of(i.at(2)) != 0)
         throw ModelError("layers model: " + name + ": multi-output inputs are not supported");
       ins.push_back(tensor(i.at(0).get<std::string>()));
     }
@@ -99,17 +111,17 @@ Converted convert_layers_model(const Model& m) {
       n.inputs = {x};
       n.output = name;
       if (p.is_number()) {
-        int v = p.get<int>();
+        int v = int_of(p);
         n.pads = {v, v, v, v};
       } else if (p.at(0).is_number()) {
-        n.pads = {p[0].get<int>(), p[1].get<int>(), p[0].get<int>(), p[1].get<int>()};
+        n.pads = {int_of(p[0]), int_of(p[1]), int_of(p[0]), int_of(p[1])};
       } else {
-        n.pads = {p[0][0].get<int>(), p[1][0].get<int>(), p[0][1].get<int>(), p[1][1].get<int>()};
+        n.pads = {int_of(p[0][0]), int_of(p[1][0]), int_of(p[0][1]), int_of(p[1][1])};
       }
       g.add(std::move(n));
     } else if (type == "Conv2D" || type == "DepthwiseConv2D") {
       bool depthwise = type == "DepthwiseConv2D";
-      const Weight& w = m.weight(name + (depthwise ? "/depthwise_kernel" : "/kernel"));
+      const Weight& w = m.weight(name + (depthwise ? "/depthwise_kernel" : "/kernel"), 4);
       int64_t kh = w.shape[0], kw = w.shape[1], ci = w.shape[2], co = w.shape[3];
       ir::Node n;
       n.op = "Conv";
@@ -130,7 +142,7 @@ Converted convert_layers_model(const Model& m) {
               for (int64_t o = 0; o < co; ++o)
                 n.weight[((o * ci + i) * kh + y) * kw + xx] = w.values[((y * kw + xx) * ci + i) * co + o];
         n.weight_shape = {co, ci, kh, kw};
-        if (c.value("groups", 1) != 1) throw ModelError("layers model: " + name + ": grouped Conv2D is not supported");
+        if (int_of(c, "groups", 1) != 1) throw ModelError("layers model: " + name + ": grouped Conv2D is not supported");
       }
       if (c.value("use_bias", true)) n.bias = m.weight(name + "/bias").values;
       window(n, c, g.shape(x), {int(kh), int(kw)}, pair_of(c.value("strides", json()), 1),
@@ -140,7 +152,7 @@ Converted convert_layers_model(const Model& m) {
       g.add(std::move(n));
       if (act != "linear") activation(name + "/conv", name, act);
     } else if (type == "BatchNormalization") {
-      int axis = c.value("axis", -1);
+      int axis = int_of(c, "axis", -1);
       if (axis != -1 && axis != 3) throw ModelError("layers model: " + name + ": BatchNormalization only on channels");
       int ch = g.shape(x).c;
       ir::Node n;
@@ -181,7 +193,7 @@ Converted convert_layers_model(const Model& m) {
         acc = g.add(std::move(n));
       }
     } else if (type == "Concatenate") {
-      int axis = c.value("axis", -1);
+      int axis = int_of(c, "axis", -1);
       if (axis != -1 && axis != 3) throw ModelError("layers model: " + name + ": only channel concatenation is supported");
       ir::Node n;
       n.op = "Concat";
@@ -230,7 +242,7 @@ Converted convert_layers_model(const Model& m) {
       g.add(std::move(f));
     } else if (type == "Dense") {
       if (!g.shape(x).flat) throw ModelError("layers model: " + name + ": Dense on a 4-D tensor");
-      const Weight& w = m.weight(name + "/kernel");
+      const Weight& w = m.weight(name + "/kernel", 2);
       int64_t rows = w.shape[0], cols = w.shape[1];
       ir::Node n;
       n.op = "Gemm";

@@ -21,6 +21,14 @@ const Weight& Model::weight(const std::string& name) const {
   return it->second;
 }
 
+const Weight& Model::weight(const std::string& name, size_t rank) const {
+  const Weight& w = weight(name);
+  if (w.shape.size() != rank)
+    throw ModelError(dir.string() + ": weight '" + name + "' has " + std::to_string(w.shape.size()) +
+                     " dimensions, its layer needs " + std::to_string(rank));
+  return w;
+}
+
 namespace {
 std::string read_all(const fs::path& p) {
   std::ifstream in(p, std::ios::binary);

@@ -152,8 +152,8 @@ CollectionDupes find_collection_dupes(const Collection& coll, const DupesParams&
   extra.max_distance = float(1.0 - cnn.min_similarity);
   // Down to the band's edge, and by the stand-out margin beyond it: those neighbours can only be
   // rivals of a band pair (VerifyPolicy::cnn_stand_out), never matches.
-  const double min_pair_similarity = 1.0 - std::max(double(extra.max_distance), double(params.band.max_extra_distance)) -
-                                     (band ? std::max(0.0, params.policy.cnn_stand_out) : 0.0);
+  const double band_edge = 1.0 - std::max(double(extra.max_distance), double(params.band.max_extra_distance));
+  const double min_pair_similarity = band_edge - (band ? std::max(0.0, stand_out_margin(band_edge, params.policy)) : 0.0);
   const auto knn = vs->self_knn(cnn.neighbours);
   // Neighbour lists are not symmetric: b may be among a's nearest while a is not among b's (a crop
   // next to a photo with many copies: the photo's list holds only its copies). Every listed pair

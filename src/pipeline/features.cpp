@@ -148,7 +148,7 @@ class ImageProducer final : public FeatureProducer {
 class EmbedderPool {
  public:
   explicit EmbedderPool(std::unique_ptr<Embedder> first)
-      : card_(first->card()), inference_{first->engine(), first->precision()} {
+      : card_(first->card()), inference_{first->engine(), first->precision(), first->threads()} {
     free_.push_back(std::move(first));
   }
   const Embedder& any() const { return *free_.front(); }
@@ -180,7 +180,7 @@ class EmbedderPool {
 
  private:
   ModelCard card_;
-  InferenceOptions inference_;  // every copy runs the engine and precision of the first
+  InferenceOptions inference_;  // every copy runs the engine, precision and team size of the first
   std::mutex mu_;
   std::vector<std::unique_ptr<Embedder>> free_;
   size_t prepared_ = 0;  // free_[0, prepared_) have run once (prepare runs before any lease)

@@ -59,9 +59,8 @@ IndexReport index_collection(Collection& coll, const IndexParams& params) {
   rep.problems = scanned.problems;
   const FilePlan files = plan_files(coll, roots, scanned);
   rep.unchanged = files.unchanged;
-  const int cores = int(std::max(1u, std::thread::hardware_concurrency()));
-  const int threads = params.threads > 0 ? params.threads : cores;
-  OpenCvThreads cv_threads(cores, threads);  // the run's until the rows are committed
+  const int threads = index_workers(params);
+  OpenCvThreads cv_threads(int(std::max(1u, std::thread::hardware_concurrency())), threads);  // the run's until the rows are committed
   // Everything that can fail on a model is checked before the collection is touched.
   FeaturePlan features = plan_features(coll, params);
   rep.also_computed = features.also_computed;

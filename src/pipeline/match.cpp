@@ -5,9 +5,7 @@
 #include <algorithm>
 #include <bit>
 #include <chrono>
-#include <atomic>
 #include <map>
-#include <mutex>
 #include <optional>
 #include <thread>
 
@@ -18,6 +16,7 @@
 #include "irbis/pipeline.h"
 #include "irbis/scan.h"
 #include "irbis/verify.h"
+#include "io/parallel_indices.h"
 #include "pipeline/impl/feature_producer.h"
 #include "pipeline/impl/opencv_threads.h"
 #include "pipeline/impl/produce.h"
@@ -85,31 +84,6 @@ namespace {
 int worker_count(int threads, size_t jobs) {
   const int cores = int(std::max(1u, std::thread::hardware_concurrency()));
   return int(std::clamp<size_t>(size_t(threads > 0 ? threads : cores), 1, std::max<size_t>(1, jobs)));
-}
-
-// Runs work(i) for i in [0, n) on `workers` threads (the calling thread is one), each taking the
-// next index; the first exception stops the others and is rethrown.
-template <class Work>
-void run_workers(size_t n, int workers, const Work& work) {
-  std::atomic<size_t> next{0};
-  std::mutex mu;
-  std::exception_ptr error;
-  const auto loop = [&] {
-    for (size_t i; (i = next++) < n;) {
-      try {
-        work(i);
-      } catch (...) {
-        std::lock_guard lk(mu);
-        if (!error) error = std::current_exception();
-        next = n;
-      }
-    }
-  };
-  std::vector<std::thread> pool;
-  for (int w = 1; w < workers; ++w) pool.emplace_back(loop);
-  loop();
-  for (auto& t : pool) t.join();
-  if (error) std::rethrow_exception(error);
 }
 
 }  // namespace
@@ -251,7 +225,7 @@ MatchedQuery CollectionMatcher::match(const MatchQuery& query, const QueryVerifi
 std::vector<MatchedQuery> CollectionMatcher::match(std::span<const MatchQuery> queries, const BatchQueryVerifier& verify,
                                                    const BatchQueryPixelCheck& check) {
   std::vector<MatchedQuery> out(queries.size());
-  run_workers(queries.size(), worker_count(impl_->o.threads, queries.size()), [&](size_t k) {
+  parallel_indices(queries.size(), worker_count(impl_->o.threads, queries.size()), [&](int, size_t k) {
     const QueryVerifier v = [&](const std::vector<uint32_t>& items) { return verify(k, items); };
     QueryPixelCheck c;
     if (check) c = [&](const std::vector<uint32_t>& items) { return check(k, items); };
@@ -346,10 +320,11 @@ MatchedQuery CollectionMatcher::Impl::decide(const MatchQuery& query, const Quer
   // rival is a neighbour at least about as similar to the query that is closer to the query than
   // to the candidate (so not a copy of the candidate inside the collection).
   const auto stands_out = [&](uint32_t i, double s) {
-    if (o.policy.cnn_stand_out < 0) return true;
+    const double margin = stand_out_margin(s, o.policy);
+    if (margin < 0) return true;
     const int64_t ri = m.vs->row_of_id(m.records[i].id);
     for (const Neighbor& nb : neighbours) {
-      if (nb.similarity < s - o.policy.cnn_stand_out - 1e-7) continue;
+      if (nb.similarity < s - margin - 1e-7) continue;
       if (nb.row == ri || ri < 0) continue;
       if (m.vs->data().row(int(nb.row)).dot(m.vs->data().row(int(ri))) < nb.similarity) return false;
     }
@@ -464,7 +439,7 @@ MatchResult match_images(const Collection& coll, const std::vector<std::string>&
   const int cores = int(std::max(1u, std::thread::hardware_concurrency()));
   const indexing::OpenCvThreads cv_threads(cores, workers);
   if (m.cnn) m.producers[0]->prepare(workers);
-  run_workers(jobs.size(), workers, [&](size_t k) {
+  parallel_indices(jobs.size(), workers, [&](int, size_t k) {
     std::unique_ptr<indexing::FeatureProducer::Computation> run;  // a network of the pool, given back after
     const Job& job = jobs[k];
     MatchedQuery q;

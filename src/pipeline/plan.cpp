@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <thread>
 #include <unordered_map>
 
 #include "irbis/collection_layout.h"
@@ -72,6 +73,14 @@ std::vector<std::string> collection_models(const Collection& coll) {
   return out;
 }
 
+int index_workers(const IndexParams& params) {
+  return params.threads > 0 ? params.threads : int(std::max(1u, std::thread::hardware_concurrency()));
+}
+
+int network_threads(const IndexParams& params) {
+  return std::max(1, int(std::max(1u, std::thread::hardware_concurrency())) / index_workers(params));
+}
+
 FeaturePlan plan_features(const Collection& coll, const IndexParams& params) {
   FeaturePlan plan;
   for (const auto& group : image_feature_groups()) {
@@ -111,6 +120,7 @@ FeaturePlan plan_features(const Collection& coll, const IndexParams& params) {
     if (stored_inference.empty() && coll.has_feature(embedding_feature(card.name)))
       stored_inference = "opencv/fp32";  // indexed before the engine was recorded
     InferenceOptions inference = default_inference();
+    inference.threads = network_threads(params);
     const std::string stored_precision = stored_inference.substr(stored_inference.find('/') + 1);
     if (!stored_inference.empty() && inference.precision == Precision::automatic)
       inference.precision =

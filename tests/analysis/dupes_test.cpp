@@ -1029,6 +1029,8 @@ TEST(VerifyPolicy, ACnnBandPairIsVerifiedOnlyWhenItStandsOutFromTheNeighbourhood
     return group_duplicates(items, p, extra);
   };
   EXPECT_EQ(p.policy.cnn_stand_out, 0.02);
+  p.policy.cnn_stand_out_growth = 0;  // the flat margin here (its growth: TheStandOutMarginGrowsDeeperInTheBand)
+  p.policy.cnn_unvisited_rivals = false;
   // A kept look-alike is closer to the crop than its photo: the photo's pair does not stand out,
   // the look-alike's does without a margin (the photo is further), so only it is verified.
   p.policy.cnn_stand_out = 0.0;
@@ -1071,6 +1073,87 @@ TEST(VerifyPolicy, ACnnBandPairIsVerifiedOnlyWhenItStandsOutFromTheNeighbourhood
   ASSERT_EQ(groups.size(), 1u);
   EXPECT_EQ(groups[0].keep, y);
   EXPECT_EQ(groups[0].duplicates.at(0).inliers, 40);
+}
+
+// Three items for the neighbourhood rule: c (kept first: most pixels), x (a candidate), y (a
+// neighbour: kept before x when y_first, else visited after x), CNN similarities set by the test;
+// run() lists the pairs verified for x.
+struct StandOutCase {
+  float s_xc = 0.88f, s_xy = 0.5f, s_cy = 0.5f;
+  bool y_first = true;
+  std::vector<std::pair<uint32_t, uint32_t>> asked;
+  static constexpr uint32_t c = 0, y = 1, x = 2;
+  std::vector<std::pair<uint32_t, uint32_t>> run(DupesParams p) {
+    std::vector<DupeItem> items{item(0x0F0F0F0F0F0F0F0Full, "c.jpg", 1000), item(0x1234567812345678ull, "y.jpg", y_first ? 900 : 100),
+                                item(0x5555666677778888ull, "x.jpg", 500)};
+    const auto sim = [&](uint32_t a, uint32_t b) {
+      const auto k = std::minmax(a, b);
+      return a == b ? 1.f : k == std::minmax(c, x) ? s_xc : k == std::minmax(x, y) ? s_xy : s_cy;
+    };
+    asked.clear();
+    p.band.verify = [&](uint32_t keep, uint32_t cand) {
+      if (cand == x) asked.push_back({keep, cand});  // x's verifications (y visited last has its own)
+      return PairCheck{false, 3};
+    };
+    ExtraLinkage extra;
+    extra.max_distance = 0.01f;
+    for (uint32_t a = 0; a < 3; ++a)
+      for (uint32_t b = a + 1; b < 3; ++b)
+        if (sim(a, b) >= 0.70f) extra.pairs.push_back({a, b, 1.f - sim(a, b)});  // the k-NN lists
+    extra.distance = [&](uint32_t a, uint32_t b) { return 1.f - sim(a, b); };
+    group_duplicates(items, p, extra);
+    return asked;
+  }
+};
+
+// The margin grows as the pair's similarity falls deeper into the band (cnn_stand_out_growth): a
+// kept look-alike 0.04 below the photo's pair does not hide a pair at 0.88 (margin 0.03) but does
+// hide one at 0.82 (margin 0.06), and with no growth neither.
+TEST(VerifyPolicy, TheStandOutMarginGrowsDeeperInTheBand) {
+  VerifyPolicy pol;
+  pol.cnn_stand_out = 0.02, pol.cnn_stand_out_growth = 0.5, pol.cnn_stand_out_from = 0.90;
+  EXPECT_DOUBLE_EQ(stand_out_margin(0.95, pol), 0.02);
+  EXPECT_NEAR(stand_out_margin(0.88, pol), 0.03, 1e-12);
+  EXPECT_NEAR(stand_out_margin(0.80, pol), 0.07, 1e-12);
+  pol.cnn_stand_out = -1;
+  EXPECT_LT(stand_out_margin(0.80, pol), 0) << "off stays off";
+
+  DupesParams p;
+  p.policy.cnn_stand_out = 0.02, p.policy.cnn_stand_out_growth = 0.5, p.policy.cnn_stand_out_from = 0.90;
+  p.policy.cnn_unvisited_rivals = false;
+  StandOutCase t;
+  const std::vector<std::pair<uint32_t, uint32_t>> photo{{StandOutCase::c, StandOutCase::x}}, none;
+  t.s_xc = 0.88f, t.s_xy = 0.84f;  // 0.04 below: outside the margin 0.03
+  EXPECT_EQ(t.run(p), photo);
+  t.s_xc = 0.82f, t.s_xy = 0.78f;  // 0.04 below, deep in the band: inside the margin 0.06
+  EXPECT_EQ(t.run(p), none);
+  t.s_xy = 0.75f;  // 0.07 below: outside it
+  EXPECT_EQ(t.run(p), photo);
+  p.policy.cnn_stand_out_growth = 0;
+  t.s_xy = 0.78f;
+  EXPECT_EQ(t.run(p), photo) << "no growth: the flat margin 0.02";
+}
+
+// Neighbours not visited yet are rivals with cnn_unvisited_rivals (match's rule), but only when they
+// are closer to the candidate than to the kept image and below the band with it: a copy of the kept
+// photo visited later (a sibling crop) hides nothing.
+TEST(VerifyPolicy, UnvisitedNeighboursCountAsRivalsWhenAsked) {
+  DupesParams p;
+  p.policy.cnn_stand_out = 0.02, p.policy.cnn_stand_out_growth = 0;
+  StandOutCase t;
+  t.y_first = false;  // y is visited after x
+  t.s_xc = 0.88f, t.s_xy = 0.89f, t.s_cy = 0.5f;
+  const std::vector<std::pair<uint32_t, uint32_t>> photo{{StandOutCase::c, StandOutCase::x}}, none;
+  p.policy.cnn_unvisited_rivals = false;
+  EXPECT_EQ(t.run(p), photo) << "visited rivals only: the later neighbour does not count";
+  p.policy.cnn_unvisited_rivals = true;
+  EXPECT_EQ(t.run(p), none) << "the later neighbour is a rival";
+  t.s_cy = 0.95f;  // y is nearer the photo than x is: a sibling copy, no rival
+  EXPECT_EQ(t.run(p), photo);
+  t.s_cy = 0.85f;  // y is in the band with the photo: it may still join it (a sibling crop), no rival
+  EXPECT_EQ(t.run(p), photo);
+  t.s_cy = 0.5f, t.s_xy = 0.85f;  // further than the margin below the photo's pair
+  EXPECT_EQ(t.run(p), photo);
 }
 
 // judge_pair: the rule removes only the CNN band as a reason to verify; hash evidence and sure CNN

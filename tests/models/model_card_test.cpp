@@ -2,6 +2,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include "irbis/errors.h"
 #include "irbis/model.h"
@@ -21,7 +22,7 @@ ModelCard sample_card() {
   c.input_size = 32;
   c.blocks = {{"a", "conv_a", 4}, {"b", "pool_b", 6}};
   c.descriptor = {"a", "b"};
-  c.semantic_block = "b";
+  c.semantic_block = c.descriptor.back();  // "b" (assigned from a literal here, GCC 12 warns -Wrestrict: its bug 105329)
   c.embedding_dim = 10;
   return c;
 }
@@ -96,6 +97,31 @@ TEST(ModelCard, ValidationErrors) {
   EXPECT_THROW(c.validate(), ModelError);
   EXPECT_THROW(ModelCard::from_json("{not json"), ModelError);
   EXPECT_THROW(ModelCard::from_json("{\"name\": \"x\"}"), ModelError);
+}
+
+// F15 (fuzz_model_card, after 471,332 executions): {"card_version": 1e31} reached nlohmann's
+// get<int>(), an out-of-range float-to-int conversion (undefined behaviour, UBSan's report). Integer
+// fields are JSON integers within int, else a ModelError naming the field.
+TEST(ModelCard, IntegerFieldsMustBeIntegersInRange) {
+  const std::string good = sample_card().to_json();
+  EXPECT_EQ(ModelCard::from_json(good).embedding_dim, sample_card().embedding_dim);
+  const auto error = [](const std::string& text) {
+    try {
+      ModelCard::from_json(text, "card.json");
+    } catch (const ModelError& e) {
+      return std::string(e.what());
+    }
+    return std::string();
+  };
+  EXPECT_EQ(error("{\"card_version\": 10000000000000000000000000000000}"), "card.json: card_version must be an integer");
+  EXPECT_EQ(error("{\"card_version\": 4294967297}"), "card.json: card_version is out of range");
+  const auto with = [&](const std::string& key, const std::string& value) {
+    nlohmann::json j = nlohmann::json::parse(good);
+    j[key] = nlohmann::json::parse(value);
+    return j.dump();
+  };
+  EXPECT_EQ(error(with("embedding_dim", "4.7")), "card.json: embedding_dim must be an integer");
+  EXPECT_EQ(error(with("embedding_dim", "-9223372036854775808")), "card.json: embedding_dim is out of range");
 }
 
 TEST(ModelRegistry, UnknownModelNamesInstalledAndSetup) {

@@ -53,5 +53,79 @@ TEST(TfjsLoad, NodeWithoutItsInputsIsAModelError) {
   EXPECT_NE(e.find("model.json: unexpected structure"), std::string::npos) << e;
 }
 
+// A Keras model (input 8x8x3, Conv2D "conv" 3x3 -> 4, global pooling, Dense "dense" 4 -> 2) whose
+// weights have the given shapes, and as many float32 zeros as they need.
+std::pair<std::string, std::string> layers_model(const std::vector<std::pair<std::string, std::string>>& weights) {
+  std::string manifest;
+  size_t floats = 0;
+  for (const auto& [name, shape] : weights) {
+    size_t n = 1;
+    for (size_t at = shape.find_first_of("0123456789"); at != std::string::npos; at = shape.find_first_of("0123456789", at)) {
+      size_t len = 0;
+      n *= std::stoul(shape.substr(at), &len);
+      at += len;
+    }
+    floats += n;
+    manifest += std::string(manifest.empty() ? "" : ", ") + R"({"name": ")" + name + R"(", "shape": )" + shape +
+                R"(, "dtype": "float32"})";
+  }
+  const auto layer = [](const std::string& cls, const std::string& name, const std::string& cfg, const std::string& in) {
+    return R"({"class_name": ")" + cls + R"(", "name": ")" + name + R"(", "config": {"name": ")" + name + "\"" + cfg +
+           R"(}, "inbound_nodes": )" + (in.empty() ? "[]" : R"([[[")" + in + R"(", 0, 0, {}]]])") + "}";
+  };
+  const std::string json =
+      R"({"format": "layers-model", "modelTopology": {"model_config": {"class_name": "Model", "config": {"layers": [)" +
+      layer("InputLayer", "input", R"(, "batch_input_shape": [null, 8, 8, 3], "dtype": "float32")", "") + ", " +
+      layer("Conv2D", "conv", R"(, "filters": 4, "kernel_size": [3, 3], "strides": [1, 1], "padding": "same", "activation": "relu", "use_bias": true, "dilation_rate": [1, 1])", "input") +
+      ", " + layer("GlobalAveragePooling2D", "pool", "", "conv") + ", " +
+      layer("Dense", "dense", R"(, "units": 2, "activation": "softmax", "use_bias": true)", "pool") +
+      R"(], "input_layers": [["input", 0, 0]], "output_layers": [["dense", 0, 0]]}}}, "weightsManifest": [{"paths": ["weights.bin"], "weights": [)" +
+      manifest + "]}]}";
+  return {json, std::string(floats * 4, '\0')};
+}
+
+TEST(TfjsLoad, WeightsThatDoNotFitTheirLayerAreModelErrors) {
+  test::TempDir dir("tfjs-fit");
+  const auto error = [&](const std::vector<std::pair<std::string, std::string>>& weights) {
+    const auto [json, bin] = layers_model(weights);
+    return load_error(dir, json, bin);
+  };
+  // As written, the model converts.
+  EXPECT_EQ(error({{"conv/kernel", "[3, 3, 3, 4]"}, {"conv/bias", "[4]"}, {"dense/kernel", "[4, 2]"}, {"dense/bias", "[2]"}}), "");
+  // F14 (fuzz_tfjs, after 5,775 executions): a Conv2D kernel of two dimensions; the converter read
+  // its shape[2] and shape[3] past the end (ASan: heap-buffer-overflow in convert_layers_model).
+  const std::string rank = error({{"conv/kernel", "[4, 2]"}, {"conv/bias", "[4]"}, {"dense/kernel", "[4, 2]"}, {"dense/bias", "[2]"}});
+  EXPECT_NE(rank.find("weight 'conv/kernel' has 2 dimensions, its layer needs 4"), std::string::npos) << rank;
+  // Kernels of the right rank that do not fit the input or each other, and biases of another size:
+  // refused where the graph is built, before anything indexes them.
+  const std::string channels = error({{"conv/kernel", "[3, 3, 5, 4]"}, {"conv/bias", "[4]"}, {"dense/kernel", "[4, 2]"}, {"dense/bias", "[2]"}});
+  EXPECT_NE(channels.find("Conv 'conv/conv': weights for 5 input channels, the input has 3"), std::string::npos) << channels;
+  const std::string bias = error({{"conv/kernel", "[3, 3, 3, 4]"}, {"conv/bias", "[4]"}, {"dense/kernel", "[4, 2]"}, {"dense/bias", "[3]"}});
+  EXPECT_NE(bias.find("Gemm 'dense/gemm': bias of another size than the outputs"), std::string::npos) << bias;
+  const std::string dense = error({{"conv/kernel", "[3, 3, 3, 4]"}, {"conv/bias", "[4]"}, {"dense/kernel", "[6, 2]"}, {"dense/bias", "[2]"}});
+  EXPECT_NE(dense.find("Gemm 'dense/gemm': weights for 6 inputs, the input has 4"), std::string::npos) << dense;
+}
+
+TEST(TfjsLoad, WindowsAndIntegersOutOfRangeAreModelErrors) {
+  test::TempDir dir("tfjs-window");
+  // Not a structured binding: clang 14 (the sanitizer build) cannot capture one in the lambda.
+  const std::pair<std::string, std::string> model =
+      layers_model({{"conv/kernel", "[3, 3, 3, 4]"}, {"conv/bias", "[4]"}, {"dense/kernel", "[4, 2]"}, {"dense/bias", "[2]"}});
+  const std::string &json = model.first, &bin = model.second;
+  const auto with = [&](const std::string& from, const std::string& to) {
+    std::string j = json;
+    const size_t at = j.find(from);
+    EXPECT_NE(at, std::string::npos) << from;
+    return load_error(dir, j.replace(at, from.size(), to), bin);
+  };
+  // F16 (fuzz_tfjs, after 11,169 executions): strides [0, 1] divided by zero computing the padding
+  // (UBSan; SIGFPE in a normal build).
+  const std::string stride = with(R"("strides": [1, 1])", R"("strides": [0, 1])");
+  EXPECT_NE(stride.find("importer: kernel 3, stride 0, dilation 1: each must be 1..4096"), std::string::npos) << stride;
+  // F15's class in model.json: an integer field holding 1e31 (nlohmann converts it unchecked).
+  const std::string huge = with(R"("strides": [1, 1])", R"("strides": [1e31, 1])");
+  EXPECT_NE(huge.find("where an integer was expected"), std::string::npos) << huge;
+}
+
 }  // namespace
 }  // namespace irbis

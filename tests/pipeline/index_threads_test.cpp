@@ -22,13 +22,6 @@ using namespace irbis;
 
 namespace {
 
-// Threads of this process now (OpenMP's pool threads stay alive after their team's region ends).
-int process_threads() {
-  int n = 0;
-  for ([[maybe_unused]] const auto& e : fs::directory_iterator("/proc/self/task")) ++n;
-  return n;
-}
-
 TEST(IndexThreads, OnednnIndexStartsNoTeamAndRestoresTheCallersThreadCounts) {
   test::TempDir tmp("index_threads");
   const fs::path pics = tmp.path() / "pics";
@@ -39,7 +32,7 @@ TEST(IndexThreads, OnednnIndexStartsNoTeamAndRestoresTheCallersThreadCounts) {
   set_default_inference({InferenceEngine::onednn, Precision::automatic});
   const int omp_before = omp_get_max_threads();
   const int cv_before = cv::getNumThreads();
-  const int threads_before = process_threads();
+  const int threads_before = test::process_threads();
   auto coll = Collection::open_or_create(tmp.path() / "c.irbis");
   IndexParams p;
   p.roots = {pics.string()};
@@ -50,7 +43,7 @@ TEST(IndexThreads, OnednnIndexStartsNoTeamAndRestoresTheCallersThreadCounts) {
   EXPECT_EQ(coll->meta(model_inference_key(kDefaultModel)).rfind("onednn/", 0), 0u)
       << coll->meta(model_inference_key(kDefaultModel));
   // Workers are joined when index returns; an OpenMP pool thread would still be here.
-  EXPECT_EQ(process_threads(), threads_before) << "threads left behind by the index (an OpenMP team's pool?)";
+  EXPECT_EQ(test::process_threads(), threads_before) << "threads left behind by the index (an OpenMP team's pool?)";
   EXPECT_EQ(omp_get_max_threads(), omp_before);
   EXPECT_EQ(cv::getNumThreads(), cv_before);
 }

@@ -4,10 +4,9 @@
 // images, not within one forward pass. (Inference on the calling thread with OpenCV's TBB pool over
 // all cores plus a decode worker ran 3 busy threads on 2 cores, and every layer of a forward pass
 // ends in a barrier, so a preempted pool thread stalled the others; see BENCHMARKS.md.) With fewer
-// workers than cores (--threads), each forward pass gets the spare cores. Set before the first
-// network is built: a oneDNN network takes its OpenMP team size from this count when it is built,
-// so a network built and warmed with the process default (every core) started a team whose idle
-// thread spun through the build, and was then built again on its worker (docs/models.md, "Threads").
+// workers than cores (--threads), each forward pass gets the spare cores (OpenCV DNN through this
+// count; a oneDNN network through InferenceOptions::threads, fixed when it is built: index's
+// network_threads, 1 per worker). Set before the first network is built and warmed.
 #pragma once
 #include <algorithm>
 

@@ -38,6 +38,12 @@ struct FeaturePlan {
 };
 FeaturePlan plan_features(const Collection& coll, const IndexParams& params);
 
+// Decode/feature workers of a run (--threads, else one per core), and the threads of each
+// worker's forward pass: 1 (one single-threaded network per worker), or the spare cores when
+// there are fewer workers than cores (docs/models.md, "Threads").
+int index_workers(const IndexParams& params);
+int network_threads(const IndexParams& params);
+
 // Models the collection holds rows of (any feature file named by a registered model feature).
 std::vector<std::string> collection_models(const Collection& coll);
 
