@@ -2,7 +2,9 @@
 # Two networks, one decision: a `blocks-sqrt` classifier on mobilenet_v2_mid and one on
 # inception_v3 (each `irbis train --input blocks-sqrt --model M`, refit), their class probabilities
 # on the unseen images (`irbis predict --collection`) averaged. Prints the accuracy of each and of
-# the average, with the binomial standard error (docs/classify.md, "A second network").
+# the average, with the binomial standard error (docs/classify.md, "A second network"); then the
+# product: plain `irbis train` on the collection (one head per indexed model, each head's input
+# chosen by CV, probabilities averaged inside the classifier) and `irbis predict --collection`.
 # Usage: bench/classify_two_models.sh PREFIX [build-dir]
 #   PREFIX.train.irbis / PREFIX.heldout.irbis: collections of DIR/train/<class>/* and
 #   DIR/heldout/<class>/* indexed with both models (`irbis index DIR/train --into PREFIX.train.irbis`
@@ -18,6 +20,8 @@ for m in mobilenet_v2_mid inception_v3; do
     --out "$TMP/$m.clf" --json >/dev/null
   "$IRBIS" predict "$TMP/$m.clf" --collection "$PREFIX.heldout.irbis" --out "$TMP/$m.csv" >/dev/null 2>&1
 done
+"$IRBIS" train "$PREFIX.train.irbis" --labels folders --seed 1 --out "$TMP/heads.clf" --json >"$TMP/heads.json"
+"$IRBIS" predict "$TMP/heads.clf" --collection "$PREFIX.heldout.irbis" --out "$TMP/heads.csv" >/dev/null 2>&1
 /usr/bin/python3 - "$TMP" "$PREFIX" <<'PY'
 import csv, math, os, sys
 tmp, prefix = sys.argv[1], sys.argv[2]
@@ -38,4 +42,10 @@ for path in a:
 se = lambda k: math.sqrt(k / n * (1 - k / n) / n)
 print(f"{os.path.basename(prefix)}: {n} unseen images; mobilenet_v2_mid {ok_a / n:.4f}, inception_v3 {ok_b / n:.4f}, "
       f"mean probability {ok_f / n:.4f} (standard error {se(ok_f):.3f})")
+import json
+h = load("heads")
+ok_h = sum(max(classes, key=lambda c: float(h[p]["p_" + c])) == os.path.basename(os.path.dirname(p)) for p in h)
+rep = json.load(open(f"{tmp}/heads.json"))
+print(f"  irbis train default: heads {rep['embedding_model']} inputs {rep['input']}, {len(h)} unseen images, "
+      f"accuracy {ok_h / len(h):.4f} (standard error {se(ok_h):.3f})")
 PY
