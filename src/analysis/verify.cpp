@@ -425,9 +425,8 @@ Result cached_pair(std::mutex& mu, std::map<PairKey, Result>& cache, double& sec
 
 // The pairs in an order where pairs sharing an image come together: breadth first over the graph
 // whose edges are the pairs, each component from its smallest pair, an image's pairs in key order.
-// Key order alone kept a pair's smaller image together, not its larger one: at 100 000 images
-// `dupes --cnn` (5 663 pairs, 7 904 images) decoded 11 254 times, the images evicted from the
-// keypoint cache between the chunks that met them (docs/dupes.md, "Geometric verification").
+// Key order alone kept a pair's smaller image together, not its larger one, which the keypoint
+// cache could evict between the chunks that met it (docs/dupes.md, "What a verification costs").
 std::vector<PairKey> image_local_order(const std::vector<PairKey>& sorted_pairs) {
   std::unordered_map<uint32_t, std::vector<uint32_t>> pairs_of;  // image -> indices into sorted_pairs
   for (uint32_t k = 0; k < sorted_pairs.size(); ++k) {
