@@ -47,14 +47,13 @@ inline double cube_root(double t) {
   float g;
   std::memcpy(&g, &i, sizeof g);
   double y = double(g);
-  for (int step = 0; step < 2; ++step) {
-    const double y3 = y * y * y;
-    y *= (y3 + 2.0 * t) / (2.0 * y3 + t);
-  }
+  const double y3 = y * y * y;
+  y *= (y3 + 2.0 * t) / (2.0 * y3 + t);
+  const double y3b = y * y * y;
+  y *= (y3b + 2.0 * t) / (2.0 * y3b + t);
   const double y2 = y * y, y2_error = std::fma(y, y, -y2);
   const double rest = std::fma(-y2, y, t) - y2_error * y;  // t - y^3
-  y += rest / (3.0 * y2);
-  return t > 0 ? y : 0.0;
+  return y + rest / (3.0 * y2);
 }
 
 // CIE 1976 L*a*b* of n 8-bit sRGB colours (rgb: n x 3 bytes) into L, A, B (D65 white; L 0..100,
@@ -76,13 +75,16 @@ void rgb_to_lab(const uint8_t* rgb, size_t n, float* L, float* A, float* B) {
     Y[i] = 0.212671 * R + 0.715160 * G + 0.072169 * Bl;
     Z[i] = (0.019334 * R + 0.119193 * G + 0.950227 * Bl) / 1.088754;
   }
-  // Both branches computed, then selected: a select the compiler vectorises, a branch it did not.
-  const auto f = [](double t) {
-    const double root = cube_root(t), line = 7.787 * t + 16.0 / 116.0;
-    return t > 0.008856 ? root : line;
-  };
+  // The cube roots of every X, Y, Z in a loop of their own (arithmetic only: it vectorises), then
+  // f(t) and L, a, b (a choice per value: scalar, and cheap).
+  thread_local std::vector<double> roots;  // of X, Y, Z: n each
+  roots.resize(3 * n);
+  const double* __restrict t = xyz.data();
+  double* __restrict root = roots.data();
+  for (size_t i = 0; i < 3 * n; ++i) root[i] = cube_root(t[i]);  // finite at 0 too (not used there)
+  const auto f = [&](size_t i) { return t[i] > 0.008856 ? root[i] : 7.787 * t[i] + 16.0 / 116.0; };
   for (size_t i = 0; i < n; ++i) {
-    const double fx = f(X[i]), fy = f(Y[i]), fz = f(Z[i]);
+    const double fx = f(i), fy = f(n + i), fz = f(2 * n + i);
     L[i] = float(Y[i] > 0.008856 ? 116.0 * fy - 16.0 : 903.3 * Y[i]);
     A[i] = float(500.0 * (fx - fy));
     B[i] = float(200.0 * (fy - fz));
