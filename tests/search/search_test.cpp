@@ -313,17 +313,22 @@ TEST(Unique, DistanceAndDensityMatchBruteForceWithCopies) {
   }
 }
 
-TEST(Unique, ApproximateTopRanksAreExact) {
-  const cv::Mat x = mixture(12000, 64, 300, 0.8f, 7);
+// A coarse HNSW index of x (a small graph, a narrow beam, no re-rank), so unique's approximate
+// distances need the exact re-check; `kind` exact gives brute force over the same rows.
+std::unique_ptr<VectorSearch> coarse_index(const cv::Mat& x, IndexKind kind = IndexKind::hnsw) {
   IndexOptions o;
-  o.kind = IndexKind::hnsw;
+  o.kind = kind;
   o.reduced_dim = 0;
   o.M = 8;
   o.ef_search = 16;
   o.rerank_factor = 1;
-  auto h = VectorSearch::from_matrix(x.clone(), iota_ids(12000), o);
-  o.kind = IndexKind::exact;
-  auto e = VectorSearch::from_matrix(x.clone(), iota_ids(12000), o);
+  return VectorSearch::from_matrix(x.clone(), iota_ids(x.rows), o);
+}
+
+TEST(Unique, ApproximateTopRanksAreExact) {
+  const cv::Mat x = mixture(12000, 64, 300, 0.8f, 7);
+  auto h = coarse_index(x);
+  auto e = coarse_index(x, IndexKind::exact);
   const auto a = rank_unique(*h, {}, 20);
   const auto b = rank_unique(*e, {}, 20);
   EXPECT_TRUE(a.top_exact);
@@ -338,13 +343,7 @@ TEST(Unique, ApproximateTopRanksAreExact) {
 // batch; and each batched search is search_exact's, neighbour for neighbour.
 TEST(Unique, BatchedRecheckGivesTheSameRanking) {
   const cv::Mat x = mixture(12000, 64, 300, 0.8f, 7);
-  IndexOptions o;
-  o.kind = IndexKind::hnsw;
-  o.reduced_dim = 0;
-  o.M = 8;
-  o.ef_search = 16;
-  o.rerank_factor = 1;
-  auto h = VectorSearch::from_matrix(x.clone(), iota_ids(12000), o);
+  auto h = coarse_index(x);
   const auto one = rank_unique(*h, {}, 20, 5, 1);
   ASSERT_GT(one.rechecked, 8) << "the test needs several re-checks";
   for (const int batch : {2, 7, 32, 1000}) {
