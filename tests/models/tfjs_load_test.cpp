@@ -53,6 +53,32 @@ TEST(TfjsLoad, NodeWithoutItsInputsIsAModelError) {
   EXPECT_NE(e.find("model.json: unexpected structure"), std::string::npos) << e;
 }
 
+// F18 (fuzz_tfjs, after ~169,000 executions): a graph model's integers are strings; an input
+// dimension "x" made std::stoll throw std::invalid_argument out of the converter (the process ended
+// on an unexpected exception), and "12abc" was read as 12. Input kept in fuzz/regressions/tfjs/.
+TEST(TfjsLoad, GraphModelIntegersMustBeDecimalIntegersWithinInt) {
+  test::TempDir dir("tfjs-ints");
+  // Input 1x8xSIZEx3, a 3x3 Conv2D "conv" with the given first stride, ReLU.
+  const auto graph = [](const std::string& size, const std::string& stride) {
+    return R"({"format": "graph-model", "modelTopology": {"node": [
+      {"name": "input", "op": "Placeholder", "attr": {"shape": {"shape": {"dim": [{"size": "1"}, {"size": "8"},
+       {"size": ")" + size + R"("}, {"size": "3"}]}}}},
+      {"name": "w", "op": "Const", "attr": {"value": {"tensor": {"dtype": "DT_FLOAT"}}}},
+      {"name": "conv", "op": "Conv2D", "input": ["input", "w"], "attr": {"strides": {"list": {"i": ["1", ")" + stride +
+           R"(", "1", "1"]}}, "padding": {"s": "U0FNRQ=="}}},
+      {"name": "relu", "op": "Relu", "input": ["conv"]}]},
+      "weightsManifest": [{"paths": ["weights.bin"], "weights": [{"name": "w", "shape": [3, 3, 3, 4], "dtype": "float32"}]}]})";
+  };
+  const std::string weights(3 * 3 * 3 * 4 * sizeof(float), '\0');
+  for (const std::string bad : {"x", "12abc", "", "-", "99999999999", "2147483648", " 8"}) {
+    const std::string e = load_error(dir, graph(bad, "1"), weights);
+    EXPECT_NE(e.find("input dimension \"" + bad + "\" is not an integer within int"), std::string::npos) << bad << ": " << e;
+  }
+  const std::string stride = load_error(dir, graph("8", "1x"), weights);
+  EXPECT_NE(stride.find("node 'conv' attribute strides \"1x\" is not an integer within int"), std::string::npos) << stride;
+  EXPECT_EQ(load_error(dir, graph("8", "1"), weights), "");  // the same graph with its integers right converts
+}
+
 // A Keras model (input 8x8x3, Conv2D "conv" 3x3 -> 4, global pooling, Dense "dense" 4 -> 2) whose
 // weights have the given shapes, and as many float32 zeros as they need.
 std::pair<std::string, std::string> layers_model(const std::vector<std::pair<std::string, std::string>>& weights) {
