@@ -116,8 +116,11 @@ Converted convert_graph_model(const Model& m) {
     }
   if (!placeholder) throw ModelError("graph model: no Placeholder input");
   std::vector<int64_t> in_dims;
+  // .at(): a missing key is a json::out_of_range (a ModelError naming model.json, from convert()),
+  // never the const operator[]'s assertion or its read past the map (F19).
   if (placeholder->has("shape"))
-    for (const auto& d : (*placeholder->attr)["shape"]["shape"]["dim"]) in_dims.push_back(tf_int(d.value("size", "-1"), "input dimension"));
+    for (const auto& d : placeholder->attr->at("shape").at("shape").at("dim"))
+      in_dims.push_back(tf_int(d.value("size", "-1"), "input dimension"));
   if (in_dims.size() != 4 || in_dims[1] <= 0 || in_dims[2] <= 0 || in_dims[3] <= 0)
     throw ModelError("graph model: input must be NHWC with a fixed size");
 

@@ -79,6 +79,20 @@ TEST(TfjsLoad, GraphModelIntegersMustBeDecimalIntegersWithinInt) {
   EXPECT_EQ(load_error(dir, graph("8", "1"), weights), "");  // the same graph with its integers right converts
 }
 
+// F19 (fuzz_tfjs, this branch's second run, after 38,091 executions): a Placeholder whose "shape"
+// attribute has no inner "shape" (or no "dim"): the converter read them with nlohmann's const
+// operator[], which asserts on a missing key (Debian's build keeps the assertion: the process
+// aborted) and reads past the map without assertions. Input kept in fuzz/regressions/tfjs/.
+TEST(TfjsLoad, PlaceholderWithoutItsShapeIsAModelError) {
+  test::TempDir dir("tfjs-shape");
+  for (const std::string shape : {R"({"sfiltershape": {"dim": [{"size": "1"}]}})", R"({"shape": {"unknown_rank": true}})"}) {
+    const std::string e = load_error(dir, R"({"format": "graph-model", "modelTopology": {"node": [
+        {"name": "input", "op": "Placeholder", "attr": {"shape": )" + shape + R"(}},
+        {"name": "relu", "op": "Relu", "input": ["input"]}]}, "weightsManifest": []})", "");
+    EXPECT_NE(e.find("model.json: unexpected structure"), std::string::npos) << shape << ": " << e;
+  }
+}
+
 // A Keras model (input 8x8x3, Conv2D "conv" 3x3 -> 4, global pooling, Dense "dense" 4 -> 2) whose
 // weights have the given shapes, and as many float32 zeros as they need.
 std::pair<std::string, std::string> layers_model(const std::vector<std::pair<std::string, std::string>>& weights) {
