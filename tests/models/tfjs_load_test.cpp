@@ -33,6 +33,14 @@ TEST(TfjsLoad, NegativeOrHugeShapesAreModelErrors) {
   // 2^62 * 4 elements * 4 bytes wraps a 64-bit size to 0: must not pass the length check.
   const std::string huge = load_error(dir, manifest("[4611686018427387904, 4]"), "");
   EXPECT_NE(huge.find("weight files too short for 'w'"), std::string::npos) << huge;
+  // F20 (fuzz_tfjs run 3, after 329,681 executions): a dimension 5.55556e22 reached nlohmann's
+  // unchecked float-to-int conversion (UBSan); 4.7 was read as 4. A dimension is a JSON integer.
+  for (const std::string dim : {"5.55556e22", "4.7", "\"4\"", "true"}) {
+    const std::string e = load_error(dir, manifest("[" + dim + ", 4]"), std::string(64, 'a'));
+    EXPECT_NE(e.find("weight 'w' has a dimension that is not a JSON integer"), std::string::npos) << dim << ": " << e;
+  }
+  const std::string past_int64 = load_error(dir, manifest("[18446744073709551615, 4]"), "");
+  EXPECT_NE(past_int64.find("weight files too short for 'w'"), std::string::npos) << past_int64;
 }
 
 TEST(TfjsLoad, FieldsOfTheWrongTypeAreModelErrorsNamingModelJson) {
