@@ -159,9 +159,16 @@ images["side_over_int.jxl"] = b"\xff\x0a\xfe\xff\xff\xff\x1f" + b"\x00" * 16
 # (fuzz/regressions/, also read by the unit tests): F11's HEIC grid whose canvas is larger than its
 # ispe, the same grid under an elongated ispe (32x8192: within the side limit, not the area),
 # F12's iden item derived from a non-image item.
+# Files directly in fuzz/regressions/ are images; a subfolder holds another target's inputs
+# (fuzz/regressions/tfjs/: F18's graph model, model.json and weights.bin joined by a NUL byte).
 regressions = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fuzz", "regressions")
 for name in sorted(os.listdir(regressions)):
-    images[name] = open(os.path.join(regressions, name), "rb").read()
+    path = os.path.join(regressions, name)
+    if os.path.isdir(path):
+        for sub in sorted(os.listdir(path)):
+            put(name, "regression_" + sub, open(os.path.join(path, sub), "rb").read())
+    else:
+        images[name] = open(path, "rb").read()
 for name, data in images.items():
     put("decode", name, data)
     put("header", name, data)
