@@ -1,5 +1,5 @@
 // Two-nearest Hamming matching of binary descriptors: see hamming_knn.h.
-#include "hamming_knn.h"
+#include "analysis/impl/hamming_knn.h"
 
 #include <bit>
 #include <cstdint>
