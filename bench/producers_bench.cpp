@@ -7,7 +7,10 @@
 //   - how many hash bits would move if the hashes were computed from the shared 224 px decode
 //     instead of their own 32 px one (why they are not) (pHash, dHash, aHash and the stored pHash variants), per image.
 // Prints one JSON object (ms CPU per image; bit counts). bench/producers.sh runs it.
-//   build/bench/producers_bench IMAGE_DIR
+// With --repeat R, decodes every image once at 224 px and then runs only the quality group on the
+// kept decodes R times (ms CPU per image and pass of quality_input and each feature): a loop for
+// `perf record` with no decode in it.
+//   build/bench/producers_bench IMAGE_DIR [--repeat R]
 #include <algorithm>
 #include <filesystem>
 #include <iostream>
@@ -31,15 +34,60 @@ double cpu_now() { return irbis::bench::thread_cpu_seconds(); }
 
 int bits_moved(uint64_t a, uint64_t b) { return irbis::hamming(a, b); }
 
+// The quality group alone, `repeat` times over decodes kept in memory.
+int repeat_quality_group(const std::vector<std::filesystem::path>& files, int repeat) {
+  using irbis::indexing::image_feature_groups;
+  const auto group = std::find_if(image_feature_groups().begin(), image_feature_groups().end(),
+                                  [](const auto& g) { return g.shares_quality_input; });
+  if (group == image_feature_groups().end()) {
+    std::cerr << "producers_bench: no group shares the quality input\n";
+    return 1;
+  }
+  std::vector<std::pair<std::vector<uint8_t>, cv::Mat>> decoded;  // file bytes (jpeg_quality reads them), 224 px decode
+  for (const auto& f : files) {
+    auto bytes = irbis::read_file_bytes(f.string(), uint64_t(1) << 31);
+    irbis::DecodeOptions opts;
+    opts.min_side = irbis::kQualityMinSide;
+    try {
+      cv::Mat rgb = irbis::decode_image(bytes, opts).rgb;
+      decoded.emplace_back(std::move(bytes), std::move(rgb));
+    } catch (const irbis::Error&) {
+    }
+  }
+  std::map<std::string, double> cpu;
+  for (int r = 0; r < repeat; ++r)
+    for (const auto& [bytes, rgb] : decoded) {
+      double t0 = cpu_now();
+      const irbis::indexing::GroupInput prepared = irbis::indexing::prepare_group_input(*group, rgb);
+      cpu["quality.prepare"] += cpu_now() - t0;
+      const irbis::indexing::FeatureInput in = prepared.input(rgb, bytes);
+      for (const auto& feature : group->features) {
+        std::vector<uint8_t> row(feature.spec.row_bytes(), 0);
+        t0 = cpu_now();
+        feature.compute(in, row);
+        cpu[feature.spec.name] += cpu_now() - t0;
+      }
+    }
+  const double passes = double(decoded.size()) * repeat;
+  nlohmann::json ms;
+  double total = 0;
+  for (const auto& [name, s] : cpu) ms[name] = passes > 0 ? 1000 * s / passes : 0.0, total += s;
+  ms["quality group, total"] = passes > 0 ? 1000 * total / passes : 0.0;
+  std::cout << nlohmann::json{{"images", decoded.size()}, {"repeat", repeat}, {"ms_cpu_per_image", ms}}.dump(1) << '\n';
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc != 2) {
-    std::cerr << "usage: producers_bench IMAGE_DIR\n";
+  const bool repeat = argc == 4 && std::string(argv[2]) == "--repeat";
+  if (argc != 2 && !repeat) {
+    std::cerr << "usage: producers_bench IMAGE_DIR [--repeat R]\n";
     return 2;
   }
   cv::setNumThreads(1);
   const std::vector<std::filesystem::path> files = irbis::bench::sorted_files(argv[1]);
+  if (repeat) return repeat_quality_group(files, std::max(1, std::atoi(argv[3])));
   using irbis::indexing::image_feature_groups;
   std::map<std::string, double> cpu;  // seconds per step
   size_t images = 0, failed = 0;

@@ -2,7 +2,8 @@
 // build time, query latency p50/p99 at k = 10, recall@10 against exact, memory, for exact
 // (OpenBLAS), irbis's HNSW (hnswlib + AVX-512 kernel) and FAISS IndexHNSWFlat (Debian build,
 // SSE only); then `unique` on a second set (--unique-refine S1,S2: the self-join with these refine
-// shares, default 0.1; --unique-graph 1: also the per-row graph path it replaced). Writes the graphs, queries and ground truth to --out
+// shares, default 0.1; --unique-graph 1: also the per-row graph path it replaced; --unique-batch
+// B1,B2: the re-check's rows per pass, each timed, default 32). Writes the graphs, queries and ground truth to --out
 // so bench/search_python.py can time the same indexes from Python. Not a test; bounded options.
 //   build/bench/search_bench --n 200000 --dim 256 --centres 2000 --out /tmp/sb
 #include <sys/resource.h>
@@ -80,6 +81,7 @@ int main(int argc, char** argv) {
   int64_t n = 200000, unique_n = 100000;
   int unique_graph = 0;
   std::string unique_refine = "0.1";  // SelfJoinOptions::refine_share values for the self-join path (comma list)
+  std::string unique_batch = "32";    // rank_unique's recheck_batch values (comma list; 1: one pass over the rows per re-check)
   int dim = 256, centres = 2000, queries = 1000, k = 10, unique_dim = 2696, ef = 128;
   float spread = 0.6f;
   bool faiss_too = true;
@@ -100,6 +102,7 @@ int main(int argc, char** argv) {
     else if (a == "--unique-dim") unique_dim = std::stoi(v);
     else if (a == "--unique-graph") unique_graph = std::stoi(v);
     else if (a == "--unique-refine") unique_refine = v;
+    else if (a == "--unique-batch") unique_batch = v;
     else if (a == "--out") out = v;
   }
   std::filesystem::create_directories(out);
@@ -219,14 +222,35 @@ int main(int argc, char** argv) {
       const double c0 = cpu_s();
       auto us = irbis::VectorSearch::from_matrix(u, uid, uo);
       const double ub = since(t), ubc = cpu_s() - c0;
-      t = Clock::now();
-      const double c1 = cpu_s();
-      const auto res = irbis::rank_unique(*us, {}, 20);
-      std::printf("unique (%s, refine share %g): n=%lld dim=%d, index open %.1f s (%.1f s CPU), ranking %.1f s (%.1f s CPU) "
-                  "(re-checked %lld exactly, top-20 exact: %s), peak RSS %.2f GB\n",
-                  graph ? "per-row HNSW queries, graph built" : "self-join, no graph", graph ? 0.0 : share,
-                  (long long)unique_n, unique_dim, ub, ubc, since(t), cpu_s() - c1, (long long)res.rechecked,
-                  res.top_exact ? "yes" : "no", rss_gb());
+      // The ranking once per re-check batch (the same ranking for each: checked row by row).
+      std::vector<int> batches;
+      for (size_t at = 0; at <= unique_batch.size();) {
+        const size_t comma = std::min(unique_batch.find(',', at), unique_batch.size());
+        batches.push_back(std::stoi(unique_batch.substr(at, comma - at)));
+        at = comma + 1;
+      }
+      irbis::UniqueResult res;
+      for (const int batch : batches) {
+        t = Clock::now();
+        const double c1 = cpu_s();
+        irbis::UniqueResult got = irbis::rank_unique(*us, {}, 20, 5, batch);
+        const double wall = since(t), cpu = cpu_s() - c1;
+        bool same = true;
+        if (!res.rows.empty()) {
+          same = got.rechecked == res.rechecked && got.rows.size() == res.rows.size();
+          for (size_t i = 0; same && i < got.rows.size(); ++i)
+            same = got.rows[i].row == res.rows[i].row && got.rows[i].distance == res.rows[i].distance &&
+                   got.rows[i].exact == res.rows[i].exact && got.rows[i].density == res.rows[i].density;
+        }
+        std::printf("unique (%s, refine share %g, re-check batch %d): n=%lld dim=%d, index open %.1f s (%.1f s CPU), ranking %.1f s (%.1f s CPU) "
+                    "(re-checked %lld exactly, top-20 exact: %s%s), peak RSS %.2f GB\n",
+                    graph ? "per-row HNSW queries, graph built" : "self-join, no graph", graph ? 0.0 : share, batch,
+                    (long long)unique_n, unique_dim, ub, ubc, wall, cpu, (long long)got.rechecked,
+                    got.top_exact ? "yes" : "no", res.rows.empty() ? "" : same ? "; same ranking as the first batch" : "; RANKING DIFFERS",
+                    rss_gb());
+        std::fflush(stdout);
+        if (res.rows.empty()) res = std::move(got);
+      }
       if (exact_d.empty()) {
         t = Clock::now();
         for (const auto& nb : us->knn_exact_rows(sample, 1)) exact_d.push_back(nb.empty() ? -1 : 1.0 - nb[0].similarity);

@@ -141,6 +141,10 @@ class VectorSearch {
   // is skipped. k larger than the candidates available returns fewer.
   std::vector<Neighbor> search(const float* q, int k, int64_t exclude = -1) const;
   std::vector<Neighbor> search_exact(const float* q, int k, int64_t exclude = -1) const;
+  // search_exact(data().ptr(row), k, row) of each of `rows` (in that order), in one pass over the
+  // rows for all of them: the same inner products (one kernel, the same vectors), so the same
+  // answers, for one read of the rows instead of one per query. Out-of-range rows: empty lists.
+  std::vector<std::vector<Neighbor>> search_exact_rows(const std::vector<int64_t>& rows, int k) const;
   // k neighbours of every row (itself excluded), best first: exact when the index kind is exact
   // (automatic below hnsw_min_images), else approximate (self_join_knn, or the graph when
   // IndexOptions::self_join is false); threads as in IndexOptions.
@@ -210,8 +214,11 @@ struct UniqueResult {
   bool top_exact = false;       // the first `top` ranks are proven exact
 };
 // content: per row, the content hash (same hash = exact duplicate, skipped), may be empty.
+// recheck_batch: how many rows the exact re-check of the top searches per pass over the rows
+// (search_exact_rows); the ranking is the same for any batch (rows searched beyond where the
+// re-check stops are not used).
 UniqueResult rank_unique(const VectorSearch& vs, const std::vector<ContentHash>& content, int top,
-                         int density_k = 5);
+                         int density_k = 5, int recheck_batch = 32);
 // What `irbis unique` ranks: rank_unique with the content hashes of vs.records(); top 0 or more
 // than the images = every image.
 UniqueResult rank_unique_images(const VectorSearch& vs, int top, int density_k = 5);

@@ -10,6 +10,9 @@
 #include <vector>
 
 #include <opencv2/imgproc.hpp>
+#if defined(__AVX2__)
+#include <immintrin.h>
+#endif
 
 #include "irbis/errors.h"
 #include "irbis/image.h"
@@ -57,33 +60,53 @@ void sobel_squares(const cv::Mat& grey, int stride, std::vector<float>& out) {
 // quarter of the work; the 99th percentile of ~9,000 values).
 float high_gradient(const cv::Mat& grey, int stride = 1) {
   thread_local std::vector<float> squares;
+  thread_local std::vector<int32_t> bins;  // each square's bin, computed once in a vectorised loop
   if (grey.depth() == CV_8U)
     sobel_squares<uint8_t>(grey, stride, squares);
   else
     sobel_squares<float>(grey, stride, squares);
   if (squares.empty()) return 0.f;
-  // Squares up to 2 * 1020^2.
+  // Squares up to 2 * 1020^2. Any monotone binning finds the same value: the bins only narrow
+  // down where the wanted rank lies.
   constexpr int kBins = 1024;
   constexpr float kMaxSquare = 2.f * 1020.f * 1020.f;
   constexpr float kScale = float(kBins) / kMaxSquare;
-  const auto bin_of = [&](float v) { return std::min(kBins - 1, int(v * kScale)); };
+  const size_t n = squares.size();
+  bins.resize(n);
+  {
+    const float* __restrict sq = squares.data();
+    int32_t* __restrict b = bins.data();
+    for (size_t i = 0; i < n; ++i) b[i] = std::min(kBins - 1, int32_t(sq[i] * kScale));
+  }
   // Four interleaved histograms: most pixels fall in the lowest bins, and one histogram would make
   // each increment wait for the previous one to the same bin.
   std::array<std::array<int, kBins>, 4> part{};
   size_t x = 0;
-  for (; x + 4 <= squares.size(); x += 4)
-    for (size_t j = 0; j < 4; ++j) ++part[j][size_t(bin_of(squares[x + j]))];
-  for (; x < squares.size(); ++x) ++part[0][size_t(bin_of(squares[x]))];
-  std::array<int, kBins> hist{};
-  for (int b = 0; b < kBins; ++b) hist[size_t(b)] = part[0][size_t(b)] + part[1][size_t(b)] + part[2][size_t(b)] + part[3][size_t(b)];
-  const size_t k = size_t(double(squares.size()) * 0.99);  // rank wanted (0-based), as nth_element had it
+  for (; x + 4 <= n; x += 4)
+    for (size_t j = 0; j < 4; ++j) ++part[j][size_t(bins[x + j])];
+  for (; x < n; ++x) ++part[0][size_t(bins[x])];
+  const size_t k = size_t(double(n) * 0.99);  // rank wanted (0-based), as nth_element had it
   size_t below = 0;
   int bin = 0;
-  while (below + size_t(hist[size_t(bin)]) <= k) below += size_t(hist[size_t(bin++)]);
-  std::vector<float> in_bin;
-  in_bin.reserve(size_t(hist[size_t(bin)]));
-  for (const float v : squares)
-    if (bin_of(v) == bin) in_bin.push_back(v);
+  const auto count = [&](int b) { return size_t(part[0][size_t(b)] + part[1][size_t(b)] + part[2][size_t(b)] + part[3][size_t(b)]); };
+  while (below + count(bin) <= k) below += count(bin++);
+  // The few values in that bin: 16 bins compared at a time, a value kept only from a block that
+  // holds one (the per-value loop, with the thread-local vectors re-read around each push, was
+  // most of this function's time).
+  thread_local std::vector<float> in_bin;
+  in_bin.clear();
+  const int32_t* __restrict b = bins.data();
+  const float* __restrict v = squares.data();
+  size_t i = 0;
+  for (; i + 16 <= n; i += 16) {
+    int hits = 0;
+    for (size_t j = 0; j < 16; ++j) hits += b[i + j] == bin;
+    if (hits == 0) continue;
+    for (size_t j = 0; j < 16; ++j)
+      if (b[i + j] == bin) in_bin.push_back(v[i + j]);
+  }
+  for (; i < n; ++i)
+    if (b[i] == bin) in_bin.push_back(v[i]);
   const auto nth = in_bin.begin() + long(k - below);
   std::nth_element(in_bin.begin(), nth, in_bin.end());
   return std::sqrt(*nth) / 8.f;  // 1/8: a unit step reads 0.5 per pixel
@@ -103,6 +126,12 @@ struct AreaTaps {
   int count = 0;               // taps per output index (the longest; the others padded)
   std::vector<int> index;      // count x dst, tap-major: source index of tap k of output o
   std::vector<float> weight;   // count x dst, tap-major: its weight (0 for padding)
+  // Per group of 8 consecutive outputs: the lowest source index any of its taps reads (`base`), and
+  // each tap's index less its group's base (`local`, count x dst, tap-major); `spans` source
+  // vectors of 8 from base hold every index a group reads (the largest over the groups).
+  std::vector<int> base;
+  std::vector<int> local;
+  int spans = 0;
 };
 AreaTaps area_taps(int src, int dst) {
   std::vector<int> first(static_cast<size_t>(dst));
@@ -124,6 +153,19 @@ AreaTaps area_taps(int src, int dst) {
       t.index[at] = std::min(src - 1, first[size_t(o)] + k);
       if (size_t(k) < w[size_t(o)].size()) t.weight[at] = w[size_t(o)][size_t(k)];
     }
+  t.local.assign(t.index.size(), 0);
+  for (int g = 0; g * 8 < dst; ++g) {
+    const int first_out = g * 8, last_out = std::min(dst, first_out + 8) - 1;
+    const int lo = t.index[size_t(first_out)];  // tap 0 of the group's first output: the lowest
+    const int hi = t.index[size_t(t.count - 1) * size_t(dst) + size_t(last_out)];
+    t.base.push_back(lo);
+    t.spans = std::max(t.spans, (hi - lo) / 8 + 1);
+    for (int k = 0; k < t.count; ++k)
+      for (int o = first_out; o <= last_out; ++o) {
+        const size_t at = size_t(k) * size_t(dst) + size_t(o);
+        t.local[at] = t.index[at] - lo;
+      }
+  }
   return t;
 }
 
@@ -140,35 +182,88 @@ void forget_old_taps() {
   if (taps_cache.size() > 16) taps_cache.clear();
 }
 
+#if defined(__AVX2__) && defined(__FMA__)
+// Lane j of the result: the local[j]-th float of the `Spans` vectors v (local < 8 * Spans), by
+// in-register permutes and blends (an AVX2 gather cost ~8 cycles per 8 floats on Zen 4).
+template <int Spans>
+inline __m256 pick(const __m256 (&v)[4], __m256i local) {
+  __m256 r = _mm256_permutevar8x32_ps(v[0], local);
+  for (int m = 1; m < Spans; ++m) {
+    const __m256 in_m = _mm256_castsi256_ps(_mm256_cmpgt_epi32(local, _mm256_set1_epi32(8 * m - 1)));
+    r = _mm256_blendv_ps(r, _mm256_permutevar8x32_ps(v[m], local), in_m);
+  }
+  return r;
+}
+
+// Groups of 8 outputs whose taps lie within Spans vectors of their base (acc readable for
+// 8 * Spans floats past every base).
+template <int Spans>
+void pick_taps(const AreaTaps& t, int w, const float* __restrict acc, float* __restrict sum) {
+  for (int ox = 0; ox + 8 <= w; ox += 8) {
+    const float* src = acc + t.base[size_t(ox / 8)];
+    __m256 v[4];
+    for (int m = 0; m < Spans; ++m) v[m] = _mm256_loadu_ps(src + 8 * m);
+    __m256 s = _mm256_setzero_ps();
+    for (int k = 0; k < t.count; ++k) {
+      const size_t at = size_t(k) * size_t(w) + size_t(ox);
+      const __m256i local = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(t.local.data() + at));
+      s = _mm256_fmadd_ps(_mm256_loadu_ps(t.weight.data() + at), pick<Spans>(v, local), s);
+    }
+    _mm256_storeu_ps(sum + ox, s);
+  }
+}
+#endif
+
+// sum[o] = sum over taps k, in order, of weight[k][o] * acc[index[k][o]], each step one fused
+// multiply-add from 0 (the values of `sum[o] += w * acc[i]` per tap, bit for bit). Eight outputs
+// at a time where the baseline has AVX2: the source floats a group reads are loaded as a few
+// vectors and permuted into place (the scalar loop was four loads and a store per output and tap,
+// most of quality_input's time); acc must be readable for 32 floats past its end.
+void gather_taps(const AreaTaps& t, int w, const float* __restrict acc, float* __restrict sum) {
+  int ox = 0;
+#if defined(__AVX2__) && defined(__FMA__)
+  if (t.spans <= 4) {
+    switch (t.spans) {
+      case 1: pick_taps<1>(t, w, acc, sum); break;
+      case 2: pick_taps<2>(t, w, acc, sum); break;
+      case 3: pick_taps<3>(t, w, acc, sum); break;
+      default: pick_taps<4>(t, w, acc, sum); break;
+    }
+    ox = w / 8 * 8;
+  }
+#endif
+  for (; ox < w; ++ox) {
+    float s = 0.f;
+    for (int k = 0; k < t.count; ++k) {
+      const size_t at = size_t(k) * size_t(w) + size_t(ox);
+      s = std::fma(t.weight[at], acc[t.index[at]], s);
+    }
+    sum[ox] = s;
+  }
+}
+
 cv::Mat shrink_area_grey(const cv::Mat& grey, int w, int h) {
-  thread_local std::vector<float> rows, col;  // h x grey.cols, the row pass; one output row
+  thread_local std::vector<float> row, col;  // one row of the row pass (grey.cols); one output row
   forget_old_taps();  // before taking references
   const AreaTaps &ty = cached_area_taps(grey.rows, h), &tx = cached_area_taps(grey.cols, w);
   const int cols = grey.cols;
-  rows.assign(size_t(h) * size_t(cols), 0.f);
+  row.resize(size_t(cols) + 32, 0.f);  // gather_taps reads up to 32 floats past a group's base
+  col.resize(size_t(w));
+  cv::Mat out(h, w, CV_8U);
+  // Each output row's row pass, then at once its column pass: one source-wide row stays in L1
+  // (the whole row pass, h x cols floats, was 230 KB at 192 px).
+  float* __restrict acc = row.data();
+  float* __restrict sum = col.data();
   for (int oy = 0; oy < h; ++oy) {
-    float* acc = rows.data() + size_t(oy) * size_t(cols);
+    std::fill(acc, acc + cols, 0.f);
     for (int k = 0; k < ty.count; ++k) {
       const size_t at = size_t(k) * size_t(h) + size_t(oy);
       const float wk = ty.weight[at];
       if (wk == 0.f) continue;  // padding (the source row index is repeated)
-      const uint8_t* src = grey.ptr<uint8_t>(ty.index[at]);
-      for (int x = 0; x < cols; ++x) acc[x] += wk * float(src[x]);
+      const uint8_t* __restrict src = grey.ptr<uint8_t>(ty.index[at]);
+      for (int x = 0; x < cols; ++x) acc[x] = std::fma(wk, float(src[x]), acc[x]);
     }
-  }
-  cv::Mat out(h, w, CV_8U);
-  col.resize(size_t(w));
-  // Plain restrict pointers: the output row's stores may not alias the sums or the taps (else
-  // every element reloads them, the thread_local ones through the TLS block).
-  float* __restrict sum = col.data();
-  for (int oy = 0; oy < h; ++oy) {
-    const float* __restrict acc = rows.data() + size_t(oy) * size_t(cols);
-    std::fill(sum, sum + w, 0.f);
-    for (int k = 0; k < tx.count; ++k) {
-      const int* __restrict idx = tx.index.data() + size_t(k) * size_t(w);
-      const float* __restrict wk = tx.weight.data() + size_t(k) * size_t(w);
-      for (int ox = 0; ox < w; ++ox) sum[ox] += wk[ox] * acc[idx[ox]];
-    }
+    gather_taps(tx, w, acc, sum);
     uint8_t* __restrict dst = out.ptr<uint8_t>(oy);
     // cv::saturate_cast<uint8_t>(float): round half to even (the default rounding mode, as
     // cvRound's cvtss2si), then clamp; written so it vectorises.
@@ -198,7 +293,10 @@ void gaussian_blur_sigma1(const cv::Mat& grey, cv::Mat& out) {
   for (int y = 0; y < h; ++y) {
     const uint8_t* g = grey.ptr<uint8_t>(y);
     float* __restrict e = ext.data();
-    for (int x = -4; x < w + 4; ++x) e[x + 4] = float(g[reflect(x, w)]);
+    // The interior converted in one vectorised loop, the 4 reflected pixels each side apart (a
+    // reflect per pixel was 40 % of the blur's time).
+    for (int x = 0; x < w; ++x) e[x + 4] = float(g[x]);
+    for (int x = 1; x <= 4; ++x) e[4 - x] = float(g[reflect(-x, w)]), e[w + 3 + x] = float(g[reflect(w - 1 + x, w)]);
     float* __restrict r = rows.data() + size_t(y) * size_t(w);
     for (int x = 0; x < w; ++x) {
       float acc = 0.f;

@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <csetjmp>
 #include <cmath>
+#include <cstdint>
 #include <cstdio>
 #include <limits>
 
@@ -91,17 +92,28 @@ float jpeg_quality(std::span<const uint8_t> bytes) {
   unsigned luma[64], chroma[64];
   bool has_chroma = false;
   if (!read_tables(bytes, luma, chroma, has_chroma)) return kNotJpeg;
+  // Every q's scaled tables, made once: the search is then integer differences (exact, as the
+  // double sums were) in a loop the compiler vectorises.
+  struct Scaled {
+    int luma[100][64], chroma[100][64];
+  };
+  static const Scaled scaled = [] {
+    Scaled t{};
+    for (int q = 1; q <= 100; ++q)
+      for (int i = 0; i < 64; ++i)
+        t.luma[q - 1][i] = int(ijg_entry(kLuminance[i], q)), t.chroma[q - 1][i] = int(ijg_entry(kChrominance[i], q));
+    return t;
+  }();
+  int luma_i[64], chroma_i[64];
+  for (int i = 0; i < 64; ++i) luma_i[i] = int(luma[i]), chroma_i[i] = has_chroma ? int(chroma[i]) : 0;
   int best_q = 1;
-  double best = std::numeric_limits<double>::max();
+  int64_t best = std::numeric_limits<int64_t>::max();
   for (int q = 1; q <= 100; ++q) {
-    double err = 0;
+    int64_t err = 0;  // 64-bit: a table entry may be 16 bits
     for (int i = 0; i < 64; ++i) {
-      const double d = double(luma[i]) - double(ijg_entry(kLuminance[i], q));
-      err += d * d;
-      if (has_chroma) {
-        const double c = double(chroma[i]) - double(ijg_entry(kChrominance[i], q));
-        err += c * c;
-      }
+      const int d = luma_i[i] - scaled.luma[q - 1][i];
+      const int c = has_chroma ? chroma_i[i] - scaled.chroma[q - 1][i] : 0;
+      err += int64_t(d) * d + int64_t(c) * c;
     }
     if (err < best) best = err, best_q = q;  // ties keep the lower q (the tables saturate at low q)
   }

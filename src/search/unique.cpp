@@ -52,7 +52,8 @@ nlohmann::json box_summary_json(const BoxSummary& s) {
           {"low_outliers", s.low_outliers}, {"high_outliers", s.high_outliers}};
 }
 
-UniqueResult rank_unique(const VectorSearch& vs, const std::vector<ContentHash>& content, int top, int density_k) {
+UniqueResult rank_unique(const VectorSearch& vs, const std::vector<ContentHash>& content, int top, int density_k,
+                         int recheck_batch) {
   UniqueResult res;
   const int64_t n = vs.size();
   density_k = std::max(1, density_k);
@@ -84,11 +85,12 @@ UniqueResult rank_unique(const VectorSearch& vs, const std::vector<ContentHash>&
     return used;
   };
   const int fetch = density_k + 8;
-  // Exact neighbours; when copies crowd out the density_k non-copies, widen to every row.
-  auto fill_exact = [&](UniqueRow& u) {
+  // Exact neighbours (`found`: the row's search_exact for `want`, when already made); when copies
+  // crowd out the density_k non-copies, widen to every row.
+  const int want = fetch + 64;
+  auto fill_exact = [&](UniqueRow& u, const std::vector<Neighbor>* found = nullptr) {
     const float* q = vs.data().ptr<float>(int(u.row));
-    const int want = fetch + 64;
-    if (fill(u, vs.search_exact(q, want, u.row)) < density_k && want < n - 1)
+    if (fill(u, found ? *found : vs.search_exact(q, want, u.row)) < density_k && want < n - 1)
       fill(u, vs.search_exact(q, int(n), u.row));
     u.exact = true;
   };
@@ -111,13 +113,29 @@ UniqueResult rank_unique(const VectorSearch& vs, const std::vector<ContentHash>&
     // An approximate distance is a real distance to some neighbour, so it is an upper bound of
     // the exact one. Re-check rows in descending approximate order until the top-th best exact
     // distance is at least the next unchecked approximate distance: then the top ranks are exact.
+    // Each pass over the rows searches the next recheck_batch rows still approximate
+    // (search_exact_rows; one exact search was one pass over the rows): the rows are re-checked
+    // one by one in the same order as before, so the ranking is the same; rows searched past
+    // where the loop stops are left as they were.
     const int64_t cap = std::min<int64_t>(n, 20 * int64_t(top) + 1000);
+    const int64_t batch = std::max(1, recheck_batch);
     std::vector<double> best;  // exact distances found so far, kept sorted descending
+    std::vector<int64_t> searched;                    // positions in res.rows searched ahead
+    std::vector<std::vector<Neighbor>> searched_lists;  // their search_exact for `want`
+    size_t next_searched = 0;
     int64_t i = 0;
     for (; i < cap; ++i) {
       UniqueRow& u = res.rows[size_t(i)];
       if (!u.exact) {
-        fill_exact(u);
+        if (next_searched == searched.size()) {
+          searched.clear();
+          std::vector<int64_t> rows;
+          for (int64_t p = i; p < cap && int64_t(rows.size()) < batch; ++p)
+            if (!res.rows[size_t(p)].exact) searched.push_back(p), rows.push_back(res.rows[size_t(p)].row);
+          searched_lists = vs.search_exact_rows(rows, want);
+          next_searched = 0;
+        }
+        fill_exact(u, &searched_lists[next_searched++]);
         ++res.rechecked;
       }
       best.insert(std::upper_bound(best.begin(), best.end(), u.distance, std::greater<double>()), u.distance);

@@ -534,6 +534,38 @@ std::vector<Neighbor> VectorSearch::search_exact(const float* q, int k, int64_t 
   return impl_->exact(q, k, exclude);
 }
 
+std::vector<std::vector<Neighbor>> VectorSearch::search_exact_rows(const std::vector<int64_t>& rows, int k) const {
+  const auto& m = *impl_;
+  const int64_t n = m.n();
+  const size_t d = size_t(m.dim());
+  std::vector<std::vector<Neighbor>> out(rows.size());
+  std::vector<int64_t> valid;  // positions in `rows` of the rows in range
+  for (size_t i = 0; i < rows.size(); ++i)
+    if (rows[i] >= 0 && rows[i] < n) valid.push_back(int64_t(i));
+  if (valid.empty() || k <= 0) return out;
+  const int64_t nq = int64_t(valid.size());
+  std::vector<const float*> queries;
+  for (const int64_t v : valid) queries.push_back(m.emb.data.ptr<float>(int(rows[size_t(v)])));
+  // sims is query-major (each query's top_k reads one contiguous row); a block of data rows at a
+  // time is scored against every query while it is in cache.
+  std::vector<float> sims(size_t(nq) * size_t(n));
+  const int64_t block = 64;
+  parallel_for(
+      (n + block - 1) / block, m.opts.threads,
+      [&](int64_t b) {
+        const int64_t lo = b * block, hi = std::min(n, lo + block);
+        for (int64_t j = 0; j < nq; ++j)
+          for (int64_t r = lo; r < hi; ++r)
+            sims[size_t(j) * size_t(n) + size_t(r)] = kernels::dot(queries[size_t(j)], m.emb.data.ptr<float>(int(r)), d);
+      },
+      1);
+  parallel_for(nq, m.opts.threads, [&](int64_t j) {
+    const size_t at = size_t(valid[size_t(j)]);
+    out[at] = top_k(sims.data() + size_t(j) * size_t(n), n, k, rows[at]);
+  }, 1);
+  return out;
+}
+
 std::vector<Neighbor> VectorSearch::search(const float* q, int k, int64_t exclude) const {
   if (!impl_->graph) return impl_->exact(q, k, exclude);
   const auto pq = impl_->project(q, 1);

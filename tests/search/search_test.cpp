@@ -313,23 +313,61 @@ TEST(Unique, DistanceAndDensityMatchBruteForceWithCopies) {
   }
 }
 
-TEST(Unique, ApproximateTopRanksAreExact) {
-  const cv::Mat x = mixture(12000, 64, 300, 0.8f, 7);
+// A coarse HNSW index of x (a small graph, a narrow beam, no re-rank), so unique's approximate
+// distances need the exact re-check; `kind` exact gives brute force over the same rows.
+std::unique_ptr<VectorSearch> coarse_index(const cv::Mat& x, IndexKind kind = IndexKind::hnsw) {
   IndexOptions o;
-  o.kind = IndexKind::hnsw;
+  o.kind = kind;
   o.reduced_dim = 0;
   o.M = 8;
   o.ef_search = 16;
   o.rerank_factor = 1;
-  auto h = VectorSearch::from_matrix(x.clone(), iota_ids(12000), o);
-  o.kind = IndexKind::exact;
-  auto e = VectorSearch::from_matrix(x.clone(), iota_ids(12000), o);
+  return VectorSearch::from_matrix(x.clone(), iota_ids(x.rows), o);
+}
+
+TEST(Unique, ApproximateTopRanksAreExact) {
+  const cv::Mat x = mixture(12000, 64, 300, 0.8f, 7);
+  auto h = coarse_index(x);
+  auto e = coarse_index(x, IndexKind::exact);
   const auto a = rank_unique(*h, {}, 20);
   const auto b = rank_unique(*e, {}, 20);
   EXPECT_TRUE(a.top_exact);
   for (int i = 0; i < 20; ++i) {
     EXPECT_EQ(a.rows[size_t(i)].row, b.rows[size_t(i)].row) << i;
     EXPECT_NEAR(a.rows[size_t(i)].distance, b.rows[size_t(i)].distance, 1e-5);
+  }
+}
+
+// The re-check searches several rows per pass over the rows: the same answers as one row per pass
+// (every row's neighbour, distance, density and exactness, and the count re-checked), whatever the
+// batch; and each batched search is search_exact's, neighbour for neighbour.
+TEST(Unique, BatchedRecheckGivesTheSameRanking) {
+  const cv::Mat x = mixture(12000, 64, 300, 0.8f, 7);
+  auto h = coarse_index(x);
+  const auto one = rank_unique(*h, {}, 20, 5, 1);
+  ASSERT_GT(one.rechecked, 8) << "the test needs several re-checks";
+  for (const int batch : {2, 7, 32, 1000}) {
+    SCOPED_TRACE("batch " + std::to_string(batch));
+    const auto got = rank_unique(*h, {}, 20, 5, batch);
+    EXPECT_EQ(got.rechecked, one.rechecked);
+    EXPECT_EQ(got.top_exact, one.top_exact);
+    ASSERT_EQ(got.rows.size(), one.rows.size());
+    for (size_t i = 0; i < got.rows.size(); ++i) {
+      const UniqueRow &a = got.rows[i], &b = one.rows[i];
+      ASSERT_TRUE(a.row == b.row && a.neighbor == b.neighbor && a.distance == b.distance && a.density == b.density &&
+                  a.exact == b.exact)
+          << "rank " << i << ": row " << a.row << " vs " << b.row;
+    }
+  }
+  const std::vector<int64_t> rows = {5, 11999, -1, 0, 5, 12000, 777};
+  const auto lists = h->search_exact_rows(rows, 40);
+  ASSERT_EQ(lists.size(), rows.size());
+  for (size_t i = 0; i < rows.size(); ++i) {
+    if (rows[i] < 0 || rows[i] >= 12000) {
+      EXPECT_TRUE(lists[i].empty());
+      continue;
+    }
+    EXPECT_EQ(lists[i], h->search_exact(x.ptr<float>(int(rows[i])), 40, rows[i])) << "row " << rows[i];
   }
 }
 
