@@ -2,16 +2,18 @@
 # Sanitizer CI (issue 16): a second build folder (build-asan/) compiled by clang with
 # AddressSanitizer + UndefinedBehaviorSanitizer (-O1, every UB report fatal) and the libFuzzer
 # targets of fuzz/; runs the unit tests and the end-to-end tests that feed irbis's parsers
-# (E2E_UNDER_SANITIZERS below) against it, then every fuzz target for a bounded time on its
+# (E2E_UNDER_SANITIZERS below) against it, then every fuzz target for a bounded number of seeded executions on its
 # generated seed corpus. Any failing test, sanitizer report, fuzz crash, leak, timeout or broken
 # invariant fails the script. `./test.sh` (and so CI) runs it after the normal tests;
 # IRBIS_SANITIZE=0 skips it (docs/reliability.md has the time budget).
 #   scripts/sanitize.sh               build, tests, fuzzing
 #   scripts/sanitize.sh --build-only  configure and build only
 #   scripts/sanitize.sh --fuzz-only   build, then fuzzing only (a longer local campaign)
-# Environment: IRBIS_FUZZ_SECONDS (default 0) seconds of mutation per fuzz target (decode and
-# header get twice that); 0 replays each target's seed corpus once, deterministically (what CI
-# runs: a time-bounded random campaign would make CI's verdict depend on the machine's speed); IRBIS_FUZZ_JOBS (default: nproc, at most 2) targets fuzzed at once;
+# Environment: IRBIS_FUZZ_RUNS (default 10000) executions per fuzz target, seeded (-seed=1): the
+# seed corpus, then mutations of it up to that count (what CI runs: a bounded amount of mutation
+# whose verdict does not depend on the machine's speed, ~1 min for all targets; 0 replays the
+# corpus only); IRBIS_FUZZ_SECONDS (default 0) seconds of mutation per target instead (decode and
+# header get twice that; a local campaign); IRBIS_FUZZ_JOBS (default: nproc, at most 2) targets fuzzed at once;
 # IRBIS_FUZZ_TARGETS (default: all) a regex of target names, e.g. 'decode|header|gif';
 # IRBIS_ASAN_BUILD_DIR (default build-asan); IRBIS_SANITIZE_E2E (default: the set below; `all`
 # for every end-to-end test but python, browser and demo) a regex of e2e test names.
@@ -20,6 +22,7 @@ cd "$(dirname "$0")/.."
 ROOT=$(pwd)
 BUILD=${IRBIS_ASAN_BUILD_DIR:-build-asan}
 FUZZ_SECONDS=${IRBIS_FUZZ_SECONDS:-0}
+FUZZ_RUNS=${IRBIS_FUZZ_RUNS:-10000}
 JOBS=${IRBIS_FUZZ_JOBS:-$(nproc)}
 [ "$JOBS" -le 2 ] || JOBS=2
 start=$(date +%s)
@@ -89,10 +92,10 @@ fuzz_one() {
   secs=$FUZZ_SECONDS
   case $name in decode|header) secs=$((FUZZ_SECONDS * 2));; esac
   mkdir -p "$CORPUS/$name"
-  # Seconds 0: one pass over the corpus (-runs=0), no mutation. Leaks inside Debian's libdav1d are
-  # suppressed (F7 in docs/reliability.md: reached through libavif on hostile AVIFs, not ours).
-  local budget=(-max_total_time="$secs")
-  [ "$secs" -gt 0 ] || budget=(-runs=0)
+  # Seconds 0: FUZZ_RUNS seeded executions (corpus, then mutations). Leaks inside Debian's libdav1d
+  # are suppressed (F7 in docs/reliability.md: reached through libavif on hostile AVIFs, not ours).
+  local budget=(-max_total_time="$secs") what="${secs} s"
+  [ "$secs" -gt 0 ] || { budget=(-runs="$FUZZ_RUNS" -seed=1); what="seeded, at most $FUZZ_RUNS runs"; }
   ASAN_OPTIONS="detect_leaks=1:abort_on_error=1" LSAN_OPTIONS="suppressions=$ROOT/scripts/lsan_suppressions.txt" \
   UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1" "$exe" "$CORPUS/$name" "${budget[@]}" -timeout=20 \
     -rss_limit_mb=2560 -max_len=262144 -print_final_stats=1 -artifact_prefix="$ARTIFACTS/$name-" \
@@ -102,14 +105,14 @@ fuzz_one() {
   execs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$LOGS/$name.log" | grep -o '[0-9]*$' || echo "?")
   corpus=$(ls "$CORPUS/$name" | wc -l)
   if [ $rc -ne 0 ]; then
-    echo "sanitize: fuzz_$name FAILED (exit $rc) after ${secs} s; log $LOGS/$name.log:"
+    echo "sanitize: fuzz_$name FAILED (exit $rc), $what; log $LOGS/$name.log:"
     grep -E 'ERROR|SUMMARY|invariant|Test unit written|uncaught|runtime error' "$LOGS/$name.log" | head -20
     return 1
   fi
-  echo "sanitize: fuzz_$name ok: ${secs} s, $execs executions, corpus $corpus files" | tee -a "$LOGS/summary.txt"
+  echo "sanitize: fuzz_$name ok: $what, $execs executions, corpus $corpus files" | tee -a "$LOGS/summary.txt"
 }
 export -f fuzz_one
-export CORPUS ARTIFACTS LOGS FUZZ_SECONDS ROOT
+export CORPUS ARTIFACTS LOGS FUZZ_SECONDS FUZZ_RUNS ROOT
 targets=$(ls "$BUILD"/fuzz/fuzz_* | grep -E "/fuzz_(${IRBIS_FUZZ_TARGETS:-.*})\$") || true
 if [ -z "${IRBIS_FUZZ_TARGETS:-}" ] && [ "$(wc -w <<<"$targets")" -ne "$(ls fuzz/*.cpp | wc -l)" ]; then
   echo "sanitize: expected one fuzz_<name> per fuzz/*.cpp, found: $targets" >&2
