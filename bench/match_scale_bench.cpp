@@ -517,9 +517,15 @@ int main(int argc, char** argv) {
                 rule.name().c_str(), with_work ? ", REAL verification work" : "", d.records.size(), dupes_wall, dupes_cpu,
                 with_work ? " (decisions + real verification)" : " without verification", verified_pairs.size(), dupes_images.size(),
                 checked_pairs.size(), d.groups.size(), good, edits_in_collection, bad);
-    if (with_work)
-      std::printf("dupes --cnn, %s: the real verifier ran %zu verifications and %zu pixel checks (the dry passes' lists)\n",
-                  rule.name().c_str(), work->verifier->pairs_verified(), work->verifier->pairs_checked());
+    if (with_work) {
+      const irbis::PairVerifier::Stats st = work->verifier->stats();
+      std::printf("dupes --cnn, %s: the real verifier ran %zu verifications and %zu pixel checks (the dry passes' lists); "
+                  "CPU: %zu image loads %.1f s (%.1f ms each: decode + keypoints, a re-load after eviction counts again), "
+                  "%zu pairs %.1f s (%.1f ms each: matching, fit, dense check, mirrored keypoints)\n",
+                  rule.name().c_str(), work->verifier->pairs_verified(), work->verifier->pairs_checked(), st.images,
+                  st.image_cpu_seconds, 1e3 * st.image_cpu_seconds / double(std::max<size_t>(1, st.images)), st.pairs,
+                  st.pair_cpu_seconds, 1e3 * st.pair_cpu_seconds / double(std::max<size_t>(1, st.pairs)));
+    }
     const double model = verify_cpu(dupes_images.size(), verified_pairs.size(), check_images.size(), checked_pairs.size());
     if (!with_work && cost.per_image > 0)
       std::printf("dupes --cnn, %s: + modelled verification %.1f s CPU (%zu images + %zu pairs + %zu checks) = %.1f s CPU\n",

@@ -20,7 +20,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   fuzz::write_bytes(file, {reinterpret_cast<const uint8_t*>(buf.data()), buf.size()});
   try {
     const Classifier c = Classifier::load(file);
-    if (c.classes.size() < 2 || c.input_dim() < 1) fuzz::invariant_failed("loaded classifier with bad sizes");
+    if (c.classes.size() < 2 || c.heads.empty()) fuzz::invariant_failed("loaded classifier with bad sizes");
+    for (const ClassifierHead& h : c.heads)
+      if (h.input_dim() < 1 || h.model.W.rows != int(c.classes.size()))
+        fuzz::invariant_failed("loaded classifier head with bad sizes");
   } catch (const ModelError&) {
   }
   return 0;

@@ -124,6 +124,31 @@ for src in ("a.heic", "a.avif"):
         b[at:at + 8] = struct.pack(">II", w, h)
         images[name] = bytes(b)
 
+# AV1 items inside a HEIF file (not AVIF: libheif and its dav1d plugin decode them, not libavif):
+# heif-enc -A's output with its brands made HEIF's, and a 1600x900 AV1 frame under an ispe of 32x24,
+# refused from its sequence header before decoding (Formats.HeifAv1FrameOverItsDeclaredAreaIsRefused...).
+def avif_branded_heif(b):
+    b = bytearray(b)
+    ftyp = struct.unpack(">I", b[:4])[0]
+    for pos in range(8, ftyp - 3, 4):
+        if b[pos:pos + 4] == b"avif":
+            b[pos:pos + 4] = b"mif1"
+    return bytes(b)
+
+
+if shutil.which("heif-enc"):
+    with tempfile.TemporaryDirectory() as tmp:
+        cv2.imwrite(os.path.join(tmp, "src.png"), bgr)
+        cv2.imwrite(os.path.join(tmp, "wide.png"), cv2.resize(bgr, (1600, 900), interpolation=cv2.INTER_LINEAR))
+        for name, cmd in (("a_av1.heif", "heif-enc -A -q 50 -o a.avif src.png"),
+                          ("av1_frame_over_ispe.heif", "heif-enc -A -q 10 -o a.avif wide.png")):
+            if subprocess.run(cmd, shell=True, cwd=tmp, capture_output=True).returncode == 0:
+                b = bytearray(avif_branded_heif(open(os.path.join(tmp, "a.avif"), "rb").read()))
+                if name.startswith("av1_frame_over"):
+                    at = b.find(b"ispe") + 8
+                    b[at:at + 8] = struct.pack(">II", 32, 24)
+                images[name] = bytes(b)
+
 # F9's regression seed (found by fuzz_decode): a '#' touching the width, which OpenCV's reader takes
 # as the width's terminator and Netpbm's as a comment, so the two read different sizes.
 images["comment_touching_width.pbm"] = b"P4\n4#2\n32\n" + b"\xff" * 4
@@ -134,9 +159,16 @@ images["side_over_int.jxl"] = b"\xff\x0a\xfe\xff\xff\xff\x1f" + b"\x00" * 16
 # (fuzz/regressions/, also read by the unit tests): F11's HEIC grid whose canvas is larger than its
 # ispe, the same grid under an elongated ispe (32x8192: within the side limit, not the area),
 # F12's iden item derived from a non-image item.
+# Files directly in fuzz/regressions/ are images; a subfolder holds another target's inputs
+# (fuzz/regressions/tfjs/: F18's graph model, model.json and weights.bin joined by a NUL byte).
 regressions = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fuzz", "regressions")
 for name in sorted(os.listdir(regressions)):
-    images[name] = open(os.path.join(regressions, name), "rb").read()
+    path = os.path.join(regressions, name)
+    if os.path.isdir(path):
+        for sub in sorted(os.listdir(path)):
+            put(name, "regression_" + sub, open(os.path.join(path, sub), "rb").read())
+    else:
+        images[name] = open(path, "rb").read()
 for name, data in images.items():
     put("decode", name, data)
     put("header", name, data)

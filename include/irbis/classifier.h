@@ -4,7 +4,9 @@
 // predictions for mislabel hints, and a versioned, checksummed model file. See docs/classify.md.
 #pragma once
 #include <cstdint>
+#include <exception>
 #include <filesystem>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -229,6 +231,9 @@ struct TrainResult {
                                 // above 1 (-1 when it was not): the evidence for the rule
   TemperatureCalibration calibration;  // how it was chosen (rows = 0: not calibrated)
   cv::Mat oof_proba;     // n x K when out_of_fold (each row predicted by a model that never saw it)
+  // Logits of the evaluated model (before the temperature) on train_rows and test_rows, in order:
+  // what a classifier of several heads averages for its own evaluation.
+  cv::Mat train_logits, test_logits;
   double seconds = 0;
 };
 
@@ -242,40 +247,101 @@ TrainResult train_classifier(const std::vector<ClassifierCandidate>& candidates,
 TrainResult train_classifier(const cv::Mat& X, const std::vector<int>& y,
                              const std::vector<std::string>& classes, const TrainOptions& opts);
 
-// --- model file ---
-// Binary file: magic "IRBISCLF", format version, JSON header (embedding model name, its ONNX
-// sha256 and dims, input kind, class names, training report), then the float arrays, and an
-// xxh3-64 checksum of everything before it. load() throws ModelError for a file that is not a
-// classifier, from another format version, truncated or corrupted.
-inline constexpr uint32_t kClassifierFormatVersion = 1;
+// A classifier of several heads (one per embedding model, e.g. `irbis train --model a,b`): each
+// head is trained by train_classifier on its own model's candidates with the same labels, split,
+// folds and seed (rows aligned: row i is the same image for every head), so each chooses its own
+// input, penalty and temperature. The classifier's probabilities are the mean of its heads'
+// calibrated probabilities; its evaluation, test ECE and out-of-fold probabilities are those of
+// that mean (one head: exactly the head's own).
+struct HeadsTrainResult {
+  std::vector<TrainResult> heads;
+  Evaluation train_eval, test_eval;
+  double test_ece = 0, test_ece_uncalibrated = 0, test_log_loss = 0, test_log_loss_uncalibrated = 0;
+  cv::Mat oof_proba;  // n x K when out_of_fold: the mean of the heads' out-of-fold probabilities
+  double seconds = 0;
+};
+HeadsTrainResult train_classifier_heads(const std::vector<std::vector<ClassifierCandidate>>& heads,
+                                        const std::vector<int>& y, const std::vector<std::string>& classes,
+                                        const TrainOptions& opts);
+// Mean of class probabilities (each n x K CV_32F); one matrix is returned as is.
+cv::Mat mean_probabilities(const std::vector<cv::Mat>& proba);
 
-struct Classifier {
+// --- model file ---
+// Binary file: magic "IRBISCLF", format version, JSON header (class names, training report, and
+// per head: embedding model name, its ONNX sha256, input kind, dim, temperature), then each head's
+// float arrays, and an xxh3-64 checksum of everything before it. Version 1 (one head, its keys at
+// the top of the header) still loads. load() throws ModelError for a file that is not a
+// classifier, from an unknown format version, truncated or corrupted.
+inline constexpr uint32_t kClassifierFormatVersion = 2;
+
+// One head of a classifier: a logistic model on one embedding model's rows.
+struct ClassifierHead {
   std::string embedding_model;   // registry name of the embedding model
   std::string embedding_sha256;  // its ONNX sha256 when trained
   ClassifierInput input = ClassifierInput::full;
   RandomFeatures rff;            // blocks-sqrt-rff: the map applied to blocks-sqrt rows
-  std::vector<std::string> classes;
   LogisticModel model;
-  nlohmann::json report;         // training report (accuracies, confusion, l2, split, seed)
 
   int input_dim() const { return model.dim(); }
-  // Feature rows for this classifier from the embedder's raw pooled blocks (n x blocks_dim).
+  // Feature rows for this head from the embedder's raw pooled blocks (n x blocks_dim).
   cv::Mat features_from_blocks(const Embedder& embedder, const cv::Mat& blocks) const;
-  cv::Mat predict_proba(const cv::Mat& features) const { return model.predict_proba(features); }
+  // Throws ModelError if the registry's model differs from the one the head was trained with.
+  void check_embedder(const ModelCard& card) const;
+};
+
+struct Classifier {
+  std::vector<ClassifierHead> heads;  // one per embedding model; probabilities averaged
+  std::vector<std::string> classes;
+  nlohmann::json report;         // training report (accuracies, confusion, l2, split, seed)
+
+  // The heads' models and inputs joined by "," (as `--model` takes them), e.g. "mobilenet_v2_mid".
+  std::string embedding_models_text() const;
+  std::string inputs_text() const;
+  // Class probabilities from each head's feature rows (features[h]: n rows of head h): the mean of
+  // the heads' calibrated probabilities. UsageError when the counts differ.
+  cv::Mat predict_proba(const std::vector<cv::Mat>& features) const;
+  // One head's rows go in as std::vector<cv::Mat>{rows}: a bare matrix (or {rows}) would convert to
+  // a vector of its elements through cv::Mat's conversion operator, so that call is refused.
+  cv::Mat predict_proba(const cv::Mat& features) const = delete;
   // Index of a class name; throws UsageError listing the classes if unknown.
   int class_index(const std::string& name) const;
-  // Throws ModelError if the registry's model differs from the one it was trained with.
-  void check_embedder(const ModelCard& card) const;
+  // The registry's model card of every head (find_model), each checked with check_embedder.
+  std::vector<ModelCard> cards() const;
 
   void save(const std::filesystem::path& file) const;  // atomic (tmp + rename)
   static Classifier load(const std::filesystem::path& file);
 };
 
-// The classifier `irbis train` saves: the model of `tr` with the embedding model's name and
-// sha256, the input kind (tr.input), the class names and a training report (split, seed, class
-// weights, input and l2 with every candidate's CV scores, iterations, image counts, which model was
-// saved and on how many images, train/test evaluations, test ECE); the entries of `source` (e.g.
-// collection, labels) are copied into the report first.
+// One network per head of a classifier, in head order (predicting files and explaining embed an
+// image with every head's model). Not thread-safe: one image at a time; workers keep one each.
+class ClassifierNetworks {
+ public:
+  // One Embedder per card, each with opts (engine, precision, oneDNN team size).
+  explicit ClassifierNetworks(const std::vector<ModelCard>& cards,
+                              const InferenceOptions& opts = default_inference());
+  size_t size() const { return nets_.size(); }
+  Embedder& operator[](size_t h) { return *nets_[h]; }
+  // The same networks again, each with its engine and precision (so the same weights) and a
+  // one-thread team: LIME's per-core copies.
+  std::unique_ptr<ClassifierNetworks> single_threaded_copy() const;
+  // Every network runs on oneDNN with a one-thread team (the case where per-core copies pay).
+  bool single_threaded_onednn() const;
+
+ private:
+  ClassifierNetworks() = default;
+  std::vector<std::unique_ptr<Embedder>> nets_;
+};
+
+// The classifier `irbis train` saves: one head per card (the embedding model's name and sha256,
+// the head's input and model), the class names and a training report (split, seed, class weights,
+// image counts, which model was saved and on how many images, train/test evaluations and test
+// ECE of the classifier; per head the input and l2 with every candidate's CV scores, temperature,
+// iterations: at the top for one head, under "heads" with each head's own test evaluation for
+// several); the entries of `source` (e.g. collection, labels) are copied into the report first.
+Classifier make_classifier(const std::vector<ModelCard>& cards, const std::vector<std::string>& classes,
+                           const HeadsTrainResult& tr, const TrainOptions& opts, int64_t unlabelled,
+                           const nlohmann::json& source);
+// One head.
 Classifier make_classifier(const ModelCard& card, const std::vector<std::string>& classes, const TrainResult& tr,
                            const TrainOptions& opts, int64_t unlabelled, const nlohmann::json& source);
 
@@ -290,19 +356,20 @@ struct SuspectLabel {
 std::vector<SuspectLabel> suspect_labels(const cv::Mat& oof_proba, const std::vector<int>& label,
                                          double min_confidence);
 
-// Class probabilities (1 x K CV_32F) of an image file embedded on the fly with `embedder` (the
-// classifier's model; see check_embedder). Throws IoError/DecodeError naming the file.
-cv::Mat predict_file(const Classifier& clf, Embedder& embedder, const std::string& path);
+// Class probabilities (1 x K CV_32F) of an image file embedded on the fly with every head's
+// network (`nets`, see Classifier::cards). Throws IoError/DecodeError naming the file.
+cv::Mat predict_file(const Classifier& clf, ClassifierNetworks& nets, const std::string& path);
 
-// predict_file on many files, as `irbis index` embeds them: one network per worker, each on its own
-// share of the cores (one network shared by a multi-threaded team spends most of its CPU waiting on a
-// busy machine). Rows keep the order of `paths`; an unreadable or undecodable file gets its error and
-// an empty proba, the rest go on. workers <= 0: one per core.
+// predict_file on many files, as `irbis index` embeds them: one set of networks per worker, each on
+// its own share of the cores (one network shared by a multi-threaded team spends most of its CPU
+// waiting on a busy machine). Rows keep the order of `paths`; an unreadable or undecodable file gets
+// its error and an empty proba, the rest go on. cards: Classifier::cards(). workers <= 0: one per core.
 struct FilePrediction {
   cv::Mat proba;      // 1 x K CV_32F, empty when the file failed
   std::string error;  // IoError/DecodeError text naming the file
+  std::exception_ptr failure;  // that error itself (callers that raise rethrow it with its type)
 };
-std::vector<FilePrediction> predict_files(const Classifier& clf, const ModelCard& card,
+std::vector<FilePrediction> predict_files(const Classifier& clf, const std::vector<ModelCard>& cards,
                                           const std::vector<std::string>& paths, int workers = 0);
 
 // Reads and decodes an image file to 8-bit RGB with at least min_side pixels on its shorter side

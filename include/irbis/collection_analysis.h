@@ -271,14 +271,32 @@ struct ClassifierInputs {
 ClassifierInputs load_classifier_inputs(const Collection& coll, const std::string& model,
                                         std::vector<ClassifierInput> inputs = {});
 
+// The embedding models `irbis train` gives a head each when --model is not given: every model the
+// collection has embeddings of, the default model first (one model: today's single-head
+// classifier); just the default model when it has none (its error then names the index command).
+std::vector<std::string> classifier_models(const Collection& coll);
+// "a,b" -> {"a", "b"}; UsageError for an empty or repeated name.
+std::vector<std::string> parse_model_list(const std::string& models);
+// load_classifier_inputs for every model (one head each), rows aligned: `records` are the live
+// images that have every model's rows (id order), heads[h] the candidates of models[h] on them.
+struct ClassifierHeadInputs {
+  std::vector<ModelCard> cards;
+  std::vector<ImageRecord> records;
+  std::vector<std::vector<ClassifierCandidate>> heads;
+};
+ClassifierHeadInputs load_classifier_head_inputs(const Collection& coll, const std::vector<std::string>& models,
+                                                 const std::vector<ClassifierInput>& inputs = {});
+
 struct CollectionPredictions {
-  std::vector<ImageRecord> records;  // live images with the classifier's embeddings, id order
+  std::vector<ImageRecord> records;  // live images with every head's embeddings, id order
   cv::Mat proba;                     // records.size() x classes, CV_32F
 };
-// Class probabilities of every live image of the collection from its stored embeddings. Throws
-// ModelError when `card` (the registry's model) is not the classifier's, UsageError naming the
-// index command when the collection lacks that model's embeddings.
-CollectionPredictions predict_collection(const Classifier& clf, const ModelCard& card, const Collection& coll);
+// Class probabilities of every live image of the collection from its stored embeddings (the mean
+// of the heads'). cards: Classifier::cards(), one per head. Throws ModelError when a card (the
+// registry's model) is not its head's, UsageError naming the index command when the collection
+// lacks a head model's embeddings.
+CollectionPredictions predict_collection(const Classifier& clf, const std::vector<ModelCard>& cards,
+                                         const Collection& coll);
 
 // The same rows read on demand from the memory-mapped feature file instead of copied into one
 // matrix: the low-memory `irbis cluster` gathers its training sample and streams chunks from it.

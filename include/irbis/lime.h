@@ -57,13 +57,15 @@ struct LimeResult {
   int samples = 0;
 };
 
-// Throws UsageError when the image is too small for the requested number of superpixels.
-LimeResult explain_image(const cv::Mat& rgb, Embedder& embedder, const Classifier& clf, const LimeOptions& opts);
+// Every perturbed image is scored by every head of the classifier (nets: one network per head, in
+// head order) and the heads' probabilities averaged, as predict_file does. Throws UsageError when the
+// image is too small for the requested number of superpixels.
+LimeResult explain_image(const cv::Mat& rgb, ClassifierNetworks& nets, const Classifier& clf, const LimeOptions& opts);
 
 // explain_image on a file (`irbis explain`): read and decoded at a size that still has
 // opts.max_side pixels on the shorter side when the file does (capped at 4096), then explained.
 // Throws IoError/DecodeError naming the file.
-LimeResult explain_file(const std::string& path, Embedder& embedder, const Classifier& clf, const LimeOptions& opts);
+LimeResult explain_file(const std::string& path, ClassifierNetworks& nets, const Classifier& clf, const LimeOptions& opts);
 
 // Kernel-weighted ridge regression with an unpenalised intercept: minimises
 // sum_i w_i (y_i - b - z_i.beta)^2 + ridge |beta|^2. Z is n x S (CV_32F), y and w have n entries.

@@ -589,6 +589,9 @@ class Collection:
         (seeded), the input and the L2 penalty chosen by ``folds``-fold cross-validation unless
         given; then (``refit``, default) the saved model is fitted on every labelled image.
 
+        model: the embedding model, or several joined by "," (one head each, their calibrated
+        probabilities averaged); default: every model the collection has embeddings of.
+
         labels: "folders" (class = parent folder name), the path of a CSV with columns
         path,label, or a mapping path -> label (images left out are unlabelled and ignored);
         input: "auto" (cross-validation picks), "full" (the model's descriptor), "blocks" (every
@@ -614,7 +617,7 @@ class Collection:
             kw["label_pairs"] = pairs
         else:
             raise TypeError(f"labels must be 'folders', a CSV path or a mapping path -> label, not {_typename(labels)}")
-        kw["model"] = self._model(model)
+        kw["model"] = "" if model is None else _str(model, "model")  # "": every model indexed, as `irbis train`
         kw["input"] = _str(input, "input")
         kw["test_fraction"] = _float(test_fraction, "test_fraction", 0.0, 0.9)
         kw["seed"] = _int(seed, "seed", 0)
@@ -791,11 +794,13 @@ class Classifier:
     """A classifier on CNN embeddings (irbis::Classifier): from :meth:`Collection.train` or
     :meth:`load` (files of `irbis train --out`, and the CLI reads the files :meth:`save` writes).
 
-    ``classes``, ``embedding_model``, ``input`` ("full" or "blocks"); ``report``: the training
+    ``classes``, ``embedding_model`` and ``input`` (per head, joined by "," for a classifier of
+    several embedding models, e.g. "mobilenet_v2_mid,inception_v3"); ``report``: the training
     report (seed, test_fraction, l2 and its cross-validation, train/test accuracy, balanced
     accuracy, per-class precision/recall/F1/support, confusion); ``suspects``: possible mislabels
-    when trained with ``suspects=True`` (else None). Predicting files and explaining load the
-    embedding model once, on first use; calls release the GIL (one at a time per classifier)."""
+    when trained with ``suspects=True`` (else None). Predicting files runs `irbis predict`'s path
+    (one network per core); explaining loads the embedding models once, on first use; calls
+    release the GIL (explaining: one at a time per classifier)."""
 
     __slots__ = ("_k", "suspects", "_report")
 

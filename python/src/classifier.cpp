@@ -20,27 +20,24 @@ namespace {
 
 std::string dump(const nlohmann::json& j) { return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace); }
 
-// A classifier and, made on first use, the embedder of its model (predicting files and explaining
-// need one; loading the ONNX file takes a while). The embedder is not thread-safe: one call at a time.
+// A classifier and, made on first use, one network per head (explaining needs them; loading the
+// ONNX files takes a while). The networks are not thread-safe: one call at a time. Predicting files
+// builds its own networks, one set per core (predict_files).
 class PyClassifier {
  public:
   explicit PyClassifier(Classifier c) : clf_(std::move(c)) {}
   const Classifier& clf() const { return clf_; }
 
   // Call without the GIL.
-  Embedder& embedder() {
-    if (!embedder_) {
-      const ModelCard card = find_model(clf_.embedding_model);
-      clf_.check_embedder(card);
-      embedder_ = std::make_unique<Embedder>(card);
-    }
-    return *embedder_;
+  ClassifierNetworks& networks() {
+    if (!nets_) nets_ = std::make_unique<ClassifierNetworks>(clf_.cards());
+    return *nets_;
   }
   std::mutex& mutex() { return mu_; }
 
  private:
   Classifier clf_;
-  std::unique_ptr<Embedder> embedder_;
+  std::unique_ptr<ClassifierNetworks> nets_;
   std::mutex mu_;
 };
 
@@ -84,31 +81,30 @@ void bind_classifier(py::module_& m, py::class_<PyCollection>& coll_cls) {
           },
           py::arg("path"), "Classifier::save (atomic).")
       .def_property_readonly("classes", [](const PyClassifier& c) { return c.clf().classes; })
-      .def_property_readonly("embedding_model", [](const PyClassifier& c) { return c.clf().embedding_model; })
-      .def_property_readonly("input", [](const PyClassifier& c) { return std::string(classifier_input_name(c.clf().input)); })
-      .def_property_readonly("input_dim", [](const PyClassifier& c) { return c.clf().input_dim(); })
+      .def_property_readonly("embedding_model", [](const PyClassifier& c) { return c.clf().embedding_models_text(); })
+      .def_property_readonly("input", [](const PyClassifier& c) { return c.clf().inputs_text(); })
+      .def_property_readonly("input_dim", [](const PyClassifier& c) {
+        int d = 0;  // every head's input width together
+        for (const auto& h : c.clf().heads) d += h.input_dim();
+        return d;
+      })
       .def_property_readonly("report_json", [](const PyClassifier& c) { return dump(c.clf().report); })
       .def(
           "predict_files",
-          [](PyClassifier& c, const std::vector<std::string>& files, bool raise_errors) {
+          [](const PyClassifier& c, const std::vector<std::string>& files, bool raise_errors) {
             const size_t K = c.clf().classes.size();
             cv::Mat P(int(files.size()), int(K), CV_32F, cv::Scalar(std::numeric_limits<float>::quiet_NaN()));
             std::vector<std::string> errors(files.size());
             {
+              // The path of `irbis predict FILES`: one single-threaded network per core, rows in the
+              // given order, an unreadable file reported in its row while the rest go on.
               py::gil_scoped_release nogil;
-              std::lock_guard<std::mutex> lock(c.mutex());
-              Embedder& e = c.embedder();
-              for (size_t i = 0; i < files.size(); ++i) {
-                // Like `irbis predict`: an unreadable file is reported in its row, the rest go on.
-                try {
-                  predict_file(c.clf(), e, files[i]).copyTo(P.row(int(i)));
-                } catch (const IoError& ex) {
-                  if (raise_errors) throw;
-                  errors[i] = ex.what();
-                } catch (const DecodeError& ex) {
-                  if (raise_errors) throw;
-                  errors[i] = ex.what();
-                }
+              const std::vector<FilePrediction> pred =
+                  predict_files(c.clf(), c.clf().cards(), files);
+              for (size_t i = 0; i < pred.size(); ++i) {
+                if (pred[i].failure && raise_errors) std::rethrow_exception(pred[i].failure);
+                errors[i] = pred[i].error;
+                if (errors[i].empty()) pred[i].proba.copyTo(P.row(int(i)));
               }
             }
             py::list err;
@@ -117,8 +113,8 @@ void bind_classifier(py::module_& m, py::class_<PyCollection>& coll_cls) {
             return py::make_tuple(proba_array(std::move(P)), best, err);
           },
           py::arg("files"), py::arg("raise_errors") = false,
-          "predict_file on each file: (n x K float32 probabilities with NaN rows for failures, best class or -1, "
-          "error or None per file).")
+          "irbis::predict_files (as `irbis predict FILES`): (n x K float32 probabilities with NaN rows for failures, "
+          "best class or -1, error or None per file); raise_errors rethrows the first failed file's error.")
       .def(
           "predict_collection",
           [](const PyClassifier& c, const PyCollection& pc) {
@@ -126,7 +122,7 @@ void bind_classifier(py::module_& m, py::class_<PyCollection>& coll_cls) {
             CollectionPredictions pred;
             {
               py::gil_scoped_release nogil;
-              pred = predict_collection(c.clf(), find_model(c.clf().embedding_model), *coll);
+              pred = predict_collection(c.clf(), c.clf().cards(), *coll);
             }
             std::vector<int64_t> ids;
             std::vector<std::string> paths;
@@ -160,7 +156,7 @@ void bind_classifier(py::module_& m, py::class_<PyCollection>& coll_cls) {
             {
               py::gil_scoped_release nogil;
               std::lock_guard<std::mutex> lock(c.mutex());
-              r = explain_file(file, c.embedder(), c.clf(), lo);
+              r = explain_file(file, c.networks(), c.clf(), lo);
               overlay = draw_lime(r, percentile);
               if (!out.empty()) write_lime_picture(out, r, percentile);
             }
@@ -231,17 +227,18 @@ void bind_classifier(py::module_& m, py::class_<PyCollection>& coll_cls) {
         topts.balanced = balanced;
         topts.out_of_fold = suspect_confidence >= 0;
         topts.refit = refit;
-        ClassifierInputs mat;
+        ClassifierHeadInputs mat;
         LabelSet ls;
-        TrainResult tr;
+        HeadsTrainResult tr;
         Classifier clf;
         std::vector<SuspectRow> suspects;
         {
           py::gil_scoped_release nogil;
-          mat = load_classifier_inputs(*coll, model, inputs);
+          mat = load_classifier_head_inputs(*coll, model.empty() ? classifier_models(*coll) : parse_model_list(model),
+                                            inputs);
           ls = from_pairs ? labels_from_pairs(pairs, mat.records, "labels") : load_labels(labels, mat.records);
-          tr = train_classifier(mat.candidates, ls.label, ls.classes, topts);
-          clf = make_classifier(mat.card, ls.classes, tr, topts, int64_t(mat.records.size()) - ls.labelled(),
+          tr = train_classifier_heads(mat.heads, ls.label, ls.classes, topts);
+          clf = make_classifier(mat.cards, ls.classes, tr, topts, int64_t(mat.records.size()) - ls.labelled(),
                                 {{"collection", display_path(pc.dir())}, {"labels", from_pairs ? "mapping" : labels}});
           if (topts.out_of_fold)
             suspects = suspect_rows(suspect_labels(tr.oof_proba, ls.label, suspect_confidence), mat.records, ls.classes);
@@ -270,11 +267,11 @@ void bind_classifier(py::module_& m, py::class_<PyCollection>& coll_cls) {
         py::object handle = py::cast(std::make_unique<PyClassifier>(std::move(clf)));
         return py::make_tuple(handle, sus);
       },
-      py::arg("labels") = "folders", py::arg("label_pairs") = py::none(), py::arg("model") = std::string(kDefaultModel),
+      py::arg("labels") = "folders", py::arg("label_pairs") = py::none(), py::arg("model") = std::string(),
       py::arg("input") = "auto", py::arg("test_fraction") = TrainOptions{}.test_fraction,
       py::arg("seed") = TrainOptions{}.seed, py::arg("l2") = TrainOptions{}.l2, py::arg("folds") = TrainOptions{}.cv_folds,
       py::arg("balanced") = true, py::arg("suspect_confidence") = -1.0, py::arg("refit") = TrainOptions{}.refit,
-      "What `irbis train` does: labels from 'folders', a CSV, or (path bytes, label) pairs; returns "
+      "What `irbis train` does (model: one or several joined by ',', '' = every model the collection has): labels from 'folders', a CSV, or (path bytes, label) pairs; returns "
       "(_Classifier, suspects columns or None). input 'auto' cross-validates full, blocks and blocks-sqrt; "
       "refit saves a model fitted on every labelled image. suspect_confidence >= 0 also runs out-of-fold "
       "predictions.");

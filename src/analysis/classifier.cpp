@@ -310,9 +310,11 @@ TrainResult train_classifier(const std::vector<ClassifierCandidate>& candidates,
   res.model.temperature = res.temperature;
   res.evaluated_iterations = res.model.iterations;
   res.model_images = int(tr_rows.size());
-  res.train_eval = evaluate(ytr, argmax_rows(res.model.predict_proba(Xtr)), K);
+  res.train_logits = res.model.logits(Xtr);
+  res.train_eval = evaluate(ytr, argmax_rows(res.train_logits), K);
   if (!te.empty()) {
     const cv::Mat Z = res.model.logits(gather_rows(X, te_rows));
+    res.test_logits = Z;
     const std::vector<int> yte = gather(yL, te);
     res.test_eval = evaluate(yte, argmax_rows(Z), K);
     res.test_ece = expected_calibration_error(softmax_rows(Z, res.temperature), yte);
@@ -359,6 +361,74 @@ TrainResult train_classifier(const cv::Mat& X, const std::vector<int>& y, const 
   return train_classifier(std::vector<ClassifierCandidate>{{ClassifierInput::full, X, {}}}, y, classes, opts);
 }
 
+cv::Mat mean_probabilities(const std::vector<cv::Mat>& proba) {
+  IRBIS_THROW_IF_NOT(!proba.empty(), UsageError, "mean_probabilities: no probabilities");
+  if (proba.size() == 1) return proba[0];
+  cv::Mat sum = cv::Mat::zeros(proba[0].rows, proba[0].cols, CV_32F);
+  for (const cv::Mat& p : proba) {
+    IRBIS_THROW_IF_NOT(p.type() == CV_32F && p.size() == sum.size(), UsageError,
+                       "mean_probabilities: the heads' probabilities differ in shape");
+    sum += p;
+  }
+  return sum / double(proba.size());
+}
+
+HeadsTrainResult train_classifier_heads(const std::vector<std::vector<ClassifierCandidate>>& heads,
+                                        const std::vector<int>& y, const std::vector<std::string>& classes,
+                                        const TrainOptions& opts) {
+  const auto t0 = std::chrono::steady_clock::now();
+  IRBIS_THROW_IF_NOT(!heads.empty(), UsageError, "train: no embedding model");
+  HeadsTrainResult res;
+  for (const auto& candidates : heads) res.heads.push_back(train_classifier(candidates, y, classes, opts));
+  const TrainResult& first = res.heads[0];
+  if (heads.size() == 1) {
+    res.train_eval = first.train_eval;
+    res.test_eval = first.test_eval;
+    res.test_ece = first.test_ece;
+    res.test_ece_uncalibrated = first.test_ece_uncalibrated;
+    res.test_log_loss = first.test_log_loss;
+    res.test_log_loss_uncalibrated = first.test_log_loss_uncalibrated;
+    res.oof_proba = first.oof_proba;
+  } else {
+    // Same labels, seed and split rule: every head holds out the same rows.
+    for (const auto& h : res.heads)
+      IRBIS_THROW_IF_NOT(h.train_rows == first.train_rows && h.test_rows == first.test_rows, UsageError,
+                         "train: the heads' rows are not aligned");
+    const int K = int(classes.size());
+    std::vector<cv::Mat> tr_p, te_p, te_p1, oof;
+    for (const auto& h : res.heads) {
+      tr_p.push_back(softmax_rows(h.train_logits, h.temperature));
+      if (!h.test_rows.empty()) {
+        te_p.push_back(softmax_rows(h.test_logits, h.temperature));
+        te_p1.push_back(softmax_rows(h.test_logits, 1.0));
+      }
+      if (!h.oof_proba.empty()) oof.push_back(h.oof_proba);
+    }
+    auto truth = [&](const std::vector<int>& rows) {
+      std::vector<int> t;
+      for (int r : rows) t.push_back(y[size_t(r)]);
+      return t;
+    };
+    const std::vector<int> ytr = truth(first.train_rows), yte = truth(first.test_rows);
+    res.train_eval = evaluate(ytr, argmax_rows(mean_probabilities(tr_p)), K);
+    if (!te_p.empty()) {
+      const cv::Mat P = mean_probabilities(te_p), P1 = mean_probabilities(te_p1);
+      res.test_eval = evaluate(yte, argmax_rows(P), K);
+      res.test_ece = expected_calibration_error(P, yte);
+      res.test_ece_uncalibrated = expected_calibration_error(P1, yte);
+      // log_loss takes logits: the log of the mean probabilities are logits of that mean.
+      cv::Mat L, L1;
+      cv::log(cv::max(P, 1e-12), L);
+      cv::log(cv::max(P1, 1e-12), L1);
+      res.test_log_loss = log_loss(L, yte);
+      res.test_log_loss_uncalibrated = log_loss(L1, yte);
+    }
+    if (!oof.empty()) res.oof_proba = mean_probabilities(oof);
+  }
+  res.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return res;
+}
+
 cv::Mat read_rgb(const std::string& path, int min_side) {
   DecodeOptions opts;
   opts.min_side = min_side;
@@ -373,9 +443,59 @@ cv::Mat read_rgb(const std::string& path, int min_side) {
 // ---------------------------------------------------------------------------------------------
 // the classifier file
 
-cv::Mat Classifier::features_from_blocks(const Embedder& embedder, const cv::Mat& blocks) const {
+cv::Mat ClassifierHead::features_from_blocks(const Embedder& embedder, const cv::Mat& blocks) const {
   return reads_blocks(input) ? classifier_features_from_blocks(embedder.card(), input, blocks, &rff)
                              : embedder.descriptor_from_blocks(blocks);
+}
+
+std::string Classifier::embedding_models_text() const {
+  std::string out;
+  for (const auto& h : heads) out += (out.empty() ? "" : ",") + h.embedding_model;
+  return out;
+}
+
+std::string Classifier::inputs_text() const {
+  std::string out;
+  for (const auto& h : heads) out += std::string(out.empty() ? "" : ",") + classifier_input_name(h.input);
+  return out;
+}
+
+cv::Mat Classifier::predict_proba(const std::vector<cv::Mat>& features) const {
+  IRBIS_THROW_IF_NOT(features.size() == heads.size(), UsageError,
+                     "classifier: " + std::to_string(heads.size()) + " head(s) but rows for " +
+                         std::to_string(features.size()));
+  std::vector<cv::Mat> p;
+  for (size_t h = 0; h < heads.size(); ++h) {
+    IRBIS_THROW_IF_NOT(features[h].rows == features[0].rows, UsageError, "classifier: the heads' row counts differ");
+    p.push_back(heads[h].model.predict_proba(features[h]));
+  }
+  return mean_probabilities(p);
+}
+
+std::vector<ModelCard> Classifier::cards() const {
+  std::vector<ModelCard> out;
+  for (const auto& h : heads) {
+    out.push_back(find_model(h.embedding_model));
+    h.check_embedder(out.back());
+  }
+  return out;
+}
+
+ClassifierNetworks::ClassifierNetworks(const std::vector<ModelCard>& cards, const InferenceOptions& opts) {
+  for (const auto& c : cards) nets_.push_back(std::make_unique<Embedder>(c, opts));
+}
+
+std::unique_ptr<ClassifierNetworks> ClassifierNetworks::single_threaded_copy() const {
+  auto copy = std::unique_ptr<ClassifierNetworks>(new ClassifierNetworks());
+  for (const auto& e : nets_)
+    copy->nets_.push_back(std::make_unique<Embedder>(e->card(), InferenceOptions{e->engine(), e->precision(), 1}));
+  return copy;
+}
+
+bool ClassifierNetworks::single_threaded_onednn() const {
+  return std::all_of(nets_.begin(), nets_.end(), [](const auto& e) {
+    return e->engine() == InferenceEngine::onednn && e->threads() == 1;
+  });
 }
 
 int Classifier::class_index(const std::string& name) const {
@@ -386,7 +506,7 @@ int Classifier::class_index(const std::string& name) const {
   throw UsageError("unknown class '" + name + "'; the classifier knows: " + all);
 }
 
-void Classifier::check_embedder(const ModelCard& card) const {
+void ClassifierHead::check_embedder(const ModelCard& card) const {
   if (card.name != embedding_model)
     throw ModelError("the classifier was trained on embeddings of model '" + embedding_model + "', not '" + card.name +
                      "'");
@@ -415,16 +535,50 @@ void put_mat(std::string& buf, const cv::Mat& m) {
 }
 }  // namespace
 
+namespace {
+
+nlohmann::json head_header(const ClassifierHead& h) {
+  nlohmann::json j;
+  j["embedding_model"] = h.embedding_model;
+  j["embedding_sha256"] = h.embedding_sha256;
+  j["input"] = classifier_input_name(h.input);
+  j["dim"] = h.model.dim();
+  j["kind"] = "multinomial_logistic_regression";
+  j["temperature"] = h.model.temperature;
+  if (!h.rff.empty()) j["random_features"] = h.rff.to_json();
+  return j;
+}
+
+// A head's keys (version 2: one object per head; version 1: the header itself). Throws ModelError
+// or a json exception for what is missing or wrong.
+ClassifierHead head_from_header(const nlohmann::json& h, const std::string& name, int* dim) {
+  ClassifierHead c;
+  c.embedding_model = h.at("embedding_model").get<std::string>();
+  c.embedding_sha256 = h.value("embedding_sha256", "");
+  c.input = parse_classifier_input(h.at("input").get<std::string>());
+  *dim = h.at("dim").get<int>();
+  // Files written before temperature scaling have none: temperature 1 is what they computed.
+  c.model.temperature = h.value("temperature", 1.0);
+  if (!(c.model.temperature > 0) || !std::isfinite(c.model.temperature))
+    throw ModelError(name + ": classifier file is corrupted (temperature " + std::to_string(c.model.temperature) + ")");
+  if (c.input == ClassifierInput::blocks_sqrt_rff) {
+    if (!h.contains("random_features"))
+      throw ModelError(name + ": classifier file is corrupted (blocks-sqrt-rff without its random features)");
+    c.rff = RandomFeatures::from_json(h.at("random_features"));
+    if (c.rff.dim != *dim) throw ModelError(name + ": classifier file is corrupted (random features width)");
+  }
+  return c;
+}
+
+}  // namespace
+
 void Classifier::save(const fs::path& file) const {
+  IRBIS_THROW_IF_NOT(!heads.empty(), UsageError, "classifier: no head to save");
   nlohmann::json h;
-  h["embedding_model"] = embedding_model;
-  h["embedding_sha256"] = embedding_sha256;
-  h["input"] = classifier_input_name(input);
   h["classes"] = classes;
-  h["dim"] = model.dim();
-  h["kind"] = "multinomial_logistic_regression";
-  h["temperature"] = model.temperature;
-  if (!rff.empty()) h["random_features"] = rff.to_json();
+  h["heads"] = nlohmann::json::array();
+  for (const auto& head : heads) h["heads"].push_back(head_header(head));
+  h["combination"] = "mean of the heads' calibrated probabilities";
   h["report"] = report;
   const std::string js = h.dump();
   std::string buf(kMagic, 8);
@@ -434,10 +588,12 @@ void Classifier::save(const fs::path& file) const {
   buf.append(reinterpret_cast<const char*>(&reserved), 4);
   buf.append(reinterpret_cast<const char*>(&jlen), 8);
   buf += js;
-  put_mat(buf, model.mean);
-  put_mat(buf, model.scale);
-  put_mat(buf, model.W);
-  put_mat(buf, model.b);
+  for (const auto& head : heads) {
+    put_mat(buf, head.model.mean);
+    put_mat(buf, head.model.scale);
+    put_mat(buf, head.model.W);
+    put_mat(buf, head.model.b);
+  }
   const uint64_t sum = XXH3_64bits(buf.data(), buf.size());
   buf.append(reinterpret_cast<const char*>(&sum), 8);
   const fs::path tmp = file.string() + ".tmp";
@@ -468,8 +624,8 @@ Classifier Classifier::load(const fs::path& file) {
     throw ModelError(name + ": not an irbis classifier file (made by `irbis train --out`)");
   uint32_t ver = 0;
   std::memcpy(&ver, buf.data() + 8, 4);
-  if (ver != kClassifierFormatVersion)
-    throw ModelError(name + ": classifier file format version " + std::to_string(ver) + ", this irbis reads version " +
+  if (ver != 1 && ver != kClassifierFormatVersion)
+    throw ModelError(name + ": classifier file format version " + std::to_string(ver) + ", this irbis reads versions 1 to " +
                      std::to_string(kClassifierFormatVersion) + "; retrain with `irbis train`");
   uint64_t sum = 0;
   std::memcpy(&sum, buf.data() + buf.size() - 8, 8);
@@ -479,33 +635,32 @@ Classifier Classifier::load(const fs::path& file) {
   std::memcpy(&jlen, buf.data() + 16, 8);
   if (jlen > buf.size() - 32) throw ModelError(name + ": classifier file is corrupted (header length)");
   Classifier c;
-  int K = 0, D = 0;
+  std::vector<int> dims;
+  int K = 0;
   try {
     const auto h = nlohmann::json::parse(buf.substr(24, jlen));
-    c.embedding_model = h.at("embedding_model").get<std::string>();
-    c.embedding_sha256 = h.value("embedding_sha256", "");
-    c.input = parse_classifier_input(h.at("input").get<std::string>());
     c.classes = h.at("classes").get<std::vector<std::string>>();
     c.report = h.value("report", nlohmann::json::object());
-    D = h.at("dim").get<int>();
     K = int(c.classes.size());
-    // Files written before temperature scaling have none: temperature 1 is what they computed.
-    c.model.temperature = h.value("temperature", 1.0);
-    if (!(c.model.temperature > 0) || !std::isfinite(c.model.temperature))
-      throw ModelError(name + ": classifier file is corrupted (temperature " + std::to_string(c.model.temperature) + ")");
-    if (c.input == ClassifierInput::blocks_sqrt_rff) {
-      if (!h.contains("random_features"))
-        throw ModelError(name + ": classifier file is corrupted (blocks-sqrt-rff without its random features)");
-      c.rff = RandomFeatures::from_json(h.at("random_features"));
-      if (c.rff.dim != D) throw ModelError(name + ": classifier file is corrupted (random features width)");
+    // Version 1 holds one head, its keys at the top of the header.
+    const nlohmann::json heads = ver == 1 ? nlohmann::json::array({h}) : h.at("heads");
+    if (!heads.is_array() || heads.empty()) throw ModelError(name + ": classifier file is corrupted (no heads)");
+    for (const auto& hh : heads) {
+      int D = 0;
+      c.heads.push_back(head_from_header(hh, name, &D));
+      dims.push_back(D);
     }
   } catch (const Error&) {
     throw ModelError(name + ": classifier file is corrupted (bad header)");
   } catch (const nlohmann::json::exception& e) {
     throw ModelError(name + ": classifier file is corrupted (bad header: " + e.what() + ")");
   }
-  const size_t need = 24 + jlen + sizeof(float) * (size_t(2) * size_t(D) + size_t(K) * size_t(D) + size_t(K)) + 8;
-  if (K < 2 || D < 1 || need != buf.size()) throw ModelError(name + ": classifier file is corrupted (sizes)");
+  size_t need = 24 + jlen + 8;
+  for (int D : dims) {
+    if (D < 1) throw ModelError(name + ": classifier file is corrupted (sizes)");
+    need += sizeof(float) * (size_t(2) * size_t(D) + size_t(K) * size_t(D) + size_t(K));
+  }
+  if (K < 2 || need != buf.size()) throw ModelError(name + ": classifier file is corrupted (sizes)");
   const char* p = buf.data() + 24 + jlen;
   auto take = [&p](int rows, int cols) {
     cv::Mat m(rows, cols, CV_32F);
@@ -513,30 +668,23 @@ Classifier Classifier::load(const fs::path& file) {
     p += sizeof(float) * size_t(rows) * size_t(cols);
     return m;
   };
-  c.model.mean = take(1, D);
-  c.model.scale = take(1, D);
-  c.model.W = take(K, D);
-  c.model.b = take(1, K);
+  for (size_t i = 0; i < c.heads.size(); ++i) {
+    LogisticModel& m = c.heads[i].model;
+    m.mean = take(1, dims[i]);
+    m.scale = take(1, dims[i]);
+    m.W = take(K, dims[i]);
+    m.b = take(1, K);
+  }
   return c;
 }
 
 // ---------------------------------------------------------------------------------------------
 // what the train and predict commands build on
 
-Classifier make_classifier(const ModelCard& card, const std::vector<std::string>& classes, const TrainResult& tr,
-                           const TrainOptions& opts, int64_t unlabelled, const nlohmann::json& source) {
-  Classifier clf;
-  clf.embedding_model = card.name;
-  clf.embedding_sha256 = card.onnx_sha256;
-  clf.input = tr.input;
-  clf.rff = tr.rff;
-  clf.classes = classes;
-  clf.model = tr.model;
-  nlohmann::json rep = source.is_object() ? source : nlohmann::json::object();
-  rep["seed"] = opts.seed;
-  rep["test_fraction"] = opts.test_fraction;
-  rep["class_weights"] = opts.balanced ? "balanced" : "none";
-  rep["solver"] = "multinomial logistic regression, L-BFGS (liblbfgs)";
+namespace {
+
+// What one head chose and how: its input with every candidate's CV scores, penalty, temperature.
+void add_head_report(nlohmann::json& rep, const TrainResult& tr, const TrainOptions& opts) {
   rep["input"] = classifier_input_name(tr.input);
   rep["input_chosen_by"] = tr.input_cross_validated ? "cross-validation" : "user";
   if (!tr.rff.empty()) rep["random_features"] = tr.rff.to_json();
@@ -566,24 +714,83 @@ Classifier make_classifier(const ModelCard& card, const std::vector<std::string>
   rep["cv_accuracy"] = nlohmann::json::array();
   for (auto& [l2, acc] : tr.cv_accuracy) rep["cv_accuracy"].push_back({{"l2", l2}, {"accuracy", acc}});
   rep["iterations"] = tr.evaluated_iterations;
-  rep["train_images"] = tr.train_rows.size();
-  rep["test_images"] = tr.test_rows.size();
-  rep["unlabelled_images"] = unlabelled;
-  rep["saved_model"] = tr.refitted ? "refit" : "evaluated";
-  rep["saved_model_images"] = tr.model_images;
   if (tr.refitted) rep["refit_iterations"] = tr.model.iterations;
+}
+
+}  // namespace
+
+Classifier make_classifier(const std::vector<ModelCard>& cards, const std::vector<std::string>& classes,
+                           const HeadsTrainResult& tr, const TrainOptions& opts, int64_t unlabelled,
+                           const nlohmann::json& source) {
+  IRBIS_THROW_IF_NOT(!tr.heads.empty() && cards.size() == tr.heads.size(), UsageError,
+                     "make_classifier: one model card per head");
+  Classifier clf;
+  clf.classes = classes;
+  for (size_t h = 0; h < cards.size(); ++h) {
+    ClassifierHead head;
+    head.embedding_model = cards[h].name;
+    head.embedding_sha256 = cards[h].onnx_sha256;
+    head.input = tr.heads[h].input;
+    head.rff = tr.heads[h].rff;
+    head.model = tr.heads[h].model;
+    clf.heads.push_back(std::move(head));
+  }
+  const TrainResult& first = tr.heads[0];
+  const bool several = tr.heads.size() > 1;
+  nlohmann::json rep = source.is_object() ? source : nlohmann::json::object();
+  rep["seed"] = opts.seed;
+  rep["test_fraction"] = opts.test_fraction;
+  rep["class_weights"] = opts.balanced ? "balanced" : "none";
+  rep["solver"] = "multinomial logistic regression, L-BFGS (liblbfgs)";
+  rep["embedding_model"] = clf.embedding_models_text();
+  if (several) {
+    rep["input"] = clf.inputs_text();
+    rep["combination"] = "mean of the heads' calibrated probabilities";
+    rep["heads"] = nlohmann::json::array();
+    for (size_t h = 0; h < tr.heads.size(); ++h) {
+      nlohmann::json hr = {{"embedding_model", cards[h].name}};
+      add_head_report(hr, tr.heads[h], opts);
+      hr["train"] = evaluation_json(tr.heads[h].train_eval, classes);
+      if (!tr.heads[h].test_rows.empty()) {
+        hr["test"] = evaluation_json(tr.heads[h].test_eval, classes);
+        hr["test"]["ece"] = tr.heads[h].test_ece;
+      }
+      rep["heads"].push_back(std::move(hr));
+    }
+  } else {
+    add_head_report(rep, first, opts);
+  }
+  rep["train_images"] = first.train_rows.size();
+  rep["test_images"] = first.test_rows.size();
+  rep["unlabelled_images"] = unlabelled;
+  rep["saved_model"] = first.refitted ? "refit" : "evaluated";
+  rep["saved_model_images"] = first.model_images;
   rep["train"] = evaluation_json(tr.train_eval, classes);
-  if (!tr.test_rows.empty()) {
+  if (!first.test_rows.empty()) {
     rep["test"] = evaluation_json(tr.test_eval, classes);
     rep["test"]["ece"] = tr.test_ece;
     rep["test"]["ece_uncalibrated"] = tr.test_ece_uncalibrated;
-    if (tr.test_ece_fitted >= 0) rep["test"]["ece_at_fitted_temperature"] = tr.test_ece_fitted;
+    if (!several && first.test_ece_fitted >= 0) rep["test"]["ece_at_fitted_temperature"] = first.test_ece_fitted;
     rep["test"]["log_loss"] = tr.test_log_loss;
     rep["test"]["log_loss_uncalibrated"] = tr.test_log_loss_uncalibrated;
   }
-  rep["seconds"] = tr.seconds;
+  rep["seconds"] = several ? tr.seconds : first.seconds;
   clf.report = std::move(rep);
   return clf;
+}
+
+Classifier make_classifier(const ModelCard& card, const std::vector<std::string>& classes, const TrainResult& tr,
+                           const TrainOptions& opts, int64_t unlabelled, const nlohmann::json& source) {
+  HeadsTrainResult one;
+  one.heads = {tr};
+  one.train_eval = tr.train_eval;
+  one.test_eval = tr.test_eval;
+  one.test_ece = tr.test_ece;
+  one.test_ece_uncalibrated = tr.test_ece_uncalibrated;
+  one.test_log_loss = tr.test_log_loss;
+  one.test_log_loss_uncalibrated = tr.test_log_loss_uncalibrated;
+  one.seconds = tr.seconds;
+  return make_classifier(std::vector<ModelCard>{card}, classes, one, opts, unlabelled, source);
 }
 
 std::vector<SuspectLabel> suspect_labels(const cv::Mat& oof_proba, const std::vector<int>& label,
@@ -604,17 +811,25 @@ std::vector<SuspectLabel> suspect_labels(const cv::Mat& oof_proba, const std::ve
   return out;
 }
 
-cv::Mat predict_file(const Classifier& clf, Embedder& embedder, const std::string& path) {
-  const cv::Mat rgb = read_rgb(path, embedder.input_size());
-  const cv::Mat blocks = embedder.forward_blocks({embedder.preprocess(rgb)});
-  return clf.predict_proba(clf.features_from_blocks(embedder, blocks));
+cv::Mat predict_file(const Classifier& clf, ClassifierNetworks& nets, const std::string& path) {
+  IRBIS_THROW_IF_NOT(nets.size() == clf.heads.size(), UsageError, "predict: one network per classifier head");
+  std::vector<cv::Mat> features;
+  for (size_t h = 0; h < clf.heads.size(); ++h) {
+    // Each model decodes for its own input size, as `irbis index --model` did for its rows.
+    Embedder& embedder = nets[h];
+    const cv::Mat rgb = read_rgb(path, embedder.input_size());
+    const cv::Mat blocks = embedder.forward_blocks({embedder.preprocess(rgb)});
+    features.push_back(clf.heads[h].features_from_blocks(embedder, blocks));
+  }
+  return clf.predict_proba(features);
 }
 
-std::vector<FilePrediction> predict_files(const Classifier& clf, const ModelCard& card,
+std::vector<FilePrediction> predict_files(const Classifier& clf, const std::vector<ModelCard>& cards,
                                           const std::vector<std::string>& paths, int workers) {
   std::vector<FilePrediction> out(paths.size());
   if (paths.empty()) return out;
-  clf.check_embedder(card);
+  IRBIS_THROW_IF_NOT(cards.size() == clf.heads.size(), UsageError, "predict: one model card per classifier head");
+  for (size_t h = 0; h < cards.size(); ++h) clf.heads[h].check_embedder(cards[h]);
   const int cores = std::max(1, int(std::thread::hardware_concurrency()));
   const int n = std::clamp(workers > 0 ? workers : cores, 1, int(paths.size()));
   // One network per worker; with fewer workers than cores each forward pass gets the spare cores
@@ -624,16 +839,20 @@ std::vector<FilePrediction> predict_files(const Classifier& clf, const ModelCard
   InferenceOptions inference = default_inference();
   inference.threads = std::max(1, cores / n);
   try {
-    std::vector<std::unique_ptr<Embedder>> nets;
-    for (int w = 0; w < n; ++w) nets.push_back(std::make_unique<Embedder>(card, inference));  // one after another
-    // A file's own error stays in its row; any other (a model error) stops every worker.
+    std::vector<std::unique_ptr<ClassifierNetworks>> nets;
+    for (int w = 0; w < n; ++w)  // one after another
+      nets.push_back(std::make_unique<ClassifierNetworks>(cards, inference));
+    // A file's own error stays in its row (with its exception, for Python's errors="raise"); any
+    // other (a model error) stops every worker.
     parallel_indices(paths.size(), n, [&](int w, size_t i) {
       try {
         out[i].proba = predict_file(clf, *nets[size_t(w)], paths[i]);
       } catch (const IoError& e) {
         out[i].error = e.what();
+        out[i].failure = std::current_exception();
       } catch (const DecodeError& e) {
         out[i].error = e.what();
+        out[i].failure = std::current_exception();
       }
     });
   } catch (...) {

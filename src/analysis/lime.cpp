@@ -156,10 +156,11 @@ std::vector<double> fit_lime(const cv::Mat& masks, const std::vector<double>& sc
   return weighted_ridge(masks, scores, lime_sample_weights(masks, opts.kernel_width), opts.ridge, intercept, r2);
 }
 
-LimeResult explain_image(const cv::Mat& rgb_in, Embedder& embedder, const Classifier& clf, const LimeOptions& opts) {
+LimeResult explain_image(const cv::Mat& rgb_in, ClassifierNetworks& nets, const Classifier& clf, const LimeOptions& opts) {
   IRBIS_THROW_IF_NOT(rgb_in.type() == CV_8UC3 && !rgb_in.empty(), UsageError, "explain: expected an 8-bit RGB image");
   IRBIS_THROW_IF_NOT(opts.samples >= 10, UsageError, "explain: use at least 10 samples");
   IRBIS_THROW_IF_NOT(opts.batch >= 1, UsageError, "explain: batch must be at least 1");
+  IRBIS_THROW_IF_NOT(nets.size() == clf.heads.size(), UsageError, "explain: one network per classifier head");
   const auto t_all = Clock::now();
   LimeResult r;
   // Working image.
@@ -221,35 +222,36 @@ LimeResult explain_image(const cv::Mat& rgb_in, Embedder& embedder, const Classi
   const cv::Mat Z = lime_masks(N, S, opts.seed);
   r.seconds_perturb += since(t);
 
-  // Score every sample: batches are shared out between one single-threaded network per core (the
-  // one given and copies of it with its engine and precision; docs/models.md, "Threads"). A
+  // Score every sample: batches are shared out between one single-threaded set of networks per core
+  // (the one given and copies of it, each head's with its engine and precision; docs/models.md,
+  // "Threads"); every head scores every sample and their probabilities are averaged. A
   // sample's score depends only on its mask, so the result is the same for any number of workers.
   // A copy costs about as much as 15 int8 forward passes to build, so short runs keep one.
   cv::Mat proba(N, int(clf.classes.size()), CV_32F);
   const int batches = (N + opts.batch - 1) / opts.batch;
   const int cores = std::max(1, int(std::thread::hardware_concurrency()));
-  const bool copies = embedder.engine() == InferenceEngine::onednn && embedder.threads() == 1 && N >= 64;
+  const bool copies = nets.single_threaded_onednn() && N >= 64;
   const int workers = copies ? std::min(cores, batches) : 1;
-  std::vector<std::unique_ptr<Embedder>> extra;
-  for (int w = 1; w < workers; ++w)
-    extra.push_back(std::make_unique<Embedder>(embedder.card(),
-                                               InferenceOptions{embedder.engine(), embedder.precision(), 1}));
-  std::vector<Embedder*> nets{&embedder};
-  for (auto& e : extra) nets.push_back(e.get());
+  std::vector<std::unique_ptr<ClassifierNetworks>> extra;
+  for (int w = 1; w < workers; ++w) extra.push_back(nets.single_threaded_copy());
+  std::vector<ClassifierNetworks*> worker_nets{&nets};
+  for (auto& e : extra) worker_nets.push_back(e.get());
   struct WorkerBuffers {
-    std::vector<cv::Mat> batch;
+    // Per head: the perturbed images preprocessed for its network (each model has its own input size).
+    std::vector<std::vector<cv::Mat>> batch;
     cv::Mat img;
   };
-  std::vector<WorkerBuffers> buffers(nets.size());
+  std::vector<WorkerBuffers> buffers(worker_nets.size());
   std::mutex mu;  // done, the progress callback and the timers (busy seconds summed over the workers)
   int done = 0;
   parallel_indices(size_t(batches), workers, [&](int w, size_t b) {
-    Embedder& net = *nets[size_t(w)];
+    ClassifierNetworks& net = *worker_nets[size_t(w)];
     auto& [batch, img] = buffers[size_t(w)];
     img.create(r.image.size(), CV_8UC3);
+    batch.resize(net.size());
     const int start = int(b) * opts.batch, end = std::min(N, start + opts.batch);
     auto tb = Clock::now();
-    batch.clear();
+    for (auto& head_batch : batch) head_batch.clear();
     for (int i = start; i < end; ++i) {
       const float* z = Z.ptr<float>(i);
       for (int y = 0; y < img.rows; ++y) {
@@ -259,12 +261,14 @@ LimeResult explain_image(const cv::Mat& rgb_in, Embedder& embedder, const Classi
         cv::Vec3b* d = img.ptr<cv::Vec3b>(y);
         for (int x = 0; x < img.cols; ++x) d[x] = z[l[x]] != 0.f ? a[x] : f[x];
       }
-      batch.push_back(net.preprocess(img));
+      for (size_t h = 0; h < net.size(); ++h) batch[h].push_back(net[h].preprocess(img));
     }
     const double perturb = since(tb);
     tb = Clock::now();
-    const cv::Mat blocks = net.forward_blocks(batch);
-    const cv::Mat P = clf.predict_proba(clf.features_from_blocks(net, blocks));
+    std::vector<cv::Mat> features;
+    for (size_t h = 0; h < net.size(); ++h)
+      features.push_back(clf.heads[h].features_from_blocks(net[h], net[h].forward_blocks(batch[h])));
+    const cv::Mat P = clf.predict_proba(features);
     P.copyTo(proba.rowRange(start, end));
     const double infer = since(tb);
     std::lock_guard lk(mu);
@@ -339,15 +343,15 @@ nlohmann::json lime_json(const LimeResult& r, const Classifier& clf) {
   return j;
 }
 
-LimeResult explain_file(const std::string& path, Embedder& embedder, const Classifier& clf, const LimeOptions& opts) {
+LimeResult explain_file(const std::string& path, ClassifierNetworks& nets, const Classifier& clf, const LimeOptions& opts) {
   // The probabilities shown are predict_file's: the decode and embedding of index, predict and
   // search (decoded for the model's input size). The working image LIME perturbs is decoded
   // larger and area-downscaled, so its own unmasked score can differ slightly; it only feeds the fit.
-  const cv::Mat p = predict_file(clf, embedder, path);
+  const cv::Mat p = predict_file(clf, nets, path);
   LimeOptions o = opts;
   if (o.target < 0) o.target = int(std::max_element(p.ptr<float>(0), p.ptr<float>(0) + p.cols) - p.ptr<float>(0));
   const cv::Mat rgb = read_rgb(path, std::min(opts.max_side, 4096));
-  LimeResult r = explain_image(rgb, embedder, clf, o);
+  LimeResult r = explain_image(rgb, nets, clf, o);
   r.proba.assign(p.ptr<float>(0), p.ptr<float>(0) + p.cols);
   return r;
 }

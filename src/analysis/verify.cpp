@@ -10,6 +10,7 @@
 #include <ctime>
 #include <mutex>
 #include <tuple>
+#include <unordered_map>
 #include <vector>
 
 #include <opencv2/calib3d.hpp>
@@ -18,6 +19,7 @@
 
 #include "irbis/errors.h"
 #include "irbis/image.h"
+#include "analysis/impl/hamming_knn.h"
 
 namespace irbis {
 
@@ -206,12 +208,11 @@ GeometricMatch match_features(const PairVerifier::Features& a, PairVerifier::Fea
   GeometricMatch best;
   best.reason = "no keypoints";
   if (a.desc[0].empty()) return best;
-  cv::BFMatcher matcher(cv::NORM_HAMMING);
   for (int mirrored = 0; mirrored < 2; ++mirrored) {
     if (mirrored) detect_mirrored(b, p);
     if (b.desc[mirrored].empty()) continue;
-    std::vector<std::vector<cv::DMatch>> knn;
-    matcher.knnMatch(a.desc[0], b.desc[mirrored], knn, 2);
+    // BFMatcher(NORM_HAMMING).knnMatch(..., 2), match for match, at a fraction of its cost.
+    const std::vector<std::vector<cv::DMatch>> knn = impl::knn2_hamming(a.desc[0], b.desc[mirrored]);
     std::vector<cv::Point2f> pa, pb;
     for (const auto& m : knn)
       if (m.size() == 2 && m[0].distance < p.ratio * m[1].distance) {
@@ -422,9 +423,40 @@ Result cached_pair(std::mutex& mu, std::map<PairKey, Result>& cache, double& sec
   return cache.emplace(key, std::move(r)).first->second;
 }
 
+// The pairs in an order where pairs sharing an image come together: breadth first over the graph
+// whose edges are the pairs, each component from its smallest pair, an image's pairs in key order.
+// Key order alone kept a pair's smaller image together, not its larger one, which the keypoint
+// cache could evict between the chunks that met it (docs/dupes.md, "What a verification costs").
+std::vector<PairKey> image_local_order(const std::vector<PairKey>& sorted_pairs) {
+  std::unordered_map<uint32_t, std::vector<uint32_t>> pairs_of;  // image -> indices into sorted_pairs
+  for (uint32_t k = 0; k < sorted_pairs.size(); ++k) {
+    pairs_of[sorted_pairs[k].first].push_back(k);
+    pairs_of[sorted_pairs[k].second].push_back(k);
+  }
+  std::vector<PairKey> out;
+  out.reserve(sorted_pairs.size());
+  std::vector<char> taken(sorted_pairs.size(), 0);
+  std::unordered_map<uint32_t, char> image_seen;
+  std::vector<uint32_t> queue;  // images, breadth first
+  for (uint32_t start = 0; start < sorted_pairs.size(); ++start) {
+    if (taken[start]) continue;
+    queue.assign({sorted_pairs[start].first});
+    image_seen[sorted_pairs[start].first] = 1;
+    for (size_t q = 0; q < queue.size(); ++q)
+      for (uint32_t k : pairs_of[queue[q]]) {  // ascending: the image's pairs in key order
+        if (taken[k]) continue;
+        taken[k] = 1;
+        out.push_back(sorted_pairs[k]);
+        const uint32_t other = sorted_pairs[k].first == queue[q] ? sorted_pairs[k].second : sorted_pairs[k].first;
+        if (!image_seen[other]) image_seen[other] = 1, queue.push_back(other);
+      }
+  }
+  return out;
+}
+
 // The pairs missing from `cache`, computed in parallel and kept: in chunks of `chunk` pairs whose
-// images (at most two per pair) fit the keypoint cache, in sorted order so that pairs sharing an
-// image meet in one chunk.
+// images (at most two per pair) fit the keypoint cache, in image_local_order so that pairs sharing
+// an image meet in one chunk or in neighbouring ones.
 template <class Result, class Compute>
 void cached_pairs(std::mutex& mu, std::map<PairKey, Result>& cache, double& seconds, size_t chunk,
                   const std::vector<PairKey>& pairs, const Compute& compute) {
@@ -439,6 +471,7 @@ void cached_pairs(std::mutex& mu, std::map<PairKey, Result>& cache, double& seco
   }
   std::sort(todo.begin(), todo.end());
   todo.erase(std::unique(todo.begin(), todo.end()), todo.end());
+  todo = image_local_order(todo);
   for (size_t start = 0; start < todo.size(); start += chunk) {
     const size_t end = std::min(todo.size(), start + chunk);
     std::vector<Result> got(end - start);

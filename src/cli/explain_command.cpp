@@ -51,12 +51,10 @@ void add_explain_command(CLI::App& root, int& result) {
     lo.fill = parse_lime_fill(o->fill);
     const Classifier clf = Classifier::load(o->clf);
     if (!o->cls.empty()) lo.target = clf.class_index(o->cls);
-    const ModelCard card = find_model(clf.embedding_model);
-    clf.check_embedder(card);
-    Embedder embedder(card);
+    ClassifierNetworks nets(clf.cards());
     ProgressBar bar("explaining");  // on a terminal only: the default 1000 samples take a while
     lo.progress = [&bar](int done, int total) { bar.update(done, total); };
-    const LimeResult r = explain_file(o->image, embedder, clf, lo);
+    const LimeResult r = explain_file(o->image, nets, clf, lo);
     bar.finish();
     nlohmann::json j = lime_json(r, clf);
     j["image"] = display_path(o->image);

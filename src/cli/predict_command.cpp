@@ -37,7 +37,7 @@ void add_predict_command(CLI::App& root, int& result) {
     if (o->files.empty() == o->collection.empty())
       throw UsageError("predict: give image files or --collection DIR (one of the two)");
     const Classifier clf = Classifier::load(o->clf);
-    const ModelCard card = find_model(clf.embedding_model);
+    const std::vector<ModelCard> cards = clf.cards();
     std::vector<PredictionRow> rows;
     bool failures = false;
     auto fill = [&](PredictionRow& r, const float* p) {
@@ -46,7 +46,7 @@ void add_predict_command(CLI::App& root, int& result) {
     };
     if (!o->collection.empty()) {
       auto coll = Collection::open(o->collection);
-      const CollectionPredictions pred = predict_collection(clf, card, *coll);
+      const CollectionPredictions pred = predict_collection(clf, cards, *coll);
       for (size_t i = 0; i < pred.records.size(); ++i) {
         PredictionRow r;
         r.path = pred.records[i].path;
@@ -54,7 +54,7 @@ void add_predict_command(CLI::App& root, int& result) {
         rows.push_back(std::move(r));
       }
     } else {
-      const std::vector<FilePrediction> pred = predict_files(clf, card, o->files);
+      const std::vector<FilePrediction> pred = predict_files(clf, cards, o->files);
       for (size_t i = 0; i < pred.size(); ++i) {
         PredictionRow r;
         r.path = o->files[i];

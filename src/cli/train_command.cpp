@@ -28,7 +28,7 @@ std::string fmt3(double v) { return fixed(v, 3); }
 void add_train_command(CLI::App& root, int& result) {
   auto* cmd = root.add_subcommand("train", "Train a classifier on a collection's embeddings and report its accuracy");
   struct Opts {
-    std::string coll, labels, out, model = kDefaultModel, input = "auto", plot, suspects, format = "table";
+    std::string coll, labels, out, model, input = "auto", plot, suspects, format = "table";
     double test_fraction = 0.3, l2 = -1, suspect_confidence = 0.8;
     uint64_t seed = 1;
     int folds = 3, min_per_class = 0;
@@ -46,7 +46,9 @@ void add_train_command(CLI::App& root, int& result) {
       ->capture_default_str()
       ->check(CLI::Range(0.0, 0.9));
   cmd->add_option("--seed", o->seed, "Seed of the split and the cross-validation folds")->capture_default_str();
-  cmd->add_option("--model", o->model, "Embedding model whose vectors are used")->capture_default_str();
+  cmd->add_option("--model", o->model,
+                  "Embedding model(s) whose vectors are used, e.g. mobilenet_v2_mid,inception_v3: one head per model, "
+                  "their probabilities averaged; default: every model the collection has embeddings of");
   cmd->add_option("--input", o->input,
                   "auto (cross-validation picks), full (the model's descriptor), blocks (every pooled block), "
                   "blocks-sqrt (signed square root of the blocks) or blocks-sqrt-rff (random Fourier features of "
@@ -83,7 +85,8 @@ void add_train_command(CLI::App& root, int& result) {
       std::filesystem::remove(probe);
     }
     auto coll = Collection::open(o->coll);
-    const ClassifierInputs m = load_classifier_inputs(*coll, o->model, inputs);
+    const std::vector<std::string> models = o->model.empty() ? classifier_models(*coll) : parse_model_list(o->model);
+    const ClassifierHeadInputs m = load_classifier_head_inputs(*coll, models, inputs);
     LabelSet labels = load_labels(o->labels, m.records);
     std::vector<std::string> dropped;
     if (o->min_per_class > 0) {
@@ -104,19 +107,19 @@ void add_train_command(CLI::App& root, int& result) {
     topts.balanced = !o->no_class_weights;
     topts.out_of_fold = !o->suspects.empty();
     topts.refit = !o->no_refit;
-    const TrainResult tr = train_classifier(m.candidates, labels.label, labels.classes, topts);
-    const ClassifierInput input = tr.input;
+    const HeadsTrainResult trained = train_classifier_heads(m.heads, labels.label, labels.classes, topts);
+    const TrainResult& tr = trained.heads[0];  // the split and image counts every head shares
     const auto& classes = labels.classes;
     const int K = int(classes.size());
     const Classifier clf =
-        make_classifier(m.card, classes, tr, topts, int64_t(m.records.size()) - labels.labelled(),
+        make_classifier(m.cards, classes, trained, topts, int64_t(m.records.size()) - labels.labelled(),
                         {{"collection", display_path(o->coll)}, {"labels", o->labels}});
     const nlohmann::json& rep = clf.report;
     clf.save(o->out);
 
     if (!o->plot.empty()) {
       const bool has_test = !tr.test_rows.empty();
-      const Evaluation& e = has_test ? tr.test_eval : tr.train_eval;
+      const Evaluation& e = has_test ? trained.test_eval : trained.train_eval;
       write_confusion_plot(o->plot, e.confusion, classes,
                            std::string(has_test ? "test" : "train") + " accuracy " + fmt3(e.accuracy) + " (" +
                                std::to_string(has_test ? tr.test_rows.size() : tr.train_rows.size()) + " images)");
@@ -125,7 +128,7 @@ void add_train_command(CLI::App& root, int& result) {
 
     std::vector<SuspectRow> suspects;
     if (!o->suspects.empty()) {
-      suspects = suspect_rows(suspect_labels(tr.oof_proba, labels.label, o->suspect_confidence), m.records, classes);
+      suspects = suspect_rows(suspect_labels(trained.oof_proba, labels.label, o->suspect_confidence), m.records, classes);
       std::ofstream out(o->suspects);
       if (!out) throw IoError(o->suspects + ": cannot open for writing");
       write_rows(out, Format::csv, suspects_table(suspects));
@@ -139,46 +142,62 @@ void add_train_command(CLI::App& root, int& result) {
       j["out"] = display_path(o->out);
       j["classes"] = classes;
       if (o->min_per_class > 0) j["left_out"] = dropped;
-      j["embedding_model"] = m.card.name;
-      j["input"] = classifier_input_name(input);
+      j["embedding_model"] = clf.embedding_models_text();
+      j["input"] = clf.inputs_text();
       if (!o->suspects.empty()) j["suspects"] = suspects_json(suspects);
       std::cout << json_dump(j) << '\n';
     } else if (fmt == Format::csv) {
       throw UsageError("train: --format must be table or json");
     } else {
       std::cout << "classes " << K << ", images " << labels.labelled() << " (train " << tr.train_rows.size()
-                << ", test " << tr.test_rows.size() << "), " << m.card.name << " " << classifier_input_name(input)
-                << " " << clf.input_dim() << "-d\n";
-      if (tr.input_cross_validated) {
-        std::cout << "input (cross-validated on " << tr.cv_images << " images):";
-        for (const auto& s : tr.input_scores)
-          std::cout << " " << classifier_input_name(s.input) << "→" << fmt3(s.accuracy) << " (l2 " << general(s.l2) << ")";
+                << ", test " << tr.test_rows.size() << ")";
+      if (trained.heads.size() > 1)
+        std::cout << ", " << trained.heads.size() << " heads (probabilities averaged)";
+      std::cout << "\n";
+      for (size_t h = 0; h < trained.heads.size(); ++h) {
+        const TrainResult& hr = trained.heads[h];
+        const ClassifierHead& head = clf.heads[h];
+        const std::string indent = trained.heads.size() > 1 ? "  " : "";
+        std::cout << indent << head.embedding_model << " " << classifier_input_name(head.input) << " "
+                  << head.input_dim() << "-d";
+        if (trained.heads.size() > 1 && !hr.test_rows.empty())
+          std::cout << ", test accuracy alone " << fmt3(hr.test_eval.accuracy);
         std::cout << "\n";
+        if (hr.input_cross_validated) {
+          std::cout << indent << "input (cross-validated on " << hr.cv_images << " images):";
+          for (const auto& s : hr.input_scores)
+            std::cout << " " << classifier_input_name(s.input) << "→" << fmt3(s.accuracy) << " (l2 " << general(s.l2) << ")";
+          std::cout << "\n";
+        }
+        std::cout << indent << "l2 " << general(hr.l2) << (o->l2 < 0 ? " (cross-validated:" : "");
+        for (auto& [l2, acc] : hr.cv_accuracy) std::cout << " " << general(l2) << "→" << fmt3(acc);
+        std::cout << (o->l2 < 0 ? ")" : "") << ", " << hr.evaluated_iterations << " L-BFGS iterations, "
+                  << fmt3(hr.seconds) << " s\n";
+        if (hr.calibration.rows > 0)
+          std::cout << indent << "temperature " << fmt3(hr.temperature) << " (fitted " << fmt3(hr.calibration.fitted)
+                    << " on " << hr.calibration.rows << " out-of-fold images; cross-fitted log-loss "
+                    << fmt3(hr.calibration.log_loss_cross_fitted) << " vs " << fmt3(hr.calibration.log_loss_uncalibrated)
+                    << " at 1: "
+                    << (hr.calibration.accepted                   ? "kept"
+                        : hr.calibration.fitted > 1 &&
+                                hr.calibration.log_loss_cross_fitted < hr.calibration.log_loss_uncalibrated
+                            ? "not kept: softening temperatures from fold models are biased, temperature 1"
+                            : "not kept, temperature 1")
+                    << ")\n";
       }
-      std::cout << "l2 " << general(tr.l2) << (o->l2 < 0 ? " (cross-validated:" : "");
-      for (auto& [l2, acc] : tr.cv_accuracy) std::cout << " " << general(l2) << "→" << fmt3(acc);
-      std::cout << (o->l2 < 0 ? ")" : "") << ", " << tr.evaluated_iterations << " L-BFGS iterations, " << fmt3(tr.seconds)
-                << " s\n";
-      if (tr.calibration.rows > 0)
-        std::cout << "temperature " << fmt3(tr.temperature) << " (fitted " << fmt3(tr.calibration.fitted) << " on "
-                  << tr.calibration.rows << " out-of-fold images; cross-fitted log-loss "
-                  << fmt3(tr.calibration.log_loss_cross_fitted) << " vs " << fmt3(tr.calibration.log_loss_uncalibrated)
-                  << " at 1: "
-                  << (tr.calibration.accepted                   ? "kept"
-                      : tr.calibration.fitted > 1 &&
-                              tr.calibration.log_loss_cross_fitted < tr.calibration.log_loss_uncalibrated
-                          ? "not kept: softening temperatures from fold models are biased, temperature 1"
-                          : "not kept, temperature 1")
-                  << ")\n";
-      std::cout << "accuracy: train " << fmt3(tr.train_eval.accuracy);
-      if (!tr.test_rows.empty())
-        std::cout << ", test " << fmt3(tr.test_eval.accuracy) << " (balanced " << fmt3(tr.test_eval.balanced_accuracy)
-                  << ", ECE " << fmt3(tr.test_ece) << " at temperature " << fmt3(tr.temperature) << ", "
-                  << fmt3(tr.test_ece_uncalibrated) << " at 1)";
+      std::cout << "accuracy: train " << fmt3(trained.train_eval.accuracy);
+      if (!tr.test_rows.empty()) {
+        std::cout << ", test " << fmt3(trained.test_eval.accuracy) << " (balanced "
+                  << fmt3(trained.test_eval.balanced_accuracy) << ", ECE " << fmt3(trained.test_ece);
+        if (trained.heads.size() == 1)
+          std::cout << " at temperature " << fmt3(tr.temperature) << ", " << fmt3(tr.test_ece_uncalibrated) << " at 1)";
+        else
+          std::cout << " at the heads' temperatures, " << fmt3(trained.test_ece_uncalibrated) << " at 1)";
+      }
       std::cout << "\nsaved model: " << (tr.refitted ? "refit on all " : "the evaluated one, fitted on ")
-                << tr.model_images << " labelled images\n\n";
+                << tr.model_images << " labelled images" << (trained.heads.size() > 1 ? " (every head)" : "") << "\n\n";
       const bool has_test = !tr.test_rows.empty();
-      const Evaluation& e = has_test ? tr.test_eval : tr.train_eval;
+      const Evaluation& e = has_test ? trained.test_eval : trained.train_eval;
       std::cout << (has_test ? "test" : "train") << " per class:\n";
       write_rows(std::cout, Format::table, class_scores_table(e, classes, 3));
       std::cout << "\nconfusion (" << (has_test ? "test" : "train") << "; rows: true class, columns: predicted):\n";

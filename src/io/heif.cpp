@@ -373,11 +373,120 @@ uint64_t hevc_largest_frame(const HeifMeta& m, std::span<const uint8_t> b, uint3
   return largest;
 }
 
+// The largest frame an AV1 sequence header (the OBU's payload) allows, max_frame_width_minus_1 + 1 by
+// max_frame_height_minus_1 + 1 (AV1 5.5.1): dav1d and libaom refuse any frame of the sequence over it.
+// Read bit for bit as dav1d 1.0 reads it; false when the payload ends first (dav1d refuses it too).
+bool av1_sequence_max_frame(std::span<const uint8_t> p, uint64_t* width, uint64_t* height) {
+  size_t bit = 0;
+  bool ok = true;
+  const auto f = [&](int n) {
+    uint64_t v = 0;
+    for (int k = 0; k < n; ++k, ++bit) {
+      if (bit / 8 >= p.size()) { ok = false; return uint64_t(0); }
+      v = v << 1 | ((p[bit / 8] >> (7 - bit % 8)) & 1);
+    }
+    return v;
+  };
+  const auto uvlc = [&] {  // as dav1d and libaom: at most 32 leading zeros, then no value bits
+    int zeros = 0;
+    while (ok && f(1) == 0)
+      if (++zeros == 32) return;
+    f(zeros);
+  };
+  f(3);  // seq_profile
+  f(1);  // still_picture
+  if (f(1)) {  // reduced_still_picture_header
+    f(5);      // seq_level_idx[0]
+  } else {
+    bool decoder_model = false;
+    int delay_bits = 0;
+    if (f(1)) {  // timing_info_present_flag
+      f(64);     // num_units_in_display_tick, time_scale
+      if (f(1)) uvlc();  // equal_picture_interval: num_ticks_per_picture_minus_1
+      decoder_model = f(1);
+      if (decoder_model) {
+        delay_bits = int(f(5)) + 1;  // buffer_delay_length_minus_1
+        f(32 + 5 + 5);               // num_units_in_decoding_tick, two more lengths
+      }
+    }
+    const bool display_delay = f(1);  // initial_display_delay_present_flag
+    const int points = int(f(5)) + 1;
+    for (int i = 0; i < points && ok; ++i) {
+      f(12);                   // operating_point_idc
+      if (f(5) > 7) f(1);      // seq_level_idx, seq_tier
+      if (decoder_model && f(1)) f(2 * delay_bits + 1);
+      if (display_delay && f(1)) f(4);
+    }
+  }
+  const int width_bits = int(f(4)) + 1, height_bits = int(f(4)) + 1;
+  *width = f(width_bits) + 1;
+  *height = f(height_bits) + 1;
+  return ok;
+}
+
+// The largest frame the AV1 sequence headers of an av01 item allow: libheif 1.15 hands dav1d (or
+// libaom) its first av1C property's configOBUs followed by the item's data as one buffer, and the
+// decoder takes a sequence header from anywhere in it; each av1C's OBUs are also read alone. 0 when
+// there is none (nothing can be decoded then). *budget and *size as for hevc_largest_frame.
+uint64_t av1_largest_frame(const HeifMeta& m, std::span<const uint8_t> b, uint32_t item, size_t* budget,
+                           std::string* size) {
+  uint64_t largest = 0;
+  // Each OBU in turn, as dav1d 1.0's dav1d_parse_obus walks a buffer: header byte, optional extension
+  // byte, a LEB128 size (up to 8 bytes) or, without one, the rest of the buffer.
+  const auto walk = [&](std::span<const uint8_t> d) {
+    for (size_t pos = 0; pos < d.size();) {
+      const uint8_t header = d[pos];
+      const bool extension = header & 4, has_size = header & 2;
+      size_t at = pos + 1 + (extension ? 1 : 0);
+      if (at > d.size()) return;
+      uint64_t len = d.size() - at;
+      if (has_size) {
+        len = 0;
+        bool more = true;
+        for (int i = 0; more && i < 8; ++i, ++at) {
+          if (at >= d.size()) return;
+          len |= uint64_t(d[at] & 0x7f) << (7 * i);
+          more = d[at] & 0x80;
+        }
+        if (more || len > d.size() - at) return;  // dav1d stops on this buffer there
+      }
+      uint64_t w = 0, h = 0;
+      if (((header >> 3) & 15) == 1 && av1_sequence_max_frame(d.subspan(at, size_t(len)), &w, &h) &&
+          area(w, h) > largest) {
+        largest = area(w, h);
+        *size = std::to_string(w) + "x" + std::to_string(h);
+      }
+      pos = at + size_t(len);
+    }
+  };
+  std::vector<uint8_t> stream;  // the first av1C's configOBUs, then the item's data
+  bool first = true;
+  if (const auto it = m.item_props.find(item); it != m.item_props.end()) {
+    for (size_t index : it->second) {
+      if (index == 0 || index > m.props.size() || std::memcmp(m.props[index - 1].type, "av1C", 4) != 0) continue;
+      const std::span<const uint8_t> c = m.props[index - 1].payload;
+      if (c.size() < 4) continue;
+      walk(c.subspan(4));
+      if (first) stream.assign(c.begin() + 4, c.end());
+      first = false;
+    }
+  }
+  const std::vector<uint8_t> data = heif_item_data(m, b, item, *budget + 1);
+  if (data.size() > *budget) {
+    size->clear();
+    return UINT64_MAX;
+  }
+  *budget -= data.size();
+  stream.insert(stream.end(), data.begin(), data.end());
+  walk(stream);
+  return largest;
+}
+
 // F11 by area: libheif's size limit is per side, so an image declaring a very elongated size (32 x
 // 16384) still let a grid canvas, an overlay canvas or an HEVC frame of its long side squared be
 // allocated and decoded before the decoded size was found to differ. Every grid and overlay canvas
-// and every HEVC frame of the primary image, of what it is derived from, of its thumbnails and of
-// its alpha (what heif_decode_image can decode for it) must fit in `bound` pixels; "" when they do,
+// and every HEVC or AV1 frame of the primary image, of what it is derived from, of its thumbnails and
+// of its alpha (what heif_decode_image can decode for it) must fit in `bound` pixels; "" when they do,
 // else which item does not.
 std::string heif_canvas_over_area(const HeifMeta& m, std::span<const uint8_t> b, uint64_t bound) {
   // The items reachable from the primary: what it is derived from (dimg), its thumbnails (thmb) and
@@ -397,8 +506,9 @@ std::string heif_canvas_over_area(const HeifMeta& m, std::span<const uint8_t> b,
     if (const auto it = next_of.find(queue[q]); it != next_of.end())
       for (uint32_t next : it->second)
         if (reached.insert(next).second) queue.push_back(next);
-  // The HEVC items' data is read for in-band parameter sets; each byte of a real file belongs to one
-  // item, so more than twice the file's size means extents that repeat the file (unbounded work).
+  // The HEVC and AV1 items' data is read for in-band parameter sets and sequence headers; each byte
+  // of a real file belongs to one item, so more than twice the file's size means extents that repeat
+  // the file (unbounded work).
   size_t data_budget = 2 * b.size() + (64 << 10);
   std::vector<std::pair<uint32_t, std::string>> typed;  // each reached item with each type it is given
   for (uint32_t item : reached)
@@ -415,11 +525,15 @@ std::string heif_canvas_over_area(const HeifMeta& m, std::span<const uint8_t> b,
       size_t pos = grid ? 4 : 10;  // grid: version, flags, rows, columns; iovl: version, flags, 4 colours
       if (!read_be(d, &pos, field, &w) || !read_be(d, &pos, field, &h)) continue;
       what = grid ? "grid canvas" : "overlay canvas";
-    } else if (type == "hvc1") {
+    } else if (type == "hvc1" || type == "av01") {
+      // The frame size the coded stream declares: what the decoder allocates, whatever ispe says.
+      const bool hevc = type == "hvc1";
       std::string size;
-      if (hevc_largest_frame(m, b, item, &data_budget, &size) <= bound) continue;
+      if ((hevc ? hevc_largest_frame(m, b, item, &data_budget, &size)
+                : av1_largest_frame(m, b, item, &data_budget, &size)) <= bound)
+        continue;
       if (size.empty()) return "the items' data repeats the file more than twice";
-      return "item " + std::to_string(item) + "'s HEVC frame is " + size + " pixels";
+      return "item " + std::to_string(item) + (hevc ? "'s HEVC frame is " : "'s AV1 frames are up to ") + size + " pixels";
     } else {
       continue;
     }

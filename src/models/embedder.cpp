@@ -1,12 +1,16 @@
 #include <cmath>
 #include <cstdlib>
+#include <fstream>
+#include <iterator>
 #include <mutex>
+#include <onnx/onnx_pb.h>
 #include <opencv2/imgproc.hpp>
 
 #include "irbis/errors.h"
 #include "irbis/model.h"
 #include "irbis/image.h"
 #include "models/dnn_util.h"
+#include "models/ir.h"
 #include "models/onednn_engine.h"
 
 namespace irbis {
@@ -17,9 +21,21 @@ cv::dnn::Net load_net(const std::filesystem::path& onnx) {
   if (!std::filesystem::exists(onnx, ec))
     throw ModelError("model file " + onnx.string() + " is missing; run ./setup.sh (scripts/fetch_models.sh, then "
                      "scripts/import_models.sh) to import the default models");
+  // Read and checked here first (ir::check_onnx_model): OpenCV's importer trusts the file's windows
+  // and initializer sizes, and a model file is user input (`irbis model add`).
+  std::string bytes;
+  {
+    std::ifstream in(onnx, std::ios::binary);
+    bytes.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+    if (!in && !in.eof()) throw ModelError(onnx.string() + ": cannot read the file");
+  }
+  onnx::ModelProto proto;
+  if (!proto.ParseFromString(bytes) || !proto.has_graph())
+    throw ModelError(onnx.string() + ": not an ONNX model (protobuf ModelProto with a graph expected)");
+  ir::check_onnx_model(proto, onnx.string());
   cv::dnn::Net net;
   try {
-    net = cv::dnn::readNetFromONNX(onnx.string());
+    net = cv::dnn::readNetFromONNX(bytes.data(), bytes.size());
   } catch (const cv::Exception& e) {
     throw ModelError(onnx.string() + ": OpenCV DNN cannot load this ONNX model: " + e.what());
   }

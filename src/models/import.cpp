@@ -7,6 +7,7 @@
 #include "irbis/errors.h"
 #include "irbis/model.h"
 #include "models/dnn_util.h"
+#include "models/ir.h"
 #include "models/tfjs.h"
 
 namespace irbis {
@@ -190,6 +191,7 @@ ModelCard add_onnx_model(const fs::path& onnx_file, ModelCard card, const fs::pa
     onnx::ModelProto proto;
     if (!proto.ParseFromIstream(&in) || !proto.has_graph() || proto.graph().node_size() == 0)
       throw ModelError(where + ": not an ONNX model (protobuf ModelProto with a graph expected)");
+    ir::check_onnx_model(proto, where);
     // The data inputs: graph inputs that are not initializers.
     std::vector<std::string> inits, inputs;
     for (const auto& i : proto.graph().initializer()) inits.push_back(i.name());

@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <fstream>
+#include <map>
 #include <set>
 #include <onnx/onnx_pb.h>
 
@@ -326,6 +327,106 @@ void Graph::write_onnx(const std::filesystem::path& out, const std::string& grap
   for (const auto& o : outputs_) value_info(g->add_output(), o, shape(o));
   std::ofstream f(out, std::ios::binary | std::ios::trunc);
   if (!f || !m.SerializeToOstream(&f)) throw IoError("cannot write " + out.string());
+}
+
+
+namespace {
+
+// Bytes per element of the ONNX tensor types of a fixed size; 0 for the others (strings).
+size_t onnx_element_bytes(int type) {
+  switch (type) {
+    case onnx::TensorProto::UINT8: case onnx::TensorProto::INT8: case onnx::TensorProto::BOOL:
+      return 1;
+    case onnx::TensorProto::UINT16: case onnx::TensorProto::INT16: case onnx::TensorProto::FLOAT16:
+    case onnx::TensorProto::BFLOAT16:
+      return 2;
+    case onnx::TensorProto::FLOAT: case onnx::TensorProto::INT32: case onnx::TensorProto::UINT32:
+      return 4;
+    case onnx::TensorProto::INT64: case onnx::TensorProto::UINT64: case onnx::TensorProto::DOUBLE:
+      return 8;
+    default:
+      return 0;
+  }
+}
+
+// Values in a tensor's typed field (a tensor without raw_data): the narrower integer types and the
+// 16-bit floats are stored one per int32.
+int64_t onnx_typed_values(const onnx::TensorProto& t) {
+  switch (t.data_type()) {
+    case onnx::TensorProto::FLOAT: return t.float_data_size();
+    case onnx::TensorProto::INT64: return t.int64_data_size();
+    case onnx::TensorProto::DOUBLE: return t.double_data_size();
+    case onnx::TensorProto::UINT32: case onnx::TensorProto::UINT64: return t.uint64_data_size();
+    default: return t.int32_data_size();
+  }
+}
+
+std::string spelled(const std::vector<int64_t>& v) {
+  std::string s;
+  for (int64_t x : v) {
+    if (!s.empty()) s += ' ';
+    s += std::to_string(x);
+  }
+  return s;
+}
+
+}  // namespace
+
+void check_onnx_model(const onnx::ModelProto& model, const std::string& where) {
+  const onnx::GraphProto& g = model.graph();
+  std::map<std::string, const onnx::TensorProto*> inits;
+  for (const onnx::TensorProto& t : g.initializer()) {
+    inits[t.name()] = &t;
+    const std::string what = where + ": initializer '" + t.name() + "'";
+    uint64_t count = 1;
+    std::string shape;
+    for (int64_t d : t.dims()) {
+      if (d < 0) throw ModelError(what + " has dimension " + std::to_string(d));
+      if (!shape.empty()) shape += 'x';
+      shape += std::to_string(d);
+      if (d != 0 && count > (uint64_t(1) << 40) / uint64_t(d)) throw ModelError(what + " has a shape over 2^40 values");
+      count *= uint64_t(d);
+    }
+    const size_t bytes = onnx_element_bytes(t.data_type());
+    if (bytes == 0) continue;
+    const uint64_t held = t.has_raw_data() ? t.raw_data().size() / bytes : uint64_t(onnx_typed_values(t));
+    if (held != count || (t.has_raw_data() && t.raw_data().size() % bytes != 0))
+      throw ModelError(what + " holds " + std::to_string(held) + " values, its shape " + (shape.empty() ? "(scalar)" : shape) +
+                       " needs " + std::to_string(count));
+  }
+  for (const onnx::NodeProto& n : g.node()) {
+    const std::string& op = n.op_type();
+    const bool conv = op == "Conv" || op == "ConvTranspose";
+    if (!conv && op != "MaxPool" && op != "AveragePool" && op != "LpPool") continue;
+    const std::string what = where + ": " + op + " '" + n.name() + "'";
+    // The kernel's rank: kernel_shape's length, else a Conv weight's dimensions after the first two.
+    long rank = -1;
+    std::vector<int64_t> kernel;
+    for (const onnx::AttributeProto& a : n.attribute())
+      if (a.name() == "kernel_shape") kernel.assign(a.ints().begin(), a.ints().end()), rank = long(kernel.size());
+    if (rank < 0 && conv && n.input_size() > 1) {
+      if (const auto w = inits.find(n.input(1)); w != inits.end() && w->second->dims_size() >= 2) {
+        kernel.assign(w->second->dims().begin() + 2, w->second->dims().end());
+        rank = long(kernel.size());
+      }
+    }
+    const auto check = [&](const std::string& name, const std::vector<int64_t>& v, int64_t lo, int64_t hi, long length) {
+      for (int64_t x : v)
+        if (x < lo || x > hi)
+          throw ModelError(what + ": " + name + " " + spelled(v) + ": each must be " + std::to_string(lo) + ".." + std::to_string(hi));
+      if (length >= 0 && long(v.size()) != length)
+        throw ModelError(what + ": " + name + " " + spelled(v) + ": " + std::to_string(v.size()) + " values for a " +
+                         std::to_string(rank) + "-D kernel");
+    };
+    check("kernel", kernel, 1, kMaxWindow, -1);
+    for (const onnx::AttributeProto& a : n.attribute()) {
+      const std::vector<int64_t> v(a.ints().begin(), a.ints().end());
+      if (a.name() == "strides" || a.name() == "dilations") check(a.name(), v, 1, kMaxWindow, rank);
+      if (a.name() == "pads") check("pads", v, 0, kMaxWindow, rank < 0 ? -1 : 2 * rank);
+      if (a.name() == "group" && (a.i() < 1 || a.i() > 65536))
+        throw ModelError(what + ": group " + std::to_string(a.i()) + ": must be 1..65536");
+    }
+  }
 }
 
 }  // namespace irbis::ir

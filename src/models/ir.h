@@ -7,7 +7,17 @@
 #include <string>
 #include <vector>
 
+namespace onnx {
+class ModelProto;
+}
+
 namespace irbis::ir {
+
+// An ONNX model file is user input (`irbis model add`): throws a ModelError naming `where` when an
+// initializer's data do not fill its shape (or a dimension is negative), or a Conv / pooling window
+// is out of range (kernel, strides, dilations 1..4096, pads 0..4096, group 1..65536, each list as
+// long as the kernel's rank): what the oneDNN engine and OpenCV's importer divide by and index with.
+void check_onnx_model(const onnx::ModelProto& model, const std::string& where);
 
 struct Shape {
   int c = 0, h = 0, w = 0;

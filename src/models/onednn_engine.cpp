@@ -15,6 +15,7 @@
 #include <onnx/onnx_pb.h>
 
 #include "irbis/errors.h"
+#include "models/ir.h"
 
 namespace irbis::onednn {
 namespace {
@@ -51,6 +52,7 @@ onnx::ModelProto read_onnx(const std::filesystem::path& path) {
   onnx::ModelProto m;
   if (!m.ParseFromIstream(&in) || !m.has_graph())
     throw ModelError(path.string() + ": not an ONNX model (protobuf ModelProto with a graph expected)");
+  ir::check_onnx_model(m, path.string());  // windows and initializer sizes before anything divides or indexes
   return m;
 }
 

@@ -1,5 +1,7 @@
 // TF.js graph model (TensorFlow GraphDef as JSON, NHWC) -> ir::Graph (NCHW).
+#include <algorithm>
 #include <functional>
+#include <limits>
 #include <set>
 
 #include "irbis/errors.h"
@@ -34,6 +36,19 @@ std::string base64_decode(const std::string& s) {
   return out;
 }
 
+// A TF graph's integers are JSON strings ("1", "-1"): an optional '-' and decimal digits, within
+// int, else a ModelError naming what it is (F18: std::stoll threw std::invalid_argument on "x", which
+// escaped the converter; "12abc" was read as 12).
+int64_t tf_int(const std::string& text, const std::string& what) {
+  const size_t digits = !text.empty() && text[0] == '-' ? 1 : 0;
+  const bool ok = text.size() > digits && text.size() - digits <= 10 &&
+                  std::all_of(text.begin() + long(digits), text.end(), [](char c) { return c >= '0' && c <= '9'; });
+  const long long v = ok ? std::stoll(text) : 0;
+  if (!ok || v < std::numeric_limits<int>::min() || v > std::numeric_limits<int>::max())
+    throw ModelError("graph model: " + what + " \"" + text + "\" is not an integer within int");
+  return v;
+}
+
 struct TfNode {
   std::string name, op;
   std::vector<std::string> inputs;
@@ -47,7 +62,7 @@ struct TfNode {
   std::vector<int64_t> ints(const std::string& k) const {
     std::vector<int64_t> v;
     if (has(k) && (*attr)[k].contains("list") && (*attr)[k]["list"].contains("i"))
-      for (const auto& x : (*attr)[k]["list"]["i"]) v.push_back(std::stoll(x.get<std::string>()));
+      for (const auto& x : (*attr)[k]["list"]["i"]) v.push_back(tf_int(x.get<std::string>(), "node '" + name + "' attribute " + k));
     return v;
   }
   std::vector<std::string> strings(const std::string& k) const {
@@ -101,8 +116,11 @@ Converted convert_graph_model(const Model& m) {
     }
   if (!placeholder) throw ModelError("graph model: no Placeholder input");
   std::vector<int64_t> in_dims;
+  // .at(): a missing key is a json::out_of_range (a ModelError naming model.json, from convert()),
+  // never the const operator[]'s assertion or its read past the map (F19).
   if (placeholder->has("shape"))
-    for (const auto& d : (*placeholder->attr)["shape"]["shape"]["dim"]) in_dims.push_back(std::stoll(d.value("size", "-1")));
+    for (const auto& d : placeholder->attr->at("shape").at("shape").at("dim"))
+      in_dims.push_back(tf_int(d.value("size", "-1"), "input dimension"));
   if (in_dims.size() != 4 || in_dims[1] <= 0 || in_dims[2] <= 0 || in_dims[3] <= 0)
     throw ModelError("graph model: input must be NHWC with a fixed size");
 

@@ -1,4 +1,5 @@
 #include <cmath>
+#include <cstdint>
 #include <cstring>
 #include <fstream>
 #include <sstream>
@@ -71,7 +72,10 @@ Model load_json_checked_by_caller(const fs::path& dir) {
       Weight out;
       size_t n = 1;
       for (const auto& d : w.at("shape")) {
-        const int64_t dim = d.get<int64_t>();
+        // A JSON integer: nlohmann's get<int64_t>() converts 5.5e22 unchecked (undefined) and 4.7 to 4 (F20).
+        if (!d.is_number_integer())
+          throw ModelError(dir.string() + ": weight '" + name + "' has a dimension that is not a JSON integer: " + d.dump());
+        const int64_t dim = d.is_number_unsigned() && d.get<uint64_t>() > uint64_t(INT64_MAX) ? INT64_MAX : d.get<int64_t>();
         // Bounded by the weight bytes below; checked here so that the product cannot wrap.
         if (dim < 0) throw ModelError(dir.string() + ": weight '" + name + "' has a negative dimension");
         if (dim > 0 && n > bytes.size() / size_t(dim))

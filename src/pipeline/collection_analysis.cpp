@@ -1,6 +1,7 @@
 #include "irbis/collection_analysis.h"
 
 #include <algorithm>
+#include <cstdint>
 #include <memory>
 #include <numeric>
 #include <tuple>
@@ -342,10 +343,67 @@ ClassifierInputs load_classifier_inputs(const Collection& coll, const std::strin
   return out;
 }
 
-CollectionPredictions predict_collection(const Classifier& clf, const ModelCard& card, const Collection& coll) {
-  clf.check_embedder(card);
-  const std::string feat =
-      clf.input == ClassifierInput::full ? embedding_feature(card.name) : blocks_feature(card.name);
+std::vector<std::string> classifier_models(const Collection& coll) {
+  std::vector<std::string> out;
+  for (const auto& m : embedding_models(coll.feature_specs()))
+    if (coll.feature_rows(embedding_feature(m)) > 0) out.push_back(m);
+  const auto def = std::find(out.begin(), out.end(), std::string(kDefaultModel));
+  if (def != out.end()) std::rotate(out.begin(), def, def + 1);
+  if (out.empty()) out.push_back(kDefaultModel);
+  return out;
+}
+
+std::vector<std::string> parse_model_list(const std::string& models) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  while (true) {
+    const size_t comma = models.find(',', start);
+    const std::string name = models.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+    if (name.empty()) throw UsageError("--model: empty model name in '" + models + "' (e.g. mobilenet_v2_mid,inception_v3)");
+    if (std::find(out.begin(), out.end(), name) != out.end())
+      throw UsageError("--model: model '" + name + "' given twice");
+    out.push_back(name);
+    if (comma == std::string::npos) break;
+    start = comma + 1;
+  }
+  return out;
+}
+
+namespace {
+
+// Row indices, per list, of the ids every list has (each list in id order).
+std::vector<std::vector<int>> common_rows(const std::vector<const std::vector<ImageRecord>*>& lists) {
+  std::vector<std::vector<int>> keep(lists.size());
+  std::vector<size_t> at(lists.size(), 0);
+  while (true) {
+    int64_t hi = INT64_MIN;
+    for (size_t l = 0; l < lists.size(); ++l) {
+      if (at[l] >= lists[l]->size()) return keep;
+      hi = std::max(hi, (*lists[l])[at[l]].id);
+    }
+    bool all = true;
+    for (size_t l = 0; l < lists.size(); ++l) {
+      while (at[l] < lists[l]->size() && (*lists[l])[at[l]].id < hi) ++at[l];
+      if (at[l] >= lists[l]->size()) return keep;
+      all = all && (*lists[l])[at[l]].id == hi;
+    }
+    if (!all) continue;
+    for (size_t l = 0; l < lists.size(); ++l) keep[l].push_back(int(at[l]++));
+  }
+}
+
+cv::Mat take_rows(const cv::Mat& X, const std::vector<int>& rows) {
+  if (int(rows.size()) == X.rows) return X;  // ids in order and all kept: the same rows
+  cv::Mat out(int(rows.size()), X.cols, X.type());
+  for (size_t i = 0; i < rows.size(); ++i) X.row(rows[i]).copyTo(out.row(int(i)));
+  return out;
+}
+
+// One head's rows of the collection (its model's stored embeddings through its input), checked
+// against the head: the model must be there and computed with the head's weights.
+EmbeddingMatrix head_rows(const ClassifierHead& head, const ModelCard& card, const Collection& coll) {
+  head.check_embedder(card);
+  const std::string feat = head.input == ClassifierInput::full ? embedding_feature(card.name) : blocks_feature(card.name);
   if (!coll.has_feature(feat) || coll.feature_rows(feat) == 0) {
     // Name what the collection does have: the usual mistake is a collection indexed with another model.
     std::string have;
@@ -357,17 +415,50 @@ CollectionPredictions predict_collection(const Classifier& clf, const ModelCard&
   }
   // Same model name is not enough: the stored rows must come from the weights it was trained on.
   const std::string stored = coll.meta(model_weights_key(card.name));
-  if (!stored.empty() && !clf.embedding_sha256.empty() && stored != clf.embedding_sha256)
+  if (!stored.empty() && !head.embedding_sha256.empty() && stored != head.embedding_sha256)
     throw UsageError(display_path(coll.dir().string()) + ": its embeddings of model '" + card.name +
                      "' were computed with other weights (ONNX sha256 " + stored.substr(0, 12) +
-                     "…) than the classifier was trained on (" + clf.embedding_sha256.substr(0, 12) +
+                     "…) than the classifier was trained on (" + head.embedding_sha256.substr(0, 12) +
                      "…); re-index the collection with those weights or retrain");
-  const bool random_features = clf.input == ClassifierInput::blocks_sqrt_rff;
-  EmbeddingMatrix m = load_classifier_input(coll, card.name, random_features ? ClassifierInput::blocks_sqrt : clf.input);
-  if (random_features) m.data = clf.rff.map(m.data);
+  const bool random_features = head.input == ClassifierInput::blocks_sqrt_rff;
+  EmbeddingMatrix m = load_classifier_input(coll, card.name, random_features ? ClassifierInput::blocks_sqrt : head.input);
+  if (random_features) m.data = head.rff.map(m.data);
+  return m;
+}
+
+}  // namespace
+
+ClassifierHeadInputs load_classifier_head_inputs(const Collection& coll, const std::vector<std::string>& models,
+                                                 const std::vector<ClassifierInput>& inputs) {
+  IRBIS_THROW_IF_NOT(!models.empty(), UsageError, "train: no embedding model");
+  std::vector<ClassifierInputs> per;
+  for (const auto& m : models) per.push_back(load_classifier_inputs(coll, m, inputs));
+  std::vector<const std::vector<ImageRecord>*> lists;
+  for (const auto& p : per) lists.push_back(&p.records);
+  const auto keep = common_rows(lists);
+  ClassifierHeadInputs out;
+  for (size_t h = 0; h < per.size(); ++h) {
+    out.cards.push_back(per[h].card);
+    for (auto& c : per[h].candidates) c.X = take_rows(c.X, keep[h]);
+    out.heads.push_back(std::move(per[h].candidates));
+  }
+  for (int r : keep[0]) out.records.push_back(per[0].records[size_t(r)]);
+  return out;
+}
+
+CollectionPredictions predict_collection(const Classifier& clf, const std::vector<ModelCard>& cards,
+                                         const Collection& coll) {
+  IRBIS_THROW_IF_NOT(cards.size() == clf.heads.size(), UsageError, "predict: one model card per classifier head");
+  std::vector<EmbeddingMatrix> rows;
+  for (size_t h = 0; h < cards.size(); ++h) rows.push_back(head_rows(clf.heads[h], cards[h], coll));
+  std::vector<const std::vector<ImageRecord>*> lists;
+  for (const auto& r : rows) lists.push_back(&r.records);
+  const auto keep = common_rows(lists);
+  std::vector<cv::Mat> features;
+  for (size_t h = 0; h < rows.size(); ++h) features.push_back(take_rows(rows[h].data, keep[h]));
   CollectionPredictions out;
-  out.proba = clf.predict_proba(m.data);
-  out.records = std::move(m.records);
+  out.proba = clf.predict_proba(features);
+  for (int r : keep[0]) out.records.push_back(std::move(rows[0].records[size_t(r)]));
   return out;
 }
 

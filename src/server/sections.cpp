@@ -490,8 +490,8 @@ std::vector<CsvTable> classifier_tables(ReportData& d) {
   const Classifier& c = *r.clf;
   CsvTable sum{"classifier.csv", {"metric", "value"}, {}};
   sum.rows = {{"file", d.options().classifier},
-              {"embedding_model", c.embedding_model},
-              {"input", classifier_input_name(c.input)},
+              {"embedding_model", c.embedding_models_text()},
+              {"input", c.inputs_text()},
               {"classes", std::to_string(c.classes.size())}};
   for (const char* k : {"train_images", "test_images", "unlabelled_images", "l2", "l2_chosen_by", "class_weights",
                         "seed", "test_fraction", "iterations", "collection", "labels"})
@@ -539,7 +539,8 @@ std::string classifier_html(ReportData& d, const ViewContext& ctx) {
   for (const auto& [split, e] : r.splits) h += " data-" + split + "-accuracy=\"" + num(e.accuracy, 4) + "\"";
   h += "><h2>Classifier" + csv_link(ctx, "classifier.csv") + "</h2><p class=\"mut\">" +
        html_escape(display_path(d.options().classifier)) + ": " + html_escape(report_value(c.report, "solver")) +
-       " on " + html_escape(c.embedding_model) + " (" + classifier_input_name(c.input) + " input), trained on " +
+       " on " + html_escape(c.embedding_models_text()) + " (" + c.inputs_text() + " input" +
+       (c.heads.size() > 1 ? ", probabilities averaged" : "") + "), trained on " +
        html_escape(display_path(report_value(c.report, "collection"))) + " with labels " +
        html_escape(display_path(report_value(c.report, "labels"))) + "; L2 " + html_escape(report_value(c.report, "l2")) +
        " (" + html_escape(report_value(c.report, "l2_chosen_by")) + "), seed " + html_escape(report_value(c.report, "seed")) +

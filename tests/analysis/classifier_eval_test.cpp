@@ -117,9 +117,11 @@ TEST(ClassifierEval, MakeClassifierReport) {
   tr.model_images = 4;
   tr.test_ece = 0.125;
   const Classifier c = make_classifier(card, {"a", "b"}, tr, opts, 5, {{"labels", "folders"}});
-  EXPECT_EQ(c.embedding_model, "m");
-  EXPECT_EQ(c.embedding_sha256, "abc");
-  EXPECT_EQ(c.input, ClassifierInput::blocks);
+  ASSERT_EQ(c.heads.size(), 1u);
+  EXPECT_EQ(c.heads[0].embedding_model, "m");
+  EXPECT_EQ(c.heads[0].embedding_sha256, "abc");
+  EXPECT_EQ(c.heads[0].input, ClassifierInput::blocks);
+  EXPECT_FALSE(c.report.contains("heads"));  // one head: its choices at the top, as before
   EXPECT_EQ(c.classes, (std::vector<std::string>{"a", "b"}));
   EXPECT_EQ(c.report["labels"], "folders");
   EXPECT_EQ(c.report["seed"], 7);
@@ -146,7 +148,7 @@ TEST(ClassifierEval, MakeClassifierReport) {
   const Classifier d = make_classifier(card, {"a", "b"}, tr, opts, 0, {});
   EXPECT_FALSE(d.report.contains("test"));
   EXPECT_FALSE(d.report.contains("inputs_cv"));
-  EXPECT_EQ(d.input, ClassifierInput::full);
+  EXPECT_EQ(d.heads[0].input, ClassifierInput::full);
   EXPECT_EQ(d.report["l2_chosen_by"], "user");
   EXPECT_EQ(d.report["input_chosen_by"], "user");
   EXPECT_EQ(d.report["saved_model"], "evaluated");

@@ -12,17 +12,23 @@
 using namespace irbis;
 
 namespace {
+ClassifierHead small_head(const std::string& model, int dim) {
+  ClassifierHead h;
+  h.embedding_model = model;
+  h.embedding_sha256 = "abc";
+  h.input = ClassifierInput::blocks;
+  h.model.mean = cv::Mat(1, dim, CV_32F, cv::Scalar(0.5));
+  h.model.scale = cv::Mat(1, dim, CV_32F, cv::Scalar(2));
+  h.model.W = cv::Mat(3, dim, CV_32F);
+  cv::randu(h.model.W, -1, 1);
+  h.model.b = cv::Mat(1, 3, CV_32F, cv::Scalar(0.1));
+  return h;
+}
+
 Classifier small() {
   Classifier c;
-  c.embedding_model = "m";
-  c.embedding_sha256 = "abc";
-  c.input = ClassifierInput::blocks;
+  c.heads = {small_head("m", 4)};
   c.classes = {"a", "b", "c"};
-  c.model.mean = cv::Mat(1, 4, CV_32F, cv::Scalar(0.5));
-  c.model.scale = cv::Mat(1, 4, CV_32F, cv::Scalar(2));
-  c.model.W = cv::Mat(3, 4, CV_32F);
-  cv::randu(c.model.W, -1, 1);
-  c.model.b = cv::Mat(1, 3, CV_32F, cv::Scalar(0.1));
   c.report = {{"l2", 0.01}};
   return c;
 }
@@ -34,12 +40,37 @@ TEST(ClassifierFile, RoundTrip) {
   c.save(tmp / "x.clf");
   const Classifier d = Classifier::load(tmp / "x.clf");
   EXPECT_EQ(d.classes, c.classes);
-  EXPECT_EQ(d.embedding_model, "m");
-  EXPECT_EQ(d.input, ClassifierInput::blocks);
-  EXPECT_EQ(cv::norm(d.model.W, c.model.W, cv::NORM_INF), 0.0);
+  ASSERT_EQ(d.heads.size(), 1u);
+  EXPECT_EQ(d.heads[0].embedding_model, "m");
+  EXPECT_EQ(d.heads[0].input, ClassifierInput::blocks);
+  EXPECT_EQ(cv::norm(d.heads[0].model.W, c.heads[0].model.W, cv::NORM_INF), 0.0);
   EXPECT_EQ(d.report["l2"], 0.01);
   const cv::Mat x(2, 4, CV_32F, cv::Scalar(0.3));
-  EXPECT_EQ(cv::norm(d.predict_proba(x), c.predict_proba(x), cv::NORM_INF), 0.0);
+  EXPECT_EQ(cv::norm(d.predict_proba(std::vector<cv::Mat>{x}), c.predict_proba(std::vector<cv::Mat>{x}), cv::NORM_INF), 0.0);
+}
+
+TEST(ClassifierFile, TwoHeadsRoundTripAndAverage) {
+  test::TempDir tmp("clf");
+  Classifier c = small();
+  c.heads.push_back(small_head("n", 6));
+  c.heads[1].input = ClassifierInput::full;
+  c.heads[1].model.temperature = 0.5;
+  c.save(tmp / "two.clf");
+  const Classifier d = Classifier::load(tmp / "two.clf");
+  ASSERT_EQ(d.heads.size(), 2u);
+  EXPECT_EQ(d.embedding_models_text(), "m,n");
+  EXPECT_EQ(d.inputs_text(), "blocks,full");
+  EXPECT_EQ(d.heads[1].model.temperature, 0.5);
+  EXPECT_EQ(cv::norm(d.heads[1].model.W, c.heads[1].model.W, cv::NORM_INF), 0.0);
+  cv::Mat x(3, 4, CV_32F), z(3, 6, CV_32F);
+  cv::randu(x, -1, 1);
+  cv::randu(z, -1, 1);
+  // The classifier's probabilities are the mean of its heads' calibrated probabilities.
+  const cv::Mat p = d.predict_proba(std::vector<cv::Mat>{x, z});
+  const cv::Mat want = (d.heads[0].model.predict_proba(x) + d.heads[1].model.predict_proba(z)) / 2;
+  EXPECT_LT(cv::norm(p, want, cv::NORM_INF), 1e-6);
+  EXPECT_GT(cv::norm(p, d.heads[0].model.predict_proba(x), cv::NORM_INF), 1e-3);
+  EXPECT_THROW(d.predict_proba(std::vector<cv::Mat>{x}), UsageError);
 }
 
 TEST(ClassifierFile, CorruptTruncatedForeignAndOtherVersion) {
@@ -70,7 +101,7 @@ TEST(ClassifierFile, ChecksEmbedder) {
   Classifier c = small();
   ModelCard card;
   card.name = "other";
-  EXPECT_THROW(c.check_embedder(card), ModelError);
+  EXPECT_THROW(c.heads[0].check_embedder(card), ModelError);
   EXPECT_THROW(c.class_index("zebra"), UsageError);
   EXPECT_EQ(c.class_index("b"), 1);
 }

@@ -188,14 +188,22 @@ TEST(ClassifierTrain, OldClassifierFileStillLoads) {
   test::TempDir tmp("oldclf");
   test::write_file(tmp / "old.clf", std::vector<uint8_t>(buf.begin(), buf.end()));
   const Classifier c = Classifier::load(tmp / "old.clf");
-  EXPECT_EQ(c.input, ClassifierInput::blocks);
+  ASSERT_EQ(c.heads.size(), 1u);
+  EXPECT_EQ(c.heads[0].embedding_model, "mobilenet_v2_mid");
+  EXPECT_EQ(c.heads[0].input, ClassifierInput::blocks);
   EXPECT_EQ(c.classes, (std::vector<std::string>{"cat", "dog"}));
   EXPECT_EQ(c.report["train_images"], 7);
   EXPECT_FALSE(c.report.contains("saved_model"));
-  EXPECT_EQ(c.model.temperature, 1.0);  // no temperature in the header: probabilities as before
-  const cv::Mat P = c.predict_proba((cv::Mat_<float>(1, 3) << 2.f, 0.f, 0.f));
+  EXPECT_EQ(c.heads[0].model.temperature, 1.0);  // no temperature in the header: probabilities as before
+  const cv::Mat x = (cv::Mat_<float>(1, 3) << 2.f, 0.f, 0.f);
+  const cv::Mat P = c.predict_proba(std::vector<cv::Mat>{x});
   // logits 2 + 0.5 and -2 - 0.5: p(cat) = 1 / (1 + e^-5)
   EXPECT_NEAR(P.at<float>(0, 0), 1.0 / (1.0 + std::exp(-5.0)), 1e-6);
+  // Saved again it is a version-2 file of one head with the same probabilities.
+  c.save(tmp / "new.clf");
+  const auto bytes = test::read_file(tmp / "new.clf");
+  EXPECT_EQ(bytes[8], kClassifierFormatVersion);
+  EXPECT_EQ(cv::norm(Classifier::load(tmp / "new.clf").predict_proba(std::vector<cv::Mat>{x}), P, cv::NORM_INF), 0.0);
 }
 
 TEST(ClassifierCalibration, TemperatureFitRecoversAKnownTemperature) {
@@ -265,10 +273,10 @@ TEST(ClassifierCalibration, TemperatureIsSavedAndLoaded) {
   test::TempDir tmp("clftemp");
   c.save(tmp / "t.clf");
   const Classifier back = Classifier::load(tmp / "t.clf");
-  EXPECT_NE(back.model.temperature, 1.0);
-  EXPECT_DOUBLE_EQ(back.model.temperature, tr.temperature);
+  EXPECT_NE(back.heads[0].model.temperature, 1.0);
+  EXPECT_DOUBLE_EQ(back.heads[0].model.temperature, tr.temperature);
   EXPECT_EQ(back.report["temperature"], tr.temperature);
-  const cv::Mat a = c.predict_proba(X), b = back.predict_proba(X);
+  const cv::Mat a = c.predict_proba(std::vector<cv::Mat>{X}), b = back.predict_proba(std::vector<cv::Mat>{X});
   EXPECT_LT(cv::norm(a, b, cv::NORM_INF), 1e-6);
 }
 

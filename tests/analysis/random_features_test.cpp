@@ -116,20 +116,21 @@ TEST(RandomFeatures, ClassifierFileKeepsTheMap) {
   card.blocks = {{"a", "ta", 3}};
   card.descriptor = {"a"};
   const Classifier clf = make_classifier(card, {"inner", "outer"}, tr, opts, 0, {});
-  ASSERT_EQ(clf.input, ClassifierInput::blocks_sqrt_rff);
+  ASSERT_EQ(clf.heads[0].input, ClassifierInput::blocks_sqrt_rff);
   EXPECT_EQ(clf.report["random_features"]["dim"], kRandomFeatureDim);
   test::TempDir tmp("rffclf");
   clf.save(tmp / "r.clf");
   const Classifier back = Classifier::load(tmp / "r.clf");
-  ASSERT_EQ(back.input, ClassifierInput::blocks_sqrt_rff);
-  EXPECT_EQ(back.rff.sigma, clf.rff.sigma);
+  ASSERT_EQ(back.heads[0].input, ClassifierInput::blocks_sqrt_rff);
+  EXPECT_EQ(back.heads[0].rff.sigma, clf.heads[0].rff.sigma);
   // Same probabilities for new rows through the reloaded map.
   std::vector<int> y2;
   const cv::Mat fresh = rings(20, 3, 10, y2);
-  const cv::Mat p1 = clf.predict_proba(clf.rff.map(fresh)), p2 = back.predict_proba(back.rff.map(fresh));
+  const cv::Mat p1 = clf.predict_proba(std::vector<cv::Mat>{clf.heads[0].rff.map(fresh)}),
+                p2 = back.predict_proba(std::vector<cv::Mat>{back.heads[0].rff.map(fresh)});
   EXPECT_LT(cv::norm(p1, p2, cv::NORM_INF), 1e-6);
-  EXPECT_NO_THROW(back.check_embedder(card));
+  EXPECT_NO_THROW(back.heads[0].check_embedder(card));
   ModelCard wider = card;
   wider.blocks = {{"a", "ta", 4}};
-  EXPECT_THROW(back.check_embedder(wider), ModelError);
+  EXPECT_THROW(back.heads[0].check_embedder(wider), ModelError);
 }

@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <bit>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -345,6 +346,26 @@ TEST(PairVerifier, TheCacheKeepsRecentImagesAndChangesNoEvidence) {
   EXPECT_EQ(st.pairs, images.size() - 1);
   EXPECT_GT(st.image_cpu_seconds, 0.0);
   EXPECT_GT(st.pair_cpu_seconds, 0.0);
+}
+
+// verify_all orders the pairs so that pairs sharing an image meet in one chunk: an image that is
+// the larger of two far-apart pairs by key (here image 100, in the first and the last pair) is
+// decoded once, not again after the cache evicted it. Undecodable items keep the test cheap: each
+// is still loaded (and counted) once per stay in the cache.
+TEST(PairVerifier, VerifyAllDecodesAnImageSharedByFarApartPairsOnce) {
+  std::vector<int> loads(101, 0);
+  std::mutex mu;
+  // Room for 8 images: chunks of 2 pairs.
+  PairVerifier v([&](uint32_t i) { std::lock_guard lk(mu); ++loads.at(i); return cv::Mat(); }, {}, 8);
+  std::vector<std::pair<uint32_t, uint32_t>> pairs{{0, 100}};
+  for (uint32_t k = 1; k + 1 < 50; k += 2) pairs.push_back({k, k + 1});
+  pairs.push_back({50, 100});
+  v.verify_all(pairs);
+  EXPECT_EQ(loads[100], 1) << "the image of the first and the last pair";
+  for (uint32_t i = 0; i <= 50; ++i) EXPECT_EQ(loads[i], i == 49 ? 0 : 1) << i;
+  EXPECT_EQ(v.pairs_verified(), pairs.size());
+  for (const auto& [a, b] : pairs) EXPECT_EQ(v.verify(a, b).reason, "cannot decode");  // cached: no new loads
+  EXPECT_EQ(loads[100], 1);
 }
 
 // ---- The pixel check of sure pairs (compare_pixels; docs/dupes.md, "Sure pairs are looked at").

@@ -228,4 +228,56 @@ assert_contains "$ERR" "other weights" "weights mismatch message"
 assert_contains "$ERR" "abababababab" "the collection's weights are named"
 run predict "$WORK/m.clf"
 assert_eq "$RC" 1 "nothing to predict"
+# --- two embedding models: one head each, their calibrated probabilities averaged ---
+cp -r "$WORK/c.irbis" "$WORK/two.irbis"
+"$IRBIS" index "$P" --into "$WORK/two.irbis" --model inception_v3 > /dev/null
+run train "$WORK/two.irbis" --labels folders --seed 1 --out "$WORK/two.clf" --json
+assert_eq "$RC" 0 "train on two models ($ERR)"
+assert_eq "$(json '(d["embedding_model"], [h["embedding_model"] for h in d["heads"]], d["test_images"])')" \
+  "('mobilenet_v2_mid,inception_v3', ['mobilenet_v2_mid', 'inception_v3'], 9)" "train's default: every model indexed"
+run train "$WORK/two.irbis" --labels folders --seed 1 --out "$WORK/two.clf"
+assert_contains "$OUT" "2 heads (probabilities averaged)" "the table names the heads"
+assert_contains "$OUT" "inception_v3 " "the table shows each head"
+# Each head is the classifier that model alone gives (same rows, split and seed).
+"$IRBIS" train "$WORK/two.irbis" --labels folders --seed 1 --model mobilenet_v2_mid --out "$WORK/mob.clf" > /dev/null
+"$IRBIS" train "$WORK/two.irbis" --labels folders --seed 1 --model inception_v3 --out "$WORK/inc.clf" > /dev/null
+run train "$WORK/two.irbis" --labels folders --seed 1 --model mobilenet_v2_mid,mobilenet_v2_mid --out "$WORK/x.clf"
+assert_eq "$RC" 1 "a model given twice"
+assert_contains "$ERR" "given twice" "repeated model message"
+for what in "$WORK/new/c.png $WORK/new/p.png $WORK/nope.png" "--collection $WORK/two.irbis"; do
+  # shellcheck disable=SC2086
+  for clf in two mob inc; do "$IRBIS" predict "$WORK/$clf.clf" $what --json > "$WORK/pred_$clf.json" 2>/dev/null || true; done
+  $PY - "$WORK/pred_two.json" "$WORK/pred_mob.json" "$WORK/pred_inc.json" <<'PYEOF' || fail "two-model predict ($what) is not the mean of its heads"
+import json, sys
+two, mob, inc = (json.load(open(f)) for f in sys.argv[1:])
+assert len(two) == len(mob) == len(inc) > 0
+spread = 0
+for t, m, i in zip(two, mob, inc):
+    assert t["path"] == m["path"] == i["path"]
+    if m.get("error"):
+        assert t.get("error") == m["error"], (t, m)
+        continue
+    for k in t["probabilities"]:
+        mean = (m["probabilities"][k] + i["probabilities"][k]) / 2
+        assert abs(t["probabilities"][k] - mean) < 1e-5, (t["path"], k, t["probabilities"][k], mean)
+        spread = max(spread, abs(m["probabilities"][k] - i["probabilities"][k]))
+assert spread > 1e-4, "the two heads give the same probabilities: the check would not see a missing head"
+PYEOF
+done
+run explain "$WORK/two.clf" "$WORK/new/c.png" --superpixels 12 --samples 30 --seed 3 --json
+assert_eq "$RC" 0 "explain a two-model classifier ($ERR)"
+printf '%s' "$OUT" > "$WORK/explain_two.json"
+"$IRBIS" predict "$WORK/two.clf" "$WORK/new/c.png" --json > "$WORK/pred_c.json"
+$PY - "$WORK/explain_two.json" "$WORK/pred_c.json" <<'PYEOF' || fail "explain's probabilities are not predict's"
+import json, sys
+e = json.load(open(sys.argv[1]))
+p = json.load(open(sys.argv[2]))[0]
+assert e["class"] == p["label"] == "checker", (e["class"], p["label"])
+for k, v in p["probabilities"].items():
+    assert abs(e["probabilities"][k] - v) < 1e-4, (k, e["probabilities"][k], v)
+assert len(e["superpixels"]) >= 2 and any(s["weight"] != 0 for s in e["superpixels"])
+PYEOF
+run predict "$WORK/two.clf" --collection "$WORK/c.irbis"
+assert_eq "$RC" 1 "a collection without the second head's model"
+assert_contains "$ERR" "--model inception_v3" "names the index command for the missing model"
 echo "PASS"

@@ -366,20 +366,75 @@ TEST_F(Formats, HeifCanvasLargerThanItsDeclaredSizeIsRefusedBeforeDecoding) {
 // frame of (long side) squared be allocated and decoded before the size was found to differ. Now
 // every canvas and HEVC frame the primary image can decode must fit in its declared area (with
 // coding padding, at least 1 MP), checked by irbis before libheif decodes.
+// Rewrites the nth `ispe` box of a HEIF file to declare w x h.
+void set_ispe(std::vector<uint8_t>& heic, size_t nth, uint32_t w, uint32_t h) {
+  const char tag[4] = {'i', 's', 'p', 'e'};
+  auto at = heic.begin();
+  for (size_t k = 0; k <= nth; ++k) {
+    at = std::search(k == 0 ? heic.begin() : at + 4, heic.end(), tag, tag + 4);
+    ASSERT_NE(at, heic.end()) << "ispe " << nth;
+  }
+  const size_t pos = size_t(at - heic.begin()) + 8;  // after the tag, version and flags
+  for (int i = 0; i < 4; ++i) {
+    heic[pos + size_t(i)] = uint8_t(w >> (24 - 8 * i));
+    heic[pos + 4 + size_t(i)] = uint8_t(h >> (24 - 8 * i));
+  }
+}
+
+// Offset of the 4-character box type `tag` (its size is the 4 bytes before); npos when absent.
+size_t find_tag(const std::vector<uint8_t>& b, const char* tag) {
+  const auto at = std::search(b.begin(), b.end(), tag, tag + 4);
+  return at == b.end() ? std::string::npos : size_t(at - b.begin());
+}
+
+void put_be32(std::vector<uint8_t>& b, size_t at, uint32_t v) {
+  for (int i = 0; i < 4; ++i) b[at + size_t(i)] = uint8_t(v >> (24 - 8 * i));
+}
+
+// heif-enc -A writes an AV1 image item as an AVIF file (read by libavif); with its brands made HEIF's
+// the same boxes are read by libheif and decoded by its AV1 plugin.
+std::vector<uint8_t> avif_branded_heif(std::vector<uint8_t> b) {
+  const size_t ftyp = io::be32(b.data());
+  for (size_t pos = 8; pos + 4 <= ftyp && pos + 4 <= b.size(); pos += 4)
+    if (std::memcmp(b.data() + pos, "avif", 4) == 0) std::memcpy(b.data() + pos, "mif1", 4);
+  return b;
+}
+
+// heif-enc's single-item AV1 file with its item's sequence header OBU copied into av1C's configOBUs
+// and the item's own turned into a padding OBU (which decoders skip): the decoder can only take the
+// sequence header from av1C, which libheif hands it before the item's data.
+std::vector<uint8_t> sequence_header_only_in_av1c(const std::vector<uint8_t>& in) {
+  std::vector<uint8_t> b = in;
+  const size_t iloc = find_tag(b, "iloc"), av1c = find_tag(b, "av1C");
+  EXPECT_NE(iloc, std::string::npos);
+  EXPECT_NE(av1c, std::string::npos);
+  if (iloc == std::string::npos || av1c == std::string::npos) return {};
+  // iloc version 0 with 4-byte offsets, lengths and base offset (as heif-enc writes it), one item of
+  // one extent: the data is at base + offset.
+  EXPECT_EQ(b[iloc + 4], 0);
+  EXPECT_EQ(b[iloc + 8], 0x44);
+  EXPECT_EQ(b[iloc + 9], 0x40);
+  const size_t base_at = iloc + 4 + 4 + 2 + 2 + 2 + 2;  // version/flags, sizes, count, id, dref
+  const size_t data = size_t(io::be32(b.data() + base_at)) + io::be32(b.data() + base_at + 4 + 2);
+  // The item's OBUs: a temporal delimiter, then the sequence header (both with size fields).
+  size_t obu = data;
+  while (obu + 2 < b.size() && ((b[obu] >> 3) & 15) != 1) obu += 2 + b[obu + 1];
+  EXPECT_EQ((b[obu] >> 3) & 15, 1) << "no sequence header OBU in the item";
+  EXPECT_EQ(b[obu] & 6, 2) << "a sequence header with a size field and no extension";
+  const std::vector<uint8_t> header(b.begin() + long(obu), b.begin() + long(obu + 2 + b[obu + 1]));
+  b[obu] = uint8_t((b[obu] & ~0x78) | 15 << 3);  // OBU_PADDING
+  const uint32_t n = uint32_t(header.size());
+  const size_t av1c_end = av1c - 4 + io::be32(b.data() + av1c - 4);
+  for (const char* box : {"meta", "iprp", "ipco", "av1C"}) {
+    const size_t at = find_tag(b, box) - 4;
+    put_be32(b, at, io::be32(b.data() + at) + n);
+  }
+  put_be32(b, base_at, io::be32(b.data() + base_at) + n);
+  b.insert(b.begin() + long(av1c_end), header.begin(), header.end());
+  return b;
+}
+
 TEST_F(Formats, HeifCanvasOverItsDeclaredAreaIsRefusedBeforeDecoding) {
-  const auto set_ispe = [](std::vector<uint8_t>& heic, size_t nth, uint32_t w, uint32_t h) {
-    const char tag[4] = {'i', 's', 'p', 'e'};
-    auto at = heic.begin();
-    for (size_t k = 0; k <= nth; ++k) {
-      at = std::search(k == 0 ? heic.begin() : at + 4, heic.end(), tag, tag + 4);
-      ASSERT_NE(at, heic.end()) << "ispe " << nth;
-    }
-    const size_t pos = size_t(at - heic.begin()) + 8;  // after the tag, version and flags
-    for (int i = 0; i < 4; ++i) {
-      heic[pos + size_t(i)] = uint8_t(w >> (24 - 8 * i));
-      heic[pos + 4 + size_t(i)] = uint8_t(h >> (24 - 8 * i));
-    }
-  };
   // The F11 grid (an 8192x6144 canvas of one 64x64 tile) under an elongated 32x8192: its long side
   // admits the canvas per side (the limit was 8256), its area does not.
   std::vector<uint8_t> grid = test::read_file(fs::path(IRBIS_SOURCE_DIR) / "fuzz/regressions/grid_canvas_over_ispe.heic");
@@ -399,6 +454,37 @@ TEST_F(Formats, HeifCanvasOverItsDeclaredAreaIsRefusedBeforeDecoding) {
   EXPECT_EQ(decode_error(frame, {}), "malformed HEIF: item 1's HEVC frame is 1600x904 pixels, more than the 32x1600 the file declares");
   // A real elongated image is within its own area.
   const DecodedImage long_image = decode_image(test::read_file(tmp.path() / "long.heic"));
+  EXPECT_EQ(long_image.rgb.cols, 2048);
+  EXPECT_EQ(long_image.rgb.rows, 64);
+}
+
+// A HEIF file whose items are AV1 (`av01`) is libheif's to decode (with dav1d, Debian's libheif 1.15
+// links it and libaom; plain AVIF goes through libavif and its own area limit): its AV1 frames must
+// fit the declared area like HEVC's, sized from the sequence headers libheif hands the decoder
+// (av1C's configOBUs, then the item's data) before anything is decoded. Before, the frame was decoded
+// and then refused for its size (F8's check).
+TEST_F(Formats, HeifAv1FrameOverItsDeclaredAreaIsRefusedBeforeDecoding) {
+  TempDir tmp("heifav1");
+  test::write_file(tmp.path() / "wide.png", test::encode(test::synthetic_photo(1600, 900, 7), ".png"));
+  test::write_file(tmp.path() / "long.png", test::encode(test::synthetic_photo(2048, 64, 8), ".png"));
+  run(tmp.path(), "heif-enc -A -q 30 -o wide.avif wide.png && heif-enc -A -q 30 -o long.avif long.png");
+  const std::vector<uint8_t> wide = avif_branded_heif(test::read_file(tmp.path() / "wide.avif"));
+  ASSERT_EQ(sniff_format(sp(wide)), ImageFormat::heif);
+  EXPECT_EQ(decode_image(wide).rgb.cols, 1600);  // libheif's AV1 plugin decodes it as written
+  const std::string refused = "malformed HEIF: item 1's AV1 frames are up to 1600x900 pixels, more than the 32x1600 the file declares";
+  std::vector<uint8_t> frame = wide;
+  set_ispe(frame, 0, 32, 1600);
+  EXPECT_EQ(decode_error(frame, {}), refused);  // the sequence header in the item's data
+
+  std::vector<uint8_t> in_config = sequence_header_only_in_av1c(wide);
+  const DecodedImage from_config = decode_image(in_config);
+  EXPECT_EQ(from_config.rgb.cols, 1600);  // dav1d took av1C's sequence header
+  EXPECT_EQ(from_config.rgb.rows, 900);
+  set_ispe(in_config, 0, 32, 1600);
+  EXPECT_EQ(decode_error(in_config, {}), refused);  // the sequence header only in av1C
+
+  // A real elongated AV1 image is within its own area.
+  const DecodedImage long_image = decode_image(avif_branded_heif(test::read_file(tmp.path() / "long.avif")));
   EXPECT_EQ(long_image.rgb.cols, 2048);
   EXPECT_EQ(long_image.rgb.rows, 64);
 }

@@ -7,10 +7,13 @@
 #include <algorithm>
 #include <cstdint>
 #include <filesystem>
+#include <fstream>
+#include <functional>
 #include <iostream>
 #include <gtest/gtest.h>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
+#include <onnx/onnx_pb.h>
 
 #include "irbis/errors.h"
 #include "irbis/collection_layout.h"
@@ -248,6 +251,102 @@ TEST(OnednnEngine, UncoveredOperatorFallsBackToOpencv) {
     ADD_FAILURE() << "oneDNN accepted a graph with BatchNormalization";
   } catch (const irbis::ModelError& err) {
     EXPECT_NE(std::string(err.what()).find("BatchNormalization"), std::string::npos) << err.what();
+  }
+}
+
+// A user's ONNX file (`irbis model add`) is input like any other (issue 16): a window the engines
+// divide by or index (strides 0, a stride list shorter than the kernel's rank, negative pads, group
+// 0) or an initializer whose data do not fill its shape is a ModelError naming the file, before the
+// oneDNN engine or OpenCV's importer reads the graph. Before, a stride of 0 divided by zero in the
+// oneDNN engine (SIGFPE: the process killed) and a 1-float weight under a 4x3x1x1 shape was read
+// past its end.
+TEST(OnednnEngine, HostileOnnxWindowsAndInitializersAreModelErrors) {
+  irbis::test::TempDir dir("onnxhostile");
+  irbis::ir::Graph g("input", {3, 16, 16});
+  irbis::ir::Node conv;
+  conv.op = "Conv", conv.inputs = {"input"}, conv.output = "conv";
+  conv.weight.assign(4 * 3, 0.5f), conv.weight_shape = {4, 3, 1, 1}, conv.bias = {0.f, 1.f, 2.f, 3.f};
+  g.add(conv);
+  g.mark_output("conv");
+  const fs::path file = dir.path() / "tiny.onnx";
+  g.write_onnx(file, "tiny", "test");
+  onnx::ModelProto good;
+  {
+    std::ifstream in(file, std::ios::binary);
+    ASSERT_TRUE(good.ParseFromIstream(&in));
+  }
+  irbis::ModelCard card;
+  card.name = "tiny";
+  card.onnx_file = "tiny.onnx";
+  card.input_tensor = "input";
+  card.input_size = 16;
+  card.blocks = {{"conv", "conv", 4}};
+  card.descriptor = {"conv"};
+  card.semantic_block = "conv";
+  card.embedding_dim = 4;
+  card.card_path = dir.path() / "tiny.json";
+  for (const auto engine : {irbis::InferenceEngine::onednn, irbis::InferenceEngine::opencv})
+    EXPECT_NO_THROW(irbis::Embedder(card, {engine, irbis::Precision::fp32}));  // as written
+
+  const auto set_ints = [](onnx::ModelProto& m, const std::string& name, std::vector<int64_t> v) {
+    onnx::NodeProto* n = m.mutable_graph()->mutable_node(0);
+    onnx::AttributeProto* a = nullptr;
+    for (auto& x : *n->mutable_attribute())
+      if (x.name() == name) a = &x;
+    if (!a) a = n->add_attribute();
+    a->set_name(name);
+    a->set_type(v.size() == 1 && name == "group" ? onnx::AttributeProto::INT : onnx::AttributeProto::INTS);
+    a->clear_ints();
+    if (name == "group") a->set_i(v[0]);
+    else for (int64_t x : v) a->add_ints(x);
+  };
+  struct Case {
+    std::string what, expected;
+    std::function<void(onnx::ModelProto&)> edit;
+  };
+  const std::vector<Case> cases = {
+      {"stride 0", "strides 0 1", [&](onnx::ModelProto& m) { set_ints(m, "strides", {0, 1}); }},
+      {"one stride for a 2-D kernel", "strides 2", [&](onnx::ModelProto& m) { set_ints(m, "strides", {2}); }},
+      {"negative pad", "pads 0 0 -5 0", [&](onnx::ModelProto& m) { set_ints(m, "pads", {0, 0, -5, 0}); }},
+      {"dilation over 4096", "dilations 1 5000", [&](onnx::ModelProto& m) { set_ints(m, "dilations", {1, 5000}); }},
+      {"group 0", "group 0", [&](onnx::ModelProto& m) { set_ints(m, "group", {0}); }},
+      {"weights shorter than their shape", "holds 1 values, its shape 4x3x1x1 needs 12",
+       [](onnx::ModelProto& m) {
+         for (auto& t : *m.mutable_graph()->mutable_initializer())
+           if (t.dims_size() == 4) t.mutable_raw_data()->resize(sizeof(float));
+       }},
+      {"negative dimension", "dimension -4",
+       [](onnx::ModelProto& m) {
+         for (auto& t : *m.mutable_graph()->mutable_initializer())
+           if (t.dims_size() == 4) t.set_dims(0, -4);
+       }},
+  };
+  for (const Case& c : cases) {
+    onnx::ModelProto m = good;
+    c.edit(m);
+    {
+      std::ofstream out(file, std::ios::binary | std::ios::trunc);
+      ASSERT_TRUE(m.SerializeToOstream(&out));
+    }
+    for (const auto engine : {irbis::InferenceEngine::onednn, irbis::InferenceEngine::opencv}) {
+      try {
+        irbis::Embedder e(card, {engine, irbis::Precision::fp32});
+        ADD_FAILURE() << c.what << ": accepted";
+      } catch (const irbis::ModelError& err) {
+        const std::string msg = err.what();
+        EXPECT_NE(msg.find(c.expected), std::string::npos) << c.what << ": " << msg;
+        EXPECT_NE(msg.find(file.string()), std::string::npos) << c.what << ": " << msg;
+      }
+    }
+    // `irbis model add` refuses it before OpenCV's importer reads it.
+    irbis::ModelCard add;
+    add.input_size = 16;
+    try {
+      irbis::add_onnx_model(file, add, dir.path() / "registry");
+      ADD_FAILURE() << c.what << ": added";
+    } catch (const irbis::ModelError& err) {
+      EXPECT_NE(std::string(err.what()).find(c.expected), std::string::npos) << c.what << ": " << err.what();
+    }
   }
 }
 

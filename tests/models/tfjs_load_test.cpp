@@ -33,6 +33,14 @@ TEST(TfjsLoad, NegativeOrHugeShapesAreModelErrors) {
   // 2^62 * 4 elements * 4 bytes wraps a 64-bit size to 0: must not pass the length check.
   const std::string huge = load_error(dir, manifest("[4611686018427387904, 4]"), "");
   EXPECT_NE(huge.find("weight files too short for 'w'"), std::string::npos) << huge;
+  // F20 (fuzz_tfjs run 3, after 329,681 executions): a dimension 5.55556e22 reached nlohmann's
+  // unchecked float-to-int conversion (UBSan); 4.7 was read as 4. A dimension is a JSON integer.
+  for (const std::string dim : {"5.55556e22", "4.7", "\"4\"", "true"}) {
+    const std::string e = load_error(dir, manifest("[" + dim + ", 4]"), std::string(64, 'a'));
+    EXPECT_NE(e.find("weight 'w' has a dimension that is not a JSON integer"), std::string::npos) << dim << ": " << e;
+  }
+  const std::string past_int64 = load_error(dir, manifest("[18446744073709551615, 4]"), "");
+  EXPECT_NE(past_int64.find("weight files too short for 'w'"), std::string::npos) << past_int64;
 }
 
 TEST(TfjsLoad, FieldsOfTheWrongTypeAreModelErrorsNamingModelJson) {
@@ -51,6 +59,46 @@ TEST(TfjsLoad, NodeWithoutItsInputsIsAModelError) {
        {"size": "8"}, {"size": "3"}]}}}},
       {"name": "relu", "op": "Relu"}]}, "weightsManifest": []})", "");
   EXPECT_NE(e.find("model.json: unexpected structure"), std::string::npos) << e;
+}
+
+// F18 (fuzz_tfjs, after ~169,000 executions): a graph model's integers are strings; an input
+// dimension "x" made std::stoll throw std::invalid_argument out of the converter (the process ended
+// on an unexpected exception), and "12abc" was read as 12. Input kept in fuzz/regressions/tfjs/.
+TEST(TfjsLoad, GraphModelIntegersMustBeDecimalIntegersWithinInt) {
+  test::TempDir dir("tfjs-ints");
+  // Input 1x8xSIZEx3, a 3x3 Conv2D "conv" with the given first stride, ReLU.
+  const auto graph = [](const std::string& size, const std::string& stride) {
+    return R"({"format": "graph-model", "modelTopology": {"node": [
+      {"name": "input", "op": "Placeholder", "attr": {"shape": {"shape": {"dim": [{"size": "1"}, {"size": "8"},
+       {"size": ")" + size + R"("}, {"size": "3"}]}}}},
+      {"name": "w", "op": "Const", "attr": {"value": {"tensor": {"dtype": "DT_FLOAT"}}}},
+      {"name": "conv", "op": "Conv2D", "input": ["input", "w"], "attr": {"strides": {"list": {"i": ["1", ")" + stride +
+           R"(", "1", "1"]}}, "padding": {"s": "U0FNRQ=="}}},
+      {"name": "relu", "op": "Relu", "input": ["conv"]}]},
+      "weightsManifest": [{"paths": ["weights.bin"], "weights": [{"name": "w", "shape": [3, 3, 3, 4], "dtype": "float32"}]}]})";
+  };
+  const std::string weights(3 * 3 * 3 * 4 * sizeof(float), '\0');
+  for (const std::string bad : {"x", "12abc", "", "-", "99999999999", "2147483648", " 8"}) {
+    const std::string e = load_error(dir, graph(bad, "1"), weights);
+    EXPECT_NE(e.find("input dimension \"" + bad + "\" is not an integer within int"), std::string::npos) << bad << ": " << e;
+  }
+  const std::string stride = load_error(dir, graph("8", "1x"), weights);
+  EXPECT_NE(stride.find("node 'conv' attribute strides \"1x\" is not an integer within int"), std::string::npos) << stride;
+  EXPECT_EQ(load_error(dir, graph("8", "1"), weights), "");  // the same graph with its integers right converts
+}
+
+// F19 (fuzz_tfjs, this branch's second run, after 38,091 executions): a Placeholder whose "shape"
+// attribute has no inner "shape" (or no "dim"): the converter read them with nlohmann's const
+// operator[], which asserts on a missing key (Debian's build keeps the assertion: the process
+// aborted) and reads past the map without assertions. Input kept in fuzz/regressions/tfjs/.
+TEST(TfjsLoad, PlaceholderWithoutItsShapeIsAModelError) {
+  test::TempDir dir("tfjs-shape");
+  for (const std::string shape : {R"({"sfiltershape": {"dim": [{"size": "1"}]}})", R"({"shape": {"unknown_rank": true}})"}) {
+    const std::string e = load_error(dir, R"({"format": "graph-model", "modelTopology": {"node": [
+        {"name": "input", "op": "Placeholder", "attr": {"shape": )" + shape + R"(}},
+        {"name": "relu", "op": "Relu", "input": ["input"]}]}, "weightsManifest": []})", "");
+    EXPECT_NE(e.find("model.json: unexpected structure"), std::string::npos) << shape << ": " << e;
+  }
 }
 
 // A Keras model (input 8x8x3, Conv2D "conv" 3x3 -> 4, global pooling, Dense "dense" 4 -> 2) whose

@@ -648,6 +648,55 @@ def test_predict_bad_input(trained, classes_dir, hashes_col, tmp_path):
         irbis.Classifier("x")
 
 
+def test_predict_files_equals_cli_predict(trained, classes_dir, cli, tmp_path):
+    """Python's file prediction is `irbis predict FILES`'s path: same rows in the same order, the
+    same probabilities, and a missing file's row carries the CLI's error text."""
+    _, f = trained
+    clf = irbis.Classifier.load(f)
+    files = [classes_dir / "new" / "c.png", tmp_path / "missing.png", classes_dir / "new" / "p.png"]
+    df = clf.predict(files)
+    r = run_cli(cli, "predict", f, *files, "--format", "csv")
+    assert r.returncode == 2 and "missing.png" in r.stderr
+    want = cli_csv(r.stdout)
+    assert [w["path"] for w in want] == [str(p) for p in files] == df["path"].tolist()
+    assert [w["probability"].startswith("error: ") for w in want] == [False, True, False]
+    for w, (_, g) in zip(want, df.iterrows()):
+        if w["probability"].startswith("error: "):  # the CSV's error row
+            assert g["error"] == w["probability"][len("error: "):] and "missing.png" in g["error"]
+            assert g["label"] is None and np.isnan(g["p_plain"])
+            continue
+        assert g["error"] is None and g["label"] == w["label"]
+        for name in clf.classes:
+            assert g[f"p_{name}"] == pytest.approx(float(w[f"p_{name}"]), abs=1e-4)
+
+
+def test_two_model_classifier_as_the_cli(classes_col, classes_dir, cli, tmp_path):
+    """A collection indexed with two models: train's default gives one head per model (as `irbis
+    train`), the file and the CLI read the same classifier, predictions equal the CLI's."""
+    col_path = tmp_path / "two.irbis"
+    shutil.copytree(classes_col, col_path)
+    with irbis.Collection.open(col_path) as col:
+        col.index(classes_dir / "pics", model="inception_v3")
+        clf = col.train(labels="folders", seed=1)
+        one = col.train(labels="folders", seed=1, model=irbis.DEFAULT_MODEL)
+    assert clf.embedding_model == f"{irbis.DEFAULT_MODEL},inception_v3" and one.embedding_model == irbis.DEFAULT_MODEL
+    assert [h["embedding_model"] for h in clf.report["heads"]] == [irbis.DEFAULT_MODEL, "inception_v3"]
+    assert "heads" not in one.report
+    want = json.loads(run_cli(cli, "train", col_path, "--labels", "folders", "--seed", "1", "--out",
+                              tmp_path / "cli.clf", "--json").stdout)
+    assert want["embedding_model"] == clf.embedding_model and want["input"] == clf.input
+    assert want["test"]["accuracy"] == clf.report["test"]["accuracy"]
+    f = tmp_path / "py.clf"
+    clf.save(f)
+    new = [classes_dir / "new" / "c.png", classes_dir / "new" / "p.png"]
+    df = clf.predict(new)
+    rows = json.loads(run_cli(cli, "predict", f, *new, "--json").stdout)
+    assert df["label"].tolist() == [r["label"] for r in rows] == ["checker", "plain"]
+    for r, (_, g) in zip(rows, df.iterrows()):
+        for name in clf.classes:
+            assert g[f"p_{name}"] == pytest.approx(r["probabilities"][name], abs=1e-5)
+
+
 def test_explain_same_seed_same_weights(trained, classes_dir, cli, tmp_path):
     clf, f = trained
     img = classes_dir / "new" / "c.png"

@@ -1,0 +1,78 @@
+// The verifier's descriptor matching (analysis/impl/hamming_knn.h) against the OpenCV matcher it
+// replaces: the same two nearest neighbours, distances and tie order, row for row.
+#include "analysis/impl/hamming_knn.h"
+
+#include <random>
+#include <vector>
+
+#include <gtest/gtest.h>
+#include <opencv2/features2d.hpp>
+
+namespace irbis::impl {
+namespace {
+
+cv::Mat random_descriptors(int rows, int cols, std::mt19937& rng) {
+  cv::Mat m(rows, cols, CV_8U);
+  for (int r = 0; r < rows; ++r)
+    for (int c = 0; c < cols; ++c) m.at<uint8_t>(r, c) = uint8_t(rng());
+  return m;
+}
+
+void expect_same_as_bfmatcher(const cv::Mat& query, const cv::Mat& train) {
+  std::vector<std::vector<cv::DMatch>> want;
+  cv::BFMatcher(cv::NORM_HAMMING).knnMatch(query, train, want, 2);
+  const std::vector<std::vector<cv::DMatch>> got = knn2_hamming(query, train);
+  ASSERT_EQ(got.size(), want.size());
+  for (size_t q = 0; q < want.size(); ++q) {
+    ASSERT_EQ(got[q].size(), want[q].size()) << "query row " << q;
+    for (size_t k = 0; k < want[q].size(); ++k) {
+      EXPECT_EQ(got[q][k].queryIdx, want[q][k].queryIdx);
+      EXPECT_EQ(got[q][k].trainIdx, want[q][k].trainIdx) << "query row " << q << ", neighbour " << k;
+      EXPECT_EQ(got[q][k].distance, want[q][k].distance) << "query row " << q << ", neighbour " << k;
+    }
+  }
+}
+
+TEST(HammingKnn, TheTwoNearestAreBFMatchersRowForRow) {
+  std::mt19937 rng(7);
+  // ORB's 32 bytes, and a width with a byte tail (the generic loop).
+  for (int cols : {32, 13}) {
+    const cv::Mat query = random_descriptors(300, cols, rng);
+    cv::Mat train = random_descriptors(400, cols, rng);
+    // Near copies of query rows at a few bits, so that the nearest is not a chance row.
+    for (int r = 0; r < 100; ++r) {
+      query.row(r).copyTo(train.row(3 * r));
+      train.at<uint8_t>(3 * r, r % cols) ^= uint8_t(1u << (r % 8));
+    }
+    expect_same_as_bfmatcher(query, train);
+  }
+}
+
+TEST(HammingKnn, TiesGoToTheEarlierTrainRowAsInBFMatcher) {
+  std::mt19937 rng(11);
+  const cv::Mat query = random_descriptors(50, 32, rng);
+  // Every train row three times: each query's nearest distance is tied three ways, and so is the second.
+  cv::Mat unique = random_descriptors(40, 32, rng), train;
+  cv::vconcat(std::vector<cv::Mat>{unique, unique, unique}, train);
+  expect_same_as_bfmatcher(query, train);
+  const auto got = knn2_hamming(query, train);
+  for (const auto& m : got) {
+    ASSERT_EQ(m.size(), 2u);
+    EXPECT_EQ(m[0].distance, m[1].distance);  // the tie is kept, the earlier row first
+    EXPECT_LT(m[0].trainIdx, m[1].trainIdx);
+  }
+}
+
+TEST(HammingKnn, OneTrainRowGivesOneNeighbourAndNoneGivesNone) {
+  std::mt19937 rng(3);
+  const cv::Mat query = random_descriptors(5, 32, rng);
+  expect_same_as_bfmatcher(query, random_descriptors(1, 32, rng));
+  const auto none = knn2_hamming(query, cv::Mat());
+  ASSERT_EQ(none.size(), 5u);
+  for (const auto& m : none) EXPECT_TRUE(m.empty());
+  EXPECT_TRUE(knn2_hamming(cv::Mat(), query).empty());
+  EXPECT_THROW(knn2_hamming(query, random_descriptors(5, 16, rng)), cv::Exception);
+}
+
+}  // namespace
+}  // namespace irbis::impl
