@@ -373,23 +373,38 @@ cv::Mat mean_probabilities(const std::vector<cv::Mat>& proba) {
   return sum / double(proba.size());
 }
 
+namespace {
+
+// A classifier of one head: its summary is the head's own.
+HeadsTrainResult heads_result_of_one(const TrainResult& tr) {
+  HeadsTrainResult one;
+  one.heads = {tr};
+  one.train_eval = tr.train_eval;
+  one.test_eval = tr.test_eval;
+  one.test_ece = tr.test_ece;
+  one.test_ece_uncalibrated = tr.test_ece_uncalibrated;
+  one.test_log_loss = tr.test_log_loss;
+  one.test_log_loss_uncalibrated = tr.test_log_loss_uncalibrated;
+  one.oof_proba = tr.oof_proba;
+  one.seconds = tr.seconds;
+  return one;
+}
+
+}  // namespace
+
 HeadsTrainResult train_classifier_heads(const std::vector<std::vector<ClassifierCandidate>>& heads,
                                         const std::vector<int>& y, const std::vector<std::string>& classes,
                                         const TrainOptions& opts) {
   const auto t0 = std::chrono::steady_clock::now();
   IRBIS_THROW_IF_NOT(!heads.empty(), UsageError, "train: no embedding model");
+  std::vector<TrainResult> trained;
+  for (const auto& candidates : heads) trained.push_back(train_classifier(candidates, y, classes, opts));
   HeadsTrainResult res;
-  for (const auto& candidates : heads) res.heads.push_back(train_classifier(candidates, y, classes, opts));
-  const TrainResult& first = res.heads[0];
-  if (heads.size() == 1) {
-    res.train_eval = first.train_eval;
-    res.test_eval = first.test_eval;
-    res.test_ece = first.test_ece;
-    res.test_ece_uncalibrated = first.test_ece_uncalibrated;
-    res.test_log_loss = first.test_log_loss;
-    res.test_log_loss_uncalibrated = first.test_log_loss_uncalibrated;
-    res.oof_proba = first.oof_proba;
+  if (trained.size() == 1) {
+    res = heads_result_of_one(trained[0]);
   } else {
+    res.heads = std::move(trained);
+    const TrainResult& first = res.heads[0];
     // Same labels, seed and split rule: every head holds out the same rows.
     for (const auto& h : res.heads)
       IRBIS_THROW_IF_NOT(h.train_rows == first.train_rows && h.test_rows == first.test_rows, UsageError,
@@ -781,16 +796,7 @@ Classifier make_classifier(const std::vector<ModelCard>& cards, const std::vecto
 
 Classifier make_classifier(const ModelCard& card, const std::vector<std::string>& classes, const TrainResult& tr,
                            const TrainOptions& opts, int64_t unlabelled, const nlohmann::json& source) {
-  HeadsTrainResult one;
-  one.heads = {tr};
-  one.train_eval = tr.train_eval;
-  one.test_eval = tr.test_eval;
-  one.test_ece = tr.test_ece;
-  one.test_ece_uncalibrated = tr.test_ece_uncalibrated;
-  one.test_log_loss = tr.test_log_loss;
-  one.test_log_loss_uncalibrated = tr.test_log_loss_uncalibrated;
-  one.seconds = tr.seconds;
-  return make_classifier(std::vector<ModelCard>{card}, classes, one, opts, unlabelled, source);
+  return make_classifier(std::vector<ModelCard>{card}, classes, heads_result_of_one(tr), opts, unlabelled, source);
 }
 
 std::vector<SuspectLabel> suspect_labels(const cv::Mat& oof_proba, const std::vector<int>& label,
