@@ -1,6 +1,5 @@
 // Model card JSON and the model registry directory.
 #include <algorithm>
-#include <climits>
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
@@ -9,6 +8,7 @@
 
 #include "irbis/errors.h"
 #include "irbis/model.h"
+#include "models/json_int.h"
 
 namespace irbis {
 namespace fs = std::filesystem;
@@ -112,13 +112,10 @@ std::string ModelCard::to_json() const {
 }
 
 namespace {
-// An integer field of a card: a JSON integer within int. nlohmann's get<int>() converts 1e31 or 4.7
-// unchecked (1e31: undefined behaviour, F15 in docs/reliability.md).
+// An integer field of a card: a JSON integer within int (models/json_int.h; F15).
 int card_int(const json& v, const std::string& where, const std::string& field) {
   if (!v.is_number_integer()) throw ModelError(where + ": " + field + " must be an integer");
-  const bool fits = v.is_number_unsigned() ? v.get<uint64_t>() <= uint64_t(INT_MAX)
-                                           : v.get<int64_t>() >= INT_MIN && v.get<int64_t>() <= INT_MAX;
-  if (!fits) throw ModelError(where + ": " + field + " is out of range");
+  if (!json_int_fits(v)) throw ModelError(where + ": " + field + " is out of range");
   return int(v.get<int64_t>());
 }
 int card_int(const json& obj, const char* key, int fallback, const std::string& where) {

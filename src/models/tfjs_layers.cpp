@@ -1,7 +1,6 @@
 // TF.js Keras layers model (model_config JSON, NHWC) -> ir::Graph (NCHW).
-#include <climits>
-
 #include "irbis/errors.h"
+#include "models/json_int.h"
 #include "models/tfjs.h"
 
 namespace irbis::tfjs {
@@ -9,11 +8,9 @@ using nlohmann::json;
 
 namespace {
 
-// An integer of model.json: a JSON integer within int (nlohmann's get<int>() converts 1e31 or 4.7
-// unchecked, F15's class); anything else is a ModelError.
+// An integer of model.json: a JSON integer within int (models/json_int.h), else a ModelError.
 int int_of(const json& v) {
-  if (!v.is_number_integer() || (v.is_number_unsigned() ? v.get<uint64_t>() > uint64_t(INT_MAX)
-                                                        : v.get<int64_t>() < INT_MIN || v.get<int64_t>() > INT_MAX))
+  if (!json_int_fits(v))
     throw ModelError("layers model: " + v.dump() + " where an integer was expected");
   return int(v.get<int64_t>());
 }

@@ -40,6 +40,17 @@ Classifier random_classifier(const ModelCard& card, int heads = 1) {
 
 InferenceOptions one_thread() { return {InferenceEngine::onednn, Precision::automatic, 1}; }
 
+// Per-core copies and one team-threaded set give the same superpixel weights (within 1e-4 of the
+// largest, which must not be 0).
+void expect_same_weights(const LimeResult& shared, const LimeResult& single) {
+  ASSERT_EQ(shared.superpixels.size(), single.superpixels.size());
+  double spread = 0;
+  for (const auto& s : single.superpixels) spread = std::max(spread, std::abs(s.weight));
+  ASSERT_GT(spread, 0.0);
+  for (size_t i = 0; i < shared.superpixels.size(); ++i)
+    EXPECT_NEAR(shared.superpixels[i].weight, single.superpixels[i].weight, 1e-4 * spread) << "superpixel " << i;
+}
+
 TEST(LimeThreads, SharedBatchesGiveTheWeightsOfOneNetworkAndLeaveNoThread) {
   const ModelCard card = find_model(kDefaultModel);
   const Classifier clf = random_classifier(card);
@@ -73,12 +84,7 @@ TEST(LimeThreads, SharedBatchesGiveTheWeightsOfOneNetworkAndLeaveNoThread) {
   // One network scores every sample.
   ClassifierNetworks team({card}, {InferenceEngine::onednn, one[0].precision(), 2});
   const LimeResult single = explain_image(rgb, team, clf, opts);
-  ASSERT_EQ(shared.superpixels.size(), single.superpixels.size());
-  double spread = 0;
-  for (const auto& s : single.superpixels) spread = std::max(spread, std::abs(s.weight));
-  ASSERT_GT(spread, 0.0);
-  for (size_t i = 0; i < shared.superpixels.size(); ++i)
-    EXPECT_NEAR(shared.superpixels[i].weight, single.superpixels[i].weight, 1e-4 * spread) << "superpixel " << i;
+  ASSERT_NO_FATAL_FAILURE(expect_same_weights(shared, single));
   EXPECT_EQ(shared.target, single.target);
 }
 
@@ -99,12 +105,7 @@ TEST(LimeThreads, TwoHeadsSharedBatchesAverageTheHeads) {
   ClassifierNetworks team({card, card}, {InferenceEngine::onednn, two[0].precision(), 2});
   ASSERT_FALSE(team.single_threaded_onednn());
   const LimeResult single = explain_image(rgb, team, clf, opts);
-  ASSERT_EQ(shared.superpixels.size(), single.superpixels.size());
-  double spread = 0;
-  for (const auto& s : single.superpixels) spread = std::max(spread, std::abs(s.weight));
-  ASSERT_GT(spread, 0.0);
-  for (size_t i = 0; i < shared.superpixels.size(); ++i)
-    EXPECT_NEAR(shared.superpixels[i].weight, single.superpixels[i].weight, 1e-4 * spread) << "superpixel " << i;
+  ASSERT_NO_FATAL_FAILURE(expect_same_weights(shared, single));
 
   // The explained image's probabilities: the mean of the two heads explained alone.
   std::vector<float> mean(2, 0.f), head_p0(2, 0.f);
