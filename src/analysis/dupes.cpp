@@ -304,21 +304,32 @@ size_t first_sure_match(std::vector<PairJudgement>& js, std::span<DupeMember> ms
 class DistanceMemo {
  public:
   explicit DistanceMemo(const std::function<float(uint32_t, uint32_t)>& fn) : fn_(fn) {}
+  static uint64_t key(uint32_t a, uint32_t b) { return (uint64_t(a) << 32) | b; }
   float operator()(uint32_t a, uint32_t b) {
-    const uint64_t key = (uint64_t(a) << 32) | b;
-    if (2 * (size_ + 1) > keys_.size()) grow();
-    size_t i = slot(key);
-    for (; keys_[i] != kEmpty; i = (i + 1) & (keys_.size() - 1))
-      if (keys_[i] == key) return values_[i];
+    const uint64_t k = key(a, b);
+    const size_t i = find(k);
+    if (keys_[i] == k) return values_[i];
     const float d = fn_(a, b);
-    keys_[i] = key, values_[i] = d, ++size_;
+    keys_[i] = k, values_[i] = d, ++size_;
     return d;
+  }
+  // Distances computed ahead (by the same callback), by key().
+  void put(uint64_t k, float d) {
+    const size_t i = find(k);
+    if (keys_[i] != k) keys_[i] = k, values_[i] = d, ++size_;
   }
   size_t size() const { return size_; }
 
  private:
   static constexpr uint64_t kEmpty = UINT64_MAX;  // no item index is UINT32_MAX (check_args)
-  size_t slot(uint64_t key) const { return size_t((key * 0x9E3779B97F4A7C15ull) >> shift_); }
+  size_t slot(uint64_t k) const { return size_t((k * 0x9E3779B97F4A7C15ull) >> shift_); }
+  // The slot of key k, or the empty slot where it goes (grown first so that one is left).
+  size_t find(uint64_t k) {
+    if (2 * (size_ + 1) > keys_.size()) grow();
+    size_t i = slot(k);
+    while (keys_[i] != kEmpty && keys_[i] != k) i = (i + 1) & (keys_.size() - 1);
+    return i;
+  }
   void grow() {
     const std::vector<uint64_t> keys = std::move(keys_);
     const std::vector<float> values = std::move(values_);
@@ -382,6 +393,7 @@ struct GroupingPlan {
       for (const auto& e : extra->pairs)  // in the pairs' order, as each item's list always was
         if (within(e)) extra_nb[fill[e.i]++] = {e.j, e.distance}, extra_nb[fill[e.j]++] = {e.i, e.distance};
       if (extra->distance) distance.emplace(extra->distance);
+      if (extra->distance && extra->distance_thread_safe) prefetch_distances();
     }
     content_class.assign(n, kNotDecided);
     std::vector<uint32_t> with_content;
@@ -394,6 +406,26 @@ struct GroupingPlan {
       content_class[with_content[k]] = content_classes;
     }
     if (!with_content.empty()) ++content_classes;
+  }
+  // The distance of each listed pair from the item visited later to the one visited first: what
+  // a pass asks of every kept CNN neighbour (most of its look-ups), computed on all threads
+  // before the first pass instead of one at a time in it.
+  void prefetch_distances() {
+    const size_t n = items.size();
+    const std::vector<uint32_t>& rank = search.rank;
+    const auto ahead = impl::parallel_blocks<std::pair<uint64_t, float>>(
+        n, 256, impl::resolve_threads(p.threads), [&](size_t lo, size_t hi, std::vector<std::pair<uint64_t, float>>& out) {
+          std::vector<uint32_t> first;  // x's neighbours visited before it, each once (a pair may be listed twice)
+          for (size_t x = lo; x < hi; ++x) {
+            first.clear();
+            for (const auto& [c, d] : extra_of(uint32_t(x)))
+              if (rank[c] < rank[x]) first.push_back(c);
+            std::sort(first.begin(), first.end());
+            first.erase(std::unique(first.begin(), first.end()), first.end());
+            for (uint32_t c : first) out.push_back({DistanceMemo::key(uint32_t(x), c), extra->distance(uint32_t(x), c)});
+          }
+        });
+    for (const auto& [k, d] : ahead) distance->put(k, d);
   }
   std::span<const std::pair<uint32_t, float>> extra_of(uint32_t x) const {
     if (!extra) return {};
@@ -414,13 +446,32 @@ class GroupingWalk {
   explicit GroupingWalk(GroupingPlan& plan)
       : plan_(plan), n_(plan.items.size()), kept_content_(plan.content_classes, kNotDecided),
         kept_at_value_(plan.search.hc.value_count), kept_at_dvalue_(plan.search.dc.value_count),
-        is_kept_(n_, 0), kept_of_(n_, kNotDecided), member_at_(n_, 0), group_of_(n_) {}
+        is_kept_(n_, 0), kept_of_(n_, kNotDecided), member_at_(n_, 0), group_of_(n_),
+        record_keep_(n_, kNotDecided), record_(n_), item_mark_(n_, 0), class_mark_(plan.content_classes, 0),
+        value_mark_(plan.search.hc.value_count, 0), dvalue_mark_(plan.search.dc.value_count, 0) {}
 
   size_t next() const { return next_; }
 
+  // Decides the items from next() on. An item decided by an earlier run whose inputs did not
+  // change takes its recorded decision again (replay): what decide reads of the state is the
+  // kept items at its hash values and their neighbour values, the kept item of its content class,
+  // and its CNN neighbours' decisions; when a decided item's decision differs from its record,
+  // those who read it are marked. An item redecide() names (its answer was only taken) decides again.
   void run(const VerifyFn& verify, const CheckFn& check) {
-    for (; next_ < n_; ++next_) decide(plan_.search.order[next_], verify, check);
+    ++epoch_;
+    for (; next_ < n_; ++next_) {
+      const uint32_t x = plan_.search.order[next_];
+      const uint32_t recorded = record_keep_[x];
+      if (recorded != kNotDecided && !dirty(x)) {
+        apply(x, recorded, record_[x]);
+        continue;
+      }
+      decide(x, verify, check);
+      if (recorded != kNotDecided && record_keep_[x] != recorded) changed(x);
+    }
   }
+  // x decides again in the next run (its decision rested on an answer that was only taken).
+  void redecide(uint32_t x) { item_mark_[x] = epoch_ + 1; }
 
   void rewind(size_t pos) {
     const HashSearch& s = plan_.search;
@@ -442,7 +493,9 @@ class GroupingWalk {
 
   // The evidence of a duplicate's pair with its kept item: the inliers of its verification.
   void set_inliers(uint32_t x, int inliers) {
-    if (kept_of_[x] != kNotDecided) group_of_[kept_of_[x]].duplicates[member_at_[x]].inliers = inliers;
+    if (kept_of_[x] == kNotDecided) return;
+    group_of_[kept_of_[x]].duplicates[member_at_[x]].inliers = inliers;
+    record_[x].inliers = inliers;
   }
   uint32_t kept_of(uint32_t x) const { return kept_of_[x]; }
 
@@ -450,6 +503,43 @@ class GroupingWalk {
 
  private:
   void decide(uint32_t x, const VerifyFn& verify, const CheckFn& check);
+  // x's decision into the state and its record: a duplicate of `keep` with evidence m, or kept (keep == x).
+  void apply(uint32_t x, uint32_t keep, const DupeMember& m) {
+    record_keep_[x] = keep;
+    if (keep != x) {
+      record_[x] = m;
+      member_at_[x] = uint32_t(group_of_[keep].duplicates.size());
+      group_of_[keep].duplicates.push_back(m);
+      kept_of_[x] = keep;
+      return;
+    }
+    // Kept: later items are compared with it.
+    is_kept_[x] = 1;
+    group_of_[x].keep = x;
+    const uint32_t cls = plan_.content_class[x];
+    if (cls != kNotDecided && kept_content_[cls] == kNotDecided) kept_content_[cls] = x;
+    for (uint32_t v : plan_.search.hc.values_of(x)) kept_at_value_.add(v, x);
+    for (uint32_t v : plan_.search.dc.values_of(x)) kept_at_dvalue_.add(v, x);
+  }
+  bool dirty(uint32_t x) const {
+    if (item_mark_[x] == epoch_) return true;
+    const uint32_t cls = plan_.content_class[x];
+    if (cls != kNotDecided && class_mark_[cls] == epoch_) return true;
+    for (const auto& [c_, mark] : {std::pair{&plan_.search.hc, &value_mark_}, std::pair{&plan_.search.dc, &dvalue_mark_}})
+      for (uint32_t v : c_->values_of(x)) {
+        if ((*mark)[v] == epoch_) return true;
+        for (uint32_t k = c_->nb_start[v]; k < c_->nb_start[v + 1]; ++k)
+          if ((*mark)[c_->nb[k]] == epoch_) return true;
+      }
+    return false;
+  }
+  // x's decision differs from its record: marks whoever reads it (see run).
+  void changed(uint32_t x) {
+    for (const auto& [y, d] : plan_.extra_of(x)) item_mark_[y] = epoch_;
+    if (const uint32_t cls = plan_.content_class[x]; cls != kNotDecided) class_mark_[cls] = epoch_;
+    for (uint32_t v : plan_.search.hc.values_of(x)) value_mark_[v] = epoch_;
+    for (uint32_t v : plan_.search.dc.values_of(x)) dvalue_mark_[v] = epoch_;
+  }
 
   GroupingPlan& plan_;
   size_t n_;
@@ -462,6 +552,12 @@ class GroupingWalk {
   std::vector<uint32_t> kept_of_;   // a duplicate's kept item, once decided
   std::vector<uint32_t> member_at_; // a duplicate's place in its kept item's duplicates
   std::vector<DupeGroup> group_of_;
+  // The last decision of each item (kept item, itself when kept; kNotDecided before its first)
+  // and its evidence, kept across rewinds; marks of the run (epoch_) that changed what items read.
+  std::vector<uint32_t> record_keep_;
+  std::vector<DupeMember> record_;
+  uint32_t epoch_ = 0;
+  std::vector<uint32_t> item_mark_, class_mark_, value_mark_, dvalue_mark_;
   // Per item scratch, reused.
   std::vector<uint32_t> cand_;
   std::vector<DupeMember> ms_;
@@ -566,18 +662,8 @@ void GroupingWalk::decide(uint32_t x, const VerifyFn& verify, const CheckFn& che
       break;
     }
   }
-  if (chosen_m) {
-    member_at_[x] = uint32_t(group_of_[chosen_keep].duplicates.size());
-    group_of_[chosen_keep].duplicates.push_back(*chosen_m);
-    kept_of_[x] = chosen_keep;
-    return;
-  }
-  // Kept: later items are compared with it.
-  is_kept_[x] = 1;
-  group_of_[x].keep = x;
-  if (has_content && kept_content_[g.content_class[x]] == kNotDecided) kept_content_[g.content_class[x]] = x;
-  for (uint32_t v : hc.values_of(x)) kept_at_value_.add(v, x);
-  for (uint32_t v : dc.values_of(x)) kept_at_dvalue_.add(v, x);
+  if (chosen_m) apply(x, chosen_keep, *chosen_m);
+  else apply(x, x, DupeMember{});
 }
 
 std::vector<DupeGroup> GroupingWalk::groups() && {
@@ -665,6 +751,7 @@ std::vector<DupeGroup> keep_centred_groups(std::span<const DupeItem> items, cons
         break;
       }
       walk.rewind(resume);
+      for (const Asked& a : asked) walk.redecide(a.cand);
     }
   }
   walk.run(p.band.verify, p.band.check);

@@ -7,6 +7,7 @@
 #include <cmath>
 #include <random>
 #include <map>
+#include <mutex>
 #include <numeric>
 #include <set>
 #include <tuple>
@@ -1232,7 +1233,9 @@ TEST(GroupDuplicates, ResumedDryPassesAndMemoizedDistancesGiveTheSequentialGroup
         extra.pairs.push_back({std::min(a, near[size_t(k)].second), std::max(a, near[size_t(k)].second), 1.f + near[size_t(k)].first});
   }
   std::map<std::pair<uint32_t, uint32_t>, int> distance_calls;
+  std::mutex calls_mutex;
   extra.distance = [&](uint32_t a, uint32_t b) {
+    std::lock_guard lock(calls_mutex);
     ++distance_calls[{a, b}];
     return 1.f - cosine(a, b);
   };
@@ -1265,27 +1268,70 @@ TEST(GroupDuplicates, ResumedDryPassesAndMemoizedDistancesGiveTheSequentialGroup
     misses += !checked.count({k, c});
     return pixels(k, c);
   };
-  distance_calls.clear();
-  const auto batched = group_duplicates(items, p, extra);
+  for (const bool ahead : {false, true}) {  // distances asked one at a time, or the listed ones on threads first
+    SCOPED_TRACE(ahead ? "distances ahead" : "distances when asked");
+    extra.distance_thread_safe = ahead;
+    p.threads = 2;
+    distance_calls.clear(), verified.clear(), checked.clear(), lists = 0, misses = 0;
+    const auto batched = group_duplicates(items, p, extra);
 
-  EXPECT_GE(lists, 3) << "several dry passes: some taken answers were wrong";
-  EXPECT_EQ(misses, 0);
-  for (const auto& [pair, calls] : distance_calls) EXPECT_EQ(calls, 1) << pair.first << "," << pair.second;
-  ASSERT_EQ(batched.size(), sequential.size());
-  std::set<DupeKind> kinds;
-  for (size_t gi = 0; gi < batched.size(); ++gi) {
-    EXPECT_EQ(batched[gi].keep, sequential[gi].keep);
-    EXPECT_EQ(batched[gi].keep_reason, sequential[gi].keep_reason);
-    ASSERT_EQ(batched[gi].duplicates.size(), sequential[gi].duplicates.size());
-    for (size_t m = 0; m < batched[gi].duplicates.size(); ++m) {
-      const DupeMember &a = batched[gi].duplicates[m], &b = sequential[gi].duplicates[m];
-      EXPECT_EQ(std::tie(a.index, a.kind, a.distance, a.variant_distance, a.variant, a.dhash_distance, a.inliers),
-                std::tie(b.index, b.kind, b.distance, b.variant_distance, b.variant, b.dhash_distance, b.inliers));
-      EXPECT_EQ(std::bit_cast<uint64_t>(a.similarity), std::bit_cast<uint64_t>(b.similarity));
-      kinds.insert(a.kind);
+    EXPECT_GE(lists, 3) << "several dry passes: some taken answers were wrong";
+    EXPECT_EQ(misses, 0);
+    for (const auto& [pair, calls] : distance_calls) EXPECT_EQ(calls, 1) << pair.first << "," << pair.second;
+    ASSERT_EQ(batched.size(), sequential.size());
+    std::set<DupeKind> kinds;
+    for (size_t gi = 0; gi < batched.size(); ++gi) {
+      EXPECT_EQ(batched[gi].keep, sequential[gi].keep);
+      EXPECT_EQ(batched[gi].keep_reason, sequential[gi].keep_reason);
+      ASSERT_EQ(batched[gi].duplicates.size(), sequential[gi].duplicates.size());
+      for (size_t m = 0; m < batched[gi].duplicates.size(); ++m) {
+        const DupeMember &a = batched[gi].duplicates[m], &b = sequential[gi].duplicates[m];
+        EXPECT_EQ(std::tie(a.index, a.kind, a.distance, a.variant_distance, a.variant, a.dhash_distance, a.inliers),
+                  std::tie(b.index, b.kind, b.distance, b.variant_distance, b.variant, b.dhash_distance, b.inliers));
+        EXPECT_EQ(std::bit_cast<uint64_t>(a.similarity), std::bit_cast<uint64_t>(b.similarity));
+        kinds.insert(a.kind);
+      }
     }
+    EXPECT_EQ(kinds, (std::set<DupeKind>{DupeKind::exact, DupeKind::near, DupeKind::cnn, DupeKind::verified}));
   }
-  EXPECT_EQ(kinds, (std::set<DupeKind>{DupeKind::exact, DupeKind::near, DupeKind::cnn, DupeKind::verified}));
+}
+
+
+// A later dry pass takes again the decisions of the items whose inputs did not change; one whose
+// reads changed decides again. Here the photo's band edit B is taken as confirmed by the first dry
+// pass (a duplicate of A), so B's byte copy D, its near copy E (hash 3 bits from B, 14 from A) and
+// its CNN copy F (each far from the others by hash) find nothing kept and are kept themselves, without asking anything. The verifier
+// refuses (A, B): B is kept in the next pass, and D (same content class), E (a neighbour hash
+// value) and F (a CNN neighbour) must join it, as in the sequential run.
+TEST(GroupDuplicates, ALaterDryPassRedecidesWhoReadsAChangedDecision) {
+  std::vector<DupeItem> items{item(0, "A.jpg", 1000), item(0x7FFull, "B.jpg", 900, 1000, 9),
+                              item(0x7FFull ^ (0x1FFFull << 20), "D.jpg", 800, 1000, 9), item(0x3FFFull, "E.jpg", 700),
+                              item(0xFFFFFFull << 40, "F.jpg", 600)};
+  constexpr uint32_t A = 0, B = 1, D = 2, E = 3, F = 4;
+  ExtraLinkage extra;
+  extra.max_distance = 0.01f;
+  extra.pairs.push_back({B, F, 0.005f});
+  extra.distance = [](uint32_t a, uint32_t b) { return (a == B && b == F) || (a == F && b == B) ? 0.005f : 0.7f; };
+  DupesParams p;
+  std::vector<std::pair<uint32_t, uint32_t>> handed;
+  p.band.verify = [](uint32_t keep, uint32_t cand) { return PairCheck{!(keep == A && cand == B), 60}; };
+  const auto sequential = group_duplicates(items, p, extra);
+  ASSERT_EQ(sequential.size(), 1u);
+  EXPECT_EQ(sequential[0].keep, B);
+  std::set<size_t> members;
+  for (const DupeMember& m : sequential[0].duplicates) members.insert(m.index);
+  EXPECT_EQ(members, (std::set<size_t>{D, E, F}));
+
+  p.band.verify_all = [&](const std::vector<std::pair<uint32_t, uint32_t>>& pairs) { handed.insert(handed.end(), pairs.begin(), pairs.end()); };
+  const auto batched = group_duplicates(items, p, extra);
+  EXPECT_EQ(handed, (std::vector<std::pair<uint32_t, uint32_t>>{{A, B}})) << "only B asked, in the first dry pass";
+  ASSERT_EQ(batched.size(), 1u);
+  EXPECT_EQ(batched[0].keep, B);
+  ASSERT_EQ(batched[0].duplicates.size(), sequential[0].duplicates.size());
+  for (size_t m = 0; m < batched[0].duplicates.size(); ++m) {
+    const DupeMember &a = batched[0].duplicates[m], &b = sequential[0].duplicates[m];
+    EXPECT_EQ(std::tie(a.index, a.kind, a.distance, a.inliers, a.similarity), std::tie(b.index, b.kind, b.distance, b.inliers, b.similarity));
+  }
 }
 
 }  // namespace
