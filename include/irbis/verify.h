@@ -112,7 +112,7 @@ GeometricMatch verify_geometry(const cv::Mat& a, const cv::Mat& b, const VerifyP
 class PairVerifier {
  public:
   using Loader = std::function<cv::Mat(uint32_t)>;
-  static constexpr size_t kDefaultKeypointCacheBytes = size_t(512) << 20;
+  static constexpr size_t kDefaultKeypointCacheBytes = size_t(1) << 30;
   explicit PairVerifier(Loader load, VerifyParams params = {}, size_t max_cached_images = 1024,
                         size_t keypoint_cache_bytes = kDefaultKeypointCacheBytes);
   ~PairVerifier();
