@@ -45,20 +45,29 @@ cv::Mat detail(const cv::Mat& gray) {
   return a - b;
 }
 
-TileStats tile_stats(const cv::Mat& a, const cv::Mat& b, const cv::Mat& mask, const cv::Rect& r) {
-  TileStats t;
-  double sa = 0, sqa = 0, sb = 0, sqb = 0;
+namespace {
+
+// Calls f(a, b) for the pixels of tile r where mask is set, row by row (OpenCV's order).
+template <class F>
+void for_masked(const cv::Mat& a, const cv::Mat& b, const cv::Mat& mask, const cv::Rect& r, const F& f) {
   for (int y = r.y; y < r.y + r.height; ++y) {
     const float* pa = a.ptr<float>(y) + r.x;
     const float* pb = b.ptr<float>(y) + r.x;
     const uint8_t* pm = mask.ptr<uint8_t>(y) + r.x;
     for (int x = 0; x < r.width; ++x)
-      if (pm[x]) {
-        const double va = pa[x], vb = pb[x];
-        sa += va, sqa += va * va, sb += vb, sqb += vb * vb;
-        ++t.count;
-      }
+      if (pm[x]) f(pa[x], pb[x]);
   }
+}
+
+}  // namespace
+
+TileStats tile_stats(const cv::Mat& a, const cv::Mat& b, const cv::Mat& mask, const cv::Rect& r) {
+  TileStats t;
+  double sa = 0, sqa = 0, sb = 0, sqb = 0;
+  for_masked(a, b, mask, r, [&](double va, double vb) {
+    sa += va, sqa += va * va, sb += vb, sqb += vb * vb;
+    ++t.count;
+  });
   if (!t.count) return t;
   const double scale = 1.0 / t.count;  // OpenCV multiplies by the reciprocal
   t.mean_a = sa * scale, t.mean_b = sb * scale;
@@ -69,17 +78,10 @@ TileStats tile_stats(const cv::Mat& a, const cv::Mat& b, const cv::Mat& mask, co
   // differences and products.
   const float ma = float(t.mean_a), mb = float(t.mean_b);
   double sab = 0;
-  for (int y = r.y; y < r.y + r.height; ++y) {
-    const float* pa = a.ptr<float>(y) + r.x;
-    const float* pb = b.ptr<float>(y) + r.x;
-    const uint8_t* pm = mask.ptr<uint8_t>(y) + r.x;
-    for (int x = 0; x < r.width; ++x)
-      if (pm[x]) {
-        const float da = pa[x] - ma, db = pb[x] - mb;
-        const float prod = da * db;
-        sab += double(prod);
-      }
-  }
+  for_masked(a, b, mask, r, [&](float va, float vb) {
+    const float prod = (va - ma) * (vb - mb);
+    sab += double(prod);
+  });
   t.correlation = sab * scale / (t.std_a * t.std_b);
   return t;
 }
