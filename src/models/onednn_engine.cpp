@@ -157,10 +157,13 @@ struct Network::Impl {
   dnnl::stream strm{eng};
   dt act = dt::f32;  // activation / weight type of convolutions (s8 stands for int8)
   bool int8 = false;
+  dt float_act = dt::f32;  // int8 networks: the type of the operators after card.int8.float_after
   // int8: the calibrated range of each tensor (the card's); observe: ranges measured per run.
   const std::map<std::string, std::pair<float, float>>* ranges = nullptr;
   bool observe = false;
   std::map<std::string, std::pair<float, float>> observed;
+  // Second calibration pass: a histogram of |x| over [0, top] per tensor (set_histograms()).
+  std::map<std::string, Network::Histogram> histograms;
   std::string where;
   std::map<std::string, Tensor> tensors;
   std::map<std::string, Initializer> inits;
@@ -275,11 +278,23 @@ struct Network::Impl {
     const size_t n = t.md.get_size() / sizeof(float);  // blocked layouts pad with zeros: harmless
     auto* slot = &observed.try_emplace(name, std::numeric_limits<float>::max(), std::numeric_limits<float>::lowest())
                       .first->second;
-    add_host([mem, n, slot] {
+    Network::Histogram* hist = &histograms[name];  // empty (not counted) until set_histograms()
+    add_host([mem, n, slot, hist] {
       const float* p = static_cast<const float*>(mem.get_data_handle());
       auto [lo, hi] = std::minmax_element(p, p + n);
       slot->first = std::min(slot->first, *lo);
       slot->second = std::max(slot->second, *hi);
+      if (hist->counts.empty() || !(hist->top > 0)) return;
+      const size_t bins = hist->counts.size();
+      const float per_bin = float(bins) / hist->top;
+      for (size_t k = 0; k < n; ++k) {
+        const float a = std::fabs(p[k]);
+        if (a == 0.f) {
+          ++hist->zeros;  // exact in every scale (ReLU's zeros, blocked layouts' padding)
+          continue;
+        }
+        ++hist->counts[std::min(bins - 1, size_t(a * per_bin))];
+      }
     });
   }
 
@@ -372,6 +387,7 @@ void Network::build(int threads) {
   I.where = "model '" + card.name + "' (" + card.onnx_path().string() + ")";
   I.act = precision_ == Precision::bf16 ? dt::bf16 : precision_ == Precision::int8 ? dt::s8 : dt::f32;
   I.int8 = precision_ == Precision::int8;
+  I.float_act = cpu_has_native_bf16() ? dt::bf16 : dt::f32;
   I.ranges = &card.int8.ranges;
   I.observe = observe_;
   onnx::ModelProto model = read_onnx(card.onnx_path());
@@ -457,6 +473,22 @@ void Network::build(int threads) {
       }
   };
   std::vector<bool> fused(size_t(nn), false);
+  // Mixed precision: nodes from float_from on run in I.float_act (int8 networks only).
+  int float_from = nn;
+  if (I.int8 && !card.int8.float_after.empty()) {
+    float_from = -1;
+    for (int i = 0; i < nn && float_from < 0; ++i)
+      for (const auto& o : g.node(i).output())
+        if (o == card.int8.float_after) float_from = i + 1;
+    if (float_from < 0)
+      throw ModelError(I.where + ": the int8 calibration's float_after names no tensor of the network ('" +
+                       card.int8.float_after + "')");
+  }
+  // A float operator's int8 input, dequantized (a temp).
+  auto dequantized = [&](const Tensor& t, std::vector<Tensor>& temps, int i) -> Tensor {
+    if (i < float_from || t.flat || !is_int8(t)) return t;
+    return I.as(t, memory::desc({1, t.c, t.h, t.w}, I.float_act, tag::nhwc), temps);
+  };
 
   for (int i = 0; i < nn; ++i) {
     if (fused[size_t(i)]) {
@@ -471,6 +503,9 @@ void Network::build(int threads) {
       std::vector<Tensor> temps;
 
       if (op == "Conv") {
+        // int8 up to the card's float_after, then the float type of a mixed-precision network.
+        const bool q = I.int8 && i < float_from;
+        const dt act = q ? dt::s8 : I.int8 ? I.float_act : I.act;
         Tensor& x = get(ins[0]);
         if (x.flat) throw unsupported(n, "on a 2-D tensor");
         if (const auto* ap = attr(n, "auto_pad"); ap && ap->s() != "NOTSET") throw unsupported(n, "auto_pad");
@@ -517,7 +552,7 @@ void Network::build(int threads) {
             if (other == result || it == I.tensors.end() || it->second.flat || it->second.is_input ||
                 it->second.c != oc || it->second.h != oh || it->second.w != ow ||
                 // int8: an s8 residual (a u8 one would clip a negative sum; that Add runs unfused)
-                (I.int8 ? it->second.md.data_type() != dt::s8 : it->second.md.data_type() != I.act))
+                (q ? it->second.md.data_type() != dt::s8 : it->second.md.data_type() != act))
               break;
             residual = other;
             add_index = cs[0];
@@ -533,10 +568,10 @@ void Network::build(int threads) {
         // int8: u8 / s8 activations in units of their calibrated range, s8 weights with one scale
         // per output channel; oneDNN computes dst = out_scale[oc] * (acc + bias) then the post-ops,
         // so the bias is given in accumulator units and the post-ops in the output's units.
-        dt src_t = I.act, dst_t = I.act;
+        dt src_t = act, dst_t = act;
         float src_scale = 1.f, dst_scale = 1.f;
         std::vector<float> w_scale(size_t(oc), 1.f);
-        if (I.int8) {
+        if (q) {
           if (is_int8(x)) {
             src_t = x.md.data_type();
             src_scale = x.scale;
@@ -546,7 +581,15 @@ void Network::build(int threads) {
             src_scale = Impl::scale_for(src_t, r);
           }
           dst_t = residual.empty() ? (nonnegative ? dt::u8 : dt::s8) : get(residual).md.data_type();
-          dst_scale = Impl::scale_for(dst_t, I.range(result));
+          // Written straight in the units of the concatenation(s) it only feeds (Inception's
+          // branches): requantized there it would be rounded twice.
+          std::string units_of = result;
+          for (;;) {
+            const auto& cs = consumers[units_of];
+            if (cs.size() != 1 || g.node(cs[0]).op_type() != "Concat" || dst_t != dt::u8) break;
+            units_of = g.node(cs[0]).output(0);
+          }
+          dst_scale = Impl::scale_for(dst_t, I.range(units_of));
           const size_t per = size_t(icg) * size_t(kh) * size_t(kw);
           for (size_t o = 0; o < size_t(oc); ++o) {
             float m = 0.f;
@@ -554,20 +597,20 @@ void Network::build(int threads) {
             w_scale[o] = m > 0 ? m / 127.f : 1.f;
           }
         }
-        const float out_units = I.int8 ? 1.f / dst_scale : 1.f;
+        const float out_units = q ? 1.f / dst_scale : 1.f;
         for (const auto& link : chain) {
           if (const auto* e = std::get_if<Eltwise>(&link))
             po.append_eltwise(1.f, e->alg, e->lo * out_units, e->hi * out_units);
           else
-            po.append_sum(I.int8 ? get(residual).scale * out_units : 1.f);  // rescaled if copied (below)
+            po.append_sum(q ? get(residual).scale * out_units : 1.f);  // rescaled if copied (below)
         }
         memory::desc src_md({1, x.c, x.h, x.w}, src_t, tag::any);
-        memory::desc w_md = group == 1 ? memory::desc({oc, icg, kh, kw}, I.int8 ? dt::s8 : I.act, tag::any)
-                                       : memory::desc({group, oc / group, icg, kh, kw}, I.int8 ? dt::s8 : I.act, tag::any);
+        memory::desc w_md = group == 1 ? memory::desc({oc, icg, kh, kw}, q ? dt::s8 : act, tag::any)
+                                       : memory::desc({group, oc / group, icg, kh, kw}, q ? dt::s8 : act, tag::any);
         memory::desc b_md({oc}, dt::f32, tag::x);
         memory::desc dst_md = residual.empty() ? memory::desc({1, oc, oh, ow}, dst_t, tag::any) : get(residual).md;
         dnnl::primitive_attr pa;
-        if (I.int8) {
+        if (q) {
           std::vector<float> out_scales(static_cast<size_t>(oc));
           for (size_t o = 0; o < size_t(oc); ++o) out_scales[o] = src_scale * w_scale[o] / dst_scale;
           pa.set_output_scales(1 << 1, out_scales);
@@ -581,7 +624,7 @@ void Network::build(int threads) {
                strides, dil, pl, pr},
               pa, I.eng);
         } catch (const dnnl::error& e) {
-          throw ModelError(I.where + ": oneDNN has no " + (I.int8 ? "int8" : I.act == dt::bf16 ? "bf16" : "fp32") +
+          throw ModelError(I.where + ": oneDNN has no " + (q ? "int8" : act == dt::bf16 ? "bf16" : "fp32") +
                            " convolution for '" + n.name() + "' on this CPU (" + effective_isa() + "): " + e.what());
         }
         I.note_scratchpad(pd);
@@ -590,7 +633,7 @@ void Network::build(int threads) {
                                          : memory::desc({group, oc / group, icg, kh, kw}, dt::f32, tag::goihw);
         memory wsrc(w_user, I.eng, const_cast<float*>(W.data.data()));
         memory wmem(pd.weights_desc(), I.eng);
-        if (I.int8) {
+        if (q) {
           dnnl::primitive_attr wa;  // quantized per output channel (and the s8 compensation oneDNN adds)
           std::vector<float> inv(static_cast<size_t>(oc));
           for (size_t o = 0; o < size_t(oc); ++o) inv[o] = 1.f / w_scale[o];
@@ -602,7 +645,7 @@ void Network::build(int threads) {
         }
         std::vector<float> bias(size_t(oc), 0.f);
         if (n.input_size() > 2 && !n.input(2).empty()) bias = I.inits.at(n.input(2)).data;
-        if (I.int8)
+        if (q)
           for (size_t o = 0; o < size_t(oc); ++o) bias[o] /= src_scale * w_scale[o];
         memory bmem(b_md, I.eng);
         std::memcpy(bmem.get_data_handle(), bias.data(), bias.size() * sizeof(float));
@@ -734,30 +777,41 @@ void Network::build(int threads) {
         for (auto& t : temps) I.release(t);
         produced(out_name, y, i);
       } else if (op == "MaxPool" || op == "AveragePool") {
-        Tensor& x = get(ins[0]);
-        if (x.flat) throw unsupported(n, "on a 2-D tensor");
+        Tensor& x0 = get(ins[0]);
+        if (x0.flat) throw unsupported(n, "on a 2-D tensor");
         auto k = attr_ints(n, "kernel_shape", {}), st = attr_ints(n, "strides", {1, 1}),
              pd4 = attr_ints(n, "pads", {0, 0, 0, 0});
         if (k.size() != 2) throw unsupported(n, "kernel_shape must be 2-D");
         if (attr_int(n, "ceil_mode", 0) != 0) throw unsupported(n, "ceil_mode");
-        const int oh = (x.h + int(pd4[0] + pd4[2]) - int(k[0])) / int(st[0]) + 1;
-        const int ow = (x.w + int(pd4[1] + pd4[3]) - int(k[1])) / int(st[1]) + 1;
-        dnnl::algorithm alg = op == "MaxPool" ? dnnl::algorithm::pooling_max
-                              : attr_int(n, "count_include_pad", 0) ? dnnl::algorithm::pooling_avg_include_padding
-                                                                    : dnnl::algorithm::pooling_avg_exclude_padding;
-        memory::desc dst_md({1, x.c, oh, ow}, x.md.data_type(), tag::any);
-        dnnl::primitive_attr pa;
-        pa.set_scratchpad_mode(dnnl::scratchpad_mode::user);
-        dnnl::pooling_forward::primitive_desc pd(
-            {dnnl::prop_kind::forward_inference, alg, x.md, dst_md, {st[0], st[1]}, {k[0], k[1]}, {pd4[0], pd4[1]},
-             {pd4[2], pd4[3]}},
-            pa, I.eng);
-        I.note_scratchpad(pd);
-        Tensor y = I.make(pd.dst_desc(), x.c, oh, ow);
-        y.scale = x.scale;  // int8 pooling keeps the units
-        I.add_prim(dnnl::pooling_forward(pd), {{DNNL_ARG_SRC, x.mem}, {DNNL_ARG_DST, y.mem}});
-        I.uses_scratchpad();
-        produced(out_name, y, i);
+        const int oh = (x0.h + int(pd4[0] + pd4[2]) - int(k[0])) / int(st[0]) + 1;
+        const int ow = (x0.w + int(pd4[1] + pd4[3]) - int(k[1])) / int(st[1]) + 1;
+        if (op == "AveragePool" && (is_int8(x0) || x0.md.data_type() == dt::bf16) && oh == 1 && ow == 1 &&
+            k[0] == x0.h && k[1] == x0.w && pd4 == std::vector<int64_t>{0, 0, 0, 0}) {
+          // A mean over the whole map (Inception's last pooling) is the descriptor: taken in f32
+          // like GlobalAveragePool, not rounded to the units of the map it averages.
+          Tensor y = I.make(memory::desc({1, x0.c, 1, 1}, dt::f32, tag::nchw), x0.c, 1, 1);
+          I.mean_pool(x0, reinterpret_cast<float*>(y.mem.get_data_handle()));
+          produced(out_name, y, i);
+        } else {
+          const Tensor x = dequantized(x0, temps, i);  // a mixed-precision network's float part
+          dnnl::algorithm alg = op == "MaxPool" ? dnnl::algorithm::pooling_max
+                                : attr_int(n, "count_include_pad", 0) ? dnnl::algorithm::pooling_avg_include_padding
+                                                                      : dnnl::algorithm::pooling_avg_exclude_padding;
+          memory::desc dst_md({1, x.c, oh, ow}, x.md.data_type(), tag::any);
+          dnnl::primitive_attr pa;
+          pa.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+          dnnl::pooling_forward::primitive_desc pd(
+              {dnnl::prop_kind::forward_inference, alg, x.md, dst_md, {st[0], st[1]}, {k[0], k[1]}, {pd4[0], pd4[1]},
+               {pd4[2], pd4[3]}},
+              pa, I.eng);
+          I.note_scratchpad(pd);
+          Tensor y = I.make(pd.dst_desc(), x.c, oh, ow);
+          y.scale = x.scale;  // int8 pooling keeps the units
+          I.add_prim(dnnl::pooling_forward(pd), {{DNNL_ARG_SRC, x.mem}, {DNNL_ARG_DST, y.mem}});
+          I.uses_scratchpad();
+          for (auto& t : temps) I.release(t);
+          produced(out_name, y, i);
+        }
       } else if (op == "GlobalAveragePool") {
         Tensor& x = get(ins[0]);
         if (x.flat) throw unsupported(n, "on a 2-D tensor");
@@ -782,10 +836,14 @@ void Network::build(int threads) {
         std::vector<Tensor> parts;
         float scale = 1.f;
         const dt type = all_u8 ? dt::u8 : dt::s8;
+        const bool float_part = I.int8 && i >= float_from;  // a mixed-precision network's float part
+        if (float_part) any_int8 = false;
         if (any_int8) scale = Impl::scale_for(type, I.range(out_name));
         for (const auto& in : ins) {
           const Tensor& t = get(in);
-          if (any_int8 && (t.md.data_type() != type || t.scale != scale))
+          if (float_part && t.md.data_type() != I.float_act)
+            parts.push_back(I.as(t, memory::desc({1, t.c, t.h, t.w}, I.float_act, tag::nhwc), temps));
+          else if (any_int8 && (t.md.data_type() != type || t.scale != scale))
             parts.push_back(I.as(t, memory::desc({1, t.c, t.h, t.w}, type, tag::nhwc), temps, scale));
           else
             parts.push_back(t);
@@ -891,6 +949,19 @@ Network::~Network() = default;
 double Network::macs() const { return impl_->macs; }
 
 const std::map<std::string, std::pair<float, float>>& Network::observed_ranges() const { return impl_->observed; }
+
+void Network::set_histograms(const std::map<std::string, float>& tops, int bins) {
+  IRBIS_THROW_IF_NOT(observe_ && bins >= 1, UsageError, "histograms are taken by observing fp32 networks");
+  for (auto& [name, h] : impl_->histograms) {
+    auto it = tops.find(name);
+    h = {};
+    if (it == tops.end() || !(it->second > 0)) continue;
+    h.top = it->second;
+    h.counts.assign(size_t(bins), 0.0);
+  }
+}
+
+const std::map<std::string, Network::Histogram>& Network::histograms() const { return impl_->histograms; }
 
 void Network::run(const cv::Mat& input, float* blocks_row, const std::vector<float*>& outputs) {
   IRBIS_THROW_IF_NOT(input.type() == CV_32FC3 && input.isContinuous(), UsageError,
