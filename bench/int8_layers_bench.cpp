@@ -4,11 +4,13 @@
 // on the worst inputs, every calibrated activation tensor's global-average-pooled vector: cosine
 // and relative L2 error to fp32, in graph order. The pooled means are what the descriptor is made
 // of, so the first tensor whose error jumps is where the descriptor loses it.
-//   usage: int8_layers_bench MODEL [CALIBRATION=-] [WORST=3] [LIMIT=all inputs] [FLOAT_AFTER]
+//   usage: int8_layers_bench MODEL [CALIBRATION=-] [WORST=3] [LIMIT=all inputs] [FLOAT_AFTER] [FLOAT_UNTIL]
 // CALIBRATION: `-` the installed card's; `max` / `mse` calibrated here with that method on the
 // photos scripts/import_models.sh uses (every 3rd); or a card JSON (e.g. written by `irbis model
 // calibrate` into a copy of the registry) whose int8 calibration is compared. FLOAT_AFTER: run the
 // operators after this tensor in bf16 / f32 (the card's int8.float_after, mixed precision).
+// FLOAT_UNTIL: the operators up to this tensor in bf16 / f32 (int8.float_until).
+// CALIBRATION `bf16`: bf16 against fp32 instead of int8.
 #include <algorithm>
 #include <cstdio>
 #include <filesystem>
@@ -89,7 +91,7 @@ std::vector<std::pair<std::string, int>> tensor_channels(const fs::path& onnx_pa
 
 int main(int argc, char** argv) {
   if (argc < 2) {
-    std::fprintf(stderr, "usage: %s MODEL [CALIBRATION] [WORST=3] [LIMIT] [FLOAT_AFTER]\n", argv[0]);
+    std::fprintf(stderr, "usage: %s MODEL [CALIBRATION] [WORST=3] [LIMIT] [FLOAT_AFTER] [FLOAT_UNTIL]\n", argv[0]);
     return 2;
   }
   irbis::ModelCard card = irbis::find_model(argv[1]);
@@ -101,21 +103,25 @@ int main(int argc, char** argv) {
       if ((k / 2) % 3 == 0) cal.push_back(all[k]);
     card = irbis::calibrate_int8(card, cal, "every 3rd",
                                  source == "max" ? irbis::Int8RangeMethod::max : irbis::Int8RangeMethod::mse);
-  } else if (source != "-") {
+  } else if (source != "-" && source != "bf16") {
     std::ifstream f(argv[2]);
     std::string text((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
     irbis::ModelCard other = irbis::ModelCard::from_json(text, card.card_path);
     card.int8 = other.int8;
   }
-  if (argc > 5) card.int8.float_after = argv[5];
+  if (argc > 5 && std::string(argv[5]) != "-") card.int8.float_after = argv[5];
+  if (argc > 6) card.int8.float_until = argv[6];
   const int worst = argc > 3 ? std::atoi(argv[3]) : 3;
   std::vector<cv::Mat> photos = gate_photos();
   if (argc > 4) photos.resize(std::min(photos.size(), size_t(std::atoi(argv[4]))));
-  std::printf("%s: %zu inputs, calibration: %d photos, %s; float after '%s'\n", card.name.c_str(), photos.size(),
-              card.int8.photos, card.int8.method.c_str(), card.int8.float_after.c_str());
+  std::printf("%s: %zu inputs, calibration: %d photos, %s; float after '%s', until '%s'\n", card.name.c_str(),
+              photos.size(), card.int8.photos, card.int8.method.c_str(), card.int8.float_after.c_str(),
+              card.int8.float_until.c_str());
 
   irbis::Embedder fp32(card, {irbis::InferenceEngine::onednn, irbis::Precision::fp32});
-  irbis::Embedder int8(card, {irbis::InferenceEngine::onednn, irbis::Precision::int8});
+  // `bf16` as CALIBRATION: bf16 against fp32 instead, for comparison.
+  const irbis::Precision low = source == "bf16" ? irbis::Precision::bf16 : irbis::Precision::int8;
+  irbis::Embedder int8(card, {irbis::InferenceEngine::onednn, low});
   std::vector<cv::Mat> inputs;
   std::vector<double> cos;
   for (const auto& p : photos) {
@@ -143,7 +149,7 @@ int main(int argc, char** argv) {
   for (const auto& [name, c] : tensor_channels(card.onnx_path(), card.input_tensor))
     if (card.int8.ranges.count(name)) probe.blocks.push_back({"probe:" + name, name, c});
   irbis::Embedder pf(probe, {irbis::InferenceEngine::onednn, irbis::Precision::fp32});
-  irbis::Embedder pq(probe, {irbis::InferenceEngine::onednn, irbis::Precision::int8});
+  irbis::Embedder pq(probe, {irbis::InferenceEngine::onednn, low});
   std::vector<cv::Mat> bf, bq;
   for (int k = 0; k < worst && k < int(idx.size()); ++k) {
     bf.push_back(pf.forward_blocks({inputs[idx[size_t(k)]]}));

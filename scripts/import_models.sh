@@ -4,8 +4,8 @@
 # (`build/irbis model import`). Called by ./setup.sh after the build. Idempotent: a model whose
 # card exists, whose ONNX file matches the card's sha256 and that is newer than its source is
 # skipped. Each model is then calibrated for int8 (`irbis model calibrate`: activation ranges
-# measured on every 3rd of Debian's sample photos, recorded in the card) unless its card has the
-# ranges already. IRBIS=path/to/irbis overrides the binary; IRBIS_MODEL_DIR the output directory.
+# measured on every 3rd of Debian's sample photos, recorded in the card) unless its card has
+# ranges of the current method and its mixed precision already. IRBIS=path/to/irbis overrides the binary; IRBIS_MODEL_DIR the output directory.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
@@ -16,15 +16,23 @@ MODELS=(mobilenet_v2_mid mobilenet_v2 inception_v3)
 # The calibration photos (opencv-doc, python3-skimage, python3-sklearn; setup.sh installs them).
 PHOTO_DIRS=(/usr/share/doc/opencv-doc/examples/data /usr/lib/python3/dist-packages/skimage/data
             /usr/lib/python3/dist-packages/sklearn/datasets/images)
+# Mixed precision per model (docs/models.md, "int8 calibration"): Inception's 147 px stem rounded
+# to int8 turns smooth gradients into contours, so its first three convolutions stay bf16.
+declare -A CALIBRATE_ARGS=([inception_v3]="--float-until activation_3")
 calibrate() {
   local m=$1 args=()
-  grep -q '"activation_ranges"' "$OUT/$m.json" && return 0
+  # Up to date: ranges of the current method (MSE clips) with this model's mixed precision.
+  if grep -q '"activation_ranges"' "$OUT/$m.json" && grep -q 'expected squared error' "$OUT/$m.json"; then
+    local want=${CALIBRATE_ARGS[$m]:-}
+    [ -z "$want" ] || grep -q "\"float_until\": \"${want#--float-until }\"" "$OUT/$m.json" && return 0
+  fi
   for d in "${PHOTO_DIRS[@]}"; do [ -d "$d" ] && args+=(--photos "$d"); done
   if [ ${#args[@]} -eq 0 ]; then
     echo "import_models: no sample photos for the int8 calibration of $m (install opencv-doc); int8 unavailable" >&2
     return 0
   fi
-  "$IRBIS" model --dir "$OUT" calibrate "$m" "${args[@]}"
+  # shellcheck disable=SC2086  # the per-model options are words
+  "$IRBIS" model --dir "$OUT" calibrate "$m" "${args[@]}" ${CALIBRATE_ARGS[$m]:-}
 }
 
 [ -x "$IRBIS" ] || { echo "import_models: $IRBIS not built; run ./setup.sh" >&2; exit 1; }

@@ -103,6 +103,18 @@ struct Tensor {
   bool is_input = false;
   size_t buffer = 0;     // pool slot
   float scale = 1.f;     // int8 (s8 / u8) tensors: the real value of one unit; 1 for f32 / bf16
+  std::vector<float> scales;  // u8 tensors in per-channel units (then `scale` is unused), else empty
+  bool per_channel() const { return !scales.empty(); }
+  // The real value of one unit of channel k.
+  float unit(size_t k) const { return scales.empty() ? scale : scales[k]; }
+  // Each channel's unit divided by `to` (a reorder's output scales into units of `to`), or one
+  // factor for all.
+  std::vector<float> factors(float to) const {
+    if (scales.empty()) return {scale / to};
+    std::vector<float> f(scales.size());
+    for (size_t k = 0; k < f.size(); ++k) f[k] = scales[k] / to;
+    return f;
+  }
 };
 
 bool is_int8(dt t) { return t == dt::s8 || t == dt::u8; }
@@ -231,12 +243,16 @@ struct Network::Impl {
 
   // A reorder step; factor multiplies the values (int8 scale changes: from.scale / to.scale).
   void add_reorder(const memory& from, const memory& to, float factor) {
-    if (factor == 1.f) {
+    add_reorder(from, to, std::vector<float>{factor});
+  }
+  // One factor for all, or one per channel (dimension 1).
+  void add_reorder(const memory& from, const memory& to, const std::vector<float>& factors) {
+    if (factors.size() == 1 && factors[0] == 1.f) {
       add_prim(dnnl::reorder(from, to), {{DNNL_ARG_FROM, from}, {DNNL_ARG_TO, to}});
       return;
     }
     dnnl::primitive_attr a;
-    a.set_output_scales(0, {factor});
+    a.set_output_scales(factors.size() == 1 ? 0 : 1 << 1, factors);
     dnnl::reorder::primitive_desc pd(eng, from.get_desc(), eng, to.get_desc(), a);
     add_prim(dnnl::reorder(pd), {{DNNL_ARG_FROM, from}, {DNNL_ARG_TO, to}});
   }
@@ -244,10 +260,20 @@ struct Network::Impl {
   // The tensor in md (at scale `scale` when md is int8): itself, or a reordered copy (a temp).
   Tensor as(const Tensor& t, const memory::desc& md, std::vector<Tensor>& temps, float scale = 1.f) {
     if (!is_int8(md.data_type())) scale = 1.f;
-    if (t.md == md && t.scale == scale) return t;
+    if (t.md == md && t.scale == scale && !t.per_channel()) return t;
     Tensor r = make(md, t.c, t.h, t.w);
     r.scale = scale;
-    add_reorder(t.mem, r.mem, t.scale / scale);
+    add_reorder(t.mem, r.mem, t.factors(scale));
+    temps.push_back(r);
+    return r;
+  }
+  // The tensor in md's layout, in its own units (per-channel ones too).
+  Tensor relayout(const Tensor& t, const memory::desc& md, std::vector<Tensor>& temps) {
+    if (t.md == md) return t;
+    Tensor r = make(md, t.c, t.h, t.w);
+    r.scale = t.scale;
+    r.scales = t.scales;
+    add_reorder(t.mem, r.mem, 1.f);
     temps.push_back(r);
     return r;
   }
@@ -304,7 +330,7 @@ struct Network::Impl {
     memory::desc md({1, t.c, t.h, t.w}, dt::f32, tag::nchw);
     Tensor r = make(md, t.c * t.h * t.w, 1, 1);
     r.flat = true;
-    add_reorder(t.mem, r.mem, t.scale);
+    add_reorder(t.mem, r.mem, t.factors(1.f));
     return r;
   }
 
@@ -323,6 +349,7 @@ struct Network::Impl {
     const dt type = t.md.data_type();
     const bool typed = type == dt::f32 || type == dt::bf16 || is_int8(type);
     const bool nhwc = typed && t.md == memory::desc(dims, type, tag::nhwc);
+    // (per-channel units are applied to the sums below)
     const bool nchw = typed && t.md == memory::desc(dims, type, tag::nchw);
     const char* src = nullptr;
     dt read_type = type;
@@ -332,13 +359,15 @@ struct Network::Impl {
       channels_last = nhwc;
     } else {
       Tensor r = make(memory::desc(dims, dt::f32, tag::nhwc), t.c, t.h, t.w);
-      add_reorder(t.mem, r.mem, t.scale);
+      add_reorder(t.mem, r.mem, t.factors(1.f));
       src = static_cast<const char*>(r.mem.get_data_handle());
       read_type = dt::f32;
       release(r);  // read by the host step below, before any later step reuses it
     }
     const size_t c = size_t(t.c), hw = size_t(t.h) * size_t(t.w);
-    const double unit = read_type == type ? double(t.scale) : 1.0;  // int8: the tensor's scale
+    std::vector<double> unit(c, 1.0);  // int8: each channel's unit (1 once reordered to f32)
+    if (read_type == type)
+      for (size_t k = 0; k < c; ++k) unit[k] = t.unit(k);
     add_host([src, out, c, hw, read_type, channels_last, unit] {
       auto at = [&](size_t i) -> float {
         switch (read_type) {
@@ -361,7 +390,7 @@ struct Network::Impl {
         for (size_t k = 0; k < c; ++k)
           for (size_t p = 0; p < hw; ++p) sum[k] += at(k * hw + p);
       }
-      for (size_t k = 0; k < c; ++k) out[k] = float(sum[k] * unit / double(hw));
+      for (size_t k = 0; k < c; ++k) out[k] = float(sum[k] * unit[k] / double(hw));
     });
   }
 };
@@ -473,20 +502,22 @@ void Network::build(int threads) {
       }
   };
   std::vector<bool> fused(size_t(nn), false);
-  // Mixed precision: nodes from float_from on run in I.float_act (int8 networks only).
-  int float_from = nn;
-  if (I.int8 && !card.int8.float_after.empty()) {
-    float_from = -1;
-    for (int i = 0; i < nn && float_from < 0; ++i)
+  // Mixed precision (int8 networks): the nodes up to the one producing card.int8.float_until and
+  // those after the one producing float_after run in I.float_act, the rest in int8.
+  auto producer = [&](const std::string& tensor, const char* field) {
+    for (int i = 0; i < nn; ++i)
       for (const auto& o : g.node(i).output())
-        if (o == card.int8.float_after) float_from = i + 1;
-    if (float_from < 0)
-      throw ModelError(I.where + ": the int8 calibration's float_after names no tensor of the network ('" +
-                       card.int8.float_after + "')");
-  }
+        if (o == tensor) return i;
+    throw ModelError(I.where + ": the int8 calibration's " + field + " names no tensor of the network ('" + tensor +
+                     "')");
+  };
+  const int float_until =
+      I.int8 && !card.int8.float_until.empty() ? producer(card.int8.float_until, "float_until") : -1;
+  const int float_from = I.int8 && !card.int8.float_after.empty() ? producer(card.int8.float_after, "float_after") + 1 : nn;
+  auto in_float = [&](int i) { return I.int8 && (i <= float_until || i >= float_from); };
   // A float operator's int8 input, dequantized (a temp).
   auto dequantized = [&](const Tensor& t, std::vector<Tensor>& temps, int i) -> Tensor {
-    if (i < float_from || t.flat || !is_int8(t)) return t;
+    if (!in_float(i) || t.flat || !is_int8(t)) return t;
     return I.as(t, memory::desc({1, t.c, t.h, t.w}, I.float_act, tag::nhwc), temps);
   };
 
@@ -504,7 +535,7 @@ void Network::build(int threads) {
 
       if (op == "Conv") {
         // int8 up to the card's float_after, then the float type of a mixed-precision network.
-        const bool q = I.int8 && i < float_from;
+        const bool q = I.int8 && !in_float(i);
         const dt act = q ? dt::s8 : I.int8 ? I.float_act : I.act;
         Tensor& x = get(ins[0]);
         if (x.flat) throw unsupported(n, "on a 2-D tensor");
@@ -571,6 +602,8 @@ void Network::build(int threads) {
         dt src_t = act, dst_t = act;
         float src_scale = 1.f, dst_scale = 1.f;
         std::vector<float> w_scale(size_t(oc), 1.f);
+        const std::vector<float>* wdata = &W.data;  // the weights, or `folded` (per-channel input units)
+        std::vector<float> folded;
         if (q) {
           if (is_int8(x)) {
             src_t = x.md.data_type();
@@ -581,19 +614,25 @@ void Network::build(int threads) {
             src_scale = Impl::scale_for(src_t, r);
           }
           dst_t = residual.empty() ? (nonnegative ? dt::u8 : dt::s8) : get(residual).md.data_type();
-          // Written straight in the units of the concatenation(s) it only feeds (Inception's
-          // branches): requantized there it would be rounded twice.
-          std::string units_of = result;
-          for (;;) {
-            const auto& cs = consumers[units_of];
-            if (cs.size() != 1 || g.node(cs[0]).op_type() != "Concat" || dst_t != dt::u8) break;
-            units_of = g.node(cs[0]).output(0);
+          dst_scale = Impl::scale_for(dst_t, I.range(result));
+          // An input in per-channel units: each input channel's unit goes into the weights (oneDNN
+          // has one source scale), which are then quantized per output channel as usual.
+          if (is_int8(x) && x.per_channel()) {
+            folded = W.data;
+            const size_t k2 = size_t(kh) * size_t(kw), ocg = size_t(oc / group);
+            for (size_t o = 0; o < size_t(oc); ++o)
+              for (size_t ci = 0; ci < size_t(icg); ++ci) {
+                const float u = x.unit((o / ocg) * size_t(icg) + ci);
+                float* w = folded.data() + (o * size_t(icg) + ci) * k2;
+                for (size_t k = 0; k < k2; ++k) w[k] *= u;
+              }
+            wdata = &folded;
+            src_scale = 1.f;
           }
-          dst_scale = Impl::scale_for(dst_t, I.range(units_of));
           const size_t per = size_t(icg) * size_t(kh) * size_t(kw);
           for (size_t o = 0; o < size_t(oc); ++o) {
             float m = 0.f;
-            for (size_t k = 0; k < per; ++k) m = std::max(m, std::fabs(W.data[o * per + k]));
+            for (size_t k = 0; k < per; ++k) m = std::max(m, std::fabs((*wdata)[o * per + k]));
             w_scale[o] = m > 0 ? m / 127.f : 1.f;
           }
         }
@@ -631,7 +670,7 @@ void Network::build(int threads) {
         // Weights and bias, reordered once into the layout the primitive chose.
         memory::desc w_user = group == 1 ? memory::desc({oc, icg, kh, kw}, dt::f32, tag::oihw)
                                          : memory::desc({group, oc / group, icg, kh, kw}, dt::f32, tag::goihw);
-        memory wsrc(w_user, I.eng, const_cast<float*>(W.data.data()));
+        memory wsrc(w_user, I.eng, const_cast<float*>(wdata->data()));
         memory wmem(pd.weights_desc(), I.eng);
         if (q) {
           dnnl::primitive_attr wa;  // quantized per output channel (and the s8 compensation oneDNN adds)
@@ -652,7 +691,7 @@ void Network::build(int threads) {
         I.strm.wait();
         I.constants.push_back(wmem);
         I.constants.push_back(bmem);
-        Tensor xs = I.as(x, pd.src_desc(), temps, src_scale);
+        Tensor xs = q && x.per_channel() ? I.relayout(x, pd.src_desc(), temps) : I.as(x, pd.src_desc(), temps, src_scale);
         Tensor y;
         if (!residual.empty()) {
           Tensor& r = get(residual);
@@ -807,6 +846,7 @@ void Network::build(int threads) {
           I.note_scratchpad(pd);
           Tensor y = I.make(pd.dst_desc(), x.c, oh, ow);
           y.scale = x.scale;  // int8 pooling keeps the units
+          y.scales = x.scales;
           I.add_prim(dnnl::pooling_forward(pd), {{DNNL_ARG_SRC, x.mem}, {DNNL_ARG_DST, y.mem}});
           I.uses_scratchpad();
           for (auto& t : temps) I.release(t);
@@ -836,14 +876,17 @@ void Network::build(int threads) {
         std::vector<Tensor> parts;
         float scale = 1.f;
         const dt type = all_u8 ? dt::u8 : dt::s8;
-        const bool float_part = I.int8 && i >= float_from;  // a mixed-precision network's float part
+        const bool float_part = in_float(i);  // a mixed-precision network's float part
         if (float_part) any_int8 = false;
-        if (any_int8) scale = Impl::scale_for(type, I.range(out_name));
+        // u8 inputs (Inception's branches after ReLU) keep their own units: the output is in
+        // per-channel units, and nothing is rounded a second time.
+        const bool keep_units = any_int8 && all_u8;
+        if (any_int8 && !keep_units) scale = Impl::scale_for(type, I.range(out_name));
         for (const auto& in : ins) {
           const Tensor& t = get(in);
           if (float_part && t.md.data_type() != I.float_act)
             parts.push_back(I.as(t, memory::desc({1, t.c, t.h, t.w}, I.float_act, tag::nhwc), temps));
-          else if (any_int8 && (t.md.data_type() != type || t.scale != scale))
+          else if (any_int8 && !keep_units && (t.md.data_type() != type || t.scale != scale || t.per_channel()))
             parts.push_back(I.as(t, memory::desc({1, t.c, t.h, t.w}, type, tag::nhwc), temps, scale));
           else
             parts.push_back(t);
@@ -853,6 +896,9 @@ void Network::build(int threads) {
         dnnl::concat::primitive_desc pd(1, mds, I.eng);
         Tensor y = I.make(pd.dst_desc(), c, first.h, first.w);
         y.scale = scale;
+        if (keep_units)
+          for (const auto& part : parts)
+            for (size_t k = 0; k < size_t(part.c); ++k) y.scales.push_back(part.unit(k));
         std::unordered_map<int, memory> args{{DNNL_ARG_DST, y.mem}};
         for (size_t k = 0; k < parts.size(); ++k) args[DNNL_ARG_MULTIPLE_SRC + int(k)] = parts[k].mem;
         I.add_prim(dnnl::concat(pd), args);
