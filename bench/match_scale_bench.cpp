@@ -21,7 +21,9 @@
 // --rules M[:G[:all]],... : the neighbourhood rules (VerifyPolicy cnn_stand_out M, growth G,
 // unvisited rivals with "all"); -1 = off.
 //   build/bench/match_scale_bench --n 100000 --queries 1000 --dir /tmp/match100k [--photos /tmp/h14set]
-//       [--rules -1,0.02,0.02:0.5:all] [--threads 2] [--real-verify 1]
+//       [--rules -1,0.02,0.02:0.5:all] [--threads 2] [--real-verify 1] [--dry-passes 1]
+// --dry-passes 1: dupes runs once more with verify_all/check_all as counters (no real work), so
+// that the dry passes of the grouping are timed apart from the verifier.
 #include <algorithm>
 #include <functional>
 #include <bit>
@@ -288,7 +290,7 @@ int main(int argc, char** argv) {
   int64_t n = 100000;
   int queries = 1000, verify_pairs = 40, threads = 2;
   double real_max_cpu = 150;
-  bool real = false;
+  bool real = false, dry_passes = false;
   std::string only;
   fs::path dir = "/tmp/irbis-match-scale", photos;
   double band_similarity = 1.0 - irbis::DupesParams{}.band.max_extra_distance;  // CNN pairs verified from here up
@@ -310,11 +312,12 @@ int main(int argc, char** argv) {
     else if (a == "--threads") threads = std::stoi(v);
     else if (a == "--real-verify") real = v == "1" || v == "yes";
     else if (a == "--real-max-cpu") real_max_cpu = std::stod(v);
+    else if (a == "--dry-passes") dry_passes = v == "1" || v == "yes";  // dupes: also with the dry passes, no work
     else if (a == "--only") only = v;  // "match" or "dupes": run that part alone
     else if (a == "--stand-out" || a == "--rules") rules = parse_rules(v);
     else {
       std::cerr << "usage: match_scale_bench [--n N] [--queries Q] [--dir DIR] [--photos SET] [--pairs P] [--band-similarity S] "
-                   "[--rules M[:G[:all]],...] [--threads T] [--real-verify 1 [--real-max-cpu S]] [--only match|dupes]\n";
+                   "[--rules M[:G[:all]],...] [--threads T] [--real-verify 1 [--real-max-cpu S]] [--dry-passes 1] [--only match|dupes]\n";
       return 2;
     }
   }
@@ -473,7 +476,10 @@ int main(int argc, char** argv) {
   // ---- dupes --cnn
   std::vector<int64_t> item_family;
   for (const auto& r : coll->records(irbis::ImageStatus::ok)) item_family.push_back(family_of(r.path));
-  const auto run_dupes = [&](const Rule& rule, bool with_work) {
+  // dry_lists: the counter run again with verify_all and check_all set to counters too (no real
+  // work), so the dry passes of the grouping run as in a real `dupes` (--dry-passes 1): their cost
+  // apart from the verifier's.
+  const auto run_dupes = [&](const Rule& rule, bool with_work, bool dry_lists = false) {
     irbis::DupesParams dp;
     rule.apply(dp.policy);
     dp.band.max_extra_distance = float(1.0 - band_similarity);
@@ -497,9 +503,13 @@ int main(int argc, char** argv) {
       c.agree = item_family[keep] == item_family[cand];
       return c;
     };
+    size_t lists = 0, listed = 0;
     if (with_work) {  // the real pairs verified in parallel, as find_collection_dupes' own verifier does
       dp.band.verify_all = [&](const std::vector<std::pair<uint32_t, uint32_t>>& ps) { work->verifier->verify_all(ps); };
       dp.band.check_all = [&](const std::vector<std::pair<uint32_t, uint32_t>>& ps) { work->verifier->check_all(ps); };
+    } else if (dry_lists) {
+      dp.band.verify_all = [&](const std::vector<std::pair<uint32_t, uint32_t>>& ps) { ++lists, listed += ps.size(); };
+      dp.band.check_all = [&](const std::vector<std::pair<uint32_t, uint32_t>>& ps) { ++lists, listed += ps.size(); };
     }
     irbis::CnnDupesOptions cnn;
     cnn.enabled = true;
@@ -514,9 +524,11 @@ int main(int argc, char** argv) {
     for (size_t i = 0; i < item_family.size(); ++i) edits_in_collection += item_family[i] != family_of_self(d.records[i].path);
     std::printf("dupes --cnn, %s%s: %zu images: %.2f s wall, %.2f s CPU%s; %zu pairs verified (%zu distinct images), "
                 "%zu sure pairs pixel-checked; %zu groups, %zu duplicates of their family (of %zu edits), %zu not\n",
-                rule.name().c_str(), with_work ? ", REAL verification work" : "", d.records.size(), dupes_wall, dupes_cpu,
+                rule.name().c_str(), with_work ? ", REAL verification work" : dry_lists ? ", dry passes (verify_all counts)" : "",
+                d.records.size(), dupes_wall, dupes_cpu,
                 with_work ? " (decisions + real verification)" : " without verification", verified_pairs.size(), dupes_images.size(),
                 checked_pairs.size(), d.groups.size(), good, edits_in_collection, bad);
+    if (dry_lists) std::printf("dupes --cnn, %s: dry passes listed %zu pairs in %zu lists\n", rule.name().c_str(), listed, lists);
     if (with_work) {
       const irbis::PairVerifier::Stats st = work->verifier->stats();
       std::printf("dupes --cnn, %s: the real verifier ran %zu verifications and %zu pixel checks (the dry passes' lists); "
@@ -534,6 +546,7 @@ int main(int argc, char** argv) {
   };
   for (const Rule& rule : only == "match" ? std::vector<Rule>{} : rules) {
     const double model = run_dupes(rule, false);
+    if (dry_passes) run_dupes(rule, false, true);
     if (work && model <= real_max_cpu) run_dupes(rule, true);
   }
   return 0;

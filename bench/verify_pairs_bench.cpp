@@ -1,7 +1,8 @@
 // Runs the geometric verifier (PairVerifier, images decoded as `dupes` decodes them) on a list of
 // labelled pairs and prints each decision with its evidence, for calibrating the verifier's rule
 // (docs/calibration.md, "Verifier: moved content"). Prints ms per verified pair to stderr.
-// usage: verify_pairs_bench PAIRS.tsv [--work-side PX] > out.tsv   (PAIRS.tsv: path_a <TAB> path_b <TAB> label)
+// usage: verify_pairs_bench PAIRS.tsv [--work-side PX] [--detect-mirrored] > out.tsv
+//        (PAIRS.tsv: path_a <TAB> path_b <TAB> label; --detect-mirrored: VerifyParams::detect_mirrored_keypoints)
 #include <chrono>
 #include <cstdio>
 #include <fstream>
@@ -18,12 +19,18 @@
 using namespace irbis;
 
 int main(int argc, char** argv) {
-  if (argc < 2 || (argc > 2 && (argc != 4 || std::string(argv[2]) != "--work-side"))) {
-    std::fprintf(stderr, "usage: %s PAIRS.tsv [--work-side PX]\n", argv[0]);
+  VerifyParams vp;
+  bool usage = argc < 2;
+  for (int i = 2; i < argc && !usage; ++i) {
+    const std::string arg = argv[i];
+    if (arg == "--work-side" && i + 1 < argc) vp.work_side = std::stoi(argv[++i]);
+    else if (arg == "--detect-mirrored") vp.detect_mirrored_keypoints = true;
+    else usage = true;
+  }
+  if (usage) {
+    std::fprintf(stderr, "usage: %s PAIRS.tsv [--work-side PX] [--detect-mirrored]\n", argv[0]);
     return 2;
   }
-  VerifyParams vp;
-  if (argc == 4) vp.work_side = std::stoi(argv[3]);
   std::ifstream in(argv[1]);
   std::vector<std::string> paths;
   std::map<std::string, uint32_t> id;

@@ -298,6 +298,10 @@ struct ExtraLinkage {
   float max_distance = 0;  // sure threshold on this scale
   // Distance of any two items on this scale (fills DupeMember::similarity of every duplicate).
   std::function<float(uint32_t, uint32_t)> distance;
+  // true: distance may be called from several threads at once (DupesParams::threads), and the
+  // grouping computes the distances of the listed pairs ahead, in parallel, instead of one at a
+  // time when a pass first asks them (the same values: each is the callback's own answer).
+  bool distance_thread_safe = false;
 };
 
 // group_duplicates with extra pairs as further candidates: a pair within extra.max_distance is a

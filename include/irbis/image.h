@@ -97,6 +97,10 @@ float jpeg_quality(std::span<const uint8_t> bytes);
 
 // Area-averaging resize to exactly (width, height); the resampler every feature uses so that a
 // JPEG and a PNG copy of one photo give the same features.
+// A shrink on both axes is computed by irbis itself, bit for bit what cv::resize(INTER_AREA) gives.
 cv::Mat resize_area(const cv::Mat& src, int width, int height);
+// The same for several sizes of one image, in one pass over its rows (the hashes' 32x32, 9x8 and
+// 8x8): element i equals resize_area(src, sizes[i].width, sizes[i].height).
+std::vector<cv::Mat> resize_area(const cv::Mat& src, const std::vector<cv::Size>& sizes);
 
 }  // namespace irbis

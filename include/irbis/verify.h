@@ -29,6 +29,10 @@ struct VerifyParams {
   double min_agreement = 0.65;  // share of textured tiles whose aligned detail correlates
   double min_overlap = 0.15;  // overlap area / smaller image's area
   double max_scale = 5.0;     // the transform's scale must lie in [1/max_scale, max_scale]
+  // The mirrored orientation's keypoints: false = the plain keypoints mirrored and described on the
+  // mirrored image (half the cost), true = detected again on it (before 2026-12-05; changed 2 of
+  // the 1 430 labelled decisions, docs/calibration.md "Mirrored keypoints").
+  bool detect_mirrored_keypoints = false;
   // More tiles than this whose detail is found shifted (2..12 px at half the work size), each like
   // a neighbour: part of the picture moved against the rest, which no copy edit does (another frame,
   // another viewpoint). Copies on the calibration set: <= 2; docs/dupes.md.
@@ -96,10 +100,20 @@ GeometricMatch verify_geometry(const cv::Mat& a, const cv::Mat& b, const VerifyP
 // (results cached). `load` returns item i's image (RGB, any size; an empty Mat when it cannot be
 // decoded: the pair is refused with that reason) and must be safe to call from several threads.
 // All methods are thread-safe; verify_all and verify_image use OpenCV's worker threads.
+//
+// Memory: the first tier holds max_cached_images images whole (gray at the work size, ~200 KB
+// at 512 x 384, plus keypoints and descriptors, ~60 KB per orientation). An image evicted from it
+// keeps its keypoints and descriptors only (~60 KB, ~120 KB with the mirrored ones) in a second
+// tier of at most keypoint_cache_bytes (0 = none), least recently used out first: met again (a
+// later dry pass of `dupes`), it needs no new decode and ORB, and its gray is decoded again only if
+// a pair needs the pixels (a dense check, the mirrored keypoints, a pixel check). Same results
+// either way (docs/dupes.md, "What a verification costs").
 class PairVerifier {
  public:
   using Loader = std::function<cv::Mat(uint32_t)>;
-  explicit PairVerifier(Loader load, VerifyParams params = {}, size_t max_cached_images = 1024);
+  static constexpr size_t kDefaultKeypointCacheBytes = size_t(512) << 20;
+  explicit PairVerifier(Loader load, VerifyParams params = {}, size_t max_cached_images = 1024,
+                        size_t keypoint_cache_bytes = kDefaultKeypointCacheBytes);
   ~PairVerifier();
   GeometricMatch verify(uint32_t a, uint32_t b);
   // Verifies these pairs in parallel (in chunks that fit the keypoint cache) and caches the
@@ -122,6 +136,8 @@ class PairVerifier {
   // (and the mirrored keypoints the first time a pair needs them).
   struct Stats {
     size_t images = 0;  // images loaded and their keypoints computed (a re-load after eviction counts again)
+    size_t keypoint_hits = 0;  // images met again in the keypoint tier: no decode, no ORB
+    size_t gray_reloads = 0;   // of those, grays decoded again for a pair's pixels (CPU in image_cpu_seconds)
     double image_cpu_seconds = 0;
     size_t pairs = 0;   // pairs matched (verify_image's included)
     double pair_cpu_seconds = 0;
@@ -137,13 +153,21 @@ class PairVerifier {
   // match_pair of two loaded images, its failure as the reason, its CPU counted in stats().
   GeometricMatch match_counted(Features& a, Features& b);
   PixelCheck check_uncached(uint32_t a, uint32_t b);
+  // Moves an image evicted from the first tier into the keypoint tier (called with mu_ held).
+  void demote(uint32_t i, const std::shared_ptr<Features>& f);
+  static size_t keypoint_bytes(const Features& f);
   Loader load_;
   VerifyParams params_;
   size_t max_cached_;
+  size_t keypoint_budget_;
   mutable std::mutex mu_;  // guards the maps, the list, the counters, the seconds and stats_
   // Keypoints per image, least recently used evicted first (lru_ front = most recent).
   std::list<uint32_t> lru_;
   std::unordered_map<uint32_t, std::pair<std::shared_ptr<Features>, std::list<uint32_t>::iterator>> features_;
+  // The keypoint tier: evicted images' keypoints and descriptors, no gray (demote).
+  std::list<uint32_t> keypoint_lru_;
+  std::unordered_map<uint32_t, std::pair<std::shared_ptr<Features>, std::list<uint32_t>::iterator>> keypoints_;
+  size_t keypoint_bytes_ = 0;
   std::map<std::pair<uint32_t, uint32_t>, GeometricMatch> cache_;
   std::map<std::pair<uint32_t, uint32_t>, PixelCheck> checks_;
   size_t image_checks_ = 0;

@@ -5,13 +5,12 @@
 #include <algorithm>
 #include <bit>
 #include <functional>
-#include <map>
 #include <numeric>
 #include <optional>
-#include <set>
 #include <string>
 #include <tuple>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "analysis/impl/mih.h"
 #include "analysis/impl/two_hash_join.h"
@@ -174,6 +173,18 @@ class KeptAtValue {
     if (const auto f = more_.find(v); f != more_.end())
       for (uint32_t c : f->second) fn(c);
   }
+  // Takes back the last item added at v (a walk's rewind, latest first).
+  void remove_last(uint32_t v, uint32_t item) {
+    if (!more_.empty())
+      if (const auto f = more_.find(v); f != more_.end()) {
+        if (f->second.back() == item) {
+          f->second.pop_back();
+          if (f->second.empty()) more_.erase(f);
+          return;
+        }
+      }
+    if (first_[v] == item) first_[v] = kNone;
+  }
 
  private:
   static constexpr uint32_t kNone = UINT32_MAX;
@@ -261,8 +272,13 @@ struct HashSearch {
   }
 };
 
-// The grouping of docs/dupes.md ("Grouping"): best-to-keep order, each item joins the kept item it
-// matches best (sure evidence first, then band pairs confirmed by verify), or is kept itself.
+// Whether PairEvidence::cnn_stands_out can change judge_pair's verdict (its cnn_reach): only for a
+// CNN distance beyond the sure one and within the band's edge. Elsewhere the grouping does not run
+// the stand-out test (its distance look-ups were most of a pass).
+bool stand_out_decides(double cnn_distance, double cnn_sure, double cnn_band) {
+  return !(cnn_distance <= cnn_sure + 1e-7) && cnn_distance <= std::max(cnn_sure, cnn_band) + 1e-7;
+}
+
 // The accepted pair that decides (the strongest; ties: the earlier, i.e. the better keep), after
 // the pixel check of sure pairs (VerifyPolicy::check_sure_pixels): a pair whose pixels do not agree
 // becomes a pair to verify and the next accepted one is looked at. js.size() when none is left.
@@ -281,191 +297,381 @@ size_t first_sure_match(std::vector<PairJudgement>& js, std::span<DupeMember> ms
   return js.size();
 }
 
-std::vector<DupeGroup> keep_centred_groups(std::span<const DupeItem> items, const DupesParams& p,
-                                           const ExtraLinkage* extra, const HashSearch* search = nullptr) {
-  std::optional<HashSearch> own_search;
-  if (!search) search = &own_search.emplace(items, p);
-  if (p.band.verify && p.band.verify_all) {
-    // Dry passes find the pairs the decisions will ask about, so that they can be verified in
-    // parallel: a pair already verified answers with its result (from the verifier's cache), an
-    // unknown one is taken as confirmed (what most band pairs of a real collection are) and
-    // listed. The listed pairs are verified together, and the next pass sees their results.
-    // When a pass lists nothing new, it made exactly the decisions of the real pass below, so
-    // every pair that pass asks about is cached. At most kMaxDryPasses; later pairs are then
-    // verified one at a time when asked.
-    constexpr int kMaxDryPasses = 8;
-    // Pixel checks of sure pairs (band.check) are listed and run together the same way.
-    std::set<std::pair<uint32_t, uint32_t>> known, known_checks;
-    const bool batch_checks = p.band.check && p.band.check_all;
-    for (int pass = 0; pass < kMaxDryPasses; ++pass) {
-      DupesParams dry = p;
-      std::vector<std::pair<uint32_t, uint32_t>> asked, asked_checks;
-      dry.band.verify = [&](uint32_t keep, uint32_t cand) {
-        if (known.count({keep, cand})) return p.band.verify(keep, cand);
-        asked.emplace_back(keep, cand);
-        return PairCheck{true, 0};
-      };
-      dry.band.verify_all = {};
-      if (batch_checks) {
-        dry.band.check = [&](uint32_t keep, uint32_t cand) {
-          if (known_checks.count({keep, cand})) return p.band.check(keep, cand);
-          asked_checks.emplace_back(keep, cand);
-          PixelCheck agree;
-          agree.agree = true;
-          return agree;
-        };
-        dry.band.check_all = {};
-      }
-      keep_centred_groups(items, dry, extra, search);
-      if (asked.empty() && asked_checks.empty()) break;
-      if (!asked_checks.empty()) p.band.check_all(asked_checks);
-      if (!asked.empty()) p.band.verify_all(asked);
-      known.insert(asked.begin(), asked.end());
-      known_checks.insert(asked_checks.begin(), asked_checks.end());
+// Distances on the extra scale asked so far, by (a, b) as asked. The passes of one grouping ask
+// mostly the same pairs, and the callback (CNN: a 2 696-d dot product over rows spread across
+// 1 GB at 100 000 images) costs far more than a lookup. The value kept is the callback's own, so
+// every pass sees bitwise the distances it saw before.
+class DistanceMemo {
+ public:
+  explicit DistanceMemo(const std::function<float(uint32_t, uint32_t)>& fn) : fn_(fn) {}
+  static uint64_t key(uint32_t a, uint32_t b) { return (uint64_t(a) << 32) | b; }
+  float operator()(uint32_t a, uint32_t b) {
+    const uint64_t k = key(a, b);
+    const size_t i = find(k);
+    if (keys_[i] == k) return values_[i];
+    const float d = fn_(a, b);
+    keys_[i] = k, values_[i] = d, ++size_;
+    return d;
+  }
+  // Distances computed ahead (by the same callback), by key().
+  void put(uint64_t k, float d) {
+    const size_t i = find(k);
+    if (keys_[i] != k) keys_[i] = k, values_[i] = d, ++size_;
+  }
+  size_t size() const { return size_; }
+
+ private:
+  static constexpr uint64_t kEmpty = UINT64_MAX;  // no item index is UINT32_MAX (check_args)
+  size_t slot(uint64_t k) const { return size_t((k * 0x9E3779B97F4A7C15ull) >> shift_); }
+  // The slot of key k, or the empty slot where it goes (grown first so that one is left).
+  size_t find(uint64_t k) {
+    if (2 * (size_ + 1) > keys_.size()) grow();
+    size_t i = slot(k);
+    while (keys_[i] != kEmpty && keys_[i] != k) i = (i + 1) & (keys_.size() - 1);
+    return i;
+  }
+  void grow() {
+    const std::vector<uint64_t> keys = std::move(keys_);
+    const std::vector<float> values = std::move(values_);
+    const size_t cap = std::max<size_t>(4096, 2 * keys.size());
+    keys_.assign(cap, kEmpty);
+    values_.assign(cap, 0.f);
+    shift_ = 64 - std::countr_zero(cap);
+    for (size_t k = 0; k < keys.size(); ++k) {
+      if (keys[k] == kEmpty) continue;
+      size_t i = slot(keys[k]);
+      while (keys_[i] != kEmpty) i = (i + 1) & (cap - 1);
+      keys_[i] = keys[k], values_[i] = values[k];
     }
   }
-  const size_t n = items.size();
-  const bool band_on = bool(p.band.verify);
-  const bool check_pixels = band_on && p.policy.check_sure_pixels && bool(p.band.check);
-  const float extra_sure = extra ? extra->max_distance : 0.f;
-  const float extra_band = extra ? (band_on ? std::max(extra_sure, p.band.max_extra_distance) : extra_sure) : 0.f;
-  // Neighbours a little beyond the band count as rivals of a band pair (VerifyPolicy::cnn_stand_out):
-  // a pair at the band's edge stands out only if nothing else is about as close, in the band or not.
-  const float extra_reach = extra_band + (band_on ? float(std::max(0.0, stand_out_margin(1.0 - extra_band, p.policy))) : 0.f);
-  const HashCandidates& hc = search->hc;
-  const HashCandidates& dc = search->dc;
-  // Extra pairs per item (both directions), within the band.
-  std::vector<std::vector<std::pair<uint32_t, float>>> extra_of(extra ? n : 0);
-  if (extra)
-    for (const auto& e : extra->pairs)
-      if (e.i < n && e.j < n && e.i != e.j && !items[e.i].low_detail && !items[e.j].low_detail &&
-          e.distance <= extra_reach + 1e-7f) {
-        extra_of[e.i].push_back({e.j, e.distance});
-        extra_of[e.j].push_back({e.i, e.distance});
-      }
+  const std::function<float(uint32_t, uint32_t)>& fn_;
+  std::vector<uint64_t> keys_;
+  std::vector<float> values_;
+  size_t size_ = 0;
+  int shift_ = 64;
+};
 
-  const std::vector<uint32_t>& order = search->order;
-  const std::vector<uint32_t>& rank = search->rank;
+constexpr uint32_t kNotDecided = UINT32_MAX;
 
-  // Kept items so far: by content hash and by hash value (an entry of theirs at that value).
-  std::map<ContentHash, uint32_t> kept_content;
-  KeptAtValue kept_at_value(hc.value_count), kept_at_dvalue(dc.value_count);
-  std::vector<char> is_kept(n, 0);
-  constexpr uint32_t kNotDecided = UINT32_MAX;
-  std::vector<uint32_t> kept_of(n, kNotDecided);  // a duplicate's kept item, once decided
-  std::vector<DupeGroup> group_of(n);
-  std::vector<uint32_t> cand;
+// What every pass of one grouping shares, made once per group_duplicates call: the hash searches
+// and the visiting order, the extra pairs of each item, the content classes (items with the same
+// non-zero content hash), the thresholds, and the extra distances asked so far.
+struct GroupingPlan {
+  std::span<const DupeItem> items;
+  const DupesParams& p;  // thresholds and policy; the walks get their verify and check callbacks apart
+  const ExtraLinkage* extra;
+  HashSearch search;
+  bool band_on, check_pixels;
+  float extra_sure, extra_band, extra_reach;
+  std::vector<uint32_t> extra_start;  // CSR: the extra pairs of item x, both directions, within reach
+  std::vector<std::pair<uint32_t, float>> extra_nb;
+  std::vector<uint32_t> content_class;  // per item; kNotDecided = no content hash (all zero)
+  uint32_t content_classes = 0;
+  std::optional<DistanceMemo> distance;  // extra->distance, memoized; empty without one
 
-  for (const uint32_t x : order) {
-    const DupeItem& it = items[x];
-    cand.clear();
-    const bool has_content = !is_zero(it.content);
-    if (has_content) {
-      const auto f = kept_content.find(it.content);
-      if (f != kept_content.end()) cand.push_back(f->second);
+  GroupingPlan(std::span<const DupeItem> items_, const DupesParams& p_, const ExtraLinkage* extra_)
+      : items(items_), p(p_), extra(extra_), search(items_, p_) {
+    const size_t n = items.size();
+    band_on = bool(p.band.verify);
+    check_pixels = band_on && p.policy.check_sure_pixels && bool(p.band.check);
+    extra_sure = extra ? extra->max_distance : 0.f;
+    extra_band = extra ? (band_on ? std::max(extra_sure, p.band.max_extra_distance) : extra_sure) : 0.f;
+    // Neighbours a little beyond the band count as rivals of a band pair (VerifyPolicy::cnn_stand_out):
+    // a pair at the band's edge stands out only if nothing else is about as close, in the band or not.
+    extra_reach = extra_band + (band_on ? float(std::max(0.0, stand_out_margin(1.0 - extra_band, p.policy))) : 0.f);
+    if (extra) {
+      const auto within = [&](const ExtraLinkage::Pair& e) {
+        return e.i < n && e.j < n && e.i != e.j && !items[e.i].low_detail && !items[e.j].low_detail &&
+               e.distance <= extra_reach + 1e-7f;
+      };
+      extra_start.assign(n + 1, 0);
+      for (const auto& e : extra->pairs)
+        if (within(e)) ++extra_start[e.i + 1], ++extra_start[e.j + 1];
+      for (size_t x = 0; x < n; ++x) extra_start[x + 1] += extra_start[x];
+      extra_nb.resize(extra_start[n]);
+      std::vector<uint32_t> fill(extra_start.begin(), extra_start.end() - 1);
+      for (const auto& e : extra->pairs)  // in the pairs' order, as each item's list always was
+        if (within(e)) extra_nb[fill[e.i]++] = {e.j, e.distance}, extra_nb[fill[e.j]++] = {e.i, e.distance};
+      if (extra->distance) distance.emplace(extra->distance);
+      if (extra->distance && extra->distance_thread_safe) prefetch_distances();
     }
-    const auto add_cand = [&](uint32_t c) { cand.push_back(c); };
-    for (const auto& [c_, kept] : {std::pair{&hc, &kept_at_value}, std::pair{&dc, &kept_at_dvalue}})
-      for (uint32_t v : c_->values_of(x)) {
-        kept->each(v, add_cand);
-        for (uint32_t k = c_->nb_start[v]; k < c_->nb_start[v + 1]; ++k) kept->each(c_->nb[k], add_cand);
-      }
-    // CNN candidates: a kept neighbour, and the kept item of a neighbour that is already a
-    // duplicate. The second matters when a photo has many copies: they crowd the k nearest
-    // neighbours of a crop of it, and the photo itself falls out of that list (on the
-    // Copydays-style set, half of the lost 50 % crops). Only the candidate comes through the
-    // neighbour: the evidence is measured against the kept item itself (extra->distance), so this
-    // cannot chain.
-    if (extra)
-      for (const auto& [y, d] : extra_of[x]) {
-        if (is_kept[y]) cand.push_back(y);
-        else if (kept_of[y] != kNotDecided && extra->distance) cand.push_back(kept_of[y]);
-      }
-    std::sort(cand.begin(), cand.end(), [&](uint32_t a, uint32_t b) { return rank[a] < rank[b]; });
-    cand.erase(std::unique(cand.begin(), cand.end()), cand.end());
+    content_class.assign(n, kNotDecided);
+    std::vector<uint32_t> with_content;
+    for (size_t x = 0; x < n; ++x)
+      if (!is_zero(items[x].content)) with_content.push_back(uint32_t(x));
+    std::sort(with_content.begin(), with_content.end(),
+              [&](uint32_t a, uint32_t b) { return items[a].content < items[b].content; });
+    for (size_t k = 0; k < with_content.size(); ++k) {
+      if (k > 0 && items[with_content[k]].content != items[with_content[k - 1]].content) ++content_classes;
+      content_class[with_content[k]] = content_classes;
+    }
+    if (!with_content.empty()) ++content_classes;
+  }
+  // The distance of each listed pair from the item visited later to the one visited first: what
+  // a pass asks of every kept CNN neighbour (most of its look-ups), computed on all threads
+  // before the first pass instead of one at a time in it.
+  void prefetch_distances() {
+    const size_t n = items.size();
+    const std::vector<uint32_t>& rank = search.rank;
+    const auto ahead = impl::parallel_blocks<std::pair<uint64_t, float>>(
+        n, 256, impl::resolve_threads(p.threads), [&](size_t lo, size_t hi, std::vector<std::pair<uint64_t, float>>& out) {
+          std::vector<uint32_t> first;  // x's neighbours visited before it, each once (a pair may be listed twice)
+          for (size_t x = lo; x < hi; ++x) {
+            first.clear();
+            for (const auto& [c, d] : extra_of(uint32_t(x)))
+              if (rank[c] < rank[x]) first.push_back(c);
+            std::sort(first.begin(), first.end());
+            first.erase(std::unique(first.begin(), first.end()), first.end());
+            for (uint32_t c : first) out.push_back({DistanceMemo::key(uint32_t(x), c), extra->distance(uint32_t(x), c)});
+          }
+        });
+    for (const auto& [k, d] : ahead) distance->put(k, d);
+  }
+  std::span<const std::pair<uint32_t, float>> extra_of(uint32_t x) const {
+    if (!extra) return {};
+    return {extra_nb.data() + extra_start[x], extra_nb.data() + extra_start[x + 1]};
+  }
+};
 
-    // Does the pair (x, kept c) at CNN distance d stand out from x's neighbourhood
-    // (VerifyPolicy::cnn_stand_out, stand_out_margin)? A rival is a CNN neighbour y of x at least
-    // about as close as c that belongs elsewhere: not in c's group (kept itself, a duplicate of
-    // another kept item, or, with cnn_unvisited_rivals, not visited yet and below the band with c,
-    // so no copy of c by its CNN similarity), and closer to x than to c (a sibling copy of c,
-    // another frame or the stereo partner of c is nearer c and is no rival).
-    const auto stands_out = [&](uint32_t x_, uint32_t c, double d) {
-      const double margin = stand_out_margin(1.0 - d, p.policy);
-      if (margin < 0) return true;
-      for (const auto& [y, dy] : extra_of[x_]) {
-        if (y == c || double(dy) > d + margin + 1e-7) continue;
-        const bool visited = is_kept[y] || kept_of[y] != kNotDecided;
-        if (visited ? !is_kept[y] && kept_of[y] == c : !p.policy.cnn_unvisited_rivals) continue;
-        const float dyc = extra->distance ? extra->distance(y, c) : 1e30f;
-        // Not visited yet: a rival only if its CNN similarity cannot make it one of c's copies.
-        if (!visited && dyc <= extra_band + 1e-7f) continue;
-        if (dyc > dy) return false;
+using VerifyFn = std::function<PairCheck(uint32_t keep, uint32_t candidate)>;
+using CheckFn = std::function<PixelCheck(uint32_t keep, uint32_t candidate)>;
+
+// One walk of the grouping along the visiting order (docs/dupes.md, "Grouping": each item joins
+// the kept item it matches best, sure evidence first, then band pairs confirmed by verify, or is
+// kept itself), resumable: run() decides the items from next() to the end, rewind(pos) takes back
+// the decisions of the items at positions >= pos, so that a later pass goes on from there with the
+// state an earlier pass left.
+class GroupingWalk {
+ public:
+  explicit GroupingWalk(GroupingPlan& plan)
+      : plan_(plan), n_(plan.items.size()), kept_content_(plan.content_classes, kNotDecided),
+        kept_at_value_(plan.search.hc.value_count), kept_at_dvalue_(plan.search.dc.value_count),
+        is_kept_(n_, 0), kept_of_(n_, kNotDecided), member_at_(n_, 0), group_of_(n_),
+        record_keep_(n_, kNotDecided), record_(n_), item_mark_(n_, 0), class_mark_(plan.content_classes, 0),
+        value_mark_(plan.search.hc.value_count, 0), dvalue_mark_(plan.search.dc.value_count, 0) {}
+
+  size_t next() const { return next_; }
+
+  // Decides the items from next() on. An item decided by an earlier run whose inputs did not
+  // change takes its recorded decision again (replay): what decide reads of the state is the
+  // kept items at its hash values and their neighbour values, the kept item of its content class,
+  // and its CNN neighbours' decisions; when a decided item's decision differs from its record,
+  // those who read it are marked. An item redecide() names (its answer was only taken) decides again.
+  void run(const VerifyFn& verify, const CheckFn& check) {
+    ++epoch_;
+    for (; next_ < n_; ++next_) {
+      const uint32_t x = plan_.search.order[next_];
+      const uint32_t recorded = record_keep_[x];
+      if (recorded != kNotDecided && !dirty(x)) {
+        apply(x, recorded, record_[x]);
+        continue;
       }
-      return true;
-    };
-    // Evidence against each kept candidate, judged by the rule match uses too (judge_pair): the
-    // strongest accepted match wins (ties: better keep); without one, the pairs to verify in
-    // verification_order until one is confirmed.
-    std::vector<DupeMember> ms;
-    std::vector<PairJudgement> js;
-    std::vector<uint32_t> keeps;
-    for (uint32_t c : cand) {
-      const DupeItem& k = items[c];
-      DupeMember m;
-      m.index = x;
-      PairEvidence ev;
-      ev.exact = has_content && k.content == it.content;
-      HashMatch identity = HashMatch::none;
-      ev.hash = judge_hash_pair(it, k, p, band_on, m, ev.hash_strength, &identity);
-      ev.hash_variant_only = ev.hash == HashMatch::sure && identity != HashMatch::sure;
-      if (extra) {
-        double ed = 1e30;
-        for (const auto& [y, d] : extra_of[x])
-          if (y == c) ed = std::min(ed, double(d));
-        if (extra->distance) ed = std::min(ed, double(extra->distance(x, c)));
-        if (ed < 1e29) m.similarity = 1.0 - ed, ev.cnn_distance = ed;
-        if (ed < 1e29 && band_on) ev.cnn_stands_out = stands_out(x, c, ed);
-      }
-      // Low-detail items match by content only (their hash is noise), on every scale.
-      ev.detailed = !(it.low_detail || k.low_detail);
-      const PairJudgement j = judge_pair(ev, p, extra ? double(extra_sure) : -1.0, extra ? double(extra_band) : -1.0, band_on);
-      if (j.action == PairAction::none) continue;
-      m.kind = j.kind;
-      if (m.kind == DupeKind::exact) m.distance = 0;
-      ms.push_back(m), js.push_back(j), keeps.push_back(c);
+      decide(x, verify, check);
+      if (recorded != kNotDecided && record_keep_[x] != recorded) changed(x);
     }
-    const DupeMember* chosen_m = nullptr;
-    uint32_t chosen_keep = 0;
-    const size_t best_accept = first_sure_match(js, ms, [&](size_t e) { return p.band.check(keeps[e], x); }, check_pixels);
-    if (best_accept < js.size()) {
-      chosen_m = &ms[best_accept], chosen_keep = keeps[best_accept];
-    } else {
-      for (size_t e : verification_order(js, p.policy)) {
-        const PairCheck check = p.band.verify(keeps[e], x);
-        if (!check.same) continue;
-        ms[e].inliers = check.inliers;
-        chosen_m = &ms[e], chosen_keep = keeps[e];
-        break;
+  }
+  // x decides again in the next run (its decision rested on an answer that was only taken).
+  void redecide(uint32_t x) { item_mark_[x] = epoch_ + 1; }
+
+  void rewind(size_t pos) {
+    const HashSearch& s = plan_.search;
+    for (; next_ > pos; --next_) {
+      const uint32_t x = s.order[next_ - 1];
+      if (kept_of_[x] != kNotDecided) {  // the last duplicate its kept item got
+        group_of_[kept_of_[x]].duplicates.pop_back();
+        kept_of_[x] = kNotDecided;
+        continue;
       }
+      is_kept_[x] = 0;
+      group_of_[x].keep = 0;
+      const uint32_t cls = plan_.content_class[x];
+      if (cls != kNotDecided && kept_content_[cls] == x) kept_content_[cls] = kNotDecided;
+      for (uint32_t v : s.hc.values_of(x)) kept_at_value_.remove_last(v, x);
+      for (uint32_t v : s.dc.values_of(x)) kept_at_dvalue_.remove_last(v, x);
     }
-    if (chosen_m) {
-      group_of[chosen_keep].duplicates.push_back(*chosen_m);
-      kept_of[x] = chosen_keep;
-      continue;
+  }
+
+  // The evidence of a duplicate's pair with its kept item: the inliers of its verification.
+  void set_inliers(uint32_t x, int inliers) {
+    if (kept_of_[x] == kNotDecided) return;
+    group_of_[kept_of_[x]].duplicates[member_at_[x]].inliers = inliers;
+    record_[x].inliers = inliers;
+  }
+  uint32_t kept_of(uint32_t x) const { return kept_of_[x]; }
+
+  std::vector<DupeGroup> groups() &&;
+
+ private:
+  void decide(uint32_t x, const VerifyFn& verify, const CheckFn& check);
+  // x's decision into the state and its record: a duplicate of `keep` with evidence m, or kept (keep == x).
+  void apply(uint32_t x, uint32_t keep, const DupeMember& m) {
+    record_keep_[x] = keep;
+    if (keep != x) {
+      record_[x] = m;
+      member_at_[x] = uint32_t(group_of_[keep].duplicates.size());
+      group_of_[keep].duplicates.push_back(m);
+      kept_of_[x] = keep;
+      return;
     }
     // Kept: later items are compared with it.
-    is_kept[x] = 1;
-    group_of[x].keep = x;
-    if (has_content) kept_content.emplace(it.content, x);
-    for (uint32_t v : hc.values_of(x)) kept_at_value.add(v, x);
-    for (uint32_t v : dc.values_of(x)) kept_at_dvalue.add(v, x);
+    is_kept_[x] = 1;
+    group_of_[x].keep = x;
+    const uint32_t cls = plan_.content_class[x];
+    if (cls != kNotDecided && kept_content_[cls] == kNotDecided) kept_content_[cls] = x;
+    for (uint32_t v : plan_.search.hc.values_of(x)) kept_at_value_.add(v, x);
+    for (uint32_t v : plan_.search.dc.values_of(x)) kept_at_dvalue_.add(v, x);
+  }
+  bool dirty(uint32_t x) const {
+    if (item_mark_[x] == epoch_) return true;
+    const uint32_t cls = plan_.content_class[x];
+    if (cls != kNotDecided && class_mark_[cls] == epoch_) return true;
+    for (const auto& [c_, mark] : {std::pair{&plan_.search.hc, &value_mark_}, std::pair{&plan_.search.dc, &dvalue_mark_}})
+      for (uint32_t v : c_->values_of(x)) {
+        if ((*mark)[v] == epoch_) return true;
+        for (uint32_t k = c_->nb_start[v]; k < c_->nb_start[v + 1]; ++k)
+          if ((*mark)[c_->nb[k]] == epoch_) return true;
+      }
+    return false;
+  }
+  // x's decision differs from its record: marks whoever reads it (see run).
+  void changed(uint32_t x) {
+    for (const auto& [y, d] : plan_.extra_of(x)) item_mark_[y] = epoch_;
+    if (const uint32_t cls = plan_.content_class[x]; cls != kNotDecided) class_mark_[cls] = epoch_;
+    for (uint32_t v : plan_.search.hc.values_of(x)) value_mark_[v] = epoch_;
+    for (uint32_t v : plan_.search.dc.values_of(x)) dvalue_mark_[v] = epoch_;
   }
 
+  GroupingPlan& plan_;
+  size_t n_;
+  size_t next_ = 0;
+  // Kept items so far: the first of each content class, and at each hash value (an entry of theirs
+  // at that value).
+  std::vector<uint32_t> kept_content_;
+  KeptAtValue kept_at_value_, kept_at_dvalue_;
+  std::vector<char> is_kept_;
+  std::vector<uint32_t> kept_of_;   // a duplicate's kept item, once decided
+  std::vector<uint32_t> member_at_; // a duplicate's place in its kept item's duplicates
+  std::vector<DupeGroup> group_of_;
+  // The last decision of each item (kept item, itself when kept; kNotDecided before its first)
+  // and its evidence, kept across rewinds; marks of the run (epoch_) that changed what items read.
+  std::vector<uint32_t> record_keep_;
+  std::vector<DupeMember> record_;
+  uint32_t epoch_ = 0;
+  std::vector<uint32_t> item_mark_, class_mark_, value_mark_, dvalue_mark_;
+  // Per item scratch, reused.
+  std::vector<uint32_t> cand_;
+  std::vector<DupeMember> ms_;
+  std::vector<PairJudgement> js_;
+  std::vector<uint32_t> keeps_;
+};
+
+void GroupingWalk::decide(uint32_t x, const VerifyFn& verify, const CheckFn& check) {
+  const GroupingPlan& g = plan_;
+  const DupesParams& p = g.p;
+  const DupeItem& it = g.items[x];
+  const ExtraLinkage* extra = g.extra;
+  const HashCandidates& hc = g.search.hc;
+  const HashCandidates& dc = g.search.dc;
+  const std::vector<uint32_t>& rank = g.search.rank;
+  std::vector<uint32_t>& cand = cand_;
+  cand.clear();
+  const bool has_content = g.content_class[x] != kNotDecided;
+  if (has_content && kept_content_[g.content_class[x]] != kNotDecided) cand.push_back(kept_content_[g.content_class[x]]);
+  const auto add_cand = [&](uint32_t c) { cand.push_back(c); };
+  for (const auto& [c_, kept] : {std::pair{&hc, &kept_at_value_}, std::pair{&dc, &kept_at_dvalue_}})
+    for (uint32_t v : c_->values_of(x)) {
+      kept->each(v, add_cand);
+      for (uint32_t k = c_->nb_start[v]; k < c_->nb_start[v + 1]; ++k) kept->each(c_->nb[k], add_cand);
+    }
+  // CNN candidates: a kept neighbour, and the kept item of a neighbour that is already a
+  // duplicate. The second matters when a photo has many copies: they crowd the k nearest
+  // neighbours of a crop of it, and the photo itself falls out of that list (on the
+  // Copydays-style set, half of the lost 50 % crops). Only the candidate comes through the
+  // neighbour: the evidence is measured against the kept item itself (extra->distance), so this
+  // cannot chain.
+  const auto neighbours = g.extra_of(x);
+  for (const auto& [y, d] : neighbours) {
+    if (is_kept_[y]) cand.push_back(y);
+    else if (kept_of_[y] != kNotDecided && g.distance) cand.push_back(kept_of_[y]);
+  }
+  std::sort(cand.begin(), cand.end(), [&](uint32_t a, uint32_t b) { return rank[a] < rank[b]; });
+  cand.erase(std::unique(cand.begin(), cand.end()), cand.end());
+
+  // Does the pair (x, kept c) at CNN distance d stand out from x's neighbourhood
+  // (VerifyPolicy::cnn_stand_out, stand_out_margin)? A rival is a CNN neighbour y of x at least
+  // about as close as c that belongs elsewhere: not in c's group (kept itself, a duplicate of
+  // another kept item, or, with cnn_unvisited_rivals, not visited yet and below the band with c,
+  // so no copy of c by its CNN similarity), and closer to x than to c (a sibling copy of c,
+  // another frame or the stereo partner of c is nearer c and is no rival).
+  const auto stands_out = [&](uint32_t c, double d) {
+    const double margin = stand_out_margin(1.0 - d, p.policy);
+    if (margin < 0) return true;
+    for (const auto& [y, dy] : neighbours) {
+      if (y == c || double(dy) > d + margin + 1e-7) continue;
+      const bool visited = is_kept_[y] || kept_of_[y] != kNotDecided;
+      if (visited ? !is_kept_[y] && kept_of_[y] == c : !p.policy.cnn_unvisited_rivals) continue;
+      const float dyc = g.distance ? (*plan_.distance)(y, c) : 1e30f;
+      // Not visited yet: a rival only if its CNN similarity cannot make it one of c's copies.
+      if (!visited && dyc <= g.extra_band + 1e-7f) continue;
+      if (dyc > dy) return false;
+    }
+    return true;
+  };
+  const double cnn_sure = extra ? double(g.extra_sure) : -1.0, cnn_band = extra ? double(g.extra_band) : -1.0;
+  // Evidence against each kept candidate, judged by the rule match uses too (judge_pair): the
+  // strongest accepted match wins (ties: better keep); without one, the pairs to verify in
+  // verification_order until one is confirmed.
+  ms_.clear(), js_.clear(), keeps_.clear();
+  for (uint32_t c : cand) {
+    const DupeItem& k = g.items[c];
+    DupeMember m;
+    m.index = x;
+    PairEvidence ev;
+    ev.exact = has_content && k.content == it.content;
+    HashMatch identity = HashMatch::none;
+    ev.hash = judge_hash_pair(it, k, p, g.band_on, m, ev.hash_strength, &identity);
+    ev.hash_variant_only = ev.hash == HashMatch::sure && identity != HashMatch::sure;
+    if (extra) {
+      double ed = 1e30;
+      for (const auto& [y, d] : neighbours)
+        if (y == c) ed = std::min(ed, double(d));
+      if (g.distance) ed = std::min(ed, double((*plan_.distance)(x, c)));
+      if (ed < 1e29) m.similarity = 1.0 - ed, ev.cnn_distance = ed;
+      // Only where it can change judge_pair's verdict (the rest of the band's reach).
+      if (ed < 1e29 && g.band_on && stand_out_decides(ed, cnn_sure, cnn_band)) ev.cnn_stands_out = stands_out(c, ed);
+    }
+    // Low-detail items match by content only (their hash is noise), on every scale.
+    ev.detailed = !(it.low_detail || k.low_detail);
+    const PairJudgement j = judge_pair(ev, p, cnn_sure, cnn_band, g.band_on);
+    if (j.action == PairAction::none) continue;
+    m.kind = j.kind;
+    if (m.kind == DupeKind::exact) m.distance = 0;
+    ms_.push_back(m), js_.push_back(j), keeps_.push_back(c);
+  }
+  const DupeMember* chosen_m = nullptr;
+  uint32_t chosen_keep = 0;
+  const size_t best_accept = first_sure_match(js_, ms_, [&](size_t e) { return check(keeps_[e], x); }, g.check_pixels);
+  if (best_accept < js_.size()) {
+    chosen_m = &ms_[best_accept], chosen_keep = keeps_[best_accept];
+  } else {
+    for (size_t e : verification_order(js_, p.policy)) {
+      const PairCheck c = verify(keeps_[e], x);
+      if (!c.same) continue;
+      ms_[e].inliers = c.inliers;
+      chosen_m = &ms_[e], chosen_keep = keeps_[e];
+      break;
+    }
+  }
+  if (chosen_m) apply(x, chosen_keep, *chosen_m);
+  else apply(x, x, DupeMember{});
+}
+
+std::vector<DupeGroup> GroupingWalk::groups() && {
+  const std::span<const DupeItem> items = plan_.items;
   std::vector<DupeGroup> groups;
-  for (size_t i = 0; i < n; ++i) {
-    if (!is_kept[i] || group_of[i].duplicates.empty()) continue;
-    DupeGroup g = std::move(group_of[i]);
+  for (size_t i = 0; i < n_; ++i) {
+    if (!is_kept_[i] || group_of_[i].duplicates.empty()) continue;
+    DupeGroup g = std::move(group_of_[i]);
     // The rule that beat the closest contender; byte copies of the kept file (which one of them is
     // kept says nothing) count only when the group has nothing else.
     const bool only_copies = std::all_of(g.duplicates.begin(), g.duplicates.end(),
@@ -485,6 +691,72 @@ std::vector<DupeGroup> keep_centred_groups(std::span<const DupeItem> items, cons
   return groups;
 }
 
+std::vector<DupeGroup> keep_centred_groups(std::span<const DupeItem> items, const DupesParams& p,
+                                           const ExtraLinkage* extra) {
+  GroupingPlan plan(items, p, extra);
+  GroupingWalk walk(plan);
+  if (p.band.verify && p.band.verify_all) {
+    // Dry passes find the pairs the decisions will ask about, so that they can be verified in
+    // parallel: a pair already verified answers with its result (from the verifier's cache), an
+    // unknown one is taken as confirmed (what most band pairs of a real collection are) and
+    // listed. The listed pairs are verified together, and the next pass sees their results.
+    // When a pass lists nothing new, it made exactly the decisions of the real pass, so every
+    // pair that pass asks about is cached. At most kMaxDryPasses; later pairs are then verified
+    // one at a time when asked. A pass decides each item at most once: the decisions before the
+    // first listed pair whose answer is not the one taken are those the next pass would make
+    // (the same state, the same answers), so the next pass goes on from that item (rewind), and
+    // the inliers of the confirmed pairs before it are filled in (docs/dupes.md, "Dry passes").
+    constexpr int kMaxDryPasses = 8;
+    // Pixel checks of sure pairs (band.check) are listed and run together the same way.
+    const bool batch_checks = p.band.check && p.band.check_all;
+    const auto key = [](uint32_t a, uint32_t b) { return (uint64_t(a) << 32) | b; };
+    std::unordered_set<uint64_t> known, known_checks;
+    struct Asked {
+      uint32_t keep, cand;
+      bool check;  // a pixel check (else a verification)
+    };
+    std::vector<Asked> asked;  // in the order the walk asked them: at most one per item
+    const VerifyFn dry_verify = [&](uint32_t keep, uint32_t cand) {
+      if (known.count(key(keep, cand))) return p.band.verify(keep, cand);
+      asked.push_back({keep, cand, false});
+      return PairCheck{true, 0};
+    };
+    CheckFn dry_check = p.band.check;
+    if (batch_checks)
+      dry_check = [&](uint32_t keep, uint32_t cand) {
+        if (known_checks.count(key(keep, cand))) return p.band.check(keep, cand);
+        asked.push_back({keep, cand, true});
+        PixelCheck agree;
+        agree.agree = true;
+        return agree;
+      };
+    for (int pass = 0; pass < kMaxDryPasses; ++pass) {
+      asked.clear();
+      walk.run(dry_verify, dry_check);
+      if (asked.empty()) break;
+      std::vector<std::pair<uint32_t, uint32_t>> verifies, checks;
+      for (const Asked& a : asked) (a.check ? checks : verifies).emplace_back(a.keep, a.cand);
+      if (!checks.empty()) p.band.check_all(checks);
+      if (!verifies.empty()) p.band.verify_all(verifies);
+      for (const Asked& a : asked) (a.check ? known_checks : known).insert(key(a.keep, a.cand));
+      size_t resume = items.size();
+      for (const Asked& a : asked) {
+        if (a.check) {
+          if (stays_sure(p.band.check(a.keep, a.cand))) continue;
+        } else if (const PairCheck c = p.band.verify(a.keep, a.cand); c.same) {
+          walk.set_inliers(a.cand, c.inliers);
+          continue;
+        }
+        resume = plan.search.rank[a.cand];
+        break;
+      }
+      walk.rewind(resume);
+      for (const Asked& a : asked) walk.redecide(a.cand);
+    }
+  }
+  walk.run(p.band.verify, p.band.check);
+  return std::move(walk).groups();
+}
 }  // namespace
 
 HashMatch judge_hash_pair(const DupeItem& a, const DupeItem& b, const DupesParams& p, bool band_on, DupeMember& m,

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <chrono>
 #include <cmath>
 #include <cstring>
@@ -19,12 +20,14 @@
 
 #include "irbis/errors.h"
 #include "irbis/image.h"
+#include "analysis/impl/dense_check.h"
 #include "analysis/impl/hamming_knn.h"
 
 namespace irbis {
 
 struct PairVerifier::Features {
-  cv::Mat gray;  // work size, CV_8U
+  cv::Mat gray;  // work size, CV_8U (empty in a keypoint-only copy until reload_gray ran)
+  cv::Size work_size;  // gray's size, also known while gray is not loaded
   // Which image of a pair is matched against the other (match_pair): the one decoded with fewer
   // pixels (the crop, the copy), then the smaller key of the work-size pixels.
   int64_t source_pixels = 0;
@@ -35,6 +38,13 @@ struct PairVerifier::Features {
   std::once_flag gray_once;    // gray or error (PairVerifier's cache fills them once)
   std::once_flag plain_once;   // kp[0], desc[0]
   std::once_flag mirror_once;  // kp[1], desc[1]: only when a pair needs the mirrored orientation
+  // Set when plain_once / mirror_once finished (what a keypoint-only copy may take).
+  std::atomic<bool> plain_ready{false}, mirror_ready{false};
+  // A keypoint-only copy (PairVerifier's second tier: an image evicted from the first, its gray
+  // dropped) decodes its gray again through this, once, when a pair needs the pixels: the dense
+  // check, the mirrored keypoints if they were not computed yet, a pixel check. Empty otherwise.
+  std::function<cv::Mat()> reload_gray;
+  std::once_flag reload_once;
 };
 
 namespace {
@@ -73,6 +83,12 @@ uint64_t pixels_key(const cv::Mat& gray) {
   return h;
 }
 
+// The gray image of a keypoint-only copy, decoded again (the same pixels: decoding is
+// deterministic); nothing for a full entry.
+void ensure_gray(PairVerifier::Features& f) {
+  if (f.reload_gray) std::call_once(f.reload_once, [&] { f.gray = f.reload_gray(); });
+}
+
 void detect_plain(PairVerifier::Features& f, const VerifyParams& p) {
   f.order_key = pixels_key(f.gray);
   cv::ORB::create(p.max_keypoints)->detectAndCompute(f.gray, cv::noArray(), f.kp[0], f.desc[0]);
@@ -87,124 +103,34 @@ double thread_cpu_seconds() {
 
 // The mirrored image's keypoints, in the plain image's coordinates. Computed on first use: a pair
 // whose plain orientation is confirmed, or an image only ever compared as the first of a pair,
-// never needs them (about a third of the keypoint cost).
+// never needs them. By default the plain keypoints, mirrored, are described on the mirrored image:
+// FAST and the Harris score are symmetric under a flip and ORB's orientation (the intensity
+// centroid) becomes 180 - angle, so only the descriptors (rBRIEF's pattern is not symmetric) need
+// computing — about half the cost of detecting them again (docs/dupes.md, "What a verification costs").
 void detect_mirrored(PairVerifier::Features& f, const VerifyParams& p) {
   std::call_once(f.mirror_once, [&] {
+    ensure_gray(f);
     if (f.gray.empty()) return;
     cv::Mat mirrored;
     cv::flip(f.gray, mirrored, 1);
-    cv::ORB::create(p.max_keypoints)->detectAndCompute(mirrored, cv::noArray(), f.kp[1], f.desc[1]);
+    const auto orb = cv::ORB::create(p.max_keypoints);
+    if (p.detect_mirrored_keypoints) {
+      orb->detectAndCompute(mirrored, cv::noArray(), f.kp[1], f.desc[1]);
+    } else {
+      f.kp[1] = f.kp[0];
+      for (auto& k : f.kp[1]) {
+        k.pt.x = float(f.gray.cols - 1) - k.pt.x;
+        k.angle = 180.f - k.angle;
+        if (k.angle < 0) k.angle += 360.f;
+      }
+      if (!f.kp[1].empty()) orb->compute(mirrored, f.kp[1], f.desc[1]);  // may drop keypoints at the border
+    }
     for (auto& k : f.kp[1]) k.pt.x = float(f.gray.cols - 1) - k.pt.x;
+    f.mirror_ready.store(true, std::memory_order_release);
   });
 }
 
-// Detail image for the dense check: difference of Gaussians at half the work size, so that
-// re-encoding noise and brightness changes drop out and misaligned structure does not.
-cv::Mat detail(const cv::Mat& gray) {
-  cv::Mat half, f, a, b;
-  cv::resize(gray, half, cv::Size(std::max(1, gray.cols / 2), std::max(1, gray.rows / 2)), 0, 0, cv::INTER_AREA);
-  half.convertTo(f, CV_32F);
-  cv::GaussianBlur(f, a, cv::Size(0, 0), 1.0);
-  cv::GaussianBlur(f, b, cv::Size(0, 0), 3.0);
-  return a - b;
-}
-
-struct DenseCheck {
-  double agreement = 0;  // share of textured tiles whose aligned detail correlates
-  double overlap = 0;    // overlap / smaller image's area
-  int moved_tiles = 0;   // disagreeing tiles whose detail is found shifted, like a neighbour's
-  int changed_tiles = 0; // textured tiles whose aligned detail does not correlate
-  int b_stronger = 0;    // of those, the tiles where B's detail is the stronger
-};
-
-// A tile of A whose detail disagrees with B at the aligned place: is it found at a small shift in
-// B (part of the picture moved), or nowhere near (new content, e.g. an overlay)?
-struct ShiftedTile {
-  int tx, ty;      // tile grid position
-  float dx, dy;    // where its detail is found in warped B, half-size pixels
-};
-
-// Tiles that moved together: each has an 8-neighbour on the tile grid shifted by nearly the same
-// vector. A subject or a camera moving between two shots moves whole regions; a copy's stray
-// matches (repeated letters of a caption, periodic texture under a logo) are isolated.
-int coherent_shifts(const std::vector<ShiftedTile>& s) {
-  constexpr float kSameShift = 1.5f;  // half-size pixels
-  int n = 0;
-  for (size_t i = 0; i < s.size(); ++i)
-    for (size_t j = 0; j < s.size(); ++j)
-      if (i != j && std::abs(s[i].tx - s[j].tx) <= 1 && std::abs(s[i].ty - s[j].ty) <= 1 &&
-          std::hypot(s[i].dx - s[j].dx, s[i].dy - s[j].dy) <= kSameShift) {
-        ++n;
-        break;
-      }
-  return n;
-}
-
-// Warps detail(b) into a's frame by the a->b transform m and compares it with detail(a) tile by
-// tile (16x16 at half the work size): the share of textured tiles whose detail correlates
-// (>= 0.5), and the overlap fraction of the smaller image. Tiles, not one global correlation, so
-// that a caption or a logo (a few tiles of new detail) does not refuse a copy, while a second
-// viewpoint (detail misaligned all over) does. A disagreeing tile is then searched for within
-// +-kShiftRadius in warped B (normalized cross-correlation): found (>= 0.8, and >= 0.1 above any
-// other shift) at a shift of >= 2 px, its content moved; `moved_tiles` counts those that moved like a neighbour (docs/dupes.md).
-DenseCheck dense_check(const cv::Mat& ga, const cv::Mat& gb, const cv::Mat& m) {
-  DenseCheck out;
-  cv::Mat mh = m.clone();  // half size: scale the translation
-  mh.at<double>(0, 2) /= 2;
-  mh.at<double>(1, 2) /= 2;
-  const cv::Mat da = detail(ga), db = detail(gb);
-  cv::Mat warped, mask;
-  cv::warpAffine(db, warped, mh, da.size(), cv::INTER_LINEAR | cv::WARP_INVERSE_MAP, cv::BORDER_CONSTANT, 0);
-  cv::Mat ones(db.size(), CV_8U, cv::Scalar(255));
-  cv::warpAffine(ones, mask, mh, da.size(), cv::INTER_NEAREST | cv::WARP_INVERSE_MAP, cv::BORDER_CONSTANT, 0);
-  cv::erode(mask, mask, cv::Mat(), cv::Point(-1, -1), 4);  // the DoG is wrong near the borders
-  out.overlap = double(cv::countNonZero(mask)) / double(std::min(da.total(), db.total()));
-  constexpr int kTile = 16;
-  constexpr double kMinStd = 2.0;     // gray levels of detail: below, the tile is flat in one of them
-  constexpr int kShiftRadius = 12;    // half-size pixels searched around a disagreeing tile
-  constexpr double kFound = 0.8;      // correlation at which a shifted tile counts as found
-  constexpr double kMinShift = 2.0;   // half-size pixels: below, a fit error rather than a motion
-  constexpr double kUnique = 0.1;     // the best shift must beat any other (2+ px away) by this
-  const cv::Rect image(0, 0, da.cols, da.rows);
-  std::vector<ShiftedTile> shifted;
-  int textured = 0, agree = 0;
-  for (int y = 0; y + kTile <= da.rows; y += kTile)
-    for (int x = 0; x + kTile <= da.cols; x += kTile) {
-      const cv::Rect r(x, y, kTile, kTile);
-      if (cv::countNonZero(mask(r)) < kTile * kTile * 9 / 10) continue;
-      cv::Scalar ma, sa, mb, sb;
-      cv::meanStdDev(da(r), ma, sa, mask(r));
-      cv::meanStdDev(warped(r), mb, sb, mask(r));
-      if (sa[0] < kMinStd || sb[0] < kMinStd) continue;
-      cv::Mat prod;
-      cv::multiply(da(r) - ma[0], warped(r) - mb[0], prod);
-      ++textured;
-      if (cv::mean(prod, mask(r))[0] / (sa[0] * sb[0]) >= 0.5) {
-        ++agree;
-        continue;
-      }
-      ++out.changed_tiles;
-      out.b_stronger += sb[0] > sa[0];
-      const cv::Rect win = cv::Rect(x - kShiftRadius, y - kShiftRadius, kTile + 2 * kShiftRadius,
-                                    kTile + 2 * kShiftRadius) & image;
-      cv::Mat ncc;
-      cv::matchTemplate(warped(win), da(r), ncc, cv::TM_CCOEFF_NORMED);
-      double best = 0, second = 0;
-      cv::Point at;
-      cv::minMaxLoc(ncc, nullptr, &best, nullptr, &at);
-      const float dx = float(at.x + win.x - x), dy = float(at.y + win.y - y);
-      if (best < kFound || std::hypot(dx, dy) < kMinShift) continue;
-      // Found at one shift only: a periodic pattern (a chessboard, bricks) is found at every period.
-      cv::rectangle(ncc, cv::Rect(at.x - 2, at.y - 2, 5, 5), cv::Scalar(-1), cv::FILLED);
-      cv::minMaxLoc(ncc, nullptr, &second);
-      if (best - second >= kUnique) shifted.push_back({x / kTile, y / kTile, dx, dy});
-    }
-  out.agreement = textured >= 4 ? double(agree) / textured : 0.0;
-  out.moved_tiles = coherent_shifts(shifted);
-  return out;
-}
-
-GeometricMatch match_features(const PairVerifier::Features& a, PairVerifier::Features& b, const VerifyParams& p) {
+GeometricMatch match_features(PairVerifier::Features& a, PairVerifier::Features& b, const VerifyParams& p) {
   GeometricMatch best;
   best.reason = "no keypoints";
   if (a.desc[0].empty()) return best;
@@ -233,21 +159,23 @@ GeometricMatch match_features(const PairVerifier::Features& a, PairVerifier::Fea
       // transform from a to the mirrored b is a similarity, estimated as such.
       std::vector<cv::Point2f> pbm = pb;
       if (mirrored)
-        for (auto& q : pbm) q.x = float(b.gray.cols - 1) - q.x;
+        for (auto& q : pbm) q.x = float(b.work_size.width - 1) - q.x;
       cv::Mat m = cv::estimateAffinePartial2D(pa, pbm, in, cv::RANSAC, p.ransac_px, 2000, 0.995, 10);
       g.inliers = int(std::count(in.begin(), in.end(), uchar(1)));
       if (!m.empty()) {
         g.scale = std::hypot(m.at<double>(0, 0), m.at<double>(1, 0));
         g.angle_deg = std::atan2(m.at<double>(1, 0), m.at<double>(0, 0)) * 180.0 / CV_PI;
-        // A new buffer for the flip: b's gray is shared (cached, other threads) and stays as it is.
-        cv::Mat gb;
-        if (mirrored) cv::flip(b.gray, gb, 1);
-        else gb = b.gray;
         // The dense check (the costly step) only when the cheap checks before it in the list of
         // reasons below pass: a refusal stops early with the same reason.
         if (g.inliers >= p.min_inliers && double(g.inliers) >= p.min_inlier_ratio * g.matches &&
             g.scale >= 1.0 / p.max_scale && g.scale <= p.max_scale) {
-          const DenseCheck d = dense_check(a.gray, gb, m);
+          ensure_gray(a);
+          ensure_gray(b);
+          // A new buffer for the flip: b's gray is shared (cached, other threads) and stays as it is.
+          cv::Mat gb;
+          if (mirrored) cv::flip(b.gray, gb, 1);
+          else gb = b.gray;
+          const impl::DenseCheck d = impl::dense_check(a.gray, gb, m);
           g.agreement = d.agreement;
           g.overlap = d.overlap;
           g.moved_tiles = d.moved_tiles;
@@ -495,14 +423,16 @@ GeometricMatch verify_geometry(const cv::Mat& a, const cv::Mat& b, const VerifyP
   PairVerifier::Features fa, fb;
   fa.gray = work_gray(a, params.work_side);
   fb.gray = work_gray(b, params.work_side);
+  fa.work_size = fa.gray.size(), fb.work_size = fb.gray.size();
   fa.source_pixels = int64_t(a.total()), fb.source_pixels = int64_t(b.total());
   detect_plain(fa, params);
   detect_plain(fb, params);
   return match_pair(fa, fb, params);
 }
 
-PairVerifier::PairVerifier(Loader load, VerifyParams params, size_t max_cached_images)
-    : load_(std::move(load)), params_(params), max_cached_(std::max<size_t>(2, max_cached_images)) {}
+PairVerifier::PairVerifier(Loader load, VerifyParams params, size_t max_cached_images, size_t keypoint_cache_bytes)
+    : load_(std::move(load)), params_(params), max_cached_(std::max<size_t>(2, max_cached_images)),
+      keypoint_budget_(keypoint_cache_bytes) {}
 
 PairVerifier::~PairVerifier() = default;
 
@@ -515,13 +445,23 @@ std::shared_ptr<PairVerifier::Features> PairVerifier::features(uint32_t i, bool 
       lru_.splice(lru_.begin(), lru_, it->second.second);  // most recently used first
     } else {
       // Bounded memory: the least recently used image goes (a kept image of `dupes` or a
-      // collection image of `match` met again and again stays). A caller still holding an evicted
-      // entry keeps it alive.
+      // collection image of `match` met again and again stays) to the keypoint tier. A caller
+      // still holding an evicted entry keeps it alive.
       if (features_.size() >= max_cached_) {
+        demote(lru_.back(), features_.at(lru_.back()).first);
         features_.erase(lru_.back());
         lru_.pop_back();
       }
-      f = std::make_shared<Features>();
+      if (auto kt = keypoints_.find(i); kt != keypoints_.end()) {
+        // Met again after its eviction (a later dry pass of `dupes`): its keypoints, not a new decode.
+        f = kt->second.first;
+        keypoint_bytes_ -= keypoint_bytes(*f);
+        keypoint_lru_.erase(kt->second.second);
+        keypoints_.erase(kt);
+        ++stats_.keypoint_hits;
+      } else {
+        f = std::make_shared<Features>();
+      }
       lru_.push_front(i);
       features_.emplace(i, std::make_pair(f, lru_.begin()));
     }
@@ -534,6 +474,7 @@ std::shared_ptr<PairVerifier::Features> PairVerifier::features(uint32_t i, bool 
         f->error = "cannot decode";
       } else {
         f->gray = work_gray(img, params_.work_side);
+        f->work_size = f->gray.size();
         f->source_pixels = int64_t(img.total());
       }
     } catch (const std::exception& e) {
@@ -553,11 +494,65 @@ std::shared_ptr<PairVerifier::Features> PairVerifier::features(uint32_t i, bool 
       } catch (const std::exception&) {
         f->kp[0].clear(), f->desc[0].release();  // refused as "no keypoints" (error is read unlocked)
       }
+      f->plain_ready.store(true, std::memory_order_release);
       const double cpu = thread_cpu_seconds() - t0;
       std::lock_guard lk(mu_);
       stats_.image_cpu_seconds += cpu;
     });
   return f;
+}
+
+size_t PairVerifier::keypoint_bytes(const Features& f) {
+  size_t n = sizeof(Features) + 64;
+  for (int o = 0; o < 2; ++o) n += f.kp[o].size() * sizeof(cv::KeyPoint) + f.desc[o].total() * f.desc[o].elemSize();
+  return n;
+}
+
+void PairVerifier::demote(uint32_t i, const std::shared_ptr<Features>& f) {
+  if (!keypoint_budget_ || !f->plain_ready.load(std::memory_order_acquire) || !f->error.empty()) return;
+  // A new object: the evicted one may still be in use (its gray, its mirrored keypoints being
+  // computed) by a caller holding it.
+  auto c = std::make_shared<Features>();
+  c->work_size = f->work_size;
+  c->source_pixels = f->source_pixels;
+  c->order_key = f->order_key;
+  c->kp[0] = f->kp[0];
+  c->desc[0] = f->desc[0];  // shared, never written again
+  std::call_once(c->gray_once, [] {});
+  std::call_once(c->plain_once, [] {});
+  c->plain_ready = true;
+  if (f->mirror_ready.load(std::memory_order_acquire)) {
+    c->kp[1] = f->kp[1];
+    c->desc[1] = f->desc[1];
+    std::call_once(c->mirror_once, [] {});
+    c->mirror_ready = true;
+  }
+  c->reload_gray = [this, i] {
+    const double t0 = thread_cpu_seconds();
+    cv::Mat gray;
+    try {
+      const cv::Mat img = load_(i);
+      if (!img.empty()) gray = work_gray(img, params_.work_side);
+    } catch (const std::exception&) {
+      gray.release();  // the pair is refused by the exception the empty gray raises
+    }
+    const double cpu = thread_cpu_seconds() - t0;
+    std::lock_guard lk(mu_);
+    ++stats_.gray_reloads;
+    stats_.image_cpu_seconds += cpu;
+    return gray;
+  };
+  const size_t bytes = keypoint_bytes(*c);
+  while (!keypoint_lru_.empty() && keypoint_bytes_ + bytes > keypoint_budget_) {
+    const auto old = keypoints_.find(keypoint_lru_.back());
+    keypoint_bytes_ -= keypoint_bytes(*old->second.first);
+    keypoints_.erase(old);
+    keypoint_lru_.pop_back();
+  }
+  if (bytes > keypoint_budget_) return;
+  keypoint_lru_.push_front(i);
+  keypoints_.emplace(i, std::make_pair(std::move(c), keypoint_lru_.begin()));
+  keypoint_bytes_ += bytes;
 }
 
 GeometricMatch PairVerifier::verify_uncached(uint32_t a, uint32_t b) {
@@ -602,6 +597,7 @@ std::vector<GeometricMatch> PairVerifier::verify_image(const cv::Mat& image, con
   Features q;
   try {
     q.gray = work_gray(image, params_.work_side);
+    q.work_size = q.gray.size();
     q.source_pixels = int64_t(image.total());
     detect_plain(q, params_);
   } catch (const std::exception& e) {
@@ -632,6 +628,8 @@ PixelCheck PairVerifier::check_uncached(uint32_t a, uint32_t b) {
     return c;
   }
   try {
+    ensure_gray(*fa);
+    ensure_gray(*fb);
     c = compare_gray(fa->gray, fb->gray, params_);
   } catch (const std::exception& e) {
     c = PixelCheck{};
@@ -668,6 +666,7 @@ std::vector<PixelCheck> PairVerifier::check_image(const cv::Mat& image, const st
         continue;
       }
       try {
+        ensure_gray(*f);
         c = compare_gray(q, f->gray, params_);
       } catch (const std::exception& e) {
         c = PixelCheck{};

@@ -176,6 +176,7 @@ CollectionDupes find_collection_dupes(const Collection& coll, const DupesParams&
     if (ra < 0 || rb < 0) return 1e30f;
     return float(1.0 - data.row(int(ra)).dot(data.row(int(rb))));
   };
+  extra.distance_thread_safe = true;  // reads only
   return finish(group_duplicates(items, params, extra));
 }
 

@@ -1,10 +1,13 @@
 #include "irbis/dupes.h"
 
 #include <algorithm>
+#include <array>
 #include <bit>
 #include <chrono>
+#include <cmath>
 #include <random>
 #include <map>
+#include <mutex>
 #include <numeric>
 #include <set>
 #include <tuple>
@@ -1176,6 +1179,159 @@ TEST(VerifyPolicy, ANeighbourhoodRefusalLeavesHashEvidenceAndSurePairsAlone) {
   e.hash = HashMatch::none;
   e.cnn_distance = 0.005;
   EXPECT_EQ(judge_pair(e, p, sure, band, true).action, PairAction::accept);
+}
+
+
+// The dry passes (verify_all, check_all) go on from the first item whose taken answer was wrong
+// instead of starting over, and the CNN distances are asked once per pair over all passes: the
+// groups and every field of their evidence must be those of the sequential run (one pass, each
+// pair verified when asked), on families of CNN copies and look-alikes whose verifier refuses
+// an arbitrary third of the pairs and whose pixel check fails a quarter.
+TEST(GroupDuplicates, ResumedDryPassesAndMemoizedDistancesGiveTheSequentialGroups) {
+  std::mt19937_64 rng(14);
+  std::normal_distribution<float> g(0.f, 1.f);
+  constexpr int kDim = 12;
+  std::vector<DupeItem> items;
+  std::vector<std::array<float, kDim>> emb;
+  const auto unit = [](std::array<float, kDim> v) {
+    float s = 0;
+    for (float x : v) s += x * x;
+    for (float& x : v) x /= std::sqrt(s);
+    return v;
+  };
+  for (int f = 0; f < 60; ++f) {
+    std::array<float, kDim> photo{};
+    for (float& x : photo) x = g(rng);
+    photo = unit(photo);
+    const uint64_t h = rng();
+    for (int e = 0; e < 8; ++e) {
+      std::array<float, kDim> v = photo;
+      constexpr float kNoise[8] = {0.f, 0.01f, 0.02f, 0.06f, 0.09f, 0.12f, 0.15f, 0.2f};  // re-encodes to look-alikes
+      const float noise = kNoise[e];
+      for (float& x : v) x += noise * g(rng);
+      items.push_back(item(e == 0 ? h : test::flip(h, int(rng() % 15), rng), "f" + std::to_string(f) + "-" + std::to_string(e),
+                           2000 - 10 * e - int64_t(rng() % 5), 1000, e == 7 && f % 5 == 0 ? uint8_t(1 + f % 200) : uint8_t(0)));
+      if (e == 0 && f % 5 == 0) items.back().content.fill(uint8_t(1 + f % 200));  // a byte copy: e == 7
+      emb.push_back(unit(v));
+    }
+  }
+  const size_t n = items.size();
+  const auto cosine = [&](uint32_t a, uint32_t b) {
+    float s = 0;
+    for (int d = 0; d < kDim; ++d) s += emb[a][size_t(d)] * emb[b][size_t(d)];
+    return s;
+  };
+  ExtraLinkage extra;
+  extra.max_distance = 0.01f;
+  for (uint32_t a = 0; a < n; ++a) {  // each item's 8 nearest, as the k-NN lists give them
+    std::vector<std::pair<float, uint32_t>> near;
+    for (uint32_t b = 0; b < n; ++b)
+      if (b != a) near.push_back({-cosine(a, b), b});
+    std::partial_sort(near.begin(), near.begin() + 8, near.end());
+    for (int k = 0; k < 8; ++k)
+      if (-near[size_t(k)].first >= 0.70f)
+        extra.pairs.push_back({std::min(a, near[size_t(k)].second), std::max(a, near[size_t(k)].second), 1.f + near[size_t(k)].first});
+  }
+  std::map<std::pair<uint32_t, uint32_t>, int> distance_calls;
+  std::mutex calls_mutex;
+  extra.distance = [&](uint32_t a, uint32_t b) {
+    std::lock_guard lock(calls_mutex);
+    ++distance_calls[{a, b}];
+    return 1.f - cosine(a, b);
+  };
+  const auto verdict = [](uint32_t keep, uint32_t cand) { return PairCheck{(keep * 31 + cand * 17) % 3 != 0, int(keep + cand)}; };
+  const auto pixels = [](uint32_t keep, uint32_t cand) {
+    PixelCheck c;
+    c.agree = (keep + 3 * cand) % 4 != 0;
+    return c;
+  };
+  DupesParams p;
+  p.band.verify = [&](uint32_t k, uint32_t c) { return verdict(k, c); };
+  p.band.check = [&](uint32_t k, uint32_t c) { return pixels(k, c); };
+  const auto sequential = group_duplicates(items, p, extra);
+
+  std::set<std::pair<uint32_t, uint32_t>> verified, checked;  // what verify_all and check_all were handed
+  int lists = 0, misses = 0;
+  p.band.verify_all = [&](const std::vector<std::pair<uint32_t, uint32_t>>& pairs) {
+    ++lists;
+    for (const auto& kc : pairs) EXPECT_TRUE(verified.insert(kc).second) << "handed twice";
+  };
+  p.band.check_all = [&](const std::vector<std::pair<uint32_t, uint32_t>>& pairs) {
+    ++lists;
+    for (const auto& kc : pairs) EXPECT_TRUE(checked.insert(kc).second) << "handed twice";
+  };
+  p.band.verify = [&](uint32_t k, uint32_t c) {
+    misses += !verified.count({k, c});
+    return verdict(k, c);
+  };
+  p.band.check = [&](uint32_t k, uint32_t c) {
+    misses += !checked.count({k, c});
+    return pixels(k, c);
+  };
+  for (const bool ahead : {false, true}) {  // distances asked one at a time, or the listed ones on threads first
+    SCOPED_TRACE(ahead ? "distances ahead" : "distances when asked");
+    extra.distance_thread_safe = ahead;
+    p.threads = 2;
+    distance_calls.clear(), verified.clear(), checked.clear(), lists = 0, misses = 0;
+    const auto batched = group_duplicates(items, p, extra);
+
+    EXPECT_GE(lists, 3) << "several dry passes: some taken answers were wrong";
+    EXPECT_EQ(misses, 0);
+    for (const auto& [pair, calls] : distance_calls) EXPECT_EQ(calls, 1) << pair.first << "," << pair.second;
+    ASSERT_EQ(batched.size(), sequential.size());
+    std::set<DupeKind> kinds;
+    for (size_t gi = 0; gi < batched.size(); ++gi) {
+      EXPECT_EQ(batched[gi].keep, sequential[gi].keep);
+      EXPECT_EQ(batched[gi].keep_reason, sequential[gi].keep_reason);
+      ASSERT_EQ(batched[gi].duplicates.size(), sequential[gi].duplicates.size());
+      for (size_t m = 0; m < batched[gi].duplicates.size(); ++m) {
+        const DupeMember &a = batched[gi].duplicates[m], &b = sequential[gi].duplicates[m];
+        EXPECT_EQ(std::tie(a.index, a.kind, a.distance, a.variant_distance, a.variant, a.dhash_distance, a.inliers),
+                  std::tie(b.index, b.kind, b.distance, b.variant_distance, b.variant, b.dhash_distance, b.inliers));
+        EXPECT_EQ(std::bit_cast<uint64_t>(a.similarity), std::bit_cast<uint64_t>(b.similarity));
+        kinds.insert(a.kind);
+      }
+    }
+    EXPECT_EQ(kinds, (std::set<DupeKind>{DupeKind::exact, DupeKind::near, DupeKind::cnn, DupeKind::verified}));
+  }
+}
+
+
+// A later dry pass takes again the decisions of the items whose inputs did not change; one whose
+// reads changed decides again. Here the photo's band edit B is taken as confirmed by the first dry
+// pass (a duplicate of A), so B's byte copy D, its near copy E (hash 3 bits from B, 14 from A) and
+// its CNN copy F (each far from the others by hash) find nothing kept and are kept themselves, without asking anything. The verifier
+// refuses (A, B): B is kept in the next pass, and D (same content class), E (a neighbour hash
+// value) and F (a CNN neighbour) must join it, as in the sequential run.
+TEST(GroupDuplicates, ALaterDryPassRedecidesWhoReadsAChangedDecision) {
+  std::vector<DupeItem> items{item(0, "A.jpg", 1000), item(0x7FFull, "B.jpg", 900, 1000, 9),
+                              item(0x7FFull ^ (0x1FFFull << 20), "D.jpg", 800, 1000, 9), item(0x3FFFull, "E.jpg", 700),
+                              item(0xFFFFFFull << 40, "F.jpg", 600)};
+  constexpr uint32_t A = 0, B = 1, D = 2, E = 3, F = 4;
+  ExtraLinkage extra;
+  extra.max_distance = 0.01f;
+  extra.pairs.push_back({B, F, 0.005f});
+  extra.distance = [](uint32_t a, uint32_t b) { return (a == B && b == F) || (a == F && b == B) ? 0.005f : 0.7f; };
+  DupesParams p;
+  std::vector<std::pair<uint32_t, uint32_t>> handed;
+  p.band.verify = [](uint32_t keep, uint32_t cand) { return PairCheck{!(keep == A && cand == B), 60}; };
+  const auto sequential = group_duplicates(items, p, extra);
+  ASSERT_EQ(sequential.size(), 1u);
+  EXPECT_EQ(sequential[0].keep, B);
+  std::set<size_t> members;
+  for (const DupeMember& m : sequential[0].duplicates) members.insert(m.index);
+  EXPECT_EQ(members, (std::set<size_t>{D, E, F}));
+
+  p.band.verify_all = [&](const std::vector<std::pair<uint32_t, uint32_t>>& pairs) { handed.insert(handed.end(), pairs.begin(), pairs.end()); };
+  const auto batched = group_duplicates(items, p, extra);
+  EXPECT_EQ(handed, (std::vector<std::pair<uint32_t, uint32_t>>{{A, B}})) << "only B asked, in the first dry pass";
+  ASSERT_EQ(batched.size(), 1u);
+  EXPECT_EQ(batched[0].keep, B);
+  ASSERT_EQ(batched[0].duplicates.size(), sequential[0].duplicates.size());
+  for (size_t m = 0; m < batched[0].duplicates.size(); ++m) {
+    const DupeMember &a = batched[0].duplicates[m], &b = sequential[0].duplicates[m];
+    EXPECT_EQ(std::tie(a.index, a.kind, a.distance, a.inliers, a.similarity), std::tie(b.index, b.kind, b.distance, b.inliers, b.similarity));
+  }
 }
 
 }  // namespace

@@ -348,6 +348,66 @@ TEST(PairVerifier, TheCacheKeepsRecentImagesAndChangesNoEvidence) {
   EXPECT_GT(st.pair_cpu_seconds, 0.0);
 }
 
+// The keypoint tier: an image evicted from the first tier (room for two here) keeps its keypoints
+// and descriptors; met again, it is not decoded and described again, and its gray is decoded again
+// only when a pair needs its pixels. The evidence is what a verifier that keeps everything gives,
+// and what one without the tier (decoding again) gives.
+TEST(PairVerifier, EvictedImagesKeepTheirKeypointsAndChangeNoEvidence) {
+  const cv::Mat img = cvdata("baboon.jpg"), other = cvdata("fruits.jpg");
+  if (img.empty() || other.empty()) GTEST_SKIP() << "opencv-doc sample photos not installed";
+  cv::Mat mirror;
+  cv::flip(img, mirror, 1);
+  const std::vector<cv::Mat> images{img, crop_area(img, 0.5, 0.5, 0.5), other, rotate(img, 5), mirror, resize(img, 0.5)};
+  const size_t n = images.size();
+  std::mutex mu;
+  std::vector<int> loads(n, 0), loads_without(n, 0);
+  PairVerifier tiered([&](uint32_t i) { std::lock_guard lk(mu); ++loads[i]; return images.at(i); }, {}, 2);
+  PairVerifier without([&](uint32_t i) { std::lock_guard lk(mu); ++loads_without[i]; return images.at(i); }, {}, 2, 0);
+  PairVerifier everything([&](uint32_t i) { return images.at(i); }, {}, 64);
+  for (uint32_t i = 0; i < n; ++i)
+    for (uint32_t j = i + 1; j < n; ++j) {
+      const GeometricMatch want = everything.verify(i, j);
+      expect_same_evidence(tiered.verify(i, j), want, "pair " + std::to_string(i) + "," + std::to_string(j));
+      expect_same_evidence(without.verify(i, j), want, "pair " + std::to_string(i) + "," + std::to_string(j));
+      EXPECT_EQ(want.same, i != 2 && j != 2) << i << "," << j;
+    }
+  const PairVerifier::Stats st = tiered.stats(), st0 = without.stats();
+  EXPECT_EQ(st.images, n) << "each image decoded and described once";
+  EXPECT_GT(st.keypoint_hits, 0u);
+  EXPECT_LE(st.gray_reloads, st.keypoint_hits);
+  int total = 0;
+  for (int l : loads) total += l;
+  EXPECT_EQ(size_t(total), n + st.gray_reloads) << "a decode is a first load or a gray for a pair's pixels";
+  EXPECT_GT(st0.images, n) << "without the tier, evicted images are decoded and described again";
+  EXPECT_EQ(st0.keypoint_hits, 0u);
+  // Pixel checks on keypoint-tier images decode their gray again, with the same result.
+  for (uint32_t j = 1; j < n; ++j) {
+    const PixelCheck a = tiered.check(0, j), b = everything.check(0, j);
+    EXPECT_EQ(a.agree, b.agree) << j;
+    EXPECT_EQ(a.difference, b.difference) << j;
+  }
+}
+
+// The mirrored orientation's keypoints are the plain ones mirrored and described on the mirrored
+// image (VerifyParams::detect_mirrored_keypoints = false, the default) or detected again on it:
+// both find a mirrored copy, with most of the matches consistent, and refuse another photo.
+TEST(VerifyGeometry, MirroredKeypointsDescribedOrDetectedBothFindTheMirror) {
+  const cv::Mat img = cvdata("baboon.jpg"), other = cvdata("fruits.jpg");
+  if (img.empty() || other.empty()) GTEST_SKIP() << "opencv-doc sample photos not installed";
+  cv::Mat mirror;
+  cv::flip(crop_area(rotate(img, 3), 0.8, 0.3, 0.6), mirror, 1);
+  for (bool detect : {false, true}) {
+    VerifyParams p;
+    p.detect_mirrored_keypoints = detect;
+    const GeometricMatch g = verify_geometry(img, mirror, p);
+    EXPECT_TRUE(g.same) << detect << ": " << g.reason;
+    EXPECT_TRUE(g.mirrored) << detect;
+    EXPECT_GT(g.inliers, 100) << detect;
+    EXPECT_NEAR(g.scale, 1 / std::sqrt(0.8), 0.03) << detect;  // the crop is brought to the work size too
+    EXPECT_FALSE(verify_geometry(other, mirror, p).same) << detect;
+  }
+}
+
 // verify_all orders the pairs so that pairs sharing an image meet in one chunk: an image that is
 // the larger of two far-apart pairs by key (here image 100, in the first and the last pair) is
 // decoded once, not again after the cache evicted it. Undecodable items keep the test cheap: each

@@ -1,10 +1,15 @@
 // Two-nearest Hamming matching of binary descriptors: see hamming_knn.h.
 #include "analysis/impl/hamming_knn.h"
 
+#include <atomic>
 #include <bit>
 #include <cstdint>
 #include <cstring>
 #include <limits>
+
+#if defined(__GNUC__) && defined(__x86_64__)
+#include <immintrin.h>
+#endif
 
 namespace irbis::impl {
 
@@ -23,6 +28,22 @@ inline int hamming(const uint8_t* a, const uint8_t* b, int words, int tail) {
   return d;
 }
 
+// The running two nearest of one query row. Strict comparisons keep the earlier train row on a
+// tie, as BFMatcher's insertion does; rows must be offered in train order.
+struct TwoNearest {
+  int d1 = std::numeric_limits<int>::max(), d2 = std::numeric_limits<int>::max(), i1 = -1, i2 = -1;
+  void offer(int d, int t) {
+    if (d < d2) {
+      if (d < d1) d2 = d1, i2 = i1, d1 = d, i1 = t;
+      else d2 = d, i2 = t;
+    }
+  }
+  void put(int q, std::vector<cv::DMatch>& m) const {
+    m.emplace_back(q, i1, 0, float(d1));
+    if (i2 >= 0) m.emplace_back(q, i2, 0, float(d2));
+  }
+};
+
 // The scan for one width: Words known at compile time (ORB: 4) unrolls the popcounts, which is
 // most of the speed; 0 = any width (`words` at run time).
 template <int Words>
@@ -30,22 +51,73 @@ void scan(const cv::Mat& query, const cv::Mat& train, int words, int tail, std::
   if constexpr (Words > 0) words = Words;
   for (int q = 0; q < query.rows; ++q) {
     const uint8_t* a = query.ptr<uint8_t>(q);
-    // Strict comparisons keep the earlier train row on a tie, as BFMatcher's insertion does.
-    int d1 = std::numeric_limits<int>::max(), d2 = d1, i1 = -1, i2 = -1;
-    for (int t = 0; t < train.rows; ++t) {
-      const int d = hamming(a, train.ptr<uint8_t>(t), words, tail);
-      if (d < d2) {
-        if (d < d1) d2 = d1, i2 = i1, d1 = d, i1 = t;
-        else d2 = d, i2 = t;
-      }
-    }
-    auto& m = out[size_t(q)];
-    m.emplace_back(q, i1, 0, float(d1));
-    if (i2 >= 0) m.emplace_back(q, i2, 0, float(d2));
+    TwoNearest best;
+    for (int t = 0; t < train.rows; ++t) best.offer(hamming(a, train.ptr<uint8_t>(t), words, tail), t);
+    best.put(q, out[size_t(q)]);
   }
 }
 
+#if defined(__GNUC__) && defined(__x86_64__)
+// ORB's 32-byte rows with AVX-512 VPOPCNTQ: the train rows are laid out word by word (plane w holds
+// word w of every row, padded to a multiple of 8 rows), so one step gives the distances of 8 train
+// rows to a query as 8 lanes. Only the rows closer than the current second nearest go through
+// TwoNearest, in train order, so the neighbours, distances and ties are the scalar scan's.
+__attribute__((target("avx512f,avx512vpopcntdq"))) void scan32_avx512(const cv::Mat& query, const cv::Mat& train,
+                                                                      std::vector<std::vector<cv::DMatch>>& out) {
+  const int n = train.rows, padded = (n + 7) & ~7;
+  std::vector<uint64_t> planes(size_t(4) * size_t(padded), 0);
+  for (int t = 0; t < n; ++t)
+    for (int w = 0; w < 4; ++w) std::memcpy(&planes[size_t(w) * size_t(padded) + size_t(t)], train.ptr<uint8_t>(t) + 8 * w, 8);
+  const uint64_t* p0 = planes.data();
+  const uint64_t* p1 = p0 + padded;
+  const uint64_t* p2 = p1 + padded;
+  const uint64_t* p3 = p2 + padded;
+  alignas(64) uint64_t dist[8];
+  for (int q = 0; q < query.rows; ++q) {
+    uint64_t w[4];
+    std::memcpy(w, query.ptr<uint8_t>(q), 32);
+    const __m512i q0 = _mm512_set1_epi64(int64_t(w[0])), q1 = _mm512_set1_epi64(int64_t(w[1]));
+    const __m512i q2 = _mm512_set1_epi64(int64_t(w[2])), q3 = _mm512_set1_epi64(int64_t(w[3]));
+    TwoNearest best;
+    for (int t = 0; t < padded; t += 8) {
+      const __m512i d = _mm512_add_epi64(
+          _mm512_add_epi64(_mm512_popcnt_epi64(_mm512_xor_si512(q0, _mm512_loadu_si512(p0 + t))),
+                           _mm512_popcnt_epi64(_mm512_xor_si512(q1, _mm512_loadu_si512(p1 + t)))),
+          _mm512_add_epi64(_mm512_popcnt_epi64(_mm512_xor_si512(q2, _mm512_loadu_si512(p2 + t))),
+                           _mm512_popcnt_epi64(_mm512_xor_si512(q3, _mm512_loadu_si512(p3 + t)))));
+      const int left = n - t;
+      const __mmask8 lanes = left >= 8 ? __mmask8(0xFF) : __mmask8((1u << left) - 1);
+      // Distances are at most 256, so a second nearest above that (none yet) lets every row in.
+      unsigned m = _mm512_mask_cmplt_epu64_mask(lanes, d, _mm512_set1_epi64(std::min(best.d2, 257)));
+      if (!m) continue;
+      _mm512_store_si512(dist, d);
+      for (; m; m &= m - 1) {
+        const int k = std::countr_zero(m);
+        best.offer(int(dist[k]), t + k);
+      }
+    }
+    best.put(q, out[size_t(q)]);
+  }
+}
+
+bool have_avx512_popcnt() {
+  static const bool yes = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vpopcntdq");
+  return yes;
+}
+#endif
+
+std::atomic<bool> g_simd{true};
+
 }  // namespace
+
+bool knn2_use_simd(bool on) {
+  g_simd.store(on, std::memory_order_relaxed);
+#if defined(__GNUC__) && defined(__x86_64__)
+  return on && have_avx512_popcnt();
+#else
+  return false;
+#endif
+}
 
 std::vector<std::vector<cv::DMatch>> knn2_hamming(const cv::Mat& query, const cv::Mat& train) {
   std::vector<std::vector<cv::DMatch>> out;
@@ -54,8 +126,17 @@ std::vector<std::vector<cv::DMatch>> knn2_hamming(const cv::Mat& query, const cv
   out.resize(size_t(query.rows));
   if (train.empty()) return out;
   const int words = query.cols / 8, tail = query.cols % 8;
-  if (words == 4 && tail == 0) scan<4>(query, train, words, 0, out);
-  else scan<0>(query, train, words, tail, out);
+  if (words == 4 && tail == 0) {
+#if defined(__GNUC__) && defined(__x86_64__)
+    if (g_simd.load(std::memory_order_relaxed) && have_avx512_popcnt()) {
+      scan32_avx512(query, train, out);
+      return out;
+    }
+#endif
+    scan<4>(query, train, words, 0, out);
+  } else {
+    scan<0>(query, train, words, tail, out);
+  }
   return out;
 }
 

@@ -2,7 +2,8 @@
 // cv::BFMatcher(NORM_HAMMING).knnMatch(query, train, k = 2) returns, match for match, at a
 // fraction of its cost. OpenCV 4.6's brute-force path calls an instrumented distance function per
 // descriptor pair (a trace region each time), ~6 ms per 1000 x 1000 matching; here it is a popcount
-// loop over 64-bit words (~0.5 ms). Internal to src/analysis (the verifier, verify.cpp).
+// loop over 64-bit words (~0.5 ms), or 8 train rows per AVX-512 step. Internal to src/analysis
+// (the verifier, verify.cpp).
 #pragma once
 #include <vector>
 
@@ -14,6 +15,12 @@ namespace irbis::impl {
 // (same width), as BFMatcher's knnMatch with k = 2 gives them: distances as float, ties to the
 // lower train index, one DMatch only when train has a single row, none when it is empty.
 // Throws cv::Exception through CV_Assert when the types or widths differ.
+// 32-byte rows (ORB) use an AVX-512 VPOPCNTQ kernel when the CPU has it (run-time check), else a
+// scalar popcount loop.
 std::vector<std::vector<cv::DMatch>> knn2_hamming(const cv::Mat& query, const cv::Mat& train);
+
+// knn2_use_simd(false) forces the scalar loop (tests compare both); returns whether the AVX-512
+// kernel is now in use.
+bool knn2_use_simd(bool on);
 
 }  // namespace irbis::impl
