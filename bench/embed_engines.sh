@@ -40,7 +40,8 @@ if [[ ! -f $IMG.done ]]; then
   touch "$IMG.done"
 fi
 # FLOPs per image from the ONNX graph (python3-onnx; 2 x conv/gemm MACs); 1.161 for the default.
-GFLOP=$($PY bench/onnx_flops.py $ONNX 2>/dev/null | sed -n 's/.*FLOPs (2 x MACs): \([0-9.]*\) GFLOP.*/\1/p' || true)
+GFLOP=${GFLOP:-}
+[[ -n $GFLOP ]] || GFLOP=$($PY bench/onnx_flops.py $ONNX 2>/dev/null | sed -n 's/.*FLOPs (2 x MACs): \([0-9.]*\) GFLOP.*/\1/p' || true)
 GFLOP=${GFLOP:-1.161}
 echo "== $(date -u '+%F %T UTC')  $CORES cores, load: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "== images: $N x ${W}x${H} JPEG, $(du -sh "$IMG" | cut -f1) in $IMG; model $MODEL, $GFLOP GFLOP/image"
