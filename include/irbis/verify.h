@@ -30,8 +30,9 @@ struct VerifyParams {
   double min_overlap = 0.15;  // overlap area / smaller image's area
   double max_scale = 5.0;     // the transform's scale must lie in [1/max_scale, max_scale]
   // The mirrored orientation's keypoints: false = the plain keypoints mirrored and described on the
-  // mirrored image (half the cost), true = detected again on it (before 2026-12-05; changed 2 of
-  // the 1 430 labelled decisions, docs/calibration.md "Mirrored keypoints").
+  // mirrored image (half the cost of detecting them), an acceptance then confirmed on keypoints
+  // detected on the mirrored image; true = detected only (before 2026-12-05). Of the 1 430 labelled
+  // pairs, one decision changes: a look-alike refused (docs/calibration.md, "Mirrored keypoints").
   bool detect_mirrored_keypoints = false;
   // More tiles than this whose detail is found shifted (2..12 px at half the work size), each like
   // a neighbour: part of the picture moved against the rest, which no copy edit does (another frame,
@@ -111,7 +112,7 @@ GeometricMatch verify_geometry(const cv::Mat& a, const cv::Mat& b, const VerifyP
 class PairVerifier {
  public:
   using Loader = std::function<cv::Mat(uint32_t)>;
-  static constexpr size_t kDefaultKeypointCacheBytes = size_t(512) << 20;
+  static constexpr size_t kDefaultKeypointCacheBytes = size_t(1) << 30;
   explicit PairVerifier(Loader load, VerifyParams params = {}, size_t max_cached_images = 1024,
                         size_t keypoint_cache_bytes = kDefaultKeypointCacheBytes);
   ~PairVerifier();

@@ -32,12 +32,16 @@ struct PairVerifier::Features {
   // pixels (the crop, the copy), then the smaller key of the work-size pixels.
   int64_t source_pixels = 0;
   uint64_t order_key = 0;
-  std::vector<cv::KeyPoint> kp[2];  // [0] plain, [1] of the mirrored image
-  cv::Mat desc[2];
+  // [0] plain, [1] of the mirrored image (the plain ones described on it, or detected on it with
+  // VerifyParams::detect_mirrored_keypoints), [2] detected on the mirrored image to confirm an
+  // acceptance made with [1] (match_features).
+  std::vector<cv::KeyPoint> kp[3];
+  cv::Mat desc[3];
   std::string error;
   std::once_flag gray_once;    // gray or error (PairVerifier's cache fills them once)
   std::once_flag plain_once;   // kp[0], desc[0]
   std::once_flag mirror_once;  // kp[1], desc[1]: only when a pair needs the mirrored orientation
+  std::once_flag confirm_once; // kp[2], desc[2]: only when a pair is accepted with kp[1]
   // Set when plain_once / mirror_once finished (what a keypoint-only copy may take).
   std::atomic<bool> plain_ready{false}, mirror_ready{false};
   // A keypoint-only copy (PairVerifier's second tier: an image evicted from the first, its gray
@@ -130,6 +134,82 @@ void detect_mirrored(PairVerifier::Features& f, const VerifyParams& p) {
   });
 }
 
+// Keypoints detected on the mirrored image (kp[2]), in the plain image's coordinates: what
+// confirms a pair accepted in the mirrored orientation with the described ones (match_features).
+void detect_mirrored_confirming(PairVerifier::Features& f, const VerifyParams& p) {
+  std::call_once(f.confirm_once, [&] {
+    ensure_gray(f);
+    if (f.gray.empty()) return;
+    cv::Mat mirrored;
+    cv::flip(f.gray, mirrored, 1);
+    cv::ORB::create(p.max_keypoints)->detectAndCompute(mirrored, cv::noArray(), f.kp[2], f.desc[2]);
+    for (auto& k : f.kp[2]) k.pt.x = float(f.gray.cols - 1) - k.pt.x;
+  });
+}
+
+// One orientation of b against a: b's keypoint set `set` (0 plain, 1 or 2 mirrored: see Features),
+// ratio-test matches, the RANSAC fit, then the dense check and the decision.
+GeometricMatch match_orientation(PairVerifier::Features& a, PairVerifier::Features& b, int set, const VerifyParams& p) {
+  const bool mirrored = set > 0;
+  // BFMatcher(NORM_HAMMING).knnMatch(..., 2), match for match, at a fraction of its cost.
+  const std::vector<std::vector<cv::DMatch>> knn = impl::knn2_hamming(a.desc[0], b.desc[set]);
+  std::vector<cv::Point2f> pa, pb;
+  for (const auto& m : knn)
+    if (m.size() == 2 && m[0].distance < p.ratio * m[1].distance) {
+      pa.push_back(a.kp[0][size_t(m[0].queryIdx)].pt);
+      pb.push_back(b.kp[set][size_t(m[0].trainIdx)].pt);
+    }
+  GeometricMatch g;
+  g.mirrored = mirrored;
+  g.matches = int(pa.size());
+  if (pa.size() < 3) {
+    g.reason = "too few matches";
+  } else if (int(pa.size()) < p.min_inliers) {
+    // Inliers are a subset of the matches: the fit cannot reach min_inliers, so it is not run.
+    g.reason = "too few consistent matches";
+  } else {
+    std::vector<uchar> in;
+    // Fit in the plain frame of b: mirrored points are mapped back by x -> w-1-x, so the
+    // transform from a to the mirrored b is a similarity, estimated as such.
+    std::vector<cv::Point2f> pbm = pb;
+    if (mirrored)
+      for (auto& q : pbm) q.x = float(b.work_size.width - 1) - q.x;
+    cv::Mat m = cv::estimateAffinePartial2D(pa, pbm, in, cv::RANSAC, p.ransac_px, 2000, 0.995, 10);
+    g.inliers = int(std::count(in.begin(), in.end(), uchar(1)));
+    if (!m.empty()) {
+      g.scale = std::hypot(m.at<double>(0, 0), m.at<double>(1, 0));
+      g.angle_deg = std::atan2(m.at<double>(1, 0), m.at<double>(0, 0)) * 180.0 / CV_PI;
+      // The dense check (the costly step) only when the cheap checks before it in the list of
+      // reasons below pass: a refusal stops early with the same reason.
+      if (g.inliers >= p.min_inliers && double(g.inliers) >= p.min_inlier_ratio * g.matches &&
+          g.scale >= 1.0 / p.max_scale && g.scale <= p.max_scale) {
+        ensure_gray(a);
+        ensure_gray(b);
+        // A new buffer for the flip: b's gray is shared (cached, other threads) and stays as it is.
+        cv::Mat gb;
+        if (mirrored) cv::flip(b.gray, gb, 1);
+        else gb = b.gray;
+        const impl::DenseCheck d = impl::dense_check(a.gray, gb, m);
+        g.agreement = d.agreement;
+        g.overlap = d.overlap;
+        g.moved_tiles = d.moved_tiles;
+        g.changed_tiles = d.changed_tiles;
+        g.changed_one_side = d.changed_tiles ? double(std::max(d.b_stronger, d.changed_tiles - d.b_stronger)) / d.changed_tiles : 1.0;
+      }
+    }
+    if (m.empty() || g.inliers < p.min_inliers) g.reason = "too few consistent matches";
+    else if (double(g.inliers) < p.min_inlier_ratio * g.matches) g.reason = "matches mostly inconsistent";
+    else if (g.scale < 1.0 / p.max_scale || g.scale > p.max_scale) g.reason = "implausible scale";
+    else if (g.overlap < p.min_overlap) g.reason = "too little overlap";
+    else if (g.agreement < p.min_agreement) g.reason = "aligned detail differs";
+    else if (g.moved_tiles > p.max_moved_tiles) g.reason = "part of the picture moved";
+    else if (g.changed_tiles >= p.min_changed_tiles && g.changed_one_side < p.min_changed_one_side)
+      g.reason = "content changed in both images";
+    else g.same = true;
+  }
+  return g;
+}
+
 GeometricMatch match_features(PairVerifier::Features& a, PairVerifier::Features& b, const VerifyParams& p) {
   GeometricMatch best;
   best.reason = "no keypoints";
@@ -137,61 +217,20 @@ GeometricMatch match_features(PairVerifier::Features& a, PairVerifier::Features&
   for (int mirrored = 0; mirrored < 2; ++mirrored) {
     if (mirrored) detect_mirrored(b, p);
     if (b.desc[mirrored].empty()) continue;
-    // BFMatcher(NORM_HAMMING).knnMatch(..., 2), match for match, at a fraction of its cost.
-    const std::vector<std::vector<cv::DMatch>> knn = impl::knn2_hamming(a.desc[0], b.desc[mirrored]);
-    std::vector<cv::Point2f> pa, pb;
-    for (const auto& m : knn)
-      if (m.size() == 2 && m[0].distance < p.ratio * m[1].distance) {
-        pa.push_back(a.kp[0][size_t(m[0].queryIdx)].pt);
-        pb.push_back(b.kp[mirrored][size_t(m[0].trainIdx)].pt);
+    GeometricMatch g = match_orientation(a, b, mirrored, p);
+    if (mirrored && g.same && !p.detect_mirrored_keypoints) {
+      // The described keypoints found the mirror; the keypoints detected on the mirrored image
+      // confirm it, and their evidence is reported. Most mirrored attempts are refusals (two
+      // different photos), which never pay for the detection; a mirrored pair is accepted only
+      // when both keypoint sets accept it (docs/calibration.md, "Mirrored keypoints").
+      detect_mirrored_confirming(b, p);
+      if (b.desc[2].empty()) {
+        g = GeometricMatch{};
+        g.mirrored = true;
+        g.reason = "too few matches";
+      } else {
+        g = match_orientation(a, b, 2, p);
       }
-    GeometricMatch g;
-    g.mirrored = mirrored;
-    g.matches = int(pa.size());
-    if (pa.size() < 3) {
-      g.reason = "too few matches";
-    } else if (int(pa.size()) < p.min_inliers) {
-      // Inliers are a subset of the matches: the fit cannot reach min_inliers, so it is not run.
-      g.reason = "too few consistent matches";
-    } else {
-      std::vector<uchar> in;
-      // Fit in the plain frame of b: mirrored points are mapped back by x -> w-1-x, so the
-      // transform from a to the mirrored b is a similarity, estimated as such.
-      std::vector<cv::Point2f> pbm = pb;
-      if (mirrored)
-        for (auto& q : pbm) q.x = float(b.work_size.width - 1) - q.x;
-      cv::Mat m = cv::estimateAffinePartial2D(pa, pbm, in, cv::RANSAC, p.ransac_px, 2000, 0.995, 10);
-      g.inliers = int(std::count(in.begin(), in.end(), uchar(1)));
-      if (!m.empty()) {
-        g.scale = std::hypot(m.at<double>(0, 0), m.at<double>(1, 0));
-        g.angle_deg = std::atan2(m.at<double>(1, 0), m.at<double>(0, 0)) * 180.0 / CV_PI;
-        // The dense check (the costly step) only when the cheap checks before it in the list of
-        // reasons below pass: a refusal stops early with the same reason.
-        if (g.inliers >= p.min_inliers && double(g.inliers) >= p.min_inlier_ratio * g.matches &&
-            g.scale >= 1.0 / p.max_scale && g.scale <= p.max_scale) {
-          ensure_gray(a);
-          ensure_gray(b);
-          // A new buffer for the flip: b's gray is shared (cached, other threads) and stays as it is.
-          cv::Mat gb;
-          if (mirrored) cv::flip(b.gray, gb, 1);
-          else gb = b.gray;
-          const impl::DenseCheck d = impl::dense_check(a.gray, gb, m);
-          g.agreement = d.agreement;
-          g.overlap = d.overlap;
-          g.moved_tiles = d.moved_tiles;
-          g.changed_tiles = d.changed_tiles;
-          g.changed_one_side = d.changed_tiles ? double(std::max(d.b_stronger, d.changed_tiles - d.b_stronger)) / d.changed_tiles : 1.0;
-        }
-      }
-      if (m.empty() || g.inliers < p.min_inliers) g.reason = "too few consistent matches";
-      else if (double(g.inliers) < p.min_inlier_ratio * g.matches) g.reason = "matches mostly inconsistent";
-      else if (g.scale < 1.0 / p.max_scale || g.scale > p.max_scale) g.reason = "implausible scale";
-      else if (g.overlap < p.min_overlap) g.reason = "too little overlap";
-      else if (g.agreement < p.min_agreement) g.reason = "aligned detail differs";
-      else if (g.moved_tiles > p.max_moved_tiles) g.reason = "part of the picture moved";
-      else if (g.changed_tiles >= p.min_changed_tiles && g.changed_one_side < p.min_changed_one_side)
-        g.reason = "content changed in both images";
-      else g.same = true;
     }
     const auto key = [](const GeometricMatch& x) { return std::make_tuple(x.same, x.agreement, x.inliers); };
     if (mirrored == 0 || key(g) > key(best)) best = g;
@@ -504,7 +543,7 @@ std::shared_ptr<PairVerifier::Features> PairVerifier::features(uint32_t i, bool 
 
 size_t PairVerifier::keypoint_bytes(const Features& f) {
   size_t n = sizeof(Features) + 64;
-  for (int o = 0; o < 2; ++o) n += f.kp[o].size() * sizeof(cv::KeyPoint) + f.desc[o].total() * f.desc[o].elemSize();
+  for (int o = 0; o < 3; ++o) n += f.kp[o].size() * sizeof(cv::KeyPoint) + f.desc[o].total() * f.desc[o].elemSize();
   return n;
 }
 

@@ -352,13 +352,12 @@ cv::Mat decode_with_opencv(std::span<const uint8_t> b, ImageFormat fmt) {
 }
 
 // For non-JPEG formats: shrink right after decoding when the caller needs at most half the size,
-// to the same size a DCT-scaled JPEG decode would give (INTER_AREA).
+// to the same size a DCT-scaled JPEG decode would give (INTER_AREA: resize_area's shrink, the
+// same bytes as cv::resize at a sixth of the CPU).
 void shrink_for_min_side(cv::Mat& rgb, int min_side) {
   const tjscalingfactor sf = pick_scale(rgb.cols, rgb.rows, min_side);
   if (2 * sf.num > sf.denom) return;
-  cv::Mat small;
-  cv::resize(rgb, small, cv::Size(TJSCALED(rgb.cols, sf), TJSCALED(rgb.rows, sf)), 0, 0, cv::INTER_AREA);
-  rgb = std::move(small);
+  rgb = resize_area(rgb, TJSCALED(rgb.cols, sf), TJSCALED(rgb.rows, sf));
 }
 
 // OpenCV reads a TIFF one tile (or strip) at a time into a buffer of that size, whatever the image

@@ -47,6 +47,17 @@ for g in d["groups"]:
     for m in g["duplicates"]:
         assert os.path.basename(m["path"]).startswith("building"), ("unrelated photo grouped", g)
 PYEOF
+# With the approximate index (the self-join, as above 10 000 images) the crop is found too, and no
+# HNSW graph is built or written: dupes never queries it.
+run dupes "$WORK/c.irbis" --cnn --index hnsw --json
+assert_eq "$RC" 0 "dupes --cnn --index hnsw ($ERR)"
+$PY - <<PYEOF || fail "dupes --cnn --index hnsw: the crop is not a duplicate of the photo: $OUT"
+import json, os
+d = json.loads('''$OUT''')
+groups = [g for g in d["groups"] if os.path.basename(g["keep"]["path"]) == "building.jpg"]
+assert len(groups) == 1 and "building_crop50.png" in {os.path.basename(m["path"]) for m in groups[0]["duplicates"]}, d
+PYEOF
+ls "$WORK/c.irbis/index/"*.hnsw > /dev/null 2>&1 && fail "dupes --cnn built an HNSW graph: $(ls "$WORK/c.irbis/index")"
 
 # match: the crop against a collection of the photo and unrelated ones finds the photo first.
 run index "$WORK/orig" --into "$WORK/o.irbis"

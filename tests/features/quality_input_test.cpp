@@ -150,8 +150,10 @@ TEST(QualityInput, ShrinkIsThePerPixelAreaAverage) {
   decodes.push_back(decodes[0](cv::Rect(3, 1, 251, 237)).clone());  // odd sides
   decodes.push_back(decode_for_index(photos[0]));                   // taps made before
   // Sources of every width the column pass handles apart: one, two or three to four source vectors
-  // of 8 per group of 8 outputs, and more (the per-output loop).
-  for (const cv::Size size : {cv::Size(200, 200), cv::Size(230, 229), cv::Size(400, 300), cv::Size(1000, 750)}) {
+  // of 8 per group of 8 outputs, and more (gathered; the per-output loop without AVX2), among them
+  // the 1/8 decodes of 12 MP and 50 MP photos.
+  for (const cv::Size size : {cv::Size(200, 200), cv::Size(230, 229), cv::Size(400, 300), cv::Size(500, 375),
+                              cv::Size(1000, 750), cv::Size(1087, 725)}) {
     cv::Mat resized;
     cv::resize(decodes[1], resized, size, 0, 0, cv::INTER_LINEAR);
     decodes.push_back(resized);
