@@ -824,7 +824,9 @@ void Network::build(int threads) {
         if (attr_int(n, "ceil_mode", 0) != 0) throw unsupported(n, "ceil_mode");
         const int oh = (x0.h + int(pd4[0] + pd4[2]) - int(k[0])) / int(st[0]) + 1;
         const int ow = (x0.w + int(pd4[1] + pd4[3]) - int(k[1])) / int(st[1]) + 1;
-        if (op == "AveragePool" && (is_int8(x0) || x0.md.data_type() == dt::bf16) && oh == 1 && ow == 1 &&
+        // (only for per-channel units, a concatenation's, or bf16: mobilenet_v2_mid's gated int8
+        // pooling of one-unit tensors stays as it was calibrated and measured)
+        if (op == "AveragePool" && (x0.per_channel() || x0.md.data_type() == dt::bf16) && oh == 1 && ow == 1 &&
             k[0] == x0.h && k[1] == x0.w && pd4 == std::vector<int64_t>{0, 0, 0, 0}) {
           // A mean over the whole map (Inception's last pooling) is the descriptor: taken in f32
           // like GlobalAveragePool, not rounded to the units of the map it averages.
