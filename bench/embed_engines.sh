@@ -14,7 +14,8 @@
 # all cores). Runs alternate configurations, ROUNDS times; medians are reported.
 # Images: N distinct JPEGs made by bench/make_bench_images.py from `irbis sample`'s photos (cached
 # in bench/out/): SIZE=1mp -> 1200x900, 12mp -> 4000x3000.
-#   usage: bench/embed_engines.sh [SIZE=1mp] [N=300 for 1mp, 60 for 12mp] [ROUNDS=3]
+#   usage: [MODEL=mobilenet_v2_mid] bench/embed_engines.sh [SIZE=1mp] [N=300 for 1mp, 60 for 12mp] [ROUNDS=3]
+# MODEL=inception_v3 measures the other model (BENCHMARKS.md "inception_v3 in int8").
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SIZE=${1:-1mp}
@@ -25,7 +26,7 @@ PY=/usr/bin/python3
 IRBIS=build/irbis
 INFER=build/bench/embed_infer_bench
 LIMITS=build/bench/machine_limits_bench
-MODEL=mobilenet_v2_mid
+MODEL=${MODEL:-mobilenet_v2_mid}
 ONNX=models/onnx/$MODEL.onnx
 OUT=bench/out
 IMG=$OUT/img${SIZE}_$N
@@ -39,7 +40,8 @@ if [[ ! -f $IMG.done ]]; then
   touch "$IMG.done"
 fi
 # FLOPs per image from the ONNX graph (python3-onnx; 2 x conv/gemm MACs); 1.161 for the default.
-GFLOP=$($PY bench/onnx_flops.py $ONNX 2>/dev/null | sed -n 's/.*FLOPs (2 x MACs): \([0-9.]*\) GFLOP.*/\1/p' || true)
+GFLOP=${GFLOP:-}
+[[ -n $GFLOP ]] || GFLOP=$($PY bench/onnx_flops.py $ONNX 2>/dev/null | sed -n 's/.*FLOPs (2 x MACs): \([0-9.]*\) GFLOP.*/\1/p' || true)
 GFLOP=${GFLOP:-1.161}
 echo "== $(date -u '+%F %T UTC')  $CORES cores, load: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "== images: $N x ${W}x${H} JPEG, $(du -sh "$IMG" | cut -f1) in $IMG; model $MODEL, $GFLOP GFLOP/image"
@@ -55,14 +57,14 @@ for r in $(seq 1 "$ROUNDS"); do
     e=${cfg%/*} p=${cfg#*/}
     rm -rf $OUT/engines_bench.irbis
     /usr/bin/time -f "%e %U %S %M" -o $OUT/engines_time.txt $IRBIS index "$IMG" --into $OUT/engines_bench.irbis \
-      --engine "$e" --precision "$p" > "$LOG" 2>&1 || { cat "$LOG" >&2; echo "FAILED: irbis index $cfg" >&2; exit 1; }
+      --engine "$e" --precision "$p" --model "$MODEL" > "$LOG" 2>&1 || { cat "$LOG" >&2; echo "FAILED: irbis index $cfg" >&2; exit 1; }
     echo "e2e $cfg $(cat $OUT/engines_time.txt)" | tee -a "$RES"
-    IRBIS_ENGINE=$e IRBIS_PRECISION=$p $INFER "$IMG" 1 1 "$CORES" > "$LOG" 2>&1 || { cat "$LOG" >&2; exit 1; }
+    IRBIS_ENGINE=$e IRBIS_PRECISION=$p $INFER "$IMG" 1 1 "$CORES" "$MODEL" > "$LOG" 2>&1 || { cat "$LOG" >&2; exit 1; }
     grep '^pass' "$LOG" | sed "s|^|infer $cfg |" | tee -a "$RES"
     grep '^images' "$LOG" | sed "s|^|decode $cfg |" | tee -a "$RES"
   done
   # The other threading scheme: one network whose forward pass uses every core (OpenMP team).
-  IRBIS_ENGINE=onednn $INFER "$IMG" 1 "$CORES" 1 > "$LOG" 2>&1 || { cat "$LOG" >&2; exit 1; }
+  IRBIS_ENGINE=onednn $INFER "$IMG" 1 "$CORES" 1 "$MODEL" > "$LOG" 2>&1 || { cat "$LOG" >&2; exit 1; }
   grep '^pass' "$LOG" | sed "s|^|infer_team onednn/auto |" | tee -a "$RES"
 done
 rm -rf $OUT/engines_bench.irbis

@@ -75,6 +75,10 @@ struct ModelCard {
     std::string photo_set;   // which photos (folders and the selection rule)
     std::string method;      // how the ranges were taken
     std::map<std::string, std::pair<float, float>> ranges;  // tensor -> (min, max)
+    // Mixed precision: the operators up to the one producing `float_until` and those after the one
+    // producing `float_after` run in bf16 (f32 on CPUs without native bf16) instead of int8; empty:
+    // none.
+    std::string float_until, float_after;
     bool empty() const { return ranges.empty(); }
   } int8;
 
@@ -164,13 +168,18 @@ std::vector<Precision> native_precisions();
 Precision best_precision();
 // What Precision::automatic resolves to for a model: the first of native_precisions() the model
 // passed the accuracy gates for (tests/models/onednn_engine_test.cpp; int8 also needs the card's
-// calibration): nsfwjs's mobilenet_v2_mid int8 or bf16, inception_v3 bf16, mobilenet_v2 fp32.
+// calibration): nsfwjs's mobilenet_v2_mid and inception_v3 int8 or bf16, mobilenet_v2 fp32.
 Precision auto_precision(const ModelCard& card);
+// How calibrate_int8 turns what it saw into a range: `max` the min and max of each tensor over the
+// photos; `mse` (default) each tensor's clip that minimises the expected squared error of
+// quantising its values (rounding below the clip, the cut above), from a histogram of the
+// photos' values (the network's input keeps its full range).
+enum class Int8RangeMethod { max, mse };
 // Measures the int8 activation ranges of a model: runs the fp32 oneDNN engine over 8-bit RGB
-// photos and returns the card with `int8` filled in (min and max of every activation tensor over
-// the photos). photo_set is recorded as it is. Throws ModelError when the engine cannot run the
-// graph, UsageError for no photos.
-ModelCard calibrate_int8(const ModelCard& card, const std::vector<cv::Mat>& rgb_photos, const std::string& photo_set);
+// photos and returns the card with `int8` filled in. photo_set is recorded as it is. Throws
+// ModelError when the engine cannot run the graph, UsageError for no photos.
+ModelCard calibrate_int8(const ModelCard& card, const std::vector<cv::Mat>& rgb_photos, const std::string& photo_set,
+                         Int8RangeMethod method = Int8RangeMethod::mse);
 // The instruction set oneDNN dispatches to here, e.g. "avx512_core_bf16".
 std::string inference_isa();
 

@@ -36,6 +36,8 @@ struct ModelArgs {
   // calibrate
   std::vector<std::string> photo_dirs;
   int every = 3;
+  std::string float_until, float_after;
+  std::string ranges = "mse";
 };
 
 // The calibration photos: every `every`-th of the sorted JPEG / PNG files of the folders that
@@ -142,6 +144,15 @@ void add_model_command(CLI::App& root, int& result) {
   cal->add_option("--photos", args->photo_dirs, "Folder(s) of photos (JPEG / PNG), e.g. Debian's sample photos")
       ->required();
   cal->add_option("--every", args->every, "Use every Nth photo of the sorted files (default 3)")->check(CLI::Range(1, 1000));
+  cal->add_option("--ranges", args->ranges,
+                  "How a range is taken: mse (each tensor clipped where its quantization error is smallest) or max "
+                  "(min and max over the photos)")
+      ->check(CLI::IsMember({"mse", "max"}));
+  cal->add_option("--float-until", args->float_until,
+                  "Mixed precision: run the operators up to the one producing this tensor in bf16 (f32 without "
+                  "native bf16), e.g. a stem whose int8 rounding shows as contours");
+  cal->add_option("--float-after", args->float_after,
+                  "Mixed precision: run the operators after the one producing this tensor in bf16 / f32");
   cal->callback([args, &result] {
     fs::path dir = registry(*args);
     ModelCard card = find_model(args->name, dir);
@@ -149,7 +160,12 @@ void add_model_command(CLI::App& root, int& result) {
     std::vector<cv::Mat> photos = calibration_photos(args->photo_dirs, args->every, description);
     if (photos.size() < 8)
       throw UsageError("only " + std::to_string(photos.size()) + " usable photos in the --photos folders; 8 or more needed");
-    ModelCard out = calibrate_int8(card, photos, description);
+    ModelCard out = calibrate_int8(card, photos, description,
+                                   args->ranges == "max" ? Int8RangeMethod::max : Int8RangeMethod::mse);
+    out.int8.float_until = args->float_until;
+    out.int8.float_after = args->float_after;
+    if (!out.int8.float_until.empty() || !out.int8.float_after.empty())
+      Embedder check(out, {InferenceEngine::onednn, Precision::int8});  // ModelError for a tensor it lacks
     out.save(card.card_path);
     std::cout << "calibrated " << out.name << " for int8 on " << out.int8.photos << " photos (" << out.int8.ranges.size()
               << " activation ranges) -> " << card.card_path.string() << "\n";

@@ -107,6 +107,8 @@ std::string ModelCard::to_json() const {
     for (const auto& [tensor, r] : int8.ranges) ranges[tensor] = {r.first, r.second};
     j["int8"] = {{"calibration", {{"photos", int8.photos}, {"photo_set", int8.photo_set}, {"method", int8.method}}},
                  {"activation_ranges", ranges}};
+    if (!int8.float_until.empty()) j["int8"]["float_until"] = int8.float_until;
+    if (!int8.float_after.empty()) j["int8"]["float_after"] = int8.float_after;
   }
   return j.dump(2) + "\n";
 }
@@ -171,6 +173,8 @@ ModelCard ModelCard::from_json(const std::string& text, const fs::path& origin) 
         if (!(lo <= hi)) throw ModelError(where + ": int8 range of '" + tensor + "' has min > max");
         c.int8.ranges[tensor] = {lo, hi};
       }
+      c.int8.float_until = q.value("float_until", "");
+      c.int8.float_after = q.value("float_after", "");
     }
   } catch (const json::exception& e) {
     throw ModelError(where + ": invalid model card: " + e.what());

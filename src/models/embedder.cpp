@@ -2,6 +2,8 @@
 #include <cstdlib>
 #include <fstream>
 #include <iterator>
+#include <limits>
+#include <map>
 #include <mutex>
 #include <onnx/onnx_pb.h>
 #include <opencv2/imgproc.hpp>
@@ -153,9 +155,9 @@ Precision auto_precision(const ModelCard& card) {
   // The imported models whose descriptors pass each gate on the Debian photos
   // (tests/models/onednn_engine_test.cpp holds these lists to the gates): bf16 median cosine to
   // fp32 >= 0.999 and min >= 0.99 (mobilenet_v2's median is 0.9988); int8 median >= 0.995 and
-  // min >= 0.98, with the card's calibration.
+  // min >= 0.98, with the card's calibration (inception_v3's: its stem in bf16, --float-until).
   static const char* const kBf16Gated[] = {"mobilenet_v2_mid", "inception_v3"};
-  static const char* const kInt8Gated[] = {"mobilenet_v2_mid"};
+  static const char* const kInt8Gated[] = {"mobilenet_v2_mid", "inception_v3"};
   const bool imported = card.source == "npm" && card.source_package == "nsfwjs";
   auto listed = [&](const auto& list) {
     for (const char* m : list)
@@ -170,21 +172,70 @@ Precision auto_precision(const ModelCard& card) {
   return Precision::fp32;
 }
 
-ModelCard calibrate_int8(const ModelCard& card, const std::vector<cv::Mat>& rgb_photos, const std::string& photo_set) {
+namespace {
+
+// The clip c of a tensor (its values' |x| counted in h) that minimises the expected squared error
+// of quantising to `levels` steps of c / levels: a value below half a step becomes 0 (its square),
+// other values below c are off by a uniform rounding error (step^2 / 12), values above c by
+// (|x| - c)^2. Exact zeros cost nothing at any clip. Candidates: every bin edge from top / 16.
+float mse_optimal_clip(const onednn::Network::Histogram& h, int levels) {
+  const size_t bins = h.counts.size();
+  const double width = double(h.top) / double(bins);
+  double best_err = std::numeric_limits<double>::max();
+  size_t best = bins;
+  for (size_t j = std::max<size_t>(1, bins / 16); j <= bins; ++j) {
+    const double c = double(j) * width, step = c / levels;
+    double err = 0;
+    for (size_t i = 0; i < bins; ++i) {
+      if (h.counts[i] == 0) continue;
+      const double v = (double(i) + 0.5) * width;
+      const double e = v >= c ? (v - c) * (v - c) : v < step / 2 ? v * v : step * step / 12;
+      err += h.counts[i] * e;
+    }
+    if (err < best_err) best_err = err, best = j;
+  }
+  return float(double(best) * width);
+}
+
+}  // namespace
+
+ModelCard calibrate_int8(const ModelCard& card, const std::vector<cv::Mat>& rgb_photos, const std::string& photo_set,
+                         Int8RangeMethod method) {
   IRBIS_THROW_IF_NOT(!rgb_photos.empty(), UsageError, "calibrate_int8: no photos");
   Embedder pre(card, {InferenceEngine::onednn, Precision::fp32});  // the preprocessing
-  {
-    onednn::Network net(card, Precision::fp32, /*observe_ranges=*/true);
-    std::vector<float> blocks(size_t(card.blocks_dim()));
-    for (const auto& rgb : rgb_photos) net.run(pre.preprocess(rgb), blocks.data(), {});
-    ModelCard out = card;
-    out.int8 = {};
-    out.int8.photos = int(rgb_photos.size());
-    out.int8.photo_set = photo_set;
+  onednn::Network net(card, Precision::fp32, /*observe_ranges=*/true);
+  std::vector<float> blocks(size_t(card.blocks_dim()));
+  std::vector<cv::Mat> inputs;
+  for (const auto& rgb : rgb_photos) inputs.push_back(pre.preprocess(rgb));
+  for (const auto& in : inputs) net.run(in, blocks.data(), {});
+  ModelCard out = card;
+  out.int8 = {};
+  out.int8.photos = int(rgb_photos.size());
+  out.int8.photo_set = photo_set;
+  out.int8.ranges = net.observed_ranges();
+  if (method == Int8RangeMethod::max) {
     out.int8.method = "min and max of each activation tensor over the photos, oneDNN fp32";
-    out.int8.ranges = net.observed_ranges();
     return out;
   }
+  // Second pass: each tensor's |x| in 2048 bins up to its largest magnitude.
+  constexpr int kBins = 2048;
+  std::map<std::string, float> tops;
+  for (const auto& [name, r] : out.int8.ranges)
+    if (name != card.input_tensor) tops[name] = std::max(std::fabs(r.first), std::fabs(r.second));
+  net.set_histograms(tops, kBins);
+  for (const auto& in : inputs) net.run(in, blocks.data(), {});
+  for (const auto& [name, h] : net.histograms()) {
+    auto it = out.int8.ranges.find(name);
+    if (it == out.int8.ranges.end() || h.counts.empty()) continue;
+    auto& [lo, hi] = it->second;
+    const float c = mse_optimal_clip(h, lo >= 0.f ? 255 : 127);  // u8 or s8, as the engine will store it
+    lo = std::max(lo, -c);
+    hi = std::min(hi, c);
+  }
+  out.int8.method =
+      "oneDNN fp32 over the photos; each activation tensor's range clipped where the expected squared error of "
+      "quantising its values is smallest (2048-bin histogram of |x|; the input keeps its full range)";
+  return out;
 }
 
 std::string inference_isa() { return onednn::effective_isa(); }

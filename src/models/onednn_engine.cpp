@@ -103,6 +103,18 @@ struct Tensor {
   bool is_input = false;
   size_t buffer = 0;     // pool slot
   float scale = 1.f;     // int8 (s8 / u8) tensors: the real value of one unit; 1 for f32 / bf16
+  std::vector<float> scales;  // u8 tensors in per-channel units (then `scale` is unused), else empty
+  bool per_channel() const { return !scales.empty(); }
+  // The real value of one unit of channel k.
+  float unit(size_t k) const { return scales.empty() ? scale : scales[k]; }
+  // Each channel's unit divided by `to` (a reorder's output scales into units of `to`), or one
+  // factor for all.
+  std::vector<float> factors(float to) const {
+    if (scales.empty()) return {scale / to};
+    std::vector<float> f(scales.size());
+    for (size_t k = 0; k < f.size(); ++k) f[k] = scales[k] / to;
+    return f;
+  }
 };
 
 bool is_int8(dt t) { return t == dt::s8 || t == dt::u8; }
@@ -157,10 +169,13 @@ struct Network::Impl {
   dnnl::stream strm{eng};
   dt act = dt::f32;  // activation / weight type of convolutions (s8 stands for int8)
   bool int8 = false;
+  dt float_act = dt::f32;  // int8 networks: the type of the operators after card.int8.float_after
   // int8: the calibrated range of each tensor (the card's); observe: ranges measured per run.
   const std::map<std::string, std::pair<float, float>>* ranges = nullptr;
   bool observe = false;
   std::map<std::string, std::pair<float, float>> observed;
+  // Second calibration pass: a histogram of |x| over [0, top] per tensor (set_histograms()).
+  std::map<std::string, Network::Histogram> histograms;
   std::string where;
   std::map<std::string, Tensor> tensors;
   std::map<std::string, Initializer> inits;
@@ -228,12 +243,16 @@ struct Network::Impl {
 
   // A reorder step; factor multiplies the values (int8 scale changes: from.scale / to.scale).
   void add_reorder(const memory& from, const memory& to, float factor) {
-    if (factor == 1.f) {
+    add_reorder(from, to, std::vector<float>{factor});
+  }
+  // One factor for all, or one per channel (dimension 1).
+  void add_reorder(const memory& from, const memory& to, const std::vector<float>& factors) {
+    if (factors.size() == 1 && factors[0] == 1.f) {
       add_prim(dnnl::reorder(from, to), {{DNNL_ARG_FROM, from}, {DNNL_ARG_TO, to}});
       return;
     }
     dnnl::primitive_attr a;
-    a.set_output_scales(0, {factor});
+    a.set_output_scales(factors.size() == 1 ? 0 : 1 << 1, factors);
     dnnl::reorder::primitive_desc pd(eng, from.get_desc(), eng, to.get_desc(), a);
     add_prim(dnnl::reorder(pd), {{DNNL_ARG_FROM, from}, {DNNL_ARG_TO, to}});
   }
@@ -241,10 +260,20 @@ struct Network::Impl {
   // The tensor in md (at scale `scale` when md is int8): itself, or a reordered copy (a temp).
   Tensor as(const Tensor& t, const memory::desc& md, std::vector<Tensor>& temps, float scale = 1.f) {
     if (!is_int8(md.data_type())) scale = 1.f;
-    if (t.md == md && t.scale == scale) return t;
+    if (t.md == md && t.scale == scale && !t.per_channel()) return t;
     Tensor r = make(md, t.c, t.h, t.w);
     r.scale = scale;
-    add_reorder(t.mem, r.mem, t.scale / scale);
+    add_reorder(t.mem, r.mem, t.factors(scale));
+    temps.push_back(r);
+    return r;
+  }
+  // The tensor in md's layout, in its own units (per-channel ones too).
+  Tensor relayout(const Tensor& t, const memory::desc& md, std::vector<Tensor>& temps) {
+    if (t.md == md) return t;
+    Tensor r = make(md, t.c, t.h, t.w);
+    r.scale = t.scale;
+    r.scales = t.scales;
+    add_reorder(t.mem, r.mem, 1.f);
     temps.push_back(r);
     return r;
   }
@@ -275,11 +304,23 @@ struct Network::Impl {
     const size_t n = t.md.get_size() / sizeof(float);  // blocked layouts pad with zeros: harmless
     auto* slot = &observed.try_emplace(name, std::numeric_limits<float>::max(), std::numeric_limits<float>::lowest())
                       .first->second;
-    add_host([mem, n, slot] {
+    Network::Histogram* hist = &histograms[name];  // empty (not counted) until set_histograms()
+    add_host([mem, n, slot, hist] {
       const float* p = static_cast<const float*>(mem.get_data_handle());
       auto [lo, hi] = std::minmax_element(p, p + n);
       slot->first = std::min(slot->first, *lo);
       slot->second = std::max(slot->second, *hi);
+      if (hist->counts.empty() || !(hist->top > 0)) return;
+      const size_t bins = hist->counts.size();
+      const float per_bin = float(bins) / hist->top;
+      for (size_t k = 0; k < n; ++k) {
+        const float a = std::fabs(p[k]);
+        if (a == 0.f) {
+          ++hist->zeros;  // exact in every scale (ReLU's zeros, blocked layouts' padding)
+          continue;
+        }
+        ++hist->counts[std::min(bins - 1, size_t(a * per_bin))];
+      }
     });
   }
 
@@ -289,7 +330,7 @@ struct Network::Impl {
     memory::desc md({1, t.c, t.h, t.w}, dt::f32, tag::nchw);
     Tensor r = make(md, t.c * t.h * t.w, 1, 1);
     r.flat = true;
-    add_reorder(t.mem, r.mem, t.scale);
+    add_reorder(t.mem, r.mem, t.factors(1.f));
     return r;
   }
 
@@ -308,6 +349,7 @@ struct Network::Impl {
     const dt type = t.md.data_type();
     const bool typed = type == dt::f32 || type == dt::bf16 || is_int8(type);
     const bool nhwc = typed && t.md == memory::desc(dims, type, tag::nhwc);
+    // (per-channel units are applied to the sums below)
     const bool nchw = typed && t.md == memory::desc(dims, type, tag::nchw);
     const char* src = nullptr;
     dt read_type = type;
@@ -317,13 +359,15 @@ struct Network::Impl {
       channels_last = nhwc;
     } else {
       Tensor r = make(memory::desc(dims, dt::f32, tag::nhwc), t.c, t.h, t.w);
-      add_reorder(t.mem, r.mem, t.scale);
+      add_reorder(t.mem, r.mem, t.factors(1.f));
       src = static_cast<const char*>(r.mem.get_data_handle());
       read_type = dt::f32;
       release(r);  // read by the host step below, before any later step reuses it
     }
     const size_t c = size_t(t.c), hw = size_t(t.h) * size_t(t.w);
-    const double unit = read_type == type ? double(t.scale) : 1.0;  // int8: the tensor's scale
+    std::vector<double> unit(c, 1.0);  // int8: each channel's unit (1 once reordered to f32)
+    if (read_type == type)
+      for (size_t k = 0; k < c; ++k) unit[k] = t.unit(k);
     add_host([src, out, c, hw, read_type, channels_last, unit] {
       auto at = [&](size_t i) -> float {
         switch (read_type) {
@@ -346,7 +390,7 @@ struct Network::Impl {
         for (size_t k = 0; k < c; ++k)
           for (size_t p = 0; p < hw; ++p) sum[k] += at(k * hw + p);
       }
-      for (size_t k = 0; k < c; ++k) out[k] = float(sum[k] * unit / double(hw));
+      for (size_t k = 0; k < c; ++k) out[k] = float(sum[k] * unit[k] / double(hw));
     });
   }
 };
@@ -372,6 +416,7 @@ void Network::build(int threads) {
   I.where = "model '" + card.name + "' (" + card.onnx_path().string() + ")";
   I.act = precision_ == Precision::bf16 ? dt::bf16 : precision_ == Precision::int8 ? dt::s8 : dt::f32;
   I.int8 = precision_ == Precision::int8;
+  I.float_act = cpu_has_native_bf16() ? dt::bf16 : dt::f32;
   I.ranges = &card.int8.ranges;
   I.observe = observe_;
   onnx::ModelProto model = read_onnx(card.onnx_path());
@@ -457,6 +502,24 @@ void Network::build(int threads) {
       }
   };
   std::vector<bool> fused(size_t(nn), false);
+  // Mixed precision (int8 networks): the nodes up to the one producing card.int8.float_until and
+  // those after the one producing float_after run in I.float_act, the rest in int8.
+  auto producer = [&](const std::string& tensor, const char* field) {
+    for (int i = 0; i < nn; ++i)
+      for (const auto& o : g.node(i).output())
+        if (o == tensor) return i;
+    throw ModelError(I.where + ": the int8 calibration's " + field + " names no tensor of the network ('" + tensor +
+                     "')");
+  };
+  const int float_until =
+      I.int8 && !card.int8.float_until.empty() ? producer(card.int8.float_until, "float_until") : -1;
+  const int float_from = I.int8 && !card.int8.float_after.empty() ? producer(card.int8.float_after, "float_after") + 1 : nn;
+  auto in_float = [&](int i) { return I.int8 && (i <= float_until || i >= float_from); };
+  // A float operator's int8 input, dequantized (a temp).
+  auto dequantized = [&](const Tensor& t, std::vector<Tensor>& temps, int i) -> Tensor {
+    if (!in_float(i) || t.flat || !is_int8(t)) return t;
+    return I.as(t, memory::desc({1, t.c, t.h, t.w}, I.float_act, tag::nhwc), temps);
+  };
 
   for (int i = 0; i < nn; ++i) {
     if (fused[size_t(i)]) {
@@ -471,6 +534,9 @@ void Network::build(int threads) {
       std::vector<Tensor> temps;
 
       if (op == "Conv") {
+        // int8 up to the card's float_after, then the float type of a mixed-precision network.
+        const bool q = I.int8 && !in_float(i);
+        const dt act = q ? dt::s8 : I.int8 ? I.float_act : I.act;
         Tensor& x = get(ins[0]);
         if (x.flat) throw unsupported(n, "on a 2-D tensor");
         if (const auto* ap = attr(n, "auto_pad"); ap && ap->s() != "NOTSET") throw unsupported(n, "auto_pad");
@@ -517,7 +583,7 @@ void Network::build(int threads) {
             if (other == result || it == I.tensors.end() || it->second.flat || it->second.is_input ||
                 it->second.c != oc || it->second.h != oh || it->second.w != ow ||
                 // int8: an s8 residual (a u8 one would clip a negative sum; that Add runs unfused)
-                (I.int8 ? it->second.md.data_type() != dt::s8 : it->second.md.data_type() != I.act))
+                (q ? it->second.md.data_type() != dt::s8 : it->second.md.data_type() != act))
               break;
             residual = other;
             add_index = cs[0];
@@ -533,10 +599,12 @@ void Network::build(int threads) {
         // int8: u8 / s8 activations in units of their calibrated range, s8 weights with one scale
         // per output channel; oneDNN computes dst = out_scale[oc] * (acc + bias) then the post-ops,
         // so the bias is given in accumulator units and the post-ops in the output's units.
-        dt src_t = I.act, dst_t = I.act;
+        dt src_t = act, dst_t = act;
         float src_scale = 1.f, dst_scale = 1.f;
         std::vector<float> w_scale(size_t(oc), 1.f);
-        if (I.int8) {
+        const std::vector<float>* wdata = &W.data;  // the weights, or `folded` (per-channel input units)
+        std::vector<float> folded;
+        if (q) {
           if (is_int8(x)) {
             src_t = x.md.data_type();
             src_scale = x.scale;
@@ -547,27 +615,41 @@ void Network::build(int threads) {
           }
           dst_t = residual.empty() ? (nonnegative ? dt::u8 : dt::s8) : get(residual).md.data_type();
           dst_scale = Impl::scale_for(dst_t, I.range(result));
+          // An input in per-channel units: each input channel's unit goes into the weights (oneDNN
+          // has one source scale), which are then quantized per output channel as usual.
+          if (is_int8(x) && x.per_channel()) {
+            folded = W.data;
+            const size_t k2 = size_t(kh) * size_t(kw), ocg = size_t(oc / group);
+            for (size_t o = 0; o < size_t(oc); ++o)
+              for (size_t ci = 0; ci < size_t(icg); ++ci) {
+                const float u = x.unit((o / ocg) * size_t(icg) + ci);
+                float* w = folded.data() + (o * size_t(icg) + ci) * k2;
+                for (size_t k = 0; k < k2; ++k) w[k] *= u;
+              }
+            wdata = &folded;
+            src_scale = 1.f;
+          }
           const size_t per = size_t(icg) * size_t(kh) * size_t(kw);
           for (size_t o = 0; o < size_t(oc); ++o) {
             float m = 0.f;
-            for (size_t k = 0; k < per; ++k) m = std::max(m, std::fabs(W.data[o * per + k]));
+            for (size_t k = 0; k < per; ++k) m = std::max(m, std::fabs((*wdata)[o * per + k]));
             w_scale[o] = m > 0 ? m / 127.f : 1.f;
           }
         }
-        const float out_units = I.int8 ? 1.f / dst_scale : 1.f;
+        const float out_units = q ? 1.f / dst_scale : 1.f;
         for (const auto& link : chain) {
           if (const auto* e = std::get_if<Eltwise>(&link))
             po.append_eltwise(1.f, e->alg, e->lo * out_units, e->hi * out_units);
           else
-            po.append_sum(I.int8 ? get(residual).scale * out_units : 1.f);  // rescaled if copied (below)
+            po.append_sum(q ? get(residual).scale * out_units : 1.f);  // rescaled if copied (below)
         }
         memory::desc src_md({1, x.c, x.h, x.w}, src_t, tag::any);
-        memory::desc w_md = group == 1 ? memory::desc({oc, icg, kh, kw}, I.int8 ? dt::s8 : I.act, tag::any)
-                                       : memory::desc({group, oc / group, icg, kh, kw}, I.int8 ? dt::s8 : I.act, tag::any);
+        memory::desc w_md = group == 1 ? memory::desc({oc, icg, kh, kw}, q ? dt::s8 : act, tag::any)
+                                       : memory::desc({group, oc / group, icg, kh, kw}, q ? dt::s8 : act, tag::any);
         memory::desc b_md({oc}, dt::f32, tag::x);
         memory::desc dst_md = residual.empty() ? memory::desc({1, oc, oh, ow}, dst_t, tag::any) : get(residual).md;
         dnnl::primitive_attr pa;
-        if (I.int8) {
+        if (q) {
           std::vector<float> out_scales(static_cast<size_t>(oc));
           for (size_t o = 0; o < size_t(oc); ++o) out_scales[o] = src_scale * w_scale[o] / dst_scale;
           pa.set_output_scales(1 << 1, out_scales);
@@ -581,16 +663,16 @@ void Network::build(int threads) {
                strides, dil, pl, pr},
               pa, I.eng);
         } catch (const dnnl::error& e) {
-          throw ModelError(I.where + ": oneDNN has no " + (I.int8 ? "int8" : I.act == dt::bf16 ? "bf16" : "fp32") +
+          throw ModelError(I.where + ": oneDNN has no " + (q ? "int8" : act == dt::bf16 ? "bf16" : "fp32") +
                            " convolution for '" + n.name() + "' on this CPU (" + effective_isa() + "): " + e.what());
         }
         I.note_scratchpad(pd);
         // Weights and bias, reordered once into the layout the primitive chose.
         memory::desc w_user = group == 1 ? memory::desc({oc, icg, kh, kw}, dt::f32, tag::oihw)
                                          : memory::desc({group, oc / group, icg, kh, kw}, dt::f32, tag::goihw);
-        memory wsrc(w_user, I.eng, const_cast<float*>(W.data.data()));
+        memory wsrc(w_user, I.eng, const_cast<float*>(wdata->data()));
         memory wmem(pd.weights_desc(), I.eng);
-        if (I.int8) {
+        if (q) {
           dnnl::primitive_attr wa;  // quantized per output channel (and the s8 compensation oneDNN adds)
           std::vector<float> inv(static_cast<size_t>(oc));
           for (size_t o = 0; o < size_t(oc); ++o) inv[o] = 1.f / w_scale[o];
@@ -602,14 +684,14 @@ void Network::build(int threads) {
         }
         std::vector<float> bias(size_t(oc), 0.f);
         if (n.input_size() > 2 && !n.input(2).empty()) bias = I.inits.at(n.input(2)).data;
-        if (I.int8)
+        if (q)
           for (size_t o = 0; o < size_t(oc); ++o) bias[o] /= src_scale * w_scale[o];
         memory bmem(b_md, I.eng);
         std::memcpy(bmem.get_data_handle(), bias.data(), bias.size() * sizeof(float));
         I.strm.wait();
         I.constants.push_back(wmem);
         I.constants.push_back(bmem);
-        Tensor xs = I.as(x, pd.src_desc(), temps, src_scale);
+        Tensor xs = q && x.per_channel() ? I.relayout(x, pd.src_desc(), temps) : I.as(x, pd.src_desc(), temps, src_scale);
         Tensor y;
         if (!residual.empty()) {
           Tensor& r = get(residual);
@@ -734,30 +816,44 @@ void Network::build(int threads) {
         for (auto& t : temps) I.release(t);
         produced(out_name, y, i);
       } else if (op == "MaxPool" || op == "AveragePool") {
-        Tensor& x = get(ins[0]);
-        if (x.flat) throw unsupported(n, "on a 2-D tensor");
+        Tensor& x0 = get(ins[0]);
+        if (x0.flat) throw unsupported(n, "on a 2-D tensor");
         auto k = attr_ints(n, "kernel_shape", {}), st = attr_ints(n, "strides", {1, 1}),
              pd4 = attr_ints(n, "pads", {0, 0, 0, 0});
         if (k.size() != 2) throw unsupported(n, "kernel_shape must be 2-D");
         if (attr_int(n, "ceil_mode", 0) != 0) throw unsupported(n, "ceil_mode");
-        const int oh = (x.h + int(pd4[0] + pd4[2]) - int(k[0])) / int(st[0]) + 1;
-        const int ow = (x.w + int(pd4[1] + pd4[3]) - int(k[1])) / int(st[1]) + 1;
-        dnnl::algorithm alg = op == "MaxPool" ? dnnl::algorithm::pooling_max
-                              : attr_int(n, "count_include_pad", 0) ? dnnl::algorithm::pooling_avg_include_padding
-                                                                    : dnnl::algorithm::pooling_avg_exclude_padding;
-        memory::desc dst_md({1, x.c, oh, ow}, x.md.data_type(), tag::any);
-        dnnl::primitive_attr pa;
-        pa.set_scratchpad_mode(dnnl::scratchpad_mode::user);
-        dnnl::pooling_forward::primitive_desc pd(
-            {dnnl::prop_kind::forward_inference, alg, x.md, dst_md, {st[0], st[1]}, {k[0], k[1]}, {pd4[0], pd4[1]},
-             {pd4[2], pd4[3]}},
-            pa, I.eng);
-        I.note_scratchpad(pd);
-        Tensor y = I.make(pd.dst_desc(), x.c, oh, ow);
-        y.scale = x.scale;  // int8 pooling keeps the units
-        I.add_prim(dnnl::pooling_forward(pd), {{DNNL_ARG_SRC, x.mem}, {DNNL_ARG_DST, y.mem}});
-        I.uses_scratchpad();
-        produced(out_name, y, i);
+        const int oh = (x0.h + int(pd4[0] + pd4[2]) - int(k[0])) / int(st[0]) + 1;
+        const int ow = (x0.w + int(pd4[1] + pd4[3]) - int(k[1])) / int(st[1]) + 1;
+        // (only for per-channel units, a concatenation's, or bf16: mobilenet_v2_mid's gated int8
+        // pooling of one-unit tensors stays as it was calibrated and measured)
+        if (op == "AveragePool" && (x0.per_channel() || x0.md.data_type() == dt::bf16) && oh == 1 && ow == 1 &&
+            k[0] == x0.h && k[1] == x0.w && pd4 == std::vector<int64_t>{0, 0, 0, 0}) {
+          // A mean over the whole map (Inception's last pooling) is the descriptor: taken in f32
+          // like GlobalAveragePool, not rounded to the units of the map it averages.
+          Tensor y = I.make(memory::desc({1, x0.c, 1, 1}, dt::f32, tag::nchw), x0.c, 1, 1);
+          I.mean_pool(x0, reinterpret_cast<float*>(y.mem.get_data_handle()));
+          produced(out_name, y, i);
+        } else {
+          const Tensor x = dequantized(x0, temps, i);  // a mixed-precision network's float part
+          dnnl::algorithm alg = op == "MaxPool" ? dnnl::algorithm::pooling_max
+                                : attr_int(n, "count_include_pad", 0) ? dnnl::algorithm::pooling_avg_include_padding
+                                                                      : dnnl::algorithm::pooling_avg_exclude_padding;
+          memory::desc dst_md({1, x.c, oh, ow}, x.md.data_type(), tag::any);
+          dnnl::primitive_attr pa;
+          pa.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+          dnnl::pooling_forward::primitive_desc pd(
+              {dnnl::prop_kind::forward_inference, alg, x.md, dst_md, {st[0], st[1]}, {k[0], k[1]}, {pd4[0], pd4[1]},
+               {pd4[2], pd4[3]}},
+              pa, I.eng);
+          I.note_scratchpad(pd);
+          Tensor y = I.make(pd.dst_desc(), x.c, oh, ow);
+          y.scale = x.scale;  // int8 pooling keeps the units
+          y.scales = x.scales;
+          I.add_prim(dnnl::pooling_forward(pd), {{DNNL_ARG_SRC, x.mem}, {DNNL_ARG_DST, y.mem}});
+          I.uses_scratchpad();
+          for (auto& t : temps) I.release(t);
+          produced(out_name, y, i);
+        }
       } else if (op == "GlobalAveragePool") {
         Tensor& x = get(ins[0]);
         if (x.flat) throw unsupported(n, "on a 2-D tensor");
@@ -782,10 +878,17 @@ void Network::build(int threads) {
         std::vector<Tensor> parts;
         float scale = 1.f;
         const dt type = all_u8 ? dt::u8 : dt::s8;
-        if (any_int8) scale = Impl::scale_for(type, I.range(out_name));
+        const bool float_part = in_float(i);  // a mixed-precision network's float part
+        if (float_part) any_int8 = false;
+        // u8 inputs (Inception's branches after ReLU) keep their own units: the output is in
+        // per-channel units, and nothing is rounded a second time.
+        const bool keep_units = any_int8 && all_u8;
+        if (any_int8 && !keep_units) scale = Impl::scale_for(type, I.range(out_name));
         for (const auto& in : ins) {
           const Tensor& t = get(in);
-          if (any_int8 && (t.md.data_type() != type || t.scale != scale))
+          if (float_part && t.md.data_type() != I.float_act)
+            parts.push_back(I.as(t, memory::desc({1, t.c, t.h, t.w}, I.float_act, tag::nhwc), temps));
+          else if (any_int8 && !keep_units && (t.md.data_type() != type || t.scale != scale || t.per_channel()))
             parts.push_back(I.as(t, memory::desc({1, t.c, t.h, t.w}, type, tag::nhwc), temps, scale));
           else
             parts.push_back(t);
@@ -795,6 +898,9 @@ void Network::build(int threads) {
         dnnl::concat::primitive_desc pd(1, mds, I.eng);
         Tensor y = I.make(pd.dst_desc(), c, first.h, first.w);
         y.scale = scale;
+        if (keep_units)
+          for (const auto& part : parts)
+            for (size_t k = 0; k < size_t(part.c); ++k) y.scales.push_back(part.unit(k));
         std::unordered_map<int, memory> args{{DNNL_ARG_DST, y.mem}};
         for (size_t k = 0; k < parts.size(); ++k) args[DNNL_ARG_MULTIPLE_SRC + int(k)] = parts[k].mem;
         I.add_prim(dnnl::concat(pd), args);
@@ -891,6 +997,19 @@ Network::~Network() = default;
 double Network::macs() const { return impl_->macs; }
 
 const std::map<std::string, std::pair<float, float>>& Network::observed_ranges() const { return impl_->observed; }
+
+void Network::set_histograms(const std::map<std::string, float>& tops, int bins) {
+  IRBIS_THROW_IF_NOT(observe_ && bins >= 1, UsageError, "histograms are taken by observing fp32 networks");
+  for (auto& [name, h] : impl_->histograms) {
+    auto it = tops.find(name);
+    h = {};
+    if (it == tops.end() || !(it->second > 0)) continue;
+    h.top = it->second;
+    h.counts.assign(size_t(bins), 0.0);
+  }
+}
+
+const std::map<std::string, Network::Histogram>& Network::histograms() const { return impl_->histograms; }
 
 void Network::run(const cv::Mat& input, float* blocks_row, const std::vector<float*>& outputs) {
   IRBIS_THROW_IF_NOT(input.type() == CV_32FC3 && input.isContinuous(), UsageError,

@@ -53,6 +53,17 @@ class Network {
   // Tensor -> (min, max) over every run so far (observe_ranges networks; empty otherwise).
   const std::map<std::string, std::pair<float, float>>& observed_ranges() const;
 
+  // The calibration's second pass (observe_ranges networks): from now on every run also counts
+  // each tensor's |x| into `bins` equal bins over [0, tops[tensor]] (values above go to the last
+  // bin, exact zeros apart); tensors not in `tops` are not counted. Resets earlier counts.
+  struct Histogram {
+    float top = 0;
+    double zeros = 0;
+    std::vector<double> counts;
+  };
+  void set_histograms(const std::map<std::string, float>& tops, int bins);
+  const std::map<std::string, Histogram>& histograms() const;
+
  private:
   struct Impl;
   void build(int threads);

@@ -127,6 +127,7 @@ struct SingleThreaded {
 struct CosineStats {
   double median = 0, min = 0;
   size_t n = 0;
+  size_t worst = 0;  // the input of the minimum
 };
 
 CosineStats descriptor_agreement(irbis::Embedder& a, irbis::Embedder& b, const std::vector<cv::Mat>& inputs,
@@ -137,8 +138,9 @@ CosineStats descriptor_agreement(irbis::Embedder& a, irbis::Embedder& b, const s
     cv::Mat db = b.descriptor_from_blocks(b.forward_blocks({inputs[i]}));
     cos.push_back(da.dot(db));
   }
+  const size_t worst = size_t(std::min_element(cos.begin(), cos.end()) - cos.begin());
   std::sort(cos.begin(), cos.end());
-  return {cos[cos.size() / 2], cos.front(), cos.size()};
+  return {cos[cos.size() / 2], cos.front(), cos.size(), worst};
 }
 
 }  // namespace
@@ -445,6 +447,50 @@ TEST(OnednnEngine, Int8GateOnDebianPhotos) {
   }
   EXPECT_THROW(irbis::Embedder(card, {irbis::InferenceEngine::opencv, irbis::Precision::int8}), irbis::UsageError);
   EXPECT_EQ(irbis::parse_precision("int8"), irbis::Precision::int8);
+}
+
+// The same int8 gate for inception_v3 (299 px, 5x the default model's work per image) on all 242
+// inputs, with its card's calibration: MSE-clipped ranges and the 147 px stem in bf16
+// (`--float-until activation_3`, scripts/import_models.sh). Every int8 convolution reading
+// the bf16 stem, the branches kept in their own units through each concatenation and the final
+// 8 x 8 mean in f32 are on this path. `auto` picks int8 exactly where the CPU has native int8.
+TEST(OnednnEngine, Int8GateInceptionOnDebianPhotos) {
+  SingleThreaded one_thread;
+  irbis::ModelCard card = irbis::find_model("inception_v3", kModelDir);
+  ASSERT_FALSE(card.int8.empty()) << "inception_v3 has no int8 calibration; run scripts/import_models.sh";
+  EXPECT_EQ(card.int8.float_until, "activation_3") << "calibrated by an older scripts/import_models.sh";
+  irbis::Embedder fp32(card, {irbis::InferenceEngine::onednn, irbis::Precision::fp32});
+  irbis::Embedder int8(card, {irbis::InferenceEngine::onednn, irbis::Precision::int8});
+  EXPECT_EQ(int8.inference_tag(), "onednn/int8");
+  std::vector<cv::Mat> inputs;
+  for (const auto& rgb : debian_photos_rgb()) inputs.push_back(fp32.preprocess(rgb));
+  ASSERT_GE(inputs.size(), 200u) << "opencv-doc / python3-skimage sample photos missing (./setup.sh installs them)";
+  CosineStats s = descriptor_agreement(fp32, int8, inputs);
+  std::cout << "[ gate ] inception_v3 int8 vs fp32 descriptor cosine over " << s.n << " inputs ("
+            << irbis::inference_isa() << ", calibrated on " << card.int8.photos << " photos): median " << s.median
+            << ", min " << s.min << "\n";
+  EXPECT_GE(s.median, 0.995);
+  EXPECT_GE(s.min, 0.98);
+  EXPECT_EQ(irbis::auto_precision(card) == irbis::Precision::int8, irbis::onednn::cpu_has_native_int8());
+  // The whole network in int8 (no bf16 stem) fails on the smooth gradient of opencv-doc's
+  // gradient.png (0.91): on the worst input of the gate the stem must make the difference.
+  irbis::ModelCard all_int8 = card;
+  all_int8.int8.float_until.clear();
+  irbis::Embedder plain(all_int8, {irbis::InferenceEngine::onednn, irbis::Precision::int8});
+  CosineStats p = descriptor_agreement(fp32, plain, {inputs[s.worst]});
+  std::cout << "[ gate ] inception_v3 all-int8 on input " << s.worst << ": " << p.min << "\n";
+  EXPECT_LT(p.min, s.min);
+  // A mixed-precision tensor the network lacks is a ModelError naming the field.
+  irbis::ModelCard wrong = card;
+  wrong.int8.float_until = "no_such_tensor";
+  try {
+    irbis::Embedder e(wrong, {irbis::InferenceEngine::onednn, irbis::Precision::int8});
+    ADD_FAILURE() << "an unknown float_until was accepted";
+  } catch (const irbis::ModelError& err) {
+    EXPECT_NE(std::string(err.what()).find("float_until"), std::string::npos) << err.what();
+  }
+  // The card keeps the mixed precision through its JSON.
+  EXPECT_EQ(irbis::ModelCard::from_json(card.to_json(), card.card_path).int8.float_until, "activation_3");
 }
 
 // Calibration records a range for every activation the engine quantizes; ReLU6 outputs lie in
