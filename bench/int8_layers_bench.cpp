@@ -26,38 +26,13 @@
 #include <opencv2/imgproc.hpp>
 
 #include "irbis/model.h"
+#include "models/gate_photos.h"
 
 namespace fs = std::filesystem;
 
 namespace {
 
-// The gate's inputs (tests/models/onednn_engine_test.cpp, debian_photos_rgb).
-std::vector<cv::Mat> gate_photos() {
-  std::vector<fs::path> files;
-  for (const char* dir : {"/usr/share/doc/opencv-doc/examples/data", "/usr/lib/python3/dist-packages/skimage/data",
-                          "/usr/lib/python3/dist-packages/sklearn/datasets/images"}) {
-    std::error_code ec;
-    for (const auto& e : fs::directory_iterator(dir, ec)) {
-      std::string ext = e.path().extension().string();
-      std::transform(ext.begin(), ext.end(), ext.begin(), ::tolower);
-      if (ext == ".jpg" || ext == ".jpeg" || ext == ".png") files.push_back(e.path());
-    }
-  }
-  std::sort(files.begin(), files.end());
-  std::vector<cv::Mat> out;
-  for (const auto& f : files) {
-    cv::Mat bgr = cv::imread(f.string(), cv::IMREAD_COLOR);
-    if (bgr.empty() || bgr.cols < 64 || bgr.rows < 64) continue;
-    cv::Mat rgb;
-    cv::cvtColor(bgr, rgb, cv::COLOR_BGR2RGB);
-    out.push_back(rgb);
-    cv::Rect crop(rgb.cols / 5, rgb.rows / 5, rgb.cols * 3 / 5, rgb.rows * 3 / 5);
-    cv::Mat view;
-    cv::flip(rgb(crop), view, 1);
-    out.push_back(view);
-  }
-  return out;
-}
+using irbis::test::gate_photos;
 
 // Channels of every 4-D tensor of the graph, in node order (Conv: its weights' first dimension,
 // Concat: the sum, everything else: its first input's).

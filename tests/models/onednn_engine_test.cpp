@@ -18,6 +18,7 @@
 #include "irbis/errors.h"
 #include "irbis/collection_layout.h"
 #include "irbis/model.h"
+#include "models/gate_photos.h"
 #include "models/ir.h"
 #include "models/onednn_engine.h"
 #include "test_util.h"
@@ -26,36 +27,9 @@ namespace fs = std::filesystem;
 
 namespace {
 
-const fs::path kModelDir = fs::path(IRBIS_SOURCE_DIR) / "models" / "onnx";
+using irbis::test::gate_photos;
 
-// Every photo of the Debian sample folders (sorted, so the set is fixed), as 8-bit RGB. Each also
-// gives a second view, its mirrored central 60 % crop, so the gate sees about 240 inputs.
-std::vector<cv::Mat> debian_photos_rgb() {
-  std::vector<fs::path> files;
-  for (const char* dir : {"/usr/share/doc/opencv-doc/examples/data", "/usr/lib/python3/dist-packages/skimage/data",
-                          "/usr/lib/python3/dist-packages/sklearn/datasets/images"}) {
-    std::error_code ec;
-    for (const auto& e : fs::directory_iterator(dir, ec)) {
-      std::string ext = e.path().extension().string();
-      std::transform(ext.begin(), ext.end(), ext.begin(), ::tolower);
-      if (ext == ".jpg" || ext == ".jpeg" || ext == ".png") files.push_back(e.path());
-    }
-  }
-  std::sort(files.begin(), files.end());
-  std::vector<cv::Mat> out;
-  for (const auto& f : files) {
-    cv::Mat bgr = cv::imread(f.string(), cv::IMREAD_COLOR);
-    if (bgr.empty() || bgr.cols < 64 || bgr.rows < 64) continue;  // icons, masks, tiny patterns
-    cv::Mat rgb;
-    cv::cvtColor(bgr, rgb, cv::COLOR_BGR2RGB);
-    out.push_back(rgb);
-    cv::Rect crop(rgb.cols / 5, rgb.rows / 5, rgb.cols * 3 / 5, rgb.rows * 3 / 5);
-    cv::Mat view;
-    cv::flip(rgb(crop), view, 1);
-    out.push_back(view);
-  }
-  return out;
-}
+const fs::path kModelDir = fs::path(IRBIS_SOURCE_DIR) / "models" / "onnx";
 
 std::vector<float> random_weights(cv::RNG& rng, size_t n) {
   std::vector<float> v(n);
@@ -110,7 +84,7 @@ const std::vector<cv::Mat>& debian_inputs() {
   static const std::vector<cv::Mat> inputs = [] {
     irbis::Embedder e(default_card(), {irbis::InferenceEngine::opencv, irbis::Precision::fp32});
     std::vector<cv::Mat> v;
-    for (const auto& rgb : debian_photos_rgb()) v.push_back(e.preprocess(rgb));
+    for (const auto& rgb : gate_photos()) v.push_back(e.preprocess(rgb));
     return v;
   }();
   return inputs;
@@ -390,7 +364,7 @@ TEST(OnednnEngine, Bf16GateOtherModels) {
     EXPECT_EQ(irbis::best_precision(), irbis::Precision::fp32);
     return;
   }
-  std::vector<cv::Mat> photos = debian_photos_rgb();
+  std::vector<cv::Mat> photos = gate_photos();
   ASSERT_GE(photos.size(), 40u) << "opencv-doc / python3-skimage sample photos missing (./setup.sh installs them)";
   photos.resize(40);
   for (const char* name : {"mobilenet_v2", "inception_v3"}) {
@@ -463,7 +437,7 @@ TEST(OnednnEngine, Int8GateInceptionOnDebianPhotos) {
   irbis::Embedder int8(card, {irbis::InferenceEngine::onednn, irbis::Precision::int8});
   EXPECT_EQ(int8.inference_tag(), "onednn/int8");
   std::vector<cv::Mat> inputs;
-  for (const auto& rgb : debian_photos_rgb()) inputs.push_back(fp32.preprocess(rgb));
+  for (const auto& rgb : gate_photos()) inputs.push_back(fp32.preprocess(rgb));
   ASSERT_GE(inputs.size(), 200u) << "opencv-doc / python3-skimage sample photos missing (./setup.sh installs them)";
   CosineStats s = descriptor_agreement(fp32, int8, inputs);
   std::cout << "[ gate ] inception_v3 int8 vs fp32 descriptor cosine over " << s.n << " inputs ("
@@ -500,7 +474,7 @@ TEST(OnednnEngine, Int8GateInceptionOnDebianPhotos) {
 TEST(OnednnEngine, Int8CalibrationAndSmallGraph) {
   SingleThreaded one_thread;
   irbis::ModelCard card = default_card();
-  std::vector<cv::Mat> photos = debian_photos_rgb();
+  std::vector<cv::Mat> photos = gate_photos();
   ASSERT_GE(photos.size(), 8u);
   photos.resize(8);
   irbis::ModelCard cal = irbis::calibrate_int8(card, photos, "test: first 8 inputs");
