@@ -105,6 +105,14 @@ double thread_cpu_seconds() {
   return double(ts.tv_sec) + 1e-9 * double(ts.tv_nsec);
 }
 
+// Keypoints detected on the mirror image of f's (ensured) grey, in the plain image's coordinates.
+void detect_on_mirror(const PairVerifier::Features& f, const VerifyParams& p, std::vector<cv::KeyPoint>& kp, cv::Mat& desc) {
+  cv::Mat mirrored;
+  cv::flip(f.gray, mirrored, 1);
+  cv::ORB::create(p.max_keypoints)->detectAndCompute(mirrored, cv::noArray(), kp, desc);
+  for (auto& k : kp) k.pt.x = float(f.gray.cols - 1) - k.pt.x;
+}
+
 // The mirrored image's keypoints, in the plain image's coordinates. Computed on first use: a pair
 // whose plain orientation is confirmed, or an image only ever compared as the first of a pair,
 // never needs them. By default the plain keypoints, mirrored, are described on the mirrored image:
@@ -115,21 +123,21 @@ void detect_mirrored(PairVerifier::Features& f, const VerifyParams& p) {
   std::call_once(f.mirror_once, [&] {
     ensure_gray(f);
     if (f.gray.empty()) return;
-    cv::Mat mirrored;
-    cv::flip(f.gray, mirrored, 1);
-    const auto orb = cv::ORB::create(p.max_keypoints);
     if (p.detect_mirrored_keypoints) {
-      orb->detectAndCompute(mirrored, cv::noArray(), f.kp[1], f.desc[1]);
+      detect_on_mirror(f, p, f.kp[1], f.desc[1]);
     } else {
+      const float last_x = float(f.gray.cols - 1);
       f.kp[1] = f.kp[0];
       for (auto& k : f.kp[1]) {
-        k.pt.x = float(f.gray.cols - 1) - k.pt.x;
+        k.pt.x = last_x - k.pt.x;
         k.angle = 180.f - k.angle;
         if (k.angle < 0) k.angle += 360.f;
       }
-      if (!f.kp[1].empty()) orb->compute(mirrored, f.kp[1], f.desc[1]);  // may drop keypoints at the border
+      cv::Mat mirrored;
+      cv::flip(f.gray, mirrored, 1);
+      if (!f.kp[1].empty()) cv::ORB::create(p.max_keypoints)->compute(mirrored, f.kp[1], f.desc[1]);  // may drop keypoints at the border
+      for (auto& k : f.kp[1]) k.pt.x = last_x - k.pt.x;
     }
-    for (auto& k : f.kp[1]) k.pt.x = float(f.gray.cols - 1) - k.pt.x;
     f.mirror_ready.store(true, std::memory_order_release);
   });
 }
@@ -139,11 +147,7 @@ void detect_mirrored(PairVerifier::Features& f, const VerifyParams& p) {
 void detect_mirrored_confirming(PairVerifier::Features& f, const VerifyParams& p) {
   std::call_once(f.confirm_once, [&] {
     ensure_gray(f);
-    if (f.gray.empty()) return;
-    cv::Mat mirrored;
-    cv::flip(f.gray, mirrored, 1);
-    cv::ORB::create(p.max_keypoints)->detectAndCompute(mirrored, cv::noArray(), f.kp[2], f.desc[2]);
-    for (auto& k : f.kp[2]) k.pt.x = float(f.gray.cols - 1) - k.pt.x;
+    if (!f.gray.empty()) detect_on_mirror(f, p, f.kp[2], f.desc[2]);
   });
 }
 
