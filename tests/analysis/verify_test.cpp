@@ -530,6 +530,35 @@ TEST(PairVerifier, PixelChecksAreCachedAndNeedNoKeypoints) {
   EXPECT_FALSE(v.verify(0, 1).same) << "verification of a checked pair computes its keypoints then";
 }
 
+// The work grey of an image larger than the work side (RGB to grey, then the area shrink, which
+// irbis' resize_area computes) is OpenCV's cv::resize(INTER_AREA) byte for byte: the evidence on
+// the images equals the evidence on greys OpenCV made at the work size, whose shrink is a copy.
+TEST(VerifyGeometry, TheWorkGreyIsOpenCVsAreaShrinkByteForByte) {
+  const cv::Mat small = cvdata("baboon.jpg");
+  if (small.empty()) GTEST_SKIP() << "opencv-doc sample photos not installed";
+  cv::Mat big;
+  cv::resize(small, big, cv::Size(701, 523), 0, 0, cv::INTER_LINEAR);  // shrinks by a non-integer factor
+  const VerifyParams p;
+  const auto opencv_grey = [&p](const cv::Mat& rgb) {
+    cv::Mat grey, out;
+    cv::cvtColor(rgb, grey, cv::COLOR_RGB2GRAY);
+    const double s = double(p.work_side) / std::max(grey.cols, grey.rows);
+    cv::resize(grey, out, cv::Size(int(std::lround(grey.cols * s)), int(std::lround(grey.rows * s))), 0, 0, cv::INTER_AREA);
+    return out;
+  };
+  for (const Edit& e : {kEdits[0], kEdits[4], kEdits[6], kEdits[9]}) {
+    const cv::Mat copy = e.fn(big);
+    ASSERT_EQ(copy.size(), big.size()) << e.name;  // the same source pixels: the same pair order
+    const cv::Mat ga = opencv_grey(big), gb = opencv_grey(copy);
+    ASSERT_EQ(ga.cols, p.work_side);
+    expect_same_evidence(verify_geometry(big, copy, p), verify_geometry(ga, gb, p), e.name);
+    const PixelCheck c = compare_pixels(big, copy, p), want = compare_pixels(ga, gb, p);
+    EXPECT_EQ(c.difference, want.difference) << e.name;
+    EXPECT_EQ(c.largest, want.largest) << e.name;
+    EXPECT_EQ(c.mirrored, want.mirrored) << e.name;
+  }
+}
+
 TEST(VerifyGeometry, BadInputThrows) {
   EXPECT_THROW(verify_geometry(cv::Mat(), cv::Mat(4, 4, CV_8UC3)), Error);
   EXPECT_THROW(compare_pixels(cv::Mat(), cv::Mat(4, 4, CV_8UC3)), Error);
