@@ -534,11 +534,12 @@ int main(int argc, char** argv) {
       std::printf("dupes --cnn, %s: the real verifier ran %zu verifications and %zu pixel checks (the dry passes' lists); "
                   "CPU: %zu image loads %.1f s (%.1f ms each: decode + keypoints, a re-load after eviction counts again), "
                   "%zu pairs %.1f s (%.1f ms each: matching, fit, dense check, mirrored keypoints); "
-                  "%zu images met again in the keypoint tier, %zu of them decoded again for their pixels\n",
+                  "%zu images met again in the keypoint tier, %zu of them decoded again for their pixels, %zu described on their kept "
+                  "grays (loaded for pixel checks only)\n",
                   rule.name().c_str(), work->verifier->pairs_verified(), work->verifier->pairs_checked(), st.images,
                   st.image_cpu_seconds, 1e3 * st.image_cpu_seconds / double(std::max<size_t>(1, st.images)), st.pairs,
                   st.pair_cpu_seconds, 1e3 * st.pair_cpu_seconds / double(std::max<size_t>(1, st.pairs)),
-                  st.keypoint_hits, st.gray_reloads);
+                  st.keypoint_hits, st.gray_reloads, st.gray_hits);
     }
     const double model = verify_cpu(dupes_images.size(), verified_pairs.size(), check_images.size(), checked_pairs.size());
     if (!with_work && cost.per_image > 0)

@@ -107,7 +107,9 @@ GeometricMatch verify_geometry(const cv::Mat& a, const cv::Mat& b, const VerifyP
 // keeps its keypoints and descriptors only (~60 KB, ~120 KB with the mirrored ones) in a second
 // tier of at most keypoint_cache_bytes (0 = none), least recently used out first: met again (a
 // later dry pass of `dupes`), it needs no new decode and ORB, and its gray is decoded again only if
-// a pair needs the pixels (a dense check, the mirrored keypoints, a pixel check). Same results
+// a pair needs the pixels (a dense check, the mirrored keypoints, a pixel check). An image evicted
+// before its keypoints were computed (loaded for pixel checks only) keeps its gray there instead
+// (~200 KB), so that a later pair needing its keypoints does not decode it again. Same results
 // either way (docs/dupes.md, "What a verification costs").
 class PairVerifier {
  public:
@@ -137,8 +139,9 @@ class PairVerifier {
   // (and the mirrored keypoints the first time a pair needs them).
   struct Stats {
     size_t images = 0;  // images loaded and their keypoints computed (a re-load after eviction counts again)
-    size_t keypoint_hits = 0;  // images met again in the keypoint tier: no decode, no ORB
+    size_t keypoint_hits = 0;  // images met again in the keypoint tier: no decode (no ORB but for gray_hits)
     size_t gray_reloads = 0;   // of those, grays decoded again for a pair's pixels (CPU in image_cpu_seconds)
+    size_t gray_hits = 0;      // of those, kept grays of images loaded for pixel checks only: described, not decoded
     double image_cpu_seconds = 0;
     size_t pairs = 0;   // pairs matched (verify_image's included)
     double pair_cpu_seconds = 0;
@@ -156,6 +159,8 @@ class PairVerifier {
   PixelCheck check_uncached(uint32_t a, uint32_t b);
   // Moves an image evicted from the first tier into the keypoint tier (called with mu_ held).
   void demote(uint32_t i, const std::shared_ptr<Features>& f);
+  // demote's copy of a described image: its keypoints, and its gray to decode again on need.
+  void demote_keypoints(uint32_t i, const Features& f, Features& c);
   static size_t keypoint_bytes(const Features& f);
   Loader load_;
   VerifyParams params_;

@@ -42,8 +42,9 @@ struct PairVerifier::Features {
   std::once_flag plain_once;   // kp[0], desc[0]
   std::once_flag mirror_once;  // kp[1], desc[1]: only when a pair needs the mirrored orientation
   std::once_flag confirm_once; // kp[2], desc[2]: only when a pair is accepted with kp[1]
-  // Set when plain_once / mirror_once finished (what a keypoint-only copy may take).
-  std::atomic<bool> plain_ready{false}, mirror_ready{false};
+  // Set when plain_once / mirror_once finished (what a keypoint-only copy may take); gray_ready when
+  // gray_once decoded the gray (what the copy of an image without keypoints keeps: demote).
+  std::atomic<bool> plain_ready{false}, mirror_ready{false}, gray_ready{false};
   // A keypoint-only copy (PairVerifier's second tier: an image evicted from the first, its gray
   // dropped) decodes its gray again through this, once, when a pair needs the pixels: the dense
   // check, the mirrored keypoints if they were not computed yet, a pixel check. Empty otherwise.
@@ -52,6 +53,16 @@ struct PairVerifier::Features {
 };
 
 namespace {
+
+// src at `size`: cv::resize's INTER_AREA when both sides shrink, through irbis' resize_area (the same
+// bytes at a fifth of the CPU, a share of every image load: docs/dupes.md, "What a verification
+// costs"), cv::resize with `grow` otherwise.
+cv::Mat resized(const cv::Mat& src, cv::Size size, int grow) {
+  if (size.width <= src.cols && size.height <= src.rows) return resize_area(src, size.width, size.height);
+  cv::Mat out;
+  cv::resize(src, out, size, 0, 0, grow);
+  return out;
+}
 
 // Gray image with its longest side = side (area averaging when shrinking, linear when growing).
 cv::Mat work_gray(const cv::Mat& img, int side) {
@@ -63,9 +74,7 @@ cv::Mat work_gray(const cv::Mat& img, int side) {
   else gray = img;
   const double s = double(side) / std::max(gray.cols, gray.rows);
   const cv::Size size(std::max(1, int(std::lround(gray.cols * s))), std::max(1, int(std::lround(gray.rows * s))));
-  cv::Mat out;
-  cv::resize(gray, out, size, 0, 0, s < 1 ? cv::INTER_AREA : cv::INTER_LINEAR);
-  return out;
+  return resized(gray, size, cv::INTER_LINEAR);
 }
 
 // A 64-bit FNV-1a of the work image's size and pixels: orders the two images of a pair the same way
@@ -353,9 +362,8 @@ PixelCheck compare_gray(const cv::Mat& ga, const cv::Mat& gb, const VerifyParams
   const int side = std::max(p.pixel_side, p.pixel_tile);
   const double s = double(side) / std::max(ga.cols, ga.rows);
   const cv::Size size(std::max(1, int(std::lround(ga.cols * s))), std::max(1, int(std::lround(ga.rows * s))));
-  cv::Mat a, b, bm;
-  cv::resize(ga, a, size, 0, 0, cv::INTER_AREA);
-  cv::resize(gb, b, size, 0, 0, cv::INTER_AREA);
+  const cv::Mat a = resized(ga, size, cv::INTER_AREA), b = resized(gb, size, cv::INTER_AREA);
+  cv::Mat bm;
   cv::flip(b, bm, 1);
   PixelCheck out;
   // Each orientation as it is and tone-matched, the better counting: an overlay's dark banner
@@ -502,6 +510,7 @@ std::shared_ptr<PairVerifier::Features> PairVerifier::features(uint32_t i, bool 
         keypoint_lru_.erase(kt->second.second);
         keypoints_.erase(kt);
         ++stats_.keypoint_hits;
+        if (!f->plain_ready.load(std::memory_order_relaxed)) ++stats_.gray_hits;
       } else {
         f = std::make_shared<Features>();
       }
@@ -519,6 +528,7 @@ std::shared_ptr<PairVerifier::Features> PairVerifier::features(uint32_t i, bool 
         f->gray = work_gray(img, params_.work_side);
         f->work_size = f->gray.size();
         f->source_pixels = int64_t(img.total());
+        f->gray_ready.store(true, std::memory_order_release);
       }
     } catch (const std::exception& e) {
       f->error = e.what();
@@ -546,31 +556,58 @@ std::shared_ptr<PairVerifier::Features> PairVerifier::features(uint32_t i, bool 
 }
 
 size_t PairVerifier::keypoint_bytes(const Features& f) {
-  size_t n = sizeof(Features) + 64;
+  size_t n = sizeof(Features) + 64 + f.gray.total() * f.gray.elemSize();  // a gray only when kept (demote)
   for (int o = 0; o < 3; ++o) n += f.kp[o].size() * sizeof(cv::KeyPoint) + f.desc[o].total() * f.desc[o].elemSize();
   return n;
 }
 
 void PairVerifier::demote(uint32_t i, const std::shared_ptr<Features>& f) {
-  if (!keypoint_budget_ || !f->plain_ready.load(std::memory_order_acquire) || !f->error.empty()) return;
+  if (!keypoint_budget_) return;
   // A new object: the evicted one may still be in use (its gray, its mirrored keypoints being
   // computed) by a caller holding it.
   auto c = std::make_shared<Features>();
-  c->work_size = f->work_size;
-  c->source_pixels = f->source_pixels;
-  c->order_key = f->order_key;
-  c->kp[0] = f->kp[0];
-  c->desc[0] = f->desc[0];  // shared, never written again
-  std::call_once(c->gray_once, [] {});
-  std::call_once(c->plain_once, [] {});
-  c->plain_ready = true;
-  if (f->mirror_ready.load(std::memory_order_acquire)) {
-    c->kp[1] = f->kp[1];
-    c->desc[1] = f->desc[1];
-    std::call_once(c->mirror_once, [] {});
-    c->mirror_ready = true;
+  if (!f->plain_ready.load(std::memory_order_acquire)) {
+    // Loaded for pixel checks only (`dupes` runs check_all before verify_all): it keeps its gray, so
+    // that a later pair needing its keypoints describes it without decoding it again.
+    if (!f->gray_ready.load(std::memory_order_acquire)) return;  // not decodable, or still loading
+    c->gray = f->gray;  // shared, never written again
+    c->work_size = f->work_size;
+    c->source_pixels = f->source_pixels;
+    std::call_once(c->gray_once, [] {});
+    c->gray_ready = true;
+  } else {
+    if (!f->error.empty()) return;
+    c->work_size = f->work_size;
+    c->source_pixels = f->source_pixels;
+    demote_keypoints(i, *f, *c);
   }
-  c->reload_gray = [this, i] {
+  const size_t bytes = keypoint_bytes(*c);
+  while (!keypoint_lru_.empty() && keypoint_bytes_ + bytes > keypoint_budget_) {
+    const auto old = keypoints_.find(keypoint_lru_.back());
+    keypoint_bytes_ -= keypoint_bytes(*old->second.first);
+    keypoints_.erase(old);
+    keypoint_lru_.pop_back();
+  }
+  if (bytes > keypoint_budget_) return;
+  keypoint_lru_.push_front(i);
+  keypoints_.emplace(i, std::make_pair(std::move(c), keypoint_lru_.begin()));
+  keypoint_bytes_ += bytes;
+}
+
+void PairVerifier::demote_keypoints(uint32_t i, const Features& f, Features& c) {
+  c.order_key = f.order_key;
+  c.kp[0] = f.kp[0];
+  c.desc[0] = f.desc[0];  // shared, never written again
+  std::call_once(c.gray_once, [] {});
+  std::call_once(c.plain_once, [] {});
+  c.plain_ready = true;
+  if (f.mirror_ready.load(std::memory_order_acquire)) {
+    c.kp[1] = f.kp[1];
+    c.desc[1] = f.desc[1];
+    std::call_once(c.mirror_once, [] {});
+    c.mirror_ready = true;
+  }
+  c.reload_gray = [this, i] {
     const double t0 = thread_cpu_seconds();
     cv::Mat gray;
     try {
@@ -585,17 +622,6 @@ void PairVerifier::demote(uint32_t i, const std::shared_ptr<Features>& f) {
     stats_.image_cpu_seconds += cpu;
     return gray;
   };
-  const size_t bytes = keypoint_bytes(*c);
-  while (!keypoint_lru_.empty() && keypoint_bytes_ + bytes > keypoint_budget_) {
-    const auto old = keypoints_.find(keypoint_lru_.back());
-    keypoint_bytes_ -= keypoint_bytes(*old->second.first);
-    keypoints_.erase(old);
-    keypoint_lru_.pop_back();
-  }
-  if (bytes > keypoint_budget_) return;
-  keypoint_lru_.push_front(i);
-  keypoints_.emplace(i, std::make_pair(std::move(c), keypoint_lru_.begin()));
-  keypoint_bytes_ += bytes;
 }
 
 GeometricMatch PairVerifier::verify_uncached(uint32_t a, uint32_t b) {

@@ -530,6 +530,65 @@ TEST(PairVerifier, PixelChecksAreCachedAndNeedNoKeypoints) {
   EXPECT_FALSE(v.verify(0, 1).same) << "verification of a checked pair computes its keypoints then";
 }
 
+// The work grey of an image larger than the work side (RGB to grey, then the area shrink, which
+// irbis' resize_area computes) is OpenCV's cv::resize(INTER_AREA) byte for byte: the evidence on
+// the images equals the evidence on greys OpenCV made at the work size, whose shrink is a copy.
+TEST(VerifyGeometry, TheWorkGreyIsOpenCVsAreaShrinkByteForByte) {
+  const cv::Mat small = cvdata("baboon.jpg");
+  if (small.empty()) GTEST_SKIP() << "opencv-doc sample photos not installed";
+  cv::Mat big;
+  cv::resize(small, big, cv::Size(701, 523), 0, 0, cv::INTER_LINEAR);  // shrinks by a non-integer factor
+  const VerifyParams p;
+  const auto opencv_grey = [&p](const cv::Mat& rgb) {
+    cv::Mat grey, out;
+    cv::cvtColor(rgb, grey, cv::COLOR_RGB2GRAY);
+    const double s = double(p.work_side) / std::max(grey.cols, grey.rows);
+    cv::resize(grey, out, cv::Size(int(std::lround(grey.cols * s)), int(std::lround(grey.rows * s))), 0, 0, cv::INTER_AREA);
+    return out;
+  };
+  for (const Edit& e : {kEdits[0], kEdits[4], kEdits[6], kEdits[9]}) {
+    const cv::Mat copy = e.fn(big);
+    ASSERT_EQ(copy.size(), big.size()) << e.name;  // the same source pixels: the same pair order
+    const cv::Mat ga = opencv_grey(big), gb = opencv_grey(copy);
+    ASSERT_EQ(ga.cols, p.work_side);
+    expect_same_evidence(verify_geometry(big, copy, p), verify_geometry(ga, gb, p), e.name);
+    const PixelCheck c = compare_pixels(big, copy, p), want = compare_pixels(ga, gb, p);
+    EXPECT_EQ(c.difference, want.difference) << e.name;
+    EXPECT_EQ(c.largest, want.largest) << e.name;
+    EXPECT_EQ(c.mirrored, want.mirrored) << e.name;
+  }
+}
+
+// An image loaded for a pixel check only (`dupes` runs check_all before verify_all) and evicted
+// before a pair needed its keypoints keeps its gray in the keypoint tier: that pair describes it
+// without decoding it again, with the evidence of a verifier that keeps everything. Without the
+// tier (keypoint_cache_bytes 0) it is decoded twice.
+TEST(PairVerifier, AnImagePixelCheckedThenVerifiedIsDecodedOnce) {
+  const cv::Mat img = cvdata("baboon.jpg"), other = cvdata("fruits.jpg");
+  if (img.empty() || other.empty()) GTEST_SKIP() << "opencv-doc sample photos not installed";
+  const std::vector<cv::Mat> images{img, jpeg(img, 30), other, crop_area(other, 0.5, 0.5, 0.5), rotate(img, 5)};
+  std::mutex mu;
+  std::vector<int> loads(images.size(), 0), loads_without(images.size(), 0);
+  PairVerifier tiered([&](uint32_t i) { std::lock_guard lk(mu); ++loads[i]; return images.at(i); }, {}, 2);
+  PairVerifier without([&](uint32_t i) { std::lock_guard lk(mu); ++loads_without[i]; return images.at(i); }, {}, 2, 0);
+  PairVerifier everything([&](uint32_t i) { return images.at(i); }, {}, 64);
+  for (PairVerifier* v : {&tiered, &without}) {
+    v->check_all({{0, 1}});   // grays of 0 and 1, no keypoints
+    v->verify_all({{2, 3}});  // evicts 0 and 1
+    expect_same_evidence(v->verify(0, 4), everything.verify(0, 4), "0,4");
+    expect_same_evidence(v->verify(1, 4), everything.verify(1, 4), "1,4");
+    EXPECT_EQ(v->check(0, 1).difference, everything.check(0, 1).difference);
+  }
+  EXPECT_EQ(loads[0], 1);
+  EXPECT_EQ(loads[1], 1);
+  const PairVerifier::Stats st = tiered.stats();
+  EXPECT_EQ(st.images, images.size()) << "each image decoded once";
+  EXPECT_EQ(st.gray_hits, 2u) << "0 and 1 described on their kept grays";
+  EXPECT_LE(st.gray_hits, st.keypoint_hits);
+  EXPECT_EQ(loads_without[0], 2) << "without the tier the checked image is decoded again";
+  EXPECT_EQ(without.stats().gray_hits, 0u);
+}
+
 TEST(VerifyGeometry, BadInputThrows) {
   EXPECT_THROW(verify_geometry(cv::Mat(), cv::Mat(4, 4, CV_8UC3)), Error);
   EXPECT_THROW(compare_pixels(cv::Mat(), cv::Mat(4, 4, CV_8UC3)), Error);
