@@ -530,6 +530,88 @@ TEST(PairVerifier, PixelChecksAreCachedAndNeedNoKeypoints) {
   EXPECT_FALSE(v.verify(0, 1).same) << "verification of a checked pair computes its keypoints then";
 }
 
+// A generated scene: shapes of random colours and sizes on a textured ground, different for
+// each seed, so two seeds give unrelated pictures with plenty of keypoints.
+cv::Mat generated_scene(uint64_t seed) {
+  cv::RNG rng(seed);
+  cv::Mat img(480, 640, CV_8UC3);
+  rng.fill(img, cv::RNG::UNIFORM, 0, 256);
+  cv::GaussianBlur(img, img, cv::Size(0, 0), 3);
+  for (int k = 0; k < 60; ++k) {
+    const cv::Point c(rng.uniform(0, img.cols), rng.uniform(0, img.rows));
+    const cv::Scalar colour(rng.uniform(0, 256), rng.uniform(0, 256), rng.uniform(0, 256));
+    if (k % 2) cv::circle(img, c, rng.uniform(5, 40), colour, cv::FILLED);
+    else cv::rectangle(img, cv::Rect(c, cv::Size(rng.uniform(5, 80), rng.uniform(5, 80))), colour, cv::FILLED);
+  }
+  return img;
+}
+
+// The first test (VerifyParams::first_test_side) refuses a chance pair on its small images: the
+// verifier never loads either at the work size, and the reason names the first test.
+TEST(PairVerifier, FirstTestRefusesUnrelatedImagesWithoutAWorkSizeLoad) {
+  const std::vector<cv::Mat> images{generated_scene(1), generated_scene(2), generated_scene(3)};
+  std::atomic<int> loads{0}, first_loads{0};
+  PairVerifier v([&](uint32_t i) { ++loads; return images.at(i); });
+  v.set_first_test_loader([&](uint32_t i) { ++first_loads; return images.at(i); });
+  const GeometricMatch g = v.verify(0, 1);
+  EXPECT_FALSE(g.same);
+  EXPECT_EQ(g.reason.rfind("first test: ", 0), 0u) << g.reason;
+  v.verify_all({{0, 2}, {1, 2}});
+  for (const auto& [a, b] : {std::pair{0u, 2u}, std::pair{1u, 2u}})
+    EXPECT_EQ(v.verify(a, b).reason.rfind("first test: ", 0), 0u) << a << "," << b << ": " << v.verify(a, b).reason;
+  const PairVerifier::Stats st = v.stats();
+  EXPECT_EQ(loads.load(), 0) << "no image loaded at the work size";
+  EXPECT_EQ(st.images, 0u);
+  EXPECT_EQ(st.pairs, 0u);
+  EXPECT_EQ(first_loads.load(), 3) << "each image loaded once for the first test";
+  EXPECT_EQ(st.first_test_images, 3u);
+  EXPECT_EQ(st.first_test_pairs, 3u);
+  EXPECT_EQ(st.first_test_refused, 3u);
+  EXPECT_GT(st.first_test_image_cpu_seconds, 0.0);
+  const PairVerifier::FirstTest t = v.first_test(1, 0);
+  EXPECT_FALSE(t.passed);
+  EXPECT_LT(t.inliers, VerifyParams{}.first_test_min_inliers);
+}
+
+// A copy passes the first test to the full verification, whose evidence is what a verifier
+// without the first test gives: rotated, cropped, captioned, mirrored copies of a photo and of a
+// generated scene. first_test_side = 0 switches it off: the unrelated pair is then refused by the
+// full verification, its images loaded at the work size.
+TEST(PairVerifier, FirstTestPassesCopiesWithTheFullVerificationsEvidence) {
+  const cv::Mat img = cvdata("baboon.jpg");
+  if (img.empty()) GTEST_SKIP() << "opencv-doc sample photos not installed";
+  const cv::Mat scene = generated_scene(4);
+  cv::Mat mirror;
+  cv::flip(crop_area(img, 0.7, 0.1, 0.2), mirror, 1);
+  const std::vector<cv::Mat> images{img, rotate(img, 5), crop_area(img, 0.5, 0.3, 0.6), caption(img), mirror,
+                                    scene, rotate(caption(scene), -10), generated_scene(5)};
+  VerifyParams off;
+  off.first_test_side = 0;
+  PairVerifier with([&](uint32_t i) { return images.at(i); }), without([&](uint32_t i) { return images.at(i); }, off);
+  const std::vector<std::pair<uint32_t, uint32_t>> copies{{0, 1}, {0, 2}, {0, 3}, {0, 4}, {5, 6}};
+  with.verify_all(copies);
+  for (const auto& [a, b] : copies) {
+    const std::string what = "pair " + std::to_string(a) + "," + std::to_string(b);
+    const GeometricMatch g = with.verify(a, b);
+    EXPECT_TRUE(g.same) << what << ": " << g.reason;
+    expect_same_evidence(g, without.verify(a, b), what);
+    const PairVerifier::FirstTest t = with.first_test(a, b);
+    EXPECT_TRUE(t.passed) << what;
+    EXPECT_GE(t.inliers, VerifyParams{}.first_test_min_inliers) << what;
+  }
+  EXPECT_EQ(with.stats().first_test_refused, 0u);
+  EXPECT_EQ(with.stats().pairs, copies.size());
+  // Off: no first test, the unrelated pair gets the full verification's refusal.
+  const GeometricMatch unrelated = without.verify(5, 7);
+  EXPECT_FALSE(unrelated.same);
+  EXPECT_EQ(unrelated.reason.find("first test"), std::string::npos) << unrelated.reason;
+  EXPECT_TRUE(without.first_test(5, 7).passed);
+  const PairVerifier::Stats st = without.stats();
+  EXPECT_EQ(st.first_test_images, 0u);
+  EXPECT_EQ(st.first_test_pairs, 0u);
+  EXPECT_EQ(st.images, 8u) << "images 0-6 for the copies, 5 and 7 for the unrelated pair";
+}
+
 TEST(VerifyGeometry, BadInputThrows) {
   EXPECT_THROW(verify_geometry(cv::Mat(), cv::Mat(4, 4, CV_8UC3)), Error);
   EXPECT_THROW(compare_pixels(cv::Mat(), cv::Mat(4, 4, CV_8UC3)), Error);
