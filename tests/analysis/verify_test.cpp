@@ -59,6 +59,15 @@ cv::Mat caption(const cv::Mat& img) {
   return m;
 }
 
+// The full verification alone (no first test): what the tests of its caches, orders and threads
+// compare with verify_geometry, refusals' evidence and load counts included. The first test has
+// its own tests (PairVerifier.FirstTest*).
+const VerifyParams kFullOnly = [] {
+  VerifyParams p;
+  p.first_test_side = 0;
+  return p;
+}();
+
 struct Edit {
   const char* name;
   cv::Mat (*fn)(const cv::Mat&);
@@ -210,7 +219,7 @@ TEST(PairVerifier, CachesPairsAndImagesAndRefusesUndecodable) {
   if (img.empty()) GTEST_SKIP() << "opencv-doc sample photos not installed";
   std::vector<cv::Mat> images{img, crop_area(img, 0.5, 0.5, 0.5), cv::Mat()};
   int loads = 0;
-  PairVerifier v([&](uint32_t i) { ++loads; return images.at(i); });
+  PairVerifier v([&](uint32_t i) { ++loads; return images.at(i); }, kFullOnly);
   EXPECT_TRUE(v.verify(0, 1).same);
   EXPECT_TRUE(v.verify(1, 0).same);  // cached: unordered pair
   EXPECT_EQ(v.pairs_verified(), 1u);
@@ -230,7 +239,7 @@ TEST(PairVerifier, ParallelPathsDecideLikeOnePairAtATime) {
   cv::flip(crop_area(img, 0.7, 0.1, 0.2), mirror, 1);
   std::vector<cv::Mat> images{img, crop_area(img, 0.5, 0.5, 0.5), mirror, rotate(img, 5), other, jpeg(other, 20)};
   std::atomic<int> loads{0};
-  PairVerifier v([&](uint32_t i) { ++loads; return images.at(i); });
+  PairVerifier v([&](uint32_t i) { ++loads; return images.at(i); }, kFullOnly);
   std::vector<std::pair<uint32_t, uint32_t>> pairs;
   for (uint32_t a = 0; a < images.size(); ++a)
     for (uint32_t b = a + 1; b < images.size(); ++b) pairs.emplace_back(b, a);  // either order
@@ -317,7 +326,7 @@ TEST(PairVerifier, APairGivesTheSameEvidenceWhicheverWayRoundAndOnAnyThreads) {
     expect_same_evidence(ab, on_thread, what + " on another thread");
     // In a verifier, among other pairs verified in parallel, and with the items the other way round.
     std::vector<cv::Mat> items{b, other, img, a};
-    PairVerifier v([&](uint32_t i) { return items.at(i); });
+    PairVerifier v([&](uint32_t i) { return items.at(i); }, kFullOnly);
     v.verify_all({{3, 0}, {1, 2}, {0, 1}, {2, 3}});
     expect_same_evidence(ab, turned(v.verify(0, 3), " in verify_all"), what + " in verify_all");
     expect_same_evidence(ab, v.verify_image(a, {0}).at(0), what + " in verify_image");
@@ -332,10 +341,10 @@ TEST(PairVerifier, TheCacheKeepsRecentImagesAndChangesNoEvidence) {
   if (img.empty() || other.empty()) GTEST_SKIP() << "opencv-doc sample photos not installed";
   std::vector<cv::Mat> images{img, crop_area(img, 0.5, 0.5, 0.5), rotate(img, 5), jpeg(img, 20), other, resize(img, 0.5)};
   std::vector<int> loads(images.size(), 0);
-  PairVerifier v([&](uint32_t i) { ++loads[i]; return images.at(i); }, {}, 2);  // room for two images
+  PairVerifier v([&](uint32_t i) { ++loads[i]; return images.at(i); }, kFullOnly, 2);  // room for two images
   for (uint32_t i = 1; i < images.size(); ++i) {
     const GeometricMatch cached = v.verify(0, i);
-    PairVerifier fresh([&](uint32_t j) { return images.at(j); });
+    PairVerifier fresh([&](uint32_t j) { return images.at(j); }, kFullOnly);
     expect_same_evidence(cached, fresh.verify(0, i), "pair 0," + std::to_string(i));
     EXPECT_EQ(cached.same, i != 4) << i;
   }
@@ -361,9 +370,9 @@ TEST(PairVerifier, EvictedImagesKeepTheirKeypointsAndChangeNoEvidence) {
   const size_t n = images.size();
   std::mutex mu;
   std::vector<int> loads(n, 0), loads_without(n, 0);
-  PairVerifier tiered([&](uint32_t i) { std::lock_guard lk(mu); ++loads[i]; return images.at(i); }, {}, 2);
-  PairVerifier without([&](uint32_t i) { std::lock_guard lk(mu); ++loads_without[i]; return images.at(i); }, {}, 2, 0);
-  PairVerifier everything([&](uint32_t i) { return images.at(i); }, {}, 64);
+  PairVerifier tiered([&](uint32_t i) { std::lock_guard lk(mu); ++loads[i]; return images.at(i); }, kFullOnly, 2);
+  PairVerifier without([&](uint32_t i) { std::lock_guard lk(mu); ++loads_without[i]; return images.at(i); }, kFullOnly, 2, 0);
+  PairVerifier everything([&](uint32_t i) { return images.at(i); }, kFullOnly, 64);
   for (uint32_t i = 0; i < n; ++i)
     for (uint32_t j = i + 1; j < n; ++j) {
       const GeometricMatch want = everything.verify(i, j);
@@ -416,7 +425,7 @@ TEST(PairVerifier, VerifyAllDecodesAnImageSharedByFarApartPairsOnce) {
   std::vector<int> loads(101, 0);
   std::mutex mu;
   // Room for 8 images: chunks of 2 pairs.
-  PairVerifier v([&](uint32_t i) { std::lock_guard lk(mu); ++loads.at(i); return cv::Mat(); }, {}, 8);
+  PairVerifier v([&](uint32_t i) { std::lock_guard lk(mu); ++loads.at(i); return cv::Mat(); }, kFullOnly, 8);
   std::vector<std::pair<uint32_t, uint32_t>> pairs{{0, 100}};
   for (uint32_t k = 1; k + 1 < 50; k += 2) pairs.push_back({k, k + 1});
   pairs.push_back({50, 100});
@@ -530,18 +539,21 @@ TEST(PairVerifier, PixelChecksAreCachedAndNeedNoKeypoints) {
   EXPECT_FALSE(v.verify(0, 1).same) << "verification of a checked pair computes its keypoints then";
 }
 
-// A generated scene: shapes of random colours and sizes on a textured ground, different for
-// each seed, so two seeds give unrelated pictures with plenty of keypoints.
+// A generated scene: triangles of random colours, sizes and angles on a textured ground (blurred
+// noise, full contrast), different for each seed, so two seeds give unrelated pictures with plenty
+// of keypoints. (Axis-aligned rectangles and circles would give look-alike corners: chance
+// matches consistent with a similarity.)
 cv::Mat generated_scene(uint64_t seed) {
   cv::RNG rng(seed);
   cv::Mat img(480, 640, CV_8UC3);
   rng.fill(img, cv::RNG::UNIFORM, 0, 256);
-  cv::GaussianBlur(img, img, cv::Size(0, 0), 3);
-  for (int k = 0; k < 60; ++k) {
-    const cv::Point c(rng.uniform(0, img.cols), rng.uniform(0, img.rows));
-    const cv::Scalar colour(rng.uniform(0, 256), rng.uniform(0, 256), rng.uniform(0, 256));
-    if (k % 2) cv::circle(img, c, rng.uniform(5, 40), colour, cv::FILLED);
-    else cv::rectangle(img, cv::Rect(c, cv::Size(rng.uniform(5, 80), rng.uniform(5, 80))), colour, cv::FILLED);
+  cv::GaussianBlur(img, img, cv::Size(0, 0), 2);
+  cv::normalize(img, img, 0, 255, cv::NORM_MINMAX);
+  for (int k = 0; k < 80; ++k) {
+    cv::Point corners[3];
+    corners[0] = cv::Point(rng.uniform(0, img.cols), rng.uniform(0, img.rows));
+    for (int j = 1; j < 3; ++j) corners[j] = corners[0] + cv::Point(rng.uniform(-60, 61), rng.uniform(-60, 61));
+    cv::fillConvexPoly(img, corners, 3, cv::Scalar(rng.uniform(0, 256), rng.uniform(0, 256), rng.uniform(0, 256)), cv::LINE_AA);
   }
   return img;
 }
