@@ -1,7 +1,8 @@
 // Runs the geometric verifier (PairVerifier, images decoded as `dupes` decodes them) on a list of
 // labelled pairs and prints each decision with its evidence, for calibrating the verifier's rule
 // (docs/calibration.md, "Verifier: moved content"), and each pair's first test (inliers and matches
-// of the better orientation, the last two columns; docs/calibration.md, "The first test"). Prints
+// of the better orientation, the fewer of the two images' keypoints: the last three columns;
+// docs/calibration.md, "The first test"). Prints
 // ms per verified pair to stderr.
 // usage: verify_pairs_bench PAIRS.tsv [--work-side PX] [--detect-mirrored] [--first-test SIDE KEYPOINTS MIN_INLIERS] > out.tsv
 //        (PAIRS.tsv: path_a <TAB> path_b <TAB> label; --detect-mirrored: VerifyParams::detect_mirrored_keypoints;
@@ -75,7 +76,7 @@ int main(int argc, char** argv) {
     std::cout << r.label << '\t' << paths[r.a] << '\t' << paths[r.b] << '\t' << g.same << '\t' << g.reason << '\t'
               << g.inliers << '\t' << g.matches << '\t' << g.mirrored << '\t' << g.agreement << '\t' << g.overlap << '\t'
               << g.scale << '\t' << g.moved_tiles << '\t' << g.changed_tiles << '\t' << g.changed_one_side << '\t'
-              << t.inliers << '\t' << t.matches << '\n';
+              << t.inliers << '\t' << t.matches << '\t' << t.keypoints << '\n';
   }
   const PairVerifier::Stats st = v.stats();
   std::fprintf(stderr, "work side %d: pairs %zu seconds %.2f ms_per_pair %.1f; CPU: %zu images %.1f ms each, %zu pairs %.1f ms each\n",
