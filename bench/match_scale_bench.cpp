@@ -229,17 +229,19 @@ struct RealWork {
   std::vector<fs::path> photos;
   irbis::VerifyParams vp;
   std::unique_ptr<irbis::PairVerifier> verifier;
-  explicit RealWork(const fs::path& set) {
+  RealWork(const fs::path& set, int first_test_side) {
+    vp.first_test_side = first_test_side;
     for (const char* sub : {"orig", "edit", "neg"})
       for (auto& f : irbis::bench::sorted_files(set / sub)) photos.push_back(f);
     reset();
   }
   void reset() {
     verifier = std::make_unique<irbis::PairVerifier>([this](uint32_t i) { return decode(i); }, vp);
+    verifier->set_first_test_loader([this](uint32_t i) { return decode(i, vp.first_test_side); });
   }
-  cv::Mat decode(size_t i) const {
+  cv::Mat decode(size_t i, int side = 0) const {
     irbis::DecodeOptions o;
-    o.min_side = vp.work_side;
+    o.min_side = side > 0 ? side : vp.work_side;
     return irbis::decode_image(irbis::read_file_bytes(photos[i % photos.size()].string(), uint64_t(1) << 31), o).rgb;
   }
   // The query's image, decoded once per query on its thread (match decodes a query once too).
@@ -292,6 +294,7 @@ int main(int argc, char** argv) {
   double real_max_cpu = 150;
   bool real = false, dry_passes = false;
   std::string only;
+  int first_test_side = irbis::VerifyParams{}.first_test_side;
   fs::path dir = "/tmp/irbis-match-scale", photos;
   double band_similarity = 1.0 - irbis::DupesParams{}.band.max_extra_distance;  // CNN pairs verified from here up
   // Rules, each run on the same collection and queries (stand-out -1 = off: every band pair is
@@ -313,11 +316,12 @@ int main(int argc, char** argv) {
     else if (a == "--real-verify") real = v == "1" || v == "yes";
     else if (a == "--real-max-cpu") real_max_cpu = std::stod(v);
     else if (a == "--dry-passes") dry_passes = v == "1" || v == "yes";  // dupes: also with the dry passes, no work
+    else if (a == "--first-test-side") first_test_side = std::stoi(v);  // VerifyParams::first_test_side, 0 = off
     else if (a == "--only") only = v;  // "match" or "dupes": run that part alone
     else if (a == "--stand-out" || a == "--rules") rules = parse_rules(v);
     else {
       std::cerr << "usage: match_scale_bench [--n N] [--queries Q] [--dir DIR] [--photos SET] [--pairs P] [--band-similarity S] "
-                   "[--rules M[:G[:all]],...] [--threads T] [--real-verify 1 [--real-max-cpu S]] [--dry-passes 1] [--only match|dupes]\n";
+                   "[--rules M[:G[:all]],...] [--threads T] [--real-verify 1 [--real-max-cpu S] [--first-test-side PX]] [--dry-passes 1] [--only match|dupes]\n";
       return 2;
     }
   }
@@ -329,7 +333,7 @@ int main(int argc, char** argv) {
     cv::setNumThreads(1);  // one pair at a time on one core: CPU per pair without pool overhead
     cost = measure_verification(photos, verify_pairs, irbis::VerifyParams{}.work_side);
     cv::setNumThreads(-1);
-    if (real) work = std::make_unique<RealWork>(photos);
+    if (real) work = std::make_unique<RealWork>(photos, first_test_side);
   }
   // A run's verification CPU: each distinct image once (kept in the cache), every pair (a quarter
   // of them copies, the rest refused look-alikes: the band of a large collection is mostly those),
@@ -535,11 +539,13 @@ int main(int argc, char** argv) {
                   "CPU: %zu image loads %.1f s (%.1f ms each: decode + keypoints, a re-load after eviction counts again), "
                   "%zu pairs %.1f s (%.1f ms each: matching, fit, dense check, mirrored keypoints); "
                   "%zu images met again in the keypoint tier, %zu of them decoded again for their pixels, %zu described on their kept "
-                  "grays (loaded for pixel checks only)\n",
+                  "grays (loaded for pixel checks only); first test: %zu images %.1f s (%.2f ms each), %zu pairs %.2f s, %zu refused\n",
                   rule.name().c_str(), work->verifier->pairs_verified(), work->verifier->pairs_checked(), st.images,
                   st.image_cpu_seconds, 1e3 * st.image_cpu_seconds / double(std::max<size_t>(1, st.images)), st.pairs,
                   st.pair_cpu_seconds, 1e3 * st.pair_cpu_seconds / double(std::max<size_t>(1, st.pairs)),
-                  st.keypoint_hits, st.gray_reloads, st.gray_hits);
+                  st.keypoint_hits, st.gray_reloads, st.gray_hits, st.first_test_images, st.first_test_image_cpu_seconds,
+                  1e3 * st.first_test_image_cpu_seconds / double(std::max<size_t>(1, st.first_test_images)),
+                  st.first_test_pairs, st.first_test_pair_cpu_seconds, st.first_test_refused);
     }
     const double model = verify_cpu(dupes_images.size(), verified_pairs.size(), check_images.size(), checked_pairs.size());
     if (!with_work && cost.per_image > 0)

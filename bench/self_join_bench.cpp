@@ -12,6 +12,7 @@
 // whose approximate z is above Z are searched exhaustively (issues' RowsToRefine, neighbourhood
 // term alone).
 
+#include <bit>
 #include <chrono>
 #include <cstdio>
 #include <fstream>
@@ -86,6 +87,20 @@ double kth_error(const std::vector<std::vector<irbis::Neighbor>>& got, const std
     ++c;
   }
   return c ? s / double(c) : 0;
+}
+
+// FNV-1a over every list's rows and similarity bits: equal digests, equal answers (two builds,
+// two thread counts).
+uint64_t answer_digest(const std::vector<std::vector<irbis::Neighbor>>& knn) {
+  uint64_t h = 1469598103934665603ull;
+  const auto mix = [&h](uint64_t v) {
+    for (int b = 0; b < 8; ++b) h = (h ^ ((v >> (8 * b)) & 0xff)) * 1099511628211ull;
+  };
+  for (const auto& v : knn) {
+    mix(v.size());
+    for (const auto& nb : v) mix(uint64_t(nb.row)), mix(std::bit_cast<uint32_t>(nb.similarity));
+  }
+  return h;
 }
 
 std::vector<double> doubles(const std::string& s) {
@@ -207,11 +222,11 @@ int main(int argc, char** argv) {
           const auto got = irbis::self_join_knn(x, k, o, &st, rz >= 0 ? far : irbis::RowsToRefine{});
           std::printf("self-join reduced %d lists %d nprobe %d candidates %d refine %g x %d, z > %g (%lld rows): %.2f s "
                       "wall, %.2f s CPU (fit %.2f, project %.2f, cluster %.2f, join %.2f, rerank %.2f, refine %.2f), "
-                      "recall@%d %.4f, k-th distance error %+.5f, %s\n",
+                      "recall@%d %.4f, k-th distance error %+.5f, %s, answer digest %016llx\n",
                       st.reduced_dim, st.lists, p, cand, rs, rp, rz, static_cast<long long>(st.exhaustive), since(t),
                       cpu_seconds() - c, st.fit_s, st.project_s,
                       st.cluster_s, st.join_s, st.rerank_s, st.refine_s, k, recall(got, truth), kth_error(got, truth),
-                      far_summary(got, exact_far).c_str());
+                      far_summary(got, exact_far).c_str(), static_cast<unsigned long long>(answer_digest(got)));
           std::fflush(stdout);
         }
   return 0;

@@ -1,8 +1,12 @@
 // Runs the geometric verifier (PairVerifier, images decoded as `dupes` decodes them) on a list of
 // labelled pairs and prints each decision with its evidence, for calibrating the verifier's rule
-// (docs/calibration.md, "Verifier: moved content"). Prints ms per verified pair to stderr.
-// usage: verify_pairs_bench PAIRS.tsv [--work-side PX] [--detect-mirrored] > out.tsv
-//        (PAIRS.tsv: path_a <TAB> path_b <TAB> label; --detect-mirrored: VerifyParams::detect_mirrored_keypoints)
+// (docs/calibration.md, "Verifier: moved content"), and each pair's first test (inliers and matches
+// of the better orientation, the fewer of the two images' keypoints: the last three columns;
+// docs/calibration.md, "The first test"). Prints
+// ms per verified pair to stderr.
+// usage: verify_pairs_bench PAIRS.tsv [--work-side PX] [--detect-mirrored] [--first-test SIDE KEYPOINTS MIN_INLIERS] > out.tsv
+//        (PAIRS.tsv: path_a <TAB> path_b <TAB> label; --detect-mirrored: VerifyParams::detect_mirrored_keypoints;
+//        --first-test: VerifyParams::first_test_*, SIDE 0 = off, MIN_INLIERS 0 = figures only, nothing refused)
 #include <chrono>
 #include <cstdio>
 #include <fstream>
@@ -25,10 +29,16 @@ int main(int argc, char** argv) {
     const std::string arg = argv[i];
     if (arg == "--work-side" && i + 1 < argc) vp.work_side = std::stoi(argv[++i]);
     else if (arg == "--detect-mirrored") vp.detect_mirrored_keypoints = true;
+    else if (arg == "--first-test" && i + 3 < argc) {
+      vp.first_test_side = std::stoi(argv[++i]);
+      vp.first_test_keypoints = std::stoi(argv[++i]);
+      vp.first_test_min_inliers = std::stoi(argv[++i]);
+    }
     else usage = true;
   }
   if (usage) {
-    std::fprintf(stderr, "usage: %s PAIRS.tsv [--work-side PX] [--detect-mirrored]\n", argv[0]);
+    std::fprintf(stderr, "usage: %s PAIRS.tsv [--work-side PX] [--detect-mirrored] [--first-test SIDE KEYPOINTS MIN_INLIERS]\n",
+                 argv[0]);
     return 2;
   }
   std::ifstream in(argv[1]);
@@ -46,11 +56,15 @@ int main(int argc, char** argv) {
       if (!id.count(*p)) id.emplace(*p, uint32_t(paths.size())), paths.push_back(*p);
     rows.push_back({id[a], id[b], label});
   }
-  PairVerifier v([&](uint32_t i) {
-    DecodeOptions o;
-    o.min_side = vp.work_side;
-    return decode_image(read_file_bytes(paths[i], uint64_t(1) << 31), o).rgb;
-  }, vp, 4096);
+  const auto loader = [&](int side) {
+    return [&paths, side](uint32_t i) {
+      DecodeOptions o;
+      o.min_side = side;
+      return decode_image(read_file_bytes(paths[i], uint64_t(1) << 31), o).rgb;
+    };
+  };
+  PairVerifier v(loader(vp.work_side), vp, 4096);
+  v.set_first_test_loader(loader(vp.first_test_side));
   std::vector<std::pair<uint32_t, uint32_t>> pairs;
   for (const Row& r : rows) pairs.emplace_back(r.a, r.b);
   const auto t0 = std::chrono::steady_clock::now();
@@ -58,14 +72,21 @@ int main(int argc, char** argv) {
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   for (const Row& r : rows) {
     const GeometricMatch g = v.verify(r.a, r.b);
+    const PairVerifier::FirstTest t = v.first_test(r.a, r.b);
     std::cout << r.label << '\t' << paths[r.a] << '\t' << paths[r.b] << '\t' << g.same << '\t' << g.reason << '\t'
               << g.inliers << '\t' << g.matches << '\t' << g.mirrored << '\t' << g.agreement << '\t' << g.overlap << '\t'
-              << g.scale << '\t' << g.moved_tiles << '\t' << g.changed_tiles << '\t' << g.changed_one_side << '\n';
+              << g.scale << '\t' << g.moved_tiles << '\t' << g.changed_tiles << '\t' << g.changed_one_side << '\t'
+              << t.inliers << '\t' << t.matches << '\t' << t.keypoints << '\n';
   }
   const PairVerifier::Stats st = v.stats();
   std::fprintf(stderr, "work side %d: pairs %zu seconds %.2f ms_per_pair %.1f; CPU: %zu images %.1f ms each, %zu pairs %.1f ms each\n",
                vp.work_side, v.pairs_verified(), secs, 1000.0 * secs / double(std::max<size_t>(1, v.pairs_verified())),
                st.images, 1e3 * st.image_cpu_seconds / double(std::max<size_t>(1, st.images)), st.pairs,
                1e3 * st.pair_cpu_seconds / double(std::max<size_t>(1, st.pairs)));
+  if (vp.first_test_side > 0)
+    std::fprintf(stderr, "first test at %d px, %d keypoints, >= %d inliers: %zu images %.2f ms CPU each, %zu pairs %.2f ms CPU each, %zu refused\n",
+                 vp.first_test_side, vp.first_test_keypoints, vp.first_test_min_inliers, st.first_test_images,
+                 1e3 * st.first_test_image_cpu_seconds / double(std::max<size_t>(1, st.first_test_images)), st.first_test_pairs,
+                 1e3 * st.first_test_pair_cpu_seconds / double(std::max<size_t>(1, st.first_test_pairs)), st.first_test_refused);
   return 0;
 }

@@ -60,6 +60,18 @@ struct VerifyParams {
   // picture (a caption banner, a corner logo) covering at most this share, and the tiles outside
   // it meet max_pixel_difference: an overlay, agreed.
   double max_overlay_share = 0.25;
+  // The first test of PairVerifier (docs/dupes.md, "The first test"): both images at
+  // first_test_side with first_test_keypoints ORB keypoints, ratio-test matches and the RANSAC
+  // similarity fit in both orientations (ransac_px scaled to that side); a pair with fewer than
+  // first_test_min_inliers inliers in either is refused before the work-size load, which an image
+  // met only in refused pairs never pays. It only refuses: a pair that passes gets the full
+  // verification, unchanged. first_test_side = 0: off (docs/calibration.md, "The first test").
+  int first_test_side = 256;
+  int first_test_keypoints = 500;
+  int first_test_min_inliers = 5;
+  // ORB's FAST threshold there (OpenCV's default 20 finds too few corners in a dark or soft copy
+  // at 256 px: 0 inliers for some copies the full verification accepts).
+  int first_test_fast_threshold = 7;
 };
 
 // A sure pair's pixel check (docs/dupes.md, "Sure pairs are looked at"): hashes and CNN
@@ -115,9 +127,14 @@ class PairVerifier {
  public:
   using Loader = std::function<cv::Mat(uint32_t)>;
   static constexpr size_t kDefaultKeypointCacheBytes = size_t(1) << 30;
+  static constexpr size_t kFirstTestCacheBytes = size_t(256) << 20;
   explicit PairVerifier(Loader load, VerifyParams params = {}, size_t max_cached_images = 1024,
                         size_t keypoint_cache_bytes = kDefaultKeypointCacheBytes);
   ~PairVerifier();
+  // The first test's images (VerifyParams::first_test_side): `load` decoding at a smaller size
+  // (a JPEG's DCT scaling) makes them cheaper; without it the first test uses the loader's images.
+  // Call before verifying.
+  void set_first_test_loader(Loader load);
   GeometricMatch verify(uint32_t a, uint32_t b);
   // Verifies these pairs in parallel (in chunks that fit the keypoint cache) and caches the
   // results, so that the verify() calls of a sequential decision loop find them ready.
@@ -145,11 +162,27 @@ class PairVerifier {
     double image_cpu_seconds = 0;
     size_t pairs = 0;   // pairs matched (verify_image's included)
     double pair_cpu_seconds = 0;
+    // The first test (VerifyParams::first_test_side): its images (decode at its side, keypoints,
+    // both orientations), its pairs, those it refused (never matched at the work size).
+    size_t first_test_images = 0;
+    double first_test_image_cpu_seconds = 0;
+    size_t first_test_pairs = 0, first_test_refused = 0;
+    double first_test_pair_cpu_seconds = 0;
   };
   Stats stats() const;
   double check_seconds() const;  // wall time spent in pixel checks (decode included)
 
   struct Features;  // keypoints and descriptors of one image, plain and (lazily) mirrored
+  struct FirstFeatures;  // the first test's keypoints and descriptors of one image, both orientations
+  struct FirstTest {  // one pair's first test: the better orientation's figures
+    int inliers = 0, matches = 0;
+    int keypoints = 0;  // the fewer of the two images' first-test keypoints
+    bool mirrored = false;
+    bool passed = true;
+  };
+  // The first test of items a and b (what verify runs before the full verification), cached by
+  // unordered pair; passed without running when VerifyParams::first_test_side is 0.
+  FirstTest first_test(uint32_t a, uint32_t b);
 
  private:
   std::shared_ptr<Features> features(uint32_t i, bool keypoints = true);
@@ -157,6 +190,8 @@ class PairVerifier {
   // match_pair of two loaded images, its failure as the reason, its CPU counted in stats().
   GeometricMatch match_counted(Features& a, Features& b);
   PixelCheck check_uncached(uint32_t a, uint32_t b);
+  std::shared_ptr<FirstFeatures> first_features(uint32_t i);
+  FirstTest first_test_uncached(uint32_t a, uint32_t b);
   // Moves an image evicted from the first tier into the keypoint tier (called with mu_ held).
   void demote(uint32_t i, const std::shared_ptr<Features>& f);
   // demote's copy of a described image: its keypoints, and its gray to decode again on need.
@@ -176,6 +211,13 @@ class PairVerifier {
   size_t keypoint_bytes_ = 0;
   std::map<std::pair<uint32_t, uint32_t>, GeometricMatch> cache_;
   std::map<std::pair<uint32_t, uint32_t>, PixelCheck> checks_;
+  // The first test: its loader, its features by image (least recently used out first, at most
+  // kFirstTestCacheBytes), its results by unordered pair.
+  Loader first_load_;
+  std::list<uint32_t> first_lru_;
+  std::unordered_map<uint32_t, std::pair<std::shared_ptr<FirstFeatures>, std::list<uint32_t>::iterator>> first_features_;
+  size_t first_bytes_ = 0;
+  std::map<std::pair<uint32_t, uint32_t>, FirstTest> first_tests_;
   size_t image_checks_ = 0;
   double seconds_ = 0, check_seconds_ = 0;
   Stats stats_;

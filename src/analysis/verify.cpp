@@ -52,6 +52,20 @@ struct PairVerifier::Features {
   std::once_flag reload_once;
 };
 
+struct PairVerifier::FirstFeatures {
+  // Which image of a pair goes first (as in match_pair): fewer decoded pixels, then the smaller key.
+  int64_t source_pixels = 0;
+  uint64_t order_key = 0;
+  int width = 0;  // of the first test's grey
+  // [0] plain, [1] the plain keypoints mirrored and described on the mirrored image; both in the
+  // plain image's coordinates. Points only: the fit needs no more of a keypoint.
+  std::vector<cv::Point2f> pt[2];
+  cv::Mat desc[2];
+  std::string error;
+  size_t bytes = 0;  // counted in the cache's budget (set under the verifier's lock)
+  std::once_flag once;
+};
+
 namespace {
 
 // src at `size`: cv::resize's INTER_AREA when both sides shrink, through irbis' resize_area (the same
@@ -285,6 +299,96 @@ GeometricMatch match_pair(PairVerifier::Features& a, PairVerifier::Features& b, 
     g.scale = 1.0 / g.scale;
     if (!g.mirrored) g.angle_deg = -g.angle_deg;
   }
+  return g;
+}
+
+// The first test's keypoints of one image (VerifyParams::first_test_side, first_test_keypoints):
+// plain, and the same keypoints mirrored and described on the mirrored image (as detect_mirrored).
+void compute_first_features(PairVerifier::FirstFeatures& f, const cv::Mat& img, const VerifyParams& p) {
+  const cv::Mat gray = work_gray(img, p.first_test_side);
+  f.source_pixels = int64_t(img.total());
+  f.order_key = pixels_key(gray);
+  f.width = gray.cols;
+  const cv::Ptr<cv::ORB> orb = cv::ORB::create(p.first_test_keypoints, 1.2f, 8, 31, 0, 2, cv::ORB::HARRIS_SCORE, 31,
+                                                p.first_test_fast_threshold);
+  std::vector<cv::KeyPoint> kp;
+  orb->detectAndCompute(gray, cv::noArray(), kp, f.desc[0]);
+  for (const auto& k : kp) f.pt[0].push_back(k.pt);
+  if (kp.empty()) return;
+  const float last_x = float(gray.cols - 1);
+  for (auto& k : kp) {
+    k.pt.x = last_x - k.pt.x;
+    k.angle = 180.f - k.angle;
+    if (k.angle < 0) k.angle += 360.f;
+  }
+  cv::Mat mirrored;
+  cv::flip(gray, mirrored, 1);
+  orb->compute(mirrored, kp, f.desc[1]);  // may drop keypoints at the border
+  for (const auto& k : kp) f.pt[1].emplace_back(last_x - k.pt.x, k.pt.y);
+}
+
+// One orientation of the first test (o: 0 plain, 1 mirrored): ratio-test matches of a against b
+// and the inliers of the similarity fit, as match_orientation at the first test's side. With a
+// threshold, fewer matches than it cannot pass and are not fitted (inliers = 0).
+PairVerifier::FirstTest first_orientation(const PairVerifier::FirstFeatures& a, const PairVerifier::FirstFeatures& b,
+                                          int o, const VerifyParams& p) {
+  PairVerifier::FirstTest t;
+  t.mirrored = o == 1;
+  if (a.desc[0].empty() || b.desc[o].empty()) return t;
+  std::vector<cv::Point2f> pa, pb;
+  for (const auto& m : impl::knn2_hamming(a.desc[0], b.desc[o]))
+    if (m.size() == 2 && m[0].distance < p.ratio * m[1].distance) {
+      pa.push_back(a.pt[0][size_t(m[0].queryIdx)]);
+      pb.push_back(b.pt[o][size_t(m[0].trainIdx)]);
+    }
+  t.matches = int(pa.size());
+  if (pa.size() < 3 || t.matches < p.first_test_min_inliers) return t;
+  if (o == 1)  // the fit onto the mirrored image, a similarity (match_orientation)
+    for (auto& q : pb) q.x = float(b.width - 1) - q.x;
+  std::vector<uchar> in;
+  const double px = p.ransac_px * double(p.first_test_side) / double(p.work_side);
+  if (!cv::estimateAffinePartial2D(pa, pb, in, cv::RANSAC, px, 2000, 0.995, 10).empty())
+    t.inliers = int(std::count(in.begin(), in.end(), uchar(1)));
+  return t;
+}
+
+// The first test of a pair: the better orientation's inliers against first_test_min_inliers. The
+// same figures whichever way round (match_pair's order and generator seeding).
+PairVerifier::FirstTest first_test_pair(const PairVerifier::FirstFeatures& a, const PairVerifier::FirstFeatures& b,
+                                        const VerifyParams& p) {
+  const bool swap = std::make_pair(b.source_pixels, b.order_key) < std::make_pair(a.source_pixels, a.order_key);
+  const PairVerifier::FirstFeatures& first = swap ? b : a;
+  const PairVerifier::FirstFeatures& second = swap ? a : b;
+  cv::RNG& rng = cv::theRNG();
+  const uint64 saved = rng.state;
+  rng.state = (first.order_key * 0x9E3779B97F4A7C15ull) ^ second.order_key;
+  PairVerifier::FirstTest best;
+  try {
+    for (int o = 0; o < 2; ++o) {
+      const PairVerifier::FirstTest t = first_orientation(first, second, o, p);
+      if (o == 0 || std::tie(t.inliers, t.matches) > std::tie(best.inliers, best.matches)) best = t;
+      if (p.first_test_min_inliers > 0 && best.inliers >= p.first_test_min_inliers) break;  // passed: the mirror changes nothing
+    }
+  } catch (...) {
+    rng.state = saved;
+    throw;
+  }
+  rng.state = saved;
+  best.keypoints = int(std::min(a.pt[0].size(), b.pt[0].size()));
+  best.passed = best.inliers >= p.first_test_min_inliers;
+  return best;
+}
+
+// Pairs per parallel step of verify_all's first test: their images (at most two per pair, ~40 KB
+// each with 500 keypoints) fit PairVerifier::kFirstTestCacheBytes.
+constexpr size_t kFirstTestChunk = 2048;
+
+GeometricMatch first_test_refusal(const PairVerifier::FirstTest& t, const VerifyParams& p) {
+  GeometricMatch g;
+  g.mirrored = t.mirrored;
+  g.reason = "first test: " + std::to_string(t.inliers) + " consistent of " + std::to_string(t.matches) +
+             " matches at " + std::to_string(p.first_test_side) + " px (fewer than " +
+             std::to_string(p.first_test_min_inliers) + ")";
   return g;
 }
 
@@ -625,6 +729,7 @@ void PairVerifier::demote_keypoints(uint32_t i, const Features& f, Features& c) 
 }
 
 GeometricMatch PairVerifier::verify_uncached(uint32_t a, uint32_t b) {
+  if (const FirstTest t = first_test(a, b); !t.passed) return first_test_refusal(t, params_);
   const auto fa = features(a);  // both held: the cache may evict one while loading the other
   const auto fb = features(b);
   GeometricMatch g;
@@ -656,6 +761,18 @@ GeometricMatch PairVerifier::verify(uint32_t a, uint32_t b) {
 }
 
 void PairVerifier::verify_all(const std::vector<std::pair<uint32_t, uint32_t>>& pairs) {
+  if (params_.first_test_side > 0) {
+    // The first test of every pair not verified yet before any full verification: an image whose
+    // pairs it all refuses is never loaded at the work size.
+    std::vector<PairKey> todo;
+    {
+      std::lock_guard lk(mu_);
+      for (const auto& [a, b] : pairs)
+        if (!cache_.count(std::minmax(a, b))) todo.emplace_back(a, b);
+    }
+    cached_pairs(mu_, first_tests_, seconds_, kFirstTestChunk, todo,
+                 [this](uint32_t x, uint32_t y) { return first_test_uncached(x, y); });
+  }
   cached_pairs(mu_, cache_, seconds_, std::max<size_t>(1, max_cached_ / 4), pairs,
                [this](uint32_t x, uint32_t y) { return verify_uncached(x, y); });
 }
@@ -686,6 +803,81 @@ std::vector<GeometricMatch> PairVerifier::verify_image(const cv::Mat& image, con
   std::lock_guard lk(mu_);
   seconds_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return out;
+}
+
+void PairVerifier::set_first_test_loader(Loader load) {
+  std::lock_guard lk(mu_);
+  first_load_ = std::move(load);
+}
+
+std::shared_ptr<PairVerifier::FirstFeatures> PairVerifier::first_features(uint32_t i) {
+  std::shared_ptr<FirstFeatures> f;
+  {
+    std::lock_guard lk(mu_);
+    if (auto it = first_features_.find(i); it != first_features_.end()) {
+      f = it->second.first;
+      first_lru_.splice(first_lru_.begin(), first_lru_, it->second.second);
+    } else {
+      f = std::make_shared<FirstFeatures>();
+      first_lru_.push_front(i);
+      first_features_.emplace(i, std::make_pair(f, first_lru_.begin()));
+    }
+  }
+  std::call_once(f->once, [&] {
+    const double t0 = thread_cpu_seconds();
+    try {
+      const cv::Mat img = first_load_ ? first_load_(i) : load_(i);
+      if (img.empty()) f->error = "cannot decode";
+      else compute_first_features(*f, img, params_);
+    } catch (const std::exception& e) {
+      f->error = e.what();
+    }
+    const double cpu = thread_cpu_seconds() - t0;
+    size_t bytes = sizeof(FirstFeatures) + 64;
+    for (int o = 0; o < 2; ++o) bytes += f->pt[o].size() * sizeof(cv::Point2f) + f->desc[o].total() * f->desc[o].elemSize();
+    std::lock_guard lk(mu_);
+    ++stats_.first_test_images;
+    stats_.first_test_image_cpu_seconds += cpu;
+    if (auto it = first_features_.find(i); it != first_features_.end() && it->second.first == f) {
+      f->bytes = bytes;
+      first_bytes_ += bytes;
+    }
+    // Bounded memory: the least recently used go (a caller holding one keeps it alive).
+    while (first_bytes_ > kFirstTestCacheBytes && first_lru_.size() > 1) {
+      const auto old = first_features_.find(first_lru_.back());
+      first_bytes_ -= old->second.first->bytes;
+      first_features_.erase(old);
+      first_lru_.pop_back();
+    }
+  });
+  return f;
+}
+
+PairVerifier::FirstTest PairVerifier::first_test_uncached(uint32_t a, uint32_t b) {
+  const auto fa = first_features(a);  // both held: the cache may evict one while loading the other
+  const auto fb = first_features(b);
+  // An image the first test cannot read is left to the full verification (its refusal and reason).
+  if (!fa->error.empty() || !fb->error.empty()) return {};
+  const double t0 = thread_cpu_seconds();
+  FirstTest t;
+  try {
+    t = first_test_pair(*fa, *fb, params_);
+  } catch (const std::exception&) {
+    t = FirstTest{};  // passed: the full verification decides and gives the reason
+  }
+  const double cpu = thread_cpu_seconds() - t0;
+  std::lock_guard lk(mu_);
+  ++stats_.first_test_pairs;
+  stats_.first_test_refused += !t.passed;
+  stats_.first_test_pair_cpu_seconds += cpu;
+  return t;
+}
+
+PairVerifier::FirstTest PairVerifier::first_test(uint32_t a, uint32_t b) {
+  if (params_.first_test_side <= 0) return {};
+  // Its wall time is part of the verify() call that asked (seconds_), not counted again.
+  double nested_seconds = 0;
+  return cached_pair(mu_, first_tests_, nested_seconds, a, b, [this](uint32_t x, uint32_t y) { return first_test_uncached(x, y); });
 }
 
 PixelCheck PairVerifier::check_uncached(uint32_t a, uint32_t b) {

@@ -27,6 +27,7 @@
 #include <time.h>
 
 #include <cblas.h>
+#include <omp.h>
 #include <faiss/Clustering.h>
 #include <faiss/IndexFlat.h>
 
@@ -39,6 +40,21 @@ namespace irbis {
 namespace {
 
 using search_detail::parallel_for;
+// Rows per join sgemm: a block's similarities against a list of ~sqrt(n) members stay in L2.
+constexpr int64_t kJoinBlock = 256;
+
+// OpenMP (FAISS) on one thread while the object lives; restored on exit.
+class SingleThreadedOmp {
+ public:
+  SingleThreadedOmp() : saved_(omp_get_max_threads()) { omp_set_num_threads(1); }
+  ~SingleThreadedOmp() { omp_set_num_threads(saved_); }
+  SingleThreadedOmp(const SingleThreadedOmp&) = delete;
+  SingleThreadedOmp& operator=(const SingleThreadedOmp&) = delete;
+
+ private:
+  int saved_;
+};
+
 // CPU seconds of the process: the phases are timed in CPU, which a busy shared machine does not
 // inflate the way it does wall time.
 double process_cpu() {
@@ -221,6 +237,12 @@ std::vector<std::vector<Neighbor>> self_join_knn(const cv::Mat& data, int k, con
     cp.max_points_per_centroid = int(std::max<int64_t>(1, o.train_per_list));
     faiss::Clustering clus(r, size_t(lists), cp);
     faiss::IndexFlatIP index(r);
+    // One thread: k-means trains on ~train_per_list rows per list (20 000 at 100 000 rows), too
+    // little work per iteration for two threads to repay their hand-offs (OpenMP and OpenBLAS
+    // workers spin while they wait): 1.29 -> 0.55 s CPU at 100 000 rows, about the same wall time.
+    // The centroids do not depend on the thread count (FAISS splits its sums by centroid).
+    const SingleThreadedOmp single_omp;
+    const SingleThreadedBlas single_blas_kmeans;
     clus.train(faiss::Index::idx_t(n), red, index);
     std::copy(clus.centroids.begin(), clus.centroids.end(), centroids.begin());
   }
@@ -305,29 +327,35 @@ std::vector<std::vector<Neighbor>> self_join_knn(const cv::Mat& data, int k, con
           const int64_t q0 = qstart[size_t(l)], nq = qstart[size_t(l) + 1] - q0;
           if (m == 0 || nq == 0) return;
           const float* mem = members.data() + start[size_t(l)] * r;
-          std::vector<float> a_rows(size_t(nq) * size_t(r)), sims(size_t(nq) * size_t(m));
-          for (int64_t j = 0; j < nq; ++j)
-            std::copy_n(members.data() + pos_of[size_t(queries[size_t(q0 + j)])] * r, r, a_rows.data() + j * r);
-          cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, int(nq), int(m), r, 1.f, a_rows.data(), r, mem, r, 0.f,
-                      sims.data(), int(m));
-          for (int64_t j = 0; j < nq; ++j) {
-            const int64_t q = queries[size_t(q0 + j)];
-            const float* sq = sims.data() + j * m;
-            std::lock_guard<std::mutex> hold(locks[size_t(q) % locks.size()]);
-            const int64_t at = slot_of(q);
-            float floor = tab->floor(at);
-            // 16 similarities at a time, skipped when none reaches the floor (most, once the row's
-            // table is full; the floor only rises, so a skipped one could not have entered).
-            for (int64_t x0 = 0; x0 < m; x0 += 16) {
-              const int64_t x1 = std::min(m, x0 + 16);
-              bool any = false;
-              for (int64_t x = x0; x < x1; ++x) any |= sq[x] >= floor;
-              if (!any) continue;
-              for (int64_t x = x0; x < x1; ++x) {
-                const int64_t other = perm[size_t(start[size_t(l)] + x)];
-                if (sq[x] >= floor && other != q) {
-                  tab->push(at, sq[x], int32_t(other));
-                  floor = tab->floor(at);
+          // The rows probing the list a block at a time: a block's similarities are still in cache
+          // when the scan reads them (all of a list's at once, ~3 MB at 100 000 rows, were not).
+          const int64_t block = std::min<int64_t>(nq, kJoinBlock);
+          std::vector<float> a_rows(size_t(block) * size_t(r)), sims(size_t(block) * size_t(m));
+          for (int64_t b0 = 0; b0 < nq; b0 += block) {
+            const int64_t nb = std::min(block, nq - b0);
+            for (int64_t j = 0; j < nb; ++j)
+              std::copy_n(members.data() + pos_of[size_t(queries[size_t(q0 + b0 + j)])] * r, r, a_rows.data() + j * r);
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, int(nb), int(m), r, 1.f, a_rows.data(), r, mem, r, 0.f,
+                        sims.data(), int(m));
+            for (int64_t j = 0; j < nb; ++j) {
+              const int64_t q = queries[size_t(q0 + b0 + j)];
+              const float* sq = sims.data() + j * m;
+              std::lock_guard<std::mutex> hold(locks[size_t(q) % locks.size()]);
+              const int64_t at = slot_of(q);
+              float floor = tab->floor(at);
+              // 16 similarities at a time, skipped when none reaches the floor (most, once the row's
+              // table is full; the floor only rises, so a skipped one could not have entered).
+              for (int64_t x0 = 0; x0 < m; x0 += 16) {
+                const int64_t x1 = std::min(m, x0 + 16);
+                bool any = false;
+                for (int64_t x = x0; x < x1; ++x) any |= sq[x] >= floor;
+                if (!any) continue;
+                for (int64_t x = x0; x < x1; ++x) {
+                  const int64_t other = perm[size_t(start[size_t(l)] + x)];
+                  if (sq[x] >= floor && other != q) {
+                    tab->push(at, sq[x], int32_t(other));
+                    floor = tab->floor(at);
+                  }
                 }
               }
             }

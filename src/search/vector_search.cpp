@@ -90,6 +90,24 @@ std::vector<Neighbor> top_k(const float* sims, int64_t n, int k, int64_t exclude
   return std::vector<Neighbor>(v.begin(), v.begin() + long(kk));
 }
 
+// top_k of one row of an sgemm product, its similarities re-scored with the exact queries' kernel
+// (kernels::dot). OpenBLAS rounds an entry differently with the shape and position of the block it
+// falls in (AVX2 kernels do; AVX-512 ones happened not to), so the sgemm values only choose
+// candidates, kSgemmSlack beyond k, and the answer does not depend on how rows were blocked.
+constexpr int kSgemmSlack = 8;
+std::vector<Neighbor> rescored_top_k(const float* sims, int64_t n, int k, int64_t exclude, const cv::Mat& data) {
+  std::vector<Neighbor> v = top_k(sims, n, k + kSgemmSlack, exclude);
+  const float* q = data.ptr<float>(int(exclude));
+  for (Neighbor& c : v) c.similarity = kernels::dot(q, data.ptr<float>(int(c.row)), size_t(data.cols));
+  const size_t kk = std::min(v.size(), size_t(std::max(k, 0)));
+  std::partial_sort(v.begin(), v.begin() + long(kk), v.end(), [](const Neighbor& a, const Neighbor& b) {
+    return a.similarity != b.similarity ? a.similarity > b.similarity : a.row < b.row;
+  });
+  v.resize(kk);
+  v.shrink_to_fit();
+  return v;
+}
+
 std::string hex64(uint64_t h) {
   char buf[17];
   snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(h));
@@ -582,7 +600,8 @@ std::vector<std::vector<Neighbor>> VectorSearch::self_knn_exact(int k) const {
     const int64_t rows = std::min(block, n - b);
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, int(rows), int(n), m.dim(), 1.f, m.emb.data.ptr<float>(int(b)),
                 m.dim(), m.emb.data.ptr<float>(), m.dim(), 0.f, sims.data(), int(n));
-    parallel_for(rows, m.opts.threads, [&](int64_t i) { out[size_t(b + i)] = top_k(sims.data() + i * n, n, k, b + i); });
+    parallel_for(rows, m.opts.threads,
+                 [&](int64_t i) { out[size_t(b + i)] = rescored_top_k(sims.data() + i * n, n, k, b + i, m.emb.data); });
   }
   return out;
 }
@@ -606,7 +625,7 @@ std::vector<std::vector<Neighbor>> VectorSearch::knn_exact_rows(const std::vecto
                 m.emb.data.ptr<float>(), dim, 0.f, sims.data(), int(n));
     parallel_for(nq, m.opts.threads, [&](int64_t i) {
       const size_t at = size_t(valid[size_t(b + i)]);
-      out[at] = top_k(sims.data() + i * n, n, k, rows[at]);
+      out[at] = rescored_top_k(sims.data() + i * n, n, k, rows[at], m.emb.data);
     });
   }
   return out;

@@ -59,6 +59,15 @@ cv::Mat caption(const cv::Mat& img) {
   return m;
 }
 
+// The full verification alone (no first test): what the tests of its caches, orders and threads
+// compare with verify_geometry, refusals' evidence and load counts included. The first test has
+// its own tests (PairVerifier.FirstTest*).
+const VerifyParams kFullOnly = [] {
+  VerifyParams p;
+  p.first_test_side = 0;
+  return p;
+}();
+
 struct Edit {
   const char* name;
   cv::Mat (*fn)(const cv::Mat&);
@@ -210,7 +219,7 @@ TEST(PairVerifier, CachesPairsAndImagesAndRefusesUndecodable) {
   if (img.empty()) GTEST_SKIP() << "opencv-doc sample photos not installed";
   std::vector<cv::Mat> images{img, crop_area(img, 0.5, 0.5, 0.5), cv::Mat()};
   int loads = 0;
-  PairVerifier v([&](uint32_t i) { ++loads; return images.at(i); });
+  PairVerifier v([&](uint32_t i) { ++loads; return images.at(i); }, kFullOnly);
   EXPECT_TRUE(v.verify(0, 1).same);
   EXPECT_TRUE(v.verify(1, 0).same);  // cached: unordered pair
   EXPECT_EQ(v.pairs_verified(), 1u);
@@ -230,7 +239,7 @@ TEST(PairVerifier, ParallelPathsDecideLikeOnePairAtATime) {
   cv::flip(crop_area(img, 0.7, 0.1, 0.2), mirror, 1);
   std::vector<cv::Mat> images{img, crop_area(img, 0.5, 0.5, 0.5), mirror, rotate(img, 5), other, jpeg(other, 20)};
   std::atomic<int> loads{0};
-  PairVerifier v([&](uint32_t i) { ++loads; return images.at(i); });
+  PairVerifier v([&](uint32_t i) { ++loads; return images.at(i); }, kFullOnly);
   std::vector<std::pair<uint32_t, uint32_t>> pairs;
   for (uint32_t a = 0; a < images.size(); ++a)
     for (uint32_t b = a + 1; b < images.size(); ++b) pairs.emplace_back(b, a);  // either order
@@ -317,7 +326,7 @@ TEST(PairVerifier, APairGivesTheSameEvidenceWhicheverWayRoundAndOnAnyThreads) {
     expect_same_evidence(ab, on_thread, what + " on another thread");
     // In a verifier, among other pairs verified in parallel, and with the items the other way round.
     std::vector<cv::Mat> items{b, other, img, a};
-    PairVerifier v([&](uint32_t i) { return items.at(i); });
+    PairVerifier v([&](uint32_t i) { return items.at(i); }, kFullOnly);
     v.verify_all({{3, 0}, {1, 2}, {0, 1}, {2, 3}});
     expect_same_evidence(ab, turned(v.verify(0, 3), " in verify_all"), what + " in verify_all");
     expect_same_evidence(ab, v.verify_image(a, {0}).at(0), what + " in verify_image");
@@ -332,10 +341,10 @@ TEST(PairVerifier, TheCacheKeepsRecentImagesAndChangesNoEvidence) {
   if (img.empty() || other.empty()) GTEST_SKIP() << "opencv-doc sample photos not installed";
   std::vector<cv::Mat> images{img, crop_area(img, 0.5, 0.5, 0.5), rotate(img, 5), jpeg(img, 20), other, resize(img, 0.5)};
   std::vector<int> loads(images.size(), 0);
-  PairVerifier v([&](uint32_t i) { ++loads[i]; return images.at(i); }, {}, 2);  // room for two images
+  PairVerifier v([&](uint32_t i) { ++loads[i]; return images.at(i); }, kFullOnly, 2);  // room for two images
   for (uint32_t i = 1; i < images.size(); ++i) {
     const GeometricMatch cached = v.verify(0, i);
-    PairVerifier fresh([&](uint32_t j) { return images.at(j); });
+    PairVerifier fresh([&](uint32_t j) { return images.at(j); }, kFullOnly);
     expect_same_evidence(cached, fresh.verify(0, i), "pair 0," + std::to_string(i));
     EXPECT_EQ(cached.same, i != 4) << i;
   }
@@ -361,9 +370,9 @@ TEST(PairVerifier, EvictedImagesKeepTheirKeypointsAndChangeNoEvidence) {
   const size_t n = images.size();
   std::mutex mu;
   std::vector<int> loads(n, 0), loads_without(n, 0);
-  PairVerifier tiered([&](uint32_t i) { std::lock_guard lk(mu); ++loads[i]; return images.at(i); }, {}, 2);
-  PairVerifier without([&](uint32_t i) { std::lock_guard lk(mu); ++loads_without[i]; return images.at(i); }, {}, 2, 0);
-  PairVerifier everything([&](uint32_t i) { return images.at(i); }, {}, 64);
+  PairVerifier tiered([&](uint32_t i) { std::lock_guard lk(mu); ++loads[i]; return images.at(i); }, kFullOnly, 2);
+  PairVerifier without([&](uint32_t i) { std::lock_guard lk(mu); ++loads_without[i]; return images.at(i); }, kFullOnly, 2, 0);
+  PairVerifier everything([&](uint32_t i) { return images.at(i); }, kFullOnly, 64);
   for (uint32_t i = 0; i < n; ++i)
     for (uint32_t j = i + 1; j < n; ++j) {
       const GeometricMatch want = everything.verify(i, j);
@@ -416,7 +425,7 @@ TEST(PairVerifier, VerifyAllDecodesAnImageSharedByFarApartPairsOnce) {
   std::vector<int> loads(101, 0);
   std::mutex mu;
   // Room for 8 images: chunks of 2 pairs.
-  PairVerifier v([&](uint32_t i) { std::lock_guard lk(mu); ++loads.at(i); return cv::Mat(); }, {}, 8);
+  PairVerifier v([&](uint32_t i) { std::lock_guard lk(mu); ++loads.at(i); return cv::Mat(); }, kFullOnly, 8);
   std::vector<std::pair<uint32_t, uint32_t>> pairs{{0, 100}};
   for (uint32_t k = 1; k + 1 < 50; k += 2) pairs.push_back({k, k + 1});
   pairs.push_back({50, 100});
@@ -569,8 +578,8 @@ TEST(PairVerifier, AnImagePixelCheckedThenVerifiedIsDecodedOnce) {
   const std::vector<cv::Mat> images{img, jpeg(img, 30), other, crop_area(other, 0.5, 0.5, 0.5), rotate(img, 5)};
   std::mutex mu;
   std::vector<int> loads(images.size(), 0), loads_without(images.size(), 0);
-  PairVerifier tiered([&](uint32_t i) { std::lock_guard lk(mu); ++loads[i]; return images.at(i); }, {}, 2);
-  PairVerifier without([&](uint32_t i) { std::lock_guard lk(mu); ++loads_without[i]; return images.at(i); }, {}, 2, 0);
+  PairVerifier tiered([&](uint32_t i) { std::lock_guard lk(mu); ++loads[i]; return images.at(i); }, kFullOnly, 2);
+  PairVerifier without([&](uint32_t i) { std::lock_guard lk(mu); ++loads_without[i]; return images.at(i); }, kFullOnly, 2, 0);
   PairVerifier everything([&](uint32_t i) { return images.at(i); }, {}, 64);
   for (PairVerifier* v : {&tiered, &without}) {
     v->check_all({{0, 1}});   // grays of 0 and 1, no keypoints
@@ -587,6 +596,91 @@ TEST(PairVerifier, AnImagePixelCheckedThenVerifiedIsDecodedOnce) {
   EXPECT_LE(st.gray_hits, st.keypoint_hits);
   EXPECT_EQ(loads_without[0], 2) << "without the tier the checked image is decoded again";
   EXPECT_EQ(without.stats().gray_hits, 0u);
+}
+
+// A generated scene: triangles of random colours, sizes and angles on a textured ground (blurred
+// noise, full contrast), different for each seed, so two seeds give unrelated pictures with plenty
+// of keypoints. (Axis-aligned rectangles and circles would give look-alike corners: chance
+// matches consistent with a similarity.)
+cv::Mat generated_scene(uint64_t seed) {
+  cv::RNG rng(seed);
+  cv::Mat img(480, 640, CV_8UC3);
+  rng.fill(img, cv::RNG::UNIFORM, 0, 256);
+  cv::GaussianBlur(img, img, cv::Size(0, 0), 2);
+  cv::normalize(img, img, 0, 255, cv::NORM_MINMAX);
+  for (int k = 0; k < 80; ++k) {
+    cv::Point corners[3];
+    corners[0] = cv::Point(rng.uniform(0, img.cols), rng.uniform(0, img.rows));
+    for (int j = 1; j < 3; ++j) corners[j] = corners[0] + cv::Point(rng.uniform(-60, 61), rng.uniform(-60, 61));
+    cv::fillConvexPoly(img, corners, 3, cv::Scalar(rng.uniform(0, 256), rng.uniform(0, 256), rng.uniform(0, 256)), cv::LINE_AA);
+  }
+  return img;
+}
+
+// The first test (VerifyParams::first_test_side) refuses a chance pair on its small images: the
+// verifier never loads either at the work size, and the reason names the first test.
+TEST(PairVerifier, FirstTestRefusesUnrelatedImagesWithoutAWorkSizeLoad) {
+  const std::vector<cv::Mat> images{generated_scene(1), generated_scene(2), generated_scene(3)};
+  std::atomic<int> loads{0}, first_loads{0};
+  PairVerifier v([&](uint32_t i) { ++loads; return images.at(i); });
+  v.set_first_test_loader([&](uint32_t i) { ++first_loads; return images.at(i); });
+  const GeometricMatch g = v.verify(0, 1);
+  EXPECT_FALSE(g.same);
+  EXPECT_EQ(g.reason.rfind("first test: ", 0), 0u) << g.reason;
+  v.verify_all({{0, 2}, {1, 2}});
+  for (const auto& [a, b] : {std::pair{0u, 2u}, std::pair{1u, 2u}})
+    EXPECT_EQ(v.verify(a, b).reason.rfind("first test: ", 0), 0u) << a << "," << b << ": " << v.verify(a, b).reason;
+  const PairVerifier::Stats st = v.stats();
+  EXPECT_EQ(loads.load(), 0) << "no image loaded at the work size";
+  EXPECT_EQ(st.images, 0u);
+  EXPECT_EQ(st.pairs, 0u);
+  EXPECT_EQ(first_loads.load(), 3) << "each image loaded once for the first test";
+  EXPECT_EQ(st.first_test_images, 3u);
+  EXPECT_EQ(st.first_test_pairs, 3u);
+  EXPECT_EQ(st.first_test_refused, 3u);
+  EXPECT_GT(st.first_test_image_cpu_seconds, 0.0);
+  const PairVerifier::FirstTest t = v.first_test(1, 0);
+  EXPECT_FALSE(t.passed);
+  EXPECT_LT(t.inliers, VerifyParams{}.first_test_min_inliers);
+}
+
+// A copy passes the first test to the full verification, whose evidence is what a verifier
+// without the first test gives: rotated, cropped, captioned, mirrored copies of a photo and of a
+// generated scene. first_test_side = 0 switches it off: the unrelated pair is then refused by the
+// full verification, its images loaded at the work size.
+TEST(PairVerifier, FirstTestPassesCopiesWithTheFullVerificationsEvidence) {
+  const cv::Mat img = cvdata("baboon.jpg");
+  if (img.empty()) GTEST_SKIP() << "opencv-doc sample photos not installed";
+  const cv::Mat scene = generated_scene(4);
+  cv::Mat mirror;
+  cv::flip(crop_area(img, 0.7, 0.1, 0.2), mirror, 1);
+  const std::vector<cv::Mat> images{img, rotate(img, 5), crop_area(img, 0.5, 0.3, 0.6), caption(img), mirror,
+                                    scene, rotate(caption(scene), -10), generated_scene(5)};
+  VerifyParams off;
+  off.first_test_side = 0;
+  PairVerifier with([&](uint32_t i) { return images.at(i); }), without([&](uint32_t i) { return images.at(i); }, off);
+  const std::vector<std::pair<uint32_t, uint32_t>> copies{{0, 1}, {0, 2}, {0, 3}, {0, 4}, {5, 6}};
+  with.verify_all(copies);
+  for (const auto& [a, b] : copies) {
+    const std::string what = "pair " + std::to_string(a) + "," + std::to_string(b);
+    const GeometricMatch g = with.verify(a, b);
+    EXPECT_TRUE(g.same) << what << ": " << g.reason;
+    expect_same_evidence(g, without.verify(a, b), what);
+    const PairVerifier::FirstTest t = with.first_test(a, b);
+    EXPECT_TRUE(t.passed) << what;
+    EXPECT_GE(t.inliers, VerifyParams{}.first_test_min_inliers) << what;
+  }
+  EXPECT_EQ(with.stats().first_test_refused, 0u);
+  EXPECT_EQ(with.stats().pairs, copies.size());
+  // Off: no first test, the unrelated pair gets the full verification's refusal.
+  const GeometricMatch unrelated = without.verify(5, 7);
+  EXPECT_FALSE(unrelated.same);
+  EXPECT_EQ(unrelated.reason.find("first test"), std::string::npos) << unrelated.reason;
+  EXPECT_TRUE(without.first_test(5, 7).passed);
+  const PairVerifier::Stats st = without.stats();
+  EXPECT_EQ(st.first_test_images, 0u);
+  EXPECT_EQ(st.first_test_pairs, 0u);
+  EXPECT_EQ(st.images, 8u) << "images 0-6 for the copies, 5 and 7 for the unrelated pair";
 }
 
 TEST(VerifyGeometry, BadInputThrows) {

@@ -1,5 +1,7 @@
 // The all-rows k-NN self-join (self_join_knn) and how VectorSearch::self_knn picks it.
 #include <gtest/gtest.h>
+#include <cblas.h>
+#include <omp.h>
 
 #include <algorithm>
 #include <cstdio>
@@ -114,6 +116,40 @@ TEST(SelfJoin, TinyListsStillGiveKNeighbours) {
   for (int i = 0; i < x.rows; ++i)
     for (size_t j = 0; j < truth[size_t(i)].size(); ++j)
       EXPECT_NEAR(all[size_t(i)][j].similarity, truth[size_t(i)][j].similarity, 1e-5) << i << " " << j;
+}
+
+// Lists probed by more rows than one join block (kJoinBlock, 256): every row's similarities come
+// from the block it fell in, so with every list probed, every candidate kept and no reduction the
+// rows are the exact ones.
+TEST(SelfJoin, ListsProbedByManyBlocksOfRowsGiveTheExactNeighbours) {
+  const cv::Mat x = mixture(1100, 40, 20, 0.8f, 26);
+  SelfJoinOptions o;
+  o.reduced_dim = 0;
+  o.lists = 3;
+  o.nprobe = 3;  // every list, each probed by all 1100 rows: 5 blocks
+  o.candidates = x.rows - 1;
+  o.refine_share = 0;
+  const Knn got = self_join_knn(x, 9, o);
+  const Knn truth = exact_knn(x, 9);
+  for (int i = 0; i < x.rows; ++i) {
+    ASSERT_EQ(got[size_t(i)].size(), truth[size_t(i)].size()) << "row " << i;
+    for (size_t j = 0; j < truth[size_t(i)].size(); ++j) {
+      EXPECT_EQ(got[size_t(i)][j].row, truth[size_t(i)][j].row) << "row " << i << ", neighbour " << j;
+      EXPECT_NEAR(got[size_t(i)][j].similarity, truth[size_t(i)][j].similarity, 1e-5);
+    }
+  }
+}
+
+// The k-means runs on one OpenMP and one OpenBLAS thread; the caller's settings come back.
+TEST(SelfJoin, LeavesTheThreadSettingsAsItFoundThem) {
+  const int omp_before = omp_get_max_threads(), blas_before = openblas_get_num_threads();
+  const cv::Mat x = mixture(2000, 64, 40, 0.7f, 27);
+  SelfJoinOptions o;
+  o.reduced_dim = 16;
+  o.threads = 2;
+  EXPECT_EQ(self_join_knn(x, 5, o).size(), size_t(x.rows));
+  EXPECT_EQ(omp_get_max_threads(), omp_before);
+  EXPECT_EQ(openblas_get_num_threads(), blas_before);
 }
 
 TEST(SelfJoin, SmallAndDegenerateInputs) {
