@@ -33,6 +33,7 @@ int main(int argc, char** argv) {
       vp.first_test_side = std::stoi(argv[++i]);
       vp.first_test_keypoints = std::stoi(argv[++i]);
       vp.first_test_min_inliers = std::stoi(argv[++i]);
+      vp.first_test_min_refused = 0;  // every pair's figures: no switch-off by refusal share
     }
     else usage = true;
   }

@@ -72,6 +72,13 @@ struct VerifyParams {
   // ORB's FAST threshold there (OpenCV's default 20 finds too few corners in a dark or soft copy
   // at 256 px: 0 inliers for some copies the full verification accepts).
   int first_test_fast_threshold = 7;
+  // The first test pays only where it refuses: each image it looks at costs about what a work-size
+  // load does, so on a collection of copies (most pairs pass) every image pays both stages. After
+  // verify_all has first-tested first_test_sample pairs, a first test that refused fewer than
+  // first_test_min_refused of them is switched off for the verifier's life (its results so far
+  // stand). Where the switch falls depends only on the pairs asked, not on threads.
+  int first_test_sample = 128;
+  double first_test_min_refused = 0.3;
 };
 
 // A sure pair's pixel check (docs/dupes.md, "Sure pairs are looked at"): hashes and CNN
@@ -167,6 +174,7 @@ class PairVerifier {
     size_t first_test_images = 0;
     double first_test_image_cpu_seconds = 0;
     size_t first_test_pairs = 0, first_test_refused = 0;
+    bool first_test_switched_off = false;  // by its refusal share after the sample
     double first_test_pair_cpu_seconds = 0;
   };
   Stats stats() const;
@@ -218,6 +226,7 @@ class PairVerifier {
   std::unordered_map<uint32_t, std::pair<std::shared_ptr<FirstFeatures>, std::list<uint32_t>::iterator>> first_features_;
   size_t first_bytes_ = 0;
   std::map<std::pair<uint32_t, uint32_t>, FirstTest> first_tests_;
+  bool first_test_off_ = false;  // switched off by its refusal share (VerifyParams::first_test_min_refused)
   size_t image_checks_ = 0;
   double seconds_ = 0, check_seconds_ = 0;
   Stats stats_;

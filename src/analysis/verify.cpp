@@ -763,15 +763,36 @@ GeometricMatch PairVerifier::verify(uint32_t a, uint32_t b) {
 void PairVerifier::verify_all(const std::vector<std::pair<uint32_t, uint32_t>>& pairs) {
   if (params_.first_test_side > 0) {
     // The first test of every pair not verified yet before any full verification: an image whose
-    // pairs it all refuses is never loaded at the work size.
+    // pairs it all refuses is never loaded at the work size. Until the sample is full, in pieces
+    // that fill it, after each of which the refusal share may switch the first test off.
     std::vector<PairKey> todo;
+    size_t tested = 0;
     {
       std::lock_guard lk(mu_);
-      for (const auto& [a, b] : pairs)
-        if (!cache_.count(std::minmax(a, b))) todo.emplace_back(a, b);
+      for (const auto& [a, b] : pairs) {
+        const PairKey key = std::minmax(a, b);
+        if (!cache_.count(key) && !first_tests_.count(key)) todo.push_back(key);
+      }
+      std::sort(todo.begin(), todo.end());
+      todo.erase(std::unique(todo.begin(), todo.end()), todo.end());
+      tested = stats_.first_test_pairs;
     }
-    cached_pairs(mu_, first_tests_, seconds_, kFirstTestChunk, todo,
-                 [this](uint32_t x, uint32_t y) { return first_test_uncached(x, y); });
+    const size_t sample = size_t(std::max(0, params_.first_test_sample));
+    for (size_t start = 0; start < todo.size();) {
+      {
+        std::lock_guard lk(mu_);
+        if (first_test_off_) break;
+        tested = stats_.first_test_pairs;
+      }
+      const size_t end = tested < sample ? std::min(todo.size(), start + (sample - tested)) : todo.size();
+      cached_pairs(mu_, first_tests_, seconds_, kFirstTestChunk, {todo.begin() + long(start), todo.begin() + long(end)},
+                   [this](uint32_t x, uint32_t y) { return first_test_uncached(x, y); });
+      start = end;
+      std::lock_guard lk(mu_);
+      if (stats_.first_test_pairs >= sample &&
+          double(stats_.first_test_refused) < params_.first_test_min_refused * double(stats_.first_test_pairs))
+        first_test_off_ = stats_.first_test_switched_off = true;
+    }
   }
   cached_pairs(mu_, cache_, seconds_, std::max<size_t>(1, max_cached_ / 4), pairs,
                [this](uint32_t x, uint32_t y) { return verify_uncached(x, y); });
@@ -875,6 +896,13 @@ PairVerifier::FirstTest PairVerifier::first_test_uncached(uint32_t a, uint32_t b
 
 PairVerifier::FirstTest PairVerifier::first_test(uint32_t a, uint32_t b) {
   if (params_.first_test_side <= 0) return {};
+  {
+    std::lock_guard lk(mu_);
+    if (first_test_off_) {  // switched off: what it found before stands, the rest passes
+      const auto it = first_tests_.find(std::minmax(a, b));
+      return it != first_tests_.end() ? it->second : FirstTest{};
+    }
+  }
   // Its wall time is part of the verify() call that asked (seconds_), not counted again.
   double nested_seconds = 0;
   return cached_pair(mu_, first_tests_, nested_seconds, a, b, [this](uint32_t x, uint32_t y) { return first_test_uncached(x, y); });

@@ -683,6 +683,45 @@ TEST(PairVerifier, FirstTestPassesCopiesWithTheFullVerificationsEvidence) {
   EXPECT_EQ(st.images, 8u) << "images 0-6 for the copies, 5 and 7 for the unrelated pair";
 }
 
+// The first test switches itself off where it does not refuse (a collection of copies: every image
+// would pay both stages): after first_test_sample pairs with fewer than first_test_min_refused of
+// them refused, later pairs go straight to the full verification; its earlier results stand. Where
+// it refuses (chance pairs) it stays on.
+TEST(PairVerifier, FirstTestSwitchesItselfOffWhereItDoesNotRefuse) {
+  const cv::Mat img = cvdata("baboon.jpg");
+  if (img.empty()) GTEST_SKIP() << "opencv-doc sample photos not installed";
+  const std::vector<cv::Mat> images{img, rotate(img, 5), crop_area(img, 0.5, 0.3, 0.6), caption(img),
+                                    generated_scene(11), generated_scene(12), generated_scene(13), generated_scene(14)};
+  VerifyParams p;
+  p.first_test_sample = 3;
+  const std::vector<std::pair<uint32_t, uint32_t>> copies{{0, 1}, {0, 2}, {0, 3}}, chance{{4, 5}, {4, 6}, {5, 6}};
+  std::atomic<int> loads{0};
+  PairVerifier on_copies([&](uint32_t i) { ++loads; return images.at(i); }, p);
+  on_copies.verify_all(copies);
+  EXPECT_TRUE(on_copies.stats().first_test_switched_off);
+  EXPECT_EQ(on_copies.stats().first_test_pairs, 3u);
+  loads = 0;
+  on_copies.verify_all(chance);
+  for (const auto& [a, b] : chance) {
+    const GeometricMatch g = on_copies.verify(a, b);
+    EXPECT_FALSE(g.same);
+    EXPECT_EQ(g.reason.find("first test"), std::string::npos) << "refused by the full verification: " << g.reason;
+  }
+  EXPECT_EQ(loads.load(), 3) << "the chance pairs' images loaded at the work size";
+  EXPECT_EQ(on_copies.stats().first_test_pairs, 3u) << "no first test after the switch";
+
+  PairVerifier on_chance([&](uint32_t i) { return images.at(i); }, p);
+  on_chance.verify_all(chance);
+  EXPECT_FALSE(on_chance.stats().first_test_switched_off);
+  EXPECT_EQ(on_chance.stats().first_test_refused, 3u);
+  EXPECT_EQ(on_chance.verify(4, 7).reason.rfind("first test: ", 0), 0u) << "still on";
+  // A refusal share of 0 never switches it off.
+  p.first_test_min_refused = 0;
+  PairVerifier never([&](uint32_t i) { return images.at(i); }, p);
+  never.verify_all(copies);
+  EXPECT_FALSE(never.stats().first_test_switched_off);
+}
+
 TEST(VerifyGeometry, BadInputThrows) {
   EXPECT_THROW(verify_geometry(cv::Mat(), cv::Mat(4, 4, CV_8UC3)), Error);
   EXPECT_THROW(compare_pixels(cv::Mat(), cv::Mat(4, 4, CV_8UC3)), Error);
