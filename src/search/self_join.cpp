@@ -43,17 +43,22 @@ using search_detail::parallel_for;
 // Rows per join sgemm: a block's similarities against a list of ~sqrt(n) members stay in L2.
 constexpr int64_t kJoinBlock = 256;
 
-// OpenMP (FAISS) on one thread while the object lives; restored on exit.
-class SingleThreadedOmp {
+// A library's thread count at one while the object lives; restored on exit.
+template <int (*get_threads)(), void (*set_threads)(int)>
+class SingleThreaded {
  public:
-  SingleThreadedOmp() : saved_(omp_get_max_threads()) { omp_set_num_threads(1); }
-  ~SingleThreadedOmp() { omp_set_num_threads(saved_); }
-  SingleThreadedOmp(const SingleThreadedOmp&) = delete;
-  SingleThreadedOmp& operator=(const SingleThreadedOmp&) = delete;
+  SingleThreaded() : saved_(get_threads()) { set_threads(1); }
+  ~SingleThreaded() { set_threads(saved_); }
+  SingleThreaded(const SingleThreaded&) = delete;
+  SingleThreaded& operator=(const SingleThreaded&) = delete;
 
  private:
   int saved_;
 };
+// OpenMP (FAISS's k-means); OpenBLAS while our own threads each run their small sgemms (its
+// threads would compete with ours for the same cores).
+using SingleThreadedOmp = SingleThreaded<omp_get_max_threads, omp_set_num_threads>;
+using SingleThreadedBlas = SingleThreaded<openblas_get_num_threads, openblas_set_num_threads>;
 
 // CPU seconds of the process: the phases are timed in CPU, which a busy shared machine does not
 // inflate the way it does wall time.
@@ -63,18 +68,6 @@ double process_cpu() {
   return double(t.tv_sec) + 1e-9 * double(t.tv_nsec);
 }
 
-// OpenBLAS on one thread while our own threads each run their small sgemms (its threads would
-// compete with ours for the same cores); restored on exit.
-class SingleThreadedBlas {
- public:
-  SingleThreadedBlas() : saved_(openblas_get_num_threads()) { openblas_set_num_threads(1); }
-  ~SingleThreadedBlas() { openblas_set_num_threads(saved_); }
-  SingleThreadedBlas(const SingleThreadedBlas&) = delete;
-  SingleThreadedBlas& operator=(const SingleThreadedBlas&) = delete;
-
- private:
-  int saved_;
-};
 
 // Orthonormalises the rows of q (rows x d, row-major) in place (modified Gram-Schmidt, twice:
 // float rounding leaves the first pass only roughly orthogonal). Rows that are (numerically) in
