@@ -76,35 +76,38 @@ TEST(HammingKnn, OneTrainRowGivesOneNeighbourAndNoneGivesNone) {
 
 // The AVX-512 kernel (chosen at run time for 32-byte rows) against the scalar loop and BFMatcher:
 // train sizes around its 8-row steps, ties, and rows nearer than the first neighbours found.
-TEST(HammingKnn, SimdKernelGivesTheScalarLoopsNeighbours) {
+TEST(HammingKnn, SimdKernelsGiveTheScalarLoopsNeighbours) {
   std::mt19937 rng(5);
-  const bool simd = knn2_use_simd(true);
-  if (!simd) GTEST_LOG_(INFO) << "no AVX-512 VPOPCNTDQ on this CPU: both runs are the scalar loop";
-  for (int rows : {1, 2, 7, 8, 9, 15, 16, 17, 63, 1000}) {
-    const cv::Mat query = random_descriptors(120, 32, rng);
-    cv::Mat train = random_descriptors(rows, 32, rng);
-    for (int r = 0; r < std::min(rows, 40); ++r) {  // near copies and exact ties among the rows
-      query.row(r).copyTo(train.row(rows - 1 - r));
-      if (r % 3 == 0) train.at<uint8_t>(rows - 1 - r, r % 32) ^= 1;
-    }
-    if (rows >= 4) train.row(0).copyTo(train.row(rows / 2));
-    knn2_use_simd(true);
-    const auto fast = knn2_hamming(query, train);
-    knn2_use_simd(false);
-    const auto scalar = knn2_hamming(query, train);
-    knn2_use_simd(true);
-    ASSERT_EQ(fast.size(), scalar.size());
-    for (size_t q = 0; q < fast.size(); ++q) {
-      ASSERT_EQ(fast[q].size(), scalar[q].size()) << rows << " train rows, query " << q;
-      for (size_t k = 0; k < fast[q].size(); ++k) {
-        EXPECT_EQ(fast[q][k].trainIdx, scalar[q][k].trainIdx) << rows << " train rows, query " << q;
-        EXPECT_EQ(fast[q][k].distance, scalar[q][k].distance) << rows << " train rows, query " << q;
+  for (const HammingSimd cap : {HammingSimd::avx512, HammingSimd::avx2}) {
+    const HammingSimd used = knn2_simd(cap);
+    if (used != cap) GTEST_LOG_(INFO) << "kernel " << int(cap) << " not on this CPU: kernel " << int(used) << " instead";
+    for (int rows : {1, 2, 3, 4, 5, 7, 8, 9, 15, 16, 17, 63, 1000}) {
+      const cv::Mat query = random_descriptors(120, 32, rng);
+      cv::Mat train = random_descriptors(rows, 32, rng);
+      for (int r = 0; r < std::min(rows, 40); ++r) {  // near copies and exact ties among the rows
+        query.row(r).copyTo(train.row(rows - 1 - r));
+        if (r % 3 == 0) train.at<uint8_t>(rows - 1 - r, r % 32) ^= 1;
       }
+      if (rows >= 4) train.row(0).copyTo(train.row(rows / 2));
+      knn2_simd(cap);
+      const auto fast = knn2_hamming(query, train);
+      knn2_simd(HammingSimd::none);
+      const auto scalar = knn2_hamming(query, train);
+      ASSERT_EQ(fast.size(), scalar.size());
+      for (size_t q = 0; q < fast.size(); ++q) {
+        ASSERT_EQ(fast[q].size(), scalar[q].size()) << rows << " train rows, query " << q;
+        for (size_t k = 0; k < fast[q].size(); ++k) {
+          EXPECT_EQ(fast[q][k].trainIdx, scalar[q][k].trainIdx) << rows << " train rows, query " << q;
+          EXPECT_EQ(fast[q][k].distance, scalar[q][k].distance) << rows << " train rows, query " << q;
+        }
+      }
+      knn2_simd(cap);
+      expect_same_as_bfmatcher(query, train);
     }
-    expect_same_as_bfmatcher(query, train);
   }
-  EXPECT_EQ(knn2_use_simd(false), false);
-  knn2_use_simd(true);
+  EXPECT_EQ(knn2_simd(HammingSimd::none), HammingSimd::none);
+  EXPECT_EQ(knn2_simd(HammingSimd::avx2), HammingSimd::avx2) << "AVX2 is the build's baseline (x86-64-v3)";
+  knn2_simd(HammingSimd::avx512);
 }
 
 }  // namespace

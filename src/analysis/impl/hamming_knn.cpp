@@ -100,23 +100,75 @@ __attribute__((target("avx512f,avx512vpopcntdq"))) void scan32_avx512(const cv::
   }
 }
 
+#if defined(__AVX2__)
+// The same with AVX2, 4 train rows a step: the bytes' popcounts by nibble lookup (Mula's method),
+// the four words' added bytewise (at most 32 a byte), then summed per row by SAD.
+void scan32_avx2(const cv::Mat& query, const cv::Mat& train, std::vector<std::vector<cv::DMatch>>& out) {
+  const int n = train.rows, padded = (n + 3) & ~3;
+  std::vector<uint64_t> planes(size_t(4) * size_t(padded), 0);
+  for (int t = 0; t < n; ++t)
+    for (int w = 0; w < 4; ++w) std::memcpy(&planes[size_t(w) * size_t(padded) + size_t(t)], train.ptr<uint8_t>(t) + 8 * w, 8);
+  const uint64_t* p[4] = {planes.data(), planes.data() + padded, planes.data() + 2 * padded, planes.data() + 3 * padded};
+  const __m256i low_nibble = _mm256_set1_epi8(0x0f), zero = _mm256_setzero_si256();
+  const __m256i bits = _mm256_setr_epi8(0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4, 0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2,
+                                        3, 3, 4);
+  const auto byte_popcounts = [&](__m256i v) {
+    return _mm256_add_epi8(_mm256_shuffle_epi8(bits, _mm256_and_si256(v, low_nibble)),
+                           _mm256_shuffle_epi8(bits, _mm256_and_si256(_mm256_srli_epi16(v, 4), low_nibble)));
+  };
+  alignas(32) uint64_t dist[4];
+  for (int q = 0; q < query.rows; ++q) {
+    uint64_t w[4];
+    std::memcpy(w, query.ptr<uint8_t>(q), 32);
+    __m256i qw[4];
+    for (int k = 0; k < 4; ++k) qw[k] = _mm256_set1_epi64x(int64_t(w[k]));
+    TwoNearest best;
+    for (int t = 0; t < padded; t += 4) {
+      __m256i counts = zero;
+      for (int k = 0; k < 4; ++k)
+        counts = _mm256_add_epi8(counts, byte_popcounts(_mm256_xor_si256(
+                                             qw[k], _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p[k] + t)))));
+      const __m256i d = _mm256_sad_epu8(counts, zero);
+      const int left = n - t;
+      // Distances are at most 256, so a second nearest above that (none yet) lets every row in.
+      const __m256i closer = _mm256_cmpgt_epi64(_mm256_set1_epi64x(std::min(best.d2, 257)), d);
+      unsigned m = unsigned(_mm256_movemask_pd(_mm256_castsi256_pd(closer))) & (left >= 4 ? 0xFu : (1u << left) - 1);
+      if (!m) continue;
+      _mm256_store_si256(reinterpret_cast<__m256i*>(dist), d);
+      for (; m; m &= m - 1) {
+        const int k = std::countr_zero(m);
+        best.offer(int(dist[k]), t + k);
+      }
+    }
+    best.put(q, out[size_t(q)]);
+  }
+}
+#endif
+
 bool have_avx512_popcnt() {
   static const bool yes = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vpopcntdq");
   return yes;
 }
 #endif
 
-std::atomic<bool> g_simd{true};
+std::atomic<HammingSimd> g_cap{HammingSimd::avx512};
+
+HammingSimd kernel_in_use() {
+  const HammingSimd cap = g_cap.load(std::memory_order_relaxed);
+#if defined(__GNUC__) && defined(__x86_64__)
+  if (cap == HammingSimd::avx512 && have_avx512_popcnt()) return HammingSimd::avx512;
+#endif
+#if defined(__AVX2__)
+  if (cap != HammingSimd::none) return HammingSimd::avx2;
+#endif
+  return HammingSimd::none;
+}
 
 }  // namespace
 
-bool knn2_use_simd(bool on) {
-  g_simd.store(on, std::memory_order_relaxed);
-#if defined(__GNUC__) && defined(__x86_64__)
-  return on && have_avx512_popcnt();
-#else
-  return false;
-#endif
+HammingSimd knn2_simd(HammingSimd cap) {
+  g_cap.store(cap, std::memory_order_relaxed);
+  return kernel_in_use();
 }
 
 std::vector<std::vector<cv::DMatch>> knn2_hamming(const cv::Mat& query, const cv::Mat& train) {
@@ -127,12 +179,15 @@ std::vector<std::vector<cv::DMatch>> knn2_hamming(const cv::Mat& query, const cv
   if (train.empty()) return out;
   const int words = query.cols / 8, tail = query.cols % 8;
   if (words == 4 && tail == 0) {
+    switch (kernel_in_use()) {
 #if defined(__GNUC__) && defined(__x86_64__)
-    if (g_simd.load(std::memory_order_relaxed) && have_avx512_popcnt()) {
-      scan32_avx512(query, train, out);
-      return out;
-    }
+      case HammingSimd::avx512: scan32_avx512(query, train, out); return out;
 #endif
+#if defined(__AVX2__)
+      case HammingSimd::avx2: scan32_avx2(query, train, out); return out;
+#endif
+      default: break;
+    }
     scan<4>(query, train, words, 0, out);
   } else {
     scan<0>(query, train, words, tail, out);

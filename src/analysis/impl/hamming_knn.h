@@ -19,8 +19,11 @@ namespace irbis::impl {
 // scalar popcount loop.
 std::vector<std::vector<cv::DMatch>> knn2_hamming(const cv::Mat& query, const cv::Mat& train);
 
-// knn2_use_simd(false) forces the scalar loop (tests compare both); returns whether the AVX-512
-// kernel is now in use.
-bool knn2_use_simd(bool on);
+// The kernels of 32-byte rows (ORB), chosen at run time: AVX-512 VPOPCNTQ, else AVX2 (the build's
+// baseline), else the scalar loop. All give the same neighbours, distances and ties.
+enum class HammingSimd { none = 0, avx2 = 1, avx512 = 2 };
+// Caps the kernel knn2_hamming may use (tests compare each with the scalar loop); returns the one
+// now in use (the cap, or less where the CPU lacks it).
+HammingSimd knn2_simd(HammingSimd cap);
 
 }  // namespace irbis::impl
