@@ -766,7 +766,6 @@ void PairVerifier::verify_all(const std::vector<std::pair<uint32_t, uint32_t>>& 
     // pairs it all refuses is never loaded at the work size. Until the sample is full, in pieces
     // that fill it, after each of which the refusal share may switch the first test off.
     std::vector<PairKey> todo;
-    size_t tested = 0;
     {
       std::lock_guard lk(mu_);
       for (const auto& [a, b] : pairs) {
@@ -775,10 +774,10 @@ void PairVerifier::verify_all(const std::vector<std::pair<uint32_t, uint32_t>>& 
       }
       std::sort(todo.begin(), todo.end());
       todo.erase(std::unique(todo.begin(), todo.end()), todo.end());
-      tested = stats_.first_test_pairs;
     }
     const size_t sample = size_t(std::max(0, params_.first_test_sample));
     for (size_t start = 0; start < todo.size();) {
+      size_t tested;
       {
         std::lock_guard lk(mu_);
         if (first_test_off_) break;
@@ -791,7 +790,7 @@ void PairVerifier::verify_all(const std::vector<std::pair<uint32_t, uint32_t>>& 
       std::lock_guard lk(mu_);
       if (stats_.first_test_pairs >= sample &&
           double(stats_.first_test_refused) < params_.first_test_min_refused * double(stats_.first_test_pairs))
-        first_test_off_ = stats_.first_test_switched_off = true;
+        first_test_off_ = true;
     }
   }
   cached_pairs(mu_, cache_, seconds_, std::max<size_t>(1, max_cached_ / 4), pairs,
@@ -991,7 +990,9 @@ double PairVerifier::seconds() const {
 
 PairVerifier::Stats PairVerifier::stats() const {
   std::lock_guard lk(mu_);
-  return stats_;
+  Stats s = stats_;
+  s.first_test_switched_off = first_test_off_;
+  return s;
 }
 
 }  // namespace irbis
