@@ -237,12 +237,13 @@ struct RealWork {
   }
   void reset() {
     verifier = std::make_unique<irbis::PairVerifier>([this](uint32_t i) { return decode(i); }, vp);
-    verifier->set_first_test_loader([this](uint32_t i) { return decode(i, vp.first_test_side); });
+    verifier->set_first_test_loader([this](uint32_t i) { return decode(i, vp.first_test_side, true); });
   }
-  cv::Mat decode(size_t i, int side = 0) const {
+  cv::Mat decode(size_t i, int side = 0, bool gray = false) const {  // as `dupes` loads (the first test grey)
     irbis::DecodeOptions o;
     o.min_side = side > 0 ? side : vp.work_side;
-    return irbis::decode_image(irbis::read_file_bytes(photos[i % photos.size()].string(), uint64_t(1) << 31), o).rgb;
+    const auto bytes = irbis::read_file_bytes(photos[i % photos.size()].string(), uint64_t(1) << 31);
+    return gray ? irbis::decode_gray(bytes, o) : irbis::decode_image(bytes, o).rgb;
   }
   // The query's image, decoded once per query on its thread (match decodes a query once too).
   const cv::Mat& query_image(size_t k) const {

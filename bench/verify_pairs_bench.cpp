@@ -57,15 +57,16 @@ int main(int argc, char** argv) {
       if (!id.count(*p)) id.emplace(*p, uint32_t(paths.size())), paths.push_back(*p);
     rows.push_back({id[a], id[b], label});
   }
-  const auto loader = [&](int side) {
-    return [&paths, side](uint32_t i) {
+  const auto loader = [&](int side, bool gray) {  // as `dupes` loads: the first test's images grey
+    return [&paths, side, gray](uint32_t i) {
       DecodeOptions o;
       o.min_side = side;
-      return decode_image(read_file_bytes(paths[i], uint64_t(1) << 31), o).rgb;
+      const auto bytes = read_file_bytes(paths[i], uint64_t(1) << 31);
+      return gray ? decode_gray(bytes, o) : decode_image(bytes, o).rgb;
     };
   };
-  PairVerifier v(loader(vp.work_side), vp, 4096);
-  v.set_first_test_loader(loader(vp.first_test_side));
+  PairVerifier v(loader(vp.work_side, false), vp, 4096);
+  v.set_first_test_loader(loader(vp.first_test_side, true));
   std::vector<std::pair<uint32_t, uint32_t>> pairs;
   for (const Row& r : rows) pairs.emplace_back(r.a, r.b);
   const auto t0 = std::chrono::steady_clock::now();

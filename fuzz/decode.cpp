@@ -1,6 +1,7 @@
 // decode_image over every format (the format is sniffed from the bytes, as for real files), at
-// full size and at a DCT-scaled / shrunk size. Anything but a DecodeError or a valid 8-bit RGB
-// image of the header's size is a finding.
+// full size and at a DCT-scaled / shrunk size, and decode_gray at the scaled size. Anything but a
+// DecodeError or a valid 8-bit RGB image of the header's size (grey: of the scaled RGB's size) is a
+// finding.
 #include "fuzz_util.h"
 #include "irbis/errors.h"
 #include "irbis/image.h"
@@ -22,6 +23,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     }
     const ImageHeader shown = oriented_header(v[0].header, v[0].orientation);
     if (v[0].rgb.cols != shown.width || v[0].rgb.rows != shown.height) fuzz::invariant_failed("full decode size != header");
+    // The grey decode (a JPEG's luma plane) of what decoded: the same size at the scaled size.
+    DecodeOptions scaled = o;
+    scaled.min_side = 32;
+    const cv::Mat gray = decode_gray({data, size}, scaled);
+    if (gray.type() != CV_8UC1 || gray.size() != v[1].rgb.size()) fuzz::invariant_failed("grey decode differs in size");
   } catch (const DecodeError&) {
   }
   return 0;

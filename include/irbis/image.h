@@ -85,6 +85,14 @@ DecodedImage decode_image(std::span<const uint8_t> bytes, const DecodeOptions& o
 std::vector<DecodedImage> decode_image_sizes(std::span<const uint8_t> bytes, const DecodeOptions& opts,
                                              const std::vector<int>& min_sides);
 
+// The image's grey levels (CV_8UC1), oriented and sized exactly as decode_image(bytes, opts) gives
+// it, with the same checks and errors. A JPEG (or MPO) gives its luma plane, decoded without the
+// chroma planes (TurboJPEG's TJPF_GRAY skips their inverse DCT, upsampling and colour conversion:
+// about a third of the RGB decode's CPU); it is the encoder's own grey, within a level or two of
+// decode_image's RGB through cv::COLOR_RGB2GRAY, which is what every other format (and CMYK JPEG,
+// which has no luma) gives. For consumers that only look at grey levels: the verifier's first test.
+cv::Mat decode_gray(std::span<const uint8_t> bytes, const DecodeOptions& opts = {});
+
 // The header with width and height as displayed after an EXIF orientation (5..8 swap them).
 // ImageRecord::width/height hold these oriented dimensions; ImageHeader keeps the stored ones.
 ImageHeader oriented_header(const ImageHeader& header, int orientation);

@@ -123,7 +123,9 @@ cv::Mat cmyk_to_rgb(const cv::Mat& cmyk, bool inverted) {
   return rgb;
 }
 
-cv::Mat decode_jpeg(std::span<const uint8_t> b, const DecodeOptions& opts, DecodedImage& out) {
+// gray: the luma plane alone (CV_8UC1), decoded without the chroma planes; CMYK/YCCK, which have no
+// luma, go through RGB.
+cv::Mat decode_jpeg(std::span<const uint8_t> b, const DecodeOptions& opts, DecodedImage& out, bool gray = false) {
   const io::JpegDecompressor decompressor;
   tjhandle tj = decompressor.get();
   const unsigned long size = static_cast<unsigned long>(b.size());
@@ -140,10 +142,11 @@ cv::Mat decode_jpeg(std::span<const uint8_t> b, const DecodeOptions& opts, Decod
 
   const JpegMarkers markers = scan_jpeg_markers(b);
   const bool cmyk = cs == TJCS_CMYK || cs == TJCS_YCCK;
-  cv::Mat img(sh, sw, cmyk ? CV_8UC4 : CV_8UC3);
+  const bool luma = gray && !cmyk;
+  cv::Mat img(sh, sw, cmyk ? CV_8UC4 : luma ? CV_8UC1 : CV_8UC3);
   // TJFLAG_LIMITSCANS: a progressive JPEG may carry millions of (empty) scans, each one a pass
   // over every coefficient; libjpeg-turbo stops after 500 (real files have about 10).
-  if (tjDecompress2(tj, b.data(), size, img.data, sw, int(img.step), sh, cmyk ? TJPF_CMYK : TJPF_RGB,
+  if (tjDecompress2(tj, b.data(), size, img.data, sw, int(img.step), sh, cmyk ? TJPF_CMYK : luma ? TJPF_GRAY : TJPF_RGB,
                     TJFLAG_LIMITSCANS) != 0) {
     const std::string msg = tjGetErrorStr2(tj);
     // Checked by its text: after an earlier warning tjGetErrorCode() still says "warning".
@@ -155,6 +158,7 @@ cv::Mat decode_jpeg(std::span<const uint8_t> b, const DecodeOptions& opts, Decod
     if (msg.find("Premature end of JPEG file") != std::string::npos) throw DecodeError("truncated JPEG data");
   }
   if (cmyk) img = cmyk_to_rgb(img, markers.adobe);
+  if (cmyk && gray) cv::cvtColor(img, img, cv::COLOR_RGB2GRAY);
   out.orientation = markers.exif.empty() ? 1 : exif_orientation(markers.exif);
   return img;
 }
@@ -464,6 +468,22 @@ void apply_orientation(cv::Mat& img, int o) {
 
 }  // namespace io
 
+namespace {
+
+// Runs a decode, turning OpenCV's exceptions and allocation failures into DecodeError naming the format.
+template <class Decode>
+void with_decode_errors(ImageFormat fmt, const Decode& decode) {
+  try {
+    decode();
+  } catch (const cv::Exception& e) {
+    throw DecodeError(std::string("cannot decode ") + format_name(fmt) + ": " + e.err);
+  } catch (const std::bad_alloc&) {
+    throw DecodeError(std::string("out of memory decoding ") + format_name(fmt));
+  }
+}
+
+}  // namespace
+
 std::vector<DecodedImage> decode_image_sizes(std::span<const uint8_t> bytes, const DecodeOptions& opts,
                                              const std::vector<int>& min_sides) {
   if (bytes.empty()) throw DecodeError("empty file");
@@ -473,7 +493,7 @@ std::vector<DecodedImage> decode_image_sizes(std::span<const uint8_t> bytes, con
     throw DecodeError("not an image (unknown format)");
   }
   std::vector<DecodedImage> out(min_sides.size());
-  try {
+  with_decode_errors(fmt, [&] {
     if (fmt == ImageFormat::jpeg || fmt == ImageFormat::mpo) {  // MPO: its first image is the JPEG
       // One DCT-scaled decode per distinct scale; sizes that pick the same scale share it.
       for (size_t i = 0; i < min_sides.size(); ++i) {
@@ -534,16 +554,28 @@ std::vector<DecodedImage> decode_image_sizes(std::span<const uint8_t> bytes, con
         out[i].rgb = m;
       }
     }
-  } catch (const cv::Exception& e) {
-    throw DecodeError(std::string("cannot decode ") + format_name(fmt) + ": " + e.err);
-  } catch (const std::bad_alloc&) {
-    throw DecodeError(std::string("out of memory decoding ") + format_name(fmt));
-  }
+  });
   return out;
 }
 
 DecodedImage decode_image(std::span<const uint8_t> bytes, const DecodeOptions& opts) {
   return std::move(decode_image_sizes(bytes, opts, {opts.min_side}).front());
+}
+
+cv::Mat decode_gray(std::span<const uint8_t> bytes, const DecodeOptions& opts) {
+  const ImageFormat fmt = bytes.empty() ? ImageFormat::unknown : sniff_format(bytes);
+  cv::Mat gray;
+  if (fmt == ImageFormat::jpeg || fmt == ImageFormat::mpo) {
+    with_decode_errors(fmt, [&] {
+      DecodedImage d;
+      gray = decode_jpeg(bytes, opts, d, true);
+      io::apply_orientation(gray, d.orientation);
+    });
+  } else {
+    const cv::Mat rgb = decode_image(bytes, opts).rgb;  // its errors for an empty or unknown file
+    with_decode_errors(fmt, [&] { cv::cvtColor(rgb, gray, cv::COLOR_RGB2GRAY); });
+  }
+  return gray;
 }
 
 }  // namespace irbis

@@ -118,7 +118,11 @@ CollectionDupes find_collection_dupes(const Collection& coll, const DupesParams&
   if (band && !params.band.verify) {
     const VerifyParams vp = params.verify;
     verifier = std::make_shared<PairVerifier>([&, vp](uint32_t i) { return decode(i, vp.work_side); }, vp);
-    verifier->set_first_test_loader([&, vp](uint32_t i) { return decode(i, vp.first_test_side); });
+    verifier->set_first_test_loader([&, vp](uint32_t i) {  // grey levels only: a JPEG's luma plane
+      DecodeOptions o;
+      o.min_side = vp.first_test_side;
+      return decode_gray(read_file_bytes(out.records[i].path, uint64_t(1) << 31), o);
+    });
     params.band.verify = [verifier](uint32_t keep, uint32_t cand) {
       const GeometricMatch g = verifier->verify(keep, cand);
       return PairCheck{g.same, g.inliers};

@@ -722,6 +722,84 @@ TEST(Decode, SeveralSizesEqualSingleDecodes) {
   expect_marker_corner(mirrored[4].rgb, 1, "mirrored, same pixels as full size");
 }
 
+// --- grey decode -------------------------------------------------------------------------------
+
+cv::Mat gray_of(const cv::Mat& rgb) {
+  cv::Mat g;
+  cv::cvtColor(rgb, g, cv::COLOR_RGB2GRAY);
+  return g;
+}
+
+double mean_abs_gray_diff(const cv::Mat& a, const cv::Mat& b) { return cv::norm(a, b, cv::NORM_L1) / double(a.total()); }
+
+TEST(DecodeGray, JpegLumaIsTheGreyOfItsRgbDecode) {
+  // 4:2:0 and 4:4:4, full size and DCT-scaled, Exif-rotated: the same size as decode_image and
+  // grey levels within a level or two of its RGB converted (the RGB passes through clamping).
+  const cv::Mat photo = synthetic_photo(640, 480, 21);
+  for (const int quality : {75, 95}) {
+    for (const int orientation : {1, 6}) {
+      const std::vector<uint8_t> j = with_exif_orientation(encode(photo, ".jpg", quality), orientation);
+      for (const int side : {0, 256, 100}) {
+        DecodeOptions o;
+        o.min_side = side;
+        SCOPED_TRACE(testing::Message() << "q" << quality << " orientation " << orientation << " min_side " << side);
+        const cv::Mat g = decode_gray(sp(j), o);
+        const cv::Mat want = gray_of(decode_image(sp(j), o).rgb);
+        ASSERT_EQ(g.type(), CV_8UC1);
+        ASSERT_EQ(g.size(), want.size());
+        EXPECT_LT(mean_abs_gray_diff(g, want), 1.0);
+        if (side == 0) {
+          EXPECT_GT(cv::norm(g, want, cv::NORM_INF), 0) << "the luma plane, not the RGB converted";
+        }
+      }
+    }
+  }
+}
+
+TEST(DecodeGray, ExifOrientationIsApplied) {
+  const std::vector<uint8_t> plain = encode(marker_image(), ".jpg", 95);
+  for (int o = 1; o <= 8; ++o) {
+    const std::vector<uint8_t> j = with_exif_orientation(plain, o);
+    const cv::Mat g = decode_gray(sp(j));
+    const cv::Mat want = gray_of(decode_image(sp(j)).rgb);
+    ASSERT_EQ(g.size(), want.size()) << "orientation " << o;
+    EXPECT_LT(mean_abs_gray_diff(g, want), 1.0) << "orientation " << o;
+  }
+}
+
+TEST(DecodeGray, OtherFormatsAndCmykAreTheirRgbConverted) {
+  cv::Mat cmyk(32, 32, CV_8UC4, cv::Scalar(200, 40, 90, 230));
+  cmyk(cv::Rect(0, 0, 16, 32)).setTo(cv::Scalar(10, 240, 120, 200));
+  const cv::Mat photo = synthetic_photo(300, 200, 22);
+  for (const auto& file : {tj_cmyk_jpeg(cmyk), encode(photo, ".png"), encode(photo, ".webp"), make_gif(3, true),
+                           png_with_exif_orientation(encode(marker_image(), ".png"), 6)}) {
+    DecodeOptions o;
+    o.min_side = 40;
+    const cv::Mat g = decode_gray(sp(file), o);
+    ASSERT_EQ(g.type(), CV_8UC1);
+    EXPECT_EQ(cv::norm(g, gray_of(decode_image(sp(file), o).rgb), cv::NORM_INF), 0) << format_name(sniff_format(sp(file)));
+  }
+}
+
+TEST(DecodeGray, RefusesWhatDecodeImageRefuses) {
+  std::vector<uint8_t> truncated = encode(synthetic_photo(400, 300, 3), ".jpg");
+  truncated.resize(truncated.size() / 2);
+  DecodeOptions tiny;
+  tiny.max_pixels = 1000;
+  const std::vector<uint8_t> photo = encode(synthetic_photo(400, 300, 3), ".jpg");
+  for (const auto& [bytes, opts] : {std::pair{std::vector<uint8_t>{}, DecodeOptions{}}, std::pair{truncated, DecodeOptions{}},
+                                    std::pair{std::vector<uint8_t>{'n', 'o', 't'}, DecodeOptions{}}, std::pair{photo, tiny}}) {
+    const std::string want = decode_error(bytes, opts);
+    ASSERT_FALSE(want.empty());
+    try {
+      decode_gray(sp(bytes), opts);
+      ADD_FAILURE() << "decoded what decode_image refuses: " << want;
+    } catch (const DecodeError& e) {
+      EXPECT_EQ(e.what(), want);
+    }
+  }
+}
+
 TEST(Decode, JpegWithoutExifHasOrientation1) {
   EXPECT_EQ(decode_image(sp(encode(marker_image(), ".jpg"))).orientation, 1);
 }
