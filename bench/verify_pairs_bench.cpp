@@ -4,9 +4,11 @@
 // of the better orientation, the fewer of the two images' keypoints: the last three columns;
 // docs/calibration.md, "The first test"). Prints
 // ms per verified pair to stderr.
-// usage: verify_pairs_bench PAIRS.tsv [--work-side PX] [--detect-mirrored] [--first-test SIDE KEYPOINTS MIN_INLIERS] > out.tsv
+// usage: verify_pairs_bench PAIRS.tsv [--work-side PX] [--detect-mirrored] [--first-test SIDE KEYPOINTS MIN_INLIERS]
+//                           [--first-test-orb LEVELS SCALE FAST_THRESHOLD] > out.tsv
 //        (PAIRS.tsv: path_a <TAB> path_b <TAB> label; --detect-mirrored: VerifyParams::detect_mirrored_keypoints;
-//        --first-test: VerifyParams::first_test_*, SIDE 0 = off, MIN_INLIERS 0 = figures only, nothing refused)
+//        --first-test: VerifyParams::first_test_*, SIDE 0 = off, MIN_INLIERS 0 = figures only, nothing refused;
+//        --first-test-orb: first_test_levels, first_test_scale_factor, first_test_fast_threshold)
 #include <chrono>
 #include <cstdio>
 #include <fstream>
@@ -34,11 +36,17 @@ int main(int argc, char** argv) {
       vp.first_test_keypoints = std::stoi(argv[++i]);
       vp.first_test_min_inliers = std::stoi(argv[++i]);
       vp.first_test_min_refused = 0;  // every pair's figures: no switch-off by refusal share
+    } else if (arg == "--first-test-orb" && i + 3 < argc) {
+      vp.first_test_levels = std::stoi(argv[++i]);
+      vp.first_test_scale_factor = std::stof(argv[++i]);
+      vp.first_test_fast_threshold = std::stoi(argv[++i]);
     }
     else usage = true;
   }
   if (usage) {
-    std::fprintf(stderr, "usage: %s PAIRS.tsv [--work-side PX] [--detect-mirrored] [--first-test SIDE KEYPOINTS MIN_INLIERS]\n",
+    std::fprintf(stderr,
+                 "usage: %s PAIRS.tsv [--work-side PX] [--detect-mirrored] [--first-test SIDE KEYPOINTS MIN_INLIERS] "
+                 "[--first-test-orb LEVELS SCALE FAST_THRESHOLD]\n",
                  argv[0]);
     return 2;
   }

@@ -309,8 +309,8 @@ void compute_first_features(PairVerifier::FirstFeatures& f, const cv::Mat& img, 
   f.source_pixels = int64_t(img.total());
   f.order_key = pixels_key(gray);
   f.width = gray.cols;
-  const cv::Ptr<cv::ORB> orb = cv::ORB::create(p.first_test_keypoints, 1.2f, 8, 31, 0, 2, cv::ORB::HARRIS_SCORE, 31,
-                                                p.first_test_fast_threshold);
+  const cv::Ptr<cv::ORB> orb = cv::ORB::create(p.first_test_keypoints, p.first_test_scale_factor, p.first_test_levels, 31,
+                                                0, 2, cv::ORB::FAST_SCORE, 31, p.first_test_fast_threshold);
   std::vector<cv::KeyPoint> kp;
   orb->detectAndCompute(gray, cv::noArray(), kp, f.desc[0]);
   for (const auto& k : kp) f.pt[0].push_back(k.pt);
