@@ -75,7 +75,7 @@ struct VerifyParams {
   // ORB's pyramid there: first_test_levels levels first_test_scale_factor apart (4 x 1.33 reaches
   // 2.35x; a crop keeping 30 % of the area is 1.83x), corners ranked by FAST's own score. A quarter
   // less CPU than OpenCV's 8 x 1.2 with Harris ranking, and the weakest accepted copy keeps more
-  // inliers (docs/calibration.md, "The first test's pyramid").
+  // inliers (docs/calibration.md, "The first test's pyramid and grey decode").
   int first_test_levels = 4;
   float first_test_scale_factor = 1.33f;
   // The first test pays only where it refuses: each image it looks at costs about what a work-size
