@@ -748,12 +748,30 @@ TEST(DecodeGray, JpegLumaIsTheGreyOfItsRgbDecode) {
         ASSERT_EQ(g.type(), CV_8UC1);
         ASSERT_EQ(g.size(), want.size());
         EXPECT_LT(mean_abs_gray_diff(g, want), 1.0);
-        if (side == 0) {
-          EXPECT_GT(cv::norm(g, want, cv::NORM_INF), 0) << "the luma plane, not the RGB converted";
-        }
       }
     }
   }
+}
+
+TEST(DecodeGray, IsTheLumaPlaneNotTheClampedRgb) {
+  // Luma 128 with both chroma samples at 255 lies outside the RGB cube: the RGB decode clamps it
+  // to magenta (255, 0, 255), whose grey is ~105; the luma plane keeps 128.
+  const int side = 16;
+  std::vector<uint8_t> yuv(size_t(side) * side * 3);
+  std::fill(yuv.begin(), yuv.begin() + side * side, uint8_t(128));
+  std::fill(yuv.begin() + side * side, yuv.end(), uint8_t(255));
+  tjhandle tj = tjInitCompress();
+  unsigned char* buf = nullptr;
+  unsigned long size = 0;
+  ASSERT_EQ(tjCompressFromYUV(tj, yuv.data(), side, 1, side, TJSAMP_444, &buf, &size, 100, 0), 0) << tjGetErrorStr2(tj);
+  const std::vector<uint8_t> j(buf, buf + size);
+  tjFree(buf);
+  tjDestroy(tj);
+  const cv::Mat g = decode_gray(sp(j));
+  const cv::Mat rgb = decode_image(sp(j)).rgb;
+  expect_near_color(px(rgb, 8, 8), {255, 0, 255}, 2, "the RGB decode clamps");
+  EXPECT_NEAR(int(g.at<uint8_t>(8, 8)), 128, 1);
+  EXPECT_NEAR(int(gray_of(rgb).at<uint8_t>(8, 8)), 105, 2);
 }
 
 TEST(DecodeGray, ExifOrientationIsApplied) {
