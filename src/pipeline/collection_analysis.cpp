@@ -92,11 +92,12 @@ CollectionDupes find_collection_dupes(const Collection& coll, const DupesParams&
     items.push_back(std::move(it));
     out.records.push_back(std::move(r));
   }
-  auto decode = [&](uint32_t i, int min_side) {
+  // gray: grey levels only (a JPEG's luma plane, its chroma never decoded), for the first test.
+  auto decode = [&](uint32_t i, int min_side, bool gray = false) {
     const auto bytes = read_file_bytes(out.records[i].path, uint64_t(1) << 31);
     DecodeOptions o;
     o.min_side = min_side;
-    return decode_image(bytes, o).rgb;
+    return gray ? decode_gray(bytes, o) : decode_image(bytes, o).rgb;
   };
   // Pairs in the uncertain band are confirmed by geometric verification on bounded-size decodes.
   DupesParams params = params_in;
@@ -118,11 +119,7 @@ CollectionDupes find_collection_dupes(const Collection& coll, const DupesParams&
   if (band && !params.band.verify) {
     const VerifyParams vp = params.verify;
     verifier = std::make_shared<PairVerifier>([&, vp](uint32_t i) { return decode(i, vp.work_side); }, vp);
-    verifier->set_first_test_loader([&, vp](uint32_t i) {  // grey levels only: a JPEG's luma plane
-      DecodeOptions o;
-      o.min_side = vp.first_test_side;
-      return decode_gray(read_file_bytes(out.records[i].path, uint64_t(1) << 31), o);
-    });
+    verifier->set_first_test_loader([&, vp](uint32_t i) { return decode(i, vp.first_test_side, true); });
     params.band.verify = [verifier](uint32_t keep, uint32_t cand) {
       const GeometricMatch g = verifier->verify(keep, cand);
       return PairCheck{g.same, g.inliers};
