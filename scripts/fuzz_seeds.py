@@ -262,7 +262,7 @@ for i, fields in enumerate([
 
 # vector_index (fuzz/vector_index.cpp): byte 0 picks the file. 0 = an HNSW graph of 4-float vectors
 # built with M = 4, in hnswlib 0.6.2's saveIndex layout (src/search/index_files.h), written field
-# by field here; 1 = a PCA file projecting 8 to 4 dimensions (irbis's own layout).
+# by field here; 1 = a PCA file projecting 8 to 4 dimensions (irbis's own layout); 2 below.
 def hnsw_graph(n, upper):
     M, dim = 4, 4
     links0 = 2 * M * 4 + 4
@@ -291,4 +291,18 @@ put("vector_index", "graph6", b"\0" + hnsw_graph(6, False))
 put("vector_index", "graph12_levels", b"\0" + hnsw_graph(12, True))
 pca = np.random.default_rng(8).standard_normal(4 * 8 + 4).astype("<f4")
 put("vector_index", "pca8to4", b"\1" + b"IRBISPCA" + struct.pack("<III", 1, 8, 4) + pca.tobytes())
+# 2 = a saved self-join (read_knn): header, then every row's min(k, rows - 1) (i32 row, f32
+# similarity), best first; the target fixes up the digest (bytes 32..39).
+def knn_file(rows, k, key):
+    per = max(0, min(rows - 1, k))
+    body = b""
+    for q in range(rows):
+        others = [r for r in range(rows) if r != q][:per]
+        body += b"".join(struct.pack("<if", r, 0.9 - 0.1 * j) for j, r in enumerate(others))
+    return b"IRBISKNN" + struct.pack("<IIQQQ", 1, k, rows, key, 0) + body
+
+
+put("vector_index", "knn5x3", b"\2" + knn_file(5, 3, 77))
+put("vector_index", "knn1", b"\2" + knn_file(1, 10, 5))
+put("vector_index", "knn12x10", b"\2" + knn_file(12, 10, 123456789))
 print(f"fuzz seeds written to {out}: " + ", ".join(f"{t} {len(os.listdir(os.path.join(out, t)))}" for t in sorted(os.listdir(out))))

@@ -11,7 +11,9 @@
 //           file is damaged).
 // `automatic` picks exact below IndexOptions::hnsw_min_images live images, hnsw from there on.
 // The k neighbours of every row at once (self_knn: issues, unique, dupes --cnn) come from an exact
-// sgemm below that size and from the all-rows self-join (self_join_knn) above it, not the graph.
+// sgemm below that size and from the all-rows self-join (self_join_knn) above it, not the graph;
+// a persisted index keeps the self-join's plain answer (<model>.self<k>.knn) for the next call on
+// the same rows (docs/search.md, "The saved self-join").
 #pragma once
 #include <cstdint>
 #include <filesystem>
@@ -96,6 +98,7 @@ struct IndexStatus {
   int64_t tombstoned = 0;       // ids newly tombstoned
   int64_t tombstones = 0;       // total tombstones in the graph
   int indexed_dim = 0;          // dimension of the graph vectors
+  bool self_knn_read = false;   // the last self_knn's answer was read from its saved self-join
   double seconds = 0;
 };
 

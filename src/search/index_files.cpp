@@ -1,10 +1,15 @@
 #include "search/index_files.h"
 
+#include "irbis/errors.h"
+
 #include <algorithm>
+#include <climits>
+#include <cstdint>
 #include <cmath>
 #include <cstring>
 #include <vector>
 
+#include <xxhash.h>
 
 namespace irbis::index_files {
 
@@ -48,6 +53,13 @@ uint32_t u32_at(const uint8_t* p) {
 
 constexpr char kPcaMagic[8] = {'I', 'R', 'B', 'I', 'S', 'P', 'C', 'A'};
 constexpr uint32_t kPcaVersion = 1;
+constexpr char kKnnMagic[8] = {'I', 'R', 'B', 'I', 'S', 'K', 'N', 'N'};
+constexpr uint32_t kKnnVersion = 1;
+struct KnnEntry {
+  int32_t row;
+  float similarity;
+};
+static_assert(sizeof(KnnEntry) == 8);
 
 }  // namespace
 
@@ -181,6 +193,96 @@ std::unique_ptr<faiss::PCAMatrix> read_pca(std::span<const uint8_t> bytes, int d
   pca->have_bias = true;
   pca->is_trained = true;
   return pca;
+}
+
+void write_knn(const std::vector<std::vector<Neighbor>>& knn, int k, uint64_t key, FileReplacer& out) {
+  const int64_t rows = int64_t(knn.size());
+  const size_t per = size_t(std::clamp<int64_t>(rows - 1, 0, k));
+  std::vector<KnnEntry> entries;
+  entries.reserve(size_t(rows) * per);
+  for (const auto& list : knn) {
+    IRBIS_THROW_IF_NOT(list.size() == per, Error, "write_knn: a row lists " + std::to_string(list.size()) + " neighbours");
+    for (const Neighbor& nb : list) entries.push_back({int32_t(nb.row), nb.similarity});
+  }
+  const auto payload = std::span(reinterpret_cast<const uint8_t*>(entries.data()), entries.size() * sizeof(KnnEntry));
+  out.write(std::span(reinterpret_cast<const uint8_t*>(kKnnMagic), sizeof kKnnMagic));
+  put(out, kKnnVersion);
+  put(out, uint32_t(k));
+  put(out, uint64_t(rows));
+  put(out, key);
+  put(out, uint64_t(XXH3_64bits(payload.data(), payload.size())));
+  out.write(payload);
+}
+
+std::optional<std::vector<std::vector<Neighbor>>> read_knn(std::span<const uint8_t> bytes, int k, int64_t rows,
+                                                           uint64_t key, std::string& why, bool& stale) {
+  stale = false;
+  Reader r(bytes);
+  char magic[8];
+  uint32_t version, file_k;
+  uint64_t file_rows, file_key, file_digest;
+  if (!(r.get(magic) && r.get(version) && r.get(file_k) && r.get(file_rows) && r.get(file_key) && r.get(file_digest))) {
+    why = "shorter than its header (" + std::to_string(bytes.size()) + " bytes)";
+    return std::nullopt;
+  }
+  if (std::memcmp(magic, kKnnMagic, sizeof magic) != 0) {
+    why = "not an irbis self-join file";
+    return std::nullopt;
+  }
+  if (version != kKnnVersion) {
+    why = "format version " + std::to_string(version);
+    return std::nullopt;
+  }
+  if (k < 1 || rows < 0 || rows > INT32_MAX || file_k != uint32_t(k) || file_rows != uint64_t(rows) || file_key != key) {
+    stale = true;
+    why = "holds the " + std::to_string(file_k) + " nearest of " + std::to_string(file_rows) +
+          " rows computed from other rows or options";
+    return std::nullopt;
+  }
+  const size_t per = size_t(std::clamp<int64_t>(rows - 1, 0, k));
+  if (r.left() / sizeof(KnnEntry) / std::max<size_t>(per, 1) < size_t(rows) ||
+      r.left() != size_t(rows) * per * sizeof(KnnEntry)) {
+    why = std::to_string(bytes.size()) + " bytes, expected " +
+          std::to_string(r.pos() + size_t(rows) * per * sizeof(KnnEntry));
+    return std::nullopt;
+  }
+  if (XXH3_64bits(r.at(r.pos()), r.left()) != file_digest) {
+    why = "its xxh3 digest does not match (torn or changed)";
+    return std::nullopt;
+  }
+  std::vector<std::vector<Neighbor>> knn(static_cast<size_t>(rows));
+  std::vector<int64_t> seen;
+  for (int64_t q = 0; q < rows; ++q) {
+    auto& list = knn[size_t(q)];
+    list.resize(per);
+    seen.clear();
+    for (size_t j = 0; j < per; ++j) {
+      KnnEntry e;
+      std::memcpy(&e, r.at(r.pos() + (size_t(q) * per + j) * sizeof(KnnEntry)), sizeof e);
+      const std::string at = "row " + std::to_string(q) + "'s neighbour " + std::to_string(j);
+      if (e.row < 0 || e.row >= rows || e.row == q) {
+        why = at + " is row " + std::to_string(e.row);
+        return std::nullopt;
+      }
+      if (!std::isfinite(e.similarity) || std::abs(e.similarity) > 1.01f) {
+        why = at + " has similarity " + std::to_string(e.similarity);
+        return std::nullopt;
+      }
+      if (j > 0 && !(list[j - 1].similarity > e.similarity ||
+                     (list[j - 1].similarity == e.similarity && list[j - 1].row < e.row))) {
+        why = at + " is out of order";
+        return std::nullopt;
+      }
+      list[j] = {e.row, e.similarity};
+      seen.push_back(e.row);
+    }
+    std::sort(seen.begin(), seen.end());
+    if (std::adjacent_find(seen.begin(), seen.end()) != seen.end()) {
+      why = "row " + std::to_string(q) + " lists a neighbour twice";
+      return std::nullopt;
+    }
+  }
+  return knn;
 }
 
 }  // namespace irbis::index_files

@@ -6,6 +6,7 @@
 #pragma once
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 
@@ -15,6 +16,7 @@
 #include <faiss/VectorTransform.h>
 
 #include "irbis/replace_file.h"
+#include "irbis/search.h"
 
 namespace irbis::index_files {
 
@@ -43,5 +45,22 @@ void write_pca(const faiss::PCAMatrix& pca, FileReplacer& out);
 // The projection, or nullptr with `why` set: wrong magic, version, sizes (d_in, d_out must be the
 // given ones, the length exact) or a non-finite number.
 std::unique_ptr<faiss::PCAMatrix> read_pca(std::span<const uint8_t> bytes, int d_in, int d_out, std::string& why);
+
+// Bumped whenever self_join_knn (self_join.cpp) gives another answer for the same rows and options:
+// an answer saved by another revision is stale.
+constexpr uint32_t kSelfJoinRevision = 1;
+// The self-join's answer (VectorSearch::self_knn above the exact threshold, asked without
+// RowsToRefine), kept so that a later `dupes` or `unique` on the same rows reads it instead of
+// joining again (docs/search.md, "The saved self-join"): "IRBISKNN", u32 version (1), u32 k,
+// u64 rows, u64 key (what the answer was computed from: the caller's), u64 xxh3 of the lists, then
+// every row's min(k, rows - 1) neighbours as (i32 row, f32 similarity), best first.
+void write_knn(const std::vector<std::vector<Neighbor>>& knn, int k, uint64_t key, FileReplacer& out);
+// The answer, or nullopt with `why` set. `stale`: the file is sound but holds another answer (its k,
+// row count or key differ). Otherwise damage: wrong magic or version, a length that is not exact, a
+// digest that does not match, a neighbour out of range, the row itself or listed twice, a
+// similarity that is not a finite number in [-1.01, 1.01], or a list out of the answer's order
+// (similarity descending, ties by lower row).
+std::optional<std::vector<std::vector<Neighbor>>> read_knn(std::span<const uint8_t> bytes, int k, int64_t rows,
+                                                           uint64_t key, std::string& why, bool& stale);
 
 }  // namespace irbis::index_files

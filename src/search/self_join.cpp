@@ -16,7 +16,8 @@
 //   6. the rows a caller's RowsToRefine names (its answer's candidates) probe every list: exact
 //      in the reduced space, re-scored on the full rows.
 // Candidates are ranked by (similarity, lower row), so the set kept does not depend on the order
-// the lists ran in: the answer does not depend on the thread count.
+// the lists ran in: the answer does not depend on the thread count. A change here that changes the
+// answer bumps index_files::kSelfJoinRevision, so that answers saved before it are joined again.
 #include <algorithm>
 #include <atomic>
 #include <cmath>

@@ -590,5 +590,222 @@ TEST(IndexFiles, FailedSavesKeepTheOldFilesAndNameTheFile) {
   }
 }
 
+// ---------------------------------------------------------------- the saved self-join
+
+// The self-join path of self_knn (forced: these collections are below hnsw_min_images), no graph.
+IndexOptions join_options() {
+  IndexOptions o = hnsw_options();
+  o.open_graph = false;
+  return o;
+}
+
+fs::path knn_file(const TestCollection& tc, int k) {
+  return tc.dir() / "index" / (std::string(kDefaultModel) + ".self" + std::to_string(k) + ".knn");
+}
+
+// The first self_knn joins and saves; the next one on the same rows reads the answer back bit for
+// bit (similarities and tie order), and it is the self-join's own answer.
+TEST(SavedSelfJoin, TheNextRunReadsTheSameAnswer) {
+  TestCollection tc;
+  tc.add(test::mixture(400, tc.dim(), 12, 0.5f, 41));
+  auto first = tc.open(join_options());
+  const auto joined = first->self_knn(7);
+  EXPECT_FALSE(first->status().self_knn_read);
+  ASSERT_TRUE(fs::exists(knn_file(tc, 7)));
+  SelfJoinOptions jo = join_options().join;
+  jo.threads = 2;
+  EXPECT_EQ(joined, self_join_knn(first->data(), 7, jo));
+  auto second = tc.open(join_options());
+  EXPECT_EQ(second->self_knn(7), joined);
+  EXPECT_TRUE(second->status().self_knn_read);
+  // The thread count changes nothing in the answer, so it does not change what is read.
+  IndexOptions one = join_options();
+  one.threads = 1;
+  auto third = tc.open(one);
+  EXPECT_EQ(third->self_knn(7), joined);
+  EXPECT_TRUE(third->status().self_knn_read);
+}
+
+// Another k, other join options or other rows are another answer: joined again (and saved), never
+// the old one read; each k keeps its own file.
+TEST(SavedSelfJoin, OtherRowsKOrOptionsJoinAgain) {
+  TestCollection tc;
+  const cv::Mat x = test::mixture(500, tc.dim(), 12, 0.5f, 42);
+  tc.add(x.rowRange(0, 400));
+  tc.open(join_options())->self_knn(7);
+  auto other_k = tc.open(join_options());
+  other_k->self_knn(5);
+  EXPECT_FALSE(other_k->status().self_knn_read);
+  EXPECT_TRUE(fs::exists(knn_file(tc, 5)) && fs::exists(knn_file(tc, 7)));
+  IndexOptions probes = join_options();
+  probes.join.nprobe = 4;
+  auto other_options = tc.open(probes);
+  const auto with_four = other_options->self_knn(7);
+  EXPECT_FALSE(other_options->status().self_knn_read);
+  SelfJoinOptions jo = probes.join;
+  jo.threads = 2;
+  EXPECT_EQ(with_four, self_join_knn(other_options->data(), 7, jo));
+  tc.add(x.rowRange(400, 500));
+  auto grown = tc.open(join_options());
+  const auto after_add = grown->self_knn(7);
+  EXPECT_FALSE(grown->status().self_knn_read);
+  ASSERT_EQ(after_add.size(), 500u);
+  jo = join_options().join;
+  jo.threads = 2;
+  EXPECT_EQ(after_add, self_join_knn(grown->data(), 7, jo));
+  auto again = tc.open(join_options());
+  EXPECT_EQ(again->self_knn(7), after_add);
+  EXPECT_TRUE(again->status().self_knn_read);
+}
+
+// A caller's RowsToRefine makes the answer its own: never read from or written to the file.
+TEST(SavedSelfJoin, AnAnswerRefinedByItsCallerIsNeitherReadNorSaved) {
+  TestCollection tc;
+  tc.add(test::mixture(300, tc.dim(), 10, 0.5f, 43));
+  auto vs = tc.open(join_options());
+  int asked = 0;
+  const RowsToRefine refine = [&](const std::vector<std::vector<Neighbor>>&) {
+    ++asked;
+    return std::vector<int64_t>{0, 1, 2};
+  };
+  vs->self_knn(6, refine);
+  EXPECT_EQ(asked, 1);
+  EXPECT_FALSE(fs::exists(knn_file(tc, 6)));
+  vs->self_knn(6);
+  ASSERT_TRUE(fs::exists(knn_file(tc, 6)));
+  auto next = tc.open(join_options());
+  next->self_knn(6, refine);
+  EXPECT_EQ(asked, 2);
+  EXPECT_FALSE(next->status().self_knn_read);
+}
+
+// A saved answer damaged on disk (a flipped bit, a cut) is reported through the warning handler
+// naming the file and the reason, joined again and replaced; the next run reads the new file.
+TEST(SavedSelfJoin, ADamagedFileIsReportedAndReplaced) {
+  TestCollection tc;
+  tc.add(test::mixture(300, tc.dim(), 10, 0.5f, 44));
+  const auto joined = tc.open(join_options())->self_knn(7);
+  const fs::path f = knn_file(tc, 7);
+  for (const bool cut : {false, true}) {
+    auto bytes = bytes_of(f);
+    if (cut) bytes.resize(bytes.size() - 3);
+    else bytes[bytes.size() / 2] ^= 0x04;
+    test::write_file(f, bytes);
+    std::vector<std::string> warnings;
+    set_warning_handler([&](const std::string& m) { warnings.push_back(m); });
+    auto vs = tc.open(join_options());
+    const auto got = vs->self_knn(7);
+    set_warning_handler(nullptr);
+    EXPECT_EQ(got, joined);
+    EXPECT_FALSE(vs->status().self_knn_read);
+    ASSERT_EQ(warnings.size(), 1u);
+    EXPECT_NE(warnings[0].find(f.string()), std::string::npos) << warnings[0];
+    EXPECT_NE(warnings[0].find(cut ? "bytes, expected" : "digest does not match"), std::string::npos) << warnings[0];
+    auto next = tc.open(join_options());
+    EXPECT_EQ(next->self_knn(7), joined);
+    EXPECT_TRUE(next->status().self_knn_read);
+  }
+}
+
+// A folder the answer cannot be written to (each write of the file failing in turn, ENOSPC and
+// EROFS): the answer is the same, the warning names the file and the reason, nothing is left
+// behind, and the next run joins and saves.
+TEST(SavedSelfJoin, AFailedSaveCostsOnlyTime) {
+  TestCollection tc;
+  tc.add(test::mixture(300, tc.dim(), 10, 0.5f, 45));
+  SelfJoinOptions jo = join_options().join;
+  jo.threads = 2;
+  for (int err : {ENOSPC, EROFS}) {
+    SCOPED_TRACE(std::strerror(err));
+    std::vector<std::string> warnings;
+    set_warning_handler([&](const std::string& m) { warnings.push_back(m); });
+    FaultHooks h;
+    h.before_io = [&](IoOp o, const std::string& path) {
+      return o == IoOp::write && path.find(".knn") != std::string::npos ? err : 0;
+    };
+    install_fault_hooks(std::move(h));
+    auto vs = tc.open(join_options());
+    const auto got = vs->self_knn(7);
+    install_fault_hooks({});
+    set_warning_handler(nullptr);
+    EXPECT_EQ(got, self_join_knn(vs->data(), 7, jo));
+    ASSERT_EQ(warnings.size(), 1u);
+    EXPECT_NE(warnings[0].find(knn_file(tc, 7).string()), std::string::npos) << warnings[0];
+    EXPECT_NE(warnings[0].find(std::strerror(err)), std::string::npos) << warnings[0];
+    if (fs::exists(tc.dir() / "index")) {
+      for (const auto& e : fs::directory_iterator(tc.dir() / "index")) {
+        EXPECT_EQ(e.path().filename().string().find(".tmp"), std::string::npos) << "left behind: " << e.path();
+      }
+    }
+    EXPECT_FALSE(fs::exists(knn_file(tc, 7)));
+  }
+  auto vs = tc.open(join_options());
+  vs->self_knn(7);
+  EXPECT_FALSE(vs->status().self_knn_read);
+  EXPECT_TRUE(tc.open(join_options())->self_knn(7) == vs->self_knn(7));
+}
+
+// The file as untrusted bytes: what write_knn writes reads back whole; a header that names other
+// rows, k or key is stale (not damage); every cut is refused; a list that names an impossible row,
+// itself, a neighbour twice, a similarity that is not a cosine or lists out of order is refused
+// with the reason even when its digest was made to match.
+TEST(IndexFiles, SelfJoinFileReadsBackAndRefusesWhatCannotBeAnAnswer) {
+  std::vector<std::vector<Neighbor>> knn = {{{1, 0.9f}, {2, 0.5f}}, {{0, 0.9f}, {2, 0.7f}}, {{1, 0.7f}, {0, 0.5f}}};
+  test::TempDir tmp("knn_file");
+  const auto encode = [&](const std::vector<std::vector<Neighbor>>& v) {
+    {
+      FileReplacer out(tmp / "a.knn");
+      index_files::write_knn(v, 2, 77, out);
+      out.commit();
+    }
+    return bytes_of(tmp / "a.knn");
+  };
+  const auto good = encode(knn);
+  EXPECT_EQ(good.size(), 40u + 3 * 2 * 8);
+  std::string why;
+  bool stale = true;
+  const auto back = index_files::read_knn(good, 2, 3, 77, why, stale);
+  ASSERT_TRUE(back) << why;
+  EXPECT_EQ(*back, knn);
+  EXPECT_FALSE(stale);
+  for (const auto& [k, rows, key] : {std::tuple{3, 3, 77}, std::tuple{2, 4, 77}, std::tuple{2, 3, 78}}) {
+    EXPECT_FALSE(index_files::read_knn(good, k, rows, uint64_t(key), why, stale));
+    EXPECT_TRUE(stale) << why;
+  }
+  for (size_t cut = 0; cut < good.size(); ++cut) {
+    EXPECT_FALSE(index_files::read_knn(std::span(good).first(cut), 2, 3, 77, why, stale)) << "cut at " << cut;
+    EXPECT_FALSE(stale);
+  }
+  auto flipped = good;
+  flipped[45] ^= 1;
+  EXPECT_FALSE(index_files::read_knn(flipped, 2, 3, 77, why, stale));
+  EXPECT_NE(why.find("digest does not match"), std::string::npos) << why;
+  const auto refused = [&](std::vector<std::vector<Neighbor>> v, const std::string& reason) {
+    EXPECT_FALSE(index_files::read_knn(encode(v), 2, 3, 77, why, stale));
+    EXPECT_FALSE(stale);
+    EXPECT_NE(why.find(reason), std::string::npos) << why;
+  };
+  auto bad = knn;
+  bad[0][1].row = 3;
+  refused(bad, "row 0's neighbour 1 is row 3");
+  bad = knn;
+  bad[1][0].row = 1;
+  refused(bad, "row 1's neighbour 0 is row 1");
+  bad = knn;
+  bad[2][1] = {1, 0.6f};
+  refused(bad, "row 2 lists a neighbour twice");
+  bad = knn;
+  bad[0][0].similarity = std::nanf("");
+  refused(bad, "row 0's neighbour 0 has similarity");
+  bad = knn;
+  bad[0][1].similarity = 0.95f;
+  refused(bad, "row 0's neighbour 1 is out of order");
+  bad = knn;
+  bad[1][1].similarity = 0.9f;  // a tie: the lower row comes first, and 2 > 0
+  EXPECT_TRUE(index_files::read_knn(encode(bad), 2, 3, 77, why, stale)) << why;
+  std::swap(bad[1][0], bad[1][1]);
+  refused(bad, "row 1's neighbour 1 is out of order");
+}
+
 }  // namespace
 }  // namespace irbis
