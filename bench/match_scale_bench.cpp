@@ -24,6 +24,10 @@
 //       [--rules -1,0.02,0.02:0.5:all] [--threads 2] [--real-verify 1] [--dry-passes 1]
 // --dry-passes 1: dupes runs once more with verify_all/check_all as counters (no real work), so
 // that the dry passes of the grouping are timed apart from the verifier.
+// The first dupes run on a collection joins (self_knn) and saves the answer in <dir>/index
+// (docs/search.md, "The saved self-join"); later runs on the same rows read it. Each dupes line
+// says which it was; --fresh-self-join 1 removes the saved answer before every dupes run (the
+// first run's cost, every time).
 #include <algorithm>
 #include <functional>
 #include <bit>
@@ -293,7 +297,7 @@ int main(int argc, char** argv) {
   int64_t n = 100000;
   int queries = 1000, verify_pairs = 40, threads = 2;
   double real_max_cpu = 150;
-  bool real = false, dry_passes = false;
+  bool real = false, dry_passes = false, fresh_self_join = false;
   std::string only;
   int first_test_side = irbis::VerifyParams{}.first_test_side;
   fs::path dir = "/tmp/irbis-match-scale", photos;
@@ -319,10 +323,11 @@ int main(int argc, char** argv) {
     else if (a == "--dry-passes") dry_passes = v == "1" || v == "yes";  // dupes: also with the dry passes, no work
     else if (a == "--first-test-side") first_test_side = std::stoi(v);  // VerifyParams::first_test_side, 0 = off
     else if (a == "--only") only = v;  // "match" or "dupes": run that part alone
+    else if (a == "--fresh-self-join") fresh_self_join = v == "1" || v == "yes";
     else if (a == "--stand-out" || a == "--rules") rules = parse_rules(v);
     else {
       std::cerr << "usage: match_scale_bench [--n N] [--queries Q] [--dir DIR] [--photos SET] [--pairs P] [--band-similarity S] "
-                   "[--rules M[:G[:all]],...] [--threads T] [--real-verify 1 [--real-max-cpu S] [--first-test-side PX]] [--dry-passes 1] [--only match|dupes]\n";
+                   "[--rules M[:G[:all]],...] [--threads T] [--real-verify 1 [--real-max-cpu S] [--first-test-side PX]] [--dry-passes 1] [--only match|dupes] [--fresh-self-join 1]\n";
       return 2;
     }
   }
@@ -518,6 +523,9 @@ int main(int argc, char** argv) {
     }
     irbis::CnnDupesOptions cnn;
     cnn.enabled = true;
+    const fs::path saved = dir / irbis::kVectorIndexDir / (cnn.model + ".self" + std::to_string(cnn.neighbours) + ".knn");
+    if (fresh_self_join) fs::remove(saved);
+    const char* join = fs::exists(saved) ? "self-join read" : "self-join computed";
     c0 = process_cpu_seconds();
     t0 = Clock::now();
     const irbis::CollectionDupes d = irbis::find_collection_dupes(*coll, dp, cnn);
@@ -527,11 +535,11 @@ int main(int argc, char** argv) {
       for (const auto& m : g.duplicates) (item_family[m.index] == item_family[g.keep] ? good : bad)++;
     size_t edits_in_collection = 0;
     for (size_t i = 0; i < item_family.size(); ++i) edits_in_collection += item_family[i] != family_of_self(d.records[i].path);
-    std::printf("dupes --cnn, %s%s: %zu images: %.2f s wall, %.2f s CPU%s; %zu pairs verified (%zu distinct images), "
+    std::printf("dupes --cnn, %s%s: %zu images: %.2f s wall, %.2f s CPU%s, %s; %zu pairs verified (%zu distinct images), "
                 "%zu sure pairs pixel-checked; %zu groups, %zu duplicates of their family (of %zu edits), %zu not\n",
                 rule.name().c_str(), with_work ? ", REAL verification work" : dry_lists ? ", dry passes (verify_all counts)" : "",
                 d.records.size(), dupes_wall, dupes_cpu,
-                with_work ? " (decisions + real verification)" : " without verification", verified_pairs.size(), dupes_images.size(),
+                with_work ? " (decisions + real verification)" : " without verification", join, verified_pairs.size(), dupes_images.size(),
                 checked_pairs.size(), d.groups.size(), good, edits_in_collection, bad);
     if (dry_lists) std::printf("dupes --cnn, %s: dry passes listed %zu pairs in %zu lists\n", rule.name().c_str(), listed, lists);
     if (with_work) {

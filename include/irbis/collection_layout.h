@@ -15,7 +15,7 @@ namespace irbis {
 constexpr const char* kCatalogFile = "catalog.sqlite";  // SQLite (WAL): images, feature row counts, meta
 constexpr const char* kFeaturesDir = "features";        // features/<name>.f, fixed-width rows
 constexpr const char* kLockFile = "lock";               // flock()ed by the one writer
-constexpr const char* kVectorIndexDir = "index";        // index/<model>.{hnsw,pca,json}: the ANN index
+constexpr const char* kVectorIndexDir = "index";        // index/<model>.{hnsw,pca,json}: the ANN index; <model>.self<k>.knn: the saved self-join
 constexpr const char* kThumbsDir = "thumbs";            // thumbs/<id>.jpg: the server's thumbnail cache
 // <collection>/features/<feature>.f. Throws StoreError for a name valid_feature_name() refuses, so
 // a name read from a damaged catalog can never reach outside features/.
