@@ -98,7 +98,6 @@ struct IndexStatus {
   int64_t tombstoned = 0;       // ids newly tombstoned
   int64_t tombstones = 0;       // total tombstones in the graph
   int indexed_dim = 0;          // dimension of the graph vectors
-  bool self_knn_read = false;   // the last self_knn's answer was read from its saved self-join
   double seconds = 0;
 };
 
@@ -135,6 +134,9 @@ class VectorSearch {
   const std::vector<ImageRecord>& records() const;  // empty for from_matrix
   const ModelCard& card() const;
   const IndexStatus& status() const;
+  // How many self_knn answers were read from the saved self-join instead of joined (docs/search.md,
+  // "The saved self-join"); safe to ask while other threads search.
+  int64_t saved_self_join_reads() const;
   int64_t row_of_id(int64_t id) const;          // -1 if not a live row
   // Row of an indexed image by path: as stored, else made absolute (lexically normal), else
   // weakly canonical (so relative paths and symlinked folders find it); -1 if none matches.

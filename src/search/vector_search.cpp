@@ -174,6 +174,7 @@ struct VectorSearch::Impl {
   std::vector<int64_t> ids;
   std::vector<int32_t> row_of;   // by id, -1 = not live
   IndexStatus status;
+  std::atomic<int64_t> saved_self_join_reads{0};  // self_knn answers read from <model>.self<k>.knn
   std::string model;             // "" for from_matrix
   fs::path dir;                  // <collection>/index ("" = not persisted)
 
@@ -239,12 +240,11 @@ struct VectorSearch::Impl {
   std::vector<std::vector<Neighbor>> saved_self_join(int k, const SelfJoinOptions& o) {
     const fs::path f = dir / (model + ".self" + std::to_string(k) + ".knn");
     const uint64_t key = self_join_key(k, o);
-    status.self_knn_read = false;
     if (const auto b = read_bytes(f, uint64_t(1) << 40)) {
       std::string why;
       bool stale = false;
       if (auto knn = index_files::read_knn(*b, k, n(), key, why, stale)) {
-        status.self_knn_read = true;
+        ++saved_self_join_reads;
         return std::move(*knn);
       }
       if (!stale) warn("saved self-join damaged: " + f.string() + ": " + why + "; computing it again");
@@ -586,6 +586,7 @@ const std::vector<int64_t>& VectorSearch::ids() const { return impl_->ids; }
 const std::vector<ImageRecord>& VectorSearch::records() const { return impl_->emb.records; }
 const ModelCard& VectorSearch::card() const { return impl_->emb.card; }
 const IndexStatus& VectorSearch::status() const { return impl_->status; }
+int64_t VectorSearch::saved_self_join_reads() const { return impl_->saved_self_join_reads.load(); }
 int64_t VectorSearch::row_of_id(int64_t id) const { return impl_->row(id); }
 
 int64_t VectorSearch::row_of_path(const std::string& path) const {

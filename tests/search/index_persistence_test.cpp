@@ -610,20 +610,20 @@ TEST(SavedSelfJoin, TheNextRunReadsTheSameAnswer) {
   tc.add(test::mixture(400, tc.dim(), 12, 0.5f, 41));
   auto first = tc.open(join_options());
   const auto joined = first->self_knn(7);
-  EXPECT_FALSE(first->status().self_knn_read);
+  EXPECT_EQ(first->saved_self_join_reads(), 0);
   ASSERT_TRUE(fs::exists(knn_file(tc, 7)));
   SelfJoinOptions jo = join_options().join;
   jo.threads = 2;
   EXPECT_EQ(joined, self_join_knn(first->data(), 7, jo));
   auto second = tc.open(join_options());
   EXPECT_EQ(second->self_knn(7), joined);
-  EXPECT_TRUE(second->status().self_knn_read);
+  EXPECT_EQ(second->saved_self_join_reads(), 1);
   // The thread count changes nothing in the answer, so it does not change what is read.
   IndexOptions one = join_options();
   one.threads = 1;
   auto third = tc.open(one);
   EXPECT_EQ(third->self_knn(7), joined);
-  EXPECT_TRUE(third->status().self_knn_read);
+  EXPECT_EQ(third->saved_self_join_reads(), 1);
 }
 
 // Another k, other join options or other rows are another answer: joined again (and saved), never
@@ -635,27 +635,27 @@ TEST(SavedSelfJoin, OtherRowsKOrOptionsJoinAgain) {
   tc.open(join_options())->self_knn(7);
   auto other_k = tc.open(join_options());
   other_k->self_knn(5);
-  EXPECT_FALSE(other_k->status().self_knn_read);
+  EXPECT_EQ(other_k->saved_self_join_reads(), 0);
   EXPECT_TRUE(fs::exists(knn_file(tc, 5)) && fs::exists(knn_file(tc, 7)));
   IndexOptions probes = join_options();
   probes.join.nprobe = 4;
   auto other_options = tc.open(probes);
   const auto with_four = other_options->self_knn(7);
-  EXPECT_FALSE(other_options->status().self_knn_read);
+  EXPECT_EQ(other_options->saved_self_join_reads(), 0);
   SelfJoinOptions jo = probes.join;
   jo.threads = 2;
   EXPECT_EQ(with_four, self_join_knn(other_options->data(), 7, jo));
   tc.add(x.rowRange(400, 500));
   auto grown = tc.open(join_options());
   const auto after_add = grown->self_knn(7);
-  EXPECT_FALSE(grown->status().self_knn_read);
+  EXPECT_EQ(grown->saved_self_join_reads(), 0);
   ASSERT_EQ(after_add.size(), 500u);
   jo = join_options().join;
   jo.threads = 2;
   EXPECT_EQ(after_add, self_join_knn(grown->data(), 7, jo));
   auto again = tc.open(join_options());
   EXPECT_EQ(again->self_knn(7), after_add);
-  EXPECT_TRUE(again->status().self_knn_read);
+  EXPECT_EQ(again->saved_self_join_reads(), 1);
 }
 
 // A caller's RowsToRefine makes the answer its own: never read from or written to the file.
@@ -676,7 +676,7 @@ TEST(SavedSelfJoin, AnAnswerRefinedByItsCallerIsNeitherReadNorSaved) {
   auto next = tc.open(join_options());
   next->self_knn(6, refine);
   EXPECT_EQ(asked, 2);
-  EXPECT_FALSE(next->status().self_knn_read);
+  EXPECT_EQ(next->saved_self_join_reads(), 0);
 }
 
 // A saved answer damaged on disk (a flipped bit, a cut) is reported through the warning handler
@@ -697,13 +697,13 @@ TEST(SavedSelfJoin, ADamagedFileIsReportedAndReplaced) {
     const auto got = vs->self_knn(7);
     set_warning_handler(nullptr);
     EXPECT_EQ(got, joined);
-    EXPECT_FALSE(vs->status().self_knn_read);
+    EXPECT_EQ(vs->saved_self_join_reads(), 0);
     ASSERT_EQ(warnings.size(), 1u);
     EXPECT_NE(warnings[0].find(f.string()), std::string::npos) << warnings[0];
     EXPECT_NE(warnings[0].find(cut ? "bytes, expected" : "digest does not match"), std::string::npos) << warnings[0];
     auto next = tc.open(join_options());
     EXPECT_EQ(next->self_knn(7), joined);
-    EXPECT_TRUE(next->status().self_knn_read);
+    EXPECT_EQ(next->saved_self_join_reads(), 1);
   }
 }
 
@@ -741,7 +741,7 @@ TEST(SavedSelfJoin, AFailedSaveCostsOnlyTime) {
   }
   auto vs = tc.open(join_options());
   vs->self_knn(7);
-  EXPECT_FALSE(vs->status().self_knn_read);
+  EXPECT_EQ(vs->saved_self_join_reads(), 0);
   EXPECT_TRUE(tc.open(join_options())->self_knn(7) == vs->self_knn(7));
 }
 
