@@ -603,27 +603,36 @@ fs::path knn_file(const TestCollection& tc, int k) {
   return tc.dir() / "index" / (std::string(kDefaultModel) + ".self" + std::to_string(k) + ".knn");
 }
 
+// What the self-join itself answers on vs's rows with o's options.
+std::vector<std::vector<Neighbor>> joined(const VectorSearch& vs, int k, const IndexOptions& o = join_options()) {
+  SelfJoinOptions jo = o.join;
+  jo.threads = o.threads;
+  return self_join_knn(vs.data(), k, jo);
+}
+
+// A fresh open of the collection reads `answer` back from the saved file.
+void expect_read_back(const TestCollection& tc, int k, const std::vector<std::vector<Neighbor>>& answer,
+                      const IndexOptions& o = join_options()) {
+  auto vs = tc.open(o);
+  EXPECT_EQ(vs->self_knn(k), answer);
+  EXPECT_EQ(vs->saved_self_join_reads(), 1);
+}
+
 // The first self_knn joins and saves; the next one on the same rows reads the answer back bit for
 // bit (similarities and tie order), and it is the self-join's own answer.
 TEST(SavedSelfJoin, TheNextRunReadsTheSameAnswer) {
   TestCollection tc;
   tc.add(test::mixture(400, tc.dim(), 12, 0.5f, 41));
   auto first = tc.open(join_options());
-  const auto joined = first->self_knn(7);
+  const auto answer = first->self_knn(7);
   EXPECT_EQ(first->saved_self_join_reads(), 0);
   ASSERT_TRUE(fs::exists(knn_file(tc, 7)));
-  SelfJoinOptions jo = join_options().join;
-  jo.threads = 2;
-  EXPECT_EQ(joined, self_join_knn(first->data(), 7, jo));
-  auto second = tc.open(join_options());
-  EXPECT_EQ(second->self_knn(7), joined);
-  EXPECT_EQ(second->saved_self_join_reads(), 1);
+  EXPECT_EQ(answer, joined(*first, 7));
+  expect_read_back(tc, 7, answer);
   // The thread count changes nothing in the answer, so it does not change what is read.
   IndexOptions one = join_options();
   one.threads = 1;
-  auto third = tc.open(one);
-  EXPECT_EQ(third->self_knn(7), joined);
-  EXPECT_EQ(third->saved_self_join_reads(), 1);
+  expect_read_back(tc, 7, answer, one);
 }
 
 // Another k, other join options or other rows are another answer: joined again (and saved), never
@@ -640,22 +649,15 @@ TEST(SavedSelfJoin, OtherRowsKOrOptionsJoinAgain) {
   IndexOptions probes = join_options();
   probes.join.nprobe = 4;
   auto other_options = tc.open(probes);
-  const auto with_four = other_options->self_knn(7);
+  EXPECT_EQ(other_options->self_knn(7), joined(*other_options, 7, probes));
   EXPECT_EQ(other_options->saved_self_join_reads(), 0);
-  SelfJoinOptions jo = probes.join;
-  jo.threads = 2;
-  EXPECT_EQ(with_four, self_join_knn(other_options->data(), 7, jo));
   tc.add(x.rowRange(400, 500));
   auto grown = tc.open(join_options());
   const auto after_add = grown->self_knn(7);
   EXPECT_EQ(grown->saved_self_join_reads(), 0);
   ASSERT_EQ(after_add.size(), 500u);
-  jo = join_options().join;
-  jo.threads = 2;
-  EXPECT_EQ(after_add, self_join_knn(grown->data(), 7, jo));
-  auto again = tc.open(join_options());
-  EXPECT_EQ(again->self_knn(7), after_add);
-  EXPECT_EQ(again->saved_self_join_reads(), 1);
+  EXPECT_EQ(after_add, joined(*grown, 7));
+  expect_read_back(tc, 7, after_add);
 }
 
 // A caller's RowsToRefine makes the answer its own: never read from or written to the file.
@@ -684,7 +686,7 @@ TEST(SavedSelfJoin, AnAnswerRefinedByItsCallerIsNeitherReadNorSaved) {
 TEST(SavedSelfJoin, ADamagedFileIsReportedAndReplaced) {
   TestCollection tc;
   tc.add(test::mixture(300, tc.dim(), 10, 0.5f, 44));
-  const auto joined = tc.open(join_options())->self_knn(7);
+  const auto answer = tc.open(join_options())->self_knn(7);
   const fs::path f = knn_file(tc, 7);
   for (const bool cut : {false, true}) {
     auto bytes = bytes_of(f);
@@ -696,14 +698,12 @@ TEST(SavedSelfJoin, ADamagedFileIsReportedAndReplaced) {
     auto vs = tc.open(join_options());
     const auto got = vs->self_knn(7);
     set_warning_handler(nullptr);
-    EXPECT_EQ(got, joined);
+    EXPECT_EQ(got, answer);
     EXPECT_EQ(vs->saved_self_join_reads(), 0);
     ASSERT_EQ(warnings.size(), 1u);
     EXPECT_NE(warnings[0].find(f.string()), std::string::npos) << warnings[0];
     EXPECT_NE(warnings[0].find(cut ? "bytes, expected" : "digest does not match"), std::string::npos) << warnings[0];
-    auto next = tc.open(join_options());
-    EXPECT_EQ(next->self_knn(7), joined);
-    EXPECT_EQ(next->saved_self_join_reads(), 1);
+    expect_read_back(tc, 7, answer);
   }
 }
 
@@ -713,8 +713,6 @@ TEST(SavedSelfJoin, ADamagedFileIsReportedAndReplaced) {
 TEST(SavedSelfJoin, AFailedSaveCostsOnlyTime) {
   TestCollection tc;
   tc.add(test::mixture(300, tc.dim(), 10, 0.5f, 45));
-  SelfJoinOptions jo = join_options().join;
-  jo.threads = 2;
   for (int err : {ENOSPC, EROFS}) {
     SCOPED_TRACE(std::strerror(err));
     std::vector<std::string> warnings;
@@ -728,7 +726,7 @@ TEST(SavedSelfJoin, AFailedSaveCostsOnlyTime) {
     const auto got = vs->self_knn(7);
     install_fault_hooks({});
     set_warning_handler(nullptr);
-    EXPECT_EQ(got, self_join_knn(vs->data(), 7, jo));
+    EXPECT_EQ(got, joined(*vs, 7));
     ASSERT_EQ(warnings.size(), 1u);
     EXPECT_NE(warnings[0].find(knn_file(tc, 7).string()), std::string::npos) << warnings[0];
     EXPECT_NE(warnings[0].find(std::strerror(err)), std::string::npos) << warnings[0];
@@ -740,9 +738,9 @@ TEST(SavedSelfJoin, AFailedSaveCostsOnlyTime) {
     EXPECT_FALSE(fs::exists(knn_file(tc, 7)));
   }
   auto vs = tc.open(join_options());
-  vs->self_knn(7);
+  const auto answer = vs->self_knn(7);
   EXPECT_EQ(vs->saved_self_join_reads(), 0);
-  EXPECT_TRUE(tc.open(join_options())->self_knn(7) == vs->self_knn(7));
+  expect_read_back(tc, 7, answer);
 }
 
 // The file as untrusted bytes: what write_knn writes reads back whole; a header that names other
