@@ -58,6 +58,20 @@ groups = [g for g in d["groups"] if os.path.basename(g["keep"]["path"]) == "buil
 assert len(groups) == 1 and "building_crop50.png" in {os.path.basename(m["path"]) for m in groups[0]["duplicates"]}, d
 PYEOF
 ls "$WORK/c.irbis/index/"*.hnsw > /dev/null 2>&1 && fail "dupes --cnn built an HNSW graph: $(ls "$WORK/c.irbis/index")"
+# The self-join's answer was saved (docs/search.md, "The saved self-join"); the next run reads it
+# and answers the same, evidence for evidence.
+ls "$WORK/c.irbis/index/"*.self10.knn > /dev/null 2>&1 || fail "dupes --cnn --index hnsw saved no self-join: $(ls "$WORK/c.irbis/index")"
+FIRST=$OUT
+run dupes "$WORK/c.irbis" --cnn --index hnsw --json
+assert_eq "$RC" 0 "dupes --cnn --index hnsw, second run ($ERR)"
+$PY - <<PYEOF || fail "dupes --cnn --index hnsw: the second run (saved self-join) answers differently"
+import json
+a, b = json.loads('''$FIRST'''), json.loads('''$OUT''')
+for d in (a, b):
+    for k in [k for k in d if k.endswith("seconds")]:
+        del d[k]
+assert a == b, (a, b)
+PYEOF
 
 # match: the crop against a collection of the photo and unrelated ones finds the photo first.
 run index "$WORK/orig" --into "$WORK/o.irbis"
