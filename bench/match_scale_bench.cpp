@@ -548,13 +548,14 @@ int main(int argc, char** argv) {
                   "CPU: %zu image loads %.1f s (%.1f ms each: decode + keypoints, a re-load after eviction counts again), "
                   "%zu pairs %.1f s (%.1f ms each: matching, fit, dense check, mirrored keypoints); "
                   "%zu images met again in the keypoint tier, %zu of them decoded again for their pixels, %zu described on their kept "
-                  "grays (loaded for pixel checks only); first test: %zu images %.1f s (%.2f ms each), %zu pairs %.2f s, %zu refused\n",
+                  "grays (loaded for pixel checks only); first test: %zu images %.1f s (%.2f ms each, their mirrored orientation "
+                  "described for %zu, of which %zu decoded again), %zu pairs %.2f s, %zu refused\n",
                   rule.name().c_str(), work->verifier->pairs_verified(), work->verifier->pairs_checked(), st.images,
                   st.image_cpu_seconds, 1e3 * st.image_cpu_seconds / double(std::max<size_t>(1, st.images)), st.pairs,
                   st.pair_cpu_seconds, 1e3 * st.pair_cpu_seconds / double(std::max<size_t>(1, st.pairs)),
                   st.keypoint_hits, st.gray_reloads, st.gray_hits, st.first_test_images, st.first_test_image_cpu_seconds,
                   1e3 * st.first_test_image_cpu_seconds / double(std::max<size_t>(1, st.first_test_images)),
-                  st.first_test_pairs, st.first_test_pair_cpu_seconds, st.first_test_refused);
+                  st.first_test_mirrors, st.first_test_mirror_reloads, st.first_test_pairs, st.first_test_pair_cpu_seconds, st.first_test_refused);
     }
     const double model = verify_cpu(dupes_images.size(), verified_pairs.size(), check_images.size(), checked_pairs.size());
     if (!with_work && cost.per_image > 0)

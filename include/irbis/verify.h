@@ -141,8 +141,12 @@ class PairVerifier {
   using Loader = std::function<cv::Mat(uint32_t)>;
   static constexpr size_t kDefaultKeypointCacheBytes = size_t(1) << 30;
   static constexpr size_t kFirstTestCacheBytes = size_t(256) << 20;
+  // The first test's greys kept until their image's mirrored orientation is described or not
+  // needed (~49 KB each at 256 px; beyond this the least recent go, and are decoded again if needed).
+  static constexpr size_t kFirstTestGrayBytes = size_t(96) << 20;
   explicit PairVerifier(Loader load, VerifyParams params = {}, size_t max_cached_images = 1024,
-                        size_t keypoint_cache_bytes = kDefaultKeypointCacheBytes);
+                        size_t keypoint_cache_bytes = kDefaultKeypointCacheBytes,
+                        size_t first_test_gray_bytes = kFirstTestGrayBytes);
   ~PairVerifier();
   // The first test's images (VerifyParams::first_test_side): `load` decoding at a smaller size
   // (a JPEG's DCT scaling) makes them cheaper; without it the first test uses the loader's images.
@@ -178,7 +182,9 @@ class PairVerifier {
     // The first test (VerifyParams::first_test_side): its images (decode at its side, keypoints,
     // both orientations), its pairs, those it refused (never matched at the work size).
     size_t first_test_images = 0;
-    double first_test_image_cpu_seconds = 0;
+    double first_test_image_cpu_seconds = 0;  // mirrors included
+    size_t first_test_mirrors = 0;         // images whose mirrored orientation a pair needed
+    size_t first_test_mirror_reloads = 0;  // of those, greys decoded again (dropped by their budget)
     size_t first_test_pairs = 0, first_test_refused = 0;
     bool first_test_switched_off = false;  // by its refusal share after the sample
     double first_test_pair_cpu_seconds = 0;
@@ -205,6 +211,11 @@ class PairVerifier {
   GeometricMatch match_counted(Features& a, Features& b);
   PixelCheck check_uncached(uint32_t a, uint32_t b);
   std::shared_ptr<FirstFeatures> first_features(uint32_t i);
+  // Describes image i's mirrored orientation for the first test, once (its grey kept or decoded again).
+  // Returns the CPU seconds this call spent (0 when another described it).
+  double first_mirror(uint32_t i, FirstFeatures& f);
+  void drop_first_gray(FirstFeatures& f);  // with mu_ held
+  static size_t first_feature_bytes(const FirstFeatures& f);
   FirstTest first_test_uncached(uint32_t a, uint32_t b);
   // Moves an image evicted from the first tier into the keypoint tier (called with mu_ held).
   void demote(uint32_t i, const std::shared_ptr<Features>& f);
@@ -231,6 +242,8 @@ class PairVerifier {
   std::list<uint32_t> first_lru_;
   std::unordered_map<uint32_t, std::pair<std::shared_ptr<FirstFeatures>, std::list<uint32_t>::iterator>> first_features_;
   size_t first_bytes_ = 0;
+  std::list<uint32_t> first_gray_lru_;  // images whose first-test grey is kept (front = most recent)
+  size_t first_gray_bytes_ = 0, first_gray_budget_;
   std::map<std::pair<uint32_t, uint32_t>, FirstTest> first_tests_;
   bool first_test_off_ = false;  // switched off by its refusal share (VerifyParams::first_test_min_refused)
   size_t image_checks_ = 0;

@@ -58,12 +58,20 @@ struct PairVerifier::FirstFeatures {
   uint64_t order_key = 0;
   int width = 0;  // of the first test's grey
   // [0] plain, [1] the plain keypoints mirrored and described on the mirrored image; both in the
-  // plain image's coordinates. Points only: the fit needs no more of a keypoint.
+  // plain image's coordinates. Points only: the fit needs no more of a keypoint. [1] only once a
+  // pair needs the mirrored orientation of this image (mirror_once): ~40 % of images never do.
   std::vector<cv::Point2f> pt[2];
   cv::Mat desc[2];
+  // What describing the mirror needs, dropped once it is described: the plain keypoints and (under
+  // the verifier's lock, within PairVerifier::kFirstTestGrayBytes) the grey; a grey dropped before
+  // is decoded again (the same pixels).
+  std::vector<cv::KeyPoint> kp;
+  cv::Mat gray;
+  bool gray_listed = false;  // in the verifier's list of kept greys (gray_at)
+  std::list<uint32_t>::iterator gray_at;
   std::string error;
   size_t bytes = 0;  // counted in the cache's budget (set under the verifier's lock)
-  std::once_flag once;
+  std::once_flag once, mirror_once;
 };
 
 namespace {
@@ -302,18 +310,27 @@ GeometricMatch match_pair(PairVerifier::Features& a, PairVerifier::Features& b, 
   return g;
 }
 
-// The first test's keypoints of one image (VerifyParams::first_test_side, first_test_keypoints):
-// plain, and the same keypoints mirrored and described on the mirrored image (as detect_mirrored).
-void compute_first_features(PairVerifier::FirstFeatures& f, const cv::Mat& img, const VerifyParams& p) {
-  const cv::Mat gray = work_gray(img, p.first_test_side);
+cv::Ptr<cv::ORB> first_test_orb(const VerifyParams& p) {
+  return cv::ORB::create(p.first_test_keypoints, p.first_test_scale_factor, p.first_test_levels, 31, 0, 2,
+                         cv::ORB::FAST_SCORE, 31, p.first_test_fast_threshold);
+}
+
+// The first test's plain keypoints of one image (VerifyParams::first_test_side,
+// first_test_keypoints); returns its grey, which describe_first_mirror needs.
+cv::Mat compute_first_features(PairVerifier::FirstFeatures& f, const cv::Mat& img, const VerifyParams& p) {
+  cv::Mat gray = work_gray(img, p.first_test_side);
   f.source_pixels = int64_t(img.total());
   f.order_key = pixels_key(gray);
   f.width = gray.cols;
-  const cv::Ptr<cv::ORB> orb = cv::ORB::create(p.first_test_keypoints, p.first_test_scale_factor, p.first_test_levels, 31,
-                                                0, 2, cv::ORB::FAST_SCORE, 31, p.first_test_fast_threshold);
-  std::vector<cv::KeyPoint> kp;
-  orb->detectAndCompute(gray, cv::noArray(), kp, f.desc[0]);
-  for (const auto& k : kp) f.pt[0].push_back(k.pt);
+  first_test_orb(p)->detectAndCompute(gray, cv::noArray(), f.kp, f.desc[0]);
+  for (const auto& k : f.kp) f.pt[0].push_back(k.pt);
+  return gray;
+}
+
+// The same keypoints mirrored and described on the mirrored grey (as detect_mirrored); consumes kp.
+void describe_first_mirror(PairVerifier::FirstFeatures& f, const cv::Mat& gray, const VerifyParams& p) {
+  std::vector<cv::KeyPoint> kp = std::move(f.kp);
+  f.kp = {};
   if (kp.empty()) return;
   const float last_x = float(gray.cols - 1);
   for (auto& k : kp) {
@@ -323,7 +340,7 @@ void compute_first_features(PairVerifier::FirstFeatures& f, const cv::Mat& img, 
   }
   cv::Mat mirrored;
   cv::flip(gray, mirrored, 1);
-  orb->compute(mirrored, kp, f.desc[1]);  // may drop keypoints at the border
+  first_test_orb(p)->compute(mirrored, kp, f.desc[1]);  // may drop keypoints at the border
   for (const auto& k : kp) f.pt[1].emplace_back(last_x - k.pt.x, k.pt.y);
 }
 
@@ -353,9 +370,11 @@ PairVerifier::FirstTest first_orientation(const PairVerifier::FirstFeatures& a, 
 }
 
 // The first test of a pair: the better orientation's inliers against first_test_min_inliers. The
-// same figures whichever way round (match_pair's order and generator seeding).
+// same figures whichever way round (match_pair's order and generator seeding). mirror(f) describes
+// f's mirrored orientation, before the second image's is first needed.
 PairVerifier::FirstTest first_test_pair(const PairVerifier::FirstFeatures& a, const PairVerifier::FirstFeatures& b,
-                                        const VerifyParams& p) {
+                                        const VerifyParams& p,
+                                        const std::function<void(const PairVerifier::FirstFeatures&)>& mirror) {
   const bool swap = std::make_pair(b.source_pixels, b.order_key) < std::make_pair(a.source_pixels, a.order_key);
   const PairVerifier::FirstFeatures& first = swap ? b : a;
   const PairVerifier::FirstFeatures& second = swap ? a : b;
@@ -365,6 +384,7 @@ PairVerifier::FirstTest first_test_pair(const PairVerifier::FirstFeatures& a, co
   PairVerifier::FirstTest best;
   try {
     for (int o = 0; o < 2; ++o) {
+      if (o == 1) mirror(second);
       const PairVerifier::FirstTest t = first_orientation(first, second, o, p);
       if (o == 0 || std::tie(t.inliers, t.matches) > std::tie(best.inliers, best.matches)) best = t;
       if (p.first_test_min_inliers > 0 && best.inliers >= p.first_test_min_inliers) break;  // passed: the mirror changes nothing
@@ -585,9 +605,10 @@ GeometricMatch verify_geometry(const cv::Mat& a, const cv::Mat& b, const VerifyP
   return match_pair(fa, fb, params);
 }
 
-PairVerifier::PairVerifier(Loader load, VerifyParams params, size_t max_cached_images, size_t keypoint_cache_bytes)
+PairVerifier::PairVerifier(Loader load, VerifyParams params, size_t max_cached_images, size_t keypoint_cache_bytes,
+                           size_t first_test_gray_bytes)
     : load_(std::move(load)), params_(params), max_cached_(std::max<size_t>(2, max_cached_images)),
-      keypoint_budget_(keypoint_cache_bytes) {}
+      keypoint_budget_(keypoint_cache_bytes), first_gray_budget_(first_test_gray_bytes) {}
 
 PairVerifier::~PairVerifier() = default;
 
@@ -845,32 +866,93 @@ std::shared_ptr<PairVerifier::FirstFeatures> PairVerifier::first_features(uint32
   }
   std::call_once(f->once, [&] {
     const double t0 = thread_cpu_seconds();
+    cv::Mat gray;
     try {
       const cv::Mat img = first_load_ ? first_load_(i) : load_(i);
       if (img.empty()) f->error = "cannot decode";
-      else compute_first_features(*f, img, params_);
+      else gray = compute_first_features(*f, img, params_);
     } catch (const std::exception& e) {
       f->error = e.what();
     }
     const double cpu = thread_cpu_seconds() - t0;
-    size_t bytes = sizeof(FirstFeatures) + 64;
-    for (int o = 0; o < 2; ++o) bytes += f->pt[o].size() * sizeof(cv::Point2f) + f->desc[o].total() * f->desc[o].elemSize();
     std::lock_guard lk(mu_);
     ++stats_.first_test_images;
     stats_.first_test_image_cpu_seconds += cpu;
     if (auto it = first_features_.find(i); it != first_features_.end() && it->second.first == f) {
-      f->bytes = bytes;
-      first_bytes_ += bytes;
+      f->bytes = first_feature_bytes(*f);
+      first_bytes_ += f->bytes;
+      if (!gray.empty() && !f->kp.empty()) {  // kept for the mirror, within its own budget
+        f->gray = gray;
+        first_gray_lru_.push_front(i);
+        f->gray_at = first_gray_lru_.begin();
+        f->gray_listed = true;
+        first_gray_bytes_ += gray.total();
+        while (first_gray_bytes_ > first_gray_budget_) drop_first_gray(*first_features_.at(first_gray_lru_.back()).first);
+      }
     }
     // Bounded memory: the least recently used go (a caller holding one keeps it alive).
     while (first_bytes_ > kFirstTestCacheBytes && first_lru_.size() > 1) {
       const auto old = first_features_.find(first_lru_.back());
       first_bytes_ -= old->second.first->bytes;
+      drop_first_gray(*old->second.first);
       first_features_.erase(old);
       first_lru_.pop_back();
     }
   });
   return f;
+}
+
+size_t PairVerifier::first_feature_bytes(const FirstFeatures& f) {
+  size_t bytes = sizeof(FirstFeatures) + 64 + f.kp.size() * sizeof(cv::KeyPoint);
+  for (int o = 0; o < 2; ++o) bytes += f.pt[o].size() * sizeof(cv::Point2f) + f.desc[o].total() * f.desc[o].elemSize();
+  return bytes;
+}
+
+void PairVerifier::drop_first_gray(FirstFeatures& f) {
+  if (!f.gray_listed) return;
+  first_gray_bytes_ -= f.gray.total();
+  first_gray_lru_.erase(f.gray_at);
+  f.gray_listed = false;
+  f.gray.release();  // a thread describing the mirror holds its own reference
+}
+
+double PairVerifier::first_mirror(uint32_t i, FirstFeatures& f) {
+  double spent = 0;
+  std::call_once(f.mirror_once, [&] {
+    const double t0 = thread_cpu_seconds();
+    cv::Mat gray;
+    size_t before;
+    {
+      std::lock_guard lk(mu_);
+      gray = f.gray;
+      drop_first_gray(f);
+      before = first_feature_bytes(f);
+    }
+    bool reloaded = false;
+    try {
+      if (gray.empty() && !f.kp.empty()) {  // its grey was dropped: the same pixels, decoded again
+        const cv::Mat img = first_load_ ? first_load_(i) : load_(i);
+        if (!img.empty()) gray = work_gray(img, params_.first_test_side);
+        reloaded = true;
+      }
+      if (!gray.empty()) describe_first_mirror(f, gray, params_);
+    } catch (const std::exception&) {
+      f.desc[1].release();  // no mirrored orientation: its test finds nothing
+      f.pt[1].clear();
+    }
+    f.kp = {};
+    const double cpu = spent = thread_cpu_seconds() - t0;
+    std::lock_guard lk(mu_);
+    ++stats_.first_test_mirrors;
+    stats_.first_test_mirror_reloads += reloaded;
+    stats_.first_test_image_cpu_seconds += cpu;
+    if (auto it = first_features_.find(i); it != first_features_.end() && it->second.first.get() == &f) {
+      const size_t after = first_feature_bytes(f);
+      first_bytes_ = first_bytes_ - before + after;
+      f.bytes = after;
+    }
+  });
+  return spent;
 }
 
 PairVerifier::FirstTest PairVerifier::first_test_uncached(uint32_t a, uint32_t b) {
@@ -879,13 +961,16 @@ PairVerifier::FirstTest PairVerifier::first_test_uncached(uint32_t a, uint32_t b
   // An image the first test cannot read is left to the full verification (its refusal and reason).
   if (!fa->error.empty() || !fb->error.empty()) return {};
   const double t0 = thread_cpu_seconds();
+  double mirror_cpu = 0;  // an image's cost (first_test_image_cpu_seconds), not the pair's
   FirstTest t;
   try {
-    t = first_test_pair(*fa, *fb, params_);
+    t = first_test_pair(*fa, *fb, params_, [&](const FirstFeatures& second) {
+      mirror_cpu += first_mirror(&second == fa.get() ? a : b, &second == fa.get() ? *fa : *fb);
+    });
   } catch (const std::exception&) {
     t = FirstTest{};  // passed: the full verification decides and gives the reason
   }
-  const double cpu = thread_cpu_seconds() - t0;
+  const double cpu = thread_cpu_seconds() - t0 - mirror_cpu;
   std::lock_guard lk(mu_);
   ++stats_.first_test_pairs;
   stats_.first_test_refused += !t.passed;

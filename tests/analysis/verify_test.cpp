@@ -683,6 +683,46 @@ TEST(PairVerifier, FirstTestPassesCopiesWithTheFullVerificationsEvidence) {
   EXPECT_EQ(st.images, 8u) << "images 0-6 for the copies, 5 and 7 for the unrelated pair";
 }
 
+// The first test describes an image's mirrored orientation only when one of its pairs needs it
+// (the plain one failed): a copy passes on the plain keypoints alone. A grey dropped before its
+// mirror is described (a budget of 0 keeps none) is decoded again, and every figure is the same.
+TEST(PairVerifier, FirstTestDescribesTheMirrorOnlyWhenAPairNeedsIt) {
+  const cv::Mat img = generated_scene(23);  // no symmetry: its mirror fails the plain orientation
+  cv::Mat mirror;
+  cv::flip(resize(img, 0.8), mirror, 1);
+  const std::vector<cv::Mat> images{img, rotate(img, 5), mirror, generated_scene(21), generated_scene(22)};
+  const std::vector<std::pair<uint32_t, uint32_t>> pairs{{0, 1}, {0, 2}, {3, 4}};
+  std::atomic<int> kept_loads{0}, dropped_loads{0};
+  PairVerifier kept([&](uint32_t i) { ++kept_loads; return images.at(i); });
+  PairVerifier dropped([&](uint32_t i) { ++dropped_loads; return images.at(i); }, {}, 1024,
+                       PairVerifier::kDefaultKeypointCacheBytes, 0);
+  for (PairVerifier* v : {&kept, &dropped}) {
+    v->set_first_test_loader(v == &kept ? PairVerifier::Loader([&](uint32_t i) { ++kept_loads; return images.at(i); })
+                                        : PairVerifier::Loader([&](uint32_t i) { ++dropped_loads; return images.at(i); }));
+    for (const auto& [a, b] : pairs) v->first_test(a, b);
+  }
+  for (const auto& [a, b] : pairs) {
+    const PairVerifier::FirstTest x = kept.first_test(a, b), y = dropped.first_test(a, b);
+    EXPECT_EQ(x.inliers, y.inliers) << a << "," << b;
+    EXPECT_EQ(x.matches, y.matches) << a << "," << b;
+    EXPECT_EQ(x.keypoints, y.keypoints) << a << "," << b;
+    EXPECT_EQ(x.mirrored, y.mirrored) << a << "," << b;
+    EXPECT_EQ(x.passed, y.passed) << a << "," << b;
+  }
+  EXPECT_FALSE(kept.first_test(0, 1).mirrored);
+  EXPECT_TRUE(kept.first_test(0, 2).mirrored) << "the mirror passes on its mirrored orientation";
+  EXPECT_TRUE(kept.first_test(0, 2).passed);
+  EXPECT_FALSE(kept.first_test(3, 4).passed);
+  const PairVerifier::Stats k = kept.stats(), d = dropped.stats();
+  EXPECT_EQ(k.first_test_images, 5u);
+  EXPECT_EQ(k.first_test_mirrors, 2u) << "the second image of the mirror pair and of the chance pair";
+  EXPECT_EQ(k.first_test_mirror_reloads, 0u);
+  EXPECT_EQ(kept_loads.load(), 5);
+  EXPECT_EQ(d.first_test_mirrors, 2u);
+  EXPECT_EQ(d.first_test_mirror_reloads, 2u);
+  EXPECT_EQ(dropped_loads.load(), 5 + 2) << "each mirror's grey decoded again";
+}
+
 // The first test switches itself off where it does not refuse (a collection of copies: every image
 // would pay both stages): after first_test_sample pairs with fewer than first_test_min_refused of
 // them refused, later pairs go straight to the full verification; its earlier results stand. Where
