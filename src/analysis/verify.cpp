@@ -59,7 +59,7 @@ struct PairVerifier::FirstFeatures {
   int width = 0;  // of the first test's grey
   // [0] plain, [1] the plain keypoints mirrored and described on the mirrored image; both in the
   // plain image's coordinates. Points only: the fit needs no more of a keypoint. [1] only once a
-  // pair needs the mirrored orientation of this image (mirror_once): ~40 % of images never do.
+  // pair needs the mirrored orientation of this image (mirror_once): at 100 000, half never do.
   std::vector<cv::Point2f> pt[2];
   cv::Mat desc[2];
   // What describing the mirror needs, dropped once it is described: the plain keypoints and (under
