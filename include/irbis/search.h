@@ -38,6 +38,8 @@ enum class IndexKind { automatic, exact, hnsw };
 // into ~sqrt(n) lists, each row compared by sgemm with the members of its nprobe nearest lists in
 // the reduced space, its best `candidates` re-scored on the full rows. Compute-bound blocks
 // instead of one latency-bound graph walk per row (BENCHMARKS.md, "issues on 100 000").
+// A field added here that changes the answer also goes into the saved self-join's key
+// (vector_search.cpp, self_join_key), or an answer saved with other options would be read.
 struct SelfJoinOptions {
   int reduced_dim = 256;       // 0 or >= the rows' dimension = compare full rows
   int64_t fit_sample = 8000;   // rows the reduction is fitted on (evenly spaced)

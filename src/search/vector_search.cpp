@@ -11,6 +11,7 @@
 #include <unordered_set>
 
 #include <cblas.h>
+#include <faiss/Index.h>
 #include <faiss/VectorTransform.h>
 #include <hnswlib/hnswlib.h>
 #include <nlohmann/json.hpp>
@@ -214,7 +215,8 @@ struct VectorSearch::Impl {
   // What a saved self-join answer was computed from: the rows bit for bit, k, the options that
   // shape the answer (not the thread count: it changes nothing), the algorithm's revision, and
   // the kernels that round its similarities and choose its candidates (the dot product's
-  // instruction set, OpenBLAS's build and core): on another CPU the join is computed again.
+  // instruction set, OpenBLAS's build and core, FAISS's version): on another CPU the join is
+  // computed again. A SelfJoinOptions field added later that changes the answer goes in here.
   uint64_t self_join_key(int k, const SelfJoinOptions& o) const {
     const std::unique_ptr<XXH3_state_t, decltype(&XXH3_freeState)> s(XXH3_createState(), XXH3_freeState);
     IRBIS_THROW_IF_NOT(s && XXH3_64bits_reset(s.get()) == XXH_OK, Error, "xxh3: cannot start a digest");
@@ -227,6 +229,8 @@ struct VectorSearch::Impl {
     add_value(o.nprobe), add_value(o.candidates), add_value(o.refine_share), add_value(o.refine_nprobe);
     add_value(o.seed);
     add_value(kernels::dot_uses_avx512());
+    const int faiss_version[] = {FAISS_VERSION_MAJOR, FAISS_VERSION_MINOR, FAISS_VERSION_PATCH};  // its k-means
+    add_value(faiss_version);
     add_text(openblas_get_config());
     add_text(openblas_get_corename());
     for (int64_t r = 0; r < n(); ++r) add(emb.data.ptr<float>(int(r)), size_t(dim()) * sizeof(float));
