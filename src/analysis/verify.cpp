@@ -327,10 +327,10 @@ cv::Mat compute_first_features(PairVerifier::FirstFeatures& f, const cv::Mat& im
   return gray;
 }
 
-// The same keypoints mirrored and described on the mirrored grey (as detect_mirrored); consumes kp.
+// The same keypoints mirrored and described on the mirrored grey (as detect_mirrored); takes kp
+// (first_mirror empties it on every path).
 void describe_first_mirror(PairVerifier::FirstFeatures& f, const cv::Mat& gray, const VerifyParams& p) {
   std::vector<cv::KeyPoint> kp = std::move(f.kp);
-  f.kp = {};
   if (kp.empty()) return;
   const float last_x = float(gray.cols - 1);
   for (auto& k : kp) {

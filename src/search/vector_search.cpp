@@ -211,6 +211,11 @@ struct VectorSearch::Impl {
   }
 
   fs::path file(const char* ext) const { return dir / (model + ext); }
+  void create_dir() const {
+    std::error_code ec;
+    fs::create_directories(dir, ec);
+    if (ec) throw IoError(dir.string() + ": cannot create: " + ec.message());
+  }
 
   // What a saved self-join answer was computed from: the rows bit for bit, k, the options that
   // shape the answer (not the thread count: it changes nothing), the algorithm's revision, and
@@ -255,9 +260,7 @@ struct VectorSearch::Impl {
     }
     auto knn = self_join_knn(emb.data, k, o);
     try {
-      std::error_code ec;
-      fs::create_directories(dir, ec);
-      if (ec) throw IoError(dir.string() + ": cannot create: " + ec.message());
+      create_dir();
       FileReplacer out(f);
       index_files::write_knn(knn, k, key, out);
       out.commit();
@@ -389,9 +392,7 @@ struct VectorSearch::Impl {
   // temporary ones; the index stays in memory and the warning names the file and the reason.
   void save() {
     try {
-      std::error_code ec;
-      fs::create_directories(dir, ec);
-      if (ec) throw IoError(dir.string() + ": cannot create: " + ec.message());
+      create_dir();
       nlohmann::json j = {{"format", kIndexFormat}, {"model", model},          {"kind", "hnsw"},
                           {"dim", dim()},           {"indexed_dim", gdim},     {"M", opts.M},
                           {"ef_construction", opts.ef_construction},           {"pca", bool(pca)},
