@@ -523,7 +523,7 @@ int main(int argc, char** argv) {
     }
     irbis::CnnDupesOptions cnn;
     cnn.enabled = true;
-    const fs::path saved = dir / irbis::kVectorIndexDir / (cnn.model + ".self" + std::to_string(cnn.neighbours) + ".knn");
+    const fs::path saved = irbis::saved_self_join_file(dir, cnn.model, cnn.neighbours);
     if (fresh_self_join) fs::remove(saved);
     const char* join = fs::exists(saved) ? "self-join read" : "self-join computed";
     c0 = process_cpu_seconds();

@@ -190,6 +190,9 @@ struct SelfJoinStats {
 std::vector<std::vector<Neighbor>> self_join_knn(const cv::Mat& data, int k, const SelfJoinOptions& o = {},
                                                  SelfJoinStats* stats = nullptr, const RowsToRefine& refine = {});
 
+// Where a persisted collection keeps the self-join's answer for k (docs/search.md, "The saved self-join").
+std::filesystem::path saved_self_join_file(const std::filesystem::path& collection_dir, const std::string& model, int k);
+
 // Called by `irbis index` after a commit: repairs an index that already exists on disk (does
 // nothing if there is none). Never throws; problems go to warn() (warnings.h), the next search repairs.
 void update_vector_index_if_present(const Collection& coll, const std::string& model) noexcept;

@@ -247,7 +247,7 @@ struct VectorSearch::Impl {
   // 100 000 images takes ~0.1 s; the join ~6 s), else joined and saved for the next run. A file
   // that fails its checks is reported and replaced; one that cannot be written costs only time.
   std::vector<std::vector<Neighbor>> saved_self_join(int k, const SelfJoinOptions& o) {
-    const fs::path f = dir / (model + ".self" + std::to_string(k) + ".knn");
+    const fs::path f = saved_self_join_file(dir.parent_path(), model, k);
     const uint64_t key = self_join_key(k, o);
     if (const auto b = read_bytes(f, uint64_t(1) << 40)) {
       std::string why;
@@ -738,6 +738,10 @@ std::vector<std::vector<size_t>> index_files::search_hnsw_file(const fs::path& f
     out.push_back(std::move(labels));
   }
   return out;
+}
+
+fs::path saved_self_join_file(const fs::path& collection_dir, const std::string& model, int k) {
+  return collection_dir / kVectorIndexDir / (model + ".self" + std::to_string(k) + ".knn");
 }
 
 void update_vector_index_if_present(const Collection& coll, const std::string& model) noexcept {
